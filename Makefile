@@ -1,0 +1,134 @@
+# gatehouse: every workflow is a make target; `make dev` and `make test` set up
+# everything they need on a fresh machine (see README). Tools are installed per
+# version under $(TOOLS_DIR) and reused when already present.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+TOOLS_DIR ?= $(HOME)/.cache/gatehouse/tools
+DEV_PORT ?= 8787
+
+# Tool versions come from Cargo.lock, so the CLIs always match the crates they serve:
+# worker-build must equal the `worker` crate, the wasm-bindgen CLI must equal the
+# `wasm-bindgen` crate (a mismatch is a hard error at build time).
+lock_version = $(shell awk '$$0 == "name = \"$(1)\"" { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
+WASM_BINDGEN_VERSION := $(call lock_version,wasm-bindgen)
+WORKER_BUILD_VERSION := $(call lock_version,worker)
+WASM_BINDGEN_ROOT := $(TOOLS_DIR)/wasm-bindgen-cli-$(WASM_BINDGEN_VERSION)
+WORKER_BUILD_ROOT := $(TOOLS_DIR)/worker-build-$(WORKER_BUILD_VERSION)
+WASM_BINDGEN := $(WASM_BINDGEN_ROOT)/bin/wasm-bindgen
+WORKER_BUILD := $(WORKER_BUILD_ROOT)/bin/worker-build
+NPM_STAMP := node_modules/.gatehouse-installed
+
+# node_modules/.bin first: its `node` is Node 22 from the npm registry (wrangler needs
+# >= 22; the machine's may be older). worker-build would download wasm-bindgen,
+# wasm-opt and esbuild from GitHub; these point it at the pinned local ones instead.
+export PATH := $(CURDIR)/node_modules/.bin:$(WASM_BINDGEN_ROOT)/bin:$(WORKER_BUILD_ROOT)/bin:$(PATH)
+export WASM_BINDGEN_BIN := $(WASM_BINDGEN)
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+# Keep wrangler fully offline: no cf.json fetch, no telemetry, no update check.
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+export WRANGLER_SEND_METRICS := false
+export NO_UPDATE_NOTIFIER := 1
+
+WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
+	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
+
+.PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
+	migrate-local fmt lint clean wrangler-build
+
+help:
+	@echo "make dev     set up everything, then serve the worker on http://127.0.0.1:$(DEV_PORT)"
+	@echo "make test    set up everything, then run every test suite"
+	@echo "make build   build the worker bundle into build/"
+	@echo "make deploy  build and deploy to Cloudflare (needs an account, see README)"
+	@echo "make lint    rustfmt check and clippy"
+
+## ---- setup: idempotent, fast when nothing is missing ---------------------------
+
+setup: wasm-target $(WASM_BINDGEN) $(WORKER_BUILD) $(NPM_STAMP) .dev.vars
+
+.PHONY: wasm-target
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+		|| rustup target add wasm32-unknown-unknown
+
+# Without --locked: the registry index lacks one of the CLI's locked dependencies.
+$(WASM_BINDGEN):
+	@test -n "$(WASM_BINDGEN_VERSION)" || { echo "wasm-bindgen not found in Cargo.lock" >&2; exit 1; }
+	cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(WASM_BINDGEN_ROOT)
+
+$(WORKER_BUILD):
+	@test -n "$(WORKER_BUILD_VERSION)" || { echo "worker not found in Cargo.lock" >&2; exit 1; }
+	cargo install worker-build --version $(WORKER_BUILD_VERSION) --root $(WORKER_BUILD_ROOT) --locked
+
+$(NPM_STAMP): package.json package-lock.json
+	@# `npm ci` rejects this npm's lockfile (it omits other platforms' optional workerd
+	@# packages); install honours the lock and the exact pins in package.json.
+	npm install --no-audit --no-fund --no-save --loglevel=error
+	@touch $@
+
+# A random HS256 key for local use only; production sets it with `wrangler secret put`.
+.dev.vars:
+	@umask 077; printf 'JWT_SECRET=%s\n' "$$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" > $@
+	@echo "wrote .dev.vars with a fresh random JWT_SECRET (git-ignored)"
+
+## ---- build ------------------------------------------------------------------------
+
+build: setup build/index.js
+
+build/index.js: $(WORKER_SOURCES)
+	worker-build --release
+	@touch $@
+
+# Called by wrangler before `wrangler dev` / `wrangler deploy` ([build] in wrangler.toml).
+wrangler-build:
+	@$(MAKE) --no-print-directory build >&2
+
+## ---- run ----------------------------------------------------------------------------
+
+migrate-local: setup
+	wrangler d1 migrations apply DB --local
+
+dev: build migrate-local
+	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
+
+## ---- test -----------------------------------------------------------------------------
+
+test: build test-unit test-wasm deploy-check test-e2e
+
+test-unit:
+	cargo test -p gatehouse-core
+
+# The core crypto compiled to wasm32 and run under node by wasm-bindgen-test-runner
+# (.cargo/config.toml); `wasm-pack test --node core` runs the same suite.
+test-wasm: setup
+	cargo test -p gatehouse-core --target wasm32-unknown-unknown --test wasm
+
+# Boots the built worker in workerd (wrangler dev) once per test, with its own D1/KV.
+test-e2e: build
+	cargo test -p gatehouse-e2e -- --test-threads=$${E2E_THREADS:-4}
+
+# The exact bundle `wrangler deploy` would upload, built without an account.
+deploy-check: build
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+		wrangler deploy --dry-run --outdir "$$out" 2>&1 | grep -v '^$$' ; \
+		ls -l "$$out"
+
+deploy: build
+	wrangler d1 migrations apply DB --remote
+	wrangler deploy
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all --check
+	cargo clippy -p gatehouse-core -p gatehouse-e2e --all-targets -- -D warnings
+	cargo clippy -p gatehouse --target wasm32-unknown-unknown -- -D warnings
+
+clean:
+	rm -rf build target .wrangler

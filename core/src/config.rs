@@ -1,0 +1,255 @@
+//! Typed configuration, parsed once from the worker's environment.
+//!
+//! Plain settings come from `[vars]` in wrangler.toml (each has a default here, so a
+//! missing var is never an error); secrets come from `.dev.vars` locally and
+//! `wrangler secret put` in production and have no default: a missing or weak secret
+//! is a [`ConfigError`], logged by name and answered with a 500, never papered over.
+
+use std::fmt;
+
+/// Password-KDF hash function (PBKDF2-HMAC-<hash>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KdfHash {
+    Sha256,
+    Sha512,
+}
+
+impl KdfHash {
+    pub fn parse(s: &str) -> Option<KdfHash> {
+        match s {
+            "pbkdf2-sha256" => Some(KdfHash::Sha256),
+            "pbkdf2-sha512" => Some(KdfHash::Sha512),
+            _ => None,
+        }
+    }
+
+    /// The PHC algorithm identifier, also the config spelling.
+    pub fn phc_id(self) -> &'static str {
+        match self {
+            KdfHash::Sha256 => "pbkdf2-sha256",
+            KdfHash::Sha512 => "pbkdf2-sha512",
+        }
+    }
+}
+
+/// A secret value. Its `Debug` never prints the bytes, so it cannot leak via logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Shortest accepted `JWT_SECRET`: HS256 keys should carry at least 256 bits.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Public base URL of this worker, used in links sent by email (no trailing slash).
+    pub public_url: String,
+    /// Sender address of outgoing mail.
+    pub mail_from: String,
+    /// How far a signed /register timestamp may be from the worker's clock.
+    pub timestamp_skew_seconds: u32,
+    pub password_kdf: KdfHash,
+    pub password_kdf_iterations: u32,
+    /// Length of the free trial a new organization gets.
+    pub trial_days: u32,
+    /// Most active keys an organization may hold.
+    pub org_keys_max: u32,
+    /// Enables test-only routes (e.g. `/__test/panic`). Off in production.
+    pub test_hooks: bool,
+    /// HS256 key for access and refresh tokens.
+    pub jwt_secret: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration {}: {}", self.name, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Builds the config from a lookup of `[vars]` and secrets by name.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &'static str, default: &str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let number = |name: &'static str, default: u32, min: u32, max: u32| {
+            let raw = var(name, &default.to_string());
+            match raw.trim().parse::<u32>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ConfigError {
+                    name,
+                    reason: format!("expected a whole number from {min} to {max}, got {raw:?}"),
+                }),
+            }
+        };
+
+        let public_url = var("PUBLIC_URL", "http://127.0.0.1:8787")
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+            return Err(ConfigError {
+                name: "PUBLIC_URL",
+                reason: "must start with http:// or https://".into(),
+            });
+        }
+        let mail_from = var("MAIL_FROM", "no-reply@gatehouse.localhost");
+        if !mail_from.contains('@') {
+            return Err(ConfigError {
+                name: "MAIL_FROM",
+                reason: "must be an email address".into(),
+            });
+        }
+        let kdf_name = var("PASSWORD_KDF", "pbkdf2-sha512");
+        let password_kdf = KdfHash::parse(&kdf_name).ok_or_else(|| ConfigError {
+            name: "PASSWORD_KDF",
+            reason: format!("expected pbkdf2-sha256 or pbkdf2-sha512, got {kdf_name:?}"),
+        })?;
+        let test_hooks = match var("TEST_HOOKS", "off").as_str() {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(ConfigError {
+                    name: "TEST_HOOKS",
+                    reason: format!("expected on or off, got {other:?}"),
+                })
+            }
+        };
+
+        Ok(Config {
+            public_url,
+            mail_from,
+            timestamp_skew_seconds: number("TIMESTAMP_SKEW_SECONDS", 300, 1, 3600)?,
+            password_kdf,
+            // The lower bound only stops accidents; tests lower it, production keeps
+            // the OWASP-2023 default (see README, "Password hashing").
+            password_kdf_iterations: number("PASSWORD_KDF_ITERATIONS", 210_000, 1_000, 10_000_000)?,
+            trial_days: number("TRIAL_DAYS", 14, 1, 365)?,
+            org_keys_max: number("ORGKEYS_MAX", 5, 1, 100)?,
+            test_hooks,
+            jwt_secret: jwt_secret(lookup("JWT_SECRET"))?,
+        })
+    }
+}
+
+fn jwt_secret(raw: Option<String>) -> Result<Secret, ConfigError> {
+    let name = "JWT_SECRET";
+    let Some(raw) = raw else {
+        return Err(ConfigError {
+            name,
+            reason: "missing: run `make dev` locally (writes .dev.vars) or `wrangler secret put JWT_SECRET`".into(),
+        });
+    };
+    let bytes = raw.trim().as_bytes().to_vec();
+    let distinct = bytes
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if bytes.len() < MIN_JWT_SECRET_BYTES || distinct < 8 {
+        return Err(ConfigError {
+            name,
+            reason: format!(
+                "too weak: use at least {MIN_JWT_SECRET_BYTES} random bytes (e.g. `openssl rand -hex 32`)"
+            ),
+        });
+    }
+    Ok(Secret(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const GOOD_SECRET: &str = "5f0c8a1e9b7d4c3a2f6e8d0b1a9c7e5f3d2b4a6c8e0f1d3b5a7c9e2f4d6b8a0c";
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_secret_is_set() {
+        let c = config(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+        assert_eq!(c.timestamp_skew_seconds, 300);
+        assert_eq!(c.password_kdf, KdfHash::Sha512);
+        assert_eq!(c.password_kdf_iterations, 210_000);
+        assert_eq!(c.trial_days, 14);
+        assert_eq!(c.org_keys_max, 5);
+        assert!(!c.test_hooks);
+    }
+
+    #[test]
+    fn vars_override_defaults() {
+        let c = config(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("PUBLIC_URL", "https://gate.example.com/"),
+            ("TIMESTAMP_SKEW_SECONDS", "60"),
+            ("PASSWORD_KDF", "pbkdf2-sha256"),
+            ("PASSWORD_KDF_ITERATIONS", "600000"),
+            ("TEST_HOOKS", "on"),
+        ])
+        .unwrap();
+        assert_eq!(c.public_url, "https://gate.example.com");
+        assert_eq!(c.timestamp_skew_seconds, 60);
+        assert_eq!(c.password_kdf, KdfHash::Sha256);
+        assert_eq!(c.password_kdf_iterations, 600_000);
+        assert!(c.test_hooks);
+    }
+
+    #[test]
+    fn missing_or_weak_secret_is_an_error_naming_the_variable() {
+        for pairs in [
+            vec![],
+            vec![("JWT_SECRET", "short")],
+            vec![("JWT_SECRET", &"a".repeat(64)[..])],
+        ] {
+            let err = config(&pairs).unwrap_err();
+            assert_eq!(err.name, "JWT_SECRET");
+        }
+    }
+
+    #[test]
+    fn bad_numbers_and_names_are_errors() {
+        for (name, value) in [
+            ("TIMESTAMP_SKEW_SECONDS", "-1"),
+            ("TIMESTAMP_SKEW_SECONDS", "5m"),
+            ("PASSWORD_KDF_ITERATIONS", "10"),
+            ("PASSWORD_KDF", "md5"),
+            ("PUBLIC_URL", "gate.example.com"),
+            ("TEST_HOOKS", "yes"),
+        ] {
+            let err = config(&[("JWT_SECRET", GOOD_SECRET), (name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let c = config(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+        assert!(!format!("{c:?}").contains(GOOD_SECRET));
+    }
+}

@@ -1,0 +1,234 @@
+//! The route table: the single list of what the worker serves.
+//!
+//! The worker dispatches on [`RouteId`]; `openapi.rs` tests that the OpenAPI document
+//! describes exactly the documented rows of this table, so the two cannot drift.
+
+use crate::problem::Family;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+}
+
+impl Method {
+    /// Parses an HTTP method token; `None` for anything we never route.
+    pub fn parse(token: &str) -> Option<Method> {
+        Some(match token {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "HEAD" => Method::Head,
+            "OPTIONS" => Method::Options,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+        }
+    }
+}
+
+/// Every endpoint the worker implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RouteId {
+    Health,
+    OpenApi,
+    /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
+    /// Served only when the `TEST_HOOKS` var is on; never documented.
+    TestPanic,
+}
+
+pub struct Route {
+    pub id: RouteId,
+    pub method: Method,
+    /// Path with `{name}` placeholders, spelled exactly as in the OpenAPI document.
+    pub pattern: &'static str,
+    /// The error-body shape of this route's family (see [`crate::problem`]).
+    pub family: Family,
+    /// Test-only routes are absent unless `TEST_HOOKS` is on, and never documented.
+    pub test_hook: bool,
+}
+
+const fn route(id: RouteId, method: Method, pattern: &'static str, family: Family) -> Route {
+    Route {
+        id,
+        method,
+        pattern,
+        family,
+        test_hook: false,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    route(RouteId::Health, Method::Get, "/health", Family::Common),
+    route(
+        RouteId::OpenApi,
+        Method::Get,
+        "/openapi.json",
+        Family::Common,
+    ),
+    Route {
+        id: RouteId::TestPanic,
+        method: Method::Post,
+        pattern: "/__test/panic",
+        family: Family::Common,
+        test_hook: true,
+    },
+];
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteMatch<'p> {
+    Found {
+        id: RouteId,
+        family: Family,
+        /// Path parameters in pattern order, raw (not percent-decoded).
+        params: Vec<(&'static str, &'p str)>,
+    },
+    /// The path exists but not for this method; `allow` is the `Allow` header value.
+    MethodNotAllowed {
+        family: Family,
+        allow: Vec<Method>,
+    },
+    NotFound,
+}
+
+/// Finds the route for `method` and `path`. `method` is `None` for a method token we do
+/// not know at all, which can only ever be a 405 (or 404 for an unknown path).
+pub fn match_route(method: Option<Method>, path: &str, test_hooks: bool) -> RouteMatch<'_> {
+    let mut allow = Vec::new();
+    let mut family = None;
+    for route in ROUTES.iter().filter(|r| test_hooks || !r.test_hook) {
+        let Some(params) = match_pattern(route.pattern, path) else {
+            continue;
+        };
+        if Some(route.method) == method {
+            return RouteMatch::Found {
+                id: route.id,
+                family: route.family,
+                params,
+            };
+        }
+        family.get_or_insert(route.family);
+        allow.push(route.method);
+    }
+    match family {
+        Some(family) => RouteMatch::MethodNotAllowed { family, allow },
+        None => RouteMatch::NotFound,
+    }
+}
+
+fn match_pattern<'p>(pattern: &'static str, path: &'p str) -> Option<Vec<(&'static str, &'p str)>> {
+    let mut params = Vec::new();
+    let mut pattern_segments = pattern.split('/');
+    let mut path_segments = path.split('/');
+    loop {
+        match (pattern_segments.next(), path_segments.next()) {
+            (None, None) => return Some(params),
+            (Some(expected), Some(actual)) => {
+                match expected.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) if !actual.is_empty() => params.push((name, actual)),
+                    Some(_) => return None,
+                    None if expected == actual => {}
+                    None => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_routes_by_method_and_path() {
+        assert_eq!(
+            match_route(Some(Method::Get), "/health", false),
+            RouteMatch::Found {
+                id: RouteId::Health,
+                family: Family::Common,
+                params: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn wrong_method_lists_the_allowed_ones() {
+        assert_eq!(
+            match_route(Some(Method::Delete), "/health", false),
+            RouteMatch::MethodNotAllowed {
+                family: Family::Common,
+                allow: vec![Method::Get]
+            }
+        );
+        assert_eq!(
+            match_route(None, "/openapi.json", false),
+            RouteMatch::MethodNotAllowed {
+                family: Family::Common,
+                allow: vec![Method::Get]
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_paths_and_near_misses_are_not_found() {
+        for path in ["/", "/nope", "/health/", "/healthz", "//health", ""] {
+            assert_eq!(
+                match_route(Some(Method::Get), path, false),
+                RouteMatch::NotFound,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn test_hooks_are_invisible_unless_enabled() {
+        assert_eq!(
+            match_route(Some(Method::Post), "/__test/panic", false),
+            RouteMatch::NotFound
+        );
+        assert!(matches!(
+            match_route(Some(Method::Post), "/__test/panic", true),
+            RouteMatch::Found {
+                id: RouteId::TestPanic,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn placeholders_capture_one_non_empty_segment() {
+        assert_eq!(
+            match_pattern("/a/{id}/b", "/a/42/b"),
+            Some(vec![("id", "42")])
+        );
+        assert_eq!(match_pattern("/a/{id}/b", "/a//b"), None);
+        assert_eq!(match_pattern("/a/{id}/b", "/a/4/2/b"), None);
+    }
+
+    #[test]
+    fn method_tokens_round_trip() {
+        for m in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] {
+            assert_eq!(Method::parse(m).unwrap().as_str(), m);
+        }
+        assert_eq!(Method::parse("get"), None);
+        assert_eq!(Method::parse("BREW"), None);
+    }
+}

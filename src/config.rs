@@ -1,0 +1,26 @@
+//! Reads the typed [`Config`] from the worker environment once per isolate.
+
+use gatehouse_core::config::{Config, ConfigError};
+use std::cell::OnceCell;
+use worker::Env;
+
+thread_local! {
+    // Vars and secrets are fixed for the life of an isolate, so parse them once.
+    // Errors are not cached: a secret added later is picked up on the next request.
+    static CONFIG: OnceCell<Config> = const { OnceCell::new() };
+}
+
+pub fn load(env: &Env) -> Result<Config, ConfigError> {
+    if let Some(config) = CONFIG.with(|c| c.get().cloned()) {
+        return Ok(config);
+    }
+    let config = Config::from_lookup(|name| {
+        // `Env::var` and `Env::secret` read the same object; a secret set with
+        // `wrangler secret put` or in .dev.vars looks the same as a var here.
+        env.secret(name).ok().map(|v| v.to_string())
+    })?;
+    CONFIG.with(|c| {
+        let _ = c.set(config.clone());
+    });
+    Ok(config)
+}

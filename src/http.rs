@@ -1,0 +1,52 @@
+//! HTTP plumbing shared by every route: bounded body reading and response rendering.
+
+use gatehouse_core::problem::{Family, Problem};
+use gatehouse_core::MAX_BODY_BYTES;
+use serde::Serialize;
+use worker::{Headers, Request, Response, ResponseBuilder};
+
+/// Reads the request body, refusing more than [`MAX_BODY_BYTES`]. A declared
+/// `Content-Length` over the limit is refused before anything is read.
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
+    let too_large = Problem::PayloadTooLarge {
+        limit: MAX_BODY_BYTES,
+    };
+    let declared = req.headers().get("content-length").ok().flatten();
+    if let Some(len) = declared.and_then(|v| v.trim().parse::<u64>().ok()) {
+        if len > MAX_BODY_BYTES as u64 {
+            return Err(too_large);
+        }
+    }
+    // Chunked bodies have no Content-Length; check what actually arrived too.
+    let body = req.bytes().await.map_err(|e| {
+        worker::console_error!("reading request body failed: {e}");
+        Problem::Internal
+    })?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(too_large);
+    }
+    Ok(body)
+}
+
+/// A JSON response with the headers every API answer carries.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    with_headers(status, text, "application/json")
+}
+
+/// Renders a transport-level problem in `family`'s error shape.
+pub fn problem_response(problem: &Problem, family: Family) -> Response {
+    json(problem.status(), &problem.body(family))
+}
+
+pub fn with_headers(status: u16, body: String, content_type: &str) -> Response {
+    let headers = Headers::new();
+    // Constant, valid header names and values: `set` cannot fail here.
+    let _ = headers.set("content-type", content_type);
+    let _ = headers.set("x-content-type-options", "nosniff");
+    let _ = headers.set("cache-control", "no-store");
+    ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body.into_bytes())
+}

@@ -1,0 +1,21 @@
+//! gatehouse worker: the thin shell around `gatehouse-core`.
+//!
+//! Each request: match the route (core), read the body under the size limit, call the
+//! route, which asks core for every decision and runs the D1/KV/email effects through
+//! `store`, then render the response. Errors become each route family's documented
+//! shape in one place (`http::problem_response`).
+//!
+//! Panics: workers-rs installs a hook that logs "Rust panic: <message>" and flags the
+//! instance for re-initialisation; src/entry.mjs answers the request with 500 JSON.
+
+mod config;
+mod http;
+mod routes;
+mod store;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    Ok(routes::dispatch(req, env, ctx).await)
+}

@@ -1,0 +1,40 @@
+//! The store layer: every D1 statement and KV access lives here (and the schema in
+//! migrations/), nowhere else.
+
+use worker::Env;
+
+/// Binding names, as declared in wrangler.toml.
+pub const D1_BINDING: &str = "DB";
+pub const NONCES_BINDING: &str = "NONCES";
+
+pub async fn ping_d1(env: &Env) -> bool {
+    let Ok(db) = env.d1(D1_BINDING) else {
+        return false;
+    };
+    match db
+        .prepare("SELECT 1 AS ok")
+        .first::<serde_json::Value>(None)
+        .await
+    {
+        Ok(Some(_)) => true,
+        Ok(None) => false,
+        Err(e) => {
+            worker::console_error!("health: D1 did not answer: {e}");
+            false
+        }
+    }
+}
+
+pub async fn ping_kv(env: &Env) -> bool {
+    let Ok(kv) = env.kv(NONCES_BINDING) else {
+        return false;
+    };
+    // A read of a key that never exists: proves the namespace answers, writes nothing.
+    match kv.get("health:probe").text().await {
+        Ok(_) => true,
+        Err(e) => {
+            worker::console_error!("health: KV did not answer: {e}");
+            false
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! `spawn_app()`: the real worker, booted for one test.
+//!
+//! Builds the worker once per test process (`make build`, a no-op when up to date),
+//! applies the D1 migrations once into a template state directory, then for each test
+//! copies that state into a fresh temp dir and starts `wrangler dev` (workerd with
+//! local D1, KV and email) on free loopback ports. Tests therefore share nothing and
+//! run in parallel. Dropping the [`TestApp`] kills wrangler's whole process group
+//! (wrangler, workerd, esbuild), also when the test panics.
+
+use std::fs;
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+mod http;
+pub use http::TestResponse;
+
+/// How long a `wrangler dev` may take to answer its first request.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
+
+pub struct TestApp {
+    /// e.g. `http://127.0.0.1:41234`
+    pub base_url: String,
+    agent: ureq::Agent,
+    child: Child,
+    state: TempDir,
+}
+
+/// Boots the worker with the test defaults: test hooks on and a fast password KDF.
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(&[])
+}
+
+/// Like [`spawn_app`], with extra `[vars]` overrides (`--var NAME:VALUE`).
+pub fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    build_once();
+    let state = tempfile::Builder::new()
+        .prefix("gatehouse-e2e-")
+        .tempdir()
+        .expect("temp dir");
+    copy_dir(migrated_template(), &state.path().join("persist"));
+    let port = free_port();
+    let inspector_port = free_port();
+    let log = fs::File::create(state.path().join("wrangler.log")).expect("log file");
+
+    let mut cmd = wrangler();
+    cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--inspector-port", &inspector_port.to_string()])
+        .arg("--persist-to")
+        .arg(state.path().join("persist"))
+        // Default log level: `--log-level info` would hide the worker's console output.
+        .arg("--show-interactive-dev-session=false");
+    let defaults = [
+        ("TEST_HOOKS", "on"),
+        ("PUBLIC_URL", &*format!("http://127.0.0.1:{port}")),
+        // Tests exercise hashing logic, not its cost; one test runs the real setting.
+        ("PASSWORD_KDF_ITERATIONS", "1000"),
+    ];
+    for (name, value) in defaults.iter().chain(vars) {
+        cmd.arg("--var").arg(format!("{name}:{value}"));
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log)
+        // Its own process group, so Drop can kill wrangler and everything it started.
+        .process_group(0);
+    let child = cmd.spawn().expect("start wrangler dev");
+
+    let mut app = TestApp {
+        base_url: format!("http://127.0.0.1:{port}"),
+        agent: ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(60))
+            .build(),
+        child,
+        state,
+    };
+    app.wait_until_ready();
+    app
+}
+
+impl TestApp {
+    fn wait_until_ready(&mut self) {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("wrangler dev exited early ({status}):\n{}", self.log());
+            }
+            // Any HTTP answer means workerd serves our worker (health may be 503).
+            let probe = self
+                .agent
+                .get(&self.url("/health"))
+                .timeout(Duration::from_secs(2))
+                .call();
+            match probe {
+                Ok(_) | Err(ureq::Error::Status(..)) => return,
+                Err(_) if started.elapsed() < STARTUP_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                Err(e) => panic!(
+                    "worker not ready after {STARTUP_TIMEOUT:?}: {e}\n{}",
+                    self.log()
+                ),
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Everything wrangler and the worker printed so far (console output included).
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = fs::File::open(self.state.path().join("wrangler.log")) {
+            let _ = f.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Waits (up to 10 s) until the log contains `needle`, then returns the whole log.
+    /// Worker console output reaches wrangler's log after the response, not with it.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(needle) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Process group id of wrangler dev and its children (for leak checks).
+    pub fn process_group(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Messages the worker sent through the `EMAIL` binding, newest last, as reported
+    /// by the dev server's local email explorer.
+    pub fn sent_emails(&self) -> Vec<Value> {
+        let listing = self.get("/cdn-cgi/local/explorer/api/local/email/sending");
+        assert_eq!(listing.status, 200, "email explorer: {}", listing.body);
+        match listing.json()["result"].clone() {
+            Value::Array(items) => items,
+            other => panic!("unexpected email explorer answer: {other}"),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        kill_group(self.process_group());
+        let _ = self.child.wait();
+    }
+}
+
+/// SIGTERM to the whole group, then SIGKILL to whatever is still there after 5 s.
+pub fn kill_group(pgid: i32) {
+    // SAFETY: plain syscalls on a process group this harness created.
+    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while group_alive(pgid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// Whether any process of the group still exists (zombies of our own child aside).
+pub fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// `wrangler` from the project's node_modules, with its Node 22 first on PATH and
+/// everything that would reach the network switched off.
+fn wrangler() -> Command {
+    let root = project_root();
+    let bin = root.join("node_modules/.bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new(bin.join("wrangler"));
+    cmd.current_dir(&root)
+        .env("PATH", path)
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("NO_UPDATE_NOTIFIER", "1");
+    cmd
+}
+
+fn build_once() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = Command::new("make")
+            .args(["--no-print-directory", "build"])
+            .current_dir(project_root())
+            .output()
+            .expect("run make build");
+        assert!(
+            out.status.success(),
+            "make build failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// A persist directory with every migration applied, made once per test process.
+fn migrated_template() -> &'static Path {
+    static TEMPLATE: OnceLock<TempDir> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("gatehouse-d1-")
+                .tempdir()
+                .expect("temp dir");
+            let out = wrangler()
+                .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+                .arg(dir.path())
+                .env("CI", "true") // never prompt
+                .stdin(Stdio::null())
+                .output()
+                .expect("run wrangler d1 migrations apply");
+            assert!(
+                out.status.success(),
+                "migrations failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            dir
+        })
+        .path()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create state dir");
+    for entry in fs::read_dir(from).expect("read template") {
+        let entry = entry.expect("template entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy template file");
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    // The OS picks a free port; there is a small window before wrangler binds it,
+    // which is why every app gets its own and startup failures show the log.
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}

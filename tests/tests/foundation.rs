@@ -1,0 +1,129 @@
+//! The foundation, end to end: routing, error plumbing, limits, health, OpenAPI,
+//! panic handling and the harness's own cleanup, against the real worker in workerd.
+
+use gatehouse_e2e::{group_alive, spawn_app};
+use serde_json::json;
+
+#[test]
+fn health_reports_version_and_live_dependencies() {
+    let app = spawn_app();
+    let res = app.get("/health");
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        res.json(),
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"),
+               "checks": {"config": "ok", "d1": "ok", "kv": "ok"}})
+    );
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[test]
+fn openapi_document_is_served_as_built() {
+    let app = spawn_app();
+    let res = app.get("/openapi.json");
+    assert_eq!(res.status, 200);
+    let doc = res.json();
+    assert_eq!(
+        doc,
+        serde_json::from_str::<serde_json::Value>(gatehouse_core_openapi()).unwrap()
+    );
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+fn gatehouse_core_openapi() -> &'static str {
+    include_str!("../../core/openapi.json")
+}
+
+#[test]
+fn unknown_routes_and_methods_get_json_errors() {
+    let app = spawn_app();
+    let res = app.get("/no/such/route");
+    assert_eq!(res.status, 404);
+    assert_eq!(
+        res.json(),
+        json!({"success": false, "error_code": "NOT_FOUND", "message": "Not Found"})
+    );
+
+    let res = app.request("DELETE", "/health", &[], None);
+    assert_eq!(res.status, 405);
+    assert_eq!(res.json()["error_code"], "METHOD_NOT_ALLOWED");
+    assert_eq!(res.header("allow"), Some("GET"));
+
+    let res = app.request("PUT", "/openapi.json", &[], Some(b"{}"));
+    assert_eq!(res.status, 405);
+}
+
+#[test]
+fn oversized_bodies_are_refused_with_413_json() {
+    let app = spawn_app();
+    let big = vec![b'x'; 100 * 1024];
+    let res = app.request(
+        "POST",
+        "/__test/panic",
+        &[("content-type", "application/json")],
+        Some(&big),
+    );
+    assert_eq!(res.status, 413, "{}", res.body);
+    assert_eq!(res.json()["error_code"], "PAYLOAD_TOO_LARGE");
+    // The worker is still fine afterwards.
+    assert_eq!(app.get("/health").status, 200);
+}
+
+#[test]
+fn test_hooks_are_absent_when_off() {
+    let app = gatehouse_e2e::spawn_app_with(&[("TEST_HOOKS", "off")]);
+    assert_eq!(
+        app.request("POST", "/__test/panic", &[], Some(b"{}"))
+            .status,
+        404
+    );
+}
+
+#[test]
+fn a_panic_is_logged_and_answered_with_500_json_and_the_next_request_works() {
+    let app = spawn_app();
+    let res = app.request("POST", "/__test/panic", &[], Some(b"{}"));
+    assert_eq!(res.status, 500, "{}", res.body);
+    assert_eq!(
+        res.json(),
+        json!({"success": false, "error_code": "INTERNAL_ERROR", "message": "Internal Server Error"})
+    );
+    assert_eq!(
+        app.get("/health").status,
+        200,
+        "instance recovered after the panic"
+    );
+    let log = app.wait_for_log("deliberate panic");
+    assert!(
+        log.contains("deliberate panic"),
+        "panic message logged:\n{log}"
+    );
+}
+
+#[test]
+fn missing_secret_is_reported_by_health_not_hidden() {
+    let app = gatehouse_e2e::spawn_app_with(&[("JWT_SECRET", "weak-secret-value")]);
+    let res = app.get("/health");
+    assert_eq!(res.status, 503);
+    assert_eq!(res.json()["checks"]["config"], "error");
+    let log = app.wait_for_log("configuration JWT_SECRET");
+    let reports: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("configuration JWT_SECRET"))
+        .collect();
+    assert!(!reports.is_empty(), "the log names the bad setting:\n{log}");
+    assert!(
+        reports.iter().all(|l| !l.contains("weak-secret-value")),
+        "but never its value"
+    );
+}
+
+#[test]
+fn dropping_the_app_leaves_no_process_behind() {
+    let app = spawn_app();
+    let group = app.process_group();
+    assert!(group_alive(group));
+    drop(app);
+    assert!(!group_alive(group), "wrangler/workerd survived the harness");
+}
