@@ -9,6 +9,8 @@
 
 pub mod config;
 pub mod crypto;
+pub mod fastapi;
+pub mod node_secret;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
