@@ -38,7 +38,7 @@ WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
-	migrate-local fmt lint clean wrangler-build
+	migrate-local fmt lint clean wrangler-build fastapi-golden
 
 help:
 	@echo "make dev     set up everything, then serve the worker on http://127.0.0.1:$(DEV_PORT)"
@@ -121,6 +121,14 @@ deploy-check: build
 deploy: build
 	wrangler d1 migrations apply DB --remote
 	wrangler deploy
+
+# Re-checks tests/fastapi_golden/fixtures.json against the real FastAPI (pinned in
+# requirements.txt, installed from PyPI into a cached venv). GOLDEN=write regenerates.
+FASTAPI_VENV := $(HOME)/.cache/gatehouse/fastapi-venv
+fastapi-golden:
+	@test -x $(FASTAPI_VENV)/bin/python || python3 -m venv $(FASTAPI_VENV)
+	$(FASTAPI_VENV)/bin/pip install -q -r tests/fastapi_golden/requirements.txt
+	cd tests/fastapi_golden && $(FASTAPI_VENV)/bin/python generate.py $(if $(filter write,$(GOLDEN)),,--check)
 
 fmt:
 	cargo fmt --all

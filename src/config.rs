@@ -1,6 +1,7 @@
 //! Reads the typed [`Config`] from the worker environment once per isolate.
 
 use gatehouse_core::config::{Config, ConfigError};
+use gatehouse_core::problem::Problem;
 use std::cell::OnceCell;
 use worker::Env;
 
@@ -23,4 +24,13 @@ pub fn load(env: &Env) -> Result<Config, ConfigError> {
         let _ = c.set(config.clone());
     });
     Ok(config)
+}
+
+/// [`load`] for routes: a bad config is logged (by name, never value) and becomes the
+/// route family's 500.
+pub fn require(env: &Env) -> Result<Config, Problem> {
+    load(env).map_err(|e| {
+        worker::console_error!("{e}");
+        Problem::Misconfigured
+    })
 }

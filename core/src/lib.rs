@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod fastapi;
 pub mod node_secret;
 pub mod openapi;
+pub mod password;
 pub mod problem;
 pub mod routes;
 

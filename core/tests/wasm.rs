@@ -26,3 +26,16 @@ fn constant_time_eq_in_wasm() {
     assert!(constant_time_eq(b"same", b"same"));
     assert!(!constant_time_eq(b"same", b"sane"));
 }
+
+#[wasm_bindgen_test]
+fn pbkdf2_hash_and_known_answer_in_wasm() {
+    use gatehouse_core::config::KdfHash;
+    use gatehouse_core::password::{hash, verify};
+    let stored = hash(b"correct horse", KdfHash::Sha512, 1000).unwrap();
+    assert!(verify(b"correct horse", &stored).unwrap());
+    assert!(!verify(b"wrong horse", &stored).unwrap());
+    // Python: hashlib.pbkdf2_hmac('sha512', b'password', b'salt', 1000), as a PHC string.
+    let known = "$pbkdf2-sha512$i=1000$c2FsdA$r+bFUweFtsxrHGRTOEcxvV7kMu5Un9QvtmlXea2KHFv1neacSPd078QAfVKY+QM8AkHVq2kwXntk7O642DTP7A";
+    assert!(verify(b"password", known).unwrap());
+    assert!(!verify(b"passwore", known).unwrap());
+}

@@ -2,6 +2,7 @@
 
 mod health;
 mod openapi;
+mod register_node_secret;
 mod test_panic;
 
 use crate::http::problem_response;
@@ -32,6 +33,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
     let result = match id {
         RouteId::Health => Ok(health::handle(&env).await),
         RouteId::OpenApi => Ok(openapi::handle()),
+        RouteId::RegisterNodeSecret => register_node_secret::handle(req, &env).await,
         RouteId::TestPanic => test_panic::handle(req).await,
     };
     result.unwrap_or_else(|problem| problem_response(&problem, family))

@@ -1,11 +1,25 @@
 //! The store layer: every D1 statement and KV access lives here (and the schema in
 //! migrations/), nowhere else.
 
-use worker::Env;
+pub mod node_secrets;
+
+use gatehouse_core::problem::Problem;
+use worker::{D1Database, Env};
 
 /// Binding names, as declared in wrangler.toml.
 pub const D1_BINDING: &str = "DB";
 pub const NONCES_BINDING: &str = "NONCES";
+
+pub fn d1(env: &Env) -> Result<D1Database, Problem> {
+    env.d1(D1_BINDING)
+        .map_err(|e| storage_failure("D1 binding", e))
+}
+
+/// Logs a storage failure and turns it into the client-facing internal error.
+pub fn storage_failure(what: &str, error: impl std::fmt::Display) -> Problem {
+    worker::console_error!("storage: {what}: {error}");
+    Problem::Internal
+}
 
 pub async fn ping_d1(env: &Env) -> bool {
     let Ok(db) = env.d1(D1_BINDING) else {

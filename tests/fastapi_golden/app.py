@@ -14,10 +14,23 @@ class NodeSecret(BaseModel):
     secret: str = Field(min_length=16, max_length=512)
 
 
+class NodeSecretRegistered(BaseModel):
+    node_id: str
+    registered: bool
+
+
+class HTTPError(BaseModel):
+    detail: str
+
+
 STORED: dict[str, str] = {}
 
 
-@app.post("/register_node_secret")
+@app.post(
+    "/register_node_secret",
+    response_model=NodeSecretRegistered,
+    responses={409: {"model": HTTPError, "description": "The node id is registered with another secret"}},
+)
 def register_node_secret(body: NodeSecret):
     known = STORED.get(body.node_id)
     if known is not None and known != body.secret:

@@ -137,6 +137,30 @@ impl TestApp {
         }
     }
 
+    /// Runs SQL against this app's own local D1 (through `wrangler d1 execute`, the
+    /// same database file the running worker uses) and returns the rows.
+    pub fn d1_query(&self, sql: &str) -> Vec<Value> {
+        let out = wrangler()
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+            .arg(self.state.path().join("persist"))
+            .args(["--command", sql])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run wrangler d1 execute");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "d1 execute failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let parsed: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("d1 output ({e}): {stdout}"));
+        match &parsed[0]["results"] {
+            Value::Array(rows) => rows.clone(),
+            other => panic!("unexpected d1 output: {other}"),
+        }
+    }
+
     /// Process group id of wrangler dev and its children (for leak checks).
     pub fn process_group(&self) -> i32 {
         self.child.id() as i32

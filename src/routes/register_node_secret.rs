@@ -1,0 +1,52 @@
+//! `POST /register_node_secret` — a node registers `{node_id, secret}`.
+//!
+//! Mirrors an existing FastAPI endpoint: errors are FastAPI's bodies byte for byte
+//! (core::fastapi). The secret is stored only as a PBKDF2 hash; the same secret again
+//! is idempotent (200), a different one is 409.
+
+use crate::{config, http, store};
+use gatehouse_core::node_secret::{conflict_body, registered_body, NodeSecretRequest};
+use gatehouse_core::password;
+use gatehouse_core::problem::Problem;
+use store::node_secrets::Registration;
+use worker::{Env, Request, Response};
+
+pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let body = http::read_body(&mut req).await?;
+    let request = match NodeSecretRequest::parse(content_type.as_deref(), &body) {
+        Ok(request) => request,
+        Err(rejection) => return Ok(fastapi_json(rejection.status(), rejection.body())),
+    };
+    let secret = request.secret.as_bytes();
+    let hash = password::hash(secret, config.password_kdf, config.password_kdf_iterations)
+        .map_err(|e| internal("hashing the secret", e))?;
+    let registered = match store::node_secrets::register(
+        env,
+        &request.node_id,
+        &hash,
+        worker::Date::now().as_millis() as f64,
+    )
+    .await?
+    {
+        Registration::Created => true,
+        Registration::Existing { secret_hash } => {
+            password::verify(secret, &secret_hash).map_err(|e| internal("stored hash", e))?
+        }
+    };
+    Ok(if registered {
+        fastapi_json(200, registered_body(&request.node_id))
+    } else {
+        fastapi_json(409, conflict_body())
+    })
+}
+
+fn fastapi_json(status: u16, body: String) -> Response {
+    http::with_headers(status, body, "application/json")
+}
+
+fn internal(what: &str, error: impl std::fmt::Debug) -> Problem {
+    worker::console_error!("register_node_secret: {what}: {error:?}");
+    Problem::Internal
+}

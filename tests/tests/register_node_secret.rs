@@ -1,0 +1,153 @@
+//! POST /register_node_secret end to end: FastAPI-identical errors, hashing,
+//! idempotency, conflicts and the race between first registrations.
+
+use base64::Engine;
+use gatehouse_e2e::spawn_app;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const PATH: &str = "/register_node_secret";
+
+#[test]
+fn every_fastapi_error_answer_is_reproduced_byte_for_byte() {
+    let app = spawn_app();
+    let fixtures: Value =
+        serde_json::from_str(include_str!("../fastapi_golden/fixtures.json")).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for case in fixtures["cases"].as_array().unwrap() {
+        if case["status"] == 200 {
+            continue; // successes register nodes; they are covered below
+        }
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(case["body_b64"].as_str().unwrap())
+            .unwrap();
+        let headers: Vec<(&str, &str)> = case["content_type"]
+            .as_str()
+            .map(|ct| vec![("content-type", ct)])
+            .unwrap_or_default();
+        let res = app.request("POST", PATH, &headers, Some(&body));
+        checked += 1;
+        if res.status as u64 != case["status"].as_u64().unwrap()
+            || res.body != case["response"].as_str().unwrap()
+        {
+            failures.push(format!(
+                "{}: want {} {}\n  got {} {}",
+                case["name"], case["status"], case["response"], res.status, res.body
+            ));
+        }
+    }
+    assert!(checked > 400);
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn registers_hashes_and_is_idempotent_then_refuses_another_secret() {
+    let app = spawn_app();
+    let body = json!({"node_id": "node-α", "secret": "0123456789abcdef-secret"});
+    let first = app.post_json(PATH, &body);
+    assert_eq!(
+        (first.status, first.body.as_str()),
+        (200, r#"{"node_id":"node-α","registered":true}"#)
+    );
+    assert_eq!(first.header("content-type"), Some("application/json"));
+
+    let again = app.post_json(PATH, &body);
+    assert_eq!(again.status, 200, "same secret again is idempotent");
+
+    let other = app.post_json(
+        PATH,
+        &json!({"node_id": "node-α", "secret": "another-secret-0123"}),
+    );
+    assert_eq!(
+        (other.status, other.body.as_str()),
+        (409, r#"{"detail":"Node already registered"}"#)
+    );
+
+    let rows = app.d1_query("SELECT node_id, secret_hash FROM node_secrets");
+    assert_eq!(rows.len(), 1);
+    let stored = rows[0]["secret_hash"].as_str().unwrap();
+    assert!(stored.starts_with("$pbkdf2-sha512$i=1000$"), "{stored}");
+    assert!(
+        !stored.contains("0123456789abcdef-secret"),
+        "never stored in clear"
+    );
+}
+
+#[test]
+fn concurrent_first_registrations_store_exactly_one_secret() {
+    let app = Arc::new(spawn_app());
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let app = Arc::clone(&app);
+            std::thread::spawn(move || {
+                app.post_json(
+                    PATH,
+                    &json!({"node_id": "contended", "secret": format!("secret-number-{i:04}")}),
+                )
+                .status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+    let rows = app.d1_query("SELECT count(*) AS n FROM node_secrets WHERE node_id = 'contended'");
+    assert_eq!(rows[0]["n"], 1);
+}
+
+#[test]
+fn production_kdf_setting_works_in_workerd() {
+    // The one test at the real cost: PBKDF2-HMAC-SHA512, 210 000 iterations, in wasm.
+    let app = gatehouse_e2e::spawn_app_with(&[("PASSWORD_KDF_ITERATIONS", "210000")]);
+    let res = app.post_json(
+        PATH,
+        &json!({"node_id": "n-prod", "secret": "0123456789abcdef"}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let rows = app.d1_query("SELECT secret_hash FROM node_secrets");
+    assert!(rows[0]["secret_hash"]
+        .as_str()
+        .unwrap()
+        .starts_with("$pbkdf2-sha512$i=210000$"));
+    assert_eq!(
+        app.post_json(
+            PATH,
+            &json!({"node_id": "n-prod", "secret": "0123456789abcdef"})
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn wrong_method_and_oversized_body_use_fastapi_shapes() {
+    let app = spawn_app();
+    let res = app.get(PATH);
+    assert_eq!(
+        (res.status, res.body.as_str()),
+        (405, r#"{"detail":"Method Not Allowed"}"#)
+    );
+    let big = format!(r#"{{"node_id":"n","secret":"{}"}}"#, "x".repeat(70_000));
+    let res = app.request(
+        "POST",
+        PATH,
+        &[("content-type", "application/json")],
+        Some(big.as_bytes()),
+    );
+    assert_eq!(res.status, 413);
+    assert!(res.json()["detail"].as_str().unwrap().contains("65536"));
+}
