@@ -108,9 +108,10 @@ test-unit:
 test-wasm: setup
 	cargo test -p gatehouse-core --target wasm32-unknown-unknown --test wasm
 
-# Boots the built worker in workerd (wrangler dev) once per test, with its own D1/KV.
+# Boots the built worker in workerd (wrangler dev) once per test, with its own D1/KV;
+# the CLI tests drive the gatehouse-cli binary against it.
 test-e2e: build
-	cargo test -p gatehouse-e2e -- --test-threads=$${E2E_THREADS:-4}
+	cargo test -p gatehouse-e2e -p gatehouse-cli -- --test-threads=$${E2E_THREADS:-4}
 
 # The exact bundle `wrangler deploy` would upload, built without an account.
 deploy-check: build

@@ -11,11 +11,16 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Generated from "../build/index.js";
 
+// The 500 body in each route family's documented shape (core/src/problem.rs).
 const INTERNAL_ERROR = JSON.stringify({
   success: false,
   error_code: "INTERNAL_ERROR",
   message: "Internal Server Error",
 });
+const INTERNAL_ERROR_BY_PATH = {
+  "/register": JSON.stringify({ success: false, message: "Registration failed" }),
+  "/register_node_secret": JSON.stringify({ detail: "Internal Server Error" }),
+};
 
 // Requests in flight on this isolate. A trap kills the one wasm instance they all
 // share, so each of them is failed (none of them can complete any more).
@@ -37,7 +42,8 @@ export default class Gatehouse extends WorkerEntrypoint {
       return await Promise.race([handler.fetch(request), trapped]);
     } catch (error) {
       console.error("unhandled error, answered 500:", error && error.stack ? error.stack : String(error));
-      return new Response(INTERNAL_ERROR, {
+      const body = INTERNAL_ERROR_BY_PATH[new URL(request.url).pathname] ?? INTERNAL_ERROR;
+      return new Response(body, {
         status: 500,
         headers: {
           "content-type": "application/json",

@@ -10,11 +10,14 @@
 pub mod config;
 pub mod crypto;
 pub mod fastapi;
+pub mod node_registration;
 pub mod node_secret;
 pub mod openapi;
 pub mod password;
 pub mod problem;
 pub mod routes;
+pub mod rsa_keys;
+pub mod time;
 
 /// Version reported by `GET /health` and the OpenAPI document.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

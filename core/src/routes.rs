@@ -49,6 +49,7 @@ impl Method {
 pub enum RouteId {
     Health,
     OpenApi,
+    Register,
     RegisterNodeSecret,
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
@@ -78,7 +79,13 @@ const fn route(id: RouteId, method: Method, pattern: &'static str, family: Famil
 
 pub const ROUTES: &[Route] = &[
     route(RouteId::Health, Method::Get, "/health", Family::Common),
-    route(RouteId::OpenApi, Method::Get, "/openapi.json", Family::Common),
+    route(
+        RouteId::OpenApi,
+        Method::Get,
+        "/openapi.json",
+        Family::Common,
+    ),
+    route(RouteId::Register, Method::Post, "/register", Family::Bridge),
     route(
         RouteId::RegisterNodeSecret,
         Method::Post,

@@ -39,3 +39,32 @@ fn pbkdf2_hash_and_known_answer_in_wasm() {
     assert!(verify(b"password", known).unwrap());
     assert!(!verify(b"passwore", known).unwrap());
 }
+
+/// Made once with the openssl CLI (genpkey 2048; `dgst -sha256 -sign` over the canonical
+/// message below), so this checks our wasm build against an independent signer.
+const OPENSSL_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsbBTeBB6jevGhCDZLtvI\n5PmLqkvhCMrW9fWFz3MuLG0i2iP9BslsIwBf86/Oo3eXabVUd3lab2nrTqev4Xis\nU3U5ADPTzayTjBkHg5HTnUpPPG1Aywde2WbexopZKuWtPuwa6RPCvuR8W6OSenz+\n/pL1yUGEAu9HknMjmV3g3Cm/E8RfDH5Zh2V4+efeF3YU6cutwqfkzDBfY2VrvlAf\nm3LO0ZlsaGRsBtfZrEvJdH4jESxiRb3DxMjwLNNvZBXkNInfVReDwUeqVw9ELlB9\nOWPpNpmxciWCsm9r5hGiOrkcOoS6oWyGAIxDYfLax+fzODeRJd4EGc6+XHIVnUD7\nLwIDAQAB\n-----END PUBLIC KEY-----";
+const OPENSSL_SIGNATURE_B64: &str = "kDvdx+gzk42sGYlMII550gqmYhen1zu1QyyL1XckC2RYX0+BcE/X/VD/aW4tvIkaeH4OwJEeJr987ZuzlbkoPJa8x08zjL6DGp5Hjigby+z8GjfosUnY0fBiwGmSHpinB+KbuPX0mImyqEe0nWaiJQO12bSiF4WjIfIE4K4GJLVYg57sVGWyupLGbPDxXSsyzP6snDb9FCk6ZqslG1wa0B5mecfE6a7tdWb+fS4uY3UgAOaEUZXkdBZ6MlvC/u+f0YxECYCMeKVY5tvKK//e/96HMSOZcKhJtJRHWsTlz6+8/qG9keKyuNx4XpZCzBKxZcy8B61EV18cay5amSJ5TA==";
+
+#[wasm_bindgen_test]
+fn openssl_signature_verifies_in_wasm() {
+    use base64::Engine;
+    use gatehouse_core::node_registration::SignedFields;
+    use gatehouse_core::rsa_keys::PublicKey;
+    let fields = SignedFields {
+        provider: "S3".into(),
+        ip: "203.0.113.7".into(),
+        status: "active".into(),
+        region: "eu-west-1".into(),
+        version: "1.4.2".into(),
+        timestamp: "2024-01-15T10:30:00.000Z".into(),
+        id_org: None,
+    };
+    let key = PublicKey::from_pem(OPENSSL_PUBLIC_KEY).unwrap();
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(OPENSSL_SIGNATURE_B64)
+        .unwrap();
+    assert!(key.verify(fields.canonical_message().as_bytes(), &signature));
+    let mut tampered = fields.clone();
+    tampered.region = "us-east-1".into();
+    assert!(!key.verify(tampered.canonical_message().as_bytes(), &signature));
+}

@@ -2,6 +2,7 @@
 
 mod health;
 mod openapi;
+mod register;
 mod register_node_secret;
 mod test_panic;
 
@@ -33,6 +34,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
     let result = match id {
         RouteId::Health => Ok(health::handle(&env).await),
         RouteId::OpenApi => Ok(openapi::handle()),
+        RouteId::Register => register::handle(req, &env).await,
         RouteId::RegisterNodeSecret => register_node_secret::handle(req, &env).await,
         RouteId::TestPanic => test_panic::handle(req).await,
     };

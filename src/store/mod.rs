@@ -2,6 +2,8 @@
 //! migrations/), nowhere else.
 
 pub mod node_secrets;
+pub mod nodes;
+pub mod nonces;
 
 use gatehouse_core::problem::Problem;
 use worker::{D1Database, Env};

@@ -138,8 +138,15 @@ impl TestApp {
     }
 
     /// Runs SQL against this app's own local D1 (through `wrangler d1 execute`, the
-    /// same database file the running worker uses) and returns the rows.
+    /// same database file the running worker uses) and returns the last statement's
+    /// rows; panics if the SQL fails.
     pub fn d1_query(&self, sql: &str) -> Vec<Value> {
+        self.d1_execute(sql).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`TestApp::d1_query`], but a failing statement (e.g. a constraint) is an
+    /// `Err` with wrangler's output.
+    pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
         let out = wrangler()
             .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
             .arg(self.state.path().join("persist"))
@@ -148,17 +155,32 @@ impl TestApp {
             .output()
             .expect("run wrangler d1 execute");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "d1 execute failed: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let parsed: Value =
-            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("d1 output ({e}): {stdout}"));
-        match &parsed[0]["results"] {
-            Value::Array(rows) => rows.clone(),
-            other => panic!("unexpected d1 output: {other}"),
+        if !out.status.success() {
+            return Err(format!(
+                "d1 execute failed: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
+        let parsed: Value =
+            serde_json::from_str(&stdout).map_err(|e| format!("d1 output ({e}): {stdout}"))?;
+        match parsed
+            .as_array()
+            .and_then(|a| a.last())
+            .map(|r| &r["results"])
+        {
+            Some(Value::Array(rows)) => Ok(rows.clone()),
+            _ => Err(format!("unexpected d1 output: {stdout}")),
+        }
+    }
+
+    /// Inserts an organization (if new) and an active public key for it, straight into
+    /// D1: the HTTP endpoints that manage keys come later and are tested on their own.
+    pub fn seed_org_key(&self, org_id: &str, key_id: &str, public_key_pem: &str, bits: usize) {
+        self.d1_query(&format!(
+            "INSERT OR IGNORE INTO organizations (id, name, created_at_ms) VALUES ('{org_id}', 'Org {org_id}', 0); \
+             INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
+             VALUES ('{key_id}', '{org_id}', '{public_key_pem}', {bits}, 0);"
+        ));
     }
 
     /// Process group id of wrangler dev and its children (for leak checks).

@@ -1,0 +1,140 @@
+//! The operator CLI as a user runs it: its keys and signatures interoperate with
+//! openssl, and `register` drives the real worker.
+
+use gatehouse_e2e::spawn_app;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
+        .args(args)
+        .output()
+        .expect("run gatehouse-cli")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn keygen(dir: &Path) -> String {
+    let base = dir.join("node");
+    let out = cli(&["keygen", "--bits", "2048", "--out", base.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    base.to_str().unwrap().to_owned()
+}
+
+const FIELDS: [&str; 10] = [
+    "--provider",
+    "GCS",
+    "--ip",
+    "192.0.2.99",
+    "--status",
+    "active",
+    "--region",
+    "asia-east1",
+    "--version",
+    "2.0.0",
+];
+
+#[test]
+fn a_cli_signature_is_verified_by_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = keygen(dir.path());
+    let key = format!("{base}.key.pem");
+    let mut args = vec!["sign", "--key", &key, "--id-org", "org-1"];
+    args.extend(FIELDS);
+    let out = cli(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // Rebuild the documented canonical message independently of our code.
+    let message = [
+        "gatehouse-node-register-v1",
+        "GCS",
+        "192.0.2.99",
+        "active",
+        "asia-east1",
+        "2.0.0",
+        body["timestamp"].as_str().unwrap(),
+        "org-1",
+    ]
+    .join("\n");
+    let message_path = dir.path().join("message");
+    std::fs::write(&message_path, message).unwrap();
+    let signature = base64_decode(body["signature"].as_str().unwrap());
+    let signature_path = dir.path().join("signature");
+    std::fs::write(&signature_path, signature).unwrap();
+    let verify = Command::new("openssl")
+        .args([
+            "dgst",
+            "-sha256",
+            "-verify",
+            &format!("{base}.pub.pem"),
+            "-signature",
+        ])
+        .arg(&signature_path)
+        .arg(&message_path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&verify.stdout).trim(),
+        "Verified OK",
+        "{}",
+        text(&verify)
+    );
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+#[test]
+fn keygen_writes_a_private_key_only_its_owner_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let base = keygen(dir.path());
+    let mode = std::fs::metadata(format!("{base}.key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let pem = std::fs::read_to_string(format!("{base}.pub.pem")).unwrap();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    // Never overwrites an existing private key.
+    let again = cli(&["keygen", "--out", &base]);
+    assert!(!again.status.success());
+}
+
+#[test]
+fn register_posts_to_the_worker_and_reports_refusals() {
+    let app = spawn_app();
+    let dir = tempfile::tempdir().unwrap();
+    let base = keygen(dir.path());
+    let pem = std::fs::read_to_string(format!("{base}.pub.pem")).unwrap();
+    app.seed_org_key("org-cli", "key-cli", &pem, 2048);
+
+    let key = format!("{base}.key.pem");
+    let mut args = vec!["register", "--url", &app.base_url, "--key", &key];
+    args.extend(FIELDS);
+    let out = cli(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("200"), "{}", text(&out));
+    let rows = app.d1_query("SELECT provider, org_id, key_id FROM nodes WHERE ip = '192.0.2.99'");
+    assert_eq!(rows[0]["key_id"], "key-cli");
+
+    // A fixed old timestamp: the worker refuses it and the CLI exits non-zero.
+    args.extend(["--timestamp", "2024-01-15T10:30:00.000Z"]);
+    let out = cli(&args);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Timestamp outside the allowed window"),
+        "{}",
+        text(&out)
+    );
+}

@@ -1,0 +1,168 @@
+//! Organization RSA keys: parsing public keys from PEM and checking
+//! RSASSA-PKCS1-v1_5/SHA-256 signatures (what `openssl dgst -sha256 -sign` and Node's
+//! `crypto.sign('sha256', …)` produce).
+
+use rsa::pkcs1::{DecodeRsaPublicKey, EncodeRsaPublicKey};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
+use rsa::traits::PublicKeyParts;
+use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use sha2::{Digest, Sha256};
+
+pub const MIN_BITS: usize = 2048;
+pub const MAX_BITS: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// Not a PEM `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1) holding an RSA key.
+    Malformed,
+    /// An RSA key outside 2048–4096 bits.
+    UnsupportedSize(usize),
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::Malformed => f.write_str(
+                "expected a PEM RSA public key (BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY)",
+            ),
+            KeyError::UnsupportedSize(bits) => {
+                write!(
+                    f,
+                    "RSA keys must have {MIN_BITS} to {MAX_BITS} bits, this one has {bits}"
+                )
+            }
+        }
+    }
+}
+
+/// A parsed organization public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey(RsaPublicKey);
+
+impl PublicKey {
+    /// Accepts SPKI (`BEGIN PUBLIC KEY`) and PKCS#1 (`BEGIN RSA PUBLIC KEY`) PEM.
+    pub fn from_pem(pem: &str) -> Result<PublicKey, KeyError> {
+        let pem = pem.trim();
+        let key = RsaPublicKey::from_public_key_pem(pem)
+            .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+            .map_err(|_| KeyError::Malformed)?;
+        let bits = key.size() * 8;
+        if !(MIN_BITS..=MAX_BITS).contains(&bits) {
+            return Err(KeyError::UnsupportedSize(bits));
+        }
+        Ok(PublicKey(key))
+    }
+
+    pub fn bits(&self) -> usize {
+        self.0.size() * 8
+    }
+
+    /// The key as SPKI PEM, the one form we store.
+    pub fn to_spki_pem(&self) -> String {
+        self.0.to_public_key_pem(LineEnding::LF).unwrap_or_default()
+    }
+
+    pub fn to_pkcs1_pem(&self) -> String {
+        self.0.to_pkcs1_pem(LineEnding::LF).unwrap_or_default()
+    }
+
+    /// Whether `signature` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let digest = Sha256::digest(message);
+        self.0
+            .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, signature)
+            .is_ok()
+    }
+}
+
+/// A private key, for the operator CLI and tests (the worker never holds one).
+pub struct PrivateKey(RsaPrivateKey);
+
+impl PrivateKey {
+    pub fn generate(bits: usize) -> Result<PrivateKey, KeyError> {
+        if !(MIN_BITS..=MAX_BITS).contains(&bits) {
+            return Err(KeyError::UnsupportedSize(bits));
+        }
+        let mut rng = rsa::rand_core::OsRng;
+        RsaPrivateKey::new(&mut rng, bits)
+            .map(PrivateKey)
+            .map_err(|_| KeyError::Malformed)
+    }
+
+    /// PKCS#8 PEM (`BEGIN PRIVATE KEY`), as `openssl genpkey` writes it.
+    pub fn from_pem(pem: &str) -> Result<PrivateKey, KeyError> {
+        let key = RsaPrivateKey::from_pkcs8_pem(pem.trim())
+            .or_else(|_| rsa::pkcs1::DecodeRsaPrivateKey::from_pkcs1_pem(pem.trim()))
+            .map_err(|_| KeyError::Malformed)?;
+        Ok(PrivateKey(key))
+    }
+
+    pub fn to_pkcs8_pem(&self) -> String {
+        self.0
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(self.0.to_public_key())
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let digest = Sha256::digest(message);
+        // Signing with a valid private key and a fixed-size digest cannot fail.
+        self.0
+            .sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_and_both_pem_forms() {
+        let private = PrivateKey::generate(2048).unwrap();
+        let public = private.public_key();
+        let sig = private.sign(b"message");
+        for pem in [public.to_spki_pem(), public.to_pkcs1_pem()] {
+            let key = PublicKey::from_pem(&pem).unwrap();
+            assert_eq!(key.bits(), 2048);
+            assert!(key.verify(b"message", &sig));
+            assert!(!key.verify(b"messagE", &sig));
+            assert!(!key.verify(b"message", &sig[1..]));
+        }
+        let reparsed = PrivateKey::from_pem(&private.to_pkcs8_pem()).unwrap();
+        assert_eq!(
+            reparsed.sign(b"m"),
+            private.sign(b"m"),
+            "PKCS#1 v1.5 is deterministic"
+        );
+    }
+
+    #[test]
+    fn small_and_malformed_keys_are_refused() {
+        // A 1024-bit key, as `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024` makes.
+        let small = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let pem = small
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        assert_eq!(
+            PublicKey::from_pem(&pem),
+            Err(KeyError::UnsupportedSize(1024))
+        );
+        for bad in [
+            "",
+            "not a key",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        ] {
+            assert_eq!(PublicKey::from_pem(bad), Err(KeyError::Malformed));
+        }
+        assert!(PrivateKey::generate(1024).is_err());
+    }
+}

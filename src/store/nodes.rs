@@ -1,0 +1,141 @@
+//! Bridge nodes and the organization keys that may sign their registrations.
+
+use super::{d1, storage_failure};
+use gatehouse_core::node_registration::MAX_CANDIDATE_KEYS;
+use gatehouse_core::problem::Problem;
+use serde::Deserialize;
+use worker::Env;
+
+/// An active key that may have signed a registration.
+#[derive(Deserialize)]
+pub struct CandidateKey {
+    pub id: String,
+    pub org_id: String,
+    pub public_key_pem: String,
+}
+
+/// What the one read of a registration returns.
+pub struct RegistrationContext {
+    pub keys: Vec<CandidateKey>,
+    /// With `id_org`: whether that organization exists and is not banned.
+    pub org_usable: bool,
+    /// The node as stored, if it was registered before.
+    pub existing: Option<ExistingNode>,
+}
+
+#[derive(Deserialize)]
+pub struct ExistingNode {
+    pub org_id: String,
+    pub last_signed_at_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct OrgRow {
+    banned: i64,
+}
+
+/// One round trip (a read batch): the candidate keys, the organization, the node.
+///
+/// With `id_org` the candidates are that organization's active keys. Without it, the
+/// key already associated with this node comes first, then the newest active keys of
+/// organizations in good standing, at most [`MAX_CANDIDATE_KEYS`].
+pub async fn registration_context(
+    env: &Env,
+    node_ip: &str,
+    id_org: Option<&str>,
+) -> Result<RegistrationContext, Problem> {
+    let db = d1(env)?;
+    let fail = |e| storage_failure("nodes.registration_context", e);
+    let limit = MAX_CANDIDATE_KEYS as f64;
+    let keys = match id_org {
+        Some(org) => db
+            .prepare(
+                "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
+                 JOIN organizations o ON o.id = k.org_id AND o.banned = 0 \
+                 WHERE k.org_id = ?1 AND k.revoked_at_ms IS NULL \
+                 ORDER BY k.created_at_ms DESC LIMIT ?2",
+            )
+            .bind(&[org.into(), limit.into()]),
+        None => db
+            .prepare(
+                "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
+                 JOIN organizations o ON o.id = k.org_id AND o.banned = 0 \
+                 LEFT JOIN nodes n ON n.ip = ?1 AND n.key_id = k.id \
+                 WHERE k.revoked_at_ms IS NULL \
+                 ORDER BY (n.ip IS NOT NULL) DESC, k.created_at_ms DESC LIMIT ?2",
+            )
+            .bind(&[node_ip.into(), limit.into()]),
+    }
+    .map_err(fail)?;
+    let org = db
+        .prepare("SELECT banned FROM organizations WHERE id = ?1")
+        .bind(&[id_org.unwrap_or("").into()])
+        .map_err(fail)?;
+    let node = db
+        .prepare("SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1")
+        .bind(&[node_ip.into()])
+        .map_err(fail)?;
+    let results = db.batch(vec![keys, org, node]).await.map_err(fail)?;
+    let rows = |i: usize| {
+        results
+            .get(i)
+            .ok_or_else(|| fail(worker::Error::RustError("short batch".into())))
+    };
+    let keys: Vec<CandidateKey> = rows(0)?.results().map_err(fail)?;
+    let org: Vec<OrgRow> = rows(1)?.results().map_err(fail)?;
+    let existing: Vec<ExistingNode> = rows(2)?.results().map_err(fail)?;
+    Ok(RegistrationContext {
+        keys,
+        org_usable: org.first().is_some_and(|o| o.banned == 0),
+        existing: existing.into_iter().next(),
+    })
+}
+
+pub struct NodeWrite<'a> {
+    pub ip: &'a str,
+    pub provider: &'a str,
+    pub status: &'a str,
+    pub region: &'a str,
+    pub version: &'a str,
+    pub org_id: &'a str,
+    pub key_id: &'a str,
+    pub signed_at_ms: i64,
+    pub now_ms: i64,
+}
+
+/// Inserts or updates the node in one statement, only if this request's timestamp is
+/// strictly newer than the last accepted one and the node stays in its organization.
+/// Returns false when nothing changed: a replay (or a race lost to a newer request).
+pub async fn upsert_node(env: &Env, node: &NodeWrite<'_>) -> Result<bool, Problem> {
+    let db = d1(env)?;
+    let fail = |e| storage_failure("nodes.upsert_node", e);
+    let statement = db
+        .prepare(
+            "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
+                                last_signed_at_ms, created_at_ms, updated_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+             ON CONFLICT (ip) DO UPDATE SET provider = excluded.provider, status = excluded.status, \
+                 region = excluded.region, version = excluded.version, key_id = excluded.key_id, \
+                 last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = excluded.updated_at_ms \
+             WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms AND nodes.org_id = excluded.org_id",
+        )
+        .bind(&[
+            node.ip.into(),
+            node.provider.into(),
+            node.status.into(),
+            node.region.into(),
+            node.version.into(),
+            node.org_id.into(),
+            node.key_id.into(),
+            (node.signed_at_ms as f64).into(),
+            (node.now_ms as f64).into(),
+        ])
+        .map_err(fail)?;
+    let results = db.batch(vec![statement]).await.map_err(fail)?;
+    let changes = results
+        .first()
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    Ok(changes > 0)
+}

@@ -1,0 +1,342 @@
+//! POST /register end to end: signatures, validation, freshness, replays, keys.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_core::node_registration::SignedFields;
+use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::time::format_rfc3339_ms;
+use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
+use serde_json::{json, Value};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Creates an organization with one fresh RSA key, straight into this app's D1.
+fn seed_org(app: &TestApp, org: &str, bits: usize) -> PrivateKey {
+    let key = PrivateKey::generate(bits).unwrap();
+    app.seed_org_key(
+        org,
+        &format!("{org}-key"),
+        &key.public_key().to_spki_pem(),
+        bits,
+    );
+    key
+}
+
+fn fields(ip: &str, ts_ms: i64, id_org: Option<&str>) -> SignedFields {
+    SignedFields {
+        provider: "S3".into(),
+        ip: ip.into(),
+        status: "active".into(),
+        region: "eu-west-1".into(),
+        version: "1.4.2".into(),
+        timestamp: format_rfc3339_ms(ts_ms),
+        id_org: id_org.map(str::to_owned),
+    }
+}
+
+fn body(f: &SignedFields, signature: &[u8]) -> Value {
+    let mut v = json!({
+        "provider": f.provider, "ip": f.ip, "status": f.status, "region": f.region,
+        "version": f.version, "timestamp": f.timestamp, "signature": STANDARD.encode(signature),
+    });
+    if let Some(org) = &f.id_org {
+        v["id_org"] = json!(org);
+    }
+    v
+}
+
+fn signed(key: &PrivateKey, f: &SignedFields) -> Value {
+    body(f, &key.sign(f.canonical_message().as_bytes()))
+}
+
+fn assert_refused(res: &TestResponse, message_start: &str) {
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert_eq!(res.json()["success"], false);
+    let message = res.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with(message_start),
+        "{message:?} should start with {message_start:?}"
+    );
+}
+
+#[test]
+fn registers_associates_the_key_and_updates_on_re_registration() {
+    let app = spawn_app();
+    let key = seed_org(&app, "org-a", 2048);
+    let t = now_ms();
+    let res = app.post_json("/register", &signed(&key, &fields("203.0.113.7", t, None)));
+    assert_eq!(
+        (res.status, res.json()),
+        (
+            200,
+            json!({"success": true, "message": "Registration successful"})
+        )
+    );
+
+    let mut update = fields("203.0.113.7", t + 1000, Some("org-a"));
+    update.status = "inactive".into();
+    update.version = "1.5.0".into();
+    assert_eq!(
+        app.post_json("/register", &signed(&key, &update)).status,
+        200
+    );
+
+    let rows = app.d1_query(
+        "SELECT ip, provider, status, version, org_id, key_id, last_signed_at_ms FROM nodes",
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["status"], "inactive");
+    assert_eq!(rows[0]["version"], "1.5.0");
+    assert_eq!(
+        (rows[0]["org_id"].as_str(), rows[0]["key_id"].as_str()),
+        (Some("org-a"), Some("org-a-key"))
+    );
+    assert_eq!(rows[0]["last_signed_at_ms"], t + 1000);
+}
+
+#[test]
+fn the_same_body_twice_is_a_replay_and_so_is_an_older_one() {
+    let app = spawn_app();
+    let key = seed_org(&app, "org-r", 2048);
+    let t = now_ms();
+    let first = signed(&key, &fields("198.51.100.1", t, None));
+    assert_eq!(app.post_json("/register", &first).status, 200);
+    assert_refused(&app.post_json("/register", &first), "Replay detected");
+    // Fresh signature, but older than the accepted one: refused by D1's ordering.
+    assert_refused(
+        &app.post_json(
+            "/register",
+            &signed(&key, &fields("198.51.100.1", t - 1, None)),
+        ),
+        "Replay detected",
+    );
+}
+
+#[test]
+fn forged_tampered_and_foreign_signatures_are_refused_alike() {
+    let app = spawn_app();
+    let key_a = seed_org(&app, "org-a", 2048);
+    let key_b = seed_org(&app, "org-b", 3072);
+    let t = now_ms();
+
+    // Signed by org B's key but claiming org A.
+    assert_refused(
+        &app.post_json(
+            "/register",
+            &signed(&key_b, &fields("192.0.2.1", t, Some("org-a"))),
+        ),
+        "Invalid signature",
+    );
+    // A field changed after signing.
+    let mut tampered = signed(&key_a, &fields("192.0.2.2", t, None));
+    tampered["region"] = json!("us-east-1");
+    assert_refused(&app.post_json("/register", &tampered), "Invalid signature");
+    // A key nobody registered.
+    let stranger = PrivateKey::generate(2048).unwrap();
+    assert_refused(
+        &app.post_json(
+            "/register",
+            &signed(&stranger, &fields("192.0.2.3", t, None)),
+        ),
+        "Invalid signature",
+    );
+    // Unknown organization.
+    assert_refused(
+        &app.post_json(
+            "/register",
+            &signed(&key_a, &fields("192.0.2.4", t, Some("nope"))),
+        ),
+        "Unknown or banned organization",
+    );
+    // Org B's 3072-bit key works for its own nodes, with or without id_org.
+    assert_eq!(
+        app.post_json(
+            "/register",
+            &signed(&key_b, &fields("192.0.2.5", t, Some("org-b")))
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        app.post_json("/register", &signed(&key_b, &fields("192.0.2.6", t, None)))
+            .status,
+        200
+    );
+    // …but cannot take over org A's node.
+    assert_eq!(
+        app.post_json("/register", &signed(&key_a, &fields("192.0.2.7", t, None)))
+            .status,
+        200
+    );
+    assert_refused(
+        &app.post_json(
+            "/register",
+            &signed(&key_b, &fields("192.0.2.7", t + 1, None)),
+        ),
+        "Node is registered to another organization",
+    );
+    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 3);
+}
+
+#[test]
+fn revoked_keys_and_banned_organizations_no_longer_verify() {
+    let app = spawn_app();
+    let key = seed_org(&app, "org-x", 2048);
+    let t = now_ms();
+    assert_eq!(
+        app.post_json("/register", &signed(&key, &fields("192.0.2.10", t, None)))
+            .status,
+        200
+    );
+    app.d1_query("UPDATE org_keys SET revoked_at_ms = 1 WHERE id = 'org-x-key'");
+    assert_refused(
+        &app.post_json(
+            "/register",
+            &signed(&key, &fields("192.0.2.10", t + 1, None)),
+        ),
+        "Invalid signature",
+    );
+    let key2 = seed_org(&app, "org-y", 2048);
+    app.d1_query("UPDATE organizations SET banned = 1 WHERE id = 'org-y'");
+    assert_refused(
+        &app.post_json(
+            "/register",
+            &signed(&key2, &fields("192.0.2.11", t, Some("org-y"))),
+        ),
+        "Unknown or banned organization",
+    );
+    assert_refused(
+        &app.post_json("/register", &signed(&key2, &fields("192.0.2.11", t, None))),
+        "Invalid signature",
+    );
+}
+
+#[test]
+fn every_invalid_field_gets_a_clear_400() {
+    let app = spawn_app();
+    let key = seed_org(&app, "org-v", 2048);
+    let t = now_ms();
+    let valid = signed(&key, &fields("192.0.2.20", t, None));
+    for field in [
+        "provider",
+        "ip",
+        "status",
+        "region",
+        "version",
+        "timestamp",
+        "signature",
+    ] {
+        let mut b = valid.clone();
+        b.as_object_mut().unwrap().remove(field);
+        assert_refused(&app.post_json("/register", &b), "Missing required fields");
+        b[field] = json!(42);
+        assert_refused(&app.post_json("/register", &b), "Missing required fields");
+    }
+    let with = |field: &str, value: Value| {
+        let mut b = valid.clone();
+        b[field] = value;
+        b
+    };
+    assert_refused(
+        &app.post_json("/register", &with("provider", json!("DROPBOX"))),
+        "Invalid provider",
+    );
+    assert_refused(
+        &app.post_json("/register", &with("ip", json!("999.1.2.3"))),
+        "Invalid ip",
+    );
+    assert_refused(
+        &app.post_json("/register", &with("signature", json!("%%%not-base64%%%"))),
+        "Invalid signature encoding",
+    );
+    assert_refused(
+        &app.post_json("/register", &with("region", json!("eu\nS3"))),
+        "Invalid region: control characters",
+    );
+    assert_refused(
+        &app.post_json("/register", &with("timestamp", json!("15/01/2024"))),
+        "Invalid timestamp",
+    );
+    let stale = signed(&key, &fields("192.0.2.20", t - 301_000, None));
+    assert_refused(
+        &app.post_json("/register", &stale),
+        "Timestamp outside the allowed window",
+    );
+    let future = signed(&key, &fields("192.0.2.20", t + 301_000, None));
+    assert_refused(
+        &app.post_json("/register", &future),
+        "Timestamp outside the allowed window",
+    );
+    let res = app.request(
+        "POST",
+        "/register",
+        &[("content-type", "application/json")],
+        Some(b"{not json"),
+    );
+    assert_refused(&res, "Invalid JSON body");
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"],
+        0,
+        "nothing was written"
+    );
+}
+
+#[test]
+fn a_signature_made_by_the_openssl_cli_is_accepted() {
+    let app = spawn_app();
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("node.key.pem");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let key = key_path.to_str().unwrap();
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        key,
+    ]);
+    let public_pem = String::from_utf8(run(&["pkey", "-in", key, "-pubout"])).unwrap();
+    app.seed_org_key("org-o", "k-o", &public_pem, 2048);
+    let f = fields("2001:db8::42", now_ms(), Some("org-o"));
+    let message_path = dir.path().join("message.txt");
+    std::fs::write(&message_path, f.canonical_message()).unwrap();
+    let signature = run(&[
+        "dgst",
+        "-sha256",
+        "-sign",
+        key,
+        message_path.to_str().unwrap(),
+    ]);
+    let res = app.post_json("/register", &body(&f, &signature));
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+#[test]
+fn storage_refuses_keys_under_2048_bits() {
+    let app = spawn_app();
+    app.d1_query("INSERT INTO organizations (id, name, created_at_ms) VALUES ('org-s', 'S', 0)");
+    let refused = app.d1_execute(
+        "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) VALUES ('small', 'org-s', 'x', 1024, 0)",
+    );
+    let error = refused.expect_err("a 1024-bit key row must be refused");
+    assert!(error.contains("CHECK constraint failed"), "{error}");
+}
