@@ -8,7 +8,9 @@
 //! Panics: workers-rs installs a hook that logs "Rust panic: <message>" and flags the
 //! instance for re-initialisation; src/entry.mjs answers the request with 500 JSON.
 
+mod auth;
 mod config;
+mod email;
 mod http;
 mod routes;
 mod store;

@@ -7,6 +7,7 @@
 //! natively with `cargo test`, and the crypto additionally under wasm
 //! (`tests/wasm.rs`, run by `make test`).
 
+pub mod account;
 pub mod config;
 pub mod crypto;
 pub mod fastapi;

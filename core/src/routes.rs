@@ -51,6 +51,13 @@ pub enum RouteId {
     OpenApi,
     Register,
     RegisterNodeSecret,
+    UserRegister,
+    VerifyEmailPage,
+    VerifyEmail,
+    ResendVerification,
+    Login,
+    Refresh,
+    CreateOrgKey,
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
     TestPanic,
@@ -91,6 +98,43 @@ pub const ROUTES: &[Route] = &[
         Method::Post,
         "/register_node_secret",
         Family::FastApi,
+    ),
+    route(
+        RouteId::UserRegister,
+        Method::Post,
+        "/user/register",
+        Family::Account,
+    ),
+    route(
+        RouteId::VerifyEmailPage,
+        Method::Get,
+        "/user/verify-email",
+        Family::Account,
+    ),
+    route(
+        RouteId::VerifyEmail,
+        Method::Post,
+        "/user/verify-email",
+        Family::Account,
+    ),
+    route(
+        RouteId::ResendVerification,
+        Method::Post,
+        "/user/resend-verification",
+        Family::Account,
+    ),
+    route(RouteId::Login, Method::Post, "/user/login", Family::Account),
+    route(
+        RouteId::Refresh,
+        Method::Post,
+        "/user/refresh",
+        Family::Account,
+    ),
+    route(
+        RouteId::CreateOrgKey,
+        Method::Post,
+        "/organization/{idOrg}/key",
+        Family::Account,
     ),
     Route {
         id: RouteId::TestPanic,

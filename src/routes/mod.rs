@@ -1,10 +1,17 @@
 //! Dispatch: one module per route, chosen by the route table in core.
 
+mod account;
 mod health;
+mod login;
 mod openapi;
+mod org_keys;
+mod refresh;
 mod register;
 mod register_node_secret;
+mod resend_verification;
 mod test_panic;
+mod user_register;
+mod verify_email;
 
 use crate::http::problem_response;
 use gatehouse_core::problem::{Family, Problem};
@@ -12,7 +19,6 @@ use gatehouse_core::routes::{match_route, Method, RouteId, RouteMatch};
 use worker::{Context, Env, Request, Response};
 
 pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
-    let _ = ctx; // used by routes that defer work with wait_until
     let path = req.path();
     let method = Method::parse(req.method().as_ref());
     // Test hooks are read straight from the var: routing must work even when the rest
@@ -21,8 +27,8 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
         .var("TEST_HOOKS")
         .map(|v| v.to_string() == "on")
         .unwrap_or(false);
-    let (id, family) = match match_route(method, &path, test_hooks) {
-        RouteMatch::Found { id, family, .. } => (id, family),
+    let (id, family, params) = match match_route(method, &path, test_hooks) {
+        RouteMatch::Found { id, family, params } => (id, family, params),
         RouteMatch::MethodNotAllowed { family, allow } => {
             let response = problem_response(&Problem::MethodNotAllowed, family);
             let allow: Vec<&str> = allow.iter().map(|m| m.as_str()).collect();
@@ -31,12 +37,36 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
         }
         RouteMatch::NotFound => return problem_response(&Problem::NotFound, Family::Common),
     };
+    crate::store::take_round_trips();
     let result = match id {
         RouteId::Health => Ok(health::handle(&env).await),
         RouteId::OpenApi => Ok(openapi::handle()),
         RouteId::Register => register::handle(req, &env).await,
         RouteId::RegisterNodeSecret => register_node_secret::handle(req, &env).await,
+        RouteId::UserRegister => user_register::handle(req, &env, &ctx).await,
+        RouteId::VerifyEmailPage => verify_email::page(req, &env).await,
+        RouteId::VerifyEmail => verify_email::api(req, &env).await,
+        RouteId::ResendVerification => resend_verification::handle(req, &env, &ctx).await,
+        RouteId::Login => login::handle(req, &env).await,
+        RouteId::Refresh => refresh::handle(req, &env).await,
+        RouteId::CreateOrgKey => org_keys::create(req, &env, param(&params, "idOrg")).await,
         RouteId::TestPanic => test_panic::handle(req).await,
     };
-    result.unwrap_or_else(|problem| problem_response(&problem, family))
+    let response = result.unwrap_or_else(|problem| problem_response(&problem, family));
+    if test_hooks {
+        // Test builds report the request's D1 round trips so e2e tests can hold each
+        // route to its budget (README, "D1 round trips").
+        let _ = response.headers().set(
+            "x-gatehouse-d1-round-trips",
+            &crate::store::take_round_trips().to_string(),
+        );
+    }
+    response
+}
+
+fn param<'p>(params: &[(&'static str, &'p str)], name: &str) -> &'p str {
+    params
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, v)| v)
 }

@@ -1,20 +1,40 @@
 //! The store layer: every D1 statement and KV access lives here (and the schema in
 //! migrations/), nowhere else.
+//!
+//! Invariant: each public store function makes exactly one D1 round trip (one
+//! statement or one batch) and gets its handle from [`d1`], which counts it. The count
+//! per request is what matters most in production (each round trip to the D1 primary
+//! costs tens of milliseconds at the edge); tests read it and hold routes to budgets.
 
+pub mod accounts;
 pub mod node_secrets;
 pub mod nodes;
 pub mod nonces;
+pub mod org_keys;
 
 use gatehouse_core::problem::Problem;
+use std::cell::Cell;
 use worker::{D1Database, Env};
 
 /// Binding names, as declared in wrangler.toml.
 pub const D1_BINDING: &str = "DB";
 pub const NONCES_BINDING: &str = "NONCES";
 
+thread_local! {
+    static D1_ROUND_TRIPS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The D1 handle for one round trip (see the module invariant).
 pub fn d1(env: &Env) -> Result<D1Database, Problem> {
+    D1_ROUND_TRIPS.with(|n| n.set(n.get() + 1));
     env.d1(D1_BINDING)
         .map_err(|e| storage_failure("D1 binding", e))
+}
+
+/// Round trips since the last reset. Requests interleave within an isolate, so this
+/// is exact only for one request at a time: tests measure sequentially.
+pub fn take_round_trips() -> u32 {
+    D1_ROUND_TRIPS.with(|n| n.replace(0))
 }
 
 /// Logs a storage failure and turns it into the client-facing internal error.

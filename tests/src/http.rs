@@ -40,6 +40,20 @@ impl TestApp {
         )
     }
 
+    /// POST JSON with `Authorization: Bearer <token>`.
+    pub fn post_json_as(&self, token: &str, path: &str, body: &Value) -> TestResponse {
+        let auth = format!("Bearer {token}");
+        self.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    }
+
     /// Any method, headers and raw body, for the cases a well-behaved client never sends.
     pub fn request(
         &self,

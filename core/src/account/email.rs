@@ -1,0 +1,103 @@
+//! `Email`: an address parsed once, stored normalized (lowercase).
+
+use super::AccountError;
+
+/// A syntactically sane address (a practical subset of RFC 5321/5322): `local@domain`,
+/// at most 254 characters, dot-atom local part, a domain of at least two labels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+const LOCAL_SPECIALS: &str = ".!#$%&'*+/=?^_`{|}~-";
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, AccountError> {
+        let bad = |why: &str| AccountError::invalid_input(format!("Invalid email: {why}"));
+        if raw.is_empty() || raw.len() > 254 {
+            return Err(bad("1 to 254 characters"));
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("spaces and control characters are not allowed"));
+        }
+        let (local, domain) = raw
+            .rsplit_once('@')
+            .ok_or_else(|| bad("expected local@domain"))?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c));
+        if !local_ok {
+            return Err(bad("the part before @ is not a valid mailbox name"));
+        }
+        if !is_domain(domain) {
+            return Err(bad("the domain must be like example.com"));
+        }
+        Ok(Email(raw.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The (lowercase) domain after `@`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+}
+
+/// A DNS name with at least two labels and a non-numeric top-level label.
+pub fn is_domain(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    s.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && !labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_addresses_are_normalized() {
+        let e = Email::parse("Ada.Lovelace+tag@Example.CO.uk").unwrap();
+        assert_eq!(e.as_str(), "ada.lovelace+tag@example.co.uk");
+        assert_eq!(e.domain(), "example.co.uk");
+    }
+
+    #[test]
+    fn invalid_addresses_are_refused() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        for raw in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a b@example.com",
+            "a@exa mple.com",
+            ".a@example.com",
+            "a.@example.com",
+            "a..b@example.com",
+            "a@-example.com",
+            "a@example.123",
+            "a@example..com",
+            "a\n@example.com",
+            "ü@example.com",
+            long.as_str(),
+        ] {
+            assert!(Email::parse(raw).is_err(), "{raw:?}");
+        }
+    }
+}

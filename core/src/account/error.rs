@@ -1,0 +1,86 @@
+//! Errors of the account family: `{"success":false,"error_code":…,"message":…}`.
+
+use serde_json::{json, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidInput,
+    WeakPassword,
+    EmailExistsActive,
+    EmailExistsInactive,
+    OrgBanned,
+    InvalidCredentials,
+    InvalidLink,
+    LinkExpired,
+    InvalidToken,
+    TokenExpired,
+    TokenReused,
+    Unauthorized,
+    EmailNotVerified,
+    Forbidden,
+    QuotaExceeded,
+    NotFound,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "INVALID_INPUT",
+            ErrorCode::WeakPassword => "WEAK_PASSWORD",
+            ErrorCode::EmailExistsActive => "EMAIL_EXISTS_ACTIVE",
+            ErrorCode::EmailExistsInactive => "EMAIL_EXISTS_INACTIVE",
+            ErrorCode::OrgBanned => "ORG_BANNED",
+            ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
+            ErrorCode::InvalidLink => "INVALID_LINK",
+            ErrorCode::LinkExpired => "LINK_EXPIRED",
+            ErrorCode::InvalidToken => "INVALID_TOKEN",
+            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
+            ErrorCode::TokenReused => "TOKEN_REUSED",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorCode::NotFound => "NOT_FOUND",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidToken
+            | ErrorCode::TokenExpired
+            | ErrorCode::TokenReused
+            | ErrorCode::Unauthorized => 401,
+            ErrorCode::EmailNotVerified | ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            _ => 400,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AccountError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> AccountError {
+        AccountError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_input(message: impl Into<String>) -> AccountError {
+        AccountError::new(ErrorCode::InvalidInput, message)
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    pub fn body(&self) -> Value {
+        json!({"success": false, "error_code": self.code.as_str(), "message": self.message})
+    }
+}

@@ -1,0 +1,24 @@
+//! People and their organizations: sign-up, email verification, login, tokens.
+
+pub mod email;
+pub mod error;
+pub mod new_password;
+pub mod signup;
+pub mod tokens;
+pub mod verification;
+
+pub use email::Email;
+pub use error::{AccountError, ErrorCode};
+pub use new_password::NewPassword;
+
+/// Reads `{"<name>": "<string>", …}` for the small account endpoints.
+pub fn string_field(body: &[u8], name: &str) -> Result<String, AccountError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| AccountError::invalid_input("Body must be a JSON object"))?;
+    match value.get(name) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() && s.len() <= 4096 => Ok(s.clone()),
+        _ => Err(AccountError::invalid_input(format!(
+            "{name} is required and must be a non-empty string"
+        ))),
+    }
+}

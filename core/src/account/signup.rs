@@ -1,0 +1,350 @@
+//! `POST /user/register`: the request, and which organization the new user belongs to.
+
+use super::email::is_domain;
+use super::{AccountError, Email, NewPassword};
+use serde_json::Value;
+
+/// Mail providers whose domain never defines a shared organization.
+pub const FREE_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.fr",
+    "ymail.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "proton.me",
+    "protonmail.com",
+    "pm.me",
+    "gmx.com",
+    "gmx.net",
+    "gmx.de",
+    "web.de",
+    "mail.com",
+    "zoho.com",
+    "yandex.com",
+    "yandex.ru",
+    "mail.ru",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "fastmail.com",
+    "hey.com",
+    "tutanota.com",
+    "duck.com",
+];
+
+#[derive(Debug)]
+pub struct SignUp {
+    pub email: Email,
+    pub password: NewPassword,
+    pub first_name: String,
+    pub last_name: String,
+    pub company_name: String,
+    pub company_website: Option<String>,
+    pub is_business: bool,
+}
+
+fn text_field(body: &Value, name: &str, max: usize) -> Result<String, AccountError> {
+    let value = body.get(name).and_then(Value::as_str).ok_or_else(|| {
+        AccountError::invalid_input(format!("{name} is required and must be a string"))
+    })?;
+    let len = value.chars().count();
+    if value.trim().is_empty() || len > max || value.chars().any(char::is_control) {
+        return Err(AccountError::invalid_input(format!(
+            "{name} must be 1 to {max} characters, without control characters"
+        )));
+    }
+    Ok(value.trim().to_owned())
+}
+
+impl SignUp {
+    pub fn parse(body: &[u8]) -> Result<SignUp, AccountError> {
+        let body: Value = serde_json::from_slice(body)
+            .map_err(|_| AccountError::invalid_input("Body must be a JSON object"))?;
+        if !body.is_object() {
+            return Err(AccountError::invalid_input("Body must be a JSON object"));
+        }
+        let raw_email = body
+            .get("email")
+            .and_then(Value::as_str)
+            .ok_or_else(|| AccountError::invalid_input("email is required and must be a string"))?;
+        let raw_password = body
+            .get("password")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                AccountError::invalid_input("password is required and must be a string")
+            })?;
+        let first_name = text_field(&body, "firstName", 100)?;
+        let last_name = text_field(&body, "lastName", 100)?;
+        let company_name = text_field(&body, "companyName", 200)?;
+        let company_website = match body.get("companyWebsite") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(website_host(s)?),
+            Some(_) => {
+                return Err(AccountError::invalid_input(
+                    "companyWebsite must be a string",
+                ))
+            }
+        };
+        let is_business = body
+            .get("isBusiness")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| {
+                AccountError::invalid_input("isBusiness is required and must be a boolean")
+            })?;
+        Ok(SignUp {
+            email: Email::parse(raw_email)?,
+            password: NewPassword::parse(raw_password)?,
+            first_name,
+            last_name,
+            company_name,
+            company_website,
+            is_business,
+        })
+    }
+
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// The domain that defines this user's shared organization, if any: for business
+    /// accounts the website's host, else the email's domain; never a free-mail domain.
+    pub fn org_domain(&self) -> Option<String> {
+        if !self.is_business {
+            return None;
+        }
+        let domain = self
+            .company_website
+            .clone()
+            .unwrap_or_else(|| self.email.domain().to_owned());
+        (!FREE_MAIL_DOMAINS.contains(&domain.as_str())).then_some(domain)
+    }
+}
+
+/// The lowercase host of a company website, without `www.`. A missing scheme is
+/// taken as https (people type `acme.com`).
+pub fn website_host(raw: &str) -> Result<String, AccountError> {
+    let bad =
+        || AccountError::invalid_input("companyWebsite must be a URL like https://example.com");
+    let raw = raw.trim();
+    if raw.len() > 2048 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let rest = match raw.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            rest
+        }
+        Some(_) => return Err(bad()),
+        None => raw,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(bad());
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => host,
+        Some(_) => return Err(bad()),
+        None => authority,
+    }
+    .to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host).to_owned();
+    if !is_domain(&host) {
+        return Err(bad());
+    }
+    Ok(host)
+}
+
+/// An organization found for the sign-up's domain.
+pub struct ExistingOrg {
+    pub id: String,
+    pub banned: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum OrgPlan {
+    /// Join as MEMBER: the email proves the user belongs to the org's domain.
+    Join { org_id: String },
+    /// A new org with this user as OWNER and a free trial. `domain` is set only when
+    /// the email's domain is that domain, so nobody claims a company they can't mail at.
+    Create { domain: Option<String> },
+}
+
+pub fn plan_org(
+    signup: &SignUp,
+    domain: Option<&str>,
+    existing: Option<&ExistingOrg>,
+) -> Result<OrgPlan, AccountError> {
+    let owns_domain = domain.is_some_and(|d| d == signup.email.domain());
+    match existing {
+        Some(org) if org.banned => Err(AccountError::new(
+            super::ErrorCode::OrgBanned,
+            "The organization for this domain is banned",
+        )),
+        Some(org) if owns_domain => Ok(OrgPlan::Join {
+            org_id: org.id.clone(),
+        }),
+        Some(_) => Ok(OrgPlan::Create { domain: None }),
+        None => Ok(OrgPlan::Create {
+            domain: if owns_domain {
+                domain.map(str::to_owned)
+            } else {
+                None
+            },
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ErrorCode;
+    use super::*;
+    use serde_json::json;
+
+    fn signup(overrides: Value) -> Result<SignUp, AccountError> {
+        let mut body = json!({
+            "email": "ada@acme.io", "password": "Correct1horse", "firstName": "Ada", "lastName": "Lovelace",
+            "companyName": "Acme", "isBusiness": true,
+        });
+        for (k, v) in overrides.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        SignUp::parse(body.to_string().as_bytes())
+    }
+
+    #[test]
+    fn parses_a_complete_request() {
+        let s = signup(json!({"companyWebsite": "https://www.Acme.io/about"})).unwrap();
+        assert_eq!(s.email.as_str(), "ada@acme.io");
+        assert_eq!(s.full_name(), "Ada Lovelace");
+        assert_eq!(s.company_website.as_deref(), Some("acme.io"));
+    }
+
+    #[test]
+    fn invalid_input_names_the_field() {
+        for (overrides, field) in [
+            (json!({"email": 5}), "email"),
+            (json!({"firstName": ""}), "firstName"),
+            (json!({"lastName": "x".repeat(101)}), "lastName"),
+            (json!({"companyName": null}), "companyName"),
+            (json!({"isBusiness": "yes"}), "isBusiness"),
+            (json!({"companyWebsite": "ftp://acme.io"}), "companyWebsite"),
+            (json!({"companyWebsite": 42}), "companyWebsite"),
+        ] {
+            let err = signup(overrides).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput);
+            assert!(
+                err.message.contains(field),
+                "{} should name {field}",
+                err.message
+            );
+        }
+        assert_eq!(
+            signup(json!({"email": "not-an-email"})).unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            signup(json!({"password": "weak"})).unwrap_err().code,
+            ErrorCode::WeakPassword
+        );
+        assert_eq!(
+            SignUp::parse(b"[]").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+    }
+
+    #[test]
+    fn website_hosts() {
+        assert_eq!(website_host("acme.io").unwrap(), "acme.io");
+        assert_eq!(
+            website_host("HTTP://WWW.ACME.IO:8080/x?y#z").unwrap(),
+            "acme.io"
+        );
+        for bad in [
+            "https://",
+            "https://user@acme.io",
+            "javascript:alert(1)",
+            "https://acme",
+            "https://acme.io:x",
+        ] {
+            assert!(website_host(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn org_domain_rules() {
+        assert_eq!(
+            signup(json!({})).unwrap().org_domain().as_deref(),
+            Some("acme.io")
+        );
+        assert_eq!(
+            signup(json!({"companyWebsite": "www.other.com"}))
+                .unwrap()
+                .org_domain()
+                .as_deref(),
+            Some("other.com")
+        );
+        assert_eq!(
+            signup(json!({"email": "ada@gmail.com"}))
+                .unwrap()
+                .org_domain(),
+            None,
+            "free mail"
+        );
+        assert_eq!(
+            signup(json!({"isBusiness": false})).unwrap().org_domain(),
+            None,
+            "personal"
+        );
+    }
+
+    #[test]
+    fn org_plans() {
+        let s = signup(json!({})).unwrap();
+        let org = |banned| ExistingOrg {
+            id: "o1".into(),
+            banned,
+        };
+        assert_eq!(
+            plan_org(&s, Some("acme.io"), None).unwrap(),
+            OrgPlan::Create {
+                domain: Some("acme.io".into())
+            }
+        );
+        assert_eq!(
+            plan_org(&s, Some("acme.io"), Some(&org(false))).unwrap(),
+            OrgPlan::Join {
+                org_id: "o1".into()
+            }
+        );
+        assert_eq!(
+            plan_org(&s, Some("acme.io"), Some(&org(true)))
+                .unwrap_err()
+                .code,
+            ErrorCode::OrgBanned
+        );
+        // Website says other.com but the email is at acme.io: a new org that claims no domain.
+        assert_eq!(
+            plan_org(&s, Some("other.com"), Some(&org(false))).unwrap(),
+            OrgPlan::Create { domain: None }
+        );
+        assert_eq!(
+            plan_org(&s, Some("other.com"), None).unwrap(),
+            OrgPlan::Create { domain: None }
+        );
+        assert_eq!(
+            plan_org(&s, None, None).unwrap(),
+            OrgPlan::Create { domain: None }
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Access and refresh tokens: HS256 JWTs (jwt-compact) signed with `JWT_SECRET`.
+//!
+//! The current time is a parameter, never read here, so expiry is testable and the
+//! crate stays free of any runtime clock.
+
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::prelude::*;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+pub const ISSUER: &str = "gatehouse";
+pub const AUDIENCE: &str = "gatehouse-api";
+pub const ACCESS_TTL_SECONDS: i64 = 15 * 60;
+pub const REFRESH_TTL_SECONDS: i64 = 30 * 24 * 3600;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub org: String,
+    pub email_verified: bool,
+    pub iss: String,
+    pub aud: String,
+    pub typ: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshClaims {
+    pub sub: String,
+    /// The session row id (`tokenId` in responses).
+    pub jti: String,
+    pub iss: String,
+    pub aud: String,
+    pub typ: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenError {
+    /// Malformed, forged, wrong algorithm, wrong issuer/audience, or another type.
+    Invalid,
+    Expired,
+}
+
+trait TokenType {
+    const TYP: &'static str;
+    fn iss_aud_typ(&self) -> (&str, &str, &str);
+}
+
+impl TokenType for AccessClaims {
+    const TYP: &'static str = "access";
+    fn iss_aud_typ(&self) -> (&str, &str, &str) {
+        (&self.iss, &self.aud, &self.typ)
+    }
+}
+
+impl TokenType for RefreshClaims {
+    const TYP: &'static str = "refresh";
+    fn iss_aud_typ(&self) -> (&str, &str, &str) {
+        (&self.iss, &self.aud, &self.typ)
+    }
+}
+
+fn time_at(now_ms: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
+    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    TimeOptions::new(Duration::zero(), move || now)
+}
+
+fn issue<T: Serialize>(secret: &[u8], custom: T, now_ms: i64, ttl_seconds: i64) -> String {
+    let claims = Claims::new(custom)
+        .set_duration_and_issuance(&time_at(now_ms), Duration::seconds(ttl_seconds));
+    // HS256 over serializable claims cannot fail.
+    Hs256
+        .token(
+            &Header::empty().with_token_type("JWT"),
+            &claims,
+            &Hs256Key::new(secret),
+        )
+        .unwrap_or_default()
+}
+
+pub fn issue_access(
+    secret: &[u8],
+    user_id: &str,
+    org_id: &str,
+    email_verified: bool,
+    now_ms: i64,
+) -> String {
+    let claims = AccessClaims {
+        sub: user_id.to_owned(),
+        org: org_id.to_owned(),
+        email_verified,
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        typ: AccessClaims::TYP.to_owned(),
+    };
+    issue(secret, claims, now_ms, ACCESS_TTL_SECONDS)
+}
+
+pub fn issue_refresh(secret: &[u8], user_id: &str, session_id: &str, now_ms: i64) -> String {
+    let claims = RefreshClaims {
+        sub: user_id.to_owned(),
+        jti: session_id.to_owned(),
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        typ: RefreshClaims::TYP.to_owned(),
+    };
+    issue(secret, claims, now_ms, REFRESH_TTL_SECONDS)
+}
+
+fn verify<T: DeserializeOwned + TokenType + Clone>(
+    secret: &[u8],
+    token: &str,
+    now_ms: i64,
+) -> Result<T, TokenError> {
+    let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Invalid)?;
+    let token: Token<T> = Hs256
+        .validator::<T>(&Hs256Key::new(secret))
+        .validate(&untrusted)
+        .map_err(|_| TokenError::Invalid)?;
+    let claims = token.claims();
+    // Type before expiry: a token of another type is invalid here, expired or not.
+    if claims.custom.iss_aud_typ() != (ISSUER, AUDIENCE, T::TYP) {
+        return Err(TokenError::Invalid);
+    }
+    claims
+        .validate_expiration(&time_at(now_ms))
+        .map_err(|_| TokenError::Expired)?;
+    Ok(claims.custom.clone())
+}
+
+pub fn verify_access(secret: &[u8], token: &str, now_ms: i64) -> Result<AccessClaims, TokenError> {
+    verify(secret, token, now_ms)
+}
+
+pub fn verify_refresh(
+    secret: &[u8],
+    token: &str,
+    now_ms: i64,
+) -> Result<RefreshClaims, TokenError> {
+    verify(secret, token, now_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn access_tokens_round_trip_and_expire_after_15_minutes() {
+        let t = issue_access(SECRET, "u1", "o1", true, NOW);
+        let c = verify_access(SECRET, &t, NOW + 1000).unwrap();
+        assert_eq!(
+            (c.sub.as_str(), c.org.as_str(), c.email_verified),
+            ("u1", "o1", true)
+        );
+        assert!(verify_access(SECRET, &t, NOW + ACCESS_TTL_SECONDS * 1000 - 1000).is_ok());
+        assert_eq!(
+            verify_access(SECRET, &t, NOW + ACCESS_TTL_SECONDS * 1000 + 1000),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn forged_and_cross_type_tokens_are_invalid() {
+        let access = issue_access(SECRET, "u1", "o1", true, NOW);
+        let refresh = issue_refresh(SECRET, "u1", "s1", NOW);
+        assert_eq!(verify_refresh(SECRET, &refresh, NOW).unwrap().jti, "s1");
+        assert_eq!(
+            verify_access(SECRET, &refresh, NOW),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            verify_refresh(SECRET, &access, NOW),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            verify_access(b"another-secret-another-secret-xx", &access, NOW),
+            Err(TokenError::Invalid)
+        );
+        let mut tampered = access.clone();
+        tampered.insert(tampered.len() - 2, 'A');
+        assert_eq!(
+            verify_access(SECRET, &tampered, NOW),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            verify_access(SECRET, "not.a.jwt", NOW),
+            Err(TokenError::Invalid)
+        );
+        // alg=none is not HS256.
+        let none = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1MSJ9.";
+        assert_eq!(verify_access(SECRET, none, NOW), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn refresh_tokens_live_30_days() {
+        let t = issue_refresh(SECRET, "u1", "s1", NOW);
+        assert!(verify_refresh(SECRET, &t, NOW + (REFRESH_TTL_SECONDS - 1) * 1000).is_ok());
+        assert_eq!(
+            verify_refresh(SECRET, &t, NOW + (REFRESH_TTL_SECONDS + 1) * 1000),
+            Err(TokenError::Expired)
+        );
+    }
+}

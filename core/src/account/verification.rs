@@ -1,0 +1,75 @@
+//! Email-verification and refresh-token secrets: random, sent once, stored as hashes.
+
+use crate::crypto::{hex, random_bytes, sha256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// How long a verification link works.
+pub const VERIFICATION_TTL_MS: i64 = 24 * 3600 * 1000;
+/// A new link is sent at most this often per account.
+pub const RESEND_INTERVAL_MS: i64 = 60 * 1000;
+
+/// A fresh 32-byte token (URL-safe base64) and the hash to store.
+pub fn new_token() -> Result<(String, String), getrandom::Error> {
+    let token = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
+    let hash = token_hash(&token);
+    Ok((token, hash))
+}
+
+/// What the database keeps instead of a token: SHA-256, hex. A leaked table does not
+/// yield usable links; the token's 256 bits make a slow hash unnecessary.
+pub fn token_hash(token: &str) -> String {
+    hex(&sha256(token.as_bytes()))
+}
+
+/// Subject, text and HTML of the verification email.
+pub fn verification_email(name: &str, link: &str) -> (String, String, String) {
+    let subject = "Verify your email address".to_owned();
+    let text = format!(
+        "Hello {name},\n\nPlease confirm your email address by opening this link:\n\n{link}\n\n\
+         The link works for 24 hours. If you did not sign up, ignore this message.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>Hello {},</p><p>Please confirm your email address:</p>\
+         <p><a href=\"{link}\">Verify my email</a></p><p>The link works for 24 hours. If you did not \
+         sign up, ignore this message.</p></body></html>",
+        html_escape(name)
+    );
+    (subject, text, html)
+}
+
+pub fn html_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let (a, ha) = new_token().unwrap();
+        let (b, _) = new_token().unwrap();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert_eq!(ha, token_hash(&a));
+        assert_ne!(ha, a);
+    }
+
+    #[test]
+    fn email_carries_the_link_and_escapes_the_name() {
+        let (_, text, html) =
+            verification_email("<b>Ada</b>", "https://x/user/verify-email?token=t");
+        assert!(text.contains("https://x/user/verify-email?token=t"));
+        assert!(html.contains("&lt;b&gt;Ada"));
+    }
+}

@@ -1,0 +1,45 @@
+//! The email client: outgoing mail through the `send_email` binding (`EMAIL`).
+
+use gatehouse_core::config::Config;
+use worker::{Env, SendEmailBuilder};
+
+pub const EMAIL_BINDING: &str = "EMAIL";
+
+pub struct EmailClient {
+    env: Env,
+    sender: String,
+}
+
+pub struct Message {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl EmailClient {
+    pub fn new(env: &Env, config: &Config) -> EmailClient {
+        EmailClient {
+            env: env.clone(),
+            sender: config.mail_from.clone(),
+        }
+    }
+
+    /// Sends one message. Failures are returned (and logged by the caller), never
+    /// retried here: the account exists either way and the user can ask for a resend.
+    pub async fn send(&self, message: &Message) -> Result<(), String> {
+        let binding = self
+            .env
+            .send_email(EMAIL_BINDING)
+            .map_err(|e| format!("binding: {e}"))?;
+        let builder = SendEmailBuilder::builder(&self.sender, &message.to, &message.subject)
+            .text(&message.text)
+            .html(&message.html)
+            .build();
+        binding
+            .send_with_builder(&builder)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    }
+}

@@ -1,0 +1,83 @@
+//! What the account routes share: error rendering and issuing a session.
+
+use crate::http;
+use gatehouse_core::account::tokens::{issue_access, issue_refresh, REFRESH_TTL_SECONDS};
+use gatehouse_core::account::verification::token_hash;
+use gatehouse_core::account::AccountError;
+use gatehouse_core::config::Config;
+use gatehouse_core::crypto::uuid_v4;
+use gatehouse_core::problem::Problem;
+use serde_json::json;
+use worker::Response;
+
+pub fn error(e: &AccountError) -> Response {
+    http::json(e.status(), &e.body())
+}
+
+/// New random ids, or an internal error when the platform has no randomness.
+pub fn new_id() -> Result<String, Problem> {
+    uuid_v4().map_err(|_| Problem::Internal)
+}
+
+/// A fresh refresh session: its id (the JWT's `jti`, `tokenId`), the refresh token,
+/// the hash stored for it, and when it expires.
+pub struct NewSession {
+    pub id: String,
+    pub refresh_token: String,
+    pub refresh_hash: String,
+    pub expires_ms: i64,
+}
+
+pub fn new_session(config: &Config, user_id: &str, now_ms: i64) -> Result<NewSession, Problem> {
+    let id = new_id()?;
+    let refresh_token = issue_refresh(config.jwt_secret.expose(), user_id, &id, now_ms);
+    let refresh_hash = token_hash(&refresh_token);
+    Ok(NewSession {
+        id,
+        refresh_token,
+        refresh_hash,
+        expires_ms: now_ms + REFRESH_TTL_SECONDS * 1000,
+    })
+}
+
+pub struct SessionUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub name: String,
+    pub org_id: &'a str,
+    pub image_url: Option<&'a str>,
+    pub email_verified: bool,
+}
+
+/// The body of sign-up and login: tokens and the user.
+pub fn session_response(
+    status: u16,
+    config: &Config,
+    user: &SessionUser<'_>,
+    session: &NewSession,
+    now_ms: i64,
+) -> Response {
+    let access = issue_access(
+        config.jwt_secret.expose(),
+        user.id,
+        user.org_id,
+        user.email_verified,
+        now_ms,
+    );
+    http::json(
+        status,
+        &json!({
+            "success": true,
+            "accessToken": access,
+            "refreshToken": session.refresh_token,
+            "tokenId": session.id,
+            "user": {
+                "id": user.id,
+                "email": user.email,
+                "name": user.name,
+                "orgId": user.org_id,
+                "image_url": user.image_url,
+            },
+        }),
+    )
+}

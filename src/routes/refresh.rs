@@ -1,0 +1,91 @@
+//! `POST /user/refresh {"refreshToken"}` — rotates the refresh token.
+//!
+//! The presented token's session is retired and a new one issued in the same family.
+//! A token that was already retired is a sign of theft: the whole family is revoked,
+//! so both the thief's and the owner's tokens stop working.
+
+use super::account::{error, new_session};
+use crate::store::accounts;
+use crate::{config, http};
+use gatehouse_core::account::tokens::{issue_access, verify_refresh, TokenError};
+use gatehouse_core::account::verification::token_hash;
+use gatehouse_core::account::{string_field, AccountError, ErrorCode};
+use gatehouse_core::crypto::constant_time_eq;
+use gatehouse_core::problem::Problem;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let body = http::read_body(&mut req).await?;
+    let presented = match string_field(&body, "refreshToken") {
+        Ok(t) => t,
+        Err(e) => return Ok(error(&e)),
+    };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let invalid = || {
+        error(&AccountError::new(
+            ErrorCode::InvalidToken,
+            "Invalid refresh token",
+        ))
+    };
+    let claims = match verify_refresh(config.jwt_secret.expose(), &presented, now_ms) {
+        Ok(c) => c,
+        Err(TokenError::Expired) => {
+            return Ok(error(&AccountError::new(
+                ErrorCode::TokenExpired,
+                "Refresh token expired",
+            )))
+        }
+        Err(TokenError::Invalid) => return Ok(invalid()),
+    };
+    let Some(session) = accounts::session(env, &claims.jti).await? else {
+        return Ok(invalid());
+    };
+    if session.user_id != claims.sub
+        || !constant_time_eq(
+            session.token_hash.as_bytes(),
+            token_hash(&presented).as_bytes(),
+        )
+    {
+        return Ok(invalid());
+    }
+    let reused = || {
+        error(&AccountError::new(
+            ErrorCode::TokenReused,
+            "Refresh token already used; all sessions of this sign-in were revoked",
+        ))
+    };
+    if session.revoked_at_ms.is_some() {
+        accounts::revoke_family(env, &session.family_id, now_ms).await?;
+        return Ok(reused());
+    }
+    let next = new_session(&config, &session.user_id, now_ms)?;
+    let rotated = accounts::rotate_session(
+        env,
+        &claims.jti,
+        &next.id,
+        &session.family_id,
+        &session.user_id,
+        &next.refresh_hash,
+        now_ms,
+        next.expires_ms,
+    )
+    .await?;
+    if !rotated {
+        // Another request rotated this token between our read and our write.
+        accounts::revoke_family(env, &session.family_id, now_ms).await?;
+        return Ok(reused());
+    }
+    let access = issue_access(
+        config.jwt_secret.expose(),
+        &session.user_id,
+        &session.org_id,
+        session.email_verified_at_ms.is_some(),
+        now_ms,
+    );
+    Ok(http::json(
+        200,
+        &json!({"success": true, "accessToken": access, "refreshToken": next.refresh_token, "tokenId": next.id}),
+    ))
+}

@@ -1,0 +1,472 @@
+//! Accounts end to end: sign-up, organizations and trials, the verification email,
+//! login, refresh rotation, and a write refused until the email is verified.
+
+use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
+use serde_json::{json, Value};
+
+fn signup_body(email: &str, overrides: Value) -> Value {
+    let mut body = json!({
+        "email": email, "password": "Correct1horse", "firstName": "Ada", "lastName": "Lovelace",
+        "companyName": "Acme", "isBusiness": true,
+    });
+    for (k, v) in overrides.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+fn sign_up(app: &TestApp, email: &str) -> Value {
+    let res = app.post_json("/user/register", &signup_body(email, json!({})));
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.json()
+}
+
+fn assert_error(res: &TestResponse, status: u16, code: &str) {
+    assert_eq!(res.status, status, "{}", res.body);
+    assert_eq!(res.json()["success"], false);
+    assert_eq!(res.json()["error_code"], code, "{}", res.body);
+}
+
+/// Follows the link in the newest verification email to `email`, like a person would.
+fn verify_by_email(app: &TestApp, email: &str) {
+    let emails = app.wait_for_emails(email, 1);
+    let link = emails
+        .last()
+        .unwrap()
+        .first_link()
+        .expect("a link in the email");
+    let path = link
+        .strip_prefix(&app.base_url)
+        .expect("the link points at this worker");
+    let page = app.get(path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Email verified"));
+}
+
+fn key_body() -> Value {
+    json!({"publicKey": PrivateKey::generate(2048).unwrap().public_key().to_spki_pem()})
+}
+
+#[test]
+fn sign_up_creates_user_org_trial_and_sends_the_link() {
+    let app = spawn_app();
+    let body = sign_up(&app, "Ada@Acme.io");
+    assert_eq!(body["success"], true);
+    for field in ["accessToken", "refreshToken", "tokenId"] {
+        assert!(
+            body[field].as_str().is_some_and(|s| !s.is_empty()),
+            "{field}"
+        );
+    }
+    let user = &body["user"];
+    assert_eq!(user["email"], "ada@acme.io", "stored normalized");
+    assert_eq!(user["name"], "Ada Lovelace");
+    assert_eq!(user["image_url"], Value::Null);
+
+    let org_id = user["orgId"].as_str().unwrap();
+    let org = app.d1_query(&format!(
+        "SELECT domain FROM organizations WHERE id = '{org_id}'"
+    ));
+    assert_eq!(org[0]["domain"], "acme.io");
+    let member = app.d1_query(&format!(
+        "SELECT role FROM org_members WHERE org_id = '{org_id}'"
+    ));
+    assert_eq!(member[0]["role"], "OWNER");
+    let trial = app.d1_query(&format!("SELECT plan, ends_at_ms - starts_at_ms AS length FROM subscriptions WHERE org_id = '{org_id}'"));
+    assert_eq!(
+        (trial[0]["plan"].as_str(), trial[0]["length"].as_i64()),
+        (Some("FREE_TRIAL"), Some(14 * 86_400_000))
+    );
+
+    let mail = app.wait_for_emails("ada@acme.io", 1).remove(0);
+    assert_eq!(mail.from, "no-reply@gatehouse.localhost");
+    let link = mail.first_link().unwrap();
+    assert!(
+        link.starts_with(&format!("{}/user/verify-email?token=", app.base_url)),
+        "{link}"
+    );
+    assert!(
+        mail.html.contains(&link),
+        "the HTML part carries the same link"
+    );
+    let token = link.rsplit('=').next().unwrap();
+    let stored = app.d1_query("SELECT token_hash FROM email_verifications");
+    assert_ne!(stored[0]["token_hash"], token, "only a hash is stored");
+    let hashes = app.d1_query("SELECT password_hash FROM users");
+    assert!(hashes[0]["password_hash"]
+        .as_str()
+        .unwrap()
+        .starts_with("$pbkdf2-sha512$i=1000$"));
+}
+
+#[test]
+fn every_sign_up_error_code_is_reachable() {
+    let app = spawn_app();
+    assert_error(
+        &app.post_json("/user/register", &signup_body("not-an-email", json!({}))),
+        400,
+        "INVALID_INPUT",
+    );
+    assert_error(
+        &app.post_json(
+            "/user/register",
+            &signup_body("a@acme.io", json!({"isBusiness": "yes"})),
+        ),
+        400,
+        "INVALID_INPUT",
+    );
+    assert_error(
+        &app.post_json(
+            "/user/register",
+            &signup_body("a@acme.io", json!({"companyWebsite": "not a url"})),
+        ),
+        400,
+        "INVALID_INPUT",
+    );
+    let weak = app.post_json(
+        "/user/register",
+        &signup_body("a@acme.io", json!({"password": "short"})),
+    );
+    assert_error(&weak, 400, "WEAK_PASSWORD");
+    let message = weak.json()["message"].as_str().unwrap().to_owned();
+    for rule in ["8 characters", "uppercase", "digit"] {
+        assert!(message.contains(rule), "{message} lists {rule}");
+    }
+
+    sign_up(&app, "grace@navy.mil");
+    assert_error(
+        &app.post_json("/user/register", &signup_body("GRACE@Navy.MIL", json!({}))),
+        400,
+        "EMAIL_EXISTS_INACTIVE",
+    );
+    verify_by_email(&app, "grace@navy.mil");
+    assert_error(
+        &app.post_json("/user/register", &signup_body("grace@navy.mil", json!({}))),
+        400,
+        "EMAIL_EXISTS_ACTIVE",
+    );
+
+    app.d1_query("UPDATE organizations SET banned = 1 WHERE domain = 'navy.mil'");
+    assert_error(
+        &app.post_json("/user/register", &signup_body("alan@navy.mil", json!({}))),
+        400,
+        "ORG_BANNED",
+    );
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM users")[0]["n"],
+        1,
+        "refused sign-ups leave nothing"
+    );
+}
+
+#[test]
+fn colleagues_join_their_company_and_others_get_their_own_org() {
+    let app = spawn_app();
+    let founder = sign_up(&app, "ada@acme.io");
+    let colleague = sign_up(&app, "charles@acme.io");
+    assert_eq!(colleague["user"]["orgId"], founder["user"]["orgId"]);
+    let roles = app.d1_query("SELECT role FROM org_members ORDER BY created_at_ms");
+    assert_eq!(
+        (roles[0]["role"].as_str(), roles[1]["role"].as_str()),
+        (Some("OWNER"), Some("MEMBER"))
+    );
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM subscriptions")[0]["n"],
+        1,
+        "joining adds no trial"
+    );
+
+    // Claims acme.io on the website but mails from elsewhere: a separate organization.
+    let outsider = app.post_json(
+        "/user/register",
+        &signup_body(
+            "eve@evil.example",
+            json!({"companyWebsite": "https://www.acme.io"}),
+        ),
+    );
+    assert_eq!(outsider.status, 201);
+    assert_ne!(outsider.json()["user"]["orgId"], founder["user"]["orgId"]);
+    // Free mail and personal accounts never share.
+    let a = sign_up(&app, "one@gmail.com");
+    let b = sign_up(&app, "two@gmail.com");
+    assert_ne!(a["user"]["orgId"], b["user"]["orgId"]);
+    let personal = app.post_json(
+        "/user/register",
+        &signup_body("three@acme.io", json!({"isBusiness": false})),
+    );
+    assert_ne!(personal.json()["user"]["orgId"], founder["user"]["orgId"]);
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM organizations")[0]["n"],
+        5
+    );
+}
+
+#[test]
+fn verification_links_are_single_use_and_expire() {
+    let app = spawn_app();
+    sign_up(&app, "ada@acme.io");
+    let link = app.wait_for_emails("ada@acme.io", 1)[0]
+        .first_link()
+        .unwrap();
+    let path = link.strip_prefix(&app.base_url).unwrap().to_owned();
+    assert_eq!(app.get(&path).status, 200);
+    let again = app.get(&path);
+    assert_eq!(again.status, 400);
+    assert!(again.body.contains("Invalid link"));
+    assert_eq!(
+        again.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+
+    sign_up(&app, "bob@acme.io");
+    let token = app.wait_for_emails("bob@acme.io", 1)[0]
+        .first_link()
+        .unwrap()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .to_owned();
+    app.d1_query("UPDATE email_verifications SET expires_at_ms = 0 WHERE used_at_ms IS NULL");
+    assert_error(
+        &app.post_json("/user/verify-email", &json!({"token": token})),
+        400,
+        "LINK_EXPIRED",
+    );
+    assert_error(
+        &app.post_json("/user/verify-email", &json!({"token": "made-up"})),
+        400,
+        "INVALID_LINK",
+    );
+    assert_error(
+        &app.post_json("/user/verify-email", &json!({})),
+        400,
+        "INVALID_INPUT",
+    );
+    assert!(app.get("/user/verify-email").body.contains("Invalid link"));
+}
+
+#[test]
+fn resend_replaces_the_link_and_is_rate_limited() {
+    let app = spawn_app();
+    sign_up(&app, "ada@acme.io");
+    let first = app.wait_for_emails("ada@acme.io", 1)[0]
+        .first_link()
+        .unwrap();
+    // Pretend the first link was sent two minutes ago, past the resend interval.
+    app.d1_query("UPDATE email_verifications SET created_at_ms = created_at_ms - 120000");
+    let res = app.post_json(
+        "/user/resend-verification",
+        &json!({"email": "ADA@acme.io"}),
+    );
+    assert_eq!(res.status, 202, "{}", res.body);
+    let second = app.wait_for_emails("ada@acme.io", 2)[1]
+        .first_link()
+        .unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        app.get(first.strip_prefix(&app.base_url).unwrap()).status,
+        400,
+        "the old link was invalidated"
+    );
+
+    // Within the interval: same answer, no mail. Unknown address: same answer.
+    assert_eq!(
+        app.post_json(
+            "/user/resend-verification",
+            &json!({"email": "ada@acme.io"})
+        )
+        .status,
+        202
+    );
+    assert_eq!(
+        app.post_json(
+            "/user/resend-verification",
+            &json!({"email": "nobody@acme.io"})
+        )
+        .status,
+        202
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(app.emails_to("ada@acme.io").len(), 2);
+    assert_eq!(
+        app.get(second.strip_prefix(&app.base_url).unwrap()).status,
+        200
+    );
+}
+
+#[test]
+fn login_refresh_rotation_and_reuse_detection() {
+    let app = spawn_app();
+    let signed_up = sign_up(&app, "ada@acme.io");
+    assert_error(
+        &app.post_json(
+            "/user/login",
+            &json!({"email": "ada@acme.io", "password": "Wrong1horse"}),
+        ),
+        401,
+        "INVALID_CREDENTIALS",
+    );
+    assert_error(
+        &app.post_json(
+            "/user/login",
+            &json!({"email": "nobody@acme.io", "password": "Correct1horse"}),
+        ),
+        401,
+        "INVALID_CREDENTIALS",
+    );
+    let login = app.post_json(
+        "/user/login",
+        &json!({"email": "ADA@acme.io", "password": "Correct1horse"}),
+    );
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert_eq!(
+        login.json()["user"],
+        signed_up["user"],
+        "same body shape and user as sign-up"
+    );
+
+    let first = login.json()["refreshToken"].as_str().unwrap().to_owned();
+    let rotated = app.post_json("/user/refresh", &json!({"refreshToken": first}));
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let second = rotated.json()["refreshToken"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    assert_ne!(rotated.json()["tokenId"], login.json()["tokenId"]);
+
+    // The first token again: theft suspected, the whole family is revoked.
+    assert_error(
+        &app.post_json("/user/refresh", &json!({"refreshToken": first})),
+        401,
+        "TOKEN_REUSED",
+    );
+    assert_error(
+        &app.post_json("/user/refresh", &json!({"refreshToken": second})),
+        401,
+        "TOKEN_REUSED",
+    );
+    // Other sign-ins (the sign-up's session) are unaffected.
+    let other = signed_up["refreshToken"].as_str().unwrap();
+    assert_eq!(
+        app.post_json("/user/refresh", &json!({"refreshToken": other}))
+            .status,
+        200
+    );
+
+    // An access token is not a refresh token, and forgeries fail.
+    let access = login.json()["accessToken"].as_str().unwrap().to_owned();
+    assert_error(
+        &app.post_json("/user/refresh", &json!({"refreshToken": access})),
+        401,
+        "INVALID_TOKEN",
+    );
+    let forged = format!("{}x", &second[..second.len() - 1]);
+    assert_error(
+        &app.post_json("/user/refresh", &json!({"refreshToken": forged})),
+        401,
+        "INVALID_TOKEN",
+    );
+}
+
+#[test]
+fn login_upgrades_a_hash_weaker_than_the_config() {
+    let app = spawn_app_with(&[("PASSWORD_KDF_ITERATIONS", "2000")]);
+    sign_up(&app, "ada@acme.io");
+    let weak = gatehouse_core::password::hash(
+        b"Correct1horse",
+        gatehouse_core::config::KdfHash::Sha256,
+        1000,
+    )
+    .unwrap();
+    app.d1_query(&format!("UPDATE users SET password_hash = '{weak}'"));
+    assert_eq!(
+        app.post_json(
+            "/user/login",
+            &json!({"email": "ada@acme.io", "password": "Correct1horse"})
+        )
+        .status,
+        200
+    );
+    let stored = app.d1_query("SELECT password_hash FROM users")[0]["password_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(stored.starts_with("$pbkdf2-sha512$i=2000$"), "{stored}");
+    assert_eq!(
+        app.post_json(
+            "/user/login",
+            &json!({"email": "ada@acme.io", "password": "Correct1horse"})
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn writes_need_a_verified_email_and_the_right_role() {
+    let app = spawn_app_with(&[("ORGKEYS_MAX", "2")]);
+    let owner = sign_up(&app, "ada@acme.io");
+    let org = owner["user"]["orgId"].as_str().unwrap().to_owned();
+    let path = format!("/organization/{org}/key");
+    let token = owner["accessToken"].as_str().unwrap().to_owned();
+
+    assert_error(&app.post_json(&path, &key_body()), 401, "UNAUTHORIZED");
+    assert_error(
+        &app.post_json_as("not-a-token", &path, &key_body()),
+        401,
+        "UNAUTHORIZED",
+    );
+    assert_error(
+        &app.post_json_as(&token, &path, &key_body()),
+        403,
+        "EMAIL_NOT_VERIFIED",
+    );
+    verify_by_email(&app, "ada@acme.io");
+    // The same access token works now: the extractor reads the current state.
+    let created = app.post_json_as(&token, &path, &key_body());
+    assert_eq!(created.status, 201, "{}", created.body);
+    let data = &created.json()["data"];
+    assert_eq!(data["orgId"], org.as_str());
+    assert!(data["publicKey"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN PUBLIC KEY-----"));
+
+    let small = json!({"publicKey": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"});
+    assert_error(
+        &app.post_json_as(&token, &path, &small),
+        400,
+        "INVALID_INPUT",
+    );
+    assert_eq!(app.post_json_as(&token, &path, &key_body()).status, 201);
+    assert_error(
+        &app.post_json_as(&token, &path, &key_body()),
+        400,
+        "QUOTA_EXCEEDED",
+    );
+
+    let colleague = sign_up(&app, "charles@acme.io");
+    verify_by_email(&app, "charles@acme.io");
+    let colleague_token = colleague["accessToken"].as_str().unwrap();
+    assert_error(
+        &app.post_json_as(colleague_token, &path, &key_body()),
+        403,
+        "FORBIDDEN",
+    );
+    let stranger = sign_up(&app, "eve@evil.example");
+    verify_by_email(&app, "eve@evil.example");
+    assert_error(
+        &app.post_json_as(
+            stranger["accessToken"].as_str().unwrap(),
+            &path,
+            &key_body(),
+        ),
+        403,
+        "FORBIDDEN",
+    );
+
+    let audit = app.d1_query(&format!(
+        "SELECT action, actor_user_id FROM key_audit WHERE org_id = '{org}'"
+    ));
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0]["actor_user_id"], owner["user"]["id"]);
+}

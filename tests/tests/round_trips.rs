@@ -1,0 +1,88 @@
+//! D1 round trips per request, counted by the store layer (reported only with
+//! TEST_HOOKS on) and held to each route's budget on its happy path.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_core::node_registration::SignedFields;
+use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::time::format_rfc3339_ms;
+use gatehouse_e2e::{spawn_app, TestResponse};
+use serde_json::json;
+
+fn round_trips(res: &TestResponse) -> u32 {
+    res.header("x-gatehouse-d1-round-trips")
+        .expect("round-trip header")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn each_route_stays_within_its_d1_round_trip_budget() {
+    let app = spawn_app();
+    let mut report = Vec::new();
+    let mut check = |name: &str, res: TestResponse, status: u16, budget: u32| {
+        assert_eq!(res.status, status, "{name}: {}", res.body);
+        let used = round_trips(&res);
+        report.push(format!("{name}: {used}"));
+        assert!(
+            used <= budget,
+            "{name} used {used} D1 round trips, budget {budget}"
+        );
+    };
+
+    let secret = json!({"node_id": "n1", "secret": "0123456789abcdef"});
+    check(
+        "register_node_secret (new)",
+        app.post_json("/register_node_secret", &secret),
+        200,
+        1,
+    );
+    check(
+        "register_node_secret (again)",
+        app.post_json("/register_node_secret", &secret),
+        200,
+        1,
+    );
+
+    let key = PrivateKey::generate(2048).unwrap();
+    app.seed_org_key("org-1", "key-1", &key.public_key().to_spki_pem(), 2048);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let fields = SignedFields {
+        provider: "S3".into(),
+        ip: "192.0.2.1".into(),
+        status: "active".into(),
+        region: "eu".into(),
+        version: "1".into(),
+        timestamp: format_rfc3339_ms(now),
+        id_org: None,
+    };
+    let signature = STANDARD.encode(key.sign(fields.canonical_message().as_bytes()));
+    let body = json!({"provider": "S3", "ip": "192.0.2.1", "status": "active", "region": "eu", "version": "1",
+                      "timestamp": fields.timestamp, "signature": signature});
+    check("register", app.post_json("/register", &body), 200, 2);
+
+    let signup = json!({"email": "ada@acme.io", "password": "Correct1horse", "firstName": "Ada",
+                        "lastName": "Lovelace", "companyName": "Acme", "isBusiness": true});
+    check(
+        "user/register",
+        app.post_json("/user/register", &signup),
+        201,
+        2,
+    );
+    let login = app.post_json(
+        "/user/login",
+        &json!({"email": "ada@acme.io", "password": "Correct1horse"}),
+    );
+    let refresh = login.json()["refreshToken"].as_str().unwrap().to_owned();
+    check("user/login", login, 200, 2);
+    check(
+        "user/refresh",
+        app.post_json("/user/refresh", &json!({"refreshToken": refresh})),
+        200,
+        2,
+    );
+    println!("D1 round trips per request: {}", report.join(", "));
+}
