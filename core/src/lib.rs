@@ -16,6 +16,7 @@ pub mod node_secret;
 pub mod openapi;
 pub mod password;
 pub mod problem;
+pub mod query;
 pub mod routes;
 pub mod rsa_keys;
 pub mod time;

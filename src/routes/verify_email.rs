@@ -7,6 +7,7 @@ use crate::{config, http};
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
 use gatehouse_core::problem::Problem;
+use gatehouse_core::query::query_param;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
@@ -17,15 +18,7 @@ async fn verify(env: &Env, token: &str) -> Result<Verification, Problem> {
 }
 
 pub async fn page(req: Request, env: &Env) -> Result<Response, Problem> {
-    let token = req
-        .url()
-        .ok()
-        .and_then(|url| {
-            url.query_pairs()
-                .find(|(k, _)| k == "token")
-                .map(|(_, v)| v.into_owned())
-        })
-        .unwrap_or_default();
+    let token = query_param(&req.inner().url(), "token").unwrap_or_default();
     let outcome = if token.is_empty() {
         Verification::Invalid
     } else {
