@@ -58,6 +58,9 @@ pub enum RouteId {
     Login,
     Refresh,
     CreateOrgKey,
+    ListOrgKeys,
+    RevokeOrgKey,
+    ListOrgNodes,
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
     TestPanic,
@@ -134,6 +137,24 @@ pub const ROUTES: &[Route] = &[
         RouteId::CreateOrgKey,
         Method::Post,
         "/organization/{idOrg}/key",
+        Family::Account,
+    ),
+    route(
+        RouteId::ListOrgKeys,
+        Method::Get,
+        "/organization/{idOrg}/key",
+        Family::Account,
+    ),
+    route(
+        RouteId::RevokeOrgKey,
+        Method::Delete,
+        "/organization/{idOrg}/key/{keyId}",
+        Family::Account,
+    ),
+    route(
+        RouteId::ListOrgNodes,
+        Method::Get,
+        "/organization/{idOrg}/nodes",
         Family::Account,
     ),
     Route {

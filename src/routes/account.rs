@@ -1,6 +1,8 @@
 //! What the account routes share: error rendering and issuing a session.
 
+use crate::auth::{self, AuthError};
 use crate::http;
+use gatehouse_core::account::tokens::AccessClaims;
 use gatehouse_core::account::tokens::{issue_access, issue_refresh, REFRESH_TTL_SECONDS};
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::AccountError;
@@ -13,6 +15,37 @@ use worker::Response;
 pub fn error(e: &AccountError) -> Response {
     http::json(e.status(), &e.body())
 }
+
+/// Renders an authentication/authorization refusal, or passes a storage problem on.
+pub fn auth_refused(e: AuthError) -> Result<Response, Problem> {
+    match e {
+        AuthError::Account(e) => Ok(error(&e)),
+        AuthError::Problem(p) => Err(p),
+    }
+}
+
+/// The caller's verified membership of `org_id` with one of `roles`: the gate every
+/// organization endpoint goes through. `Err` is the response to send.
+pub async fn authorize(
+    req: &worker::Request,
+    env: &worker::Env,
+    config: &Config,
+    org_id: &str,
+    roles: &[&str],
+) -> Result<Result<AccessClaims, Response>, Problem> {
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let claims = match auth::authenticate(req, config, now_ms) {
+        Ok(c) => c,
+        Err(e) => return auth_refused(e).map(Err),
+    };
+    match auth::require_member(env, &claims, org_id, roles).await {
+        Ok(_) => Ok(Ok(claims)),
+        Err(e) => auth_refused(e).map(Err),
+    }
+}
+
+pub const ALL_ROLES: &[&str] = &["OWNER", "ADMINISTRATOR", "MEMBER"];
+pub const KEY_MANAGERS: &[&str] = &["OWNER", "ADMINISTRATOR"];
 
 /// New random ids, or an internal error when the platform has no randomness.
 pub fn new_id() -> Result<String, Problem> {

@@ -4,7 +4,10 @@ mod account;
 mod health;
 mod login;
 mod openapi;
-mod org_keys;
+mod org_key_create;
+mod org_key_list;
+mod org_key_revoke;
+mod org_nodes;
 mod refresh;
 mod register;
 mod register_node_secret;
@@ -49,7 +52,13 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
         RouteId::ResendVerification => resend_verification::handle(req, &env, &ctx).await,
         RouteId::Login => login::handle(req, &env).await,
         RouteId::Refresh => refresh::handle(req, &env).await,
-        RouteId::CreateOrgKey => org_keys::create(req, &env, param(&params, "idOrg")).await,
+        RouteId::CreateOrgKey => org_key_create::handle(req, &env, param(&params, "idOrg")).await,
+        RouteId::ListOrgKeys => org_key_list::handle(req, &env, param(&params, "idOrg")).await,
+        RouteId::RevokeOrgKey => {
+            org_key_revoke::handle(req, &env, param(&params, "idOrg"), param(&params, "keyId"))
+                .await
+        }
+        RouteId::ListOrgNodes => org_nodes::handle(req, &env, param(&params, "idOrg")).await,
         RouteId::TestPanic => test_panic::handle(req).await,
     };
     let response = result.unwrap_or_else(|problem| problem_response(&problem, family));

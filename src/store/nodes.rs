@@ -139,3 +139,33 @@ pub async fn upsert_node(env: &Env, node: &NodeWrite<'_>) -> Result<bool, Proble
         .unwrap_or(0);
     Ok(changes > 0)
 }
+
+/// A node as listed to its organization.
+#[derive(Deserialize)]
+pub struct NodeRow {
+    pub ip: String,
+    pub provider: String,
+    pub status: String,
+    pub region: String,
+    pub version: String,
+    pub key_id: String,
+    pub created_at_ms: f64,
+    pub updated_at_ms: f64,
+}
+
+pub(super) const NODES_OF_ORG: &str =
+    "SELECT ip, provider, status, region, version, key_id, created_at_ms, updated_at_ms \
+     FROM nodes WHERE org_id = ?1 ORDER BY updated_at_ms DESC, ip";
+
+pub async fn list_for_org(env: &Env, org_id: &str) -> Result<Vec<NodeRow>, Problem> {
+    let db = d1(env)?;
+    let fail = |e| storage_failure("nodes.list_for_org", e);
+    let result = db
+        .prepare(NODES_OF_ORG)
+        .bind(&[org_id.into()])
+        .map_err(fail)?
+        .all()
+        .await
+        .map_err(fail)?;
+    result.results().map_err(fail)
+}

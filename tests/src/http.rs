@@ -42,16 +42,24 @@ impl TestApp {
 
     /// POST JSON with `Authorization: Bearer <token>`.
     pub fn post_json_as(&self, token: &str, path: &str, body: &Value) -> TestResponse {
+        self.request_as(token, "POST", path, Some(body))
+    }
+
+    /// Any method with `Authorization: Bearer <token>` and an optional JSON body.
+    pub fn request_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
         let auth = format!("Bearer {token}");
-        self.request(
-            "POST",
-            path,
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            Some(body.to_string().as_bytes()),
-        )
+        let text = body.map(Value::to_string);
+        let headers = [
+            ("content-type", "application/json"),
+            ("authorization", auth.as_str()),
+        ];
+        self.request(method, path, &headers, text.as_deref().map(str::as_bytes))
     }
 
     /// Any method, headers and raw body, for the cases a well-behaved client never sends.

@@ -2,47 +2,9 @@
 //! login, refresh rotation, and a write refused until the email is verified.
 
 use gatehouse_core::rsa_keys::PrivateKey;
-use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
+use gatehouse_e2e::accounts::{assert_error, sign_up, signup_body, verify_by_email};
+use gatehouse_e2e::{spawn_app, spawn_app_with};
 use serde_json::{json, Value};
-
-fn signup_body(email: &str, overrides: Value) -> Value {
-    let mut body = json!({
-        "email": email, "password": "Correct1horse", "firstName": "Ada", "lastName": "Lovelace",
-        "companyName": "Acme", "isBusiness": true,
-    });
-    for (k, v) in overrides.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    body
-}
-
-fn sign_up(app: &TestApp, email: &str) -> Value {
-    let res = app.post_json("/user/register", &signup_body(email, json!({})));
-    assert_eq!(res.status, 201, "{}", res.body);
-    res.json()
-}
-
-fn assert_error(res: &TestResponse, status: u16, code: &str) {
-    assert_eq!(res.status, status, "{}", res.body);
-    assert_eq!(res.json()["success"], false);
-    assert_eq!(res.json()["error_code"], code, "{}", res.body);
-}
-
-/// Follows the link in the newest verification email to `email`, like a person would.
-fn verify_by_email(app: &TestApp, email: &str) {
-    let emails = app.wait_for_emails(email, 1);
-    let link = emails
-        .last()
-        .unwrap()
-        .first_link()
-        .expect("a link in the email");
-    let path = link
-        .strip_prefix(&app.base_url)
-        .expect("the link points at this worker");
-    let page = app.get(path);
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Email verified"));
-}
 
 fn key_body() -> Value {
     json!({"publicKey": PrivateKey::generate(2048).unwrap().public_key().to_spki_pem()})

@@ -1,0 +1,91 @@
+//! `POST /organization/{idOrg}/key` — OWNER or ADMINISTRATOR adds an RSA key.
+//!
+//! - bring your own key (preferred: the private key never leaves the node):
+//!   `{"publicKey": PEM}` → 201 JSON with the stored public key;
+//! - generate (compatibility): no body and `Accept: application/x-pem-file` → a new
+//!   RSA-2048 pair made in wasm; the public half is stored and the private key PEM is
+//!   returned once, never stored (README "Organization keys" has its CPU cost).
+
+use super::account::{authorize, error, new_id, KEY_MANAGERS};
+use crate::store::org_keys::{self, NewKey};
+use crate::{config, http};
+use gatehouse_core::account::{string_field, AccountError, ErrorCode};
+use gatehouse_core::problem::Problem;
+use gatehouse_core::rsa_keys::{PrivateKey, PublicKey};
+use gatehouse_core::time::format_rfc3339_ms;
+use serde_json::json;
+use worker::{Env, Request, Response, ResponseBuilder};
+
+pub const PEM_MEDIA_TYPE: &str = "application/x-pem-file";
+const GENERATED_BITS: usize = 2048;
+
+pub async fn handle(mut req: Request, env: &Env, org_id: &str) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let caller = match authorize(&req, env, &config, org_id, KEY_MANAGERS).await? {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal),
+    };
+    let wants_pem = req
+        .headers()
+        .get("accept")
+        .ok()
+        .flatten()
+        .is_some_and(|a| a.contains(PEM_MEDIA_TYPE));
+    let body = http::read_body(&mut req).await?;
+    let (public, private) = if body.is_empty() && wants_pem {
+        let private = PrivateKey::generate(GENERATED_BITS).map_err(|e| {
+            worker::console_error!("key generation failed: {e}");
+            Problem::Internal
+        })?;
+        (private.public_key(), Some(private))
+    } else {
+        match string_field(&body, "publicKey").and_then(|pem| {
+            PublicKey::from_pem(&pem)
+                .map_err(|e| AccountError::invalid_input(format!("publicKey: {e}")))
+        }) {
+            Ok(k) => (k, None),
+            Err(e) => return Ok(error(&e)),
+        }
+    };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let key_id = new_id()?;
+    let pem = public.to_spki_pem();
+    let stored = org_keys::insert(
+        env,
+        &NewKey {
+            id: &key_id,
+            org_id,
+            public_key_pem: &pem,
+            bits: public.bits(),
+            actor_user_id: &caller.sub,
+            audit_id: &new_id()?,
+            now_ms,
+            max_active: config.org_keys_max,
+        },
+    )
+    .await?;
+    if !stored {
+        return Ok(error(&AccountError::new(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "An organization can have at most {} active keys; revoke one first",
+                config.org_keys_max
+            ),
+        )));
+    }
+    if let Some(private) = private {
+        let headers = worker::Headers::new();
+        let _ = headers.set("content-type", PEM_MEDIA_TYPE);
+        let _ = headers.set("cache-control", "no-store");
+        let _ = headers.set("x-content-type-options", "nosniff");
+        let _ = headers.set("x-gatehouse-key-id", &key_id);
+        return Ok(ResponseBuilder::new()
+            .with_status(201)
+            .with_headers(headers)
+            .fixed(private.to_pkcs8_pem().into_bytes()));
+    }
+    Ok(http::json(
+        201,
+        &json!({"success": true, "data": {"id": key_id, "orgId": org_id, "publicKey": pem, "createdAt": format_rfc3339_ms(now_ms)}}),
+    ))
+}

@@ -1,0 +1,34 @@
+//! `DELETE /organization/{idOrg}/key/{keyId}` — revokes a key (OWNER/ADMINISTRATOR).
+//! Nodes can no longer register with it; the row and an audit entry remain.
+
+use super::account::{authorize, error, new_id, KEY_MANAGERS};
+use crate::store::org_keys;
+use crate::{config, http};
+use gatehouse_core::account::{AccountError, ErrorCode};
+use gatehouse_core::problem::Problem;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+pub async fn handle(
+    req: Request,
+    env: &Env,
+    org_id: &str,
+    key_id: &str,
+) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let caller = match authorize(&req, env, &config, org_id, KEY_MANAGERS).await? {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal),
+    };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    if !org_keys::revoke(env, org_id, key_id, &caller.sub, &new_id()?, now_ms).await? {
+        return Ok(error(&AccountError::new(
+            ErrorCode::NotFound,
+            "No active key with this id in this organization",
+        )));
+    }
+    Ok(http::json(
+        200,
+        &json!({"success": true, "message": "Key revoked"}),
+    ))
+}

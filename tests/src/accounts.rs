@@ -1,0 +1,58 @@
+//! Account fixtures for tests: sign up and verify through the real HTTP API and the
+//! real verification email, as a person would.
+
+use crate::{TestApp, TestResponse};
+use serde_json::{json, Value};
+
+/// A valid sign-up body for `email`, with fields replaced by `overrides`.
+pub fn signup_body(email: &str, overrides: Value) -> Value {
+    let mut body = json!({
+        "email": email, "password": "Correct1horse", "firstName": "Ada", "lastName": "Lovelace",
+        "companyName": "Acme", "isBusiness": true,
+    });
+    for (k, v) in overrides.as_object().expect("overrides is an object") {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// Signs up and returns the 201 body.
+pub fn sign_up(app: &TestApp, email: &str) -> Value {
+    let res = app.post_json("/user/register", &signup_body(email, json!({})));
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.json()
+}
+
+/// Follows the link in the newest verification email to `email`.
+pub fn verify_by_email(app: &TestApp, email: &str) {
+    let emails = app.wait_for_emails(email, 1);
+    let link = emails
+        .last()
+        .expect("an email")
+        .first_link()
+        .expect("a link in the email");
+    let path = link
+        .strip_prefix(&app.base_url)
+        .expect("the link points at this worker");
+    let page = app.get(path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Email verified"));
+}
+
+/// A signed-up, verified user: (access token, organization id, sign-up body).
+pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
+    let body = sign_up(app, email);
+    verify_by_email(app, email);
+    let token = body["accessToken"]
+        .as_str()
+        .expect("accessToken")
+        .to_owned();
+    let org = body["user"]["orgId"].as_str().expect("orgId").to_owned();
+    (token, org, body)
+}
+
+pub fn assert_error(res: &TestResponse, status: u16, code: &str) {
+    assert_eq!(res.status, status, "{}", res.body);
+    assert_eq!(res.json()["success"], false);
+    assert_eq!(res.json()["error_code"], code, "{}", res.body);
+}
