@@ -38,12 +38,13 @@ WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
-	migrate-local fmt lint clean wrangler-build fastapi-golden
+	migrate-local fmt lint clean wrangler-build fastapi-golden demo
 
 help:
 	@echo "make dev     set up everything, then serve the worker on http://127.0.0.1:$(DEV_PORT)"
 	@echo "make test    set up everything, then run every test suite"
 	@echo "make build   build the worker bundle into build/"
+	@echo "make demo    the whole onboarding against the local stack, step by step"
 	@echo "make deploy  build and deploy to Cloudflare (needs an account, see README)"
 	@echo "make lint    rustfmt check and clippy"
 
@@ -95,6 +96,19 @@ migrate-local: setup
 
 dev: build migrate-local
 	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
+
+# The whole onboarding over HTTP, explained step by step (gatehouse-cli demo). Uses
+# the dev server on DEV_PORT if one answers, else starts one for the demo's duration.
+demo: build migrate-local
+	@url=http://127.0.0.1:$(DEV_PORT); \
+	if ! curl -sf $$url/health > /dev/null 2>&1; then \
+		echo "starting the local stack (wrangler dev) on $$url; log in .wrangler/demo.log"; \
+		mkdir -p .wrangler; \
+		setsid wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) > .wrangler/demo.log 2>&1 < /dev/null & pid=$$!; \
+		trap 'kill -TERM -- -$$pid 2> /dev/null; for _ in $$(seq 50); do kill -0 -- -$$pid 2> /dev/null || break; sleep 0.1; done; kill -KILL -- -$$pid 2> /dev/null || true' EXIT; \
+		for _ in $$(seq 200); do curl -sf $$url/health > /dev/null 2>&1 && break; sleep 0.3; done; \
+	fi; \
+	cargo run -q -p gatehouse-cli -- demo --url $$url
 
 ## ---- test -----------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@
 //!       prints the signed JSON body for POST /register (timestamp = now)
 //!   gatehouse-cli register --url URL --key NAME.key.pem FIELDS
 //!       signs, POSTs to URL/register, prints the answer; exit 1 unless it is a 200
+//!   gatehouse-cli demo --url URL
+//!       the whole onboarding against a local `wrangler dev` (see demo.rs)
 //!
 //! FIELDS: --provider S3|GCS|AZURE --ip IP --status S --region R --version V
 //!         [--id-org ORG] [--timestamp RFC3339]
@@ -21,12 +23,15 @@ use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::ExitCode;
+
+mod demo;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage:
   gatehouse-cli keygen [--bits 2048|3072|4096] --out NAME
   gatehouse-cli sign --key KEY.pem --provider P --ip IP --status S --region R --version V [--id-org ORG] [--timestamp T]
-  gatehouse-cli register --url URL --key KEY.pem --provider P --ip IP --status S --region R --version V [--id-org ORG]";
+  gatehouse-cli register --url URL --key KEY.pem --provider P --ip IP --status S --region R --version V [--id-org ORG]
+  gatehouse-cli demo --url URL";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,6 +54,7 @@ fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         "register" => register(&flags),
+        "demo" => demo::run(required(&flags, "url")?),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -82,18 +88,23 @@ fn keygen(flags: &HashMap<String, String>) -> Result<(), String> {
         .get("bits")
         .map_or(Ok(2048), |b| b.parse())
         .map_err(|_| "--bits must be a number")?;
+    let (private_path, public_path) = write_key_pair(required(flags, "out")?, bits)?;
+    println!("wrote {private_path} (private, keep it on the node) and {public_path} (upload to your organization)");
+    Ok(())
+}
+
+/// Generates a key pair into `<out>.key.pem` (0600) and `<out>.pub.pem`.
+fn write_key_pair(out: &str, bits: usize) -> Result<(String, String), String> {
     if ![2048, 3072, 4096].contains(&bits) {
         return Err("--bits must be 2048, 3072 or 4096".into());
     }
-    let out = required(flags, "out")?;
     let key = PrivateKey::generate(bits).map_err(|e| e.to_string())?;
     let private_path = format!("{out}.key.pem");
     let public_path = format!("{out}.pub.pem");
     write_private(&private_path, &key.to_pkcs8_pem())?;
     std::fs::write(&public_path, key.public_key().to_spki_pem())
         .map_err(|e| format!("{public_path}: {e}"))?;
-    println!("wrote {private_path} (private, keep it on the node) and {public_path} (upload to your organization)");
-    Ok(())
+    Ok((private_path, public_path))
 }
 
 fn write_private(path: &str, pem: &str) -> Result<(), String> {
@@ -144,17 +155,37 @@ fn signed_body(flags: &HashMap<String, String>) -> Result<Value, String> {
 
 fn register(flags: &HashMap<String, String>) -> Result<(), String> {
     let url = format!("{}/register", required(flags, "url")?.trim_end_matches('/'));
-    let body = signed_body(flags)?;
-    let response = match ureq::post(&url).send_json(body) {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => return Err(format!("{url}: {e}")),
-    };
-    let status = response.status();
-    let text = response.into_string().map_err(|e| e.to_string())?;
+    let (status, text) = post_json(&url, None, &signed_body(flags)?)?;
     println!("{status} {text}");
     if status == 200 {
         Ok(())
     } else {
         Err(format!("registration refused ({status})"))
     }
+}
+
+/// POSTs JSON (with an optional bearer token); any HTTP status is an answer.
+fn post_json(url: &str, bearer: Option<&str>, body: &Value) -> Result<(u16, String), String> {
+    let mut request = ureq::post(url);
+    if let Some(token) = bearer {
+        request = request.set("authorization", &format!("Bearer {token}"));
+    }
+    answer(url, request.send_json(body))
+}
+
+fn get(url: &str, bearer: Option<&str>) -> Result<(u16, String), String> {
+    let mut request = ureq::get(url);
+    if let Some(token) = bearer {
+        request = request.set("authorization", &format!("Bearer {token}"));
+    }
+    answer(url, request.call())
+}
+
+fn answer(url: &str, result: Result<ureq::Response, ureq::Error>) -> Result<(u16, String), String> {
+    let response = match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(format!("{url}: {e}")),
+    };
+    let status = response.status();
+    Ok((status, response.into_string().map_err(|e| e.to_string())?))
 }

@@ -138,3 +138,29 @@ fn register_posts_to_the_worker_and_reports_refusals() {
         text(&out)
     );
 }
+
+#[test]
+fn the_onboarding_demo_runs_end_to_end() {
+    let app = spawn_app();
+    let out = cli(&["demo", "--url", &app.base_url]);
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    for step in [
+        "1. Ada signs up",
+        "verification email",
+        "\"Email verified\"",
+        "makes a key pair",
+        "uploads the public key",
+        "200: {\"message\":\"Registration successful\",\"success\":true}",
+        "  S3  active  eu-west-1  v1.0.0  last seen ",
+    ] {
+        assert!(
+            output.contains(step),
+            "demo output lacks {step:?}:\n{output}"
+        );
+    }
+    let nodes =
+        app.d1_query("SELECT n.ip, o.domain FROM nodes n JOIN organizations o ON o.id = n.org_id");
+    assert_eq!(nodes.len(), 1);
+    assert!(nodes[0]["domain"].as_str().unwrap().starts_with("demo-"));
+}

@@ -1,0 +1,187 @@
+//! `gatehouse-cli demo --url URL`: the whole onboarding, step by step, in plain words,
+//! against a local `wrangler dev` (it reads the verification email from the dev
+//! server's local email explorer, which only exists locally).
+//!
+//! sign up → read the verification email → open the link → make a key pair on the
+//! "node" → upload the public half → register the node with a signed request → list
+//! the organization's nodes.
+
+use crate::{get, post_json, signed_body, write_key_pair};
+use gatehouse_core::crypto::{hex, random_bytes};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+fn json_of(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("unexpected answer ({e}): {text}"))
+}
+
+fn expect(step: &str, (status, text): (u16, String), want: u16) -> Result<String, String> {
+    if status == want {
+        Ok(text)
+    } else {
+        Err(format!("{step}: expected {want}, got {status}: {text}"))
+    }
+}
+
+pub fn run(url: &str) -> Result<(), String> {
+    let base = url.trim_end_matches('/');
+    let tag = hex(&random_bytes::<4>().map_err(|e| e.to_string())?);
+    let domain = format!("demo-{tag}.example");
+    // A fresh node address per run (documentation prefix), so repeated demos against
+    // one persisted dev database do not collide: a node belongs to one organization.
+    let node_ip = format!("2001:db8::{}:{}", &tag[..4], &tag[4..]);
+    let email = format!("ada@{domain}");
+
+    println!("gatehouse onboarding demo against {base}\n");
+    println!("1. Ada signs up for a business account at {domain}.");
+    let signup = json!({"email": email, "password": "Demo-passw0rd", "firstName": "Ada", "lastName": "Lovelace",
+        "companyName": "Demo Co", "companyWebsite": format!("https://www.{domain}"), "isBusiness": true});
+    let body = json_of(&expect(
+        "sign up",
+        post_json(&format!("{base}/user/register"), None, &signup)?,
+        201,
+    )?)?;
+    let token = body["accessToken"].as_str().unwrap_or_default().to_owned();
+    let org = body["user"]["orgId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    println!(
+        "   201: user {} created; she owns the new organization {org} with a 14-day free trial,",
+        body["user"]["id"]
+    );
+    println!("   and holds an access token. Her email is not verified yet, so she cannot change anything.\n");
+
+    println!("2. The worker sent a verification email. Reading it from the local email explorer:");
+    let link = verification_link(base, &email)?;
+    println!("   link: {link}\n");
+
+    println!("3. Ada opens the link.");
+    let (status, page) = get(&link, None)?;
+    if status != 200 || !page.contains("Email verified") {
+        return Err(format!("verification failed ({status}): {page}"));
+    }
+    println!("   200: \"Email verified\".\n");
+
+    let dir = std::env::temp_dir().join(format!("gatehouse-demo-{tag}"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let stem = dir.join("node");
+    println!("4. On the bridge node, the operator makes a key pair (gatehouse-cli keygen):");
+    let (private_path, public_path) = write_key_pair(&stem.to_string_lossy(), 2048)?;
+    println!("   {private_path} stays on the node; {public_path} goes to the organization.\n");
+
+    println!("5. Ada uploads the public key to her organization.");
+    let pem = std::fs::read_to_string(&public_path).map_err(|e| e.to_string())?;
+    let created = json_of(&expect(
+        "upload key",
+        post_json(
+            &format!("{base}/organization/{org}/key"),
+            Some(&token),
+            &json!({"publicKey": pem}),
+        )?,
+        201,
+    )?)?;
+    println!("   201: key {} is active.\n", created["data"]["id"]);
+
+    println!("6. The node registers itself, signing the request with its private key (gatehouse-cli register):");
+    let flags: HashMap<String, String> = [
+        ("key", private_path.as_str()),
+        ("provider", "S3"),
+        ("ip", node_ip.as_str()),
+        ("status", "active"),
+        ("region", "eu-west-1"),
+        ("version", "1.0.0"),
+        ("id-org", org.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let text = expect(
+        "register",
+        post_json(&format!("{base}/register"), None, &signed_body(&flags)?)?,
+        200,
+    )?;
+    println!("   200: {text}\n");
+
+    println!("7. Ada lists her organization's nodes:");
+    let nodes = json_of(&expect(
+        "list nodes",
+        get(&format!("{base}/organization/{org}/nodes"), Some(&token))?,
+        200,
+    )?)?;
+    for node in nodes["data"].as_array().into_iter().flatten() {
+        println!(
+            "   {}  {}  {}  {}  v{}  last seen {}",
+            node["ip"].as_str().unwrap_or(""),
+            node["provider"].as_str().unwrap_or(""),
+            node["status"].as_str().unwrap_or(""),
+            node["region"].as_str().unwrap_or(""),
+            node["version"].as_str().unwrap_or(""),
+            node["lastSeen"].as_str().unwrap_or("")
+        );
+    }
+    println!("\nDone: a person signed up, verified her email, gave her organization a key, and a bridge node");
+    println!(
+        "registered with it. Keys for this demo are in {}.",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Polls the local email explorer (mail is sent after the sign-up response) for the
+/// message to `email` and returns the link in it.
+fn verification_link(base: &str, email: &str) -> Result<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, listing) = get(
+            &format!("{base}/cdn-cgi/local/explorer/api/local/email/sending"),
+            None,
+        )?;
+        let listing = json_of(&listing)?;
+        let message = listing["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| {
+                m["to"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|t| t == email))
+            });
+        if let Some(message) = message {
+            let id: String = message["messageId"]
+                .as_str()
+                .unwrap_or_default()
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            let (_, full) = get(
+                &format!("{base}/cdn-cgi/local/explorer/api/local/email/sending?email_id={id}"),
+                None,
+            )?;
+            let full = json_of(&full)?;
+            println!(
+                "   subject: {}",
+                full["result"]["subject"].as_str().unwrap_or("")
+            );
+            let text = full["result"]["text"].as_str().unwrap_or("");
+            return text
+                .split_whitespace()
+                .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no link in the email: {text}"));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "no email to {email} arrived (is this a local `wrangler dev`?)"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
