@@ -112,7 +112,7 @@ demo: build migrate-local
 
 ## ---- test -----------------------------------------------------------------------------
 
-test: build test-unit test-wasm deploy-check test-e2e
+test: build lint test-unit test-wasm deploy-check test-e2e
 
 test-unit:
 	cargo test -p gatehouse-core
@@ -148,9 +148,9 @@ fastapi-golden:
 fmt:
 	cargo fmt --all
 
-lint:
+lint: wasm-target
 	cargo fmt --all --check
-	cargo clippy -p gatehouse-core -p gatehouse-e2e --all-targets -- -D warnings
+	cargo clippy -p gatehouse-core -p gatehouse-cli -p gatehouse-e2e --all-targets -- -D warnings
 	cargo clippy -p gatehouse --target wasm32-unknown-unknown -- -D warnings
 
 clean:

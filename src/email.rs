@@ -43,3 +43,31 @@ impl EmailClient {
             .map_err(|e| format!("{e:?}"))
     }
 }
+
+/// Emails a verification link for `token` after the response has been sent
+/// (`wait_until`), so mail latency never holds the request. A failure is logged; the
+/// account stays and `POST /user/resend-verification` sends a fresh link.
+pub fn send_verification_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    to: &str,
+    name: &str,
+    token: &str,
+) {
+    let link = format!("{}/user/verify-email?token={token}", config.public_url);
+    let (subject, text, html) =
+        gatehouse_core::account::verification::verification_email(name, &link);
+    let client = EmailClient::new(env, config);
+    let message = Message {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    };
+    ctx.wait_until(async move {
+        if let Err(e) = client.send(&message).await {
+            worker::console_error!("verification email not sent: {e}");
+        }
+    });
+}

@@ -42,7 +42,7 @@ impl NodeSecretRequest {
 /// 200 body: `{"node_id":"…","registered":true}`, serialized as FastAPI does.
 pub fn registered_body(node_id: &str) -> String {
     let mut out = String::from("{\"node_id\":");
-    pyjson::write_str(&pyjson::PyStr::from_str(node_id), &mut out);
+    pyjson::write_str(&pyjson::PyStr::of(node_id), &mut out);
     out.push_str(",\"registered\":true}");
     out
 }

@@ -26,7 +26,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         env,
         &request.node_id,
         &hash,
-        worker::Date::now().as_millis() as f64,
+        worker::Date::now().as_millis() as i64,
     )
     .await?
     {

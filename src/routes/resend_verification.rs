@@ -4,12 +4,10 @@
 //! cannot be used to probe for accounts; at most one link per minute per account.
 
 use super::account::error;
-use crate::email::{EmailClient, Message};
+use crate::email::send_verification_later;
 use crate::store::accounts;
 use crate::{config, http};
-use gatehouse_core::account::verification::{
-    new_token, verification_email, RESEND_INTERVAL_MS, VERIFICATION_TTL_MS,
-};
+use gatehouse_core::account::verification::{new_token, RESEND_INTERVAL_MS, VERIFICATION_TTL_MS};
 use gatehouse_core::account::{string_field, Email};
 use gatehouse_core::problem::Problem;
 use serde_json::json;
@@ -39,22 +37,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
     accounts::replace_verification(env, &target.id, &hash, now_ms, now_ms + VERIFICATION_TTL_MS)
         .await?;
-    let link = format!("{}/user/verify-email?token={token}", config.public_url);
-    let (subject, text, html) = verification_email(
-        &format!("{} {}", target.first_name, target.last_name),
-        &link,
-    );
-    let client = EmailClient::new(env, &config);
-    let message = Message {
-        to: email.as_str().to_owned(),
-        subject,
-        text,
-        html,
-    };
-    ctx.wait_until(async move {
-        if let Err(e) = client.send(&message).await {
-            worker::console_error!("resend: verification email not sent: {e}");
-        }
-    });
+    let name = format!("{} {}", target.first_name, target.last_name);
+    send_verification_later(ctx, env, &config, email.as_str(), &name, &token);
     Ok(accepted)
 }

@@ -3,11 +3,11 @@
 //! batch), then the verification email, sent after the response (`wait_until`).
 
 use super::account::{error, new_id, new_session, session_response, SessionUser};
-use crate::email::{EmailClient, Message};
+use crate::email::send_verification_later;
 use crate::store::accounts::{self, CreateOutcome, NewAccount, NewOrg};
 use crate::{config, http};
 use gatehouse_core::account::signup::{plan_org, ExistingOrg, OrgPlan, SignUp};
-use gatehouse_core::account::verification::{new_token, verification_email, VERIFICATION_TTL_MS};
+use gatehouse_core::account::verification::{new_token, VERIFICATION_TTL_MS};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::password;
 use gatehouse_core::problem::Problem;
@@ -83,20 +83,14 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
             CreateOutcome::Created => {}
         }
 
-        let link = format!("{}/user/verify-email?token={link_token}", config.public_url);
-        let (subject, text, html) = verification_email(&signup.full_name(), &link);
-        let client = EmailClient::new(env, &config);
-        let message = Message {
-            to: signup.email.as_str().to_owned(),
-            subject,
-            text,
-            html,
-        };
-        ctx.wait_until(async move {
-            if let Err(e) = client.send(&message).await {
-                worker::console_error!("sign-up: verification email not sent: {e}");
-            }
-        });
+        send_verification_later(
+            ctx,
+            env,
+            &config,
+            signup.email.as_str(),
+            &signup.full_name(),
+            &link_token,
+        );
         let user = SessionUser {
             id: &user_id,
             email: signup.email.as_str(),

@@ -1,53 +1,9 @@
 //! Users, organizations, memberships, trials, verification links, refresh sessions.
 
-use super::{d1, storage_failure};
+use super::{changes, d1, num, opt_text, rows, stmt, storage_failure, text};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result, Env};
-
-fn text(s: &str) -> JsValue {
-    JsValue::from_str(s)
-}
-
-fn opt_text(s: Option<&str>) -> JsValue {
-    s.map_or(JsValue::NULL, JsValue::from_str)
-}
-
-fn num(n: i64) -> JsValue {
-    JsValue::from_f64(n as f64)
-}
-
-fn stmt(
-    db: &D1Database,
-    sql: &str,
-    args: &[JsValue],
-    what: &str,
-) -> Result<D1PreparedStatement, Problem> {
-    db.prepare(sql)
-        .bind(args)
-        .map_err(|e| storage_failure(what, e))
-}
-
-fn rows<T: for<'de> Deserialize<'de>>(
-    results: &[D1Result],
-    i: usize,
-    what: &str,
-) -> Result<Vec<T>, Problem> {
-    results
-        .get(i)
-        .ok_or_else(|| storage_failure(what, "short batch"))?
-        .results()
-        .map_err(|e| storage_failure(what, e))
-}
-
-fn changes(results: &[D1Result], i: usize) -> usize {
-    results
-        .get(i)
-        .and_then(|r| r.meta().ok().flatten())
-        .and_then(|m| m.changes)
-        .unwrap_or(0)
-}
+use worker::{D1Database, D1PreparedStatement, Env};
 
 // ---- sign-up -------------------------------------------------------------------------
 

@@ -13,8 +13,10 @@ pub mod nonces;
 pub mod org_keys;
 
 use gatehouse_core::problem::Problem;
+use serde::Deserialize;
 use std::cell::Cell;
-use worker::{D1Database, Env};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 /// Binding names, as declared in wrangler.toml.
 pub const D1_BINDING: &str = "DB";
@@ -35,6 +37,53 @@ pub fn d1(env: &Env) -> Result<D1Database, Problem> {
 /// is exact only for one request at a time: tests measure sequentially.
 pub fn take_round_trips() -> u32 {
     D1_ROUND_TRIPS.with(|n| n.replace(0))
+}
+
+// Statement helpers shared by the store modules.
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn opt_text(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+fn num(n: i64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+fn stmt(
+    db: &D1Database,
+    sql: &str,
+    args: &[JsValue],
+    what: &str,
+) -> Result<D1PreparedStatement, Problem> {
+    db.prepare(sql)
+        .bind(args)
+        .map_err(|e| storage_failure(what, e))
+}
+
+/// The rows of the `i`-th statement of a batch.
+fn rows<T: for<'de> Deserialize<'de>>(
+    results: &[D1Result],
+    i: usize,
+    what: &str,
+) -> Result<Vec<T>, Problem> {
+    results
+        .get(i)
+        .ok_or_else(|| storage_failure(what, "short batch"))?
+        .results()
+        .map_err(|e| storage_failure(what, e))
+}
+
+/// Rows changed by the `i`-th statement of a batch.
+fn changes(results: &[D1Result], i: usize) -> usize {
+    results
+        .get(i)
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
 }
 
 /// Logs a storage failure and turns it into the client-facing internal error.

@@ -1,6 +1,6 @@
 //! Bridge nodes and the organization keys that may sign their registrations.
 
-use super::{d1, storage_failure};
+use super::{changes, d1, num, rows, stmt, storage_failure, text};
 use gatehouse_core::node_registration::MAX_CANDIDATE_KEYS;
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
@@ -45,49 +45,51 @@ pub async fn registration_context(
     id_org: Option<&str>,
 ) -> Result<RegistrationContext, Problem> {
     let db = d1(env)?;
-    let fail = |e| storage_failure("nodes.registration_context", e);
-    let limit = MAX_CANDIDATE_KEYS as f64;
+    let what = "nodes.registration_context";
+    let limit = num(MAX_CANDIDATE_KEYS as i64);
     let keys = match id_org {
-        Some(org) => db
-            .prepare(
-                "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
-                 JOIN organizations o ON o.id = k.org_id AND o.banned = 0 \
-                 WHERE k.org_id = ?1 AND k.revoked_at_ms IS NULL \
-                 ORDER BY k.created_at_ms DESC LIMIT ?2",
-            )
-            .bind(&[org.into(), limit.into()]),
-        None => db
-            .prepare(
-                "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
-                 JOIN organizations o ON o.id = k.org_id AND o.banned = 0 \
-                 LEFT JOIN nodes n ON n.ip = ?1 AND n.key_id = k.id \
-                 WHERE k.revoked_at_ms IS NULL \
-                 ORDER BY (n.ip IS NOT NULL) DESC, k.created_at_ms DESC LIMIT ?2",
-            )
-            .bind(&[node_ip.into(), limit.into()]),
-    }
-    .map_err(fail)?;
-    let org = db
-        .prepare("SELECT banned FROM organizations WHERE id = ?1")
-        .bind(&[id_org.unwrap_or("").into()])
-        .map_err(fail)?;
-    let node = db
-        .prepare("SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1")
-        .bind(&[node_ip.into()])
-        .map_err(fail)?;
-    let results = db.batch(vec![keys, org, node]).await.map_err(fail)?;
-    let rows = |i: usize| {
-        results
-            .get(i)
-            .ok_or_else(|| fail(worker::Error::RustError("short batch".into())))
+        Some(org) => stmt(
+            &db,
+            "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
+             JOIN organizations o ON o.id = k.org_id AND o.banned = 0 \
+             WHERE k.org_id = ?1 AND k.revoked_at_ms IS NULL \
+             ORDER BY k.created_at_ms DESC LIMIT ?2",
+            &[text(org), limit],
+            what,
+        )?,
+        None => stmt(
+            &db,
+            "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
+             JOIN organizations o ON o.id = k.org_id AND o.banned = 0 \
+             LEFT JOIN nodes n ON n.ip = ?1 AND n.key_id = k.id \
+             WHERE k.revoked_at_ms IS NULL \
+             ORDER BY (n.ip IS NOT NULL) DESC, k.created_at_ms DESC LIMIT ?2",
+            &[text(node_ip), limit],
+            what,
+        )?,
     };
-    let keys: Vec<CandidateKey> = rows(0)?.results().map_err(fail)?;
-    let org: Vec<OrgRow> = rows(1)?.results().map_err(fail)?;
-    let existing: Vec<ExistingNode> = rows(2)?.results().map_err(fail)?;
+    let org = stmt(
+        &db,
+        "SELECT banned FROM organizations WHERE id = ?1",
+        &[text(id_org.unwrap_or(""))],
+        what,
+    )?;
+    let node = stmt(
+        &db,
+        "SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1",
+        &[text(node_ip)],
+        what,
+    )?;
+    let results = db
+        .batch(vec![keys, org, node])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
     Ok(RegistrationContext {
-        keys,
-        org_usable: org.first().is_some_and(|o| o.banned == 0),
-        existing: existing.into_iter().next(),
+        keys: rows(&results, 0, what)?,
+        org_usable: rows::<OrgRow>(&results, 1, what)?
+            .first()
+            .is_some_and(|o| o.banned == 0),
+        existing: rows(&results, 2, what)?.into_iter().next(),
     })
 }
 
@@ -108,36 +110,34 @@ pub struct NodeWrite<'a> {
 /// Returns false when nothing changed: a replay (or a race lost to a newer request).
 pub async fn upsert_node(env: &Env, node: &NodeWrite<'_>) -> Result<bool, Problem> {
     let db = d1(env)?;
-    let fail = |e| storage_failure("nodes.upsert_node", e);
-    let statement = db
-        .prepare(
-            "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
-                                last_signed_at_ms, created_at_ms, updated_at_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
-             ON CONFLICT (ip) DO UPDATE SET provider = excluded.provider, status = excluded.status, \
-                 region = excluded.region, version = excluded.version, key_id = excluded.key_id, \
-                 last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = excluded.updated_at_ms \
-             WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms AND nodes.org_id = excluded.org_id",
-        )
-        .bind(&[
-            node.ip.into(),
-            node.provider.into(),
-            node.status.into(),
-            node.region.into(),
-            node.version.into(),
-            node.org_id.into(),
-            node.key_id.into(),
-            (node.signed_at_ms as f64).into(),
-            (node.now_ms as f64).into(),
-        ])
-        .map_err(fail)?;
-    let results = db.batch(vec![statement]).await.map_err(fail)?;
-    let changes = results
-        .first()
-        .and_then(|r| r.meta().ok().flatten())
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok(changes > 0)
+    let what = "nodes.upsert_node";
+    let statement = stmt(
+        &db,
+        "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
+                            last_signed_at_ms, created_at_ms, updated_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+         ON CONFLICT (ip) DO UPDATE SET provider = excluded.provider, status = excluded.status, \
+             region = excluded.region, version = excluded.version, key_id = excluded.key_id, \
+             last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = excluded.updated_at_ms \
+         WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms AND nodes.org_id = excluded.org_id",
+        &[
+            text(node.ip),
+            text(node.provider),
+            text(node.status),
+            text(node.region),
+            text(node.version),
+            text(node.org_id),
+            text(node.key_id),
+            num(node.signed_at_ms),
+            num(node.now_ms),
+        ],
+        what,
+    )?;
+    let results = db
+        .batch(vec![statement])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok(changes(&results, 0) > 0)
 }
 
 /// A node as listed to its organization.
@@ -159,13 +159,10 @@ pub(super) const NODES_OF_ORG: &str =
 
 pub async fn list_for_org(env: &Env, org_id: &str) -> Result<Vec<NodeRow>, Problem> {
     let db = d1(env)?;
-    let fail = |e| storage_failure("nodes.list_for_org", e);
-    let result = db
-        .prepare(NODES_OF_ORG)
-        .bind(&[org_id.into()])
-        .map_err(fail)?
-        .all()
+    let what = "nodes.list_for_org";
+    let results = db
+        .batch(vec![stmt(&db, NODES_OF_ORG, &[text(org_id)], what)?])
         .await
-        .map_err(fail)?;
-    result.results().map_err(fail)
+        .map_err(|e| storage_failure(what, e))?;
+    rows(&results, 0, what)
 }

@@ -1,8 +1,9 @@
 //! Organization keys managed through the API, with their audit trail.
 
-use super::{d1, storage_failure};
+use super::nodes::{NodeRow, NODES_OF_ORG};
+use super::{changes, d1, num, rows, stmt, storage_failure, text};
 use gatehouse_core::problem::Problem;
-use wasm_bindgen::JsValue;
+use serde::Deserialize;
 use worker::Env;
 
 pub struct NewKey<'a> {
@@ -21,41 +22,43 @@ pub struct NewKey<'a> {
 /// uploads cannot both slip under the quota). Returns false when the quota is full.
 pub async fn insert(env: &Env, key: &NewKey<'_>) -> Result<bool, Problem> {
     let db = d1(env)?;
-    let fail = |e| storage_failure("org_keys.insert", e);
-    let s = JsValue::from_str;
-    let n = |v: f64| JsValue::from_f64(v);
-    let insert = db
-        .prepare(
-            "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE \
-             (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6",
-        )
-        .bind(&[
-            s(key.id),
-            s(key.org_id),
-            s(key.public_key_pem),
-            n(key.bits as f64),
-            n(key.now_ms as f64),
-            n(f64::from(key.max_active)),
-        ])
-        .map_err(fail)?;
-    let audit = db
-        .prepare(
-            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-             SELECT ?1, ?2, ?3, ?4, 'CREATE', ?5 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?3)",
-        )
-        .bind(&[s(key.audit_id), s(key.org_id), s(key.id), s(key.actor_user_id), n(key.now_ms as f64)])
-        .map_err(fail)?;
-    let results = db.batch(vec![insert, audit]).await.map_err(fail)?;
-    let inserted = results
-        .first()
-        .and_then(|r| r.meta().ok().flatten())
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok(inserted > 0)
+    let what = "org_keys.insert";
+    let insert = stmt(
+        &db,
+        "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE \
+         (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6",
+        &[
+            text(key.id),
+            text(key.org_id),
+            text(key.public_key_pem),
+            num(key.bits as i64),
+            num(key.now_ms),
+            num(i64::from(key.max_active)),
+        ],
+        what,
+    )?;
+    let audit = stmt(
+        &db,
+        "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT ?1, ?2, ?3, ?4, 'CREATE', ?5 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?3)",
+        &[
+            text(key.audit_id),
+            text(key.org_id),
+            text(key.id),
+            text(key.actor_user_id),
+            num(key.now_ms),
+        ],
+        what,
+    )?;
+    let results = db
+        .batch(vec![insert, audit])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok(changes(&results, 0) > 0)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Deserialize)]
 pub struct KeyRow {
     pub id: String,
     pub public_key_pem: String,
@@ -63,37 +66,22 @@ pub struct KeyRow {
 }
 
 /// One batch: the organization's active keys (newest first) and its nodes.
-pub async fn list(
-    env: &Env,
-    org_id: &str,
-) -> Result<(Vec<KeyRow>, Vec<super::nodes::NodeRow>), Problem> {
+pub async fn list(env: &Env, org_id: &str) -> Result<(Vec<KeyRow>, Vec<NodeRow>), Problem> {
     let db = d1(env)?;
-    let fail = |e| storage_failure("org_keys.list", e);
-    let keys = db
-        .prepare(
-            "SELECT id, public_key_pem, created_at_ms FROM org_keys \
-             WHERE org_id = ?1 AND revoked_at_ms IS NULL ORDER BY created_at_ms DESC, id",
-        )
-        .bind(&[JsValue::from_str(org_id)])
-        .map_err(fail)?;
-    let nodes = db
-        .prepare(super::nodes::NODES_OF_ORG)
-        .bind(&[JsValue::from_str(org_id)])
-        .map_err(fail)?;
-    let results = db.batch(vec![keys, nodes]).await.map_err(fail)?;
-    let keys = results
-        .first()
-        .map(|r| r.results())
-        .transpose()
-        .map_err(fail)?
-        .unwrap_or_default();
-    let nodes = results
-        .get(1)
-        .map(|r| r.results())
-        .transpose()
-        .map_err(fail)?
-        .unwrap_or_default();
-    Ok((keys, nodes))
+    let what = "org_keys.list";
+    let keys = stmt(
+        &db,
+        "SELECT id, public_key_pem, created_at_ms FROM org_keys \
+         WHERE org_id = ?1 AND revoked_at_ms IS NULL ORDER BY created_at_ms DESC, id",
+        &[text(org_id)],
+        what,
+    )?;
+    let nodes = stmt(&db, NODES_OF_ORG, &[text(org_id)], what)?;
+    let results = db
+        .batch(vec![keys, nodes])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok((rows(&results, 0, what)?, rows(&results, 1, what)?))
 }
 
 /// Revokes an active key of the organization and records who did it, in one batch.
@@ -107,26 +95,30 @@ pub async fn revoke(
     now_ms: i64,
 ) -> Result<bool, Problem> {
     let db = d1(env)?;
-    let fail = |e| storage_failure("org_keys.revoke", e);
-    let s = JsValue::from_str;
-    let now = JsValue::from_f64(now_ms as f64);
-    let revoke = db
-        .prepare("UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms IS NULL")
-        .bind(&[s(key_id), s(org_id), now.clone()])
-        .map_err(fail)?;
-    let audit = db
-        .prepare(
-            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-             SELECT ?1, ?2, ?3, ?4, 'REVOKE', ?5 WHERE EXISTS \
-             (SELECT 1 FROM org_keys WHERE id = ?3 AND org_id = ?2 AND revoked_at_ms = ?5)",
-        )
-        .bind(&[s(audit_id), s(org_id), s(key_id), s(actor_user_id), now])
-        .map_err(fail)?;
-    let results = db.batch(vec![revoke, audit]).await.map_err(fail)?;
-    let changed = results
-        .first()
-        .and_then(|r| r.meta().ok().flatten())
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok(changed > 0)
+    let what = "org_keys.revoke";
+    let revoke = stmt(
+        &db,
+        "UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms IS NULL",
+        &[text(key_id), text(org_id), num(now_ms)],
+        what,
+    )?;
+    let audit = stmt(
+        &db,
+        "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT ?1, ?2, ?3, ?4, 'REVOKE', ?5 WHERE EXISTS \
+         (SELECT 1 FROM org_keys WHERE id = ?3 AND org_id = ?2 AND revoked_at_ms = ?5)",
+        &[
+            text(audit_id),
+            text(org_id),
+            text(key_id),
+            text(actor_user_id),
+            num(now_ms),
+        ],
+        what,
+    )?;
+    let results = db
+        .batch(vec![revoke, audit])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok(changes(&results, 0) > 0)
 }

@@ -66,24 +66,24 @@ impl Rejection {
 impl ValidationError {
     fn write_json(&self, out: &mut String) {
         out.push_str("{\"type\":");
-        write_str(&PyStr::from_str(self.kind), out);
+        write_str(&PyStr::of(self.kind), out);
         out.push_str(",\"loc\":[");
         for (i, part) in self.loc.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
             match part {
-                Loc::Key(k) => write_str(&PyStr::from_str(k), out),
+                Loc::Key(k) => write_str(&PyStr::of(k), out),
                 Loc::Index(n) => out.push_str(&n.to_string()),
             }
         }
         out.push_str("],\"msg\":");
-        write_str(&PyStr::from_str(&self.msg), out);
+        write_str(&PyStr::of(&self.msg), out);
         out.push_str(",\"input\":");
         self.input.write_json(out);
         if let Some((name, value)) = &self.ctx {
             out.push_str(",\"ctx\":{");
-            write_str(&PyStr::from_str(name), out);
+            write_str(&PyStr::of(name), out);
             out.push(':');
             value.write_json(out);
             out.push('}');
@@ -95,7 +95,7 @@ impl ValidationError {
 /// `{"detail":"<text>"}`, FastAPI's `HTTPException` body.
 pub fn detail(text: &str) -> String {
     let mut out = String::from("{\"detail\":");
-    write_str(&PyStr::from_str(text), &mut out);
+    write_str(&PyStr::of(text), &mut out);
     out.push('}');
     out
 }
@@ -140,7 +140,7 @@ fn read_body(content_type: Option<&str>, body: &[u8]) -> Result<Body, Rejection>
                 loc: vec![Loc::Key("body"), Loc::Index(pos)],
                 msg: "JSON decode error".to_owned(),
                 input: PyValue::Dict(vec![]),
-                ctx: Some(("error", PyValue::Str(PyStr::from_str(msg)))),
+                ctx: Some(("error", PyValue::Str(PyStr::of(msg)))),
             }]))
         }
     }
@@ -165,7 +165,7 @@ pub fn parse_str_model(
             }]))
         }
         Body::Json(other) => return Err(not_an_object(other)),
-        Body::Raw(text) => return Err(not_an_object(PyValue::Str(PyStr::from_str(&text)))),
+        Body::Raw(text) => return Err(not_an_object(PyValue::Str(PyStr::of(&text)))),
     };
     let whole = PyValue::Dict(members.clone());
     let mut values = Vec::with_capacity(fields.len());
@@ -173,7 +173,7 @@ pub fn parse_str_model(
     for field in fields {
         let value = members
             .iter()
-            .find(|(k, _)| *k == PyStr::from_str(field.name))
+            .find(|(k, _)| *k == PyStr::of(field.name))
             .map(|(_, v)| v);
         match check_str(field, value, &whole) {
             Ok(s) => values.push(s),
@@ -197,6 +197,9 @@ fn not_an_object(input: PyValue) -> Rejection {
     }])
 }
 
+// The error is large (it echoes the input), but it is built only on the refusal path
+// and consumed at once; boxing would buy nothing.
+#[allow(clippy::result_large_err)]
 fn check_str(
     field: &StrField,
     value: Option<&PyValue>,

@@ -45,7 +45,8 @@ impl PyStr {
         self.0.iter().map(|&c| char::from_u32(c)).collect()
     }
 
-    pub fn from_str(s: &str) -> PyStr {
+    /// The code points of a Rust string.
+    pub fn of(s: &str) -> PyStr {
         PyStr(s.chars().map(u32::from).collect())
     }
 }
@@ -155,7 +156,7 @@ fn decode_utf8_surrogatepass(mut b: &[u8]) -> Option<Vec<u32>> {
 }
 
 fn decode_utf16(b: &[u8], big_endian: bool) -> Option<Vec<u32>> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let units: Vec<u16> = b
@@ -183,7 +184,7 @@ fn decode_utf16(b: &[u8], big_endian: bool) -> Option<Vec<u32>> {
 }
 
 fn decode_utf32(b: &[u8], big_endian: bool) -> Option<Vec<u32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return None;
     }
     b.chunks_exact(4)
@@ -673,7 +674,7 @@ mod tests {
             .collect();
         assert_eq!(
             loads(&utf16).unwrap(),
-            PyValue::Dict(vec![(PyStr::from_str("a"), PyValue::Int("5".into()))])
+            PyValue::Dict(vec![(PyStr::of("a"), PyValue::Int("5".into()))])
         );
         assert!(loads(b"\xef\xbb\xbf{}").is_ok());
         // surrogatepass: an encoded lone surrogate survives as one.
