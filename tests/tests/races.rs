@@ -1,0 +1,156 @@
+//! Races: many concurrent requests that may succeed at most once. The database is
+//! checked afterwards, not only the answers.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_core::node_registration::SignedFields;
+use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::time::format_rfc3339_ms;
+use gatehouse_e2e::accounts::signup_body;
+use gatehouse_e2e::spawn_app;
+use serde_json::{json, Value};
+use std::sync::{Arc, Barrier};
+
+/// Sends `bodies` concurrently (one thread each, released together) and returns
+/// the status codes and response bodies.
+fn concurrently(
+    app: &Arc<gatehouse_e2e::TestApp>,
+    path: &str,
+    bodies: Vec<Value>,
+) -> Vec<(u16, Value)> {
+    let barrier = Arc::new(Barrier::new(bodies.len()));
+    let threads: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let (app, barrier, path) = (Arc::clone(app), Arc::clone(&barrier), path.to_owned());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let res = app.post_json(&path, &body);
+                (res.status, res.json())
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn one_signed_registration_sent_100_times_at_once_is_accepted_once() {
+    let app = Arc::new(spawn_app());
+    let key = PrivateKey::generate(2048).unwrap();
+    app.seed_org_key(
+        "org-race",
+        "key-race",
+        &key.public_key().to_spki_pem(),
+        2048,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let f = SignedFields {
+        provider: "GCS".into(),
+        ip: "192.0.2.200".into(),
+        status: "active".into(),
+        region: "us".into(),
+        version: "1".into(),
+        timestamp: format_rfc3339_ms(now),
+        id_org: None,
+    };
+    let body = json!({"provider": f.provider, "ip": f.ip, "status": f.status, "region": f.region, "version": f.version,
+        "timestamp": f.timestamp, "signature": STANDARD.encode(key.sign(f.canonical_message().as_bytes()))});
+    let results = concurrently(&app, "/register", vec![body; 100]);
+    let accepted = results.iter().filter(|(s, _)| *s == 200).count();
+    let replays = results
+        .iter()
+        .filter(|(s, b)| *s == 400 && b["message"].as_str().unwrap_or("").starts_with("Replay"))
+        .count();
+    assert_eq!(
+        (accepted, replays),
+        (1, 99),
+        "{:?}",
+        results.iter().map(|(s, _)| s).collect::<Vec<_>>()
+    );
+    let nodes = app.d1_query("SELECT count(*) AS n, max(last_signed_at_ms) AS t FROM nodes");
+    assert_eq!(
+        (nodes[0]["n"].as_i64(), nodes[0]["t"].as_i64()),
+        (Some(1), Some(now))
+    );
+}
+
+#[test]
+fn fifty_simultaneous_sign_ups_with_one_email_create_one_account_and_nothing_else() {
+    let app = Arc::new(spawn_app());
+    let bodies = (0..50)
+        .map(|i| {
+            let email = if i % 2 == 0 {
+                "Ada@Acme.io".to_owned()
+            } else {
+                format!("ADA@acme.{}", "IO")
+            };
+            signup_body(&email, json!({"isBusiness": i % 3 == 0}))
+        })
+        .collect();
+    let results = concurrently(&app, "/user/register", bodies);
+    let created = results.iter().filter(|(s, _)| *s == 201).count();
+    let exists = results
+        .iter()
+        .filter(|(s, b)| {
+            *s == 400
+                && b["error_code"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("EMAIL_EXISTS_"))
+        })
+        .count();
+    assert_eq!(
+        (created, exists),
+        (1, 49),
+        "{:?}",
+        results
+            .iter()
+            .map(|(s, b)| (s, b["error_code"].clone()))
+            .collect::<Vec<_>>()
+    );
+
+    let counts = app.d1_query(
+        "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM organizations) AS orgs, \
+         (SELECT count(*) FROM org_members) AS members, (SELECT count(*) FROM subscriptions) AS subs, \
+         (SELECT count(*) FROM email_verifications) AS links, (SELECT count(*) FROM refresh_sessions) AS sessions",
+    );
+    assert_eq!(
+        counts[0],
+        json!({"users": 1, "orgs": 1, "members": 1, "subs": 1, "links": 1, "sessions": 1}),
+        "no orphan rows"
+    );
+}
+
+#[test]
+fn concurrent_sign_ups_of_colleagues_share_one_organization() {
+    let app = Arc::new(spawn_app());
+    let bodies = (0..10)
+        .map(|i| signup_body(&format!("person{i}@acme.io"), json!({})))
+        .collect();
+    let results = concurrently(&app, "/user/register", bodies);
+    assert!(results.iter().all(|(s, _)| *s == 201), "{results:?}");
+    let orgs: std::collections::HashSet<String> = results
+        .iter()
+        .map(|(_, b)| b["user"]["orgId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        orgs.len(),
+        1,
+        "everyone at acme.io is in the one acme.io organization"
+    );
+    let roles =
+        app.d1_query("SELECT role, count(*) AS n FROM org_members GROUP BY role ORDER BY role");
+    assert_eq!(
+        roles,
+        vec![
+            json!({"role": "MEMBER", "n": 9}),
+            json!({"role": "OWNER", "n": 1})
+        ]
+    );
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM subscriptions")[0]["n"],
+        1
+    );
+}
