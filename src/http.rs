@@ -5,17 +5,22 @@ use gatehouse_core::MAX_BODY_BYTES;
 use serde::Serialize;
 use worker::{Headers, Request, Response, ResponseBuilder};
 
+/// Whether the request declares (`Content-Length`) a body over [`MAX_BODY_BYTES`].
+pub fn declared_too_large(req: &Request) -> bool {
+    let declared = req.headers().get("content-length").ok().flatten();
+    declared
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+}
+
 /// Reads the request body, refusing more than [`MAX_BODY_BYTES`]. A declared
 /// `Content-Length` over the limit is refused before anything is read.
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
     let too_large = Problem::PayloadTooLarge {
         limit: MAX_BODY_BYTES,
     };
-    let declared = req.headers().get("content-length").ok().flatten();
-    if let Some(len) = declared.and_then(|v| v.trim().parse::<u64>().ok()) {
-        if len > MAX_BODY_BYTES as u64 {
-            return Err(too_large);
-        }
+    if declared_too_large(req) {
+        return Err(too_large);
     }
     // Chunked bodies have no Content-Length; check what actually arrived too.
     let body = req.bytes().await.map_err(|e| {

@@ -16,7 +16,7 @@ mod test_panic;
 mod user_register;
 mod verify_email;
 
-use crate::http::problem_response;
+use crate::http::{self, problem_response};
 use gatehouse_core::problem::{Family, Problem};
 use gatehouse_core::routes::{match_route, Method, RouteId, RouteMatch};
 use worker::{Context, Env, Request, Response};
@@ -30,7 +30,24 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
         .var("TEST_HOOKS")
         .map(|v| v.to_string() == "on")
         .unwrap_or(false);
-    let (id, family, params) = match match_route(method, &path, test_hooks) {
+    let matched = match_route(method, &path, test_hooks);
+    // A declared body over the limit is refused before anything else, on any path,
+    // in the shape of the route family it was sent to.
+    if http::declared_too_large(&req) {
+        let family = match &matched {
+            RouteMatch::Found { family, .. } | RouteMatch::MethodNotAllowed { family, .. } => {
+                *family
+            }
+            RouteMatch::NotFound => Family::Common,
+        };
+        return problem_response(
+            &Problem::PayloadTooLarge {
+                limit: gatehouse_core::MAX_BODY_BYTES,
+            },
+            family,
+        );
+    }
+    let (id, family, params) = match matched {
         RouteMatch::Found { id, family, params } => (id, family, params),
         RouteMatch::MethodNotAllowed { family, allow } => {
             let response = problem_response(&Problem::MethodNotAllowed, family);

@@ -66,6 +66,23 @@ fn oversized_bodies_are_refused_with_413_json() {
     );
     assert_eq!(res.status, 413, "{}", res.body);
     assert_eq!(res.json()["error_code"], "PAYLOAD_TOO_LARGE");
+    // On any path, before routing: a known route, a wrong method, an unknown path.
+    for (method, path) in [
+        ("POST", "/health"),
+        ("PUT", "/no/such/route"),
+        ("POST", "/user/register"),
+    ] {
+        let res = app.request(method, path, &[], Some(&big));
+        assert_eq!(res.status, 413, "{method} {path}: {}", res.body);
+        assert_eq!(res.json()["error_code"], "PAYLOAD_TOO_LARGE");
+    }
+    // Each family keeps its shape.
+    let res = app.request("POST", "/register", &[], Some(&big));
+    assert_eq!(
+        (res.status, res.json()["success"].clone()),
+        (413, serde_json::json!(false))
+    );
+    assert!(res.json()["message"].as_str().unwrap().contains("65536"));
     // The worker is still fine afterwards.
     assert_eq!(app.get("/health").status, 200);
 }
