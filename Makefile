@@ -38,7 +38,7 @@ WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
-	migrate-local fmt lint clean wrangler-build fastapi-golden demo
+	migrate-local fmt lint clean wrangler-build fastapi-golden demo bench
 
 help:
 	@echo "make dev     set up everything, then serve the worker on http://127.0.0.1:$(DEV_PORT)"
@@ -47,6 +47,7 @@ help:
 	@echo "make demo    the whole onboarding against the local stack, step by step"
 	@echo "make deploy  build and deploy to Cloudflare (needs an account, see README)"
 	@echo "make lint    rustfmt check and clippy"
+	@echo "make bench   benchmarks (numbers for the README)"
 
 ## ---- setup: idempotent, fast when nothing is missing ---------------------------
 
@@ -144,6 +145,10 @@ fastapi-golden:
 	@test -x $(FASTAPI_VENV)/bin/python || python3 -m venv $(FASTAPI_VENV)
 	$(FASTAPI_VENV)/bin/pip install -q -r tests/fastapi_golden/requirements.txt
 	cd tests/fastapi_golden && $(FASTAPI_VENV)/bin/python generate.py $(if $(filter write,$(GOLDEN)),,--check)
+
+# Benchmarks print numbers for the README; they are never timed tests.
+bench: build
+	cargo run -q -p gatehouse-e2e --bin bench_kdf --release
 
 fmt:
 	cargo fmt --all
