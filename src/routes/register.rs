@@ -1,8 +1,9 @@
 //! `POST /register` — a bridge node registers with an RSA signature made by its
 //! organization's private key (contract: core::node_registration, README).
 //!
-//! Replays are refused twice over: a KV nonce per signature, and in D1 a conditional
-//! upsert that only applies a strictly newer signed timestamp. Storage: one D1 read
+//! Replays are refused twice over: a KV nonce per signature (checked first; a KV
+//! failure there fails closed), and in D1 a conditional upsert that only applies a
+//! strictly newer signed timestamp. Storage: one D1 read
 //! batch and one D1 write batch per request.
 
 use crate::store::nodes::{self, CandidateKey, NodeWrite};
@@ -60,12 +61,6 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         }
     }
 
-    nonces::remember(
-        env,
-        &nonce,
-        nonce_ttl_seconds(config.timestamp_skew_seconds),
-    )
-    .await?;
     let applied = nodes::upsert_node(
         env,
         &NodeWrite {
@@ -84,6 +79,20 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     if !applied {
         // A concurrent request with the same or a newer timestamp won the race.
         return Ok(bad_request(REPLAY));
+    }
+    // The nonce is remembered only once the registration is stored: a failed write
+    // must not burn the signature, or the node's retry would be refused. D1's
+    // strictly-newer rule already refuses replays; KV refuses them earlier and
+    // cheaper, before any D1 read or RSA work. If KV fails here the registration
+    // stands (it is stored and replay-proof) and the failure is logged.
+    if let Err(e) = nonces::remember(
+        env,
+        &nonce,
+        nonce_ttl_seconds(config.timestamp_skew_seconds),
+    )
+    .await
+    {
+        worker::console_error!("register: stored, but the nonce was not remembered: {e:?}");
     }
     Ok(http::json(
         200,

@@ -47,15 +47,34 @@ pub fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         .tempdir()
         .expect("temp dir");
     copy_dir(migrated_template(), &state.path().join("persist"));
+    let (child, port) = start_wrangler(state.path(), vars);
+    let mut app = TestApp {
+        base_url: format!("http://127.0.0.1:{port}"),
+        agent: ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(60))
+            .build(),
+        child,
+        state,
+    };
+    app.wait_until_ready();
+    app
+}
+
+/// Starts `wrangler dev` on free ports over `state/persist`, logging to
+/// `state/wrangler.log` (appending, so a restart keeps the earlier log).
+fn start_wrangler(state: &Path, vars: &[(&str, &str)]) -> (Child, u16) {
     let port = free_port();
     let inspector_port = free_port();
-    let log = fs::File::create(state.path().join("wrangler.log")).expect("log file");
-
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(state.join("wrangler.log"))
+        .expect("log file");
     let mut cmd = wrangler();
     cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &inspector_port.to_string()])
         .arg("--persist-to")
-        .arg(state.path().join("persist"))
+        .arg(state.join("persist"))
         // Default log level: `--log-level info` would hide the worker's console output.
         .arg("--show-interactive-dev-session=false");
     let defaults = [
@@ -72,18 +91,20 @@ pub fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         .stderr(log)
         // Its own process group, so Drop can kill wrangler and everything it started.
         .process_group(0);
-    let child = cmd.spawn().expect("start wrangler dev");
+    (cmd.spawn().expect("start wrangler dev"), port)
+}
 
-    let mut app = TestApp {
-        base_url: format!("http://127.0.0.1:{port}"),
-        agent: ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(60))
-            .build(),
-        child,
-        state,
-    };
-    app.wait_until_ready();
-    app
+impl TestApp {
+    /// Stops the worker and starts it again over the same D1/KV state with other
+    /// `[vars]`: a configuration change (or a fault fixed) between two requests.
+    pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
+        kill_group(self.process_group());
+        let _ = self.child.wait();
+        let (child, port) = start_wrangler(self.state.path(), vars);
+        self.child = child;
+        self.base_url = format!("http://127.0.0.1:{port}");
+        self.wait_until_ready();
+    }
 }
 
 impl TestApp {

@@ -1,0 +1,128 @@
+//! Faults: when a dependency fails, nothing is lost and the client gets a clear answer.
+
+use gatehouse_e2e::accounts::{sign_up, verify_by_email};
+use gatehouse_e2e::spawn_app_with;
+use serde_json::json;
+
+#[test]
+fn a_refused_verification_email_keeps_the_account_and_resend_recovers() {
+    // The binding only sends as the configured sender; another MAIL_FROM is refused.
+    let mut app = spawn_app_with(&[("MAIL_FROM", "someone-else@gatehouse.localhost")]);
+    let body = sign_up(&app, "ada@acme.io");
+    assert_eq!(
+        body["success"], true,
+        "the sign-up answer does not wait for the mail"
+    );
+    let log = app.wait_for_log("verification email not sent");
+    assert!(
+        log.contains("verification email not sent"),
+        "the failure is logged:\n{log}"
+    );
+    assert!(app.emails_to("ada@acme.io").is_empty());
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM users")[0]["n"],
+        1,
+        "the account exists"
+    );
+
+    // The operator fixes the sender; the user asks for a new link and verifies.
+    app.restart_with(&[]);
+    app.d1_query("UPDATE email_verifications SET created_at_ms = created_at_ms - 120000");
+    let res = app.post_json(
+        "/user/resend-verification",
+        &json!({"email": "ada@acme.io"}),
+    );
+    assert_eq!(res.status, 202, "{}", res.body);
+    verify_by_email(&app, "ada@acme.io");
+    let login = app.post_json(
+        "/user/login",
+        &json!({"email": "ada@acme.io", "password": "Correct1horse"}),
+    );
+    assert_eq!(login.status, 200);
+}
+
+/// Makes inserts into `table` fail inside D1, as a storage fault would.
+fn break_inserts(app: &gatehouse_e2e::TestApp, table: &str) {
+    app.d1_query(&format!(
+        "CREATE TRIGGER injected_fault BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+    ));
+}
+
+fn repair(app: &gatehouse_e2e::TestApp) {
+    app.d1_query("DROP TRIGGER injected_fault");
+}
+
+#[test]
+fn a_d1_failure_mid_sign_up_leaves_no_partial_rows() {
+    let app = spawn_app_with(&[]);
+    // The batch writes the organization first and fails on the trial.
+    break_inserts(&app, "subscriptions");
+    let body = gatehouse_e2e::accounts::signup_body("ada@acme.io", json!({}));
+    let res = app.post_json("/user/register", &body);
+    assert_eq!(res.status, 500, "{}", res.body);
+    assert_eq!(
+        res.json(),
+        json!({"success": false, "error_code": "INTERNAL_ERROR", "message": "Internal Server Error"})
+    );
+    assert!(!res.body.contains("injected"), "no internals in the answer");
+    let counts = app.d1_query(
+        "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM organizations) + \
+         (SELECT count(*) FROM org_members) + (SELECT count(*) FROM refresh_sessions) AS n",
+    );
+    assert_eq!(counts[0]["n"], 0, "the atomic batch left nothing behind");
+    repair(&app);
+    assert_eq!(
+        app.post_json("/user/register", &body).status,
+        201,
+        "the same sign-up works once D1 does"
+    );
+}
+
+#[test]
+fn a_d1_failure_during_register_does_not_burn_the_signature() {
+    use base64::Engine;
+    use gatehouse_core::node_registration::SignedFields;
+    use gatehouse_core::rsa_keys::PrivateKey;
+    let app = spawn_app_with(&[]);
+    let key = PrivateKey::generate(2048).unwrap();
+    app.seed_org_key("org-f", "key-f", &key.public_key().to_spki_pem(), 2048);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let f = SignedFields {
+        provider: "S3".into(),
+        ip: "192.0.2.77".into(),
+        status: "active".into(),
+        region: "eu".into(),
+        version: "1".into(),
+        timestamp: gatehouse_core::time::format_rfc3339_ms(now),
+        id_org: None,
+    };
+    let signature = base64::engine::general_purpose::STANDARD
+        .encode(key.sign(f.canonical_message().as_bytes()));
+    let body = json!({"provider": f.provider, "ip": f.ip, "status": f.status, "region": f.region,
+        "version": f.version, "timestamp": f.timestamp, "signature": signature});
+
+    break_inserts(&app, "nodes");
+    let res = app.post_json("/register", &body);
+    assert_eq!(
+        (res.status, res.json()),
+        (
+            500,
+            json!({"success": false, "message": "Registration failed"})
+        )
+    );
+    repair(&app);
+    let retry = app.post_json("/register", &body);
+    assert_eq!(
+        retry.status, 200,
+        "the node's retry of the same signed request succeeds: {}",
+        retry.body
+    );
+    assert_eq!(
+        app.post_json("/register", &body).status,
+        400,
+        "and only once"
+    );
+}
