@@ -128,11 +128,18 @@ test-wasm: setup
 test-e2e: build
 	cargo test -p gatehouse-e2e -p gatehouse-cli -- --test-threads=$${E2E_THREADS:-4}
 
-# The exact bundle `wrangler deploy` would upload, built without an account.
+# The exact bundle `wrangler deploy` would upload, built without an account, held to
+# a gzip size budget (README, "Bundle size" says why this number).
+BUNDLE_BUDGET_GZIP_KIB ?= 320
 deploy-check: build
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
-		wrangler deploy --dry-run --outdir "$$out" 2>&1 | grep -v '^$$' ; \
-		ls -l "$$out"
+		wrangler deploy --dry-run --outdir "$$out" > "$$out/report.txt" 2>&1 || { cat "$$out/report.txt"; exit 1; }; \
+		grep -v '^$$' "$$out/report.txt"; \
+		gzip_kib=$$(sed -n 's/.*Total Upload:.*gzip: \([0-9.]*\) KiB.*/\1/p' "$$out/report.txt"); \
+		test -n "$$gzip_kib" || { echo "no upload size in wrangler's report" >&2; exit 1; }; \
+		awk -v size="$$gzip_kib" -v budget=$(BUNDLE_BUDGET_GZIP_KIB) 'BEGIN { \
+			if (size > budget) { printf "bundle: %s KiB gzip, over the %s KiB budget\n", size, budget; exit 1 } \
+			printf "bundle: %s KiB gzip, within the %s KiB budget\n", size, budget }'
 
 deploy: build
 	wrangler d1 migrations apply DB --remote
