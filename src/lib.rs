@@ -10,6 +10,7 @@
 
 mod auth;
 mod config;
+mod cors;
 mod email;
 mod http;
 mod routes;
@@ -19,5 +20,10 @@ use worker::{event, Context, Env, Request, Response, Result};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    Ok(routes::dispatch(req, env, ctx).await)
+    let origin = cors::origin(&req, &env);
+    let response = routes::dispatch(req, env, ctx, origin.as_deref()).await;
+    if let Some(origin) = &origin {
+        cors::allow(&response, origin);
+    }
+    Ok(response)
 }

@@ -65,6 +65,8 @@ pub struct Config {
     pub trial_days: u32,
     /// Most active keys an organization may hold.
     pub org_keys_max: u32,
+    /// Browser origins allowed to call the API (CORS); empty means none.
+    pub cors_allowed_origins: Vec<String>,
     /// Enables test-only routes (e.g. `/__test/panic`). Off in production.
     pub test_hooks: bool,
     /// HS256 key for access and refresh tokens.
@@ -147,6 +149,11 @@ impl Config {
             trial_days: number("TRIAL_DAYS", 14, 1, 365)?,
             org_keys_max: number("ORGKEYS_MAX", 5, 1, 100)?,
             test_hooks,
+            cors_allowed_origins: crate::cors::parse_origins(&var("CORS_ALLOWED_ORIGINS", ""))
+                .map_err(|reason| ConfigError {
+                    name: "CORS_ALLOWED_ORIGINS",
+                    reason,
+                })?,
             jwt_secret: jwt_secret(lookup("JWT_SECRET"))?,
         })
     }

@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod config;
+pub mod cors;
 pub mod crypto;
 pub mod fastapi;
 pub mod node_registration;

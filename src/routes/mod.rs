@@ -21,7 +21,7 @@ use gatehouse_core::problem::{Family, Problem};
 use gatehouse_core::routes::{match_route, Method, RouteId, RouteMatch};
 use worker::{Context, Env, Request, Response};
 
-pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
+pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<&str>) -> Response {
     let path = req.path();
     let method = Method::parse(req.method().as_ref());
     // Test hooks are read straight from the var: routing must work even when the rest
@@ -30,6 +30,11 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> Response {
         .var("TEST_HOOKS")
         .map(|v| v.to_string() == "on")
         .unwrap_or(false);
+    if let Some(preflight) =
+        cors_origin.and_then(|o| crate::cors::preflight(&req, o, &path, test_hooks))
+    {
+        return preflight;
+    }
     let matched = match_route(method, &path, test_hooks);
     // A declared body over the limit is refused before anything else, on any path,
     // in the shape of the route family it was sent to.
