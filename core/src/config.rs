@@ -144,7 +144,7 @@ impl Config {
             timestamp_skew_seconds: number("TIMESTAMP_SKEW_SECONDS", 300, 1, 3600)?,
             password_kdf,
             // The lower bound only stops accidents; tests lower it, production keeps
-            // the OWASP-2023 default (see README, "Password hashing").
+            // the OWASP-2023 default (see README, "Password and secret hashing").
             password_kdf_iterations: number("PASSWORD_KDF_ITERATIONS", 210_000, 1_000, 10_000_000)?,
             trial_days: number("TRIAL_DAYS", 14, 1, 365)?,
             org_keys_max: number("ORGKEYS_MAX", 5, 1, 100)?,

@@ -1,6 +1,6 @@
 //! `POST /register`: a bridge node's signed registration.
 //!
-//! Signature contract, version 1 (README "Signing a registration"): the signed bytes
+//! Signature contract, version 1 (README, "POST /register"): the signed bytes
 //! are the UTF-8 of these lines joined by `\n`, no trailing newline:
 //!
 //! ```text

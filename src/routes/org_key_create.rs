@@ -4,7 +4,7 @@
 //!   `{"publicKey": PEM}` → 201 JSON with the stored public key;
 //! - generate (compatibility): no body and `Accept: application/x-pem-file` → a new
 //!   RSA-2048 pair made in wasm; the public half is stored and the private key PEM is
-//!   returned once, never stored (README "Organization keys" has its CPU cost).
+//!   returned once, never stored (README, "Organization keys and nodes" has its CPU cost).
 
 use super::account::{authorize, error, new_id, KEY_MANAGERS};
 use crate::store::org_keys::{self, NewKey};
