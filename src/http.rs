@@ -41,7 +41,16 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
 
 /// Renders a transport-level problem in `family`'s error shape.
 pub fn problem_response(problem: &Problem, family: Family) -> Response {
-    json(problem.status(), &problem.body(family))
+    let response = json(problem.status(), &problem.body(family));
+    if let Problem::RateLimited {
+        retry_after_seconds,
+    } = problem
+    {
+        let _ = response
+            .headers()
+            .set("retry-after", &retry_after_seconds.to_string());
+    }
+    response
 }
 
 pub fn with_headers(status: u16, body: String, content_type: &str) -> Response {

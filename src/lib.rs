@@ -13,6 +13,7 @@ mod config;
 mod cors;
 mod email;
 mod http;
+mod rate_limit;
 mod routes;
 mod store;
 

@@ -67,6 +67,8 @@ pub struct Config {
     pub org_keys_max: u32,
     /// Browser origins allowed to call the API (CORS); empty means none.
     pub cors_allowed_origins: Vec<String>,
+    /// Rate limiting through the `*_LIMITER` bindings (on in production).
+    pub rate_limits: bool,
     /// Enables test-only routes (e.g. `/__test/panic`). Off in production.
     pub test_hooks: bool,
     /// HS256 key for access and refresh tokens.
@@ -127,16 +129,16 @@ impl Config {
             name: "PASSWORD_KDF",
             reason: format!("expected pbkdf2-sha256 or pbkdf2-sha512, got {kdf_name:?}"),
         })?;
-        let test_hooks = match var("TEST_HOOKS", "off").as_str() {
-            "on" => true,
-            "off" => false,
-            other => {
-                return Err(ConfigError {
-                    name: "TEST_HOOKS",
-                    reason: format!("expected on or off, got {other:?}"),
-                })
-            }
+        let switch = |name: &'static str, default: &str| match var(name, default).as_str() {
+            "on" => Ok(true),
+            "off" => Ok(false),
+            other => Err(ConfigError {
+                name,
+                reason: format!("expected on or off, got {other:?}"),
+            }),
         };
+        let test_hooks = switch("TEST_HOOKS", "off")?;
+        let rate_limits = switch("RATE_LIMITS", "on")?;
 
         Ok(Config {
             public_url,
@@ -149,6 +151,7 @@ impl Config {
             trial_days: number("TRIAL_DAYS", 14, 1, 365)?,
             org_keys_max: number("ORGKEYS_MAX", 5, 1, 100)?,
             test_hooks,
+            rate_limits,
             cors_allowed_origins: crate::cors::parse_origins(&var("CORS_ALLOWED_ORIGINS", ""))
                 .map_err(|reason| ConfigError {
                     name: "CORS_ALLOWED_ORIGINS",

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod password;
 pub mod problem;
 pub mod query;
+pub mod rate_limit;
 pub mod routes;
 pub mod rsa_keys;
 pub mod time;

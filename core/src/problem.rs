@@ -27,6 +27,11 @@ pub enum Problem {
     PayloadTooLarge {
         limit: usize,
     },
+    /// Too many requests from this client (or for this account); retry after the
+    /// given number of seconds (sent as `Retry-After`).
+    RateLimited {
+        retry_after_seconds: u32,
+    },
     /// A required configuration value or secret is missing or invalid. The details go to
     /// the log (by name, never by value); the client only learns that it is our fault.
     Misconfigured,
@@ -40,6 +45,7 @@ impl Problem {
             Problem::NotFound => 404,
             Problem::MethodNotAllowed => 405,
             Problem::PayloadTooLarge { .. } => 413,
+            Problem::RateLimited { .. } => 429,
             Problem::Misconfigured | Problem::Internal => 500,
         }
     }
@@ -49,6 +55,7 @@ impl Problem {
             Problem::NotFound => "NOT_FOUND",
             Problem::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Problem::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Problem::RateLimited { .. } => "RATE_LIMITED",
             Problem::Misconfigured | Problem::Internal => "INTERNAL_ERROR",
         }
     }
@@ -59,6 +66,11 @@ impl Problem {
             Problem::MethodNotAllowed => "Method Not Allowed".to_owned(),
             Problem::PayloadTooLarge { limit } => {
                 format!("Request body too large (limit {limit} bytes)")
+            }
+            Problem::RateLimited {
+                retry_after_seconds,
+            } => {
+                format!("Too many requests; retry after {retry_after_seconds} seconds")
             }
             Problem::Misconfigured | Problem::Internal => "Internal Server Error".to_owned(),
         }
@@ -120,6 +132,23 @@ mod tests {
             Problem::MethodNotAllowed.body(Family::FastApi),
             json!({"detail": "Method Not Allowed"})
         );
+    }
+
+    #[test]
+    fn rate_limited_in_every_family() {
+        let p = Problem::RateLimited {
+            retry_after_seconds: 60,
+        };
+        assert_eq!(p.status(), 429);
+        assert_eq!(p.body(Family::Account)["error_code"], "RATE_LIMITED");
+        assert!(p.body(Family::Bridge)["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Too many requests"));
+        assert!(p.body(Family::FastApi)["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Too many requests"));
     }
 
     #[test]

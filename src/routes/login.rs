@@ -28,9 +28,22 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
             "Invalid email or password",
         ))
     };
-    let user = match Email::parse(&email) {
-        Ok(email) => accounts::user_by_email(env, email.as_str()).await?,
-        Err(_) => None,
+    let email = Email::parse(&email).ok();
+    if let (Some(email), true) = (&email, config.rate_limits) {
+        // Per account as well as per IP: guesses from many addresses still add up.
+        let key = gatehouse_core::rate_limit::login_account_key(email.as_str());
+        if let Err(problem) =
+            crate::rate_limit::check(env, gatehouse_core::rate_limit::AUTH_LIMITER, key).await
+        {
+            return Ok(crate::http::problem_response(
+                &problem,
+                gatehouse_core::problem::Family::Account,
+            ));
+        }
+    }
+    let user = match &email {
+        Some(email) => accounts::user_by_email(env, email.as_str()).await?,
+        None => None,
     };
     let stored = user
         .as_ref()

@@ -62,6 +62,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         }
         RouteMatch::NotFound => return problem_response(&Problem::NotFound, Family::Common),
     };
+    if let Err(problem) = limit_per_ip(&req, &env, id).await {
+        return problem_response(&problem, family);
+    }
     crate::store::take_round_trips();
     let result = match id {
         RouteId::Health => Ok(health::handle(&env).await),
@@ -100,4 +103,15 @@ fn param<'p>(params: &[(&'static str, &'p str)], name: &str) -> &'p str {
         .iter()
         .find(|(n, _)| *n == name)
         .map_or("", |(_, v)| v)
+}
+
+/// Per-client-IP limits of the routes people and nodes hammer (core::rate_limit).
+async fn limit_per_ip(req: &Request, env: &Env, id: RouteId) -> Result<(), Problem> {
+    let enabled = crate::config::load(env)
+        .map(|c| c.rate_limits)
+        .unwrap_or(true);
+    match gatehouse_core::rate_limit::per_ip(id, &crate::rate_limit::client_ip(req)) {
+        Some((limiter, key)) if enabled => crate::rate_limit::check(env, limiter, key).await,
+        _ => Ok(()),
+    }
 }

@@ -82,6 +82,8 @@ fn start_wrangler(state: &Path, vars: &[(&str, &str)]) -> (Child, u16) {
         ("PUBLIC_URL", &*format!("http://127.0.0.1:{port}")),
         // Tests exercise hashing logic, not its cost; one test runs the real setting.
         ("PASSWORD_KDF_ITERATIONS", "1000"),
+        // Many tests send bursts from one address; tests/tests/rate_limits.rs turns it on.
+        ("RATE_LIMITS", "off"),
     ];
     for (name, value) in defaults.iter().chain(vars) {
         cmd.arg("--var").arg(format!("{name}:{value}"));

@@ -1,0 +1,35 @@
+//! Rate limiting through Workers' rate-limiting bindings (policy: core::rate_limit).
+//!
+//! If a limiter itself fails, the request goes through and the failure is logged:
+//! limits protect capacity and slow guessing; correctness never depends on them.
+
+use gatehouse_core::problem::Problem;
+use gatehouse_core::rate_limit::PERIOD_SECONDS;
+use worker::{Env, Request};
+
+/// The client's address as Cloudflare reports it.
+pub fn client_ip(req: &Request) -> String {
+    req.headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Counts one request under `key`; `Err(RateLimited)` when over the limit.
+pub async fn check(env: &Env, limiter: &str, key: String) -> Result<(), Problem> {
+    let outcome = match env.rate_limiter(limiter) {
+        Ok(binding) => binding.limit(key).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(o) if !o.success => Err(Problem::RateLimited {
+            retry_after_seconds: PERIOD_SECONDS,
+        }),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            worker::console_error!("rate limiter {limiter} unavailable, request allowed: {e}");
+            Ok(())
+        }
+    }
+}

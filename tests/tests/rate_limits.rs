@@ -1,0 +1,110 @@
+//! Rate limits (Workers rate-limiting binding, simulated locally): per client IP on
+//! the people and node routes, per account on login; 429 with Retry-After in each
+//! route family's error shape.
+
+use gatehouse_e2e::accounts::sign_up;
+use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};
+use serde_json::json;
+
+/// The local limiter counts in wall-clock-aligned 60 s windows (as Cloudflare's does),
+/// so a burst that straddles a minute boundary would start counting afresh midway.
+/// Start each burst with at least `needed` seconds left in the current window.
+fn at_window_start(needed: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let into_window = now.as_secs() % 60;
+    if into_window + needed >= 60 {
+        std::thread::sleep(std::time::Duration::from_millis(
+            (60 - into_window) * 1000 + 200,
+        ));
+    }
+}
+
+fn login_from(app: &TestApp, ip: &str, email: &str) -> TestResponse {
+    let body = json!({"email": email, "password": "Wrong1horse"}).to_string();
+    app.request(
+        "POST",
+        "/user/login",
+        &[
+            ("content-type", "application/json"),
+            ("cf-connecting-ip", ip),
+        ],
+        Some(body.as_bytes()),
+    )
+}
+
+#[test]
+fn login_is_limited_per_ip_then_per_account() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    sign_up(&app, "ada@acme.io");
+    at_window_start(20);
+    // Ten guesses a minute from one address; the eleventh is refused.
+    for i in 0..10 {
+        assert_eq!(
+            login_from(&app, "198.51.100.1", &format!("user{i}@acme.io")).status,
+            401,
+            "attempt {i}"
+        );
+    }
+    let refused = login_from(&app, "198.51.100.1", "someone@acme.io");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    // Another address is not affected…
+    assert_eq!(
+        login_from(&app, "198.51.100.2", "someone@acme.io").status,
+        401
+    );
+    // …but guesses at one account from many addresses are limited too.
+    for i in 0..10 {
+        assert_eq!(
+            login_from(&app, &format!("203.0.113.{i}"), "ada@acme.io").status,
+            401,
+            "attempt {i}"
+        );
+    }
+    let refused = login_from(&app, "203.0.113.100", "ada@acme.io");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+}
+
+#[test]
+fn node_routes_are_limited_per_ip_in_their_own_shapes() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    let headers = [
+        ("content-type", "application/json"),
+        ("cf-connecting-ip", "192.0.2.9"),
+    ];
+    at_window_start(25);
+    for i in 0..60 {
+        let body = json!({"node_id": format!("n{i}"), "secret": "0123456789abcdef"}).to_string();
+        assert_eq!(
+            app.request(
+                "POST",
+                "/register_node_secret",
+                &headers,
+                Some(body.as_bytes())
+            )
+            .status,
+            200,
+            "request {i}"
+        );
+    }
+    let refused = app.request("POST", "/register_node_secret", &headers, Some(b"{}"));
+    assert_eq!(refused.status, 429);
+    assert_eq!(
+        refused.json(),
+        json!({"detail": "Too many requests; retry after 60 seconds"})
+    );
+    // /register shares the node address's budget.
+    let refused = app.request("POST", "/register", &headers, Some(b"{}"));
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json()["success"], false);
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    // Health is never limited.
+    assert_eq!(
+        app.request("GET", "/health", &[("cf-connecting-ip", "192.0.2.9")], None)
+            .status,
+        200
+    );
+}
