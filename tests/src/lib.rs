@@ -21,6 +21,7 @@ use tempfile::TempDir;
 
 pub mod accounts;
 mod http;
+pub mod nodes;
 pub use http::TestResponse;
 
 /// How long a `wrangler dev` may take to answer its first request.

@@ -80,29 +80,10 @@ fn a_d1_failure_mid_sign_up_leaves_no_partial_rows() {
 
 #[test]
 fn a_d1_failure_during_register_does_not_burn_the_signature() {
-    use base64::Engine;
-    use gatehouse_core::node_registration::SignedFields;
-    use gatehouse_core::rsa_keys::PrivateKey;
     let app = spawn_app_with(&[]);
-    let key = PrivateKey::generate(2048).unwrap();
-    app.seed_org_key("org-f", "key-f", &key.public_key().to_spki_pem(), 2048);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let f = SignedFields {
-        provider: "S3".into(),
-        ip: "192.0.2.77".into(),
-        status: "active".into(),
-        region: "eu".into(),
-        version: "1".into(),
-        timestamp: gatehouse_core::time::format_rfc3339_ms(now),
-        id_org: None,
-    };
-    let signature = base64::engine::general_purpose::STANDARD
-        .encode(key.sign(f.canonical_message().as_bytes()));
-    let body = json!({"provider": f.provider, "ip": f.ip, "status": f.status, "region": f.region,
-        "version": f.version, "timestamp": f.timestamp, "signature": signature});
+    let key = gatehouse_e2e::nodes::seed_org(&app, "org-f", 2048);
+    let f = gatehouse_e2e::nodes::fields("192.0.2.77", gatehouse_e2e::nodes::now_ms(), None);
+    let body = gatehouse_e2e::nodes::signed(&key, &f);
 
     break_inserts(&app, "nodes");
     let res = app.post_json("/register", &body);

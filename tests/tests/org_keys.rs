@@ -1,35 +1,16 @@
 //! Organization keys and nodes through the HTTP API: both key modes, roles, quota,
 //! listing, revocation (and its effect on /register), audit rows.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use gatehouse_core::node_registration::SignedFields;
 use gatehouse_core::rsa_keys::PrivateKey;
-use gatehouse_core::time::format_rfc3339_ms;
 use gatehouse_e2e::accounts::{assert_error, sign_up, verified_user, verify_by_email};
+use gatehouse_e2e::nodes::{fields, now_ms, signed};
 use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 fn register_node(app: &TestApp, key: &PrivateKey, ip: &str, ts: i64) -> u16 {
-    let f = SignedFields {
-        provider: "AZURE".into(),
-        ip: ip.into(),
-        status: "active".into(),
-        region: "westeurope".into(),
-        version: "3.1".into(),
-        timestamp: format_rfc3339_ms(ts),
-        id_org: None,
-    };
-    let body = json!({"provider": f.provider, "ip": f.ip, "status": f.status, "region": f.region, "version": f.version,
-        "timestamp": f.timestamp, "signature": STANDARD.encode(key.sign(f.canonical_message().as_bytes()))});
-    app.post_json("/register", &body).status
+    let mut f = fields(ip, ts, None);
+    (f.provider, f.region, f.version) = ("AZURE".into(), "westeurope".into(), "3.1".into());
+    app.post_json("/register", &signed(key, &f)).status
 }
 
 fn upload(app: &TestApp, token: &str, org: &str, key: &PrivateKey) -> Value {

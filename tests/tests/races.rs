@@ -1,12 +1,9 @@
 //! Races: many concurrent requests that may succeed at most once. The database is
 //! checked afterwards, not only the answers.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use gatehouse_core::node_registration::SignedFields;
 use gatehouse_core::rsa_keys::PrivateKey;
-use gatehouse_core::time::format_rfc3339_ms;
 use gatehouse_e2e::accounts::signup_body;
+use gatehouse_e2e::nodes::{fields, now_ms, signed};
 use gatehouse_e2e::spawn_app;
 use serde_json::{json, Value};
 use std::sync::{Arc, Barrier};
@@ -43,21 +40,10 @@ fn one_signed_registration_sent_100_times_at_once_is_accepted_once() {
         &key.public_key().to_spki_pem(),
         2048,
     );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let f = SignedFields {
-        provider: "GCS".into(),
-        ip: "192.0.2.200".into(),
-        status: "active".into(),
-        region: "us".into(),
-        version: "1".into(),
-        timestamp: format_rfc3339_ms(now),
-        id_org: None,
-    };
-    let body = json!({"provider": f.provider, "ip": f.ip, "status": f.status, "region": f.region, "version": f.version,
-        "timestamp": f.timestamp, "signature": STANDARD.encode(key.sign(f.canonical_message().as_bytes()))});
+    let now = now_ms();
+    let mut f = fields("192.0.2.200", now, None);
+    f.provider = "GCS".into();
+    let body = signed(&key, &f);
     let results = concurrently(&app, "/register", vec![body; 100]);
     let accepted = results.iter().filter(|(s, _)| *s == 200).count();
     let replays = results

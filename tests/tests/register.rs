@@ -1,59 +1,9 @@
 //! POST /register end to end: signatures, validation, freshness, replays, keys.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use gatehouse_core::node_registration::SignedFields;
 use gatehouse_core::rsa_keys::PrivateKey;
-use gatehouse_core::time::format_rfc3339_ms;
-use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
+use gatehouse_e2e::nodes::{body, fields, now_ms, seed_org, signed};
+use gatehouse_e2e::{spawn_app, TestResponse};
 use serde_json::{json, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// Creates an organization with one fresh RSA key, straight into this app's D1.
-fn seed_org(app: &TestApp, org: &str, bits: usize) -> PrivateKey {
-    let key = PrivateKey::generate(bits).unwrap();
-    app.seed_org_key(
-        org,
-        &format!("{org}-key"),
-        &key.public_key().to_spki_pem(),
-        bits,
-    );
-    key
-}
-
-fn fields(ip: &str, ts_ms: i64, id_org: Option<&str>) -> SignedFields {
-    SignedFields {
-        provider: "S3".into(),
-        ip: ip.into(),
-        status: "active".into(),
-        region: "eu-west-1".into(),
-        version: "1.4.2".into(),
-        timestamp: format_rfc3339_ms(ts_ms),
-        id_org: id_org.map(str::to_owned),
-    }
-}
-
-fn body(f: &SignedFields, signature: &[u8]) -> Value {
-    let mut v = json!({
-        "provider": f.provider, "ip": f.ip, "status": f.status, "region": f.region,
-        "version": f.version, "timestamp": f.timestamp, "signature": STANDARD.encode(signature),
-    });
-    if let Some(org) = &f.id_org {
-        v["id_org"] = json!(org);
-    }
-    v
-}
-
-fn signed(key: &PrivateKey, f: &SignedFields) -> Value {
-    body(f, &key.sign(f.canonical_message().as_bytes()))
-}
 
 fn assert_refused(res: &TestResponse, message_start: &str) {
     assert_eq!(res.status, 400, "{}", res.body);

@@ -1,11 +1,7 @@
 //! D1 round trips per request, counted by the store layer (reported only with
 //! TEST_HOOKS on) and held to each route's budget on its happy path.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use gatehouse_core::node_registration::SignedFields;
-use gatehouse_core::rsa_keys::PrivateKey;
-use gatehouse_core::time::format_rfc3339_ms;
+use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{spawn_app, TestResponse};
 use serde_json::json;
 
@@ -44,24 +40,8 @@ fn each_route_stays_within_its_d1_round_trip_budget() {
         1,
     );
 
-    let key = PrivateKey::generate(2048).unwrap();
-    app.seed_org_key("org-1", "key-1", &key.public_key().to_spki_pem(), 2048);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let fields = SignedFields {
-        provider: "S3".into(),
-        ip: "192.0.2.1".into(),
-        status: "active".into(),
-        region: "eu".into(),
-        version: "1".into(),
-        timestamp: format_rfc3339_ms(now),
-        id_org: None,
-    };
-    let signature = STANDARD.encode(key.sign(fields.canonical_message().as_bytes()));
-    let body = json!({"provider": "S3", "ip": "192.0.2.1", "status": "active", "region": "eu", "version": "1",
-                      "timestamp": fields.timestamp, "signature": signature});
+    let key = seed_org(&app, "org-1", 2048);
+    let body = signed(&key, &fields("192.0.2.1", now_ms(), None));
     check("register", app.post_json("/register", &body), 200, 2);
 
     let signup = json!({"email": "ada@acme.io", "password": "Correct1horse", "firstName": "Ada",

@@ -1,0 +1,61 @@
+//! Node fixtures for tests: organization keys and signed /register bodies, built with
+//! the documented contract (the canonical message comes from core, the signature
+//! from a real RSA key).
+
+use crate::TestApp;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_core::node_registration::SignedFields;
+use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::time::format_rfc3339_ms;
+use serde_json::{json, Value};
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// Creates an organization `org` with one fresh RSA key `<org>-key`, straight into D1.
+pub fn seed_org(app: &TestApp, org: &str, bits: usize) -> PrivateKey {
+    let key = PrivateKey::generate(bits).expect("RSA key");
+    app.seed_org_key(
+        org,
+        &format!("{org}-key"),
+        &key.public_key().to_spki_pem(),
+        bits,
+    );
+    key
+}
+
+/// Registration fields for `ip` at `ts_ms` (an S3 node in eu-west-1, version 1.4.2);
+/// change any field before signing.
+pub fn fields(ip: &str, ts_ms: i64, id_org: Option<&str>) -> SignedFields {
+    SignedFields {
+        provider: "S3".into(),
+        ip: ip.into(),
+        status: "active".into(),
+        region: "eu-west-1".into(),
+        version: "1.4.2".into(),
+        timestamp: format_rfc3339_ms(ts_ms),
+        id_org: id_org.map(str::to_owned),
+    }
+}
+
+/// The JSON body for `fields` with a given signature (for forged/odd signatures).
+pub fn body(f: &SignedFields, signature: &[u8]) -> Value {
+    let mut v = json!({
+        "provider": f.provider, "ip": f.ip, "status": f.status, "region": f.region,
+        "version": f.version, "timestamp": f.timestamp, "signature": STANDARD.encode(signature),
+    });
+    if let Some(org) = &f.id_org {
+        v["id_org"] = json!(org);
+    }
+    v
+}
+
+/// The JSON body for `fields`, signed with `key`.
+pub fn signed(key: &PrivateKey, f: &SignedFields) -> Value {
+    body(f, &key.sign(f.canonical_message().as_bytes()))
+}
