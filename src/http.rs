@@ -42,10 +42,7 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
 /// Renders a transport-level problem in `family`'s error shape.
 pub fn problem_response(problem: &Problem, family: Family) -> Response {
     let response = json(problem.status(), &problem.body(family));
-    if let Problem::RateLimited {
-        retry_after_seconds,
-    } = problem
-    {
+    if let Some(retry_after_seconds) = problem.retry_after_seconds() {
         let _ = response
             .headers()
             .set("retry-after", &retry_after_seconds.to_string());

@@ -48,6 +48,29 @@ mod tests {
     }
 
     #[test]
+    fn rate_limited_routes_document_429_and_every_api_route_its_500() {
+        let doc = document();
+        for route in ROUTES.iter().filter(|r| !r.test_hook) {
+            let method = route.method.as_str().to_lowercase();
+            let responses = &doc["paths"][route.pattern][&method]["responses"];
+            let limited = crate::rate_limit::per_ip(route.id, "203.0.113.1").is_some();
+            assert_eq!(
+                responses.get("429").is_some(),
+                limited,
+                "{method} {} and its rate limit",
+                route.pattern
+            );
+            if route.pattern != "/openapi.json" {
+                assert!(
+                    responses.get("500").is_some(),
+                    "{method} {} 500",
+                    route.pattern
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_local_reference_resolves() {
         let doc = document();
         let mut refs = Vec::new();

@@ -32,6 +32,12 @@ pub enum Problem {
     RateLimited {
         retry_after_seconds: u32,
     },
+    /// A dependency the route cannot safely do without is down (KV for /register's
+    /// replay nonces): refuse rather than run without it, and say when to retry.
+    Unavailable {
+        dependency: &'static str,
+        retry_after_seconds: u32,
+    },
     /// A required configuration value or secret is missing or invalid. The details go to
     /// the log (by name, never by value); the client only learns that it is our fault.
     Misconfigured,
@@ -46,6 +52,7 @@ impl Problem {
             Problem::MethodNotAllowed => 405,
             Problem::PayloadTooLarge { .. } => 413,
             Problem::RateLimited { .. } => 429,
+            Problem::Unavailable { .. } => 503,
             Problem::Misconfigured | Problem::Internal => 500,
         }
     }
@@ -56,6 +63,7 @@ impl Problem {
             Problem::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Problem::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Problem::RateLimited { .. } => "RATE_LIMITED",
+            Problem::Unavailable { .. } => "SERVICE_UNAVAILABLE",
             Problem::Misconfigured | Problem::Internal => "INTERNAL_ERROR",
         }
     }
@@ -72,7 +80,27 @@ impl Problem {
             } => {
                 format!("Too many requests; retry after {retry_after_seconds} seconds")
             }
+            Problem::Unavailable {
+                dependency,
+                retry_after_seconds,
+            } => format!(
+                "{dependency} is unavailable; nothing was stored. Retry after {retry_after_seconds} seconds"
+            ),
             Problem::Misconfigured | Problem::Internal => "Internal Server Error".to_owned(),
+        }
+    }
+
+    /// Seconds for the `Retry-After` header, for problems that pass with time.
+    pub fn retry_after_seconds(&self) -> Option<u32> {
+        match self {
+            Problem::RateLimited {
+                retry_after_seconds,
+            }
+            | Problem::Unavailable {
+                retry_after_seconds,
+                ..
+            } => Some(*retry_after_seconds),
+            _ => None,
         }
     }
 
@@ -149,6 +177,24 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("Too many requests"));
+    }
+
+    #[test]
+    fn unavailable_is_a_503_that_names_the_dependency_in_every_family() {
+        let p = Problem::Unavailable {
+            dependency: "Replay protection",
+            retry_after_seconds: 30,
+        };
+        assert_eq!(p.status(), 503);
+        assert_eq!(p.retry_after_seconds(), Some(30));
+        let text = "Replay protection is unavailable; nothing was stored. Retry after 30 seconds";
+        assert_eq!(
+            p.body(Family::Bridge),
+            json!({"success": false, "message": text})
+        );
+        assert_eq!(p.body(Family::Account)["error_code"], "SERVICE_UNAVAILABLE");
+        assert_eq!(p.body(Family::FastApi), json!({"detail": text}));
+        assert_eq!(Problem::Internal.retry_after_seconds(), None);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct TestApp {
     agent: ureq::Agent,
     child: Child,
     state: TempDir,
+    /// A wrangler config other than the project's (see [`spawn_app_without_binding`]).
+    config: Option<PathBuf>,
 }
 
 /// Boots the worker with the test defaults: test hooks on and a fast password KDF.
@@ -42,13 +44,37 @@ pub fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with extra `[vars]` overrides (`--var NAME:VALUE`).
 pub fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    boot(vars, |_| None)
+}
+
+/// Boots the worker from a copy of wrangler.toml without the binding table that
+/// declares `binding` (e.g. `[[kv_namespaces]]` for `NONCES`): that dependency is
+/// down for the whole run, every call to it fails.
+pub fn spawn_app_without_binding(binding: &str) -> TestApp {
+    boot(&[], |state| {
+        let config = state.join("wrangler.toml");
+        let text = fs::read_to_string(project_root().join("wrangler.toml")).expect("wrangler.toml");
+        fs::write(
+            &config,
+            config_without_binding(&text, binding, &project_root()),
+        )
+        .expect("write config");
+        // wrangler reads local secrets next to the config it is given.
+        fs::copy(project_root().join(".dev.vars"), state.join(".dev.vars"))
+            .expect("copy .dev.vars");
+        Some(config)
+    })
+}
+
+fn boot(vars: &[(&str, &str)], config: impl FnOnce(&Path) -> Option<PathBuf>) -> TestApp {
     build_once();
     let state = tempfile::Builder::new()
         .prefix("gatehouse-e2e-")
         .tempdir()
         .expect("temp dir");
     copy_dir(migrated_template(), &state.path().join("persist"));
-    let (child, port) = start_wrangler(state.path(), vars);
+    let config = config(state.path());
+    let (child, port) = start_wrangler(state.path(), config.as_deref(), vars);
     let mut app = TestApp {
         base_url: format!("http://127.0.0.1:{port}"),
         agent: ureq::AgentBuilder::new()
@@ -56,14 +82,45 @@ pub fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
             .build(),
         child,
         state,
+        config,
     };
     app.wait_until_ready();
     app
 }
 
+/// `text` (a wrangler.toml) without the table holding `binding = "<binding>"`, its
+/// relative paths made absolute so the copy works from anywhere.
+fn config_without_binding(text: &str, binding: &str, root: &Path) -> String {
+    let root = root.display();
+    let mut tables: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('[') || tables.is_empty() {
+            tables.push(String::new());
+        }
+        let table = tables.last_mut().expect("pushed above");
+        table.push_str(line);
+        table.push('\n');
+    }
+    let declaration = format!("binding = \"{binding}\"");
+    let before = tables.len();
+    tables.retain(|t| !t.lines().any(|l| l.trim() == declaration));
+    assert_eq!(tables.len() + 1, before, "one table declares {declaration}");
+    tables
+        .concat()
+        .replace("main = \"src/", &format!("main = \"{root}/src/"))
+        .replace(
+            "migrations_dir = \"",
+            &format!("migrations_dir = \"{root}/"),
+        )
+        .replace(
+            "[build]\n",
+            &format!("[build]\ncwd = \"{root}\"\nwatch_dir = \"{root}/src\"\n"),
+        )
+}
+
 /// Starts `wrangler dev` on free ports over `state/persist`, logging to
 /// `state/wrangler.log` (appending, so a restart keeps the earlier log).
-fn start_wrangler(state: &Path, vars: &[(&str, &str)]) -> (Child, u16) {
+fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) -> (Child, u16) {
     let port = free_port();
     let inspector_port = free_port();
     let log = fs::OpenOptions::new()
@@ -78,6 +135,9 @@ fn start_wrangler(state: &Path, vars: &[(&str, &str)]) -> (Child, u16) {
         .arg(state.join("persist"))
         // Default log level: `--log-level info` would hide the worker's console output.
         .arg("--show-interactive-dev-session=false");
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
     let defaults = [
         ("TEST_HOOKS", "on"),
         ("PUBLIC_URL", &*format!("http://127.0.0.1:{port}")),
@@ -103,7 +163,7 @@ impl TestApp {
     pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
         kill_group(self.process_group());
         let _ = self.child.wait();
-        let (child, port) = start_wrangler(self.state.path(), vars);
+        let (child, port) = start_wrangler(self.state.path(), self.config.as_deref(), vars);
         self.child = child;
         self.base_url = format!("http://127.0.0.1:{port}");
         self.wait_until_ready();

@@ -107,3 +107,34 @@ fn a_d1_failure_during_register_does_not_burn_the_signature() {
         "and only once"
     );
 }
+
+#[test]
+fn register_fails_closed_when_kv_is_unavailable() {
+    // No NONCES namespace at all: every replay check fails, as in a KV outage.
+    let app = gatehouse_e2e::spawn_app_without_binding("NONCES");
+    use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
+    let key = seed_org(&app, "acme", 2048);
+    let body = signed(&key, &fields("203.0.113.7", now_ms(), Some("acme")));
+
+    let res = app.post_json("/register", &body);
+    assert_eq!(res.status, 503, "{}", res.body);
+    assert_eq!(res.header("retry-after"), Some("30"));
+    assert_eq!(
+        res.json(),
+        json!({
+            "success": false,
+            "message": "Replay protection is unavailable; nothing was stored. Retry after 30 seconds"
+        })
+    );
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"],
+        0,
+        "no registration is accepted without replay protection"
+    );
+    let log = app.wait_for_log("storage: NONCES binding");
+    assert!(log.contains("storage: NONCES binding"), "{log}");
+    // The rest of the service does not depend on KV.
+    let health = app.get("/health");
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(health.json()["checks"]["kv"], "error", "{}", health.body);
+}
