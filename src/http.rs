@@ -1,12 +1,30 @@
 //! HTTP plumbing shared by every route: bounded body reading and response rendering.
 
 use gatehouse_core::problem::{Family, Problem};
-use gatehouse_core::MAX_BODY_BYTES;
+use gatehouse_core::{header_section_bytes, MAX_BODY_BYTES, MAX_HEADER_BYTES};
 use serde::Serialize;
 use worker::{Headers, Request, Response, ResponseBuilder};
 
+/// What is refused from the request line and headers alone, before routing: a
+/// header section over [`MAX_HEADER_BYTES`] or a declared body over [`MAX_BODY_BYTES`].
+pub fn refused_before_reading(req: &Request) -> Option<Problem> {
+    let entries: Vec<(String, String)> = req.headers().entries().collect();
+    let header_bytes = header_section_bytes(entries.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    if header_bytes > MAX_HEADER_BYTES {
+        Some(Problem::HeadersTooLarge {
+            limit: MAX_HEADER_BYTES,
+        })
+    } else if declared_too_large(req) {
+        Some(Problem::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        })
+    } else {
+        None
+    }
+}
+
 /// Whether the request declares (`Content-Length`) a body over [`MAX_BODY_BYTES`].
-pub fn declared_too_large(req: &Request) -> bool {
+fn declared_too_large(req: &Request) -> bool {
     let declared = req.headers().get("content-length").ok().flatten();
     declared
         .and_then(|v| v.trim().parse::<u64>().ok())

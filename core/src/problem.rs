@@ -27,6 +27,9 @@ pub enum Problem {
     PayloadTooLarge {
         limit: usize,
     },
+    HeadersTooLarge {
+        limit: usize,
+    },
     /// Too many requests from this client (or for this account); retry after the
     /// given number of seconds (sent as `Retry-After`).
     RateLimited {
@@ -51,6 +54,7 @@ impl Problem {
             Problem::NotFound => 404,
             Problem::MethodNotAllowed => 405,
             Problem::PayloadTooLarge { .. } => 413,
+            Problem::HeadersTooLarge { .. } => 431,
             Problem::RateLimited { .. } => 429,
             Problem::Unavailable { .. } => 503,
             Problem::Misconfigured | Problem::Internal => 500,
@@ -62,6 +66,7 @@ impl Problem {
             Problem::NotFound => "NOT_FOUND",
             Problem::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Problem::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Problem::HeadersTooLarge { .. } => "HEADERS_TOO_LARGE",
             Problem::RateLimited { .. } => "RATE_LIMITED",
             Problem::Unavailable { .. } => "SERVICE_UNAVAILABLE",
             Problem::Misconfigured | Problem::Internal => "INTERNAL_ERROR",
@@ -74,6 +79,9 @@ impl Problem {
             Problem::MethodNotAllowed => "Method Not Allowed".to_owned(),
             Problem::PayloadTooLarge { limit } => {
                 format!("Request body too large (limit {limit} bytes)")
+            }
+            Problem::HeadersTooLarge { limit } => {
+                format!("Request headers too large (limit {limit} bytes)")
             }
             Problem::RateLimited {
                 retry_after_seconds,
@@ -203,5 +211,11 @@ mod tests {
         assert_eq!(p.status(), 413);
         assert_eq!(p.body(Family::Account)["error_code"], "PAYLOAD_TOO_LARGE");
         assert!(p.message().contains("65536"));
+        let p = Problem::HeadersTooLarge { limit: 16384 };
+        assert_eq!(p.status(), 431);
+        assert_eq!(
+            p.body(Family::FastApi),
+            json!({"detail": "Request headers too large (limit 16384 bytes)"})
+        );
     }
 }

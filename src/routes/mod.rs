@@ -36,21 +36,16 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         return preflight;
     }
     let matched = match_route(method, &path, test_hooks);
-    // A declared body over the limit is refused before anything else, on any path,
-    // in the shape of the route family it was sent to.
-    if http::declared_too_large(&req) {
+    // Oversized headers or a declared body over the limit are refused before anything
+    // else, on any path, in the shape of the route family they were sent to.
+    if let Some(problem) = http::refused_before_reading(&req) {
         let family = match &matched {
             RouteMatch::Found { family, .. } | RouteMatch::MethodNotAllowed { family, .. } => {
                 *family
             }
             RouteMatch::NotFound => Family::Common,
         };
-        return problem_response(
-            &Problem::PayloadTooLarge {
-                limit: gatehouse_core::MAX_BODY_BYTES,
-            },
-            family,
-        );
+        return problem_response(&problem, family);
     }
     let (id, family, params) = match matched {
         RouteMatch::Found { id, family, params } => (id, family, params),

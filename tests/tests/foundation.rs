@@ -88,6 +88,34 @@ fn oversized_bodies_are_refused_with_413_json() {
 }
 
 #[test]
+fn oversized_headers_are_refused_with_431_json() {
+    let app = spawn_app();
+    // Many ordinary-sized headers (each under any per-line limit) over 16 KiB in all.
+    let value = "v".repeat(1000);
+    let names: Vec<String> = (0..20).map(|i| format!("x-padding-{i}")).collect();
+    let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), value.as_str())).collect();
+    let res = app.request("POST", "/user/login", &headers, Some(b"{}"));
+    assert_eq!(res.status, 431, "{}", res.body);
+    assert_eq!(
+        res.json(),
+        serde_json::json!({
+            "success": false,
+            "error_code": "HEADERS_TOO_LARGE",
+            "message": "Request headers too large (limit 16384 bytes)"
+        })
+    );
+    let res = app.request("POST", "/register_node_secret", &headers, Some(b"{}"));
+    assert_eq!(res.status, 431, "{}", res.body);
+    assert_eq!(
+        res.json(),
+        serde_json::json!({"detail": "Request headers too large (limit 16384 bytes)"})
+    );
+    // Just under the limit is served as usual.
+    let res = app.request("GET", "/health", &headers[..12], None);
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+#[test]
 fn test_hooks_are_absent_when_off() {
     let app = gatehouse_e2e::spawn_app_with(&[("TEST_HOOKS", "off")]);
     assert_eq!(
