@@ -23,7 +23,9 @@ use worker::{Context, Env, Request, Response};
 
 pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<&str>) -> Response {
     let path = req.path();
-    let method = Method::parse(req.method().as_ref());
+    // The raw token: workers-rs maps methods it does not know (e.g. QUERY) to GET,
+    // which would serve them as GET; unknown methods must answer 405.
+    let method = Method::parse(&req.inner().method());
     // Test hooks are read straight from the var: routing must work even when the rest
     // of the config (e.g. a missing secret) does not, so /health can report it.
     let test_hooks = env

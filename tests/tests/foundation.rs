@@ -52,6 +52,14 @@ fn unknown_routes_and_methods_get_json_errors() {
 
     let res = app.request("PUT", "/openapi.json", &[], Some(b"{}"));
     assert_eq!(res.status, 405);
+
+    // Methods the runtime passes through but nobody routes (found by schemathesis:
+    // workers-rs reads unknown methods as GET).
+    for method in ["QUERY", "PROPFIND", "REPORT"] {
+        let res = app.request(method, "/health", &[], None);
+        assert_eq!(res.status, 405, "{method}: {}", res.body);
+        assert_eq!(res.header("allow"), Some("GET"));
+    }
 }
 
 #[test]
