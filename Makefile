@@ -34,11 +34,17 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 export WRANGLER_SEND_METRICS := false
 export NO_UPDATE_NOTIFIER := 1
 
+# schemathesis (PyPI, every package pinned) in a cached venv, reinstalled when the
+# pins change.
+CONTRACT_VENV := $(HOME)/.cache/gatehouse/schemathesis-venv
+CONTRACT_STAMP := $(CONTRACT_VENV)/.installed-$(shell sha256sum tests/contract/requirements.txt | cut -c1-16)
+export SCHEMATHESIS := $(CONTRACT_VENV)/bin/schemathesis
+
 WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
-	migrate-local fmt lint clean wrangler-build fastapi-golden demo bench
+	migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz
 
 help:
 	@echo "make dev     set up everything, then serve the worker on http://127.0.0.1:$(DEV_PORT)"
@@ -48,6 +54,8 @@ help:
 	@echo "make deploy  build and deploy to Cloudflare (needs an account, see README)"
 	@echo "make lint    rustfmt check and clippy"
 	@echo "make bench   benchmarks (numbers for the README)"
+	@echo "make contract  a longer schemathesis run against the local worker"
+	@echo "make fuzz    cargo-fuzz every parser for FUZZ_SECONDS each (nightly)"
 
 ## ---- setup: idempotent, fast when nothing is missing ---------------------------
 
@@ -124,9 +132,22 @@ test-wasm: setup
 	cargo test -p gatehouse-core --target wasm32-unknown-unknown --test wasm
 
 # Boots the built worker in workerd (wrangler dev) once per test, with its own D1/KV;
-# the CLI tests drive the gatehouse-cli binary against it.
-test-e2e: build
+# the CLI tests drive the gatehouse-cli binary against it, the contract test drives
+# schemathesis against it.
+test-e2e: build $(CONTRACT_STAMP)
 	cargo test -p gatehouse-e2e -p gatehouse-cli -- --test-threads=$${E2E_THREADS:-4}
+
+# schemathesis (CONTRACT_* above) is reinstalled when its pins change.
+$(CONTRACT_STAMP): tests/contract/requirements.txt
+	@test -x $(CONTRACT_VENV)/bin/python || python3 -m venv $(CONTRACT_VENV)
+	$(CONTRACT_VENV)/bin/pip install -q --disable-pip-version-check -r tests/contract/requirements.txt
+	@rm -f $(CONTRACT_VENV)/.installed-*; touch $@
+
+# A longer schemathesis exploration than `make test` runs: a new random seed each time
+# (printed; CONTRACT_SEED=<n> repeats one), CONTRACT_EXAMPLES cases per operation.
+contract: build $(CONTRACT_STAMP)
+	CONTRACT_SEED=$${CONTRACT_SEED:-$$RANDOM$$RANDOM} CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-500} \
+		cargo test -p gatehouse-e2e --test contract -- --nocapture
 
 # The exact bundle `wrangler deploy` would upload, built without an account, held to
 # a gzip size budget (README, "Bundle size" says why this number).
@@ -153,6 +174,29 @@ fastapi-golden:
 	$(FASTAPI_VENV)/bin/pip install -q -r tests/fastapi_golden/requirements.txt
 	cd tests/fastapi_golden && $(FASTAPI_VENV)/bin/python generate.py $(if $(filter write,$(GOLDEN)),,--check)
 
+# Fuzzing (cargo-fuzz on nightly, libFuzzer): each target for FUZZ_SECONDS. New inputs
+# go to fuzz/corpus/<target> (git-ignored), crashes to fuzz/artifacts/<target>; the
+# committed seeds are valid requests to start from. A crash becomes a unit test in
+# core (README, "Fuzzing").
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ_ROOT := $(TOOLS_DIR)/cargo-fuzz-$(CARGO_FUZZ_VERSION)
+FUZZ_TARGETS := register_request node_secret_request account_inputs public_key_pem phc_hash bearer_token
+FUZZ_SECONDS ?= 60
+
+$(CARGO_FUZZ_ROOT)/bin/cargo-fuzz:
+	cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --root $(CARGO_FUZZ_ROOT) --locked
+
+fuzz: $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@cd fuzz && mkdir -p logs && for target in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$target; \
+		echo "== fuzz $$target ($(FUZZ_SECONDS) s, log fuzz/logs/$$target.log)"; \
+		PATH=$(CARGO_FUZZ_ROOT)/bin:$$PATH cargo +nightly fuzz run $$target corpus/$$target seeds/$$target \
+			-- -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			> logs/$$target.log 2>&1 || { tail -n 40 logs/$$target.log; exit 1; }; \
+		grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' logs/$$target.log; \
+	done
+
 # Benchmarks print numbers for the README; they are never timed tests.
 bench: build
 	cargo run -q -p gatehouse-e2e --bin bench_kdf --release
@@ -162,8 +206,11 @@ fmt:
 
 lint: wasm-target
 	cargo fmt --all --check
+	cargo fmt --manifest-path fuzz/Cargo.toml --check
 	cargo clippy -p gatehouse-core -p gatehouse-cli -p gatehouse-e2e --all-targets -- -D warnings
 	cargo clippy -p gatehouse --target wasm32-unknown-unknown -- -D warnings
+	@# The fuzz targets build on stable too (without instrumentation): they cannot rot.
+	cargo clippy --manifest-path fuzz/Cargo.toml --bins -- -D warnings
 
 clean:
 	rm -rf build target .wrangler
