@@ -16,6 +16,7 @@ pub mod node_registration;
 pub mod node_secret;
 pub mod openapi;
 pub mod password;
+pub mod pbkdf2;
 pub mod problem;
 pub mod query;
 pub mod rate_limit;

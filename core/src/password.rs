@@ -6,9 +6,9 @@
 
 use crate::config::KdfHash;
 use crate::crypto::{constant_time_eq, random_bytes};
+use crate::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use base64::Engine;
-use sha2::{Sha256, Sha512};
 
 const SALT_BYTES: usize = 16;
 
@@ -32,12 +32,12 @@ fn derive(kdf: KdfHash, secret: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> 
     match kdf {
         KdfHash::Sha256 => {
             let mut out = vec![0u8; 32];
-            pbkdf2::pbkdf2_hmac::<Sha256>(secret, salt, iterations, &mut out);
+            pbkdf2_hmac::<Sha256>(secret, salt, iterations, &mut out);
             out
         }
         KdfHash::Sha512 => {
             let mut out = vec![0u8; 64];
-            pbkdf2::pbkdf2_hmac::<Sha512>(secret, salt, iterations, &mut out);
+            pbkdf2_hmac::<Sha512>(secret, salt, iterations, &mut out);
             out
         }
     }

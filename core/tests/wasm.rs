@@ -40,6 +40,18 @@ fn pbkdf2_hash_and_known_answer_in_wasm() {
     assert!(!verify(b"passwore", known).unwrap());
 }
 
+#[wasm_bindgen_test]
+fn pbkdf2_sha256_rfc_7914_vector_in_wasm() {
+    use gatehouse_core::pbkdf2::{pbkdf2_hmac, Sha256};
+    let mut out = [0u8; 64];
+    pbkdf2_hmac::<Sha256>(b"Password", b"NaCl", 80000, &mut out);
+    assert_eq!(
+        gatehouse_core::crypto::hex(&out),
+        "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56\
+         a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d"
+    );
+}
+
 /// Made once with the openssl CLI (genpkey 2048; `dgst -sha256 -sign` over the canonical
 /// message below), so this checks our wasm build against an independent signer.
 const OPENSSL_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsbBTeBB6jevGhCDZLtvI\n5PmLqkvhCMrW9fWFz3MuLG0i2iP9BslsIwBf86/Oo3eXabVUd3lab2nrTqev4Xis\nU3U5ADPTzayTjBkHg5HTnUpPPG1Aywde2WbexopZKuWtPuwa6RPCvuR8W6OSenz+\n/pL1yUGEAu9HknMjmV3g3Cm/E8RfDH5Zh2V4+efeF3YU6cutwqfkzDBfY2VrvlAf\nm3LO0ZlsaGRsBtfZrEvJdH4jESxiRb3DxMjwLNNvZBXkNInfVReDwUeqVw9ELlB9\nOWPpNpmxciWCsm9r5hGiOrkcOoS6oWyGAIxDYfLax+fzODeRJd4EGc6+XHIVnUD7\nLwIDAQAB\n-----END PUBLIC KEY-----";

@@ -1,0 +1,90 @@
+//! The work each benchmark times, shared by the native runner (src/main.rs) and the
+//! wasm module node runs (bench/node.mjs). Timing happens in the caller, around these.
+
+use gatehouse_core::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
+use gatehouse_core::rsa_keys::PublicKey;
+
+/// PBKDF2 with our implementation (core/src/pbkdf2.rs), as production runs it.
+pub fn kdf_ours(sha512: bool, iterations: u32) -> u8 {
+    let mut out = [0u8; 64];
+    if sha512 {
+        pbkdf2_hmac::<Sha512>(
+            b"correct horse battery",
+            b"0123456789abcdef",
+            iterations,
+            &mut out,
+        );
+    } else {
+        pbkdf2_hmac::<Sha256>(
+            b"correct horse battery",
+            b"0123456789abcdef",
+            iterations,
+            &mut out[..32],
+        );
+    }
+    out[0]
+}
+
+/// PBKDF2 with the `pbkdf2` crate (the generic HMAC loop), for comparison.
+pub fn kdf_crate(sha512: bool, iterations: u32) -> u8 {
+    let mut out = [0u8; 64];
+    if sha512 {
+        pbkdf2::pbkdf2_hmac::<sha2::Sha512>(
+            b"correct horse battery",
+            b"0123456789abcdef",
+            iterations,
+            &mut out,
+        );
+    } else {
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+            b"correct horse battery",
+            b"0123456789abcdef",
+            iterations,
+            &mut out[..32],
+        );
+    }
+    out[0]
+}
+
+/// An RSA-2048 public key (SPKI PEM) and a PKCS#1 v1.5 SHA-256 signature over
+/// [`RSA_MESSAGE`], made once by openssl (bench/fixtures/).
+pub const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/rsa2048.pub.pem");
+pub const RSA_SIGNATURE: &[u8] = include_bytes!("../fixtures/rsa2048.sig");
+pub const RSA_MESSAGE: &[u8] = b"gatehouse-register-v1\nS3\n203.0.113.7\nactive\neu-west-1\n1.4.2\n2026-11-22T10:30:00.000Z\nacme";
+
+pub fn rsa_parse() -> PublicKey {
+    PublicKey::from_pem(RSA_PUBLIC_PEM).expect("fixture key parses")
+}
+
+/// Verifies the fixture signature `n` times with an already parsed key.
+pub fn rsa_verify(key: &PublicKey, n: u32) -> u32 {
+    (0..n)
+        .filter(|_| key.verify(RSA_MESSAGE, RSA_SIGNATURE))
+        .count() as u32
+}
+
+#[cfg(target_arch = "wasm32")]
+mod wasm {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    pub fn kdf_ours(sha512: bool, iterations: u32) -> u8 {
+        super::kdf_ours(sha512, iterations)
+    }
+
+    #[wasm_bindgen]
+    pub fn kdf_crate(sha512: bool, iterations: u32) -> u8 {
+        super::kdf_crate(sha512, iterations)
+    }
+
+    /// Parses the key `n` times (what an uncached /register would pay per request).
+    #[wasm_bindgen]
+    pub fn rsa_parse(n: u32) -> u32 {
+        (0..n).map(|_| super::rsa_parse().bits() as u32).sum()
+    }
+
+    #[wasm_bindgen]
+    pub fn rsa_verify(n: u32) -> u32 {
+        super::rsa_verify(&super::rsa_parse(), n)
+    }
+}
