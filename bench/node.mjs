@@ -43,6 +43,14 @@ for (const [hash, sha512] of [["SHA-512", true], ["SHA-256", false]]) {
   out({ bench: "kdf", platform: "node", implementation: "WebCrypto", hash, us_per_iteration: (ms * 1000) / ITERATIONS });
 }
 
+// Script start-up: compiling the production worker's wasm (what a cold isolate does
+// before its first request; V8 compiles lazily, so this is the baseline tier).
+if (process.argv[3]) {
+  const bytes = readFileSync(process.argv[3]);
+  const compileMs = await medianMs(() => WebAssembly.compile(bytes));
+  out({ bench: "startup", platform: "node", wasm_bytes: bytes.length, compile_ms: compileMs });
+}
+
 const N = 200;
 out({
   bench: "rsa",

@@ -66,6 +66,13 @@ pub fn spawn_app_without_binding(binding: &str) -> TestApp {
     })
 }
 
+/// Boots another worker (e.g. the benchmark's plain-JS comparison worker) from its own
+/// wrangler config, over the same migrated D1 and fresh KV.
+pub fn spawn_worker(config: &Path) -> TestApp {
+    let config = config.to_path_buf();
+    boot(&[], move |_| Some(config))
+}
+
 fn boot(vars: &[(&str, &str)], config: impl FnOnce(&Path) -> Option<PathBuf>) -> TestApp {
     build_once();
     let state = tempfile::Builder::new()

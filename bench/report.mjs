@@ -1,0 +1,42 @@
+// Turns the JSON lines of bench-native (hardware and software SHA) and node.mjs into
+// the markdown tables of `make bench`. Reads them from stdin.
+import { createInterface } from "node:readline";
+
+const rows = [];
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.startsWith("{")) rows.push(JSON.parse(line));
+}
+const find = (o) => rows.find((r) => Object.entries(o).every(([k, v]) => r[k] === v));
+const f = (x, d = 3) => (x === undefined ? "–" : x.toFixed(d));
+
+console.log("| PBKDF2 (100 000 iterations) | SHA-512 µs/iteration | × native soft | SHA-256 µs/iteration | × native soft |");
+console.log("|---|---|---|---|---|");
+const baseline = (hash) => find({ bench: "kdf", platform: "native (software SHA)", implementation: "pbkdf2 crate", hash });
+for (const [platform, implementation] of [
+  ["native (hardware SHA)", "ours"],
+  ["native (hardware SHA)", "pbkdf2 crate"],
+  ["native (software SHA)", "ours"],
+  ["native (software SHA)", "pbkdf2 crate"],
+  ["wasm in node", "ours"],
+  ["wasm in node", "pbkdf2 crate"],
+  ["node", "WebCrypto"],
+]) {
+  const cells = ["SHA-512", "SHA-256"].flatMap((hash) => {
+    const r = find({ bench: "kdf", platform, implementation, hash });
+    return [f(r?.us_per_iteration), f(r && r.us_per_iteration / baseline(hash).us_per_iteration, 2)];
+  });
+  console.log(`| ${platform}, ${implementation} | ${cells.join(" | ")} |`);
+}
+console.log("\n× native soft: relative to the `pbkdf2` crate natively with `sha2/force-soft`.\n");
+
+console.log("| RSA-2048 (PKCS#1 v1.5, SHA-256) | verify ms | parse / import key ms |");
+console.log("|---|---|---|");
+for (const r of rows.filter((r) => r.bench === "rsa")) {
+  console.log(`| ${r.platform}, ${r.implementation} | ${f(r.verify_ms)} | ${f(r.parse_ms)} |`);
+}
+const startup = find({ bench: "startup" });
+if (startup) {
+  console.log(
+    `\nStart-up: compiling the worker's wasm (${(startup.wasm_bytes / 1024).toFixed(0)} KiB) takes ${f(startup.compile_ms, 1)} ms in node (baseline tier).`,
+  );
+}

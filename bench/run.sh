@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark in one run on this machine, as markdown for the README.
+# Expects the Makefile's environment (PATH with Node 22 and the pinned wasm-bindgen).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "## Benchmarks ($(date -u +%Y-%m-%d))"
+echo
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "Machine: ${cpu:-unknown CPU}, $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB;" \
+  "$(rustc --version | cut -d' ' -f1-2), node $(node --version)," \
+  "workerd $(node -p 'require("workerd/package.json").version')."
+echo
+
+echo "### Crypto: native vs wasm"
+echo
+{
+  cargo run -q -p gatehouse-bench --release
+  cargo run -q -p gatehouse-bench --release --features soft-sha
+  cargo build -q -p gatehouse-bench --lib --release --target wasm32-unknown-unknown
+  wasm-bindgen --target nodejs --out-dir target/bench-wasm \
+    target/wasm32-unknown-unknown/release/gatehouse_bench.wasm
+  node bench/node.mjs "$PWD/target/bench-wasm" "$PWD/build/index_bg.wasm"
+} | node bench/report.mjs
+echo
+
+echo "### Password KDF inside workerd"
+echo
+cargo run -q -p gatehouse-e2e --bin bench_kdf --release
+echo
+
+echo "### Load per route (local workerd)"
+echo
+cargo run -q -p gatehouse-e2e --bin bench_load --release
+echo
+
+echo "### Bundle"
+echo
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+wrangler deploy --dry-run --outdir "$out" > "$out/report.txt" 2>&1
+wasm=$(stat -c %s build/index_bg.wasm)
+wasm_gz=$(gzip -9 -c build/index_bg.wasm | wc -c)
+echo "wasm: $((wasm / 1024)) KiB raw, $((wasm_gz / 1024)) KiB gzip;" \
+  "whole upload: $(sed -n 's/.*Total Upload: \(.*\)/\1/p' "$out/report.txt")."

@@ -1,0 +1,164 @@
+//! Benchmark: per-route load against the local workerd, and the plain-JS anchor.
+//!
+//! Boots the built worker (production KDF settings, rate limits off) and, for each
+//! route and concurrency, sends a fixed number of realistic requests from that many
+//! client threads in a closed loop: every /register body is signed by a real key for
+//! a new node with a fresh timestamp, every sign-up has a new email, every node-secret
+//! a new node id. Then boots bench/js-worker (WebCrypto, same D1 schema and SQL) and
+//! sends it the same /register load. Prints a markdown table of requests/s and
+//! p50/p99 latency. Client and server share the machine's cores, so the numbers are
+//! for comparing routes and implementations in one run, not capacity planning.
+//!
+//!     cargo run -p gatehouse-e2e --bin bench_load --release   (part of `make bench`)
+
+use gatehouse_e2e::accounts::sign_up;
+use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
+use gatehouse_e2e::{project_root, spawn_app_with, spawn_worker, TestApp};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+const CONCURRENCY: [usize; 3] = [1, 4, 16];
+
+struct Outcome {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    unexpected: usize,
+}
+
+/// Sends every body once, from `concurrency` threads, and times each request.
+fn run(app: &TestApp, path: &str, bodies: &[Value], expected: u16, concurrency: usize) -> Outcome {
+    let next = AtomicUsize::new(0);
+    let latencies = Mutex::new(Vec::with_capacity(bodies.len()));
+    let unexpected = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                let sent = Instant::now();
+                let res = app.post_json(path, body);
+                let ms = sent.elapsed().as_secs_f64() * 1000.0;
+                if res.status != expected {
+                    unexpected.fetch_add(1, Ordering::Relaxed);
+                }
+                latencies.lock().expect("latencies").push(ms);
+            });
+        }
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let mut latencies = latencies.into_inner().expect("latencies");
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Outcome {
+        rps: bodies.len() as f64 / wall,
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        unexpected: unexpected.into_inner(),
+    }
+}
+
+fn row(worker: &str, route: &str, concurrency: usize, n: usize, o: &Outcome) {
+    println!(
+        "| {worker} | {route} | {concurrency} | {n} | {:.0} | {:.1} | {:.1} | {} |",
+        o.rps, o.p50_ms, o.p99_ms, o.unexpected
+    );
+}
+
+/// `n` first registrations of new nodes, signed now by `org`'s key.
+fn register_bodies(app: &TestApp, org: &str, round: usize, n: usize) -> Vec<Value> {
+    let key = seed_org(app, org, 2048);
+    let now = now_ms();
+    (0..n)
+        .map(|i| {
+            let ip = format!("10.{}.{}.{}", round, i / 250, i % 250 + 1);
+            signed(&key, &fields(&ip, now, Some(org)))
+        })
+        .collect()
+}
+
+fn main() {
+    println!("| worker | route | concurrency | requests | requests/s | p50 ms | p99 ms | unexpected answers |");
+    println!("|---|---|---|---|---|---|---|---|");
+    // Production settings: PBKDF2-SHA512 at 210 000 iterations for passwords and secrets.
+    let app = spawn_app_with(&[("PASSWORD_KDF_ITERATIONS", "210000"), ("TEST_HOOKS", "off")]);
+    let password_user = "load@acme.io";
+    sign_up(&app, password_user);
+    let login = json!({"email": password_user, "password": "Correct1horse"});
+    // Warm the isolate before measuring anything.
+    app.post_json("/user/login", &login);
+
+    for (round, &c) in CONCURRENCY.iter().enumerate() {
+        let n = 200;
+        let bodies = register_bodies(&app, &format!("org-{round}"), round, n);
+        row(
+            "Rust/wasm",
+            "POST /register",
+            c,
+            n,
+            &run(&app, "/register", &bodies, 200, c),
+        );
+    }
+    for (round, &c) in CONCURRENCY.iter().enumerate() {
+        let n = 60;
+        let bodies: Vec<Value> = (0..n)
+            .map(|i| json!({"node_id": format!("node-{round}-{i}"), "secret": "0123456789abcdef-secret"}))
+            .collect();
+        row(
+            "Rust/wasm",
+            "POST /register_node_secret",
+            c,
+            n,
+            &run(&app, "/register_node_secret", &bodies, 200, c),
+        );
+    }
+    for (round, &c) in CONCURRENCY.iter().enumerate() {
+        let n = 60;
+        let bodies: Vec<Value> = (0..n)
+            .map(|i| {
+                gatehouse_e2e::accounts::signup_body(
+                    &format!("user-{round}-{i}@load{round}.io"),
+                    json!({}),
+                )
+            })
+            .collect();
+        row(
+            "Rust/wasm",
+            "POST /user/register",
+            c,
+            n,
+            &run(&app, "/user/register", &bodies, 201, c),
+        );
+    }
+    for &c in &CONCURRENCY {
+        let n = 60;
+        let bodies = vec![login.clone(); n];
+        row(
+            "Rust/wasm",
+            "POST /user/login",
+            c,
+            n,
+            &run(&app, "/user/login", &bodies, 200, c),
+        );
+    }
+    drop(app);
+
+    let anchor = spawn_worker(&project_root().join("bench/js-worker/wrangler.toml"));
+    let warm = register_bodies(&anchor, "org-warm", 90, 1);
+    run(&anchor, "/register", &warm, 200, 1);
+    for (round, &c) in CONCURRENCY.iter().enumerate() {
+        let n = 200;
+        let bodies = register_bodies(&anchor, &format!("org-{round}"), round, n);
+        row(
+            "plain JS + WebCrypto",
+            "POST /register",
+            c,
+            n,
+            &run(&anchor, "/register", &bodies, 200, c),
+        );
+    }
+    println!("\nClosed loop: each of `concurrency` client threads sends its next request when the previous one is answered.");
+}
