@@ -11,7 +11,7 @@
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_load --release   (part of `make bench`)
 
-use gatehouse_e2e::accounts::sign_up;
+use gatehouse_e2e::accounts::{sign_up, signup_body};
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{project_root, spawn_app_with, spawn_worker, TestApp};
 use serde_json::{json, Value};
@@ -61,11 +61,22 @@ fn run(app: &TestApp, path: &str, bodies: &[Value], expected: u16, concurrency: 
     }
 }
 
-fn row(worker: &str, route: &str, concurrency: usize, n: usize, o: &Outcome) {
-    println!(
-        "| {worker} | {route} | {concurrency} | {n} | {:.0} | {:.1} | {:.1} | {} |",
-        o.rps, o.p50_ms, o.p99_ms, o.unexpected
-    );
+/// One table row per concurrency: `n` fresh bodies from `bodies(round, n)` each time.
+fn measure(
+    worker: &str,
+    app: &TestApp,
+    path: &str,
+    expected: u16,
+    n: usize,
+    bodies: impl Fn(usize, usize) -> Vec<Value>,
+) {
+    for (round, &concurrency) in CONCURRENCY.iter().enumerate() {
+        let o = run(app, path, &bodies(round, n), expected, concurrency);
+        println!(
+            "| {worker} | POST {path} | {concurrency} | {n} | {:.0} | {:.1} | {:.1} | {} |",
+            o.rps, o.p50_ms, o.p99_ms, o.unexpected
+        );
+    }
 }
 
 /// `n` first registrations of new nodes, signed now by `org`'s key.
@@ -91,74 +102,42 @@ fn main() {
     // Warm the isolate before measuring anything.
     app.post_json("/user/login", &login);
 
-    for (round, &c) in CONCURRENCY.iter().enumerate() {
-        let n = 200;
-        let bodies = register_bodies(&app, &format!("org-{round}"), round, n);
-        row(
-            "Rust/wasm",
-            "POST /register",
-            c,
-            n,
-            &run(&app, "/register", &bodies, 200, c),
-        );
-    }
-    for (round, &c) in CONCURRENCY.iter().enumerate() {
-        let n = 60;
-        let bodies: Vec<Value> = (0..n)
+    let worker = "Rust/wasm";
+    measure(worker, &app, "/register", 200, 200, |round, n| {
+        register_bodies(&app, &format!("org-{round}"), round, n)
+    });
+    measure(
+        worker,
+        &app,
+        "/register_node_secret",
+        200,
+        60,
+        |round, n| {
+            (0..n)
             .map(|i| json!({"node_id": format!("node-{round}-{i}"), "secret": "0123456789abcdef-secret"}))
-            .collect();
-        row(
-            "Rust/wasm",
-            "POST /register_node_secret",
-            c,
-            n,
-            &run(&app, "/register_node_secret", &bodies, 200, c),
-        );
-    }
-    for (round, &c) in CONCURRENCY.iter().enumerate() {
-        let n = 60;
-        let bodies: Vec<Value> = (0..n)
-            .map(|i| {
-                gatehouse_e2e::accounts::signup_body(
-                    &format!("user-{round}-{i}@load{round}.io"),
-                    json!({}),
-                )
-            })
-            .collect();
-        row(
-            "Rust/wasm",
-            "POST /user/register",
-            c,
-            n,
-            &run(&app, "/user/register", &bodies, 201, c),
-        );
-    }
-    for &c in &CONCURRENCY {
-        let n = 60;
-        let bodies = vec![login.clone(); n];
-        row(
-            "Rust/wasm",
-            "POST /user/login",
-            c,
-            n,
-            &run(&app, "/user/login", &bodies, 200, c),
-        );
-    }
+            .collect()
+        },
+    );
+    measure(worker, &app, "/user/register", 201, 60, |round, n| {
+        (0..n)
+            .map(|i| signup_body(&format!("user-{round}-{i}@load{round}.io"), json!({})))
+            .collect()
+    });
+    measure(worker, &app, "/user/login", 200, 60, |_, n| {
+        vec![login.clone(); n]
+    });
     drop(app);
 
     let anchor = spawn_worker(&project_root().join("bench/js-worker/wrangler.toml"));
     let warm = register_bodies(&anchor, "org-warm", 90, 1);
     run(&anchor, "/register", &warm, 200, 1);
-    for (round, &c) in CONCURRENCY.iter().enumerate() {
-        let n = 200;
-        let bodies = register_bodies(&anchor, &format!("org-{round}"), round, n);
-        row(
-            "plain JS + WebCrypto",
-            "POST /register",
-            c,
-            n,
-            &run(&anchor, "/register", &bodies, 200, c),
-        );
-    }
+    measure(
+        "plain JS + WebCrypto",
+        &anchor,
+        "/register",
+        200,
+        200,
+        |round, n| register_bodies(&anchor, &format!("org-{round}"), round, n),
+    );
     println!("\nClosed loop: each of `concurrency` client threads sends its next request when the previous one is answered.");
 }
