@@ -177,7 +177,7 @@ fastapi-golden:
 # Fuzzing (cargo-fuzz on nightly, libFuzzer): each target for FUZZ_SECONDS. New inputs
 # go to fuzz/corpus/<target> (git-ignored), crashes to fuzz/artifacts/<target>; the
 # committed seeds are valid requests to start from. A crash becomes a unit test in
-# core (README, "Fuzzing").
+# core (README, "Tests").
 CARGO_FUZZ_VERSION := 0.13.2
 CARGO_FUZZ_ROOT := $(TOOLS_DIR)/cargo-fuzz-$(CARGO_FUZZ_VERSION)
 FUZZ_TARGETS := register_request node_secret_request account_inputs public_key_pem phc_hash bearer_token
