@@ -91,7 +91,7 @@ fn boot(vars: &[(&str, &str)], config: impl FnOnce(&Path) -> Option<PathBuf>) ->
         state,
         config,
     };
-    app.wait_until_ready();
+    app.start_until_ready(vars);
     app
 }
 
@@ -173,16 +173,44 @@ impl TestApp {
         let (child, port) = start_wrangler(self.state.path(), self.config.as_deref(), vars);
         self.child = child;
         self.base_url = format!("http://127.0.0.1:{port}");
-        self.wait_until_ready();
+        self.start_until_ready(vars);
+    }
+
+    /// Waits for the started wrangler; if it lost a port race (a free port taken by a
+    /// parallel test before wrangler bound it), starts it again on new ports.
+    fn start_until_ready(&mut self, vars: &[(&str, &str)]) {
+        for _ in 0..3 {
+            if self.wait_until_ready() {
+                return;
+            }
+            let (child, port) = start_wrangler(self.state.path(), self.config.as_deref(), vars);
+            self.child = child;
+            self.base_url = format!("http://127.0.0.1:{port}");
+        }
+        panic!(
+            "wrangler dev lost the port race three times:\n{}",
+            self.log()
+        );
     }
 }
 
 impl TestApp {
-    fn wait_until_ready(&mut self) {
+    /// `true` once the worker answers; `false` if wrangler exited because a port was
+    /// taken; panics on any other failure.
+    fn wait_until_ready(&mut self) -> bool {
         let started = Instant::now();
+        let log_before = self.log().len();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("wrangler dev exited early ({status}):\n{}", self.log());
+                let log = self.log();
+                if log
+                    .get(log_before..)
+                    .unwrap_or(&log)
+                    .contains("Address already in use")
+                {
+                    return false;
+                }
+                panic!("wrangler dev exited early ({status}):\n{log}");
             }
             // Any HTTP answer means workerd serves our worker (health may be 503).
             let probe = self
@@ -191,7 +219,7 @@ impl TestApp {
                 .timeout(Duration::from_secs(2))
                 .call();
             match probe {
-                Ok(_) | Err(ureq::Error::Status(..)) => return,
+                Ok(_) | Err(ureq::Error::Status(..)) => return true,
                 Err(_) if started.elapsed() < STARTUP_TIMEOUT => {
                     std::thread::sleep(Duration::from_millis(100))
                 }
