@@ -180,7 +180,7 @@ fastapi-golden:
 # core (README, "Tests").
 CARGO_FUZZ_VERSION := 0.13.2
 CARGO_FUZZ_ROOT := $(TOOLS_DIR)/cargo-fuzz-$(CARGO_FUZZ_VERSION)
-FUZZ_TARGETS := register_request node_secret_request account_inputs public_key_pem phc_hash bearer_token
+FUZZ_TARGETS := register_request node_secret_request account_inputs public_key_pem rsa_verify phc_hash bearer_token
 FUZZ_SECONDS ?= 60
 
 $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz:

@@ -56,10 +56,28 @@ pub fn rsa_parse() -> PublicKey {
     PublicKey::from_pem(RSA_PUBLIC_PEM).expect("fixture key parses")
 }
 
-/// Verifies the fixture signature `n` times with an already parsed key.
+/// Verifies the fixture signature `n` times with an already parsed key (our
+/// Montgomery verify, core/src/rsa_verify.rs, as production runs it).
 pub fn rsa_verify(key: &PublicKey, n: u32) -> u32 {
     (0..n)
         .filter(|_| key.verify(RSA_MESSAGE, RSA_SIGNATURE))
+        .count() as u32
+}
+
+/// The `rsa` crate's own verify of the same signature, for comparison.
+pub fn rsa_crate_parse() -> rsa::RsaPublicKey {
+    use rsa::pkcs8::DecodePublicKey;
+    rsa::RsaPublicKey::from_public_key_pem(RSA_PUBLIC_PEM).expect("fixture key parses")
+}
+
+pub fn rsa_crate_verify(key: &rsa::RsaPublicKey, n: u32) -> u32 {
+    use sha2::{Digest, Sha256};
+    (0..n)
+        .filter(|_| {
+            let digest = Sha256::digest(RSA_MESSAGE);
+            key.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest, RSA_SIGNATURE)
+                .is_ok()
+        })
         .count() as u32
 }
 
@@ -86,5 +104,16 @@ mod wasm {
     #[wasm_bindgen]
     pub fn rsa_verify(n: u32) -> u32 {
         super::rsa_verify(&super::rsa_parse(), n)
+    }
+
+    #[wasm_bindgen]
+    pub fn rsa_crate_parse(n: u32) -> u32 {
+        use rsa::traits::PublicKeyParts;
+        (0..n).map(|_| super::rsa_crate_parse().size() as u32).sum()
+    }
+
+    #[wasm_bindgen]
+    pub fn rsa_crate_verify(n: u32) -> u32 {
+        super::rsa_crate_verify(&super::rsa_crate_parse(), n)
     }
 }

@@ -4,7 +4,9 @@
 //!     cargo run -p gatehouse-bench --release                      (hardware SHA if the CPU has it)
 //!     cargo run -p gatehouse-bench --release --features soft-sha  (software SHA)
 
-use gatehouse_bench::{kdf_crate, kdf_ours, rsa_parse, rsa_verify};
+use gatehouse_bench::{
+    kdf_crate, kdf_ours, rsa_crate_parse, rsa_crate_verify, rsa_parse, rsa_verify,
+};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -54,6 +56,18 @@ fn main() {
         let parse_ms = median_ms(|| {
             for _ in 0..200 {
                 black_box(rsa_parse());
+            }
+        }) / 200.0;
+        println!(
+            r#"{{"bench":"rsa","platform":"native","implementation":"ours","verify_ms":{verify_ms:.4},"parse_ms":{parse_ms:.4}}}"#
+        );
+        let key = rsa_crate_parse();
+        let verify_ms = median_ms(|| {
+            black_box(rsa_crate_verify(&key, 200));
+        }) / 200.0;
+        let parse_ms = median_ms(|| {
+            for _ in 0..200 {
+                black_box(rsa_crate_parse());
             }
         }) / 200.0;
         println!(

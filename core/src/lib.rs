@@ -22,6 +22,7 @@ pub mod query;
 pub mod rate_limit;
 pub mod routes;
 pub mod rsa_keys;
+pub mod rsa_verify;
 pub mod time;
 
 /// Version reported by `GET /health` and the OpenAPI document.

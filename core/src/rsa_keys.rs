@@ -1,7 +1,9 @@
 //! Organization RSA keys: parsing public keys from PEM and checking
 //! RSASSA-PKCS1-v1_5/SHA-256 signatures (what `openssl dgst -sha256 -sign` and Node's
-//! `crypto.sign('sha256', …)` produce).
+//! `crypto.sign('sha256', …)` produce). `rsa` parses and signs; verification runs on
+//! our own Montgomery arithmetic (crate::rsa_verify, for speed in wasm).
 
+use crate::rsa_verify::Verifier;
 use rsa::pkcs1::{DecodeRsaPublicKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{
     DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
@@ -37,9 +39,12 @@ impl std::fmt::Display for KeyError {
     }
 }
 
-/// A parsed organization public key.
+/// A parsed organization public key, ready to verify with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey(RsaPublicKey);
+pub struct PublicKey {
+    key: RsaPublicKey,
+    verifier: Verifier,
+}
 
 impl PublicKey {
     /// Accepts SPKI (`BEGIN PUBLIC KEY`) and PKCS#1 (`BEGIN RSA PUBLIC KEY`) PEM.
@@ -52,28 +57,34 @@ impl PublicKey {
         if !(MIN_BITS..=MAX_BITS).contains(&bits) {
             return Err(KeyError::UnsupportedSize(bits));
         }
-        Ok(PublicKey(key))
+        PublicKey::new(key)
+    }
+
+    /// Refuses what no RSA key has (an even modulus) rather than failing every verify.
+    fn new(key: RsaPublicKey) -> Result<PublicKey, KeyError> {
+        let verifier = Verifier::new(&key.n().to_bytes_be(), &key.e().to_bytes_be())
+            .ok_or(KeyError::Malformed)?;
+        Ok(PublicKey { key, verifier })
     }
 
     pub fn bits(&self) -> usize {
-        self.0.size() * 8
+        self.key.size() * 8
     }
 
     /// The key as SPKI PEM, the one form we store.
     pub fn to_spki_pem(&self) -> String {
-        self.0.to_public_key_pem(LineEnding::LF).unwrap_or_default()
+        self.key
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap_or_default()
     }
 
     pub fn to_pkcs1_pem(&self) -> String {
-        self.0.to_pkcs1_pem(LineEnding::LF).unwrap_or_default()
+        self.key.to_pkcs1_pem(LineEnding::LF).unwrap_or_default()
     }
 
     /// Whether `signature` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        let digest = Sha256::digest(message);
-        self.0
-            .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, signature)
-            .is_ok()
+        self.verifier.verify(message, signature)
     }
 }
 
@@ -107,7 +118,8 @@ impl PrivateKey {
     }
 
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(self.0.to_public_key())
+        // A key generated or parsed by `rsa` has an odd modulus and a small exponent.
+        PublicKey::new(self.0.to_public_key()).expect("an RSA private key's public half")
     }
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
