@@ -32,7 +32,14 @@ console.log("\n× native soft: relative to the `pbkdf2` crate natively with `sha
 console.log("| RSA-2048 (PKCS#1 v1.5, SHA-256) | verify ms | parse / import key ms |");
 console.log("|---|---|---|");
 for (const r of rows.filter((r) => r.bench === "rsa")) {
-  console.log(`| ${r.platform}, ${r.implementation} | ${f(r.verify_ms)} | ${f(r.parse_ms)} |`);
+  const allocator = r.allocator && r.allocator !== "dlmalloc" ? ` (${r.allocator})` : "";
+  console.log(`| ${r.platform}, ${r.implementation}${allocator} | ${f(r.verify_ms)} | ${f(r.parse_ms)} |`);
+}
+
+console.log("\n| /register without I/O: parse, checks, canonical message, verify | ms per request |");
+console.log("|---|---|");
+for (const r of rows.filter((r) => r.bench === "pipeline")) {
+  console.log(`| ${r.platform}, ${r.allocator} allocator | ${f(r.ms)} |`);
 }
 const startup = find({ bench: "startup" });
 if (startup) {

@@ -21,6 +21,11 @@ echo
   wasm-bindgen --target nodejs --out-dir target/bench-wasm \
     target/wasm32-unknown-unknown/release/gatehouse_bench.wasm
   node bench/node.mjs "$PWD/target/bench-wasm" "$PWD/build/index_bg.wasm"
+  # The same wasm with talc as its allocator (README, "Build profile").
+  cargo build -q -p gatehouse-bench --lib --release --target wasm32-unknown-unknown --features talc
+  wasm-bindgen --target nodejs --out-dir target/bench-wasm-talc \
+    target/wasm32-unknown-unknown/release/gatehouse_bench.wasm
+  BENCH_ALLOCATOR=talc node bench/node.mjs "$PWD/target/bench-wasm-talc"
 } | node bench/report.mjs
 echo
 

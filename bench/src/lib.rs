@@ -1,8 +1,15 @@
 //! The work each benchmark times, shared by the native runner (src/main.rs) and the
 //! wasm module node runs (bench/node.mjs). Timing happens in the caller, around these.
 
+use gatehouse_core::node_registration;
 use gatehouse_core::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
 use gatehouse_core::rsa_keys::PublicKey;
+
+// The allocator comparison of `make bench`: the same wasm with talc instead of Rust's
+// default (dlmalloc). README, "Build profile".
+#[cfg(all(feature = "talc", target_arch = "wasm32"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 /// PBKDF2 with our implementation (core/src/pbkdf2.rs), as production runs it.
 pub fn kdf_ours(sha512: bool, iterations: u32) -> u8 {
@@ -50,7 +57,7 @@ pub fn kdf_crate(sha512: bool, iterations: u32) -> u8 {
 /// [`RSA_MESSAGE`], made once by openssl (bench/fixtures/).
 pub const RSA_PUBLIC_PEM: &str = include_str!("../fixtures/rsa2048.pub.pem");
 pub const RSA_SIGNATURE: &[u8] = include_bytes!("../fixtures/rsa2048.sig");
-pub const RSA_MESSAGE: &[u8] = b"gatehouse-register-v1\nS3\n203.0.113.7\nactive\neu-west-1\n1.4.2\n2026-11-22T10:30:00.000Z\nacme";
+pub const RSA_MESSAGE: &[u8] = b"gatehouse-node-register-v1\nS3\n203.0.113.7\nactive\neu-west-1\n1.4.2\n2026-11-22T10:30:00.000Z\nacme";
 
 pub fn rsa_parse() -> PublicKey {
     PublicKey::from_pem(RSA_PUBLIC_PEM).expect("fixture key parses")
@@ -61,6 +68,30 @@ pub fn rsa_parse() -> PublicKey {
 pub fn rsa_verify(key: &PublicKey, n: u32) -> u32 {
     (0..n)
         .filter(|_| key.verify(RSA_MESSAGE, RSA_SIGNATURE))
+        .count() as u32
+}
+
+/// The body a node sends with the fixture signature (its fields are [`RSA_MESSAGE`]'s).
+pub fn register_body() -> Vec<u8> {
+    use base64::Engine;
+    serde_json::json!({
+        "provider": "S3", "ip": "203.0.113.7", "status": "active", "region": "eu-west-1",
+        "version": "1.4.2", "timestamp": "2026-11-22T10:30:00.000Z", "id_org": "acme",
+        "signature": base64::engine::general_purpose::STANDARD.encode(RSA_SIGNATURE),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// What /register computes per request besides I/O, `n` times: parse and check the
+/// body, build the canonical message, verify with the (cached) key. It allocates as
+/// the route does (JSON values, strings), so the allocator shows here too.
+pub fn register_pipeline(key: &PublicKey, body: &[u8], n: u32) -> u32 {
+    (0..n)
+        .filter(|_| {
+            node_registration::parse(body)
+                .is_ok_and(|r| key.verify(r.fields.canonical_message().as_bytes(), &r.signature))
+        })
         .count() as u32
 }
 
@@ -104,6 +135,11 @@ mod wasm {
     #[wasm_bindgen]
     pub fn rsa_verify(n: u32) -> u32 {
         super::rsa_verify(&super::rsa_parse(), n)
+    }
+
+    #[wasm_bindgen]
+    pub fn register_pipeline(n: u32) -> u32 {
+        super::register_pipeline(&super::rsa_parse(), &super::register_body(), n)
     }
 
     #[wasm_bindgen]

@@ -5,7 +5,8 @@
 //!     cargo run -p gatehouse-bench --release --features soft-sha  (software SHA)
 
 use gatehouse_bench::{
-    kdf_crate, kdf_ours, rsa_crate_parse, rsa_crate_verify, rsa_parse, rsa_verify,
+    kdf_crate, kdf_ours, register_body, register_pipeline, rsa_crate_parse, rsa_crate_verify,
+    rsa_parse, rsa_verify,
 };
 use std::hint::black_box;
 use std::time::Instant;
@@ -60,6 +61,13 @@ fn main() {
         }) / 200.0;
         println!(
             r#"{{"bench":"rsa","platform":"native","implementation":"ours","verify_ms":{verify_ms:.4},"parse_ms":{parse_ms:.4}}}"#
+        );
+        let body = register_body();
+        let pipeline_ms = median_ms(|| {
+            assert_eq!(register_pipeline(&key, &body, 200), 200);
+        }) / 200.0;
+        println!(
+            r#"{{"bench":"pipeline","platform":"native","allocator":"system","ms":{pipeline_ms:.4}}}"#
         );
         let key = rsa_crate_parse();
         let verify_ms = median_ms(|| {
