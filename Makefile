@@ -201,7 +201,7 @@ fuzz: $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz
 # tests. Native (hardware and software SHA), wasm in node, inside workerd, load per
 # route against the local worker and the plain-JS anchor, bundle sizes. ~6 min.
 bench: build
-	bash bench/run.sh
+	TOOLS_DIR=$(TOOLS_DIR) bash bench/run.sh
 
 fmt:
 	cargo fmt --all

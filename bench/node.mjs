@@ -27,6 +27,8 @@ async function medianMs(work) {
   return times[Math.floor(RUNS / 2)];
 }
 
+// Rows name the node major: V8's wasm compiler differs a lot between them (README).
+const NODE = `node ${process.versions.node.split(".")[0]}`;
 const out = (o) => console.log(JSON.stringify(o));
 const N = 200;
 
@@ -37,8 +39,8 @@ const pipelineMs = async () => {
   if (wasm.register_pipeline(1) !== 1) throw new Error("fixture registration does not verify");
   return (await medianMs(() => wasm.register_pipeline(N))) / N;
 };
-out({ bench: "pipeline", platform: "wasm in node", allocator, ms: await pipelineMs() });
-out({ bench: "rsa", platform: "wasm in node", allocator, implementation: "ours", verify_ms: (await medianMs(() => wasm.rsa_verify(N))) / N, parse_ms: (await medianMs(() => wasm.rsa_parse(N))) / N });
+out({ bench: "pipeline", platform: `wasm in ${NODE}`, allocator, ms: await pipelineMs() });
+out({ bench: "rsa", platform: `wasm in ${NODE}`, allocator, implementation: "ours", verify_ms: (await medianMs(() => wasm.rsa_verify(N))) / N, parse_ms: (await medianMs(() => wasm.rsa_parse(N))) / N });
 if (allocator !== "dlmalloc") process.exit(0);
 
 const password = new TextEncoder().encode("correct horse battery");
@@ -48,12 +50,12 @@ const passwordKey = await subtle.importKey("raw", password, "PBKDF2", false, ["d
 for (const [hash, sha512] of [["SHA-512", true], ["SHA-256", false]]) {
   for (const [implementation, kdf] of [["ours", wasm.kdf_ours], ["pbkdf2 crate", wasm.kdf_crate]]) {
     const ms = await medianMs(() => kdf(sha512, ITERATIONS));
-    out({ bench: "kdf", platform: "wasm in node", implementation, hash, us_per_iteration: (ms * 1000) / ITERATIONS });
+    out({ bench: "kdf", platform: `wasm in ${NODE}`, implementation, hash, us_per_iteration: (ms * 1000) / ITERATIONS });
   }
   const ms = await medianMs(() =>
     subtle.deriveBits({ name: "PBKDF2", hash, salt, iterations: ITERATIONS }, passwordKey, sha512 ? 512 : 256),
   );
-  out({ bench: "kdf", platform: "node", implementation: "WebCrypto", hash, us_per_iteration: (ms * 1000) / ITERATIONS });
+  out({ bench: "kdf", platform: NODE, implementation: "WebCrypto", hash, us_per_iteration: (ms * 1000) / ITERATIONS });
 }
 
 // Script start-up: compiling the production worker's wasm (what a cold isolate does
@@ -61,12 +63,12 @@ for (const [hash, sha512] of [["SHA-512", true], ["SHA-256", false]]) {
 if (process.argv[3]) {
   const bytes = readFileSync(process.argv[3]);
   const compileMs = await medianMs(() => WebAssembly.compile(bytes));
-  out({ bench: "startup", platform: "node", wasm_bytes: bytes.length, compile_ms: compileMs });
+  out({ bench: "startup", platform: NODE, wasm_bytes: bytes.length, compile_ms: compileMs });
 }
 
 out({
   bench: "rsa",
-  platform: "wasm in node",
+  platform: `wasm in ${NODE}`,
   implementation: "rsa crate",
   verify_ms: (await medianMs(() => wasm.rsa_crate_verify(N))) / N,
   parse_ms: (await medianMs(() => wasm.rsa_crate_parse(N))) / N,
@@ -85,7 +87,7 @@ const key = await importKey();
 if (!(await subtle.verify(algorithm, key, signature, message))) throw new Error("fixture signature does not verify");
 out({
   bench: "rsa",
-  platform: "node",
+  platform: NODE,
   implementation: "WebCrypto",
   verify_ms:
     (await medianMs(async () => {

@@ -12,15 +12,9 @@ const f = (x, d = 3) => (x === undefined ? "–" : x.toFixed(d));
 console.log("| PBKDF2 (100 000 iterations) | SHA-512 µs/iteration | × native soft | SHA-256 µs/iteration | × native soft |");
 console.log("|---|---|---|---|---|");
 const baseline = (hash) => find({ bench: "kdf", platform: "native (software SHA)", implementation: "pbkdf2 crate", hash });
-for (const [platform, implementation] of [
-  ["native (hardware SHA)", "ours"],
-  ["native (hardware SHA)", "pbkdf2 crate"],
-  ["native (software SHA)", "ours"],
-  ["native (software SHA)", "pbkdf2 crate"],
-  ["wasm in node", "ours"],
-  ["wasm in node", "pbkdf2 crate"],
-  ["node", "WebCrypto"],
-]) {
+// Rows in the order they were measured (native, then each node).
+const kdfRows = [...new Set(rows.filter((r) => r.bench === "kdf").map((r) => `${r.platform}|${r.implementation}`))];
+for (const [platform, implementation] of kdfRows.map((k) => k.split("|"))) {
   const cells = ["SHA-512", "SHA-256"].flatMap((hash) => {
     const r = find({ bench: "kdf", platform, implementation, hash });
     return [f(r?.us_per_iteration), f(r && r.us_per_iteration / baseline(hash).us_per_iteration, 2)];

@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A second, newer node for the wasm rows (bench only, pinned, cached like every tool):
+# V8's wasm code differs by release, and production runs workerd's newer V8.
+NODE_NEXT_VERSION=24.21.0
+NODE_NEXT_DIR=${TOOLS_DIR:-$HOME/.cache/gatehouse/tools}/node-$NODE_NEXT_VERSION
+if [[ ! -x $NODE_NEXT_DIR/node_modules/.bin/node ]]; then
+  npm install --silent --prefix "$NODE_NEXT_DIR" "node@$NODE_NEXT_VERSION" >&2
+fi
+
 echo "## Benchmarks ($(date -u +%Y-%m-%d))"
 echo
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -21,6 +29,7 @@ echo
   wasm-bindgen --target nodejs --out-dir target/bench-wasm \
     target/wasm32-unknown-unknown/release/gatehouse_bench.wasm
   node bench/node.mjs "$PWD/target/bench-wasm" "$PWD/build/index_bg.wasm"
+  "$NODE_NEXT_DIR/node_modules/.bin/node" bench/node.mjs "$PWD/target/bench-wasm"
   # The same wasm with talc as its allocator (README, "Build profile").
   cargo build -q -p gatehouse-bench --lib --release --target wasm32-unknown-unknown --features talc
   wasm-bindgen --target nodejs --out-dir target/bench-wasm-talc \
