@@ -199,7 +199,7 @@ fuzz: $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz
 
 # Benchmarks print numbers for the README (a markdown report); they are never timed
 # tests. Native (hardware and software SHA), wasm in node, inside workerd, load per
-# route against the local worker and the plain-JS anchor, bundle sizes. ~6 min.
+# route against the local worker and the plain-JS anchor, bundle sizes. ~7 min.
 bench: build
 	TOOLS_DIR=$(TOOLS_DIR) bash bench/run.sh
 
