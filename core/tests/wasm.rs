@@ -80,3 +80,23 @@ fn openssl_signature_verifies_in_wasm() {
     tampered.region = "us-east-1".into();
     assert!(!key.verify(tampered.canonical_message().as_bytes(), &signature));
 }
+
+/// 4096 bits (128 limbs, the largest accepted key), made by openssl:
+/// `openssl dgst -sha256 -sign` over b"hello".
+const OPENSSL_4096_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMIICIjANBgkqhkiG9w0BAQEFAAOCAg8AMIICCgKCAgEAn/2gnu79fXvRUm/kcJEI\nzLTkBKOvpluHdLAdT/y3prNQ2MSTyOVXKWvS5gTbPXYvHB58erPviYKnSveYR1d8\nVpsSjM7iiQi3fA1kwO39tqci1dAae8at4sALrLBFEJ1SXD1djJ3ND5TYxBbqraah\nKa3dUQbQ11Y/IkH9iq5FWGyNzHizirOu+Bc/++q9wNq55Aqv1FMsWO1zWxF4kth1\nQp63GyLhWoQzGjFzNvC7Glu82gARbAPi2gVA6PpNnb2ez3dEHzkwu2M+VxbHyMnu\nIUcGjjpo2YH5gAhxmlIiT4hOVFGa4x2PMP6MTdvB+YLQizFu5D7Pt8jjc4pCSjOT\nymB2vB2uy8JsXceU+n5XzczmFZwG0xkkkHkTdrL9mZpki9U9xSykAsBk2myyhnL+\nKU75Es9/G6UG/M7Ein/9yLlj7nWMaj/82px7nswwFmpLwC3C8TnYD07mZ70B2Qlg\n2EouY19WE3elXINsOkswDnRfl4qI867g0WIvI5krutTHaYt3nLs0mbDUQfgLC8NB\ndXSUy8UXB/1Q9UOOpm4/oEI6ghbZJvvPQEWXmWUlOV2WNz/HIsxyI26rFpexh+h6\nRXiiWIB9AxnANbeA2XWQKHeXCnV7B2hzMPpsoTggY5A815RDMf8DK74UKdNMlT4I\nTnHgvqWVaGT8ZKkSexQnZq0CAwEAAQ==\n-----END PUBLIC KEY-----";
+const OPENSSL_4096_SIGNATURE_B64: &str = "NRgR1++qfw3Jc+4HvAwx0jpHFNcW+46bv8LugplbK71wd9xv89pSjdsQmqxLl9bnDuh+JR7DjBLRJGr4j0CqPH3k7a0E2iBO3y1XT4A/OEPzw4Gp5E5H/wlSefu/QyBZQ0i1QwRjIqnL+hFevOrnfBoM101lcrLwy697y1+6duugm0WZvH6673C+SJ5HteODG+tz49t+hbJO+tGm9Zd6w4DFg4raIWMjP0IY8OFU/IdEScMn2BghWRDmzkAedFrCCRXGGo5xjAho+I5tyLD17JXU//0gx2lXxVAqHV8XGHvAuJRoZnTXeaViOteCarkkeqTKgmQWRgUb0Lblj+u/lrCbfuWJBLcjlq+aZELK8fjyCDOvtYqILBHnH+u7P1VGOjuQOxPBIh+rC21YeiA8vRSGEhiDJi4Uz9TaZQLgfnEBR6YTc2N96AuHmSS/Zo29+99NoPtPhRckK6apAL44hVUgdFSBBFuf+dNIYbz7CwSGuCMPveQW7dSh7D4V3Vqsi5P8nTzexTZ+4H7wkt773HxLFu7YtOatu8dADpv4LmK5X8IW7QPiHgZBgoNdgXuEhBznebsBqcEeD9IB+q9mPZ5EHQCUNySoOJsuBTrr7QwBvfO5PcCRHoFU1+Q0aYeLpG1ACNMUkCJMEfcL9E8KPFAe9+LNylCn0sK7I3G/wRA=";
+
+#[wasm_bindgen_test]
+fn openssl_4096_bit_signature_verifies_in_wasm() {
+    use base64::Engine;
+    use gatehouse_core::rsa_keys::PublicKey;
+    let key = PublicKey::from_pem(OPENSSL_4096_PUBLIC_KEY).unwrap();
+    assert_eq!(key.bits(), 4096);
+    let mut signature = base64::engine::general_purpose::STANDARD
+        .decode(OPENSSL_4096_SIGNATURE_B64)
+        .unwrap();
+    assert!(key.verify(b"hello", &signature));
+    assert!(!key.verify(b"hellO", &signature));
+    signature[511] ^= 1;
+    assert!(!key.verify(b"hello", &signature));
+}
