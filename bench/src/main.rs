@@ -50,36 +50,30 @@ fn main() {
         }
     }
     if !cfg!(feature = "soft-sha") {
-        let key = rsa_parse();
-        let verify_ms = median_ms(|| {
-            black_box(rsa_verify(&key, 200));
-        }) / 200.0;
-        let parse_ms = median_ms(|| {
-            for _ in 0..200 {
-                black_box(rsa_parse());
-            }
-        }) / 200.0;
-        println!(
-            r#"{{"bench":"rsa","platform":"native","implementation":"ours","verify_ms":{verify_ms:.4},"parse_ms":{parse_ms:.4}}}"#
-        );
-        let body = register_body();
+        rsa_row("ours", rsa_parse, rsa_verify);
+        rsa_row("rsa crate", rsa_crate_parse, rsa_crate_verify);
+        let (key, body) = (rsa_parse(), register_body());
         let pipeline_ms = median_ms(|| {
             assert_eq!(register_pipeline(&key, &body, 200), 200);
         }) / 200.0;
         println!(
             r#"{{"bench":"pipeline","platform":"native","allocator":"system","ms":{pipeline_ms:.4}}}"#
         );
-        let key = rsa_crate_parse();
-        let verify_ms = median_ms(|| {
-            black_box(rsa_crate_verify(&key, 200));
-        }) / 200.0;
-        let parse_ms = median_ms(|| {
-            for _ in 0..200 {
-                black_box(rsa_crate_parse());
-            }
-        }) / 200.0;
-        println!(
-            r#"{{"bench":"rsa","platform":"native","implementation":"rsa crate","verify_ms":{verify_ms:.4},"parse_ms":{parse_ms:.4}}}"#
-        );
     }
+}
+
+/// One RSA row: ms per verify with an already parsed key, and ms per parse.
+fn rsa_row<K>(implementation: &str, parse: fn() -> K, verify: fn(&K, u32) -> u32) {
+    let key = parse();
+    let verify_ms = median_ms(|| {
+        black_box(verify(&key, 200));
+    }) / 200.0;
+    let parse_ms = median_ms(|| {
+        for _ in 0..200 {
+            black_box(parse());
+        }
+    }) / 200.0;
+    println!(
+        r#"{{"bench":"rsa","platform":"native","implementation":"{implementation}","verify_ms":{verify_ms:.4},"parse_ms":{parse_ms:.4}}}"#
+    );
 }
