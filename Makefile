@@ -44,7 +44,8 @@ WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
-	migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz
+	migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \
+	free-mail-migration
 
 help:
 	@echo "make dev     set up everything, then serve the worker on http://127.0.0.1:$(DEV_PORT)"
@@ -173,6 +174,11 @@ fastapi-golden:
 	@test -x $(FASTAPI_VENV)/bin/python || python3 -m venv $(FASTAPI_VENV)
 	$(FASTAPI_VENV)/bin/pip install -q -r tests/fastapi_golden/requirements.txt
 	cd tests/fastapi_golden && $(FASTAPI_VENV)/bin/python generate.py $(if $(filter write,$(GOLDEN)),,--check)
+
+# A new migration loading the free-mail domain list of the pinned npm package
+# free-email-domains (package.json), when the pin moved; `make test` checks it.
+free-mail-migration: $(NPM_STAMP)
+	FREE_MAIL=write cargo test -p gatehouse-e2e --test free_mail_domains -- --nocapture
 
 # Fuzzing (cargo-fuzz on nightly, libFuzzer): each target for FUZZ_SECONDS. New inputs
 # go to fuzz/corpus/<target> (git-ignored), crashes to fuzz/artifacts/<target>; the

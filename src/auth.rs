@@ -49,12 +49,22 @@ pub fn authenticate(
     })
 }
 
-/// The caller's role in `org_id`, if it is one of `allowed` and their email is verified.
+/// What an organization endpoint requires of its caller.
+#[derive(Clone, Copy)]
+pub struct Access {
+    /// Roles that may call it.
+    pub roles: &'static [&'static str],
+    /// Whether it writes: a banned organization can no longer write anything.
+    pub writes: bool,
+}
+
+/// The caller's role in `org_id`, if it is one of `access.roles`, their email is
+/// verified and, for writes, the organization is not banned.
 pub async fn require_member(
     env: &Env,
     claims: &AccessClaims,
     org_id: &str,
-    allowed: &[&str],
+    access: Access,
 ) -> Result<String, AuthError> {
     let Some(membership) = accounts::membership(env, &claims.sub, org_id).await? else {
         return Err(refuse(
@@ -68,10 +78,16 @@ pub async fn require_member(
             "Verify your email address first",
         ));
     }
-    if !allowed.contains(&membership.role.as_str()) {
+    if !access.roles.contains(&membership.role.as_str()) {
         return Err(refuse(
             ErrorCode::Forbidden,
             "Your role in this organization does not allow this",
+        ));
+    }
+    if access.writes && membership.org_banned {
+        return Err(refuse(
+            ErrorCode::OrgBanned,
+            "This organization is banned; it can no longer make changes",
         ));
     }
     Ok(membership.role)

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every route: bounded body reading and response rendering.
 
+use futures_util::StreamExt;
 use gatehouse_core::problem::{Family, Problem};
 use gatehouse_core::{header_section_bytes, MAX_BODY_BYTES, MAX_HEADER_BYTES};
 use serde::Serialize;
@@ -32,7 +33,9 @@ fn declared_too_large(req: &Request) -> bool {
 }
 
 /// Reads the request body, refusing more than [`MAX_BODY_BYTES`]. A declared
-/// `Content-Length` over the limit is refused before anything is read.
+/// `Content-Length` over the limit is refused before anything is read; a body without
+/// one (chunked) is counted as it streams in and refused as soon as it passes the
+/// limit, so no client can make the worker buffer more than the limit.
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
     let too_large = Problem::PayloadTooLarge {
         limit: MAX_BODY_BYTES,
@@ -40,13 +43,21 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
     if declared_too_large(req) {
         return Err(too_large);
     }
-    // Chunked bodies have no Content-Length; check what actually arrived too.
-    let body = req.bytes().await.map_err(|e| {
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let read_failed = |e: worker::Error| {
         worker::console_error!("reading request body failed: {e}");
         Problem::Internal
-    })?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(too_large);
+    };
+    let mut stream = req.stream().map_err(read_failed)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(read_failed)?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
     }
     Ok(body)
 }

@@ -173,6 +173,12 @@ fn post_json(url: &str, bearer: Option<&str>, body: &Value) -> Result<(u16, Stri
     answer(url, request.send_json(body))
 }
 
+/// POSTs an HTML form's fields (already URL-encoded), as a browser does.
+fn post_form(url: &str, form: &str) -> Result<(u16, String), String> {
+    let request = ureq::post(url).set("content-type", "application/x-www-form-urlencoded");
+    answer(url, request.send_string(form))
+}
+
 fn get(url: &str, bearer: Option<&str>) -> Result<(u16, String), String> {
     let mut request = ureq::get(url);
     if let Some(token) = bearer {

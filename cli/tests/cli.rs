@@ -120,7 +120,15 @@ fn register_posts_to_the_worker_and_reports_refusals() {
     app.seed_org_key("org-cli", "key-cli", &pem, 2048);
 
     let key = format!("{base}.key.pem");
-    let mut args = vec!["register", "--url", &app.base_url, "--key", &key];
+    let mut args = vec![
+        "register",
+        "--url",
+        &app.base_url,
+        "--key",
+        &key,
+        "--id-org",
+        "org-cli",
+    ];
     args.extend(FIELDS);
     let out = cli(&args);
     assert!(out.status.success(), "{}", text(&out));

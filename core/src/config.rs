@@ -149,7 +149,13 @@ impl Config {
             // the OWASP-2023 default (see README, "Password and secret hashing").
             password_kdf_iterations: number("PASSWORD_KDF_ITERATIONS", 210_000, 1_000, 10_000_000)?,
             trial_days: number("TRIAL_DAYS", 14, 1, 365)?,
-            org_keys_max: number("ORGKEYS_MAX", 5, 1, 100)?,
+            // Bounded by what one /register may try (all of one organization's keys).
+            org_keys_max: number(
+                "ORGKEYS_MAX",
+                5,
+                1,
+                crate::node_registration::MAX_CANDIDATE_KEYS as u32,
+            )?,
             test_hooks,
             rate_limits,
             cors_allowed_origins: crate::cors::parse_origins(&var("CORS_ALLOWED_ORIGINS", ""))

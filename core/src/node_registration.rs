@@ -27,9 +27,32 @@ use std::net::IpAddr;
 pub const SIGNATURE_CONTEXT: &str = "gatehouse-node-register-v1";
 pub const PROVIDERS: [&str; 3] = ["S3", "GCS", "AZURE"];
 
-/// Registrations without `id_org` try at most this many active keys (the key already
-/// associated with the node first). Beyond it, nodes must send `id_org`.
-pub const MAX_CANDIDATE_KEYS: usize = 50;
+/// The most keys one request may try: the active keys of one organization, whose
+/// quota (`ORGKEYS_MAX`) may not exceed this. With e = 65537 only, that bounds the
+/// RSA work an unauthenticated request can cause to 10 public operations (≈ 4 ms at
+/// 4096 bits in wasm), whatever anyone uploads.
+pub const MAX_CANDIDATE_KEYS: usize = 10;
+
+/// Which organization's keys may verify a registration: the node's own once it is
+/// registered (a node never changes organization), else the one it names. A first
+/// registration must name it: trying every organization's keys would let anyone who
+/// uploads keys push others out of a bounded search, and could land a node in the
+/// wrong organization.
+pub fn verifying_org<'a>(
+    id_org: Option<&'a str>,
+    registered_org: Option<&'a str>,
+) -> Result<&'a str, Invalid> {
+    match (registered_org, id_org) {
+        (Some(owner), Some(named)) if owner != named => Err(invalid(NODE_OF_ANOTHER_ORG)),
+        (Some(owner), _) => Ok(owner),
+        (None, Some(named)) => Ok(named),
+        (None, None) => Err(invalid(
+            "Missing id_org: a node's first registration must name its organization",
+        )),
+    }
+}
+
+pub const NODE_OF_ANOTHER_ORG: &str = "Node is registered to another organization";
 
 /// The fields as sent; `canonical_message` signs exactly these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +127,9 @@ pub fn parse(body: &[u8]) -> Result<NodeRegistration, Invalid> {
         return Err(invalid("Missing required fields"));
     };
     let id_org = match value.get("id_org") {
+        // An empty id_org signs the same (empty) line as an absent one.
         None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(invalid("Invalid id_org: expected a string")),
     };
@@ -138,11 +163,7 @@ pub fn parse(body: &[u8]) -> Result<NodeRegistration, Invalid> {
     if !PROVIDERS.contains(&fields.provider.as_str()) {
         return Err(invalid("Invalid provider: expected one of S3, GCS, AZURE"));
     }
-    let node_ip = fields
-        .ip
-        .parse::<IpAddr>()
-        .map_err(|_| invalid("Invalid ip: expected an IPv4 or IPv6 address"))?
-        .to_string();
+    let node_ip = node_identity(&fields.ip)?;
     check_token("status", &fields.status, 32)?;
     check_text("region", &fields.region, 64)?;
     check_text("version", &fields.version, 64)?;
@@ -159,6 +180,38 @@ pub fn parse(body: &[u8]) -> Result<NodeRegistration, Invalid> {
         timestamp_ms,
         signature,
     })
+}
+
+/// The node's identity: its address in canonical form, an IPv4-mapped IPv6 address
+/// folded to IPv4 (`::ffff:203.0.113.9` is `203.0.113.9`). Addresses no bridge node
+/// can be reached at are refused; private ranges are allowed (nodes on a LAN).
+pub fn node_identity(ip: &str) -> Result<String, Invalid> {
+    let ip = ip
+        .parse::<IpAddr>()
+        .map_err(|_| invalid("Invalid ip: expected an IPv4 or IPv6 address"))?
+        .to_canonical();
+    let unreachable = match ip {
+        IpAddr::V4(v4) => {
+            v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    };
+    if unreachable {
+        return Err(invalid(
+            "Invalid ip: unspecified, loopback, link-local, multicast and broadcast addresses cannot be a node's",
+        ));
+    }
+    Ok(ip.to_string())
 }
 
 fn check_token(name: &str, v: &str, max: usize) -> Result<(), Invalid> {
@@ -310,6 +363,55 @@ mod tests {
             "Invalid signature"
         );
         assert!(message_of(json!({"id_org": 7})).starts_with("Invalid id_org"));
+    }
+
+    #[test]
+    fn mapped_addresses_fold_and_unreachable_ones_are_refused() {
+        assert_eq!(node_identity("::ffff:203.0.113.9").unwrap(), "203.0.113.9");
+        assert_eq!(node_identity("::FFFF:cb00:7109").unwrap(), "203.0.113.9");
+        assert_eq!(node_identity("192.168.1.100").unwrap(), "192.168.1.100");
+        assert_eq!(node_identity("10.0.0.1").unwrap(), "10.0.0.1");
+        assert_eq!(node_identity("fd00::1").unwrap(), "fd00::1");
+        for bad in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "127.8.8.8",
+            "169.254.1.1",
+            "224.0.0.1",
+            "239.255.255.250",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "fe80::1",
+            "febf::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.0.1",
+        ] {
+            assert!(
+                node_identity(bad)
+                    .unwrap_err()
+                    .0
+                    .starts_with("Invalid ip: unspecified"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_verifying_org_is_the_nodes_own_or_the_named_one_for_a_new_node() {
+        assert_eq!(verifying_org(Some("a"), None), Ok("a"));
+        assert_eq!(verifying_org(None, Some("a")), Ok("a"));
+        assert_eq!(verifying_org(Some("a"), Some("a")), Ok("a"));
+        assert_eq!(
+            verifying_org(Some("b"), Some("a")).unwrap_err().0,
+            NODE_OF_ANOTHER_ORG
+        );
+        assert!(verifying_org(None, None)
+            .unwrap_err()
+            .0
+            .starts_with("Missing id_org"));
     }
 
     #[test]

@@ -28,7 +28,19 @@ pub enum PhcError {
     NoRandomness,
 }
 
+thread_local! {
+    static KDF_RUNS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// KDF runs since the last call (per thread; per isolate in the worker). The KDF is
+/// the dearest thing a request can cost, so tests hold routes to a count of it, as
+/// they do to D1 round trips (exact only for one request at a time).
+pub fn take_kdf_runs() -> u32 {
+    KDF_RUNS.with(|n| n.replace(0))
+}
+
 fn derive(kdf: KdfHash, secret: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+    KDF_RUNS.with(|n| n.set(n.get() + 1));
     match kdf {
         KdfHash::Sha256 => {
             let mut out = vec![0u8; 32];

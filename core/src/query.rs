@@ -4,8 +4,13 @@
 /// The first value of `name` in the query of `url` (`+` and `%XX` decoded), if any.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    let query = query.split('#').next().unwrap_or("");
-    query.split('&').find_map(|pair| {
+    form_param(query.split('#').next().unwrap_or(""), name)
+}
+
+/// The first value of `name` in an `application/x-www-form-urlencoded` text (a
+/// query string, or a form's body), decoded.
+pub fn form_param(form: &str, name: &str) -> Option<String> {
+    form.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (decode(key)? == name).then(|| decode(value)).flatten()
     })

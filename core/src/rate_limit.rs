@@ -3,14 +3,34 @@
 //! Limits live in wrangler.toml (`[[ratelimits]]`, Workers' rate-limiting binding):
 //! `AUTH_LIMITER` (10 a minute) for people — sign-up, login, resend — and
 //! `NODE_LIMITER` (60 a minute) for machines — /register, /register_node_secret.
-//! Keys are per client IP (`CF-Connecting-IP`), plus per account for login.
+//! Keys are per client network (`CF-Connecting-IP`): an IPv4 address, or the /64 of
+//! an IPv6 one — a single IPv6 client usually holds a whole /64, so keying on the
+//! address would hand it 2^64 budgets.
 
 use crate::routes::RouteId;
+use std::net::IpAddr;
 
 pub const AUTH_LIMITER: &str = "AUTH_LIMITER";
 pub const NODE_LIMITER: &str = "NODE_LIMITER";
 /// Both limiters count per 60-second period; a refused client may retry after it.
 pub const PERIOD_SECONDS: u32 = 60;
+
+/// The network a client address stands for: IPv4 (an IPv4-mapped IPv6 address
+/// folded) as is, IPv6 as its /64. Anything unparsable is kept verbatim.
+pub fn client_network(client_ip: &str) -> String {
+    match client_ip
+        .trim()
+        .parse::<IpAddr>()
+        .map(|ip| ip.to_canonical())
+    {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => client_ip.to_owned(),
+    }
+}
 
 /// The limiter and key for a request to `route` from `client_ip`, if it is limited.
 pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)> {
@@ -22,12 +42,7 @@ pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)>
         RouteId::Register | RouteId::RegisterNodeSecret => (NODE_LIMITER, "node"),
         _ => return None,
     };
-    Some((limiter, format!("{name}:ip:{client_ip}")))
-}
-
-/// The per-account login key: guesses against one account from many IPs still count.
-pub fn login_account_key(normalized_email: &str) -> String {
-    format!("login:account:{normalized_email}")
+    Some((limiter, format!("{name}:ip:{}", client_network(client_ip))))
 }
 
 #[cfg(test)]
@@ -47,9 +62,21 @@ mod tests {
         assert_eq!(per_ip(RouteId::Register, "::1").unwrap().0, NODE_LIMITER);
         assert_eq!(per_ip(RouteId::Health, "::1"), None);
         assert_eq!(per_ip(RouteId::OpenApi, "::1"), None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_on_their_64() {
+        assert_eq!(client_network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
         assert_eq!(
-            login_account_key("ada@acme.io"),
-            "login:account:ada@acme.io"
+            per_ip(RouteId::Login, "2001:db8:1:2:aaaa::1"),
+            per_ip(RouteId::Login, "2001:DB8:1:2:ffff:ffff:ffff:ffff")
         );
+        assert_ne!(
+            per_ip(RouteId::Login, "2001:db8:1:2::1"),
+            per_ip(RouteId::Login, "2001:db8:1:3::1")
+        );
+        assert_eq!(client_network("::ffff:198.51.100.7"), "198.51.100.7");
+        assert_eq!(client_network("198.51.100.7"), "198.51.100.7");
+        assert_eq!(client_network("unknown"), "unknown");
     }
 }

@@ -14,6 +14,10 @@ use sha2::{Digest, Sha256};
 
 pub const MIN_BITS: usize = 2048;
 pub const MAX_BITS: usize = 4096;
+/// The only public exponent accepted (F4, what every RSA tool generates by default).
+/// Verification costs one modular squaring per exponent bit: an uploaded key with a
+/// 33-bit exponent would make every /register that tries it ~2x dearer, for nothing.
+pub const PUBLIC_EXPONENT: u32 = 65_537;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyError {
@@ -21,6 +25,8 @@ pub enum KeyError {
     Malformed,
     /// An RSA key outside 2048–4096 bits.
     UnsupportedSize(usize),
+    /// A public exponent other than [`PUBLIC_EXPONENT`].
+    UnsupportedExponent,
 }
 
 impl std::fmt::Display for KeyError {
@@ -34,6 +40,9 @@ impl std::fmt::Display for KeyError {
                     f,
                     "RSA keys must have {MIN_BITS} to {MAX_BITS} bits, this one has {bits}"
                 )
+            }
+            KeyError::UnsupportedExponent => {
+                write!(f, "RSA keys must use the public exponent {PUBLIC_EXPONENT}")
             }
         }
     }
@@ -56,6 +65,9 @@ impl PublicKey {
         let bits = key.size() * 8;
         if !(MIN_BITS..=MAX_BITS).contains(&bits) {
             return Err(KeyError::UnsupportedSize(bits));
+        }
+        if key.e() != &rsa::BigUint::from(PUBLIC_EXPONENT) {
+            return Err(KeyError::UnsupportedExponent);
         }
         PublicKey::new(key)
     }
@@ -84,8 +96,20 @@ impl PublicKey {
 
     /// Whether `signature` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        VERIFICATIONS.with(|n| n.set(n.get() + 1));
         self.verifier.verify(message, signature)
     }
+}
+
+thread_local! {
+    static VERIFICATIONS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// RSA verifications since the last call (per thread; per isolate in the worker):
+/// what an unauthenticated /register can make the worker compute, which tests hold
+/// to its bound (core::node_registration::MAX_CANDIDATE_KEYS).
+pub fn take_verifications() -> u32 {
+    VERIFICATIONS.with(|n| n.replace(0))
 }
 
 /// A private key, for the operator CLI and tests (the worker never holds one).
@@ -176,5 +200,21 @@ mod tests {
             assert_eq!(PublicKey::from_pem(bad), Err(KeyError::Malformed));
         }
         assert!(PrivateKey::generate(1024).is_err());
+    }
+
+    #[test]
+    fn only_the_standard_public_exponent_is_accepted() {
+        let n = PrivateKey::generate(2048).unwrap().0.n().clone();
+        for e in [3u64, 17, 65_539, (1 << 33) - 1] {
+            let odd = RsaPublicKey::new_unchecked(n.clone(), rsa::BigUint::from(e));
+            let pem = odd.to_public_key_pem(LineEnding::LF).unwrap();
+            assert_eq!(
+                PublicKey::from_pem(&pem),
+                Err(KeyError::UnsupportedExponent),
+                "e = {e}"
+            );
+        }
+        let f4 = RsaPublicKey::new_unchecked(n, rsa::BigUint::from(65_537u32));
+        assert!(PublicKey::from_pem(&f4.to_public_key_pem(LineEnding::LF).unwrap()).is_ok());
     }
 }

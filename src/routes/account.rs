@@ -31,21 +31,31 @@ pub async fn authorize(
     env: &worker::Env,
     config: &Config,
     org_id: &str,
-    roles: &[&str],
+    access: Access,
 ) -> Result<Result<AccessClaims, Response>, Problem> {
     let now_ms = worker::Date::now().as_millis() as i64;
     let claims = match auth::authenticate(req, config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e).map(Err),
     };
-    match auth::require_member(env, &claims, org_id, roles).await {
+    match auth::require_member(env, &claims, org_id, access).await {
         Ok(_) => Ok(Ok(claims)),
         Err(e) => auth_refused(e).map(Err),
     }
 }
 
-pub const ALL_ROLES: &[&str] = &["OWNER", "ADMINISTRATOR", "MEMBER"];
-pub const KEY_MANAGERS: &[&str] = &["OWNER", "ADMINISTRATOR"];
+pub use crate::auth::Access;
+
+/// Reading an organization's keys and nodes: any verified member.
+pub const READ_ORG: Access = Access {
+    roles: &["OWNER", "ADMINISTRATOR", "MEMBER"],
+    writes: false,
+};
+/// Adding and revoking keys: OWNER or ADMINISTRATOR, and never in a banned organization.
+pub const MANAGE_KEYS: Access = Access {
+    roles: &["OWNER", "ADMINISTRATOR"],
+    writes: true,
+};
 
 /// New random ids, or an internal error when the platform has no randomness.
 pub fn new_id() -> Result<String, Problem> {

@@ -1,15 +1,19 @@
 //! `POST /user/login {"email","password"}` — same body as sign-up (200).
 //!
-//! A wrong email and a wrong password cost the same: an unknown email still runs the
-//! KDF against a dummy hash, so response time does not reveal which accounts exist.
+//! A wrong email and a wrong password cost the same KDF work: an unknown email still
+//! runs the KDF against a dummy hash. A wrong password is counted against the account
+//! (one more D1 write); the per-account lock and who it spares are in
+//! core::account::login_guard.
 
 use super::account::{error, new_session, session_response, SessionUser};
-use crate::store::accounts;
+use crate::store::accounts::{self, NewLogin};
 use crate::{config, http};
+use gatehouse_core::account::login_guard::{self, Failures, Gate};
 use gatehouse_core::account::{string_field, AccountError, Email, ErrorCode};
 use gatehouse_core::config::{Config, KdfHash};
 use gatehouse_core::password;
-use gatehouse_core::problem::Problem;
+use gatehouse_core::problem::{Family, Problem};
+use gatehouse_core::rate_limit::client_network;
 use worker::{Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
@@ -28,32 +32,46 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
             "Invalid email or password",
         ))
     };
-    let email = Email::parse(&email).ok();
-    if let (Some(email), true) = (&email, config.rate_limits) {
-        // Per account as well as per IP: guesses from many addresses still add up.
-        let key = gatehouse_core::rate_limit::login_account_key(email.as_str());
-        if let Err(problem) =
-            crate::rate_limit::check(env, gatehouse_core::rate_limit::AUTH_LIMITER, key).await
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let network = client_network(&crate::rate_limit::client_ip(&req));
+    let record = match Email::parse(&email) {
+        Ok(email) => {
+            let known_since = now_ms - login_guard::KNOWN_NETWORK_TTL_MS;
+            accounts::login_record(env, email.as_str(), &network, known_since).await?
+        }
+        Err(_) => None,
+    };
+    // Guessing protection (core::account::login_guard): after too many failures the
+    // account refuses unknown networks before any password check.
+    if let Some(r) = &record {
+        let failures = Failures {
+            count: r.failed_logins as u32,
+            window_start_ms: r.failed_logins_since_ms.map(|ms| ms as i64),
+        };
+        if let Gate::Locked {
+            retry_after_seconds,
+        } = login_guard::gate(failures, r.known_network != 0, now_ms)
         {
-            return Ok(crate::http::problem_response(
-                &problem,
-                gatehouse_core::problem::Family::Account,
+            return Ok(http::problem_response(
+                &Problem::RateLimited {
+                    retry_after_seconds,
+                },
+                Family::Account,
             ));
         }
     }
-    let user = match &email {
-        Some(email) => accounts::user_by_email(env, email.as_str()).await?,
-        None => None,
-    };
-    let stored = user
+    let stored = record
         .as_ref()
         .map_or_else(|| dummy_hash(&config), |u| u.password_hash.clone());
     let matches = password::verify(password_text.as_bytes(), &stored).unwrap_or(false);
-    let Some(user) = user.filter(|_| matches) else {
+    let Some(user) = record else {
         return Ok(invalid());
     };
+    if !matches {
+        accounts::record_login_failure(env, &user.id, now_ms, login_guard::WINDOW_MS).await?;
+        return Ok(invalid());
+    }
 
-    let now_ms = worker::Date::now().as_millis() as i64;
     let rehash = if password::needs_rehash(
         &user.password_hash,
         config.password_kdf,
@@ -71,12 +89,15 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     let session = new_session(&config, &user.id, now_ms)?;
     accounts::start_session(
         env,
-        &user.id,
-        &session.id,
-        &session.refresh_hash,
-        now_ms,
-        session.expires_ms,
-        rehash.as_deref(),
+        &NewLogin {
+            user_id: &user.id,
+            session_id: &session.id,
+            refresh_hash: &session.refresh_hash,
+            now_ms,
+            expires_ms: session.expires_ms,
+            network: &network,
+            rehash: rehash.as_deref(),
+        },
     )
     .await?;
     let session_user = SessionUser {

@@ -63,6 +63,8 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         return problem_response(&problem, family);
     }
     crate::store::take_round_trips();
+    gatehouse_core::password::take_kdf_runs();
+    gatehouse_core::rsa_keys::take_verifications();
     let result = match id {
         RouteId::Health => Ok(health::handle(&env).await),
         RouteId::OpenApi => Ok(openapi::handle()),
@@ -85,11 +87,20 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     };
     let response = result.unwrap_or_else(|problem| problem_response(&problem, family));
     if test_hooks {
-        // Test builds report the request's D1 round trips so e2e tests can hold each
-        // route to its budget (README, "D1 round trips").
+        // Test builds report the request's D1 round trips, KDF runs and RSA
+        // verifications so e2e tests can hold each route to its budget (README, "D1
+        // round trips", SECURITY.md).
         let _ = response.headers().set(
             "x-gatehouse-d1-round-trips",
             &crate::store::take_round_trips().to_string(),
+        );
+        let _ = response.headers().set(
+            "x-gatehouse-kdf-runs",
+            &gatehouse_core::password::take_kdf_runs().to_string(),
+        );
+        let _ = response.headers().set(
+            "x-gatehouse-rsa-verifications",
+            &gatehouse_core::rsa_keys::take_verifications().to_string(),
         );
     }
     response

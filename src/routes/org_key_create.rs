@@ -6,8 +6,8 @@
 //!   RSA-2048 pair made in wasm; the public half is stored and the private key PEM is
 //!   returned once, never stored (README, "Organization keys and nodes" has its CPU cost).
 
-use super::account::{authorize, error, new_id, KEY_MANAGERS};
-use crate::store::org_keys::{self, NewKey};
+use super::account::{authorize, error, new_id, MANAGE_KEYS};
+use crate::store::org_keys::{self, Insert, NewKey};
 use crate::{config, http};
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
 use gatehouse_core::problem::Problem;
@@ -21,7 +21,7 @@ const GENERATED_BITS: usize = 2048;
 
 pub async fn handle(mut req: Request, env: &Env, org_id: &str) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let caller = match authorize(&req, env, &config, org_id, KEY_MANAGERS).await? {
+    let caller = match authorize(&req, env, &config, org_id, MANAGE_KEYS).await? {
         Ok(c) => c,
         Err(refusal) => return Ok(refusal),
     };
@@ -64,14 +64,22 @@ pub async fn handle(mut req: Request, env: &Env, org_id: &str) -> Result<Respons
         },
     )
     .await?;
-    if !stored {
-        return Ok(error(&AccountError::new(
+    let refusal = match stored {
+        Insert::Stored => None,
+        Insert::QuotaFull => Some(AccountError::new(
             ErrorCode::QuotaExceeded,
             format!(
                 "An organization can have at most {} active keys; revoke one first",
                 config.org_keys_max
             ),
-        )));
+        )),
+        Insert::KeyExists => Some(AccountError::new(
+            ErrorCode::KeyExists,
+            "This public key is already registered; a key belongs to one organization only",
+        )),
+    };
+    if let Some(refusal) = refusal {
+        return Ok(error(&refusal));
     }
     if let Some(private) = private {
         let headers = worker::Headers::new();

@@ -1,7 +1,7 @@
 //! `GET /organization/{idOrg}/key` — active public keys, newest first, each with the
 //! nodes associated with it (`nodeKeys`).
 
-use super::account::{authorize, ALL_ROLES};
+use super::account::{authorize, READ_ORG};
 use super::org_nodes::node_json;
 use crate::store::org_keys;
 use crate::{config, http};
@@ -12,7 +12,7 @@ use worker::{Env, Request, Response};
 
 pub async fn handle(req: Request, env: &Env, org_id: &str) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, env, &config, org_id, ALL_ROLES).await? {
+    if let Err(refusal) = authorize(&req, env, &config, org_id, READ_ORG).await? {
         return Ok(refusal);
     }
     let (keys, nodes) = org_keys::list(env, org_id).await?;

@@ -1,7 +1,7 @@
 //! `DELETE /organization/{idOrg}/key/{keyId}` — revokes a key (OWNER/ADMINISTRATOR).
 //! Nodes can no longer register with it; the row and an audit entry remain.
 
-use super::account::{authorize, error, new_id, KEY_MANAGERS};
+use super::account::{authorize, error, new_id, MANAGE_KEYS};
 use crate::store::org_keys;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
@@ -16,7 +16,7 @@ pub async fn handle(
     key_id: &str,
 ) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let caller = match authorize(&req, env, &config, org_id, KEY_MANAGERS).await? {
+    let caller = match authorize(&req, env, &config, org_id, MANAGE_KEYS).await? {
         Ok(c) => c,
         Err(refusal) => return Ok(refusal),
     };

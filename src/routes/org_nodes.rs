@@ -1,6 +1,6 @@
 //! `GET /organization/{idOrg}/nodes` — the organization's bridge nodes, last seen first.
 
-use super::account::{authorize, ALL_ROLES};
+use super::account::{authorize, READ_ORG};
 use crate::store::nodes::{self, NodeRow};
 use crate::{config, http};
 use gatehouse_core::problem::Problem;
@@ -10,7 +10,7 @@ use worker::{Env, Request, Response};
 
 pub async fn handle(req: Request, env: &Env, org_id: &str) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, env, &config, org_id, ALL_ROLES).await? {
+    if let Err(refusal) = authorize(&req, env, &config, org_id, READ_ORG).await? {
         return Ok(refusal);
     }
     let nodes = nodes::list_for_org(env, org_id).await?;

@@ -10,7 +10,7 @@ use crate::store::nodes::{self, CandidateKey, NodeWrite};
 use crate::store::nonces;
 use crate::{config, http};
 use gatehouse_core::node_registration::{
-    self, check_freshness, nonce_key, nonce_ttl_seconds, Invalid,
+    self, check_freshness, nonce_key, nonce_ttl_seconds, verifying_org, Invalid,
 };
 use gatehouse_core::problem::Problem;
 use gatehouse_core::rsa_keys::PublicKey;
@@ -40,10 +40,17 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     let fields = &registration.fields;
     let context =
         nodes::registration_context(env, &registration.node_ip, fields.id_org.as_deref()).await?;
-    if fields.id_org.is_some() && !context.org_usable {
+    let registered_org = context.existing.as_ref().map(|n| n.org_id.as_str());
+    if let Err(Invalid(message)) = verifying_org(fields.id_org.as_deref(), registered_org) {
+        return Ok(bad_request(&message));
+    }
+    if !context.org_usable {
         return Ok(bad_request("Unknown or banned organization"));
     }
     let message = fields.canonical_message();
+    // Every candidate belongs to the one verifying organization, and a public key is
+    // active in at most one organization (D1 unique index), so whichever verifies, the
+    // node lands where it belongs.
     let Some(key) = context
         .keys
         .iter()
@@ -53,9 +60,6 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         return Ok(bad_request("Invalid signature"));
     };
     if let Some(existing) = &context.existing {
-        if existing.org_id != key.org_id {
-            return Ok(bad_request("Node is registered to another organization"));
-        }
         if registration.timestamp_ms <= existing.last_signed_at_ms {
             return Ok(bad_request(REPLAY));
         }
@@ -77,7 +81,8 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     )
     .await?;
     if !applied {
-        // A concurrent request with the same or a newer timestamp won the race.
+        // A concurrent request with the same or a newer timestamp won the race (or,
+        // for a new node, another organization's first registration of this address).
         return Ok(bad_request(REPLAY));
     }
     // The nonce is remembered only once the registration is stored: a failed write

@@ -2,7 +2,8 @@
 //!
 //! Mirrors an existing FastAPI endpoint: errors are FastAPI's bodies byte for byte
 //! (core::fastapi). The secret is stored only as a PBKDF2 hash; the same secret again
-//! is idempotent (200), a different one is 409.
+//! is idempotent (200), a different one is 409. D1: one read for a known node_id,
+//! plus one insert batch for a new one.
 
 use crate::{config, http, store};
 use gatehouse_core::node_secret::{conflict_body, registered_body, NodeSecretRequest};
@@ -20,19 +21,20 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         Err(rejection) => return Ok(fastapi_json(rejection.status(), rejection.body())),
     };
     let secret = request.secret.as_bytes();
-    let hash = password::hash(secret, config.password_kdf, config.password_kdf_iterations)
-        .map_err(|e| internal("hashing the secret", e))?;
-    let registered = match store::node_secrets::register(
-        env,
-        &request.node_id,
-        &hash,
-        worker::Date::now().as_millis() as i64,
-    )
-    .await?
-    {
-        Registration::Created => true,
-        Registration::Existing { secret_hash } => {
-            password::verify(secret, &secret_hash).map_err(|e| internal("stored hash", e))?
+    let verify =
+        |stored: &str| password::verify(secret, stored).map_err(|e| internal("stored hash", e));
+    // Verify first, hash only to insert: one KDF run per request (two only for the
+    // loser of a race between two first registrations of one node_id).
+    let registered = match store::node_secrets::stored_hash(env, &request.node_id).await? {
+        Some(stored) => verify(&stored)?,
+        None => {
+            let hash = password::hash(secret, config.password_kdf, config.password_kdf_iterations)
+                .map_err(|e| internal("hashing the secret", e))?;
+            let now_ms = worker::Date::now().as_millis() as i64;
+            match store::node_secrets::register(env, &request.node_id, &hash, now_ms).await? {
+                Registration::Created => true,
+                Registration::Existing { secret_hash } => verify(&secret_hash)?,
+            }
         }
     };
     Ok(if registered {

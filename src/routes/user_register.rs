@@ -1,6 +1,10 @@
 //! `POST /user/register` — sign-up: user, organization (or membership), free trial,
 //! verification link and refresh session in one atomic D1 batch (after one read
 //! batch), then the verification email, sent after the response (`wait_until`).
+//!
+//! A new organization only *intends* to claim its domain (`pending_domain`); the
+//! claim happens when the founder verifies (store::accounts::verify_email), so a
+//! sign-up at a domain one cannot read mail at captures nobody.
 
 use super::account::{error, new_id, new_session, session_response, SessionUser};
 use crate::email::send_verification_later;
@@ -29,80 +33,75 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
     )
     .map_err(|_| Problem::Internal)?;
     let domain = signup.org_domain();
-
-    // A concurrent sign-up can create the domain's organization between our read and
-    // our write; then the unique index refuses ours and one more pass joins it.
-    for _attempt in 0..2 {
-        let (user, org) =
-            accounts::signup_context(env, signup.email.as_str(), domain.as_deref()).await?;
-        if let Some(user) = user {
-            return Ok(error(&email_exists(user.email_verified_at_ms.is_some())));
-        }
-        let existing = org.map(|o| ExistingOrg {
-            id: o.id,
-            banned: o.banned != 0,
-        });
-        let plan = match plan_org(&signup, domain.as_deref(), existing.as_ref()) {
-            Ok(plan) => plan,
-            Err(e) => return Ok(error(&e)),
-        };
-        let now_ms = worker::Date::now().as_millis() as i64;
-        let user_id = new_id()?;
-        let (org_id, new_org_domain, role) = match &plan {
-            OrgPlan::Join { org_id } => (org_id.clone(), None, "MEMBER"),
-            OrgPlan::Create { domain } => (new_id()?, Some(domain.clone()), "OWNER"),
-        };
-        let subscription_id = new_id()?;
-        let (link_token, link_hash) = new_token().map_err(|_| Problem::Internal)?;
-        let session = new_session(&config, &user_id, now_ms)?;
-        let account = NewAccount {
-            user_id: &user_id,
-            email: signup.email.as_str(),
-            password_hash: &password_hash,
-            first_name: &signup.first_name,
-            last_name: &signup.last_name,
-            org_id: &org_id,
-            new_org: new_org_domain.as_ref().map(|domain| NewOrg {
-                name: &signup.company_name,
-                domain: domain.as_deref(),
-                subscription_id: &subscription_id,
-                trial_ends_ms: now_ms + i64::from(config.trial_days) * DAY_MS,
-            }),
-            role,
-            verification_hash: &link_hash,
-            session_id: &session.id,
-            refresh_hash: &session.refresh_hash,
-            now_ms,
-            verification_expires_ms: now_ms + VERIFICATION_TTL_MS,
-            refresh_expires_ms: session.expires_ms,
-        };
-        match accounts::create_account(env, &account).await? {
-            CreateOutcome::DomainTaken => continue,
-            // The race loser's rival has just signed up and is not verified yet.
-            CreateOutcome::EmailTaken => return Ok(error(&email_exists(false))),
-            CreateOutcome::Created => {}
-        }
-
-        send_verification_later(
-            ctx,
-            env,
-            &config,
-            signup.email.as_str(),
-            &signup.full_name(),
-            &link_token,
-        );
-        let user = SessionUser {
-            id: &user_id,
-            email: signup.email.as_str(),
-            name: signup.full_name(),
-            org_id: &org_id,
-            image_url: None,
-            email_verified: false,
-        };
-        return Ok(session_response(201, &config, &user, &session, now_ms));
+    let context = accounts::signup_context(env, signup.email.as_str(), domain.as_deref()).await?;
+    if let Some(user) = context.user {
+        return Ok(error(&email_exists(user.email_verified_at_ms.is_some())));
     }
-    worker::console_error!("sign-up: organization for the domain kept changing");
-    Err(Problem::Internal)
+    let claimed_by = context.claimed_by.map(|o| ExistingOrg {
+        id: o.id,
+        banned: o.banned != 0,
+    });
+    let plan = match plan_org(
+        &signup,
+        domain.as_deref(),
+        claimed_by.as_ref(),
+        context.free_mail,
+    ) {
+        Ok(plan) => plan,
+        Err(e) => return Ok(error(&e)),
+    };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let user_id = new_id()?;
+    let (org_id, claim, role) = match &plan {
+        OrgPlan::Join { org_id } => (org_id.clone(), None, "MEMBER"),
+        OrgPlan::Create { claim } => (new_id()?, Some(claim.as_deref()), "OWNER"),
+    };
+    let subscription_id = new_id()?;
+    let (link_token, link_hash) = new_token().map_err(|_| Problem::Internal)?;
+    let session = new_session(&config, &user_id, now_ms)?;
+    let account = NewAccount {
+        user_id: &user_id,
+        email: signup.email.as_str(),
+        password_hash: &password_hash,
+        first_name: &signup.first_name,
+        last_name: &signup.last_name,
+        org_id: &org_id,
+        new_org: claim.map(|pending_domain| NewOrg {
+            name: &signup.company_name,
+            pending_domain,
+            subscription_id: &subscription_id,
+            trial_ends_ms: now_ms + i64::from(config.trial_days) * DAY_MS,
+        }),
+        role,
+        verification_hash: &link_hash,
+        session_id: &session.id,
+        refresh_hash: &session.refresh_hash,
+        now_ms,
+        verification_expires_ms: now_ms + VERIFICATION_TTL_MS,
+        refresh_expires_ms: session.expires_ms,
+    };
+    if let CreateOutcome::EmailTaken = accounts::create_account(env, &account).await? {
+        // The race loser's rival has just signed up and is not verified yet.
+        return Ok(error(&email_exists(false)));
+    }
+
+    send_verification_later(
+        ctx,
+        env,
+        &config,
+        signup.email.as_str(),
+        &signup.full_name(),
+        &link_token,
+    );
+    let user = SessionUser {
+        id: &user_id,
+        email: signup.email.as_str(),
+        name: signup.full_name(),
+        org_id: &org_id,
+        image_url: None,
+        email_verified: false,
+    };
+    Ok(session_response(201, &config, &user, &session, now_ms))
 }
 
 fn email_exists(verified: bool) -> AccountError {

@@ -1,15 +1,21 @@
-//! `GET /user/verify-email?token=` (the emailed link: a small HTML page) and
-//! `POST /user/verify-email {"token"}` (JSON). Links are single use and expire.
+//! `GET /user/verify-email?token=` (the emailed link) and `POST /user/verify-email`.
+//!
+//! The GET page only shows a button: mail scanners and link previews fetch links
+//! without a person, so a GET must neither verify nor burn the link. The button posts
+//! the token as a form and gets an HTML answer; a JSON body gets JSON. Links are
+//! single use and expire.
 
 use super::account::error;
 use crate::store::accounts::{self, Verification};
 use crate::{config, http};
-use gatehouse_core::account::verification::token_hash;
+use gatehouse_core::account::verification::{confirm_page, page as html_page, token_hash};
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
 use gatehouse_core::problem::Problem;
-use gatehouse_core::query::query_param;
+use gatehouse_core::query::{form_param, query_param};
 use serde_json::json;
 use worker::{Env, Request, Response};
+
+const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
 
 async fn verify(env: &Env, token: &str) -> Result<Verification, Problem> {
     config::require(env)?;
@@ -17,13 +23,21 @@ async fn verify(env: &Env, token: &str) -> Result<Verification, Problem> {
     accounts::verify_email(env, &token_hash(token), now_ms).await
 }
 
-pub async fn page(req: Request, env: &Env) -> Result<Response, Problem> {
+fn html(status: u16, body: String) -> Response {
+    http::with_headers(status, body, "text/html; charset=utf-8")
+}
+
+/// GET: the confirmation page (no D1 access at all).
+pub async fn page(req: Request, _env: &Env) -> Result<Response, Problem> {
     let token = query_param(&req.inner().url(), "token").unwrap_or_default();
-    let outcome = if token.is_empty() {
-        Verification::Invalid
+    Ok(if token.is_empty() {
+        outcome_page(Verification::Invalid)
     } else {
-        verify(env, &token).await?
-    };
+        html(200, confirm_page(&token))
+    })
+}
+
+fn outcome_page(outcome: Verification) -> Response {
     let (status, title, text) = match outcome {
         Verification::Verified => (
             200,
@@ -41,15 +55,28 @@ pub async fn page(req: Request, env: &Env) -> Result<Response, Problem> {
             "This link is not valid or was already used.",
         ),
     };
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{text}</p></body></html>"
-    );
-    Ok(http::with_headers(status, html, "text/html; charset=utf-8"))
+    html(status, html_page(title, &format!("<p>{text}</p>")))
 }
 
 pub async fn api(mut req: Request, env: &Env) -> Result<Response, Problem> {
+    let is_form = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with(FORM_MEDIA_TYPE));
     let body = http::read_body(&mut req).await?;
+    if is_form {
+        // The confirmation page's button.
+        let token = std::str::from_utf8(&body)
+            .ok()
+            .and_then(|form| form_param(form, "token"))
+            .unwrap_or_default();
+        if token.is_empty() {
+            return Ok(outcome_page(Verification::Invalid));
+        }
+        return Ok(outcome_page(verify(env, &token).await?));
+    }
     let token = match string_field(&body, "token") {
         Ok(t) => t,
         Err(e) => return Ok(error(&e)),

@@ -18,12 +18,25 @@ pub struct DomainOrg {
     pub banned: i64,
 }
 
-/// One read batch: the user with this email, the organization of this domain.
+/// What sign-up reads before deciding: the user with this email, the organization
+/// that has claimed the domain, and whether the domain is a free-mail provider's.
+pub struct SignupContext {
+    pub user: Option<ExistingUser>,
+    pub claimed_by: Option<DomainOrg>,
+    pub free_mail: bool,
+}
+
+#[derive(Deserialize)]
+struct FreeMail {
+    free: i64,
+}
+
+/// One read batch (see [`SignupContext`]).
 pub async fn signup_context(
     env: &Env,
     email: &str,
     domain: Option<&str>,
-) -> Result<(Option<ExistingUser>, Option<DomainOrg>), Problem> {
+) -> Result<SignupContext, Problem> {
     let db = d1(env)?;
     let what = "accounts.signup_context";
     let user = stmt(
@@ -38,13 +51,23 @@ pub async fn signup_context(
         &[opt_text(domain)],
         what,
     )?;
+    let free_mail = stmt(
+        &db,
+        "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = ?1) AS free",
+        &[opt_text(domain)],
+        what,
+    )?;
     let results = db
-        .batch(vec![user, org])
+        .batch(vec![user, org, free_mail])
         .await
         .map_err(|e| storage_failure(what, e))?;
-    let user = rows::<ExistingUser>(&results, 0, what)?.into_iter().next();
-    let org = rows::<DomainOrg>(&results, 1, what)?.into_iter().next();
-    Ok((user, org))
+    Ok(SignupContext {
+        user: rows::<ExistingUser>(&results, 0, what)?.into_iter().next(),
+        claimed_by: rows::<DomainOrg>(&results, 1, what)?.into_iter().next(),
+        free_mail: rows::<FreeMail>(&results, 2, what)?
+            .first()
+            .is_some_and(|f| f.free != 0),
+    })
 }
 
 pub struct NewAccount<'a> {
@@ -67,7 +90,8 @@ pub struct NewAccount<'a> {
 
 pub struct NewOrg<'a> {
     pub name: &'a str,
-    pub domain: Option<&'a str>,
+    /// The domain it claims once its founder's email is verified (`verify_email`).
+    pub pending_domain: Option<&'a str>,
     pub subscription_id: &'a str,
     pub trial_ends_ms: i64,
 }
@@ -76,8 +100,6 @@ pub enum CreateOutcome {
     Created,
     /// The unique email index refused the user: someone else signed up first.
     EmailTaken,
-    /// Another sign-up created the organization for this domain first.
-    DomainTaken,
 }
 
 /// One atomic batch: organization (+ trial) if new, user, membership, verification
@@ -89,11 +111,11 @@ pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutco
     if let Some(org) = &a.new_org {
         batch.push(stmt(
             &db,
-            "INSERT INTO organizations (id, name, domain, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO organizations (id, name, pending_domain, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
             &[
                 text(a.org_id),
                 text(org.name),
-                opt_text(org.domain),
+                opt_text(org.pending_domain),
                 num(a.now_ms),
             ],
             what,
@@ -138,8 +160,6 @@ pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutco
             let message = e.to_string();
             if message.contains("users.email") {
                 Ok(CreateOutcome::EmailTaken)
-            } else if message.contains("organizations.domain") {
-                Ok(CreateOutcome::DomainTaken)
             } else {
                 Err(storage_failure(what, message))
             }
@@ -167,9 +187,11 @@ fn insert_session(
 
 // ---- login ---------------------------------------------------------------------------
 
-/// A user with their primary organization (the oldest membership).
+/// What login reads: the user with their primary organization (the oldest
+/// membership), their failure counter, and whether the client's network is one
+/// they logged in from recently (core::account::login_guard).
 #[derive(Deserialize)]
-pub struct UserRecord {
+pub struct LoginRecord {
     pub id: String,
     pub email: String,
     pub password_hash: String,
@@ -178,50 +200,103 @@ pub struct UserRecord {
     pub image_url: Option<String>,
     pub email_verified_at_ms: Option<f64>,
     pub org_id: String,
+    pub failed_logins: f64,
+    pub failed_logins_since_ms: Option<f64>,
+    pub known_network: i64,
 }
 
-const USER_RECORD: &str =
-    "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.image_url, \
-     u.email_verified_at_ms, m.org_id FROM users u JOIN org_members m ON m.user_id = u.id";
-
-pub async fn user_by_email(env: &Env, email: &str) -> Result<Option<UserRecord>, Problem> {
+/// One read (see [`LoginRecord`]): `network` is the client's, `known_since_ms` the
+/// oldest success that still makes it known.
+pub async fn login_record(
+    env: &Env,
+    email: &str,
+    network: &str,
+    known_since_ms: i64,
+) -> Result<Option<LoginRecord>, Problem> {
     let db = d1(env)?;
-    let sql = format!("{USER_RECORD} WHERE u.email = ?1 ORDER BY m.created_at_ms LIMIT 1");
-    db.prepare(sql)
-        .bind(&[text(email)])
-        .map_err(|e| storage_failure("accounts.user_by_email", e))?
-        .first::<UserRecord>(None)
-        .await
-        .map_err(|e| storage_failure("accounts.user_by_email", e))
+    let what = "accounts.login_record";
+    stmt(
+        &db,
+        "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.image_url, \
+           u.email_verified_at_ms, u.failed_logins, u.failed_logins_since_ms, \
+           (SELECT m.org_id FROM org_members m WHERE m.user_id = u.id \
+            ORDER BY m.created_at_ms LIMIT 1) AS org_id, \
+           EXISTS (SELECT 1 FROM login_networks n WHERE n.user_id = u.id \
+                   AND n.network = ?2 AND n.last_success_ms >= ?3) AS known_network \
+         FROM users u WHERE u.email = ?1",
+        &[text(email), text(network), num(known_since_ms)],
+        what,
+    )?
+    .first::<LoginRecord>(None)
+    .await
+    .map_err(|e| storage_failure(what, e))
 }
 
-/// One batch: a new refresh session, and the upgraded password hash when the stored
-/// one is weaker than the current configuration.
-pub async fn start_session(
+/// Counts one failed password: a new window starts when the last one is over.
+pub async fn record_login_failure(
     env: &Env,
     user_id: &str,
-    session_id: &str,
-    refresh_hash: &str,
     now_ms: i64,
-    expires_ms: i64,
-    rehash: Option<&str>,
+    window_ms: i64,
 ) -> Result<(), Problem> {
     let db = d1(env)?;
-    let what = "accounts.start_session";
-    let mut batch = vec![insert_session(
+    let what = "accounts.record_login_failure";
+    stmt(
         &db,
-        session_id,
-        session_id,
-        user_id,
-        refresh_hash,
-        now_ms,
-        expires_ms,
-    )?];
-    if let Some(hash) = rehash {
+        "UPDATE users SET \
+           failed_logins = CASE WHEN failed_logins_since_ms > ?2 - ?3 THEN failed_logins + 1 ELSE 1 END, \
+           failed_logins_since_ms = CASE WHEN failed_logins_since_ms > ?2 - ?3 \
+                                         THEN failed_logins_since_ms ELSE ?2 END \
+         WHERE id = ?1",
+        &[text(user_id), num(now_ms), num(window_ms)],
+        what,
+    )?
+    .run()
+    .await
+    .map_err(|e| storage_failure(what, e))?;
+    Ok(())
+}
+
+pub struct NewLogin<'a> {
+    pub user_id: &'a str,
+    pub session_id: &'a str,
+    pub refresh_hash: &'a str,
+    pub now_ms: i64,
+    pub expires_ms: i64,
+    /// The client's network, remembered as known for this user.
+    pub network: &'a str,
+    /// The upgraded password hash, when the stored one is weaker than configured.
+    pub rehash: Option<&'a str>,
+}
+
+/// One batch: a new refresh session, the client's network remembered, and the
+/// upgraded password hash if any.
+pub async fn start_session(env: &Env, login: &NewLogin<'_>) -> Result<(), Problem> {
+    let db = d1(env)?;
+    let what = "accounts.start_session";
+    let mut batch = vec![
+        insert_session(
+            &db,
+            login.session_id,
+            login.session_id,
+            login.user_id,
+            login.refresh_hash,
+            login.now_ms,
+            login.expires_ms,
+        )?,
+        stmt(
+            &db,
+            "INSERT INTO login_networks (user_id, network, last_success_ms) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = excluded.last_success_ms",
+            &[text(login.user_id), text(login.network), num(login.now_ms)],
+            what,
+        )?,
+    ];
+    if let Some(hash) = login.rehash {
         batch.push(stmt(
             &db,
             "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-            &[text(hash), text(user_id)],
+            &[text(hash), text(login.user_id)],
             what,
         )?);
     }
@@ -244,8 +319,21 @@ struct LinkState {
     expires_at_ms: f64,
 }
 
+/// The user whose link this batch consumed (?1 token hash, ?2 now): empty when the
+/// link was unknown, used or expired, so the statements below then change nothing.
+const VERIFIED_USER: &str =
+    "SELECT user_id FROM email_verifications WHERE token_hash = ?1 AND used_at_ms = ?2";
+
 /// One batch: consume the link if it is unused and unexpired, mark its user verified,
-/// and read the link back to tell "expired" from "unknown or used".
+/// settle who holds the user's organization, and read the link back to tell
+/// "expired" from "unknown or used".
+///
+/// Settling: a member of an organization that has no verified OWNER becomes its
+/// OWNER (the first verified member leads an organization nobody verified), and an
+/// organization the user owns claims its `pending_domain` if the user's email is at
+/// that domain and no organization has claimed it yet; if a colleague's organization
+/// claimed it first, the user joins it instead (below). Claims happen only here, so
+/// an unverified sign-up never captures the colleagues who come after it.
 pub async fn verify_email(
     env: &Env,
     token_hash: &str,
@@ -253,34 +341,104 @@ pub async fn verify_email(
 ) -> Result<Verification, Problem> {
     let db = d1(env)?;
     let what = "accounts.verify_email";
+    let args = [text(token_hash), num(now_ms)];
     let consume = stmt(
         &db,
         "UPDATE email_verifications SET used_at_ms = ?2 \
          WHERE token_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2",
-        &[text(token_hash), num(now_ms)],
+        &args,
         what,
     )?;
     let mark = stmt(
         &db,
-        "UPDATE users SET email_verified_at_ms = ?2 WHERE email_verified_at_ms IS NULL AND id IN \
-         (SELECT user_id FROM email_verifications WHERE token_hash = ?1 AND used_at_ms = ?2)",
-        &[text(token_hash), num(now_ms)],
+        &format!(
+            "UPDATE users SET email_verified_at_ms = ?2 \
+             WHERE email_verified_at_ms IS NULL AND id IN ({VERIFIED_USER})"
+        ),
+        &args,
+        what,
+    )?;
+    let promote = stmt(
+        &db,
+        &format!(
+            "UPDATE org_members SET role = 'OWNER' \
+             WHERE user_id IN ({VERIFIED_USER}) AND role <> 'OWNER' AND NOT EXISTS ( \
+                 SELECT 1 FROM org_members o JOIN users u ON u.id = o.user_id \
+                 WHERE o.org_id = org_members.org_id AND o.role = 'OWNER' \
+                   AND u.email_verified_at_ms IS NOT NULL)"
+        ),
+        &args,
+        what,
+    )?;
+    let claim = stmt(
+        &db,
+        &format!(
+            "UPDATE organizations SET domain = pending_domain, pending_domain = NULL \
+             WHERE pending_domain IS NOT NULL \
+               AND id IN (SELECT m.org_id FROM org_members m JOIN users u ON u.id = m.user_id \
+                          WHERE m.user_id IN ({VERIFIED_USER}) AND m.role = 'OWNER' \
+                            AND substr(u.email, instr(u.email, '@') + 1) = organizations.pending_domain) \
+               AND NOT EXISTS (SELECT 1 FROM organizations c WHERE c.domain = organizations.pending_domain)"
+        ),
+        &args,
+        what,
+    )?;
+    // The domain was claimed first by a colleague's organization: the user moves there
+    // as a member if the organization they founded holds nothing yet (only them, no
+    // keys, no nodes), and that empty organization and its trial go.
+    let email_domain = format!(
+        "(SELECT substr(email, instr(email, '@') + 1) FROM users WHERE id IN ({VERIFIED_USER}))"
+    );
+    let empty_pending_org = format!(
+        "SELECT o.id FROM organizations o WHERE o.pending_domain = {email_domain} \
+         AND (SELECT count(*) FROM org_members m WHERE m.org_id = o.id) = 1 \
+         AND NOT EXISTS (SELECT 1 FROM org_keys k WHERE k.org_id = o.id) \
+         AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = o.id)"
+    );
+    let claimed_org =
+        format!("SELECT id FROM organizations WHERE domain = {email_domain} AND banned = 0");
+    let join = stmt(
+        &db,
+        &format!(
+            "UPDATE org_members SET org_id = ({claimed_org}), role = 'MEMBER' \
+             WHERE user_id IN ({VERIFIED_USER}) AND role = 'OWNER' \
+               AND org_id IN ({empty_pending_org}) AND EXISTS ({claimed_org})"
+        ),
+        &args,
+        what,
+    )?;
+    let memberless = format!(
+        "SELECT o.id FROM organizations o WHERE o.pending_domain = {email_domain} \
+         AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = o.id)"
+    );
+    let drop_trial = stmt(
+        &db,
+        &format!("DELETE FROM subscriptions WHERE org_id IN ({memberless})"),
+        &args,
+        what,
+    )?;
+    let drop_org = stmt(
+        &db,
+        &format!("DELETE FROM organizations WHERE id IN ({memberless})"),
+        &args,
         what,
     )?;
     let state = stmt(
         &db,
         "SELECT expires_at_ms FROM email_verifications WHERE token_hash = ?1 AND used_at_ms IS NULL",
-        &[text(token_hash)],
+        &args[..1],
         what,
     )?;
     let results = db
-        .batch(vec![consume, mark, state])
+        .batch(vec![
+            consume, mark, promote, claim, join, drop_trial, drop_org, state,
+        ])
         .await
         .map_err(|e| storage_failure(what, e))?;
     if changes(&results, 0) > 0 {
         return Ok(Verification::Verified);
     }
-    let unused = rows::<LinkState>(&results, 2, what)?;
+    let unused = rows::<LinkState>(&results, 7, what)?;
     Ok(match unused.first() {
         Some(link) if link.expires_at_ms <= now_ms as f64 => Verification::Expired,
         _ => Verification::Invalid,
@@ -422,10 +580,11 @@ pub async fn revoke_family(env: &Env, family_id: &str, now_ms: i64) -> Result<()
 pub struct Membership {
     pub role: String,
     pub email_verified_at_ms: Option<f64>,
+    pub org_banned: bool,
 }
 
-/// The user's role in an organization and whether their email is verified (now, not
-/// as of their token), in one read.
+/// The user's role in an organization, whether their email is verified (now, not as
+/// of their token) and whether the organization is banned, in one read.
 pub async fn membership(
     env: &Env,
     user_id: &str,
@@ -433,8 +592,9 @@ pub async fn membership(
 ) -> Result<Option<Membership>, Problem> {
     let db = d1(env)?;
     db.prepare(
-        "SELECT m.role, u.email_verified_at_ms FROM users u \
-         LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 WHERE u.id = ?1",
+        "SELECT m.role, u.email_verified_at_ms, o.banned FROM users u \
+         LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 \
+         LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = ?1",
     )
     .bind(&[text(user_id), text(org_id)])
     .map_err(|e| storage_failure("accounts.membership", e))?
@@ -446,6 +606,7 @@ pub async fn membership(
             r.role.map(|role| Membership {
                 role,
                 email_verified_at_ms: r.email_verified_at_ms,
+                org_banned: r.banned.unwrap_or(0) != 0,
             })
         })
     })
@@ -455,4 +616,5 @@ pub async fn membership(
 struct MembershipRow {
     role: Option<String>,
     email_verified_at_ms: Option<f64>,
+    banned: Option<i64>,
 }

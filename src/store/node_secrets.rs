@@ -17,6 +17,25 @@ struct StoredHash {
     secret_hash: String,
 }
 
+/// The stored hash of `node_id`'s secret, if it is registered: one D1 round trip.
+pub async fn stored_hash(env: &Env, node_id: &str) -> Result<Option<String>, Problem> {
+    let db = d1(env)?;
+    let what = "node_secrets.stored_hash";
+    let results = db
+        .batch(vec![stmt(
+            &db,
+            "SELECT secret_hash FROM node_secrets WHERE node_id = ?1",
+            &[text(node_id)],
+            what,
+        )?])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok(rows::<StoredHash>(&results, 0, what)?
+        .into_iter()
+        .next()
+        .map(|row| row.secret_hash))
+}
+
 /// Inserts the node unless it exists, then reads back the stored hash: one D1 round
 /// trip (a batch) whatever the outcome. The primary key decides concurrent first
 /// registrations, so there is no read-then-write race.

@@ -16,8 +16,10 @@ pub struct CandidateKey {
 
 /// What the one read of a registration returns.
 pub struct RegistrationContext {
+    /// Active keys of the organization that may verify (the node's own if it is
+    /// registered, else the named one), the node's current key first.
     pub keys: Vec<CandidateKey>,
-    /// With `id_org`: whether that organization exists and is not banned.
+    /// Whether that organization exists and is not banned.
     pub org_usable: bool,
     /// The node as stored, if it was registered before.
     pub existing: Option<ExistingNode>,
@@ -34,11 +36,13 @@ struct OrgRow {
     banned: i64,
 }
 
-/// One round trip (a read batch): the candidate keys, the organization, the node.
-///
-/// With `id_org` the candidates are that organization's active keys. Without it, the
-/// key already associated with this node comes first, then the newest active keys of
-/// organizations in good standing, at most [`MAX_CANDIDATE_KEYS`].
+/// The organization whose keys may verify: the node's own, else `id_org` (?2).
+const VERIFYING_ORG: &str = "COALESCE((SELECT org_id FROM nodes WHERE ip = ?1), ?2)";
+
+/// One round trip (a read batch): the node, the verifying organization's standing and
+/// its active keys (at most [`MAX_CANDIDATE_KEYS`], which bounds the RSA work).
+/// `core::node_registration::verifying_org` then decides with the node row whether
+/// these are the right keys at all.
 pub async fn registration_context(
     env: &Env,
     node_ip: &str,
@@ -46,38 +50,32 @@ pub async fn registration_context(
 ) -> Result<RegistrationContext, Problem> {
     let db = d1(env)?;
     let what = "nodes.registration_context";
-    let limit = num(MAX_CANDIDATE_KEYS as i64);
-    let keys = match id_org {
-        Some(org) => stmt(
-            &db,
+    let args = [
+        text(node_ip),
+        text(id_org.unwrap_or("")),
+        num(MAX_CANDIDATE_KEYS as i64),
+    ];
+    let keys = stmt(
+        &db,
+        &format!(
             "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
-             JOIN organizations o ON o.id = k.org_id AND o.banned = 0 \
-             WHERE k.org_id = ?1 AND k.revoked_at_ms IS NULL \
-             ORDER BY k.created_at_ms DESC LIMIT ?2",
-            &[text(org), limit],
-            what,
-        )?,
-        None => stmt(
-            &db,
-            "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
-             JOIN organizations o ON o.id = k.org_id AND o.banned = 0 \
-             LEFT JOIN nodes n ON n.ip = ?1 AND n.key_id = k.id \
-             WHERE k.revoked_at_ms IS NULL \
-             ORDER BY (n.ip IS NOT NULL) DESC, k.created_at_ms DESC LIMIT ?2",
-            &[text(node_ip), limit],
-            what,
-        )?,
-    };
+             WHERE k.org_id = {VERIFYING_ORG} AND k.revoked_at_ms IS NULL \
+             ORDER BY k.id = (SELECT key_id FROM nodes WHERE ip = ?1) DESC, k.created_at_ms DESC \
+             LIMIT ?3"
+        ),
+        &args,
+        what,
+    )?;
     let org = stmt(
         &db,
-        "SELECT banned FROM organizations WHERE id = ?1",
-        &[text(id_org.unwrap_or(""))],
+        &format!("SELECT banned FROM organizations WHERE id = {VERIFYING_ORG}"),
+        &args[..2],
         what,
     )?;
     let node = stmt(
         &db,
         "SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1",
-        &[text(node_ip)],
+        &args[..1],
         what,
     )?;
     let results = db

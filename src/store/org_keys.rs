@@ -17,17 +17,40 @@ pub struct NewKey<'a> {
     pub max_active: u32,
 }
 
+pub enum Insert {
+    Stored,
+    /// The organization already has `max_active` active keys.
+    QuotaFull,
+    /// The key is active in some organization already, or was ever another one's.
+    KeyExists,
+}
+
+#[derive(Deserialize)]
+struct KeyTaken {
+    taken: i64,
+}
+
+/// A row of `org_keys` with this PEM that stops `?2` (the org) from adding it: an
+/// active one anywhere, or any row of another organization (a key once held by one
+/// organization never verifies for another, revoked or not).
+const KEY_TAKEN: &str = "SELECT 1 FROM org_keys WHERE public_key_pem = ?3 \
+     AND (org_id <> ?2 OR revoked_at_ms IS NULL)";
+
 /// Inserts the key and its audit row in one batch, only while the organization has
-/// fewer than `max_active` active keys (checked inside the insert, so two concurrent
-/// uploads cannot both slip under the quota). Returns false when the quota is full.
-pub async fn insert(env: &Env, key: &NewKey<'_>) -> Result<bool, Problem> {
+/// fewer than `max_active` active keys and nobody holds the key (both checked inside
+/// the insert, so concurrent uploads cannot slip past either; the unique index on
+/// active PEMs backs the second up), then reads which rule refused it, if any.
+pub async fn insert(env: &Env, key: &NewKey<'_>) -> Result<Insert, Problem> {
     let db = d1(env)?;
     let what = "org_keys.insert";
     let insert = stmt(
         &db,
-        "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE \
-         (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6",
+        &format!(
+            "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE \
+             (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6 \
+             AND NOT EXISTS ({KEY_TAKEN})"
+        ),
         &[
             text(key.id),
             text(key.org_id),
@@ -51,11 +74,31 @@ pub async fn insert(env: &Env, key: &NewKey<'_>) -> Result<bool, Problem> {
         ],
         what,
     )?;
-    let results = db
-        .batch(vec![insert, audit])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
-    Ok(changes(&results, 0) > 0)
+    let taken = stmt(
+        &db,
+        &format!("SELECT EXISTS ({KEY_TAKEN} AND id <> ?1) AS taken"),
+        &[text(key.id), text(key.org_id), text(key.public_key_pem)],
+        what,
+    )?;
+    let results = match db.batch(vec![insert, audit, taken]).await {
+        Ok(results) => results,
+        // The index refused a concurrent copy the NOT EXISTS could not yet see.
+        Err(e) if e.to_string().contains("org_keys.public_key_pem") => {
+            return Ok(Insert::KeyExists)
+        }
+        Err(e) => return Err(storage_failure(what, e)),
+    };
+    if changes(&results, 0) > 0 {
+        return Ok(Insert::Stored);
+    }
+    let taken = rows::<KeyTaken>(&results, 2, what)?
+        .first()
+        .is_some_and(|t| t.taken != 0);
+    Ok(if taken {
+        Insert::KeyExists
+    } else {
+        Insert::QuotaFull
+    })
 }
 
 #[derive(Deserialize)]

@@ -23,20 +23,47 @@ pub fn sign_up(app: &TestApp, email: &str) -> Value {
     res.json()
 }
 
-/// Follows the link in the newest verification email to `email`.
-pub fn verify_by_email(app: &TestApp, email: &str) {
+/// The path of the link in the newest verification email to `email`.
+pub fn verification_path(app: &TestApp, email: &str) -> String {
     let emails = app.wait_for_emails(email, 1);
     let link = emails
         .last()
         .expect("an email")
         .first_link()
         .expect("a link in the email");
-    let path = link
-        .strip_prefix(&app.base_url)
-        .expect("the link points at this worker");
+    link.strip_prefix(&app.base_url)
+        .expect("the link points at this worker")
+        .to_owned()
+}
+
+/// Opens a verification link as a person does: the page (GET), then its button,
+/// which posts the form the page holds. Returns the button's answer.
+pub fn open_and_confirm(app: &TestApp, path: &str) -> TestResponse {
     let page = app.get(path);
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Email verified"));
+    if page.status != 200 {
+        return page;
+    }
+    let form = page
+        .body
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a token field in the page: {}", page.body));
+    let body = format!("token={form}");
+    app.request(
+        "POST",
+        "/user/verify-email",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(body.as_bytes()),
+    )
+}
+
+/// Follows the link in the newest verification email to `email` and presses the
+/// page's button.
+pub fn verify_by_email(app: &TestApp, email: &str) {
+    let confirmed = open_and_confirm(app, &verification_path(app, email));
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert!(confirmed.body.contains("Email verified"));
 }
 
 /// A signed-up, verified user: (access token, organization id, sign-up body).

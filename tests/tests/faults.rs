@@ -82,7 +82,8 @@ fn a_d1_failure_mid_sign_up_leaves_no_partial_rows() {
 fn a_d1_failure_during_register_does_not_burn_the_signature() {
     let app = spawn_app_with(&[]);
     let key = gatehouse_e2e::nodes::seed_org(&app, "org-f", 2048);
-    let f = gatehouse_e2e::nodes::fields("192.0.2.77", gatehouse_e2e::nodes::now_ms(), None);
+    let f =
+        gatehouse_e2e::nodes::fields("192.0.2.77", gatehouse_e2e::nodes::now_ms(), Some("org-f"));
     let body = gatehouse_e2e::nodes::signed(&key, &f);
 
     break_inserts(&app, "nodes");

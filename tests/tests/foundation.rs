@@ -96,6 +96,48 @@ fn oversized_bodies_are_refused_with_413_json() {
 }
 
 #[test]
+fn a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() {
+    use std::io::{Read, Write};
+    let app = spawn_app();
+    let addr = app.base_url.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /user/login HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/json\r\n\
+         transfer-encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    // 128 KiB in 8 KiB chunks, and then the body never ends: a worker that reads the
+    // whole body before checking its size would wait here forever.
+    let chunk = vec![b' '; 8 * 1024];
+    for _ in 0..16 {
+        write!(stream, "{:x}\r\n", chunk.len()).unwrap();
+        stream.write_all(&chunk).unwrap();
+        stream.write_all(b"\r\n").unwrap();
+    }
+    stream.flush().unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("PAYLOAD_TOO_LARGE") {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) => panic!(
+                "no answer while the body was still open ({e}); got {:?}",
+                String::from_utf8_lossy(&answer)
+            ),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
+    assert_eq!(app.get("/health").status, 200);
+}
+
+#[test]
 fn oversized_headers_are_refused_with_431_json() {
     let app = spawn_app();
     // Many ordinary-sized headers (each under any per-line limit) over 16 KiB in all.

@@ -7,8 +7,8 @@ use gatehouse_e2e::nodes::{fields, now_ms, signed};
 use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 
-fn register_node(app: &TestApp, key: &PrivateKey, ip: &str, ts: i64) -> u16 {
-    let mut f = fields(ip, ts, None);
+fn register_node(app: &TestApp, key: &PrivateKey, org: &str, ip: &str, ts: i64) -> u16 {
+    let mut f = fields(ip, ts, Some(org));
     (f.provider, f.region, f.version) = ("AZURE".into(), "westeurope".into(), "3.1".into());
     app.post_json("/register", &signed(key, &f)).status
 }
@@ -31,7 +31,10 @@ fn upload_list_register_revoke_and_audit() {
     let first = upload(&app, &token, &org, &key);
     let second = upload(&app, &token, &org, &PrivateKey::generate(3072).unwrap());
 
-    assert_eq!(register_node(&app, &key, "198.51.100.10", now_ms()), 200);
+    assert_eq!(
+        register_node(&app, &key, &org, "198.51.100.10", now_ms()),
+        200
+    );
     let listing = app.request_as(&token, "GET", &format!("/organization/{org}/key"), None);
     assert_eq!(listing.status, 200, "{}", listing.body);
     let keys = listing.json()["data"].as_array().unwrap().clone();
@@ -68,12 +71,12 @@ fn upload_list_register_revoke_and_audit() {
     );
     assert_eq!(revoke.status, 200, "{}", revoke.body);
     assert_eq!(
-        register_node(&app, &key, "198.51.100.10", now_ms() + 1),
+        register_node(&app, &key, &org, "198.51.100.10", now_ms() + 1),
         400,
         "a revoked key no longer registers nodes"
     );
     assert_eq!(
-        register_node(&app, &key, "198.51.100.11", now_ms() + 2),
+        register_node(&app, &key, &org, "198.51.100.11", now_ms() + 2),
         400
     );
     let again = app.request_as(
@@ -133,7 +136,7 @@ fn generated_keys_return_the_private_half_once() {
         .iter()
         .any(|r| r.to_string().contains("PRIVATE")));
     assert_eq!(
-        register_node(&app, &private, "203.0.113.50", now_ms()),
+        register_node(&app, &private, &org, "203.0.113.50", now_ms()),
         200,
         "the generated key signs registrations"
     );

@@ -2,7 +2,7 @@
 //! checked afterwards, not only the answers.
 
 use gatehouse_core::rsa_keys::PrivateKey;
-use gatehouse_e2e::accounts::signup_body;
+use gatehouse_e2e::accounts::{open_and_confirm, signup_body, verification_path};
 use gatehouse_e2e::nodes::{fields, now_ms, signed};
 use gatehouse_e2e::spawn_app;
 use serde_json::{json, Value};
@@ -41,7 +41,7 @@ fn one_signed_registration_sent_100_times_at_once_is_accepted_once() {
         2048,
     );
     let now = now_ms();
-    let mut f = fields("192.0.2.200", now, None);
+    let mut f = fields("192.0.2.200", now, Some("org-race"));
     f.provider = "GCS".into();
     let body = signed(&key, &f);
     let results = concurrently(&app, "/register", vec![body; 100]);
@@ -110,20 +110,39 @@ fn fifty_simultaneous_sign_ups_with_one_email_create_one_account_and_nothing_els
 }
 
 #[test]
-fn concurrent_sign_ups_of_colleagues_share_one_organization() {
+fn colleagues_who_sign_up_and_verify_concurrently_end_in_one_organization() {
     let app = Arc::new(spawn_app());
-    let bodies = (0..10)
-        .map(|i| signup_body(&format!("person{i}@acme.io"), json!({})))
-        .collect();
+    let emails: Vec<String> = (0..10).map(|i| format!("person{i}@acme.io")).collect();
+    let bodies = emails.iter().map(|e| signup_body(e, json!({}))).collect();
     let results = concurrently(&app, "/user/register", bodies);
     assert!(results.iter().all(|(s, _)| *s == 201), "{results:?}");
-    let orgs: std::collections::HashSet<String> = results
-        .iter()
-        .map(|(_, b)| b["user"]["orgId"].as_str().unwrap().to_owned())
-        .collect();
+    // Nobody has verified: nobody has claimed acme.io.
     assert_eq!(
-        orgs.len(),
-        1,
+        app.d1_query("SELECT count(*) AS n FROM organizations WHERE domain IS NOT NULL")[0]["n"],
+        0
+    );
+
+    // Everyone presses their link's button at once: one organization claims the
+    // domain, the others' empty organizations fold into it.
+    let barrier = Arc::new(Barrier::new(emails.len()));
+    let threads: Vec<_> = emails
+        .iter()
+        .map(|email| {
+            let path = verification_path(&app, email);
+            let (app, barrier) = (Arc::clone(&app), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                open_and_confirm(&app, &path).status
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 200);
+    }
+    let orgs = app.d1_query("SELECT domain, pending_domain FROM organizations");
+    assert_eq!(
+        orgs,
+        vec![json!({"domain": "acme.io", "pending_domain": null})],
         "everyone at acme.io is in the one acme.io organization"
     );
     let roles =

@@ -1,6 +1,7 @@
-//! Rate limits (Workers rate-limiting binding, simulated locally): per client IP on
-//! the people and node routes, per account on login; 429 with Retry-After in each
-//! route family's error shape.
+//! Rate limits (Workers rate-limiting binding, simulated locally): per client network
+//! (IPv4 address, IPv6 /64) on the people and node routes; on login also the
+//! per-account failure lock (core::account::login_guard); 429 with Retry-After in
+//! each route family's error shape.
 
 use gatehouse_e2e::accounts::sign_up;
 use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};
@@ -22,7 +23,11 @@ fn at_window_start(needed: u64) {
 }
 
 fn login_from(app: &TestApp, ip: &str, email: &str) -> TestResponse {
-    let body = json!({"email": email, "password": "Wrong1horse"}).to_string();
+    login_with(app, ip, email, "Wrong1horse")
+}
+
+fn login_with(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
+    let body = json!({"email": email, "password": password}).to_string();
     app.request(
         "POST",
         "/user/login",
@@ -56,7 +61,7 @@ fn login_is_limited_per_ip_then_per_account() {
         login_from(&app, "198.51.100.2", "someone@acme.io").status,
         401
     );
-    // …but guesses at one account from many addresses are limited too.
+    // …but failed guesses at one account from many addresses are limited too.
     for i in 0..10 {
         assert_eq!(
             login_from(&app, &format!("203.0.113.{i}"), "ada@acme.io").status,
@@ -66,6 +71,66 @@ fn login_is_limited_per_ip_then_per_account() {
     }
     let refused = login_from(&app, "203.0.113.100", "ada@acme.io");
     assert_eq!(refused.status, 429, "{}", refused.body);
+    let retry: u32 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(
+        (800..=900).contains(&retry),
+        "until the 15-minute window ends: {retry}"
+    );
+}
+
+#[test]
+fn guesses_from_elsewhere_cannot_lock_the_owner_out() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    sign_up(&app, "ada@acme.io");
+    at_window_start(20);
+    // Ada signs in from home: that network becomes known to her account.
+    let home = "198.51.100.7";
+    assert_eq!(
+        login_with(&app, home, "ada@acme.io", "Correct1horse").status,
+        200
+    );
+    // Someone guesses from a dozen other addresses, one try each.
+    for i in 0..10 {
+        assert_eq!(
+            login_from(&app, &format!("203.0.113.{i}"), "ada@acme.io").status,
+            401,
+            "guess {i}"
+        );
+    }
+    let locked = login_from(&app, "203.0.113.10", "ada@acme.io");
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert_eq!(locked.json()["error_code"], "RATE_LIMITED");
+    // Even the right password from an unknown network is refused now, so guessing
+    // cannot go on…
+    assert_eq!(
+        login_with(&app, "203.0.113.11", "ada@acme.io", "Correct1horse").status,
+        429
+    );
+    // …while Ada, at home, signs in as usual (and a wrong password is still wrong).
+    let ada = login_with(&app, home, "ada@acme.io", "Correct1horse");
+    assert_eq!(ada.status, 200, "{}", ada.body);
+    assert_eq!(login_from(&app, home, "ada@acme.io").status, 401);
+}
+
+#[test]
+fn ipv6_clients_share_one_budget_per_64() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    at_window_start(20);
+    // Ten addresses of one /64: one client.
+    for i in 1..=10 {
+        assert_eq!(
+            login_from(&app, &format!("2001:db8:1:2::{i:x}"), "nobody@acme.io").status,
+            401,
+            "attempt {i}"
+        );
+    }
+    let refused = login_from(&app, "2001:db8:1:2:ffff:ffff:ffff:fffe", "nobody@acme.io");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    // The neighbouring /64 is someone else.
+    assert_eq!(
+        login_from(&app, "2001:db8:1:3::1", "nobody@acme.io").status,
+        401
+    );
 }
 
 #[test]

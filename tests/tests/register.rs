@@ -20,7 +20,10 @@ fn registers_associates_the_key_and_updates_on_re_registration() {
     let app = spawn_app();
     let key = seed_org(&app, "org-a", 2048);
     let t = now_ms();
-    let res = app.post_json("/register", &signed(&key, &fields("203.0.113.7", t, None)));
+    let res = app.post_json(
+        "/register",
+        &signed(&key, &fields("203.0.113.7", t, Some("org-a"))),
+    );
     assert_eq!(
         (res.status, res.json()),
         (
@@ -29,7 +32,8 @@ fn registers_associates_the_key_and_updates_on_re_registration() {
         )
     );
 
-    let mut update = fields("203.0.113.7", t + 1000, Some("org-a"));
+    // Once registered, a node may leave id_org out (the seed's form).
+    let mut update = fields("203.0.113.7", t + 1000, None);
     update.status = "inactive".into();
     update.version = "1.5.0".into();
     assert_eq!(
@@ -55,7 +59,7 @@ fn the_same_body_twice_is_a_replay_and_so_is_an_older_one() {
     let app = spawn_app();
     let key = seed_org(&app, "org-r", 2048);
     let t = now_ms();
-    let first = signed(&key, &fields("198.51.100.1", t, None));
+    let first = signed(&key, &fields("198.51.100.1", t, Some("org-r")));
     assert_eq!(app.post_json("/register", &first).status, 200);
     assert_refused(&app.post_json("/register", &first), "Replay detected");
     // Fresh signature, but older than the accepted one: refused by D1's ordering.
@@ -84,7 +88,7 @@ fn forged_tampered_and_foreign_signatures_are_refused_alike() {
         "Invalid signature",
     );
     // A field changed after signing.
-    let mut tampered = signed(&key_a, &fields("192.0.2.2", t, None));
+    let mut tampered = signed(&key_a, &fields("192.0.2.2", t, Some("org-a")));
     tampered["region"] = json!("us-east-1");
     assert_refused(&app.post_json("/register", &tampered), "Invalid signature");
     // A key nobody registered.
@@ -92,7 +96,7 @@ fn forged_tampered_and_foreign_signatures_are_refused_alike() {
     assert_refused(
         &app.post_json(
             "/register",
-            &signed(&stranger, &fields("192.0.2.3", t, None)),
+            &signed(&stranger, &fields("192.0.2.3", t, Some("org-a"))),
         ),
         "Invalid signature",
     );
@@ -104,7 +108,7 @@ fn forged_tampered_and_foreign_signatures_are_refused_alike() {
         ),
         "Unknown or banned organization",
     );
-    // Org B's 3072-bit key works for its own nodes, with or without id_org.
+    // Org B's 3072-bit key works for its own nodes; once registered, id_org is optional.
     assert_eq!(
         app.post_json(
             "/register",
@@ -114,24 +118,42 @@ fn forged_tampered_and_foreign_signatures_are_refused_alike() {
         200
     );
     assert_eq!(
-        app.post_json("/register", &signed(&key_b, &fields("192.0.2.6", t, None)))
-            .status,
+        app.post_json(
+            "/register",
+            &signed(&key_b, &fields("192.0.2.5", t + 1, None))
+        )
+        .status,
         200
     );
-    // …but cannot take over org A's node.
+    // A first registration must name its organization.
+    assert_refused(
+        &app.post_json("/register", &signed(&key_b, &fields("192.0.2.6", t, None))),
+        "Missing id_org",
+    );
+    // …and org B cannot take over org A's node, naming itself or not.
     assert_eq!(
-        app.post_json("/register", &signed(&key_a, &fields("192.0.2.7", t, None)))
-            .status,
+        app.post_json(
+            "/register",
+            &signed(&key_a, &fields("192.0.2.7", t, Some("org-a")))
+        )
+        .status,
         200
     );
     assert_refused(
         &app.post_json(
             "/register",
-            &signed(&key_b, &fields("192.0.2.7", t + 1, None)),
+            &signed(&key_b, &fields("192.0.2.7", t + 1, Some("org-b"))),
         ),
         "Node is registered to another organization",
     );
-    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 3);
+    assert_refused(
+        &app.post_json(
+            "/register",
+            &signed(&key_b, &fields("192.0.2.7", t + 2, None)),
+        ),
+        "Invalid signature",
+    );
+    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 2);
 }
 
 #[test]
@@ -140,8 +162,11 @@ fn revoked_keys_and_banned_organizations_no_longer_verify() {
     let key = seed_org(&app, "org-x", 2048);
     let t = now_ms();
     assert_eq!(
-        app.post_json("/register", &signed(&key, &fields("192.0.2.10", t, None)))
-            .status,
+        app.post_json(
+            "/register",
+            &signed(&key, &fields("192.0.2.10", t, Some("org-x")))
+        )
+        .status,
         200
     );
     app.d1_query("UPDATE org_keys SET revoked_at_ms = 1 WHERE id = 'org-x-key'");
@@ -163,7 +188,7 @@ fn revoked_keys_and_banned_organizations_no_longer_verify() {
     );
     assert_refused(
         &app.post_json("/register", &signed(&key2, &fields("192.0.2.11", t, None))),
-        "Invalid signature",
+        "Missing id_org",
     );
 }
 
@@ -172,7 +197,7 @@ fn every_invalid_field_gets_a_clear_400() {
     let app = spawn_app();
     let key = seed_org(&app, "org-v", 2048);
     let t = now_ms();
-    let valid = signed(&key, &fields("192.0.2.20", t, None));
+    let valid = signed(&key, &fields("192.0.2.20", t, Some("org-v")));
     for field in [
         "provider",
         "ip",

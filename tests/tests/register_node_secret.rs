@@ -77,6 +77,21 @@ fn registers_hashes_and_is_idempotent_then_refuses_another_secret() {
         !stored.contains("0123456789abcdef-secret"),
         "never stored in clear"
     );
+    // One KDF run per request, whatever the outcome: a known node_id is verified,
+    // never hashed first and verified after.
+    let kdf_runs =
+        |res: &gatehouse_e2e::TestResponse| res.header("x-gatehouse-kdf-runs").map(str::to_owned);
+    assert_eq!(kdf_runs(&first).as_deref(), Some("1"), "new: hashed once");
+    assert_eq!(
+        kdf_runs(&again).as_deref(),
+        Some("1"),
+        "again: verified once"
+    );
+    assert_eq!(
+        kdf_runs(&other).as_deref(),
+        Some("1"),
+        "conflict: verified once"
+    );
 }
 
 #[test]

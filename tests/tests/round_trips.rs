@@ -27,11 +27,12 @@ fn each_route_stays_within_its_d1_round_trip_budget() {
     };
 
     let secret = json!({"node_id": "n1", "secret": "0123456789abcdef"});
+    // A new node_id: the read, then the insert (hashing only once it is known new).
     check(
         "register_node_secret (new)",
         app.post_json("/register_node_secret", &secret),
         200,
-        1,
+        2,
     );
     check(
         "register_node_secret (again)",
@@ -41,7 +42,7 @@ fn each_route_stays_within_its_d1_round_trip_budget() {
     );
 
     let key = seed_org(&app, "org-1", 2048);
-    let body = signed(&key, &fields("192.0.2.1", now_ms(), None));
+    let body = signed(&key, &fields("192.0.2.1", now_ms(), Some("org-1")));
     check("register", app.post_json("/register", &body), 200, 2);
 
     let signup = json!({"email": "ada@acme.io", "password": "Correct1horse", "firstName": "Ada",

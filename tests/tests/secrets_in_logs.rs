@@ -26,7 +26,8 @@ fn no_password_secret_token_or_private_key_in_the_log() {
         .unwrap();
     secrets.push(link.rsplit('=').next().unwrap().to_owned());
     assert_eq!(
-        app.get(link.strip_prefix(&app.base_url).unwrap()).status,
+        gatehouse_e2e::accounts::open_and_confirm(&app, link.strip_prefix(&app.base_url).unwrap())
+            .status,
         200
     );
 

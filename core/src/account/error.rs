@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Forbidden,
     QuotaExceeded,
     NotFound,
+    /// The public key is (or was) another organization's, or already active here.
+    KeyExists,
 }
 
 impl ErrorCode {
@@ -41,6 +43,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::KeyExists => "KEY_EXISTS",
         }
     }
 
@@ -51,8 +54,9 @@ impl ErrorCode {
             | ErrorCode::TokenExpired
             | ErrorCode::TokenReused
             | ErrorCode::Unauthorized => 401,
-            ErrorCode::EmailNotVerified | ErrorCode::Forbidden => 403,
+            ErrorCode::EmailNotVerified | ErrorCode::Forbidden | ErrorCode::OrgBanned => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::KeyExists => 409,
             _ => 400,
         }
     }

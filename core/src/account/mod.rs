@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod error;
+pub mod login_guard;
 pub mod new_password;
 pub mod signup;
 pub mod tokens;

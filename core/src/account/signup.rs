@@ -4,43 +4,6 @@ use super::email::is_domain;
 use super::{AccountError, Email, NewPassword};
 use serde_json::Value;
 
-/// Mail providers whose domain never defines a shared organization.
-pub const FREE_MAIL_DOMAINS: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "outlook.com",
-    "hotmail.com",
-    "live.com",
-    "msn.com",
-    "yahoo.com",
-    "yahoo.co.uk",
-    "yahoo.fr",
-    "ymail.com",
-    "aol.com",
-    "icloud.com",
-    "me.com",
-    "mac.com",
-    "proton.me",
-    "protonmail.com",
-    "pm.me",
-    "gmx.com",
-    "gmx.net",
-    "gmx.de",
-    "web.de",
-    "mail.com",
-    "zoho.com",
-    "yandex.com",
-    "yandex.ru",
-    "mail.ru",
-    "qq.com",
-    "163.com",
-    "126.com",
-    "fastmail.com",
-    "hey.com",
-    "tutanota.com",
-    "duck.com",
-];
-
 #[derive(Debug)]
 pub struct SignUp {
     pub email: Email,
@@ -116,17 +79,19 @@ impl SignUp {
         format!("{} {}", self.first_name, self.last_name)
     }
 
-    /// The domain that defines this user's shared organization, if any: for business
-    /// accounts the website's host, else the email's domain; never a free-mail domain.
+    /// The domain that may define this user's shared organization: for business
+    /// accounts the website's host, else the email's domain. Whether it is a
+    /// free-mail domain (which never does) is data in D1 (`free_mail_domains`), so
+    /// [`plan_org`] is told.
     pub fn org_domain(&self) -> Option<String> {
         if !self.is_business {
             return None;
         }
-        let domain = self
-            .company_website
-            .clone()
-            .unwrap_or_else(|| self.email.domain().to_owned());
-        (!FREE_MAIL_DOMAINS.contains(&domain.as_str())).then_some(domain)
+        Some(
+            self.company_website
+                .clone()
+                .unwrap_or_else(|| self.email.domain().to_owned()),
+        )
     }
 }
 
@@ -165,7 +130,7 @@ pub fn website_host(raw: &str) -> Result<String, AccountError> {
     Ok(host)
 }
 
-/// An organization found for the sign-up's domain.
+/// The organization that has claimed the sign-up's domain.
 pub struct ExistingOrg {
     pub id: String,
     pub banned: bool,
@@ -173,34 +138,37 @@ pub struct ExistingOrg {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum OrgPlan {
-    /// Join as MEMBER: the email proves the user belongs to the org's domain.
+    /// Join as a plain member (role USER): the email proves the user belongs to the
+    /// domain the organization has claimed.
     Join { org_id: String },
-    /// A new org with this user as OWNER and a free trial. `domain` is set only when
-    /// the email's domain is that domain, so nobody claims a company they can't mail at.
-    Create { domain: Option<String> },
+    /// A new organization with this user as OWNER and a free trial. `claim` is the
+    /// domain it will claim once the founder's email is verified (set only when the
+    /// email is at that domain and nobody has claimed it): an unverified sign-up
+    /// claims nothing, so it cannot capture the colleagues who come after it.
+    Create { claim: Option<String> },
 }
 
+/// Where a sign-up lands, given the domain it may stand for, the organization that
+/// has claimed that domain (if any) and whether the domain is a free-mail provider's.
 pub fn plan_org(
     signup: &SignUp,
     domain: Option<&str>,
-    existing: Option<&ExistingOrg>,
+    claimed_by: Option<&ExistingOrg>,
+    free_mail: bool,
 ) -> Result<OrgPlan, AccountError> {
+    let domain = domain.filter(|_| !free_mail);
     let owns_domain = domain.is_some_and(|d| d == signup.email.domain());
-    match existing {
-        Some(org) if org.banned => Err(AccountError::new(
+    match claimed_by.filter(|_| domain.is_some()) {
+        Some(org) if org.banned && owns_domain => Err(AccountError::new(
             super::ErrorCode::OrgBanned,
             "The organization for this domain is banned",
         )),
         Some(org) if owns_domain => Ok(OrgPlan::Join {
             org_id: org.id.clone(),
         }),
-        Some(_) => Ok(OrgPlan::Create { domain: None }),
+        Some(_) => Ok(OrgPlan::Create { claim: None }),
         None => Ok(OrgPlan::Create {
-            domain: if owns_domain {
-                domain.map(str::to_owned)
-            } else {
-                None
-            },
+            claim: domain.filter(|_| owns_domain).map(str::to_owned),
         }),
     }
 }
@@ -295,13 +263,6 @@ mod tests {
             Some("other.com")
         );
         assert_eq!(
-            signup(json!({"email": "ada@gmail.com"}))
-                .unwrap()
-                .org_domain(),
-            None,
-            "free mail"
-        );
-        assert_eq!(
             signup(json!({"isBusiness": false})).unwrap().org_domain(),
             None,
             "personal"
@@ -316,35 +277,58 @@ mod tests {
             banned,
         };
         assert_eq!(
-            plan_org(&s, Some("acme.io"), None).unwrap(),
+            plan_org(&s, Some("acme.io"), None, false).unwrap(),
             OrgPlan::Create {
-                domain: Some("acme.io".into())
+                claim: Some("acme.io".into())
             }
         );
         assert_eq!(
-            plan_org(&s, Some("acme.io"), Some(&org(false))).unwrap(),
+            plan_org(&s, Some("acme.io"), Some(&org(false)), false).unwrap(),
             OrgPlan::Join {
                 org_id: "o1".into()
             }
         );
         assert_eq!(
-            plan_org(&s, Some("acme.io"), Some(&org(true)))
+            plan_org(&s, Some("acme.io"), Some(&org(true)), false)
                 .unwrap_err()
                 .code,
             ErrorCode::OrgBanned
         );
         // Website says other.com but the email is at acme.io: a new org that claims no domain.
         assert_eq!(
-            plan_org(&s, Some("other.com"), Some(&org(false))).unwrap(),
-            OrgPlan::Create { domain: None }
+            plan_org(&s, Some("other.com"), Some(&org(false)), false).unwrap(),
+            OrgPlan::Create { claim: None }
         );
         assert_eq!(
-            plan_org(&s, Some("other.com"), None).unwrap(),
-            OrgPlan::Create { domain: None }
+            plan_org(&s, Some("other.com"), Some(&org(true)), false).unwrap(),
+            OrgPlan::Create { claim: None },
+            "someone else's banned org is not this user's business"
         );
         assert_eq!(
-            plan_org(&s, None, None).unwrap(),
-            OrgPlan::Create { domain: None }
+            plan_org(&s, Some("other.com"), None, false).unwrap(),
+            OrgPlan::Create { claim: None }
+        );
+        assert_eq!(
+            plan_org(&s, None, None, false).unwrap(),
+            OrgPlan::Create { claim: None }
+        );
+    }
+
+    #[test]
+    fn free_mail_domains_never_define_an_organization() {
+        let s = signup(json!({"email": "ada@hotmail.co.uk"})).unwrap();
+        let org = ExistingOrg {
+            id: "o1".into(),
+            banned: false,
+        };
+        assert_eq!(
+            plan_org(&s, Some("hotmail.co.uk"), None, true).unwrap(),
+            OrgPlan::Create { claim: None }
+        );
+        assert_eq!(
+            plan_org(&s, Some("hotmail.co.uk"), Some(&org), true).unwrap(),
+            OrgPlan::Create { claim: None },
+            "even a (legacy) claim on a free-mail domain captures nobody"
         );
     }
 }

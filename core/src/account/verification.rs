@@ -38,6 +38,31 @@ pub fn verification_email(name: &str, link: &str) -> (String, String, String) {
     (subject, text, html)
 }
 
+/// The page the emailed link opens: it verifies nothing by itself. Mail scanners and
+/// link previews fetch links (GET) without a person; only the button's POST consumes
+/// the link, so a prefetch can neither verify an address nor burn its link.
+pub fn confirm_page(token: &str) -> String {
+    page(
+        "Confirm your email address",
+        &format!(
+            "<p>Press the button to confirm this email address.</p>\
+             <form method=\"post\" action=\"/user/verify-email\">\
+             <input type=\"hidden\" name=\"token\" value=\"{}\">\
+             <button type=\"submit\">Verify my email</button></form>",
+            html_escape(token)
+        ),
+    )
+}
+
+/// A small HTML page (title and body HTML).
+pub fn page(title: &str, body_html: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
+         <body><h1>{title}</h1>{body_html}</body></html>"
+    )
+}
+
 pub fn html_escape(s: &str) -> String {
     s.chars()
         .map(|c| match c {
@@ -54,6 +79,13 @@ pub fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_confirm_page_posts_the_escaped_token() {
+        let html = confirm_page("a\"b<c");
+        assert!(html.contains("<form method=\"post\" action=\"/user/verify-email\">"));
+        assert!(html.contains("value=\"a&quot;b&lt;c\""));
+    }
 
     #[test]
     fn tokens_are_long_random_and_hashed() {

@@ -8,6 +8,8 @@
 //! what Python keeps: big integers exactly, floats as `repr()` prints them, object
 //! members in first-seen order with the last duplicate winning, lone surrogates.
 
+use std::collections::BTreeMap;
+
 /// A decoded JSON value, as Python holds it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PyValue {
@@ -23,7 +25,7 @@ pub enum PyValue {
 }
 
 /// A Python `str`: code points, which may include lone surrogates.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct PyStr(pub Vec<u32>);
 
 impl PyStr {
@@ -416,6 +418,11 @@ impl Parser<'_> {
     /// `_parse_object_unicode`: `idx` is just after `{`.
     fn parse_object(&mut self, idx: usize) -> Result<(PyValue, usize), DecodeError> {
         let mut members: Vec<(PyStr, PyValue)> = Vec::new();
+        // Key -> its index in `members`: a repeated key is found in O(log n), so a body
+        // of thousands of keys costs n log n (a scan of earlier members was quadratic).
+        // A B-tree, not a hash map: on wasm std's hasher has fixed keys, so crafted
+        // keys could collide.
+        let mut positions: BTreeMap<PyStr, usize> = BTreeMap::new();
         let mut idx = self.skip_ws(idx);
         if self.at(idx) != Some(u32::from('}')) {
             loop {
@@ -433,9 +440,12 @@ impl Parser<'_> {
                 idx = self.skip_ws(idx + 1);
                 let (value, next) = self.scan_once(idx)?;
                 // dict(pairs): a repeated key keeps its first position, takes the last value.
-                match members.iter_mut().find(|(k, _)| *k == key) {
-                    Some(slot) => slot.1 = value,
-                    None => members.push((key, value)),
+                match positions.get(&key) {
+                    Some(&at) => members[at].1 = value,
+                    None => {
+                        positions.insert(key.clone(), members.len());
+                        members.push((key, value));
+                    }
                 }
                 idx = self.skip_ws(next);
                 if self.at(idx) == Some(u32::from('}')) {

@@ -1,0 +1,312 @@
+//! One customer must not be able to hurt another through the public API: each test
+//! here replays an attack from the security review (SECURITY.md) against the built
+//! worker and shows it fail.
+
+use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_e2e::accounts::{assert_error, verified_user};
+use gatehouse_e2e::nodes::{fields, now_ms, signed};
+use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
+use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
+use serde_json::json;
+
+fn upload(app: &TestApp, token: &str, org: &str, pem: &str) -> TestResponse {
+    app.post_json_as(
+        token,
+        &format!("/organization/{org}/key"),
+        &json!({ "publicKey": pem }),
+    )
+}
+
+fn register(
+    app: &TestApp,
+    key: &PrivateKey,
+    ip: &str,
+    ts: i64,
+    id_org: Option<&str>,
+) -> TestResponse {
+    app.post_json("/register", &signed(key, &fields(ip, ts, id_org)))
+}
+
+fn node_org(app: &TestApp, ip: &str) -> String {
+    let rows = app.d1_query(&format!("SELECT org_id FROM nodes WHERE ip = '{ip}'"));
+    rows[0]["org_id"].as_str().unwrap().to_owned()
+}
+
+fn verifications(res: &TestResponse) -> u32 {
+    res.header("x-gatehouse-rsa-verifications")
+        .expect("test hooks report RSA verifications")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_copied_public_key_cannot_take_over_another_organizations_node() {
+    let app = spawn_app();
+    let (token_a, org_a, _) = verified_user(&app, "ada@acme.io");
+    let (token_b, org_b, _) = verified_user(&app, "mallory@evil.example");
+    let key = PrivateKey::generate(2048).unwrap();
+    let pem = key.public_key().to_spki_pem();
+    assert_eq!(upload(&app, &token_a, &org_a, &pem).status, 201);
+    let t = now_ms();
+    assert_eq!(
+        register(&app, &key, "203.0.113.9", t, Some(&org_a)).status,
+        200
+    );
+
+    // B lists nothing of A's, but public keys are public: B uploads A's key, in any
+    // encoding. Refused, without saying whose it is.
+    let copy = upload(&app, &token_b, &org_b, &pem);
+    assert_error(&copy, 409, "KEY_EXISTS");
+    assert!(!copy.body.contains(&org_a));
+    assert_error(
+        &upload(&app, &token_b, &org_b, &key.public_key().to_pkcs1_pem()),
+        409,
+        "KEY_EXISTS",
+    );
+    // A's node keeps registering the documented default way (no id_org) into A.
+    assert_eq!(register(&app, &key, "203.0.113.9", t + 1, None).status, 200);
+    assert_eq!(node_org(&app, "203.0.113.9"), org_a);
+
+    // Rotation: A adds a new key and revokes the old one; B can copy neither.
+    let rotated = PrivateKey::generate(2048).unwrap();
+    let rotated_pem = rotated.public_key().to_spki_pem();
+    assert_eq!(upload(&app, &token_a, &org_a, &rotated_pem).status, 201);
+    assert_error(
+        &upload(&app, &token_b, &org_b, &rotated_pem),
+        409,
+        "KEY_EXISTS",
+    );
+    let old_id = app.d1_query(&format!(
+        "SELECT id FROM org_keys WHERE org_id = '{org_a}' AND public_key_pem = '{pem}'"
+    ))[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoke = app.request_as(
+        &token_a,
+        "DELETE",
+        &format!("/organization/{org_a}/key/{old_id}"),
+        None,
+    );
+    assert_eq!(revoke.status, 200, "{}", revoke.body);
+    assert_error(&upload(&app, &token_b, &org_b, &pem), 409, "KEY_EXISTS");
+    // A itself may bring its revoked key back; the new row is active, the old stays revoked.
+    assert_eq!(upload(&app, &token_a, &org_a, &pem).status, 201);
+    // And a node registered with a key stays where it is, whatever B does.
+    assert_eq!(
+        register(&app, &rotated, "203.0.113.9", t + 2, None).status,
+        200
+    );
+    assert_eq!(node_org(&app, "203.0.113.9"), org_a);
+
+    // Storage refuses a second active copy even when written behind the API's back.
+    let planted = app.d1_execute(&format!(
+        "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
+         VALUES ('planted', '{org_b}', '{rotated_pem}', 2048, 0)"
+    ));
+    let error = planted.expect_err("a second active copy of a key");
+    assert!(error.contains("UNIQUE constraint failed"), "{error}");
+}
+
+#[test]
+fn no_organization_can_crowd_out_another_by_uploading_keys() {
+    let app = spawn_app();
+    let honest = PrivateKey::generate(2048).unwrap();
+    app.seed_org_key(
+        "honest",
+        "honest-key",
+        &honest.public_key().to_spki_pem(),
+        2048,
+    );
+    let t = now_ms();
+    assert_eq!(
+        register(&app, &honest, "198.51.100.20", t, Some("honest")).status,
+        200
+    );
+
+    // 200 newer active keys in 40 other organizations (the old design tried the newest
+    // 50 keys of everyone for a registration without id_org).
+    let mut sql = String::new();
+    for org in 0..40 {
+        sql.push_str(&format!(
+            "INSERT INTO organizations (id, name, created_at_ms) VALUES ('hostile-{org}', 'h', 1);"
+        ));
+        for k in 0..5 {
+            let key = PrivateKey::generate(2048)
+                .unwrap()
+                .public_key()
+                .to_spki_pem();
+            sql.push_str(&format!(
+                "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
+                 VALUES ('h-{org}-{k}', 'hostile-{org}', '{key}', 2048, {});",
+                t + 1000
+            ));
+        }
+    }
+    app.d1_query(&sql);
+
+    // The registered node, without id_org: only its own organization's keys are tried.
+    let again = register(&app, &honest, "198.51.100.20", t + 1, None);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(verifications(&again), 1);
+    // A new node names its organization and is verified against that one alone.
+    let new = register(&app, &honest, "198.51.100.21", t, Some("honest"));
+    assert_eq!(new.status, 200, "{}", new.body);
+    assert_eq!(verifications(&new), 1);
+    // Without a name, a first registration gets a clear instruction and costs no RSA.
+    let unnamed = register(&app, &honest, "198.51.100.22", t, None);
+    assert_eq!(unnamed.status, 400);
+    assert!(
+        unnamed.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Missing id_org"),
+        "{}",
+        unnamed.body
+    );
+    assert_eq!(verifications(&unnamed), 0);
+    // A hostile organization's forged registration costs at most its own key count.
+    let forged = register(&app, &honest, "198.51.100.23", t, Some("hostile-7"));
+    assert_eq!(forged.status, 400);
+    assert_eq!(verifications(&forged), 5);
+}
+
+#[test]
+fn keys_must_use_exponent_65537_and_odd_stored_keys_cost_nothing() {
+    let app = spawn_app();
+    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let pem = PrivateKey::generate(4096)
+        .unwrap()
+        .public_key()
+        .to_spki_pem();
+    let n = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
+    let big_e = rsa::RsaPublicKey::new_unchecked(
+        rsa::traits::PublicKeyParts::n(&n).clone(),
+        rsa::BigUint::from((1u64 << 33) - 1),
+    )
+    .to_public_key_pem(LineEnding::LF)
+    .unwrap();
+    let refused = upload(&app, &token, &org, &big_e);
+    assert_error(&refused, 400, "INVALID_INPUT");
+    assert!(refused.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("65537"));
+
+    // Such a key already in storage (written before this rule) is never used.
+    app.seed_org_key("legacy", "odd-key", &big_e, 4096);
+    let good = PrivateKey::generate(2048).unwrap();
+    app.seed_org_key("legacy", "good-key", &good.public_key().to_spki_pem(), 2048);
+    let res = register(&app, &good, "192.0.2.60", now_ms(), Some("legacy"));
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        verifications(&res),
+        1,
+        "the odd key is skipped, not verified"
+    );
+}
+
+#[test]
+fn node_identity_folds_mapped_ipv4_and_refuses_unreachable_addresses() {
+    let app = spawn_app();
+    let key = PrivateKey::generate(2048).unwrap();
+    app.seed_org_key("org-ip", "k-ip", &key.public_key().to_spki_pem(), 2048);
+    let t = now_ms();
+    assert_eq!(
+        register(&app, &key, "203.0.113.9", t, Some("org-ip")).status,
+        200
+    );
+    let mapped = register(&app, &key, "::ffff:203.0.113.9", t + 1, None);
+    assert_eq!(mapped.status, 200, "{}", mapped.body);
+    assert_eq!(
+        app.d1_query("SELECT ip, last_signed_at_ms FROM nodes"),
+        vec![json!({"ip": "203.0.113.9", "last_signed_at_ms": t + 1})],
+        "one node, whichever way its address is written"
+    );
+    // The seed's own example: private ranges are fine.
+    assert_eq!(
+        register(&app, &key, "192.168.1.100", t, Some("org-ip")).status,
+        200
+    );
+    for ip in [
+        "0.0.0.0",
+        "127.0.0.1",
+        "::1",
+        "::",
+        "169.254.10.1",
+        "fe80::1",
+        "224.0.0.1",
+        "ff02::1",
+        "255.255.255.255",
+        "::ffff:127.0.0.1",
+    ] {
+        let res = register(&app, &key, ip, t, Some("org-ip"));
+        assert_eq!(res.status, 400, "{ip}: {}", res.body);
+        assert!(
+            res.json()["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid ip: unspecified, loopback, link-local"),
+            "{ip}: {}",
+            res.body
+        );
+    }
+    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 2);
+}
+
+#[test]
+fn a_banned_organization_can_no_longer_write() {
+    let app = spawn_app();
+    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let key = PrivateKey::generate(2048).unwrap();
+    let created = upload(&app, &token, &org, &key.public_key().to_spki_pem());
+    assert_eq!(created.status, 201);
+    let key_id = created.json()["data"]["id"].as_str().unwrap().to_owned();
+    app.d1_query(&format!(
+        "UPDATE organizations SET banned = 1 WHERE id = '{org}'"
+    ));
+
+    let other = PrivateKey::generate(2048)
+        .unwrap()
+        .public_key()
+        .to_spki_pem();
+    assert_error(&upload(&app, &token, &org, &other), 403, "ORG_BANNED");
+    let generate = app.request(
+        "POST",
+        &format!("/organization/{org}/key"),
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("accept", "application/x-pem-file"),
+        ],
+        None,
+    );
+    assert_error(&generate, 403, "ORG_BANNED");
+    assert_error(
+        &app.request_as(
+            &token,
+            "DELETE",
+            &format!("/organization/{org}/key/{key_id}"),
+            None,
+        ),
+        403,
+        "ORG_BANNED",
+    );
+    assert_eq!(
+        register(&app, &key, "192.0.2.70", now_ms(), Some(&org)).status,
+        400,
+        "nor register nodes"
+    );
+    assert_eq!(
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM org_keys WHERE org_id = '{org}' AND revoked_at_ms IS NULL"
+        ))[0]["n"],
+        1,
+        "nothing changed"
+    );
+    // Reads stay possible, so members can see where they stand.
+    assert_eq!(
+        app.request_as(&token, "GET", &format!("/organization/{org}/key"), None)
+            .status,
+        200
+    );
+}
