@@ -71,6 +71,48 @@ mod tests {
     }
 
     #[test]
+    fn the_account_error_enum_lists_exactly_the_codes_the_worker_emits() {
+        use crate::account::ErrorCode;
+        use crate::problem::Problem;
+        // A new variant of either enum must be added to its list (and so here).
+        for code in ErrorCode::ALL {
+            match code {
+                ErrorCode::InvalidInput
+                | ErrorCode::WeakPassword
+                | ErrorCode::EmailExistsActive
+                | ErrorCode::EmailExistsInactive
+                | ErrorCode::OrgBanned
+                | ErrorCode::InvalidCredentials
+                | ErrorCode::InvalidLink
+                | ErrorCode::LinkExpired
+                | ErrorCode::InvalidToken
+                | ErrorCode::TokenExpired
+                | ErrorCode::TokenReused
+                | ErrorCode::Unauthorized
+                | ErrorCode::EmailNotVerified
+                | ErrorCode::Forbidden
+                | ErrorCode::QuotaExceeded
+                | ErrorCode::NotFound
+                | ErrorCode::KeyExists => {}
+            }
+        }
+        let emitted: BTreeSet<String> = ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .chain(Problem::EXAMPLES.iter().map(|p| p.error_code().to_owned()))
+            .collect();
+        let doc = document();
+        let documented: BTreeSet<String> = doc["components"]["schemas"]["AccountError"]
+            ["properties"]["error_code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(documented, emitted);
+    }
+
+    #[test]
     fn every_local_reference_resolves() {
         let doc = document();
         let mut refs = Vec::new();

@@ -49,6 +49,23 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// One of each kind, for tests that hold documents to every code the worker emits.
+    pub const EXAMPLES: [Problem; 8] = [
+        Problem::NotFound,
+        Problem::MethodNotAllowed,
+        Problem::PayloadTooLarge { limit: 0 },
+        Problem::HeadersTooLarge { limit: 0 },
+        Problem::RateLimited {
+            retry_after_seconds: 0,
+        },
+        Problem::Unavailable {
+            dependency: "",
+            retry_after_seconds: 0,
+        },
+        Problem::Misconfigured,
+        Problem::Internal,
+    ];
+
     pub fn status(&self) -> u16 {
         match self {
             Problem::NotFound => 404,

@@ -25,6 +25,27 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for the contract test that holds `/openapi.json` to the code.
+    pub const ALL: [ErrorCode; 17] = [
+        ErrorCode::InvalidInput,
+        ErrorCode::WeakPassword,
+        ErrorCode::EmailExistsActive,
+        ErrorCode::EmailExistsInactive,
+        ErrorCode::OrgBanned,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::InvalidLink,
+        ErrorCode::LinkExpired,
+        ErrorCode::InvalidToken,
+        ErrorCode::TokenExpired,
+        ErrorCode::TokenReused,
+        ErrorCode::Unauthorized,
+        ErrorCode::EmailNotVerified,
+        ErrorCode::Forbidden,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::NotFound,
+        ErrorCode::KeyExists,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidInput => "INVALID_INPUT",
