@@ -1,7 +1,7 @@
 //! The work each benchmark times, shared by the native runner (src/main.rs) and the
 //! wasm module node runs (bench/node.mjs). Timing happens in the caller, around these.
 
-use gatehouse_core::node_registration;
+use gatehouse_core::nodes::registration as node_registration;
 use gatehouse_core::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
 use gatehouse_core::rsa_keys::PublicKey;
 

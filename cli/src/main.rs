@@ -17,7 +17,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse_core::node_registration::SignedFields;
+use gatehouse_core::nodes::registration::SignedFields;
 use gatehouse_core::rsa_keys::PrivateKey;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::{json, Value};
@@ -141,6 +141,7 @@ fn signed_body(flags: &HashMap<String, String>) -> Result<Value, String> {
         version: required(flags, "version")?.to_owned(),
         timestamp,
         id_org: flags.get("id-org").cloned(),
+        node_services: None,
     };
     let signature = STANDARD.encode(key.sign(fields.canonical_message().as_bytes()));
     let mut body = json!({

@@ -154,7 +154,7 @@ impl Config {
                 "ORGKEYS_MAX",
                 5,
                 1,
-                crate::node_registration::MAX_CANDIDATE_KEYS as u32,
+                crate::nodes::signed::MAX_CANDIDATE_KEYS as u32,
             )?,
             test_hooks,
             rate_limits,

@@ -12,7 +12,7 @@ pub mod config;
 pub mod cors;
 pub mod crypto;
 pub mod fastapi;
-pub mod node_registration;
+pub mod nodes;
 pub mod node_secret;
 pub mod openapi;
 pub mod password;

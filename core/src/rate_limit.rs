@@ -2,7 +2,8 @@
 //!
 //! Limits live in wrangler.toml (`[[ratelimits]]`, Workers' rate-limiting binding):
 //! `AUTH_LIMITER` (10 a minute) for people — sign-up, login, resend — and
-//! `NODE_LIMITER` (60 a minute) for machines — /register, /register_node_secret.
+//! `NODE_LIMITER` (60 a minute) for machines — /register, /unregister,
+//! /register_node_secret — and, on its own key, the public node directory.
 //! Keys are per client network (`CF-Connecting-IP`): an IPv4 address, or the /64 of
 //! an IPv6 one — a single IPv6 client usually holds a whole /64, so keying on the
 //! address would hand it 2^64 budgets.
@@ -39,7 +40,11 @@ pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)>
         RouteId::Login => (AUTH_LIMITER, "login"),
         RouteId::ResendVerification => (AUTH_LIMITER, "resend"),
         // One budget per node address across both machine routes.
-        RouteId::Register | RouteId::RegisterNodeSecret => (NODE_LIMITER, "node"),
+        RouteId::Register | RouteId::Unregister | RouteId::RegisterNodeSecret => {
+            (NODE_LIMITER, "node")
+        }
+        // The public directory: anyone may read it, at a machine's pace.
+        RouteId::NodeDirectory => (NODE_LIMITER, "directory"),
         _ => return None,
     };
     Some((limiter, format!("{name}:ip:{}", client_network(client_ip))))

@@ -50,6 +50,8 @@ pub enum RouteId {
     Health,
     OpenApi,
     Register,
+    Unregister,
+    NodeDirectory,
     RegisterNodeSecret,
     UserRegister,
     VerifyEmailPage,
@@ -60,7 +62,9 @@ pub enum RouteId {
     CreateOrgKey,
     ListOrgKeys,
     RevokeOrgKey,
+    RevokeAllOrgKeys,
     ListOrgNodes,
+    DeleteOrgNode,
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
     TestPanic,
@@ -96,6 +100,13 @@ pub const ROUTES: &[Route] = &[
         Family::Common,
     ),
     route(RouteId::Register, Method::Post, "/register", Family::Bridge),
+    route(
+        RouteId::Unregister,
+        Method::Post,
+        "/unregister",
+        Family::Bridge,
+    ),
+    route(RouteId::NodeDirectory, Method::Get, "/node", Family::Bridge),
     route(
         RouteId::RegisterNodeSecret,
         Method::Post,
@@ -146,6 +157,12 @@ pub const ROUTES: &[Route] = &[
         Family::Account,
     ),
     route(
+        RouteId::RevokeAllOrgKeys,
+        Method::Delete,
+        "/organization/{idOrg}/key",
+        Family::Account,
+    ),
+    route(
         RouteId::RevokeOrgKey,
         Method::Delete,
         "/organization/{idOrg}/key/{keyId}",
@@ -155,6 +172,12 @@ pub const ROUTES: &[Route] = &[
         RouteId::ListOrgNodes,
         Method::Get,
         "/organization/{idOrg}/nodes",
+        Family::Account,
+    ),
+    route(
+        RouteId::DeleteOrgNode,
+        Method::Delete,
+        "/organization/{idOrg}/node/{nodeId}",
         Family::Account,
     ),
     Route {

@@ -96,8 +96,14 @@ impl PublicKey {
 
     /// Whether `signature` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_any(&[message], signature).is_some()
+    }
+
+    /// Which of `messages` `signature` signs, for one RSA operation (see
+    /// [`Verifier::verify_any`]).
+    pub fn verify_any(&self, messages: &[&[u8]], signature: &[u8]) -> Option<usize> {
         VERIFICATIONS.with(|n| n.set(n.get() + 1));
-        self.verifier.verify(message, signature)
+        self.verifier.verify_any(messages, signature)
     }
 }
 
@@ -107,7 +113,7 @@ thread_local! {
 
 /// RSA verifications since the last call (per thread; per isolate in the worker):
 /// what an unauthenticated /register can make the worker compute, which tests hold
-/// to its bound (core::node_registration::MAX_CANDIDATE_KEYS).
+/// to its bound (core::nodes::signed::MAX_CANDIDATE_KEYS).
 pub fn take_verifications() -> u32 {
     VERIFICATIONS.with(|n| n.replace(0))
 }

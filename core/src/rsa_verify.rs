@@ -64,16 +64,23 @@ impl Verifier {
 
     /// Whether `signature` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_any(&[message], signature).is_some()
+    }
+
+    /// Which of `messages` (if any) `signature` signs: one public operation, then the
+    /// result compared with each message's encoding. A request that may be signed in
+    /// several forms costs the RSA work of one.
+    pub fn verify_any(&self, messages: &[&[u8]], signature: &[u8]) -> Option<usize> {
         // RFC 8017 §8.2.2 step 1: exactly k bytes.
         if signature.len() != self.k {
-            return false;
+            return None;
         }
-        let Some(em) = self.public_op(signature) else {
-            return false;
-        };
+        let em = self.public_op(signature)?;
         // Steps 3–4: compare with the one valid encoding instead of parsing `em`, so
         // no padding or DigestInfo parser exists to get wrong.
-        em == self.encode(&Sha256::digest(message))
+        messages
+            .iter()
+            .position(|m| em == self.encode(&Sha256::digest(m)))
     }
 
     /// s^e mod n as k big-endian bytes; None if s ≥ n (RFC 8017 §5.2.2).

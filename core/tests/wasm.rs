@@ -60,7 +60,7 @@ const OPENSSL_SIGNATURE_B64: &str = "kDvdx+gzk42sGYlMII550gqmYhen1zu1QyyL1XckC2R
 #[wasm_bindgen_test]
 fn openssl_signature_verifies_in_wasm() {
     use base64::Engine;
-    use gatehouse_core::node_registration::SignedFields;
+    use gatehouse_core::nodes::registration::SignedFields;
     use gatehouse_core::rsa_keys::PublicKey;
     let fields = SignedFields {
         provider: "S3".into(),
@@ -70,6 +70,7 @@ fn openssl_signature_verifies_in_wasm() {
         version: "1.4.2".into(),
         timestamp: "2024-01-15T10:30:00.000Z".into(),
         id_org: None,
+        node_services: None,
     };
     let key = PublicKey::from_pem(OPENSSL_PUBLIC_KEY).unwrap();
     let signature = base64::engine::general_purpose::STANDARD

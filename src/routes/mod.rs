@@ -3,13 +3,10 @@
 mod account;
 mod health;
 mod login;
+mod nodes;
 mod openapi;
-mod org_key_create;
-mod org_key_list;
-mod org_key_revoke;
-mod org_nodes;
+mod organization;
 mod refresh;
-mod register;
 mod register_node_secret;
 mod resend_verification;
 mod test_panic;
@@ -68,7 +65,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     let result = match id {
         RouteId::Health => Ok(health::handle(&env).await),
         RouteId::OpenApi => Ok(openapi::handle()),
-        RouteId::Register => register::handle(req, &env).await,
+        RouteId::Register => nodes::register::handle(req, &env).await,
+        RouteId::Unregister => nodes::unregister::handle(req, &env).await,
+        RouteId::NodeDirectory => nodes::directory::handle(req, &env).await,
         RouteId::RegisterNodeSecret => register_node_secret::handle(req, &env).await,
         RouteId::UserRegister => user_register::handle(req, &env, &ctx).await,
         RouteId::VerifyEmailPage => verify_email::page(req, &env).await,
@@ -76,13 +75,26 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         RouteId::ResendVerification => resend_verification::handle(req, &env, &ctx).await,
         RouteId::Login => login::handle(req, &env).await,
         RouteId::Refresh => refresh::handle(req, &env).await,
-        RouteId::CreateOrgKey => org_key_create::handle(req, &env, param(&params, "idOrg")).await,
-        RouteId::ListOrgKeys => org_key_list::handle(req, &env, param(&params, "idOrg")).await,
-        RouteId::RevokeOrgKey => {
-            org_key_revoke::handle(req, &env, param(&params, "idOrg"), param(&params, "keyId"))
-                .await
+        RouteId::CreateOrgKey => {
+            organization::key_create::handle(req, &env, param(&params, "idOrg")).await
         }
-        RouteId::ListOrgNodes => org_nodes::handle(req, &env, param(&params, "idOrg")).await,
+        RouteId::ListOrgKeys => {
+            organization::key_list::handle(req, &env, param(&params, "idOrg")).await
+        }
+        RouteId::RevokeOrgKey => {
+            let (org, key) = (param(&params, "idOrg"), param(&params, "keyId"));
+            organization::key_revoke::handle(req, &env, org, key).await
+        }
+        RouteId::RevokeAllOrgKeys => {
+            organization::keys_revoke_all::handle(req, &env, param(&params, "idOrg")).await
+        }
+        RouteId::ListOrgNodes => {
+            organization::nodes_list::handle(req, &env, param(&params, "idOrg")).await
+        }
+        RouteId::DeleteOrgNode => {
+            let (org, node) = (param(&params, "idOrg"), param(&params, "nodeId"));
+            organization::node_delete::handle(req, &env, org, node).await
+        }
         RouteId::TestPanic => test_panic::handle(req).await,
     };
     let response = result.unwrap_or_else(|problem| problem_response(&problem, family));

@@ -1,7 +1,7 @@
 //! Bridge nodes and the organization keys that may sign their registrations.
 
 use super::{changes, d1, num, rows, stmt, storage_failure, text};
-use gatehouse_core::node_registration::MAX_CANDIDATE_KEYS;
+use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
 use worker::Env;
@@ -41,7 +41,7 @@ const VERIFYING_ORG: &str = "COALESCE((SELECT org_id FROM nodes WHERE ip = ?1), 
 
 /// One round trip (a read batch): the node, the verifying organization's standing and
 /// its active keys (at most [`MAX_CANDIDATE_KEYS`], which bounds the RSA work).
-/// `core::node_registration::verifying_org` then decides with the node row whether
+/// `core::nodes::signed::verifying_org` then decides with the node row whether
 /// these are the right keys at all.
 pub async fn registration_context(
     env: &Env,
@@ -99,6 +99,7 @@ pub struct NodeWrite<'a> {
     pub version: &'a str,
     pub org_id: &'a str,
     pub key_id: &'a str,
+    pub node_services: u32,
     pub signed_at_ms: i64,
     pub now_ms: i64,
 }
@@ -112,10 +113,11 @@ pub async fn upsert_node(env: &Env, node: &NodeWrite<'_>) -> Result<bool, Proble
     let statement = stmt(
         &db,
         "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
-                            last_signed_at_ms, created_at_ms, updated_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+                            last_signed_at_ms, created_at_ms, updated_at_ms, node_services) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) \
          ON CONFLICT (ip) DO UPDATE SET provider = excluded.provider, status = excluded.status, \
              region = excluded.region, version = excluded.version, key_id = excluded.key_id, \
+             node_services = excluded.node_services, \
              last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = excluded.updated_at_ms \
          WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms AND nodes.org_id = excluded.org_id",
         &[
@@ -128,6 +130,7 @@ pub async fn upsert_node(env: &Env, node: &NodeWrite<'_>) -> Result<bool, Proble
             text(node.key_id),
             num(node.signed_at_ms),
             num(node.now_ms),
+            num(i64::from(node.node_services)),
         ],
         what,
     )?;
@@ -138,7 +141,46 @@ pub async fn upsert_node(env: &Env, node: &NodeWrite<'_>) -> Result<bool, Proble
     Ok(changes(&results, 0) > 0)
 }
 
-/// A node as listed to its organization.
+/// Removes a node of `org_id` if `signed_at_ms` is newer than its last signed request
+/// (so a registration's own signature can never unregister it). Its key association
+/// goes with the row. Returns false when nothing was removed.
+pub async fn unregister(
+    env: &Env,
+    ip: &str,
+    org_id: &str,
+    signed_at_ms: i64,
+) -> Result<bool, Problem> {
+    let db = d1(env)?;
+    let what = "nodes.unregister";
+    let results = db
+        .batch(vec![stmt(
+            &db,
+            "DELETE FROM nodes WHERE ip = ?1 AND org_id = ?2 AND last_signed_at_ms < ?3",
+            &[text(ip), text(org_id), num(signed_at_ms)],
+            what,
+        )?])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok(changes(&results, 0) > 0)
+}
+
+/// Removes a node of `org_id` (an organization manager's decision). False if unknown.
+pub async fn delete(env: &Env, org_id: &str, ip: &str) -> Result<bool, Problem> {
+    let db = d1(env)?;
+    let what = "nodes.delete";
+    let results = db
+        .batch(vec![stmt(
+            &db,
+            "DELETE FROM nodes WHERE ip = ?1 AND org_id = ?2",
+            &[text(ip), text(org_id)],
+            what,
+        )?])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok(changes(&results, 0) > 0)
+}
+
+/// A node as listed (to its organization, or in the public directory).
 #[derive(Deserialize)]
 pub struct NodeRow {
     pub ip: String,
@@ -146,20 +188,53 @@ pub struct NodeRow {
     pub status: String,
     pub region: String,
     pub version: String,
+    pub org_id: String,
     pub key_id: String,
+    pub node_services: f64,
     pub created_at_ms: f64,
     pub updated_at_ms: f64,
 }
 
-pub(super) const NODES_OF_ORG: &str =
-    "SELECT ip, provider, status, region, version, key_id, created_at_ms, updated_at_ms \
-     FROM nodes WHERE org_id = ?1 ORDER BY updated_at_ms DESC, ip";
+const NODE_COLUMNS: &str = "n.ip, n.provider, n.status, n.region, n.version, n.org_id, n.key_id, \
+     n.node_services, n.created_at_ms, n.updated_at_ms";
+
+pub(super) fn nodes_of_org() -> String {
+    format!("SELECT {NODE_COLUMNS} FROM nodes n WHERE n.org_id = ?1 ORDER BY n.updated_at_ms DESC, n.ip")
+}
 
 pub async fn list_for_org(env: &Env, org_id: &str) -> Result<Vec<NodeRow>, Problem> {
     let db = d1(env)?;
     let what = "nodes.list_for_org";
     let results = db
-        .batch(vec![stmt(&db, NODES_OF_ORG, &[text(org_id)], what)?])
+        .batch(vec![stmt(&db, &nodes_of_org(), &[text(org_id)], what)?])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    rows(&results, 0, what)
+}
+
+/// The public directory: nodes of network-provider organizations in good standing,
+/// seen since `seen_since_ms`, offering any of `services` (0: all), last seen first,
+/// at most `limit`.
+pub async fn directory(
+    env: &Env,
+    services: u32,
+    seen_since_ms: i64,
+    limit: u32,
+) -> Result<Vec<NodeRow>, Problem> {
+    let db = d1(env)?;
+    let what = "nodes.directory";
+    let results = db
+        .batch(vec![stmt(
+            &db,
+            &format!(
+                "SELECT {NODE_COLUMNS} FROM nodes n \
+                 JOIN organizations o ON o.id = n.org_id AND o.network_provider = 1 AND o.banned = 0 \
+                 WHERE n.updated_at_ms >= ?1 AND (?2 = 0 OR (n.node_services & ?2) <> 0) \
+                 ORDER BY n.updated_at_ms DESC, n.ip LIMIT ?3"
+            ),
+            &[num(seen_since_ms), num(i64::from(services)), num(i64::from(limit))],
+            what,
+        )?])
         .await
         .map_err(|e| storage_failure(what, e))?;
     rows(&results, 0, what)

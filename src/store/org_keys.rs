@@ -1,6 +1,6 @@
 //! Organization keys managed through the API, with their audit trail.
 
-use super::nodes::{NodeRow, NODES_OF_ORG};
+use super::nodes::{nodes_of_org, NodeRow};
 use super::{changes, d1, num, rows, stmt, storage_failure, text};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
@@ -119,7 +119,7 @@ pub async fn list(env: &Env, org_id: &str) -> Result<(Vec<KeyRow>, Vec<NodeRow>)
         &[text(org_id)],
         what,
     )?;
-    let nodes = stmt(&db, NODES_OF_ORG, &[text(org_id)], what)?;
+    let nodes = stmt(&db, &nodes_of_org(), &[text(org_id)], what)?;
     let results = db
         .batch(vec![keys, nodes])
         .await
@@ -164,4 +164,37 @@ pub async fn revoke(
         .await
         .map_err(|e| storage_failure(what, e))?;
     Ok(changes(&results, 0) > 0)
+}
+
+/// Revokes every active key of the organization, with one audit row each (ids
+/// `<audit_id>-<key id>`), in one batch. Returns how many were revoked.
+pub async fn revoke_all(
+    env: &Env,
+    org_id: &str,
+    actor_user_id: &str,
+    audit_id: &str,
+    now_ms: i64,
+) -> Result<usize, Problem> {
+    let db = d1(env)?;
+    let what = "org_keys.revoke_all";
+    let args = [text(org_id), text(actor_user_id), text(audit_id), num(now_ms)];
+    let audit = stmt(
+        &db,
+        "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT ?3 || '-' || id, org_id, id, ?2, 'REVOKE', ?4 FROM org_keys \
+         WHERE org_id = ?1 AND revoked_at_ms IS NULL",
+        &args,
+        what,
+    )?;
+    let revoke = stmt(
+        &db,
+        "UPDATE org_keys SET revoked_at_ms = ?4 WHERE org_id = ?1 AND revoked_at_ms IS NULL",
+        &args,
+        what,
+    )?;
+    let results = db
+        .batch(vec![audit, revoke])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok(changes(&results, 1))
 }

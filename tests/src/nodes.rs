@@ -5,7 +5,7 @@
 use crate::TestApp;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse_core::node_registration::SignedFields;
+use gatehouse_core::nodes::registration::SignedFields;
 use gatehouse_core::rsa_keys::PrivateKey;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::{json, Value};
@@ -40,6 +40,7 @@ pub fn fields(ip: &str, ts_ms: i64, id_org: Option<&str>) -> SignedFields {
         version: "1.4.2".into(),
         timestamp: format_rfc3339_ms(ts_ms),
         id_org: id_org.map(str::to_owned),
+        node_services: None,
     }
 }
 

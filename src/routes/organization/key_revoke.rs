@@ -1,7 +1,7 @@
 //! `DELETE /organization/{idOrg}/key/{keyId}` — revokes a key (OWNER/ADMINISTRATOR).
 //! Nodes can no longer register with it; the row and an audit entry remain.
 
-use super::account::{authorize, error, new_id, MANAGE_KEYS};
+use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
 use crate::store::org_keys;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};

@@ -1,8 +1,9 @@
 //! `GET /organization/{idOrg}/key` — active public keys, newest first, each with the
-//! nodes associated with it (`nodeKeys`).
+//! nodes that last registered with it (`nodeKeys: [{keyId, nodeId}]`, nodeId as
+//! `DELETE /organization/{idOrg}/node/{nodeId}` takes it): the client's
+//! GetOrganizationKeysResponse.
 
-use super::account::{authorize, READ_ORG};
-use super::org_nodes::node_json;
+use crate::routes::account::{authorize, READ_ORG};
 use crate::store::org_keys;
 use crate::{config, http};
 use gatehouse_core::problem::Problem;
@@ -19,12 +20,21 @@ pub async fn handle(req: Request, env: &Env, org_id: &str) -> Result<Response, P
     let data: Vec<_> = keys
         .iter()
         .map(|k| {
+            let node_keys: Vec<_> = nodes
+                .iter()
+                .filter(|n| n.key_id == k.id)
+                .map(|n| json!({"keyId": k.id, "nodeId": n.ip}))
+                .collect();
             json!({
                 "id": k.id, "orgId": org_id, "publicKey": k.public_key_pem,
                 "createdAt": format_rfc3339_ms(k.created_at_ms as i64),
-                "nodeKeys": nodes.iter().filter(|n| n.key_id == k.id).map(node_json).collect::<Vec<_>>(),
+                "nodeKeys": node_keys,
             })
         })
         .collect();
-    Ok(http::json(200, &json!({"success": true, "data": data})))
+    let message = format!("{} active organization key(s)", data.len());
+    Ok(http::json(
+        200,
+        &json!({"success": true, "data": data, "message": message}),
+    ))
 }

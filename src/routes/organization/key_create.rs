@@ -2,11 +2,13 @@
 //!
 //! - bring your own key (preferred: the private key never leaves the node):
 //!   `{"publicKey": PEM}` → 201 JSON with the stored public key;
-//! - generate (compatibility): no body and `Accept: application/x-pem-file` → a new
-//!   RSA-2048 pair made in wasm; the public half is stored and the private key PEM is
-//!   returned once, never stored (README, "Organization keys and nodes" has its CPU cost).
+//! - generate (compatibility): no body → a new RSA-2048 pair made in wasm; the public
+//!   half is stored and the private key PEM is returned once, never stored (README,
+//!   "Organization keys and nodes" has its CPU cost): with `Accept:
+//!   application/x-pem-file` as the raw PEM (201), otherwise — the Flashback client's
+//!   `generateOrgKey`, which sends no Accept and parses JSON — as a JSON string (200).
 
-use super::account::{authorize, error, new_id, MANAGE_KEYS};
+use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
 use crate::store::org_keys::{self, Insert, NewKey};
 use crate::{config, http};
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
@@ -32,7 +34,7 @@ pub async fn handle(mut req: Request, env: &Env, org_id: &str) -> Result<Respons
         .flatten()
         .is_some_and(|a| a.contains(PEM_MEDIA_TYPE));
     let body = http::read_body(&mut req).await?;
-    let (public, private) = if body.is_empty() && wants_pem {
+    let (public, private) = if body.is_empty() {
         let private = PrivateKey::generate(GENERATED_BITS).map_err(|e| {
             worker::console_error!("key generation failed: {e}");
             Problem::Internal
@@ -82,6 +84,11 @@ pub async fn handle(mut req: Request, env: &Env, org_id: &str) -> Result<Respons
         return Ok(error(&refusal));
     }
     if let Some(private) = private {
+        if !wants_pem {
+            let response = http::json(200, &private.to_pkcs8_pem());
+            let _ = response.headers().set("x-gatehouse-key-id", &key_id);
+            return Ok(response);
+        }
         let headers = worker::Headers::new();
         let _ = headers.set("content-type", PEM_MEDIA_TYPE);
         let _ = headers.set("cache-control", "no-store");

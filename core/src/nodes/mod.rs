@@ -1,0 +1,54 @@
+//! Bridge nodes: the signed requests they send (`POST /register`, `POST /unregister`)
+//! and what those share.
+
+pub mod registration;
+pub mod signed;
+pub mod unregistration;
+
+/// How long after its last accepted registration a node stays in the public directory.
+pub const DIRECTORY_FRESHNESS_MS: i64 = 15 * 60 * 1000;
+/// The most nodes one directory answer lists (freshest first).
+pub const DIRECTORY_LIMIT: u32 = 500;
+
+/// A node's `url` as listed: the base URL its services answer at, `https://` on its
+/// address (IPv6 in brackets). Nodes terminate TLS themselves (the installer sets up
+/// nginx with certificates); gatehouse knows their address, not their domain names.
+pub fn node_url(node_ip: &str) -> String {
+    if node_ip.contains(':') {
+        format!("https://[{node_ip}]")
+    } else {
+        format!("https://{node_ip}")
+    }
+}
+
+/// `nodeServices` of `GET /node?nodeServices=N`: absent is 0 (every node).
+pub fn directory_filter(raw: Option<&str>) -> Result<u32, signed::Invalid> {
+    match raw {
+        None | Some("") => Ok(0),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n <= registration::MAX_NODE_SERVICES)
+            .ok_or_else(|| {
+                signed::Invalid(
+                    "Invalid nodeServices: expected an integer bitmask (1 storage, 2 AI LLM, 4 chat; 0 for all)"
+                        .into(),
+                )
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_directory_filters() {
+        assert_eq!(node_url("203.0.113.9"), "https://203.0.113.9");
+        assert_eq!(node_url("2001:db8::1"), "https://[2001:db8::1]");
+        assert_eq!(directory_filter(None), Ok(0));
+        assert_eq!(directory_filter(Some("5")), Ok(5));
+        assert!(directory_filter(Some("-1")).is_err());
+        assert!(directory_filter(Some("x")).is_err());
+    }
+}

@@ -1,0 +1,365 @@
+//! What every signed node request shares (`POST /register`, `POST /unregister`): the
+//! node's identity, its timestamp in either accepted form, the organization field in
+//! either spelling, the signature, freshness, replay nonces, and which organization's
+//! keys may verify.
+
+use crate::crypto::{hex, sha256};
+use crate::time::parse_rfc3339_ms;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::Engine;
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// What is wrong with a request, as the 400 message says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+pub(crate) fn invalid(msg: impl Into<String>) -> Invalid {
+    Invalid(msg.into())
+}
+
+/// The most keys one request may try: the active keys of one organization, whose
+/// quota (`ORGKEYS_MAX`) may not exceed this. With e = 65537 only, that bounds the
+/// RSA work an unauthenticated request can cause to 10 public operations (≈ 4 ms at
+/// 4096 bits in wasm), whatever anyone uploads. However many message forms a request
+/// may be signed in, each key costs one public operation (rsa_verify::verify_any).
+pub const MAX_CANDIDATE_KEYS: usize = 10;
+
+pub const NODE_OF_ANOTHER_ORG: &str = "Node is registered to another organization";
+
+/// Which organization's keys may verify a request: the node's own once it is
+/// registered (a node never changes organization), else the one it names. A first
+/// registration must name it: trying every organization's keys would let anyone who
+/// uploads keys push others out of a bounded search, and could land a node in the
+/// wrong organization.
+pub fn verifying_org<'a>(
+    id_org: Option<&'a str>,
+    registered_org: Option<&'a str>,
+) -> Result<&'a str, Invalid> {
+    match (registered_org, id_org) {
+        (Some(owner), Some(named)) if owner != named => Err(invalid(NODE_OF_ANOTHER_ORG)),
+        (Some(owner), _) => Ok(owner),
+        (None, Some(named)) => Ok(named),
+        (None, None) => Err(invalid(
+            "Missing id_org: a node's first registration must name its organization",
+        )),
+    }
+}
+
+/// A request timestamp, as sent and as an instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timestamp {
+    /// Exactly what is signed: the RFC 3339 text, or the integer's decimal digits.
+    pub text: String,
+    pub ms: i64,
+    /// Sent as a JSON integer of Unix seconds (what the installer signs).
+    pub unix_seconds: bool,
+}
+
+/// Integers from here on are milliseconds (JavaScript's `Date.now()`); below, seconds.
+/// 10^12 ms is September 2001 and 10^12 s is the year 33658, so they cannot be confused.
+pub const MILLISECONDS_FROM: i64 = 1_000_000_000_000;
+
+/// `timestamp` as an RFC 3339 string (the seed) or a JSON integer of Unix seconds (the
+/// installer) or milliseconds (the client's `Date.now()`). `None` when absent or of
+/// another JSON type; `Some(Err)` when present but malformed.
+pub fn timestamp(body: &Value) -> Option<Result<Timestamp, Invalid>> {
+    let bad = || {
+        invalid("Invalid timestamp: expected RFC 3339 (e.g. 2024-01-15T10:30:00.000Z) or Unix seconds or milliseconds as an integer")
+    };
+    Some(match body.get("timestamp")? {
+        Value::String(text) => {
+            if text.chars().any(char::is_control) {
+                return Some(Err(invalid(
+                    "Invalid timestamp: control characters are not allowed",
+                )));
+            }
+            parse_rfc3339_ms(text).ok_or_else(bad).map(|ms| Timestamp {
+                text: text.clone(),
+                ms,
+                unix_seconds: false,
+            })
+        }
+        Value::Number(n) => match n.as_i64().filter(|&v| v >= 0) {
+            Some(v) if v >= MILLISECONDS_FROM => Ok(Timestamp {
+                text: v.to_string(),
+                ms: v,
+                unix_seconds: false,
+            }),
+            Some(v) => Ok(Timestamp {
+                text: v.to_string(),
+                ms: v.saturating_mul(1000),
+                unix_seconds: true,
+            }),
+            None => Err(bad()),
+        },
+        _ => return None,
+    })
+}
+
+/// The organization the request names: `id_org`, or `org_id` as installers before
+/// October 2025 spelled it. Empty means absent; both present must agree.
+pub fn named_org(body: &Value) -> Result<Option<String>, Invalid> {
+    let field = |name: &str| match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(format!("Invalid {name}: expected a string"))),
+    };
+    let org = match (field("id_org")?, field("org_id")?) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(invalid("Invalid id_org: id_org and org_id name different organizations"))
+        }
+        (a, b) => a.or(b),
+    };
+    if let Some(org) = &org {
+        check_text("id_org", org, 64)?;
+    }
+    Ok(org)
+}
+
+/// The node's identity: its address in canonical form, an IPv4-mapped IPv6 address
+/// folded to IPv4 (`::ffff:203.0.113.9` is `203.0.113.9`). Addresses no bridge node
+/// can be reached at are refused; private ranges are allowed (nodes on a LAN).
+pub fn node_identity(ip: &str) -> Result<String, Invalid> {
+    let ip = ip
+        .parse::<IpAddr>()
+        .map_err(|_| invalid("Invalid ip: expected an IPv4 or IPv6 address"))?
+        .to_canonical();
+    let unreachable = match ip {
+        IpAddr::V4(v4) => {
+            v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    };
+    if unreachable {
+        return Err(invalid(
+            "Invalid ip: unspecified, loopback, link-local, multicast and broadcast addresses cannot be a node's",
+        ));
+    }
+    Ok(ip.to_string())
+}
+
+/// The installer's signed message, for /register and /unregister alike:
+/// `ip|region|timestamp` (timestamp in Unix seconds as sent; id_org is not signed).
+pub fn installer_message(ip: &str, region: &str, timestamp: &Timestamp) -> Option<String> {
+    timestamp
+        .unix_seconds
+        .then(|| format!("{ip}|{region}|{}", timestamp.text))
+}
+
+pub(crate) fn check_token(name: &str, v: &str, max: usize) -> Result<(), Invalid> {
+    let ok = !v.is_empty()
+        && v.len() <= max
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then_some(()).ok_or_else(|| {
+        invalid(format!(
+            "Invalid {name}: 1 to {max} letters, digits, '-' or '_'"
+        ))
+    })
+}
+
+pub(crate) fn check_text(name: &str, v: &str, max: usize) -> Result<(), Invalid> {
+    if v.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "Invalid {name}: control characters are not allowed"
+        )));
+    }
+    let len = v.chars().count();
+    (len >= 1 && len <= max && v.trim() == v)
+        .then_some(())
+        .ok_or_else(|| {
+            invalid(format!(
+                "Invalid {name}: 1 to {max} characters, no surrounding spaces"
+            ))
+        })
+}
+
+/// Standard base64, padding optional. RSA-2048..4096 signatures are 256..512 bytes.
+pub fn decode_signature(s: &str) -> Result<Vec<u8>, Invalid> {
+    let bad = || invalid("Invalid signature encoding: expected standard base64");
+    let bytes = if s.ends_with('=') {
+        STANDARD.decode(s)
+    } else {
+        STANDARD_NO_PAD.decode(s)
+    }
+    .map_err(|_| bad())?;
+    if !(256..=512).contains(&bytes.len()) {
+        return Err(invalid("Invalid signature"));
+    }
+    Ok(bytes)
+}
+
+/// The timestamp must be within ±`skew_seconds` of `now_ms`.
+pub fn check_freshness(timestamp_ms: i64, now_ms: i64, skew_seconds: u32) -> Result<(), Invalid> {
+    let skew_ms = i64::from(skew_seconds) * 1000;
+    if (timestamp_ms - now_ms).abs() > skew_ms {
+        return Err(invalid(format!(
+            "Timestamp outside the allowed window of ±{skew_seconds} seconds"
+        )));
+    }
+    Ok(())
+}
+
+/// The KV key that marks this signature as used (by any signed node request: a
+/// signature accepted by one route is refused by the other too).
+pub fn nonce_key(signature: &[u8]) -> String {
+    format!("register-nonce:{}", hex(&sha256(signature)))
+}
+
+/// How long a nonce must live: a signature stays acceptable for the whole window
+/// around its timestamp (2 × skew), plus a margin; KV's minimum TTL is 60 s.
+pub fn nonce_ttl_seconds(skew_seconds: u32) -> u64 {
+    (2 * u64::from(skew_seconds) + 60).max(60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn timestamps_in_every_accepted_form() {
+        let t = |v: Value| timestamp(&json!({ "timestamp": v })).unwrap();
+        assert_eq!(
+            t(json!("2024-01-15T10:30:00.000Z")).unwrap(),
+            Timestamp {
+                text: "2024-01-15T10:30:00.000Z".into(),
+                ms: 1_705_314_600_000,
+                unix_seconds: false
+            }
+        );
+        assert_eq!(
+            t(json!(1_705_314_600)).unwrap(),
+            Timestamp {
+                text: "1705314600".into(),
+                ms: 1_705_314_600_000,
+                unix_seconds: true
+            }
+        );
+        assert_eq!(
+            t(json!(1_705_314_600_123i64)).unwrap(),
+            Timestamp {
+                text: "1705314600123".into(),
+                ms: 1_705_314_600_123,
+                unix_seconds: false
+            }
+        );
+        for bad in [json!("yesterday"), json!(1.5), json!(-1), json!(1e300)] {
+            assert!(t(bad.clone()).unwrap_err().0.starts_with("Invalid timestamp"), "{bad}");
+        }
+        assert!(timestamp(&json!({})).is_none());
+        assert!(timestamp(&json!({"timestamp": true})).is_none());
+    }
+
+    #[test]
+    fn the_org_field_in_either_spelling() {
+        assert_eq!(named_org(&json!({"id_org": "a"})), Ok(Some("a".into())));
+        assert_eq!(named_org(&json!({"org_id": "a"})), Ok(Some("a".into())));
+        assert_eq!(named_org(&json!({"id_org": "", "org_id": "a"})), Ok(Some("a".into())));
+        assert_eq!(named_org(&json!({"id_org": "a", "org_id": "a"})), Ok(Some("a".into())));
+        assert_eq!(named_org(&json!({"id_org": ""})), Ok(None));
+        assert!(named_org(&json!({"id_org": "a", "org_id": "b"})).is_err());
+        assert!(named_org(&json!({"id_org": 7})).is_err());
+        assert!(named_org(&json!({"org_id": "a\nb"})).unwrap_err().0.contains("control"));
+    }
+
+    #[test]
+    fn the_installer_form_needs_unix_seconds() {
+        let secs = timestamp(&json!({"timestamp": 1_705_314_600})).unwrap().unwrap();
+        assert_eq!(
+            installer_message("203.0.113.9", "eu-central-1", &secs).as_deref(),
+            Some("203.0.113.9|eu-central-1|1705314600")
+        );
+        let rfc = timestamp(&json!({"timestamp": "2024-01-15T10:30:00Z"})).unwrap().unwrap();
+        assert_eq!(installer_message("203.0.113.9", "r", &rfc), None);
+    }
+
+    #[test]
+    fn mapped_addresses_fold_and_unreachable_ones_are_refused() {
+        assert_eq!(node_identity("::ffff:203.0.113.9").unwrap(), "203.0.113.9");
+        assert_eq!(node_identity("::FFFF:cb00:7109").unwrap(), "203.0.113.9");
+        assert_eq!(node_identity("192.168.1.100").unwrap(), "192.168.1.100");
+        assert_eq!(node_identity("10.0.0.1").unwrap(), "10.0.0.1");
+        assert_eq!(node_identity("fd00::1").unwrap(), "fd00::1");
+        assert_eq!(node_identity("2001:DB8:0::1").unwrap(), "2001:db8::1");
+        for bad in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "127.8.8.8",
+            "169.254.1.1",
+            "224.0.0.1",
+            "239.255.255.250",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "fe80::1",
+            "febf::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.0.1",
+        ] {
+            assert!(
+                node_identity(bad)
+                    .unwrap_err()
+                    .0
+                    .starts_with("Invalid ip: unspecified"),
+                "{bad}"
+            );
+        }
+        assert!(node_identity("example.com").unwrap_err().0.starts_with("Invalid ip"));
+    }
+
+    #[test]
+    fn the_verifying_org_is_the_nodes_own_or_the_named_one_for_a_new_node() {
+        assert_eq!(verifying_org(Some("a"), None), Ok("a"));
+        assert_eq!(verifying_org(None, Some("a")), Ok("a"));
+        assert_eq!(verifying_org(Some("a"), Some("a")), Ok("a"));
+        assert_eq!(
+            verifying_org(Some("b"), Some("a")).unwrap_err().0,
+            NODE_OF_ANOTHER_ORG
+        );
+        assert!(verifying_org(None, None)
+            .unwrap_err()
+            .0
+            .starts_with("Missing id_org"));
+    }
+
+    #[test]
+    fn signatures_are_base64_with_optional_padding() {
+        let sig = STANDARD.encode([1u8; 256]);
+        assert!(sig.ends_with('='));
+        assert_eq!(decode_signature(sig.trim_end_matches('=')).unwrap(), vec![1u8; 256]);
+        assert_eq!(decode_signature(&sig).unwrap(), vec![1u8; 256]);
+        assert_eq!(decode_signature("AAAA").unwrap_err().0, "Invalid signature");
+        assert!(decode_signature("not base64!").unwrap_err().0.starts_with("Invalid signature encoding"));
+    }
+
+    #[test]
+    fn freshness_window_is_inclusive_and_symmetric() {
+        let t = 1_705_314_600_000;
+        assert!(check_freshness(t, t + 300_000, 300).is_ok());
+        assert!(check_freshness(t, t - 300_000, 300).is_ok());
+        assert!(check_freshness(t, t + 300_001, 300).is_err(), "stale");
+        assert!(check_freshness(t, t - 300_001, 300).is_err(), "future");
+    }
+
+    #[test]
+    fn nonces_depend_on_the_signature_only() {
+        assert_eq!(nonce_key(b"sig"), nonce_key(b"sig"));
+        assert_ne!(nonce_key(b"sig"), nonce_key(b"sih"));
+        assert_eq!(nonce_ttl_seconds(300), 660);
+    }
+}

@@ -1,0 +1,29 @@
+//! `GET /node?nodeServices=N` — the network's public node directory (the client's
+//! `getNodeInfo`): fresh nodes of organizations an operator marked as network
+//! providers (README, "Node directory"), offering any service in N (0: all). No auth;
+//! a bearer, stale or not, is ignored. One D1 round trip.
+
+use super::node_info;
+use crate::store::nodes;
+use crate::http;
+use gatehouse_core::nodes::{directory_filter, DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT};
+use gatehouse_core::nodes::signed::Invalid;
+use gatehouse_core::problem::Problem;
+use gatehouse_core::query::query_param;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+pub async fn handle(req: Request, env: &Env) -> Result<Response, Problem> {
+    let raw = query_param(&req.inner().url(), "nodeServices");
+    let services = match directory_filter(raw.as_deref()) {
+        Ok(s) => s,
+        Err(Invalid(message)) => return Ok(super::bad_request(&message)),
+    };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let found = nodes::directory(env, services, now_ms - DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT).await?;
+    let data: Vec<_> = found.iter().map(node_info).collect();
+    Ok(http::json(
+        200,
+        &json!({"success": true, "total": data.len(), "data": data}),
+    ))
+}

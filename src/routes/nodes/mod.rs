@@ -1,0 +1,134 @@
+//! The routes bridge nodes call, signed with their organization's key, and the public
+//! node directory. What the signed routes share lives here: freshness and the KV
+//! replay check, choosing and trying the candidate keys, remembering the nonce.
+
+pub mod directory;
+pub mod register;
+pub mod unregister;
+
+use crate::http;
+use crate::store::nodes::{CandidateKey, RegistrationContext};
+use crate::store::nonces;
+use gatehouse_core::config::Config;
+use gatehouse_core::nodes::signed::{
+    check_freshness, nonce_key, nonce_ttl_seconds, verifying_org, Invalid,
+};
+use gatehouse_core::problem::Problem;
+use gatehouse_core::rsa_keys::PublicKey;
+use serde_json::json;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use worker::{Env, Response};
+
+pub const REPLAY: &str =
+    "Replay detected: this signed request was already used or is older than the last one";
+
+/// The bridge family's answer: `{"success", "message"}` (what the client's
+/// RegisterResponse reads).
+pub fn answer(status: u16, success: bool, message: &str) -> Response {
+    http::json(status, &json!({"success": success, "message": message}))
+}
+
+pub fn bad_request(message: &str) -> Response {
+    answer(400, false, message)
+}
+
+/// Freshness, then the KV nonce (before any D1 or RSA work; KV down → 503, fails
+/// closed). `Ok(Ok(nonce))` to go on.
+pub async fn fresh_and_unused(
+    env: &Env,
+    config: &Config,
+    timestamp_ms: i64,
+    signature: &[u8],
+) -> Result<Result<String, Response>, Problem> {
+    let now_ms = worker::Date::now().as_millis() as i64;
+    if let Err(Invalid(message)) =
+        check_freshness(timestamp_ms, now_ms, config.timestamp_skew_seconds)
+    {
+        return Ok(Err(bad_request(&message)));
+    }
+    let nonce = nonce_key(signature);
+    if nonces::seen(env, &nonce).await? {
+        return Ok(Err(bad_request(REPLAY)));
+    }
+    Ok(Ok(nonce))
+}
+
+/// The key that signed one of `messages`, among the verifying organization's keys.
+/// Every candidate belongs to that one organization, and a public key is active in at
+/// most one organization (D1 unique index), so whichever verifies, the node is where
+/// it belongs. One RSA operation per candidate, however many message forms.
+pub fn signing_key<'c>(
+    context: &'c RegistrationContext,
+    id_org: Option<&str>,
+    messages: &[String],
+    signature: &[u8],
+) -> Result<&'c CandidateKey, Response> {
+    let registered_org = context.existing.as_ref().map(|n| n.org_id.as_str());
+    if let Err(Invalid(message)) = verifying_org(id_org, registered_org) {
+        return Err(bad_request(&message));
+    }
+    if !context.org_usable {
+        return Err(bad_request("Unknown or banned organization"));
+    }
+    let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
+    context
+        .keys
+        .iter()
+        .find(|k| verifies(k, &messages, signature))
+        // Same answer whether no key, or no matching key, exists.
+        .ok_or_else(|| bad_request("Invalid signature"))
+}
+
+/// Remembers a signature once its request is stored: a failed write must not burn
+/// it, or the node's retry would be refused. D1's strictly-newer rule already refuses
+/// replays; KV refuses them earlier and cheaper. If KV fails here the request stands
+/// (stored and replay-proof) and the failure is logged.
+pub async fn remember(env: &Env, config: &Config, nonce: &str) {
+    if let Err(e) = nonces::remember(env, nonce, nonce_ttl_seconds(config.timestamp_skew_seconds)).await {
+        worker::console_error!("signed node request: stored, but the nonce was not remembered: {e:?}");
+    }
+}
+
+thread_local! {
+    // Parsed keys by id, per isolate. A key id's PEM never changes (revocation is a
+    // separate column the query filters on), so caching by id is safe.
+    static PARSED_KEYS: RefCell<HashMap<String, Option<PublicKey>>> = RefCell::new(HashMap::new());
+}
+const PARSED_KEYS_MAX: usize = 1024;
+
+fn verifies(key: &CandidateKey, messages: &[&[u8]], signature: &[u8]) -> bool {
+    PARSED_KEYS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= PARSED_KEYS_MAX && !cache.contains_key(&key.id) {
+            cache.clear();
+        }
+        let parsed = cache.entry(key.id.clone()).or_insert_with(|| {
+            match PublicKey::from_pem(&key.public_key_pem) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    worker::console_error!("signed node request: stored key {} is unusable: {e}", key.id);
+                    None
+                }
+            }
+        });
+        parsed
+            .as_ref()
+            .is_some_and(|k| k.verify_any(messages, signature).is_some())
+    })
+}
+
+/// A node as the client's NodeInfo declares it (plus `provider`, `keyId` and
+/// `createdAt`): `id` is what `DELETE /organization/{id}/node/{nodeId}` takes, the
+/// node's canonical address.
+pub fn node_info(n: &crate::store::nodes::NodeRow) -> serde_json::Value {
+    use gatehouse_core::time::format_rfc3339_ms;
+    json!({
+        "id": n.ip, "ip": n.ip, "region": n.region, "version": n.version, "status": n.status,
+        "lastUpdated": format_rfc3339_ms(n.updated_at_ms as i64),
+        "url": gatehouse_core::nodes::node_url(&n.ip),
+        "id_org": n.org_id, "nodeServices": n.node_services as u32,
+        "provider": n.provider, "keyId": n.key_id,
+        "createdAt": format_rfc3339_ms(n.created_at_ms as i64),
+    })
+}

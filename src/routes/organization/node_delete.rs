@@ -1,0 +1,45 @@
+//! `DELETE /organization/{idOrg}/node/{nodeId}` — an OWNER or ADMINISTRATOR removes a
+//! node of the organization (the client's `deletePrivateNode`). `nodeId` is the node's
+//! address as listed (any spelling of it works). A later signed /register creates the
+//! node anew.
+
+use crate::routes::account::{authorize, error, MANAGE_KEYS};
+use crate::store::nodes;
+use crate::{config, http};
+use gatehouse_core::account::{AccountError, ErrorCode};
+use gatehouse_core::nodes::signed::node_identity;
+use gatehouse_core::problem::Problem;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+pub async fn handle(
+    req: Request,
+    env: &Env,
+    org_id: &str,
+    node_id: &str,
+) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    if let Err(refusal) = authorize(&req, env, &config, org_id, MANAGE_KEYS).await? {
+        return Ok(refusal);
+    }
+    let deleted = match node_identity(&percent_decoded(node_id)) {
+        Ok(ip) => nodes::delete(env, org_id, &ip).await?,
+        Err(_) => false,
+    };
+    if !deleted {
+        return Ok(error(&AccountError::new(
+            ErrorCode::NotFound,
+            "No node with this id in this organization",
+        )));
+    }
+    Ok(http::json(
+        200,
+        &json!({"success": true, "message": "Node deleted successfully"}),
+    ))
+}
+
+/// Path segments arrive percent-encoded (`2001%3Adb8%3A%3A1` from clients that encode
+/// colons).
+fn percent_decoded(segment: &str) -> String {
+    gatehouse_core::query::form_param(&format!("v={segment}"), "v").unwrap_or_default()
+}
