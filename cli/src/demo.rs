@@ -7,10 +7,13 @@
 //! the organization's nodes.
 
 use crate::{get, post_form, post_json, signed_body, write_key_pair};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use gatehouse_core::crypto::{hex, random_bytes};
+use gatehouse_core::rsa_keys::PrivateKey;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn json_of(text: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|e| format!("unexpected answer ({e}): {text}"))
@@ -117,7 +120,31 @@ pub fn run(url: &str) -> Result<(), String> {
     )?;
     println!("   200: {text}\n");
 
-    println!("7. Ada lists her organization's nodes:");
+    println!(
+        "7. A second node, installed by Flashback's node installer, registers the way it does:"
+    );
+    println!("   it signs \"ip|region|timestamp\" (Unix seconds) with openssl and names its organization.");
+    let installer_ip = format!("2001:db8:1::{}:{}", &tag[..4], &tag[4..]);
+    let pem = std::fs::read_to_string(&private_path).map_err(|e| e.to_string())?;
+    let key = PrivateKey::from_pem(&pem).map_err(|e| e.to_string())?;
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let message = format!("{installer_ip}|eu-central-1|{seconds}");
+    let installer_body = json!({
+        "provider": "AWS", "region": "eu-central-1", "ip": installer_ip, "status": "running",
+        "version": "0.0.28", "timestamp": seconds, "signature": STANDARD.encode(key.sign(message.as_bytes())),
+        "id_org": org,
+    });
+    let text = expect(
+        "installer register",
+        post_json(&format!("{base}/register"), None, &installer_body)?,
+        200,
+    )?;
+    println!("   200: {text} (AWS is stored as S3)\n");
+
+    println!("8. Ada lists her organization's nodes:");
     let nodes = json_of(&expect(
         "list nodes",
         get(&format!("{base}/organization/{org}/nodes"), Some(&token))?,
@@ -125,13 +152,13 @@ pub fn run(url: &str) -> Result<(), String> {
     )?)?;
     for node in nodes["data"].as_array().into_iter().flatten() {
         println!(
-            "   {}  {}  {}  {}  v{}  last seen {}",
+            "   {}  {}  {}  {}  v{}  last updated {}",
             node["ip"].as_str().unwrap_or(""),
             node["provider"].as_str().unwrap_or(""),
             node["status"].as_str().unwrap_or(""),
             node["region"].as_str().unwrap_or(""),
             node["version"].as_str().unwrap_or(""),
-            node["lastSeen"].as_str().unwrap_or("")
+            node["lastUpdated"].as_str().unwrap_or("")
         );
     }
     println!("\nDone: a person signed up, verified her email, gave her organization a key, and a bridge node");

@@ -160,7 +160,8 @@ fn the_onboarding_demo_runs_end_to_end() {
         "makes a key pair",
         "uploads the public key",
         "200: {\"message\":\"Registration successful\",\"success\":true}",
-        "  S3  active  eu-west-1  v1.0.0  last seen ",
+        "  S3  active  eu-west-1  v1.0.0  last updated ",
+        "  S3  running  eu-central-1  v0.0.28  last updated ",
     ] {
         assert!(
             output.contains(step),
@@ -169,6 +170,6 @@ fn the_onboarding_demo_runs_end_to_end() {
     }
     let nodes =
         app.d1_query("SELECT n.ip, o.domain FROM nodes n JOIN organizations o ON o.id = n.org_id");
-    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes.len(), 2);
     assert!(nodes[0]["domain"].as_str().unwrap().starts_with("demo-"));
 }

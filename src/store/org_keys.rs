@@ -177,7 +177,12 @@ pub async fn revoke_all(
 ) -> Result<usize, Problem> {
     let db = d1(env)?;
     let what = "org_keys.revoke_all";
-    let args = [text(org_id), text(actor_user_id), text(audit_id), num(now_ms)];
+    let args = [
+        text(org_id),
+        text(actor_user_id),
+        text(audit_id),
+        num(now_ms),
+    ];
     let audit = stmt(
         &db,
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \

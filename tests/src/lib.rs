@@ -20,6 +20,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod accounts;
+pub mod flashback;
 mod http;
 pub mod nodes;
 pub use http::TestResponse;

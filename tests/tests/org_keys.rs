@@ -45,7 +45,10 @@ fn upload_list_register_revoke_and_audit() {
         .unwrap()
         .starts_with("-----BEGIN PUBLIC KEY-----"));
     assert!(!listing.body.contains("PRIVATE"), "public keys only");
-    assert_eq!(keys[1]["nodeKeys"][0]["ip"], "198.51.100.10");
+    assert_eq!(
+        keys[1]["nodeKeys"],
+        json!([{"keyId": first["id"], "nodeId": "198.51.100.10"}])
+    );
     assert_eq!(keys[0]["nodeKeys"], json!([]));
 
     let nodes = app
@@ -61,7 +64,7 @@ fn upload_list_register_revoke_and_audit() {
         (Some("AZURE"), Some("westeurope"), Some("3.1"))
     );
     assert_eq!(node["keyId"], first["id"]);
-    assert!(node["lastSeen"].as_str().unwrap().ends_with('Z'));
+    assert!(node["lastUpdated"].as_str().unwrap().ends_with('Z'));
 
     let revoke = app.request_as(
         &token,

@@ -114,7 +114,15 @@ impl NodeRegistration {
 pub fn parse(body: &[u8]) -> Result<NodeRegistration, Invalid> {
     let value: Value = serde_json::from_slice(body).map_err(|_| invalid("Invalid JSON body"))?;
     let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
-    let (Some(provider), Some(ip), Some(status), Some(region), Some(version), Some(ts), Some(signature)) = (
+    let (
+        Some(provider),
+        Some(ip),
+        Some(status),
+        Some(region),
+        Some(version),
+        Some(ts),
+        Some(signature),
+    ) = (
         text("provider"),
         text("ip"),
         text("status"),
@@ -122,7 +130,8 @@ pub fn parse(body: &[u8]) -> Result<NodeRegistration, Invalid> {
         text("version"),
         timestamp(&value),
         text("signature"),
-    ) else {
+    )
+    else {
         return Err(invalid("Missing required fields"));
     };
     let timestamp = ts?;
@@ -208,22 +217,36 @@ mod tests {
             reg.fields.canonical_message(),
             "gatehouse-node-register-v1\nS3\n203.0.113.7\nactive\neu-west-1\n1.4.2\n2024-01-15T10:30:00.000Z\n"
         );
-        assert_eq!(reg.messages().len(), 1, "no installer form for an RFC 3339 timestamp");
+        assert_eq!(
+            reg.messages().len(),
+            1,
+            "no installer form for an RFC 3339 timestamp"
+        );
         let with_org = parse(&body(json!({"id_org": "org-1"}))).unwrap();
         assert!(with_org.fields.canonical_message().ends_with("\norg-1"));
     }
 
     #[test]
     fn the_clients_form_signs_integer_digits_and_a_ninth_line() {
-        let reg = parse(&body(json!({"timestamp": 1_705_314_600_123i64, "nodeServices": 5}))).unwrap();
+        let reg = parse(&body(
+            json!({"timestamp": 1_705_314_600_123i64, "nodeServices": 5}),
+        ))
+        .unwrap();
         assert_eq!(
             reg.fields.canonical_message(),
             "gatehouse-node-register-v1\nS3\n203.0.113.7\nactive\neu-west-1\n1.4.2\n1705314600123\n\n5"
         );
         assert_eq!(reg.timestamp.ms, 1_705_314_600_123);
         assert_eq!(reg.node_services, 5);
-        assert_eq!(reg.messages().len(), 1, "milliseconds: not the installer's form");
-        assert_eq!(parse(&body(json!({}))).unwrap().node_services, DEFAULT_NODE_SERVICES);
+        assert_eq!(
+            reg.messages().len(),
+            1,
+            "milliseconds: not the installer's form"
+        );
+        assert_eq!(
+            parse(&body(json!({}))).unwrap().node_services,
+            DEFAULT_NODE_SERVICES
+        );
         for bad in [json!(-1), json!(1.5), json!("1"), json!(1u64 << 40)] {
             assert!(message_of(json!({ "nodeServices": bad })).starts_with("Invalid nodeServices"));
         }
@@ -239,12 +262,15 @@ mod tests {
         assert_eq!(reg.provider, "S3");
         assert_eq!(reg.fields.id_org.as_deref(), Some("org-9"));
         assert_eq!(reg.timestamp.ms, 1_705_314_600_000);
+        assert_eq!(reg.messages()[1], "203.0.113.7|eu-central-1|1705314600");
         assert_eq!(
-            reg.messages()[1],
-            "203.0.113.7|eu-central-1|1705314600"
+            parse(&body(json!({"provider": "GCP"}))).unwrap().provider,
+            "GCS"
         );
-        assert_eq!(parse(&body(json!({"provider": "GCP"}))).unwrap().provider, "GCS");
-        assert_eq!(parse(&body(json!({"provider": "AZURE"}))).unwrap().provider, "AZURE");
+        assert_eq!(
+            parse(&body(json!({"provider": "AZURE"}))).unwrap().provider,
+            "AZURE"
+        );
     }
 
     #[test]
@@ -256,9 +282,25 @@ mod tests {
 
     #[test]
     fn every_missing_or_mistyped_required_field_is_reported() {
-        for field in ["provider", "ip", "status", "region", "version", "timestamp", "signature"] {
-            assert_eq!(message_of(json!({ field: null })), "Missing required fields", "{field} absent");
-            assert_eq!(message_of(json!({ field: true })), "Missing required fields", "{field} bool");
+        for field in [
+            "provider",
+            "ip",
+            "status",
+            "region",
+            "version",
+            "timestamp",
+            "signature",
+        ] {
+            assert_eq!(
+                message_of(json!({ field: null })),
+                "Missing required fields",
+                "{field} absent"
+            );
+            assert_eq!(
+                message_of(json!({ field: true })),
+                "Missing required fields",
+                "{field} bool"
+            );
         }
         assert_eq!(parse(b"[]").unwrap_err().0, "Missing required fields");
         assert_eq!(parse(b"{").unwrap_err().0, "Invalid JSON body");
@@ -273,11 +315,25 @@ mod tests {
         assert!(message_of(json!({"region": ""})).starts_with("Invalid region"));
         assert!(message_of(json!({"version": "x".repeat(65)})).starts_with("Invalid version"));
         assert!(message_of(json!({"timestamp": "yesterday"})).starts_with("Invalid timestamp"));
-        assert!(message_of(json!({"signature": "not base64!"})).starts_with("Invalid signature encoding"));
-        assert_eq!(message_of(json!({"signature": "AAAA"})), "Invalid signature");
+        assert!(message_of(json!({"signature": "not base64!"}))
+            .starts_with("Invalid signature encoding"));
+        assert_eq!(
+            message_of(json!({"signature": "AAAA"})),
+            "Invalid signature"
+        );
         assert!(message_of(json!({"id_org": 7})).starts_with("Invalid id_org"));
-        for status in ["active", "inactive", "ONLINE", "OFFLINE", "DISCONNECTED", "running"] {
-            assert!(parse(&body(json!({ "status": status }))).is_ok(), "{status}");
+        for status in [
+            "active",
+            "inactive",
+            "ONLINE",
+            "OFFLINE",
+            "DISCONNECTED",
+            "running",
+        ] {
+            assert!(
+                parse(&body(json!({ "status": status }))).is_ok(),
+                "{status}"
+            );
         }
     }
 

@@ -108,7 +108,9 @@ pub fn named_org(body: &Value) -> Result<Option<String>, Invalid> {
     };
     let org = match (field("id_org")?, field("org_id")?) {
         (Some(a), Some(b)) if a != b => {
-            return Err(invalid("Invalid id_org: id_org and org_id name different organizations"))
+            return Err(invalid(
+                "Invalid id_org: id_org and org_id name different organizations",
+            ))
         }
         (a, b) => a.or(b),
     };
@@ -257,7 +259,13 @@ mod tests {
             }
         );
         for bad in [json!("yesterday"), json!(1.5), json!(-1), json!(1e300)] {
-            assert!(t(bad.clone()).unwrap_err().0.starts_with("Invalid timestamp"), "{bad}");
+            assert!(
+                t(bad.clone())
+                    .unwrap_err()
+                    .0
+                    .starts_with("Invalid timestamp"),
+                "{bad}"
+            );
         }
         assert!(timestamp(&json!({})).is_none());
         assert!(timestamp(&json!({"timestamp": true})).is_none());
@@ -267,22 +275,35 @@ mod tests {
     fn the_org_field_in_either_spelling() {
         assert_eq!(named_org(&json!({"id_org": "a"})), Ok(Some("a".into())));
         assert_eq!(named_org(&json!({"org_id": "a"})), Ok(Some("a".into())));
-        assert_eq!(named_org(&json!({"id_org": "", "org_id": "a"})), Ok(Some("a".into())));
-        assert_eq!(named_org(&json!({"id_org": "a", "org_id": "a"})), Ok(Some("a".into())));
+        assert_eq!(
+            named_org(&json!({"id_org": "", "org_id": "a"})),
+            Ok(Some("a".into()))
+        );
+        assert_eq!(
+            named_org(&json!({"id_org": "a", "org_id": "a"})),
+            Ok(Some("a".into()))
+        );
         assert_eq!(named_org(&json!({"id_org": ""})), Ok(None));
         assert!(named_org(&json!({"id_org": "a", "org_id": "b"})).is_err());
         assert!(named_org(&json!({"id_org": 7})).is_err());
-        assert!(named_org(&json!({"org_id": "a\nb"})).unwrap_err().0.contains("control"));
+        assert!(named_org(&json!({"org_id": "a\nb"}))
+            .unwrap_err()
+            .0
+            .contains("control"));
     }
 
     #[test]
     fn the_installer_form_needs_unix_seconds() {
-        let secs = timestamp(&json!({"timestamp": 1_705_314_600})).unwrap().unwrap();
+        let secs = timestamp(&json!({"timestamp": 1_705_314_600}))
+            .unwrap()
+            .unwrap();
         assert_eq!(
             installer_message("203.0.113.9", "eu-central-1", &secs).as_deref(),
             Some("203.0.113.9|eu-central-1|1705314600")
         );
-        let rfc = timestamp(&json!({"timestamp": "2024-01-15T10:30:00Z"})).unwrap().unwrap();
+        let rfc = timestamp(&json!({"timestamp": "2024-01-15T10:30:00Z"}))
+            .unwrap()
+            .unwrap();
         assert_eq!(installer_message("203.0.113.9", "r", &rfc), None);
     }
 
@@ -319,7 +340,10 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(node_identity("example.com").unwrap_err().0.starts_with("Invalid ip"));
+        assert!(node_identity("example.com")
+            .unwrap_err()
+            .0
+            .starts_with("Invalid ip"));
     }
 
     #[test]
@@ -341,10 +365,16 @@ mod tests {
     fn signatures_are_base64_with_optional_padding() {
         let sig = STANDARD.encode([1u8; 256]);
         assert!(sig.ends_with('='));
-        assert_eq!(decode_signature(sig.trim_end_matches('=')).unwrap(), vec![1u8; 256]);
+        assert_eq!(
+            decode_signature(sig.trim_end_matches('=')).unwrap(),
+            vec![1u8; 256]
+        );
         assert_eq!(decode_signature(&sig).unwrap(), vec![1u8; 256]);
         assert_eq!(decode_signature("AAAA").unwrap_err().0, "Invalid signature");
-        assert!(decode_signature("not base64!").unwrap_err().0.starts_with("Invalid signature encoding"));
+        assert!(decode_signature("not base64!")
+            .unwrap_err()
+            .0
+            .starts_with("Invalid signature encoding"));
     }
 
     #[test]

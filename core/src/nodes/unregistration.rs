@@ -15,8 +15,8 @@
 //! of the node's own organization verifies.
 
 use super::signed::{
-    check_text, decode_signature, installer_message, invalid, named_org, node_identity,
-    timestamp, Invalid, Timestamp,
+    check_text, decode_signature, installer_message, invalid, named_org, node_identity, timestamp,
+    Invalid, Timestamp,
 };
 use serde_json::Value;
 
@@ -108,7 +108,8 @@ mod tests {
                 "::ffff:203.0.113.9|eu-central-1|1705314600".to_owned(),
             ]
         );
-        let bare = json!({"ip": "203.0.113.9", "timestamp": "2024-01-15T10:30:00Z", "signature": sig});
+        let bare =
+            json!({"ip": "203.0.113.9", "timestamp": "2024-01-15T10:30:00Z", "signature": sig});
         let u = parse(bare.to_string().as_bytes()).unwrap();
         assert_eq!(
             u.messages(),
@@ -122,6 +123,9 @@ mod tests {
         assert_eq!(parse(b"{").unwrap_err().0, "Invalid JSON body");
         let sig = STANDARD.encode([7u8; 256]);
         let bad_ip = json!({"ip": "127.0.0.1", "timestamp": 1, "signature": sig});
-        assert!(parse(bad_ip.to_string().as_bytes()).unwrap_err().0.starts_with("Invalid ip"));
+        assert!(parse(bad_ip.to_string().as_bytes())
+            .unwrap_err()
+            .0
+            .starts_with("Invalid ip"));
     }
 }

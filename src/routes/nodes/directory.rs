@@ -4,10 +4,10 @@
 //! a bearer, stale or not, is ignored. One D1 round trip.
 
 use super::node_info;
-use crate::store::nodes;
 use crate::http;
-use gatehouse_core::nodes::{directory_filter, DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT};
+use crate::store::nodes;
 use gatehouse_core::nodes::signed::Invalid;
+use gatehouse_core::nodes::{directory_filter, DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT};
 use gatehouse_core::problem::Problem;
 use gatehouse_core::query::query_param;
 use serde_json::json;
@@ -20,7 +20,13 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response, Problem> {
         Err(Invalid(message)) => return Ok(super::bad_request(&message)),
     };
     let now_ms = worker::Date::now().as_millis() as i64;
-    let found = nodes::directory(env, services, now_ms - DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT).await?;
+    let found = nodes::directory(
+        env,
+        services,
+        now_ms - DIRECTORY_FRESHNESS_MS,
+        DIRECTORY_LIMIT,
+    )
+    .await?;
     let data: Vec<_> = found.iter().map(node_info).collect();
     Ok(http::json(
         200,

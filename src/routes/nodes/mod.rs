@@ -85,8 +85,12 @@ pub fn signing_key<'c>(
 /// replays; KV refuses them earlier and cheaper. If KV fails here the request stands
 /// (stored and replay-proof) and the failure is logged.
 pub async fn remember(env: &Env, config: &Config, nonce: &str) {
-    if let Err(e) = nonces::remember(env, nonce, nonce_ttl_seconds(config.timestamp_skew_seconds)).await {
-        worker::console_error!("signed node request: stored, but the nonce was not remembered: {e:?}");
+    if let Err(e) =
+        nonces::remember(env, nonce, nonce_ttl_seconds(config.timestamp_skew_seconds)).await
+    {
+        worker::console_error!(
+            "signed node request: stored, but the nonce was not remembered: {e:?}"
+        );
     }
 }
 
@@ -107,7 +111,10 @@ fn verifies(key: &CandidateKey, messages: &[&[u8]], signature: &[u8]) -> bool {
             match PublicKey::from_pem(&key.public_key_pem) {
                 Ok(k) => Some(k),
                 Err(e) => {
-                    worker::console_error!("signed node request: stored key {} is unusable: {e}", key.id);
+                    worker::console_error!(
+                        "signed node request: stored key {} is unusable: {e}",
+                        key.id
+                    );
                     None
                 }
             }

@@ -18,12 +18,11 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         Ok(r) => r,
         Err(Invalid(message)) => return Ok(bad_request(&message)),
     };
-    let nonce = match fresh_and_unused(env, &config, request.timestamp.ms, &request.signature)
-        .await?
-    {
-        Ok(nonce) => nonce,
-        Err(refusal) => return Ok(refusal),
-    };
+    let nonce =
+        match fresh_and_unused(env, &config, request.timestamp.ms, &request.signature).await? {
+            Ok(nonce) => nonce,
+            Err(refusal) => return Ok(refusal),
+        };
     let id_org = request.id_org.as_deref();
     let context = nodes::registration_context(env, &request.node_ip, id_org).await?;
     let Some(existing) = &context.existing else {

@@ -1,0 +1,77 @@
+//! Requests exactly as Flashback's public TypeScript client (`makeRequest` in
+//! `src/api/client.ts`) and node installer (`rollout_node.sh`) send them
+//! (../shared/FLASHBACK.md): written from those facts, not copied.
+
+use crate::{TestApp, TestResponse};
+use serde_json::Value;
+
+/// One client call: `path` without the leading `/` (the client strips it), a JSON
+/// body only when `data` is given (then and only then `Content-Type:
+/// application/json`), no `Accept` of its own, and `Authorization: Bearer …` on every
+/// call once a token was set — public routes included, stale or not.
+pub fn client_call(
+    app: &TestApp,
+    bearer: Option<&str>,
+    method: &str,
+    path: &str,
+    data: Option<&Value>,
+) -> TestResponse {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let body = data.map(Value::to_string);
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    if let Some(auth) = &auth {
+        headers.push(("authorization", auth));
+    }
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    app.request(
+        method,
+        &format!("/{}", path.trim_start_matches('/')),
+        &headers,
+        body.as_deref().map(str::as_bytes),
+    )
+}
+
+/// The installer's `curl -sS -X POST …/register -H "Content-Type: application/json"
+/// -d "$PAYLOAD"`, with the payload as `jq -nc` prints it: keys in the installer's
+/// order, the timestamp a bare integer.
+pub fn installer_post(app: &TestApp, path: &str, payload: &str) -> TestResponse {
+    app.request(
+        "POST",
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("accept", "*/*"),
+            ("user-agent", "curl/8.5.0"),
+        ],
+        Some(payload.as_bytes()),
+    )
+}
+
+/// Signs `message` as the installer does: `echo -n "$MESSAGE" | openssl dgst -sha256
+/// -sign KEY | base64 -w 0`, with the real openssl CLI.
+pub fn openssl_sign(private_key_pem: &str, message: &str) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&key_path, private_key_pem).expect("write key");
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(&key_path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(message.as_bytes())
+        .expect("write message");
+    let out = child.wait_with_output().expect("openssl output");
+    assert!(out.status.success(), "openssl dgst failed");
+    base64::engine::general_purpose::STANDARD.encode(out.stdout)
+}

@@ -1,0 +1,360 @@
+//! Flashback's own tools against gatehouse, unchanged: every node and key call of the
+//! public TypeScript client and the node installer's registration, with the exact
+//! method, path, headers and body bytes they send (tests/src/flashback.rs).
+
+use gatehouse_core::nodes::registration::SignedFields;
+use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::flashback::{client_call, installer_post, openssl_sign};
+use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
+use serde_json::{json, Value};
+
+/// What the client's `nodeRegister` sends: a RegisterRequest with `timestamp:
+/// Date.now()` (milliseconds) and `nodeServices`, signed in the v1 form (a ninth line
+/// for nodeServices).
+fn client_registration(key: &PrivateKey, ip: &str, org: &str, ms: i64, services: u32) -> Value {
+    let fields = SignedFields {
+        provider: "GCS".into(),
+        ip: ip.into(),
+        status: "ONLINE".into(),
+        region: "europe-west1".into(),
+        version: "2.1.0".into(),
+        timestamp: ms.to_string(),
+        id_org: Some(org.into()),
+        node_services: Some(services),
+    };
+    use base64::Engine;
+    let signature = base64::engine::general_purpose::STANDARD
+        .encode(key.sign(fields.canonical_message().as_bytes()));
+    json!({
+        "provider": "GCS", "ip": ip, "status": "ONLINE", "region": "europe-west1",
+        "version": "2.1.0", "timestamp": ms, "signature": signature, "id_org": org,
+        "nodeServices": services,
+    })
+}
+
+/// The installer's payload, byte for byte as `jq -nc` prints it (`org_field` is
+/// `id_org`, or `org_id` for installers before October 2025).
+fn installer_payload(key_pem: &str, ip: &str, org_field: &str, org: &str, seconds: i64) -> String {
+    let signature = openssl_sign(key_pem, &format!("{ip}|eu-central-1|{seconds}"));
+    format!(
+        "{{\"provider\":\"AWS\",\"region\":\"eu-central-1\",\"ip\":\"{ip}\",\"status\":\"running\",\
+         \"version\":\"0.0.28\",\"timestamp\":{seconds},\"signature\":\"{signature}\",\"{org_field}\":\"{org}\"}}"
+    )
+}
+
+fn ok(res: &TestResponse, status: u16) -> Value {
+    assert_eq!(res.status, status, "{}", res.body);
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    res.json()
+}
+
+fn node_row(app: &TestApp, ip: &str) -> Vec<Value> {
+    app.d1_query(&format!(
+        "SELECT provider, status, node_services, org_id FROM nodes WHERE ip = '{ip}'"
+    ))
+}
+
+#[test]
+fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
+    let app = spawn_app();
+    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let bearer = Some(token.as_str());
+
+    // generateOrgKey: POST, no body, no Content-Type, no Accept → the PEM as JSON.
+    let generated = client_call(
+        &app,
+        bearer,
+        "POST",
+        &format!("organization/{org}/key"),
+        None,
+    );
+    let pem: String = serde_json::from_value(ok(&generated, 200)).expect("a JSON string");
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    let key = PrivateKey::from_pem(&pem).unwrap();
+
+    // The installer, current spelling, signed by the openssl CLI: AWS is stored as S3.
+    let seconds = now_ms() / 1000;
+    let res = installer_post(
+        &app,
+        "/register",
+        &installer_payload(&pem, "203.0.113.20", "id_org", &org, seconds),
+    );
+    assert_eq!(
+        ok(&res, 200),
+        json!({"success": true, "message": "Registration successful"})
+    );
+    assert_eq!(
+        node_row(&app, "203.0.113.20"),
+        vec![json!({"provider": "S3", "status": "running", "node_services": 1, "org_id": org})]
+    );
+    // An installer from before October 2025 (org_id), on another node.
+    let res = installer_post(
+        &app,
+        "/register",
+        &installer_payload(&pem, "203.0.113.21", "org_id", &org, seconds),
+    );
+    ok(&res, 200);
+    // The same payload again is a replay.
+    let again = installer_post(
+        &app,
+        "/register",
+        &installer_payload(&pem, "203.0.113.21", "org_id", &org, seconds),
+    );
+    assert_eq!(again.status, 400);
+    assert!(again.json()["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Replay"));
+
+    // The client's nodeRegister: milliseconds, nodeServices, and the bearer it keeps
+    // sending once set (stale here: public routes ignore it).
+    let body = client_registration(&key, "2001:db8::20", &org, now_ms(), 2 | 4);
+    let res = client_call(
+        &app,
+        Some("stale.or.invalid"),
+        "POST",
+        "register",
+        Some(&body),
+    );
+    assert_eq!(ok(&res, 200)["success"], true);
+    assert_eq!(
+        node_row(&app, "2001:db8::20"),
+        vec![json!({"provider": "GCS", "status": "ONLINE", "node_services": 6, "org_id": org})]
+    );
+}
+
+#[test]
+fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
+    let app = spawn_app();
+    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let bearer = Some(token.as_str());
+    let generated = client_call(
+        &app,
+        bearer,
+        "POST",
+        &format!("organization/{org}/key"),
+        None,
+    );
+    let pem: String = serde_json::from_value(ok(&generated, 200)).unwrap();
+    let key = PrivateKey::from_pem(&pem).unwrap();
+    let t = now_ms();
+    for (ip, services) in [
+        ("198.51.100.31", 1),
+        ("198.51.100.32", 2),
+        ("198.51.100.33", 4 | 1),
+    ] {
+        let body = client_registration(&key, ip, &org, t, services);
+        ok(
+            &client_call(&app, bearer, "POST", "register", Some(&body)),
+            200,
+        );
+    }
+
+    // getPrivateNodeInfo: GET organization/{org}/nodes.
+    let listed = ok(
+        &client_call(
+            &app,
+            bearer,
+            "GET",
+            &format!("organization/{org}/nodes"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(listed["total"], 3);
+    let node = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["ip"] == "198.51.100.33")
+        .unwrap()
+        .clone();
+    for field in [
+        "id",
+        "ip",
+        "region",
+        "version",
+        "status",
+        "lastUpdated",
+        "url",
+        "id_org",
+        "nodeServices",
+        "provider",
+        "keyId",
+    ] {
+        assert!(!node[field].is_null(), "NodeInfo.{field}: {node}");
+    }
+    assert_eq!(node["url"], "https://198.51.100.33");
+    assert_eq!(node["nodeServices"], 5);
+    assert_eq!(node["id_org"], json!(org));
+
+    // getNodeInfo: the public directory lists only network providers' nodes.
+    let directory = |services: u32| {
+        ok(
+            &client_call(
+                &app,
+                bearer,
+                "GET",
+                &format!("node?nodeServices={services}"),
+                None,
+            ),
+            200,
+        )
+    };
+    assert_eq!(
+        directory(0),
+        json!({"success": true, "total": 0, "data": []})
+    );
+    app.d1_query(&format!(
+        "UPDATE organizations SET network_provider = 1 WHERE id = '{org}'"
+    ));
+    assert_eq!(directory(0)["total"], 3);
+    let chat = directory(4);
+    let chat: Vec<&Value> = chat["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["ip"])
+        .collect();
+    assert_eq!(chat, [&json!("198.51.100.33")]);
+    assert_eq!(directory(2)["total"], 1);
+    let bad = client_call(&app, None, "GET", "node?nodeServices=lots", None);
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["success"], false);
+
+    // nodeUnregister: the whole RegisterRequest, signed in the unregister form.
+    let ms = now_ms() + 1;
+    let message = format!("gatehouse-node-unregister-v1\n198.51.100.31\n{ms}\n{org}");
+    let mut unregister = client_registration(&key, "198.51.100.31", &org, ms, 1);
+    use base64::Engine;
+    unregister["signature"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes())));
+    let res = client_call(&app, bearer, "POST", "unregister", Some(&unregister));
+    assert_eq!(
+        ok(&res, 200),
+        json!({"success": true, "message": "Node unregistered"})
+    );
+    assert!(node_row(&app, "198.51.100.31").is_empty());
+    // The same request again is a replay; a fresh one for the node that is gone: 404.
+    let replay = client_call(&app, bearer, "POST", "unregister", Some(&unregister));
+    assert_eq!(replay.status, 400);
+    let fresh = format!(
+        "gatehouse-node-unregister-v1\n198.51.100.31\n{}\n{org}",
+        ms + 1
+    );
+    unregister["timestamp"] = json!(ms + 1);
+    unregister["signature"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(key.sign(fresh.as_bytes())));
+    let gone = client_call(&app, bearer, "POST", "unregister", Some(&unregister));
+    assert_eq!(
+        (gone.status, gone.json()),
+        (404, json!({"success": false, "message": "Node not found"}))
+    );
+    // The installer's form unregisters too: ip|region|timestamp.
+    let seconds = now_ms() / 1000 + 2;
+    let installer = installer_payload(&pem, "198.51.100.32", "id_org", &org, seconds);
+    let res = installer_post(&app, "/unregister", &installer);
+    ok(&res, 200);
+    assert!(node_row(&app, "198.51.100.32").is_empty());
+
+    // deletePrivateNode: DELETE, no body.
+    let path = format!("organization/{org}/node/{}", node["id"].as_str().unwrap());
+    let res = client_call(&app, bearer, "DELETE", &path, None);
+    assert_eq!(
+        ok(&res, 200),
+        json!({"success": true, "message": "Node deleted successfully"})
+    );
+    let again = client_call(&app, bearer, "DELETE", &path, None);
+    assert_eq!(again.status, 404);
+    assert_eq!(again.json()["error_code"], "NOT_FOUND");
+    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 0);
+}
+
+#[test]
+fn organization_key_calls_answer_the_clients_types() {
+    let app = spawn_app();
+    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let bearer = Some(token.as_str());
+    let keys_path = format!("organization/{org}/key");
+    let first: String = serde_json::from_value(ok(
+        &client_call(&app, bearer, "POST", &keys_path, None),
+        200,
+    ))
+    .unwrap();
+    let second: String = serde_json::from_value(ok(
+        &client_call(&app, bearer, "POST", &keys_path, None),
+        200,
+    ))
+    .unwrap();
+    let key = PrivateKey::from_pem(&first).unwrap();
+    let body = client_registration(&key, "192.0.2.40", &org, now_ms(), 1);
+    ok(
+        &client_call(&app, bearer, "POST", "register", Some(&body)),
+        200,
+    );
+
+    // getOrgKeys: {success, data: [{id, orgId, publicKey, createdAt, nodeKeys}], message}.
+    let listing = ok(&client_call(&app, bearer, "GET", &keys_path, None), 200);
+    assert!(listing["message"].is_string());
+    let data = listing["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    let used = data
+        .iter()
+        .find(|k| k["publicKey"] == json!(key.public_key().to_spki_pem()))
+        .expect("the first key is listed");
+    assert_eq!(used["orgId"], json!(org));
+    assert_eq!(
+        used["nodeKeys"],
+        json!([{"keyId": used["id"], "nodeId": "192.0.2.40"}])
+    );
+    let unused = data.iter().find(|k| k["id"] != used["id"]).unwrap();
+    assert_eq!(
+        unused["publicKey"],
+        json!(PrivateKey::from_pem(&second)
+            .unwrap()
+            .public_key()
+            .to_spki_pem())
+    );
+
+    // deleteOrgKey: DELETE …/key/{id}, no body.
+    let res = client_call(
+        &app,
+        bearer,
+        "DELETE",
+        &format!("{keys_path}/{}", unused["id"].as_str().unwrap()),
+        None,
+    );
+    let answer = ok(&res, 200);
+    assert_eq!(answer["success"], true);
+    assert!(answer["message"].is_string());
+    // deleteOrgKeys: DELETE …/key, no body: every remaining active key.
+    let res = client_call(&app, bearer, "DELETE", &keys_path, None);
+    assert_eq!(
+        ok(&res, 200),
+        json!({"success": true, "message": "Successfully deleted 1 organization key(s)"})
+    );
+    assert_eq!(
+        ok(&client_call(&app, bearer, "GET", &keys_path, None), 200)["data"],
+        json!([])
+    );
+    let refused = client_call(
+        &app,
+        None,
+        "POST",
+        "register",
+        Some(&client_registration(
+            &key,
+            "192.0.2.40",
+            &org,
+            now_ms() + 5,
+            1,
+        )),
+    );
+    assert_eq!(refused.status, 400, "revoked keys no longer register");
+    let audit = app.d1_query(&format!(
+        "SELECT action FROM key_audit WHERE org_id = '{org}' ORDER BY action"
+    ));
+    assert_eq!(audit.len(), 4, "two creations, two revocations: {audit:?}");
+}
