@@ -66,7 +66,7 @@ pub struct SignedFields {
 impl SignedFields {
     /// The gatehouse v1 message.
     pub fn canonical_message(&self) -> String {
-        let mut lines = vec![
+        let mut lines = [
             SIGNATURE_CONTEXT,
             &self.provider,
             &self.ip,
