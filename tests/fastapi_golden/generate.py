@@ -1,4 +1,5 @@
-"""Produce (or --check) fixtures.json: what FastAPI answers to each request.
+"""Produce (or --check) fixtures.json and fixtures_constrained.json: what FastAPI
+answers to each request, with Infera's model and with the constrained one (app.py).
 
     python -m venv .venv && .venv/bin/pip install -r requirements.txt
     .venv/bin/python generate.py          # rewrite fixtures.json
@@ -60,6 +61,8 @@ TABLE = [
     ("big int", JSON, b'{"node_id":' + b"9" * 40 + b"}"),
     ("int over python's digit limit", JSON, b'{"node_id":' + b"9" * 4301 + b"}"),
     ("too short", JSON, b'{"node_id":"","secret":"abc"}'),
+    ("a short secret (Infera's example)", JSON, b'{"node_id":"n","secret":"abc"}'),
+    ("empty strings", JSON, b'{"node_id":"","secret":""}'),
     ("too long, counted in characters", JSON, json.dumps({"node_id": "é" * 129, "secret": "x" * 513}).encode()),
     ("exactly at the limits", JSON, json.dumps({"node_id": "é" * 128, "secret": "😀" * 16}, ensure_ascii=False).encode()),
     ("one under the secret minimum", JSON, json.dumps({"node_id": "n", "secret": "😀" * 15}, ensure_ascii=False).encode()),
@@ -106,7 +109,7 @@ def mutations(seed=20261122, count=400):
         yield (f"mutation {i}", JSON, bytes(body))
 
 
-async def call(content_type, body):
+async def call(asgi_app, content_type, body):
     headers = [] if content_type is None else [(b"content-type", content_type.encode("latin-1"))]
     pending = [{"type": "http.request", "body": body, "more_body": False}]
     sent = []
@@ -123,16 +126,16 @@ async def call(content_type, body):
         "server": ("test", 80), "client": ("test", 1), "root_path": "",
     }
     reference.STORED.clear()
-    await reference.app(scope, receive, send)
+    await asgi_app(scope, receive, send)
     status = sent[0]["status"]
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
-def build():
+def build(asgi_app):
     cases = []
     for name, content_type, body in TABLE + list(mutations()):
         try:
-            status, response = asyncio.run(call(content_type, body))
+            status, response = asyncio.run(call(asgi_app, content_type, body))
         except (ValueError, UnicodeError):
             continue  # FastAPI crashes on these (500); see the module docstring
         cases.append({
@@ -145,15 +148,26 @@ def build():
     return {"fastapi": reference.fastapi_version(), "cases": cases}
 
 
+TABLES = [
+    ("fixtures.json", reference.app, None),
+    ("fixtures_constrained.json", reference.constrained_app, reference.CONSTRAINTS),
+]
+
 if __name__ == "__main__":
-    fixtures = build()
-    text = json.dumps(fixtures, indent=1, ensure_ascii=False) + "\n"
-    if "--check" in sys.argv:
-        with open("fixtures.json", encoding="utf-8") as f:
-            if f.read() != text:
-                sys.exit("fixtures.json is stale: run generate.py")
-        print(f"fixtures.json is current ({len(fixtures['cases'])} cases)")
-    else:
-        with open("fixtures.json", "w", encoding="utf-8") as f:
-            f.write(text)
-        print(f"wrote {len(fixtures['cases'])} cases")
+    stale = []
+    for path, asgi_app, settings in TABLES:
+        fixtures = build(asgi_app)
+        if settings is not None:
+            fixtures["settings"] = settings
+        text = json.dumps(fixtures, indent=1, ensure_ascii=False) + "\n"
+        if "--check" in sys.argv:
+            with open(path, encoding="utf-8") as f:
+                if f.read() != text:
+                    stale.append(path)
+            print(f"{path}: {len(fixtures['cases'])} cases checked")
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            print(f"wrote {len(fixtures['cases'])} cases to {path}")
+    if stale:
+        sys.exit(f"stale: {', '.join(stale)}: run generate.py")

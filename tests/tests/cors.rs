@@ -25,7 +25,8 @@ fn allowed_origins_get_preflight_and_response_headers_others_get_none() {
     assert_eq!(preflight.header("access-control-allow-origin"), Some(APP));
     assert_eq!(
         preflight.header("access-control-allow-methods"),
-        Some("POST, GET")
+        Some("POST, GET, DELETE"),
+        "the path's methods: add a key, list keys, revoke them all"
     );
     assert!(preflight
         .header("access-control-allow-headers")

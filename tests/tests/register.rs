@@ -210,7 +210,12 @@ fn every_invalid_field_gets_a_clear_400() {
         let mut b = valid.clone();
         b.as_object_mut().unwrap().remove(field);
         assert_refused(&app.post_json("/register", &b), "Missing required fields");
-        b[field] = json!(42);
+        // A number is a valid timestamp (Unix seconds or milliseconds); a bool is not.
+        b[field] = if field == "timestamp" {
+            json!(true)
+        } else {
+            json!(42)
+        };
         assert_refused(&app.post_json("/register", &b), "Missing required fields");
     }
     let with = |field: &str, value: Value| {

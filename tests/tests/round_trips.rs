@@ -1,6 +1,8 @@
 //! D1 round trips per request, counted by the store layer (reported only with
 //! TEST_HOOKS on) and held to each route's budget on its happy path.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{spawn_app, TestResponse};
 use serde_json::json;
@@ -44,6 +46,16 @@ fn each_route_stays_within_its_d1_round_trip_budget() {
     let key = seed_org(&app, "org-1", 2048);
     let body = signed(&key, &fields("192.0.2.1", now_ms(), Some("org-1")));
     check("register", app.post_json("/register", &body), 200, 2);
+    let ts = now_ms() + 1;
+    let message = format!("gatehouse-node-unregister-v1\n192.0.2.1\n{ts}\n");
+    let unregister = json!({"ip": "192.0.2.1", "timestamp": ts,
+        "signature": STANDARD.encode(key.sign(message.as_bytes()))});
+    check(
+        "unregister",
+        app.post_json("/unregister", &unregister),
+        200,
+        2,
+    );
 
     let signup = json!({"email": "ada@acme.io", "password": "Correct1horse", "firstName": "Ada",
                         "lastName": "Lovelace", "companyName": "Acme", "isBusiness": true});
