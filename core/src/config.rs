@@ -65,6 +65,8 @@ pub struct Config {
     pub trial_days: u32,
     /// Most active keys an organization may hold.
     pub org_keys_max: u32,
+    /// Length limits on /register_node_secret's fields; none by default (Infera's model).
+    pub node_secret_policy: crate::node_secret::NodeSecretPolicy,
     /// Browser origins allowed to call the API (CORS); empty means none.
     pub cors_allowed_origins: Vec<String>,
     /// Rate limiting through the `*_LIMITER` bindings (on in production).
@@ -163,9 +165,54 @@ impl Config {
                     name: "CORS_ALLOWED_ORIGINS",
                     reason,
                 })?,
+            node_secret_policy: node_secret_policy(&lookup)?,
             jwt_secret: jwt_secret(lookup("JWT_SECRET"))?,
         })
     }
+}
+
+/// `NODE_ID_{MIN,MAX}_LENGTH`, `NODE_SECRET_{MIN,MAX}_LENGTH`: unset or empty adds no
+/// constraint (pydantic's `Field(min_length=…, max_length=…)` otherwise).
+fn node_secret_policy(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::node_secret::NodeSecretPolicy, ConfigError> {
+    let limit = |name: &'static str| -> Result<Option<usize>, ConfigError> {
+        match lookup(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(None),
+            Some(raw) => match raw.trim().parse::<usize>() {
+                Ok(n) if n <= crate::MAX_BODY_BYTES => Ok(Some(n)),
+                _ => Err(ConfigError {
+                    name,
+                    reason: format!(
+                        "expected a whole number from 0 to {}, or nothing, got {raw:?}",
+                        crate::MAX_BODY_BYTES
+                    ),
+                }),
+            },
+        }
+    };
+    let pair = |min_name, max_name| -> Result<(Option<usize>, Option<usize>), ConfigError> {
+        let (min, max) = (limit(min_name)?, limit(max_name)?);
+        if let (Some(lo), Some(hi)) = (min, max) {
+            if lo > hi {
+                return Err(ConfigError {
+                    name: min_name,
+                    reason: format!("{lo} is above {max_name} ({hi})"),
+                });
+            }
+        }
+        Ok((min, max))
+    };
+    let (node_id_min_length, node_id_max_length) =
+        pair("NODE_ID_MIN_LENGTH", "NODE_ID_MAX_LENGTH")?;
+    let (secret_min_length, secret_max_length) =
+        pair("NODE_SECRET_MIN_LENGTH", "NODE_SECRET_MAX_LENGTH")?;
+    Ok(crate::node_secret::NodeSecretPolicy {
+        node_id_min_length,
+        node_id_max_length,
+        secret_min_length,
+        secret_max_length,
+    })
 }
 
 fn jwt_secret(raw: Option<String>) -> Result<Secret, ConfigError> {
@@ -260,6 +307,43 @@ mod tests {
         ] {
             let err = config(&[("JWT_SECRET", GOOD_SECRET), (name, value)]).unwrap_err();
             assert_eq!(err.name, name);
+        }
+    }
+
+    #[test]
+    fn node_secret_limits_are_unset_by_default_and_checked_when_set() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut pairs = pairs.to_vec();
+            pairs.push(("JWT_SECRET", GOOD_SECRET));
+            config(&pairs)
+        };
+        assert_eq!(
+            with(&[]).unwrap().node_secret_policy,
+            crate::node_secret::NodeSecretPolicy::default()
+        );
+        let set = with(&[
+            ("NODE_SECRET_MIN_LENGTH", "16"),
+            ("NODE_ID_MAX_LENGTH", "128"),
+        ])
+        .unwrap()
+        .node_secret_policy;
+        assert_eq!(
+            (
+                set.secret_min_length,
+                set.node_id_max_length,
+                set.secret_max_length
+            ),
+            (Some(16), Some(128), None)
+        );
+        for bad in [
+            vec![("NODE_SECRET_MIN_LENGTH", "x")],
+            vec![("NODE_ID_MAX_LENGTH", "-1")],
+            vec![
+                ("NODE_SECRET_MIN_LENGTH", "20"),
+                ("NODE_SECRET_MAX_LENGTH", "10"),
+            ],
+        ] {
+            assert!(with(&bad).is_err(), "{bad:?}");
         }
     }
 

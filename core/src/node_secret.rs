@@ -1,25 +1,46 @@
-//! `POST /register_node_secret`: the request model, as the FastAPI service declares it:
+//! `POST /register_node_secret`: the request model, as Infera publishes it
+//! (docs.infera.org, "Register Node"):
 //!
 //! ```python
-//! class NodeSecret(BaseModel):
-//!     node_id: str = Field(min_length=1, max_length=128)
-//!     secret: str = Field(min_length=16, max_length=512)
+//! class NodeSecretRequest(BaseModel):
+//!     node_id: str
+//!     secret: str
 //! ```
+//!
+//! Any JSON string is accepted for either field, the empty one included: the 64 KiB
+//! body limit is the only size bound. Operators who want limits set them
+//! ([`NodeSecretPolicy`], from `NODE_ID_MIN_LENGTH`, `NODE_ID_MAX_LENGTH`,
+//! `NODE_SECRET_MIN_LENGTH`, `NODE_SECRET_MAX_LENGTH`), and the answers are then
+//! exactly those of the same model with `Field(min_length=…, max_length=…)`.
 
 use crate::fastapi::{self, parse_str_model, pyjson, Rejection, StrField};
 
-const FIELDS: [StrField; 2] = [
-    StrField {
-        name: "node_id",
-        min_length: 1,
-        max_length: 128,
-    },
-    StrField {
-        name: "secret",
-        min_length: 16,
-        max_length: 512,
-    },
-];
+/// Length limits, in characters (code points, as Python counts), per field; `None`
+/// adds no constraint. The default is Infera's model: none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeSecretPolicy {
+    pub node_id_min_length: Option<usize>,
+    pub node_id_max_length: Option<usize>,
+    pub secret_min_length: Option<usize>,
+    pub secret_max_length: Option<usize>,
+}
+
+impl NodeSecretPolicy {
+    fn fields(&self) -> [StrField; 2] {
+        [
+            StrField {
+                name: "node_id",
+                min_length: self.node_id_min_length,
+                max_length: self.node_id_max_length,
+            },
+            StrField {
+                name: "secret",
+                min_length: self.secret_min_length,
+                max_length: self.secret_max_length,
+            },
+        ]
+    }
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct NodeSecretRequest {
@@ -28,9 +49,14 @@ pub struct NodeSecretRequest {
 }
 
 impl NodeSecretRequest {
-    /// Parses the request exactly as FastAPI would, or says what FastAPI would answer.
-    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<NodeSecretRequest, Rejection> {
-        let mut values = parse_str_model(content_type, body, &FIELDS)?.into_iter();
+    /// Parses the request exactly as FastAPI would with `policy`'s model, or says what
+    /// FastAPI would answer.
+    pub fn parse(
+        content_type: Option<&str>,
+        body: &[u8],
+        policy: &NodeSecretPolicy,
+    ) -> Result<NodeSecretRequest, Rejection> {
+        let mut values = parse_str_model(content_type, body, &policy.fields())?.into_iter();
         match (values.next(), values.next()) {
             (Some(node_id), Some(secret)) => Ok(NodeSecretRequest { node_id, secret }),
             // parse_str_model returns one value per field or an error.
@@ -57,12 +83,19 @@ mod tests {
     use super::*;
 
     const JSON: Option<&str> = Some("application/json");
+    const INFERA: NodeSecretPolicy = NodeSecretPolicy {
+        node_id_min_length: None,
+        node_id_max_length: None,
+        secret_min_length: None,
+        secret_max_length: None,
+    };
 
     #[test]
     fn valid_request_parses_and_ignores_extras() {
         let req = NodeSecretRequest::parse(
             JSON,
             br#"{"node_id":"n1","secret":"0123456789abcdef","x":1}"#,
+            &INFERA,
         )
         .unwrap();
         assert_eq!(
@@ -75,14 +108,32 @@ mod tests {
     }
 
     #[test]
+    fn infera_model_has_no_length_limits() {
+        assert_eq!(NodeSecretPolicy::default(), INFERA);
+        for body in [
+            br#"{"node_id":"","secret":""}"#.as_slice(),
+            br#"{"node_id":"n","secret":"abc"}"#,
+        ] {
+            assert!(NodeSecretRequest::parse(JSON, body, &INFERA).is_ok());
+        }
+    }
+
+    #[test]
     fn bodies_match_fastapi() {
         assert_eq!(
             registered_body("n\"1é"),
             r#"{"node_id":"n\"1é","registered":true}"#
         );
         assert_eq!(conflict_body(), r#"{"detail":"Node already registered"}"#);
+        let constrained = NodeSecretPolicy {
+            node_id_min_length: Some(1),
+            node_id_max_length: Some(128),
+            secret_min_length: Some(16),
+            secret_max_length: Some(512),
+        };
         let rejection =
-            NodeSecretRequest::parse(JSON, br#"{"node_id":"","secret":"abc"}"#).unwrap_err();
+            NodeSecretRequest::parse(JSON, br#"{"node_id":"","secret":"abc"}"#, &constrained)
+                .unwrap_err();
         assert_eq!(rejection.status(), 422);
         assert_eq!(
             rejection.body(),

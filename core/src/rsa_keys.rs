@@ -209,6 +209,17 @@ mod tests {
     }
 
     #[test]
+    fn one_operation_checks_every_message_form() {
+        let private = PrivateKey::generate(2048).unwrap();
+        let public = private.public_key();
+        let sig = private.sign(b"second");
+        take_verifications();
+        assert_eq!(public.verify_any(&[b"first", b"second"], &sig), Some(1));
+        assert_eq!(public.verify_any(&[b"first", b"third"], &sig), None);
+        assert_eq!(take_verifications(), 2, "one RSA operation per call");
+    }
+
+    #[test]
     fn only_the_standard_public_exponent_is_accepted() {
         let n = PrivateKey::generate(2048).unwrap().0.n().clone();
         for e in [3u64, 17, 65_539, (1 << 33) - 1] {

@@ -12,7 +12,18 @@ fuzz_target!(|body: &[u8]| {
         Some((_, rest)) => (Some("application/json"), rest),
         None => (Some("application/json"), body),
     };
-    match NodeSecretRequest::parse(content_type, body) {
+    // Infera's model (the default) and a constrained one, alternately.
+    let policy = if body.len() % 2 == 0 {
+        gatehouse_core::node_secret::NodeSecretPolicy::default()
+    } else {
+        gatehouse_core::node_secret::NodeSecretPolicy {
+            node_id_min_length: Some(1),
+            node_id_max_length: Some(128),
+            secret_min_length: Some(16),
+            secret_max_length: Some(512),
+        }
+    };
+    match NodeSecretRequest::parse(content_type, body, &policy) {
         Ok(request) => {
             assert!(!request.node_id.is_empty() && request.secret.len() >= 16);
         }

@@ -16,7 +16,11 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let content_type = req.headers().get("content-type").ok().flatten();
     let body = http::read_body(&mut req).await?;
-    let request = match NodeSecretRequest::parse(content_type.as_deref(), &body) {
+    let request = match NodeSecretRequest::parse(
+        content_type.as_deref(),
+        &body,
+        &config.node_secret_policy,
+    ) {
         Ok(request) => request,
         Err(rejection) => return Ok(fastapi_json(rejection.status(), rejection.body())),
     };

@@ -6,11 +6,12 @@ pub mod pyjson;
 
 use pyjson::{write_str, DecodeError, PyStr, PyValue};
 
-/// A `str` field declared as `Field(min_length=…, max_length=…)`.
+/// A `str` field, plain or declared as `Field(min_length=…, max_length=…)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StrField {
     pub name: &'static str,
-    pub min_length: usize,
-    pub max_length: usize,
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
 }
 
 /// Why FastAPI would refuse the request, with the exact body it would send.
@@ -240,8 +241,7 @@ fn check_str(
             None,
         ));
     };
-    let (min, max) = (field.min_length, field.max_length);
-    if s.len() < min {
+    if let Some(min) = field.min_length.filter(|&min| s.len() < min) {
         return Err(error(
             "string_too_short",
             format!("String should have at least {min} character{}", plural(min)),
@@ -249,7 +249,7 @@ fn check_str(
             Some(("min_length", PyValue::Int(min.to_string()))),
         ));
     }
-    if s.len() > max {
+    if let Some(max) = field.max_length.filter(|&max| s.len() > max) {
         return Err(error(
             "string_too_long",
             format!("String should have at most {max} character{}", plural(max)),
