@@ -38,7 +38,7 @@ pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)>
     let (limiter, name) = match route {
         RouteId::UserRegister => (AUTH_LIMITER, "signup"),
         RouteId::Login => (AUTH_LIMITER, "login"),
-        RouteId::ResendVerification => (AUTH_LIMITER, "resend"),
+        RouteId::ResendVerification | RouteId::ResendVerificationById => (AUTH_LIMITER, "resend"),
         // One budget per node address across both machine routes.
         RouteId::Register | RouteId::Unregister | RouteId::RegisterNodeSecret => {
             (NODE_LIMITER, "node")

@@ -2,8 +2,11 @@
 
 use crate::auth::{self, AuthError};
 use crate::http;
+use gatehouse_core::account::roles;
 use gatehouse_core::account::tokens::AccessClaims;
-use gatehouse_core::account::tokens::{issue_access, issue_refresh, REFRESH_TTL_SECONDS};
+use gatehouse_core::account::tokens::{
+    issue_access, issue_refresh, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS,
+};
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::AccountError;
 use gatehouse_core::config::Config;
@@ -88,8 +91,13 @@ pub struct SessionUser<'a> {
     pub email: &'a str,
     pub name: String,
     pub org_id: &'a str,
+    /// The stored role name in `org_id` (answered as Flashback's number).
+    pub role: &'a str,
     pub image_url: Option<&'a str>,
     pub email_verified: bool,
+    /// Sign-up only: the id of the verification link, for
+    /// `POST /user/resend-verification/{verificationTokenId}`.
+    pub verification_token_id: Option<&'a str>,
 }
 
 /// The body of sign-up and login: tokens and the user.
@@ -107,20 +115,24 @@ pub fn session_response(
         user.email_verified,
         now_ms,
     );
-    http::json(
-        status,
-        &json!({
-            "success": true,
-            "accessToken": access,
-            "refreshToken": session.refresh_token,
-            "tokenId": session.id,
-            "user": {
-                "id": user.id,
-                "email": user.email,
-                "name": user.name,
-                "orgId": user.org_id,
-                "image_url": user.image_url,
-            },
-        }),
-    )
+    let mut body = json!({
+        "success": true,
+        "accessToken": access,
+        "refreshToken": session.refresh_token,
+        "tokenId": session.id,
+        // When the access token expires, Unix milliseconds.
+        "expiresAt": now_ms + ACCESS_TTL_SECONDS * 1000,
+        "user": {
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "orgId": user.org_id,
+            "orgRole": roles::number(user.role),
+            "image_url": user.image_url,
+        },
+    });
+    if let Some(id) = user.verification_token_id {
+        body["verificationTokenId"] = json!(id);
+    }
+    http::json(status, &body)
 }

@@ -105,8 +105,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         email: &user.email,
         name: format!("{} {}", user.first_name, user.last_name),
         org_id: &user.org_id,
+        role: &user.role,
         image_url: user.image_url.as_deref(),
         email_verified: user.email_verified_at_ms.is_some(),
+        verification_token_id: None,
     };
     Ok(session_response(
         200,

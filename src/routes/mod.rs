@@ -3,9 +3,11 @@
 mod account;
 mod health;
 mod login;
+mod logout;
 mod nodes;
 mod openapi;
 mod organization;
+mod profile;
 mod refresh;
 mod register_node_secret;
 mod resend_verification;
@@ -72,9 +74,15 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         RouteId::UserRegister => user_register::handle(req, &env, &ctx).await,
         RouteId::VerifyEmailPage => verify_email::page(req, &env).await,
         RouteId::VerifyEmail => verify_email::api(req, &env).await,
-        RouteId::ResendVerification => resend_verification::handle(req, &env, &ctx).await,
+        RouteId::ResendVerification => resend_verification::by_email(req, &env, &ctx).await,
+        RouteId::ResendVerificationById => {
+            let link_id = param(&params, "verificationTokenId");
+            resend_verification::by_link_id(&env, &ctx, link_id).await
+        }
         RouteId::Login => login::handle(req, &env).await,
         RouteId::Refresh => refresh::handle(req, &env).await,
+        RouteId::Logout => logout::handle(req, &env).await,
+        RouteId::Profile => profile::handle(req, &env).await,
         RouteId::CreateOrgKey => {
             organization::key_create::handle(req, &env, param(&params, "idOrg")).await
         }

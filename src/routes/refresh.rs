@@ -1,4 +1,7 @@
-//! `POST /user/refresh {"refreshToken"}` — rotates the refresh token.
+//! `POST /user/refresh {"refresh_token"}` (the Flashback client; `{"refreshToken"}`, its
+//! docs' spelling, too) — rotates the refresh token. Answers the client's
+//! RefreshTokenResponse: `{success, token, accessToken, refreshToken, tokenId,
+//! expiresAt}`, `token` being the access token again.
 //!
 //! The presented token's session is retired and a new one issued in the same family.
 //! A token that was already retired is a sign of theft: the whole family is revoked,
@@ -7,9 +10,11 @@
 use super::account::{error, new_session};
 use crate::store::accounts;
 use crate::{config, http};
-use gatehouse_core::account::tokens::{issue_access, verify_refresh, TokenError};
+use gatehouse_core::account::tokens::{
+    issue_access, verify_refresh, TokenError, ACCESS_TTL_SECONDS,
+};
 use gatehouse_core::account::verification::token_hash;
-use gatehouse_core::account::{string_field, AccountError, ErrorCode};
+use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
 use gatehouse_core::crypto::constant_time_eq;
 use gatehouse_core::problem::Problem;
 use serde_json::json;
@@ -18,7 +23,7 @@ use worker::{Env, Request, Response};
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
-    let presented = match string_field(&body, "refreshToken") {
+    let presented = match refresh_token_field(&body) {
         Ok(t) => t,
         Err(e) => return Ok(error(&e)),
     };
@@ -86,6 +91,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     );
     Ok(http::json(
         200,
-        &json!({"success": true, "accessToken": access, "refreshToken": next.refresh_token, "tokenId": next.id}),
+        &json!({"success": true, "token": access, "accessToken": access, "refreshToken": next.refresh_token,
+                "tokenId": next.id, "expiresAt": now_ms + ACCESS_TTL_SECONDS * 1000}),
     ))
 }

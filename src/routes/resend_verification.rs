@@ -1,11 +1,14 @@
-//! `POST /user/resend-verification {"email"}` — a fresh link, invalidating older ones.
+//! A fresh verification link, invalidating older ones: `POST
+//! /user/resend-verification {"email"}`, or the Flashback client's `POST
+//! /user/resend-verification/{verificationTokenId}` with no body (the id sign-up
+//! answered).
 //!
 //! The answer is the same whether or not the account exists or is verified, so this
 //! cannot be used to probe for accounts; at most one link per minute per account.
 
-use super::account::error;
+use super::account::{error, new_id};
 use crate::email::send_verification_later;
-use crate::store::accounts;
+use crate::store::accounts::{self, ResendBy};
 use crate::{config, http};
 use gatehouse_core::account::verification::{new_token, RESEND_INTERVAL_MS, VERIFICATION_TTL_MS};
 use gatehouse_core::account::{string_field, Email};
@@ -13,19 +16,29 @@ use gatehouse_core::problem::Problem;
 use serde_json::json;
 use worker::{Context, Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, Problem> {
-    let config = config::require(env)?;
+/// `{"email"}` in the body.
+pub async fn by_email(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, Problem> {
     let body = http::read_body(&mut req).await?;
     let email = match string_field(&body, "email").and_then(|raw| Email::parse(&raw)) {
         Ok(e) => e,
         Err(e) => return Ok(error(&e)),
     };
+    resend(env, ctx, ResendBy::Email(email.as_str())).await
+}
+
+/// The link id in the path, no body.
+pub async fn by_link_id(env: &Env, ctx: &Context, link_id: &str) -> Result<Response, Problem> {
+    resend(env, ctx, ResendBy::LinkId(link_id)).await
+}
+
+async fn resend(env: &Env, ctx: &Context, by: ResendBy<'_>) -> Result<Response, Problem> {
+    let config = config::require(env)?;
     let accepted = http::json(
         202,
         &json!({"success": true, "message": "If an unverified account uses this address, a new link is on its way"}),
     );
     let now_ms = worker::Date::now().as_millis() as i64;
-    let Some(target) = accounts::resend_target(env, email.as_str()).await? else {
+    let Some(target) = accounts::resend_target(env, by).await? else {
         return Ok(accepted);
     };
     let recently = target
@@ -35,9 +48,9 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         return Ok(accepted);
     }
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
-    accounts::replace_verification(env, &target.id, &hash, now_ms, now_ms + VERIFICATION_TTL_MS)
-        .await?;
+    let expires_ms = now_ms + VERIFICATION_TTL_MS;
+    accounts::replace_verification(env, &target.id, &hash, &new_id()?, now_ms, expires_ms).await?;
     let name = format!("{} {}", target.first_name, target.last_name);
-    send_verification_later(ctx, env, &config, email.as_str(), &name, &token);
+    send_verification_later(ctx, env, &config, &target.email, &name, &token);
     Ok(accepted)
 }

@@ -58,6 +58,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
     };
     let subscription_id = new_id()?;
     let (link_token, link_hash) = new_token().map_err(|_| Problem::Internal)?;
+    let verification_id = new_id()?;
     let session = new_session(&config, &user_id, now_ms)?;
     let account = NewAccount {
         user_id: &user_id,
@@ -74,6 +75,8 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         }),
         role,
         verification_hash: &link_hash,
+        verification_id: &verification_id,
+        is_business: signup.is_business,
         session_id: &session.id,
         refresh_hash: &session.refresh_hash,
         now_ms,
@@ -98,8 +101,10 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         email: signup.email.as_str(),
         name: signup.full_name(),
         org_id: &org_id,
+        role,
         image_url: None,
         email_verified: false,
+        verification_token_id: Some(&verification_id),
     };
     Ok(session_response(201, &config, &user, &session, now_ms))
 }

@@ -81,6 +81,9 @@ pub struct NewAccount<'a> {
     pub new_org: Option<NewOrg<'a>>,
     pub role: &'a str,
     pub verification_hash: &'a str,
+    /// The link's public id (`verificationTokenId`).
+    pub verification_id: &'a str,
+    pub is_business: bool,
     pub session_id: &'a str,
     pub refresh_hash: &'a str,
     pub now_ms: i64,
@@ -129,8 +132,10 @@ pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutco
     }
     batch.push(stmt(
         &db,
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &[text(a.user_id), text(a.email), text(a.password_hash), text(a.first_name), text(a.last_name), num(a.now_ms)],
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms, is_business) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[text(a.user_id), text(a.email), text(a.password_hash), text(a.first_name), text(a.last_name), num(a.now_ms),
+          num(i64::from(a.is_business))],
         what,
     )?);
     batch.push(stmt(
@@ -141,8 +146,8 @@ pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutco
     )?);
     batch.push(stmt(
         &db,
-        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
-        &[text(a.verification_hash), text(a.user_id), num(a.now_ms), num(a.verification_expires_ms)],
+        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[text(a.verification_hash), text(a.user_id), num(a.now_ms), num(a.verification_expires_ms), text(a.verification_id)],
         what,
     )?);
     batch.push(insert_session(
@@ -200,6 +205,8 @@ pub struct LoginRecord {
     pub image_url: Option<String>,
     pub email_verified_at_ms: Option<f64>,
     pub org_id: String,
+    /// The user's role in `org_id`.
+    pub role: String,
     pub failed_logins: f64,
     pub failed_logins_since_ms: Option<f64>,
     pub known_network: i64,
@@ -221,6 +228,8 @@ pub async fn login_record(
            u.email_verified_at_ms, u.failed_logins, u.failed_logins_since_ms, \
            (SELECT m.org_id FROM org_members m WHERE m.user_id = u.id \
             ORDER BY m.created_at_ms LIMIT 1) AS org_id, \
+           (SELECT m.role FROM org_members m WHERE m.user_id = u.id \
+            ORDER BY m.created_at_ms LIMIT 1) AS role, \
            EXISTS (SELECT 1 FROM login_networks n WHERE n.user_id = u.id \
                    AND n.network = ?2 AND n.last_success_ms >= ?3) AS known_network \
          FROM users u WHERE u.email = ?1",
@@ -448,20 +457,35 @@ pub async fn verify_email(
 #[derive(Deserialize)]
 pub struct ResendTarget {
     pub id: String,
+    pub email: String,
     pub first_name: String,
     pub last_name: String,
     pub email_verified_at_ms: Option<f64>,
     pub last_sent_ms: Option<f64>,
 }
 
-pub async fn resend_target(env: &Env, email: &str) -> Result<Option<ResendTarget>, Problem> {
+/// How a resend names its account.
+pub enum ResendBy<'a> {
+    Email(&'a str),
+    /// The public id of any of the account's verification links.
+    LinkId(&'a str),
+}
+
+pub async fn resend_target(env: &Env, by: ResendBy<'_>) -> Result<Option<ResendTarget>, Problem> {
+    let (condition, value) = match by {
+        ResendBy::Email(email) => ("u.email = ?1", email),
+        ResendBy::LinkId(id) => (
+            "u.id = (SELECT user_id FROM email_verifications WHERE id = ?1)",
+            id,
+        ),
+    };
     let db = d1(env)?;
-    db.prepare(
-        "SELECT u.id, u.first_name, u.last_name, u.email_verified_at_ms, \
+    db.prepare(format!(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, \
          (SELECT max(created_at_ms) FROM email_verifications v WHERE v.user_id = u.id) AS last_sent_ms \
-         FROM users u WHERE u.email = ?1",
-    )
-    .bind(&[text(email)])
+         FROM users u WHERE {condition}"
+    ))
+    .bind(&[text(value)])
     .map_err(|e| storage_failure("accounts.resend_target", e))?
     .first::<ResendTarget>(None)
     .await
@@ -473,6 +497,7 @@ pub async fn replace_verification(
     env: &Env,
     user_id: &str,
     token_hash: &str,
+    link_id: &str,
     now_ms: i64,
     expires_ms: i64,
 ) -> Result<(), Problem> {
@@ -486,8 +511,15 @@ pub async fn replace_verification(
     )?;
     let insert = stmt(
         &db,
-        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
-        &[text(token_hash), text(user_id), num(now_ms), num(expires_ms)],
+        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            text(token_hash),
+            text(user_id),
+            num(now_ms),
+            num(expires_ms),
+            text(link_id),
+        ],
         what,
     )?;
     db.batch(vec![retire, insert])
@@ -617,4 +649,60 @@ struct MembershipRow {
     role: Option<String>,
     email_verified_at_ms: Option<f64>,
     banned: Option<i64>,
+}
+
+// ---- sign-out and profile --------------------------------------------------------------
+
+/// Revokes the sign-in (refresh-token family) that `session_id` belongs to, if it is
+/// `user_id`'s; already revoked or unknown changes nothing. One statement.
+pub async fn sign_out(
+    env: &Env,
+    session_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<(), Problem> {
+    let db = d1(env)?;
+    let what = "accounts.sign_out";
+    stmt(
+        &db,
+        "UPDATE refresh_sessions SET revoked_at_ms = ?3 WHERE revoked_at_ms IS NULL AND family_id = \
+         (SELECT family_id FROM refresh_sessions WHERE id = ?1 AND user_id = ?2)",
+        &[text(session_id), text(user_id), num(now_ms)],
+        what,
+    )?
+    .run()
+    .await
+    .map_err(|e| storage_failure(what, e))?;
+    Ok(())
+}
+
+/// A user as their profile shows them, with their primary organization.
+#[derive(Deserialize)]
+pub struct Profile {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email_verified_at_ms: Option<f64>,
+    pub is_business: i64,
+    pub org_id: Option<String>,
+    pub role: Option<String>,
+}
+
+pub async fn profile(env: &Env, user_id: &str) -> Result<Option<Profile>, Problem> {
+    let db = d1(env)?;
+    let what = "accounts.profile";
+    stmt(
+        &db,
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, u.is_business, \
+           m.org_id, m.role FROM users u \
+         LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = \
+           (SELECT org_id FROM org_members WHERE user_id = u.id ORDER BY created_at_ms LIMIT 1) \
+         WHERE u.id = ?1",
+        &[text(user_id)],
+        what,
+    )?
+    .first::<Profile>(None)
+    .await
+    .map_err(|e| storage_failure(what, e))
 }

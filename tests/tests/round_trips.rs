@@ -71,11 +71,24 @@ fn each_route_stays_within_its_d1_round_trip_budget() {
     );
     let refresh = login.json()["refreshToken"].as_str().unwrap().to_owned();
     check("user/login", login, 200, 2);
+    let refreshed = app.post_json("/user/refresh", &json!({"refreshToken": refresh}));
+    let access = refreshed.json()["accessToken"].as_str().unwrap().to_owned();
+    let rotated = refreshed.json()["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    check("user/refresh", refreshed, 200, 2);
     check(
-        "user/refresh",
-        app.post_json("/user/refresh", &json!({"refreshToken": refresh})),
+        "user/profile",
+        app.request_as(&access, "GET", "/user/profile", None),
         200,
-        2,
+        1,
+    );
+    check(
+        "user/logout",
+        app.post_json("/user/logout", &json!({"refresh_token": rotated})),
+        200,
+        1,
     );
     println!("D1 round trips per request: {}", report.join(", "));
 }

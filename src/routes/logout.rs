@@ -1,0 +1,43 @@
+//! `POST /user/logout {"refresh_token"}` (or `refreshToken`) — signs out: every refresh
+//! token of that sign-in stops working (401 on refresh). Idempotent: signing out of a
+//! sign-in that is already over answers the same. One D1 statement.
+
+use super::account::error;
+use crate::store::accounts;
+use crate::{config, http};
+use gatehouse_core::account::tokens::{verify_refresh, TokenError};
+use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
+use gatehouse_core::problem::Problem;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let body = http::read_body(&mut req).await?;
+    let presented = match refresh_token_field(&body) {
+        Ok(t) => t,
+        Err(e) => return Ok(error(&e)),
+    };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    // An expired token still names its sign-in; a forged one names nothing.
+    let claims = match verify_refresh(config.jwt_secret.expose(), &presented, now_ms) {
+        Ok(c) => c,
+        Err(TokenError::Expired) => {
+            return Ok(http::json(
+                200,
+                &json!({"success": true, "message": "Signed out"}),
+            ))
+        }
+        Err(TokenError::Invalid) => {
+            return Ok(error(&AccountError::new(
+                ErrorCode::InvalidToken,
+                "Invalid refresh token",
+            )))
+        }
+    };
+    accounts::sign_out(env, &claims.jti, &claims.sub, now_ms).await?;
+    Ok(http::json(
+        200,
+        &json!({"success": true, "message": "Signed out"}),
+    ))
+}

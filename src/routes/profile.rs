@@ -1,0 +1,42 @@
+//! `GET /user/profile` (bearer) — the caller as the Flashback client's
+//! UserProfileResponse declares them: roles as Flashback's numbers (core::account::roles).
+
+use super::account::auth_refused;
+use crate::auth;
+use crate::store::accounts;
+use crate::{config, http};
+use gatehouse_core::account::roles;
+use gatehouse_core::account::{AccountError, ErrorCode};
+use gatehouse_core::problem::Problem;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+pub async fn handle(req: Request, env: &Env) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let claims = match auth::authenticate(&req, &config, now_ms) {
+        Ok(c) => c,
+        Err(e) => return auth_refused(e),
+    };
+    let Some(p) = accounts::profile(env, &claims.sub).await? else {
+        // A valid token for a user that no longer exists.
+        return Ok(super::account::error(&AccountError::new(
+            ErrorCode::Unauthorized,
+            "Unknown user",
+        )));
+    };
+    let role = p.role.as_deref();
+    Ok(http::json(
+        200,
+        &json!({"success": true, "data": {
+            "id": p.id, "name": p.first_name, "lastName": p.last_name, "email": p.email,
+            "orgId": p.org_id,
+            "orgRole": role.map(roles::number),
+            "orgRoleDescription": role.map_or("", roles::description),
+            "orgRoles": role.map(roles::number).into_iter().collect::<Vec<_>>(),
+            "validated": p.email_verified_at_ms.is_some(),
+            "mfaRequired": false,
+            "isBusiness": p.is_business != 0,
+        }}),
+    ))
+}
