@@ -9,3 +9,16 @@ CREATE UNIQUE INDEX email_verifications_id ON email_verifications (id) WHERE id 
 -- Whether the user signed up as a business (the profile's `isBusiness`).
 ALTER TABLE users ADD COLUMN is_business INTEGER NOT NULL DEFAULT 0
     CHECK (is_business IN (0, 1));
+
+-- Password reset links: only the SHA-256 of the token is kept; single use, one hour.
+-- used_by names the request that used it, so of two concurrent resets with one link
+-- exactly one sets the password.
+CREATE TABLE password_resets (
+    token_hash    TEXT    NOT NULL PRIMARY KEY,
+    user_id       TEXT    NOT NULL REFERENCES users (id),
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms    INTEGER,
+    used_by       TEXT
+);
+CREATE INDEX password_resets_by_user ON password_resets (user_id, created_at_ms);

@@ -44,6 +44,48 @@ impl EmailClient {
     }
 }
 
+/// Emails a password-reset link for `token` after the response has been sent; a
+/// failure is logged (the person can ask again).
+pub fn send_reset_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    to: &str,
+    name: &str,
+    token: &str,
+) {
+    let link = format!("{}/user/reset-password?token={token}", config.public_url);
+    let (subject, text, html) =
+        gatehouse_core::account::password_reset::reset_email(name, &link, &config.public_url);
+    send_later(ctx, env, config, to, subject, text, html, "password reset");
+}
+
+/// Sends after the response (`wait_until`); `what` names the mail in the log.
+#[allow(clippy::too_many_arguments)]
+fn send_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    to: &str,
+    subject: String,
+    text: String,
+    html: String,
+    what: &'static str,
+) {
+    let client = EmailClient::new(env, config);
+    let message = Message {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    };
+    ctx.wait_until(async move {
+        if let Err(e) = client.send(&message).await {
+            worker::console_error!("{what} email not sent: {e}");
+        }
+    });
+}
+
 /// Emails a verification link for `token` after the response has been sent
 /// (`wait_until`), so mail latency never holds the request. A failure is logged; the
 /// account stays and `POST /user/resend-verification` sends a fresh link.
@@ -58,16 +100,5 @@ pub fn send_verification_later(
     let link = format!("{}/user/verify-email?token={token}", config.public_url);
     let (subject, text, html) =
         gatehouse_core::account::verification::verification_email(name, &link);
-    let client = EmailClient::new(env, config);
-    let message = Message {
-        to: to.to_owned(),
-        subject,
-        text,
-        html,
-    };
-    ctx.wait_until(async move {
-        if let Err(e) = client.send(&message).await {
-            worker::console_error!("verification email not sent: {e}");
-        }
-    });
+    send_later(ctx, env, config, to, subject, text, html, "verification");
 }

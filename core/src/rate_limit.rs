@@ -39,6 +39,8 @@ pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)>
         RouteId::UserRegister => (AUTH_LIMITER, "signup"),
         RouteId::Login => (AUTH_LIMITER, "login"),
         RouteId::ResendVerification | RouteId::ResendVerificationById => (AUTH_LIMITER, "resend"),
+        // Like resend: each request may send mail; a reset may try a token.
+        RouteId::RequestPasswordReset | RouteId::ResetPassword => (AUTH_LIMITER, "reset"),
         // One budget per node address across both machine routes.
         RouteId::Register | RouteId::Unregister | RouteId::RegisterNodeSecret => {
             (NODE_LIMITER, "node")

@@ -7,6 +7,7 @@ mod logout;
 mod nodes;
 mod openapi;
 mod organization;
+mod password_reset;
 mod profile;
 mod refresh;
 mod register_node_secret;
@@ -83,6 +84,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         RouteId::Refresh => refresh::handle(req, &env).await,
         RouteId::Logout => logout::handle(req, &env).await,
         RouteId::Profile => profile::handle(req, &env).await,
+        RouteId::RequestPasswordReset => password_reset::request(req, &env, &ctx).await,
+        RouteId::PasswordResetPage => password_reset::page(req).await,
+        RouteId::ResetPassword => password_reset::reset(req, &env).await,
         RouteId::CreateOrgKey => {
             organization::key_create::handle(req, &env, param(&params, "idOrg")).await
         }

@@ -1,0 +1,67 @@
+//! Password reset: a single-use link valid one hour, mailed to the account's address.
+//! Its secret works like a verification link's (random, stored only as its SHA-256,
+//! crate::account::verification); using it sets the new password and ends every
+//! sign-in of the account.
+
+use super::verification::{html_escape, page};
+
+/// How long a reset link works.
+pub const RESET_TTL_MS: i64 = 3600 * 1000;
+/// A new reset mail goes out at most this often per account.
+pub const RESET_INTERVAL_MS: i64 = 60 * 1000;
+
+/// Subject, text and HTML of the reset email; `product` is the service's public URL.
+pub fn reset_email(name: &str, link: &str, product: &str) -> (String, String, String) {
+    let subject = "Reset your password".to_owned();
+    let text = format!(
+        "Hello {name},\n\nSomeone asked to reset the password of your account at {product}.\n\
+         To choose a new password, open this link:\n\n{link}\n\n\
+         The link works once, for one hour. If you did not ask, ignore this message: your \
+         password stays as it is.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>Hello {},</p><p>Someone asked to reset the password of \
+         your account at {}.</p><p><a href=\"{link}\">Choose a new password</a></p><p>The link \
+         works once, for one hour. If you did not ask, ignore this message: your password \
+         stays as it is.</p></body></html>",
+        html_escape(name),
+        html_escape(product)
+    );
+    (subject, text, html)
+}
+
+/// The page the emailed link opens: a form for the new password, posted with the
+/// token (opening the link changes nothing).
+pub fn reset_page(token: &str) -> String {
+    page(
+        "Choose a new password",
+        &format!(
+            "<form method=\"post\" action=\"/user/reset-password\">\
+             <input type=\"hidden\" name=\"token\" value=\"{}\">\
+             <label>New password <input type=\"password\" name=\"newPassword\" \
+             autocomplete=\"new-password\" required></label>\
+             <p>At least 8 characters, with an uppercase letter, a lowercase letter and a digit.</p>\
+             <button type=\"submit\">Set the new password</button></form>",
+            html_escape(token)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mail_names_the_product_and_the_link() {
+        let (subject, text, html) = reset_email(
+            "<Ada>",
+            "https://gh.example/user/reset-password?token=t",
+            "https://gh.example",
+        );
+        assert_eq!(subject, "Reset your password");
+        assert!(text.contains("https://gh.example/user/reset-password?token=t"));
+        assert!(text.contains("at https://gh.example."));
+        assert!(html.contains("&lt;Ada&gt;"));
+        assert!(reset_page("a\"b").contains("value=\"a&quot;b\""));
+    }
+}
