@@ -22,3 +22,8 @@ CREATE TABLE password_resets (
     used_by       TEXT
 );
 CREATE INDEX password_resets_by_user ON password_resets (user_id, created_at_ms);
+
+-- What the client said about the device at login (`deviceInfo`, JSON, at most 2 KiB),
+-- shown in the session list (GET /token); carried over when the token rotates.
+ALTER TABLE refresh_sessions ADD COLUMN device_info TEXT;
+CREATE INDEX refresh_sessions_by_user ON refresh_sessions (user_id, revoked_at_ms);

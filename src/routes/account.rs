@@ -113,6 +113,7 @@ pub fn session_response(
         user.id,
         user.org_id,
         user.email_verified,
+        &session.id,
         now_ms,
     );
     let mut body = json!({

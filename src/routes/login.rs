@@ -26,6 +26,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         (Ok(e), Ok(p)) => (e, p),
         (Err(e), _) | (_, Err(e)) => return Ok(error(&e)),
     };
+    let device_info = match gatehouse_core::account::device_info(&body) {
+        Ok(d) => d,
+        Err(e) => return Ok(error(&e)),
+    };
     let invalid = || {
         error(&AccountError::new(
             ErrorCode::InvalidCredentials,
@@ -96,6 +100,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
             now_ms,
             expires_ms: session.expires_ms,
             network: &network,
+            device_info: device_info.as_deref(),
             rehash: rehash.as_deref(),
         },
     )

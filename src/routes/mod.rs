@@ -8,11 +8,13 @@ mod nodes;
 mod openapi;
 mod organization;
 mod password_reset;
+mod pre_verify_email;
 mod profile;
 mod refresh;
 mod register_node_secret;
 mod resend_verification;
 mod test_panic;
+mod tokens;
 mod user_register;
 mod verify_email;
 
@@ -87,6 +89,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         RouteId::RequestPasswordReset => password_reset::request(req, &env, &ctx).await,
         RouteId::PasswordResetPage => password_reset::page(req).await,
         RouteId::ResetPassword => password_reset::reset(req, &env).await,
+        RouteId::PreVerifyEmail => pre_verify_email::handle(req, &env).await,
+        RouteId::ListTokens => tokens::list(req, &env).await,
+        RouteId::RevokeToken => tokens::revoke(req, &env, param(&params, "tokenId")).await,
         RouteId::CreateOrgKey => {
             organization::key_create::handle(req, &env, param(&params, "idOrg")).await
         }

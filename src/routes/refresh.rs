@@ -87,6 +87,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         &session.user_id,
         &session.org_id,
         session.email_verified_at_ms.is_some(),
+        &session.family_id,
         now_ms,
     );
     Ok(http::json(

@@ -158,6 +158,7 @@ pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutco
         a.refresh_hash,
         a.now_ms,
         a.refresh_expires_ms,
+        None,
     )?);
     match db.batch(batch).await {
         Ok(_) => Ok(CreateOutcome::Created),
@@ -172,6 +173,7 @@ pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutco
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn insert_session(
     db: &D1Database,
     id: &str,
@@ -180,12 +182,13 @@ fn insert_session(
     token_hash: &str,
     now_ms: i64,
     expires_ms: i64,
+    device_info: Option<&str>,
 ) -> Result<D1PreparedStatement, Problem> {
     stmt(
         db,
-        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &[text(id), text(family_id), text(user_id), text(token_hash), num(now_ms), num(expires_ms)],
+        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms, device_info) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[text(id), text(family_id), text(user_id), text(token_hash), num(now_ms), num(expires_ms), opt_text(device_info)],
         "accounts.insert_session",
     )
 }
@@ -274,6 +277,8 @@ pub struct NewLogin<'a> {
     pub expires_ms: i64,
     /// The client's network, remembered as known for this user.
     pub network: &'a str,
+    /// Login's `deviceInfo`, as JSON.
+    pub device_info: Option<&'a str>,
     /// The upgraded password hash, when the stored one is weaker than configured.
     pub rehash: Option<&'a str>,
 }
@@ -292,6 +297,7 @@ pub async fn start_session(env: &Env, login: &NewLogin<'_>) -> Result<(), Proble
             login.refresh_hash,
             login.now_ms,
             login.expires_ms,
+            login.device_info,
         )?,
         stmt(
             &db,
@@ -578,8 +584,8 @@ pub async fn rotate_session(
     )?;
     let insert = stmt(
         &db,
-        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS \
+        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms, device_info) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, (SELECT device_info FROM refresh_sessions WHERE id = ?7) WHERE EXISTS \
          (SELECT 1 FROM refresh_sessions WHERE id = ?7 AND replaced_by = ?1)",
         &[text(new_id), text(family_id), text(user_id), text(new_hash), num(now_ms), num(expires_ms), text(old_id)],
         what,
@@ -654,16 +660,17 @@ struct MembershipRow {
 // ---- sign-out and profile --------------------------------------------------------------
 
 /// Revokes the sign-in (refresh-token family) that `session_id` belongs to, if it is
-/// `user_id`'s; already revoked or unknown changes nothing. One statement.
+/// `user_id`'s; already revoked or unknown changes nothing. One statement. Returns
+/// whether a live token was revoked.
 pub async fn sign_out(
     env: &Env,
     session_id: &str,
     user_id: &str,
     now_ms: i64,
-) -> Result<(), Problem> {
+) -> Result<bool, Problem> {
     let db = d1(env)?;
     let what = "accounts.sign_out";
-    stmt(
+    let result = stmt(
         &db,
         "UPDATE refresh_sessions SET revoked_at_ms = ?3 WHERE revoked_at_ms IS NULL AND family_id = \
          (SELECT family_id FROM refresh_sessions WHERE id = ?1 AND user_id = ?2)",
@@ -673,7 +680,79 @@ pub async fn sign_out(
     .run()
     .await
     .map_err(|e| storage_failure(what, e))?;
-    Ok(())
+    Ok(result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
+        > 0)
+}
+
+/// A live sign-in of a user: its current refresh token row.
+#[derive(Deserialize)]
+pub struct LiveSession {
+    pub id: String,
+    pub family_id: String,
+    pub signed_in_ms: Option<f64>,
+    pub last_used_ms: f64,
+    pub expires_at_ms: f64,
+    pub device_info: Option<String>,
+}
+
+/// The user's live sign-ins (one unrevoked, unexpired token each), newest use first.
+pub async fn live_sessions(
+    env: &Env,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<Vec<LiveSession>, Problem> {
+    let db = d1(env)?;
+    let what = "accounts.live_sessions";
+    let results = db
+        .batch(vec![stmt(
+            &db,
+            "SELECT s.id, s.family_id, s.created_at_ms AS last_used_ms, s.expires_at_ms, s.device_info, \
+               (SELECT f.created_at_ms FROM refresh_sessions f WHERE f.id = s.family_id) AS signed_in_ms \
+             FROM refresh_sessions s WHERE s.user_id = ?1 AND s.revoked_at_ms IS NULL \
+               AND s.expires_at_ms > ?2 ORDER BY s.created_at_ms DESC",
+            &[text(user_id), num(now_ms)],
+            what,
+        )?])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    rows(&results, 0, what)
+}
+
+#[derive(Deserialize)]
+struct LinkUse {
+    expires_at_ms: f64,
+    used_at_ms: Option<f64>,
+}
+
+/// What a verification link is now, without using it.
+pub async fn verification_link_state(
+    env: &Env,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Verification, Problem> {
+    let db = d1(env)?;
+    let what = "accounts.verification_link_state";
+    let link = stmt(
+        &db,
+        "SELECT expires_at_ms, used_at_ms FROM email_verifications WHERE token_hash = ?1",
+        &[text(token_hash)],
+        what,
+    )?
+    .first::<LinkUse>(None)
+    .await
+    .map_err(|e| storage_failure(what, e))?;
+    Ok(match link {
+        Some(l) if l.used_at_ms.is_none() && l.expires_at_ms > now_ms as f64 => {
+            Verification::Verified
+        }
+        Some(l) if l.used_at_ms.is_none() => Verification::Expired,
+        _ => Verification::Invalid,
+    })
 }
 
 /// A user as their profile shows them, with their primary organization.

@@ -392,3 +392,139 @@ fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
         assert_eq!(res.status, 401, "{}", res.body);
     }
 }
+
+#[test]
+fn pre_verify_then_validate_and_the_session_list() {
+    let app = spawn_app();
+    ok(
+        &client_call(
+            &app,
+            None,
+            "POST",
+            "user/register",
+            Some(&signup_body("ada@acme.io", json!({}))),
+        ),
+        201,
+    );
+    let link = app.wait_for_emails("ada@acme.io", 1)[0]
+        .first_link()
+        .unwrap();
+    let token = link.rsplit('=').next().unwrap().to_owned();
+
+    // preVerifyEmail: good, and still good (nothing used); a made-up token is not.
+    for _ in 0..2 {
+        let pre = ok(
+            &client_call(
+                &app,
+                None,
+                "POST",
+                "user/pre-verify-email",
+                Some(&json!({"token": token})),
+            ),
+            200,
+        );
+        assert_eq!(
+            (pre["authMethod"].clone(), pre["hasPassword"].clone()),
+            (json!("password"), json!(true))
+        );
+    }
+    let made_up = client_call(
+        &app,
+        None,
+        "POST",
+        "user/pre-verify-email",
+        Some(&json!({"token": "made-up"})),
+    );
+    assert_eq!(made_up.json()["error_code"], "INVALID_LINK");
+    // validateRegistration sends {token, password}; the account already has one.
+    let body = json!({"token": token, "password": "Correct1horse"});
+    ok(
+        &client_call(&app, None, "POST", "/user/verify-email", Some(&body)),
+        200,
+    );
+    let used = client_call(
+        &app,
+        None,
+        "POST",
+        "user/pre-verify-email",
+        Some(&json!({"token": token})),
+    );
+    assert_eq!(
+        (used.status, used.json()["error_code"].clone()),
+        (400, json!("INVALID_LINK"))
+    );
+
+    // Two more sign-ins, one from a described device.
+    let credentials = json!({"email": "ada@acme.io", "password": "Correct1horse"});
+    let laptop = ok(
+        &client_call(&app, None, "POST", "user/login", Some(&credentials)),
+        200,
+    );
+    let mut with_device = credentials.clone();
+    with_device["deviceInfo"] = json!({"userAgent": "FlashbackApp/1.0", "deviceType": "MOBILE", "os": "iOS", "browser": "Safari"});
+    let phone = ok(
+        &client_call(&app, None, "POST", "user/login", Some(&with_device)),
+        200,
+    );
+
+    // getTokens, as the laptop: three live sign-ins (sign-up's too), the laptop's current.
+    let bearer = laptop["accessToken"].as_str().unwrap();
+    let listed = ok(&client_call(&app, Some(bearer), "GET", "token", None), 200);
+    let tokens = listed["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 3, "{listed}");
+    let current: Vec<&Value> = tokens.iter().filter(|t| t["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["id"], laptop["tokenId"]);
+    let phone_entry = tokens
+        .iter()
+        .find(|t| t["id"] == phone["tokenId"])
+        .expect("the phone's sign-in");
+    assert_eq!(phone_entry["deviceInfo"]["os"], "iOS");
+    for field in ["createdAt", "lastUsedAt", "expiresAt"] {
+        assert!(
+            phone_entry[field].as_str().unwrap().ends_with('Z'),
+            "{field}"
+        );
+    }
+
+    // revokeToken: the phone's sign-in ends; only the caller's own sign-ins can be ended.
+    let path = format!("token/{}", phone["tokenId"].as_str().unwrap());
+    assert_eq!(
+        ok(&client_call(&app, Some(bearer), "DELETE", &path, None), 200)["success"],
+        true
+    );
+    let dead = client_call(
+        &app,
+        None,
+        "POST",
+        "user/refresh",
+        Some(&json!({"refresh_token": phone["refreshToken"]})),
+    );
+    assert_eq!(dead.status, 401);
+    assert_eq!(
+        client_call(&app, Some(bearer), "DELETE", &path, None).status,
+        404
+    );
+    let other = ok(
+        &client_call(
+            &app,
+            None,
+            "POST",
+            "user/register",
+            Some(&signup_body("eve@evil.example", json!({}))),
+        ),
+        201,
+    );
+    let theirs = format!("token/{}", other["tokenId"].as_str().unwrap());
+    assert_eq!(
+        client_call(&app, Some(bearer), "DELETE", &theirs, None).status,
+        404
+    );
+    assert_eq!(
+        ok(&client_call(&app, Some(bearer), "GET", "token", None), 200)["tokens"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -90,5 +90,46 @@ fn each_route_stays_within_its_d1_round_trip_budget() {
         200,
         1,
     );
+    check(
+        "token (list)",
+        app.request_as(&access, "GET", "/token", None),
+        200,
+        1,
+    );
+    let signup_token = app.d1_query("SELECT id FROM refresh_sessions WHERE revoked_at_ms IS NULL")
+        [0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    check(
+        "token (revoke)",
+        app.request_as(&access, "DELETE", &format!("/token/{signup_token}"), None),
+        200,
+        1,
+    );
+    check(
+        "user/pre-verify-email",
+        app.post_json("/user/pre-verify-email", &json!({"token": "unknown"})),
+        400,
+        1,
+    );
+    check(
+        "user/request-reset-password",
+        app.post_json(
+            "/user/request-reset-password",
+            &json!({"email": "ada@acme.io"}),
+        ),
+        200,
+        2,
+    );
+    check(
+        "user/reset-password",
+        app.post_json(
+            "/user/reset-password",
+            &json!({"token": "unknown", "newPassword": "Another1horse"}),
+        ),
+        400,
+        1,
+    );
     println!("D1 round trips per request: {}", report.join(", "));
 }

@@ -36,9 +36,46 @@ pub fn refresh_token_field(body: &[u8]) -> Result<String, AccountError> {
         })
 }
 
+/// Most bytes of `deviceInfo` kept with a session (its JSON text).
+pub const MAX_DEVICE_INFO_BYTES: usize = 2048;
+
+/// Login's optional `deviceInfo` object (userAgent, os, browser, …) as compact JSON to
+/// keep with the session; absent or null is `None`.
+pub fn device_info(body: &[u8]) -> Result<Option<String>, AccountError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| AccountError::invalid_input("Body must be a JSON object"))?;
+    match value.get("deviceInfo") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(info @ serde_json::Value::Object(_)) => {
+            let text = info.to_string();
+            if text.len() > MAX_DEVICE_INFO_BYTES {
+                return Err(AccountError::invalid_input(format!(
+                    "deviceInfo must be at most {MAX_DEVICE_INFO_BYTES} bytes of JSON"
+                )));
+            }
+            Ok(Some(text))
+        }
+        Some(_) => Err(AccountError::invalid_input("deviceInfo must be an object")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_info_is_an_optional_bounded_object() {
+        assert_eq!(device_info(br#"{"email":"a"}"#).unwrap(), None);
+        assert_eq!(
+            device_info(br#"{"deviceInfo":{"os":"Linux"}}"#)
+                .unwrap()
+                .as_deref(),
+            Some(r#"{"os":"Linux"}"#)
+        );
+        assert!(device_info(br#"{"deviceInfo":"x"}"#).is_err());
+        let big = format!(r#"{{"deviceInfo":{{"a":"{}"}}}}"#, "x".repeat(3000));
+        assert!(device_info(big.as_bytes()).is_err());
+    }
 
     #[test]
     fn the_refresh_token_in_either_spelling() {

@@ -18,6 +18,10 @@ pub struct AccessClaims {
     pub sub: String,
     pub org: String,
     pub email_verified: bool,
+    /// The sign-in (refresh-token family) this token was issued for, so `GET /token`
+    /// can mark the caller's own session. Absent in tokens issued before it existed.
+    #[serde(default)]
+    pub sid: String,
     pub iss: String,
     pub aud: String,
     pub typ: String,
@@ -82,12 +86,14 @@ pub fn issue_access(
     user_id: &str,
     org_id: &str,
     email_verified: bool,
+    sign_in_id: &str,
     now_ms: i64,
 ) -> String {
     let claims = AccessClaims {
         sub: user_id.to_owned(),
         org: org_id.to_owned(),
         email_verified,
+        sid: sign_in_id.to_owned(),
         iss: ISSUER.to_owned(),
         aud: AUDIENCE.to_owned(),
         typ: AccessClaims::TYP.to_owned(),
@@ -148,7 +154,7 @@ mod tests {
 
     #[test]
     fn access_tokens_round_trip_and_expire_after_15_minutes() {
-        let t = issue_access(SECRET, "u1", "o1", true, NOW);
+        let t = issue_access(SECRET, "u1", "o1", true, "s1", NOW);
         let c = verify_access(SECRET, &t, NOW + 1000).unwrap();
         assert_eq!(
             (c.sub.as_str(), c.org.as_str(), c.email_verified),
@@ -163,7 +169,7 @@ mod tests {
 
     #[test]
     fn forged_and_cross_type_tokens_are_invalid() {
-        let access = issue_access(SECRET, "u1", "o1", true, NOW);
+        let access = issue_access(SECRET, "u1", "o1", true, "s1", NOW);
         let refresh = issue_refresh(SECRET, "u1", "s1", NOW);
         assert_eq!(verify_refresh(SECRET, &refresh, NOW).unwrap().jti, "s1");
         assert_eq!(

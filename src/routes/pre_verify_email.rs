@@ -1,0 +1,39 @@
+//! `POST /user/pre-verify-email {"token"}` — whether a verification link is still good,
+//! without using it (the Flashback client asks before showing its confirmation step):
+//! `{success, message, authMethod: "password", hasPassword: true}` (every gatehouse
+//! account signs in with a password), or `INVALID_LINK` / `LINK_EXPIRED`.
+
+use super::account::error;
+use crate::store::accounts::{self, Verification};
+use crate::{config, http};
+use gatehouse_core::account::verification::token_hash;
+use gatehouse_core::account::{string_field, AccountError, ErrorCode};
+use gatehouse_core::problem::Problem;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+    config::require(env)?;
+    let body = http::read_body(&mut req).await?;
+    let token = match string_field(&body, "token") {
+        Ok(t) => t,
+        Err(e) => return Ok(error(&e)),
+    };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    Ok(
+        match accounts::verification_link_state(env, &token_hash(&token), now_ms).await? {
+            Verification::Verified => http::json(
+                200,
+                &json!({"success": true, "message": "The link is valid", "authMethod": "password", "hasPassword": true}),
+            ),
+            Verification::Expired => error(&AccountError::new(
+                ErrorCode::LinkExpired,
+                "This verification link has expired",
+            )),
+            Verification::Invalid => error(&AccountError::new(
+                ErrorCode::InvalidLink,
+                "This verification link is not valid or was already used",
+            )),
+        },
+    )
+}

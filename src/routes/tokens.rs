@@ -1,0 +1,60 @@
+//! The caller's sign-ins, as the Flashback client's `getTokens` and `revokeToken` see
+//! them: `GET /token` lists each live sign-in (`id` is its current refresh token's id,
+//! what `DELETE /token/{tokenId}` takes; `current` marks the one the bearer belongs
+//! to); `DELETE /token/{tokenId}` ends one of the caller's own sign-ins. One D1 round
+//! trip each.
+
+use super::account::{auth_refused, error};
+use crate::auth;
+use crate::store::accounts;
+use crate::{config, http};
+use gatehouse_core::account::{AccountError, ErrorCode};
+use gatehouse_core::problem::Problem;
+use gatehouse_core::time::format_rfc3339_ms;
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+pub async fn list(req: Request, env: &Env) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let claims = match auth::authenticate(&req, &config, now_ms) {
+        Ok(c) => c,
+        Err(e) => return auth_refused(e),
+    };
+    let tokens: Vec<Value> = accounts::live_sessions(env, &claims.sub, now_ms)
+        .await?
+        .iter()
+        .map(|s| {
+            let at = |ms: f64| format_rfc3339_ms(ms as i64);
+            json!({
+                "id": s.id,
+                "createdAt": at(s.signed_in_ms.unwrap_or(s.last_used_ms)),
+                "lastUsedAt": at(s.last_used_ms),
+                "expiresAt": at(s.expires_at_ms),
+                "deviceInfo": s.device_info.as_deref()
+                    .and_then(|d| serde_json::from_str::<Value>(d).ok()),
+                "current": !claims.sid.is_empty() && s.family_id == claims.sid,
+            })
+        })
+        .collect();
+    Ok(http::json(200, &json!({"success": true, "tokens": tokens})))
+}
+
+pub async fn revoke(req: Request, env: &Env, token_id: &str) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let claims = match auth::authenticate(&req, &config, now_ms) {
+        Ok(c) => c,
+        Err(e) => return auth_refused(e),
+    };
+    if !accounts::sign_out(env, token_id, &claims.sub, now_ms).await? {
+        return Ok(error(&AccountError::new(
+            ErrorCode::NotFound,
+            "No live session with this id",
+        )));
+    }
+    Ok(http::json(
+        200,
+        &json!({"success": true, "message": "Session ended"}),
+    ))
+}
