@@ -57,7 +57,12 @@ pub fn run(url: &str) -> Result<(), String> {
     println!("   and holds an access token. Her email is not verified yet, so she cannot change anything.\n");
 
     println!("2. The worker sent a verification email. Reading it from the local email explorer:");
-    let link = verification_link(base, &email)?;
+    let link = mailed_link(
+        base,
+        &email,
+        "Verify your email address",
+        "/user/verify-email",
+    )?;
     println!("   link: {link}\n");
 
     println!(
@@ -161,17 +166,50 @@ pub fn run(url: &str) -> Result<(), String> {
             node["lastUpdated"].as_str().unwrap_or("")
         );
     }
-    println!("\nDone: a person signed up, verified her email, gave her organization a key, and a bridge node");
+    println!("\n9. Ada forgets her password and asks for a reset link:");
+    let (status, text) = post_json(
+        &format!("{base}/user/request-reset-password"),
+        None,
+        &json!({"email": email}),
+    )?;
+    println!("   {status}: {text}");
+    let link = mailed_link(base, &email, "Reset your password", "/user/reset-password")?;
+    println!("   link: {link}");
+    let reset_token = link.rsplit('=').next().unwrap_or_default();
+    let new_password = "Demo-passw0rd-2";
+    let text = expect(
+        "reset password",
+        post_json(
+            &format!("{base}/user/reset-password"),
+            None,
+            &json!({"token": reset_token, "newPassword": new_password}),
+        )?,
+        200,
+    )?;
+    println!("   200: {text}; every earlier sign-in has ended.");
+    expect(
+        "login with the new password",
+        post_json(
+            &format!("{base}/user/login"),
+            None,
+            &json!({"email": email, "password": new_password}),
+        )?,
+        200,
+    )?;
+    println!("   She signs in with the new password: 200.");
     println!(
-        "registered with it. Keys for this demo are in {}.",
+        "\nDone: a person signed up, verified her email, gave her organization a key, two bridge"
+    );
+    println!(
+        "nodes registered with it, and she reset her password. Keys for this demo are in {}.",
         dir.display()
     );
     Ok(())
 }
 
-/// Polls the local email explorer (mail is sent after the sign-up response) for the
-/// message to `email` and returns the link in it.
-fn verification_link(base: &str, email: &str) -> Result<String, String> {
+/// Polls the local email explorer (mail is sent after the response) for the message to
+/// `email` with `subject` and returns its link to `path`.
+fn mailed_link(base: &str, email: &str, subject: &str, path: &str) -> Result<String, String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let (_, listing) = get(
@@ -187,6 +225,7 @@ fn verification_link(base: &str, email: &str) -> Result<String, String> {
                 m["to"]
                     .as_array()
                     .is_some_and(|to| to.iter().any(|t| t == email))
+                    && m["subject"] == subject
             });
         if let Some(message) = message {
             let id: String = message["messageId"]
@@ -213,7 +252,7 @@ fn verification_link(base: &str, email: &str) -> Result<String, String> {
             let text = full["result"]["text"].as_str().unwrap_or("");
             return text
                 .split_whitespace()
-                .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                .find(|w| w.starts_with(base) && w.contains(path))
                 .map(str::to_owned)
                 .ok_or_else(|| format!("no link in the email: {text}"));
         }

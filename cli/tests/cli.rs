@@ -162,6 +162,8 @@ fn the_onboarding_demo_runs_end_to_end() {
         "200: {\"message\":\"Registration successful\",\"success\":true}",
         "  S3  active  eu-west-1  v1.0.0  last updated ",
         "  S3  running  eu-central-1  v0.0.28  last updated ",
+        "Reset your password",
+        "She signs in with the new password: 200.",
     ] {
         assert!(
             output.contains(step),

@@ -311,8 +311,7 @@ fn a_forgotten_password_is_reset_by_email_once() {
     let mail = app
         .wait_for_emails("ada@acme.io", 3)
         .into_iter()
-        .filter(|m| m.subject == "Reset your password")
-        .last()
+        .rfind(|m| m.subject == "Reset your password")
         .unwrap();
     let token = reset_link(&mail).rsplit('=').next().unwrap().to_owned();
     let form = format!("token={token}&newPassword=Fifth5horse");
