@@ -1,0 +1,174 @@
+//! Sign-up: what it reads before deciding, and the one atomic batch that creates the
+//! account.
+
+use super::insert_session;
+use crate::store::{d1, num, opt_text, rows, stmt, storage_failure, text};
+use gatehouse_core::problem::Problem;
+use serde::Deserialize;
+use worker::Env;
+
+#[derive(Deserialize)]
+pub struct ExistingUser {
+    pub email_verified_at_ms: Option<f64>,
+}
+
+#[derive(Deserialize)]
+pub struct DomainOrg {
+    pub id: String,
+    pub banned: i64,
+}
+
+/// What sign-up reads before deciding: the user with this email, the organization
+/// that has claimed the domain, and whether the domain is a free-mail provider's.
+pub struct SignupContext {
+    pub user: Option<ExistingUser>,
+    pub claimed_by: Option<DomainOrg>,
+    pub free_mail: bool,
+}
+
+#[derive(Deserialize)]
+struct FreeMail {
+    free: i64,
+}
+
+/// One read batch (see [`SignupContext`]).
+pub async fn signup_context(
+    env: &Env,
+    email: &str,
+    domain: Option<&str>,
+) -> Result<SignupContext, Problem> {
+    let db = d1(env)?;
+    let what = "accounts.signup_context";
+    let user = stmt(
+        &db,
+        "SELECT email_verified_at_ms FROM users WHERE email = ?1",
+        &[text(email)],
+        what,
+    )?;
+    let org = stmt(
+        &db,
+        "SELECT id, banned FROM organizations WHERE domain = ?1",
+        &[opt_text(domain)],
+        what,
+    )?;
+    let free_mail = stmt(
+        &db,
+        "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = ?1) AS free",
+        &[opt_text(domain)],
+        what,
+    )?;
+    let results = db
+        .batch(vec![user, org, free_mail])
+        .await
+        .map_err(|e| storage_failure(what, e))?;
+    Ok(SignupContext {
+        user: rows::<ExistingUser>(&results, 0, what)?.into_iter().next(),
+        claimed_by: rows::<DomainOrg>(&results, 1, what)?.into_iter().next(),
+        free_mail: rows::<FreeMail>(&results, 2, what)?
+            .first()
+            .is_some_and(|f| f.free != 0),
+    })
+}
+
+pub struct NewAccount<'a> {
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub org_id: &'a str,
+    /// `Some` when the organization is created by this sign-up (with a trial).
+    pub new_org: Option<NewOrg<'a>>,
+    pub role: &'a str,
+    pub verification_hash: &'a str,
+    /// The link's public id (`verificationTokenId`).
+    pub verification_id: &'a str,
+    pub is_business: bool,
+    pub session_id: &'a str,
+    pub refresh_hash: &'a str,
+    pub now_ms: i64,
+    pub verification_expires_ms: i64,
+    pub refresh_expires_ms: i64,
+}
+
+pub struct NewOrg<'a> {
+    pub name: &'a str,
+    /// The domain it claims once its founder's email is verified (`verify_email`).
+    pub pending_domain: Option<&'a str>,
+    pub subscription_id: &'a str,
+    pub trial_ends_ms: i64,
+}
+
+pub enum CreateOutcome {
+    Created,
+    /// The unique email index refused the user: someone else signed up first.
+    EmailTaken,
+}
+
+/// One atomic batch: organization (+ trial) if new, user, membership, verification
+/// link, refresh session. Any failure leaves nothing behind.
+pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutcome, Problem> {
+    let db = d1(env)?;
+    let what = "accounts.create_account";
+    let mut batch = Vec::new();
+    if let Some(org) = &a.new_org {
+        batch.push(stmt(
+            &db,
+            "INSERT INTO organizations (id, name, pending_domain, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            &[
+                text(a.org_id),
+                text(org.name),
+                opt_text(org.pending_domain),
+                num(a.now_ms),
+            ],
+            what,
+        )?);
+        batch.push(stmt(
+            &db,
+            "INSERT INTO subscriptions (id, org_id, plan, starts_at_ms, ends_at_ms) VALUES (?1, ?2, 'FREE_TRIAL', ?3, ?4)",
+            &[text(org.subscription_id), text(a.org_id), num(a.now_ms), num(org.trial_ends_ms)],
+            what,
+        )?);
+    }
+    batch.push(stmt(
+        &db,
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms, is_business) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[text(a.user_id), text(a.email), text(a.password_hash), text(a.first_name), text(a.last_name), num(a.now_ms),
+          num(i64::from(a.is_business))],
+        what,
+    )?);
+    batch.push(stmt(
+        &db,
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+        &[text(a.org_id), text(a.user_id), text(a.role), num(a.now_ms)],
+        what,
+    )?);
+    batch.push(stmt(
+        &db,
+        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[text(a.verification_hash), text(a.user_id), num(a.now_ms), num(a.verification_expires_ms), text(a.verification_id)],
+        what,
+    )?);
+    batch.push(insert_session(
+        &db,
+        a.session_id,
+        a.session_id,
+        a.user_id,
+        a.refresh_hash,
+        a.now_ms,
+        a.refresh_expires_ms,
+        None,
+    )?);
+    match db.batch(batch).await {
+        Ok(_) => Ok(CreateOutcome::Created),
+        Err(e) => {
+            let message = e.to_string();
+            if message.contains("users.email") {
+                Ok(CreateOutcome::EmailTaken)
+            } else {
+                Err(storage_failure(what, message))
+            }
+        }
+    }
+}
