@@ -213,17 +213,28 @@ impl TestApp {
                 }
                 panic!("wrangler dev exited early ({status}):\n{log}");
             }
-            // Any HTTP answer means workerd serves our worker (health may be 503).
+            // Our worker's JSON answer (health may be 503) means it is serving. Anything
+            // else on the port (seen: another wrangler's inspector answering 403
+            // "Forbidden" after winning the free-port race) is not ours: keep waiting,
+            // and the exit check above restarts on new ports.
             let probe = self
                 .agent
                 .get(&self.url("/health"))
                 .timeout(Duration::from_secs(2))
                 .call();
+            let ours = |r: &ureq::Response| r.content_type() == "application/json";
             match probe {
-                Ok(_) | Err(ureq::Error::Status(..)) => return true,
-                Err(_) if started.elapsed() < STARTUP_TIMEOUT => {
+                Ok(r) | Err(ureq::Error::Status(_, r)) if ours(&r) => return true,
+                _ if started.elapsed() < STARTUP_TIMEOUT => {
                     std::thread::sleep(Duration::from_millis(100))
                 }
+                Ok(r) | Err(ureq::Error::Status(_, r)) => panic!(
+                    "after {STARTUP_TIMEOUT:?} the port answers, but not as this worker \
+                     ({} {}):\n{}",
+                    r.status(),
+                    r.content_type(),
+                    self.log()
+                ),
                 Err(e) => panic!(
                     "worker not ready after {STARTUP_TIMEOUT:?}: {e}\n{}",
                     self.log()
