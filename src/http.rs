@@ -62,6 +62,24 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
     Ok(body)
 }
 
+/// Whether the body is an HTML form's (`application/x-www-form-urlencoded`): the
+/// confirmation and reset pages post these, API clients send JSON.
+pub fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .is_some_and(|t| {
+            t.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+}
+
+/// An HTML page (the emailed links' pages and what their forms answer).
+pub fn html(status: u16, body: String) -> Response {
+    with_headers(status, body, "text/html; charset=utf-8")
+}
+
 /// A JSON response with the headers every API answer carries.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());

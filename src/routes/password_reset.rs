@@ -50,34 +50,22 @@ pub async fn request(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
     Ok(accepted)
 }
 
-fn html(status: u16, body: String) -> Response {
-    http::with_headers(status, body, "text/html; charset=utf-8")
-}
-
 /// GET: the form (no D1 access).
 pub async fn page(req: Request) -> Result<Response, Problem> {
     let token = query_param(&req.inner().url(), "token").unwrap_or_default();
     Ok(if token.is_empty() {
-        html(
+        http::html(
             400,
             html_page("Invalid link", "<p>This link is not valid.</p>"),
         )
     } else {
-        html(200, reset_page(&token))
+        http::html(200, reset_page(&token))
     })
 }
 
 pub async fn reset(mut req: Request, env: &Env) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let is_form = req
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .is_some_and(|t| {
-            t.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
+    let is_form = http::is_form(&req);
     let body = http::read_body(&mut req).await?;
     let fields = if is_form {
         let form = String::from_utf8_lossy(&body).into_owned();
@@ -121,7 +109,7 @@ pub async fn reset(mut req: Request, env: &Env) -> Result<Response, Problem> {
             200,
             &json!({"success": true, "message": "Password changed; sign in with the new one"}),
         ),
-        (Ok(()), true) => html(
+        (Ok(()), true) => http::html(
             200,
             html_page(
                 "Password changed",
@@ -129,7 +117,7 @@ pub async fn reset(mut req: Request, env: &Env) -> Result<Response, Problem> {
             ),
         ),
         (Err(e), false) => error(&e),
-        (Err(e), true) => html(
+        (Err(e), true) => http::html(
             e.status(),
             html_page(
                 "Password not changed",

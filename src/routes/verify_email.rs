@@ -15,16 +15,10 @@ use gatehouse_core::query::{form_param, query_param};
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
-
 async fn verify(env: &Env, token: &str) -> Result<Verification, Problem> {
     config::require(env)?;
     let now_ms = worker::Date::now().as_millis() as i64;
     accounts::verify_email(env, &token_hash(token), now_ms).await
-}
-
-fn html(status: u16, body: String) -> Response {
-    http::with_headers(status, body, "text/html; charset=utf-8")
 }
 
 /// GET: the confirmation page (no D1 access at all).
@@ -33,7 +27,7 @@ pub async fn page(req: Request, _env: &Env) -> Result<Response, Problem> {
     Ok(if token.is_empty() {
         outcome_page(Verification::Invalid)
     } else {
-        html(200, confirm_page(&token))
+        http::html(200, confirm_page(&token))
     })
 }
 
@@ -55,16 +49,11 @@ fn outcome_page(outcome: Verification) -> Response {
             "This link is not valid or was already used.",
         ),
     };
-    html(status, html_page(title, &format!("<p>{text}</p>")))
+    http::html(status, html_page(title, &format!("<p>{text}</p>")))
 }
 
 pub async fn api(mut req: Request, env: &Env) -> Result<Response, Problem> {
-    let is_form = req
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with(FORM_MEDIA_TYPE));
+    let is_form = http::is_form(&req);
     let body = http::read_body(&mut req).await?;
     if is_form {
         // The confirmation page's button.

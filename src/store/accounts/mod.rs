@@ -47,6 +47,19 @@ struct LinkState {
     expires_at_ms: f64,
 }
 
+/// Whether a link that was not used by this batch is expired (`true`) or unknown or
+/// already used (`false`), from the batch's read-back of its unused row (statement `i`).
+fn unused_link_expired(
+    results: &[worker::D1Result],
+    i: usize,
+    now_ms: i64,
+    what: &str,
+) -> Result<bool, Problem> {
+    Ok(super::rows::<LinkState>(results, i, what)?
+        .first()
+        .is_some_and(|link| link.expires_at_ms <= now_ms as f64))
+}
+
 // ---- authorization ---------------------------------------------------------------------
 
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! Password reset links: making one, using one.
 
-use super::LinkState;
-use crate::store::{changes, d1, num, rows, stmt, storage_failure, text};
+use super::unused_link_expired;
+use crate::store::{changes, d1, num, stmt, storage_failure, text};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
 use worker::Env;
@@ -130,8 +130,9 @@ pub async fn reset_password(
     if changes(&results, 0) > 0 {
         return Ok(Reset::Done);
     }
-    Ok(match rows::<LinkState>(&results, 3, what)?.first() {
-        Some(link) if link.expires_at_ms <= now_ms as f64 => Reset::Expired,
-        _ => Reset::Invalid,
+    Ok(if unused_link_expired(&results, 3, now_ms, what)? {
+        Reset::Expired
+    } else {
+        Reset::Invalid
     })
 }

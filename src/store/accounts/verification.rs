@@ -1,8 +1,8 @@
 //! Email verification links: using one (and settling the domain claim), resending,
 //! and reading one's state without using it.
 
-use super::LinkState;
-use crate::store::{changes, d1, num, rows, stmt, storage_failure, text};
+use super::unused_link_expired;
+use crate::store::{changes, d1, num, stmt, storage_failure, text};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
 use worker::Env;
@@ -132,10 +132,10 @@ pub async fn verify_email(
     if changes(&results, 0) > 0 {
         return Ok(Verification::Verified);
     }
-    let unused = rows::<LinkState>(&results, 7, what)?;
-    Ok(match unused.first() {
-        Some(link) if link.expires_at_ms <= now_ms as f64 => Verification::Expired,
-        _ => Verification::Invalid,
+    Ok(if unused_link_expired(&results, 7, now_ms, what)? {
+        Verification::Expired
+    } else {
+        Verification::Invalid
     })
 }
 
