@@ -6,11 +6,12 @@
 //! 403 `EMAIL_NOT_VERIFIED`.
 
 use crate::store::accounts;
+use crate::store::{Db, Route};
 use gatehouse_core::account::tokens::{verify_access, AccessClaims, TokenError};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::problem::Problem;
-use worker::{Env, Request};
+use worker::Request;
 
 pub enum AuthError {
     Account(AccountError),
@@ -61,12 +62,17 @@ pub struct Access {
 /// The caller's role in `org_id`, if it is one of `access.roles`, their email is
 /// verified and, for writes, the organization is not banned.
 pub async fn require_member(
-    env: &Env,
+    db: &Db,
     claims: &AccessClaims,
     org_id: &str,
     access: Access,
 ) -> Result<String, AuthError> {
-    let Some(membership) = accounts::membership(env, &claims.sub, org_id).await? else {
+    let route = if access.writes {
+        Route::Primary
+    } else {
+        Route::Replica
+    };
+    let Some(membership) = accounts::membership(db, &claims.sub, org_id, route).await? else {
         return Err(refuse(
             ErrorCode::Forbidden,
             "Not a member of this organization",

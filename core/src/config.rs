@@ -73,8 +73,24 @@ pub struct Config {
     pub rate_limits: bool,
     /// Enables test-only routes (e.g. `/__test/panic`). Off in production.
     pub test_hooks: bool,
+    /// Simulated distance to D1 (test builds only; all zero otherwise).
+    pub d1_simulation: D1Simulation,
     /// HS256 key for access and refresh tokens.
     pub jwt_secret: Secret,
+}
+
+/// Makes distance to D1 visible locally, where D1 is a millisecond away: each round
+/// trip waits this long (a timer) before it runs. Read only with `TEST_HOOKS=on`, so a
+/// stray setting can never slow production down.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct D1Simulation {
+    /// `D1_LATENCY_MS`: per round trip to the primary.
+    pub primary_latency_ms: u32,
+    /// `D1_REPLICA_LATENCY_MS`: per round trip that may be served by a read replica.
+    pub replica_latency_ms: u32,
+    /// `D1_BASELINE=on`: every read on the primary and no cached node keys, i.e. the
+    /// round trips of the release before read replicas (the benchmark's "before").
+    pub baseline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +174,15 @@ impl Config {
                 1,
                 crate::nodes::signed::MAX_CANDIDATE_KEYS as u32,
             )?,
+            d1_simulation: if test_hooks {
+                D1Simulation {
+                    primary_latency_ms: number("D1_LATENCY_MS", 0, 0, 10_000)?,
+                    replica_latency_ms: number("D1_REPLICA_LATENCY_MS", 0, 0, 10_000)?,
+                    baseline: switch("D1_BASELINE", "off")?,
+                }
+            } else {
+                D1Simulation::default()
+            },
             test_hooks,
             rate_limits,
             cors_allowed_origins: crate::cors::parse_origins(&var("CORS_ALLOWED_ORIGINS", ""))
@@ -281,6 +306,37 @@ mod tests {
         assert_eq!(c.password_kdf, KdfHash::Sha256);
         assert_eq!(c.password_kdf_iterations, 600_000);
         assert!(c.test_hooks);
+    }
+
+    #[test]
+    fn simulated_d1_distance_is_read_only_with_test_hooks() {
+        let distance = [
+            ("JWT_SECRET", GOOD_SECRET),
+            ("D1_LATENCY_MS", "150"),
+            ("D1_REPLICA_LATENCY_MS", "5"),
+            ("D1_BASELINE", "on"),
+        ];
+        assert_eq!(
+            config(&distance).unwrap().d1_simulation,
+            D1Simulation::default()
+        );
+        let mut hooks = distance.to_vec();
+        hooks.push(("TEST_HOOKS", "on"));
+        let sim = config(&hooks).unwrap().d1_simulation;
+        assert_eq!(
+            sim,
+            D1Simulation {
+                primary_latency_ms: 150,
+                replica_latency_ms: 5,
+                baseline: true
+            }
+        );
+        let bad = [
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TEST_HOOKS", "on"),
+            ("D1_LATENCY_MS", "slow"),
+        ];
+        assert_eq!(config(&bad).unwrap_err().name, "D1_LATENCY_MS");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::auth::{self, AuthError};
 use crate::http;
+use crate::store::Db;
 use gatehouse_core::account::roles;
 use gatehouse_core::account::tokens::AccessClaims;
 use gatehouse_core::account::tokens::{
@@ -31,7 +32,7 @@ pub fn auth_refused(e: AuthError) -> Result<Response, Problem> {
 /// organization endpoint goes through. `Err` is the response to send.
 pub async fn authorize(
     req: &worker::Request,
-    env: &worker::Env,
+    db: &Db,
     config: &Config,
     org_id: &str,
     access: Access,
@@ -41,7 +42,7 @@ pub async fn authorize(
         Ok(c) => c,
         Err(e) => return auth_refused(e).map(Err),
     };
-    match auth::require_member(env, &claims, org_id, access).await {
+    match auth::require_member(db, &claims, org_id, access).await {
         Ok(_) => Ok(Ok(claims)),
         Err(e) => auth_refused(e).map(Err),
     }

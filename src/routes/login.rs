@@ -7,6 +7,7 @@
 
 use super::account::{error, new_session, session_response, SessionUser};
 use crate::store::accounts::{self, NewLogin};
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::login_guard::{self, Failures, Gate};
 use gatehouse_core::account::{string_field, AccountError, Email, ErrorCode};
@@ -16,7 +17,7 @@ use gatehouse_core::problem::{Family, Problem};
 use gatehouse_core::rate_limit::client_network;
 use worker::{Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let (email, password_text) = match (
@@ -41,7 +42,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     let record = match Email::parse(&email) {
         Ok(email) => {
             let known_since = now_ms - login_guard::KNOWN_NETWORK_TTL_MS;
-            accounts::login_record(env, email.as_str(), &network, known_since).await?
+            accounts::login_record(db, email.as_str(), &network, known_since).await?
         }
         Err(_) => None,
     };
@@ -72,7 +73,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         return Ok(invalid());
     };
     if !matches {
-        accounts::record_login_failure(env, &user.id, now_ms, login_guard::WINDOW_MS).await?;
+        accounts::record_login_failure(db, &user.id, now_ms, login_guard::WINDOW_MS).await?;
         return Ok(invalid());
     }
 
@@ -92,7 +93,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     };
     let session = new_session(&config, &user.id, now_ms)?;
     accounts::start_session(
-        env,
+        db,
         &NewLogin {
             user_id: &user.id,
             session_id: &session.id,

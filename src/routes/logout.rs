@@ -4,6 +4,7 @@
 
 use super::account::error;
 use crate::store::accounts;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::tokens::{verify_refresh, TokenError};
 use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
@@ -11,7 +12,7 @@ use gatehouse_core::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let presented = match refresh_token_field(&body) {
@@ -35,7 +36,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
             )))
         }
     };
-    accounts::sign_out(env, &claims.jti, &claims.sub, now_ms).await?;
+    accounts::sign_out(db, &claims.jti, &claims.sub, now_ms).await?;
     Ok(http::json(
         200,
         &json!({"success": true, "message": "Signed out"}),

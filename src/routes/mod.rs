@@ -19,6 +19,8 @@ mod user_register;
 mod verify_email;
 
 use crate::http::{self, problem_response};
+use crate::store::db::BOOKMARK_HEADER;
+use crate::store::Db;
 use gatehouse_core::problem::{Family, Problem};
 use gatehouse_core::routes::{match_route, Method, RouteId, RouteMatch};
 use worker::{Context, Env, Request, Response};
@@ -64,65 +66,78 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     if let Err(problem) = limit_per_ip(&req, &env, id).await {
         return problem_response(&problem, family);
     }
-    crate::store::take_round_trips();
+    let simulation = crate::config::load(&env)
+        .map(|c| c.d1_simulation)
+        .unwrap_or_default();
+    let caller_bookmark = req.headers().get(BOOKMARK_HEADER).ok().flatten();
+    let db = Db::new(&env, caller_bookmark, simulation);
     gatehouse_core::password::take_kdf_runs();
     gatehouse_core::rsa_keys::take_verifications();
     let result = match id {
         RouteId::Health => Ok(health::handle(&env).await),
         RouteId::OpenApi => Ok(openapi::handle()),
-        RouteId::Register => nodes::register::handle(req, &env).await,
-        RouteId::Unregister => nodes::unregister::handle(req, &env).await,
-        RouteId::NodeDirectory => nodes::directory::handle(req, &env).await,
-        RouteId::RegisterNodeSecret => register_node_secret::handle(req, &env).await,
-        RouteId::UserRegister => user_register::handle(req, &env, &ctx).await,
+        RouteId::Register => nodes::register::handle(req, &env, &db).await,
+        RouteId::Unregister => nodes::unregister::handle(req, &env, &db).await,
+        RouteId::NodeDirectory => nodes::directory::handle(req, &db).await,
+        RouteId::RegisterNodeSecret => register_node_secret::handle(req, &env, &db).await,
+        RouteId::UserRegister => user_register::handle(req, &env, &db, &ctx).await,
         RouteId::VerifyEmailPage => verify_email::page(req, &env).await,
-        RouteId::VerifyEmail => verify_email::api(req, &env).await,
-        RouteId::ResendVerification => resend_verification::by_email(req, &env, &ctx).await,
+        RouteId::VerifyEmail => verify_email::api(req, &env, &db).await,
+        RouteId::ResendVerification => resend_verification::by_email(req, &env, &db, &ctx).await,
         RouteId::ResendVerificationById => {
             let link_id = param(&params, "verificationTokenId");
-            resend_verification::by_link_id(&env, &ctx, link_id).await
+            resend_verification::by_link_id(&env, &db, &ctx, link_id).await
         }
-        RouteId::Login => login::handle(req, &env).await,
-        RouteId::Refresh => refresh::handle(req, &env).await,
-        RouteId::Logout => logout::handle(req, &env).await,
-        RouteId::Profile => profile::handle(req, &env).await,
-        RouteId::RequestPasswordReset => password_reset::request(req, &env, &ctx).await,
+        RouteId::Login => login::handle(req, &env, &db).await,
+        RouteId::Refresh => refresh::handle(req, &env, &db).await,
+        RouteId::Logout => logout::handle(req, &env, &db).await,
+        RouteId::Profile => profile::handle(req, &env, &db).await,
+        RouteId::RequestPasswordReset => password_reset::request(req, &env, &db, &ctx).await,
         RouteId::PasswordResetPage => password_reset::page(req).await,
-        RouteId::ResetPassword => password_reset::reset(req, &env).await,
-        RouteId::PreVerifyEmail => pre_verify_email::handle(req, &env).await,
-        RouteId::ListTokens => tokens::list(req, &env).await,
-        RouteId::RevokeToken => tokens::revoke(req, &env, param(&params, "tokenId")).await,
+        RouteId::ResetPassword => password_reset::reset(req, &env, &db).await,
+        RouteId::PreVerifyEmail => pre_verify_email::handle(req, &env, &db).await,
+        RouteId::ListTokens => tokens::list(req, &env, &db).await,
+        RouteId::RevokeToken => tokens::revoke(req, &env, &db, param(&params, "tokenId")).await,
         RouteId::CreateOrgKey => {
-            organization::key_create::handle(req, &env, param(&params, "idOrg")).await
+            organization::key_create::handle(req, &env, &db, param(&params, "idOrg")).await
         }
         RouteId::ListOrgKeys => {
-            organization::key_list::handle(req, &env, param(&params, "idOrg")).await
+            organization::key_list::handle(req, &env, &db, param(&params, "idOrg")).await
         }
         RouteId::RevokeOrgKey => {
             let (org, key) = (param(&params, "idOrg"), param(&params, "keyId"));
-            organization::key_revoke::handle(req, &env, org, key).await
+            organization::key_revoke::handle(req, &env, &db, org, key).await
         }
         RouteId::RevokeAllOrgKeys => {
-            organization::keys_revoke_all::handle(req, &env, param(&params, "idOrg")).await
+            organization::keys_revoke_all::handle(req, &env, &db, param(&params, "idOrg")).await
         }
         RouteId::ListOrgNodes => {
-            organization::nodes_list::handle(req, &env, param(&params, "idOrg")).await
+            organization::nodes_list::handle(req, &env, &db, param(&params, "idOrg")).await
         }
         RouteId::DeleteOrgNode => {
             let (org, node) = (param(&params, "idOrg"), param(&params, "nodeId"));
-            organization::node_delete::handle(req, &env, org, node).await
+            organization::node_delete::handle(req, &env, &db, org, node).await
         }
         RouteId::TestPanic => test_panic::handle(req).await,
     };
     let response = result.unwrap_or_else(|problem| problem_response(&problem, family));
+    // The newest D1 state this request saw: a caller that sends it back reads its own
+    // writes, even from a read replica (store::db).
+    if let Some(bookmark) = db.bookmark() {
+        let _ = response.headers().set(BOOKMARK_HEADER, &bookmark);
+    }
     if test_hooks {
-        // Test builds report the request's D1 round trips, KDF runs and RSA
-        // verifications so e2e tests can hold each route to its budget (README, "D1
-        // round trips", SECURITY.md).
-        let _ = response.headers().set(
+        // Test builds report the request's D1 round trips (to the primary and to
+        // replicas), KDF runs and RSA verifications so e2e tests can hold each route
+        // to its budget (README, "D1 round trips", SECURITY.md).
+        let (primary, replica) = db.round_trips();
+        let headers = response.headers();
+        let _ = headers.set(
             "x-gatehouse-d1-round-trips",
-            &crate::store::take_round_trips().to_string(),
+            &(primary + replica).to_string(),
         );
+        let _ = headers.set("x-gatehouse-d1-primary", &primary.to_string());
+        let _ = headers.set("x-gatehouse-d1-replica", &replica.to_string());
         let _ = response.headers().set(
             "x-gatehouse-kdf-runs",
             &gatehouse_core::password::take_kdf_runs().to_string(),

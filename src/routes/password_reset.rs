@@ -12,6 +12,7 @@
 use super::account::{error, new_id};
 use crate::email::send_reset_later;
 use crate::store::accounts::{self, Reset};
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::password_reset::{reset_page, RESET_INTERVAL_MS, RESET_TTL_MS};
 use gatehouse_core::account::verification::{new_token, page as html_page, token_hash};
@@ -22,7 +23,12 @@ use gatehouse_core::query::{form_param, query_param};
 use serde_json::json;
 use worker::{Context, Env, Request, Response};
 
-pub async fn request(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, Problem> {
+pub async fn request(
+    mut req: Request,
+    env: &Env,
+    db: &Db,
+    ctx: &Context,
+) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let email = match string_field(&body, "email").and_then(|raw| Email::parse(&raw)) {
@@ -34,7 +40,7 @@ pub async fn request(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
         &json!({"success": true, "message": "If an account uses this address, a link to reset its password is on its way"}),
     );
     let now_ms = worker::Date::now().as_millis() as i64;
-    let Some(target) = accounts::reset_target(env, email.as_str()).await? else {
+    let Some(target) = accounts::reset_target(db, email.as_str()).await? else {
         return Ok(accepted);
     };
     if target
@@ -44,7 +50,7 @@ pub async fn request(mut req: Request, env: &Env, ctx: &Context) -> Result<Respo
         return Ok(accepted);
     }
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
-    accounts::new_reset(env, &target.id, &hash, now_ms, now_ms + RESET_TTL_MS).await?;
+    accounts::new_reset(db, &target.id, &hash, now_ms, now_ms + RESET_TTL_MS).await?;
     let name = format!("{} {}", target.first_name, target.last_name);
     send_reset_later(ctx, env, &config, email.as_str(), &name, &token);
     Ok(accepted)
@@ -63,7 +69,7 @@ pub async fn page(req: Request) -> Result<Response, Problem> {
     })
 }
 
-pub async fn reset(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn reset(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let is_form = http::is_form(&req);
     let body = http::read_body(&mut req).await?;
@@ -88,7 +94,7 @@ pub async fn reset(mut req: Request, env: &Env) -> Result<Response, Problem> {
             )
             .map_err(|_| Problem::Internal)?;
             let now_ms = worker::Date::now().as_millis() as i64;
-            match accounts::reset_password(env, &token_hash(&token), &new_id()?, &hash, now_ms)
+            match accounts::reset_password(db, &token_hash(&token), &new_id()?, &hash, now_ms)
                 .await?
             {
                 Reset::Done => Ok(()),

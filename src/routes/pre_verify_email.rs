@@ -5,6 +5,7 @@
 
 use super::account::error;
 use crate::store::accounts::{self, Verification};
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
@@ -12,7 +13,7 @@ use gatehouse_core::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let token = match string_field(&body, "token") {
@@ -21,7 +22,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     };
     let now_ms = worker::Date::now().as_millis() as i64;
     Ok(
-        match accounts::verification_link_state(env, &token_hash(&token), now_ms).await? {
+        match accounts::verification_link_state(db, &token_hash(&token), now_ms).await? {
             Verification::Verified => http::json(
                 200,
                 &json!({"success": true, "message": "The link is valid", "authMethod": "password", "hasPassword": true}),

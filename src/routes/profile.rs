@@ -4,6 +4,7 @@
 use super::account::auth_refused;
 use crate::auth;
 use crate::store::accounts;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::roles;
 use gatehouse_core::account::{AccountError, ErrorCode};
@@ -11,14 +12,14 @@ use gatehouse_core::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-pub async fn handle(req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let now_ms = worker::Date::now().as_millis() as i64;
     let claims = match auth::authenticate(&req, &config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };
-    let Some(p) = accounts::profile(env, &claims.sub).await? else {
+    let Some(p) = accounts::profile(db, &claims.sub).await? else {
         // A valid token for a user that no longer exists.
         return Ok(super::account::error(&AccountError::new(
             ErrorCode::Unauthorized,

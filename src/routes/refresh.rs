@@ -9,6 +9,7 @@
 
 use super::account::{error, new_session};
 use crate::store::accounts;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::tokens::{
     issue_access, verify_refresh, TokenError, ACCESS_TTL_SECONDS,
@@ -20,7 +21,7 @@ use gatehouse_core::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let presented = match refresh_token_field(&body) {
@@ -44,7 +45,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         }
         Err(TokenError::Invalid) => return Ok(invalid()),
     };
-    let Some(session) = accounts::session(env, &claims.jti).await? else {
+    let Some(session) = accounts::session(db, &claims.jti).await? else {
         return Ok(invalid());
     };
     if session.user_id != claims.sub
@@ -62,12 +63,12 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         ))
     };
     if session.revoked_at_ms.is_some() {
-        accounts::revoke_family(env, &session.family_id, now_ms).await?;
+        accounts::revoke_family(db, &session.family_id, now_ms).await?;
         return Ok(reused());
     }
     let next = new_session(&config, &session.user_id, now_ms)?;
     let rotated = accounts::rotate_session(
-        env,
+        db,
         &claims.jti,
         &next.id,
         &session.family_id,
@@ -79,7 +80,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
     .await?;
     if !rotated {
         // Another request rotated this token between our read and our write.
-        accounts::revoke_family(env, &session.family_id, now_ms).await?;
+        accounts::revoke_family(db, &session.family_id, now_ms).await?;
         return Ok(reused());
     }
     let access = issue_access(

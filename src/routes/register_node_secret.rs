@@ -5,6 +5,7 @@
 //! is idempotent (200), a different one is 409. D1: one read for a known node_id,
 //! plus one insert batch for a new one.
 
+use crate::store::Db;
 use crate::{config, http, store};
 use gatehouse_core::node_secret::{conflict_body, registered_body, NodeSecretRequest};
 use gatehouse_core::password;
@@ -12,7 +13,7 @@ use gatehouse_core::problem::Problem;
 use store::node_secrets::Registration;
 use worker::{Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let content_type = req.headers().get("content-type").ok().flatten();
     let body = http::read_body(&mut req).await?;
@@ -29,13 +30,13 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         |stored: &str| password::verify(secret, stored).map_err(|e| internal("stored hash", e));
     // Verify first, hash only to insert: one KDF run per request (two only for the
     // loser of a race between two first registrations of one node_id).
-    let registered = match store::node_secrets::stored_hash(env, &request.node_id).await? {
+    let registered = match store::node_secrets::stored_hash(db, &request.node_id).await? {
         Some(stored) => verify(&stored)?,
         None => {
             let hash = password::hash(secret, config.password_kdf, config.password_kdf_iterations)
                 .map_err(|e| internal("hashing the secret", e))?;
             let now_ms = worker::Date::now().as_millis() as i64;
-            match store::node_secrets::register(env, &request.node_id, &hash, now_ms).await? {
+            match store::node_secrets::register(db, &request.node_id, &hash, now_ms).await? {
                 Registration::Created => true,
                 Registration::Existing { secret_hash } => verify(&secret_hash)?,
             }

@@ -9,6 +9,7 @@
 use super::account::{error, new_id};
 use crate::email::send_verification_later;
 use crate::store::accounts::{self, ResendBy};
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::verification::{new_token, RESEND_INTERVAL_MS, VERIFICATION_TTL_MS};
 use gatehouse_core::account::{string_field, Email};
@@ -17,28 +18,38 @@ use serde_json::json;
 use worker::{Context, Env, Request, Response};
 
 /// `{"email"}` in the body.
-pub async fn by_email(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, Problem> {
+pub async fn by_email(
+    mut req: Request,
+    env: &Env,
+    db: &Db,
+    ctx: &Context,
+) -> Result<Response, Problem> {
     let body = http::read_body(&mut req).await?;
     let email = match string_field(&body, "email").and_then(|raw| Email::parse(&raw)) {
         Ok(e) => e,
         Err(e) => return Ok(error(&e)),
     };
-    resend(env, ctx, ResendBy::Email(email.as_str())).await
+    resend(env, db, ctx, ResendBy::Email(email.as_str())).await
 }
 
 /// The link id in the path, no body.
-pub async fn by_link_id(env: &Env, ctx: &Context, link_id: &str) -> Result<Response, Problem> {
-    resend(env, ctx, ResendBy::LinkId(link_id)).await
+pub async fn by_link_id(
+    env: &Env,
+    db: &Db,
+    ctx: &Context,
+    link_id: &str,
+) -> Result<Response, Problem> {
+    resend(env, db, ctx, ResendBy::LinkId(link_id)).await
 }
 
-async fn resend(env: &Env, ctx: &Context, by: ResendBy<'_>) -> Result<Response, Problem> {
+async fn resend(env: &Env, db: &Db, ctx: &Context, by: ResendBy<'_>) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let accepted = http::json(
         202,
         &json!({"success": true, "message": "If an unverified account uses this address, a new link is on its way"}),
     );
     let now_ms = worker::Date::now().as_millis() as i64;
-    let Some(target) = accounts::resend_target(env, by).await? else {
+    let Some(target) = accounts::resend_target(db, by).await? else {
         return Ok(accepted);
     };
     let recently = target
@@ -49,7 +60,7 @@ async fn resend(env: &Env, ctx: &Context, by: ResendBy<'_>) -> Result<Response, 
     }
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
     let expires_ms = now_ms + VERIFICATION_TTL_MS;
-    accounts::replace_verification(env, &target.id, &hash, &new_id()?, now_ms, expires_ms).await?;
+    accounts::replace_verification(db, &target.id, &hash, &new_id()?, now_ms, expires_ms).await?;
     let name = format!("{} {}", target.first_name, target.last_name);
     send_verification_later(ctx, env, &config, &target.email, &name, &token);
     Ok(accepted)

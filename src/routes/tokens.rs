@@ -7,6 +7,7 @@
 use super::account::{auth_refused, error};
 use crate::auth;
 use crate::store::accounts;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::problem::Problem;
@@ -14,14 +15,14 @@ use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
-pub async fn list(req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn list(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let now_ms = worker::Date::now().as_millis() as i64;
     let claims = match auth::authenticate(&req, &config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };
-    let tokens: Vec<Value> = accounts::live_sessions(env, &claims.sub, now_ms)
+    let tokens: Vec<Value> = accounts::live_sessions(db, &claims.sub, now_ms)
         .await?
         .iter()
         .map(|s| {
@@ -40,14 +41,14 @@ pub async fn list(req: Request, env: &Env) -> Result<Response, Problem> {
     Ok(http::json(200, &json!({"success": true, "tokens": tokens})))
 }
 
-pub async fn revoke(req: Request, env: &Env, token_id: &str) -> Result<Response, Problem> {
+pub async fn revoke(req: Request, env: &Env, db: &Db, token_id: &str) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let now_ms = worker::Date::now().as_millis() as i64;
     let claims = match auth::authenticate(&req, &config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };
-    if !accounts::sign_out(env, token_id, &claims.sub, now_ms).await? {
+    if !accounts::sign_out(db, token_id, &claims.sub, now_ms).await? {
         return Ok(error(&AccountError::new(
             ErrorCode::NotFound,
             "No live session with this id",

@@ -9,6 +9,7 @@
 use super::account::{error, new_id, new_session, session_response, SessionUser};
 use crate::email::send_verification_later;
 use crate::store::accounts::{self, CreateOutcome, NewAccount, NewOrg};
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::signup::{plan_org, ExistingOrg, OrgPlan, SignUp};
 use gatehouse_core::account::verification::{new_token, VERIFICATION_TTL_MS};
@@ -19,7 +20,12 @@ use worker::{Context, Env, Request, Response};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, Problem> {
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    db: &Db,
+    ctx: &Context,
+) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let signup = match SignUp::parse(&body) {
@@ -33,7 +39,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
     )
     .map_err(|_| Problem::Internal)?;
     let domain = signup.org_domain();
-    let context = accounts::signup_context(env, signup.email.as_str(), domain.as_deref()).await?;
+    let context = accounts::signup_context(db, signup.email.as_str(), domain.as_deref()).await?;
     if let Some(user) = context.user {
         return Ok(error(&email_exists(user.email_verified_at_ms.is_some())));
     }
@@ -83,7 +89,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Respon
         verification_expires_ms: now_ms + VERIFICATION_TTL_MS,
         refresh_expires_ms: session.expires_ms,
     };
-    if let CreateOutcome::EmailTaken = accounts::create_account(env, &account).await? {
+    if let CreateOutcome::EmailTaken = accounts::create_account(db, &account).await? {
         // The race loser's rival has just signed up and is not verified yet.
         return Ok(error(&email_exists(false)));
     }

@@ -7,6 +7,7 @@
 
 use super::account::error;
 use crate::store::accounts::{self, Verification};
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::verification::{confirm_page, page as html_page, token_hash};
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
@@ -15,10 +16,10 @@ use gatehouse_core::query::{form_param, query_param};
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-async fn verify(env: &Env, token: &str) -> Result<Verification, Problem> {
+async fn verify(env: &Env, db: &Db, token: &str) -> Result<Verification, Problem> {
     config::require(env)?;
     let now_ms = worker::Date::now().as_millis() as i64;
-    accounts::verify_email(env, &token_hash(token), now_ms).await
+    accounts::verify_email(db, &token_hash(token), now_ms).await
 }
 
 /// GET: the confirmation page (no D1 access at all).
@@ -52,7 +53,7 @@ fn outcome_page(outcome: Verification) -> Response {
     http::html(status, html_page(title, &format!("<p>{text}</p>")))
 }
 
-pub async fn api(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let is_form = http::is_form(&req);
     let body = http::read_body(&mut req).await?;
     if is_form {
@@ -64,13 +65,13 @@ pub async fn api(mut req: Request, env: &Env) -> Result<Response, Problem> {
         if token.is_empty() {
             return Ok(outcome_page(Verification::Invalid));
         }
-        return Ok(outcome_page(verify(env, &token).await?));
+        return Ok(outcome_page(verify(env, db, &token).await?));
     }
     let token = match string_field(&body, "token") {
         Ok(t) => t,
         Err(e) => return Ok(error(&e)),
     };
-    Ok(match verify(env, &token).await? {
+    Ok(match verify(env, db, &token).await? {
         Verification::Verified => {
             http::json(200, &json!({"success": true, "message": "Email verified"}))
         }

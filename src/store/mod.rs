@@ -2,42 +2,26 @@
 //! migrations/), nowhere else.
 //!
 //! Invariant: each public store function makes exactly one D1 round trip (one
-//! statement or one batch) and gets its handle from [`d1`], which counts it. The count
-//! per request is what matters most in production (each round trip to the D1 primary
-//! costs tens of milliseconds at the edge); tests read it and hold routes to budgets.
+//! statement or one batch) through the request's [`Db`], which routes it to the
+//! primary or a replica and counts it. Primary round trips are what matter most in
+//! production (each costs tens to hundreds of milliseconds at the edge); tests read the
+//! counts and hold routes to budgets (README, "D1 round trips").
 
 pub mod accounts;
+pub mod db;
 pub mod node_secrets;
 pub mod nodes;
 pub mod nonces;
 pub mod org_keys;
 
+pub use db::{Db, Route, D1_BINDING};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use std::cell::Cell;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result, Env};
+use worker::{D1Result, Env};
 
-/// Binding names, as declared in wrangler.toml.
-pub const D1_BINDING: &str = "DB";
+/// Binding name, as declared in wrangler.toml.
 pub const NONCES_BINDING: &str = "NONCES";
-
-thread_local! {
-    static D1_ROUND_TRIPS: Cell<u32> = const { Cell::new(0) };
-}
-
-/// The D1 handle for one round trip (see the module invariant).
-pub fn d1(env: &Env) -> Result<D1Database, Problem> {
-    D1_ROUND_TRIPS.with(|n| n.set(n.get() + 1));
-    env.d1(D1_BINDING)
-        .map_err(|e| storage_failure("D1 binding", e))
-}
-
-/// Round trips since the last reset. Requests interleave within an isolate, so this
-/// is exact only for one request at a time: tests measure sequentially.
-pub fn take_round_trips() -> u32 {
-    D1_ROUND_TRIPS.with(|n| n.replace(0))
-}
 
 // Statement helpers shared by the store modules.
 
@@ -51,17 +35,6 @@ fn opt_text(s: Option<&str>) -> JsValue {
 
 fn num(n: i64) -> JsValue {
     JsValue::from_f64(n as f64)
-}
-
-fn stmt(
-    db: &D1Database,
-    sql: &str,
-    args: &[JsValue],
-    what: &str,
-) -> Result<D1PreparedStatement, Problem> {
-    db.prepare(sql)
-        .bind(args)
-        .map_err(|e| storage_failure(what, e))
 }
 
 /// The rows of the `i`-th statement of a batch.

@@ -1,9 +1,8 @@
 //! `node_secrets`: one row per node id, holding only the secret's hash.
 
-use super::{changes, d1, num, rows, stmt, storage_failure, text};
+use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use worker::Env;
 
 pub enum Registration {
     /// This request inserted the row.
@@ -18,18 +17,15 @@ struct StoredHash {
 }
 
 /// The stored hash of `node_id`'s secret, if it is registered: one D1 round trip.
-pub async fn stored_hash(env: &Env, node_id: &str) -> Result<Option<String>, Problem> {
-    let db = d1(env)?;
+pub async fn stored_hash(db: &Db, node_id: &str) -> Result<Option<String>, Problem> {
     let what = "node_secrets.stored_hash";
+    let db = db.trip(Route::Replica, what);
     let results = db
-        .batch(vec![stmt(
-            &db,
+        .batch(vec![db.statement(
             "SELECT secret_hash FROM node_secrets WHERE node_id = ?1",
             &[text(node_id)],
-            what,
-        )?])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+        )])
+        .await?;
     Ok(rows::<StoredHash>(&results, 0, what)?
         .into_iter()
         .next()
@@ -40,30 +36,23 @@ pub async fn stored_hash(env: &Env, node_id: &str) -> Result<Option<String>, Pro
 /// trip (a batch) whatever the outcome. The primary key decides concurrent first
 /// registrations, so there is no read-then-write race.
 pub async fn register(
-    env: &Env,
+    db: &Db,
     node_id: &str,
     secret_hash: &str,
     now_ms: i64,
 ) -> Result<Registration, Problem> {
-    let db = d1(env)?;
     let what = "node_secrets.register";
-    let insert = stmt(
-        &db,
+    let db = db.trip(Route::Primary, what);
+    let insert = db.statement(
         "INSERT INTO node_secrets (node_id, secret_hash, created_at_ms) VALUES (?1, ?2, ?3) \
          ON CONFLICT (node_id) DO NOTHING",
         &[text(node_id), text(secret_hash), num(now_ms)],
-        what,
-    )?;
-    let select = stmt(
-        &db,
+    );
+    let select = db.statement(
         "SELECT secret_hash FROM node_secrets WHERE node_id = ?1",
         &[text(node_id)],
-        what,
-    )?;
-    let results = db
-        .batch(vec![insert, select])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+    );
+    let results = db.batch(vec![insert, select]).await?;
     if changes(&results, 0) > 0 {
         return Ok(Registration::Created);
     }

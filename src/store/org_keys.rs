@@ -1,10 +1,9 @@
 //! Organization keys managed through the API, with their audit trail.
 
 use super::nodes::{nodes_of_org, NodeRow};
-use super::{changes, d1, num, rows, stmt, storage_failure, text};
+use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use worker::Env;
 
 pub struct NewKey<'a> {
     pub id: &'a str,
@@ -40,11 +39,10 @@ const KEY_TAKEN: &str = "SELECT 1 FROM org_keys WHERE public_key_pem = ?3 \
 /// fewer than `max_active` active keys and nobody holds the key (both checked inside
 /// the insert, so concurrent uploads cannot slip past either; the unique index on
 /// active PEMs backs the second up), then reads which rule refused it, if any.
-pub async fn insert(env: &Env, key: &NewKey<'_>) -> Result<Insert, Problem> {
-    let db = d1(env)?;
+pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     let what = "org_keys.insert";
-    let insert = stmt(
-        &db,
+    let db = db.trip(Route::Primary, what);
+    let insert = db.statement(
         &format!(
             "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
              SELECT ?1, ?2, ?3, ?4, ?5 WHERE \
@@ -59,10 +57,8 @@ pub async fn insert(env: &Env, key: &NewKey<'_>) -> Result<Insert, Problem> {
             num(key.now_ms),
             num(i64::from(key.max_active)),
         ],
-        what,
-    )?;
-    let audit = stmt(
-        &db,
+    );
+    let audit = db.statement(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
          SELECT ?1, ?2, ?3, ?4, 'CREATE', ?5 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?3)",
         &[
@@ -72,15 +68,12 @@ pub async fn insert(env: &Env, key: &NewKey<'_>) -> Result<Insert, Problem> {
             text(key.actor_user_id),
             num(key.now_ms),
         ],
-        what,
-    )?;
-    let taken = stmt(
-        &db,
+    );
+    let taken = db.statement(
         &format!("SELECT EXISTS ({KEY_TAKEN} AND id <> ?1) AS taken"),
         &[text(key.id), text(key.org_id), text(key.public_key_pem)],
-        what,
-    )?;
-    let results = match db.batch(vec![insert, audit, taken]).await {
+    );
+    let results = match db.try_batch(vec![insert, audit, taken]).await {
         Ok(results) => results,
         // The index refused a concurrent copy the NOT EXISTS could not yet see.
         Err(e) if e.to_string().contains("org_keys.public_key_pem") => {
@@ -109,44 +102,33 @@ pub struct KeyRow {
 }
 
 /// One batch: the organization's active keys (newest first) and its nodes.
-pub async fn list(env: &Env, org_id: &str) -> Result<(Vec<KeyRow>, Vec<NodeRow>), Problem> {
-    let db = d1(env)?;
+pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<KeyRow>, Vec<NodeRow>), Problem> {
     let what = "org_keys.list";
-    let keys = stmt(
-        &db,
+    let db = db.trip(Route::Replica, what);
+    let keys = db.statement(
         "SELECT id, public_key_pem, created_at_ms FROM org_keys \
          WHERE org_id = ?1 AND revoked_at_ms IS NULL ORDER BY created_at_ms DESC, id",
         &[text(org_id)],
-        what,
-    )?;
-    let nodes = stmt(&db, &nodes_of_org(), &[text(org_id)], what)?;
-    let results = db
-        .batch(vec![keys, nodes])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+    );
+    let nodes = db.statement(&nodes_of_org(), &[text(org_id)]);
+    let results = db.batch(vec![keys, nodes]).await?;
     Ok((rows(&results, 0, what)?, rows(&results, 1, what)?))
 }
 
 /// Revokes an active key of the organization and records who did it, in one batch.
 /// Returns false when there is no such active key.
 pub async fn revoke(
-    env: &Env,
+    db: &Db,
     org_id: &str,
     key_id: &str,
     actor_user_id: &str,
     audit_id: &str,
     now_ms: i64,
 ) -> Result<bool, Problem> {
-    let db = d1(env)?;
     let what = "org_keys.revoke";
-    let revoke = stmt(
-        &db,
-        "UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms IS NULL",
-        &[text(key_id), text(org_id), num(now_ms)],
-        what,
-    )?;
-    let audit = stmt(
-        &db,
+    let db = db.trip(Route::Primary, what);
+    let revoke = db.statement("UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms IS NULL", &[text(key_id), text(org_id), num(now_ms)]);
+    let audit = db.statement(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
          SELECT ?1, ?2, ?3, ?4, 'REVOKE', ?5 WHERE EXISTS \
          (SELECT 1 FROM org_keys WHERE id = ?3 AND org_id = ?2 AND revoked_at_ms = ?5)",
@@ -157,49 +139,38 @@ pub async fn revoke(
             text(actor_user_id),
             num(now_ms),
         ],
-        what,
-    )?;
-    let results = db
-        .batch(vec![revoke, audit])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+    );
+    let results = db.batch(vec![revoke, audit]).await?;
     Ok(changes(&results, 0) > 0)
 }
 
 /// Revokes every active key of the organization, with one audit row each (ids
 /// `<audit_id>-<key id>`), in one batch. Returns how many were revoked.
 pub async fn revoke_all(
-    env: &Env,
+    db: &Db,
     org_id: &str,
     actor_user_id: &str,
     audit_id: &str,
     now_ms: i64,
 ) -> Result<usize, Problem> {
-    let db = d1(env)?;
     let what = "org_keys.revoke_all";
+    let db = db.trip(Route::Primary, what);
     let args = [
         text(org_id),
         text(actor_user_id),
         text(audit_id),
         num(now_ms),
     ];
-    let audit = stmt(
-        &db,
+    let audit = db.statement(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
          SELECT ?3 || '-' || id, org_id, id, ?2, 'REVOKE', ?4 FROM org_keys \
          WHERE org_id = ?1 AND revoked_at_ms IS NULL",
         &args,
-        what,
-    )?;
-    let revoke = stmt(
-        &db,
+    );
+    let revoke = db.statement(
         "UPDATE org_keys SET revoked_at_ms = ?4 WHERE org_id = ?1 AND revoked_at_ms IS NULL",
         &args,
-        what,
-    )?;
-    let results = db
-        .batch(vec![audit, revoke])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+    );
+    let results = db.batch(vec![audit, revoke]).await?;
     Ok(changes(&results, 1))
 }

@@ -4,6 +4,7 @@
 pub mod registration;
 pub mod signed;
 pub mod unregistration;
+pub mod warm;
 
 /// How long after its last accepted registration a node stays in the public directory.
 pub const DIRECTORY_FRESHNESS_MS: i64 = 15 * 60 * 1000;

@@ -6,14 +6,15 @@
 use super::node_info;
 use crate::http;
 use crate::store::nodes;
+use crate::store::Db;
 use gatehouse_core::nodes::signed::Invalid;
 use gatehouse_core::nodes::{directory_filter, DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT};
 use gatehouse_core::problem::Problem;
 use gatehouse_core::query::query_param;
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::{Request, Response};
 
-pub async fn handle(req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(req: Request, db: &Db) -> Result<Response, Problem> {
     let raw = query_param(&req.inner().url(), "nodeServices");
     let services = match directory_filter(raw.as_deref()) {
         Ok(s) => s,
@@ -21,7 +22,7 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response, Problem> {
     };
     let now_ms = worker::Date::now().as_millis() as i64;
     let found = nodes::directory(
-        env,
+        db,
         services,
         now_ms - DIRECTORY_FRESHNESS_MS,
         DIRECTORY_LIMIT,

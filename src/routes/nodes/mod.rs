@@ -13,6 +13,7 @@ use gatehouse_core::config::Config;
 use gatehouse_core::nodes::signed::{
     check_freshness, nonce_key, nonce_ttl_seconds, verifying_org, Invalid,
 };
+use gatehouse_core::nodes::warm::{KnownNode, NodeKeyCache};
 use gatehouse_core::problem::Problem;
 use gatehouse_core::rsa_keys::PublicKey;
 use serde_json::json;
@@ -22,6 +23,7 @@ use worker::{Env, Response};
 
 pub const REPLAY: &str =
     "Replay detected: this signed request was already used or is older than the last one";
+pub const ORG_UNUSABLE: &str = "Unknown or banned organization";
 
 /// The bridge family's answer: `{"success", "message"}` (what the client's
 /// RegisterResponse reads).
@@ -69,13 +71,13 @@ pub fn signing_key<'c>(
         return Err(bad_request(&message));
     }
     if !context.org_usable {
-        return Err(bad_request("Unknown or banned organization"));
+        return Err(bad_request(ORG_UNUSABLE));
     }
     let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
     context
         .keys
         .iter()
-        .find(|k| verifies(k, &messages, signature))
+        .find(|k| verifies(&k.id, &k.public_key_pem, &messages, signature))
         // Same answer whether no key, or no matching key, exists.
         .ok_or_else(|| bad_request("Invalid signature"))
 }
@@ -101,24 +103,52 @@ thread_local! {
 }
 const PARSED_KEYS_MAX: usize = 1024;
 
-fn verifies(key: &CandidateKey, messages: &[&[u8]], signature: &[u8]) -> bool {
+thread_local! {
+    // Nodes this isolate has verified, for /register's warm path (core::nodes::warm).
+    static KNOWN_NODES: RefCell<NodeKeyCache> = RefCell::new(NodeKeyCache::new(KNOWN_NODES_MAX));
+}
+const KNOWN_NODES_MAX: usize = 8192;
+
+pub fn known_node(node_ip: &str) -> Option<KnownNode> {
+    KNOWN_NODES.with(|c| c.borrow().get(node_ip).cloned())
+}
+
+/// Remembers a node verified on the cold path, with the keys that were read for it
+/// (the one that verified first).
+pub fn remember_node(node_ip: &str, signer: &CandidateKey, keys: &[CandidateKey]) {
+    let mut ordered = vec![(signer.id.clone(), signer.public_key_pem.clone())];
+    ordered.extend(
+        keys.iter()
+            .filter(|k| k.id != signer.id)
+            .map(|k| (k.id.clone(), k.public_key_pem.clone())),
+    );
+    let node = KnownNode {
+        org_id: signer.org_id.clone(),
+        keys: ordered,
+    };
+    KNOWN_NODES.with(|c| c.borrow_mut().remember(node_ip, node));
+}
+
+pub fn forget_node(node_ip: &str) {
+    KNOWN_NODES.with(|c| c.borrow_mut().forget(node_ip));
+}
+
+/// Whether the key `id` (PEM `pem`) signed one of `messages`.
+pub fn verifies(id: &str, pem: &str, messages: &[&[u8]], signature: &[u8]) -> bool {
     PARSED_KEYS.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if cache.len() >= PARSED_KEYS_MAX && !cache.contains_key(&key.id) {
+        if cache.len() >= PARSED_KEYS_MAX && !cache.contains_key(id) {
             cache.clear();
         }
-        let parsed = cache.entry(key.id.clone()).or_insert_with(|| {
-            match PublicKey::from_pem(&key.public_key_pem) {
+        let parsed = cache
+            .entry(id.to_owned())
+            .or_insert_with(|| match PublicKey::from_pem(pem) {
                 Ok(k) => Some(k),
                 Err(e) => {
-                    worker::console_error!(
-                        "signed node request: stored key {} is unusable: {e}",
-                        key.id
-                    );
+                    worker::console_error!("signed node request: stored key {id} is unusable: {e}");
                     None
                 }
-            }
-        });
+            });
         parsed
             .as_ref()
             .is_some_and(|k| k.verify_any(messages, signature).is_some())

@@ -3,19 +3,29 @@
 //! core::nodes::registration, README).
 //!
 //! Replays are refused twice over: a KV nonce per signature (checked first; a KV
-//! failure there fails closed), and in D1 a conditional upsert that only applies a
-//! strictly newer signed timestamp. Storage: one D1 read batch and one D1 write batch
-//! per request.
+//! failure there fails closed), and in D1 a conditional write that only applies a
+//! strictly newer signed timestamp.
+//!
+//! D1: a node this isolate has verified before takes the warm path, one conditional
+//! write batch on the primary that decides everything (core::nodes::warm); otherwise
+//! (or when that write finds the cache out of date) the cold path: one read batch,
+//! then one write batch.
 
-use super::{answer, bad_request, fresh_and_unused, remember, signing_key, REPLAY};
+use super::{
+    answer, bad_request, forget_node, fresh_and_unused, known_node, remember, remember_node,
+    signing_key, verifies, ORG_UNUSABLE, REPLAY,
+};
 use crate::store::nodes::{self, NodeWrite};
+use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::nodes::registration;
+use gatehouse_core::nodes::registration::{self, NodeRegistration};
+use gatehouse_core::nodes::signed::verifying_org;
 use gatehouse_core::nodes::signed::Invalid;
+use gatehouse_core::nodes::warm::{self, WarmOutcome};
 use gatehouse_core::problem::Problem;
 use worker::{Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let registration = match registration::parse(&body) {
@@ -34,9 +44,21 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         Err(refusal) => return Ok(refusal),
     };
 
-    let fields = &registration.fields;
-    let id_org = fields.id_org.as_deref();
-    let context = nodes::registration_context(env, &registration.node_ip, id_org).await?;
+    let now_ms = worker::Date::now().as_millis() as i64;
+    if !config.d1_simulation.baseline {
+        if let Some(warm) = warm(db, &registration, now_ms).await? {
+            return Ok(match warm {
+                Ok(()) => {
+                    remember(env, &config, &nonce).await;
+                    registered()
+                }
+                Err(refusal) => refusal,
+            });
+        }
+    }
+
+    let id_org = registration.fields.id_org.as_deref();
+    let context = nodes::registration_context(db, &registration.node_ip, id_org).await?;
     let key = match signing_key(
         &context,
         id_org,
@@ -51,28 +73,77 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
             return Ok(bad_request(REPLAY));
         }
     }
-    let now_ms = worker::Date::now().as_millis() as i64;
-    let applied = nodes::upsert_node(
-        env,
-        &NodeWrite {
-            ip: &registration.node_ip,
-            provider: registration.provider,
-            status: &fields.status,
-            region: &fields.region,
-            version: &fields.version,
-            org_id: &key.org_id,
-            key_id: &key.id,
-            node_services: registration.node_services,
-            signed_at_ms: registration.timestamp.ms,
-            now_ms,
-        },
-    )
-    .await?;
-    if !applied {
+    let write = node_write(&registration, &key.org_id, &key.id, now_ms);
+    if !nodes::upsert_node(db, &write).await? {
         // A concurrent request with the same or a newer timestamp won the race (or,
         // for a new node, another organization's first registration of this address).
         return Ok(bad_request(REPLAY));
     }
+    remember_node(&registration.node_ip, key, &context.keys);
     remember(env, &config, &nonce).await;
-    Ok(answer(200, true, "Registration successful"))
+    Ok(registered())
+}
+
+fn registered() -> Response {
+    answer(200, true, "Registration successful")
+}
+
+/// The warm path: `None` when this isolate does not know the node, or what it knows
+/// does not verify or no longer holds (then the cold path reads and decides);
+/// `Some(Ok)` when stored, `Some(Err)` with the cold path's refusal otherwise.
+async fn warm(
+    db: &Db,
+    registration: &NodeRegistration,
+    now_ms: i64,
+) -> Result<Option<Result<(), Response>>, Problem> {
+    let node_ip = &registration.node_ip;
+    let Some(known) = known_node(node_ip) else {
+        return Ok(None);
+    };
+    if verifying_org(registration.fields.id_org.as_deref(), Some(&known.org_id)).is_err() {
+        return Ok(None);
+    }
+    let messages = registration.messages();
+    let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
+    let Some((key_id, _)) = known
+        .keys
+        .iter()
+        .find(|(id, pem)| verifies(id, pem, &messages, &registration.signature))
+    else {
+        return Ok(None);
+    };
+    let write = node_write(registration, &known.org_id, key_id, now_ms);
+    let (applied, state) = nodes::update_registered(db, &write).await?;
+    Ok(
+        match warm::decide(applied, &known.org_id, registration.timestamp.ms, &state) {
+            WarmOutcome::Stored => Some(Ok(())),
+            WarmOutcome::OrgUnusable => Some(Err(bad_request(ORG_UNUSABLE))),
+            WarmOutcome::Replay => Some(Err(bad_request(REPLAY))),
+            WarmOutcome::Recheck => {
+                forget_node(node_ip);
+                None
+            }
+        },
+    )
+}
+
+fn node_write<'a>(
+    registration: &'a NodeRegistration,
+    org_id: &'a str,
+    key_id: &'a str,
+    now_ms: i64,
+) -> NodeWrite<'a> {
+    let fields = &registration.fields;
+    NodeWrite {
+        ip: &registration.node_ip,
+        provider: registration.provider,
+        status: &fields.status,
+        region: &fields.region,
+        version: &fields.version,
+        org_id,
+        key_id,
+        node_services: registration.node_services,
+        signed_at_ms: registration.timestamp.ms,
+        now_ms,
+    }
 }

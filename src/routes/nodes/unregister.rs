@@ -3,15 +3,16 @@
 //! /register; the node row goes, and with it its key association. D1: one read batch,
 //! one delete.
 
-use super::{answer, bad_request, fresh_and_unused, remember, signing_key, REPLAY};
+use super::{answer, bad_request, forget_node, fresh_and_unused, remember, signing_key, REPLAY};
 use crate::store::nodes;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::nodes::signed::Invalid;
 use gatehouse_core::nodes::unregistration;
 use gatehouse_core::problem::Problem;
 use worker::{Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
+pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let request = match unregistration::parse(&body) {
@@ -24,7 +25,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
             Err(refusal) => return Ok(refusal),
         };
     let id_org = request.id_org.as_deref();
-    let context = nodes::registration_context(env, &request.node_ip, id_org).await?;
+    let context = nodes::registration_context(db, &request.node_ip, id_org).await?;
     let Some(existing) = &context.existing else {
         return Ok(answer(404, false, "Node not found"));
     };
@@ -33,11 +34,12 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, Problem> {
         Err(refusal) => return Ok(refusal),
     };
     if request.timestamp.ms <= existing.last_signed_at_ms
-        || !nodes::unregister(env, &request.node_ip, &key.org_id, request.timestamp.ms).await?
+        || !nodes::unregister(db, &request.node_ip, &key.org_id, request.timestamp.ms).await?
     {
         // Not newer than the node's last signed request, or a concurrent one won.
         return Ok(bad_request(REPLAY));
     }
+    forget_node(&request.node_ip);
     remember(env, &config, &nonce).await;
     Ok(answer(200, true, "Node unregistered"))
 }

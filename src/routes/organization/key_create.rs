@@ -10,6 +10,7 @@
 
 use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
 use crate::store::org_keys::{self, Insert, NewKey};
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
 use gatehouse_core::problem::Problem;
@@ -21,9 +22,14 @@ use worker::{Env, Request, Response, ResponseBuilder};
 pub const PEM_MEDIA_TYPE: &str = "application/x-pem-file";
 const GENERATED_BITS: usize = 2048;
 
-pub async fn handle(mut req: Request, env: &Env, org_id: &str) -> Result<Response, Problem> {
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    db: &Db,
+    org_id: &str,
+) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let caller = match authorize(&req, env, &config, org_id, MANAGE_KEYS).await? {
+    let caller = match authorize(&req, db, &config, org_id, MANAGE_KEYS).await? {
         Ok(c) => c,
         Err(refusal) => return Ok(refusal),
     };
@@ -53,7 +59,7 @@ pub async fn handle(mut req: Request, env: &Env, org_id: &str) -> Result<Respons
     let key_id = new_id()?;
     let pem = public.to_spki_pem();
     let stored = org_keys::insert(
-        env,
+        db,
         &NewKey {
             id: &key_id,
             org_id,

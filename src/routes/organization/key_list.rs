@@ -5,18 +5,19 @@
 
 use crate::routes::account::{authorize, READ_ORG};
 use crate::store::org_keys;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::problem::Problem;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-pub async fn handle(req: Request, env: &Env, org_id: &str) -> Result<Response, Problem> {
+pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, env, &config, org_id, READ_ORG).await? {
+    if let Err(refusal) = authorize(&req, db, &config, org_id, READ_ORG).await? {
         return Ok(refusal);
     }
-    let (keys, nodes) = org_keys::list(env, org_id).await?;
+    let (keys, nodes) = org_keys::list(db, org_id).await?;
     let data: Vec<_> = keys
         .iter()
         .map(|k| {

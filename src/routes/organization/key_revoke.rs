@@ -3,6 +3,7 @@
 
 use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
 use crate::store::org_keys;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::problem::Problem;
@@ -12,16 +13,17 @@ use worker::{Env, Request, Response};
 pub async fn handle(
     req: Request,
     env: &Env,
+    db: &Db,
     org_id: &str,
     key_id: &str,
 ) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let caller = match authorize(&req, env, &config, org_id, MANAGE_KEYS).await? {
+    let caller = match authorize(&req, db, &config, org_id, MANAGE_KEYS).await? {
         Ok(c) => c,
         Err(refusal) => return Ok(refusal),
     };
     let now_ms = worker::Date::now().as_millis() as i64;
-    if !org_keys::revoke(env, org_id, key_id, &caller.sub, &new_id()?, now_ms).await? {
+    if !org_keys::revoke(db, org_id, key_id, &caller.sub, &new_id()?, now_ms).await? {
         return Ok(error(&AccountError::new(
             ErrorCode::NotFound,
             "No active key with this id in this organization",

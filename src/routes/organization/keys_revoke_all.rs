@@ -4,19 +4,20 @@
 
 use crate::routes::account::{authorize, new_id, MANAGE_KEYS};
 use crate::store::org_keys;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-pub async fn handle(req: Request, env: &Env, org_id: &str) -> Result<Response, Problem> {
+pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let caller = match authorize(&req, env, &config, org_id, MANAGE_KEYS).await? {
+    let caller = match authorize(&req, db, &config, org_id, MANAGE_KEYS).await? {
         Ok(c) => c,
         Err(refusal) => return Ok(refusal),
     };
     let now_ms = worker::Date::now().as_millis() as i64;
-    let revoked = org_keys::revoke_all(env, org_id, &caller.sub, &new_id()?, now_ms).await?;
+    let revoked = org_keys::revoke_all(db, org_id, &caller.sub, &new_id()?, now_ms).await?;
     Ok(http::json(
         200,
         &json!({"success": true, "message": format!("Successfully deleted {revoked} organization key(s)")}),

@@ -5,6 +5,7 @@
 
 use crate::routes::account::{authorize, error, MANAGE_KEYS};
 use crate::store::nodes;
+use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::nodes::signed::node_identity;
@@ -15,15 +16,16 @@ use worker::{Env, Request, Response};
 pub async fn handle(
     req: Request,
     env: &Env,
+    db: &Db,
     org_id: &str,
     node_id: &str,
 ) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, env, &config, org_id, MANAGE_KEYS).await? {
+    if let Err(refusal) = authorize(&req, db, &config, org_id, MANAGE_KEYS).await? {
         return Ok(refusal);
     }
     let deleted = match node_identity(&percent_decoded(node_id)) {
-        Ok(ip) => nodes::delete(env, org_id, &ip).await?,
+        Ok(ip) => nodes::delete(db, org_id, &ip).await?,
         Err(_) => false,
     };
     if !deleted {

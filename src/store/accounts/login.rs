@@ -2,10 +2,9 @@
 //! the batch that starts a session.
 
 use super::insert_session;
-use crate::store::{d1, num, stmt, storage_failure, text};
+use crate::store::{num, text, Db, Route};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use worker::Env;
 
 /// What login reads: the user with their primary organization (the oldest
 /// membership), their failure counter, and whether the client's network is one
@@ -30,15 +29,14 @@ pub struct LoginRecord {
 /// One read (see [`LoginRecord`]): `network` is the client's, `known_since_ms` the
 /// oldest success that still makes it known.
 pub async fn login_record(
-    env: &Env,
+    db: &Db,
     email: &str,
     network: &str,
     known_since_ms: i64,
 ) -> Result<Option<LoginRecord>, Problem> {
-    let db = d1(env)?;
     let what = "accounts.login_record";
-    stmt(
-        &db,
+    let db = db.trip(Route::Replica, what);
+    let statement = db.statement(
         "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.image_url, \
            u.email_verified_at_ms, u.failed_logins, u.failed_logins_since_ms, \
            (SELECT m.org_id FROM org_members m WHERE m.user_id = u.id \
@@ -49,35 +47,25 @@ pub async fn login_record(
                    AND n.network = ?2 AND n.last_success_ms >= ?3) AS known_network \
          FROM users u WHERE u.email = ?1",
         &[text(email), text(network), num(known_since_ms)],
-        what,
-    )?
-    .first::<LoginRecord>(None)
-    .await
-    .map_err(|e| storage_failure(what, e))
+    );
+    db.first::<LoginRecord>(statement).await
 }
 
 /// Counts one failed password: a new window starts when the last one is over.
 pub async fn record_login_failure(
-    env: &Env,
+    db: &Db,
     user_id: &str,
     now_ms: i64,
     window_ms: i64,
 ) -> Result<(), Problem> {
-    let db = d1(env)?;
     let what = "accounts.record_login_failure";
-    stmt(
-        &db,
-        "UPDATE users SET \
+    let db = db.trip(Route::Primary, what);
+    let count = db.statement("UPDATE users SET \
            failed_logins = CASE WHEN failed_logins_since_ms > ?2 - ?3 THEN failed_logins + 1 ELSE 1 END, \
            failed_logins_since_ms = CASE WHEN failed_logins_since_ms > ?2 - ?3 \
                                          THEN failed_logins_since_ms ELSE ?2 END \
-         WHERE id = ?1",
-        &[text(user_id), num(now_ms), num(window_ms)],
-        what,
-    )?
-    .run()
-    .await
-    .map_err(|e| storage_failure(what, e))?;
+         WHERE id = ?1", &[text(user_id), num(now_ms), num(window_ms)]);
+    db.batch(vec![count]).await?;
     Ok(())
 }
 
@@ -97,9 +85,9 @@ pub struct NewLogin<'a> {
 
 /// One batch: a new refresh session, the client's network remembered, and the
 /// upgraded password hash if any.
-pub async fn start_session(env: &Env, login: &NewLogin<'_>) -> Result<(), Problem> {
-    let db = d1(env)?;
+pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<(), Problem> {
     let what = "accounts.start_session";
+    let db = db.trip(Route::Primary, what);
     let mut batch = vec![
         insert_session(
             &db,
@@ -110,25 +98,16 @@ pub async fn start_session(env: &Env, login: &NewLogin<'_>) -> Result<(), Proble
             login.now_ms,
             login.expires_ms,
             login.device_info,
-        )?,
-        stmt(
-            &db,
-            "INSERT INTO login_networks (user_id, network, last_success_ms) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = excluded.last_success_ms",
-            &[text(login.user_id), text(login.network), num(login.now_ms)],
-            what,
-        )?,
+        ),
+        db.statement("INSERT INTO login_networks (user_id, network, last_success_ms) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = excluded.last_success_ms", &[text(login.user_id), text(login.network), num(login.now_ms)]),
     ];
     if let Some(hash) = login.rehash {
-        batch.push(stmt(
-            &db,
+        batch.push(db.statement(
             "UPDATE users SET password_hash = ?1 WHERE id = ?2",
             &[text(hash), text(login.user_id)],
-            what,
-        )?);
+        ));
     }
-    db.batch(batch)
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+    db.batch(batch).await?;
     Ok(())
 }

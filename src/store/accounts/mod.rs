@@ -16,14 +16,14 @@ pub use sessions::*;
 pub use signup::*;
 pub use verification::*;
 
-use super::{d1, num, opt_text, stmt, storage_failure, text};
+use super::db::{Statement, Trip};
+use super::{num, opt_text, text, Db, Route};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use worker::{D1Database, D1PreparedStatement, Env};
 
 #[allow(clippy::too_many_arguments)]
 fn insert_session(
-    db: &D1Database,
+    db: &Trip<'_>,
     id: &str,
     family_id: &str,
     user_id: &str,
@@ -31,14 +31,9 @@ fn insert_session(
     now_ms: i64,
     expires_ms: i64,
     device_info: Option<&str>,
-) -> Result<D1PreparedStatement, Problem> {
-    stmt(
-        db,
-        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms, device_info) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        &[text(id), text(family_id), text(user_id), text(token_hash), num(now_ms), num(expires_ms), opt_text(device_info)],
-        "accounts.insert_session",
-    )
+) -> Statement {
+    db.statement("INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms, device_info) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &[text(id), text(family_id), text(user_id), text(token_hash), num(now_ms), num(expires_ms), opt_text(device_info)])
 }
 
 /// A link row's expiry, to tell "expired" from "unknown or used".
@@ -70,24 +65,22 @@ pub struct Membership {
 }
 
 /// The user's role in an organization, whether their email is verified (now, not as
-/// of their token) and whether the organization is banned, in one read.
+/// of their token) and whether the organization is banned, in one read: on the
+/// primary before a write (a ban stops writes at once), else possibly on a replica.
 pub async fn membership(
-    env: &Env,
+    db: &Db,
     user_id: &str,
     org_id: &str,
+    route: Route,
 ) -> Result<Option<Membership>, Problem> {
-    let db = d1(env)?;
-    db.prepare(
+    let db = db.trip(route, "accounts.membership");
+    let statement = db.statement(
         "SELECT m.role, u.email_verified_at_ms, o.banned FROM users u \
          LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 \
          LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = ?1",
-    )
-    .bind(&[text(user_id), text(org_id)])
-    .map_err(|e| storage_failure("accounts.membership", e))?
-    .first::<MembershipRow>(None)
-    .await
-    .map_err(|e| storage_failure("accounts.membership", e))
-    .map(|row| {
+        &[text(user_id), text(org_id)],
+    );
+    db.first::<MembershipRow>(statement).await.map(|row| {
         row.and_then(|r| {
             r.role.map(|role| Membership {
                 role,
@@ -118,20 +111,16 @@ pub struct Profile {
     pub role: Option<String>,
 }
 
-pub async fn profile(env: &Env, user_id: &str) -> Result<Option<Profile>, Problem> {
-    let db = d1(env)?;
+pub async fn profile(db: &Db, user_id: &str) -> Result<Option<Profile>, Problem> {
     let what = "accounts.profile";
-    stmt(
-        &db,
+    let db = db.trip(Route::Replica, what);
+    let statement = db.statement(
         "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, u.is_business, \
            m.org_id, m.role FROM users u \
          LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = \
            (SELECT org_id FROM org_members WHERE user_id = u.id ORDER BY created_at_ms LIMIT 1) \
          WHERE u.id = ?1",
         &[text(user_id)],
-        what,
-    )?
-    .first::<Profile>(None)
-    .await
-    .map_err(|e| storage_failure(what, e))
+    );
+    db.first::<Profile>(statement).await
 }

@@ -1,10 +1,9 @@
 //! Refresh sessions (one row per refresh token, a family per sign-in): reading,
 //! rotating, revoking, signing out, listing.
 
-use crate::store::{changes, d1, num, rows, stmt, storage_failure, text};
+use crate::store::{changes, num, rows, text, Db, Route};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use worker::Env;
 
 #[derive(Deserialize)]
 pub struct SessionRecord {
@@ -16,18 +15,15 @@ pub struct SessionRecord {
     pub email_verified_at_ms: Option<f64>,
 }
 
-pub async fn session(env: &Env, session_id: &str) -> Result<Option<SessionRecord>, Problem> {
-    let db = d1(env)?;
-    db.prepare(
+pub async fn session(db: &Db, session_id: &str) -> Result<Option<SessionRecord>, Problem> {
+    let db = db.trip(Route::Primary, "accounts.session");
+    let statement = db.statement(
         "SELECT s.family_id, s.token_hash, s.revoked_at_ms, s.user_id, u.email_verified_at_ms, \
          (SELECT org_id FROM org_members m WHERE m.user_id = s.user_id ORDER BY m.created_at_ms LIMIT 1) AS org_id \
          FROM refresh_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1",
-    )
-    .bind(&[text(session_id)])
-    .map_err(|e| storage_failure("accounts.session", e))?
-    .first::<SessionRecord>(None)
-    .await
-    .map_err(|e| storage_failure("accounts.session", e))
+        &[text(session_id)],
+    );
+    db.first(statement).await
 }
 
 /// Rotates `old` to `new` in one batch. The insert only happens if this request is
@@ -35,7 +31,7 @@ pub async fn session(env: &Env, session_id: &str) -> Result<Option<SessionRecord
 /// Returns false when `old` was already retired (reuse).
 #[allow(clippy::too_many_arguments)]
 pub async fn rotate_session(
-    env: &Env,
+    db: &Db,
     old_id: &str,
     new_id: &str,
     family_id: &str,
@@ -44,41 +40,24 @@ pub async fn rotate_session(
     now_ms: i64,
     expires_ms: i64,
 ) -> Result<bool, Problem> {
-    let db = d1(env)?;
     let what = "accounts.rotate_session";
-    let retire = stmt(
-        &db,
-        "UPDATE refresh_sessions SET revoked_at_ms = ?3, replaced_by = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
-        &[text(old_id), text(new_id), num(now_ms)],
-        what,
-    )?;
-    let insert = stmt(
-        &db,
-        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms, device_info) \
+    let db = db.trip(Route::Primary, what);
+    let retire = db.statement("UPDATE refresh_sessions SET revoked_at_ms = ?3, replaced_by = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL", &[text(old_id), text(new_id), num(now_ms)]);
+    let insert = db.statement("INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms, device_info) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, (SELECT device_info FROM refresh_sessions WHERE id = ?7) WHERE EXISTS \
-         (SELECT 1 FROM refresh_sessions WHERE id = ?7 AND replaced_by = ?1)",
-        &[text(new_id), text(family_id), text(user_id), text(new_hash), num(now_ms), num(expires_ms), text(old_id)],
-        what,
-    )?;
-    let results = db
-        .batch(vec![retire, insert])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+         (SELECT 1 FROM refresh_sessions WHERE id = ?7 AND replaced_by = ?1)", &[text(new_id), text(family_id), text(user_id), text(new_hash), num(now_ms), num(expires_ms), text(old_id)]);
+    let results = db.batch(vec![retire, insert]).await?;
     Ok(changes(&results, 1) > 0)
 }
 
 /// Revokes every live session of a family (refresh-token reuse detected).
-pub async fn revoke_family(env: &Env, family_id: &str, now_ms: i64) -> Result<(), Problem> {
-    let db = d1(env)?;
-    stmt(
-        &db,
+pub async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), Problem> {
+    let db = db.trip(Route::Primary, "accounts.revoke_family");
+    let revoke = db.statement(
         "UPDATE refresh_sessions SET revoked_at_ms = ?2 WHERE family_id = ?1 AND revoked_at_ms IS NULL",
         &[text(family_id), num(now_ms)],
-        "accounts.revoke_family",
-    )?
-    .run()
-    .await
-    .map_err(|e| storage_failure("accounts.revoke_family", e))?;
+    );
+    db.batch(vec![revoke]).await?;
     Ok(())
 }
 
@@ -86,30 +65,17 @@ pub async fn revoke_family(env: &Env, family_id: &str, now_ms: i64) -> Result<()
 /// `user_id`'s; already revoked or unknown changes nothing. One statement. Returns
 /// whether a live token was revoked.
 pub async fn sign_out(
-    env: &Env,
+    db: &Db,
     session_id: &str,
     user_id: &str,
     now_ms: i64,
 ) -> Result<bool, Problem> {
-    let db = d1(env)?;
     let what = "accounts.sign_out";
-    let result = stmt(
-        &db,
-        "UPDATE refresh_sessions SET revoked_at_ms = ?3 WHERE revoked_at_ms IS NULL AND family_id = \
-         (SELECT family_id FROM refresh_sessions WHERE id = ?1 AND user_id = ?2)",
-        &[text(session_id), text(user_id), num(now_ms)],
-        what,
-    )?
-    .run()
-    .await
-    .map_err(|e| storage_failure(what, e))?;
-    Ok(result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0)
-        > 0)
+    let db = db.trip(Route::Primary, what);
+    let revoke = db.statement("UPDATE refresh_sessions SET revoked_at_ms = ?3 WHERE revoked_at_ms IS NULL AND family_id = \
+         (SELECT family_id FROM refresh_sessions WHERE id = ?1 AND user_id = ?2)", &[text(session_id), text(user_id), num(now_ms)]);
+    let results = db.batch(vec![revoke]).await?;
+    Ok(changes(&results, 0) > 0)
 }
 
 /// A live sign-in of a user: its current refresh token row.
@@ -125,23 +91,17 @@ pub struct LiveSession {
 
 /// The user's live sign-ins (one unrevoked, unexpired token each), newest use first.
 pub async fn live_sessions(
-    env: &Env,
+    db: &Db,
     user_id: &str,
     now_ms: i64,
 ) -> Result<Vec<LiveSession>, Problem> {
-    let db = d1(env)?;
     let what = "accounts.live_sessions";
+    let db = db.trip(Route::Replica, what);
     let results = db
-        .batch(vec![stmt(
-            &db,
-            "SELECT s.id, s.family_id, s.created_at_ms AS last_used_ms, s.expires_at_ms, s.device_info, \
+        .batch(vec![db.statement("SELECT s.id, s.family_id, s.created_at_ms AS last_used_ms, s.expires_at_ms, s.device_info, \
                (SELECT f.created_at_ms FROM refresh_sessions f WHERE f.id = s.family_id) AS signed_in_ms \
              FROM refresh_sessions s WHERE s.user_id = ?1 AND s.revoked_at_ms IS NULL \
-               AND s.expires_at_ms > ?2 ORDER BY s.created_at_ms DESC",
-            &[text(user_id), num(now_ms)],
-            what,
-        )?])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+               AND s.expires_at_ms > ?2 ORDER BY s.created_at_ms DESC", &[text(user_id), num(now_ms)])])
+        .await?;
     rows(&results, 0, what)
 }

@@ -2,10 +2,9 @@
 //! account.
 
 use super::insert_session;
-use crate::store::{d1, num, opt_text, rows, stmt, storage_failure, text};
+use crate::store::{num, opt_text, rows, storage_failure, text, Db, Route};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use worker::Env;
 
 #[derive(Deserialize)]
 pub struct ExistingUser {
@@ -33,34 +32,25 @@ struct FreeMail {
 
 /// One read batch (see [`SignupContext`]).
 pub async fn signup_context(
-    env: &Env,
+    db: &Db,
     email: &str,
     domain: Option<&str>,
 ) -> Result<SignupContext, Problem> {
-    let db = d1(env)?;
     let what = "accounts.signup_context";
-    let user = stmt(
-        &db,
+    let db = db.trip(Route::Replica, what);
+    let user = db.statement(
         "SELECT email_verified_at_ms FROM users WHERE email = ?1",
         &[text(email)],
-        what,
-    )?;
-    let org = stmt(
-        &db,
+    );
+    let org = db.statement(
         "SELECT id, banned FROM organizations WHERE domain = ?1",
         &[opt_text(domain)],
-        what,
-    )?;
-    let free_mail = stmt(
-        &db,
+    );
+    let free_mail = db.statement(
         "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = ?1) AS free",
         &[opt_text(domain)],
-        what,
-    )?;
-    let results = db
-        .batch(vec![user, org, free_mail])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+    );
+    let results = db.batch(vec![user, org, free_mail]).await?;
     Ok(SignupContext {
         user: rows::<ExistingUser>(&results, 0, what)?.into_iter().next(),
         claimed_by: rows::<DomainOrg>(&results, 1, what)?.into_iter().next(),
@@ -107,49 +97,27 @@ pub enum CreateOutcome {
 
 /// One atomic batch: organization (+ trial) if new, user, membership, verification
 /// link, refresh session. Any failure leaves nothing behind.
-pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutcome, Problem> {
-    let db = d1(env)?;
+pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome, Problem> {
     let what = "accounts.create_account";
+    let db = db.trip(Route::Primary, what);
     let mut batch = Vec::new();
     if let Some(org) = &a.new_org {
-        batch.push(stmt(
-            &db,
-            "INSERT INTO organizations (id, name, pending_domain, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-            &[
+        batch.push(db.statement("INSERT INTO organizations (id, name, pending_domain, created_at_ms) VALUES (?1, ?2, ?3, ?4)", &[
                 text(a.org_id),
                 text(org.name),
                 opt_text(org.pending_domain),
                 num(a.now_ms),
-            ],
-            what,
-        )?);
-        batch.push(stmt(
-            &db,
-            "INSERT INTO subscriptions (id, org_id, plan, starts_at_ms, ends_at_ms) VALUES (?1, ?2, 'FREE_TRIAL', ?3, ?4)",
-            &[text(org.subscription_id), text(a.org_id), num(a.now_ms), num(org.trial_ends_ms)],
-            what,
-        )?);
+            ]));
+        batch.push(db.statement("INSERT INTO subscriptions (id, org_id, plan, starts_at_ms, ends_at_ms) VALUES (?1, ?2, 'FREE_TRIAL', ?3, ?4)", &[text(org.subscription_id), text(a.org_id), num(a.now_ms), num(org.trial_ends_ms)]));
     }
-    batch.push(stmt(
-        &db,
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms, is_business) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        &[text(a.user_id), text(a.email), text(a.password_hash), text(a.first_name), text(a.last_name), num(a.now_ms),
-          num(i64::from(a.is_business))],
-        what,
-    )?);
-    batch.push(stmt(
-        &db,
+    batch.push(db.statement("INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms, is_business) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &[text(a.user_id), text(a.email), text(a.password_hash), text(a.first_name), text(a.last_name), num(a.now_ms),
+          num(i64::from(a.is_business))]));
+    batch.push(db.statement(
         "INSERT INTO org_members (org_id, user_id, role, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
         &[text(a.org_id), text(a.user_id), text(a.role), num(a.now_ms)],
-        what,
-    )?);
-    batch.push(stmt(
-        &db,
-        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[text(a.verification_hash), text(a.user_id), num(a.now_ms), num(a.verification_expires_ms), text(a.verification_id)],
-        what,
-    )?);
+    ));
+    batch.push(db.statement("INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) VALUES (?1, ?2, ?3, ?4, ?5)", &[text(a.verification_hash), text(a.user_id), num(a.now_ms), num(a.verification_expires_ms), text(a.verification_id)]));
     batch.push(insert_session(
         &db,
         a.session_id,
@@ -159,8 +127,8 @@ pub async fn create_account(env: &Env, a: &NewAccount<'_>) -> Result<CreateOutco
         a.now_ms,
         a.refresh_expires_ms,
         None,
-    )?);
-    match db.batch(batch).await {
+    ));
+    match db.try_batch(batch).await {
         Ok(_) => Ok(CreateOutcome::Created),
         Err(e) => {
             let message = e.to_string();

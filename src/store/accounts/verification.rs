@@ -2,10 +2,9 @@
 //! and reading one's state without using it.
 
 use super::unused_link_expired;
-use crate::store::{changes, d1, num, stmt, storage_failure, text};
+use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::problem::Problem;
 use serde::Deserialize;
-use worker::Env;
 
 pub enum Verification {
     Verified,
@@ -28,32 +27,23 @@ const VERIFIED_USER: &str =
 /// that domain and no organization has claimed it yet; if a colleague's organization
 /// claimed it first, the user joins it instead (below). Claims happen only here, so
 /// an unverified sign-up never captures the colleagues who come after it.
-pub async fn verify_email(
-    env: &Env,
-    token_hash: &str,
-    now_ms: i64,
-) -> Result<Verification, Problem> {
-    let db = d1(env)?;
+pub async fn verify_email(db: &Db, token_hash: &str, now_ms: i64) -> Result<Verification, Problem> {
     let what = "accounts.verify_email";
+    let db = db.trip(Route::Primary, what);
     let args = [text(token_hash), num(now_ms)];
-    let consume = stmt(
-        &db,
+    let consume = db.statement(
         "UPDATE email_verifications SET used_at_ms = ?2 \
          WHERE token_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2",
         &args,
-        what,
-    )?;
-    let mark = stmt(
-        &db,
+    );
+    let mark = db.statement(
         &format!(
             "UPDATE users SET email_verified_at_ms = ?2 \
              WHERE email_verified_at_ms IS NULL AND id IN ({VERIFIED_USER})"
         ),
         &args,
-        what,
-    )?;
-    let promote = stmt(
-        &db,
+    );
+    let promote = db.statement(
         &format!(
             "UPDATE org_members SET role = 'OWNER' \
              WHERE user_id IN ({VERIFIED_USER}) AND role <> 'OWNER' AND NOT EXISTS ( \
@@ -62,21 +52,15 @@ pub async fn verify_email(
                    AND u.email_verified_at_ms IS NOT NULL)"
         ),
         &args,
-        what,
-    )?;
-    let claim = stmt(
-        &db,
-        &format!(
+    );
+    let claim = db.statement(&format!(
             "UPDATE organizations SET domain = pending_domain, pending_domain = NULL \
              WHERE pending_domain IS NOT NULL \
                AND id IN (SELECT m.org_id FROM org_members m JOIN users u ON u.id = m.user_id \
                           WHERE m.user_id IN ({VERIFIED_USER}) AND m.role = 'OWNER' \
                             AND substr(u.email, instr(u.email, '@') + 1) = organizations.pending_domain) \
                AND NOT EXISTS (SELECT 1 FROM organizations c WHERE c.domain = organizations.pending_domain)"
-        ),
-        &args,
-        what,
-    )?;
+        ), &args);
     // The domain was claimed first by a colleague's organization: the user moves there
     // as a member if the organization they founded holds nothing yet (only them, no
     // keys, no nodes), and that empty organization and its trial go.
@@ -91,44 +75,32 @@ pub async fn verify_email(
     );
     let claimed_org =
         format!("SELECT id FROM organizations WHERE domain = {email_domain} AND banned = 0");
-    let join = stmt(
-        &db,
+    let join = db.statement(
         &format!(
             "UPDATE org_members SET org_id = ({claimed_org}), role = 'MEMBER' \
              WHERE user_id IN ({VERIFIED_USER}) AND role = 'OWNER' \
                AND org_id IN ({empty_pending_org}) AND EXISTS ({claimed_org})"
         ),
         &args,
-        what,
-    )?;
+    );
     let memberless = format!(
         "SELECT o.id FROM organizations o WHERE o.pending_domain = {email_domain} \
          AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = o.id)"
     );
-    let drop_trial = stmt(
-        &db,
+    let drop_trial = db.statement(
         &format!("DELETE FROM subscriptions WHERE org_id IN ({memberless})"),
         &args,
-        what,
-    )?;
-    let drop_org = stmt(
-        &db,
+    );
+    let drop_org = db.statement(
         &format!("DELETE FROM organizations WHERE id IN ({memberless})"),
         &args,
-        what,
-    )?;
-    let state = stmt(
-        &db,
-        "SELECT expires_at_ms FROM email_verifications WHERE token_hash = ?1 AND used_at_ms IS NULL",
-        &args[..1],
-        what,
-    )?;
+    );
+    let state = db.statement("SELECT expires_at_ms FROM email_verifications WHERE token_hash = ?1 AND used_at_ms IS NULL", &args[..1]);
     let results = db
         .batch(vec![
             consume, mark, promote, claim, join, drop_trial, drop_org, state,
         ])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+        .await?;
     if changes(&results, 0) > 0 {
         return Ok(Verification::Verified);
     }
@@ -156,7 +128,7 @@ pub enum ResendBy<'a> {
     LinkId(&'a str),
 }
 
-pub async fn resend_target(env: &Env, by: ResendBy<'_>) -> Result<Option<ResendTarget>, Problem> {
+pub async fn resend_target(db: &Db, by: ResendBy<'_>) -> Result<Option<ResendTarget>, Problem> {
     let (condition, value) = match by {
         ResendBy::Email(email) => ("u.email = ?1", email),
         ResendBy::LinkId(id) => (
@@ -164,38 +136,31 @@ pub async fn resend_target(env: &Env, by: ResendBy<'_>) -> Result<Option<ResendT
             id,
         ),
     };
-    let db = d1(env)?;
-    db.prepare(format!(
+    let db = db.trip(Route::Primary, "accounts.resend_target");
+    let statement = db.statement(&format!(
         "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, \
          (SELECT max(created_at_ms) FROM email_verifications v WHERE v.user_id = u.id) AS last_sent_ms \
          FROM users u WHERE {condition}"
-    ))
-    .bind(&[text(value)])
-    .map_err(|e| storage_failure("accounts.resend_target", e))?
-    .first::<ResendTarget>(None)
-    .await
-    .map_err(|e| storage_failure("accounts.resend_target", e))
+    ), &[text(value)]);
+    db.first::<ResendTarget>(statement).await
 }
 
 /// One batch: retire every unused link of the user, store the new one.
 pub async fn replace_verification(
-    env: &Env,
+    db: &Db,
     user_id: &str,
     token_hash: &str,
     link_id: &str,
     now_ms: i64,
     expires_ms: i64,
 ) -> Result<(), Problem> {
-    let db = d1(env)?;
     let what = "accounts.replace_verification";
-    let retire = stmt(
-        &db,
+    let db = db.trip(Route::Primary, what);
+    let retire = db.statement(
         "UPDATE email_verifications SET used_at_ms = ?2 WHERE user_id = ?1 AND used_at_ms IS NULL",
         &[text(user_id), num(now_ms)],
-        what,
-    )?;
-    let insert = stmt(
-        &db,
+    );
+    let insert = db.statement(
         "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
         &[
@@ -205,11 +170,8 @@ pub async fn replace_verification(
             num(expires_ms),
             text(link_id),
         ],
-        what,
-    )?;
-    db.batch(vec![retire, insert])
-        .await
-        .map_err(|e| storage_failure(what, e))?;
+    );
+    db.batch(vec![retire, insert]).await?;
     Ok(())
 }
 
@@ -221,21 +183,17 @@ struct LinkUse {
 
 /// What a verification link is now, without using it.
 pub async fn verification_link_state(
-    env: &Env,
+    db: &Db,
     token_hash: &str,
     now_ms: i64,
 ) -> Result<Verification, Problem> {
-    let db = d1(env)?;
     let what = "accounts.verification_link_state";
-    let link = stmt(
-        &db,
+    let db = db.trip(Route::Primary, what);
+    let statement = db.statement(
         "SELECT expires_at_ms, used_at_ms FROM email_verifications WHERE token_hash = ?1",
         &[text(token_hash)],
-        what,
-    )?
-    .first::<LinkUse>(None)
-    .await
-    .map_err(|e| storage_failure(what, e))?;
+    );
+    let link = db.first::<LinkUse>(statement).await?;
     Ok(match link {
         Some(l) if l.used_at_ms.is_none() && l.expires_at_ms > now_ms as f64 => {
             Verification::Verified

@@ -1,0 +1,204 @@
+//! The warm path of `POST /register`: one round trip to the D1 primary.
+//!
+//! Why: every bridge node re-registers every few minutes, forever, and at the edge
+//! each primary round trip costs tens to hundreds of milliseconds. An isolate that
+//! has verified a node before remembers which organization it belongs to and that
+//! organization's keys ([`NodeKeyCache`]); the signature is checked against those,
+//! and everything the cold path's read decided (key still active, organization not
+//! banned, node still in that organization, timestamp strictly newer) is decided by
+//! the one conditional write, whose batch also reads back the row's state so the
+//! answer is exactly the cold path's ([`decide`]). Revocations and bans therefore
+//! take effect at once: the cache only ever saves the read, never a check.
+
+use std::collections::HashMap;
+
+/// What the warm write's batch reads back after its conditional update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredState {
+    /// The node's organization, if the node is registered.
+    pub node_org: Option<String>,
+    pub last_signed_at_ms: Option<i64>,
+    /// Whether the key that verified is still active in that organization.
+    pub key_active: bool,
+    /// `None` when the organization no longer exists.
+    pub org_banned: Option<bool>,
+}
+
+/// How a warm registration ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmOutcome {
+    Stored,
+    /// "Unknown or banned organization", as the cold path answers.
+    OrgUnusable,
+    /// Not newer than the last accepted request: the replay answer.
+    Replay,
+    /// Something the cache assumed no longer holds (the node left the organization or
+    /// was removed, the key was revoked): forget the entry and take the cold path,
+    /// which reads the truth and answers as always.
+    Recheck,
+}
+
+/// The outcome of a warm write for a request signed by `org_id`'s key at `signed_at_ms`,
+/// in the cold path's order of checks (organization, then signature, then timestamp).
+pub fn decide(applied: bool, org_id: &str, signed_at_ms: i64, state: &StoredState) -> WarmOutcome {
+    if applied {
+        return WarmOutcome::Stored;
+    }
+    if state.node_org.as_deref() != Some(org_id) {
+        return WarmOutcome::Recheck;
+    }
+    if state.org_banned != Some(false) {
+        return WarmOutcome::OrgUnusable;
+    }
+    if !state.key_active {
+        return WarmOutcome::Recheck;
+    }
+    match state.last_signed_at_ms {
+        Some(last) if signed_at_ms <= last => WarmOutcome::Replay,
+        // Nothing failed, yet nothing changed: a concurrent change; read again.
+        _ => WarmOutcome::Recheck,
+    }
+}
+
+/// A node as an isolate last verified it: its organization and that organization's
+/// active keys (id, PEM) at the time, the one that verified first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownNode {
+    pub org_id: String,
+    pub keys: Vec<(String, String)>,
+}
+
+/// Known nodes by address, per isolate. Bounded: when full it starts over, which costs
+/// each node one cold registration (two round trips), never a wrong answer.
+pub struct NodeKeyCache {
+    nodes: HashMap<String, KnownNode>,
+    capacity: usize,
+}
+
+impl NodeKeyCache {
+    pub fn new(capacity: usize) -> NodeKeyCache {
+        NodeKeyCache {
+            nodes: HashMap::new(),
+            capacity,
+        }
+    }
+
+    pub fn get(&self, node_ip: &str) -> Option<&KnownNode> {
+        self.nodes.get(node_ip)
+    }
+
+    pub fn remember(&mut self, node_ip: &str, node: KnownNode) {
+        if self.nodes.len() >= self.capacity && !self.nodes.contains_key(node_ip) {
+            self.nodes.clear();
+        }
+        self.nodes.insert(node_ip.to_owned(), node);
+    }
+
+    pub fn forget(&mut self, node_ip: &str) {
+        self.nodes.remove(node_ip);
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(
+        org: Option<&str>,
+        last: Option<i64>,
+        key_active: bool,
+        banned: Option<bool>,
+    ) -> StoredState {
+        StoredState {
+            node_org: org.map(str::to_owned),
+            last_signed_at_ms: last,
+            key_active,
+            org_banned: banned,
+        }
+    }
+
+    #[test]
+    fn an_applied_write_is_stored_whatever_was_read_back() {
+        assert_eq!(
+            decide(true, "o", 5, &state(Some("o"), Some(5), true, Some(false))),
+            WarmOutcome::Stored
+        );
+    }
+
+    #[test]
+    fn a_failed_write_answers_as_the_cold_path_would() {
+        let ok = state(Some("o"), Some(10), true, Some(false));
+        assert_eq!(decide(false, "o", 10, &ok), WarmOutcome::Replay);
+        assert_eq!(decide(false, "o", 9, &ok), WarmOutcome::Replay);
+        // Banned (or deleted) organization first, as the cold path checks it first.
+        let banned = state(Some("o"), Some(10), true, Some(true));
+        assert_eq!(decide(false, "o", 9, &banned), WarmOutcome::OrgUnusable);
+        let gone = state(Some("o"), Some(10), false, None);
+        assert_eq!(decide(false, "o", 11, &gone), WarmOutcome::OrgUnusable);
+    }
+
+    #[test]
+    fn what_the_cache_assumed_but_no_longer_holds_is_read_again() {
+        // Revoked key: the cold path decides (another active key may verify, or none).
+        assert_eq!(
+            decide(
+                false,
+                "o",
+                11,
+                &state(Some("o"), Some(10), false, Some(false))
+            ),
+            WarmOutcome::Recheck
+        );
+        // Node removed, or now another organization's.
+        assert_eq!(
+            decide(false, "o", 11, &state(None, None, true, Some(false))),
+            WarmOutcome::Recheck
+        );
+        assert_eq!(
+            decide(
+                false,
+                "o",
+                11,
+                &state(Some("p"), Some(1), true, Some(false))
+            ),
+            WarmOutcome::Recheck
+        );
+        // Nothing failed, nothing changed: a race; read again rather than guess.
+        assert_eq!(
+            decide(
+                false,
+                "o",
+                11,
+                &state(Some("o"), Some(10), true, Some(false))
+            ),
+            WarmOutcome::Recheck
+        );
+    }
+
+    #[test]
+    fn the_cache_is_bounded_and_forgets() {
+        let node = |org: &str| KnownNode {
+            org_id: org.into(),
+            keys: vec![("k".into(), "pem".into())],
+        };
+        let mut cache = NodeKeyCache::new(2);
+        cache.remember("192.0.2.1", node("a"));
+        cache.remember("192.0.2.2", node("b"));
+        cache.remember("192.0.2.2", node("c"));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get("192.0.2.2").unwrap().org_id, "c");
+        cache.remember("192.0.2.3", node("d"));
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get("192.0.2.1").is_none());
+        cache.forget("192.0.2.3");
+        assert!(cache.is_empty());
+    }
+}

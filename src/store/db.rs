@@ -1,0 +1,205 @@
+//! One request's D1 handle: every round trip goes through it, so it can send each to
+//! the right place, count it, and carry the caller's bookmark.
+//!
+//! Why: at the edge a round trip to the D1 primary costs tens to hundreds of
+//! milliseconds, while a read replica is near. All queries of a request run in one D1
+//! session (Sessions API) so the request sees its own writes and the response can hand
+//! the caller a bookmark (`x-d1-bookmark`); a caller that sends it back reads at least
+//! that state on a replica (read-your-writes across requests, as Cloudflare documents).
+//!
+//! Store functions ask for one of two routes per round trip:
+//! - [`Route::Primary`]: writes, and reads that must see the latest state (keys that
+//!   may verify a node, refresh tokens, one-time links). If it is the request's first
+//!   round trip the session starts at the primary.
+//! - [`Route::Replica`]: reads that may be a moment stale, because either the caller
+//!   accepts that (lists, the public directory) or a conditional write that follows on
+//!   the primary decides (sign-up, login, node secrets). A route makes its replica
+//!   reads before any primary round trip, so a later primary read never follows one.
+//!
+//! Test builds (TEST_HOOKS=on) can delay each round trip (`D1_LATENCY_MS` for the
+//! primary, `D1_REPLICA_LATENCY_MS` for replicas) with a timer, to make distance
+//! visible locally, and `D1_BASELINE=on` sends every read to the primary (the
+//! benchmark's "before" column).
+
+use super::storage_failure;
+use gatehouse_core::config::D1Simulation;
+use gatehouse_core::problem::Problem;
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{D1Database, D1DatabaseSession, D1Result, Env};
+
+/// Binding name, as declared in wrangler.toml.
+pub const D1_BINDING: &str = "DB";
+/// The header a bookmark travels in, both ways.
+pub const BOOKMARK_HEADER: &str = "x-d1-bookmark";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Route {
+    Primary,
+    Replica,
+}
+
+pub struct Db {
+    database: Option<D1Database>,
+    /// The request's session (a `D1DatabaseSession`), opened by the first round trip.
+    session: RefCell<Option<JsValue>>,
+    /// The caller's bookmark, if it sent a well-formed one.
+    caller_bookmark: Option<String>,
+    simulation: D1Simulation,
+    primary_trips: Cell<u32>,
+    replica_trips: Cell<u32>,
+}
+
+impl Db {
+    pub fn new(env: &Env, caller_bookmark: Option<String>, simulation: D1Simulation) -> Db {
+        Db {
+            database: env.d1(D1_BINDING).ok(),
+            session: RefCell::new(None),
+            caller_bookmark: caller_bookmark.filter(|b| is_bookmark(b)),
+            simulation,
+            primary_trips: Cell::new(0),
+            replica_trips: Cell::new(0),
+        }
+    }
+
+    /// One round trip's handle (see the module doc for the choice of route).
+    pub fn trip(&self, route: Route, what: &'static str) -> Trip<'_> {
+        let route = if self.simulation.baseline {
+            Route::Primary
+        } else {
+            route
+        };
+        Trip {
+            db: self,
+            route,
+            what,
+        }
+    }
+
+    /// The request's session, opened by its first round trip. `Ok((session, true))`
+    /// when this call opened it from the caller's bookmark.
+    fn session(&self, route: Route) -> worker::Result<(D1DatabaseSession, bool)> {
+        if let Some(open) = self.session.borrow().as_ref() {
+            return Ok((open.clone().unchecked_into(), false));
+        }
+        let from_caller = route == Route::Replica && self.caller_bookmark.is_some();
+        let start = match route {
+            // The primary is at least as new as any bookmark.
+            Route::Primary => "first-primary",
+            Route::Replica => self
+                .caller_bookmark
+                .as_deref()
+                .unwrap_or("first-unconstrained"),
+        };
+        Ok((self.open(start)?, from_caller))
+    }
+
+    fn open(&self, start: &str) -> worker::Result<D1DatabaseSession> {
+        let database = self
+            .database
+            .as_ref()
+            .ok_or_else(|| worker::Error::RustError("the D1 binding is missing".into()))?;
+        let session = database.with_session(Some(start))?;
+        *self.session.borrow_mut() = Some(AsRef::<JsValue>::as_ref(&session).clone());
+        Ok(session)
+    }
+
+    /// The bookmark to hand back: the newest state this request read or wrote.
+    pub fn bookmark(&self) -> Option<String> {
+        let session: D1DatabaseSession = self.session.borrow().clone()?.unchecked_into();
+        session.get_bookmark().ok().flatten()
+    }
+
+    /// Round trips so far: (primary, replica).
+    pub fn round_trips(&self) -> (u32, u32) {
+        (self.primary_trips.get(), self.replica_trips.get())
+    }
+
+    async fn count_and_wait(&self, route: Route) {
+        let (counter, latency_ms) = match route {
+            Route::Primary => (&self.primary_trips, self.simulation.primary_latency_ms),
+            Route::Replica => (&self.replica_trips, self.simulation.replica_latency_ms),
+        };
+        counter.set(counter.get() + 1);
+        if latency_ms > 0 {
+            worker::Delay::from(Duration::from_millis(u64::from(latency_ms))).await;
+        }
+    }
+}
+
+/// D1 bookmarks are short hex-and-dash strings; anything else from a caller is
+/// ignored (the request then reads as if it had sent none) rather than handed to D1.
+fn is_bookmark(s: &str) -> bool {
+    (1..=200).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+        && !s.starts_with("first-")
+}
+
+/// A statement of a round trip, prepared on the session when the trip runs.
+pub struct Statement {
+    sql: String,
+    args: Vec<JsValue>,
+}
+
+/// One D1 round trip: its statements run once, as one atomic batch.
+pub struct Trip<'a> {
+    db: &'a Db,
+    route: Route,
+    what: &'static str,
+}
+
+impl Trip<'_> {
+    pub fn statement(&self, sql: &str, args: &[JsValue]) -> Statement {
+        Statement {
+            sql: sql.to_owned(),
+            args: args.to_vec(),
+        }
+    }
+
+    /// Runs the statements as one atomic batch.
+    pub async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<D1Result>, Problem> {
+        self.try_batch(statements)
+            .await
+            .map_err(|e| storage_failure(self.what, e))
+    }
+
+    /// [`Trip::batch`] for callers that tell a constraint failure (a unique email or
+    /// key) from a storage failure: D1's error as it is, not logged.
+    pub async fn try_batch(&self, statements: Vec<Statement>) -> worker::Result<Vec<D1Result>> {
+        let (session, from_caller) = self.db.session(self.route)?;
+        self.db.count_and_wait(self.route).await;
+        match self.run(&session, &statements).await {
+            // A bookmark D1 does not take (forged, or from another database) must not
+            // fail the request: read as if none had been sent.
+            Err(e) if from_caller => {
+                worker::console_warn!("storage: {}: caller's bookmark refused: {e}", self.what);
+                let session = self.db.open("first-unconstrained")?;
+                self.run(&session, &statements).await
+            }
+            result => result,
+        }
+    }
+
+    async fn run(
+        &self,
+        session: &D1DatabaseSession,
+        statements: &[Statement],
+    ) -> worker::Result<Vec<D1Result>> {
+        let mut prepared = Vec::with_capacity(statements.len());
+        for s in statements {
+            prepared.push(session.prepare(&s.sql).bind(&s.args)?);
+        }
+        session.batch(prepared).await
+    }
+
+    /// Runs one statement and returns its first row.
+    pub async fn first<T: for<'de> serde::Deserialize<'de>>(
+        &self,
+        statement: Statement,
+    ) -> Result<Option<T>, Problem> {
+        let what = self.what;
+        let results = self.batch(vec![statement]).await?;
+        Ok(super::rows::<T>(&results, 0, what)?.into_iter().next())
+    }
+}

@@ -1,0 +1,180 @@
+//! Distance to D1: the warm /register path (one primary round trip that still sees
+//! every revocation and ban at once), read-your-writes through D1 bookmarks, and the
+//! simulated latency test builds use to make distance visible (README, "D1 round
+//! trips").
+
+use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
+use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
+use serde_json::json;
+use std::time::Instant;
+
+fn primary_trips(res: &TestResponse) -> u32 {
+    res.header("x-gatehouse-d1-primary")
+        .expect("primary round-trip header")
+        .parse()
+        .unwrap()
+}
+
+/// Registers `ip` of `org` at `ts`, naming the organization only when asked.
+fn register(
+    app: &TestApp,
+    key: &PrivateKey,
+    ip: &str,
+    ts: i64,
+    id_org: Option<&str>,
+) -> TestResponse {
+    app.post_json("/register", &signed(key, &fields(ip, ts, id_org)))
+}
+
+/// A node registered twice, so this isolate knows it: the second took the warm path.
+fn warm_node(app: &TestApp, org: &str, ip: &str) -> (PrivateKey, i64) {
+    let key = seed_org(app, org, 2048);
+    let ts = now_ms();
+    let cold = register(app, &key, ip, ts, Some(org));
+    assert_eq!(cold.status, 200, "{}", cold.body);
+    let warm = register(app, &key, ip, ts + 1, None);
+    assert_eq!(warm.status, 200, "{}", warm.body);
+    assert_eq!(
+        primary_trips(&warm),
+        1,
+        "the warm path is one primary round trip"
+    );
+    (key, ts + 1)
+}
+
+fn assert_refused(res: &TestResponse, message: &str) {
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert_eq!(res.json(), json!({"success": false, "message": message}));
+}
+
+#[test]
+fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ban() {
+    let app = spawn_app();
+
+    // A key revoked after the isolate cached it: refused at once, as the cold path
+    // refuses a key that is not active.
+    let (key, ts) = warm_node(&app, "org-revoked", "192.0.2.10");
+    app.d1_execute("UPDATE org_keys SET revoked_at_ms = 1 WHERE org_id = 'org-revoked'")
+        .unwrap();
+    assert_refused(
+        &register(&app, &key, "192.0.2.10", ts + 1, None),
+        "Invalid signature",
+    );
+
+    // A ban: refused at once, decided inside the one conditional write.
+    let (key, ts) = warm_node(&app, "org-banned", "192.0.2.11");
+    app.d1_execute("UPDATE organizations SET banned = 1 WHERE id = 'org-banned'")
+        .unwrap();
+    let banned = register(&app, &key, "192.0.2.11", ts + 1, None);
+    assert_refused(&banned, "Unknown or banned organization");
+    assert_eq!(primary_trips(&banned), 1);
+
+    // Not newer than the last accepted request: the replay answer, in one round trip.
+    let (key, ts) = warm_node(&app, "org-replay", "192.0.2.12");
+    let older = register(&app, &key, "192.0.2.12", ts - 5, None);
+    assert_refused(
+        &older,
+        "Replay detected: this signed request was already used or is older than the last one",
+    );
+    assert_eq!(primary_trips(&older), 1);
+
+    // The node removed by its organization: a first registration again, which must
+    // name the organization (the cache never stands in for that).
+    let (key, ts) = warm_node(&app, "org-removed", "192.0.2.13");
+    app.d1_execute("DELETE FROM nodes WHERE ip = '192.0.2.13'")
+        .unwrap();
+    assert_refused(
+        &register(&app, &key, "192.0.2.13", ts + 1, None),
+        "Missing id_org: a node's first registration must name its organization",
+    );
+    let again = register(&app, &key, "192.0.2.13", ts + 2, Some("org-removed"));
+    assert_eq!(again.status, 200, "{}", again.body);
+
+    // A new key of the same organization (the cached ones do not verify it): the cold
+    // path reads the keys again and accepts it.
+    let (_, ts) = warm_node(&app, "org-rotated", "192.0.2.14");
+    let new_key = PrivateKey::generate(2048).unwrap();
+    app.seed_org_key(
+        "org-rotated",
+        "org-rotated-key-2",
+        &new_key.public_key().to_spki_pem(),
+        2048,
+    );
+    let rotated = register(&app, &new_key, "192.0.2.14", ts + 1, None);
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let stored = app.d1_query("SELECT key_id FROM nodes WHERE ip = '192.0.2.14'");
+    assert_eq!(stored[0]["key_id"], "org-rotated-key-2");
+}
+
+#[test]
+fn a_caller_that_sends_the_bookmark_back_reads_its_own_writes() {
+    let app = spawn_app();
+    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let key = PrivateKey::generate(2048).unwrap();
+    let created = app.post_json_as(
+        &token,
+        &format!("/organization/{org}/key"),
+        &json!({"publicKey": key.public_key().to_spki_pem()}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let written = created
+        .header("x-d1-bookmark")
+        .expect("a write hands back a bookmark")
+        .to_owned();
+    let key_id = created.json()["data"]["id"].clone();
+
+    let list = |bookmark: Option<&str>| {
+        let auth = format!("Bearer {token}");
+        let mut headers = vec![("authorization", auth.as_str())];
+        if let Some(b) = bookmark {
+            headers.push(("x-d1-bookmark", b));
+        }
+        app.request("GET", &format!("/organization/{org}/key"), &headers, None)
+    };
+    let listed = list(Some(&written));
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.json()["data"][0]["id"], key_id);
+    assert_eq!(
+        primary_trips(&listed),
+        0,
+        "a list is read where a replica may answer"
+    );
+    let read = listed.header("x-d1-bookmark").expect("bookmark");
+    // Bookmarks sort oldest to newest: the read saw at least the write.
+    assert!(read >= written.as_str(), "{read} < {written}");
+
+    // A bookmark D1 would not know, or one that is not a bookmark at all, is read as
+    // none: the same answer, never a failure.
+    for odd in [
+        "ffffffff-ffffffff-ffffffff-ffffffffffffffffffffffffffffffff",
+        "first-primary",
+        "not a bookmark; drop table",
+    ] {
+        let res = list(Some(odd));
+        assert_eq!(res.status, 200, "{odd}: {}", res.body);
+        assert_eq!(res.json()["data"][0]["id"], key_id, "{odd}");
+    }
+}
+
+#[test]
+fn simulated_distance_delays_each_round_trip_by_a_timer() {
+    let app = spawn_app_with(&[("D1_LATENCY_MS", "400")]);
+    let key = seed_org(&app, "org-far", 2048);
+    let ts = now_ms();
+    let started = Instant::now();
+    let cold = register(&app, &key, "192.0.2.20", ts, Some("org-far"));
+    let cold_elapsed = started.elapsed();
+    assert_eq!(cold.status, 200, "{}", cold.body);
+    assert_eq!(primary_trips(&cold), 2);
+    let started = Instant::now();
+    let warm = register(&app, &key, "192.0.2.20", ts + 1, None);
+    let warm_elapsed = started.elapsed();
+    assert_eq!(warm.status, 200, "{}", warm.body);
+    assert_eq!(primary_trips(&warm), 1);
+    // Lower bounds only (a timer never fires early); how long it takes beyond that is
+    // the benchmark's business.
+    assert!(cold_elapsed.as_millis() >= 800, "cold {cold_elapsed:?}");
+    assert!(warm_elapsed.as_millis() >= 400, "warm {warm_elapsed:?}");
+}
