@@ -22,6 +22,35 @@ const INTERNAL_ERROR_BY_PATH = {
   "/register_node_secret": JSON.stringify({ detail: "Internal Server Error" }),
 };
 
+// The request id, as src/observe.rs and core::observe choose it: Cloudflare's ray id
+// when the request has a plausible one, else random hex.
+function requestIdOf(request) {
+  const ray = request.headers.get("cf-ray");
+  return ray && /^[A-Za-z0-9-]{1,64}$/.test(ray) ? ray : crypto.randomUUID().replaceAll("-", "");
+}
+
+// A panic never reaches the Rust side's log line and data point (core::observe), so
+// the same line and point are written here, with errorCode "PANIC".
+function recordPanic(env, request, requestId, startedMs) {
+  const cf = request.cf ?? {};
+  const place = (v) => (typeof v === "string" && /^[A-Za-z0-9]{1,8}$/.test(v) ? v : null);
+  const durationMs = Math.max(0, Date.now() - startedMs);
+  console.log(JSON.stringify({
+    msg: "request", requestId, route: "Unknown", method: request.method, status: 500,
+    statusClass: "5xx", errorCode: "PANIC", durationMs, d1Primary: null, d1Replica: null,
+    kvCalls: null, country: place(cf.country), colo: place(cf.colo),
+  }));
+  try {
+    env.METRICS?.writeDataPoint({
+      indexes: ["Unknown"],
+      blobs: ["Unknown", "5xx", "PANIC", request.method, place(cf.country) ?? "", place(cf.colo) ?? ""],
+      doubles: [500, durationMs, 0, 0, 0],
+    });
+  } catch (error) {
+    console.warn("metrics: data point not written:", String(error));
+  }
+}
+
 // Requests in flight on this isolate. A trap kills the one wasm instance they all
 // share, so each of them is failed (none of them can complete any more).
 const inFlight = new Set();
@@ -34,6 +63,7 @@ addEventListener("error", (event) => {
 
 export default class Gatehouse extends WorkerEntrypoint {
   async fetch(request) {
+    const startedMs = Date.now();
     let fail;
     const trapped = new Promise((_, reject) => (fail = reject));
     inFlight.add(fail);
@@ -42,13 +72,19 @@ export default class Gatehouse extends WorkerEntrypoint {
       return await Promise.race([handler.fetch(request), trapped]);
     } catch (error) {
       console.error("unhandled error, answered 500:", error && error.stack ? error.stack : String(error));
-      const body = INTERNAL_ERROR_BY_PATH[new URL(request.url).pathname] ?? INTERNAL_ERROR;
-      return new Response(body, {
+      const requestId = requestIdOf(request);
+      recordPanic(this.env, request, requestId, startedMs);
+      const body = {
+        ...JSON.parse(INTERNAL_ERROR_BY_PATH[new URL(request.url).pathname] ?? INTERNAL_ERROR),
+        requestId,
+      };
+      return new Response(JSON.stringify(body), {
         status: 500,
         headers: {
           "content-type": "application/json",
           "cache-control": "no-store",
           "x-content-type-options": "nosniff",
+          "x-request-id": requestId,
         },
       });
     } finally {

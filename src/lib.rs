@@ -13,6 +13,7 @@ mod config;
 mod cors;
 mod email;
 mod http;
+mod observe;
 mod rate_limit;
 mod routes;
 mod store;

@@ -8,6 +8,8 @@
 //!       signs, POSTs to URL/register, prints the answer; exit 1 unless it is a 200
 //!   gatehouse-cli demo --url URL
 //!       the whole onboarding against a local `wrangler dev` (see demo.rs)
+//!   gatehouse-cli admin ban|unban|mark-provider|unmark-provider|show-org|key-audit …
+//!       the operator's commands against the local or deployed D1 (see admin/)
 //!
 //! FIELDS: --provider S3|GCS|AZURE --ip IP --status S --region R --version V
 //!         [--id-org ORG] [--timestamp RFC3339]
@@ -24,6 +26,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::ExitCode;
 
+mod admin;
 mod demo;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -46,6 +49,9 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> Result<(), String> {
     let (command, rest) = args.split_first().ok_or(USAGE)?;
+    if command == "admin" {
+        return admin::run(rest);
+    }
     let flags = parse_flags(rest)?;
     match command.as_str() {
         "keygen" => keygen(&flags),
@@ -56,7 +62,7 @@ fn run(args: &[String]) -> Result<(), String> {
         "register" => register(&flags),
         "demo" => demo::run(required(&flags, "url")?),
         "-h" | "--help" | "help" => {
-            println!("{USAGE}");
+            println!("{USAGE}\n{}", admin::USAGE);
             Ok(())
         }
         other => Err(format!("unknown command {other:?}\n{USAGE}")),

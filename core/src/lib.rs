@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod fastapi;
 pub mod node_secret;
 pub mod nodes;
+pub mod observe;
 pub mod openapi;
 pub mod password;
 pub mod pbkdf2;

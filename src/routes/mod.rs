@@ -19,6 +19,7 @@ mod user_register;
 mod verify_email;
 
 use crate::http::{self, problem_response};
+use crate::observe::{self, Arrival, Effects};
 use crate::store::db::BOOKMARK_HEADER;
 use crate::store::Db;
 use gatehouse_core::problem::{Family, Problem};
@@ -26,46 +27,13 @@ use gatehouse_core::routes::{match_route, Method, RouteId, RouteMatch};
 use worker::{Context, Env, Request, Response};
 
 pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<&str>) -> Response {
-    let path = req.path();
-    // The raw token: workers-rs maps methods it does not know (e.g. QUERY) to GET,
-    // which would serve them as GET; unknown methods must answer 405.
-    let method = Method::parse(&req.inner().method());
+    let arrival = Arrival::of(&req);
     // Test hooks are read straight from the var: routing must work even when the rest
     // of the config (e.g. a missing secret) does not, so /health can report it.
     let test_hooks = env
         .var("TEST_HOOKS")
         .map(|v| v.to_string() == "on")
         .unwrap_or(false);
-    if let Some(preflight) =
-        cors_origin.and_then(|o| crate::cors::preflight(&req, o, &path, test_hooks))
-    {
-        return preflight;
-    }
-    let matched = match_route(method, &path, test_hooks);
-    // Oversized headers or a declared body over the limit are refused before anything
-    // else, on any path, in the shape of the route family they were sent to.
-    if let Some(problem) = http::refused_before_reading(&req) {
-        let family = match &matched {
-            RouteMatch::Found { family, .. } | RouteMatch::MethodNotAllowed { family, .. } => {
-                *family
-            }
-            RouteMatch::NotFound => Family::Common,
-        };
-        return problem_response(&problem, family);
-    }
-    let (id, family, params) = match matched {
-        RouteMatch::Found { id, family, params } => (id, family, params),
-        RouteMatch::MethodNotAllowed { family, allow } => {
-            let response = problem_response(&Problem::MethodNotAllowed, family);
-            let allow: Vec<&str> = allow.iter().map(|m| m.as_str()).collect();
-            let _ = response.headers().set("allow", &allow.join(", "));
-            return response;
-        }
-        RouteMatch::NotFound => return problem_response(&Problem::NotFound, Family::Common),
-    };
-    if let Err(problem) = limit_per_ip(&req, &env, id).await {
-        return problem_response(&problem, family);
-    }
     let simulation = crate::config::load(&env)
         .map(|c| c.d1_simulation)
         .unwrap_or_default();
@@ -73,81 +41,130 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     let db = Db::new(&env, caller_bookmark, simulation);
     gatehouse_core::password::take_kdf_runs();
     gatehouse_core::rsa_keys::take_verifications();
-    let result = match id {
-        RouteId::Health => Ok(health::handle(&env).await),
-        RouteId::OpenApi => Ok(openapi::handle()),
-        RouteId::Register => nodes::register::handle(req, &env, &db).await,
-        RouteId::Unregister => nodes::unregister::handle(req, &env, &db).await,
-        RouteId::NodeDirectory => nodes::directory::handle(req, &db).await,
-        RouteId::RegisterNodeSecret => register_node_secret::handle(req, &env, &db).await,
-        RouteId::UserRegister => user_register::handle(req, &env, &db, &ctx).await,
-        RouteId::VerifyEmailPage => verify_email::page(req, &env).await,
-        RouteId::VerifyEmail => verify_email::api(req, &env, &db).await,
-        RouteId::ResendVerification => resend_verification::by_email(req, &env, &db, &ctx).await,
-        RouteId::ResendVerificationById => {
-            let link_id = param(&params, "verificationTokenId");
-            resend_verification::by_link_id(&env, &db, &ctx, link_id).await
-        }
-        RouteId::Login => login::handle(req, &env, &db).await,
-        RouteId::Refresh => refresh::handle(req, &env, &db).await,
-        RouteId::Logout => logout::handle(req, &env, &db).await,
-        RouteId::Profile => profile::handle(req, &env, &db).await,
-        RouteId::RequestPasswordReset => password_reset::request(req, &env, &db, &ctx).await,
-        RouteId::PasswordResetPage => password_reset::page(req).await,
-        RouteId::ResetPassword => password_reset::reset(req, &env, &db).await,
-        RouteId::PreVerifyEmail => pre_verify_email::handle(req, &env, &db).await,
-        RouteId::ListTokens => tokens::list(req, &env, &db).await,
-        RouteId::RevokeToken => tokens::revoke(req, &env, &db, param(&params, "tokenId")).await,
-        RouteId::CreateOrgKey => {
-            organization::key_create::handle(req, &env, &db, param(&params, "idOrg")).await
-        }
-        RouteId::ListOrgKeys => {
-            organization::key_list::handle(req, &env, &db, param(&params, "idOrg")).await
-        }
-        RouteId::RevokeOrgKey => {
-            let (org, key) = (param(&params, "idOrg"), param(&params, "keyId"));
-            organization::key_revoke::handle(req, &env, &db, org, key).await
-        }
-        RouteId::RevokeAllOrgKeys => {
-            organization::keys_revoke_all::handle(req, &env, &db, param(&params, "idOrg")).await
-        }
-        RouteId::ListOrgNodes => {
-            organization::nodes_list::handle(req, &env, &db, param(&params, "idOrg")).await
-        }
-        RouteId::DeleteOrgNode => {
-            let (org, node) = (param(&params, "idOrg"), param(&params, "nodeId"));
-            organization::node_delete::handle(req, &env, &db, org, node).await
-        }
-        RouteId::TestPanic => test_panic::handle(req).await,
-    };
-    let response = result.unwrap_or_else(|problem| problem_response(&problem, family));
+
+    let (response, route) = answer(req, &env, &ctx, &db, cors_origin, test_hooks).await;
+
     // The newest D1 state this request saw: a caller that sends it back reads its own
     // writes, even from a read replica (store::db).
     if let Some(bookmark) = db.bookmark() {
         let _ = response.headers().set(BOOKMARK_HEADER, &bookmark);
     }
+    let (d1_primary, d1_replica) = db.round_trips();
     if test_hooks {
         // Test builds report the request's D1 round trips (to the primary and to
         // replicas), KDF runs and RSA verifications so e2e tests can hold each route
         // to its budget (README, "D1 round trips", SECURITY.md).
-        let (primary, replica) = db.round_trips();
         let headers = response.headers();
-        let _ = headers.set(
-            "x-gatehouse-d1-round-trips",
-            &(primary + replica).to_string(),
-        );
-        let _ = headers.set("x-gatehouse-d1-primary", &primary.to_string());
-        let _ = headers.set("x-gatehouse-d1-replica", &replica.to_string());
-        let _ = response.headers().set(
-            "x-gatehouse-kdf-runs",
-            &gatehouse_core::password::take_kdf_runs().to_string(),
-        );
-        let _ = response.headers().set(
-            "x-gatehouse-rsa-verifications",
-            &gatehouse_core::rsa_keys::take_verifications().to_string(),
-        );
+        let all = (d1_primary + d1_replica).to_string();
+        let _ = headers.set("x-gatehouse-d1-round-trips", &all);
+        let _ = headers.set("x-gatehouse-d1-primary", &d1_primary.to_string());
+        let _ = headers.set("x-gatehouse-d1-replica", &d1_replica.to_string());
+        let kdf_runs = gatehouse_core::password::take_kdf_runs().to_string();
+        let _ = headers.set("x-gatehouse-kdf-runs", &kdf_runs);
+        let rsa = gatehouse_core::rsa_keys::take_verifications().to_string();
+        let _ = headers.set("x-gatehouse-rsa-verifications", &rsa);
     }
-    response
+    let effects = Effects {
+        d1_primary,
+        d1_replica,
+        kv_calls: db.kv_calls(),
+    };
+    observe::finish(&env, &arrival, route, effects, response, test_hooks)
+}
+
+/// Routes the request and answers it; also says which route answered, if any.
+async fn answer(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    db: &Db,
+    cors_origin: Option<&str>,
+    test_hooks: bool,
+) -> (Response, Option<RouteId>) {
+    let path = req.path();
+    // The raw token: workers-rs maps methods it does not know (e.g. QUERY) to GET,
+    // which would serve them as GET; unknown methods must answer 405.
+    let method = Method::parse(&req.inner().method());
+    if let Some(preflight) =
+        cors_origin.and_then(|o| crate::cors::preflight(&req, o, &path, test_hooks))
+    {
+        return (preflight, None);
+    }
+    let matched = match_route(method, &path, test_hooks);
+    // Oversized headers or a declared body over the limit are refused before anything
+    // else, on any path, in the shape of the route family they were sent to.
+    if let Some(problem) = http::refused_before_reading(&req) {
+        let (family, id) = match &matched {
+            RouteMatch::Found { family, id, .. } => (*family, Some(*id)),
+            RouteMatch::MethodNotAllowed { family, .. } => (*family, None),
+            RouteMatch::NotFound => (Family::Common, None),
+        };
+        return (problem_response(&problem, family), id);
+    }
+    let (id, family, params) = match matched {
+        RouteMatch::Found { id, family, params } => (id, family, params),
+        RouteMatch::MethodNotAllowed { family, allow } => {
+            let response = problem_response(&Problem::MethodNotAllowed, family);
+            let allow: Vec<&str> = allow.iter().map(|m| m.as_str()).collect();
+            let _ = response.headers().set("allow", &allow.join(", "));
+            return (response, None);
+        }
+        RouteMatch::NotFound => {
+            return (problem_response(&Problem::NotFound, Family::Common), None)
+        }
+    };
+    if let Err(problem) = limit_per_ip(&req, env, id).await {
+        return (problem_response(&problem, family), Some(id));
+    }
+    let result = match id {
+        RouteId::Health => Ok(health::handle(env).await),
+        RouteId::OpenApi => Ok(openapi::handle()),
+        RouteId::Register => nodes::register::handle(req, env, db).await,
+        RouteId::Unregister => nodes::unregister::handle(req, env, db).await,
+        RouteId::NodeDirectory => nodes::directory::handle(req, db).await,
+        RouteId::RegisterNodeSecret => register_node_secret::handle(req, env, db).await,
+        RouteId::UserRegister => user_register::handle(req, env, db, ctx).await,
+        RouteId::VerifyEmailPage => verify_email::page(req, env).await,
+        RouteId::VerifyEmail => verify_email::api(req, env, db).await,
+        RouteId::ResendVerification => resend_verification::by_email(req, env, db, ctx).await,
+        RouteId::ResendVerificationById => {
+            let link_id = param(&params, "verificationTokenId");
+            resend_verification::by_link_id(env, db, ctx, link_id).await
+        }
+        RouteId::Login => login::handle(req, env, db).await,
+        RouteId::Refresh => refresh::handle(req, env, db).await,
+        RouteId::Logout => logout::handle(req, env, db).await,
+        RouteId::Profile => profile::handle(req, env, db).await,
+        RouteId::RequestPasswordReset => password_reset::request(req, env, db, ctx).await,
+        RouteId::PasswordResetPage => password_reset::page(req).await,
+        RouteId::ResetPassword => password_reset::reset(req, env, db).await,
+        RouteId::PreVerifyEmail => pre_verify_email::handle(req, env, db).await,
+        RouteId::ListTokens => tokens::list(req, env, db).await,
+        RouteId::RevokeToken => tokens::revoke(req, env, db, param(&params, "tokenId")).await,
+        RouteId::CreateOrgKey => {
+            organization::key_create::handle(req, env, db, param(&params, "idOrg")).await
+        }
+        RouteId::ListOrgKeys => {
+            organization::key_list::handle(req, env, db, param(&params, "idOrg")).await
+        }
+        RouteId::RevokeOrgKey => {
+            let (org, key) = (param(&params, "idOrg"), param(&params, "keyId"));
+            organization::key_revoke::handle(req, env, db, org, key).await
+        }
+        RouteId::RevokeAllOrgKeys => {
+            organization::keys_revoke_all::handle(req, env, db, param(&params, "idOrg")).await
+        }
+        RouteId::ListOrgNodes => {
+            organization::nodes_list::handle(req, env, db, param(&params, "idOrg")).await
+        }
+        RouteId::DeleteOrgNode => {
+            let (org, node) = (param(&params, "idOrg"), param(&params, "nodeId"));
+            organization::node_delete::handle(req, env, db, org, node).await
+        }
+        RouteId::TestPanic => test_panic::handle(req).await,
+    };
+    let response = result.unwrap_or_else(|problem| problem_response(&problem, family));
+    (response, Some(id))
 }
 
 fn param<'p>(params: &[(&'static str, &'p str)], name: &str) -> &'p str {

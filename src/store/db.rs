@@ -49,6 +49,9 @@ pub struct Db {
     simulation: D1Simulation,
     primary_trips: Cell<u32>,
     replica_trips: Cell<u32>,
+    /// KV calls (nonces): not D1, but the same request's storage effects, counted
+    /// here so the request's log line has them all in one place.
+    kv_calls: Cell<u32>,
 }
 
 impl Db {
@@ -60,6 +63,7 @@ impl Db {
             simulation,
             primary_trips: Cell::new(0),
             replica_trips: Cell::new(0),
+            kv_calls: Cell::new(0),
         }
     }
 
@@ -114,6 +118,14 @@ impl Db {
     /// Round trips so far: (primary, replica).
     pub fn round_trips(&self) -> (u32, u32) {
         (self.primary_trips.get(), self.replica_trips.get())
+    }
+
+    pub fn count_kv_call(&self) {
+        self.kv_calls.set(self.kv_calls.get() + 1);
+    }
+
+    pub fn kv_calls(&self) -> u32 {
+        self.kv_calls.get()
     }
 
     async fn count_and_wait(&self, route: Route) {

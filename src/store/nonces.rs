@@ -1,13 +1,14 @@
 //! Replay nonces in KV (`NONCES`). KV is eventually consistent across locations, so
 //! this is the fast first layer; D1's strictly-increasing timestamp is the guarantee.
 
-use super::NONCES_BINDING;
+use super::{Db, NONCES_BINDING};
 use gatehouse_core::problem::Problem;
 use worker::kv::KvStore;
 use worker::Env;
 
 /// Whether the nonce was seen. A KV failure is an error: registration fails closed.
-pub async fn seen(env: &Env, key: &str) -> Result<bool, Problem> {
+pub async fn seen(env: &Env, db: &Db, key: &str) -> Result<bool, Problem> {
+    db.count_kv_call();
     let value = namespace(env)?
         .get(key)
         .text()
@@ -16,7 +17,8 @@ pub async fn seen(env: &Env, key: &str) -> Result<bool, Problem> {
     Ok(value.is_some())
 }
 
-pub async fn remember(env: &Env, key: &str, ttl_seconds: u64) -> Result<(), Problem> {
+pub async fn remember(env: &Env, db: &Db, key: &str, ttl_seconds: u64) -> Result<(), Problem> {
+    db.count_kv_call();
     namespace(env)?
         .put(key, "1")
         .map_err(|e| unavailable("nonces.remember", e))?

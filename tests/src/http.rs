@@ -18,6 +18,21 @@ impl TestResponse {
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
     }
 
+    /// The JSON body of a 5xx answer without its `requestId`, after checking that it
+    /// names this request (the `x-request-id` header).
+    pub fn server_error_body(&self) -> Value {
+        let mut body = self.json();
+        let id = body
+            .as_object_mut()
+            .and_then(|o| o.remove("requestId"))
+            .unwrap_or_else(|| panic!("a 5xx body carries requestId: {}", self.body));
+        assert_eq!(
+            Some(id.as_str().unwrap_or_default()),
+            self.header("x-request-id")
+        );
+        body
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -269,6 +269,12 @@ impl TestApp {
         }
     }
 
+    /// Where this app's local D1/KV state lives: `--persist-to` for wrangler commands
+    /// (and `gatehouse-cli admin … --local --persist-to`).
+    pub fn persist_dir(&self) -> PathBuf {
+        self.state.path().join("persist")
+    }
+
     /// Runs SQL against this app's own local D1 (through `wrangler d1 execute`, the
     /// same database file the running worker uses) and returns the last statement's
     /// rows; panics if the SQL fails.
@@ -281,7 +287,7 @@ impl TestApp {
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
         let out = wrangler()
             .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-            .arg(self.state.path().join("persist"))
+            .arg(self.persist_dir())
             .args(["--command", sql])
             .stdin(Stdio::null())
             .output()

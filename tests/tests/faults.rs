@@ -61,7 +61,7 @@ fn a_d1_failure_mid_sign_up_leaves_no_partial_rows() {
     let res = app.post_json("/user/register", &body);
     assert_eq!(res.status, 500, "{}", res.body);
     assert_eq!(
-        res.json(),
+        res.server_error_body(),
         json!({"success": false, "error_code": "INTERNAL_ERROR", "message": "Internal Server Error"})
     );
     assert!(!res.body.contains("injected"), "no internals in the answer");
@@ -89,7 +89,7 @@ fn a_d1_failure_during_register_does_not_burn_the_signature() {
     break_inserts(&app, "nodes");
     let res = app.post_json("/register", &body);
     assert_eq!(
-        (res.status, res.json()),
+        (res.status, res.server_error_body()),
         (
             500,
             json!({"success": false, "message": "Registration failed"})
@@ -121,7 +121,7 @@ fn register_fails_closed_when_kv_is_unavailable() {
     assert_eq!(res.status, 503, "{}", res.body);
     assert_eq!(res.header("retry-after"), Some("30"));
     assert_eq!(
-        res.json(),
+        res.server_error_body(),
         json!({
             "success": false,
             "message": "Replay protection is unavailable; nothing was stored. Retry after 30 seconds"

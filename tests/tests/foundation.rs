@@ -168,10 +168,18 @@ fn oversized_headers_are_refused_with_431_json() {
 #[test]
 fn test_hooks_are_absent_when_off() {
     let app = gatehouse_e2e::spawn_app_with(&[("TEST_HOOKS", "off")]);
-    assert_eq!(
-        app.request("POST", "/__test/panic", &[], Some(b"{}"))
-            .status,
-        404
+    let res = app.request("POST", "/__test/panic", &[], Some(b"{}"));
+    assert_eq!(res.status, 404);
+    for hook in [
+        "x-gatehouse-metric",
+        "x-gatehouse-d1-primary",
+        "x-gatehouse-kdf-runs",
+    ] {
+        assert!(res.header(hook).is_none(), "{hook} without test hooks");
+    }
+    assert!(
+        res.header("x-request-id").is_some(),
+        "request ids are not a test hook"
     );
 }
 
@@ -181,9 +189,17 @@ fn a_panic_is_logged_and_answered_with_500_json_and_the_next_request_works() {
     let res = app.request("POST", "/__test/panic", &[], Some(b"{}"));
     assert_eq!(res.status, 500, "{}", res.body);
     assert_eq!(
-        res.json(),
+        res.server_error_body(),
         json!({"success": false, "error_code": "INTERNAL_ERROR", "message": "Internal Server Error"})
     );
+    // The panic's own log line, with the id the user saw.
+    let id = res.header("x-request-id").unwrap();
+    let log = app.wait_for_log(&format!("\"requestId\":\"{id}\""));
+    let line = log
+        .lines()
+        .find(|l| l.contains(id) && l.contains("\"msg\""))
+        .unwrap();
+    assert!(line.contains("\"errorCode\":\"PANIC\""), "{line}");
     assert_eq!(
         app.get("/health").status,
         200,

@@ -88,4 +88,25 @@ fn no_password_secret_token_or_private_key_in_the_log() {
             "a secret reached the log: {secret:.12}…"
         );
     }
+
+    // The worker's own line per request (README, "Operations") is there for each of
+    // them, and names no email address either (wrangler's local mail simulation
+    // prints recipients on its own lines; ours never do).
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"msg\":\"request\""))
+        .collect();
+    assert!(lines.len() >= 14, "one line per request: {}", lines.len());
+    for line in &lines {
+        for address in ["ada@acme.io", "bob@navy.mil", "@"] {
+            assert!(
+                !line.contains(address),
+                "an email address in a log line: {line}"
+            );
+        }
+        assert!(
+            !line.contains("/organization/"),
+            "raw paths carry ids: {line}"
+        );
+    }
 }

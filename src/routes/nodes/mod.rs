@@ -8,7 +8,7 @@ pub mod unregister;
 
 use crate::http;
 use crate::store::nodes::{CandidateKey, RegistrationContext};
-use crate::store::nonces;
+use crate::store::{nonces, Db};
 use gatehouse_core::config::Config;
 use gatehouse_core::nodes::signed::{
     check_freshness, nonce_key, nonce_ttl_seconds, verifying_org, Invalid,
@@ -39,6 +39,7 @@ pub fn bad_request(message: &str) -> Response {
 /// closed). `Ok(Ok(nonce))` to go on.
 pub async fn fresh_and_unused(
     env: &Env,
+    db: &Db,
     config: &Config,
     timestamp_ms: i64,
     signature: &[u8],
@@ -50,7 +51,7 @@ pub async fn fresh_and_unused(
         return Ok(Err(bad_request(&message)));
     }
     let nonce = nonce_key(signature);
-    if nonces::seen(env, &nonce).await? {
+    if nonces::seen(env, db, &nonce).await? {
         return Ok(Err(bad_request(REPLAY)));
     }
     Ok(Ok(nonce))
@@ -86,9 +87,14 @@ pub fn signing_key<'c>(
 /// it, or the node's retry would be refused. D1's strictly-newer rule already refuses
 /// replays; KV refuses them earlier and cheaper. If KV fails here the request stands
 /// (stored and replay-proof) and the failure is logged.
-pub async fn remember(env: &Env, config: &Config, nonce: &str) {
-    if let Err(e) =
-        nonces::remember(env, nonce, nonce_ttl_seconds(config.timestamp_skew_seconds)).await
+pub async fn remember(env: &Env, db: &Db, config: &Config, nonce: &str) {
+    if let Err(e) = nonces::remember(
+        env,
+        db,
+        nonce,
+        nonce_ttl_seconds(config.timestamp_skew_seconds),
+    )
+    .await
     {
         worker::console_error!(
             "signed node request: stored, but the nonce was not remembered: {e:?}"

@@ -34,6 +34,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     };
     let nonce = match fresh_and_unused(
         env,
+        db,
         &config,
         registration.timestamp.ms,
         &registration.signature,
@@ -49,7 +50,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         if let Some(warm) = warm(db, &registration, now_ms).await? {
             return Ok(match warm {
                 Ok(()) => {
-                    remember(env, &config, &nonce).await;
+                    remember(env, db, &config, &nonce).await;
                     registered()
                 }
                 Err(refusal) => refusal,
@@ -80,7 +81,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         return Ok(bad_request(REPLAY));
     }
     remember_node(&registration.node_ip, key, &context.keys);
-    remember(env, &config, &nonce).await;
+    remember(env, db, &config, &nonce).await;
     Ok(registered())
 }
 

@@ -20,7 +20,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         Err(Invalid(message)) => return Ok(bad_request(&message)),
     };
     let nonce =
-        match fresh_and_unused(env, &config, request.timestamp.ms, &request.signature).await? {
+        match fresh_and_unused(env, db, &config, request.timestamp.ms, &request.signature).await? {
             Ok(nonce) => nonce,
             Err(refusal) => return Ok(refusal),
         };
@@ -40,6 +40,6 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         return Ok(bad_request(REPLAY));
     }
     forget_node(&request.node_ip);
-    remember(env, &config, &nonce).await;
+    remember(env, db, &config, &nonce).await;
     Ok(answer(200, true, "Node unregistered"))
 }

@@ -1,0 +1,118 @@
+//! The operator commands' SQL: the CLI's one store layer (the worker's is src/store).
+//!
+//! `wrangler d1 execute` takes a command string and has no parameter binding, so every
+//! value goes through [`literal`], the one place that turns text into SQL: an id is
+//! first checked against the form gatehouse gives ids, and the text is then quoted
+//! the only way SQLite reads a string literal (single quotes, doubled inside; SQLite
+//! has no backslash escapes). Numbers are Rust integers, formatted.
+
+/// Ids as gatehouse creates them (UUIDs) or operators seed them (`org-1`): letters,
+/// digits, `-`, `_`, `.`, at most 128 characters.
+pub fn checked_id(id: &str) -> Result<&str, String> {
+    let ok = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(id)
+    } else {
+        Err(format!(
+            "{id:?} is not an organization id (letters, digits, - _ . only)"
+        ))
+    }
+}
+
+/// `text` as an SQLite string literal.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Updates return the row's id: local `wrangler d1 execute` reports no change
+/// counts, so "no such organization" is an empty result.
+pub fn set_banned(org: &str, banned: bool) -> String {
+    format!(
+        "UPDATE organizations SET banned = {} WHERE id = {} RETURNING id",
+        u8::from(banned),
+        literal(org)
+    )
+}
+
+pub fn set_network_provider(org: &str, provider: bool) -> String {
+    format!(
+        "UPDATE organizations SET network_provider = {} WHERE id = {} RETURNING id",
+        u8::from(provider),
+        literal(org)
+    )
+}
+
+/// Five statements, one result each: organization, members, keys, nodes, trial.
+pub fn show_org(org: &str) -> String {
+    let org = literal(org);
+    [
+        format!(
+            "SELECT id, name, domain, pending_domain, banned, network_provider, created_at_ms \
+             FROM organizations WHERE id = {org}"
+        ),
+        format!(
+            "SELECT u.id AS user_id, u.email, m.role, u.email_verified_at_ms, m.created_at_ms \
+             FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = {org} \
+             ORDER BY m.created_at_ms"
+        ),
+        format!(
+            "SELECT id, bits, created_at_ms, revoked_at_ms FROM org_keys WHERE org_id = {org} \
+             ORDER BY created_at_ms DESC"
+        ),
+        format!(
+            "SELECT ip, provider, status, region, version, key_id, node_services, updated_at_ms \
+             FROM nodes WHERE org_id = {org} ORDER BY updated_at_ms DESC"
+        ),
+        format!(
+            "SELECT plan, starts_at_ms, ends_at_ms FROM subscriptions WHERE org_id = {org} \
+             ORDER BY starts_at_ms DESC"
+        ),
+    ]
+    .join("; ")
+}
+
+pub fn key_audit(org: Option<&str>, limit: u32) -> String {
+    let filter = org.map_or(String::new(), |o| format!("WHERE org_id = {} ", literal(o)));
+    format!(
+        "SELECT at_ms, org_id, key_id, action, actor_user_id FROM key_audit {filter}\
+         ORDER BY at_ms DESC, id LIMIT {limit}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_survive_every_quote() {
+        assert_eq!(literal("org-1"), "'org-1'");
+        assert_eq!(
+            literal("o'; DROP TABLE users; --"),
+            "'o''; DROP TABLE users; --'"
+        );
+        assert_eq!(literal("''"), "''''''");
+    }
+
+    #[test]
+    fn ids_are_checked_before_they_reach_sql() {
+        assert!(checked_id("25c4d363-3ac7-4427-954b-187a3b6a7456").is_ok());
+        assert!(checked_id("org-1").is_ok());
+        for bad in ["", "o'1", "org 1", "a;b", "x\0", &"a".repeat(129)] {
+            assert!(checked_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn statements_name_their_organization_once_quoted() {
+        assert_eq!(
+            set_banned("org-1", true),
+            "UPDATE organizations SET banned = 1 WHERE id = 'org-1' RETURNING id"
+        );
+        assert_eq!(show_org("org-1").matches("'org-1'").count(), 5);
+        assert!(key_audit(None, 20).ends_with("LIMIT 20"));
+        assert!(key_audit(Some("org-1"), 5).contains("WHERE org_id = 'org-1'"));
+    }
+}

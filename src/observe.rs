@@ -1,0 +1,139 @@
+//! The operator's view of each request (README, "Operations"): an `x-request-id` on
+//! every answer (and in every 5xx body), one structured log line, one Workers
+//! Analytics Engine data point. What goes into them is decided in core::observe; this
+//! module only reads Cloudflare's request metadata, prints and writes.
+
+use gatehouse_core::observe::{self, RequestRecord};
+use serde_json::{json, Value};
+use wasm_bindgen::JsValue;
+use worker::{AnalyticsEngineDataPointBuilder, Env, Request, Response, ResponseBody};
+
+/// The Analytics Engine dataset binding, as declared in wrangler.toml.
+pub const METRICS_BINDING: &str = "METRICS";
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What is known about a request before it is answered.
+pub struct Arrival {
+    pub request_id: String,
+    pub method: String,
+    pub at_ms: f64,
+    pub country: Option<String>,
+    pub colo: Option<String>,
+}
+
+impl Arrival {
+    pub fn of(req: &Request) -> Arrival {
+        let ray = req.headers().get("cf-ray").ok().flatten();
+        // No randomness (never seen on Workers): a fixed id still lets the line print.
+        let random = gatehouse_core::crypto::random_bytes::<16>().unwrap_or([0; 16]);
+        Arrival {
+            request_id: observe::request_id(ray.as_deref(), random),
+            method: req.inner().method(),
+            at_ms: worker::Date::now().as_millis() as f64,
+            country: cf_text(req, "country"),
+            colo: cf_text(req, "colo"),
+        }
+    }
+}
+
+/// `request.cf[name]` as text, read without workers-rs' accessors (which panic when
+/// a field is absent, as it may be outside Cloudflare's network). Only short
+/// letter codes are kept (`DE`, `FRA`).
+fn cf_text(req: &Request, name: &str) -> Option<String> {
+    let cf = worker::js_sys::Reflect::get(req.inner(), &JsValue::from_str("cf")).ok()?;
+    let value = worker::js_sys::Reflect::get(&cf, &JsValue::from_str(name))
+        .ok()?
+        .as_string()?;
+    (value.len() <= 8 && value.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(value)
+}
+
+/// Counts of the effects a request ran.
+#[derive(Default, Clone, Copy)]
+pub struct Effects {
+    pub d1_primary: u32,
+    pub d1_replica: u32,
+    pub kv_calls: u32,
+}
+
+/// Logs the request, writes its data point, and returns the answer with its
+/// `x-request-id` (and, for a 5xx JSON answer, the id in the body, so a user's report
+/// can be matched to the log line). With test hooks on, the data point written is
+/// echoed in `x-gatehouse-metric` (wrangler keeps no local copy to read back).
+pub fn finish(
+    env: &Env,
+    arrival: &Arrival,
+    route: Option<gatehouse_core::routes::RouteId>,
+    effects: Effects,
+    response: Response,
+    test_hooks: bool,
+) -> Response {
+    let status = response.status_code();
+    let body = match response.body() {
+        ResponseBody::Body(bytes) => bytes.as_slice(),
+        _ => &[],
+    };
+    let record = RequestRecord {
+        request_id: arrival.request_id.clone(),
+        route,
+        method: arrival.method.clone(),
+        status,
+        error_code: observe::error_code(status, body),
+        duration_ms: (worker::Date::now().as_millis() as f64 - arrival.at_ms).max(0.0) as u64,
+        d1_primary: effects.d1_primary,
+        d1_replica: effects.d1_replica,
+        kv_calls: effects.kv_calls,
+        country: arrival.country.clone(),
+        colo: arrival.colo.clone(),
+    };
+    worker::console_log!("{}", record.log_line());
+    let response = if status >= 500 {
+        with_request_id_in_body(response, &arrival.request_id)
+    } else {
+        response
+    };
+    let headers = response.headers();
+    let _ = headers.set(REQUEST_ID_HEADER, &arrival.request_id);
+    let (index, blobs, doubles) = record.data_point();
+    match write_data_point(env, &index, &blobs, &doubles) {
+        Ok(()) if test_hooks => {
+            let point = json!({"indexes": [index], "blobs": blobs, "doubles": doubles});
+            let _ = headers.set("x-gatehouse-metric", &point.to_string());
+        }
+        Ok(()) => {}
+        Err(e) => worker::console_warn!("metrics: data point not written: {e}"),
+    }
+    response
+}
+
+/// Non-blocking by design: the binding queues the point and returns at once.
+fn write_data_point(
+    env: &Env,
+    index: &str,
+    blobs: &[String],
+    doubles: &[f64],
+) -> worker::Result<()> {
+    let dataset = env.analytics_engine(METRICS_BINDING)?;
+    let point = AnalyticsEngineDataPointBuilder::new()
+        .indexes([index])
+        .blobs(blobs.iter().map(String::as_str))
+        .doubles(doubles.iter().copied())
+        .build();
+    dataset.write_data_point(&point)
+}
+
+fn with_request_id_in_body(response: Response, request_id: &str) -> Response {
+    let ResponseBody::Body(bytes) = response.body() else {
+        return response;
+    };
+    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(bytes) else {
+        return response;
+    };
+    body.insert("requestId".into(), json!(request_id));
+    let text = Value::Object(body).to_string();
+    let status = response.status_code();
+    let headers = response.headers().clone();
+    match Response::from_bytes(text.into_bytes()) {
+        Ok(r) => r.with_status(status).with_headers(headers),
+        Err(_) => response,
+    }
+}
