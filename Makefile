@@ -152,7 +152,7 @@ contract: build $(CONTRACT_STAMP)
 
 # The exact bundle `wrangler deploy` would upload, built without an account, held to
 # a gzip size budget (README, "Bundle size" says why this number).
-BUNDLE_BUDGET_GZIP_KIB ?= 340
+BUNDLE_BUDGET_GZIP_KIB ?= 360
 deploy-check: build
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
 		wrangler deploy --dry-run --outdir "$$out" > "$$out/report.txt" 2>&1 || { cat "$$out/report.txt"; exit 1; }; \

@@ -48,6 +48,11 @@ echo
 cargo run -q -p gatehouse-e2e --bin bench_load --release
 echo
 
+echo "### Distance to the D1 primary"
+echo
+cargo run -q -p gatehouse-e2e --bin bench_distance --release
+echo
+
 echo "### Bundle"
 echo
 out=$(mktemp -d)

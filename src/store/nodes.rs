@@ -82,6 +82,8 @@ pub async fn registration_context(
     })
 }
 
+/// A node's registration as written: `?1`…`?10` of both writes, in [`NodeWrite::args`]'s
+/// order (ip, provider, status, region, version, org, key, signed at, now, services).
 pub struct NodeWrite<'a> {
     pub ip: &'a str,
     pub provider: &'a str,
@@ -93,6 +95,23 @@ pub struct NodeWrite<'a> {
     pub node_services: u32,
     pub signed_at_ms: i64,
     pub now_ms: i64,
+}
+
+impl NodeWrite<'_> {
+    fn args(&self) -> [wasm_bindgen::JsValue; 10] {
+        [
+            text(self.ip),
+            text(self.provider),
+            text(self.status),
+            text(self.region),
+            text(self.version),
+            text(self.org_id),
+            text(self.key_id),
+            num(self.signed_at_ms),
+            num(self.now_ms),
+            num(i64::from(self.node_services)),
+        ]
+    }
 }
 
 /// Inserts or updates the node in one statement, only if this request's timestamp is
@@ -108,18 +127,7 @@ pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<bool, Problem>
              region = excluded.region, version = excluded.version, key_id = excluded.key_id, \
              node_services = excluded.node_services, \
              last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = excluded.updated_at_ms \
-         WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms AND nodes.org_id = excluded.org_id", &[
-            text(node.ip),
-            text(node.provider),
-            text(node.status),
-            text(node.region),
-            text(node.version),
-            text(node.org_id),
-            text(node.key_id),
-            num(node.signed_at_ms),
-            num(node.now_ms),
-            num(i64::from(node.node_services)),
-        ]);
+         WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms AND nodes.org_id = excluded.org_id", &node.args());
     let results = db.batch(vec![statement]).await?;
     Ok(changes(&results, 0) > 0)
 }
@@ -140,18 +148,7 @@ pub async fn update_registered(
          WHERE ip = ?1 AND org_id = ?6 AND last_signed_at_ms < ?8 \
            AND EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) \
            AND EXISTS (SELECT 1 FROM organizations WHERE id = ?6 AND banned = 0)",
-        &[
-            text(node.ip),
-            text(node.provider),
-            text(node.status),
-            text(node.region),
-            text(node.version),
-            text(node.org_id),
-            text(node.key_id),
-            num(node.signed_at_ms),
-            num(node.now_ms),
-            num(i64::from(node.node_services)),
-        ],
+        &node.args(),
     );
     let state = db.statement(
         "SELECT (SELECT org_id FROM nodes WHERE ip = ?1) AS node_org, \

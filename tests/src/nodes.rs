@@ -60,3 +60,14 @@ pub fn body(f: &SignedFields, signature: &[u8]) -> Value {
 pub fn signed(key: &PrivateKey, f: &SignedFields) -> Value {
     body(f, &key.sign(f.canonical_message().as_bytes()))
 }
+
+/// POSTs a `/register` for `ip` at `ts` signed by `key`, naming `id_org` if given.
+pub fn register(
+    app: &TestApp,
+    key: &PrivateKey,
+    ip: &str,
+    ts: i64,
+    id_org: Option<&str>,
+) -> crate::TestResponse {
+    app.post_json("/register", &signed(key, &fields(ip, ts, id_org)))
+}

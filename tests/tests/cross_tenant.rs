@@ -4,7 +4,7 @@
 
 use gatehouse_core::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
-use gatehouse_e2e::nodes::{fields, now_ms, signed};
+use gatehouse_e2e::nodes::{now_ms, register};
 use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use serde_json::json;
@@ -15,16 +15,6 @@ fn upload(app: &TestApp, token: &str, org: &str, pem: &str) -> TestResponse {
         &format!("/organization/{org}/key"),
         &json!({ "publicKey": pem }),
     )
-}
-
-fn register(
-    app: &TestApp,
-    key: &PrivateKey,
-    ip: &str,
-    ts: i64,
-    id_org: Option<&str>,
-) -> TestResponse {
-    app.post_json("/register", &signed(key, &fields(ip, ts, id_org)))
 }
 
 fn node_org(app: &TestApp, ip: &str) -> String {

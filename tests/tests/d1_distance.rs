@@ -5,7 +5,7 @@
 
 use gatehouse_core::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
-use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
+use gatehouse_e2e::nodes::{now_ms, register, seed_org};
 use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
 use std::time::Instant;
@@ -15,17 +15,6 @@ fn primary_trips(res: &TestResponse) -> u32 {
         .expect("primary round-trip header")
         .parse()
         .unwrap()
-}
-
-/// Registers `ip` of `org` at `ts`, naming the organization only when asked.
-fn register(
-    app: &TestApp,
-    key: &PrivateKey,
-    ip: &str,
-    ts: i64,
-    id_org: Option<&str>,
-) -> TestResponse {
-    app.post_json("/register", &signed(key, &fields(ip, ts, id_org)))
 }
 
 /// A node registered twice, so this isolate knows it: the second took the warm path.
