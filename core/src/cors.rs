@@ -5,9 +5,9 @@
 //! separated). Credentials (cookies) are never involved: the API takes bearer tokens.
 
 /// Headers a browser may send cross-origin.
-pub const ALLOWED_HEADERS: &str = "authorization, content-type, accept";
+pub const ALLOWED_HEADERS: &str = "authorization, content-type, accept, x-d1-bookmark";
 /// Headers a cross-origin script may read.
-pub const EXPOSED_HEADERS: &str = "x-gatehouse-key-id, retry-after";
+pub const EXPOSED_HEADERS: &str = "x-gatehouse-key-id, retry-after, x-request-id, x-d1-bookmark";
 /// How long a browser may cache a preflight answer, in seconds.
 pub const PREFLIGHT_MAX_AGE: &str = "600";
 

@@ -28,10 +28,12 @@ fn allowed_origins_get_preflight_and_response_headers_others_get_none() {
         Some("POST, GET, DELETE"),
         "the path's methods: add a key, list keys, revoke them all"
     );
-    assert!(preflight
-        .header("access-control-allow-headers")
-        .unwrap()
-        .contains("authorization"));
+    let allowed = preflight.header("access-control-allow-headers").unwrap();
+    assert!(allowed.contains("authorization"));
+    assert!(
+        allowed.contains("x-d1-bookmark"),
+        "browsers may send bookmarks back"
+    );
     assert_eq!(preflight.header("vary"), Some("Origin"));
 
     let login = app.request(
@@ -49,6 +51,11 @@ fn allowed_origins_get_preflight_and_response_headers_others_get_none() {
         login.header("access-control-allow-origin"),
         Some(APP),
         "errors are readable by the app too"
+    );
+    let exposed = login.header("access-control-expose-headers").unwrap();
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("x-d1-bookmark"),
+        "{exposed}"
     );
 
     let evil = app.request(
