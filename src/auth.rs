@@ -10,7 +10,7 @@ use crate::store::{Db, Route};
 use gatehouse_core::account::tokens::{verify_access, AccessClaims, TokenError};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use worker::Request;
 
 pub enum AuthError {

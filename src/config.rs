@@ -1,7 +1,7 @@
 //! Reads the typed [`Config`] from the worker environment once per isolate.
 
 use gatehouse_core::config::{Config, ConfigError};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use std::cell::OnceCell;
 use worker::Env;
 

@@ -1,7 +1,9 @@
-//! Applies the CORS policy decided in `gatehouse_core::cors` to requests/responses.
+//! Applies the CORS policy decided in `gatehouse_core::http::cors` to requests/responses.
 
-use gatehouse_core::cors::{allowed_origin, ALLOWED_HEADERS, EXPOSED_HEADERS, PREFLIGHT_MAX_AGE};
-use gatehouse_core::routes::{match_route, RouteMatch};
+use gatehouse_core::http::cors::{
+    allowed_origin, ALLOWED_HEADERS, EXPOSED_HEADERS, PREFLIGHT_MAX_AGE,
+};
+use gatehouse_core::http::routes::{match_route, RouteMatch};
 use worker::{Env, Headers, Request, Response, ResponseBuilder};
 
 /// The allowed origin of this request, if it is a permitted cross-origin call.

@@ -11,7 +11,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Generated from "../build/index.js";
 
-// The 500 body in each route family's documented shape (core/src/problem.rs).
+// The 500 body in each route family's documented shape (core/src/http/problem.rs).
 const INTERNAL_ERROR = JSON.stringify({
   success: false,
   error_code: "INTERNAL_ERROR",
@@ -22,14 +22,14 @@ const INTERNAL_ERROR_BY_PATH = {
   "/register_node_secret": JSON.stringify({ detail: "Internal Server Error" }),
 };
 
-// The request id, as src/observe.rs and core::observe choose it: Cloudflare's ray id
+// The request id, as src/observe.rs and core::http::observe choose it: Cloudflare's ray id
 // when the request has a plausible one, else random hex.
 function requestIdOf(request) {
   const ray = request.headers.get("cf-ray");
   return ray && /^[A-Za-z0-9-]{1,64}$/.test(ray) ? ray : crypto.randomUUID().replaceAll("-", "");
 }
 
-// A panic never reaches the Rust side's log line and data point (core::observe), so
+// A panic never reaches the Rust side's log line and data point (core::http::observe), so
 // the same line and point are written here, with errorCode "PANIC".
 function recordPanic(env, request, requestId, startedMs) {
   const cf = request.cf ?? {};

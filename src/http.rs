@@ -1,7 +1,7 @@
 //! HTTP plumbing shared by every route: bounded body reading and response rendering.
 
 use futures_util::StreamExt;
-use gatehouse_core::problem::{Family, Problem};
+use gatehouse_core::http::problem::{Family, Problem};
 use gatehouse_core::{header_section_bytes, MAX_BODY_BYTES, MAX_HEADER_BYTES};
 use serde::Serialize;
 use worker::{Headers, Request, Response, ResponseBuilder};

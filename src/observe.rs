@@ -1,9 +1,9 @@
 //! The operator's view of each request (README, "Operations"): an `x-request-id` on
 //! every answer (and in every 5xx body), one structured log line, one Workers
-//! Analytics Engine data point. What goes into them is decided in core::observe; this
+//! Analytics Engine data point. What goes into them is decided in core::http::observe; this
 //! module only reads Cloudflare's request metadata, prints and writes.
 
-use gatehouse_core::observe::{self, RequestRecord};
+use gatehouse_core::http::observe::{self, RequestRecord};
 use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
 use worker::{AnalyticsEngineDataPointBuilder, Env, Request, Response, ResponseBody};
@@ -62,7 +62,7 @@ pub struct Effects {
 pub fn finish(
     env: &Env,
     arrival: &Arrival,
-    route: Option<gatehouse_core::routes::RouteId>,
+    route: Option<gatehouse_core::http::routes::RouteId>,
     effects: Effects,
     response: Response,
     test_hooks: bool,

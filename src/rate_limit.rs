@@ -1,10 +1,10 @@
-//! Rate limiting through Workers' rate-limiting bindings (policy: core::rate_limit).
+//! Rate limiting through Workers' rate-limiting bindings (policy: core::http::rate_limit).
 //!
 //! If a limiter itself fails, the request goes through and the failure is logged:
 //! limits protect capacity and slow guessing; correctness never depends on them.
 
-use gatehouse_core::problem::Problem;
-use gatehouse_core::rate_limit::PERIOD_SECONDS;
+use gatehouse_core::http::problem::Problem;
+use gatehouse_core::http::rate_limit::PERIOD_SECONDS;
 use worker::{Env, Request};
 
 /// The client's address as Cloudflare reports it.

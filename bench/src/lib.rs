@@ -1,9 +1,9 @@
 //! The work each benchmark times, shared by the native runner (src/main.rs) and the
 //! wasm module node runs (bench/node.mjs). Timing happens in the caller, around these.
 
+use gatehouse_core::crypto::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
+use gatehouse_core::crypto::rsa_keys::PublicKey;
 use gatehouse_core::nodes::registration as node_registration;
-use gatehouse_core::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
-use gatehouse_core::rsa_keys::PublicKey;
 
 // The allocator comparison of `make bench`: the same wasm with talc instead of Rust's
 // default (dlmalloc). README, "Build profile".
@@ -11,7 +11,7 @@ use gatehouse_core::rsa_keys::PublicKey;
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-/// PBKDF2 with our implementation (core/src/pbkdf2.rs), as production runs it.
+/// PBKDF2 with our implementation (core/src/crypto/pbkdf2.rs), as production runs it.
 pub fn kdf_ours(sha512: bool, iterations: u32) -> u8 {
     let mut out = [0u8; 64];
     if sha512 {
@@ -64,7 +64,7 @@ pub fn rsa_parse() -> PublicKey {
 }
 
 /// Verifies the fixture signature `n` times with an already parsed key (our
-/// Montgomery verify, core/src/rsa_verify.rs, as production runs it).
+/// Montgomery verify, core/src/crypto/rsa_verify.rs, as production runs it).
 pub fn rsa_verify(key: &PublicKey, n: u32) -> u32 {
     (0..n)
         .filter(|_| key.verify(RSA_MESSAGE, RSA_SIGNATURE))

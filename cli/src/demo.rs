@@ -9,8 +9,8 @@
 use crate::{get, post_form, post_json, signed_body, write_key_pair};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::crypto::{hex, random_bytes};
-use gatehouse_core::rsa_keys::PrivateKey;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -53,7 +53,7 @@ fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
     // A member's write (a new key) is refused too.
     let (token, org, _) = verified_user(&app, "ada@acme.io");
     ok(&admin(&app, &["ban", &org]));
-    let pem = gatehouse_core::rsa_keys::PrivateKey::generate(2048)
+    let pem = gatehouse_core::crypto::rsa_keys::PrivateKey::generate(2048)
         .unwrap()
         .public_key()
         .to_spki_pem();
@@ -90,7 +90,7 @@ fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
 fn provider_marks_show_org_and_key_audit() {
     let app = spawn_app();
     let (token, org, _) = verified_user(&app, "ada@acme.io");
-    let key = gatehouse_core::rsa_keys::PrivateKey::generate(2048).unwrap();
+    let key = gatehouse_core::crypto::rsa_keys::PrivateKey::generate(2048).unwrap();
     let upload = app.post_json_as(
         &token,
         &format!("/organization/{org}/key"),

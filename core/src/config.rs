@@ -185,11 +185,14 @@ impl Config {
             },
             test_hooks,
             rate_limits,
-            cors_allowed_origins: crate::cors::parse_origins(&var("CORS_ALLOWED_ORIGINS", ""))
-                .map_err(|reason| ConfigError {
-                    name: "CORS_ALLOWED_ORIGINS",
-                    reason,
-                })?,
+            cors_allowed_origins: crate::http::cors::parse_origins(&var(
+                "CORS_ALLOWED_ORIGINS",
+                "",
+            ))
+            .map_err(|reason| ConfigError {
+                name: "CORS_ALLOWED_ORIGINS",
+                reason,
+            })?,
             node_secret_policy: node_secret_policy(&lookup)?,
             jwt_secret: jwt_secret(lookup("JWT_SECRET"))?,
         })

@@ -9,21 +9,11 @@
 
 pub mod account;
 pub mod config;
-pub mod cors;
 pub mod crypto;
 pub mod fastapi;
+pub mod http;
 pub mod node_secret;
 pub mod nodes;
-pub mod observe;
-pub mod openapi;
-pub mod password;
-pub mod pbkdf2;
-pub mod problem;
-pub mod query;
-pub mod rate_limit;
-pub mod routes;
-pub mod rsa_keys;
-pub mod rsa_verify;
 pub mod time;
 
 /// Version reported by `GET /health` and the OpenAPI document.

@@ -30,7 +30,7 @@ fn constant_time_eq_in_wasm() {
 #[wasm_bindgen_test]
 fn pbkdf2_hash_and_known_answer_in_wasm() {
     use gatehouse_core::config::KdfHash;
-    use gatehouse_core::password::{hash, verify};
+    use gatehouse_core::crypto::password::{hash, verify};
     let stored = hash(b"correct horse", KdfHash::Sha512, 1000).unwrap();
     assert!(verify(b"correct horse", &stored).unwrap());
     assert!(!verify(b"wrong horse", &stored).unwrap());
@@ -42,7 +42,7 @@ fn pbkdf2_hash_and_known_answer_in_wasm() {
 
 #[wasm_bindgen_test]
 fn pbkdf2_sha256_rfc_7914_vector_in_wasm() {
-    use gatehouse_core::pbkdf2::{pbkdf2_hmac, Sha256};
+    use gatehouse_core::crypto::pbkdf2::{pbkdf2_hmac, Sha256};
     let mut out = [0u8; 64];
     pbkdf2_hmac::<Sha256>(b"Password", b"NaCl", 80000, &mut out);
     assert_eq!(
@@ -60,8 +60,8 @@ const OPENSSL_SIGNATURE_B64: &str = "kDvdx+gzk42sGYlMII550gqmYhen1zu1QyyL1XckC2R
 #[wasm_bindgen_test]
 fn openssl_signature_verifies_in_wasm() {
     use base64::Engine;
+    use gatehouse_core::crypto::rsa_keys::PublicKey;
     use gatehouse_core::nodes::registration::SignedFields;
-    use gatehouse_core::rsa_keys::PublicKey;
     let fields = SignedFields {
         provider: "S3".into(),
         ip: "203.0.113.7".into(),
@@ -90,7 +90,7 @@ const OPENSSL_4096_SIGNATURE_B64: &str = "NRgR1++qfw3Jc+4HvAwx0jpHFNcW+46bv8Lugp
 #[wasm_bindgen_test]
 fn openssl_4096_bit_signature_verifies_in_wasm() {
     use base64::Engine;
-    use gatehouse_core::rsa_keys::PublicKey;
+    use gatehouse_core::crypto::rsa_keys::PublicKey;
     let key = PublicKey::from_pem(OPENSSL_4096_PUBLIC_KEY).unwrap();
     assert_eq!(key.bits(), 4096);
     let mut signature = base64::engine::general_purpose::STANDARD

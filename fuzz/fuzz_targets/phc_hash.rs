@@ -1,7 +1,7 @@
 //! Stored password hashes (PHC strings): never a panic, and what parses prints back
 //! to a string that parses to the same value.
 #![no_main]
-use gatehouse_core::password::PhcHash;
+use gatehouse_core::crypto::password::PhcHash;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Organization public keys as clients upload them (PEM, SPKI or PKCS#1): never a
 //! panic; an accepted key has an allowed size and survives a PEM round trip.
 #![no_main]
-use gatehouse_core::rsa_keys::PublicKey;
+use gatehouse_core::crypto::rsa_keys::PublicKey;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,8 +1,8 @@
-//! Our Montgomery RSA public operation (core/src/rsa_verify.rs) against num-bigint's
+//! Our Montgomery RSA public operation (core/src/crypto/rsa_verify.rs) against num-bigint's
 //! modpow, for any odd modulus of 65–512 bytes, any exponent and any signature: the
 //! same value, or both refuse s ≥ n. Verification is a byte comparison on top of it.
 #![no_main]
-use gatehouse_core::rsa_verify::Verifier;
+use gatehouse_core::crypto::rsa_verify::Verifier;
 use libfuzzer_sys::fuzz_target;
 use rsa::BigUint;
 

@@ -2,28 +2,18 @@
 
 mod account;
 mod health;
-mod login;
-mod logout;
 mod nodes;
 mod openapi;
 mod organization;
-mod password_reset;
-mod pre_verify_email;
-mod profile;
-mod refresh;
 mod register_node_secret;
-mod resend_verification;
 mod test_panic;
-mod tokens;
-mod user_register;
-mod verify_email;
 
 use crate::http::{self, problem_response};
 use crate::observe::{self, Arrival, Effects};
 use crate::store::db::BOOKMARK_HEADER;
 use crate::store::Db;
-use gatehouse_core::problem::{Family, Problem};
-use gatehouse_core::routes::{match_route, Method, RouteId, RouteMatch};
+use gatehouse_core::http::problem::{Family, Problem};
+use gatehouse_core::http::routes::{match_route, Method, RouteId, RouteMatch};
 use worker::{Context, Env, Request, Response};
 
 pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<&str>) -> Response {
@@ -39,8 +29,8 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         .unwrap_or_default();
     let caller_bookmark = req.headers().get(BOOKMARK_HEADER).ok().flatten();
     let db = Db::new(&env, caller_bookmark, simulation);
-    gatehouse_core::password::take_kdf_runs();
-    gatehouse_core::rsa_keys::take_verifications();
+    gatehouse_core::crypto::password::take_kdf_runs();
+    gatehouse_core::crypto::rsa_keys::take_verifications();
 
     let (response, route) = answer(req, &env, &ctx, &db, cors_origin, test_hooks).await;
 
@@ -59,9 +49,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         let _ = headers.set("x-gatehouse-d1-round-trips", &all);
         let _ = headers.set("x-gatehouse-d1-primary", &d1_primary.to_string());
         let _ = headers.set("x-gatehouse-d1-replica", &d1_replica.to_string());
-        let kdf_runs = gatehouse_core::password::take_kdf_runs().to_string();
+        let kdf_runs = gatehouse_core::crypto::password::take_kdf_runs().to_string();
         let _ = headers.set("x-gatehouse-kdf-runs", &kdf_runs);
-        let rsa = gatehouse_core::rsa_keys::take_verifications().to_string();
+        let rsa = gatehouse_core::crypto::rsa_keys::take_verifications().to_string();
         let _ = headers.set("x-gatehouse-rsa-verifications", &rsa);
     }
     let effects = Effects {
@@ -123,24 +113,28 @@ async fn answer(
         RouteId::Unregister => nodes::unregister::handle(req, env, db).await,
         RouteId::NodeDirectory => nodes::directory::handle(req, db).await,
         RouteId::RegisterNodeSecret => register_node_secret::handle(req, env, db).await,
-        RouteId::UserRegister => user_register::handle(req, env, db, ctx).await,
-        RouteId::VerifyEmailPage => verify_email::page(req, env).await,
-        RouteId::VerifyEmail => verify_email::api(req, env, db).await,
-        RouteId::ResendVerification => resend_verification::by_email(req, env, db, ctx).await,
+        RouteId::UserRegister => account::user_register::handle(req, env, db, ctx).await,
+        RouteId::VerifyEmailPage => account::verify_email::page(req, env).await,
+        RouteId::VerifyEmail => account::verify_email::api(req, env, db).await,
+        RouteId::ResendVerification => {
+            account::resend_verification::by_email(req, env, db, ctx).await
+        }
         RouteId::ResendVerificationById => {
             let link_id = param(&params, "verificationTokenId");
-            resend_verification::by_link_id(env, db, ctx, link_id).await
+            account::resend_verification::by_link_id(env, db, ctx, link_id).await
         }
-        RouteId::Login => login::handle(req, env, db).await,
-        RouteId::Refresh => refresh::handle(req, env, db).await,
-        RouteId::Logout => logout::handle(req, env, db).await,
-        RouteId::Profile => profile::handle(req, env, db).await,
-        RouteId::RequestPasswordReset => password_reset::request(req, env, db, ctx).await,
-        RouteId::PasswordResetPage => password_reset::page(req).await,
-        RouteId::ResetPassword => password_reset::reset(req, env, db).await,
-        RouteId::PreVerifyEmail => pre_verify_email::handle(req, env, db).await,
-        RouteId::ListTokens => tokens::list(req, env, db).await,
-        RouteId::RevokeToken => tokens::revoke(req, env, db, param(&params, "tokenId")).await,
+        RouteId::Login => account::login::handle(req, env, db).await,
+        RouteId::Refresh => account::refresh::handle(req, env, db).await,
+        RouteId::Logout => account::logout::handle(req, env, db).await,
+        RouteId::Profile => account::profile::handle(req, env, db).await,
+        RouteId::RequestPasswordReset => account::password_reset::request(req, env, db, ctx).await,
+        RouteId::PasswordResetPage => account::password_reset::page(req).await,
+        RouteId::ResetPassword => account::password_reset::reset(req, env, db).await,
+        RouteId::PreVerifyEmail => account::pre_verify_email::handle(req, env, db).await,
+        RouteId::ListTokens => account::tokens::list(req, env, db).await,
+        RouteId::RevokeToken => {
+            account::tokens::revoke(req, env, db, param(&params, "tokenId")).await
+        }
         RouteId::CreateOrgKey => {
             organization::key_create::handle(req, env, db, param(&params, "idOrg")).await
         }
@@ -174,12 +168,12 @@ fn param<'p>(params: &[(&'static str, &'p str)], name: &str) -> &'p str {
         .map_or("", |(_, v)| v)
 }
 
-/// Per-client-IP limits of the routes people and nodes hammer (core::rate_limit).
+/// Per-client-IP limits of the routes people and nodes hammer (core::http::rate_limit).
 async fn limit_per_ip(req: &Request, env: &Env, id: RouteId) -> Result<(), Problem> {
     let enabled = crate::config::load(env)
         .map(|c| c.rate_limits)
         .unwrap_or(true);
-    match gatehouse_core::rate_limit::per_ip(id, &crate::rate_limit::client_ip(req)) {
+    match gatehouse_core::http::rate_limit::per_ip(id, &crate::rate_limit::client_ip(req)) {
         Some((limiter, key)) if enabled => crate::rate_limit::check(env, limiter, key).await,
         _ => Ok(()),
     }

@@ -5,7 +5,7 @@ use worker::Response;
 pub fn handle() -> Response {
     crate::http::with_headers(
         200,
-        gatehouse_core::openapi::OPENAPI_JSON.to_owned(),
+        gatehouse_core::http::openapi::OPENAPI_JSON.to_owned(),
         "application/json",
     )
 }

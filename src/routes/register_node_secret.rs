@@ -7,9 +7,9 @@
 
 use crate::store::Db;
 use crate::{config, http, store};
+use gatehouse_core::crypto::password;
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_secret::{conflict_body, registered_body, NodeSecretRequest};
-use gatehouse_core::password;
-use gatehouse_core::problem::Problem;
 use store::node_secrets::Registration;
 use worker::{Env, Request, Response};
 

@@ -3,7 +3,7 @@
 //! next request is served by a fresh instance.
 
 use crate::http::read_body;
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use worker::{Request, Response};
 
 pub async fn handle(mut req: Request) -> Result<Response, Problem> {

@@ -23,7 +23,7 @@
 
 use super::storage_failure;
 use gatehouse_core::config::D1Simulation;
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};

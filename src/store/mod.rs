@@ -15,7 +15,7 @@ pub mod nonces;
 pub mod org_keys;
 
 pub use db::{Db, Route, D1_BINDING};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Result, Env};

@@ -1,7 +1,7 @@
 //! `node_secrets`: one row per node id, holding only the secret's hash.
 
 use super::{changes, num, rows, storage_failure, text, Db, Route};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
 pub enum Registration {

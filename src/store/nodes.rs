@@ -1,9 +1,9 @@
 //! Bridge nodes and the organization keys that may sign their registrations.
 
 use super::{changes, num, rows, storage_failure, text, Db, Route};
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
 use gatehouse_core::nodes::warm::StoredState;
-use gatehouse_core::problem::Problem;
 use serde::Deserialize;
 
 /// An active key that may have signed a registration.

@@ -2,7 +2,7 @@
 //! this is the fast first layer; D1's strictly-increasing timestamp is the guarantee.
 
 use super::{Db, NONCES_BINDING};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use worker::kv::KvStore;
 use worker::Env;
 

@@ -2,7 +2,7 @@
 
 use super::nodes::{nodes_of_org, NodeRow};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
 pub struct NewKey<'a> {

@@ -5,8 +5,8 @@
 use crate::TestApp;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::nodes::registration::SignedFields;
-use gatehouse_core::rsa_keys::PrivateKey;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::{json, Value};
 

@@ -2,7 +2,7 @@
 //! login, refresh rotation, and a write refused until the email is verified (the
 //! link itself: verification_links.rs; domain claims: domain_claims.rs).
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, sign_up, signup_body, verify_by_email};
 use gatehouse_e2e::{spawn_app, spawn_app_with};
 use serde_json::{json, Value};
@@ -254,7 +254,7 @@ fn login_refresh_rotation_and_reuse_detection() {
 fn login_upgrades_a_hash_weaker_than_the_config() {
     let app = spawn_app_with(&[("PASSWORD_KDF_ITERATIONS", "2000")]);
     sign_up(&app, "ada@acme.io");
-    let weak = gatehouse_core::password::hash(
+    let weak = gatehouse_core::crypto::password::hash(
         b"Correct1horse",
         gatehouse_core::config::KdfHash::Sha256,
         1000,

@@ -2,7 +2,7 @@
 //! here replays an attack from the security review (SECURITY.md) against the built
 //! worker and shows it fail.
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
 use gatehouse_e2e::nodes::{now_ms, register};
 use gatehouse_e2e::{spawn_app, TestApp, TestResponse};

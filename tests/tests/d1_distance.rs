@@ -3,7 +3,7 @@
 //! simulated latency test builds use to make distance visible (README, "D1 round
 //! trips").
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::nodes::{now_ms, register, seed_org};
 use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};

@@ -2,7 +2,7 @@
 //! organization whose founder verified an email at it, and never for a free-mail
 //! provider's domain (the list is data from a maintained package).
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{sign_up, verified_user, verify_by_email};
 use gatehouse_e2e::spawn_app;
 use serde_json::{json, Value};

@@ -2,8 +2,8 @@
 //! public TypeScript client and the node installer's registration, with the exact
 //! method, path, headers and body bytes they send (tests/src/flashback.rs).
 
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::nodes::registration::SignedFields;
-use gatehouse_core::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::flashback::{client_call, installer_post, openssl_sign};
 use gatehouse_e2e::nodes::now_ms;

@@ -1,7 +1,7 @@
 //! Organization keys and nodes through the HTTP API: both key modes, roles, quota,
 //! listing, revocation (and its effect on /register), audit rows.
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, sign_up, verified_user, verify_by_email};
 use gatehouse_e2e::nodes::{fields, now_ms, signed};
 use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp};

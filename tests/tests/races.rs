@@ -1,7 +1,7 @@
 //! Races: many concurrent requests that may succeed at most once. The database is
 //! checked afterwards, not only the answers.
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{open_and_confirm, signup_body, verification_path};
 use gatehouse_e2e::nodes::{fields, now_ms, signed};
 use gatehouse_e2e::spawn_app;

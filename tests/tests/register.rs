@@ -1,6 +1,6 @@
 //! POST /register end to end: signatures, validation, freshness, replays, keys.
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::nodes::{body, fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{spawn_app, TestResponse};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //!
 //! Two budgets:
 //! - per client network (an IPv4 address or an IPv6 /64), every login attempt
-//!   counts: `AUTH_LIMITER`, 10 a minute (core::rate_limit);
+//!   counts: `AUTH_LIMITER`, 10 a minute (core::http::rate_limit);
 //! - per account, only *failed* passwords count: after [`MAX_FAILURES`] failures
 //!   within [`WINDOW_MS`], the account refuses logins from networks it has never
 //!   logged in from (429 until the window ends), before any password check. A

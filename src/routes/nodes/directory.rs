@@ -7,10 +7,10 @@ use super::node_info;
 use crate::http;
 use crate::store::nodes;
 use crate::store::Db;
+use gatehouse_core::http::problem::Problem;
+use gatehouse_core::http::query::query_param;
 use gatehouse_core::nodes::signed::Invalid;
 use gatehouse_core::nodes::{directory_filter, DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT};
-use gatehouse_core::problem::Problem;
-use gatehouse_core::query::query_param;
 use serde_json::json;
 use worker::{Request, Response};
 

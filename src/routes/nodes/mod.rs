@@ -10,12 +10,12 @@ use crate::http;
 use crate::store::nodes::{CandidateKey, RegistrationContext};
 use crate::store::{nonces, Db};
 use gatehouse_core::config::Config;
+use gatehouse_core::crypto::rsa_keys::PublicKey;
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::{
     check_freshness, nonce_key, nonce_ttl_seconds, verifying_org, Invalid,
 };
 use gatehouse_core::nodes::warm::{KnownNode, NodeKeyCache};
-use gatehouse_core::problem::Problem;
-use gatehouse_core::rsa_keys::PublicKey;
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;

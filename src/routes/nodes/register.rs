@@ -18,11 +18,11 @@ use super::{
 use crate::store::nodes::{self, NodeWrite};
 use crate::store::Db;
 use crate::{config, http};
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::registration::{self, NodeRegistration};
 use gatehouse_core::nodes::signed::verifying_org;
 use gatehouse_core::nodes::signed::Invalid;
 use gatehouse_core::nodes::warm::{self, WarmOutcome};
-use gatehouse_core::problem::Problem;
 use worker::{Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {

@@ -7,9 +7,9 @@ use super::{answer, bad_request, forget_node, fresh_and_unused, remember, signin
 use crate::store::nodes;
 use crate::store::Db;
 use crate::{config, http};
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::Invalid;
 use gatehouse_core::nodes::unregistration;
-use gatehouse_core::problem::Problem;
 use worker::{Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {

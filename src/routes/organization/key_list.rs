@@ -7,7 +7,7 @@ use crate::routes::account::{authorize, READ_ORG};
 use crate::store::org_keys;
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
 use worker::{Env, Request, Response};

@@ -6,7 +6,7 @@ use crate::routes::account::{authorize, new_id, MANAGE_KEYS};
 use crate::store::org_keys;
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 

@@ -8,8 +8,8 @@ use crate::store::nodes;
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::node_identity;
-use gatehouse_core::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
@@ -43,5 +43,5 @@ pub async fn handle(
 /// Path segments arrive percent-encoded (`2001%3Adb8%3A%3A1` from clients that encode
 /// colons).
 fn percent_decoded(segment: &str) -> String {
-    gatehouse_core::query::form_param(&format!("v={segment}"), "v").unwrap_or_default()
+    gatehouse_core::http::query::form_param(&format!("v={segment}"), "v").unwrap_or_default()
 }

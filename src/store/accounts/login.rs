@@ -3,7 +3,7 @@
 
 use super::insert_session;
 use crate::store::{num, text, Db, Route};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
 /// What login reads: the user with their primary organization (the oldest

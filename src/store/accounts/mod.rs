@@ -18,7 +18,7 @@ pub use verification::*;
 
 use super::db::{Statement, Trip};
 use super::{num, opt_text, text, Db, Route};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
 #[allow(clippy::too_many_arguments)]

@@ -2,7 +2,7 @@
 //! rotating, revoking, signing out, listing.
 
 use crate::store::{changes, num, rows, text, Db, Route};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -3,7 +3,7 @@
 
 use super::insert_session;
 use crate::store::{num, opt_text, rows, storage_failure, text, Db, Route};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -3,7 +3,7 @@
 
 use super::unused_link_expired;
 use crate::store::{changes, num, text, Db, Route};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
 pub enum Verification {

@@ -12,7 +12,7 @@
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_distance --release   (part of `make bench`)
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{signup_body, verified_user};
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};

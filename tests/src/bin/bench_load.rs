@@ -17,7 +17,7 @@
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_load --release   (part of `make bench`)
 
-use gatehouse_core::rsa_keys::PrivateKey;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{sign_up, signup_body};
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{project_root, spawn_app_with, spawn_worker, TestApp};

@@ -5,14 +5,14 @@
 //! the token as a form and gets an HTML answer; a JSON body gets JSON. Links are
 //! single use and expire.
 
-use super::account::error;
+use super::error;
 use crate::store::accounts::{self, Verification};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::verification::{confirm_page, page as html_page, token_hash};
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
-use gatehouse_core::problem::Problem;
-use gatehouse_core::query::{form_param, query_param};
+use gatehouse_core::http::problem::Problem;
+use gatehouse_core::http::query::{form_param, query_param};
 use serde_json::json;
 use worker::{Env, Request, Response};
 

@@ -3,13 +3,13 @@
 //! `{success, message, authMethod: "password", hasPassword: true}` (every gatehouse
 //! account signs in with a password), or `INVALID_LINK` / `LINK_EXPIRED`.
 
-use super::account::error;
+use super::error;
 use crate::store::accounts::{self, Verification};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 

@@ -8,7 +8,7 @@
 //! status, counts, its own error codes) and from Cloudflare's request metadata, never
 //! from the request body.
 
-use crate::routes::RouteId;
+use crate::http::routes::RouteId;
 use serde_json::{json, Value};
 
 /// Everything recorded about one answered request.

@@ -2,13 +2,13 @@
 //! token of that sign-in stops working (401 on refresh). Idempotent: signing out of a
 //! sign-in that is already over answers the same. One D1 statement.
 
-use super::account::error;
+use super::error;
 use crate::store::accounts;
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::tokens::{verify_refresh, TokenError};
 use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 

@@ -5,8 +5,8 @@
 //! current config, and [`needs_rehash`] tells when a stored hash is weaker than it.
 
 use crate::config::KdfHash;
+use crate::crypto::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
 use crate::crypto::{constant_time_eq, random_bytes};
-use crate::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use base64::Engine;
 

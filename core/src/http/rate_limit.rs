@@ -8,7 +8,7 @@
 //! an IPv6 one — a single IPv6 client usually holds a whole /64, so keying on the
 //! address would hand it 2^64 budgets.
 
-use crate::routes::RouteId;
+use crate::http::routes::RouteId;
 use std::net::IpAddr;
 
 pub const AUTH_LIMITER: &str = "AUTH_LIMITER";

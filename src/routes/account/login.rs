@@ -5,16 +5,16 @@
 //! (one more D1 write); the per-account lock and who it spares are in
 //! core::account::login_guard.
 
-use super::account::{error, new_session, session_response, SessionUser};
+use super::{error, new_session, session_response, SessionUser};
 use crate::store::accounts::{self, NewLogin};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::login_guard::{self, Failures, Gate};
 use gatehouse_core::account::{string_field, AccountError, Email, ErrorCode};
 use gatehouse_core::config::{Config, KdfHash};
-use gatehouse_core::password;
-use gatehouse_core::problem::{Family, Problem};
-use gatehouse_core::rate_limit::client_network;
+use gatehouse_core::crypto::password;
+use gatehouse_core::http::problem::{Family, Problem};
+use gatehouse_core::http::rate_limit::client_network;
 use worker::{Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {

@@ -7,7 +7,7 @@
 //! A token that was already retired is a sign of theft: the whole family is revoked,
 //! so both the thief's and the owner's tokens stop working.
 
-use super::account::{error, new_session};
+use super::{error, new_session};
 use crate::store::accounts;
 use crate::store::Db;
 use crate::{config, http};
@@ -17,7 +17,7 @@ use gatehouse_core::account::tokens::{
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
 use gatehouse_core::crypto::constant_time_eq;
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 

@@ -1,14 +1,14 @@
 //! `GET /user/profile` (bearer) — the caller as the Flashback client's
 //! UserProfileResponse declares them: roles as Flashback's numbers (core::account::roles).
 
-use super::account::auth_refused;
+use super::auth_refused;
 use crate::auth;
 use crate::store::accounts;
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::roles;
 use gatehouse_core::account::{AccountError, ErrorCode};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
@@ -21,7 +21,7 @@ pub async fn handle(req: Request, env: &Env, db: &Db) -> Result<Response, Proble
     };
     let Some(p) = accounts::profile(db, &claims.sub).await? else {
         // A valid token for a user that no longer exists.
-        return Ok(super::account::error(&AccountError::new(
+        return Ok(super::error(&AccountError::new(
             ErrorCode::Unauthorized,
             "Unknown user",
         )));

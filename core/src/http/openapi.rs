@@ -4,12 +4,12 @@
 //! below hold it to the route table: every documented route is described with its
 //! method, and nothing else is, so the document always says what the worker does.
 
-pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routes::ROUTES;
+    use crate::http::routes::ROUTES;
     use serde_json::Value;
     use std::collections::BTreeSet;
 
@@ -53,7 +53,7 @@ mod tests {
         for route in ROUTES.iter().filter(|r| !r.test_hook) {
             let method = route.method.as_str().to_lowercase();
             let responses = &doc["paths"][route.pattern][&method]["responses"];
-            let limited = crate::rate_limit::per_ip(route.id, "203.0.113.1").is_some();
+            let limited = crate::http::rate_limit::per_ip(route.id, "203.0.113.1").is_some();
             assert_eq!(
                 responses.get("429").is_some(),
                 limited,
@@ -73,7 +73,7 @@ mod tests {
     #[test]
     fn the_account_error_enum_lists_exactly_the_codes_the_worker_emits() {
         use crate::account::ErrorCode;
-        use crate::problem::Problem;
+        use crate::http::problem::Problem;
         // A new variant of either enum must be added to its list (and so here).
         for code in ErrorCode::ALL {
             match code {

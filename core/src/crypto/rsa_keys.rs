@@ -1,9 +1,9 @@
 //! Organization RSA keys: parsing public keys from PEM and checking
 //! RSASSA-PKCS1-v1_5/SHA-256 signatures (what `openssl dgst -sha256 -sign` and Node's
 //! `crypto.sign('sha256', …)` produce). `rsa` parses and signs; verification runs on
-//! our own Montgomery arithmetic (crate::rsa_verify, for speed in wasm).
+//! our own Montgomery arithmetic (crate::crypto::rsa_verify, for speed in wasm).
 
-use crate::rsa_verify::Verifier;
+use crate::crypto::rsa_verify::Verifier;
 use rsa::pkcs1::{DecodeRsaPublicKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{
     DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,

@@ -4,13 +4,13 @@
 //! to); `DELETE /token/{tokenId}` ends one of the caller's own sign-ins. One D1 round
 //! trip each.
 
-use super::account::{auth_refused, error};
+use super::{auth_refused, error};
 use crate::auth;
 use crate::store::accounts;
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};

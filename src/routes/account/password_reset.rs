@@ -9,7 +9,7 @@
 //!   form (→ an HTML page): the password policy of sign-up (`WEAK_PASSWORD`); success
 //!   ends every sign-in of the account, and the old password stops working.
 
-use super::account::{error, new_id};
+use super::{error, new_id};
 use crate::email::send_reset_later;
 use crate::store::accounts::{self, Reset};
 use crate::store::Db;
@@ -17,9 +17,9 @@ use crate::{config, http};
 use gatehouse_core::account::password_reset::{reset_page, RESET_INTERVAL_MS, RESET_TTL_MS};
 use gatehouse_core::account::verification::{new_token, page as html_page, token_hash};
 use gatehouse_core::account::{string_field, AccountError, Email, ErrorCode, NewPassword};
-use gatehouse_core::password;
-use gatehouse_core::problem::Problem;
-use gatehouse_core::query::{form_param, query_param};
+use gatehouse_core::crypto::password;
+use gatehouse_core::http::problem::Problem;
+use gatehouse_core::http::query::{form_param, query_param};
 use serde_json::json;
 use worker::{Context, Env, Request, Response};
 

@@ -6,7 +6,7 @@
 //! claim happens when the founder verifies (store::accounts::verify_email), so a
 //! sign-up at a domain one cannot read mail at captures nobody.
 
-use super::account::{error, new_id, new_session, session_response, SessionUser};
+use super::{error, new_id, new_session, session_response, SessionUser};
 use crate::email::send_verification_later;
 use crate::store::accounts::{self, CreateOutcome, NewAccount, NewOrg};
 use crate::store::Db;
@@ -14,8 +14,8 @@ use crate::{config, http};
 use gatehouse_core::account::signup::{plan_org, ExistingOrg, OrgPlan, SignUp};
 use gatehouse_core::account::verification::{new_token, VERIFICATION_TTL_MS};
 use gatehouse_core::account::{AccountError, ErrorCode};
-use gatehouse_core::password;
-use gatehouse_core::problem::Problem;
+use gatehouse_core::crypto::password;
+use gatehouse_core::http::problem::Problem;
 use worker::{Context, Env, Request, Response};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;

@@ -3,7 +3,7 @@
 //! The worker dispatches on [`RouteId`]; `openapi.rs` tests that the OpenAPI document
 //! describes exactly the documented rows of this table, so the two cannot drift.
 
-use crate::problem::Family;
+use crate::http::problem::Family;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -84,7 +84,7 @@ pub struct Route {
     pub method: Method,
     /// Path with `{name}` placeholders, spelled exactly as in the OpenAPI document.
     pub pattern: &'static str,
-    /// The error-body shape of this route's family (see [`crate::problem`]).
+    /// The error-body shape of this route's family (see [`crate::http::problem`]).
     pub family: Family,
     /// Test-only routes are absent unless `TEST_HOOKS` is on, and never documented.
     pub test_hook: bool,

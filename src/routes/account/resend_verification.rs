@@ -6,14 +6,14 @@
 //! The answer is the same whether or not the account exists or is verified, so this
 //! cannot be used to probe for accounts; at most one link per minute per account.
 
-use super::account::{error, new_id};
+use super::{error, new_id};
 use crate::email::send_verification_later;
 use crate::store::accounts::{self, ResendBy};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::verification::{new_token, RESEND_INTERVAL_MS, VERIFICATION_TTL_MS};
 use gatehouse_core::account::{string_field, Email};
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Context, Env, Request, Response};
 

@@ -1,4 +1,16 @@
-//! What the account routes share: error rendering and issuing a session.
+//! The account routes (`/user/*`, `/token`), one file each, and what they share:
+//! error rendering, authorization of organization routes, issuing a session.
+
+pub mod login;
+pub mod logout;
+pub mod password_reset;
+pub mod pre_verify_email;
+pub mod profile;
+pub mod refresh;
+pub mod resend_verification;
+pub mod tokens;
+pub mod user_register;
+pub mod verify_email;
 
 use crate::auth::{self, AuthError};
 use crate::http;
@@ -12,7 +24,7 @@ use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::AccountError;
 use gatehouse_core::config::Config;
 use gatehouse_core::crypto::uuid_v4;
-use gatehouse_core::problem::Problem;
+use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::Response;
 
