@@ -120,14 +120,17 @@ impl NodeWrite<'_> {
 pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<bool, Problem> {
     let what = "nodes.upsert_node";
     let db = db.trip(Route::Primary, what);
-    let statement = db.statement("INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
-                            last_signed_at_ms, created_at_ms, updated_at_ms, node_services) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) \
-         ON CONFLICT (ip) DO UPDATE SET provider = excluded.provider, status = excluded.status, \
-             region = excluded.region, version = excluded.version, key_id = excluded.key_id, \
-             node_services = excluded.node_services, \
-             last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = excluded.updated_at_ms \
-         WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms AND nodes.org_id = excluded.org_id", &node.args());
+    let statement = db.statement(
+        "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
+         last_signed_at_ms, created_at_ms, updated_at_ms, node_services) VALUES (?1, ?2, ?3, \
+         ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) ON CONFLICT (ip) DO UPDATE SET provider = \
+         excluded.provider, status = excluded.status, region = excluded.region, version = \
+         excluded.version, key_id = excluded.key_id, node_services = excluded.node_services, \
+         last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = \
+         excluded.updated_at_ms WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms \
+         AND nodes.org_id = excluded.org_id",
+        &node.args(),
+    );
     let results = db.batch(vec![statement]).await?;
     Ok(changes(&results, 0) > 0)
 }
@@ -144,10 +147,10 @@ pub async fn update_registered(
     let db = db.trip(Route::Primary, what);
     let update = db.statement(
         "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, key_id = ?7, \
-             last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 \
-         WHERE ip = ?1 AND org_id = ?6 AND last_signed_at_ms < ?8 \
-           AND EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) \
-           AND EXISTS (SELECT 1 FROM organizations WHERE id = ?6 AND banned = 0)",
+         last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 WHERE ip = ?1 AND \
+         org_id = ?6 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 FROM org_keys WHERE id = \
+         ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM \
+         organizations WHERE id = ?6 AND banned = 0)",
         &node.args(),
     );
     let state = db.statement(

@@ -127,7 +127,11 @@ pub async fn revoke(
 ) -> Result<bool, Problem> {
     let what = "org_keys.revoke";
     let db = db.trip(Route::Primary, what);
-    let revoke = db.statement("UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms IS NULL", &[text(key_id), text(org_id), num(now_ms)]);
+    let revoke = db.statement(
+        "UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND \
+         revoked_at_ms IS NULL",
+        &[text(key_id), text(org_id), num(now_ms)],
+    );
     let audit = db.statement(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
          SELECT ?1, ?2, ?3, ?4, 'REVOKE', ?5 WHERE EXISTS \

@@ -60,11 +60,13 @@ pub async fn record_login_failure(
 ) -> Result<(), Problem> {
     let what = "accounts.record_login_failure";
     let db = db.trip(Route::Primary, what);
-    let count = db.statement("UPDATE users SET \
-           failed_logins = CASE WHEN failed_logins_since_ms > ?2 - ?3 THEN failed_logins + 1 ELSE 1 END, \
-           failed_logins_since_ms = CASE WHEN failed_logins_since_ms > ?2 - ?3 \
-                                         THEN failed_logins_since_ms ELSE ?2 END \
-         WHERE id = ?1", &[text(user_id), num(now_ms), num(window_ms)]);
+    let count = db.statement(
+        "UPDATE users SET failed_logins = CASE WHEN failed_logins_since_ms > ?2 - ?3 THEN \
+         failed_logins + 1 ELSE 1 END, failed_logins_since_ms = CASE WHEN \
+         failed_logins_since_ms > ?2 - ?3 THEN failed_logins_since_ms ELSE ?2 END WHERE id = \
+         ?1",
+        &[text(user_id), num(now_ms), num(window_ms)],
+    );
     db.batch(vec![count]).await?;
     Ok(())
 }
@@ -99,8 +101,12 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<(), Problem>
             login.expires_ms,
             login.device_info,
         ),
-        db.statement("INSERT INTO login_networks (user_id, network, last_success_ms) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = excluded.last_success_ms", &[text(login.user_id), text(login.network), num(login.now_ms)]),
+        db.statement(
+            "INSERT INTO login_networks (user_id, network, last_success_ms) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = \
+             excluded.last_success_ms",
+            &[text(login.user_id), text(login.network), num(login.now_ms)],
+        ),
     ];
     if let Some(hash) = login.rehash {
         batch.push(db.statement(

@@ -32,8 +32,19 @@ fn insert_session(
     expires_ms: i64,
     device_info: Option<&str>,
 ) -> Statement {
-    db.statement("INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, expires_at_ms, device_info) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &[text(id), text(family_id), text(user_id), text(token_hash), num(now_ms), num(expires_ms), opt_text(device_info)])
+    db.statement(
+        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, \
+         expires_at_ms, device_info) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            text(id),
+            text(family_id),
+            text(user_id),
+            text(token_hash),
+            num(now_ms),
+            num(expires_ms),
+            opt_text(device_info),
+        ],
+    )
 }
 
 /// A link row's expiry, to tell "expired" from "unknown or used".

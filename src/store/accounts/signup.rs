@@ -102,22 +102,55 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
     let db = db.trip(Route::Primary, what);
     let mut batch = Vec::new();
     if let Some(org) = &a.new_org {
-        batch.push(db.statement("INSERT INTO organizations (id, name, pending_domain, created_at_ms) VALUES (?1, ?2, ?3, ?4)", &[
+        batch.push(db.statement(
+            "INSERT INTO organizations (id, name, pending_domain, created_at_ms) VALUES (?1, ?2, \
+             ?3, ?4)",
+            &[
                 text(a.org_id),
                 text(org.name),
                 opt_text(org.pending_domain),
                 num(a.now_ms),
-            ]));
-        batch.push(db.statement("INSERT INTO subscriptions (id, org_id, plan, starts_at_ms, ends_at_ms) VALUES (?1, ?2, 'FREE_TRIAL', ?3, ?4)", &[text(org.subscription_id), text(a.org_id), num(a.now_ms), num(org.trial_ends_ms)]));
+            ],
+        ));
+        batch.push(db.statement(
+            "INSERT INTO subscriptions (id, org_id, plan, starts_at_ms, ends_at_ms) VALUES (?1, \
+             ?2, 'FREE_TRIAL', ?3, ?4)",
+            &[
+                text(org.subscription_id),
+                text(a.org_id),
+                num(a.now_ms),
+                num(org.trial_ends_ms),
+            ],
+        ));
     }
-    batch.push(db.statement("INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms, is_business) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &[text(a.user_id), text(a.email), text(a.password_hash), text(a.first_name), text(a.last_name), num(a.now_ms),
-          num(i64::from(a.is_business))]));
+    batch.push(db.statement(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms, \
+         is_business) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            text(a.user_id),
+            text(a.email),
+            text(a.password_hash),
+            text(a.first_name),
+            text(a.last_name),
+            num(a.now_ms),
+            num(i64::from(a.is_business)),
+        ],
+    ));
     batch.push(db.statement(
         "INSERT INTO org_members (org_id, user_id, role, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
         &[text(a.org_id), text(a.user_id), text(a.role), num(a.now_ms)],
     ));
-    batch.push(db.statement("INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) VALUES (?1, ?2, ?3, ?4, ?5)", &[text(a.verification_hash), text(a.user_id), num(a.now_ms), num(a.verification_expires_ms), text(a.verification_id)]));
+    batch.push(db.statement(
+        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, \
+         id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            text(a.verification_hash),
+            text(a.user_id),
+            num(a.now_ms),
+            num(a.verification_expires_ms),
+            text(a.verification_id),
+        ],
+    ));
     batch.push(insert_session(
         &db,
         a.session_id,

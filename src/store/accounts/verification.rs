@@ -95,7 +95,11 @@ pub async fn verify_email(db: &Db, token_hash: &str, now_ms: i64) -> Result<Veri
         &format!("DELETE FROM organizations WHERE id IN ({memberless})"),
         &args,
     );
-    let state = db.statement("SELECT expires_at_ms FROM email_verifications WHERE token_hash = ?1 AND used_at_ms IS NULL", &args[..1]);
+    let state = db.statement(
+        "SELECT expires_at_ms FROM email_verifications WHERE token_hash = ?1 AND used_at_ms \
+         IS NULL",
+        &args[..1],
+    );
     let results = db
         .batch(vec![
             consume, mark, promote, claim, join, drop_trial, drop_org, state,
