@@ -25,7 +25,7 @@ impl Arrival {
     pub fn of(req: &Request) -> Arrival {
         let ray = req.headers().get("cf-ray").ok().flatten();
         // No randomness (never seen on Workers): a fixed id still lets the line print.
-        let random = gatehouse_core::crypto::random_bytes::<16>().unwrap_or([0; 16]);
+        let random = || gatehouse_core::crypto::random_bytes::<16>().unwrap_or([0; 16]);
         Arrival {
             request_id: observe::request_id(ray.as_deref(), random),
             method: req.inner().method(),

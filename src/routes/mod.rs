@@ -24,9 +24,13 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         .var("TEST_HOOKS")
         .map(|v| v.to_string() == "on")
         .unwrap_or(false);
-    let simulation = crate::config::load(&env)
-        .map(|c| c.d1_simulation)
-        .unwrap_or_default();
+    // Simulated distance exists only with test hooks: production skips the lookup.
+    let simulation = match test_hooks {
+        true => crate::config::load(&env)
+            .map(|c| c.d1_simulation)
+            .unwrap_or_default(),
+        false => Default::default(),
+    };
     let caller_bookmark = req.headers().get(BOOKMARK_HEADER).ok().flatten();
     let db = Db::new(&env, caller_bookmark, simulation);
     gatehouse_core::crypto::password::take_kdf_runs();

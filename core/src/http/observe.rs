@@ -144,7 +144,8 @@ fn code_from_text(text: &str) -> String {
 /// The request id: Cloudflare's `cf-ray` (which Cloudflare's own logs and support
 /// know) when the request has one, else 16 random bytes in hex. A client cannot
 /// choose it: anything that is not a plausible ray id is ignored.
-pub fn request_id(cf_ray: Option<&str>, random: [u8; 16]) -> String {
+/// `random` is called only when there is no usable ray id.
+pub fn request_id(cf_ray: Option<&str>, random: impl FnOnce() -> [u8; 16]) -> String {
     match cf_ray {
         Some(ray)
             if (1..=64).contains(&ray.len())
@@ -152,7 +153,7 @@ pub fn request_id(cf_ray: Option<&str>, random: [u8; 16]) -> String {
         {
             ray.to_owned()
         }
-        _ => crate::crypto::hex(&random),
+        _ => crate::crypto::hex(&random()),
     }
 }
 
@@ -265,13 +266,16 @@ mod tests {
     #[test]
     fn the_request_id_is_the_ray_or_random() {
         assert_eq!(
-            request_id(Some("8f1c2a3b4c5d6e7f-FRA"), [0; 16]),
+            request_id(Some("8f1c2a3b4c5d6e7f-FRA"), || [0; 16]),
             "8f1c2a3b4c5d6e7f-FRA"
         );
-        let random = request_id(None, [0xab; 16]);
+        let random = request_id(None, || [0xab; 16]);
         assert_eq!(random, "ab".repeat(16));
         // Not a ray id (a client's forgery with spaces, quotes, or far too long): random.
-        assert_eq!(request_id(Some("evil\" id"), [1; 16]), "01".repeat(16));
-        assert_eq!(request_id(Some(&"a".repeat(65)), [1; 16]), "01".repeat(16));
+        assert_eq!(request_id(Some("evil\" id"), || [1; 16]), "01".repeat(16));
+        assert_eq!(
+            request_id(Some(&"a".repeat(65)), || [1; 16]),
+            "01".repeat(16)
+        );
     }
 }

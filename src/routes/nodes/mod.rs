@@ -115,8 +115,25 @@ thread_local! {
 }
 const KNOWN_NODES_MAX: usize = 8192;
 
-pub fn known_node(node_ip: &str) -> Option<KnownNode> {
-    KNOWN_NODES.with(|c| c.borrow().get(node_ip).cloned())
+/// The organization and key that signed one of `messages`, among what this isolate
+/// knows of the node: `(org_id, key_id)`, or `None` when it knows nothing that
+/// verifies (the cold path then reads and decides). Nothing is copied but the answer.
+pub fn known_signer(
+    node_ip: &str,
+    id_org: Option<&str>,
+    messages: &[&[u8]],
+    signature: &[u8],
+) -> Option<(String, String)> {
+    KNOWN_NODES.with(|cache| {
+        let cache = cache.borrow();
+        let known = cache.get(node_ip)?;
+        verifying_org(id_org, Some(&known.org_id)).ok()?;
+        let (key_id, _) = known
+            .keys
+            .iter()
+            .find(|(id, pem)| verifies(id, pem, messages, signature))?;
+        Some((known.org_id.clone(), key_id.clone()))
+    })
 }
 
 /// Remembers a node verified on the cold path, with the keys that were read for it
@@ -140,7 +157,7 @@ pub fn forget_node(node_ip: &str) {
 }
 
 /// Whether the key `id` (PEM `pem`) signed one of `messages`.
-pub fn verifies(id: &str, pem: &str, messages: &[&[u8]], signature: &[u8]) -> bool {
+fn verifies(id: &str, pem: &str, messages: &[&[u8]], signature: &[u8]) -> bool {
     PARSED_KEYS.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.len() >= PARSED_KEYS_MAX && !cache.contains_key(id) {

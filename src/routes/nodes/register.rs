@@ -12,15 +12,14 @@
 //! then one write batch.
 
 use super::{
-    answer, bad_request, forget_node, fresh_and_unused, known_node, remember, remember_node,
-    signing_key, verifies, ORG_UNUSABLE, REPLAY,
+    answer, bad_request, forget_node, fresh_and_unused, known_signer, remember, remember_node,
+    signing_key, ORG_UNUSABLE, REPLAY,
 };
 use crate::store::nodes::{self, NodeWrite};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::registration::{self, NodeRegistration};
-use gatehouse_core::nodes::signed::verifying_org;
 use gatehouse_core::nodes::signed::Invalid;
 use gatehouse_core::nodes::warm::{self, WarmOutcome};
 use worker::{Env, Request, Response};
@@ -98,25 +97,17 @@ async fn warm(
     now_ms: i64,
 ) -> Result<Option<Result<(), Response>>, Problem> {
     let node_ip = &registration.node_ip;
-    let Some(known) = known_node(node_ip) else {
-        return Ok(None);
-    };
-    if verifying_org(registration.fields.id_org.as_deref(), Some(&known.org_id)).is_err() {
-        return Ok(None);
-    }
     let messages = registration.messages();
     let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
-    let Some((key_id, _)) = known
-        .keys
-        .iter()
-        .find(|(id, pem)| verifies(id, pem, &messages, &registration.signature))
+    let id_org = registration.fields.id_org.as_deref();
+    let Some((org_id, key_id)) = known_signer(node_ip, id_org, &messages, &registration.signature)
     else {
         return Ok(None);
     };
-    let write = node_write(registration, &known.org_id, key_id, now_ms);
+    let write = node_write(registration, &org_id, &key_id, now_ms);
     let (applied, state) = nodes::update_registered(db, &write).await?;
     Ok(
-        match warm::decide(applied, &known.org_id, registration.timestamp.ms, &state) {
+        match warm::decide(applied, &org_id, registration.timestamp.ms, &state) {
             WarmOutcome::Stored => Some(Ok(())),
             WarmOutcome::OrgUnusable => Some(Err(bad_request(ORG_UNUSABLE))),
             WarmOutcome::Replay => Some(Err(bad_request(REPLAY))),
