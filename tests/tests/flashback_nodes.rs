@@ -125,6 +125,50 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
     );
 }
 
+/// Round trips to the D1 primary of one answer (test hooks).
+fn primary_trips(res: &TestResponse) -> &str {
+    res.header("x-gatehouse-d1-primary")
+        .expect("round-trip header")
+}
+
+#[test]
+fn the_installers_and_the_clients_periodic_re_registrations_take_one_primary_round_trip() {
+    let app = spawn_app();
+    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let generated = client_call(
+        &app,
+        Some(token.as_str()),
+        "POST",
+        &format!("organization/{org}/key"),
+        None,
+    );
+    let pem: String = serde_json::from_value(ok(&generated, 200)).unwrap();
+    let key = PrivateKey::from_pem(&pem).unwrap();
+
+    // The installer's jq payload signed by openssl, then its next run a second later.
+    let seconds = now_ms() / 1000;
+    for (i, ts) in [seconds, seconds + 1].into_iter().enumerate() {
+        let payload = installer_payload(&pem, "203.0.113.30", "id_org", &org, ts);
+        let res = installer_post(&app, "/register", &payload);
+        ok(&res, 200);
+        assert_eq!(primary_trips(&res), ["2", "1"][i], "installer run {i}");
+    }
+    // The client's nodeRegister, twice.
+    let first = now_ms();
+    for (i, ms) in [first, first + 1].into_iter().enumerate() {
+        let body = client_registration(&key, "2001:db8::30", &org, ms, 1);
+        let res = client_call(
+            &app,
+            Some("stale.or.invalid"),
+            "POST",
+            "register",
+            Some(&body),
+        );
+        ok(&res, 200);
+        assert_eq!(primary_trips(&res), ["2", "1"][i], "client call {i}");
+    }
+}
+
 #[test]
 fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     let app = spawn_app();
