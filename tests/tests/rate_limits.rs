@@ -43,7 +43,7 @@ fn login_with(app: &TestApp, ip: &str, email: &str, password: &str) -> TestRespo
 fn login_is_limited_per_ip_then_per_account() {
     let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
     sign_up(&app, "ada@acme.io");
-    at_window_start(20);
+    at_window_start(30);
     // Ten guesses a minute from one address; the eleventh is refused.
     for i in 0..10 {
         assert_eq!(
@@ -82,7 +82,7 @@ fn login_is_limited_per_ip_then_per_account() {
 fn guesses_from_elsewhere_cannot_lock_the_owner_out() {
     let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
     sign_up(&app, "ada@acme.io");
-    at_window_start(20);
+    at_window_start(30);
     // Ada signs in from home: that network becomes known to her account.
     let home = "198.51.100.7";
     assert_eq!(
@@ -115,7 +115,7 @@ fn guesses_from_elsewhere_cannot_lock_the_owner_out() {
 #[test]
 fn ipv6_clients_share_one_budget_per_64() {
     let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
-    at_window_start(20);
+    at_window_start(30);
     // Ten addresses of one /64: one client.
     for i in 1..=10 {
         assert_eq!(
@@ -140,7 +140,7 @@ fn node_routes_are_limited_per_ip_in_their_own_shapes() {
         ("content-type", "application/json"),
         ("cf-connecting-ip", "192.0.2.9"),
     ];
-    at_window_start(25);
+    at_window_start(30);
     for i in 0..60 {
         let body = json!({"node_id": format!("n{i}"), "secret": "0123456789abcdef"}).to_string();
         assert_eq!(
