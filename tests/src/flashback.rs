@@ -5,6 +5,13 @@
 use crate::{TestApp, TestResponse};
 use serde_json::Value;
 
+/// The answer the client's types expect: `status`, a JSON content type, the body.
+pub fn json_reply(res: &TestResponse, status: u16) -> Value {
+    assert_eq!(res.status, status, "{}", res.body);
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    res.json()
+}
+
 /// One client call: `path` without the leading `/` (the client strips it), a JSON
 /// body only when `data` is given (then and only then `Content-Type:
 /// application/json`), no `Accept` of its own, and `Authorization: Bearer …` on every

@@ -9,21 +9,24 @@
 
 use std::fs;
 use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod accounts;
+mod email;
 pub mod flashback;
 mod http;
 pub mod nodes;
+mod setup;
+pub use email::SentEmail;
 pub use http::TestResponse;
+use setup::{build_once, copy_dir, free_port, migrated_template, wrangler};
+pub use setup::{group_alive, kill_group, project_root};
 
 /// How long a `wrangler dev` may take to answer its first request.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
@@ -325,109 +328,6 @@ impl TestApp {
     pub fn process_group(&self) -> i32 {
         self.child.id() as i32
     }
-
-    /// Messages the worker sent through the `EMAIL` binding (summaries: from, to,
-    /// subject, messageId, sentAt), as listed by the dev server's local email explorer.
-    pub fn sent_emails(&self) -> Vec<Value> {
-        let listing = self.get("/cdn-cgi/local/explorer/api/local/email/sending");
-        assert_eq!(listing.status, 200, "email explorer: {}", listing.body);
-        match listing.json()["result"].clone() {
-            Value::Array(items) => items,
-            other => panic!("unexpected email explorer answer: {other}"),
-        }
-    }
-}
-
-/// One sent message, in full.
-#[derive(Debug, Clone)]
-pub struct SentEmail {
-    pub to: Vec<String>,
-    pub from: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
-
-impl SentEmail {
-    /// The first `http(s)://…` link in the text part.
-    pub fn first_link(&self) -> Option<String> {
-        let start = self
-            .text
-            .find("http://")
-            .or_else(|| self.text.find("https://"))?;
-        Some(self.text[start..].split_whitespace().next()?.to_owned())
-    }
-}
-
-impl TestApp {
-    /// Every message sent to `to` so far, oldest first, in full.
-    pub fn emails_to(&self, to: &str) -> Vec<SentEmail> {
-        let mut summaries: Vec<Value> = self
-            .sent_emails()
-            .into_iter()
-            .filter(|m| {
-                m["to"]
-                    .as_array()
-                    .is_some_and(|a| a.iter().any(|t| t == to))
-            })
-            .collect();
-        summaries.sort_by(|a, b| a["sentAt"].as_str().cmp(&b["sentAt"].as_str()));
-        summaries
-            .iter()
-            .map(|m| {
-                let id = m["messageId"].as_str().expect("messageId");
-                let res = self.get(&format!(
-                    "/cdn-cgi/local/explorer/api/local/email/sending?email_id={}",
-                    percent_encode(id)
-                ));
-                assert_eq!(res.status, 200, "email explorer: {}", res.body);
-                let full = &res.json()["result"];
-                SentEmail {
-                    to: full["to"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|t| t.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    from: full["from"].as_str().unwrap_or_default().to_owned(),
-                    subject: full["subject"].as_str().unwrap_or_default().to_owned(),
-                    text: full["text"].as_str().unwrap_or_default().to_owned(),
-                    html: full["html"].as_str().unwrap_or_default().to_owned(),
-                }
-            })
-            .collect()
-    }
-
-    /// Waits (up to 10 s) until `count` messages were sent to `to`, and returns them.
-    /// The worker sends after it has answered, so mail can trail the response.
-    pub fn wait_for_emails(&self, to: &str, count: usize) -> Vec<SentEmail> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let emails = self.emails_to(to);
-            if emails.len() >= count || Instant::now() > deadline {
-                assert!(
-                    emails.len() >= count,
-                    "expected {count} email(s) to {to}, got {}",
-                    emails.len()
-                );
-                return emails;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl Drop for TestApp {
@@ -435,114 +335,4 @@ impl Drop for TestApp {
         kill_group(self.process_group());
         let _ = self.child.wait();
     }
-}
-
-/// SIGTERM to the whole group, then SIGKILL to whatever is still there after 5 s.
-pub fn kill_group(pgid: i32) {
-    // SAFETY: plain syscalls on a process group this harness created.
-    unsafe { libc::kill(-pgid, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while group_alive(pgid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-}
-
-/// Whether any process of the group still exists (zombies of our own child aside).
-pub fn group_alive(pgid: i32) -> bool {
-    // SAFETY: signal 0 only checks for existence.
-    unsafe { libc::kill(-pgid, 0) == 0 }
-}
-
-pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-/// `wrangler` from the project's node_modules, with its Node 22 first on PATH and
-/// everything that would reach the network switched off.
-fn wrangler() -> Command {
-    let root = project_root();
-    let bin = root.join("node_modules/.bin");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut cmd = Command::new(bin.join("wrangler"));
-    cmd.current_dir(&root)
-        .env("PATH", path)
-        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("NO_UPDATE_NOTIFIER", "1");
-    cmd
-}
-
-fn build_once() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let out = Command::new("make")
-            .args(["--no-print-directory", "build"])
-            .current_dir(project_root())
-            .output()
-            .expect("run make build");
-        assert!(
-            out.status.success(),
-            "make build failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-}
-
-/// A persist directory with every migration applied, made once per test process.
-fn migrated_template() -> &'static Path {
-    static TEMPLATE: OnceLock<TempDir> = OnceLock::new();
-    TEMPLATE
-        .get_or_init(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("gatehouse-d1-")
-                .tempdir()
-                .expect("temp dir");
-            let out = wrangler()
-                .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
-                .arg(dir.path())
-                .env("CI", "true") // never prompt
-                .stdin(Stdio::null())
-                .output()
-                .expect("run wrangler d1 migrations apply");
-            assert!(
-                out.status.success(),
-                "migrations failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            dir
-        })
-        .path()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("create state dir");
-    for entry in fs::read_dir(from).expect("read template") {
-        let entry = entry.expect("template entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy template file");
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    // The OS picks a free port; there is a small window before wrangler binds it,
-    // which is why every app gets its own and startup failures show the log.
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }

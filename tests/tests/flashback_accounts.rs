@@ -3,25 +3,10 @@
 //! refresh with `refresh_token`, logout, profile; roles as Flashback's numbers.
 
 use gatehouse_e2e::accounts::{signup_body, verify_by_email};
-use gatehouse_e2e::flashback::client_call;
+use gatehouse_e2e::flashback::{client_call, json_reply};
 use gatehouse_e2e::nodes::now_ms;
 use gatehouse_e2e::{spawn_app, TestResponse};
 use serde_json::{json, Value};
-
-fn ok(res: &TestResponse, status: u16) -> Value {
-    assert_eq!(res.status, status, "{}", res.body);
-    assert_eq!(res.header("content-type"), Some("application/json"));
-    res.json()
-}
-
-/// The reset link in a reset mail (its text names the product's URL before it).
-fn reset_link(mail: &gatehouse_e2e::SentEmail) -> String {
-    mail.text
-        .split_whitespace()
-        .find(|w| w.contains("/user/reset-password?token="))
-        .expect("a reset link")
-        .to_owned()
-}
 
 fn expires_soon(body: &Value) {
     let at = body["expiresAt"].as_i64().expect("expiresAt, Unix ms");
@@ -45,7 +30,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     ] {
         body[k] = json!(v);
     }
-    let signed_up = ok(
+    let signed_up = json_reply(
         &client_call(&app, None, "POST", "user/register", Some(&body)),
         201,
     );
@@ -58,14 +43,14 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     // resendVerificationEmail(id): POST, no body; once a minute per account.
     let path = format!("user/resend-verification/{link_id}");
     let resent = client_call(&app, None, "POST", &path, None);
-    assert_eq!(ok(&resent, 202)["success"], true);
+    assert_eq!(json_reply(&resent, 202)["success"], true);
     app.wait_for_emails("ada@acme.io", 1);
     app.d1_query("UPDATE email_verifications SET created_at_ms = created_at_ms - 120000");
-    ok(&client_call(&app, None, "POST", &path, None), 202);
+    json_reply(&client_call(&app, None, "POST", &path, None), 202);
     let links = app.wait_for_emails("ada@acme.io", 2);
     assert_ne!(links[0].first_link(), links[1].first_link(), "a fresh link");
     // An unknown id answers the same, sending nothing.
-    ok(
+    json_reply(
         &client_call(&app, None, "POST", "user/resend-verification/nope", None),
         202,
     );
@@ -74,7 +59,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     // userLogin, with deviceInfo.
     let login_body = json!({"email": "ada@acme.io", "password": "Correct1horse",
         "deviceInfo": {"userAgent": "Mozilla/5.0", "deviceType": "DESKTOP", "os": "Linux", "browser": "Firefox"}});
-    let login = ok(
+    let login = json_reply(
         &client_call(&app, None, "POST", "user/login", Some(&login_body)),
         200,
     );
@@ -84,7 +69,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     let refresh = login["refreshToken"].as_str().unwrap().to_owned();
 
     // getUserProfile, with the bearer the client now sends.
-    let profile = ok(
+    let profile = json_reply(
         &client_call(&app, Some(&access), "GET", "user/profile", None),
         200,
     );
@@ -97,7 +82,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     );
 
     // userRefresh sends {"refresh_token"}.
-    let refreshed = ok(
+    let refreshed = json_reply(
         &client_call(
             &app,
             Some(&access),
@@ -122,7 +107,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
         "user/logout",
         Some(&json!({"refresh_token": current})),
     );
-    assert_eq!(ok(&out, 200)["success"], true);
+    assert_eq!(json_reply(&out, 200)["success"], true);
     let dead = client_call(
         &app,
         None,
@@ -131,7 +116,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
         Some(&json!({"refresh_token": current})),
     );
     assert_eq!(dead.status, 401, "{}", dead.body);
-    ok(
+    json_reply(
         &client_call(
             &app,
             None,
@@ -152,7 +137,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     assert_eq!(forged.json()["error_code"], "INVALID_TOKEN");
 
     // A colleague who joins is a plain USER (0).
-    let colleague = ok(
+    let colleague = json_reply(
         &client_call(
             &app,
             None,
@@ -167,170 +152,6 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
 }
 
 #[test]
-fn a_forgotten_password_is_reset_by_email_once() {
-    let app = spawn_app();
-    client_call(
-        &app,
-        None,
-        "POST",
-        "user/register",
-        Some(&signup_body("ada@acme.io", json!({}))),
-    );
-    verify_by_email(&app, "ada@acme.io");
-    let old = json!({"email": "ada@acme.io", "password": "Correct1horse"});
-    let session = ok(
-        &client_call(&app, None, "POST", "user/login", Some(&old)),
-        200,
-    );
-    let old_refresh = session["refreshToken"].as_str().unwrap().to_owned();
-
-    // requestPasswordReset: the same answer for an unknown address, and no mail to it.
-    let asked = ok(
-        &client_call(
-            &app,
-            None,
-            "POST",
-            "user/request-reset-password",
-            Some(&json!({"email": "ada@acme.io"})),
-        ),
-        200,
-    );
-    let unknown = ok(
-        &client_call(
-            &app,
-            None,
-            "POST",
-            "user/request-reset-password",
-            Some(&json!({"email": "eve@acme.io"})),
-        ),
-        200,
-    );
-    assert_eq!(asked, unknown);
-    let mail = app
-        .wait_for_emails("ada@acme.io", 2)
-        .into_iter()
-        .find(|m| m.subject == "Reset your password")
-        .expect("the reset mail");
-    assert!(
-        mail.text.contains(&app.base_url),
-        "names the product's PUBLIC_URL"
-    );
-    let link = reset_link(&mail);
-    let path = link
-        .strip_prefix(&app.base_url)
-        .expect("a link to this worker")
-        .to_owned();
-    assert!(path.starts_with("/user/reset-password?token="));
-    let token = path.rsplit('=').next().unwrap().to_owned();
-    let page = app.get(&path);
-    assert_eq!(page.status, 200);
-    assert!(page.body.contains("name=\"newPassword\""));
-    assert!(app.emails_to("eve@acme.io").is_empty());
-
-    // resetPassword: the sign-up policy, and a weak try does not use the link up.
-    let weak = client_call(
-        &app,
-        None,
-        "POST",
-        "user/reset-password",
-        Some(&json!({"token": token, "newPassword": "weak"})),
-    );
-    assert_eq!(weak.status, 400);
-    assert_eq!(weak.json()["error_code"], "WEAK_PASSWORD");
-    // Two resets with one link at once: exactly one sets the password.
-    let app = std::sync::Arc::new(app);
-    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
-    let racers: Vec<_> = ["Second2horse", "Third3horse"]
-        .into_iter()
-        .map(|password| {
-            let (app, barrier, token) = (app.clone(), barrier.clone(), token.clone());
-            std::thread::spawn(move || {
-                let body = json!({"token": token, "newPassword": password});
-                barrier.wait();
-                (
-                    password,
-                    client_call(&app, None, "POST", "user/reset-password", Some(&body)),
-                )
-            })
-        })
-        .collect();
-    let results: Vec<_> = racers.into_iter().map(|t| t.join().unwrap()).collect();
-    let winners: Vec<&str> = results
-        .iter()
-        .filter(|(_, r)| r.status == 200)
-        .map(|(p, _)| *p)
-        .collect();
-    assert_eq!(
-        winners.len(),
-        1,
-        "{:?}",
-        results.iter().map(|(_, r)| &r.body).collect::<Vec<_>>()
-    );
-    let loser = results.iter().find(|(_, r)| r.status != 200).unwrap();
-    assert_eq!(loser.1.json()["error_code"], "INVALID_LINK");
-
-    // The old password and every old sign-in are over; the new password works.
-    assert_eq!(
-        client_call(&app, None, "POST", "user/login", Some(&old)).status,
-        401
-    );
-    let refreshed = client_call(
-        &app,
-        None,
-        "POST",
-        "user/refresh",
-        Some(&json!({"refresh_token": old_refresh})),
-    );
-    assert_eq!(refreshed.status, 401, "{}", refreshed.body);
-    let new = json!({"email": "ada@acme.io", "password": winners[0]});
-    ok(
-        &client_call(&app, None, "POST", "user/login", Some(&new)),
-        200,
-    );
-    let reused = client_call(
-        &app,
-        None,
-        "POST",
-        "user/reset-password",
-        Some(&json!({"token": token, "newPassword": "Fourth4horse"})),
-    );
-    assert_eq!(reused.json()["error_code"], "INVALID_LINK");
-
-    // The page's own form, as a browser posts it.
-    app.d1_query("UPDATE password_resets SET created_at_ms = created_at_ms - 120000");
-    ok(
-        &client_call(
-            &app,
-            None,
-            "POST",
-            "user/request-reset-password",
-            Some(&json!({"email": "ada@acme.io"})),
-        ),
-        200,
-    );
-    let mail = app
-        .wait_for_emails("ada@acme.io", 3)
-        .into_iter()
-        .rfind(|m| m.subject == "Reset your password")
-        .unwrap();
-    let token = reset_link(&mail).rsplit('=').next().unwrap().to_owned();
-    let form = format!("token={token}&newPassword=Fifth5horse");
-    let done = app.request(
-        "POST",
-        "/user/reset-password",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(form.as_bytes()),
-    );
-    assert_eq!(done.status, 200, "{}", done.body);
-    assert!(done.body.contains("Password changed"));
-    let fifth = json!({"email": "ada@acme.io", "password": "Fifth5horse"});
-    ok(
-        &client_call(&app, None, "POST", "user/login", Some(&fifth)),
-        200,
-    );
-}
-
-#[test]
 fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
     let app = std::sync::Arc::new(spawn_app());
     client_call(
@@ -340,7 +161,7 @@ fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
         "user/register",
         Some(&signup_body("ada@acme.io", json!({}))),
     );
-    let login = ok(
+    let login = json_reply(
         &client_call(
             &app,
             None,
@@ -395,7 +216,7 @@ fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
 #[test]
 fn pre_verify_then_validate_and_the_session_list() {
     let app = spawn_app();
-    ok(
+    json_reply(
         &client_call(
             &app,
             None,
@@ -412,7 +233,7 @@ fn pre_verify_then_validate_and_the_session_list() {
 
     // preVerifyEmail: good, and still good (nothing used); a made-up token is not.
     for _ in 0..2 {
-        let pre = ok(
+        let pre = json_reply(
             &client_call(
                 &app,
                 None,
@@ -437,7 +258,7 @@ fn pre_verify_then_validate_and_the_session_list() {
     assert_eq!(made_up.json()["error_code"], "INVALID_LINK");
     // validateRegistration sends {token, password}; the account already has one.
     let body = json!({"token": token, "password": "Correct1horse"});
-    ok(
+    json_reply(
         &client_call(&app, None, "POST", "/user/verify-email", Some(&body)),
         200,
     );
@@ -455,20 +276,20 @@ fn pre_verify_then_validate_and_the_session_list() {
 
     // Two more sign-ins, one from a described device.
     let credentials = json!({"email": "ada@acme.io", "password": "Correct1horse"});
-    let laptop = ok(
+    let laptop = json_reply(
         &client_call(&app, None, "POST", "user/login", Some(&credentials)),
         200,
     );
     let mut with_device = credentials.clone();
     with_device["deviceInfo"] = json!({"userAgent": "FlashbackApp/1.0", "deviceType": "MOBILE", "os": "iOS", "browser": "Safari"});
-    let phone = ok(
+    let phone = json_reply(
         &client_call(&app, None, "POST", "user/login", Some(&with_device)),
         200,
     );
 
     // getTokens, as the laptop: three live sign-ins (sign-up's too), the laptop's current.
     let bearer = laptop["accessToken"].as_str().unwrap();
-    let listed = ok(&client_call(&app, Some(bearer), "GET", "token", None), 200);
+    let listed = json_reply(&client_call(&app, Some(bearer), "GET", "token", None), 200);
     let tokens = listed["tokens"].as_array().unwrap();
     assert_eq!(tokens.len(), 3, "{listed}");
     let current: Vec<&Value> = tokens.iter().filter(|t| t["current"] == true).collect();
@@ -489,7 +310,7 @@ fn pre_verify_then_validate_and_the_session_list() {
     // revokeToken: the phone's sign-in ends; only the caller's own sign-ins can be ended.
     let path = format!("token/{}", phone["tokenId"].as_str().unwrap());
     assert_eq!(
-        ok(&client_call(&app, Some(bearer), "DELETE", &path, None), 200)["success"],
+        json_reply(&client_call(&app, Some(bearer), "DELETE", &path, None), 200)["success"],
         true
     );
     let dead = client_call(
@@ -504,7 +325,7 @@ fn pre_verify_then_validate_and_the_session_list() {
         client_call(&app, Some(bearer), "DELETE", &path, None).status,
         404
     );
-    let other = ok(
+    let other = json_reply(
         &client_call(
             &app,
             None,
@@ -520,7 +341,7 @@ fn pre_verify_then_validate_and_the_session_list() {
         404
     );
     assert_eq!(
-        ok(&client_call(&app, Some(bearer), "GET", "token", None), 200)["tokens"]
+        json_reply(&client_call(&app, Some(bearer), "GET", "token", None), 200)["tokens"]
             .as_array()
             .unwrap()
             .len(),

@@ -5,7 +5,7 @@
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::nodes::registration::SignedFields;
 use gatehouse_e2e::accounts::verified_user;
-use gatehouse_e2e::flashback::{client_call, installer_post, openssl_sign};
+use gatehouse_e2e::flashback::{client_call, installer_post, json_reply, openssl_sign};
 use gatehouse_e2e::nodes::now_ms;
 use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
 use serde_json::{json, Value};
@@ -44,12 +44,6 @@ fn installer_payload(key_pem: &str, ip: &str, org_field: &str, org: &str, second
     )
 }
 
-fn ok(res: &TestResponse, status: u16) -> Value {
-    assert_eq!(res.status, status, "{}", res.body);
-    assert_eq!(res.header("content-type"), Some("application/json"));
-    res.json()
-}
-
 fn node_row(app: &TestApp, ip: &str) -> Vec<Value> {
     app.d1_query(&format!(
         "SELECT provider, status, node_services, org_id FROM nodes WHERE ip = '{ip}'"
@@ -70,7 +64,7 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
         &format!("organization/{org}/key"),
         None,
     );
-    let pem: String = serde_json::from_value(ok(&generated, 200)).expect("a JSON string");
+    let pem: String = serde_json::from_value(json_reply(&generated, 200)).expect("a JSON string");
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     let key = PrivateKey::from_pem(&pem).unwrap();
 
@@ -82,7 +76,7 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
         &installer_payload(&pem, "203.0.113.20", "id_org", &org, seconds),
     );
     assert_eq!(
-        ok(&res, 200),
+        json_reply(&res, 200),
         json!({"success": true, "message": "Registration successful"})
     );
     assert_eq!(
@@ -95,7 +89,7 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
         "/register",
         &installer_payload(&pem, "203.0.113.21", "org_id", &org, seconds),
     );
-    ok(&res, 200);
+    json_reply(&res, 200);
     // The same payload again is a replay.
     let again = installer_post(
         &app,
@@ -118,7 +112,7 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
         "register",
         Some(&body),
     );
-    assert_eq!(ok(&res, 200)["success"], true);
+    assert_eq!(json_reply(&res, 200)["success"], true);
     assert_eq!(
         node_row(&app, "2001:db8::20"),
         vec![json!({"provider": "GCS", "status": "ONLINE", "node_services": 6, "org_id": org})]
@@ -142,7 +136,7 @@ fn the_installers_and_the_clients_periodic_re_registrations_take_one_primary_rou
         &format!("organization/{org}/key"),
         None,
     );
-    let pem: String = serde_json::from_value(ok(&generated, 200)).unwrap();
+    let pem: String = serde_json::from_value(json_reply(&generated, 200)).unwrap();
     let key = PrivateKey::from_pem(&pem).unwrap();
 
     // The installer's jq payload signed by openssl, then its next run a second later.
@@ -150,7 +144,7 @@ fn the_installers_and_the_clients_periodic_re_registrations_take_one_primary_rou
     for (i, ts) in [seconds, seconds + 1].into_iter().enumerate() {
         let payload = installer_payload(&pem, "203.0.113.30", "id_org", &org, ts);
         let res = installer_post(&app, "/register", &payload);
-        ok(&res, 200);
+        json_reply(&res, 200);
         assert_eq!(primary_trips(&res), ["2", "1"][i], "installer run {i}");
     }
     // The client's nodeRegister, twice.
@@ -164,7 +158,7 @@ fn the_installers_and_the_clients_periodic_re_registrations_take_one_primary_rou
             "register",
             Some(&body),
         );
-        ok(&res, 200);
+        json_reply(&res, 200);
         assert_eq!(primary_trips(&res), ["2", "1"][i], "client call {i}");
     }
 }
@@ -181,7 +175,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
         &format!("organization/{org}/key"),
         None,
     );
-    let pem: String = serde_json::from_value(ok(&generated, 200)).unwrap();
+    let pem: String = serde_json::from_value(json_reply(&generated, 200)).unwrap();
     let key = PrivateKey::from_pem(&pem).unwrap();
     let t = now_ms();
     for (ip, services) in [
@@ -190,14 +184,14 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
         ("198.51.100.33", 4 | 1),
     ] {
         let body = client_registration(&key, ip, &org, t, services);
-        ok(
+        json_reply(
             &client_call(&app, bearer, "POST", "register", Some(&body)),
             200,
         );
     }
 
     // getPrivateNodeInfo: GET organization/{org}/nodes.
-    let listed = ok(
+    let listed = json_reply(
         &client_call(
             &app,
             bearer,
@@ -236,7 +230,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
 
     // getNodeInfo: the public directory lists only network providers' nodes.
     let directory = |services: u32| {
-        ok(
+        json_reply(
             &client_call(
                 &app,
                 bearer,
@@ -277,7 +271,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
         json!(base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes())));
     let res = client_call(&app, bearer, "POST", "unregister", Some(&unregister));
     assert_eq!(
-        ok(&res, 200),
+        json_reply(&res, 200),
         json!({"success": true, "message": "Node unregistered"})
     );
     assert!(node_row(&app, "198.51.100.31").is_empty());
@@ -300,14 +294,14 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     let seconds = now_ms() / 1000 + 2;
     let installer = installer_payload(&pem, "198.51.100.32", "id_org", &org, seconds);
     let res = installer_post(&app, "/unregister", &installer);
-    ok(&res, 200);
+    json_reply(&res, 200);
     assert!(node_row(&app, "198.51.100.32").is_empty());
 
     // deletePrivateNode: DELETE, no body.
     let path = format!("organization/{org}/node/{}", node["id"].as_str().unwrap());
     let res = client_call(&app, bearer, "DELETE", &path, None);
     assert_eq!(
-        ok(&res, 200),
+        json_reply(&res, 200),
         json!({"success": true, "message": "Node deleted successfully"})
     );
     let again = client_call(&app, bearer, "DELETE", &path, None);
@@ -322,25 +316,25 @@ fn organization_key_calls_answer_the_clients_types() {
     let (token, org, _) = verified_user(&app, "ada@acme.io");
     let bearer = Some(token.as_str());
     let keys_path = format!("organization/{org}/key");
-    let first: String = serde_json::from_value(ok(
+    let first: String = serde_json::from_value(json_reply(
         &client_call(&app, bearer, "POST", &keys_path, None),
         200,
     ))
     .unwrap();
-    let second: String = serde_json::from_value(ok(
+    let second: String = serde_json::from_value(json_reply(
         &client_call(&app, bearer, "POST", &keys_path, None),
         200,
     ))
     .unwrap();
     let key = PrivateKey::from_pem(&first).unwrap();
     let body = client_registration(&key, "192.0.2.40", &org, now_ms(), 1);
-    ok(
+    json_reply(
         &client_call(&app, bearer, "POST", "register", Some(&body)),
         200,
     );
 
     // getOrgKeys: {success, data: [{id, orgId, publicKey, createdAt, nodeKeys}], message}.
-    let listing = ok(&client_call(&app, bearer, "GET", &keys_path, None), 200);
+    let listing = json_reply(&client_call(&app, bearer, "GET", &keys_path, None), 200);
     assert!(listing["message"].is_string());
     let data = listing["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
@@ -370,17 +364,17 @@ fn organization_key_calls_answer_the_clients_types() {
         &format!("{keys_path}/{}", unused["id"].as_str().unwrap()),
         None,
     );
-    let answer = ok(&res, 200);
+    let answer = json_reply(&res, 200);
     assert_eq!(answer["success"], true);
     assert!(answer["message"].is_string());
     // deleteOrgKeys: DELETE …/key, no body: every remaining active key.
     let res = client_call(&app, bearer, "DELETE", &keys_path, None);
     assert_eq!(
-        ok(&res, 200),
+        json_reply(&res, 200),
         json!({"success": true, "message": "Successfully deleted 1 organization key(s)"})
     );
     assert_eq!(
-        ok(&client_call(&app, bearer, "GET", &keys_path, None), 200)["data"],
+        json_reply(&client_call(&app, bearer, "GET", &keys_path, None), 200)["data"],
         json!([])
     );
     let refused = client_call(

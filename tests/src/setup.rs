@@ -1,0 +1,121 @@
+//! What booting a worker needs from outside the test: the project root, the project's
+//! own wrangler (offline), one `make build` and one migrated D1 template per test
+//! process, free ports, and killing wrangler's whole process group afterwards.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// SIGTERM to the whole group, then SIGKILL to whatever is still there after 5 s.
+pub fn kill_group(pgid: i32) {
+    // SAFETY: plain syscalls on a process group this harness created.
+    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while group_alive(pgid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// Whether any process of the group still exists (zombies of our own child aside).
+pub fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// `wrangler` from the project's node_modules, with its Node 22 first on PATH and
+/// everything that would reach the network switched off.
+pub(crate) fn wrangler() -> Command {
+    let root = project_root();
+    let bin = root.join("node_modules/.bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new(bin.join("wrangler"));
+    cmd.current_dir(&root)
+        .env("PATH", path)
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("NO_UPDATE_NOTIFIER", "1");
+    cmd
+}
+
+pub(crate) fn build_once() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = Command::new("make")
+            .args(["--no-print-directory", "build"])
+            .current_dir(project_root())
+            .output()
+            .expect("run make build");
+        assert!(
+            out.status.success(),
+            "make build failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// A persist directory with every migration applied, made once per test process.
+pub(crate) fn migrated_template() -> &'static Path {
+    static TEMPLATE: OnceLock<TempDir> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("gatehouse-d1-")
+                .tempdir()
+                .expect("temp dir");
+            let out = wrangler()
+                .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+                .arg(dir.path())
+                .env("CI", "true") // never prompt
+                .stdin(Stdio::null())
+                .output()
+                .expect("run wrangler d1 migrations apply");
+            assert!(
+                out.status.success(),
+                "migrations failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            dir
+        })
+        .path()
+}
+
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create state dir");
+    for entry in fs::read_dir(from).expect("read template") {
+        let entry = entry.expect("template entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy template file");
+        }
+    }
+}
+
+pub(crate) fn free_port() -> u16 {
+    // The OS picks a free port; there is a small window before wrangler binds it,
+    // which is why every app gets its own and startup failures show the log.
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
