@@ -4,8 +4,8 @@
 
 use gatehouse_e2e::accounts::{signup_body, verify_by_email};
 use gatehouse_e2e::flashback::{client_call, json_reply};
-use gatehouse_e2e::spawn_app;
-use serde_json::json;
+use gatehouse_e2e::{spawn_app, TestApp};
+use serde_json::{json, Value};
 
 /// The reset link in a reset mail (its text names the product's URL before it).
 fn reset_link(mail: &gatehouse_e2e::SentEmail) -> String {
@@ -14,6 +14,20 @@ fn reset_link(mail: &gatehouse_e2e::SentEmail) -> String {
         .find(|w| w.contains("/user/reset-password?token="))
         .expect("a reset link")
         .to_owned()
+}
+
+/// requestPasswordReset, as the client sends it: 200 whoever asks.
+fn request_reset(app: &TestApp, email: &str) -> Value {
+    json_reply(
+        &client_call(
+            app,
+            None,
+            "POST",
+            "user/request-reset-password",
+            Some(&json!({ "email": email })),
+        ),
+        200,
+    )
 }
 
 #[test]
@@ -35,26 +49,8 @@ fn a_forgotten_password_is_reset_by_email_once() {
     let old_refresh = session["refreshToken"].as_str().unwrap().to_owned();
 
     // requestPasswordReset: the same answer for an unknown address, and no mail to it.
-    let asked = json_reply(
-        &client_call(
-            &app,
-            None,
-            "POST",
-            "user/request-reset-password",
-            Some(&json!({"email": "ada@acme.io"})),
-        ),
-        200,
-    );
-    let unknown = json_reply(
-        &client_call(
-            &app,
-            None,
-            "POST",
-            "user/request-reset-password",
-            Some(&json!({"email": "eve@acme.io"})),
-        ),
-        200,
-    );
+    let asked = request_reset(&app, "ada@acme.io");
+    let unknown = request_reset(&app, "eve@acme.io");
     assert_eq!(asked, unknown);
     let mail = app
         .wait_for_emails("ada@acme.io", 2)
@@ -148,16 +144,7 @@ fn a_forgotten_password_is_reset_by_email_once() {
 
     // The page's own form, as a browser posts it.
     app.d1_query("UPDATE password_resets SET created_at_ms = created_at_ms - 120000");
-    json_reply(
-        &client_call(
-            &app,
-            None,
-            "POST",
-            "user/request-reset-password",
-            Some(&json!({"email": "ada@acme.io"})),
-        ),
-        200,
-    );
+    request_reset(&app, "ada@acme.io");
     let mail = app
         .wait_for_emails("ada@acme.io", 3)
         .into_iter()
