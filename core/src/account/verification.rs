@@ -1,5 +1,7 @@
-//! Email-verification and refresh-token secrets: random, sent once, stored as hashes.
+//! Email-verification links — the secret (random, sent once, stored as a hash; refresh
+//! tokens are stored the same way), the mail, the confirmation pages, the refusals.
 
+use super::{AccountError, ErrorCode};
 use crate::crypto::{hex, random_bytes, sha256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -8,6 +10,20 @@ use base64::Engine;
 pub const VERIFICATION_TTL_MS: i64 = 24 * 3600 * 1000;
 /// A new link is sent at most this often per account.
 pub const RESEND_INTERVAL_MS: i64 = 60 * 1000;
+
+/// The JSON refusal of a verification link past [`VERIFICATION_TTL_MS`] (checking it
+/// and using it answer alike).
+pub fn expired_link() -> AccountError {
+    AccountError::new(ErrorCode::LinkExpired, "This verification link has expired")
+}
+
+/// The JSON refusal of a verification link that is unknown or was already used.
+pub fn unusable_link() -> AccountError {
+    AccountError::new(
+        ErrorCode::InvalidLink,
+        "This verification link is not valid or was already used",
+    )
+}
 
 /// A fresh 32-byte token (URL-safe base64) and the hash to store.
 pub fn new_token() -> Result<(String, String), getrandom::Error> {

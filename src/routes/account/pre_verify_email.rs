@@ -7,8 +7,8 @@ use super::error;
 use crate::store::accounts::{self, Verification};
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::verification::token_hash;
-use gatehouse_core::account::{string_field, AccountError, ErrorCode};
+use gatehouse_core::account::string_field;
+use gatehouse_core::account::verification::{expired_link, token_hash, unusable_link};
 use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
@@ -27,14 +27,8 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
                 200,
                 &json!({"success": true, "message": "The link is valid", "authMethod": "password", "hasPassword": true}),
             ),
-            Verification::Expired => error(&AccountError::new(
-                ErrorCode::LinkExpired,
-                "This verification link has expired",
-            )),
-            Verification::Invalid => error(&AccountError::new(
-                ErrorCode::InvalidLink,
-                "This verification link is not valid or was already used",
-            )),
+            Verification::Expired => error(&expired_link()),
+            Verification::Invalid => error(&unusable_link()),
         },
     )
 }

@@ -9,8 +9,10 @@ use super::error;
 use crate::store::accounts::{self, Verification};
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::verification::{confirm_page, page as html_page, token_hash};
-use gatehouse_core::account::{string_field, AccountError, ErrorCode};
+use gatehouse_core::account::string_field;
+use gatehouse_core::account::verification::{
+    confirm_page, expired_link, page as html_page, token_hash, unusable_link,
+};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::query::{form_param, query_param};
 use serde_json::json;
@@ -75,13 +77,7 @@ pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Probl
         Verification::Verified => {
             http::json(200, &json!({"success": true, "message": "Email verified"}))
         }
-        Verification::Expired => error(&AccountError::new(
-            ErrorCode::LinkExpired,
-            "This verification link has expired",
-        )),
-        Verification::Invalid => error(&AccountError::new(
-            ErrorCode::InvalidLink,
-            "This verification link is not valid or was already used",
-        )),
+        Verification::Expired => error(&expired_link()),
+        Verification::Invalid => error(&unusable_link()),
     })
 }
