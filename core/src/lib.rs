@@ -14,6 +14,7 @@ pub mod fastapi;
 pub mod http;
 pub mod node_secret;
 pub mod nodes;
+pub mod org_keys;
 pub mod time;
 
 /// Version reported by `GET /health` and the OpenAPI document.

@@ -78,6 +78,35 @@ pub fn conflict_body() -> String {
     fastapi::detail("Node already registered")
 }
 
+/// Wrong secrets one node id may receive per window before the route stops comparing:
+/// a 409 tells a guess from the right secret, so without a bound the route is an
+/// online guessing oracle for any node id. Honest nodes never send a wrong secret for
+/// their own id, so their answers (200 again, or 409 for a taken id) do not change.
+pub const MAX_WRONG_SECRETS: i64 = 10;
+pub const WRONG_SECRETS_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// A node id's wrong-secret count as stored: how many since when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrongSecrets {
+    pub count: i64,
+    pub since_ms: Option<i64>,
+}
+
+impl WrongSecrets {
+    /// Seconds until the node id takes guesses again, if it is locked now.
+    pub fn locked_for_seconds(&self, now_ms: i64) -> Option<u32> {
+        let since = self.since_ms?;
+        let ends = since + WRONG_SECRETS_WINDOW_MS;
+        (self.count >= MAX_WRONG_SECRETS && now_ms < ends)
+            .then(|| ((ends - now_ms + 999) / 1000) as u32)
+    }
+}
+
+/// 429 body while a node id is locked (FastAPI's HTTPException shape).
+pub fn locked_body() -> String {
+    fastapi::detail("Too many wrong secrets for this node_id; try again later")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +145,18 @@ mod tests {
         ] {
             assert!(NodeSecretRequest::parse(JSON, body, &INFERA).is_ok());
         }
+    }
+
+    #[test]
+    fn a_node_id_locks_after_ten_wrong_secrets_for_an_hour() {
+        let at = |count, since_ms| WrongSecrets { count, since_ms };
+        let t = 1_000_000_000;
+        assert_eq!(at(0, None).locked_for_seconds(t), None);
+        assert_eq!(at(9, Some(t)).locked_for_seconds(t), None);
+        assert_eq!(at(10, Some(t)).locked_for_seconds(t), Some(3600));
+        assert_eq!(at(10, Some(t)).locked_for_seconds(t + 3_599_001), Some(1));
+        assert_eq!(at(10, Some(t)).locked_for_seconds(t + 3_600_000), None);
+        assert_eq!(locked_body(), r#"{"detail":"Too many wrong secrets for this node_id; try again later"}"#);
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     let (d1_primary, d1_replica) = db.round_trips();
     if test_hooks {
         // Test builds report the request's D1 round trips (to the primary and to
-        // replicas), KDF runs and RSA verifications so e2e tests can hold each route
+        // replicas), KDF runs, RSA verifications and key generations so e2e tests can hold each route
         // to its budget (README, "D1 round trips", SECURITY.md).
         let headers = response.headers();
         let all = (d1_primary + d1_replica).to_string();
@@ -57,6 +57,8 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         let _ = headers.set("x-gatehouse-kdf-runs", &kdf_runs);
         let rsa = gatehouse_core::crypto::rsa_keys::take_verifications().to_string();
         let _ = headers.set("x-gatehouse-rsa-verifications", &rsa);
+        let generated = gatehouse_core::crypto::rsa_keys::take_generations().to_string();
+        let _ = headers.set("x-gatehouse-rsa-generations", &generated);
     }
     let effects = Effects {
         d1_primary,

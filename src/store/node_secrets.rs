@@ -2,6 +2,7 @@
 
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
+use gatehouse_core::node_secret::{WrongSecrets, WRONG_SECRETS_WINDOW_MS};
 use serde::Deserialize;
 
 pub enum Registration {
@@ -16,20 +17,51 @@ struct StoredHash {
     secret_hash: String,
 }
 
-/// The stored hash of `node_id`'s secret, if it is registered: one D1 round trip.
-pub async fn stored_hash(db: &Db, node_id: &str) -> Result<Option<String>, Problem> {
-    let what = "node_secrets.stored_hash";
+/// A registered node id: its secret's hash and the wrong secrets it received lately.
+#[derive(Deserialize)]
+pub struct StoredSecret {
+    pub secret_hash: String,
+    failed_attempts: f64,
+    failed_since_ms: Option<f64>,
+}
+
+impl StoredSecret {
+    pub fn wrong_secrets(&self) -> WrongSecrets {
+        WrongSecrets {
+            count: self.failed_attempts as i64,
+            since_ms: self.failed_since_ms.map(|ms| ms as i64),
+        }
+    }
+}
+
+/// `node_id`'s stored secret, if it is registered: one D1 round trip (a replica may
+/// lag the failure count by a moment, which lets a few more guesses through, never
+/// fewer answers for an honest node).
+pub async fn stored(db: &Db, node_id: &str) -> Result<Option<StoredSecret>, Problem> {
+    let what = "node_secrets.stored";
     let db = db.trip(Route::Replica, what);
     let results = db
         .batch(vec![db.statement(
-            "SELECT secret_hash FROM node_secrets WHERE node_id = ?1",
+            "SELECT secret_hash, failed_attempts, failed_since_ms FROM node_secrets \
+             WHERE node_id = ?1",
             &[text(node_id)],
         )])
         .await?;
-    Ok(rows::<StoredHash>(&results, 0, what)?
-        .into_iter()
-        .next()
-        .map(|row| row.secret_hash))
+    Ok(rows::<StoredSecret>(&results, 0, what)?.into_iter().next())
+}
+
+/// Counts one wrong secret for `node_id`: a new window when the last one is over.
+pub async fn count_wrong_secret(db: &Db, node_id: &str, now_ms: i64) -> Result<(), Problem> {
+    let db = db.trip(Route::Primary, "node_secrets.count_wrong_secret");
+    let statement = db.statement(
+        "UPDATE node_secrets SET \
+         failed_attempts = CASE WHEN failed_since_ms > ?2 - ?3 THEN failed_attempts + 1 ELSE 1 END, \
+         failed_since_ms = CASE WHEN failed_since_ms > ?2 - ?3 THEN failed_since_ms ELSE ?2 END \
+         WHERE node_id = ?1",
+        &[text(node_id), num(now_ms), num(WRONG_SECRETS_WINDOW_MS)],
+    );
+    db.batch(vec![statement]).await?;
+    Ok(())
 }
 
 /// Inserts the node unless it exists, then reads back the stored hash: one D1 round

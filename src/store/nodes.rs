@@ -1,28 +1,39 @@
 //! Bridge nodes and the organization keys that may sign their registrations.
 
+use super::db::{Statement, Trip};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
 use gatehouse_core::nodes::warm::StoredState;
 use serde::Deserialize;
 
-/// An active key that may have signed a registration.
+/// An active key that may have signed a registration, with its organization's standing.
 #[derive(Deserialize)]
 pub struct CandidateKey {
     pub id: String,
     pub org_id: String,
     pub public_key_pem: String,
+    /// Generated here or uploaded with a proof of possession (migration 0010).
+    pub proven: i64,
+    /// Whether the key's organization is banned.
+    pub org_banned: i64,
 }
 
-/// What the one read of a registration returns.
+/// What the one read of a signed node request returns.
 pub struct RegistrationContext {
-    /// Active keys of the organization that may verify (the node's own if it is
-    /// registered, else the named one), the node's current key first.
+    /// Active keys that may verify (core::nodes::signed::Candidates): the named
+    /// organization's, or those of the organizations the address is registered in;
+    /// the keys nodes at this address last used first.
     pub keys: Vec<CandidateKey>,
-    /// Whether that organization exists and is not banned.
-    pub org_usable: bool,
-    /// The node as stored, if it was registered before.
-    pub existing: Option<ExistingNode>,
+    /// The address's node in each candidate organization that has one.
+    pub existing: Vec<ExistingNode>,
+}
+
+impl RegistrationContext {
+    /// The node of `org_id` at this address, if it is registered there.
+    pub fn node_of(&self, org_id: &str) -> Option<&ExistingNode> {
+        self.existing.iter().find(|n| n.org_id == org_id)
+    }
 }
 
 #[derive(Deserialize)]
@@ -31,18 +42,13 @@ pub struct ExistingNode {
     pub last_signed_at_ms: i64,
 }
 
-#[derive(Deserialize)]
-struct OrgRow {
-    banned: i64,
-}
+/// The candidate organizations: the named one (?2), or with none named, every one the
+/// address (?1) is registered in.
+const CANDIDATE_ORG: &str = "(org_id = ?2 OR (?2 = '' AND org_id IN (SELECT org_id FROM nodes WHERE ip = ?1)))";
 
-/// The organization whose keys may verify: the node's own, else `id_org` (?2).
-const VERIFYING_ORG: &str = "COALESCE((SELECT org_id FROM nodes WHERE ip = ?1), ?2)";
-
-/// One round trip (a read batch): the node, the verifying organization's standing and
-/// its active keys (at most [`MAX_CANDIDATE_KEYS`], which bounds the RSA work).
-/// `core::nodes::signed::verifying_org` then decides with the node row whether
-/// these are the right keys at all.
+/// One round trip (a read batch): the candidate organizations' active keys (at most
+/// [`MAX_CANDIDATE_KEYS`], which bounds the RSA work) with their standing, and the
+/// address's nodes among them. Which key verifies then decides the organization.
 pub async fn registration_context(
     db: &Db,
     node_ip: &str,
@@ -57,28 +63,20 @@ pub async fn registration_context(
     ];
     let keys = db.statement(
         &format!(
-            "SELECT k.id, k.org_id, k.public_key_pem FROM org_keys k \
-             WHERE k.org_id = {VERIFYING_ORG} AND k.revoked_at_ms IS NULL \
-             ORDER BY k.id = (SELECT key_id FROM nodes WHERE ip = ?1) DESC, k.created_at_ms DESC \
-             LIMIT ?3"
+            "SELECT k.id, k.org_id, k.public_key_pem, k.proven,              (SELECT banned FROM organizations o WHERE o.id = k.org_id) AS org_banned              FROM org_keys k WHERE k.revoked_at_ms IS NULL AND k.{CANDIDATE_ORG}              ORDER BY k.id IN (SELECT key_id FROM nodes WHERE ip = ?1) DESC, k.created_at_ms DESC              LIMIT ?3"
         ),
         &args,
     );
-    let org = db.statement(
-        &format!("SELECT banned FROM organizations WHERE id = {VERIFYING_ORG}"),
-        &args[..2],
+    let nodes = db.statement(
+        &format!(
+            "SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1 AND {CANDIDATE_ORG} LIMIT ?3"
+        ),
+        &args,
     );
-    let node = db.statement(
-        "SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1",
-        &args[..1],
-    );
-    let results = db.batch(vec![keys, org, node]).await?;
+    let results = db.batch(vec![keys, nodes]).await?;
     Ok(RegistrationContext {
         keys: rows(&results, 0, what)?,
-        org_usable: rows::<OrgRow>(&results, 1, what)?
-            .first()
-            .is_some_and(|o| o.banned == 0),
-        existing: rows(&results, 2, what)?.into_iter().next(),
+        existing: rows(&results, 1, what)?,
     })
 }
 
@@ -114,25 +112,30 @@ impl NodeWrite<'_> {
     }
 }
 
-/// Inserts or updates the node in one statement, only if this request's timestamp is
-/// strictly newer than the last accepted one and the node stays in its organization.
-/// Returns false when nothing changed: a replay (or a race lost to a newer request).
-pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<bool, Problem> {
+/// Inserts or updates the node in one batch, only if, at write time, the key is still
+/// active in the organization, the organization not banned, and this request's
+/// timestamp strictly newer than the node's last accepted one and than its tombstone
+/// (a removed node); then reads back what decided it, as the warm write does.
+/// Returns (applied, state).
+pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredState), Problem> {
     let what = "nodes.upsert_node";
     let db = db.trip(Route::Primary, what);
-    let statement = db.statement(
+    let upsert = db.statement(
         "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
-         last_signed_at_ms, created_at_ms, updated_at_ms, node_services) VALUES (?1, ?2, ?3, \
-         ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) ON CONFLICT (ip) DO UPDATE SET provider = \
-         excluded.provider, status = excluded.status, region = excluded.region, version = \
-         excluded.version, key_id = excluded.key_id, node_services = excluded.node_services, \
-         last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = \
-         excluded.updated_at_ms WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms \
-         AND nodes.org_id = excluded.org_id",
+         last_signed_at_ms, created_at_ms, updated_at_ms, node_services) SELECT ?1, ?2, ?3, \
+         ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 \
+         AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations \
+         WHERE id = ?6 AND banned = 0) AND NOT EXISTS (SELECT 1 FROM node_tombstones WHERE \
+         org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) ON CONFLICT (org_id, ip) DO \
+         UPDATE SET provider = excluded.provider, status = excluded.status, region = \
+         excluded.region, version = excluded.version, key_id = excluded.key_id, node_services \
+         = excluded.node_services, last_signed_at_ms = excluded.last_signed_at_ms, \
+         updated_at_ms = excluded.updated_at_ms WHERE excluded.last_signed_at_ms > \
+         nodes.last_signed_at_ms",
         &node.args(),
     );
-    let results = db.batch(vec![statement]).await?;
-    Ok(changes(&results, 0) > 0)
+    let results = db.batch(vec![upsert, stored_state(&db, node)]).await?;
+    Ok((changes(&results, 0) > 0, state_of(&results, 1, what)?))
 }
 
 /// The warm registration (core::nodes::warm): one round trip that updates the node
@@ -147,75 +150,130 @@ pub async fn update_registered(
     let db = db.trip(Route::Primary, what);
     let update = db.statement(
         "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, key_id = ?7, \
-         last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 WHERE ip = ?1 AND \
-         org_id = ?6 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 FROM org_keys WHERE id = \
+         last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 WHERE org_id = ?6 AND \
+         ip = ?1 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 FROM org_keys WHERE id = \
          ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM \
          organizations WHERE id = ?6 AND banned = 0)",
         &node.args(),
     );
-    let state = db.statement(
-        "SELECT (SELECT org_id FROM nodes WHERE ip = ?1) AS node_org, \
-                (SELECT last_signed_at_ms FROM nodes WHERE ip = ?1) AS last_signed_at_ms, \
+    let results = db.batch(vec![update, stored_state(&db, node)]).await?;
+    Ok((changes(&results, 0) > 0, state_of(&results, 1, what)?))
+}
+
+/// Reads back, after a conditional node write in the same batch, what decided it.
+fn stored_state(db: &Trip<'_>, node: &NodeWrite<'_>) -> Statement {
+    db.statement(
+        "SELECT (SELECT org_id FROM nodes WHERE org_id = ?2 AND ip = ?1) AS node_org, \
+                max(coalesce((SELECT last_signed_at_ms FROM nodes WHERE org_id = ?2 AND ip = ?1), 0), \
+                    coalesce((SELECT last_signed_at_ms FROM node_tombstones \
+                              WHERE org_id = ?2 AND ip = ?1), 0)) AS last_signed_at_ms, \
                 EXISTS (SELECT 1 FROM org_keys WHERE id = ?3 AND org_id = ?2 \
                         AND revoked_at_ms IS NULL) AS key_active, \
                 (SELECT banned FROM organizations WHERE id = ?2) AS banned",
         &[text(node.ip), text(node.org_id), text(node.key_id)],
-    );
-    let results = db.batch(vec![update, state]).await?;
-    let row = rows::<StateRow>(&results, 1, what)?
+    )
+}
+
+fn state_of(results: &[worker::D1Result], i: usize, what: &str) -> Result<StoredState, Problem> {
+    let row = rows::<StateRow>(results, i, what)?
         .into_iter()
         .next()
         .ok_or_else(|| storage_failure(what, "no state row"))?;
-    Ok((
-        changes(&results, 0) > 0,
-        StoredState {
-            node_org: row.node_org,
-            last_signed_at_ms: row.last_signed_at_ms.map(|ms| ms as i64),
-            key_active: row.key_active != 0,
-            org_banned: row.banned.map(|b| b != 0),
-        },
-    ))
+    Ok(StoredState {
+        node_org: row.node_org,
+        last_signed_at_ms: Some(row.last_signed_at_ms as i64).filter(|&ms| ms > 0),
+        key_active: row.key_active != 0,
+        org_banned: row.banned.map(|b| b != 0),
+    })
 }
 
 #[derive(Deserialize)]
 struct StateRow {
     node_org: Option<String>,
-    last_signed_at_ms: Option<f64>,
+    last_signed_at_ms: f64,
     key_active: i64,
     banned: Option<i64>,
 }
 
-/// Removes a node of `org_id` if `signed_at_ms` is newer than its last signed request
-/// (so a registration's own signature can never unregister it). Its key association
-/// goes with the row. Returns false when nothing was removed.
+/// Removes `org_id`'s node at `ip` if `signed_at_ms` is newer than its last signed
+/// request (so no earlier request can remove it), leaving a tombstone at
+/// `signed_at_ms`: no registration signed before the removal can bring it back. Its
+/// key association goes with the row. Returns false when nothing was removed.
 pub async fn unregister(
     db: &Db,
     ip: &str,
     org_id: &str,
     signed_at_ms: i64,
+    retention: &Tombstones,
 ) -> Result<bool, Problem> {
     let what = "nodes.unregister";
     let db = db.trip(Route::Primary, what);
-    let results = db
-        .batch(vec![db.statement(
-            "DELETE FROM nodes WHERE ip = ?1 AND org_id = ?2 AND last_signed_at_ms < ?3",
-            &[text(ip), text(org_id), num(signed_at_ms)],
-        )])
-        .await?;
-    Ok(changes(&results, 0) > 0)
+    let node = [text(org_id), text(ip), num(signed_at_ms)];
+    let condition = "org_id = ?1 AND ip = ?2 AND last_signed_at_ms < ?3";
+    let statements = vec![
+        db.statement(
+            &tombstone("?3", condition, "?4"),
+            &[text(org_id), text(ip), num(signed_at_ms), num(retention.now_ms)],
+        ),
+        db.statement(&format!("DELETE FROM nodes WHERE {condition}"), &node),
+        sweep_tombstones(&db, retention),
+    ];
+    let results = db.batch(statements).await?;
+    Ok(changes(&results, 1) > 0)
 }
 
-/// Removes a node of `org_id` (an organization manager's decision). False if unknown.
-pub async fn delete(db: &Db, org_id: &str, ip: &str) -> Result<bool, Problem> {
+/// Removes a node of `org_id` (an organization manager's decision), leaving a
+/// tombstone at its last signed timestamp. False if unknown.
+pub async fn delete(
+    db: &Db,
+    org_id: &str,
+    ip: &str,
+    retention: &Tombstones,
+) -> Result<bool, Problem> {
     let what = "nodes.delete";
     let db = db.trip(Route::Primary, what);
-    let results = db
-        .batch(vec![db.statement(
-            "DELETE FROM nodes WHERE ip = ?1 AND org_id = ?2",
-            &[text(ip), text(org_id)],
-        )])
-        .await?;
-    Ok(changes(&results, 0) > 0)
+    let condition = "org_id = ?1 AND ip = ?2";
+    let statements = vec![
+        db.statement(
+            &tombstone("last_signed_at_ms", condition, "?3"),
+            &[text(org_id), text(ip), num(retention.now_ms)],
+        ),
+        db.statement(
+            &format!("DELETE FROM nodes WHERE {condition}"),
+            &[text(org_id), text(ip)],
+        ),
+        sweep_tombstones(&db, retention),
+    ];
+    let results = db.batch(statements).await?;
+    Ok(changes(&results, 1) > 0)
+}
+
+/// When tombstones are written and how long they matter: a removed node's tombstone
+/// refuses captured registrations for as long as one could still be fresh.
+pub struct Tombstones {
+    pub now_ms: i64,
+    pub retention_ms: i64,
+}
+
+/// Records the tombstone of the node `condition` selects at the timestamp `signed`,
+/// removed at `removed_at` (SQL expressions); a later removal only ever raises it.
+fn tombstone(signed: &str, condition: &str, removed_at: &str) -> String {
+    format!(
+        "INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) \
+         SELECT org_id, ip, {signed}, {removed_at} FROM nodes WHERE {condition} ON CONFLICT (org_id, ip) \
+         DO UPDATE SET last_signed_at_ms = max(last_signed_at_ms, excluded.last_signed_at_ms), \
+         removed_at_ms = excluded.removed_at_ms"
+    )
+}
+
+/// Deletes up to 20 tombstones past their retention (no request signed before them
+/// can still be fresh): every removal cleans up after earlier ones.
+fn sweep_tombstones(db: &Trip<'_>, retention: &Tombstones) -> Statement {
+    db.statement(
+        "DELETE FROM node_tombstones WHERE rowid IN (SELECT rowid FROM node_tombstones \
+         WHERE removed_at_ms < ?1 LIMIT 20)",
+        &[num(retention.now_ms - retention.retention_ms)],
+    )
 }
 
 /// A node as listed (to its organization, or in the public directory).

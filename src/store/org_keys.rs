@@ -10,6 +10,8 @@ pub struct NewKey<'a> {
     pub org_id: &'a str,
     pub public_key_pem: &'a str,
     pub bits: usize,
+    /// Generated here, or uploaded with a proof of possession (core::org_keys).
+    pub proven: bool,
     pub actor_user_id: &'a str,
     pub audit_id: &'a str,
     pub now_ms: i64,
@@ -20,7 +22,8 @@ pub enum Insert {
     Stored,
     /// The organization already has `max_active` active keys.
     QuotaFull,
-    /// The key is active in some organization already, or was ever another one's.
+    /// The key is active in this organization already, or active in another one and
+    /// this upload does not prove possession over an unproven copy there.
     KeyExists,
 }
 
@@ -29,34 +32,59 @@ struct KeyTaken {
     taken: i64,
 }
 
-/// A row of `org_keys` with this PEM that stops `?2` (the org) from adding it: an
-/// active one anywhere, or any row of another organization (a key once held by one
-/// organization never verifies for another, revoked or not).
+/// An active row of `org_keys` with this PEM (?3) that stops organization ?2 from
+/// adding it (?7: whether this upload is proven): one in ?2 itself, or one elsewhere
+/// unless this upload is proven and that copy is not. Revoked rows never stop anyone:
+/// a key is its holder's to use again.
 const KEY_TAKEN: &str = "SELECT 1 FROM org_keys WHERE public_key_pem = ?3 \
-     AND (org_id <> ?2 OR revoked_at_ms IS NULL)";
+     AND revoked_at_ms IS NULL AND (org_id = ?2 OR proven = 1 OR ?7 = 0)";
 
-/// Inserts the key and its audit row in one batch, only while the organization has
-/// fewer than `max_active` active keys and nobody holds the key (both checked inside
-/// the insert, so concurrent uploads cannot slip past either; the unique index on
-/// active PEMs backs the second up), then reads which rule refused it, if any.
+/// Unproven active copies elsewhere that a proven upload (?7) supersedes, while the
+/// organization has room for the key (?6).
+const SUPERSEDED: &str = "FROM org_keys WHERE public_key_pem = ?3 AND revoked_at_ms IS NULL \
+     AND org_id <> ?2 AND proven = 0 AND ?7 = 1 \
+     AND (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6";
+
+/// In one batch: revokes unproven copies a proven upload supersedes (audited in their
+/// organization, by the uploader), inserts the key and its audit row, only while the
+/// organization has fewer than `max_active` active keys and nobody else holds the key
+/// (both checked inside the insert, so concurrent uploads cannot slip past either; the
+/// unique index on active PEMs backs the second up), then reads which rule refused it.
 pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     let what = "org_keys.insert";
     let db = db.trip(Route::Primary, what);
+    let args = [
+        text(key.id),
+        text(key.org_id),
+        text(key.public_key_pem),
+        num(key.bits as i64),
+        num(key.now_ms),
+        num(i64::from(key.max_active)),
+        num(i64::from(key.proven)),
+        text(key.audit_id),
+        text(key.actor_user_id),
+    ];
+    let superseded_audit = db.statement(
+        &format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT ?8 || '-superseded-' || id, org_id, id, ?9, 'REVOKE', ?5 {SUPERSEDED}"
+        ),
+        &args,
+    );
+    let supersede = db.statement(
+        &format!(
+            "UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {SUPERSEDED})"
+        ),
+        &args[..7],
+    );
     let insert = db.statement(
         &format!(
-            "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE \
+            "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms, proven) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?7 WHERE \
              (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6 \
              AND NOT EXISTS ({KEY_TAKEN})"
         ),
-        &[
-            text(key.id),
-            text(key.org_id),
-            text(key.public_key_pem),
-            num(key.bits as i64),
-            num(key.now_ms),
-            num(i64::from(key.max_active)),
-        ],
+        &args[..7],
     );
     let audit = db.statement(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
@@ -71,9 +99,18 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     );
     let taken = db.statement(
         &format!("SELECT EXISTS ({KEY_TAKEN} AND id <> ?1) AS taken"),
-        &[text(key.id), text(key.org_id), text(key.public_key_pem)],
+        &[
+            text(key.id),
+            text(key.org_id),
+            text(key.public_key_pem),
+            num(0),
+            num(0),
+            num(0),
+            num(i64::from(key.proven)),
+        ],
     );
-    let results = match db.try_batch(vec![insert, audit, taken]).await {
+    let statements = vec![superseded_audit, supersede, insert, audit, taken];
+    let results = match db.try_batch(statements).await {
         Ok(results) => results,
         // The index refused a concurrent copy the NOT EXISTS could not yet see.
         Err(e) if e.to_string().contains("org_keys.public_key_pem") => {
@@ -81,10 +118,10 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         }
         Err(e) => return Err(storage_failure(what, e)),
     };
-    if changes(&results, 0) > 0 {
+    if changes(&results, 2) > 0 {
         return Ok(Insert::Stored);
     }
-    let taken = rows::<KeyTaken>(&results, 2, what)?
+    let taken = rows::<KeyTaken>(&results, 4, what)?
         .first()
         .is_some_and(|t| t.taken != 0);
     Ok(if taken {
@@ -92,6 +129,27 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     } else {
         Insert::QuotaFull
     })
+}
+
+/// How many active keys the organization has: read before generating a key, so a full
+/// organization costs no RSA key generation (the insert checks the quota again).
+pub async fn active_count(db: &Db, org_id: &str) -> Result<u32, Problem> {
+    let what = "org_keys.active_count";
+    let db = db.trip(Route::Primary, what);
+    let results = db
+        .batch(vec![db.statement(
+            "SELECT count(*) AS n FROM org_keys WHERE org_id = ?1 AND revoked_at_ms IS NULL",
+            &[text(org_id)],
+        )])
+        .await?;
+    Ok(rows::<Count>(&results, 0, what)?
+        .first()
+        .map_or(0, |c| c.n as u32))
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: f64,
 }
 
 #[derive(Deserialize)]

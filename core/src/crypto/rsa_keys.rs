@@ -118,6 +118,17 @@ pub fn take_verifications() -> u32 {
     VERIFICATIONS.with(|n| n.replace(0))
 }
 
+thread_local! {
+    static GENERATIONS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// RSA key pairs generated since the last call (per thread; per isolate in the
+/// worker): 0.5–4 s of CPU each, which tests hold to happen only after the caller's
+/// role, quota and pace are checked.
+pub fn take_generations() -> u32 {
+    GENERATIONS.with(|n| n.replace(0))
+}
+
 /// A private key, for the operator CLI and tests (the worker never holds one).
 pub struct PrivateKey(RsaPrivateKey);
 
@@ -126,6 +137,7 @@ impl PrivateKey {
         if !(MIN_BITS..=MAX_BITS).contains(&bits) {
             return Err(KeyError::UnsupportedSize(bits));
         }
+        GENERATIONS.with(|n| n.set(n.get() + 1));
         let mut rng = rsa::rand_core::OsRng;
         RsaPrivateKey::new(&mut rng, bits)
             .map(PrivateKey)

@@ -26,7 +26,7 @@
 //! value into another line, and `|` cannot occur in an address or a timestamp.
 
 use super::signed::{
-    check_text, check_token, decode_signature, installer_message, invalid, named_org,
+    check_token, decode_signature, installer_message, invalid, named_org,
     node_identity, timestamp, Invalid, Timestamp,
 };
 use serde_json::Value;
@@ -42,6 +42,13 @@ const PROVIDERS: [(&str, &str); 5] = [
     ("AWS", "S3"),
     ("GCP", "GCS"),
 ];
+
+/// What `status`, `region` and `version` may hold besides ASCII letters and digits
+/// (signed::check_token): enough for `running`, `eu-central-1`, `europe-west1`,
+/// `1.4.2-rc.1+build.7`.
+pub const STATUS_PUNCTUATION: &str = "-_";
+pub const REGION_PUNCTUATION: &str = "-_.";
+pub const VERSION_PUNCTUATION: &str = "-_.+";
 
 /// Service bitmask (Flashback's ServiceFlag): 1 storage, 2 AI LLM, 4 chat. A node that
 /// does not say is a storage bridge.
@@ -108,6 +115,12 @@ impl NodeRegistration {
         messages.extend(installer_message(&f.ip, &f.region, &self.timestamp));
         messages
     }
+
+    /// Whether `messages()[i]` signs the organization the request names: the v1 form
+    /// (first) does, the installer's does not.
+    pub fn signs_org(&self, i: usize) -> bool {
+        i == 0
+    }
 }
 
 /// Parses and checks a request body (not the signature itself, and not freshness).
@@ -160,9 +173,9 @@ pub fn parse(body: &[u8]) -> Result<NodeRegistration, Invalid> {
         .map(|(_, stored)| *stored)
         .ok_or_else(|| invalid("Invalid provider: expected one of S3, GCS, AZURE (or AWS, GCP)"))?;
     let node_ip = node_identity(&ip)?;
-    check_token("status", &status, 32)?;
-    check_text("region", &region, 64)?;
-    check_text("version", &version, 64)?;
+    check_token("status", &status, 32, STATUS_PUNCTUATION)?;
+    check_token("region", &region, 64, REGION_PUNCTUATION)?;
+    check_token("version", &version, 64, VERSION_PUNCTUATION)?;
     let signature = decode_signature(&signature)?;
     Ok(NodeRegistration {
         fields: SignedFields {
@@ -337,12 +350,43 @@ mod tests {
         }
     }
 
+    /// Published fields hold what real nodes send, and nothing a reader of the
+    /// directory could take for markup, a lookup or a change of direction.
+    #[test]
+    fn published_fields_are_words_of_a_safe_alphabet() {
+        for (field, good) in [
+            ("region", "eu-central-1"),
+            ("region", "europe-west1"),
+            ("region", "us_east.2"),
+            ("version", "0.0.28"),
+            ("version", "1.4.2-rc.1+build.7"),
+            ("status", "running"),
+        ] {
+            assert!(parse(&body(json!({ field: good }))).is_ok(), "{field} {good}");
+        }
+        for field in ["region", "version", "status"] {
+            for bad in [
+                "<img src=x onerror=alert(1)>",
+                "${jndi:ldap://x/a}",
+                "eu\u{202e}1",
+                "eu central",
+                "région",
+                "a/b",
+                "",
+            ] {
+                assert!(
+                    message_of(json!({ field: bad })).starts_with(&format!("Invalid {field}: 1 to")),
+                    "{field} {bad:?}"
+                );
+            }
+        }
+        assert!(message_of(json!({"region": "r".repeat(65)})).starts_with("Invalid region"));
+        assert!(message_of(json!({"version": "1.0+x".repeat(13)})).starts_with("Invalid version"));
+    }
+
     #[test]
     fn control_characters_cannot_shift_lines() {
-        assert_eq!(
-            message_of(json!({"region": "eu\nS3"})),
-            "Invalid region: control characters are not allowed"
-        );
+        assert!(message_of(json!({"region": "eu\nS3"})).starts_with("Invalid region"));
         assert!(message_of(json!({"id_org": "a\u{0}"})).contains("control characters"));
         assert!(message_of(json!({"timestamp": "2024\n"})).contains("control characters"));
     }

@@ -8,7 +8,7 @@ use crate::time::parse_rfc3339_ms;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// What is wrong with a request, as the 400 message says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,24 +25,45 @@ pub(crate) fn invalid(msg: impl Into<String>) -> Invalid {
 /// may be signed in, each key costs one public operation (rsa_verify::verify_any).
 pub const MAX_CANDIDATE_KEYS: usize = 10;
 
-pub const NODE_OF_ANOTHER_ORG: &str = "Node is registered to another organization";
+/// What a signed node request answers when no candidate key verifies its signature,
+/// whatever the reason: no such organization, no keys, the wrong key, a forged
+/// signature. One answer until a signature verifies, so nothing about organizations,
+/// keys or registered addresses can be learnt without a key.
+pub const INVALID_SIGNATURE: &str = "Invalid signature";
+/// The same when the request names no organization: then the candidates are the
+/// organizations the address is registered in, so a first registration gets this.
+pub const INVALID_SIGNATURE_WITHOUT_ORG: &str =
+    "Invalid signature (a node's first registration must also name its organization: id_org)";
 
-/// Which organization's keys may verify a request: the node's own once it is
-/// registered (a node never changes organization), else the one it names. A first
-/// registration must name it: trying every organization's keys would let anyone who
-/// uploads keys push others out of a bounded search, and could land a node in the
-/// wrong organization.
-pub fn verifying_org<'a>(
-    id_org: Option<&'a str>,
-    registered_org: Option<&'a str>,
-) -> Result<&'a str, Invalid> {
-    match (registered_org, id_org) {
-        (Some(owner), Some(named)) if owner != named => Err(invalid(NODE_OF_ANOTHER_ORG)),
-        (Some(owner), _) => Ok(owner),
-        (None, Some(named)) => Ok(named),
-        (None, None) => Err(invalid(
-            "Missing id_org: a node's first registration must name its organization",
-        )),
+/// Which organizations' keys may verify a request: the one it names, else (a node
+/// re-registering without `id_org`) those the address is registered in. A first
+/// registration must name its organization: trying every organization's keys would
+/// let anyone who uploads keys push others out of a bounded search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Candidates<'a> {
+    Named(&'a str),
+    RegisteredAt,
+}
+
+impl<'a> Candidates<'a> {
+    pub fn of(id_org: Option<&'a str>) -> Candidates<'a> {
+        id_org.map_or(Candidates::RegisteredAt, Candidates::Named)
+    }
+
+    /// Whether a key of `org_id` may verify.
+    pub fn admits(self, org_id: &str) -> bool {
+        match self {
+            Candidates::Named(named) => named == org_id,
+            Candidates::RegisteredAt => true,
+        }
+    }
+
+    /// The answer when no candidate verifies.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Candidates::Named(_) => INVALID_SIGNATURE,
+            Candidates::RegisteredAt => INVALID_SIGNATURE_WITHOUT_ORG,
+        }
     }
 }
 
@@ -120,21 +141,30 @@ pub fn named_org(body: &Value) -> Result<Option<String>, Invalid> {
     Ok(org)
 }
 
-/// The node's identity: its address in canonical form, an IPv4-mapped IPv6 address
-/// folded to IPv4 (`::ffff:203.0.113.9` is `203.0.113.9`). Addresses no bridge node
-/// can be reached at are refused; private ranges are allowed (nodes on a LAN).
+/// The node's address in canonical form (within its organization, it is the node's
+/// identity): an IPv6 address that stands for exactly one IPv4 host — IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-translated (`::ffff:0:a.b.c.d`), IPv4-compatible
+/// (`::a.b.c.d`) or NAT64 (`64:ff9b::a.b.c.d`) — is folded to that IPv4 address, so one
+/// host is one node. Tunnel addresses (6to4 `2002::/16`, Teredo `2001::/32`, local-use
+/// NAT64 `64:ff9b:1::/48`) are refused: they name a relay, not a host. Addresses no
+/// bridge node can be reached at are refused; private ranges are allowed (nodes on a
+/// LAN; they cannot collide across organizations, whose nodes are apart).
 pub fn node_identity(ip: &str) -> Result<String, Invalid> {
-    let ip = ip
+    let ip = match ip
         .parse::<IpAddr>()
         .map_err(|_| invalid("Invalid ip: expected an IPv4 or IPv6 address"))?
-        .to_canonical();
+    {
+        IpAddr::V6(v6) => embedded_ipv4(&v6)?.map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
     let unreachable = match ip {
         IpAddr::V4(v4) => {
             v4.is_unspecified()
                 || v4.is_loopback()
                 || v4.is_link_local()
                 || v4.is_multicast()
-                || v4.is_broadcast()
+                // 240.0.0.0/4, reserved; includes the broadcast address.
+                || v4.octets()[0] >= 240
                 || v4.octets()[0] == 0
         }
         IpAddr::V6(v6) => {
@@ -146,10 +176,36 @@ pub fn node_identity(ip: &str) -> Result<String, Invalid> {
     };
     if unreachable {
         return Err(invalid(
-            "Invalid ip: unspecified, loopback, link-local, multicast and broadcast addresses cannot be a node's",
+            "Invalid ip: unspecified, loopback, link-local, multicast, broadcast and reserved addresses cannot be a node's",
         ));
     }
     Ok(ip.to_string())
+}
+
+/// The IPv4 host an IPv6 address stands for, if it is one of the forms that embed one
+/// host's address; an error for tunnel relays.
+fn embedded_ipv4(v6: &Ipv6Addr) -> Result<Option<Ipv4Addr>, Invalid> {
+    let s = v6.segments();
+    let [.., high, low] = s;
+    let host = Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    let zeros = |range: std::ops::Range<usize>| s[range].iter().all(|&x| x == 0);
+    let mapped = zeros(0..5) && s[5] == 0xffff;
+    let translated = zeros(0..4) && s[4] == 0xffff && s[5] == 0;
+    // `::` and `::1` are IPv6's own unspecified and loopback addresses.
+    let compatible = zeros(0..6) && u32::from(host) > 1;
+    let nat64 = s[0] == 0x64 && s[1] == 0xff9b && zeros(2..6);
+    if mapped || translated || compatible || nat64 {
+        return Ok(Some(host));
+    }
+    let six_to_four = s[0] == 0x2002;
+    let teredo = s[0] == 0x2001 && s[1] == 0;
+    let local_nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1;
+    if six_to_four || teredo || local_nat64 {
+        return Err(invalid(
+            "Invalid ip: 6to4, Teredo and NAT64 relay addresses name a tunnel, not a node; register the node's own address",
+        ));
+    }
+    Ok(None)
 }
 
 /// The installer's signed message, for /register and /unregister alike:
@@ -160,14 +216,19 @@ pub fn installer_message(ip: &str, region: &str, timestamp: &Timestamp) -> Optio
         .then(|| format!("{ip}|{region}|{}", timestamp.text))
 }
 
-pub(crate) fn check_token(name: &str, v: &str, max: usize) -> Result<(), Invalid> {
+/// Published fields (`status`, `region`, `version` appear verbatim in `GET /node` and
+/// the organization's list) are short words of a safe alphabet: ASCII letters, digits
+/// and the punctuation in `extra`. Nothing that a page, a log query or a terminal could
+/// read as markup, a lookup (`${jndi:…}`) or a direction change.
+pub(crate) fn check_token(name: &str, v: &str, max: usize, extra: &str) -> Result<(), Invalid> {
     let ok = !v.is_empty()
         && v.len() <= max
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
     ok.then_some(()).ok_or_else(|| {
+        let quoted: Vec<String> = extra.chars().map(|c| format!("'{c}'")).collect();
         invalid(format!(
-            "Invalid {name}: 1 to {max} letters, digits, '-' or '_'"
+            "Invalid {name}: 1 to {max} letters, digits or {}",
+            quoted.join(", ")
         ))
     })
 }
@@ -346,19 +407,65 @@ mod tests {
             .starts_with("Invalid ip"));
     }
 
+    /// One host, one node: every IPv6 form that embeds one IPv4 host folds to it, and
+    /// the IPv4 rules then apply; relays are refused.
     #[test]
-    fn the_verifying_org_is_the_nodes_own_or_the_named_one_for_a_new_node() {
-        assert_eq!(verifying_org(Some("a"), None), Ok("a"));
-        assert_eq!(verifying_org(None, Some("a")), Ok("a"));
-        assert_eq!(verifying_org(Some("a"), Some("a")), Ok("a"));
-        assert_eq!(
-            verifying_org(Some("b"), Some("a")).unwrap_err().0,
-            NODE_OF_ANOTHER_ORG
-        );
-        assert!(verifying_org(None, None)
-            .unwrap_err()
-            .0
-            .starts_with("Missing id_org"));
+    fn every_form_of_one_ipv4_host_is_one_node() {
+        let host = "203.0.113.9";
+        for form in [
+            "203.0.113.9",
+            "::ffff:203.0.113.9",
+            "::ffff:cb00:7109",
+            "::ffff:0:203.0.113.9",
+            "::203.0.113.9",
+            "::cb00:7109",
+            "64:ff9b::203.0.113.9",
+            "64:FF9B::cb00:7109",
+        ] {
+            assert_eq!(node_identity(form).as_deref(), Ok(host), "{form}");
+        }
+        for loopback in [
+            "::7f00:1",
+            "::127.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "64:ff9b::127.0.0.1",
+        ] {
+            assert!(
+                node_identity(loopback)
+                    .unwrap_err()
+                    .0
+                    .starts_with("Invalid ip: unspecified, loopback"),
+                "{loopback}"
+            );
+        }
+        for reserved in ["240.0.0.1", "250.1.2.3", "::ffff:240.0.0.1", "::f000:1"] {
+            assert!(
+                node_identity(reserved).unwrap_err().0.contains("reserved"),
+                "{reserved}"
+            );
+        }
+        for relay in [
+            "2002:cb00:7109::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b:1::cb00:7109",
+        ] {
+            assert!(
+                node_identity(relay).unwrap_err().0.contains("6to4, Teredo"),
+                "{relay}"
+            );
+        }
+        // Ordinary IPv6, including documentation space, is its own node.
+        assert_eq!(node_identity("2001:db8::cb00:7109").unwrap(), "2001:db8::cb00:7109");
+        assert_eq!(node_identity("2001:4860::1").unwrap(), "2001:4860::1");
+    }
+
+    #[test]
+    fn candidates_are_the_named_organization_or_where_the_address_is_registered() {
+        assert!(Candidates::of(Some("a")).admits("a"));
+        assert!(!Candidates::of(Some("a")).admits("b"));
+        assert!(Candidates::of(None).admits("b"));
+        assert_eq!(Candidates::of(Some("a")).refusal(), INVALID_SIGNATURE);
+        assert!(Candidates::of(None).refusal().contains("id_org"));
     }
 
     #[test]

@@ -10,14 +10,12 @@
 //! <id_org, or empty>
 //! ```
 //!
-//! or the installer's `ip|region|timestamp` (with `region` in the body and the
-//! timestamp in Unix seconds). Same freshness and replay rules as /register; only a key
-//! of the node's own organization verifies.
+//! Only this form: the installer's `ip|region|timestamp` is what a *registration*
+//! signs, so accepting it here would turn any captured heartbeat into a removal. Same
+//! freshness and replay rules as /register; only a key of the node's own organization
+//! verifies.
 
-use super::signed::{
-    check_text, decode_signature, installer_message, invalid, named_org, node_identity, timestamp,
-    Invalid, Timestamp,
-};
+use super::signed::{decode_signature, invalid, named_org, node_identity, timestamp, Invalid, Timestamp};
 use serde_json::Value;
 
 pub const SIGNATURE_CONTEXT: &str = "gatehouse-node-unregister-v1";
@@ -29,8 +27,6 @@ pub struct NodeUnregistration {
     pub node_ip: String,
     pub timestamp: Timestamp,
     pub id_org: Option<String>,
-    /// Only for the installer's form.
-    pub region: Option<String>,
     pub signature: Vec<u8>,
 }
 
@@ -45,14 +41,9 @@ impl NodeUnregistration {
         .join("\n")
     }
 
-    /// Every message this request may have been signed as (one RSA operation per key
-    /// checks them all).
+    /// The one message this request may have been signed as.
     pub fn messages(&self) -> Vec<String> {
-        let mut messages = vec![self.canonical_message()];
-        if let Some(region) = &self.region {
-            messages.extend(installer_message(&self.ip, region, &self.timestamp));
-        }
-        messages
+        vec![self.canonical_message()]
     }
 }
 
@@ -69,20 +60,12 @@ pub fn parse(body: &[u8]) -> Result<NodeUnregistration, Invalid> {
     }
     let node_ip = node_identity(&ip)?;
     let id_org = named_org(&value)?;
-    let region = match text("region") {
-        Some(region) => {
-            check_text("region", &region, 64)?;
-            Some(region)
-        }
-        None => None,
-    };
     let signature = decode_signature(&signature)?;
     Ok(NodeUnregistration {
         ip,
         node_ip,
         timestamp,
         id_org,
-        region,
         signature,
     })
 }
@@ -95,7 +78,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn messages_in_both_forms() {
+    fn only_the_unregister_form_never_a_registrations() {
         let sig = STANDARD.encode([7u8; 256]);
         let body = json!({"ip": "::ffff:203.0.113.9", "timestamp": 1_705_314_600, "signature": sig,
                           "region": "eu-central-1", "provider": "AWS", "status": "running", "org_id": "o"});
@@ -104,9 +87,9 @@ mod tests {
         assert_eq!(
             u.messages(),
             vec![
-                "gatehouse-node-unregister-v1\n::ffff:203.0.113.9\n1705314600\no".to_owned(),
-                "::ffff:203.0.113.9|eu-central-1|1705314600".to_owned(),
-            ]
+                "gatehouse-node-unregister-v1\n::ffff:203.0.113.9\n1705314600\no".to_owned()
+            ],
+            "the installer's registration message ip|region|timestamp is not an unregistration"
         );
         let bare =
             json!({"ip": "203.0.113.9", "timestamp": "2024-01-15T10:30:00Z", "signature": sig});

@@ -7,13 +7,13 @@ pub mod register;
 pub mod unregister;
 
 use crate::http;
-use crate::store::nodes::{CandidateKey, RegistrationContext};
+use crate::store::nodes::{CandidateKey, RegistrationContext, Tombstones};
 use crate::store::{nonces, Db};
 use gatehouse_core::config::Config;
 use gatehouse_core::crypto::rsa_keys::PublicKey;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::{
-    check_freshness, nonce_key, nonce_ttl_seconds, verifying_org, Invalid,
+    check_freshness, nonce_key, nonce_ttl_seconds, Candidates, Invalid,
 };
 use gatehouse_core::nodes::warm::{KnownNode, NodeKeyCache};
 use serde_json::json;
@@ -57,30 +57,49 @@ pub async fn fresh_and_unused(
     Ok(Ok(nonce))
 }
 
-/// The key that signed one of `messages`, among the verifying organization's keys.
-/// Every candidate belongs to that one organization, and a public key is active in at
-/// most one organization (D1 unique index), so whichever verifies, the node is where
-/// it belongs. One RSA operation per candidate, however many message forms.
+/// The key that signed a request, and which of its messages it signed.
+pub struct Signer<'c> {
+    pub key: &'c CandidateKey,
+    /// The index in the request's `messages()`.
+    pub message: usize,
+}
+
+/// The key that signed one of `messages`, among the candidate keys of `context`. A
+/// public key is active in at most one organization (D1 unique index), so whichever
+/// verifies decides the organization. One RSA operation per candidate, however many
+/// message forms. Until a key verifies, every refusal is the same
+/// ([`Candidates::refusal`]): nothing is learnt about organizations, keys or
+/// addresses without a key. After, a banned organization is told so.
 pub fn signing_key<'c>(
     context: &'c RegistrationContext,
     id_org: Option<&str>,
     messages: &[String],
     signature: &[u8],
-) -> Result<&'c CandidateKey, Response> {
-    let registered_org = context.existing.as_ref().map(|n| n.org_id.as_str());
-    if let Err(Invalid(message)) = verifying_org(id_org, registered_org) {
-        return Err(bad_request(&message));
-    }
-    if !context.org_usable {
-        return Err(bad_request(ORG_UNUSABLE));
-    }
+) -> Result<Signer<'c>, Response> {
+    let candidates = Candidates::of(id_org);
     let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
-    context
+    let signer = context
         .keys
         .iter()
-        .find(|k| verifies(&k.id, &k.public_key_pem, &messages, signature))
-        // Same answer whether no key, or no matching key, exists.
-        .ok_or_else(|| bad_request("Invalid signature"))
+        .filter(|k| candidates.admits(&k.org_id))
+        .find_map(|k| {
+            signed_message(&k.id, &k.public_key_pem, &messages, signature)
+                .map(|message| Signer { key: k, message })
+        })
+        .ok_or_else(|| bad_request(candidates.refusal()))?;
+    if signer.key.org_banned != 0 {
+        return Err(bad_request(ORG_UNUSABLE));
+    }
+    Ok(signer)
+}
+
+/// Where the tombstones of removed nodes stand now, and how long they matter: as long
+/// as a request signed before the removal could be fresh (the nonce TTL).
+pub fn tombstones(config: &Config) -> Tombstones {
+    Tombstones {
+        now_ms: worker::Date::now().as_millis() as i64,
+        retention_ms: nonce_ttl_seconds(config.timestamp_skew_seconds) as i64 * 1000,
+    }
 }
 
 /// Remembers a signature once its request is stored: a failed write must not burn
@@ -127,7 +146,9 @@ pub fn known_signer(
     KNOWN_NODES.with(|cache| {
         let cache = cache.borrow();
         let known = cache.get(node_ip)?;
-        verifying_org(id_org, Some(&known.org_id)).ok()?;
+        if !Candidates::of(id_org).admits(&known.org_id) {
+            return None;
+        }
         let (key_id, _) = known
             .keys
             .iter()
@@ -141,8 +162,9 @@ pub fn known_signer(
 pub fn remember_node(node_ip: &str, signer: &CandidateKey, keys: &[CandidateKey]) {
     let mut ordered = vec![(signer.id.clone(), signer.public_key_pem.clone())];
     ordered.extend(
+        // Only the signer's organization's: the cache attributes whatever verifies to it.
         keys.iter()
-            .filter(|k| k.id != signer.id)
+            .filter(|k| k.id != signer.id && k.org_id == signer.org_id)
             .map(|k| (k.id.clone(), k.public_key_pem.clone())),
     );
     let node = KnownNode {
@@ -158,6 +180,11 @@ pub fn forget_node(node_ip: &str) {
 
 /// Whether the key `id` (PEM `pem`) signed one of `messages`.
 fn verifies(id: &str, pem: &str, messages: &[&[u8]], signature: &[u8]) -> bool {
+    signed_message(id, pem, messages, signature).is_some()
+}
+
+/// Which of `messages` the key `id` (PEM `pem`) signed, if any.
+fn signed_message(id: &str, pem: &str, messages: &[&[u8]], signature: &[u8]) -> Option<usize> {
     PARSED_KEYS.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.len() >= PARSED_KEYS_MAX && !cache.contains_key(id) {
@@ -174,7 +201,7 @@ fn verifies(id: &str, pem: &str, messages: &[&[u8]], signature: &[u8]) -> bool {
             });
         parsed
             .as_ref()
-            .is_some_and(|k| k.verify_any(messages, signature).is_some())
+            .and_then(|k| k.verify_any(messages, signature))
     })
 }
 

@@ -20,7 +20,7 @@ use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::registration::{self, NodeRegistration};
-use gatehouse_core::nodes::signed::Invalid;
+use gatehouse_core::nodes::signed::{Invalid, INVALID_SIGNATURE};
 use gatehouse_core::nodes::warm::{self, WarmOutcome};
 use worker::{Env, Request, Response};
 
@@ -59,30 +59,42 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
 
     let id_org = registration.fields.id_org.as_deref();
     let context = nodes::registration_context(db, &registration.node_ip, id_org).await?;
-    let key = match signing_key(
-        &context,
-        id_org,
-        &registration.messages(),
-        &registration.signature,
-    ) {
-        Ok(key) => key,
+    let messages = registration.messages();
+    let signer = match signing_key(&context, id_org, &messages, &registration.signature) {
+        Ok(signer) => signer,
         Err(refusal) => return Ok(refusal),
     };
-    if let Some(existing) = &context.existing {
-        if registration.timestamp.ms <= existing.last_signed_at_ms {
+    let key = signer.key;
+    match context.node_of(&key.org_id) {
+        Some(existing) if registration.timestamp.ms <= existing.last_signed_at_ms => {
             return Ok(bad_request(REPLAY));
         }
+        Some(_) => {}
+        None if key.proven == 0 && !registration.signs_org(signer.message) => {
+            return Ok(bad_request(UNPROVEN_KEY));
+        }
+        None => {}
     }
     let write = node_write(&registration, &key.org_id, &key.id, now_ms);
-    if !nodes::upsert_node(db, &write).await? {
-        // A concurrent request with the same or a newer timestamp won the race (or,
-        // for a new node, another organization's first registration of this address).
-        return Ok(bad_request(REPLAY));
+    let (applied, state) = nodes::upsert_node(db, &write).await?;
+    if !applied {
+        // What changed between the read and the write decides the answer: a revoked
+        // key or a ban since, a tombstone, or a concurrent newer request.
+        return Ok(match warm::decide(false, &key.org_id, registration.timestamp.ms, &state) {
+            WarmOutcome::OrgUnusable => bad_request(ORG_UNUSABLE),
+            _ if !state.key_active => bad_request(INVALID_SIGNATURE),
+            _ => bad_request(REPLAY),
+        });
     }
     remember_node(&registration.node_ip, key, &context.keys);
     remember(env, db, &config, &nonce).await;
     Ok(registered())
 }
+
+/// A key uploaded without proof of possession may have been copied from its real
+/// owner; in the installer's form the organization is not signed, so such a key could
+/// move the owner's first registration into the copier's organization.
+const UNPROVEN_KEY: &str = "This key was uploaded without proof of possession, so it cannot verify a node's first registration in the installer's form (ip|region|timestamp does not sign id_org): sign in the gatehouse v1 form, or upload the key again with a proof";
 
 fn registered() -> Response {
     answer(200, true, "Registration successful")

@@ -1,9 +1,12 @@
 //! `POST /unregister` — a node removes itself, signed by a key of its own organization
 //! (contract: core::nodes::unregistration, README). Same freshness and replay rules as
-//! /register; the node row goes, and with it its key association. D1: one read batch,
-//! one delete.
+//! /register; the node row goes, and with it its key association, leaving a tombstone
+//! so no registration signed before the removal brings it back. D1: one read batch,
+//! one delete batch.
 
-use super::{answer, bad_request, forget_node, fresh_and_unused, remember, signing_key, REPLAY};
+use super::{
+    answer, bad_request, forget_node, fresh_and_unused, remember, signing_key, tombstones, REPLAY,
+};
 use crate::store::nodes;
 use crate::store::Db;
 use crate::{config, http};
@@ -26,15 +29,24 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         };
     let id_org = request.id_org.as_deref();
     let context = nodes::registration_context(db, &request.node_ip, id_org).await?;
-    let Some(existing) = &context.existing else {
-        return Ok(answer(404, false, "Node not found"));
-    };
+    // The signature first: until it verifies, a registered and an unknown address
+    // answer alike.
     let key = match signing_key(&context, id_org, &request.messages(), &request.signature) {
-        Ok(key) => key,
+        Ok(signer) => signer.key,
         Err(refusal) => return Ok(refusal),
     };
+    let Some(existing) = context.node_of(&key.org_id) else {
+        return Ok(answer(404, false, "Node not found"));
+    };
     if request.timestamp.ms <= existing.last_signed_at_ms
-        || !nodes::unregister(db, &request.node_ip, &key.org_id, request.timestamp.ms).await?
+        || !nodes::unregister(
+            db,
+            &request.node_ip,
+            &key.org_id,
+            request.timestamp.ms,
+            &tombstones(&config),
+        )
+        .await?
     {
         // Not newer than the node's last signed request, or a concurrent one won.
         return Ok(bad_request(REPLAY));

@@ -1,8 +1,11 @@
 //! `POST /organization/{idOrg}/key` — OWNER or ADMINISTRATOR adds an RSA key.
 //!
 //! - bring your own key (preferred: the private key never leaves the node):
-//!   `{"publicKey": PEM}` → 201 JSON with the stored public key;
-//! - generate (compatibility): no body → a new RSA-2048 pair made in wasm; the public
+//!   `{"publicKey": PEM, "proof"?: base64}` → 201 JSON with the stored public key; the
+//!   optional proof of possession (core::org_keys) lets the key verify first
+//!   registrations in the installer's form and supersede an unproven copy elsewhere;
+//! - generate (compatibility): no body → after the role, quota and rate checks (it
+//!   costs 0.5–4 s of CPU), a new RSA-2048 pair made in wasm; the public
 //!   half is stored and the private key PEM is returned once, never stored (README,
 //!   "Organization keys and nodes" has its CPU cost): with `Accept:
 //!   application/x-pem-file` as the raw PEM (201), otherwise — the Flashback client's
@@ -12,8 +15,11 @@ use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
 use crate::store::org_keys::{self, Insert, NewKey};
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::{string_field, AccountError, ErrorCode};
-use gatehouse_core::crypto::rsa_keys::{PrivateKey, PublicKey};
+use gatehouse_core::account::{AccountError, ErrorCode};
+use gatehouse_core::config::Config;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
+use gatehouse_core::http::rate_limit::{client_network, AUTH_LIMITER};
+use gatehouse_core::org_keys::parse_upload;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
@@ -40,18 +46,20 @@ pub async fn handle(
         .flatten()
         .is_some_and(|a| a.contains(PEM_MEDIA_TYPE));
     let body = http::read_body(&mut req).await?;
-    let (public, private) = if body.is_empty() {
+    let (public, private, proven) = if body.is_empty() {
+        // Generation costs 0.5–4 s of CPU: only for a caller who may add a key now,
+        // at a bounded pace per organization and per network.
+        if let Some(refusal) = before_generating(&req, env, db, &config, org_id).await? {
+            return Ok(refusal);
+        }
         let private = PrivateKey::generate(GENERATED_BITS).map_err(|e| {
             worker::console_error!("key generation failed: {e}");
             Problem::Internal
         })?;
-        (private.public_key(), Some(private))
+        (private.public_key(), Some(private), true)
     } else {
-        match string_field(&body, "publicKey").and_then(|pem| {
-            PublicKey::from_pem(&pem)
-                .map_err(|e| AccountError::invalid_input(format!("publicKey: {e}")))
-        }) {
-            Ok(k) => (k, None),
+        match parse_upload(&body, org_id) {
+            Ok(upload) => (upload.key, None, upload.proven),
             Err(e) => return Ok(error(&e)),
         }
     };
@@ -65,6 +73,7 @@ pub async fn handle(
             org_id,
             public_key_pem: &pem,
             bits: public.bits(),
+            proven,
             actor_user_id: &caller.sub,
             audit_id: &new_id()?,
             now_ms,
@@ -74,16 +83,10 @@ pub async fn handle(
     .await?;
     let refusal = match stored {
         Insert::Stored => None,
-        Insert::QuotaFull => Some(AccountError::new(
-            ErrorCode::QuotaExceeded,
-            format!(
-                "An organization can have at most {} active keys; revoke one first",
-                config.org_keys_max
-            ),
-        )),
+        Insert::QuotaFull => Some(quota_full(&config)),
         Insert::KeyExists => Some(AccountError::new(
             ErrorCode::KeyExists,
-            "This public key is already registered; a key belongs to one organization only",
+            "This public key is already active in an organization; a key belongs to one organization at a time (if it is yours, upload it with a proof of possession: see \"proof\")",
         )),
     };
     if let Some(refusal) = refusal {
@@ -109,4 +112,36 @@ pub async fn handle(
         201,
         &json!({"success": true, "data": {"id": key_id, "orgId": org_id, "publicKey": pem, "createdAt": format_rfc3339_ms(now_ms)}}),
     ))
+}
+
+fn quota_full(config: &Config) -> AccountError {
+    AccountError::new(
+        ErrorCode::QuotaExceeded,
+        format!(
+            "An organization can have at most {} active keys; revoke one first",
+            config.org_keys_max
+        ),
+    )
+}
+
+/// Whether a key may be generated now: the organization has room for it (read on the
+/// primary; the insert checks again), and neither the organization nor the caller's
+/// network has generated 10 in the last minute. `Some` is the refusal to send.
+async fn before_generating(
+    req: &Request,
+    env: &Env,
+    db: &Db,
+    config: &Config,
+    org_id: &str,
+) -> Result<Option<Response>, Problem> {
+    if config.rate_limits {
+        let network = client_network(&crate::rate_limit::client_ip(req));
+        for key in [format!("keygen:org:{org_id}"), format!("keygen:ip:{network}")] {
+            crate::rate_limit::check(env, AUTH_LIMITER, key).await?;
+        }
+    }
+    if org_keys::active_count(db, org_id).await? >= config.org_keys_max {
+        return Ok(Some(error(&quota_full(config))));
+    }
+    Ok(None)
 }

@@ -1,7 +1,8 @@
 //! `DELETE /organization/{idOrg}/node/{nodeId}` — an OWNER or ADMINISTRATOR removes a
 //! node of the organization (the client's `deletePrivateNode`). `nodeId` is the node's
-//! address as listed (any spelling of it works). A later signed /register creates the
-//! node anew.
+//! address as listed (any spelling of it works). A tombstone at the node's last signed
+//! timestamp stays behind, so only a registration signed later creates the node anew,
+//! never a captured earlier one.
 
 use crate::routes::account::{authorize, error, MANAGE_KEYS};
 use crate::store::nodes;
@@ -25,7 +26,7 @@ pub async fn handle(
         return Ok(refusal);
     }
     let deleted = match node_identity(&percent_decoded(node_id)) {
-        Ok(ip) => nodes::delete(db, org_id, &ip).await?,
+        Ok(ip) => nodes::delete(db, org_id, &ip, &crate::routes::nodes::tombstones(&config)).await?,
         Err(_) => false,
     };
     if !deleted {
