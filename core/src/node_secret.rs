@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(at(10, Some(t)).locked_for_seconds(t), Some(3600));
         assert_eq!(at(10, Some(t)).locked_for_seconds(t + 3_599_001), Some(1));
         assert_eq!(at(10, Some(t)).locked_for_seconds(t + 3_600_000), None);
-        assert_eq!(locked_body(), r#"{"detail":"Too many wrong secrets for this node_id; try again later"}"#);
+        assert_eq!(
+            locked_body(),
+            r#"{"detail":"Too many wrong secrets for this node_id; try again later"}"#
+        );
     }
 
     #[test]

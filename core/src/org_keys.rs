@@ -71,13 +71,19 @@ mod tests {
         let pem = private.public_key().to_spki_pem();
         let proof = STANDARD.encode(private.sign(possession_message("org-a").as_bytes()));
         let body = |proof: serde_json::Value| {
-            json!({"publicKey": pem, "proof": proof}).to_string().into_bytes()
+            json!({"publicKey": pem, "proof": proof})
+                .to_string()
+                .into_bytes()
         };
         assert!(parse_upload(&body(json!(proof)), "org-a").unwrap().proven);
         assert!(!parse_upload(&body(json!(null)), "org-a").unwrap().proven);
         // The same proof for another organization, another key's proof, garbage: refused.
         let elsewhere = parse_upload(&body(json!(proof)), "org-b").err().unwrap();
-        assert!(elsewhere.message.starts_with("proof:"), "{}", elsewhere.message);
+        assert!(
+            elsewhere.message.starts_with("proof:"),
+            "{}",
+            elsewhere.message
+        );
         let other = PrivateKey::generate(2048).unwrap();
         let foreign = STANDARD.encode(other.sign(possession_message("org-a").as_bytes()));
         assert!(parse_upload(&body(json!(foreign)), "org-a").is_err());

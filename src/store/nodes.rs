@@ -44,7 +44,8 @@ pub struct ExistingNode {
 
 /// The candidate organizations: the named one (?2), or with none named, every one the
 /// address (?1) is registered in.
-const CANDIDATE_ORG: &str = "(org_id = ?2 OR (?2 = '' AND org_id IN (SELECT org_id FROM nodes WHERE ip = ?1)))";
+const CANDIDATE_ORG: &str =
+    "(org_id = ?2 OR (?2 = '' AND org_id IN (SELECT org_id FROM nodes WHERE ip = ?1)))";
 
 /// One round trip (a read batch): the candidate organizations' active keys (at most
 /// [`MAX_CANDIDATE_KEYS`], which bounds the RSA work) with their standing, and the
@@ -63,7 +64,11 @@ pub async fn registration_context(
     ];
     let keys = db.statement(
         &format!(
-            "SELECT k.id, k.org_id, k.public_key_pem, k.proven,              (SELECT banned FROM organizations o WHERE o.id = k.org_id) AS org_banned              FROM org_keys k WHERE k.revoked_at_ms IS NULL AND k.{CANDIDATE_ORG}              ORDER BY k.id IN (SELECT key_id FROM nodes WHERE ip = ?1) DESC, k.created_at_ms DESC              LIMIT ?3"
+            "SELECT k.id, k.org_id, k.public_key_pem, k.proven, \
+             (SELECT banned FROM organizations o WHERE o.id = k.org_id) AS org_banned \
+             FROM org_keys k WHERE k.revoked_at_ms IS NULL AND {CANDIDATE_ORG} \
+             ORDER BY k.id IN (SELECT key_id FROM nodes WHERE ip = ?1) DESC, \
+             k.created_at_ms DESC LIMIT ?3"
         ),
         &args,
     );
@@ -213,7 +218,12 @@ pub async fn unregister(
     let statements = vec![
         db.statement(
             &tombstone("?3", condition, "?4"),
-            &[text(org_id), text(ip), num(signed_at_ms), num(retention.now_ms)],
+            &[
+                text(org_id),
+                text(ip),
+                num(signed_at_ms),
+                num(retention.now_ms),
+            ],
         ),
         db.statement(&format!("DELETE FROM nodes WHERE {condition}"), &node),
         sweep_tombstones(&db, retention),

@@ -72,9 +72,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         &args,
     );
     let supersede = db.statement(
-        &format!(
-            "UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {SUPERSEDED})"
-        ),
+        &format!("UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {SUPERSEDED})"),
         &args[..7],
     );
     let insert = db.statement(

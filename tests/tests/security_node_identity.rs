@@ -62,12 +62,21 @@ fn an_address_is_each_organizations_own() {
     // Mallory takes Alice's public address before Alice's node's first registration,
     // and the LAN address both use.
     for ip in ["203.0.113.50", "10.0.0.5"] {
-        assert_eq!(register(&app, &mallory, ip, t, Some("org-mallory")).status, 200);
+        assert_eq!(
+            register(&app, &mallory, ip, t, Some("org-mallory")).status,
+            200
+        );
     }
     // Alice's node registers anyway, first and again (cold, then warm), in both forms.
     for ip in ["203.0.113.50", "10.0.0.5"] {
-        assert_eq!(register(&app, &alice, ip, t + 1, Some("org-alice")).status, 200);
-        assert_eq!(register(&app, &alice, ip, t + 2, Some("org-alice")).status, 200);
+        assert_eq!(
+            register(&app, &alice, ip, t + 1, Some("org-alice")).status,
+            200
+        );
+        assert_eq!(
+            register(&app, &alice, ip, t + 2, Some("org-alice")).status,
+            200
+        );
         assert_eq!(nodes_at(&app, ip), ["org-alice", "org-mallory"]);
     }
     let secs = t / 1000 + 10;
@@ -77,8 +86,14 @@ fn an_address_is_each_organizations_own() {
     );
     assert_eq!(res.status, 200, "{}", res.body);
     // A node that does not name its organization is found by the key that signed it.
-    assert_eq!(register(&app, &alice, "10.0.0.5", t + 20_000, None).status, 200);
-    assert_eq!(register(&app, &mallory, "10.0.0.5", t + 20_000, None).status, 200);
+    assert_eq!(
+        register(&app, &alice, "10.0.0.5", t + 20_000, None).status,
+        200
+    );
+    assert_eq!(
+        register(&app, &mallory, "10.0.0.5", t + 20_000, None).status,
+        200
+    );
     // Mallory unregistering "her" address takes nothing from Alice.
     let gone = app.post_json(
         "/unregister",
@@ -88,11 +103,20 @@ fn an_address_is_each_organizations_own() {
     assert_eq!(nodes_at(&app, "203.0.113.50"), ["org-alice"]);
     // Nor can she take over Alice's node by naming Alice's organization.
     assert_refused(
-        &register(&app, &mallory, "203.0.113.50", t + 40_000, Some("org-alice")),
+        &register(
+            &app,
+            &mallory,
+            "203.0.113.50",
+            t + 40_000,
+            Some("org-alice"),
+        ),
         400,
         INVALID,
     );
-    assert_eq!(register(&app, &alice, "203.0.113.50", t + 50_000, None).status, 200);
+    assert_eq!(
+        register(&app, &alice, "203.0.113.50", t + 50_000, None).status,
+        200
+    );
 }
 
 #[test]
@@ -100,7 +124,10 @@ fn a_registration_signature_never_unregisters() {
     let app = spawn_app();
     let key = seed_org(&app, "org-a", 2048);
     let secs = now_ms() / 1000;
-    let first = app.post_json("/register", &installer_body(&key, "203.0.113.51", secs, "org-a"));
+    let first = app.post_json(
+        "/register",
+        &installer_body(&key, "203.0.113.51", secs, "org-a"),
+    );
     assert_eq!(first.status, 200, "{}", first.body);
     // A later heartbeat, captured before it arrives, sent to /unregister instead: the
     // installer's message is a registration's, never a removal's.
@@ -108,7 +135,10 @@ fn a_registration_signature_never_unregisters() {
     assert_refused(&app.post_json("/unregister", &heartbeat), 400, INVALID);
     assert_eq!(nodes_at(&app, "203.0.113.51"), ["org-a"]);
     // And a v1 registration is not an unregistration either.
-    let v1 = signed(&key, &fields("203.0.113.51", now_ms() + 6_000, Some("org-a")));
+    let v1 = signed(
+        &key,
+        &fields("203.0.113.51", now_ms() + 6_000, Some("org-a")),
+    );
     assert_refused(&app.post_json("/unregister", &v1), 400, INVALID);
     // The heartbeat itself still registers.
     assert_eq!(app.post_json("/register", &heartbeat).status, 200);
@@ -137,7 +167,10 @@ fn every_spelling_of_one_host_is_one_node() {
     assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 1);
     for (ip, says) in [
         ("2002:cb00:713c::1", "Invalid ip: 6to4, Teredo"),
-        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Invalid ip: 6to4, Teredo"),
+        (
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "Invalid ip: 6to4, Teredo",
+        ),
         ("240.0.0.1", "Invalid ip: unspecified"),
         ("::ffff:240.0.0.1", "Invalid ip: unspecified"),
         ("::7f00:1", "Invalid ip: unspecified"),
@@ -174,7 +207,10 @@ fn published_fields_hold_no_markup_lookups_or_direction_changes() {
     assert!(nodes_at(&app, "203.0.113.61").is_empty());
     // What the real installer and client send passes and is published as sent.
     let secs = t / 1000;
-    let res = app.post_json("/register", &installer_body(&key, "203.0.113.61", secs, "org-a"));
+    let res = app.post_json(
+        "/register",
+        &installer_body(&key, "203.0.113.61", secs, "org-a"),
+    );
     assert_eq!(res.status, 200, "{}", res.body);
     let stored = app.d1_query("SELECT region, version FROM nodes WHERE ip = '203.0.113.61'");
     assert_eq!(stored[0]["region"], "eu-central-1");
@@ -189,7 +225,10 @@ fn nothing_is_learnt_before_a_signature_verifies() {
     app.d1_query("UPDATE organizations SET banned = 1 WHERE id = 'org-banned'");
     let stranger = PrivateKey::generate(2048).unwrap();
     let t = now_ms();
-    assert_eq!(register(&app, &key, "203.0.113.62", t, Some("org-a")).status, 200);
+    assert_eq!(
+        register(&app, &key, "203.0.113.62", t, Some("org-a")).status,
+        200
+    );
 
     // /register by a stranger: an unknown organization, a real one, a banned one, an
     // address registered in a real one — the same answer, byte for byte.
@@ -219,7 +258,10 @@ fn nothing_is_learnt_before_a_signature_verifies() {
     let registered = register(&app, &stranger, "203.0.113.62", t + 11, None);
     let unknown = register(&app, &stranger, "203.0.113.63", t + 12, None);
     assert_refused(&registered, 400, INVALID_WITHOUT_ORG);
-    assert_eq!((registered.status, registered.body), (unknown.status, unknown.body));
+    assert_eq!(
+        (registered.status, registered.body),
+        (unknown.status, unknown.body)
+    );
 
     // /unregister with a bad signature: a registered address and an unknown one alike.
     let registered = app.post_json(
@@ -231,7 +273,10 @@ fn nothing_is_learnt_before_a_signature_verifies() {
         &unregister_body(&stranger, "203.0.113.63", t + 14, "org-a"),
     );
     assert_refused(&registered, 400, INVALID);
-    assert_eq!((registered.status, registered.body), (unknown.status, unknown.body));
+    assert_eq!(
+        (registered.status, registered.body),
+        (unknown.status, unknown.body)
+    );
     // Once the signature verifies, the organization's own node may be unknown: 404.
     let own_unknown = app.post_json(
         "/unregister",
@@ -266,7 +311,12 @@ fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
             "unregister" => {
                 app.post_json("/unregister", &unregister_body(&key, ip, t + 2_000, &org))
             }
-            _ => app.request_as(&token, "DELETE", &format!("/organization/{org}/node/{ip}"), None),
+            _ => app.request_as(
+                &token,
+                "DELETE",
+                &format!("/organization/{org}/node/{ip}"),
+                None,
+            ),
         };
         assert_eq!(removed.status, 200, "{removal}: {}", removed.body);
         // Inside its window, its nonce unused: D1's tombstone refuses it.
@@ -277,7 +327,10 @@ fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
     }
     // Tombstones are kept only while a request signed before them could be fresh.
     let kept = app.d1_query("SELECT ip FROM node_tombstones ORDER BY ip");
-    assert_eq!(kept, vec![json!({"ip": "203.0.113.64"}), json!({"ip": "203.0.113.65"})]);
+    assert_eq!(
+        kept,
+        vec![json!({"ip": "203.0.113.64"}), json!({"ip": "203.0.113.65"})]
+    );
 }
 
 #[test]
@@ -310,11 +363,17 @@ fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
     )
     .expect("revoke and ban");
     let (status, text) = first.join().unwrap();
-    assert_eq!((status, text.as_str()), (400, r#"{"success":false,"message":"Invalid signature"}"#));
+    assert_eq!(
+        (status, text.as_str()),
+        (400, r#"{"success":false,"message":"Invalid signature"}"#)
+    );
     let (status, text) = second.join().unwrap();
     assert_eq!(
         (status, text.as_str()),
-        (400, r#"{"success":false,"message":"Unknown or banned organization"}"#)
+        (
+            400,
+            r#"{"success":false,"message":"Unknown or banned organization"}"#
+        )
     );
     assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 0);
 }

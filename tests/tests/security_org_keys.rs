@@ -87,7 +87,10 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     let audit = app.d1_query(&format!(
         "SELECT action FROM key_audit WHERE org_id = '{squat_org}' ORDER BY at_ms"
     ));
-    assert_eq!(audit, vec![json!({"action": "CREATE"}), json!({"action": "REVOKE"})]);
+    assert_eq!(
+        audit,
+        vec![json!({"action": "CREATE"}), json!({"action": "REVOKE"})]
+    );
     // The squatter cannot take it back without the private half.
     assert_error(
         &upload(&app, &squatter, &squat_org, json!({ "publicKey": pem })),
@@ -145,7 +148,9 @@ fn generate(app: &TestApp, token: &str, org: &str) -> TestResponse {
 fn at_window_start(needed: u64) {
     let into_window = now_ms() as u64 / 1000 % 60;
     if into_window + needed >= 60 {
-        std::thread::sleep(std::time::Duration::from_millis((60 - into_window) * 1000 + 200));
+        std::thread::sleep(std::time::Duration::from_millis(
+            (60 - into_window) * 1000 + 200,
+        ));
     }
 }
 
@@ -154,7 +159,10 @@ fn key_generation_comes_after_role_quota_and_pace() {
     let app = spawn_app_with(&[("RATE_LIMITS", "on"), ("ORGKEYS_MAX", "1")]);
     let (owner, org, _) = verified_user(&app, "founder@keygen-acme.io");
     let (member, member_org, _) = verified_user(&app, "colleague@keygen-acme.io");
-    assert_eq!(member_org, org, "the colleague joined the founder's organization");
+    assert_eq!(
+        member_org, org,
+        "the colleague joined the founder's organization"
+    );
     at_window_start(30);
     // A member may not manage keys: refused before any CPU is spent.
     let res = generate(&app, &member, &org);
@@ -220,6 +228,9 @@ fn node_secrets_cannot_be_guessed_online() {
          WHERE node_id = 'node-guarded'",
     )
     .expect("age the window");
-    assert_eq!(node_secret(&app, "node-guarded", "the-real-secret").status, 200);
+    assert_eq!(
+        node_secret(&app, "node-guarded", "the-real-secret").status,
+        200
+    );
     assert_eq!(node_secret(&app, "node-guarded", "guess-11").status, 409);
 }

@@ -26,8 +26,8 @@
 //! value into another line, and `|` cannot occur in an address or a timestamp.
 
 use super::signed::{
-    check_token, decode_signature, installer_message, invalid, named_org,
-    node_identity, timestamp, Invalid, Timestamp,
+    check_token, decode_signature, installer_message, invalid, named_org, node_identity, timestamp,
+    Invalid, Timestamp,
 };
 use serde_json::Value;
 
@@ -362,7 +362,10 @@ mod tests {
             ("version", "1.4.2-rc.1+build.7"),
             ("status", "running"),
         ] {
-            assert!(parse(&body(json!({ field: good }))).is_ok(), "{field} {good}");
+            assert!(
+                parse(&body(json!({ field: good }))).is_ok(),
+                "{field} {good}"
+            );
         }
         for field in ["region", "version", "status"] {
             for bad in [
@@ -375,7 +378,8 @@ mod tests {
                 "",
             ] {
                 assert!(
-                    message_of(json!({ field: bad })).starts_with(&format!("Invalid {field}: 1 to")),
+                    message_of(json!({ field: bad }))
+                        .starts_with(&format!("Invalid {field}: 1 to")),
                     "{field} {bad:?}"
                 );
             }

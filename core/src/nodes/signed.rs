@@ -223,7 +223,8 @@ pub fn installer_message(ip: &str, region: &str, timestamp: &Timestamp) -> Optio
 pub(crate) fn check_token(name: &str, v: &str, max: usize, extra: &str) -> Result<(), Invalid> {
     let ok = !v.is_empty()
         && v.len() <= max
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
     ok.then_some(()).ok_or_else(|| {
         let quoted: Vec<String> = extra.chars().map(|c| format!("'{c}'")).collect();
         invalid(format!(
@@ -455,7 +456,10 @@ mod tests {
             );
         }
         // Ordinary IPv6, including documentation space, is its own node.
-        assert_eq!(node_identity("2001:db8::cb00:7109").unwrap(), "2001:db8::cb00:7109");
+        assert_eq!(
+            node_identity("2001:db8::cb00:7109").unwrap(),
+            "2001:db8::cb00:7109"
+        );
         assert_eq!(node_identity("2001:4860::1").unwrap(), "2001:4860::1");
     }
 

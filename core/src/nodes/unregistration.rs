@@ -15,7 +15,9 @@
 //! freshness and replay rules as /register; only a key of the node's own organization
 //! verifies.
 
-use super::signed::{decode_signature, invalid, named_org, node_identity, timestamp, Invalid, Timestamp};
+use super::signed::{
+    decode_signature, invalid, named_org, node_identity, timestamp, Invalid, Timestamp,
+};
 use serde_json::Value;
 
 pub const SIGNATURE_CONTEXT: &str = "gatehouse-node-unregister-v1";
@@ -86,9 +88,7 @@ mod tests {
         assert_eq!(u.node_ip, "203.0.113.9");
         assert_eq!(
             u.messages(),
-            vec![
-                "gatehouse-node-unregister-v1\n::ffff:203.0.113.9\n1705314600\no".to_owned()
-            ],
+            vec!["gatehouse-node-unregister-v1\n::ffff:203.0.113.9\n1705314600\no".to_owned()],
             "the installer's registration message ip|region|timestamp is not an unregistration"
         );
         let bare =

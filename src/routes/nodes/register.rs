@@ -80,11 +80,13 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     if !applied {
         // What changed between the read and the write decides the answer: a revoked
         // key or a ban since, a tombstone, or a concurrent newer request.
-        return Ok(match warm::decide(false, &key.org_id, registration.timestamp.ms, &state) {
-            WarmOutcome::OrgUnusable => bad_request(ORG_UNUSABLE),
-            _ if !state.key_active => bad_request(INVALID_SIGNATURE),
-            _ => bad_request(REPLAY),
-        });
+        return Ok(
+            match warm::decide(false, &key.org_id, registration.timestamp.ms, &state) {
+                WarmOutcome::OrgUnusable => bad_request(ORG_UNUSABLE),
+                _ if !state.key_active => bad_request(INVALID_SIGNATURE),
+                _ => bad_request(REPLAY),
+            },
+        );
     }
     remember_node(&registration.node_ip, key, &context.keys);
     remember(env, db, &config, &nonce).await;
@@ -94,7 +96,9 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
 /// A key uploaded without proof of possession may have been copied from its real
 /// owner; in the installer's form the organization is not signed, so such a key could
 /// move the owner's first registration into the copier's organization.
-const UNPROVEN_KEY: &str = "This key was uploaded without proof of possession, so it cannot verify a node's first registration in the installer's form (ip|region|timestamp does not sign id_org): sign in the gatehouse v1 form, or upload the key again with a proof";
+const UNPROVEN_KEY: &str = "This key was uploaded without proof of possession, so it cannot \
+     verify a node's first registration in the installer's form (ip|region|timestamp does not \
+     sign id_org): sign in the gatehouse v1 form, or upload the key again with a proof";
 
 fn registered() -> Response {
     answer(200, true, "Registration successful")

@@ -18,9 +18,9 @@ use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::rate_limit::{client_network, AUTH_LIMITER};
 use gatehouse_core::org_keys::parse_upload;
-use gatehouse_core::http::problem::Problem;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
 use worker::{Env, Request, Response, ResponseBuilder};
@@ -86,7 +86,9 @@ pub async fn handle(
         Insert::QuotaFull => Some(quota_full(&config)),
         Insert::KeyExists => Some(AccountError::new(
             ErrorCode::KeyExists,
-            "This public key is already active in an organization; a key belongs to one organization at a time (if it is yours, upload it with a proof of possession: see \"proof\")",
+            "This public key is already active in an organization; a key belongs to one \
+             organization at a time (if it is yours, upload it with a proof of possession: \
+             see \"proof\")",
         )),
     };
     if let Some(refusal) = refusal {
@@ -136,7 +138,10 @@ async fn before_generating(
 ) -> Result<Option<Response>, Problem> {
     if config.rate_limits {
         let network = client_network(&crate::rate_limit::client_ip(req));
-        for key in [format!("keygen:org:{org_id}"), format!("keygen:ip:{network}")] {
+        for key in [
+            format!("keygen:org:{org_id}"),
+            format!("keygen:ip:{network}"),
+        ] {
             crate::rate_limit::check(env, AUTH_LIMITER, key).await?;
         }
     }

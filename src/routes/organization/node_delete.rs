@@ -26,7 +26,9 @@ pub async fn handle(
         return Ok(refusal);
     }
     let deleted = match node_identity(&percent_decoded(node_id)) {
-        Ok(ip) => nodes::delete(db, org_id, &ip, &crate::routes::nodes::tombstones(&config)).await?,
+        Ok(ip) => {
+            nodes::delete(db, org_id, &ip, &crate::routes::nodes::tombstones(&config)).await?
+        }
         Err(_) => false,
     };
     if !deleted {
