@@ -44,7 +44,7 @@ WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
-	migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \
+	check-links migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \
 	free-mail-migration
 
 help:
@@ -122,7 +122,13 @@ demo: build migrate-local
 
 ## ---- test -----------------------------------------------------------------------------
 
-test: build lint test-unit test-wasm deploy-check test-e2e
+test: check-links build lint test-unit test-wasm deploy-check test-e2e
+
+# Every relative link and #anchor in README.md, SECURITY.md, docs/, cli/README.md and
+# migrations/README.md resolves, and every (docs/<file>.md, "Section") reference in
+# code names a real section (.ci/check_links.py; python3, standard library only).
+check-links:
+	python3 .ci/check_links.py
 
 test-unit:
 	cargo test -p gatehouse-core
