@@ -34,14 +34,16 @@ HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 INLINE_CODE = re.compile(r"(`+)(.+?)\1")
 # [text](target "title") and ![alt](target); the target may be <wrapped>.
 INLINE_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
-REFERENCE_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*(\S+)")
+REFERENCE_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*(\S+)", re.MULTILINE)
 HTML_ID = re.compile(r"""<[^>]+\s(?:id|name)\s*=\s*["']([^"']+)["']""")
 EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # http:, https:, mailto:, ...
 # (docs/operations.md, "Operations") or (SECURITY.md, "Threat model") in code comments.
 # (In JSON strings the quotes are escaped: \"…\".)
-SECTION_REF = re.compile(r'((?:docs/[\w.-]+|[\w-]+/README|README|SECURITY)\.md),\s*\\?"([^"\\]+)\\?"')
+SECTION_REF = re.compile(r'((?:docs/[\w.-]+|[\w-]+/README|README|SECURITY)\.md),\s*(?://[!/]?\s*|#\s*|--\s*)?\\?"([^"\\]+)\\?"')
+# docs/<file>.md named anywhere in code: the file must exist.
+DOC_PATH = re.compile(r"(?<![\w/.-])docs/[\w-]+\.md\b")
 # The form used before the docs split, (README, "Section"): README.md must still have it.
-BARE_README_REF = re.compile(r'\bREADME,\s*\\?"([^"\\]+)\\?"')
+BARE_README_REF = re.compile(r'\bREADME,\s*(?://[!/]?\s*|#\s*|--\s*)?\\?"([^"\\]+)\\?"')
 
 
 def default_files():
@@ -160,32 +162,36 @@ def rel(path):
 
 def check_file(path, pending, errors, notes):
     lines = path.read_text(encoding="utf-8").split("\n")
+    # The prose only (fenced blocks and code spans blanked), as one text so that a
+    # link whose text wraps onto the next line is still found.
+    prose = [""] * len(lines)
     for number, line in strip_code(lines):
-        targets = [m.group(1) for m in INLINE_LINK.finditer(line)]
-        ref = REFERENCE_DEF.match(line)
-        if ref:
-            targets.append(ref.group(1))
-        for raw in targets:
-            target = raw[1:-1] if raw.startswith("<") and raw.endswith(">") else raw
-            where = f"{rel(path)}:{number}: {target}"
-            if EXTERNAL.match(target):
-                continue
-            file_part, _, anchor = target.partition("#")
-            file_part = unquote(file_part)
-            dest = path if file_part == "" else (path.parent / file_part).resolve()
-            if not dest.exists():
-                if dest in pending:
-                    notes.append(f"{where}: pending (.ci/links-pending: another branch adds it)")
-                else:
-                    errors.append(f"{where}: no such file")
-                continue
-            if not anchor:
-                continue
-            if dest.is_dir() or dest.suffix.lower() != ".md":
-                errors.append(f"{where}: an anchor into something that is not a markdown file")
-                continue
-            if unquote(anchor) not in anchors(dest):
-                errors.append(f"{where}: no heading or id '#{anchor}' in {rel(dest)}")
+        prose[number - 1] = line
+    text = "\n".join(prose)
+    found = [(m.start(), m.group(1)) for m in INLINE_LINK.finditer(text)]
+    found += [(m.start(), m.group(1)) for m in REFERENCE_DEF.finditer(text)]
+    for offset, raw in sorted(found):
+        number = text.count("\n", 0, offset) + 1
+        target = raw[1:-1] if raw.startswith("<") and raw.endswith(">") else raw
+        where = f"{rel(path)}:{number}: {target}"
+        if EXTERNAL.match(target):
+            continue
+        file_part, _, anchor = target.partition("#")
+        file_part = unquote(file_part)
+        dest = path if file_part == "" else (path.parent / file_part).resolve()
+        if not dest.exists():
+            if dest in pending:
+                notes.append(f"{where}: pending (.ci/links-pending: another branch adds it)")
+            else:
+                errors.append(f"{where}: no such file")
+            continue
+        if not anchor:
+            continue
+        if dest.is_dir() or dest.suffix.lower() != ".md":
+            errors.append(f"{where}: an anchor into something that is not a markdown file")
+            continue
+        if unquote(anchor) not in anchors(dest):
+            errors.append(f"{where}: no heading or id '#{anchor}' in {rel(dest)}")
 
 
 def tracked_text_files():
@@ -197,12 +203,17 @@ def tracked_text_files():
         return []
     files = []
     for name in out.decode().split("\0"):
-        if not name or name == "migrations/0006_free_mail_domains.sql":  # generated data
+        # Generated data, and this checker (its docstrings show the forms it finds).
+        if not name or name in ("migrations/0006_free_mail_domains.sql", ".ci/check_links.py"):
             continue
         path = ROOT / name
         if path.suffix in {".rs", ".toml", ".sh", ".mjs", ".js", ".py", ".sql", ".md", ".json"} or path.name == "Makefile":
             files.append(path)
     return files
+
+
+# A reference may wrap onto the next comment line: `(docs/x.md, "D1 round\n//! trips")`.
+COMMENT_WRAP = re.compile(r"\s*\n\s*(?://[!/]?|#|--)?\s*")
 
 
 def check_section_refs(pending, errors, notes):
@@ -213,25 +224,30 @@ def check_section_refs(pending, errors, notes):
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue
-        for number, line in enumerate(text.split("\n"), 1):
-            for m in SECTION_REF.finditer(line):
-                doc, title = m.group(1), m.group(2)
-                where = f"{rel(path)}:{number}: {doc}, \"{title}\""
-                dest = (ROOT / doc).resolve()
-                if not dest.exists():
-                    if dest in pending:
-                        notes.append(f"{where}: pending (.ci/links-pending)")
-                    else:
-                        errors.append(f"{where}: no such file")
-                elif not has_section(dest, title):
-                    errors.append(f"{where}: no section of that title in {doc}")
-            for m in BARE_README_REF.finditer(line):
-                title = m.group(1)
-                if not has_section(ROOT / "README.md", title):
-                    errors.append(
-                        f"{rel(path)}:{number}: README, \"{title}\": README.md has no such "
-                        "section (it moved to docs/: name the file)"
-                    )
+        for m in SECTION_REF.finditer(text):
+            doc, title = m.group(1), COMMENT_WRAP.sub(" ", m.group(2))
+            number = text.count("\n", 0, m.start()) + 1
+            where = f"{rel(path)}:{number}: {doc}, \"{title}\""
+            dest = (ROOT / doc).resolve()
+            if not dest.exists():
+                if dest in pending:
+                    notes.append(f"{where}: pending (.ci/links-pending)")
+                else:
+                    errors.append(f"{where}: no such file")
+            elif not has_section(dest, title):
+                errors.append(f"{where}: no section of that title in {doc}")
+        for m in BARE_README_REF.finditer(text):
+            title = COMMENT_WRAP.sub(" ", m.group(1))
+            if not has_section(ROOT / "README.md", title):
+                number = text.count("\n", 0, m.start()) + 1
+                errors.append(
+                    f"{rel(path)}:{number}: README, \"{title}\": README.md has no such "
+                    "section (it moved to docs/: name the file)"
+                )
+        for m in DOC_PATH.finditer(text) if path.suffix != ".md" else ():
+            if not (ROOT / m.group(0)).exists() and (ROOT / m.group(0)).resolve() not in pending:
+                number = text.count("\n", 0, m.start()) + 1
+                errors.append(f"{rel(path)}:{number}: {m.group(0)}: no such file")
 
 
 def main(argv):

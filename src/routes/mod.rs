@@ -47,7 +47,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     if test_hooks {
         // Test builds report the request's D1 round trips (to the primary and to
         // replicas), KDF runs and RSA verifications so e2e tests can hold each route
-        // to its budget (README, "D1 round trips", SECURITY.md).
+        // to its budget (docs/performance.md, "D1 round trips", SECURITY.md).
         let headers = response.headers();
         let all = (d1_primary + d1_replica).to_string();
         let _ = headers.set("x-gatehouse-d1-round-trips", &all);

@@ -3,8 +3,8 @@
 //! - bring your own key (preferred: the private key never leaves the node):
 //!   `{"publicKey": PEM}` → 201 JSON with the stored public key;
 //! - generate (compatibility): no body → a new RSA-2048 pair made in wasm; the public
-//!   half is stored and the private key PEM is returned once, never stored (README,
-//!   "Organization keys and nodes" has its CPU cost): with `Accept:
+//!   half is stored and the private key PEM is returned once, never stored
+//!   (docs/accounts.md, "Organization keys and nodes" has its CPU cost): with `Accept:
 //!   application/x-pem-file` as the raw PEM (201), otherwise — the Flashback client's
 //!   `generateOrgKey`, which sends no Accept and parses JSON — as a JSON string (200).
 
