@@ -53,6 +53,8 @@ help:
 	@echo "make build   build the worker bundle into build/"
 	@echo "make demo    the whole onboarding against the local stack, step by step"
 	@echo "make deploy  check, build and deploy [env.production] to Cloudflare (docs/deploying.md)"
+	@echo "make deploy-preflight  what [env.production] still lacks before make deploy (no deploy)"
+	@echo "make check-links  every relative link and #anchor in the markdown resolves"
 	@echo "make lint    rustfmt check and clippy"
 	@echo "make bench   benchmarks (the numbers in docs/performance.md)"
 	@echo "make contract  a longer schemathesis run against the local worker"
