@@ -183,8 +183,9 @@ deploy-check: build
 # Production is wrangler.toml's [env.production]; the top level stays the local one.
 # deploy-preflight refuses to go on while that environment still has the all-zero
 # placeholder ids, shared rate-limit namespace ids, a binding or var left out (not
-# inherited), a sender the binding may not use or an example domain, and says what to
-# set (docs/deploying.md). WRANGLER_CONFIG points it at another file (the tests do).
+# inherited), a sender the binding may not use, an example domain or a PUBLIC_URL the
+# routes do not serve, and says what to set (docs/deploying.md). WRANGLER_CONFIG
+# points it at another file (the tests do).
 WRANGLER_CONFIG ?= wrangler.toml
 DEPLOY_ENV ?= production
 deploy-preflight:

@@ -13,13 +13,15 @@ environment it is about to deploy (--env, default production):
   would be missing (a binding) or silently take the code's local default (a var);
 - the mail sender: MAIL_FROM is one of the EMAIL binding's allowed_sender_addresses;
 - nothing is still an example: PUBLIC_URL is https and, like MAIL_FROM and the routes,
-  not on a reserved example/local domain; TEST_HOOKS is off and RATE_LIMITS on.
+  not on a reserved example/local domain, and PUBLIC_URL is on a hostname the routes
+  serve (emailed links lead there); TEST_HOOKS is off and RATE_LIMITS on.
 
 Each refusal says what to set. Standard library only (Python 3.11+: tomllib).
 Exit 0: ready to deploy; 1: refused; 2: the file cannot be read.
 """
 
 import argparse
+import fnmatch
 import re
 import sys
 import tomllib
@@ -45,7 +47,7 @@ def all_zero(value):
 
 
 def host_of(url_or_host):
-    host = re.sub(r"^[a-z]+://", "", url_or_host, flags=re.I)
+    host = re.sub(r"^[a-z]+://", "", url_or_host, flags=re.I).lstrip("*.")
     return re.split(r"[/:?#*]", host, maxsplit=1)[0] if not host.startswith("[") else host
 
 
@@ -148,6 +150,19 @@ def check(config, env_name):
             problems.append(
                 f"{where} routes: {pattern!r} is an example; set your hostname (a Custom "
                 "Domain in a zone of your account, or a route pattern with zone_name)"
+            )
+    # A route's hostname, wildcards kept (`*.acme.net/*` serves gatehouse.acme.net).
+    route_hosts = {
+        re.split(r"[/:?#]", r if isinstance(r, str) else r.get("pattern", ""), maxsplit=1)[0].lower()
+        for r in routes
+    }
+    if public_url.lower().startswith("https://") and route_hosts:
+        public_host = host_of(public_url).lower()
+        if not any(fnmatch.fnmatchcase(public_host, h) for h in route_hosts):
+            problems.append(
+                f"[env.{env_name}.vars] PUBLIC_URL {public_url!r} is not on a hostname the "
+                f"routes serve ({', '.join(sorted(route_hosts))}): emailed links would lead "
+                "elsewhere; make them agree"
             )
     if str(my_vars.get("TEST_HOOKS", "off")) != "off":
         problems.append(f"[env.{env_name}.vars] TEST_HOOKS must be \"off\" in production")

@@ -10,7 +10,8 @@ of wrangler.toml in a temporary directory, never on the file itself:
 2. the copy with fake ids, distinct namespace ids and a real-looking domain: passes;
 3. that copy with both limiters on one namespace_id: refused (duplicate);
 4. that copy without the production KV binding: refused (bindings are not inherited);
-5. that copy with MAIL_FROM outside allowed_sender_addresses: refused.
+5. that copy with MAIL_FROM outside allowed_sender_addresses: refused;
+6. that copy with PUBLIC_URL on another hostname than the routes: refused.
 
 Standard library only.
 """
@@ -83,7 +84,10 @@ def main():
     wrong_sender = top + prod.replace(
         'MAIL_FROM = "no-reply@acme-storage.net"', 'MAIL_FROM = "hello@acme-storage.net"'
     )
-    assert duplicate != good and no_kv != good and wrong_sender != good
+    elsewhere = top + prod.replace(
+        'PUBLIC_URL = "https://gatehouse.acme-storage.net"', 'PUBLIC_URL = "https://www.acme-storage.net"'
+    )
+    assert duplicate != good and no_kv != good and wrong_sender != good and elsewhere != good
     results = []
     with tempfile.TemporaryDirectory(prefix="gatehouse-preflight-") as d:
         results.append(expect(
@@ -111,10 +115,14 @@ def main():
             run(wrong_sender, d, "sender.toml"), False,
             "is not in allowed_sender_addresses",
         ))
+        results.append(expect(
+            "PUBLIC_URL off the routes' hostnames is refused", run(elsewhere, d, "url.toml"), False,
+            "is not on a hostname the routes serve",
+        ))
     if not all(results):
         return 1
-    print("deploy-preflight: refuses placeholders, shared namespace ids, missing bindings "
-          "and a disallowed sender; passes a filled-in configuration")
+    print("deploy-preflight: refuses placeholders, shared namespace ids, missing bindings, "
+          "a disallowed sender and links off the routes; passes a filled-in configuration")
     return 0
 
 
