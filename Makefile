@@ -44,7 +44,7 @@ WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
-	migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \
+	check-links deploy-preflight test-deploy-preflight migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \
 	free-mail-migration
 
 help:
@@ -52,9 +52,11 @@ help:
 	@echo "make test    set up everything, then run every test suite"
 	@echo "make build   build the worker bundle into build/"
 	@echo "make demo    the whole onboarding against the local stack, step by step"
-	@echo "make deploy  build and deploy to Cloudflare (needs an account, see README)"
+	@echo "make deploy  check, build and deploy [env.production] to Cloudflare (docs/deploying.md)"
+	@echo "make deploy-preflight  what [env.production] still lacks before make deploy (no deploy)"
+	@echo "make check-links  every relative link and #anchor in the markdown resolves"
 	@echo "make lint    rustfmt check and clippy"
-	@echo "make bench   benchmarks (numbers for the README)"
+	@echo "make bench   benchmarks (the numbers in docs/performance.md)"
 	@echo "make contract  a longer schemathesis run against the local worker"
 	@echo "make fuzz    cargo-fuzz every parser for FUZZ_SECONDS each (nightly)"
 
@@ -122,7 +124,13 @@ demo: build migrate-local
 
 ## ---- test -----------------------------------------------------------------------------
 
-test: build lint test-unit test-wasm deploy-check test-e2e
+test: check-links test-deploy-preflight build lint test-unit test-wasm deploy-check test-e2e
+
+# Every relative link and #anchor in README.md, SECURITY.md, docs/, cli/README.md and
+# migrations/README.md resolves, and every (docs/<file>.md, "Section") reference in
+# code names a real section (.ci/check_links.py; python3, standard library only).
+check-links:
+	python3 .ci/check_links.py
 
 test-unit:
 	cargo test -p gatehouse-core
@@ -151,21 +159,48 @@ contract: build $(CONTRACT_STAMP)
 		cargo test -p gatehouse-e2e --test contract -- --nocapture
 
 # The exact bundle `wrangler deploy` would upload, built without an account, held to
-# a gzip size budget (README, "Bundle size" says why this number).
+# a gzip size budget (docs/performance.md, "Bundle size" says why this number).
+# `--env ""` names the top-level (local) configuration explicitly (wrangler warns
+# otherwise now that wrangler.toml has an environment); then the same upload with
+# [env.production]'s bindings and vars, which wrangler must accept without a warning
+# (its placeholder ids are make deploy-preflight's business, not this check's).
 BUNDLE_BUDGET_GZIP_KIB ?= 360
 deploy-check: build
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
-		wrangler deploy --dry-run --outdir "$$out" > "$$out/report.txt" 2>&1 || { cat "$$out/report.txt"; exit 1; }; \
+		wrangler deploy --dry-run --env "" --outdir "$$out/local" > "$$out/report.txt" 2>&1 || { cat "$$out/report.txt"; exit 1; }; \
 		grep -v '^$$' "$$out/report.txt"; \
 		gzip_kib=$$(sed -n 's/.*Total Upload:.*gzip: \([0-9.]*\) KiB.*/\1/p' "$$out/report.txt"); \
 		test -n "$$gzip_kib" || { echo "no upload size in wrangler's report" >&2; exit 1; }; \
 		awk -v size="$$gzip_kib" -v budget=$(BUNDLE_BUDGET_GZIP_KIB) 'BEGIN { \
 			if (size > budget) { printf "bundle: %s KiB gzip, over the %s KiB budget\n", size, budget; exit 1 } \
-			printf "bundle: %s KiB gzip, within the %s KiB budget\n", size, budget }'
+			printf "bundle: %s KiB gzip, within the %s KiB budget\n", size, budget }'; \
+		wrangler deploy --dry-run --env production --outdir "$$out/production" > "$$out/production.txt" 2>&1 \
+			|| { cat "$$out/production.txt"; exit 1; }; \
+		grep -q -- '--dry-run: exiting now' "$$out/production.txt" || { cat "$$out/production.txt"; exit 1; }; \
+		if grep -q 'WARNING' "$$out/production.txt"; then cat "$$out/production.txt"; exit 1; fi; \
+		echo "production: wrangler deploy --dry-run --env production accepts [env.production] ($$(grep -c '^env\.' "$$out/production.txt") bindings and vars)"
 
-deploy: build
-	wrangler d1 migrations apply DB --remote
-	wrangler deploy
+# Production is wrangler.toml's [env.production]; the top level stays the local one.
+# deploy-preflight refuses to go on while that environment still has the all-zero
+# placeholder ids, shared rate-limit namespace ids, a binding or var left out (not
+# inherited), a sender the binding may not use, an example domain or a PUBLIC_URL the
+# routes do not serve, and says what to set (docs/deploying.md). WRANGLER_CONFIG
+# points it at another file (the tests do).
+WRANGLER_CONFIG ?= wrangler.toml
+DEPLOY_ENV ?= production
+deploy-preflight:
+	@python3 .ci/deploy_preflight.py --config $(WRANGLER_CONFIG) --env $(DEPLOY_ENV)
+
+# make test: deploy-preflight refuses a copy of wrangler.toml as committed and passes
+# the same copy with fake ids filled in (.ci/test_deploy_preflight.py).
+test-deploy-preflight:
+	@python3 .ci/test_deploy_preflight.py
+
+# Needs wrangler logged in (`npx wrangler login`) or CLOUDFLARE_API_TOKEN (+
+# CLOUDFLARE_ACCOUNT_ID) in the environment, as in CI.
+deploy: deploy-preflight build
+	wrangler d1 migrations apply DB --remote --env $(DEPLOY_ENV)
+	wrangler deploy --env $(DEPLOY_ENV)
 
 # Re-checks tests/fastapi_golden/fixtures.json against the real FastAPI (pinned in
 # requirements.txt, installed from PyPI into a cached venv). GOLDEN=write regenerates.
@@ -183,7 +218,7 @@ free-mail-migration: $(NPM_STAMP)
 # Fuzzing (cargo-fuzz on nightly, libFuzzer): each target for FUZZ_SECONDS. New inputs
 # go to fuzz/corpus/<target> (git-ignored), crashes to fuzz/artifacts/<target>; the
 # committed seeds are valid requests to start from. A crash becomes a unit test in
-# core (README, "Tests").
+# core (docs/development.md, "Tests").
 CARGO_FUZZ_VERSION := 0.13.2
 CARGO_FUZZ_ROOT := $(TOOLS_DIR)/cargo-fuzz-$(CARGO_FUZZ_VERSION)
 FUZZ_TARGETS := register_request node_secret_request account_inputs public_key_pem rsa_verify phc_hash bearer_token
@@ -203,7 +238,7 @@ fuzz: $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz
 		grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' logs/$$target.log; \
 	done
 
-# Benchmarks print numbers for the README (a markdown report); they are never timed
+# Benchmarks print numbers for docs/performance.md (a markdown report); never timed
 # tests. Native (hardware and software SHA), wasm in node, inside workerd, load per
 # route against the local worker and the plain-JS anchor, bundle sizes. ~7 min.
 bench: build

@@ -27,7 +27,7 @@ async function medianMs(work) {
   return times[Math.floor(RUNS / 2)];
 }
 
-// Rows name the node major: V8's wasm compiler differs a lot between them (README).
+// Rows name the node major: V8's wasm compiler differs a lot between them (docs/performance.md, "Benchmarks").
 const NODE = `node ${process.versions.node.split(".")[0]}`;
 const out = (o) => console.log(JSON.stringify(o));
 const N = 200;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark in one run on this machine, as markdown for the README.
+# `make bench`: every benchmark in one run on this machine, as markdown for docs/performance.md.
 # Expects the Makefile's environment (PATH with Node 22 and the pinned wasm-bindgen).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ echo
     target/wasm32-unknown-unknown/release/gatehouse_bench.wasm
   node bench/node.mjs "$PWD/target/bench-wasm" "$PWD/build/index_bg.wasm"
   "$NODE_NEXT_DIR/node_modules/.bin/node" bench/node.mjs "$PWD/target/bench-wasm"
-  # The same wasm with talc as its allocator (README, "Build profile").
+  # The same wasm with talc as its allocator (docs/performance.md, "Build profile").
   cargo build -q -p gatehouse-bench --lib --release --target wasm32-unknown-unknown --features talc
   wasm-bindgen --target nodejs --out-dir target/bench-wasm-talc \
     target/wasm32-unknown-unknown/release/gatehouse_bench.wasm

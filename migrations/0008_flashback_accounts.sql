@@ -1,4 +1,4 @@
--- What the Flashback client reads of accounts (README, "Flashback compatibility").
+-- What the Flashback client reads of accounts (docs/flashback.md).
 
 -- A public id for each verification link (`verificationTokenId`): the client asks for
 -- a new link by it (POST /user/resend-verification/{id}); the link's secret stays the

@@ -1,4 +1,4 @@
-//! The operator's view of each request (README, "Operations"): an `x-request-id` on
+//! The operator's view of each request (docs/operations.md): an `x-request-id` on
 //! every answer (and in every 5xx body), one structured log line, one Workers
 //! Analytics Engine data point. What goes into them is decided in core::http::observe; this
 //! module only reads Cloudflare's request metadata, prints and writes.

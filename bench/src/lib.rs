@@ -6,7 +6,7 @@ use gatehouse_core::crypto::rsa_keys::PublicKey;
 use gatehouse_core::nodes::registration as node_registration;
 
 // The allocator comparison of `make bench`: the same wasm with talc instead of Rust's
-// default (dlmalloc). README, "Build profile".
+// default (dlmalloc). docs/performance.md, "Build profile".
 #[cfg(all(feature = "talc", target_arch = "wasm32"))]
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -164,7 +164,8 @@ impl Config {
             timestamp_skew_seconds: number("TIMESTAMP_SKEW_SECONDS", 300, 1, 3600)?,
             password_kdf,
             // The lower bound only stops accidents; tests lower it, production keeps
-            // the OWASP-2023 default (see README, "Password and secret hashing").
+            // the OWASP-2023 default (see docs/performance.md, "Password and secret
+            // hashing").
             password_kdf_iterations: number("PASSWORD_KDF_ITERATIONS", 210_000, 1_000, 10_000_000)?,
             trial_days: number("TRIAL_DAYS", 14, 1, 365)?,
             // Bounded by what one /register may try (all of one organization's keys).

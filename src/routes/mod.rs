@@ -46,8 +46,8 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     let (d1_primary, d1_replica) = db.round_trips();
     if test_hooks {
         // Test builds report the request's D1 round trips (to the primary and to
-        // replicas), KDF runs, RSA verifications and key generations so e2e tests can hold each route
-        // to its budget (README, "D1 round trips", SECURITY.md).
+        // replicas), KDF runs, RSA verifications and key generations so e2e tests can
+        // hold each route to its budget (docs/performance.md, "D1 round trips", SECURITY.md).
         let headers = response.headers();
         let all = (d1_primary + d1_replica).to_string();
         let _ = headers.set("x-gatehouse-d1-round-trips", &all);

@@ -5,7 +5,7 @@
 //! statement or one batch) through the request's [`Db`], which routes it to the
 //! primary or a replica and counts it. Primary round trips are what matter most in
 //! production (each costs tens to hundreds of milliseconds at the edge); tests read the
-//! counts and hold routes to budgets (README, "D1 round trips").
+//! counts and hold routes to budgets (docs/performance.md, "D1 round trips").
 
 pub mod accounts;
 pub mod db;

@@ -100,11 +100,19 @@ fn boot(vars: &[(&str, &str)], config: impl FnOnce(&Path) -> Option<PathBuf>) ->
 }
 
 /// `text` (a wrangler.toml) without the table holding `binding = "<binding>"`, its
-/// relative paths made absolute so the copy works from anywhere.
+/// relative paths made absolute so the copy works from anywhere. Only the top-level
+/// (local) configuration is kept: `[env.*]` tables (production) never run here.
 fn config_without_binding(text: &str, binding: &str, root: &Path) -> String {
     let root = root.display();
     let mut tables: Vec<String> = Vec::new();
+    let mut in_env = false;
     for line in text.lines() {
+        if line.starts_with('[') {
+            in_env = line.trim_start_matches('[').starts_with("env.");
+        }
+        if in_env {
+            continue;
+        }
         if line.starts_with('[') || tables.is_empty() {
             tables.push(String::new());
         }

@@ -1,7 +1,7 @@
 //! Distance to D1: the warm /register path (one primary round trip that still sees
 //! every revocation and ban at once), read-your-writes through D1 bookmarks, and the
-//! simulated latency test builds use to make distance visible (README, "D1 round
-//! trips").
+//! simulated latency test builds use to make distance visible (docs/performance.md,
+//! "D1 round trips").
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;

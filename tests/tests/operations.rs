@@ -1,4 +1,4 @@
-//! What an operator sees of each request (README, "Operations"): the request id on
+//! What an operator sees of each request (docs/operations.md): the request id on
 //! every answer and in 5xx bodies, one structured log line, one metrics data point.
 
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};

@@ -89,7 +89,7 @@ fn no_password_secret_token_or_private_key_in_the_log() {
         );
     }
 
-    // The worker's own line per request (README, "Operations") is there for each of
+    // The worker's own line per request (docs/operations.md) is there for each of
     // them, and names no email address either (wrangler's local mail simulation
     // prints recipients on its own lines; ours never do).
     let lines: Vec<&str> = log

@@ -1,4 +1,4 @@
-//! `gatehouse-cli admin …`: the operator's own commands (README, "Operations").
+//! `gatehouse-cli admin …`: the operator's own commands (docs/operations.md).
 //!
 //! Each runs `wrangler d1 execute` against the local D1 of `wrangler dev` (`--local`,
 //! with `--persist-to DIR` when the worker keeps its state elsewhere) or the deployed

@@ -6,7 +6,8 @@
 //! once, and every iteration is exactly two compressions over one pre-padded block
 //! whose first bytes are overwritten with the previous digest — no allocation, no
 //! buffering, no length bookkeeping. Same output, byte for byte: tests hold it to the
-//! RFC 6070 / RFC 7914 vectors and to the `pbkdf2` crate (README, "Password and secret hashing").
+//! RFC 6070 / RFC 7914 vectors and to the `pbkdf2` crate (docs/performance.md,
+//! "Password and secret hashing").
 
 use sha2::digest::generic_array::GenericArray;
 

@@ -4,8 +4,8 @@
 //! Why not `rsa`'s own verify: num-bigint-dig's generic `modpow` runs a fixed 4-bit
 //! window over whole digits (~56 Montgomery products where e = 65537 needs 17) and
 //! recomputes R² mod n by long division on every call: 0.62 ms per RSA-2048 verify in
-//! wasm, above the 0.5 ms budget (README, "Benchmarks"). Here R² is computed once per
-//! key and the exponent is walked bit by bit: 0.10 ms. `rsa` still parses keys
+//! wasm, above the 0.5 ms budget (docs/performance.md, "Benchmarks"). Here R² is
+//! computed once per key and the exponent is walked bit by bit: 0.10 ms. `rsa` still parses keys
 //! (and signs, in the CLI and tests); everything here is checked against it
 //! (tests below, fuzz target `rsa_verify`).
 //!

@@ -1,5 +1,5 @@
 //! What the worker tells its operator about each request: one structured log line and
-//! one metrics data point (README, "Operations").
+//! one metrics data point (docs/operations.md).
 //!
 //! Why here: what goes into a log line is a security decision (never a password,
 //! token, secret, signature, key or email address), so it is made in one pure place
@@ -63,7 +63,7 @@ impl RequestRecord {
     }
 
     /// The Analytics Engine data point: (index, blobs, doubles). Positions are the SQL
-    /// columns (`blob1`…, `double1`…) the README's queries use; append, never reorder.
+    /// columns (`blob1`…, `double1`…) docs/operations.md's queries use; append, never reorder.
     pub fn data_point(&self) -> (String, Vec<String>, Vec<f64>) {
         let route = route_name(self.route);
         (

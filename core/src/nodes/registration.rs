@@ -1,5 +1,5 @@
 //! `POST /register`: a bridge node's signed registration, in the three forms real
-//! callers send (README, "POST /register").
+//! callers send (docs/nodes.md, "POST /register").
 //!
 //! 1. gatehouse v1 (the seed's; recommended): the UTF-8 of these lines joined by
 //!    `\n`, no trailing newline, every field exactly as sent:

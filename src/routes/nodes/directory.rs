@@ -1,7 +1,7 @@
 //! `GET /node?nodeServices=N` — the network's public node directory (the client's
 //! `getNodeInfo`): fresh nodes of organizations an operator marked as network
-//! providers (README, "Node directory"), offering any service in N (0: all). No auth;
-//! a bearer, stale or not, is ignored. One D1 round trip.
+//! providers (docs/nodes.md, "Node directory"), offering any service in N (0: all).
+//! No auth; a bearer, stale or not, is ignored. One D1 round trip.
 
 use super::node_info;
 use crate::http;

@@ -1,6 +1,6 @@
 //! `POST /register` — a bridge node registers with an RSA signature made by its
 //! organization's private key, in any of the three accepted forms (contract:
-//! core::nodes::registration, README).
+//! core::nodes::registration, docs/nodes.md).
 //!
 //! Replays are refused twice over: a KV nonce per signature (checked first; a KV
 //! failure there fails closed), and in D1 a conditional write that only applies a

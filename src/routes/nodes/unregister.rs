@@ -1,8 +1,8 @@
 //! `POST /unregister` — a node removes itself, signed by a key of its own organization
-//! (contract: core::nodes::unregistration, README). Same freshness and replay rules as
-//! /register; the node row goes, and with it its key association, leaving a tombstone
-//! so no registration signed before the removal brings it back. D1: one read batch,
-//! one delete batch.
+//! (contract: core::nodes::unregistration, docs/nodes.md). Same freshness and replay
+//! rules as /register; the node row goes, and with it its key association, leaving a
+//! tombstone so no registration signed before the removal brings it back. D1: one read
+//! batch, one delete batch.
 
 use super::{
     answer, bad_request, forget_node, fresh_and_unused, remember, signing_key, tombstones, REPLAY,

@@ -5,8 +5,8 @@
 //!   optional proof of possession (core::org_keys) lets the key verify first
 //!   registrations in the installer's form and supersede an unproven copy elsewhere;
 //! - generate (compatibility): no body → after the role, quota and rate checks (it
-//!   costs 0.5–4 s of CPU), a new RSA-2048 pair made in wasm; the public
-//!   half is stored and the private key PEM is returned once, never stored (README,
+//!   costs 0.5–4 s of CPU), a new RSA-2048 pair made in wasm; the public half is
+//!   stored and the private key PEM is returned once, never stored (docs/accounts.md,
 //!   "Organization keys and nodes" has its CPU cost): with `Accept:
 //!   application/x-pem-file` as the raw PEM (201), otherwise — the Flashback client's
 //!   `generateOrgKey`, which sends no Accept and parses JSON — as a JSON string (200).

@@ -1,5 +1,5 @@
 //! Benchmark: what distance to the D1 primary costs each route, before and after the
-//! round-trip work (README, "Latency from afar").
+//! round-trip work (docs/performance.md, "Latency from afar").
 //!
 //! Boots the built worker once (production KDF settings, test hooks on so it reports
 //! its round trips) and restarts it over the same D1 state for each injected latency
