@@ -1,45 +1,12 @@
 //! The operator CLI as a user runs it: its keys and signatures interoperate with
 //! openssl, and `register` drives the real worker.
 
+mod common;
+
+use common::{cli, keygen, text, FIELDS};
 use gatehouse_e2e::spawn_app;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
-        .args(args)
-        .output()
-        .expect("run gatehouse-cli")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn keygen(dir: &Path) -> String {
-    let base = dir.join("node");
-    let out = cli(&["keygen", "--bits", "2048", "--out", base.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    base.to_str().unwrap().to_owned()
-}
-
-const FIELDS: [&str; 10] = [
-    "--provider",
-    "GCS",
-    "--ip",
-    "192.0.2.99",
-    "--status",
-    "active",
-    "--region",
-    "asia-east1",
-    "--version",
-    "2.0.0",
-];
+use std::process::Command;
 
 #[test]
 fn a_cli_signature_is_verified_by_openssl() {
