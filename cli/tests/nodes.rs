@@ -4,19 +4,14 @@
 mod common;
 
 use common::tls::tls_front;
-use common::{cli, cli_with, keygen, now_seconds, stderr, text, FIELDS};
+use common::{
+    assert_refused, cli, cli_with, keygen, now_seconds, register, register_args, seeded_key,
+    stderr, text,
+};
 use gatehouse_e2e::accounts::verified_user;
-use gatehouse_e2e::{spawn_app, TestApp};
+use gatehouse_e2e::spawn_app;
 use serde_json::Value;
 use std::process::Output;
-
-/// A key pair in `dir` whose public half is org-cli's key; the private key's path.
-fn seeded_key(app: &TestApp, dir: &std::path::Path) -> String {
-    let base = keygen(dir);
-    let pem = std::fs::read_to_string(format!("{base}.pub.pem")).unwrap();
-    app.seed_org_key("org-cli", "key-cli", &pem, 2048);
-    format!("{base}.key.pem")
-}
 
 /// The answer's JSON, which must be all of stdout (`| jq` works), and the status,
 /// which is on stderr.
@@ -36,21 +31,11 @@ fn register_sends_node_services_and_integer_timestamps_and_unregister_removes() 
     let dir = tempfile::tempdir().unwrap();
     let key = seeded_key(&app, dir.path());
     let seconds = now_seconds().to_string();
-    let mut args = vec![
-        "register",
-        "--url",
+    let out = register(
         &app.base_url,
-        "--key",
         &key,
-        "--id-org",
-        "org-cli",
-        "--node-services",
-        "5",
-        "--timestamp",
-        &seconds,
-    ];
-    args.extend(FIELDS);
-    let out = cli(&args);
+        &["--node-services", "5", "--timestamp", &seconds],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(answer(&out, 200)["message"], "Registration successful");
     let rows = app.d1_query("SELECT node_services, org_id FROM nodes WHERE ip = '192.0.2.99'");
@@ -86,13 +71,10 @@ fn register_reaches_a_worker_over_https_trusting_the_given_ca() {
     let front = tls_front(&app.base_url);
     let dir = tempfile::tempdir().unwrap();
     let key = seeded_key(&app, dir.path());
-    let mut args = vec![
-        "register", "--url", &front.url, "--key", &key, "--id-org", "org-cli",
-    ];
-    args.extend(FIELDS);
+    let args = register_args(&front.url, &key, &[]);
 
     // Without the CA the certificate is not trusted: TLS is on and it verifies.
-    let untrusted = cli(&args);
+    let untrusted = register(&front.url, &key, &[]);
     assert_eq!(untrusted.status.code(), Some(1));
     let err = stderr(&untrusted);
     assert!(err.contains("UnknownIssuer"), "{err}");
@@ -100,9 +82,7 @@ fn register_reaches_a_worker_over_https_trusting_the_given_ca() {
     assert!(app.d1_query("SELECT ip FROM nodes").is_empty());
 
     let ca = front.ca_cert.to_str().unwrap();
-    let mut trusted = args.clone();
-    trusted.extend(["--ca-cert", ca]);
-    let out = cli(&trusted);
+    let out = register(&front.url, &key, &["--ca-cert", ca]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(answer(&out, 200)["success"], true);
     let rows = app.d1_query("SELECT key_id FROM nodes WHERE ip = '192.0.2.99'");
@@ -113,16 +93,8 @@ fn register_reaches_a_worker_over_https_trusting_the_given_ca() {
     assert!(out.status.success(), "{}", text(&out));
 
     // A file with no certificate in it is refused before anything is sent.
-    let pem = format!("{}", key);
-    let mut bad = args.clone();
-    bad.extend(["--ca-cert", &pem]);
-    let out = cli(&bad);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no certificate in it"),
-        "{}",
-        stderr(&out)
-    );
+    let bad = register(&front.url, &key, &["--ca-cert", &key]);
+    assert_refused(&bad, 1, "no certificate in it");
 }
 
 #[test]
@@ -175,18 +147,12 @@ fn upload_key_signs_in_by_password_or_token() {
         &[("GATEHOUSE_PASSWORD", "wrong")],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("signing in as ada@acme.io refused (HTTP 401)"),
-        "{}",
-        text(&out)
-    );
+    assert_refused(&out, 1, "signing in as ada@acme.io refused (HTTP 401)");
     // The same key again: the worker's 409, exit 1.
     let out = upload(&keys[2], &["--token", &token], &[], None);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(answer(&out, 409)["error_code"], "KEY_EXISTS");
     // Neither --email nor --token: a usage error naming both.
     let out = upload(&keys[0], &[], &[], None);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--email"), "{}", stderr(&out));
+    assert_refused(&out, 2, "--email");
 }

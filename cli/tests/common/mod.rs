@@ -5,6 +5,7 @@
 
 pub mod tls;
 
+use gatehouse_e2e::TestApp;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -53,6 +54,14 @@ pub fn keygen(dir: &Path) -> String {
     base.to_str().unwrap().to_owned()
 }
 
+/// A key pair in `dir` whose public half is org-cli's key; the private key's path.
+pub fn seeded_key(app: &TestApp, dir: &std::path::Path) -> String {
+    let base = keygen(dir);
+    let pem = std::fs::read_to_string(format!("{base}.pub.pem")).unwrap();
+    app.seed_org_key("org-cli", "key-cli", &pem, 2048);
+    format!("{base}.key.pem")
+}
+
 pub const FIELDS: [&str; 10] = [
     "--provider",
     "GCS",
@@ -71,4 +80,28 @@ pub fn now_seconds() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// The CLI exited with `code` and said `needle` on stderr.
+pub fn assert_refused(out: &Output, code: i32, needle: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", text(out));
+    assert!(
+        stderr(out).contains(needle),
+        "no {needle:?} in: {}",
+        text(out)
+    );
+}
+
+/// `register` of the FIELDS node into org-cli at `url` with `key`, plus `extra` flags.
+pub fn register(url: &str, key: &str, extra: &[&str]) -> Output {
+    cli(&register_args(url, key, extra))
+}
+
+pub fn register_args<'a>(url: &'a str, key: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "register", "--url", url, "--key", key, "--id-org", "org-cli",
+    ];
+    args.extend(FIELDS);
+    args.extend(extra);
+    args
 }
