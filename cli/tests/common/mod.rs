@@ -18,9 +18,11 @@ pub fn cli_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Out
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
         .args(args)
-        .envs(env.iter().copied())
+        // Only what the test gives: nothing from the environment it runs in.
         .env_remove("GATEHOUSE_CA_CERT")
         .env_remove("GATEHOUSE_TOKEN")
+        .env_remove("GATEHOUSE_PASSWORD")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
