@@ -6,18 +6,16 @@
 //! "node" → upload the public half → register the node with a signed request → list
 //! the organization's nodes.
 
-use crate::{get, post_form, post_json, signed_body, write_key_pair};
+use crate::args::{NodeFields, SignedExtras};
+use crate::http::Client;
+use crate::node::{private_key, register_body, write_key_pair};
+use crate::org::json_of;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::crypto::{hex, random_bytes};
-use serde_json::{json, Value};
-use std::collections::HashMap;
+use serde_json::json;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn json_of(text: &str) -> Result<Value, String> {
-    serde_json::from_str(text).map_err(|e| format!("unexpected answer ({e}): {text}"))
-}
 
 fn expect(step: &str, (status, text): (u16, String), want: u16) -> Result<String, String> {
     if status == want {
@@ -27,7 +25,7 @@ fn expect(step: &str, (status, text): (u16, String), want: u16) -> Result<String
     }
 }
 
-pub fn run(url: &str) -> Result<(), String> {
+pub fn run(client: &Client, url: &str) -> Result<(), String> {
     let base = url.trim_end_matches('/');
     let tag = hex(&random_bytes::<4>().map_err(|e| e.to_string())?);
     let domain = format!("demo-{tag}.example");
@@ -42,7 +40,7 @@ pub fn run(url: &str) -> Result<(), String> {
         "companyName": "Demo Co", "companyWebsite": format!("https://www.{domain}"), "isBusiness": true});
     let body = json_of(&expect(
         "sign up",
-        post_json(&format!("{base}/user/register"), None, &signup)?,
+        client.post_json(&format!("{base}/user/register"), None, &signup)?,
         201,
     )?)?;
     let token = body["accessToken"].as_str().unwrap_or_default().to_owned();
@@ -58,6 +56,7 @@ pub fn run(url: &str) -> Result<(), String> {
 
     println!("2. The worker sent a verification email. Reading it from the local email explorer:");
     let link = mailed_link(
+        client,
         base,
         &email,
         "Verify your email address",
@@ -69,14 +68,14 @@ pub fn run(url: &str) -> Result<(), String> {
         "3. Ada opens the link and presses the page's button (opening alone verifies nothing,"
     );
     println!("   so mail scanners that fetch links cannot verify or burn it).");
-    let (status, page) = get(&link, None)?;
+    let (status, page) = client.get(&link, None)?;
     let link_token = page
         .split("name=\"token\" value=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .filter(|_| status == 200)
         .ok_or_else(|| format!("no confirmation form ({status}): {page}"))?;
-    let (status, page) = post_form(
+    let (status, page) = client.post_form(
         &format!("{base}/user/verify-email"),
         &format!("token={link_token}"),
     )?;
@@ -96,7 +95,7 @@ pub fn run(url: &str) -> Result<(), String> {
     let pem = std::fs::read_to_string(&public_path).map_err(|e| e.to_string())?;
     let created = json_of(&expect(
         "upload key",
-        post_json(
+        client.post_json(
             &format!("{base}/organization/{org}/key"),
             Some(&token),
             &json!({"publicKey": pem}),
@@ -106,21 +105,26 @@ pub fn run(url: &str) -> Result<(), String> {
     println!("   201: key {} is active.\n", created["data"]["id"]);
 
     println!("6. The node registers itself, signing the request with its private key (gatehouse-cli register):");
-    let flags: HashMap<String, String> = [
-        ("key", private_path.as_str()),
-        ("provider", "S3"),
-        ("ip", node_ip.as_str()),
-        ("status", "active"),
-        ("region", "eu-west-1"),
-        ("version", "1.0.0"),
-        ("id-org", org.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let key = private_key(Path::new(&private_path))?;
+    let fields = NodeFields {
+        provider: "S3".into(),
+        ip: node_ip.clone(),
+        status: "active".into(),
+        region: "eu-west-1".into(),
+        version: "1.0.0".into(),
+        signed: SignedExtras {
+            id_org: Some(org.clone()),
+            timestamp: None,
+        },
+        node_services: None,
+    };
     let text = expect(
         "register",
-        post_json(&format!("{base}/register"), None, &signed_body(&flags)?)?,
+        client.post_json(
+            &format!("{base}/register"),
+            None,
+            &register_body(&key, &fields)?,
+        )?,
         200,
     )?;
     println!("   200: {text}\n");
@@ -130,8 +134,6 @@ pub fn run(url: &str) -> Result<(), String> {
     );
     println!("   it signs \"ip|region|timestamp\" (Unix seconds) with openssl and names its organization.");
     let installer_ip = format!("2001:db8:1::{}:{}", &tag[..4], &tag[4..]);
-    let pem = std::fs::read_to_string(&private_path).map_err(|e| e.to_string())?;
-    let key = PrivateKey::from_pem(&pem).map_err(|e| e.to_string())?;
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?
@@ -144,7 +146,7 @@ pub fn run(url: &str) -> Result<(), String> {
     });
     let text = expect(
         "installer register",
-        post_json(&format!("{base}/register"), None, &installer_body)?,
+        client.post_json(&format!("{base}/register"), None, &installer_body)?,
         200,
     )?;
     println!("   200: {text} (AWS is stored as S3)\n");
@@ -152,7 +154,7 @@ pub fn run(url: &str) -> Result<(), String> {
     println!("8. Ada lists her organization's nodes:");
     let nodes = json_of(&expect(
         "list nodes",
-        get(&format!("{base}/organization/{org}/nodes"), Some(&token))?,
+        client.get(&format!("{base}/organization/{org}/nodes"), Some(&token))?,
         200,
     )?)?;
     for node in nodes["data"].as_array().into_iter().flatten() {
@@ -167,19 +169,25 @@ pub fn run(url: &str) -> Result<(), String> {
         );
     }
     println!("\n9. Ada forgets her password and asks for a reset link:");
-    let (status, text) = post_json(
+    let (status, text) = client.post_json(
         &format!("{base}/user/request-reset-password"),
         None,
         &json!({"email": email}),
     )?;
     println!("   {status}: {text}");
-    let link = mailed_link(base, &email, "Reset your password", "/user/reset-password")?;
+    let link = mailed_link(
+        client,
+        base,
+        &email,
+        "Reset your password",
+        "/user/reset-password",
+    )?;
     println!("   link: {link}");
     let reset_token = link.rsplit('=').next().unwrap_or_default();
     let new_password = "Demo-passw0rd-2";
     let text = expect(
         "reset password",
-        post_json(
+        client.post_json(
             &format!("{base}/user/reset-password"),
             None,
             &json!({"token": reset_token, "newPassword": new_password}),
@@ -189,7 +197,7 @@ pub fn run(url: &str) -> Result<(), String> {
     println!("   200: {text}; every earlier sign-in has ended.");
     expect(
         "login with the new password",
-        post_json(
+        client.post_json(
             &format!("{base}/user/login"),
             None,
             &json!({"email": email, "password": new_password}),
@@ -209,10 +217,16 @@ pub fn run(url: &str) -> Result<(), String> {
 
 /// Polls the local email explorer (mail is sent after the response) for the message to
 /// `email` with `subject` and returns its link to `path`.
-fn mailed_link(base: &str, email: &str, subject: &str, path: &str) -> Result<String, String> {
+fn mailed_link(
+    client: &Client,
+    base: &str,
+    email: &str,
+    subject: &str,
+    path: &str,
+) -> Result<String, String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let (_, listing) = get(
+        let (_, listing) = client.get(
             &format!("{base}/cdn-cgi/local/explorer/api/local/email/sending"),
             None,
         )?;
@@ -240,7 +254,7 @@ fn mailed_link(base: &str, email: &str, subject: &str, path: &str) -> Result<Str
                     }
                 })
                 .collect();
-            let (_, full) = get(
+            let (_, full) = client.get(
                 &format!("{base}/cdn-cgi/local/explorer/api/local/email/sending?email_id={id}"),
                 None,
             )?;

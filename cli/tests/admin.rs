@@ -144,4 +144,71 @@ fn provider_marks_show_org_and_key_audit() {
         .collect();
     assert_eq!(actions, ["REVOKE", "CREATE"], "newest first");
     assert_eq!(audit[0]["key_id"], key_id.as_str());
+
+    // People by email, times as RFC 3339 text, never epoch milliseconds.
+    assert_eq!(audit[0]["actor_email"], "ada@acme.io");
+    assert_rfc3339(&audit[0]["at"]);
+    assert_rfc3339(&shown["organization"]["created_at"]);
+    assert_rfc3339(&shown["members"][0]["email_verified_at"]);
+    assert_rfc3339(&shown["keys"][0]["created_at"]);
+    assert_rfc3339(&shown["nodes"][0]["updated_at"]);
+    assert_rfc3339(&shown["trial"]["ends_at"]);
+    assert!(
+        !format!("{shown}{audit}").contains("_ms\""),
+        "no epoch milliseconds: {shown} {audit}"
+    );
+}
+
+fn assert_rfc3339(value: &Value) {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("{value} is not text"));
+    assert!(
+        gatehouse_core::time::parse_rfc3339_ms(text).is_some(),
+        "{text} is not RFC 3339"
+    );
+}
+
+#[test]
+fn find_org_by_email_also_from_outside_the_project_with_wrangler_set() {
+    let app = spawn_app();
+    let (_, org, _) = verified_user(&app, "ada@acme.io");
+    let root = project_root();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let persist = app.persist_dir();
+    let find = |email: &str, wrangler: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
+            .current_dir(elsewhere.path())
+            // No Node on PATH but the system's: WRANGLER's own directory supplies it.
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("WRANGLER", wrangler)
+            .args(["admin", "find-org", email, "--local", "--persist-to"])
+            .arg(&persist)
+            .arg("--config")
+            .arg(root.join("wrangler.toml"))
+            .output()
+            .unwrap()
+    };
+    let wrangler = root.join("node_modules/.bin/wrangler");
+    let found: Value = serde_json::from_str(&ok(&find("Ada@ACME.io", &wrangler))).unwrap();
+    assert_eq!(found["email"], "ada@acme.io");
+    assert_eq!(found["memberOf"][0]["id"], org.as_str());
+    assert_eq!(found["memberOf"][0]["role"], "OWNER");
+    assert_rfc3339(&found["memberOf"][0]["member_since"]);
+    assert_eq!(
+        found["domainClaimedBy"]["id"],
+        org.as_str(),
+        "verified: acme.io is claimed"
+    );
+
+    let nobody: Value = serde_json::from_str(&ok(&find("bob@nowhere.example", &wrangler))).unwrap();
+    assert_eq!(nobody["memberOf"], json!([]));
+    assert_eq!(nobody["domainClaimedBy"], Value::Null);
+
+    let not_email = find("bob", &wrangler);
+    assert_eq!(not_email.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&not_email.stderr).contains("\"bob\" is not an email address"));
+    let missing = find("ada@acme.io", &elsewhere.path().join("wrangler"));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("set WRANGLER="));
 }

@@ -1,45 +1,12 @@
 //! The operator CLI as a user runs it: its keys and signatures interoperate with
 //! openssl, and `register` drives the real worker.
 
+mod common;
+
+use common::{cli, keygen, register, seeded_key, text, FIELDS};
 use gatehouse_e2e::spawn_app;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
-        .args(args)
-        .output()
-        .expect("run gatehouse-cli")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn keygen(dir: &Path) -> String {
-    let base = dir.join("node");
-    let out = cli(&["keygen", "--bits", "2048", "--out", base.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    base.to_str().unwrap().to_owned()
-}
-
-const FIELDS: [&str; 10] = [
-    "--provider",
-    "GCS",
-    "--ip",
-    "192.0.2.99",
-    "--status",
-    "active",
-    "--region",
-    "asia-east1",
-    "--version",
-    "2.0.0",
-];
+use std::process::Command;
 
 #[test]
 fn a_cli_signature_is_verified_by_openssl() {
@@ -115,30 +82,19 @@ fn keygen_writes_a_private_key_only_its_owner_can_read() {
 fn register_posts_to_the_worker_and_reports_refusals() {
     let app = spawn_app();
     let dir = tempfile::tempdir().unwrap();
-    let base = keygen(dir.path());
-    let pem = std::fs::read_to_string(format!("{base}.pub.pem")).unwrap();
-    app.seed_org_key("org-cli", "key-cli", &pem, 2048);
-
-    let key = format!("{base}.key.pem");
-    let mut args = vec![
-        "register",
-        "--url",
-        &app.base_url,
-        "--key",
-        &key,
-        "--id-org",
-        "org-cli",
-    ];
-    args.extend(FIELDS);
-    let out = cli(&args);
+    let key = seeded_key(&app, dir.path());
+    let out = register(&app.base_url, &key, &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("200"), "{}", text(&out));
     let rows = app.d1_query("SELECT provider, org_id, key_id FROM nodes WHERE ip = '192.0.2.99'");
     assert_eq!(rows[0]["key_id"], "key-cli");
 
     // A fixed old timestamp: the worker refuses it and the CLI exits non-zero.
-    args.extend(["--timestamp", "2024-01-15T10:30:00.000Z"]);
-    let out = cli(&args);
+    let out = register(
+        &app.base_url,
+        &key,
+        &["--timestamp", "2024-01-15T10:30:00.000Z"],
+    );
     assert!(!out.status.success());
     assert!(
         text(&out).contains("Timestamp outside the allowed window"),

@@ -3,115 +3,56 @@
 //! Each runs `wrangler d1 execute` against the local D1 of `wrangler dev` (`--local`,
 //! with `--persist-to DIR` when the worker keeps its state elsewhere) or the deployed
 //! database (`--remote`, with wrangler's own login), so it needs nothing but the
-//! project's wrangler and works the same on both. The SQL is in `sql.rs`.
+//! project's wrangler and works the same on both. The command line is in `args.rs`,
+//! the SQL in `sql.rs`, and `rows.rs` turns stored epoch milliseconds into RFC 3339
+//! for the operator's eyes.
 
+pub mod args;
+mod rows;
 mod sql;
 
+use args::{AdminArgs, AdminCommand, OrgTarget, Place};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-pub const USAGE: &str = "  gatehouse-cli admin ban|unban ORG_ID (--local [--persist-to DIR] | --remote) [--config wrangler.toml]
-  gatehouse-cli admin mark-provider|unmark-provider ORG_ID (--local | --remote) …
-  gatehouse-cli admin show-org ORG_ID (--local | --remote) …
-  gatehouse-cli admin key-audit [--org ORG_ID] [--limit N] (--local | --remote) …";
-
-/// Where the statements run, as wrangler's flags.
-struct Target {
-    flags: Vec<String>,
-}
-
-pub fn run(args: &[String]) -> Result<(), String> {
-    let (command, rest) = args
-        .split_first()
-        .ok_or_else(|| format!("usage:\n{USAGE}"))?;
-    let (positional, target, options) = parse(rest)?;
-    let org = || -> Result<&str, String> {
-        let id = positional
-            .first()
-            .ok_or_else(|| format!("{command}: which organization? usage:\n{USAGE}"))?;
-        sql::checked_id(id)
-    };
-    match command.as_str() {
-        "ban" => update(
-            &target,
-            &sql::set_banned(org()?, true),
-            org()?,
+pub fn run(args: AdminArgs) -> Result<(), String> {
+    match args.command {
+        AdminCommand::Ban(t) => update(
+            &t,
+            |org| sql::set_banned(org, true),
             "banned: its registrations and writes are refused from now on",
         ),
-        "unban" => update(&target, &sql::set_banned(org()?, false), org()?, "unbanned"),
-        "mark-provider" => update(
-            &target,
-            &sql::set_network_provider(org()?, true),
-            org()?,
+        AdminCommand::Unban(t) => update(&t, |org| sql::set_banned(org, false), "unbanned"),
+        AdminCommand::MarkProvider(t) => update(
+            &t,
+            |org| sql::set_network_provider(org, true),
             "marked as a network provider: its fresh nodes are in GET /node",
         ),
-        "unmark-provider" => update(
-            &target,
-            &sql::set_network_provider(org()?, false),
-            org()?,
+        AdminCommand::UnmarkProvider(t) => update(
+            &t,
+            |org| sql::set_network_provider(org, false),
             "no longer a network provider",
         ),
-        "show-org" => show_org(&target, org()?),
-        "key-audit" => {
-            let org = options.org.as_deref().map(sql::checked_id).transpose()?;
-            let rows = execute(&target, &sql::key_audit(org, options.limit))?;
-            print_json(&json!(rows.first().cloned().unwrap_or_default().rows));
+        AdminCommand::ShowOrg(t) => show_org(&t.place, sql::checked_id(&t.org)?),
+        AdminCommand::KeyAudit(a) => {
+            let org = a.org.as_deref().map(sql::checked_id).transpose()?;
+            let results = execute(&a.place, &sql::key_audit(org, a.limit))?;
+            print_json(&json!(rows::readable(part(&results, 0))));
             Ok(())
         }
-        other => Err(format!("unknown admin command {other:?}; usage:\n{USAGE}")),
-    }
-}
-
-#[derive(Default)]
-struct Options {
-    org: Option<String>,
-    limit: u32,
-}
-
-fn parse(args: &[String]) -> Result<(Vec<String>, Target, Options), String> {
-    let mut positional = Vec::new();
-    let mut flags = Vec::new();
-    let (mut local, mut remote) = (false, false);
-    let mut options = Options {
-        limit: 50,
-        ..Options::default()
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match arg.as_str() {
-            "--local" => local = true,
-            "--remote" => remote = true,
-            "--persist-to" => flags.extend(["--persist-to".to_owned(), value(arg)?]),
-            "--config" => flags.extend(["--config".to_owned(), value(arg)?]),
-            "--org" => options.org = Some(value(arg)?),
-            "--limit" => {
-                options.limit = value(arg)?
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=10_000).contains(n))
-                    .ok_or("--limit must be a number from 1 to 10000")?
-            }
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            _ => positional.push(arg.clone()),
+        AdminCommand::FindOrg(a) => {
+            let email = sql::checked_email(&a.email)?;
+            let results = execute(&a.place, &sql::find_org(&email))?;
+            let domain_org = part(&results, 1).into_iter().next();
+            print_json(&json!({
+                "email": email,
+                "memberOf": rows::readable(part(&results, 0)),
+                "domainClaimedBy": domain_org.map(rows::readable_row),
+            }));
+            Ok(())
         }
     }
-    let place = match (local, remote) {
-        (true, false) => "--local",
-        (false, true) => "--remote",
-        _ => {
-            return Err(
-                "say where: --local (wrangler dev's D1) or --remote (the deployed one)".into(),
-            )
-        }
-    };
-    flags.insert(0, place.to_owned());
-    Ok((positional, Target { flags }, options))
 }
 
 /// One statement's answer.
@@ -120,15 +61,15 @@ struct StatementResult {
     rows: Vec<Value>,
 }
 
-fn execute(target: &Target, sql: &str) -> Result<Vec<StatementResult>, String> {
+fn execute(place: &Place, sql: &str) -> Result<Vec<StatementResult>, String> {
     let out = wrangler()
         .args(["d1", "execute", "DB", "--json"])
-        .args(&target.flags)
+        .args(place.wrangler_flags())
         .args(["--command", sql])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
-            format!("could not run wrangler ({e}); run from the project directory or set WRANGLER")
+            format!("could not run wrangler ({e}); run from the project directory, or set WRANGLER=/path/to/gatehouse/node_modules/.bin/wrangler and pass --config /path/to/gatehouse/wrangler.toml")
         })?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
@@ -148,8 +89,14 @@ fn execute(target: &Target, sql: &str) -> Result<Vec<StatementResult>, String> {
         .collect())
 }
 
-fn update(target: &Target, sql: &str, org: &str, done: &str) -> Result<(), String> {
-    let results = execute(target, sql)?;
+/// The rows of the `i`th statement's answer.
+fn part(results: &[StatementResult], i: usize) -> Vec<Value> {
+    results.get(i).map(|r| r.rows.clone()).unwrap_or_default()
+}
+
+fn update(target: &OrgTarget, sql: impl Fn(&str) -> String, done: &str) -> Result<(), String> {
+    let org = sql::checked_id(&target.org)?;
+    let results = execute(&target.place, &sql(org))?;
     if results.first().is_none_or(|r| r.rows.is_empty()) {
         return Err(format!("no organization {org:?}"));
     }
@@ -157,18 +104,17 @@ fn update(target: &Target, sql: &str, org: &str, done: &str) -> Result<(), Strin
     Ok(())
 }
 
-fn show_org(target: &Target, org: &str) -> Result<(), String> {
-    let results = execute(target, &sql::show_org(org))?;
-    let part = |i: usize| results.get(i).map(|r| r.rows.clone()).unwrap_or_default();
-    let Some(organization) = part(0).into_iter().next() else {
+fn show_org(place: &Place, org: &str) -> Result<(), String> {
+    let results = execute(place, &sql::show_org(org))?;
+    let Some(organization) = part(&results, 0).into_iter().next() else {
         return Err(format!("no organization {org:?}"));
     };
     print_json(&json!({
-        "organization": organization,
-        "members": part(1),
-        "keys": part(2),
-        "nodes": part(3),
-        "trial": part(4).into_iter().next(),
+        "organization": rows::readable_row(organization),
+        "members": rows::readable(part(&results, 1)),
+        "keys": rows::readable(part(&results, 2)),
+        "nodes": rows::readable(part(&results, 3)),
+        "trial": part(&results, 4).into_iter().next().map(rows::readable_row),
     }));
     Ok(())
 }
@@ -180,19 +126,25 @@ fn print_json(value: &Value) {
     );
 }
 
-/// The project's wrangler (`WRANGLER` overrides), with the project's Node first on
-/// PATH: wrangler needs Node 22, which `make` installs into node_modules.
+/// The project's wrangler, with a Node 22 first on PATH (wrangler needs it; `make`
+/// installs it into node_modules/.bin, next to wrangler). From the project directory
+/// that is ./node_modules/.bin; anywhere else `WRANGLER=/path/to/gatehouse/node_modules/.bin/wrangler`
+/// names it, and the directory it is in goes first on PATH so its Node is found too.
 fn wrangler() -> Command {
     let local_bin = Path::new("node_modules/.bin");
-    let program = std::env::var("WRANGLER").unwrap_or_else(|_| {
-        if local_bin.join("wrangler").exists() {
-            local_bin.join("wrangler").display().to_string()
-        } else {
-            "wrangler".to_owned()
+    let (program, bin_dir) = match std::env::var_os("WRANGLER") {
+        Some(program) => {
+            let dir = Path::new(&program).parent().map(Path::to_path_buf);
+            (program, dir)
         }
-    });
+        None if local_bin.join("wrangler").exists() => (
+            local_bin.join("wrangler").into_os_string(),
+            Some(local_bin.to_path_buf()),
+        ),
+        None => ("wrangler".into(), None),
+    };
     let mut cmd = Command::new(program);
-    if let Ok(bin) = local_bin.canonicalize() {
+    if let Some(bin) = bin_dir.and_then(|d| d.canonicalize().ok()) {
         let path = std::env::var("PATH").unwrap_or_default();
         cmd.env("PATH", format!("{}:{path}", bin.display()));
     }

@@ -22,6 +22,21 @@ pub fn checked_id(id: &str) -> Result<&str, String> {
     }
 }
 
+/// An email as users are stored (lowercase), refused unless it looks like one: no
+/// control characters or spaces, one `@` between non-empty parts, at most 254 bytes.
+pub fn checked_email(email: &str) -> Result<String, String> {
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_control() || c.is_whitespace())
+        && email.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if ok {
+        Ok(email.to_lowercase())
+    } else {
+        Err(format!("{email:?} is not an email address"))
+    }
+}
+
 /// `text` as an SQLite string literal.
 pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
@@ -74,12 +89,35 @@ pub fn show_org(org: &str) -> String {
     .join("; ")
 }
 
+/// The actor is shown by email too: an operator answers "who did this" with a person.
 pub fn key_audit(org: Option<&str>, limit: u32) -> String {
     let filter = org.map_or(String::new(), |o| format!("WHERE org_id = {} ", literal(o)));
     format!(
-        "SELECT at_ms, org_id, key_id, action, actor_user_id FROM key_audit {filter}\
-         ORDER BY at_ms DESC, id LIMIT {limit}"
+        "SELECT at_ms, org_id, key_id, action, actor_user_id, \
+         (SELECT email FROM users WHERE users.id = key_audit.actor_user_id) AS actor_email \
+         FROM key_audit {filter}ORDER BY at_ms DESC, id LIMIT {limit}"
     )
+}
+
+/// Two statements: the organizations `email` (already lowercase) is a member of, and
+/// the organization claiming its domain (if any).
+pub fn find_org(email: &str) -> String {
+    let domain = email.rsplit('@').next().unwrap_or_default();
+    [
+        format!(
+            "SELECT o.id, o.name, o.domain, o.banned, o.network_provider, m.role, \
+             m.created_at_ms AS member_since_ms FROM users u \
+             JOIN org_members m ON m.user_id = u.id JOIN organizations o ON o.id = m.org_id \
+             WHERE u.email = {} ORDER BY m.created_at_ms",
+            literal(email)
+        ),
+        format!(
+            "SELECT id, name, domain, banned, network_provider FROM organizations \
+             WHERE domain = {}",
+            literal(domain)
+        ),
+    ]
+    .join("; ")
 }
 
 #[cfg(test)]
@@ -114,5 +152,16 @@ mod tests {
         assert_eq!(show_org("org-1").matches("'org-1'").count(), 5);
         assert!(key_audit(None, 20).ends_with("LIMIT 20"));
         assert!(key_audit(Some("org-1"), 5).contains("WHERE org_id = 'org-1'"));
+        let find = find_org("o'k@acme.io");
+        assert!(find.contains("u.email = 'o''k@acme.io'"), "{find}");
+        assert!(find.ends_with("WHERE domain = 'acme.io'"), "{find}");
+    }
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(checked_email("Ada@Acme.IO").unwrap(), "ada@acme.io");
+        for bad in ["", "ada", "@acme.io", "ada@", "a b@c.d", "a@b@c", "a\n@b.c"] {
+            assert!(checked_email(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -1,0 +1,124 @@
+//! `gatehouse-cli admin …`'s command line (clap). Every command runs against one
+//! database, named by `--local` or `--remote`: there is no default, so an operator
+//! cannot ban an organization in production while meaning to try it locally.
+
+use clap::{ArgGroup, Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse-cli admin ban ORG_ID --remote\n  gatehouse-cli admin find-org ada@acme.io --local\n\nOutside the project directory, set WRANGLER to the project's wrangler and pass --config:\n  WRANGLER=~/gatehouse/node_modules/.bin/wrangler gatehouse-cli admin show-org ORG_ID --remote --config ~/gatehouse/wrangler.toml"
+)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Ban an organization: its registrations and its members' writes are refused at once.
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin ban 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+    )]
+    Ban(OrgTarget),
+    /// Lift a ban.
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin unban 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+    )]
+    Unban(OrgTarget),
+    /// Mark an organization as a network provider: its fresh nodes appear in GET /node.
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin mark-provider 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+    )]
+    MarkProvider(OrgTarget),
+    /// Take the network-provider mark away.
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin unmark-provider 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+    )]
+    UnmarkProvider(OrgTarget),
+    /// An organization as JSON: itself, its members (with emails), keys, nodes and
+    /// trial; times in RFC 3339.
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin show-org 25c4d363-3ac7-4427-954b-187a3b6a7456 --local | jq .members"
+    )]
+    ShowOrg(OrgTarget),
+    /// Who created and revoked keys, newest first, with the actor's email; times in
+    /// RFC 3339.
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin key-audit --org 25c4d363-3ac7-4427-954b-187a3b6a7456 --limit 20 --remote"
+    )]
+    KeyAudit(KeyAuditArgs),
+    /// The organizations a person belongs to (by their email), and the one claiming
+    /// the email's domain.
+    #[command(after_help = "Example:\n  gatehouse-cli admin find-org ada@acme.io --remote")]
+    FindOrg(FindOrgArgs),
+}
+
+/// Which database: wrangler's own flags. Exactly one of --local and --remote.
+#[derive(Debug, Args)]
+#[group(skip)]
+#[command(group(ArgGroup::new("place").args(["local", "remote"]).required(true)))]
+pub struct Place {
+    /// The local D1 of `wrangler dev` (run from the project directory, or see
+    /// --config), e.g. --local.
+    #[arg(long)]
+    pub local: bool,
+    /// The deployed D1, with wrangler's own login (`wrangler login`), e.g. --remote.
+    #[arg(long)]
+    pub remote: bool,
+    /// With --local: the directory the worker keeps its local state in, when not
+    /// .wrangler/state, e.g. --persist-to /tmp/gatehouse-state.
+    #[arg(long, value_name = "DIR", conflicts_with = "remote")]
+    pub persist_to: Option<PathBuf>,
+    /// The wrangler configuration naming the D1 database (default: ./wrangler.toml),
+    /// e.g. --config ~/gatehouse/wrangler.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl Place {
+    /// As arguments to `wrangler d1 execute`.
+    pub fn wrangler_flags(&self) -> Vec<String> {
+        let mut flags = vec![if self.local { "--local" } else { "--remote" }.to_owned()];
+        for (flag, value) in [
+            ("--persist-to", &self.persist_to),
+            ("--config", &self.config),
+        ] {
+            if let Some(value) = value {
+                flags.extend([flag.to_owned(), value.display().to_string()]);
+            }
+        }
+        flags
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct OrgTarget {
+    /// The organization's id, e.g. 25c4d363-3ac7-4427-954b-187a3b6a7456 (find it with
+    /// find-org).
+    #[arg(value_name = "ORG_ID")]
+    pub org: String,
+    #[command(flatten)]
+    pub place: Place,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyAuditArgs {
+    /// Only this organization's keys, e.g. --org 25c4d363-3ac7-4427-954b-187a3b6a7456.
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: Option<String>,
+    /// At most this many entries, 1 to 10000, e.g. --limit 20.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+    #[command(flatten)]
+    pub place: Place,
+}
+
+#[derive(Debug, Args)]
+pub struct FindOrgArgs {
+    /// A person's email (any case), e.g. ada@acme.io.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    #[command(flatten)]
+    pub place: Place,
+}
