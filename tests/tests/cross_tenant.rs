@@ -2,7 +2,10 @@
 //! here replays an attack from the security review (SECURITY.md) against the built
 //! worker and shows it fail.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
+use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
 use gatehouse_e2e::nodes::{now_ms, register};
 use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
@@ -17,9 +20,20 @@ fn upload(app: &TestApp, token: &str, org: &str, pem: &str) -> TestResponse {
     )
 }
 
+/// The organization of the node at `ip` whose key last verified (the newest write).
 fn node_org(app: &TestApp, ip: &str) -> String {
-    let rows = app.d1_query(&format!("SELECT org_id FROM nodes WHERE ip = '{ip}'"));
+    let rows = app.d1_query(&format!(
+        "SELECT org_id FROM nodes WHERE ip = '{ip}' ORDER BY updated_at_ms DESC LIMIT 1"
+    ));
     rows[0]["org_id"].as_str().unwrap().to_owned()
+}
+
+fn node_org_count(app: &TestApp, ip: &str) -> i64 {
+    app.d1_query(&format!(
+        "SELECT count(*) AS n FROM nodes WHERE ip = '{ip}'"
+    ))[0]["n"]
+        .as_i64()
+        .unwrap()
 }
 
 fn verifications(res: &TestResponse) -> u32 {
@@ -79,12 +93,27 @@ fn a_copied_public_key_cannot_take_over_another_organizations_node() {
         None,
     );
     assert_eq!(revoke.status, 200, "{}", revoke.body);
-    assert_error(&upload(&app, &token_b, &org_b, &pem), 409, "KEY_EXISTS");
-    // A itself may bring its revoked key back; the new row is active, the old stays revoked.
-    assert_eq!(upload(&app, &token_a, &org_a, &pem).status, 201);
+    // A revoked key blocks nobody: B may add a copy (unproven: B has no private half)…
+    assert_eq!(upload(&app, &token_b, &org_b, &pem).status, 201);
+    // …which never moves A's node: it stays A's, verified by A's keys alone.
+    assert_eq!(
+        register(&app, &key, "203.0.113.9", t + 2, Some(&org_b)).status,
+        200,
+        "B's copy registers B's own node at that address, not A's"
+    );
+    assert_eq!(node_org_count(&app, "203.0.113.9"), 2);
+    // A takes its key back with a proof of possession: B's copy is revoked.
+    assert_error(&upload(&app, &token_a, &org_a, &pem), 409, "KEY_EXISTS");
+    let proof = STANDARD.encode(key.sign(possession_message(&org_a).as_bytes()));
+    let back = app.post_json_as(
+        &token_a,
+        &format!("/organization/{org_a}/key"),
+        &json!({ "publicKey": pem, "proof": proof }),
+    );
+    assert_eq!(back.status, 201, "{}", back.body);
     // And a node registered with a key stays where it is, whatever B does.
     assert_eq!(
-        register(&app, &rotated, "203.0.113.9", t + 2, None).status,
+        register(&app, &rotated, "203.0.113.9", t + 3, None).status,
         200
     );
     assert_eq!(node_org(&app, "203.0.113.9"), org_a);
@@ -150,7 +179,7 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
         unnamed.json()["message"]
             .as_str()
             .unwrap()
-            .starts_with("Missing id_org"),
+            .ends_with("must also name its organization: id_org)"),
         "{}",
         unnamed.body
     );

@@ -76,7 +76,7 @@ fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ba
         .unwrap();
     assert_refused(
         &register(&app, &key, "192.0.2.13", ts + 1, None),
-        "Missing id_org: a node's first registration must name its organization",
+        "Invalid signature (a node's first registration must also name its organization: id_org)",
     );
     let again = register(&app, &key, "192.0.2.13", ts + 2, Some("org-removed"));
     assert_eq!(again.status, 200, "{}", again.body);
