@@ -9,7 +9,8 @@ PRAGMA defer_foreign_keys = true;
 CREATE TABLE nodes_by_org_and_ip (
     org_id            TEXT    NOT NULL REFERENCES organizations (id),
     ip                TEXT    NOT NULL,
-    provider          TEXT    NOT NULL CHECK (provider IN ('S3', 'GCS', 'AZURE')),
+    -- UNKNOWN: the installer run without -p omits provider; such a node serves all three.
+    provider          TEXT    NOT NULL CHECK (provider IN ('S3', 'GCS', 'AZURE', 'UNKNOWN')),
     status            TEXT    NOT NULL,
     region            TEXT    NOT NULL,
     version           TEXT    NOT NULL,
