@@ -37,9 +37,21 @@ fn client_registration(key: &PrivateKey, ip: &str, org: &str, ms: i64, services:
 /// The installer's payload, byte for byte as `jq -nc` prints it (`org_field` is
 /// `id_org`, or `org_id` for installers before October 2025).
 fn installer_payload(key_pem: &str, ip: &str, org_field: &str, org: &str, seconds: i64) -> String {
+    let payload = installer_payload_without_provider(key_pem, ip, org_field, org, seconds);
+    format!("{{\"provider\":\"AWS\",{}", &payload[1..])
+}
+
+/// The payload of the installer run without `-p`: `del(.provider)` of the above.
+fn installer_payload_without_provider(
+    key_pem: &str,
+    ip: &str,
+    org_field: &str,
+    org: &str,
+    seconds: i64,
+) -> String {
     let signature = openssl_sign(key_pem, &format!("{ip}|eu-central-1|{seconds}"));
     format!(
-        "{{\"provider\":\"AWS\",\"region\":\"eu-central-1\",\"ip\":\"{ip}\",\"status\":\"running\",\
+        "{{\"region\":\"eu-central-1\",\"ip\":\"{ip}\",\"status\":\"running\",\
          \"version\":\"0.0.28\",\"timestamp\":{seconds},\"signature\":\"{signature}\",\"{org_field}\":\"{org}\"}}"
     )
 }
@@ -101,6 +113,19 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
         .as_str()
         .unwrap()
         .starts_with("Replay"));
+    // The installer run without -p deletes provider: the node serves all three APIs.
+    let res = installer_post(
+        &app,
+        "/register",
+        &installer_payload_without_provider(&pem, "203.0.113.22", "id_org", &org, seconds),
+    );
+    json_reply(&res, 200);
+    assert_eq!(
+        node_row(&app, "203.0.113.22"),
+        vec![
+            json!({"provider": "UNKNOWN", "status": "running", "node_services": 1, "org_id": org})
+        ]
+    );
 
     // The client's nodeRegister: milliseconds, nodeServices, and the bearer it keeps
     // sending once set (stale here: public routes ignore it).
@@ -290,11 +315,29 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
         (gone.status, gone.json()),
         (404, json!({"success": false, "message": "Node not found"}))
     );
-    // The installer's form unregisters too: ip|region|timestamp.
+    // The installer's ip|region|timestamp is a registration's message: sent to
+    // /unregister it removes nothing (any heartbeat would otherwise be a removal).
     let seconds = now_ms() / 1000 + 2;
     let installer = installer_payload(&pem, "198.51.100.32", "id_org", &org, seconds);
     let res = installer_post(&app, "/unregister", &installer);
-    json_reply(&res, 200);
+    assert_eq!(
+        (res.status, res.json()),
+        (
+            400,
+            json!({"success": false, "message": "Invalid signature"})
+        )
+    );
+    assert_eq!(node_row(&app, "198.51.100.32").len(), 1);
+    // The node leaves with the unregister message.
+    let ms = now_ms() + 3_000;
+    let message = format!("gatehouse-node-unregister-v1\n198.51.100.32\n{ms}\n{org}");
+    let mut leave = client_registration(&key, "198.51.100.32", &org, ms, 1);
+    leave["signature"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes())));
+    json_reply(
+        &client_call(&app, bearer, "POST", "unregister", Some(&leave)),
+        200,
+    );
     assert!(node_row(&app, "198.51.100.32").is_empty());
 
     // deletePrivateNode: DELETE, no body.

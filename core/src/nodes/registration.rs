@@ -35,7 +35,8 @@ pub const SIGNATURE_CONTEXT: &str = "gatehouse-node-register-v1";
 
 /// Providers as stored, and the names callers send for them: the seed's S3, GCS and
 /// AZURE, and the installer's upper-cased cloud names AWS and GCP.
-const PROVIDERS: [(&str, &str); 5] = [
+const PROVIDERS: [(&str, &str); 6] = [
+    ("", UNKNOWN_PROVIDER),
     ("S3", "S3"),
     ("GCS", "GCS"),
     ("AZURE", "AZURE"),
@@ -49,6 +50,37 @@ const PROVIDERS: [(&str, &str); 5] = [
 pub const STATUS_PUNCTUATION: &str = "-_";
 pub const REGION_PUNCTUATION: &str = "-_.";
 pub const VERSION_PUNCTUATION: &str = "-_.+";
+
+/// Stored for a node that sent no provider (it serves S3, GCS and Azure Blob alike).
+pub const UNKNOWN_PROVIDER: &str = "UNKNOWN";
+const INVALID_PROVIDER: &str =
+    "Invalid provider: expected one of S3, GCS, AZURE (or AWS, GCP), or none at all";
+
+/// The required fields in the order they are named, and what each must be.
+const REQUIRED: [(&str, &str); 6] = [
+    ("ip", "a string"),
+    ("status", "a string"),
+    ("region", "a string"),
+    ("version", "a string"),
+    ("timestamp", "RFC 3339 text or an integer"),
+    ("signature", "a string"),
+];
+
+/// "Missing required fields: …", naming each absent or mistyped one and what it must be.
+fn missing_fields(value: &Value) -> Invalid {
+    let named: Vec<String> = REQUIRED
+        .iter()
+        .filter(|(name, _)| {
+            let field = value.get(*name);
+            match *name {
+                "timestamp" => !matches!(field, Some(Value::String(_) | Value::Number(_))),
+                _ => !matches!(field, Some(Value::String(_))),
+            }
+        })
+        .map(|(name, kind)| format!("{name} ({kind})"))
+        .collect();
+    invalid(format!("Missing required fields: {}", named.join(", ")))
+}
 
 /// Service bitmask (Flashback's ServiceFlag): 1 storage, 2 AI LLM, 4 chat. A node that
 /// does not say is a storage bridge.
@@ -127,27 +159,25 @@ impl NodeRegistration {
 pub fn parse(body: &[u8]) -> Result<NodeRegistration, Invalid> {
     let value: Value = serde_json::from_slice(body).map_err(|_| invalid("Invalid JSON body"))?;
     let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
-    let (
-        Some(provider),
-        Some(ip),
-        Some(status),
-        Some(region),
-        Some(version),
-        Some(ts),
-        Some(signature),
-    ) = (
-        text("provider"),
+    let (Some(ip), Some(status), Some(region), Some(version), Some(ts), Some(signature)) = (
         text("ip"),
         text("status"),
         text("region"),
         text("version"),
         timestamp(&value),
         text("signature"),
-    )
-    else {
-        return Err(invalid("Missing required fields"));
+    ) else {
+        return Err(missing_fields(&value));
     };
     let timestamp = ts?;
+    // The installer run without -p leaves `provider` out: such a node serves all three
+    // APIs. It signs the empty string in the v1 form (the installer's form does not
+    // sign it at all).
+    let provider = match value.get("provider") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(p)) if !p.is_empty() => p.clone(),
+        Some(_) => return Err(invalid(INVALID_PROVIDER)),
+    };
     let id_org = named_org(&value)?;
     let node_services = match value.get("nodeServices") {
         None | Some(Value::Null) => None,
@@ -171,7 +201,7 @@ pub fn parse(body: &[u8]) -> Result<NodeRegistration, Invalid> {
         .iter()
         .find(|(sent, _)| *sent == provider)
         .map(|(_, stored)| *stored)
-        .ok_or_else(|| invalid("Invalid provider: expected one of S3, GCS, AZURE (or AWS, GCP)"))?;
+        .ok_or_else(|| invalid(INVALID_PROVIDER))?;
     let node_ip = node_identity(&ip)?;
     check_token("status", &status, 32, STATUS_PUNCTUATION)?;
     check_token("region", &region, 64, REGION_PUNCTUATION)?;
@@ -296,7 +326,6 @@ mod tests {
     #[test]
     fn every_missing_or_mistyped_required_field_is_reported() {
         for field in [
-            "provider",
             "ip",
             "status",
             "region",
@@ -304,19 +333,33 @@ mod tests {
             "timestamp",
             "signature",
         ] {
-            assert_eq!(
-                message_of(json!({ field: null })),
-                "Missing required fields",
-                "{field} absent"
-            );
-            assert_eq!(
-                message_of(json!({ field: true })),
-                "Missing required fields",
-                "{field} bool"
-            );
+            for missing in [json!(null), json!(true)] {
+                let message = message_of(json!({ field: missing }));
+                assert!(
+                    message.starts_with(&format!("Missing required fields: {field} (")),
+                    "{field} {missing}: {message}"
+                );
+            }
         }
-        assert_eq!(parse(b"[]").unwrap_err().0, "Missing required fields");
+        assert_eq!(
+            parse(b"[]").unwrap_err().0,
+            "Missing required fields: ip (a string), status (a string), region (a string), \
+             version (a string), timestamp (RFC 3339 text or an integer), signature (a string)"
+        );
         assert_eq!(parse(b"{").unwrap_err().0, "Invalid JSON body");
+    }
+
+    #[test]
+    fn a_node_without_a_provider_serves_all_three() {
+        let reg = parse(&body(json!({"provider": null, "timestamp": 1_705_314_600}))).unwrap();
+        assert_eq!(reg.provider, UNKNOWN_PROVIDER);
+        assert!(reg
+            .fields
+            .canonical_message()
+            .starts_with("gatehouse-node-register-v1\n\n203.0.113.7\n"));
+        assert_eq!(reg.messages()[1], "203.0.113.7|eu-west-1|1705314600");
+        assert!(message_of(json!({"provider": 7})).starts_with("Invalid provider"));
+        assert!(message_of(json!({"provider": ""})).starts_with("Invalid provider"));
     }
 
     #[test]
