@@ -224,3 +224,37 @@ fn roles_verification_organization_and_quota_are_enforced() {
         "INVALID_INPUT",
     );
 }
+
+/// What people paste instead of a public key gets an answer that names it: a private
+/// key above all (never to be uploaded), a certificate, an OpenSSH key.
+#[test]
+fn wrong_kinds_of_key_are_named_with_what_to_send_instead() {
+    let app = spawn_app();
+    let (token, org, _) = verified_user(&app, "ada@wrong-keys.example");
+    let private = PrivateKey::generate(2048).unwrap().to_pkcs8_pem();
+    for (sent, says) in [
+        (
+            private.as_str(),
+            "publicKey: this is a PRIVATE key: never upload it",
+        ),
+        (
+            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ ada@laptop",
+            "publicKey: this is an OpenSSH public key",
+        ),
+        (
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            "publicKey: this is an X.509 certificate",
+        ),
+    ] {
+        let res = app.post_json_as(
+            &token,
+            &format!("/organization/{org}/key"),
+            &json!({ "publicKey": sent }),
+        );
+        assert_error(&res, 400, "INVALID_INPUT");
+        let message = res.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.starts_with(says), "{message}");
+    }
+    let listed = app.request_as(&token, "GET", &format!("/organization/{org}/key"), None);
+    assert_eq!(listed.json()["data"], json!([]));
+}

@@ -27,6 +27,37 @@ pub enum KeyError {
     UnsupportedSize(usize),
     /// A public exponent other than [`PUBLIC_EXPONENT`].
     UnsupportedExponent,
+    /// Something people mistake for a public key, recognised so the answer says what
+    /// it is and what to send instead (a private key above all: never upload it).
+    WrongKind(WrongKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrongKind {
+    PrivateKey,
+    Certificate,
+    OpenSshRsa,
+    NotRsa,
+}
+
+/// What `text` is, when it is one of the things people upload instead of a PEM RSA
+/// public key.
+fn wrong_kind(text: &str) -> Option<WrongKind> {
+    let text = text.trim_start();
+    if text.starts_with("-----BEGIN") && text.lines().next()?.contains("PRIVATE KEY") {
+        return Some(WrongKind::PrivateKey);
+    }
+    if text.starts_with("-----BEGIN CERTIFICATE") {
+        return Some(WrongKind::Certificate);
+    }
+    if text.starts_with("ssh-rsa ") {
+        return Some(WrongKind::OpenSshRsa);
+    }
+    let other_ssh = ["ssh-ed25519 ", "ssh-dss ", "ecdsa-sha2-", "sk-"];
+    if other_ssh.iter().any(|p| text.starts_with(p)) || text.starts_with("-----BEGIN EC ") {
+        return Some(WrongKind::NotRsa);
+    }
+    None
 }
 
 impl std::fmt::Display for KeyError {
@@ -44,8 +75,33 @@ impl std::fmt::Display for KeyError {
             KeyError::UnsupportedExponent => {
                 write!(f, "RSA keys must use the public exponent {PUBLIC_EXPONENT}")
             }
+            KeyError::WrongKind(WrongKind::PrivateKey) => f.write_str(
+                "this is a PRIVATE key: never upload it, and treat it as exposed if it left the \
+                 node; upload its public half instead (openssl pkey -in key.pem -pubout)",
+            ),
+            KeyError::WrongKind(WrongKind::Certificate) => f.write_str(
+                "this is an X.509 certificate, not a public key; extract its key with \
+                 openssl x509 -in cert.pem -pubkey -noout",
+            ),
+            KeyError::WrongKind(WrongKind::OpenSshRsa) => f.write_str(
+                "this is an OpenSSH public key; convert it to PEM with \
+                 ssh-keygen -e -m PKCS8 -f key.pub",
+            ),
+            KeyError::WrongKind(WrongKind::NotRsa) => f.write_str(
+                "this is not an RSA key (ed25519, ECDSA and DSA are not supported): nodes sign \
+                 with RSA 2048-4096 (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048)",
+            ),
         }
     }
+}
+
+/// Whether `pem` is a well-formed SPKI public key of another algorithm (ed25519, EC).
+fn spki_of_another_algorithm(pem: &str) -> bool {
+    use rsa::pkcs8::der::Document;
+    use rsa::pkcs8::spki::SubjectPublicKeyInfoRef;
+    Document::from_pem(pem).is_ok_and(|(label, doc)| {
+        label == "PUBLIC KEY" && doc.decode_msg::<SubjectPublicKeyInfoRef<'_>>().is_ok()
+    })
 }
 
 /// A parsed organization public key, ready to verify with.
@@ -59,9 +115,19 @@ impl PublicKey {
     /// Accepts SPKI (`BEGIN PUBLIC KEY`) and PKCS#1 (`BEGIN RSA PUBLIC KEY`) PEM.
     pub fn from_pem(pem: &str) -> Result<PublicKey, KeyError> {
         let pem = pem.trim();
+        if let Some(kind) = wrong_kind(pem) {
+            return Err(KeyError::WrongKind(kind));
+        }
         let key = RsaPublicKey::from_public_key_pem(pem)
             .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
-            .map_err(|_| KeyError::Malformed)?;
+            .map_err(|_| {
+                // A well-formed SPKI of another algorithm (ed25519, EC).
+                if spki_of_another_algorithm(pem) {
+                    KeyError::WrongKind(WrongKind::NotRsa)
+                } else {
+                    KeyError::Malformed
+                }
+            })?;
         let bits = key.size() * 8;
         if !(MIN_BITS..=MAX_BITS).contains(&bits) {
             return Err(KeyError::UnsupportedSize(bits));
@@ -177,6 +243,46 @@ impl PrivateKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What people paste instead of a public key is named, with what to send instead.
+    #[test]
+    fn private_keys_certificates_and_other_kinds_are_recognised() {
+        let private = PrivateKey::generate(2048).unwrap();
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        let pkcs1 = private.0.to_pkcs1_pem(LineEnding::LF).unwrap().to_string();
+        let openssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n".to_owned();
+        for secret in [private.to_pkcs8_pem(), pkcs1, openssh] {
+            let e = PublicKey::from_pem(&secret).unwrap_err();
+            assert_eq!(e, KeyError::WrongKind(WrongKind::PrivateKey));
+            assert!(e.to_string().contains("never upload it"), "{e}");
+            assert!(e.to_string().contains("openssl pkey -in key.pem -pubout"));
+        }
+        let certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+        assert!(PublicKey::from_pem(certificate)
+            .unwrap_err()
+            .to_string()
+            .contains("openssl x509"));
+        let ssh = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ ada@laptop";
+        assert!(PublicKey::from_pem(ssh)
+            .unwrap_err()
+            .to_string()
+            .contains("ssh-keygen -e -m PKCS8"));
+        // RFC 8410's ed25519 example key, and an OpenSSH ed25519 key.
+        let ed25519 = "-----BEGIN PUBLIC KEY-----\n\
+                       MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n\
+                       -----END PUBLIC KEY-----";
+        for other in [ed25519, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI ada@laptop"] {
+            assert_eq!(
+                PublicKey::from_pem(other).unwrap_err(),
+                KeyError::WrongKind(WrongKind::NotRsa),
+                "{other}"
+            );
+        }
+        assert_eq!(
+            PublicKey::from_pem("hello").unwrap_err(),
+            KeyError::Malformed
+        );
+    }
 
     #[test]
     fn sign_verify_and_both_pem_forms() {

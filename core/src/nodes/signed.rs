@@ -4,7 +4,7 @@
 //! keys may verify.
 
 use crate::crypto::{hex, sha256};
-use crate::time::parse_rfc3339_ms;
+use crate::time::{format_rfc3339_ms, parse_rfc3339_ms};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
@@ -269,8 +269,11 @@ pub fn decode_signature(s: &str) -> Result<Vec<u8>, Invalid> {
 pub fn check_freshness(timestamp_ms: i64, now_ms: i64, skew_seconds: u32) -> Result<(), Invalid> {
     let skew_ms = i64::from(skew_seconds) * 1000;
     if (timestamp_ms - now_ms).abs() > skew_ms {
+        // Both instants, so an operator sees the clock skew at a glance.
         return Err(invalid(format!(
-            "Timestamp outside the allowed window of ±{skew_seconds} seconds"
+            "Timestamp outside the allowed window of ±{skew_seconds} seconds: the request says {}, the server's time is {}",
+            format_rfc3339_ms(timestamp_ms),
+            format_rfc3339_ms(now_ms)
         )));
     }
     Ok(())
@@ -493,7 +496,12 @@ mod tests {
         let t = 1_705_314_600_000;
         assert!(check_freshness(t, t + 300_000, 300).is_ok());
         assert!(check_freshness(t, t - 300_000, 300).is_ok());
-        assert!(check_freshness(t, t + 300_001, 300).is_err(), "stale");
+        assert_eq!(
+            check_freshness(t, t + 300_001, 300).unwrap_err().0,
+            "Timestamp outside the allowed window of ±300 seconds: the request says \
+             2024-01-15T10:30:00.000Z, the server's time is 2024-01-15T10:35:00.001Z",
+            "stale"
+        );
         assert!(check_freshness(t, t - 300_001, 300).is_err(), "future");
     }
 
