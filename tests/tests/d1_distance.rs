@@ -49,7 +49,7 @@ fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ba
         .unwrap();
     assert_refused(
         &register(&app, &key, "192.0.2.10", ts + 1, None),
-        "Invalid signature",
+        "Invalid signature (a node's first registration must also name its organization: id_org)",
     );
 
     // A ban: refused at once, decided inside the one conditional write.
