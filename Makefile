@@ -9,6 +9,9 @@ MAKEFLAGS += --no-builtin-rules
 
 TOOLS_DIR ?= $(HOME)/.cache/gatehouse/tools
 DEV_PORT ?= 8787
+# Links in mail point at the port the worker is served on (wrangler.toml's PUBLIC_URL
+# is the default port's), so `make dev DEV_PORT=8788` mails working links.
+DEV_VARS := --var PUBLIC_URL:http://127.0.0.1:$(DEV_PORT)
 
 # Tool versions come from Cargo.lock, so the CLIs always match the crates they serve:
 # worker-build must equal the `worker` crate, the wasm-bindgen CLI must equal the
@@ -49,6 +52,7 @@ WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 
 help:
 	@echo "make dev     set up everything, then serve the worker on http://127.0.0.1:$(DEV_PORT)"
+	@echo "             (another port: make dev DEV_PORT=8788; mailed links follow it; so does make demo)"
 	@echo "make test    set up everything, then run every test suite"
 	@echo "make build   build the worker bundle into build/"
 	@echo "make demo    the whole onboarding against the local stack, step by step"
@@ -107,7 +111,7 @@ migrate-local: setup
 	wrangler d1 migrations apply DB --local
 
 dev: build migrate-local
-	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
+	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) $(DEV_VARS)
 
 # The whole onboarding over HTTP, explained step by step (gatehouse-cli demo). Uses
 # the dev server on DEV_PORT if one answers, else starts one for the demo's duration.
@@ -116,7 +120,7 @@ demo: build migrate-local
 	if ! curl -sf $$url/health > /dev/null 2>&1; then \
 		echo "starting the local stack (wrangler dev) on $$url; log in .wrangler/demo.log"; \
 		mkdir -p .wrangler; \
-		setsid wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) > .wrangler/demo.log 2>&1 < /dev/null & pid=$$!; \
+		setsid wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) $(DEV_VARS) > .wrangler/demo.log 2>&1 < /dev/null & pid=$$!; \
 		trap 'kill -TERM -- -$$pid 2> /dev/null; for _ in $$(seq 50); do kill -0 -- -$$pid 2> /dev/null || break; sleep 0.1; done; kill -KILL -- -$$pid 2> /dev/null || true' EXIT; \
 		for _ in $$(seq 200); do curl -sf $$url/health > /dev/null 2>&1 && break; sleep 0.3; done; \
 	fi; \
@@ -124,13 +128,21 @@ demo: build migrate-local
 
 ## ---- test -----------------------------------------------------------------------------
 
-test: check-links test-deploy-preflight build lint test-unit test-wasm deploy-check test-e2e
+test: check-links test-deploy-preflight test-dev-port build lint test-unit test-wasm deploy-check test-e2e
 
 # Every relative link and #anchor in README.md, SECURITY.md, docs/, cli/README.md and
 # migrations/README.md resolves, and every (docs/<file>.md, "Section") reference in
 # code names a real section (.ci/check_links.py; python3, standard library only).
 check-links:
 	python3 .ci/check_links.py
+
+# `make dev`/`make demo` on another port serve and mail links for that port (dry run).
+.PHONY: test-dev-port
+test-dev-port:
+	@for target in dev demo; do \
+		$(MAKE) --no-print-directory -n $$target DEV_PORT=8788 | grep -q -- '--port 8788 --var PUBLIC_URL:http://127.0.0.1:8788' \
+			|| { echo "make $$target DEV_PORT=8788 does not serve and mail links on 8788" >&2; exit 1; }; \
+	done; echo "dev-port: make dev/demo DEV_PORT=8788 serve and mail links on 8788"
 
 test-unit:
 	cargo test -p gatehouse-core
