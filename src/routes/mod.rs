@@ -2,6 +2,7 @@
 
 mod account;
 mod health;
+mod index;
 mod nodes;
 mod openapi;
 mod organization;
@@ -113,6 +114,7 @@ async fn answer(
         return (problem_response(&problem, family), Some(id));
     }
     let result = match id {
+        RouteId::Index => Ok(index::handle()),
         RouteId::Health => Ok(health::handle(env).await),
         RouteId::OpenApi => Ok(openapi::handle()),
         RouteId::Register => nodes::register::handle(req, env, db).await,

@@ -18,6 +18,23 @@ fn health_reports_version_and_live_dependencies() {
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
 }
 
+/// Whoever opens the bare URL learns what this is and where to read next.
+#[test]
+fn the_root_answers_a_small_json_index() {
+    let app = spawn_app();
+    let res = app.get("/");
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    let index = res.json();
+    assert_eq!(index["name"], "gatehouse");
+    assert_eq!(index["version"], env!("CARGO_PKG_VERSION"));
+    for link in ["health", "openapi"] {
+        let path = index["links"][link].as_str().unwrap();
+        assert_eq!(app.get(path).status, 200, "{link}: {path}");
+    }
+    assert_eq!(app.request("DELETE", "/", &[], None).status, 405);
+}
+
 #[test]
 fn openapi_document_is_served_as_built() {
     let app = spawn_app();

@@ -47,6 +47,7 @@ impl Method {
 /// Every endpoint the worker implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RouteId {
+    Index,
     Health,
     OpenApi,
     Register,
@@ -101,6 +102,7 @@ const fn route(id: RouteId, method: Method, pattern: &'static str, family: Famil
 }
 
 pub const ROUTES: &[Route] = &[
+    route(RouteId::Index, Method::Get, "/", Family::Common),
     route(RouteId::Health, Method::Get, "/health", Family::Common),
     route(
         RouteId::OpenApi,
@@ -344,7 +346,15 @@ mod tests {
 
     #[test]
     fn unknown_paths_and_near_misses_are_not_found() {
-        for path in ["/", "/nope", "/health/", "/healthz", "//health", ""] {
+        assert_eq!(
+            match_route(Some(Method::Get), "/", false),
+            RouteMatch::Found {
+                id: RouteId::Index,
+                family: Family::Common,
+                params: vec![]
+            }
+        );
+        for path in ["/nope", "/health/", "/healthz", "//health", "//"] {
             assert_eq!(
                 match_route(Some(Method::Get), path, false),
                 RouteMatch::NotFound,
