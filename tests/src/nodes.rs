@@ -71,3 +71,14 @@ pub fn register(
 ) -> crate::TestResponse {
     app.post_json("/register", &signed(key, &fields(ip, ts, id_org)))
 }
+
+/// The installer's `/register` body (`rollout_node.sh`): `ip|region|timestamp` signed
+/// with Unix seconds, provider, status, version and `id_org` unsigned.
+pub fn installer_body(key: &PrivateKey, ip: &str, secs: i64, id_org: &str) -> Value {
+    let message = format!("{ip}|eu-central-1|{secs}");
+    json!({
+        "ip": ip, "region": "eu-central-1", "timestamp": secs,
+        "signature": STANDARD.encode(key.sign(message.as_bytes())), "id_org": id_org,
+        "provider": "AWS", "status": "running", "version": "0.0.28",
+    })
+}

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
-use gatehouse_e2e::nodes::{fields, now_ms, register, seed_org, signed};
+use gatehouse_e2e::nodes::{fields, installer_body, now_ms, register, seed_org, signed};
 use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::{json, Value};
 
@@ -27,16 +27,6 @@ const INVALID_WITHOUT_ORG: &str =
     "Invalid signature (a node's first registration must also name its organization: id_org)";
 const REPLAY: &str =
     "Replay detected: this signed request was already used or is older than the last one";
-
-/// The installer's /register body: `ip|region|timestamp` signed, the rest unsigned.
-fn installer_body(key: &PrivateKey, ip: &str, secs: i64, id_org: &str) -> Value {
-    let message = format!("{ip}|eu-central-1|{secs}");
-    json!({
-        "ip": ip, "region": "eu-central-1", "timestamp": secs,
-        "signature": STANDARD.encode(key.sign(message.as_bytes())), "id_org": id_org,
-        "provider": "AWS", "status": "running", "version": "0.0.28",
-    })
-}
 
 fn unregister_body(key: &PrivateKey, ip: &str, ts_ms: i64, org: &str) -> Value {
     let message = format!("gatehouse-node-unregister-v1\n{ip}\n{ts_ms}\n{org}");

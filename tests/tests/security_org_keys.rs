@@ -7,21 +7,12 @@ use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
-use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::nodes::{installer_body, now_ms};
 use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 fn upload(app: &TestApp, token: &str, org: &str, body: Value) -> TestResponse {
     app.post_json_as(token, &format!("/organization/{org}/key"), &body)
-}
-
-fn installer_body(key: &PrivateKey, ip: &str, secs: i64, id_org: &str) -> Value {
-    let message = format!("{ip}|eu-central-1|{secs}");
-    json!({
-        "ip": ip, "region": "eu-central-1", "timestamp": secs,
-        "signature": STANDARD.encode(key.sign(message.as_bytes())), "id_org": id_org,
-        "provider": "AWS", "status": "running", "version": "0.0.28",
-    })
 }
 
 fn active_keys(app: &TestApp, token: &str, org: &str) -> usize {
