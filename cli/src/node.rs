@@ -151,7 +151,6 @@ pub fn unregister_body(key: &PrivateKey, ip: &str, extras: &SignedExtras) -> Res
         node_ip: node_identity(ip).map_err(|Invalid(m)| m)?,
         timestamp: stamp.parsed,
         id_org: extras.id_org.clone(),
-        region: None,
         signature: Vec::new(),
     };
     let signature = STANDARD.encode(key.sign(request.canonical_message().as_bytes()));
