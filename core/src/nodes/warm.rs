@@ -60,6 +60,27 @@ pub fn decide(applied: bool, org_id: &str, signed_at_ms: i64, state: &StoredStat
     }
 }
 
+/// Why the cold path's write (after its read and the signature check) did not apply,
+/// from the same read-back: something changed in between. In the cold path's order of
+/// checks: the organization (banned or gone), the key (revoked), else the timestamp (a
+/// concurrent newer request, or a tombstone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColdRefusal {
+    OrgUnusable,
+    KeyRevoked,
+    Replay,
+}
+
+pub fn cold_refusal(state: &StoredState) -> ColdRefusal {
+    if state.org_banned != Some(false) {
+        ColdRefusal::OrgUnusable
+    } else if !state.key_active {
+        ColdRefusal::KeyRevoked
+    } else {
+        ColdRefusal::Replay
+    }
+}
+
 /// A node as an isolate last verified it: its organization and that organization's
 /// active keys (id, PEM) at the time, the one that verified first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +201,33 @@ mod tests {
                 &state(Some("o"), Some(10), true, Some(false))
             ),
             WarmOutcome::Recheck
+        );
+    }
+
+    #[test]
+    fn a_cold_write_that_did_not_apply_says_what_changed_since_the_read() {
+        // A new node (no row): a ban or a revocation since the read is named as such.
+        let new_node = |key_active, banned| state(None, None, key_active, banned);
+        assert_eq!(
+            cold_refusal(&new_node(true, Some(true))),
+            ColdRefusal::OrgUnusable
+        );
+        assert_eq!(
+            cold_refusal(&new_node(false, None)),
+            ColdRefusal::OrgUnusable
+        );
+        assert_eq!(
+            cold_refusal(&new_node(false, Some(false))),
+            ColdRefusal::KeyRevoked
+        );
+        // Nothing else changed: a newer request or a tombstone got there first.
+        assert_eq!(
+            cold_refusal(&state(Some("o"), Some(10), true, Some(false))),
+            ColdRefusal::Replay
+        );
+        assert_eq!(
+            cold_refusal(&new_node(true, Some(false))),
+            ColdRefusal::Replay
         );
     }
 

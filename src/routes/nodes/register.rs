@@ -21,7 +21,7 @@ use crate::{config, http};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::registration::{self, NodeRegistration};
 use gatehouse_core::nodes::signed::{Invalid, INVALID_SIGNATURE};
-use gatehouse_core::nodes::warm::{self, WarmOutcome};
+use gatehouse_core::nodes::warm::{self, ColdRefusal, WarmOutcome};
 use worker::{Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
@@ -80,13 +80,11 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     if !applied {
         // What changed between the read and the write decides the answer: a revoked
         // key or a ban since, a tombstone, or a concurrent newer request.
-        return Ok(
-            match warm::decide(false, &key.org_id, registration.timestamp.ms, &state) {
-                WarmOutcome::OrgUnusable => bad_request(ORG_UNUSABLE),
-                _ if !state.key_active => bad_request(INVALID_SIGNATURE),
-                _ => bad_request(REPLAY),
-            },
-        );
+        return Ok(bad_request(match warm::cold_refusal(&state) {
+            ColdRefusal::OrgUnusable => ORG_UNUSABLE,
+            ColdRefusal::KeyRevoked => INVALID_SIGNATURE,
+            ColdRefusal::Replay => REPLAY,
+        }));
     }
     remember_node(&registration.node_ip, key, &context.keys);
     remember(env, db, &config, &nonce).await;
