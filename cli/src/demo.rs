@@ -13,6 +13,7 @@ use crate::org::json_of;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::crypto::{hex, random_bytes};
+use gatehouse_core::org_keys::possession_message;
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -91,21 +92,26 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
     let (private_path, public_path) = write_key_pair(&stem.to_string_lossy(), 2048)?;
     println!("   {private_path} stays on the node; {public_path} goes to the organization.\n");
 
-    println!("5. Ada uploads the public key to her organization.");
+    println!("5. Ada uploads the public key to her organization, with a proof that the node holds");
+    println!(
+        "   its private half (the key's signature over \"gatehouse-key-possession-v1\\n<org>\\\"):"
+    );
+    println!("   the key may verify the node's first registration in the installer's form too.");
     let pem = std::fs::read_to_string(&public_path).map_err(|e| e.to_string())?;
+    let key = private_key(Path::new(&private_path))?;
+    let proof = STANDARD.encode(key.sign(possession_message(&org).as_bytes()));
     let created = json_of(&expect(
         "upload key",
         client.post_json(
             &format!("{base}/organization/{org}/key"),
             Some(&token),
-            &json!({"publicKey": pem}),
+            &json!({"publicKey": pem, "proof": proof}),
         )?,
         201,
     )?)?;
     println!("   201: key {} is active.\n", created["data"]["id"]);
 
     println!("6. The node registers itself, signing the request with its private key (gatehouse-cli register):");
-    let key = private_key(Path::new(&private_path))?;
     let fields = NodeFields {
         provider: "S3".into(),
         ip: node_ip.clone(),
