@@ -94,7 +94,7 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
 
     println!("5. Ada uploads the public key to her organization, with a proof that the node holds");
     println!(
-        "   its private half (the key's signature over \"gatehouse-key-possession-v1\\n<org>\\\"):"
+        "   its private half (its signature over \"gatehouse-key-possession-v1\\n<org>\"), so the key"
     );
     println!("   the key may verify the node's first registration in the installer's form too.");
     let pem = std::fs::read_to_string(&public_path).map_err(|e| e.to_string())?;
