@@ -96,7 +96,7 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
     println!(
         "   its private half (its signature over \"gatehouse-key-possession-v1\\n<org>\"), so the key"
     );
-    println!("   the key may verify the node's first registration in the installer's form too.");
+    println!("   may verify the node's first registration in the installer's form too.");
     let pem = std::fs::read_to_string(&public_path).map_err(|e| e.to_string())?;
     let key = private_key(Path::new(&private_path))?;
     let proof = STANDARD.encode(key.sign(possession_message(&org).as_bytes()));
