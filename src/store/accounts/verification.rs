@@ -1,8 +1,7 @@
-//! Email verification links: using one (and settling the domain claim), resending,
-//! and reading one's state without using it.
+//! Email verification links: using one (and settling the domain claim), resending.
 
-use super::unused_link_expired;
-use crate::store::{changes, num, text, Db, Route};
+use super::links::unused_link_expired;
+use crate::store::{changes, num, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
@@ -17,9 +16,11 @@ pub enum Verification {
 const VERIFIED_USER: &str =
     "SELECT user_id FROM email_verifications WHERE token_hash = ?1 AND used_at_ms = ?2";
 
-/// One batch: consume the link if it is unused and unexpired, mark its user verified,
-/// settle who holds the user's organization, and read the link back to tell
-/// "expired" from "unknown or used".
+/// One batch: consume the link if it is unused and unexpired and its account's
+/// password hash is still `password_hash` (the one the caller's password was checked
+/// against: a reset in between wins), mark its user verified, settle who holds the
+/// user's organization, and read the link back to tell "expired" from "unknown or
+/// used".
 ///
 /// Settling: a member of an organization that has no verified OWNER becomes its
 /// OWNER (the first verified member leads an organization nobody verified), and an
@@ -27,14 +28,20 @@ const VERIFIED_USER: &str =
 /// that domain and no organization has claimed it yet; if a colleague's organization
 /// claimed it first, the user joins it instead (below). Claims happen only here, so
 /// an unverified sign-up never captures the colleagues who come after it.
-pub async fn verify_email(db: &Db, token_hash: &str, now_ms: i64) -> Result<Verification, Problem> {
+pub async fn verify_email(
+    db: &Db,
+    token_hash: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<Verification, Problem> {
     let what = "accounts.verify_email";
     let db = db.trip(Route::Primary, what);
     let args = [text(token_hash), num(now_ms)];
     let consume = db.statement(
         "UPDATE email_verifications SET used_at_ms = ?2 \
-         WHERE token_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2",
-        &args,
+         WHERE token_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2 \
+           AND (SELECT password_hash FROM users u WHERE u.id = user_id) = ?3",
+        &[text(token_hash), num(now_ms), text(password_hash)],
     );
     let mark = db.statement(
         &format!(
@@ -115,16 +122,6 @@ pub async fn verify_email(db: &Db, token_hash: &str, now_ms: i64) -> Result<Veri
     })
 }
 
-#[derive(Deserialize)]
-pub struct ResendTarget {
-    pub id: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email_verified_at_ms: Option<f64>,
-    pub last_sent_ms: Option<f64>,
-}
-
 /// How a resend names its account.
 pub enum ResendBy<'a> {
     Email(&'a str),
@@ -132,7 +129,26 @@ pub enum ResendBy<'a> {
     LinkId(&'a str),
 }
 
-pub async fn resend_target(db: &Db, by: ResendBy<'_>) -> Result<Option<ResendTarget>, Problem> {
+/// The address a new verification link was made for.
+#[derive(Deserialize)]
+pub struct Resent {
+    pub email: String,
+}
+
+/// One batch, the same whether or not the account exists (no enumeration by round
+/// trips or latency): if the account is unverified and its last link is older than
+/// `interval_ms`, retire its unused links and store the new one; read back the
+/// address to mail it to. `None`: nothing was made.
+#[allow(clippy::too_many_arguments)]
+pub async fn resend_verification(
+    db: &Db,
+    by: ResendBy<'_>,
+    token_hash: &str,
+    link_id: &str,
+    now_ms: i64,
+    interval_ms: i64,
+    expires_ms: i64,
+) -> Result<Option<Resent>, Problem> {
     let (condition, value) = match by {
         ResendBy::Email(email) => ("u.email = ?1", email),
         ResendBy::LinkId(id) => (
@@ -140,69 +156,42 @@ pub async fn resend_target(db: &Db, by: ResendBy<'_>) -> Result<Option<ResendTar
             id,
         ),
     };
-    let db = db.trip(Route::Primary, "accounts.resend_target");
-    let statement = db.statement(&format!(
-        "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, \
-         (SELECT max(created_at_ms) FROM email_verifications v WHERE v.user_id = u.id) AS last_sent_ms \
-         FROM users u WHERE {condition}"
-    ), &[text(value)]);
-    db.first::<ResendTarget>(statement).await
-}
-
-/// One batch: retire every unused link of the user, store the new one.
-pub async fn replace_verification(
-    db: &Db,
-    user_id: &str,
-    token_hash: &str,
-    link_id: &str,
-    now_ms: i64,
-    expires_ms: i64,
-) -> Result<(), Problem> {
-    let what = "accounts.replace_verification";
-    let db = db.trip(Route::Primary, what);
-    let retire = db.statement(
-        "UPDATE email_verifications SET used_at_ms = ?2 WHERE user_id = ?1 AND used_at_ms IS NULL",
-        &[text(user_id), num(now_ms)],
+    let what = "accounts.resend_verification";
+    let trip = db.trip(Route::Primary, what);
+    let args = [
+        text(value),
+        text(token_hash),
+        num(now_ms),
+        num(interval_ms),
+        num(expires_ms),
+        text(link_id),
+    ];
+    // The unverified account that may get a new link now (?1 its email or link id,
+    // ?3 now, ?4 interval).
+    let due = format!(
+        "SELECT u.id FROM users u WHERE {condition} AND u.email_verified_at_ms IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.user_id = u.id \
+                         AND v.created_at_ms > ?3 - ?4)"
     );
-    let insert = db.statement(
-        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[
-            text(token_hash),
-            text(user_id),
-            num(now_ms),
-            num(expires_ms),
-            text(link_id),
-        ],
+    let retire = trip.statement(
+        &format!(
+            "UPDATE email_verifications SET used_at_ms = ?3 \
+             WHERE used_at_ms IS NULL AND user_id IN ({due})"
+        ),
+        &args[..4],
     );
-    db.batch(vec![retire, insert]).await?;
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct LinkUse {
-    expires_at_ms: f64,
-    used_at_ms: Option<f64>,
-}
-
-/// What a verification link is now, without using it.
-pub async fn verification_link_state(
-    db: &Db,
-    token_hash: &str,
-    now_ms: i64,
-) -> Result<Verification, Problem> {
-    let what = "accounts.verification_link_state";
-    let db = db.trip(Route::Primary, what);
-    let statement = db.statement(
-        "SELECT expires_at_ms, used_at_ms FROM email_verifications WHERE token_hash = ?1",
+    let insert = trip.statement(
+        &format!(
+            "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, \
+             expires_at_ms, id) SELECT ?2, id, ?3, ?5, ?6 FROM ({due})"
+        ),
+        &args,
+    );
+    let made = trip.statement(
+        "SELECT u.email FROM email_verifications v JOIN users u ON u.id = v.user_id \
+         WHERE v.token_hash = ?1",
         &[text(token_hash)],
     );
-    let link = db.first::<LinkUse>(statement).await?;
-    Ok(match link {
-        Some(l) if l.used_at_ms.is_none() && l.expires_at_ms > now_ms as f64 => {
-            Verification::Verified
-        }
-        Some(l) if l.used_at_ms.is_none() => Verification::Expired,
-        _ => Verification::Invalid,
-    })
+    let results = trip.batch(vec![retire, insert, made]).await?;
+    Ok(rows::<Resent>(&results, 2, what)?.into_iter().next())
 }
