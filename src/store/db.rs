@@ -4,8 +4,9 @@
 //! Why: at the edge a round trip to the D1 primary costs tens to hundreds of
 //! milliseconds, while a read replica is near. All queries of a request run in one D1
 //! session (Sessions API) so the request sees its own writes and the response can hand
-//! the caller a bookmark (`x-d1-bookmark`); a caller that sends it back reads at least
-//! that state on a replica (read-your-writes across requests, as Cloudflare documents).
+//! a signed-in caller a bookmark (`x-d1-bookmark`; [`Db::bookmark`] says who gets one);
+//! a caller that sends it back reads at least that state on a replica (read-your-writes
+//! across requests, as Cloudflare documents).
 //!
 //! Store functions ask for one of two routes per round trip:
 //! - [`Route::Primary`]: writes, and reads that must see the latest state (keys that

@@ -86,6 +86,20 @@ pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
     (token, org, body)
 }
 
+/// `POST /user/login` from the client address `ip` (`CF-Connecting-IP`).
+pub fn login_at(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
+    let body = json!({"email": email, "password": password}).to_string();
+    app.request(
+        "POST",
+        "/user/login",
+        &[
+            ("content-type", "application/json"),
+            ("cf-connecting-ip", ip),
+        ],
+        Some(body.as_bytes()),
+    )
+}
+
 /// `application/x-www-form-urlencoded` encoding of one value.
 pub fn form_encode(value: &str) -> String {
     value

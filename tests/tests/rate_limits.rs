@@ -3,7 +3,7 @@
 //! account's failure ceiling (core::account::login_guard; the per-network lock is in
 //! security_accounts.rs); 429 with Retry-After in each route family's error shape.
 
-use gatehouse_e2e::accounts::sign_up;
+use gatehouse_e2e::accounts::{login_at as login_with, sign_up};
 use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
 
@@ -24,19 +24,6 @@ fn at_window_start(needed: u64) {
 
 fn login_from(app: &TestApp, ip: &str, email: &str) -> TestResponse {
     login_with(app, ip, email, "Wrong1horse")
-}
-
-fn login_with(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
-    let body = json!({"email": email, "password": password}).to_string();
-    app.request(
-        "POST",
-        "/user/login",
-        &[
-            ("content-type", "application/json"),
-            ("cf-connecting-ip", ip),
-        ],
-        Some(body.as_bytes()),
-    )
 }
 
 #[test]

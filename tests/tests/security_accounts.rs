@@ -2,27 +2,30 @@
 //! an attacker, over HTTP, and holds the answer (SECURITY.md names each).
 
 use gatehouse_e2e::accounts::{
-    assert_error, form_encode, open_and_confirm, open_and_confirm_with, sign_up, signup_body,
-    verification_path, verified_user, PASSWORD,
+    assert_error, form_encode, login_at, open_and_confirm, open_and_confirm_with, sign_up,
+    signup_body, verification_path, verified_user, PASSWORD,
 };
 use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
 use serde_json::{json, Value};
 
-fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
-    let body = json!({"email": email, "password": password}).to_string();
-    app.request(
-        "POST",
-        "/user/login",
-        &[
-            ("content-type", "application/json"),
-            ("cf-connecting-ip", ip),
-        ],
-        Some(body.as_bytes()),
-    )
+/// Asks for a password reset of `email` and sets `new_password` with the link of the
+/// mail that brings it (the account's `nth` mail, from 0); the answer.
+fn reset_by_mail(app: &TestApp, email: &str, nth: usize, new_password: &str) -> TestResponse {
+    let asked = app.post_json("/user/request-reset-password", &json!({"email": email}));
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let link = app.wait_for_emails(email, nth + 1)[nth]
+        .first_link()
+        .expect("a link in the reset mail");
+    let reset = app.post_json(
+        "/user/reset-password",
+        &json!({"token": token_of(&link), "newPassword": new_password}),
+    );
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    reset
 }
 
 fn login(app: &TestApp, email: &str) -> Value {
-    let res = login_from(app, "198.51.100.1", email, PASSWORD);
+    let res = login_at(app, "198.51.100.1", email, PASSWORD);
     assert_eq!(res.status, 200, "{}", res.body);
     res.json()
 }
@@ -103,22 +106,11 @@ fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
     );
 
     // A password reset ends every sign-in: the old access tokens, fresh or not, fail.
-    app.post_json(
-        "/user/request-reset-password",
-        &json!({"email": "ada@acme.io"}),
-    );
-    let link = app.wait_for_emails("ada@acme.io", 2)[1]
-        .first_link()
-        .unwrap();
-    let reset = app.post_json(
-        "/user/reset-password",
-        &json!({"token": link.rsplit('=').next().unwrap(), "newPassword": "Another1horse"}),
-    );
-    assert_eq!(reset.status, 200, "{}", reset.body);
+    reset_by_mail(&app, "ada@acme.io", 1, "Another1horse");
     for token in [text(&laptop, "accessToken"), fresh] {
         assert_token_is_dead(&app, &token, &org, "any");
     }
-    let again = login_from(&app, "198.51.100.1", "ada@acme.io", "Another1horse");
+    let again = login_at(&app, "198.51.100.1", "ada@acme.io", "Another1horse");
     assert_eq!(again.status, 200, "{}", again.body);
     let token = text(&again.json(), "accessToken");
     let keys = app.request_as(&token, "GET", &format!("/organization/{org}/key"), None);
@@ -202,17 +194,9 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
 
     // The mailbox owner takes the address over: a password reset (mailed to them) ends
     // the squatter's sign-ins, then the link with their own password verifies.
-    app.post_json(
-        "/user/request-reset-password",
-        &json!({"email": "victim@corp.example"}),
-    );
+    reset_by_mail(&app, "victim@corp.example", 1, "Victim1pass");
     let reset_mail = &app.wait_for_emails("victim@corp.example", 2)[1];
     assert!(!reset_mail.text.contains("evil.example") && !reset_mail.html.contains("evil.example"));
-    let reset = app.post_json(
-        "/user/reset-password",
-        &json!({"token": token_of(&reset_mail.first_link().unwrap()), "newPassword": "Victim1pass"}),
-    );
-    assert_eq!(reset.status, 200, "{}", reset.body);
     assert_error(
         &app.request_as(&squatters, "GET", "/user/profile", None),
         401,
@@ -224,7 +208,7 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
     );
     assert_eq!(squatter_refresh.status, 401, "{}", squatter_refresh.body);
     assert_eq!(
-        login_from(&app, "203.0.113.66", "victim@corp.example", "Squatter1pass").status,
+        login_at(&app, "203.0.113.66", "victim@corp.example", "Squatter1pass").status,
         401
     );
     let verified = open_and_confirm_with(&app, &path, "Victim1pass");
@@ -267,18 +251,7 @@ fn dead_links_cost_no_kdf_run_and_live_ones_one() {
     assert_error(&made_up, 400, "INVALID_LINK");
     assert_eq!(kdf(&made_up), "0");
 
-    app.post_json(
-        "/user/request-reset-password",
-        &json!({"email": "ada@acme.io"}),
-    );
-    let link = app.wait_for_emails("ada@acme.io", 2)[1]
-        .first_link()
-        .unwrap();
-    let reset = app.post_json(
-        "/user/reset-password",
-        &json!({"token": token_of(&link), "newPassword": "Another1horse"}),
-    );
-    assert_eq!(reset.status, 200, "{}", reset.body);
+    let reset = reset_by_mail(&app, "ada@acme.io", 1, "Another1horse");
     assert_eq!(kdf(&reset), "1");
 }
 
@@ -287,16 +260,16 @@ fn strangers_guessing_lock_only_their_own_network() {
     let app = spawn_app();
     sign_up(&app, "ada@acme.io");
     let home = "198.51.100.7";
-    assert_eq!(login_from(&app, home, "ada@acme.io", PASSWORD).status, 200);
+    assert_eq!(login_at(&app, home, "ada@acme.io", PASSWORD).status, 200);
 
     // A stranger guesses ten times from one network: that network is refused for Ada's
     // account, even with the right password…
     let stranger = "203.0.113.5";
     for i in 0..10 {
-        let res = login_from(&app, stranger, "ada@acme.io", "Wrong1horse");
+        let res = login_at(&app, stranger, "ada@acme.io", "Wrong1horse");
         assert_eq!(res.status, 401, "guess {i}: {}", res.body);
     }
-    let locked = login_from(&app, stranger, "ada@acme.io", PASSWORD);
+    let locked = login_at(&app, stranger, "ada@acme.io", PASSWORD);
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert_eq!(locked.json()["error_code"], "RATE_LIMITED");
     let retry: u32 = locked.header("retry-after").unwrap().parse().unwrap();
@@ -304,7 +277,7 @@ fn strangers_guessing_lock_only_their_own_network() {
     // …while Ada signs in from a network she has never used (a hotel, a phone), and
     // from home.
     for ip in ["192.0.2.200", home] {
-        let res = login_from(&app, ip, "ada@acme.io", PASSWORD);
+        let res = login_at(&app, ip, "ada@acme.io", PASSWORD);
         assert_eq!(res.status, 200, "{ip}: {}", res.body);
     }
 
@@ -313,35 +286,24 @@ fn strangers_guessing_lock_only_their_own_network() {
     // networks Ada signed in from are not.
     for i in 0..90 {
         let ip = format!("10.{}.{}.1", i / 200, i % 200);
-        let res = login_from(&app, &ip, "ada@acme.io", "Wrong1horse");
+        let res = login_at(&app, &ip, "ada@acme.io", "Wrong1horse");
         assert_eq!(res.status, 401, "guess from {ip}: {}", res.body);
     }
     assert_eq!(
-        login_from(&app, "192.0.2.201", "ada@acme.io", PASSWORD).status,
+        login_at(&app, "192.0.2.201", "ada@acme.io", PASSWORD).status,
         429
     );
     for ip in ["192.0.2.200", home] {
-        let res = login_from(&app, ip, "ada@acme.io", PASSWORD);
+        let res = login_at(&app, ip, "ada@acme.io", PASSWORD);
         assert_eq!(res.status, 200, "{ip}: {}", res.body);
     }
 
     // A password reset (the emailed unlock) clears the counters and forgets the known
     // networks: the stranger's network may try again, and after a new flood of guesses
     // home is no longer exempt until Ada signs in there again.
-    app.post_json(
-        "/user/request-reset-password",
-        &json!({"email": "ada@acme.io"}),
-    );
-    let link = app.wait_for_emails("ada@acme.io", 2)[1]
-        .first_link()
-        .unwrap();
-    let reset = app.post_json(
-        "/user/reset-password",
-        &json!({"token": token_of(&link), "newPassword": "Another1horse"}),
-    );
-    assert_eq!(reset.status, 200, "{}", reset.body);
+    reset_by_mail(&app, "ada@acme.io", 1, "Another1horse");
     assert_eq!(
-        login_from(&app, stranger, "ada@acme.io", "Wrong1horse").status,
+        login_at(&app, stranger, "ada@acme.io", "Wrong1horse").status,
         401
     );
     assert_eq!(
@@ -351,12 +313,12 @@ fn strangers_guessing_lock_only_their_own_network() {
     for i in 0..99 {
         let ip = format!("10.9.{}.{}", i / 200, i % 200);
         assert_eq!(
-            login_from(&app, &ip, "ada@acme.io", "Wrong1horse").status,
+            login_at(&app, &ip, "ada@acme.io", "Wrong1horse").status,
             401
         );
     }
     assert_eq!(
-        login_from(&app, home, "ada@acme.io", "Another1horse").status,
+        login_at(&app, home, "ada@acme.io", "Another1horse").status,
         429,
         "the thief's (or anyone's) old network is not exempt after a reset"
     );
@@ -470,7 +432,7 @@ fn bookmarks_go_only_to_signed_in_callers_and_never_echo_a_forged_one() {
     let path = verification_path(&app, "ada@acme.io");
     let anonymous = [
         signed_up,
-        login_from(&app, "198.51.100.1", "ada@acme.io", PASSWORD),
+        login_at(&app, "198.51.100.1", "ada@acme.io", PASSWORD),
         app.post_json("/user/pre-verify-email", &json!({"token": token_of(&path)})),
         open_and_confirm(&app, &path),
         app.post_json("/user/resend-verification", &json!({"email": "a@b.co"})),
