@@ -86,6 +86,15 @@ pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
     (token, org, body)
 }
 
+/// The reset link in a password-reset mail.
+pub fn reset_link(mail: &crate::SentEmail) -> String {
+    mail.text
+        .split_whitespace()
+        .find(|w| w.contains("/user/reset-password?token="))
+        .expect("a reset link")
+        .to_owned()
+}
+
 /// `POST /user/login` from the client address `ip` (`CF-Connecting-IP`).
 pub fn login_at(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
     let body = json!({"email": email, "password": password}).to_string();

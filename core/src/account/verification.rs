@@ -62,16 +62,17 @@ const NOT_YOU: &str = "If it was not you, do not use this link: without the pass
 /// public URL. Nothing a sign-up typed is in it (module doc).
 pub fn verification_email(link: &str, product: &str) -> (String, String, String) {
     let subject = "An account was created with this address".to_owned();
+    // The link comes first: it is the only link the mail needs.
     let text = format!(
-        "Hello,\n\nAn account was created at {product} with this email address.\n\n\
-         If it was you, open this link and confirm with the password you chose:\n\n{link}\n\n\
-         The link works for 24 hours. {NOT_YOU}\n"
+        "Hello,\n\nAn account was created with this email address. If it was you, open this \
+         link and confirm with the password you chose:\n\n{link}\n\n\
+         The account is at {product}; the link works for 24 hours. {NOT_YOU}\n"
     );
     let html = format!(
-        "<!doctype html><html><body><p>Hello,</p><p>An account was created at {} with this \
-         email address.</p><p>If it was you, open this link and confirm with the password you \
-         chose:</p><p><a href=\"{link}\">Verify my email</a></p><p>The link works for 24 hours. \
-         {NOT_YOU}</p></body></html>",
+        "<!doctype html><html><body><p>Hello,</p><p>An account was created with this email \
+         address. If it was you, open this link and confirm with the password you chose:</p>\
+         <p><a href=\"{link}\">Verify my email</a></p><p>The account is at {}; the link works \
+         for 24 hours. {NOT_YOU}</p></body></html>",
         html_escape(product)
     );
     (subject, text, html)
@@ -149,7 +150,8 @@ mod tests {
         assert_eq!(subject, "An account was created with this address");
         for body in [&text, &html] {
             assert!(body.contains("https://x/user/verify-email?token=t"));
-            assert!(body.contains("An account was created at https://x"));
+            assert!(body.contains("An account was created with this email address"));
+            assert!(body.contains("The account is at https://x;"));
             assert!(body.contains("If it was not you"));
             assert!(body.contains("password reset"));
         }
