@@ -62,8 +62,8 @@ async fn resend(env: &Env, db: &Db, ctx: &Context, by: ResendBy<'_>) -> Result<R
         now_ms + VERIFICATION_TTL_MS,
     )
     .await?;
-    if let Some(resent) = made {
-        send_verification_later(ctx, env, &config, &resent.email, &token);
+    if let Some(email) = made {
+        send_verification_later(ctx, env, &config, &email, &token);
     }
     Ok(accepted)
 }

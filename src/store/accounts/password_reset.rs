@@ -1,20 +1,12 @@
 //! Password reset links: making one, using one.
 
-use super::links::unused_link_expired;
-use crate::store::{changes, num, rows, text, Db, Route};
+use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
+use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
-/// Whether [`new_reset`] made a link (and so a mail is to be sent).
-#[derive(Deserialize)]
-struct Made {
-    made: i64,
-}
-
-/// One batch, the same whether or not an account has this address (no enumeration by
-/// round trips or latency): if an account has `email` and its last reset link is
-/// older than `interval_ms`, retire its unused links and store the new one; read back
-/// whether it did. Returns whether a link was made.
+/// A new reset link for the account with `email`, unless its last one is younger
+/// than `interval_ms` (older unused ones retired); one batch whether or not the
+/// account exists (links::new_link). Returns whether a link was made.
 pub async fn new_reset(
     db: &Db,
     email: &str,
@@ -23,41 +15,17 @@ pub async fn new_reset(
     interval_ms: i64,
     expires_ms: i64,
 ) -> Result<bool, Problem> {
-    let what = "accounts.new_reset";
-    let trip = db.trip(Route::Primary, what);
-    let args = [
-        text(email),
-        text(token_hash),
-        num(now_ms),
-        num(interval_ms),
-        num(expires_ms),
-    ];
-    // The account with this address that may get a new link now (?1 email, ?3 now,
-    // ?4 interval).
-    let due = "SELECT u.id FROM users u WHERE u.email = ?1 AND NOT EXISTS (SELECT 1 FROM \
-               password_resets r WHERE r.user_id = u.id AND r.created_at_ms > ?3 - ?4)";
-    let retire = trip.statement(
-        &format!(
-            "UPDATE password_resets SET used_at_ms = ?3, used_by = 'superseded' \
-             WHERE used_at_ms IS NULL AND user_id IN ({due})"
-        ),
-        &args[..4],
-    );
-    let insert = trip.statement(
-        &format!(
-            "INSERT INTO password_resets (token_hash, user_id, created_at_ms, expires_at_ms) \
-             SELECT ?2, id, ?3, ?5 FROM ({due})"
-        ),
-        &args,
-    );
-    let made = trip.statement(
-        "SELECT EXISTS (SELECT 1 FROM password_resets WHERE token_hash = ?1) AS made",
-        &[text(token_hash)],
-    );
-    let results = trip.batch(vec![retire, insert, made]).await?;
-    Ok(rows::<Made>(&results, 2, what)?
-        .first()
-        .is_some_and(|m| m.made != 0))
+    let link = NewLink {
+        kind: OneTimeLink::PasswordReset,
+        account: "u.email = ?1",
+        value: email,
+        token_hash,
+        link_id: "",
+        now_ms,
+        interval_ms,
+        expires_ms,
+    };
+    Ok(new_link(db, "accounts.new_reset", link).await?.is_some())
 }
 
 pub enum Reset {

@@ -1,9 +1,8 @@
 //! Email verification links: using one (and settling the domain claim), resending.
 
-use super::links::unused_link_expired;
-use crate::store::{changes, num, rows, text, Db, Route};
+use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
+use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
 pub enum Verification {
     Verified,
@@ -129,17 +128,10 @@ pub enum ResendBy<'a> {
     LinkId(&'a str),
 }
 
-/// The address a new verification link was made for.
-#[derive(Deserialize)]
-pub struct Resent {
-    pub email: String,
-}
-
-/// One batch, the same whether or not the account exists (no enumeration by round
-/// trips or latency): if the account is unverified and its last link is older than
-/// `interval_ms`, retire its unused links and store the new one; read back the
-/// address to mail it to. `None`: nothing was made.
-#[allow(clippy::too_many_arguments)]
+/// A new verification link for the unverified account `by` names, unless its last
+/// link is younger than `interval_ms` (older unused ones retired); one batch whether
+/// or not the account exists (links::new_link). Returns the address to mail it to, or
+/// `None` when nothing was made.
 pub async fn resend_verification(
     db: &Db,
     by: ResendBy<'_>,
@@ -148,50 +140,24 @@ pub async fn resend_verification(
     now_ms: i64,
     interval_ms: i64,
     expires_ms: i64,
-) -> Result<Option<Resent>, Problem> {
-    let (condition, value) = match by {
-        ResendBy::Email(email) => ("u.email = ?1", email),
+) -> Result<Option<String>, Problem> {
+    let (account, value) = match by {
+        ResendBy::Email(email) => ("u.email = ?1 AND u.email_verified_at_ms IS NULL", email),
         ResendBy::LinkId(id) => (
-            "u.id = (SELECT user_id FROM email_verifications WHERE id = ?1)",
+            "u.id = (SELECT user_id FROM email_verifications WHERE id = ?1) \
+             AND u.email_verified_at_ms IS NULL",
             id,
         ),
     };
-    let what = "accounts.resend_verification";
-    let trip = db.trip(Route::Primary, what);
-    let args = [
-        text(value),
-        text(token_hash),
-        num(now_ms),
-        num(interval_ms),
-        num(expires_ms),
-        text(link_id),
-    ];
-    // The unverified account that may get a new link now (?1 its email or link id,
-    // ?3 now, ?4 interval).
-    let due = format!(
-        "SELECT u.id FROM users u WHERE {condition} AND u.email_verified_at_ms IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.user_id = u.id \
-                         AND v.created_at_ms > ?3 - ?4)"
-    );
-    let retire = trip.statement(
-        &format!(
-            "UPDATE email_verifications SET used_at_ms = ?3 \
-             WHERE used_at_ms IS NULL AND user_id IN ({due})"
-        ),
-        &args[..4],
-    );
-    let insert = trip.statement(
-        &format!(
-            "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, \
-             expires_at_ms, id) SELECT ?2, id, ?3, ?5, ?6 FROM ({due})"
-        ),
-        &args,
-    );
-    let made = trip.statement(
-        "SELECT u.email FROM email_verifications v JOIN users u ON u.id = v.user_id \
-         WHERE v.token_hash = ?1",
-        &[text(token_hash)],
-    );
-    let results = trip.batch(vec![retire, insert, made]).await?;
-    Ok(rows::<Resent>(&results, 2, what)?.into_iter().next())
+    let link = NewLink {
+        kind: OneTimeLink::Verification,
+        account,
+        value,
+        token_hash,
+        link_id,
+        now_ms,
+        interval_ms,
+        expires_ms,
+    };
+    new_link(db, "accounts.resend_verification", link).await
 }
