@@ -86,6 +86,11 @@ pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
     (token, org, body)
 }
 
+/// The token of a mailed link (its last query value).
+pub fn link_token(link: &str) -> String {
+    link.rsplit('=').next().expect("a token").to_owned()
+}
+
 /// The reset link in a password-reset mail.
 pub fn reset_link(mail: &crate::SentEmail) -> String {
     mail.text

@@ -1,8 +1,10 @@
 //! Security round 3, the account side: each test sends what the outside review sent as
-//! an attacker, over HTTP, and holds the answer (SECURITY.md names each).
+//! an attacker, over HTTP, and holds the answer (SECURITY.md names each). Sessions,
+//! verification, links and login guessing here; what leaks around the answers in
+//! security_account_leaks.rs.
 
 use gatehouse_e2e::accounts::{
-    assert_error, form_encode, login_at, open_and_confirm, open_and_confirm_with, reset_link,
+    assert_error, link_token, login_at, open_and_confirm, open_and_confirm_with, reset_link,
     sign_up, signup_body, verification_path, verified_user, PASSWORD,
 };
 use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
@@ -16,7 +18,7 @@ fn reset_by_mail(app: &TestApp, email: &str, nth: usize, new_password: &str) -> 
     let link = reset_link(&app.wait_for_emails(email, nth + 1)[nth]);
     let reset = app.post_json(
         "/user/reset-password",
-        &json!({"token": token_of(&link), "newPassword": new_password}),
+        &json!({"token": link_token(&link), "newPassword": new_password}),
     );
     assert_eq!(reset.status, 200, "{}", reset.body);
     reset
@@ -129,10 +131,6 @@ fn squat(app: &TestApp, email: &str) -> Value {
     res.json()
 }
 
-fn token_of(path: &str) -> String {
-    path.rsplit('=').next().unwrap().to_owned()
-}
-
 #[test]
 fn a_sign_up_with_someone_elses_address_never_ends_verified() {
     let app = spawn_app();
@@ -165,7 +163,7 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
     let pressed = open_and_confirm(&app, &path);
     assert_eq!(pressed.status, 401, "{}", pressed.body);
     assert!(pressed.body.contains("Email not verified"));
-    let token = token_of(&path);
+    let token = link_token(&path);
     assert_error(
         &app.post_json("/user/verify-email", &json!({"token": token})),
         400,
@@ -225,7 +223,7 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
 fn the_flashback_client_verifies_with_token_and_password() {
     let app = spawn_app();
     sign_up(&app, "ada@acme.io");
-    let token = token_of(&verification_path(&app, "ada@acme.io"));
+    let token = link_token(&verification_path(&app, "ada@acme.io"));
     let res = app.post_json(
         "/user/verify-email",
         &json!({"token": token, "password": PASSWORD}),
@@ -323,144 +321,4 @@ fn strangers_guessing_lock_only_their_own_network() {
         429,
         "the thief's (or anyone's) old network is not exempt after a reset"
     );
-}
-
-/// (primary, replica) round trips of an answer.
-fn trips(res: &TestResponse) -> (String, String) {
-    let get = |h: &str| res.header(h).unwrap_or_else(|| panic!("{h}")).to_owned();
-    (get("x-gatehouse-d1-primary"), get("x-gatehouse-d1-replica"))
-}
-
-#[test]
-fn an_existing_account_cannot_be_told_by_side_effects() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
-    let pairs = [
-        (
-            "/user/login",
-            json!({"email": "ada@acme.io", "password": "Wrong1horse"}),
-            json!({"email": "nobody@acme.io", "password": "Wrong1horse"}),
-        ),
-        (
-            "/user/request-reset-password",
-            json!({"email": "ada@acme.io"}),
-            json!({"email": "nobody@acme.io"}),
-        ),
-        (
-            "/user/resend-verification",
-            json!({"email": "ada@acme.io"}),
-            json!({"email": "nobody@acme.io"}),
-        ),
-    ];
-    // Resend waits a minute between links; the sign-up's link is older than that now.
-    app.d1_query("UPDATE email_verifications SET created_at_ms = created_at_ms - 120000");
-    for (path, existing, unknown) in pairs {
-        let (a, b) = (
-            app.post_json(path, &existing),
-            app.post_json(path, &unknown),
-        );
-        assert_eq!((a.status, &a.body), (b.status, &b.body), "{path}");
-        assert_eq!(trips(&a), trips(&b), "{path}: the same round trips");
-        for res in [&a, &b] {
-            assert!(res.header("x-d1-bookmark").is_none(), "{path}: no bookmark");
-        }
-    }
-    // The existing account's requests did their work (a link each went out).
-    assert_eq!(app.wait_for_emails("ada@acme.io", 3).len(), 3);
-    assert!(app.emails_to("nobody@acme.io").is_empty());
-}
-
-#[test]
-fn link_pages_cannot_be_framed_leak_no_token_and_refuse_other_sites_forms() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
-    let path = verification_path(&app, "ada@acme.io");
-    for page in [app.get(&path), app.get("/user/reset-password?token=t")] {
-        assert_eq!(page.status, 200);
-        let csp = page.header("content-security-policy").unwrap();
-        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert_eq!(page.header("x-frame-options"), Some("DENY"));
-        assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
-    }
-
-    // A page on another site posts the form (with the right token and password, as an
-    // attacker who signed up with an address they own could): refused, nothing used.
-    let form = format!(
-        "token={}&password={}",
-        token_of(&path),
-        form_encode(PASSWORD)
-    );
-    let from = |headers: &[(&str, &str)]| {
-        let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
-        all.extend_from_slice(headers);
-        app.request("POST", "/user/verify-email", &all, Some(form.as_bytes()))
-    };
-    for headers in [
-        vec![("origin", "https://evil.example")],
-        vec![("origin", "null")],
-        vec![("sec-fetch-site", "cross-site")],
-    ] {
-        let res = from(&headers);
-        assert_eq!(res.status, 403, "{headers:?}: {}", res.body);
-        assert!(res.header("content-type").unwrap().starts_with("text/html"));
-    }
-    let reset = app.request(
-        "POST",
-        "/user/reset-password",
-        &[
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("origin", "https://evil.example"),
-        ],
-        Some(b"token=t&newPassword=Another1horse"),
-    );
-    assert_eq!(reset.status, 403, "{}", reset.body);
-    assert!(
-        app.d1_query("SELECT email_verified_at_ms FROM users")[0]["email_verified_at_ms"].is_null()
-    );
-    // The page's own form, as a browser sends it from the page, goes through.
-    let own = from(&[
-        ("origin", app.base_url.as_str()),
-        ("sec-fetch-site", "same-origin"),
-    ]);
-    assert_eq!(own.status, 200, "{}", own.body);
-}
-
-#[test]
-fn bookmarks_go_only_to_signed_in_callers_and_never_echo_a_forged_one() {
-    let app = spawn_app();
-    let signed_up = app.post_json("/user/register", &signup_body("ada@acme.io", json!({})));
-    assert_eq!(signed_up.status, 201);
-    let path = verification_path(&app, "ada@acme.io");
-    let anonymous = [
-        signed_up,
-        login_at(&app, "198.51.100.1", "ada@acme.io", PASSWORD),
-        app.post_json("/user/pre-verify-email", &json!({"token": token_of(&path)})),
-        open_and_confirm(&app, &path),
-        app.post_json("/user/resend-verification", &json!({"email": "a@b.co"})),
-    ];
-    for res in &anonymous {
-        assert!(res.status < 300, "{}", res.body);
-        assert!(res.header("x-d1-bookmark").is_none(), "{}", res.body);
-    }
-    let (token, org, _) = {
-        let login = login(&app, "ada@acme.io");
-        (
-            text(&login, "accessToken"),
-            text(&login["user"], "orgId"),
-            (),
-        )
-    };
-    let listed = app.request_as(&token, "GET", "/token", None);
-    assert_eq!(listed.status, 200);
-    assert!(listed.header("x-d1-bookmark").is_some(), "a signed-in read");
-    let forged = "ffffffff-ffffffff-ffffffff-ffffffffffffffffffffffffffffffff";
-    let auth = format!("Bearer {token}");
-    let res = app.request(
-        "GET",
-        &format!("/organization/{org}/key"),
-        &[("authorization", &auth), ("x-d1-bookmark", forged)],
-        None,
-    );
-    assert_eq!(res.status, 200, "{}", res.body);
-    assert_ne!(res.header("x-d1-bookmark"), Some(forged));
 }
