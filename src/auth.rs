@@ -1,11 +1,14 @@
 //! The authentication extractor for authenticated endpoints.
 //!
-//! A bearer access token identifies the user; every authenticated *write* then goes
-//! through [`require_member`], which reads the user's current role and verification
-//! state (not the token's possibly stale claim) and refuses unverified accounts with
-//! 403 `EMAIL_NOT_VERIFIED`.
+//! A bearer access token identifies the user and their sign-in (`sid`); every
+//! authenticated route then makes one read that also checks that sign-in is still live
+//! (store::accounts::live_sign_in) and answers 401 `SESSION_ENDED` when it is not, so
+//! a token stops working with its sign-in (logout, `DELETE /token/{id}`, a password
+//! reset). Organization routes go through [`require_member`], which reads the user's
+//! current role and verification state (not the token's possibly stale claim) and
+//! refuses unverified accounts with 403 `EMAIL_NOT_VERIFIED`.
 
-use crate::store::accounts;
+use crate::store::accounts::{self, Signed};
 use crate::store::{Db, Route};
 use gatehouse_core::account::tokens::{verify_access, AccessClaims, TokenError};
 use gatehouse_core::account::{AccountError, ErrorCode};
@@ -26,6 +29,14 @@ impl From<Problem> for AuthError {
 
 fn refuse(code: ErrorCode, message: &str) -> AuthError {
     AuthError::Account(AccountError::new(code, message))
+}
+
+/// The refusal of a valid access token whose sign-in has ended.
+pub fn session_ended() -> AccountError {
+    AccountError::new(
+        ErrorCode::SessionEnded,
+        "This sign-in has ended; sign in again",
+    )
 }
 
 pub fn authenticate(
@@ -72,7 +83,10 @@ pub async fn require_member(
     } else {
         Route::Replica
     };
-    let Some(membership) = accounts::membership(db, &claims.sub, org_id, route).await? else {
+    let Signed::In(membership) = accounts::membership(db, claims, org_id, route).await? else {
+        return Err(AuthError::Account(session_ended()));
+    };
+    let Some(membership) = membership else {
         return Err(refuse(
             ErrorCode::Forbidden,
             "Not a member of this organization",

@@ -45,18 +45,12 @@ impl EmailClient {
 }
 
 /// Emails a password-reset link for `token` after the response has been sent; a
-/// failure is logged (the person can ask again).
-pub fn send_reset_later(
-    ctx: &worker::Context,
-    env: &Env,
-    config: &Config,
-    to: &str,
-    name: &str,
-    token: &str,
-) {
+/// failure is logged (the person can ask again). No mail carries what a sign-up typed
+/// (names): the address may not be verified (core::account::verification).
+pub fn send_reset_later(ctx: &worker::Context, env: &Env, config: &Config, to: &str, token: &str) {
     let link = format!("{}/user/reset-password?token={token}", config.public_url);
     let (subject, text, html) =
-        gatehouse_core::account::password_reset::reset_email(name, &link, &config.public_url);
+        gatehouse_core::account::password_reset::reset_email(&link, &config.public_url);
     send_later(ctx, env, config, to, subject, text, html, "password reset");
 }
 
@@ -94,11 +88,10 @@ pub fn send_verification_later(
     env: &Env,
     config: &Config,
     to: &str,
-    name: &str,
     token: &str,
 ) {
     let link = format!("{}/user/verify-email?token={token}", config.public_url);
     let (subject, text, html) =
-        gatehouse_core::account::verification::verification_email(name, &link);
+        gatehouse_core::account::verification::verification_email(&link, &config.public_url);
     send_later(ctx, env, config, to, subject, text, html, "verification");
 }

@@ -75,9 +75,21 @@ pub fn is_form(req: &Request) -> bool {
         })
 }
 
-/// An HTML page (the emailed links' pages and what their forms answer).
+/// An HTML page (the emailed links' pages and what their forms answer). Pages are
+/// never framed (no clickjacking of their buttons: `frame-ancestors 'none'`, and
+/// `X-Frame-Options` for older browsers), load nothing from elsewhere, post forms only
+/// to the worker, and never send the link's token onward in a `Referer`.
 pub fn html(status: u16, body: String) -> Response {
-    with_headers(status, body, "text/html; charset=utf-8")
+    let response = with_headers(status, body, "text/html; charset=utf-8");
+    let headers = response.headers();
+    // Constant, valid header names and values: `set` cannot fail here.
+    let _ = headers.set(
+        "content-security-policy",
+        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    let _ = headers.set("x-frame-options", "DENY");
+    let _ = headers.set("referrer-policy", "no-referrer");
+    response
 }
 
 /// A JSON response with the headers every API answer carries.

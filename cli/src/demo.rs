@@ -60,15 +60,14 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         client,
         base,
         &email,
-        "Verify your email address",
+        "An account was created with this address",
         "/user/verify-email",
     )?;
     println!("   link: {link}\n");
 
-    println!(
-        "3. Ada opens the link and presses the page's button (opening alone verifies nothing,"
-    );
-    println!("   so mail scanners that fetch links cannot verify or burn it).");
+    println!("3. Ada opens the link, enters her password and presses the page's button (opening");
+    println!("   alone verifies nothing, so mail scanners that fetch links cannot verify or burn");
+    println!("   it; the password proves she is the one who signed up, not just the mailbox).");
     let (status, page) = client.get(&link, None)?;
     let link_token = page
         .split("name=\"token\" value=\"")
@@ -78,7 +77,10 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         .ok_or_else(|| format!("no confirmation form ({status}): {page}"))?;
     let (status, page) = client.post_form(
         &format!("{base}/user/verify-email"),
-        &format!("token={link_token}"),
+        &format!(
+            "token={link_token}&password={}",
+            signup["password"].as_str().unwrap_or_default()
+        ),
     )?;
     if status != 200 || !page.contains("Email verified") {
         return Err(format!("verification failed ({status}): {page}"));

@@ -4,8 +4,9 @@
 //! Why: at the edge a round trip to the D1 primary costs tens to hundreds of
 //! milliseconds, while a read replica is near. All queries of a request run in one D1
 //! session (Sessions API) so the request sees its own writes and the response can hand
-//! the caller a bookmark (`x-d1-bookmark`); a caller that sends it back reads at least
-//! that state on a replica (read-your-writes across requests, as Cloudflare documents).
+//! a signed-in caller a bookmark (`x-d1-bookmark`; [`Db::bookmark`] says who gets one);
+//! a caller that sends it back reads at least that state on a replica (read-your-writes
+//! across requests, as Cloudflare documents).
 //!
 //! Store functions ask for one of two routes per round trip:
 //! - [`Route::Primary`]: writes, and reads that must see the latest state (keys that
@@ -46,6 +47,9 @@ pub struct Db {
     session: RefCell<Option<JsValue>>,
     /// The caller's bookmark, if it sent a well-formed one.
     caller_bookmark: Option<String>,
+    /// Whether an authenticating read found the caller's sign-in live
+    /// (accounts::signed): only then does the answer carry a bookmark.
+    signed_in: Cell<bool>,
     simulation: D1Simulation,
     primary_trips: Cell<u32>,
     replica_trips: Cell<u32>,
@@ -60,6 +64,7 @@ impl Db {
             database: env.d1(D1_BINDING).ok(),
             session: RefCell::new(None),
             caller_bookmark: caller_bookmark.filter(|b| is_bookmark(b)),
+            signed_in: Cell::new(false),
             simulation,
             primary_trips: Cell::new(0),
             replica_trips: Cell::new(0),
@@ -109,10 +114,26 @@ impl Db {
         Ok(session)
     }
 
-    /// The bookmark to hand back: the newest state this request read or wrote.
+    /// Marks the caller as signed in (a live sign-in, checked by the store).
+    pub fn mark_signed_in(&self) {
+        self.signed_in.set(true);
+    }
+
+    /// The bookmark to hand back: the newest state this request read or wrote — only
+    /// to a signed-in caller (a bookmark is the database's global write position:
+    /// anonymous callers could watch everyone's writes through it, and tell which
+    /// requests wrote), and never the caller's own bookmark echoed (a forged one would
+    /// come back as if D1 had vouched for it; the caller holds it already anyway).
     pub fn bookmark(&self) -> Option<String> {
+        if !self.signed_in.get() {
+            return None;
+        }
         let session: D1DatabaseSession = self.session.borrow().clone()?.unchecked_into();
-        session.get_bookmark().ok().flatten()
+        session
+            .get_bookmark()
+            .ok()
+            .flatten()
+            .filter(|b| self.caller_bookmark.as_ref() != Some(b))
     }
 
     /// Round trips so far: (primary, replica).

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 /// A valid sign-up body for `email`, with fields replaced by `overrides`.
 pub fn signup_body(email: &str, overrides: Value) -> Value {
     let mut body = json!({
-        "email": email, "password": "Correct1horse", "firstName": "Ada", "lastName": "Lovelace",
+        "email": email, "password": PASSWORD, "firstName": "Ada", "lastName": "Lovelace",
         "companyName": "Acme", "isBusiness": true,
     });
     for (k, v) in overrides.as_object().expect("overrides is an object") {
@@ -36,9 +36,17 @@ pub fn verification_path(app: &TestApp, email: &str) -> String {
         .to_owned()
 }
 
-/// Opens a verification link as a person does: the page (GET), then its button,
-/// which posts the form the page holds. Returns the button's answer.
+/// The password [`signup_body`] signs up with.
+pub const PASSWORD: &str = "Correct1horse";
+
+/// Opens a verification link as a person does: the page (GET), then its form, with
+/// the password [`signup_body`] chose. Returns the button's answer.
 pub fn open_and_confirm(app: &TestApp, path: &str) -> TestResponse {
+    open_and_confirm_with(app, path, PASSWORD)
+}
+
+/// [`open_and_confirm`], entering `password` in the page's form.
+pub fn open_and_confirm_with(app: &TestApp, path: &str, password: &str) -> TestResponse {
     let page = app.get(path);
     if page.status != 200 {
         return page;
@@ -49,7 +57,7 @@ pub fn open_and_confirm(app: &TestApp, path: &str) -> TestResponse {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("a token field in the page: {}", page.body));
-    let body = format!("token={form}");
+    let body = format!("token={form}&password={}", form_encode(password));
     app.request(
         "POST",
         "/user/verify-email",
@@ -76,6 +84,48 @@ pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
         .to_owned();
     let org = body["user"]["orgId"].as_str().expect("orgId").to_owned();
     (token, org, body)
+}
+
+/// The token of a mailed link (its last query value).
+pub fn link_token(link: &str) -> String {
+    link.rsplit('=').next().expect("a token").to_owned()
+}
+
+/// The reset link in a password-reset mail.
+pub fn reset_link(mail: &crate::SentEmail) -> String {
+    mail.text
+        .split_whitespace()
+        .find(|w| w.contains("/user/reset-password?token="))
+        .expect("a reset link")
+        .to_owned()
+}
+
+/// `POST /user/login` from the client address `ip` (`CF-Connecting-IP`).
+pub fn login_at(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
+    let body = json!({"email": email, "password": password}).to_string();
+    app.request(
+        "POST",
+        "/user/login",
+        &[
+            ("content-type", "application/json"),
+            ("cf-connecting-ip", ip),
+        ],
+        Some(body.as_bytes()),
+    )
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+pub fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub fn assert_error(res: &TestResponse, status: u16, code: &str) {

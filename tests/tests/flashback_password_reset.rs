@@ -2,20 +2,12 @@
 //! (tests/src/flashback.rs): request a link by email, reset once with it, and what a
 //! reset does to the old password, the old sessions and the link itself.
 
-use gatehouse_e2e::accounts::{signup_body, verify_by_email};
+use gatehouse_e2e::accounts::{reset_link, signup_body, verify_by_email};
 use gatehouse_e2e::flashback::{client_call, json_reply};
 use gatehouse_e2e::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
 /// The reset link in a reset mail (its text names the product's URL before it).
-fn reset_link(mail: &gatehouse_e2e::SentEmail) -> String {
-    mail.text
-        .split_whitespace()
-        .find(|w| w.contains("/user/reset-password?token="))
-        .expect("a reset link")
-        .to_owned()
-}
-
 /// requestPasswordReset, as the client sends it: 200 whoever asks.
 fn request_reset(app: &TestApp, email: &str) -> Value {
     json_reply(

@@ -1,9 +1,9 @@
 //! Rate limits (Workers rate-limiting binding, simulated locally): per client network
 //! (IPv4 address, IPv6 /64) on the people and node routes; on login also the
-//! per-account failure lock (core::account::login_guard); 429 with Retry-After in
-//! each route family's error shape.
+//! account's failure ceiling (core::account::login_guard; the per-network lock is in
+//! security_accounts.rs); 429 with Retry-After in each route family's error shape.
 
-use gatehouse_e2e::accounts::sign_up;
+use gatehouse_e2e::accounts::{login_at as login_with, sign_up};
 use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
 
@@ -24,19 +24,6 @@ fn at_window_start(needed: u64) {
 
 fn login_from(app: &TestApp, ip: &str, email: &str) -> TestResponse {
     login_with(app, ip, email, "Wrong1horse")
-}
-
-fn login_with(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
-    let body = json!({"email": email, "password": password}).to_string();
-    app.request(
-        "POST",
-        "/user/login",
-        &[
-            ("content-type", "application/json"),
-            ("cf-connecting-ip", ip),
-        ],
-        Some(body.as_bytes()),
-    )
 }
 
 #[test]
@@ -61,10 +48,16 @@ fn login_is_limited_per_ip_then_per_account() {
         login_from(&app, "198.51.100.2", "someone@acme.io").status,
         401
     );
-    // …but failed guesses at one account from many addresses are limited too.
-    for i in 0..10 {
+    // …but failed guesses at one account from many addresses meet the account's
+    // ceiling (100 in 15 minutes) for networks it never signed in from.
+    for i in 0..100 {
         assert_eq!(
-            login_from(&app, &format!("203.0.113.{i}"), "ada@acme.io").status,
+            login_from(
+                &app,
+                &format!("203.0.{}.{}", i / 100, i % 100),
+                "ada@acme.io"
+            )
+            .status,
             401,
             "attempt {i}"
         );
@@ -89,27 +82,57 @@ fn guesses_from_elsewhere_cannot_lock_the_owner_out() {
         login_with(&app, home, "ada@acme.io", "Correct1horse").status,
         200
     );
-    // Someone guesses from a dozen other addresses, one try each.
-    for i in 0..10 {
+    // Someone guesses from a hundred other addresses, one try each.
+    for i in 0..100 {
         assert_eq!(
             login_from(&app, &format!("203.0.113.{i}"), "ada@acme.io").status,
             401,
             "guess {i}"
         );
     }
-    let locked = login_from(&app, "203.0.113.10", "ada@acme.io");
+    let locked = login_from(&app, "203.0.113.100", "ada@acme.io");
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert_eq!(locked.json()["error_code"], "RATE_LIMITED");
     // Even the right password from an unknown network is refused now, so guessing
     // cannot go on…
     assert_eq!(
-        login_with(&app, "203.0.113.11", "ada@acme.io", "Correct1horse").status,
+        login_with(&app, "203.0.113.101", "ada@acme.io", "Correct1horse").status,
         429
     );
     // …while Ada, at home, signs in as usual (and a wrong password is still wrong).
     let ada = login_with(&app, home, "ada@acme.io", "Correct1horse");
     assert_eq!(ada.status, 200, "{}", ada.body);
     assert_eq!(login_from(&app, home, "ada@acme.io").status, 401);
+}
+
+#[test]
+fn link_checks_and_verifications_are_limited_per_network() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    let from = |ip: &str, path: &str| {
+        let body = json!({"token": "made-up", "password": "Correct1horse"}).to_string();
+        app.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    at_window_start(30);
+    // One budget for both: ten link tries a minute from one network.
+    for i in 0..10 {
+        let path = ["/user/verify-email", "/user/pre-verify-email"][i % 2];
+        assert_eq!(from("198.51.100.30", path).status, 400, "try {i}");
+    }
+    for path in ["/user/verify-email", "/user/pre-verify-email"] {
+        let refused = from("198.51.100.30", path);
+        assert_eq!(refused.status, 429, "{path}: {}", refused.body);
+        assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
+        assert_eq!(refused.header("retry-after"), Some("60"));
+    }
+    assert_eq!(from("198.51.100.31", "/user/verify-email").status, 400);
 }
 
 #[test]

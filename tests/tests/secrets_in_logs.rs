@@ -26,8 +26,12 @@ fn no_password_secret_token_or_private_key_in_the_log() {
         .unwrap();
     secrets.push(link.rsplit('=').next().unwrap().to_owned());
     assert_eq!(
-        gatehouse_e2e::accounts::open_and_confirm(&app, link.strip_prefix(&app.base_url).unwrap())
-            .status,
+        gatehouse_e2e::accounts::open_and_confirm_with(
+            &app,
+            link.strip_prefix(&app.base_url).unwrap(),
+            password
+        )
+        .status,
         200
     );
 

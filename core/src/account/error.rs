@@ -16,6 +16,9 @@ pub enum ErrorCode {
     TokenExpired,
     TokenReused,
     Unauthorized,
+    /// A valid access token whose sign-in has ended (signed out, ended from another
+    /// device, or every sign-in ended by a password reset).
+    SessionEnded,
     EmailNotVerified,
     Forbidden,
     QuotaExceeded,
@@ -26,7 +29,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract test that holds `/openapi.json` to the code.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::InvalidInput,
         ErrorCode::WeakPassword,
         ErrorCode::EmailExistsActive,
@@ -39,6 +42,7 @@ impl ErrorCode {
         ErrorCode::TokenExpired,
         ErrorCode::TokenReused,
         ErrorCode::Unauthorized,
+        ErrorCode::SessionEnded,
         ErrorCode::EmailNotVerified,
         ErrorCode::Forbidden,
         ErrorCode::QuotaExceeded,
@@ -60,6 +64,7 @@ impl ErrorCode {
             ErrorCode::TokenExpired => "TOKEN_EXPIRED",
             ErrorCode::TokenReused => "TOKEN_REUSED",
             ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::SessionEnded => "SESSION_ENDED",
             ErrorCode::EmailNotVerified => "EMAIL_NOT_VERIFIED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
@@ -74,7 +79,8 @@ impl ErrorCode {
             | ErrorCode::InvalidToken
             | ErrorCode::TokenExpired
             | ErrorCode::TokenReused
-            | ErrorCode::Unauthorized => 401,
+            | ErrorCode::Unauthorized
+            | ErrorCode::SessionEnded => 401,
             ErrorCode::EmailNotVerified | ErrorCode::Forbidden | ErrorCode::OrgBanned => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::KeyExists => 409,

@@ -1,31 +1,65 @@
-//! Password-guessing protection for `POST /user/login`, without handing attackers a
+//! Password-guessing protection for `POST /user/login`, without handing strangers a
 //! way to lock the owner out.
 //!
-//! Two budgets:
+//! The anchor is Auth0's brute-force protection: failed passwords are counted per
+//! (account, client network), so a stranger who guesses blocks only their own
+//! network, never the owner's. Three budgets:
 //! - per client network (an IPv4 address or an IPv6 /64), every login attempt
 //!   counts: `AUTH_LIMITER`, 10 a minute (core::http::rate_limit);
-//! - per account, only *failed* passwords count: after [`MAX_FAILURES`] failures
-//!   within [`WINDOW_MS`], the account refuses logins from networks it has never
-//!   logged in from (429 until the window ends), before any password check. A
-//!   network the account logged in from within [`KNOWN_NETWORK_TTL_MS`] is exempt,
-//!   so guesses from elsewhere cannot keep the owner out where they usually sign in.
+//! - per (account, network), only *failed* passwords count: after
+//!   [`MAX_FAILURES_PER_NETWORK`] within [`WINDOW_MS`], that network is refused for
+//!   that account (429 until its window ends), before any password check, so the
+//!   right password cannot be confirmed there either;
+//! - per account, a far higher ceiling for guesses spread over many networks: after
+//!   [`ACCOUNT_CEILING`] failures within [`WINDOW_MS`], networks the account has not
+//!   signed in from within [`KNOWN_NETWORK_TTL_MS`] are refused. A known network is
+//!   never stopped by the ceiling, only by its own failures.
 //!
-//! The guessing bound: at most [`MAX_FAILURES`] guesses per window from all unknown
-//! networks together, plus each known network's own per-network budget.
+//! A password reset (the emailed unlock) clears every counter and forgets the known
+//! networks (the reset may be the owner taking the account back from a thief, whose
+//! network must not stay exempt). The guessing bound per window: the ceiling from
+//! unknown networks together, plus [`MAX_FAILURES_PER_NETWORK`] from each known one.
 
-/// Failed passwords per account per window before unknown networks are refused.
-pub const MAX_FAILURES: u32 = 10;
+/// Failed passwords per (account, network) per window before that network is refused.
+pub const MAX_FAILURES_PER_NETWORK: u32 = 10;
+/// Failed passwords per account per window, from all networks, before unknown
+/// networks are refused.
+pub const ACCOUNT_CEILING: u32 = 100;
 /// The failure window: 15 minutes from the first failure in it.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 /// How long a successful login keeps its network known: 90 days.
 pub const KNOWN_NETWORK_TTL_MS: i64 = 90 * 24 * 3600 * 1000;
 
-/// The account's failure counter as stored.
+/// A failure counter as stored (per account, or per account and network).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Failures {
     pub count: u32,
     /// When the current window started (its first failure); `None` if never.
     pub window_start_ms: Option<i64>,
+}
+
+impl Failures {
+    pub const NONE: Failures = Failures {
+        count: 0,
+        window_start_ms: None,
+    };
+
+    /// When this counter's window ends, if it holds at least `limit` failures now.
+    fn over(self, limit: u32, now_ms: i64) -> Option<i64> {
+        let end = self.window_start_ms? + WINDOW_MS;
+        (self.count >= limit && now_ms < end).then_some(end)
+    }
+}
+
+/// What login knows about the account and the client's network before checking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// Failures of this account from this network.
+    pub network: Failures,
+    /// Failures of this account from everywhere.
+    pub account: Failures,
+    /// Whether the account signed in from this network within the known-network TTL.
+    pub known_network: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,19 +70,21 @@ pub enum Gate {
     Locked { retry_after_seconds: u32 },
 }
 
-/// Whether a login for an account with `failures` may check its password now, from a
-/// network the account has (`known_network`) or has not logged in from before.
-pub fn gate(failures: Failures, known_network: bool, now_ms: i64) -> Gate {
-    let Some(start) = failures.window_start_ms else {
-        return Gate::Open;
+/// Whether a login `attempt` may check its password now.
+pub fn gate(attempt: Attempt, now_ms: i64) -> Gate {
+    let network_lock = attempt.network.over(MAX_FAILURES_PER_NETWORK, now_ms);
+    let ceiling = match attempt.known_network {
+        true => None,
+        false => attempt.account.over(ACCOUNT_CEILING, now_ms),
     };
-    let window_end = start + WINDOW_MS;
-    if known_network || failures.count < MAX_FAILURES || now_ms >= window_end {
-        return Gate::Open;
-    }
-    let seconds = (window_end - now_ms + 999) / 1000;
-    Gate::Locked {
-        retry_after_seconds: u32::try_from(seconds).unwrap_or(u32::MAX).max(1),
+    match network_lock.max(ceiling) {
+        None => Gate::Open,
+        Some(end) => {
+            let seconds = (end - now_ms + 999) / 1000;
+            Gate::Locked {
+                retry_after_seconds: u32::try_from(seconds).unwrap_or(u32::MAX).max(1),
+            }
+        }
     }
 }
 
@@ -65,41 +101,85 @@ mod tests {
         }
     }
 
-    #[test]
-    fn failures_below_the_limit_keep_the_gate_open() {
-        let never = Failures {
-            count: 0,
-            window_start_ms: None,
-        };
-        assert_eq!(gate(never, false, NOW), Gate::Open);
-        assert_eq!(
-            gate(failures(MAX_FAILURES - 1, 1000), false, NOW),
-            Gate::Open
-        );
+    fn attempt(network: Failures, account: Failures, known_network: bool) -> Attempt {
+        Attempt {
+            network,
+            account,
+            known_network,
+        }
     }
 
     #[test]
-    fn too_many_failures_lock_unknown_networks_until_the_window_ends() {
+    fn failures_below_the_limits_keep_the_gate_open() {
+        let fresh = attempt(Failures::NONE, Failures::NONE, false);
+        assert_eq!(gate(fresh, NOW), Gate::Open);
+        let below = attempt(
+            failures(MAX_FAILURES_PER_NETWORK - 1, 1000),
+            failures(ACCOUNT_CEILING - 1, 1000),
+            false,
+        );
+        assert_eq!(gate(below, NOW), Gate::Open);
+    }
+
+    #[test]
+    fn a_networks_own_failures_lock_only_that_network_until_its_window_ends() {
+        let here = attempt(
+            failures(MAX_FAILURES_PER_NETWORK, 60_000),
+            failures(MAX_FAILURES_PER_NETWORK, 60_000),
+            false,
+        );
         assert_eq!(
-            gate(failures(MAX_FAILURES, 60_000), false, NOW),
+            gate(here, NOW),
             Gate::Locked {
                 retry_after_seconds: 14 * 60
             }
         );
+        // The same account from another network, unknown or known: open.
+        for known in [false, true] {
+            let elsewhere = attempt(
+                Failures::NONE,
+                failures(MAX_FAILURES_PER_NETWORK, 60_000),
+                known,
+            );
+            assert_eq!(gate(elsewhere, NOW), Gate::Open);
+        }
+        let ending = attempt(failures(50, WINDOW_MS - 1), Failures::NONE, true);
         assert_eq!(
-            gate(failures(MAX_FAILURES + 50, WINDOW_MS - 1), false, NOW),
+            gate(ending, NOW),
             Gate::Locked {
                 retry_after_seconds: 1
             }
         );
-        assert_eq!(
-            gate(failures(MAX_FAILURES, WINDOW_MS), false, NOW),
-            Gate::Open
-        );
+        let over = attempt(failures(50, WINDOW_MS), Failures::NONE, false);
+        assert_eq!(gate(over, NOW), Gate::Open);
     }
 
     #[test]
-    fn known_networks_are_never_locked_out() {
-        assert_eq!(gate(failures(1000, 1000), true, NOW), Gate::Open);
+    fn the_account_ceiling_stops_unknown_networks_never_known_ones() {
+        let spread = failures(ACCOUNT_CEILING, 120_000);
+        assert_eq!(
+            gate(attempt(Failures::NONE, spread, false), NOW),
+            Gate::Locked {
+                retry_after_seconds: 13 * 60
+            }
+        );
+        assert_eq!(gate(attempt(Failures::NONE, spread, true), NOW), Gate::Open);
+        let after = failures(ACCOUNT_CEILING, WINDOW_MS);
+        assert_eq!(gate(attempt(Failures::NONE, after, false), NOW), Gate::Open);
+    }
+
+    #[test]
+    fn the_later_of_two_locks_decides_the_retry() {
+        let both = attempt(
+            failures(MAX_FAILURES_PER_NETWORK, 600_000),
+            failures(ACCOUNT_CEILING, 60_000),
+            false,
+        );
+        assert_eq!(
+            gate(both, NOW),
+            Gate::Locked {
+                retry_after_seconds: 14 * 60
+            }
+        );
     }
 }

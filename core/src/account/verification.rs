@@ -1,5 +1,19 @@
 //! Email-verification links — the secret (random, sent once, stored as a hash; refresh
 //! tokens are stored the same way), the mail, the confirmation pages, the refusals.
+//!
+//! Verifying proves two things at once: the link (this mailbox) and the account's
+//! password. Anyone can sign up with someone else's address; if the mailbox owner
+//! could verify with the link alone, pressing the button in a mail they never asked
+//! for would hand the sign-up's author a verified account (and, for a business
+//! domain, the organization colleagues join). With the password required, whoever
+//! signed up with an address they cannot read never gets it verified, and the mailbox
+//! owner, who does not know that password, cannot verify it by accident; to take the
+//! address over they reset the password (a mailed link too), which ends every earlier
+//! sign-in, then verify with their own password.
+//!
+//! Mail and pages never carry what a sign-up typed (names, company): the mail goes to
+//! an address nobody has proven yet, so it must not become a channel for a stranger's
+//! words under the service's sender.
 
 use super::{AccountError, ErrorCode};
 use crate::crypto::{hex, random_bytes, sha256};
@@ -38,33 +52,47 @@ pub fn token_hash(token: &str) -> String {
     hex(&sha256(token.as_bytes()))
 }
 
-/// Subject, text and HTML of the verification email.
-pub fn verification_email(name: &str, link: &str) -> (String, String, String) {
-    let subject = "Verify your email address".to_owned();
+/// What the mail and the page tell someone who did not sign up.
+const NOT_YOU: &str = "If it was not you, do not use this link: without the password chosen at \
+     sign-up nobody can verify the account, and an unverified account can change nothing. To \
+     use this address yourself, ask for a password reset for it on the sign-in page; the reset \
+     ends every sign-in of the account and the password becomes yours.";
+
+/// Subject, text and HTML of the verification email; `product` is the service's
+/// public URL. Nothing a sign-up typed is in it (module doc).
+pub fn verification_email(link: &str, product: &str) -> (String, String, String) {
+    let subject = "An account was created with this address".to_owned();
+    // The link comes first: it is the only link the mail needs.
     let text = format!(
-        "Hello {name},\n\nPlease confirm your email address by opening this link:\n\n{link}\n\n\
-         The link works for 24 hours. If you did not sign up, ignore this message.\n"
+        "Hello,\n\nAn account was created with this email address. If it was you, open this \
+         link and confirm with the password you chose:\n\n{link}\n\n\
+         The account is at {product}; the link works for 24 hours. {NOT_YOU}\n"
     );
     let html = format!(
-        "<!doctype html><html><body><p>Hello {},</p><p>Please confirm your email address:</p>\
-         <p><a href=\"{link}\">Verify my email</a></p><p>The link works for 24 hours. If you did not \
-         sign up, ignore this message.</p></body></html>",
-        html_escape(name)
+        "<!doctype html><html><body><p>Hello,</p><p>An account was created with this email \
+         address. If it was you, open this link and confirm with the password you chose:</p>\
+         <p><a href=\"{link}\">Verify my email</a></p><p>The account is at {}; the link works \
+         for 24 hours. {NOT_YOU}</p></body></html>",
+        html_escape(product)
     );
     (subject, text, html)
 }
 
 /// The page the emailed link opens: it verifies nothing by itself. Mail scanners and
-/// link previews fetch links (GET) without a person; only the button's POST consumes
-/// the link, so a prefetch can neither verify an address nor burn its link.
+/// link previews fetch links (GET) without a person; only the form's POST, with the
+/// account's password, consumes the link, so a prefetch can neither verify an address
+/// nor burn its link.
 pub fn confirm_page(token: &str) -> String {
     page(
         "Confirm your email address",
         &format!(
-            "<p>Press the button to confirm this email address.</p>\
+            "<p>An account was created with this email address. If it was you, enter the \
+             password you chose at sign-up and press the button.</p>\
              <form method=\"post\" action=\"/user/verify-email\">\
              <input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <button type=\"submit\">Verify my email</button></form>",
+             <label>Password <input type=\"password\" name=\"password\" \
+             autocomplete=\"current-password\" required></label>\
+             <button type=\"submit\">Verify my email</button></form><p>{NOT_YOU}</p>",
             html_escape(token)
         ),
     )
@@ -97,10 +125,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_confirm_page_posts_the_escaped_token() {
+    fn the_confirm_page_posts_the_escaped_token_with_the_password() {
         let html = confirm_page("a\"b<c");
         assert!(html.contains("<form method=\"post\" action=\"/user/verify-email\">"));
         assert!(html.contains("value=\"a&quot;b&lt;c\""));
+        assert!(html.contains("name=\"password\""));
+        assert!(html.contains("If it was not you"));
     }
 
     #[test]
@@ -114,10 +144,16 @@ mod tests {
     }
 
     #[test]
-    fn email_carries_the_link_and_escapes_the_name() {
-        let (_, text, html) =
-            verification_email("<b>Ada</b>", "https://x/user/verify-email?token=t");
-        assert!(text.contains("https://x/user/verify-email?token=t"));
-        assert!(html.contains("&lt;b&gt;Ada"));
+    fn the_email_carries_the_link_says_what_happened_and_nothing_typed() {
+        let (subject, text, html) =
+            verification_email("https://x/user/verify-email?token=t", "https://x");
+        assert_eq!(subject, "An account was created with this address");
+        for body in [&text, &html] {
+            assert!(body.contains("https://x/user/verify-email?token=t"));
+            assert!(body.contains("An account was created with this email address"));
+            assert!(body.contains("The account is at https://x;"));
+            assert!(body.contains("If it was not you"));
+            assert!(body.contains("password reset"));
+        }
     }
 }

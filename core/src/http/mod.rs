@@ -3,6 +3,7 @@
 //! request's log line and metrics data point hold.
 
 pub mod cors;
+pub mod form_origin;
 pub mod observe;
 pub mod openapi;
 pub mod problem;

@@ -90,6 +90,7 @@ mod tests {
                 | ErrorCode::TokenExpired
                 | ErrorCode::TokenReused
                 | ErrorCode::Unauthorized
+                | ErrorCode::SessionEnded
                 | ErrorCode::EmailNotVerified
                 | ErrorCode::Forbidden
                 | ErrorCode::QuotaExceeded

@@ -1,7 +1,8 @@
 //! Which requests are rate limited, and under which key.
 //!
 //! Limits live in wrangler.toml (`[[ratelimits]]`, Workers' rate-limiting binding):
-//! `AUTH_LIMITER` (10 a minute) for people — sign-up, login, resend — and
+//! `AUTH_LIMITER` (10 a minute) for people — sign-up, login, resend, password reset,
+//! email verification (and checking a verification link) — and
 //! `NODE_LIMITER` (60 a minute) for machines — /register, /unregister,
 //! /register_node_secret — and, on its own key, the public node directory.
 //! Keys are per client network (`CF-Connecting-IP`): an IPv4 address, or the /64 of
@@ -46,6 +47,8 @@ pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)>
         RouteId::ResendVerification | RouteId::ResendVerificationById => (AUTH_LIMITER, "resend"),
         // Like resend: each request may send mail; a reset may try a token.
         RouteId::RequestPasswordReset | RouteId::ResetPassword => (AUTH_LIMITER, "reset"),
+        // Each tries a link on the primary; verifying also runs the password KDF.
+        RouteId::VerifyEmail | RouteId::PreVerifyEmail => (AUTH_LIMITER, "verify"),
         // One budget per node address across both machine routes.
         RouteId::Register | RouteId::Unregister | RouteId::RegisterNodeSecret => {
             (NODE_LIMITER, "node")
@@ -73,6 +76,16 @@ mod tests {
         );
         assert_eq!(per_ip(RouteId::Register, "::1").unwrap().0, NODE_LIMITER);
         assert_eq!(per_ip(RouteId::Health, "::1"), None);
+        // Verifying and checking a link share one budget of people's pace.
+        assert_eq!(
+            per_ip(RouteId::VerifyEmail, "203.0.113.9"),
+            Some((AUTH_LIMITER, "verify:ip:203.0.113.9".into()))
+        );
+        assert_eq!(
+            per_ip(RouteId::PreVerifyEmail, "203.0.113.9"),
+            per_ip(RouteId::VerifyEmail, "203.0.113.9")
+        );
+        assert_eq!(per_ip(RouteId::VerifyEmailPage, "::1"), None);
         assert_eq!(per_ip(RouteId::OpenApi, "::1"), None);
     }
 

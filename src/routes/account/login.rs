@@ -1,15 +1,15 @@
 //! `POST /user/login {"email","password"}` — same body as sign-up (200).
 //!
-//! A wrong email and a wrong password cost the same KDF work: an unknown email still
-//! runs the KDF against a dummy hash. A wrong password is counted against the account
-//! (one more D1 write); the per-account lock and who it spares are in
-//! core::account::login_guard.
+//! A wrong email and a wrong password cost the same work: an unknown email still runs
+//! the KDF against a dummy hash, and either failure makes the same one write (counting
+//! it against the account if there is one, store::accounts::record_login_failure). The
+//! locks and who they spare are in core::account::login_guard.
 
 use super::{error, new_session, session_response, SessionUser};
 use crate::store::accounts::{self, NewLogin};
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::login_guard::{self, Failures, Gate};
+use gatehouse_core::account::login_guard::{self, Attempt, Failures, Gate};
 use gatehouse_core::account::{string_field, AccountError, Email, ErrorCode};
 use gatehouse_core::config::{Config, KdfHash};
 use gatehouse_core::crypto::password;
@@ -39,23 +39,30 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     };
     let now_ms = worker::Date::now().as_millis() as i64;
     let network = client_network(&crate::rate_limit::client_ip(&req));
-    let record = match Email::parse(&email) {
-        Ok(email) => {
+    let email = Email::parse(&email).ok();
+    let record = match &email {
+        Some(email) => {
             let known_since = now_ms - login_guard::KNOWN_NETWORK_TTL_MS;
             accounts::login_record(db, email.as_str(), &network, known_since).await?
         }
-        Err(_) => None,
+        None => None,
     };
-    // Guessing protection (core::account::login_guard): after too many failures the
-    // account refuses unknown networks before any password check.
+    // Guessing protection (core::account::login_guard): after too many failures this
+    // network (or, past the account's ceiling, any unknown one) is refused before any
+    // password check.
     if let Some(r) = &record {
-        let failures = Failures {
-            count: r.failed_logins as u32,
-            window_start_ms: r.failed_logins_since_ms.map(|ms| ms as i64),
+        let counter = |count: Option<f64>, since: Option<f64>| Failures {
+            count: count.unwrap_or(0.0) as u32,
+            window_start_ms: since.map(|ms| ms as i64),
+        };
+        let attempt = Attempt {
+            network: counter(r.network_failures, r.network_failures_since_ms),
+            account: counter(Some(r.failed_logins), r.failed_logins_since_ms),
+            known_network: r.known_network != 0,
         };
         if let Gate::Locked {
             retry_after_seconds,
-        } = login_guard::gate(failures, r.known_network != 0, now_ms)
+        } = login_guard::gate(attempt, now_ms)
         {
             return Ok(http::problem_response(
                 &Problem::RateLimited {
@@ -69,13 +76,18 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         .as_ref()
         .map_or_else(|| dummy_hash(&config), |u| u.password_hash.clone());
     let matches = password::verify(password_text.as_bytes(), &stored).unwrap_or(false);
-    let Some(user) = record else {
-        return Ok(invalid());
+    let user = match record {
+        Some(user) if matches => user,
+        // Unknown address or wrong password: the same write either way.
+        _ => {
+            // An address that does not parse has no account: it counts nowhere, but the
+            // write is made all the same.
+            let email = email.as_ref().map_or("", Email::as_str);
+            let window = login_guard::WINDOW_MS;
+            accounts::record_login_failure(db, email, &network, now_ms, window).await?;
+            return Ok(invalid());
+        }
     };
-    if !matches {
-        accounts::record_login_failure(db, &user.id, now_ms, login_guard::WINDOW_MS).await?;
-        return Ok(invalid());
-    }
 
     let rehash = if password::needs_rehash(
         &user.password_hash,

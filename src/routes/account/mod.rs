@@ -3,6 +3,7 @@
 
 pub mod login;
 pub mod logout;
+mod one_time_link;
 pub mod password_reset;
 pub mod pre_verify_email;
 pub mod profile;

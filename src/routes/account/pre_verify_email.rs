@@ -4,7 +4,7 @@
 //! account signs in with a password), or `INVALID_LINK` / `LINK_EXPIRED`.
 
 use super::error;
-use crate::store::accounts::{self, Verification};
+use crate::store::accounts::{self, LinkState, OneTimeLink};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::string_field;
@@ -22,13 +22,15 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     };
     let now_ms = worker::Date::now().as_millis() as i64;
     Ok(
-        match accounts::verification_link_state(db, &token_hash(&token), now_ms).await? {
-            Verification::Verified => http::json(
+        match accounts::link_state(db, OneTimeLink::Verification, &token_hash(&token), now_ms)
+            .await?
+        {
+            LinkState::Usable { .. } => http::json(
                 200,
                 &json!({"success": true, "message": "The link is valid", "authMethod": "password", "hasPassword": true}),
             ),
-            Verification::Expired => error(&expired_link()),
-            Verification::Invalid => error(&unusable_link()),
+            LinkState::Expired => error(&expired_link()),
+            LinkState::Unusable => error(&unusable_link()),
         },
     )
 }

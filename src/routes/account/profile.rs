@@ -3,11 +3,10 @@
 
 use super::auth_refused;
 use crate::auth;
-use crate::store::accounts;
+use crate::store::accounts::{self, Signed};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::roles;
-use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Env, Request, Response};
@@ -19,12 +18,9 @@ pub async fn handle(req: Request, env: &Env, db: &Db) -> Result<Response, Proble
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };
-    let Some(p) = accounts::profile(db, &claims.sub).await? else {
-        // A valid token for a user that no longer exists.
-        return Ok(super::error(&AccountError::new(
-            ErrorCode::Unauthorized,
-            "Unknown user",
-        )));
+    let Signed::In(p) = accounts::profile(db, &claims).await? else {
+        // The sign-in ended (or the user no longer exists).
+        return Ok(super::error(&auth::session_ended()));
     };
     let role = p.role.as_deref();
     Ok(http::json(

@@ -3,8 +3,10 @@
 //! /user/resend-verification/{verificationTokenId}` with no body (the id sign-up
 //! answered).
 //!
-//! The answer is the same whether or not the account exists or is verified, so this
-//! cannot be used to probe for accounts; at most one link per minute per account.
+//! The answer is the same whether or not the account exists or is verified, and so is
+//! the work behind it (one D1 batch either way, store::accounts::resend_verification),
+//! so this cannot be used to probe for accounts; at most one link per minute per
+//! account.
 
 use super::{error, new_id};
 use crate::email::send_verification_later;
@@ -49,19 +51,19 @@ async fn resend(env: &Env, db: &Db, ctx: &Context, by: ResendBy<'_>) -> Result<R
         &json!({"success": true, "message": "If an unverified account uses this address, a new link is on its way"}),
     );
     let now_ms = worker::Date::now().as_millis() as i64;
-    let Some(target) = accounts::resend_target(db, by).await? else {
-        return Ok(accepted);
-    };
-    let recently = target
-        .last_sent_ms
-        .is_some_and(|t| now_ms - (t as i64) < RESEND_INTERVAL_MS);
-    if target.email_verified_at_ms.is_some() || recently {
-        return Ok(accepted);
-    }
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
-    let expires_ms = now_ms + VERIFICATION_TTL_MS;
-    accounts::replace_verification(db, &target.id, &hash, &new_id()?, now_ms, expires_ms).await?;
-    let name = format!("{} {}", target.first_name, target.last_name);
-    send_verification_later(ctx, env, &config, &target.email, &name, &token);
+    let made = accounts::resend_verification(
+        db,
+        by,
+        &hash,
+        &new_id()?,
+        now_ms,
+        RESEND_INTERVAL_MS,
+        now_ms + VERIFICATION_TTL_MS,
+    )
+    .await?;
+    if let Some(email) = made {
+        send_verification_later(ctx, env, &config, &email, &token);
+    }
     Ok(accepted)
 }

@@ -2,11 +2,12 @@
 //! them: `GET /token` lists each live sign-in (`id` is its current refresh token's id,
 //! what `DELETE /token/{tokenId}` takes; `current` marks the one the bearer belongs
 //! to); `DELETE /token/{tokenId}` ends one of the caller's own sign-ins. One D1 round
-//! trip each.
+//! trip each, which also checks the caller's own sign-in is live (else 401
+//! `SESSION_ENDED`).
 
 use super::{auth_refused, error};
 use crate::auth;
-use crate::store::accounts;
+use crate::store::accounts::{self, Signed};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
@@ -22,8 +23,10 @@ pub async fn list(req: Request, env: &Env, db: &Db) -> Result<Response, Problem>
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };
-    let tokens: Vec<Value> = accounts::live_sessions(db, &claims.sub, now_ms)
-        .await?
+    let Signed::In(sessions) = accounts::live_sessions(db, &claims, now_ms).await? else {
+        return Ok(error(&auth::session_ended()));
+    };
+    let tokens: Vec<Value> = sessions
         .iter()
         .map(|s| {
             let at = |ms: f64| format_rfc3339_ms(ms as i64);
@@ -48,11 +51,15 @@ pub async fn revoke(req: Request, env: &Env, db: &Db, token_id: &str) -> Result<
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };
-    if !accounts::sign_out(db, token_id, &claims.sub, now_ms).await? {
-        return Ok(error(&AccountError::new(
-            ErrorCode::NotFound,
-            "No live session with this id",
-        )));
+    match accounts::end_sign_in(db, &claims, token_id, now_ms).await? {
+        Signed::Ended => return Ok(error(&auth::session_ended())),
+        Signed::In(false) => {
+            return Ok(error(&AccountError::new(
+                ErrorCode::NotFound,
+                "No live session with this id",
+            )))
+        }
+        Signed::In(true) => {}
     }
     Ok(http::json(
         200,

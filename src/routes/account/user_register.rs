@@ -94,14 +94,7 @@ pub async fn handle(
         return Ok(error(&email_exists(false)));
     }
 
-    send_verification_later(
-        ctx,
-        env,
-        &config,
-        signup.email.as_str(),
-        &signup.full_name(),
-        &link_token,
-    );
+    send_verification_later(ctx, env, &config, signup.email.as_str(), &link_token);
     let user = SessionUser {
         id: &user_id,
         email: signup.email.as_str(),

@@ -1,83 +1,106 @@
-//! `GET /user/verify-email?token=` (the emailed link) and `POST /user/verify-email`.
+//! `GET /user/verify-email?token=` (the emailed link) and `POST /user/verify-email
+//! {token, password}` (the Flashback client's `validateRegistration(token, password)`,
+//! or the page's form).
 //!
-//! The GET page only shows a button: mail scanners and link previews fetch links
-//! without a person, so a GET must neither verify nor burn the link. The button posts
-//! the token as a form and gets an HTML answer; a JSON body gets JSON. Links are
-//! single use and expire.
+//! The GET page only shows a form: mail scanners and link previews fetch links
+//! without a person, so a GET must neither verify nor burn the link. Verifying takes
+//! the link *and* the account's password (core::account::verification says why: a
+//! sign-up with someone else's address must never end verified). The link is looked
+//! up first, so a made-up or used token costs no KDF run; a wrong password leaves the
+//! link usable. A form gets an HTML answer, a JSON body JSON. Links are single use and
+//! expire.
 
 use super::error;
-use crate::store::accounts::{self, Verification};
+use super::one_time_link::{self, Titles};
+use crate::store::accounts::{self, LinkState, OneTimeLink, Verification};
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::string_field;
 use gatehouse_core::account::verification::{
     confirm_page, expired_link, page as html_page, token_hash, unusable_link,
 };
+use gatehouse_core::account::{AccountError, ErrorCode};
+use gatehouse_core::crypto::password;
 use gatehouse_core::http::problem::Problem;
-use gatehouse_core::http::query::{form_param, query_param};
-use serde_json::json;
+use gatehouse_core::http::query::query_param;
 use worker::{Env, Request, Response};
-
-async fn verify(env: &Env, db: &Db, token: &str) -> Result<Verification, Problem> {
-    config::require(env)?;
-    let now_ms = worker::Date::now().as_millis() as i64;
-    accounts::verify_email(db, &token_hash(token), now_ms).await
-}
 
 /// GET: the confirmation page (no D1 access at all).
 pub async fn page(req: Request, _env: &Env) -> Result<Response, Problem> {
     let token = query_param(&req.inner().url(), "token").unwrap_or_default();
     Ok(if token.is_empty() {
-        outcome_page(Verification::Invalid)
+        http::html(
+            400,
+            html_page(
+                "Invalid link",
+                "<p>This link is not valid or was already used.</p>",
+            ),
+        )
     } else {
         http::html(200, confirm_page(&token))
     })
 }
 
-fn outcome_page(outcome: Verification) -> Response {
-    let (status, title, text) = match outcome {
-        Verification::Verified => (
-            200,
-            "Email verified",
-            "Your email address is verified. You can close this page and sign in.",
-        ),
-        Verification::Expired => (
-            400,
-            "Link expired",
-            "This link has expired. Ask for a new one from the sign-in page.",
-        ),
-        Verification::Invalid => (
-            400,
-            "Invalid link",
-            "This link is not valid or was already used.",
-        ),
-    };
-    http::html(status, html_page(title, &format!("<p>{text}</p>")))
-}
+const TITLES: Titles = Titles {
+    done: "Email verified",
+    refused: |code| match code {
+        ErrorCode::LinkExpired => "Link expired",
+        ErrorCode::InvalidLink => "Invalid link",
+        _ => "Email not verified",
+    },
+};
 
 pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
-    let is_form = http::is_form(&req);
-    let body = http::read_body(&mut req).await?;
-    if is_form {
-        // The confirmation page's button.
-        let token = std::str::from_utf8(&body)
-            .ok()
-            .and_then(|form| form_param(form, "token"))
-            .unwrap_or_default();
-        if token.is_empty() {
-            return Ok(outcome_page(Verification::Invalid));
-        }
-        return Ok(outcome_page(verify(env, db, &token).await?));
-    }
-    let token = match string_field(&body, "token") {
-        Ok(t) => t,
+    let config = config::require(env)?;
+    let post = match one_time_link::read(&mut req, &config).await? {
+        Ok(post) => post,
+        Err(refused) => return Ok(one_time_link::answer(true, TITLES, Err(refused))),
+    };
+    let outcome = match post.field("token") {
+        Ok(token) => verify(db, &post, &token).await?,
+        // The page's form always holds a token: without one it is no link at all.
+        Err(_) if post.is_form => Err(unusable_link()),
         Err(e) => return Ok(error(&e)),
     };
-    Ok(match verify(env, db, &token).await? {
-        Verification::Verified => {
-            http::json(200, &json!({"success": true, "message": "Email verified"}))
+    let message = "Your email address is verified. You can close this page and sign in.";
+    Ok(one_time_link::answer(
+        post.is_form,
+        TITLES,
+        outcome.map(|()| message),
+    ))
+}
+
+/// The link first (no KDF for a dead one), then the password, then the one batch.
+async fn verify(
+    db: &Db,
+    post: &one_time_link::LinkPost,
+    token: &str,
+) -> Result<Result<(), AccountError>, Problem> {
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let hash = token_hash(token);
+    let stored = match accounts::link_state(db, OneTimeLink::Verification, &hash, now_ms).await? {
+        LinkState::Usable { password_hash } => password_hash,
+        LinkState::Expired => return Ok(Err(expired_link())),
+        LinkState::Unusable => return Ok(Err(unusable_link())),
+    };
+    let given = match post.field("password") {
+        Ok(p) => p,
+        Err(_) => {
+            return Ok(Err(AccountError::invalid_input(
+                "password is required: the one chosen at sign-up",
+            )))
         }
-        Verification::Expired => error(&expired_link()),
-        Verification::Invalid => error(&unusable_link()),
-    })
+    };
+    if !password::verify(given.as_bytes(), &stored).unwrap_or(false) {
+        return Ok(Err(AccountError::new(
+            ErrorCode::InvalidCredentials,
+            "This is not the password chosen at sign-up",
+        )));
+    }
+    Ok(
+        match accounts::verify_email(db, &hash, &stored, now_ms).await? {
+            Verification::Verified => Ok(()),
+            Verification::Expired => Err(expired_link()),
+            Verification::Invalid => Err(unusable_link()),
+        },
+    )
 }

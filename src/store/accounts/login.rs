@@ -1,5 +1,10 @@
-//! Login: the user with their failure counter and known networks, failures, and
+//! Login: the user with their failure counters and known networks, failures, and
 //! the batch that starts a session.
+//!
+//! A failed password is recorded by email, not by user id, in the same one batch
+//! whether or not an account has the address (for an unknown one it changes nothing):
+//! a wrong password and an unknown address then cost the same round trips, so timing
+//! tells neither apart.
 
 use super::insert_session;
 use crate::store::{num, text, Db, Route};
@@ -23,6 +28,9 @@ pub struct LoginRecord {
     pub role: String,
     pub failed_logins: f64,
     pub failed_logins_since_ms: Option<f64>,
+    /// Failed passwords of this account from the client's network, and since when.
+    pub network_failures: Option<f64>,
+    pub network_failures_since_ms: Option<f64>,
     pub known_network: i64,
 }
 
@@ -44,30 +52,47 @@ pub async fn login_record(
            (SELECT m.role FROM org_members m WHERE m.user_id = u.id \
             ORDER BY m.created_at_ms LIMIT 1) AS role, \
            EXISTS (SELECT 1 FROM login_networks n WHERE n.user_id = u.id \
-                   AND n.network = ?2 AND n.last_success_ms >= ?3) AS known_network \
-         FROM users u WHERE u.email = ?1",
+                   AND n.network = ?2 AND n.last_success_ms >= ?3) AS known_network, \
+           f.failures AS network_failures, f.window_start_ms AS network_failures_since_ms \
+         FROM users u LEFT JOIN login_failures f ON f.user_id = u.id AND f.network = ?2 \
+         WHERE u.email = ?1",
         &[text(email), text(network), num(known_since_ms)],
     );
     db.first::<LoginRecord>(statement).await
 }
 
-/// Counts one failed password: a new window starts when the last one is over.
+/// Counts one failed password for the account with `email`, if any, from `network`:
+/// its (account, network) counter and its account-wide one, each starting a new window
+/// when the last is over. One batch, which first deletes every (account, network)
+/// counter whose window is over (the table's retention).
 pub async fn record_login_failure(
     db: &Db,
-    user_id: &str,
+    email: &str,
+    network: &str,
     now_ms: i64,
     window_ms: i64,
 ) -> Result<(), Problem> {
     let what = "accounts.record_login_failure";
     let db = db.trip(Route::Primary, what);
-    let count = db.statement(
-        "UPDATE users SET failed_logins = CASE WHEN failed_logins_since_ms > ?2 - ?3 THEN \
-         failed_logins + 1 ELSE 1 END, failed_logins_since_ms = CASE WHEN \
-         failed_logins_since_ms > ?2 - ?3 THEN failed_logins_since_ms ELSE ?2 END WHERE id = \
-         ?1",
-        &[text(user_id), num(now_ms), num(window_ms)],
+    let args = [text(email), text(network), num(now_ms), num(window_ms)];
+    let sweep = db.statement(
+        "DELETE FROM login_failures WHERE window_start_ms <= ?1 - ?2",
+        &[num(now_ms), num(window_ms)],
     );
-    db.batch(vec![count]).await?;
+    let per_network = db.statement(
+        "INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
+         SELECT id, ?2, 1, ?3 FROM users WHERE email = ?1 \
+         ON CONFLICT (user_id, network) DO UPDATE SET failures = failures + 1",
+        &args[..3],
+    );
+    let per_account = db.statement(
+        "UPDATE users SET failed_logins = CASE WHEN failed_logins_since_ms > ?3 - ?4 THEN \
+         failed_logins + 1 ELSE 1 END, failed_logins_since_ms = CASE WHEN \
+         failed_logins_since_ms > ?3 - ?4 THEN failed_logins_since_ms ELSE ?3 END \
+         WHERE email = ?1",
+        &args,
+    );
+    db.batch(vec![sweep, per_network, per_account]).await?;
     Ok(())
 }
 
@@ -85,8 +110,8 @@ pub struct NewLogin<'a> {
     pub rehash: Option<&'a str>,
 }
 
-/// One batch: a new refresh session, the client's network remembered, and the
-/// upgraded password hash if any.
+/// One batch: a new refresh session, the client's network remembered (and its
+/// failure counter for this account cleared), and the upgraded password hash if any.
 pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<(), Problem> {
     let what = "accounts.start_session";
     let db = db.trip(Route::Primary, what);
@@ -106,6 +131,10 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<(), Problem>
              ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = \
              excluded.last_success_ms",
             &[text(login.user_id), text(login.network), num(login.now_ms)],
+        ),
+        db.statement(
+            "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?2",
+            &[text(login.user_id), text(login.network)],
         ),
     ];
     if let Some(hash) = login.rehash {

@@ -4,12 +4,14 @@
 //! One file per concern; everything is re-exported here, so callers say
 //! `store::accounts::…`.
 
+mod links;
 mod login;
 mod password_reset;
 mod sessions;
 mod signup;
 mod verification;
 
+pub use links::*;
 pub use login::*;
 pub use password_reset::*;
 pub use sessions::*;
@@ -18,6 +20,7 @@ pub use verification::*;
 
 use super::db::{Statement, Trip};
 use super::{num, opt_text, text, Db, Route};
+use gatehouse_core::account::tokens::AccessClaims;
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
@@ -47,25 +50,6 @@ fn insert_session(
     )
 }
 
-/// A link row's expiry, to tell "expired" from "unknown or used".
-#[derive(Deserialize)]
-struct LinkState {
-    expires_at_ms: f64,
-}
-
-/// Whether a link that was not used by this batch is expired (`true`) or unknown or
-/// already used (`false`), from the batch's read-back of its unused row (statement `i`).
-fn unused_link_expired(
-    results: &[worker::D1Result],
-    i: usize,
-    now_ms: i64,
-    what: &str,
-) -> Result<bool, Problem> {
-    Ok(super::rows::<LinkState>(results, i, what)?
-        .first()
-        .is_some_and(|link| link.expires_at_ms <= now_ms as f64))
-}
-
 // ---- authorization ---------------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -75,31 +59,40 @@ pub struct Membership {
     pub org_banned: bool,
 }
 
-/// The user's role in an organization, whether their email is verified (now, not as
-/// of their token) and whether the organization is banned, in one read: on the
-/// primary before a write (a ban stops writes at once), else possibly on a replica.
+/// The caller's role in an organization, whether their email is verified (now, not as
+/// of their token) and whether the organization is banned, in one read — if their
+/// sign-in is live ([`live_sign_in`]): on the primary before a write (a ban or an
+/// ended sign-in stops writes at once), else possibly on a replica. `In(None)`: not a
+/// member.
 pub async fn membership(
     db: &Db,
-    user_id: &str,
+    caller: &AccessClaims,
     org_id: &str,
     route: Route,
-) -> Result<Option<Membership>, Problem> {
-    let db = db.trip(route, "accounts.membership");
-    let statement = db.statement(
-        "SELECT m.role, u.email_verified_at_ms, o.banned FROM users u \
-         LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 \
-         LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = ?1",
-        &[text(user_id), text(org_id)],
+) -> Result<Signed<Option<Membership>>, Problem> {
+    let trip = db.trip(route, "accounts.membership");
+    let statement = trip.statement(
+        &format!(
+            "SELECT m.role, u.email_verified_at_ms, o.banned, {} AS live FROM users u \
+             LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 \
+             LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = ?1",
+            live_sign_in("?1", "?3")
+        ),
+        &[text(&caller.sub), text(org_id), text(&caller.sid)],
     );
-    db.first::<MembershipRow>(statement).await.map(|row| {
+    let row = trip.first::<MembershipRow>(statement).await?;
+    let live = row.as_ref().is_some_and(|r| r.live != 0);
+    Ok(signed(
+        db,
+        live,
         row.and_then(|r| {
             r.role.map(|role| Membership {
                 role,
                 email_verified_at_ms: r.email_verified_at_ms,
                 org_banned: r.banned.unwrap_or(0) != 0,
             })
-        })
-    })
+        }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -107,6 +100,7 @@ struct MembershipRow {
     role: Option<String>,
     email_verified_at_ms: Option<f64>,
     banned: Option<i64>,
+    live: i64,
 }
 
 /// A user as their profile shows them, with their primary organization.
@@ -120,18 +114,26 @@ pub struct Profile {
     pub is_business: i64,
     pub org_id: Option<String>,
     pub role: Option<String>,
+    live: i64,
 }
 
-pub async fn profile(db: &Db, user_id: &str) -> Result<Option<Profile>, Problem> {
+/// The caller's profile, if their sign-in is live (an unknown user has none).
+pub async fn profile(db: &Db, caller: &AccessClaims) -> Result<Signed<Profile>, Problem> {
     let what = "accounts.profile";
-    let db = db.trip(Route::Replica, what);
-    let statement = db.statement(
-        "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, u.is_business, \
-           m.org_id, m.role FROM users u \
-         LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = \
-           (SELECT org_id FROM org_members WHERE user_id = u.id ORDER BY created_at_ms LIMIT 1) \
-         WHERE u.id = ?1",
-        &[text(user_id)],
+    let trip = db.trip(Route::Replica, what);
+    let statement = trip.statement(
+        &format!(
+            "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, \
+               u.is_business, m.org_id, m.role, {} AS live FROM users u \
+             LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = \
+               (SELECT org_id FROM org_members WHERE user_id = u.id ORDER BY created_at_ms LIMIT 1) \
+             WHERE u.id = ?1",
+            live_sign_in("?1", "?2")
+        ),
+        &[text(&caller.sub), text(&caller.sid)],
     );
-    db.first::<Profile>(statement).await
+    Ok(match trip.first::<Profile>(statement).await? {
+        Some(p) if p.live != 0 => signed(db, true, p),
+        _ => Signed::Ended,
+    })
 }

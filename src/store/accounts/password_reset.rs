@@ -1,58 +1,31 @@
 //! Password reset links: making one, using one.
 
-use super::unused_link_expired;
+use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
 use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-pub struct ResetTarget {
-    pub id: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub last_sent_ms: Option<f64>,
-}
-
-/// The account with this email and when its last reset link was made.
-pub async fn reset_target(db: &Db, email: &str) -> Result<Option<ResetTarget>, Problem> {
-    let what = "accounts.reset_target";
-    let db = db.trip(Route::Primary, what);
-    let statement = db.statement(
-        "SELECT u.id, u.first_name, u.last_name, \
-         (SELECT max(created_at_ms) FROM password_resets r WHERE r.user_id = u.id) AS last_sent_ms \
-         FROM users u WHERE u.email = ?1",
-        &[text(email)],
-    );
-    db.first::<ResetTarget>(statement).await
-}
-
-/// One batch: retire the user's unused reset links, store the new one.
+/// A new reset link for the account with `email`, unless its last one is younger
+/// than `interval_ms` (older unused ones retired); one batch whether or not the
+/// account exists (links::new_link). Returns whether a link was made.
 pub async fn new_reset(
     db: &Db,
-    user_id: &str,
+    email: &str,
     token_hash: &str,
     now_ms: i64,
+    interval_ms: i64,
     expires_ms: i64,
-) -> Result<(), Problem> {
-    let what = "accounts.new_reset";
-    let db = db.trip(Route::Primary, what);
-    let retire = db.statement(
-        "UPDATE password_resets SET used_at_ms = ?2, used_by = 'superseded' \
-         WHERE user_id = ?1 AND used_at_ms IS NULL",
-        &[text(user_id), num(now_ms)],
-    );
-    let insert = db.statement(
-        "INSERT INTO password_resets (token_hash, user_id, created_at_ms, expires_at_ms) \
-         VALUES (?1, ?2, ?3, ?4)",
-        &[
-            text(token_hash),
-            text(user_id),
-            num(now_ms),
-            num(expires_ms),
-        ],
-    );
-    db.batch(vec![retire, insert]).await?;
-    Ok(())
+) -> Result<bool, Problem> {
+    let link = NewLink {
+        kind: OneTimeLink::PasswordReset,
+        account: "u.email = ?1",
+        value: email,
+        token_hash,
+        link_id: "",
+        now_ms,
+        interval_ms,
+        expires_ms,
+    };
+    Ok(new_link(db, "accounts.new_reset", link).await?.is_some())
 }
 
 pub enum Reset {
@@ -63,8 +36,10 @@ pub enum Reset {
 
 /// One batch: use the link if it is unused and unexpired (marked with this request's
 /// `request_id`, so only the request that used it goes on), set the new password
-/// hash, clear the failure counter, end every sign-in of the user, and read the link
-/// back to tell "expired" from "unknown or used".
+/// hash, clear the failure counters, forget the known networks (a thief's must not
+/// stay exempt from the login lock), end every sign-in of the user (so their access
+/// tokens stop working too), and read the link back to tell "expired" from "unknown
+/// or used".
 pub async fn reset_password(
     db: &Db,
     token_hash: &str,
@@ -100,15 +75,30 @@ pub async fn reset_password(
         ),
         &args[..3],
     );
+    let forget = |table: &str| {
+        db.statement(
+            &format!("DELETE FROM {table} WHERE user_id IN ({mine})"),
+            &args[..3],
+        )
+    };
     let state = db.statement(
         "SELECT expires_at_ms FROM password_resets WHERE token_hash = ?1 AND used_at_ms IS NULL",
         &args[..1],
     );
-    let results = db.batch(vec![consume, set, sign_out, state]).await?;
+    let results = db
+        .batch(vec![
+            consume,
+            set,
+            sign_out,
+            forget("login_failures"),
+            forget("login_networks"),
+            state,
+        ])
+        .await?;
     if changes(&results, 0) > 0 {
         return Ok(Reset::Done);
     }
-    Ok(if unused_link_expired(&results, 3, now_ms, what)? {
+    Ok(if unused_link_expired(&results, 5, now_ms, what)? {
         Reset::Expired
     } else {
         Reset::Invalid

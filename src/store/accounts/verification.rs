@@ -1,10 +1,8 @@
-//! Email verification links: using one (and settling the domain claim), resending,
-//! and reading one's state without using it.
+//! Email verification links: using one (and settling the domain claim), resending.
 
-use super::unused_link_expired;
+use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
 use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
 pub enum Verification {
     Verified,
@@ -17,9 +15,11 @@ pub enum Verification {
 const VERIFIED_USER: &str =
     "SELECT user_id FROM email_verifications WHERE token_hash = ?1 AND used_at_ms = ?2";
 
-/// One batch: consume the link if it is unused and unexpired, mark its user verified,
-/// settle who holds the user's organization, and read the link back to tell
-/// "expired" from "unknown or used".
+/// One batch: consume the link if it is unused and unexpired and its account's
+/// password hash is still `password_hash` (the one the caller's password was checked
+/// against: a reset in between wins), mark its user verified, settle who holds the
+/// user's organization, and read the link back to tell "expired" from "unknown or
+/// used".
 ///
 /// Settling: a member of an organization that has no verified OWNER becomes its
 /// OWNER (the first verified member leads an organization nobody verified), and an
@@ -27,14 +27,20 @@ const VERIFIED_USER: &str =
 /// that domain and no organization has claimed it yet; if a colleague's organization
 /// claimed it first, the user joins it instead (below). Claims happen only here, so
 /// an unverified sign-up never captures the colleagues who come after it.
-pub async fn verify_email(db: &Db, token_hash: &str, now_ms: i64) -> Result<Verification, Problem> {
+pub async fn verify_email(
+    db: &Db,
+    token_hash: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<Verification, Problem> {
     let what = "accounts.verify_email";
     let db = db.trip(Route::Primary, what);
     let args = [text(token_hash), num(now_ms)];
     let consume = db.statement(
         "UPDATE email_verifications SET used_at_ms = ?2 \
-         WHERE token_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2",
-        &args,
+         WHERE token_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2 \
+           AND (SELECT password_hash FROM users u WHERE u.id = user_id) = ?3",
+        &[text(token_hash), num(now_ms), text(password_hash)],
     );
     let mark = db.statement(
         &format!(
@@ -115,16 +121,6 @@ pub async fn verify_email(db: &Db, token_hash: &str, now_ms: i64) -> Result<Veri
     })
 }
 
-#[derive(Deserialize)]
-pub struct ResendTarget {
-    pub id: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email_verified_at_ms: Option<f64>,
-    pub last_sent_ms: Option<f64>,
-}
-
 /// How a resend names its account.
 pub enum ResendBy<'a> {
     Email(&'a str),
@@ -132,77 +128,36 @@ pub enum ResendBy<'a> {
     LinkId(&'a str),
 }
 
-pub async fn resend_target(db: &Db, by: ResendBy<'_>) -> Result<Option<ResendTarget>, Problem> {
-    let (condition, value) = match by {
-        ResendBy::Email(email) => ("u.email = ?1", email),
-        ResendBy::LinkId(id) => (
-            "u.id = (SELECT user_id FROM email_verifications WHERE id = ?1)",
-            id,
-        ),
-    };
-    let db = db.trip(Route::Primary, "accounts.resend_target");
-    let statement = db.statement(&format!(
-        "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, \
-         (SELECT max(created_at_ms) FROM email_verifications v WHERE v.user_id = u.id) AS last_sent_ms \
-         FROM users u WHERE {condition}"
-    ), &[text(value)]);
-    db.first::<ResendTarget>(statement).await
-}
-
-/// One batch: retire every unused link of the user, store the new one.
-pub async fn replace_verification(
+/// A new verification link for the unverified account `by` names, unless its last
+/// link is younger than `interval_ms` (older unused ones retired); one batch whether
+/// or not the account exists (links::new_link). Returns the address to mail it to, or
+/// `None` when nothing was made.
+pub async fn resend_verification(
     db: &Db,
-    user_id: &str,
+    by: ResendBy<'_>,
     token_hash: &str,
     link_id: &str,
     now_ms: i64,
+    interval_ms: i64,
     expires_ms: i64,
-) -> Result<(), Problem> {
-    let what = "accounts.replace_verification";
-    let db = db.trip(Route::Primary, what);
-    let retire = db.statement(
-        "UPDATE email_verifications SET used_at_ms = ?2 WHERE user_id = ?1 AND used_at_ms IS NULL",
-        &[text(user_id), num(now_ms)],
-    );
-    let insert = db.statement(
-        "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[
-            text(token_hash),
-            text(user_id),
-            num(now_ms),
-            num(expires_ms),
-            text(link_id),
-        ],
-    );
-    db.batch(vec![retire, insert]).await?;
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct LinkUse {
-    expires_at_ms: f64,
-    used_at_ms: Option<f64>,
-}
-
-/// What a verification link is now, without using it.
-pub async fn verification_link_state(
-    db: &Db,
-    token_hash: &str,
-    now_ms: i64,
-) -> Result<Verification, Problem> {
-    let what = "accounts.verification_link_state";
-    let db = db.trip(Route::Primary, what);
-    let statement = db.statement(
-        "SELECT expires_at_ms, used_at_ms FROM email_verifications WHERE token_hash = ?1",
-        &[text(token_hash)],
-    );
-    let link = db.first::<LinkUse>(statement).await?;
-    Ok(match link {
-        Some(l) if l.used_at_ms.is_none() && l.expires_at_ms > now_ms as f64 => {
-            Verification::Verified
-        }
-        Some(l) if l.used_at_ms.is_none() => Verification::Expired,
-        _ => Verification::Invalid,
-    })
+) -> Result<Option<String>, Problem> {
+    let (account, value) = match by {
+        ResendBy::Email(email) => ("u.email = ?1 AND u.email_verified_at_ms IS NULL", email),
+        ResendBy::LinkId(id) => (
+            "u.id = (SELECT user_id FROM email_verifications WHERE id = ?1) \
+             AND u.email_verified_at_ms IS NULL",
+            id,
+        ),
+    };
+    let link = NewLink {
+        kind: OneTimeLink::Verification,
+        account,
+        value,
+        token_hash,
+        link_id,
+        now_ms,
+        interval_ms,
+        expires_ms,
+    };
+    new_link(db, "accounts.resend_verification", link).await
 }

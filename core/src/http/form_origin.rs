@@ -1,0 +1,55 @@
+//! Where a form post to the emailed links' pages may come from.
+//!
+//! The verify-email and reset-password pages post forms back to the worker. A form
+//! on another site could post to the same endpoints from a victim's browser (with a
+//! token and password of the attacker's choosing, e.g. to verify an account as the
+//! victim); such posts are refused. Browsers say where a request comes from in
+//! `Sec-Fetch-Site` and, for POSTs, `Origin`: a form post is accepted only from the
+//! worker's own origin (or with neither header, as non-browser clients send it).
+
+/// Whether a form post with these headers comes from a page other than the worker's
+/// own (`public_url`, the worker's public base URL).
+pub fn cross_site(origin: Option<&str>, sec_fetch_site: Option<&str>, public_url: &str) -> bool {
+    let foreign_fetch = sec_fetch_site.is_some_and(|s| !matches!(s, "same-origin" | "none"));
+    let foreign_origin = origin.is_some_and(|o| !o.eq_ignore_ascii_case(origin_of(public_url)));
+    foreign_fetch || foreign_origin
+}
+
+/// `scheme://host[:port]` of a URL: what browsers send as `Origin`.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://gate.example.com";
+
+    #[test]
+    fn the_workers_own_pages_and_plain_clients_may_post() {
+        assert!(!cross_site(Some(URL), Some("same-origin"), URL));
+        assert!(!cross_site(Some(URL), None, URL));
+        assert!(!cross_site(None, None, URL));
+        assert!(!cross_site(None, Some("none"), URL));
+        assert!(!cross_site(
+            Some("https://gate.example.com"),
+            None,
+            "https://gate.example.com/base"
+        ));
+    }
+
+    #[test]
+    fn other_sites_may_not() {
+        assert!(cross_site(Some("https://evil.example"), None, URL));
+        assert!(cross_site(Some("null"), None, URL));
+        assert!(cross_site(None, Some("cross-site"), URL));
+        assert!(cross_site(Some(URL), Some("same-site"), URL));
+        assert!(cross_site(Some("http://gate.example.com"), None, URL));
+        assert!(cross_site(Some("https://gate.example.com:8443"), None, URL));
+    }
+}

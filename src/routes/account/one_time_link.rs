@@ -1,0 +1,81 @@
+//! What the two emailed-link endpoints share (`POST /user/verify-email`, `POST
+//! /user/reset-password`): a token and a password, sent as JSON by API clients or as
+//! the link page's form (answered with an HTML page), form posts from other sites
+//! refused (core::http::form_origin), and one way to answer.
+
+use super::error;
+use crate::http;
+use gatehouse_core::account::verification::{html_escape, page};
+use gatehouse_core::account::{string_field, AccountError, ErrorCode};
+use gatehouse_core::config::Config;
+use gatehouse_core::http::form_origin::cross_site;
+use gatehouse_core::http::problem::Problem;
+use gatehouse_core::http::query::form_param;
+use serde_json::json;
+use worker::{Request, Response};
+
+/// A link endpoint's request body, JSON or the page's form.
+pub struct LinkPost {
+    pub is_form: bool,
+    body: Vec<u8>,
+}
+
+impl LinkPost {
+    /// A required, non-empty string field.
+    pub fn field(&self, name: &str) -> Result<String, AccountError> {
+        if !self.is_form {
+            return string_field(&self.body, name);
+        }
+        form_param(&String::from_utf8_lossy(&self.body), name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| AccountError::invalid_input(format!("{name} is required")))
+    }
+}
+
+/// Reads the body. `Err`: a form posted from another site's page (403 `FORBIDDEN`,
+/// answered as a page), refused before anything is looked up.
+pub async fn read(
+    req: &mut Request,
+    config: &Config,
+) -> Result<Result<LinkPost, AccountError>, Problem> {
+    let is_form = http::is_form(req);
+    let header = |name| req.headers().get(name).ok().flatten();
+    if is_form
+        && cross_site(
+            header("origin").as_deref(),
+            header("sec-fetch-site").as_deref(),
+            &config.public_url,
+        )
+    {
+        return Ok(Err(AccountError::new(
+            ErrorCode::Forbidden,
+            "This form can only be sent from its own page",
+        )));
+    }
+    let body = http::read_body(req).await?;
+    Ok(Ok(LinkPost { is_form, body }))
+}
+
+/// How a link endpoint's pages are titled: on success, and for each refusal.
+pub struct Titles {
+    pub done: &'static str,
+    pub refused: fn(ErrorCode) -> &'static str,
+}
+
+/// The answer: `{success, message}` or the refusal as JSON; or, to a form, an HTML
+/// page with the same message and status.
+pub fn answer(is_form: bool, titles: Titles, outcome: Result<&str, AccountError>) -> Response {
+    match (outcome, is_form) {
+        (Ok(message), false) => http::json(200, &json!({"success": true, "message": message})),
+        (Ok(message), true) => http::html(200, page(titles.done, &paragraph(message))),
+        (Err(e), false) => error(&e),
+        (Err(e), true) => {
+            let title = (titles.refused)(e.code);
+            http::html(e.status(), page(title, &paragraph(&e.message)))
+        }
+    }
+}
+
+fn paragraph(text: &str) -> String {
+    format!("<p>{}</p>", html_escape(text))
+}

@@ -1,0 +1,181 @@
+//! One-time links (email verification, password reset): making one, what a link is
+//! now without using it, and how a batch that tried to use one tells "expired" from
+//! "unknown or used".
+//!
+//! Routes read a link before any costly work (the password KDF): a made-up or used
+//! token is refused after one cheap read.
+
+use crate::store::{num, rows, text, Db, Route};
+use gatehouse_core::http::problem::Problem;
+use serde::Deserialize;
+
+#[derive(Clone, Copy)]
+pub enum OneTimeLink {
+    Verification,
+    PasswordReset,
+}
+
+impl OneTimeLink {
+    fn table(self) -> &'static str {
+        match self {
+            OneTimeLink::Verification => "email_verifications",
+            OneTimeLink::PasswordReset => "password_resets",
+        }
+    }
+
+    /// What retiring an unused link sets (`?3` is now).
+    fn retired(self) -> &'static str {
+        match self {
+            OneTimeLink::Verification => "used_at_ms = ?3",
+            OneTimeLink::PasswordReset => "used_at_ms = ?3, used_by = 'superseded'",
+        }
+    }
+
+    /// The columns a new link stores, their values over the due account `id`, and how
+    /// many parameters that takes (only verification links have a public id, `?6`).
+    fn new_row(self) -> (&'static str, usize) {
+        match self {
+            OneTimeLink::Verification => (
+                "(token_hash, user_id, created_at_ms, expires_at_ms, id) SELECT ?2, id, ?3, ?5, ?6",
+                6,
+            ),
+            OneTimeLink::PasswordReset => (
+                "(token_hash, user_id, created_at_ms, expires_at_ms) SELECT ?2, id, ?3, ?5",
+                5,
+            ),
+        }
+    }
+}
+
+/// A new link for an account, if one is due.
+pub(super) struct NewLink<'a> {
+    pub kind: OneTimeLink,
+    /// SQL over `users u` selecting the account; `?1` is `value`.
+    pub account: &'a str,
+    pub value: &'a str,
+    pub token_hash: &'a str,
+    /// The link's public id (verification links only).
+    pub link_id: &'a str,
+    pub now_ms: i64,
+    /// No new link while the account's last one is younger than this.
+    pub interval_ms: i64,
+    pub expires_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct MadeFor {
+    email: String,
+}
+
+/// One batch, the same whether or not an account matches (no enumeration by round
+/// trips or latency): if the account exists and its last link of this kind is older
+/// than the interval, retire its unused links of this kind and store the new one; read
+/// back the address the new link is for. `None`: nothing was made.
+pub(super) async fn new_link(
+    db: &Db,
+    what: &'static str,
+    link: NewLink<'_>,
+) -> Result<Option<String>, Problem> {
+    let trip = db.trip(Route::Primary, what);
+    let table = link.kind.table();
+    let args = [
+        text(link.value),
+        text(link.token_hash),
+        num(link.now_ms),
+        num(link.interval_ms),
+        num(link.expires_ms),
+        text(link.link_id),
+    ];
+    // The account that may get a new link now (?1 value, ?3 now, ?4 interval).
+    let due = format!(
+        "SELECT u.id FROM users u WHERE {} AND NOT EXISTS (SELECT 1 FROM {table} l \
+         WHERE l.user_id = u.id AND l.created_at_ms > ?3 - ?4)",
+        link.account
+    );
+    let retire = trip.statement(
+        &format!(
+            "UPDATE {table} SET {} WHERE used_at_ms IS NULL AND user_id IN ({due})",
+            link.kind.retired()
+        ),
+        &args[..4],
+    );
+    let (new_row, params) = link.kind.new_row();
+    let insert = trip.statement(
+        &format!("INSERT INTO {table} {new_row} FROM ({due})"),
+        &args[..params],
+    );
+    let made = trip.statement(
+        &format!(
+            "SELECT u.email FROM {table} l JOIN users u ON u.id = l.user_id \
+             WHERE l.token_hash = ?1"
+        ),
+        &[text(link.token_hash)],
+    );
+    let results = trip.batch(vec![retire, insert, made]).await?;
+    Ok(rows::<MadeFor>(&results, 2, what)?
+        .into_iter()
+        .next()
+        .map(|m| m.email))
+}
+
+pub enum LinkState {
+    /// Unused and unexpired; the password hash of the account it belongs to.
+    Usable {
+        password_hash: String,
+    },
+    Expired,
+    /// Unknown, or already used.
+    Unusable,
+}
+
+#[derive(Deserialize)]
+struct LinkRow {
+    expires_at_ms: f64,
+    used_at_ms: Option<f64>,
+    password_hash: String,
+}
+
+/// What the link with this token hash is now, read on the primary.
+pub async fn link_state(
+    db: &Db,
+    link: OneTimeLink,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<LinkState, Problem> {
+    let trip = db.trip(Route::Primary, "accounts.link_state");
+    let statement = trip.statement(
+        &format!(
+            "SELECT l.expires_at_ms, l.used_at_ms, u.password_hash FROM {} l \
+             JOIN users u ON u.id = l.user_id WHERE l.token_hash = ?1",
+            link.table()
+        ),
+        &[text(token_hash)],
+    );
+    Ok(match trip.first::<LinkRow>(statement).await? {
+        Some(l) if l.used_at_ms.is_some() => LinkState::Unusable,
+        Some(l) if l.expires_at_ms <= now_ms as f64 => LinkState::Expired,
+        Some(l) => LinkState::Usable {
+            password_hash: l.password_hash,
+        },
+        None => LinkState::Unusable,
+    })
+}
+
+/// A link row's expiry, to tell "expired" from "unknown or used".
+#[derive(Deserialize)]
+struct Expiry {
+    expires_at_ms: f64,
+}
+
+/// Whether a link that was not used by this batch is expired (`true`) or unknown or
+/// already used (`false`), from the batch's read-back of its unused row (statement `i`).
+pub(super) fn unused_link_expired(
+    results: &[worker::D1Result],
+    i: usize,
+    now_ms: i64,
+    what: &str,
+) -> Result<bool, Problem> {
+    Ok(rows::<Expiry>(results, i, what)?
+        .first()
+        .is_some_and(|link| link.expires_at_ms <= now_ms as f64))
+}
