@@ -21,6 +21,7 @@ fn admin(app: &TestApp, args: &[&str]) -> Output {
         .args(args)
         .args(["--local", "--persist-to"])
         .arg(&persist)
+        .env("TMPDIR", app.tmp_dir())
         .output()
         .expect("run gatehouse-cli admin")
 }

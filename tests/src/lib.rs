@@ -33,7 +33,7 @@ mod template;
 mod timing;
 pub use email::SentEmail;
 pub use http::TestResponse;
-use setup::{build_once, copy_dir, free_port, wrangler};
+use setup::{build_once, copy_dir, free_port, wrangler_in};
 pub use setup::{group_alive, kill_group, project_root};
 pub use shared::{shared_app, unique};
 use template::migrated_template;
@@ -153,7 +153,7 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         .append(true)
         .open(state.join("wrangler.log"))
         .expect("log file");
-    let mut cmd = wrangler();
+    let mut cmd = wrangler_in(state);
     cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &inspector_port.to_string()])
         .arg("--persist-to")
@@ -296,6 +296,12 @@ impl TestApp {
         self.state.path()
     }
 
+    /// A `TMPDIR` for other programs run against this app (e.g. `gatehouse-cli admin`,
+    /// which runs wrangler): removed with the app, so nothing is left in /tmp.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.state.path().join("tmp")
+    }
+
     /// Runs SQL against this app's own local D1 (through `wrangler d1 execute`, the
     /// same database file the running worker uses) and returns the last statement's
     /// rows; panics if the SQL fails.
@@ -307,7 +313,7 @@ impl TestApp {
     /// `Err` with wrangler's output.
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
         let one_at_a_time = self.d1.lock().unwrap_or_else(|e| e.into_inner());
-        let out = wrangler()
+        let out = wrangler_in(self.state.path())
             .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
             .arg(self.persist_dir())
             .args(["--command", sql])

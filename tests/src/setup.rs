@@ -67,6 +67,16 @@ pub(crate) fn wrangler() -> Command {
     cmd
 }
 
+/// [`wrangler`] with its temp files (miniflare's scratch directories, the update
+/// check's cache) under `state/tmp`, so they go when `state` goes, never into /tmp.
+pub(crate) fn wrangler_in(state: &Path) -> Command {
+    let tmp = state.join("tmp");
+    fs::create_dir_all(&tmp).expect("create the state's tmp dir");
+    let mut cmd = wrangler();
+    cmd.env("TMPDIR", tmp);
+    cmd
+}
+
 pub(crate) fn build_once() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use crate::setup::{project_root, wrangler};
+use crate::setup::{project_root, wrangler_in};
 
 /// A persist directory with every migration applied (see the module docs).
 pub(crate) fn migrated_template() -> &'static Path {
@@ -39,13 +39,19 @@ fn make_template() -> PathBuf {
         std::process::id(),
         nanos_since_epoch()
     ));
-    let out = wrangler()
+    let scratch = cache.join(format!(
+        "scratch-{}-{}",
+        std::process::id(),
+        nanos_since_epoch()
+    ));
+    let out = wrangler_in(&scratch)
         .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
         .arg(&partial)
         .env("CI", "true") // never prompt
         .stdin(Stdio::null())
         .output()
         .expect("run wrangler d1 migrations apply");
+    let _ = fs::remove_dir_all(&scratch);
     if !out.status.success() {
         let _ = fs::remove_dir_all(&partial);
         panic!(

@@ -101,6 +101,31 @@ fn a_copied_public_key_cannot_take_over_another_organizations_node() {
     assert!(error.contains("UNIQUE constraint failed"), "{error}");
 }
 
+/// `count` distinct real 2048-bit RSA public keys (e = 65537), made cheaply: each
+/// modulus is the product of two primes taken from a few generated keys (14 keys give
+/// 28 primes, 378 pairs). Generating 200 keys was most of this binary's time.
+fn distinct_public_keys(count: usize) -> Vec<String> {
+    let mut primes: Vec<rsa::BigUint> = Vec::new();
+    while primes.len() * primes.len().saturating_sub(1) / 2 < count {
+        use rsa::traits::PrivateKeyParts;
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        primes.extend(key.primes().iter().cloned());
+    }
+    let pairs = (0..primes.len()).flat_map(|i| (i + 1..primes.len()).map(move |j| (i, j)));
+    pairs
+        .take(count)
+        .map(|(i, j)| {
+            // Each prime has its top two bits set, so every product has exactly 2048 bits.
+            let n = &primes[i] * &primes[j];
+            assert_eq!(n.bits(), 2048);
+            rsa::RsaPublicKey::new(n, rsa::BigUint::from(65_537u32))
+                .unwrap()
+                .to_public_key_pem(LineEnding::LF)
+                .unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn no_organization_can_crowd_out_another_by_uploading_keys() {
     let app = shared_app();
@@ -119,16 +144,14 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
 
     // 200 newer active keys in 40 other organizations (the old design tried the newest
     // 50 keys of everyone for a registration without id_org).
+    let mut hostile_keys = distinct_public_keys(200).into_iter();
     let mut sql = String::new();
     for org in 0..40 {
         sql.push_str(&format!(
             "INSERT INTO organizations (id, name, created_at_ms) VALUES ('hostile-{org}', 'h', 1);"
         ));
         for k in 0..5 {
-            let key = PrivateKey::generate(2048)
-                .unwrap()
-                .public_key()
-                .to_spki_pem();
+            let key = hostile_keys.next().expect("200 keys");
             sql.push_str(&format!(
                 "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
                  VALUES ('h-{org}-{k}', 'hostile-{org}', '{key}', 2048, {});",
