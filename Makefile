@@ -139,7 +139,7 @@ test-wasm: setup
 # binaries at a time with E2E_THREADS threads each, and prints each binary's time and
 # the ten slowest tests.
 test-e2e: build $(CONTRACT_STAMP)
-	E2E_JOBS=$${E2E_JOBS:-2} E2E_THREADS=$${E2E_THREADS:-4} bash tests/run-e2e.sh
+	E2E_JOBS=$${E2E_JOBS:-3} E2E_THREADS=$${E2E_THREADS:-4} bash tests/run-e2e.sh
 
 # schemathesis (CONTRACT_* above) is reinstalled when its pins change.
 $(CONTRACT_STAMP): tests/contract/requirements.txt
