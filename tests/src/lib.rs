@@ -7,8 +7,10 @@
 //! with local D1, KV and email) on free loopback ports. Workers share nothing and run
 //! in parallel. Dropping the [`TestApp`] kills wrangler's whole process group
 //! (wrangler, workerd, esbuild), also when the test panics; the shared worker, never
-//! dropped, is killed by an exit hook (exit.rs). With `GATEHOUSE_TEST_TIMES` set, each
-//! test's time is logged for `make test`'s slowest-tests list (timing.rs).
+//! dropped, is killed by an exit hook (exit.rs). wrangler's own temp files go into the
+//! worker's state dir too (`TMPDIR`), so a run leaves nothing in /tmp. With
+//! `GATEHOUSE_TEST_TIMES` set, each test's time is logged for `make test`'s
+//! slowest-tests list (timing.rs).
 
 use std::fs;
 use std::io::Read;
