@@ -155,11 +155,14 @@ test-unit:
 test-wasm: setup
 	cargo test -p gatehouse-core --target wasm32-unknown-unknown --test wasm
 
-# Boots the built worker in workerd (wrangler dev) once per test, with its own D1/KV;
-# the CLI tests drive the gatehouse-cli binary against it, the contract test drives
-# schemathesis against it.
+# Boots the built worker in workerd (wrangler dev), with its own D1/KV: one per test
+# binary shared by the tests that can share it, one per test for the others
+# (tests/src/shared.rs); the CLI tests drive the gatehouse-cli binary against it, the
+# contract test drives schemathesis against it. tests/run-e2e.sh runs E2E_JOBS test
+# binaries at a time with E2E_THREADS threads each, and prints each binary's time and
+# the ten slowest tests.
 test-e2e: build $(CONTRACT_STAMP)
-	cargo test -p gatehouse-e2e -p gatehouse-cli -- --test-threads=$${E2E_THREADS:-4}
+	E2E_JOBS=$${E2E_JOBS:-3} E2E_THREADS=$${E2E_THREADS:-4} bash tests/run-e2e.sh
 
 # schemathesis (CONTRACT_* above) is reinstalled when its pins change.
 $(CONTRACT_STAMP): tests/contract/requirements.txt
@@ -179,9 +182,11 @@ contract: build $(CONTRACT_STAMP)
 # otherwise now that wrangler.toml has an environment); then the same upload with
 # [env.production]'s bindings and vars, which wrangler must accept without a warning
 # (its placeholder ids are make deploy-preflight's business, not this check's).
+# wrangler's own temp files (its update check's cache) go into the removed directory
+# too, not /tmp.
 BUNDLE_BUDGET_GZIP_KIB ?= 360
 deploy-check: build
-	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; export TMPDIR="$$out"; \
 		wrangler deploy --dry-run --env "" --outdir "$$out/local" > "$$out/report.txt" 2>&1 || { cat "$$out/report.txt"; exit 1; }; \
 		grep -v '^$$' "$$out/report.txt"; \
 		gzip_kib=$$(sed -n 's/.*Total Upload:.*gzip: \([0-9.]*\) KiB.*/\1/p' "$$out/report.txt"); \

@@ -1,10 +1,15 @@
 //! `gatehouse-cli admin …` as an operator runs it, from the project directory,
 //! against the local D1 of a running worker: each command changes what the worker
 //! does at once, or shows what it stored.
+//!
+//! Both tests share one worker, with people, organizations and node addresses of
+//! their own. Only the ban test bans, so it may count every banned organization (an
+//! injected `OR '1'='1'` would ban them all); only the provider test marks a network
+//! provider, so the public directory holds its node alone.
 
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
-use gatehouse_e2e::{project_root, spawn_app, TestApp};
+use gatehouse_e2e::{project_root, shared_app, spawn_app, TestApp};
 use serde_json::{json, Value};
 use std::process::{Command, Output};
 
@@ -16,6 +21,7 @@ fn admin(app: &TestApp, args: &[&str]) -> Output {
         .args(args)
         .args(["--local", "--persist-to"])
         .arg(&persist)
+        .env("TMPDIR", app.tmp_dir())
         .output()
         .expect("run gatehouse-cli admin")
 }
@@ -32,8 +38,8 @@ fn ok(out: &Output) -> String {
 
 #[test]
 fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-a", 2048);
+    let app = shared_app();
+    let key = seed_org(app, "org-a", 2048);
     let ts = now_ms();
     let register = |ts: i64, id_org: Option<&str>| {
         app.post_json(
@@ -44,15 +50,15 @@ fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
     assert_eq!(register(ts, Some("org-a")).status, 200);
     assert_eq!(register(ts + 1, None).status, 200, "warm path");
 
-    let out = ok(&admin(&app, &["ban", "org-a"]));
+    let out = ok(&admin(app, &["ban", "org-a"]));
     assert!(out.contains("org-a banned"), "{out}");
     let refused = register(ts + 2, None);
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert_eq!(refused.json()["message"], "Unknown or banned organization");
 
     // A member's write (a new key) is refused too.
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
-    ok(&admin(&app, &["ban", &org]));
+    let (token, org, _) = verified_user(app, "ada@banned.acme.io");
+    ok(&admin(app, &["ban", &org]));
     let pem = gatehouse_core::crypto::rsa_keys::PrivateKey::generate(2048)
         .unwrap()
         .public_key()
@@ -65,14 +71,14 @@ fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
     assert_eq!(upload.status, 403, "{}", upload.body);
     assert_eq!(upload.json()["error_code"], "ORG_BANNED");
 
-    ok(&admin(&app, &["unban", "org-a"]));
+    ok(&admin(app, &["unban", "org-a"]));
     assert_eq!(register(ts + 3, None).status, 200);
 
     // Unknown organization, hostile id, no target: clear errors, nothing run.
-    let unknown = admin(&app, &["ban", "org-nope"]);
+    let unknown = admin(app, &["ban", "org-nope"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no organization \"org-nope\""));
-    let hostile = admin(&app, &["ban", "x' OR '1'='1"]);
+    let hostile = admin(app, &["ban", "x' OR '1'='1"]);
     assert!(!hostile.status.success());
     assert!(String::from_utf8_lossy(&hostile.stderr).contains("is not an organization id"));
     assert_eq!(
@@ -88,8 +94,8 @@ fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
 
 #[test]
 fn provider_marks_show_org_and_key_audit() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@provider.acme.io");
     let key = gatehouse_core::crypto::rsa_keys::PrivateKey::generate(2048).unwrap();
     let upload = app.post_json_as(
         &token,
@@ -105,16 +111,16 @@ fn provider_marks_show_org_and_key_audit() {
     assert_eq!(registered.status, 200, "{}", registered.body);
 
     let listed = |app: &TestApp| app.get("/node").json()["data"].as_array().unwrap().len();
-    assert_eq!(listed(&app), 0, "not a network provider yet");
-    ok(&admin(&app, &["mark-provider", &org]));
-    assert_eq!(listed(&app), 1);
-    ok(&admin(&app, &["unmark-provider", &org]));
-    assert_eq!(listed(&app), 0);
+    assert_eq!(listed(app), 0, "not a network provider yet");
+    ok(&admin(app, &["mark-provider", &org]));
+    assert_eq!(listed(app), 1);
+    ok(&admin(app, &["unmark-provider", &org]));
+    assert_eq!(listed(app), 0);
 
-    let shown: Value = serde_json::from_str(&ok(&admin(&app, &["show-org", &org]))).unwrap();
+    let shown: Value = serde_json::from_str(&ok(&admin(app, &["show-org", &org]))).unwrap();
     assert_eq!(shown["organization"]["id"], org.as_str());
     assert_eq!(shown["organization"]["banned"], 0);
-    assert_eq!(shown["members"][0]["email"], "ada@acme.io");
+    assert_eq!(shown["members"][0]["email"], "ada@provider.acme.io");
     assert_eq!(shown["members"][0]["role"], "OWNER");
     assert_eq!(shown["keys"][0]["id"], key_id.as_str());
     assert_eq!(shown["nodes"][0]["ip"], "192.0.2.41");
@@ -132,7 +138,7 @@ fn provider_marks_show_org_and_key_audit() {
     );
     assert_eq!(revoke.status, 200, "{}", revoke.body);
     let audit: Value = serde_json::from_str(&ok(&admin(
-        &app,
+        app,
         &["key-audit", "--org", &org, "--limit", "10"],
     )))
     .unwrap();

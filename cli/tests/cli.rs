@@ -106,7 +106,14 @@ fn register_posts_to_the_worker_and_reports_refusals() {
 #[test]
 fn the_onboarding_demo_runs_end_to_end() {
     let app = spawn_app();
-    let out = cli(&["demo", "--url", &app.base_url]);
+    // The demo keeps the node's key pair under the temp dir: this test's own, removed
+    // afterwards, so a run leaves nothing in /tmp.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
+        .args(["demo", "--url", &app.base_url])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("run gatehouse-cli demo");
     let output = text(&out);
     assert!(out.status.success(), "{output}");
     for step in [

@@ -1,17 +1,23 @@
-//! `spawn_app()`: the real worker, booted for one test.
+//! `spawn_app()`: the real worker, booted for one test; `shared_app()`: one worker
+//! booted for all the tests of a test binary that can share it (shared.rs says which).
 //!
 //! Builds the worker once per test process (`make build`, a no-op when up to date),
-//! applies the D1 migrations once into a template state directory, then for each test
-//! copies that state into a fresh temp dir and starts `wrangler dev` (workerd with
-//! local D1, KV and email) on free loopback ports. Tests therefore share nothing and
-//! run in parallel. Dropping the [`TestApp`] kills wrangler's whole process group
-//! (wrangler, workerd, esbuild), also when the test panics.
+//! takes the migrated D1 template made once per run (template.rs), then for each
+//! worker copies that state into a fresh temp dir and starts `wrangler dev` (workerd
+//! with local D1, KV and email) on free loopback ports. Workers share nothing and run
+//! in parallel. Dropping the [`TestApp`] kills wrangler's whole process group
+//! (wrangler, workerd, esbuild), also when the test panics; the shared worker, never
+//! dropped, is killed by an exit hook (exit.rs). wrangler's own temp files go into the
+//! worker's state dir too (`TMPDIR`), so a run leaves nothing in /tmp. With
+//! `GATEHOUSE_TEST_TIMES` set, each test's time is logged for `make test`'s
+//! slowest-tests list (timing.rs).
 
 use std::fs;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -19,14 +25,20 @@ use tempfile::TempDir;
 
 pub mod accounts;
 mod email;
+mod exit;
 pub mod flashback;
 mod http;
 pub mod nodes;
 mod setup;
+mod shared;
+mod template;
+mod timing;
 pub use email::SentEmail;
 pub use http::TestResponse;
-use setup::{build_once, copy_dir, free_port, migrated_template, wrangler};
+use setup::{build_once, copy_dir, free_port, wrangler_in};
 pub use setup::{group_alive, kill_group, project_root};
+pub use shared::{shared_app, unique};
+use template::migrated_template;
 
 /// How long a `wrangler dev` may take to answer its first request.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
@@ -39,6 +51,8 @@ pub struct TestApp {
     state: TempDir,
     /// A wrangler config other than the project's (see [`spawn_app_without_binding`]).
     config: Option<PathBuf>,
+    /// One `wrangler d1 execute` at a time: tests sharing a worker share its database.
+    d1: Mutex<()>,
 }
 
 /// Boots the worker with the test defaults: test hooks on and a fast password KDF.
@@ -78,6 +92,7 @@ pub fn spawn_worker(config: &Path) -> TestApp {
 }
 
 fn boot(vars: &[(&str, &str)], config: impl FnOnce(&Path) -> Option<PathBuf>) -> TestApp {
+    timing::start();
     build_once();
     let state = tempfile::Builder::new()
         .prefix("gatehouse-e2e-")
@@ -94,6 +109,7 @@ fn boot(vars: &[(&str, &str)], config: impl FnOnce(&Path) -> Option<PathBuf>) ->
         child,
         state,
         config,
+        d1: Mutex::new(()),
     };
     app.start_until_ready(vars);
     app
@@ -147,7 +163,7 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         .append(true)
         .open(state.join("wrangler.log"))
         .expect("log file");
-    let mut cmd = wrangler();
+    let mut cmd = wrangler_in(state);
     cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &inspector_port.to_string()])
         .arg("--persist-to")
@@ -181,7 +197,6 @@ impl TestApp {
     /// `[vars]`: a configuration change (or a fault fixed) between two requests.
     pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
         kill_group(self.process_group());
-        let _ = self.child.wait();
         let (child, port) = start_wrangler(self.state.path(), self.config.as_deref(), vars);
         self.child = child;
         self.base_url = format!("http://127.0.0.1:{port}");
@@ -286,6 +301,17 @@ impl TestApp {
         self.state.path().join("persist")
     }
 
+    /// This app's temp directory: its D1/KV state and wrangler's log.
+    pub(crate) fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// A `TMPDIR` for other programs run against this app (e.g. `gatehouse-cli admin`,
+    /// which runs wrangler): removed with the app, so nothing is left in /tmp.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.state.path().join("tmp")
+    }
+
     /// Runs SQL against this app's own local D1 (through `wrangler d1 execute`, the
     /// same database file the running worker uses) and returns the last statement's
     /// rows; panics if the SQL fails.
@@ -296,13 +322,15 @@ impl TestApp {
     /// Like [`TestApp::d1_query`], but a failing statement (e.g. a constraint) is an
     /// `Err` with wrangler's output.
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
-        let out = wrangler()
+        let one_at_a_time = self.d1.lock().unwrap_or_else(|e| e.into_inner());
+        let out = wrangler_in(self.state.path())
             .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
             .arg(self.persist_dir())
             .args(["--command", sql])
             .stdin(Stdio::null())
             .output()
             .expect("run wrangler d1 execute");
+        drop(one_at_a_time);
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             return Err(format!(
@@ -341,6 +369,5 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         kill_group(self.process_group());
-        let _ = self.child.wait();
     }
 }

@@ -1,27 +1,41 @@
 //! What booting a worker needs from outside the test: the project root, the project's
-//! own wrangler (offline), one `make build` and one migrated D1 template per test
-//! process, free ports, and killing wrangler's whole process group afterwards.
+//! own wrangler (offline), one `make build` per test process, free ports, and killing
+//! wrangler's whole process group afterwards (the D1 template: template.rs).
 
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
 /// SIGTERM to the whole group, then SIGKILL to whatever is still there after 5 s.
+///
+/// The group's leader (wrangler) is this process's child: once it has exited it stays
+/// a zombie, and a member of the group, until reaped, so it is reaped here while
+/// waiting. (Without that, every stop waited the full 5 s for a zombie.)
 pub fn kill_group(pgid: i32) {
-    // SAFETY: plain syscalls on a process group this harness created.
+    // SAFETY: plain syscalls on a process group this harness created; `waitpid` only
+    // ever reaps the leader, and only if it is our child.
     unsafe { libc::kill(-pgid, libc::SIGTERM) };
     let deadline = Instant::now() + Duration::from_secs(5);
-    while group_alive(pgid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    let mut reaped = false;
+    loop {
+        reaped = reaped || unsafe { libc::waitpid(pgid, std::ptr::null_mut(), libc::WNOHANG) } != 0;
+        if !group_alive(pgid) || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    // Reaped here, so callers need no `Child::wait` (which, once the pid is reaped,
+    // could wait on an unrelated child that got the same pid).
+    if !reaped {
+        unsafe { libc::waitpid(pgid, std::ptr::null_mut(), 0) };
+    }
 }
 
-/// Whether any process of the group still exists (zombies of our own child aside).
+/// Whether any process of the group still exists (an unreaped zombie counts).
 pub fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence.
     unsafe { libc::kill(-pgid, 0) == 0 }
@@ -53,6 +67,16 @@ pub(crate) fn wrangler() -> Command {
     cmd
 }
 
+/// [`wrangler`] with its temp files (miniflare's scratch directories, the update
+/// check's cache) under `state/tmp`, so they go when `state` goes, never into /tmp.
+pub(crate) fn wrangler_in(state: &Path) -> Command {
+    let tmp = state.join("tmp");
+    fs::create_dir_all(&tmp).expect("create the state's tmp dir");
+    let mut cmd = wrangler();
+    cmd.env("TMPDIR", tmp);
+    cmd
+}
+
 pub(crate) fn build_once() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -68,33 +92,6 @@ pub(crate) fn build_once() {
             String::from_utf8_lossy(&out.stderr)
         );
     });
-}
-
-/// A persist directory with every migration applied, made once per test process.
-pub(crate) fn migrated_template() -> &'static Path {
-    static TEMPLATE: OnceLock<TempDir> = OnceLock::new();
-    TEMPLATE
-        .get_or_init(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("gatehouse-d1-")
-                .tempdir()
-                .expect("temp dir");
-            let out = wrangler()
-                .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
-                .arg(dir.path())
-                .env("CI", "true") // never prompt
-                .stdin(Stdio::null())
-                .output()
-                .expect("run wrangler d1 migrations apply");
-            assert!(
-                out.status.success(),
-                "migrations failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            dir
-        })
-        .path()
 }
 
 pub(crate) fn copy_dir(from: &Path, to: &Path) {

@@ -1,6 +1,9 @@
 //! One customer must not be able to hurt another through the public API: each test
 //! here replays an attack from the security review (SECURITY.md) against the built
 //! worker and shows it fail.
+//!
+//! All on one shared worker: each test has its own people (and so organizations),
+//! organization ids and node addresses, and reads only those.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -8,7 +11,7 @@ use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
 use gatehouse_e2e::nodes::{now_ms, register};
-use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, TestApp, TestResponse};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use serde_json::json;
 
@@ -45,38 +48,38 @@ fn verifications(res: &TestResponse) -> u32 {
 
 #[test]
 fn a_copied_public_key_cannot_take_over_another_organizations_node() {
-    let app = spawn_app();
-    let (token_a, org_a, _) = verified_user(&app, "ada@acme.io");
-    let (token_b, org_b, _) = verified_user(&app, "mallory@evil.example");
+    let app = shared_app();
+    let (token_a, org_a, _) = verified_user(app, "ada@copied.acme.io");
+    let (token_b, org_b, _) = verified_user(app, "mallory@copied.evil.example");
     let key = PrivateKey::generate(2048).unwrap();
     let pem = key.public_key().to_spki_pem();
-    assert_eq!(upload(&app, &token_a, &org_a, &pem).status, 201);
+    assert_eq!(upload(app, &token_a, &org_a, &pem).status, 201);
     let t = now_ms();
     assert_eq!(
-        register(&app, &key, "203.0.113.9", t, Some(&org_a)).status,
+        register(app, &key, "203.0.113.9", t, Some(&org_a)).status,
         200
     );
 
     // B lists nothing of A's, but public keys are public: B uploads A's key, in any
     // encoding. Refused, without saying whose it is.
-    let copy = upload(&app, &token_b, &org_b, &pem);
+    let copy = upload(app, &token_b, &org_b, &pem);
     assert_error(&copy, 409, "KEY_EXISTS");
     assert!(!copy.body.contains(&org_a));
     assert_error(
-        &upload(&app, &token_b, &org_b, &key.public_key().to_pkcs1_pem()),
+        &upload(app, &token_b, &org_b, &key.public_key().to_pkcs1_pem()),
         409,
         "KEY_EXISTS",
     );
     // A's node keeps registering the documented default way (no id_org) into A.
-    assert_eq!(register(&app, &key, "203.0.113.9", t + 1, None).status, 200);
-    assert_eq!(node_org(&app, "203.0.113.9"), org_a);
+    assert_eq!(register(app, &key, "203.0.113.9", t + 1, None).status, 200);
+    assert_eq!(node_org(app, "203.0.113.9"), org_a);
 
     // Rotation: A adds a new key and revokes the old one; B can copy neither.
     let rotated = PrivateKey::generate(2048).unwrap();
     let rotated_pem = rotated.public_key().to_spki_pem();
-    assert_eq!(upload(&app, &token_a, &org_a, &rotated_pem).status, 201);
+    assert_eq!(upload(app, &token_a, &org_a, &rotated_pem).status, 201);
     assert_error(
-        &upload(&app, &token_b, &org_b, &rotated_pem),
+        &upload(app, &token_b, &org_b, &rotated_pem),
         409,
         "KEY_EXISTS",
     );
@@ -94,16 +97,16 @@ fn a_copied_public_key_cannot_take_over_another_organizations_node() {
     );
     assert_eq!(revoke.status, 200, "{}", revoke.body);
     // A revoked key blocks nobody: B may add a copy (unproven: B has no private half)…
-    assert_eq!(upload(&app, &token_b, &org_b, &pem).status, 201);
+    assert_eq!(upload(app, &token_b, &org_b, &pem).status, 201);
     // …which never moves A's node: it stays A's, verified by A's keys alone.
     assert_eq!(
-        register(&app, &key, "203.0.113.9", t + 2, Some(&org_b)).status,
+        register(app, &key, "203.0.113.9", t + 2, Some(&org_b)).status,
         200,
         "B's copy registers B's own node at that address, not A's"
     );
-    assert_eq!(node_org_count(&app, "203.0.113.9"), 2);
+    assert_eq!(node_org_count(app, "203.0.113.9"), 2);
     // A takes its key back with a proof of possession: B's copy is revoked.
-    assert_error(&upload(&app, &token_a, &org_a, &pem), 409, "KEY_EXISTS");
+    assert_error(&upload(app, &token_a, &org_a, &pem), 409, "KEY_EXISTS");
     let proof = STANDARD.encode(key.sign(possession_message(&org_a).as_bytes()));
     let back = app.post_json_as(
         &token_a,
@@ -113,10 +116,10 @@ fn a_copied_public_key_cannot_take_over_another_organizations_node() {
     assert_eq!(back.status, 201, "{}", back.body);
     // And a node registered with a key stays where it is, whatever B does.
     assert_eq!(
-        register(&app, &rotated, "203.0.113.9", t + 3, None).status,
+        register(app, &rotated, "203.0.113.9", t + 3, None).status,
         200
     );
-    assert_eq!(node_org(&app, "203.0.113.9"), org_a);
+    assert_eq!(node_org(app, "203.0.113.9"), org_a);
 
     // Storage refuses a second active copy even when written behind the API's back.
     let planted = app.d1_execute(&format!(
@@ -127,9 +130,34 @@ fn a_copied_public_key_cannot_take_over_another_organizations_node() {
     assert!(error.contains("UNIQUE constraint failed"), "{error}");
 }
 
+/// `count` distinct real 2048-bit RSA public keys (e = 65537), made cheaply: each
+/// modulus is the product of two primes taken from a few generated keys (14 keys give
+/// 28 primes, 378 pairs). Generating 200 keys was most of this binary's time.
+fn distinct_public_keys(count: usize) -> Vec<String> {
+    let mut primes: Vec<rsa::BigUint> = Vec::new();
+    while primes.len() * primes.len().saturating_sub(1) / 2 < count {
+        use rsa::traits::PrivateKeyParts;
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        primes.extend(key.primes().iter().cloned());
+    }
+    let pairs = (0..primes.len()).flat_map(|i| (i + 1..primes.len()).map(move |j| (i, j)));
+    pairs
+        .take(count)
+        .map(|(i, j)| {
+            // Each prime has its top two bits set, so every product has exactly 2048 bits.
+            let n = &primes[i] * &primes[j];
+            assert_eq!(n.bits(), 2048);
+            rsa::RsaPublicKey::new(n, rsa::BigUint::from(65_537u32))
+                .unwrap()
+                .to_public_key_pem(LineEnding::LF)
+                .unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn no_organization_can_crowd_out_another_by_uploading_keys() {
-    let app = spawn_app();
+    let app = shared_app();
     let honest = PrivateKey::generate(2048).unwrap();
     app.seed_org_key(
         "honest",
@@ -139,22 +167,20 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
     );
     let t = now_ms();
     assert_eq!(
-        register(&app, &honest, "198.51.100.20", t, Some("honest")).status,
+        register(app, &honest, "198.51.100.20", t, Some("honest")).status,
         200
     );
 
     // 200 newer active keys in 40 other organizations (the old design tried the newest
     // 50 keys of everyone for a registration without id_org).
+    let mut hostile_keys = distinct_public_keys(200).into_iter();
     let mut sql = String::new();
     for org in 0..40 {
         sql.push_str(&format!(
             "INSERT INTO organizations (id, name, created_at_ms) VALUES ('hostile-{org}', 'h', 1);"
         ));
         for k in 0..5 {
-            let key = PrivateKey::generate(2048)
-                .unwrap()
-                .public_key()
-                .to_spki_pem();
+            let key = hostile_keys.next().expect("200 keys");
             sql.push_str(&format!(
                 "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
                  VALUES ('h-{org}-{k}', 'hostile-{org}', '{key}', 2048, {});",
@@ -165,15 +191,15 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
     app.d1_query(&sql);
 
     // The registered node, without id_org: only its own organization's keys are tried.
-    let again = register(&app, &honest, "198.51.100.20", t + 1, None);
+    let again = register(app, &honest, "198.51.100.20", t + 1, None);
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(verifications(&again), 1);
     // A new node names its organization and is verified against that one alone.
-    let new = register(&app, &honest, "198.51.100.21", t, Some("honest"));
+    let new = register(app, &honest, "198.51.100.21", t, Some("honest"));
     assert_eq!(new.status, 200, "{}", new.body);
     assert_eq!(verifications(&new), 1);
     // Without a name, a first registration gets a clear instruction and costs no RSA.
-    let unnamed = register(&app, &honest, "198.51.100.22", t, None);
+    let unnamed = register(app, &honest, "198.51.100.22", t, None);
     assert_eq!(unnamed.status, 400);
     assert!(
         unnamed.json()["message"]
@@ -185,15 +211,15 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
     );
     assert_eq!(verifications(&unnamed), 0);
     // A hostile organization's forged registration costs at most its own key count.
-    let forged = register(&app, &honest, "198.51.100.23", t, Some("hostile-7"));
+    let forged = register(app, &honest, "198.51.100.23", t, Some("hostile-7"));
     assert_eq!(forged.status, 400);
     assert_eq!(verifications(&forged), 5);
 }
 
 #[test]
 fn keys_must_use_exponent_65537_and_odd_stored_keys_cost_nothing() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@exponent.acme.io");
     let pem = PrivateKey::generate(4096)
         .unwrap()
         .public_key()
@@ -205,7 +231,7 @@ fn keys_must_use_exponent_65537_and_odd_stored_keys_cost_nothing() {
     )
     .to_public_key_pem(LineEnding::LF)
     .unwrap();
-    let refused = upload(&app, &token, &org, &big_e);
+    let refused = upload(app, &token, &org, &big_e);
     assert_error(&refused, 400, "INVALID_INPUT");
     assert!(refused.json()["message"]
         .as_str()
@@ -216,7 +242,7 @@ fn keys_must_use_exponent_65537_and_odd_stored_keys_cost_nothing() {
     app.seed_org_key("legacy", "odd-key", &big_e, 4096);
     let good = PrivateKey::generate(2048).unwrap();
     app.seed_org_key("legacy", "good-key", &good.public_key().to_spki_pem(), 2048);
-    let res = register(&app, &good, "192.0.2.60", now_ms(), Some("legacy"));
+    let res = register(app, &good, "192.0.2.60", now_ms(), Some("legacy"));
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(
         verifications(&res),
@@ -227,24 +253,24 @@ fn keys_must_use_exponent_65537_and_odd_stored_keys_cost_nothing() {
 
 #[test]
 fn node_identity_folds_mapped_ipv4_and_refuses_unreachable_addresses() {
-    let app = spawn_app();
+    let app = shared_app();
     let key = PrivateKey::generate(2048).unwrap();
     app.seed_org_key("org-ip", "k-ip", &key.public_key().to_spki_pem(), 2048);
     let t = now_ms();
     assert_eq!(
-        register(&app, &key, "203.0.113.9", t, Some("org-ip")).status,
+        register(app, &key, "203.0.113.19", t, Some("org-ip")).status,
         200
     );
-    let mapped = register(&app, &key, "::ffff:203.0.113.9", t + 1, None);
+    let mapped = register(app, &key, "::ffff:203.0.113.19", t + 1, None);
     assert_eq!(mapped.status, 200, "{}", mapped.body);
     assert_eq!(
-        app.d1_query("SELECT ip, last_signed_at_ms FROM nodes"),
-        vec![json!({"ip": "203.0.113.9", "last_signed_at_ms": t + 1})],
+        app.d1_query("SELECT ip, last_signed_at_ms FROM nodes WHERE org_id = 'org-ip'"),
+        vec![json!({"ip": "203.0.113.19", "last_signed_at_ms": t + 1})],
         "one node, whichever way its address is written"
     );
     // The seed's own example: private ranges are fine.
     assert_eq!(
-        register(&app, &key, "192.168.1.100", t, Some("org-ip")).status,
+        register(app, &key, "192.168.1.100", t, Some("org-ip")).status,
         200
     );
     for ip in [
@@ -259,7 +285,7 @@ fn node_identity_folds_mapped_ipv4_and_refuses_unreachable_addresses() {
         "255.255.255.255",
         "::ffff:127.0.0.1",
     ] {
-        let res = register(&app, &key, ip, t, Some("org-ip"));
+        let res = register(app, &key, ip, t, Some("org-ip"));
         assert_eq!(res.status, 400, "{ip}: {}", res.body);
         assert!(
             res.json()["message"]
@@ -270,15 +296,19 @@ fn node_identity_folds_mapped_ipv4_and_refuses_unreachable_addresses() {
             res.body
         );
     }
-    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 2);
+    // Each registration above was signed by org-ip's one key.
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM nodes WHERE org_id = 'org-ip'")[0]["n"],
+        2
+    );
 }
 
 #[test]
 fn a_banned_organization_can_no_longer_write() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@banned.acme.io");
     let key = PrivateKey::generate(2048).unwrap();
-    let created = upload(&app, &token, &org, &key.public_key().to_spki_pem());
+    let created = upload(app, &token, &org, &key.public_key().to_spki_pem());
     assert_eq!(created.status, 201);
     let key_id = created.json()["data"]["id"].as_str().unwrap().to_owned();
     app.d1_query(&format!(
@@ -289,7 +319,7 @@ fn a_banned_organization_can_no_longer_write() {
         .unwrap()
         .public_key()
         .to_spki_pem();
-    assert_error(&upload(&app, &token, &org, &other), 403, "ORG_BANNED");
+    assert_error(&upload(app, &token, &org, &other), 403, "ORG_BANNED");
     let generate = app.request(
         "POST",
         &format!("/organization/{org}/key"),
@@ -311,7 +341,7 @@ fn a_banned_organization_can_no_longer_write() {
         "ORG_BANNED",
     );
     assert_eq!(
-        register(&app, &key, "192.0.2.70", now_ms(), Some(&org)).status,
+        register(app, &key, "192.0.2.70", now_ms(), Some(&org)).status,
         400,
         "nor register nodes"
     );

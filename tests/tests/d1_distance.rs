@@ -2,11 +2,14 @@
 //! every revocation and ban at once), read-your-writes through D1 bookmarks, and the
 //! simulated latency test builds use to make distance visible (docs/performance.md,
 //! "D1 round trips").
+//!
+//! The warm-path and bookmark tests share one worker (organizations and node
+//! addresses of their own); the simulated distance needs its own `[vars]`.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::nodes::{now_ms, register, seed_org};
-use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
 use std::time::Instant;
 
@@ -40,29 +43,29 @@ fn assert_refused(res: &TestResponse, message: &str) {
 
 #[test]
 fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ban() {
-    let app = spawn_app();
+    let app = shared_app();
 
     // A key revoked after the isolate cached it: refused at once, as the cold path
     // refuses a key that is not active.
-    let (key, ts) = warm_node(&app, "org-revoked", "192.0.2.10");
+    let (key, ts) = warm_node(app, "org-revoked", "192.0.2.10");
     app.d1_execute("UPDATE org_keys SET revoked_at_ms = 1 WHERE org_id = 'org-revoked'")
         .unwrap();
     assert_refused(
-        &register(&app, &key, "192.0.2.10", ts + 1, None),
+        &register(app, &key, "192.0.2.10", ts + 1, None),
         "Invalid signature (a node's first registration must also name its organization: id_org)",
     );
 
     // A ban: refused at once, decided inside the one conditional write.
-    let (key, ts) = warm_node(&app, "org-banned", "192.0.2.11");
+    let (key, ts) = warm_node(app, "org-banned", "192.0.2.11");
     app.d1_execute("UPDATE organizations SET banned = 1 WHERE id = 'org-banned'")
         .unwrap();
-    let banned = register(&app, &key, "192.0.2.11", ts + 1, None);
+    let banned = register(app, &key, "192.0.2.11", ts + 1, None);
     assert_refused(&banned, "Unknown or banned organization");
     assert_eq!(primary_trips(&banned), 1);
 
     // Not newer than the last accepted request: the replay answer, in one round trip.
-    let (key, ts) = warm_node(&app, "org-replay", "192.0.2.12");
-    let older = register(&app, &key, "192.0.2.12", ts - 5, None);
+    let (key, ts) = warm_node(app, "org-replay", "192.0.2.12");
+    let older = register(app, &key, "192.0.2.12", ts - 5, None);
     assert_refused(
         &older,
         "Replay detected: this signed request was already used or is older than the last one",
@@ -71,19 +74,19 @@ fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ba
 
     // The node removed by its organization: a first registration again, which must
     // name the organization (the cache never stands in for that).
-    let (key, ts) = warm_node(&app, "org-removed", "192.0.2.13");
+    let (key, ts) = warm_node(app, "org-removed", "192.0.2.13");
     app.d1_execute("DELETE FROM nodes WHERE ip = '192.0.2.13'")
         .unwrap();
     assert_refused(
-        &register(&app, &key, "192.0.2.13", ts + 1, None),
+        &register(app, &key, "192.0.2.13", ts + 1, None),
         "Invalid signature (a node's first registration must also name its organization: id_org)",
     );
-    let again = register(&app, &key, "192.0.2.13", ts + 2, Some("org-removed"));
+    let again = register(app, &key, "192.0.2.13", ts + 2, Some("org-removed"));
     assert_eq!(again.status, 200, "{}", again.body);
 
     // A new key of the same organization (the cached ones do not verify it): the cold
     // path reads the keys again and accepts it.
-    let (_, ts) = warm_node(&app, "org-rotated", "192.0.2.14");
+    let (_, ts) = warm_node(app, "org-rotated", "192.0.2.14");
     let new_key = PrivateKey::generate(2048).unwrap();
     app.seed_org_key(
         "org-rotated",
@@ -91,7 +94,7 @@ fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ba
         &new_key.public_key().to_spki_pem(),
         2048,
     );
-    let rotated = register(&app, &new_key, "192.0.2.14", ts + 1, None);
+    let rotated = register(app, &new_key, "192.0.2.14", ts + 1, None);
     assert_eq!(rotated.status, 200, "{}", rotated.body);
     let stored = app.d1_query("SELECT key_id FROM nodes WHERE ip = '192.0.2.14'");
     assert_eq!(stored[0]["key_id"], "org-rotated-key-2");
@@ -99,8 +102,8 @@ fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ba
 
 #[test]
 fn a_caller_that_sends_the_bookmark_back_reads_its_own_writes() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@bookmark.acme.io");
     let key = PrivateKey::generate(2048).unwrap();
     let created = app.post_json_as(
         &token,

@@ -1,31 +1,37 @@
 //! Which organization a company's people land in: a domain is claimed only by an
 //! organization whose founder verified an email at it, and never for a free-mail
 //! provider's domain (the list is data from a maintained package).
+//!
+//! All on one shared worker: each test's company has a domain of its own, and each
+//! test reads only the organizations of its domain and its own people.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{sign_up, verified_user, verify_by_email};
-use gatehouse_e2e::spawn_app;
+use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
 
 #[test]
 fn an_unverified_sign_up_cannot_capture_a_domain() {
-    let app = spawn_app();
-    // Mallory signs up as someone at acme.io but cannot read that mailbox.
-    let squatter = sign_up(&app, "anyone@acme.io");
+    let app = shared_app();
+    // Mallory signs up as someone at squatted.io but cannot read that mailbox.
+    let squatter = sign_up(app, "anyone@squatted.io");
     let squat_org = squatter["user"]["orgId"].as_str().unwrap().to_owned();
 
     // The real Ada arrives later: she founds her own organization, not a seat in Mallory's.
-    let (ada_token, ada_org, _) = verified_user(&app, "ada@acme.io");
+    let (ada_token, ada_org, _) = verified_user(app, "ada@squatted.io");
     assert_ne!(ada_org, squat_org);
-    let orgs =
-        app.d1_query("SELECT id, domain, pending_domain FROM organizations ORDER BY created_at_ms");
+    // Every organization that is, or may become, squatted.io's.
+    let orgs = app.d1_query(
+        "SELECT id, domain, pending_domain FROM organizations \
+         WHERE domain = 'squatted.io' OR pending_domain = 'squatted.io' ORDER BY created_at_ms",
+    );
     assert_eq!(
         orgs,
         vec![
-            json!({"id": squat_org, "domain": null, "pending_domain": "acme.io"}),
-            json!({"id": ada_org, "domain": "acme.io", "pending_domain": null}),
+            json!({"id": squat_org, "domain": null, "pending_domain": "squatted.io"}),
+            json!({"id": ada_org, "domain": "squatted.io", "pending_domain": null}),
         ],
-        "only the verified founder's organization claims acme.io"
+        "only the verified founder's organization claims squatted.io"
     );
     // Ada owns her organization and can manage its keys.
     let key = PrivateKey::generate(2048)
@@ -40,7 +46,7 @@ fn an_unverified_sign_up_cannot_capture_a_domain() {
     assert_eq!(res.status, 201, "{}", res.body);
 
     // Colleagues join Ada's organization, not the squatter's.
-    let colleague = sign_up(&app, "charles@acme.io");
+    let colleague = sign_up(app, "charles@squatted.io");
     assert_eq!(colleague["user"]["orgId"], json!(ada_org));
     let members = app.d1_query(&format!(
         "SELECT count(*) AS n FROM org_members WHERE org_id = '{ada_org}'"
@@ -50,7 +56,7 @@ fn an_unverified_sign_up_cannot_capture_a_domain() {
 
 #[test]
 fn free_mail_providers_never_define_an_organization() {
-    let app = spawn_app();
+    let app = shared_app();
     let mut orgs = Vec::new();
     for email in [
         "one@hotmail.co.uk",
@@ -60,7 +66,7 @@ fn free_mail_providers_never_define_an_organization() {
         "five@gmx.at",
         "six@yahoo.de",
     ] {
-        let (_, org, _) = verified_user(&app, email);
+        let (_, org, _) = verified_user(app, email);
         orgs.push(org);
     }
     orgs.sort();
@@ -70,8 +76,26 @@ fn free_mail_providers_never_define_an_organization() {
         6,
         "nobody shares an organization through free mail"
     );
+    // No organization claims, or waits to claim, any of these providers' domains.
+    let providers = "'hotmail.co.uk', 'outlook.fr', 'gmx.at', 'yahoo.de'";
     assert_eq!(
-        app.d1_query("SELECT count(*) AS n FROM organizations WHERE domain IS NOT NULL OR pending_domain IS NOT NULL")[0]["n"],
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM organizations \
+             WHERE domain IN ({providers}) OR pending_domain IN ({providers})"
+        ))[0]["n"],
+        0
+    );
+    // Nor do these six people's organizations claim any domain at all.
+    let theirs = orgs
+        .iter()
+        .map(|o| format!("'{o}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM organizations WHERE id IN ({theirs}) \
+             AND (domain IS NOT NULL OR pending_domain IS NOT NULL)"
+        ))[0]["n"],
         0
     );
     let listed = app.d1_query("SELECT count(*) AS n FROM free_mail_domains");
@@ -80,28 +104,49 @@ fn free_mail_providers_never_define_an_organization() {
 
 #[test]
 fn a_colleague_who_verifies_after_the_founder_joins_the_founders_organization() {
-    let app = spawn_app();
+    let app = shared_app();
     // Both sign up before either verifies: each gets an organization of their own.
-    let ada = sign_up(&app, "ada@acme.io");
-    let bob = sign_up(&app, "bob@acme.io");
+    let ada = sign_up(app, "ada@latecomer.io");
+    let bob = sign_up(app, "bob@latecomer.io");
     let ada_org = ada["user"]["orgId"].as_str().unwrap().to_owned();
-    assert_ne!(bob["user"]["orgId"], json!(ada_org));
-    verify_by_email(&app, "ada@acme.io");
-    verify_by_email(&app, "bob@acme.io");
+    let bob_org = bob["user"]["orgId"].as_str().unwrap().to_owned();
+    assert_ne!(bob_org, ada_org);
+    verify_by_email(app, "ada@latecomer.io");
+    verify_by_email(app, "bob@latecomer.io");
     // Bob's organization held nothing: he is now a member of Ada's, and his empty
     // organization and its trial are gone.
     let login = app.post_json(
         "/user/login",
-        &json!({"email": "bob@acme.io", "password": "Correct1horse"}),
+        &json!({"email": "bob@latecomer.io", "password": "Correct1horse"}),
     );
     assert_eq!(login.json()["user"]["orgId"], json!(ada_org));
-    let orgs: Vec<Value> = app.d1_query("SELECT id FROM organizations");
+    // Of latecomer.io's organizations, and of the two these sign-ups made, one is left.
+    let orgs: Vec<Value> = app.d1_query(&format!(
+        "SELECT id FROM organizations WHERE domain = 'latecomer.io' \
+         OR pending_domain = 'latecomer.io' OR id IN ('{ada_org}', '{bob_org}')"
+    ));
     assert_eq!(orgs, vec![json!({ "id": ada_org })]);
     assert_eq!(
-        app.d1_query("SELECT count(*) AS n FROM subscriptions")[0]["n"],
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM subscriptions WHERE org_id IN ('{ada_org}', '{bob_org}')"
+        ))[0]["n"],
         1
     );
-    let roles = app.d1_query("SELECT role FROM org_members ORDER BY created_at_ms");
+    let people = format!(
+        "'{}', '{}'",
+        ada["user"]["id"].as_str().unwrap(),
+        bob["user"]["id"].as_str().unwrap()
+    );
+    let members = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM org_members WHERE org_id = '{bob_org}' OR user_id IN ({people})"
+    ));
+    assert_eq!(
+        members[0]["n"], 2,
+        "no member left in Bob's old organization"
+    );
+    let roles = app.d1_query(&format!(
+        "SELECT role FROM org_members WHERE user_id IN ({people}) ORDER BY created_at_ms"
+    ));
     assert_eq!(
         roles,
         vec![json!({"role": "OWNER"}), json!({"role": "MEMBER"})]

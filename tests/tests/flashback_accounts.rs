@@ -1,11 +1,13 @@
 //! The Flashback client's account calls, sent as `makeRequest` sends them
 //! (tests/src/flashback.rs): sign-up with its extra fields, resend by link id, login,
 //! refresh with `refresh_token`, logout, profile; roles as Flashback's numbers.
+//!
+//! All on one shared worker: each test has its own people at a domain of its own.
 
 use gatehouse_e2e::accounts::{signup_body, verify_by_email};
 use gatehouse_e2e::flashback::{client_call, json_reply};
 use gatehouse_e2e::nodes::now_ms;
-use gatehouse_e2e::{spawn_app, TestResponse};
+use gatehouse_e2e::{shared_app, TestResponse};
 use serde_json::{json, Value};
 
 fn expires_soon(body: &Value) {
@@ -19,9 +21,9 @@ fn expires_soon(body: &Value) {
 
 #[test]
 fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
-    let app = spawn_app();
+    let app = shared_app();
     // userRegister, with RegisterBody fields gatehouse does not keep.
-    let mut body = signup_body("ada@acme.io", json!({}));
+    let mut body = signup_body("ada@client.acme.io", json!({}));
     for (k, v) in [
         ("phone", "+44 20 7946 0000"),
         ("address1", "1 Main St"),
@@ -31,7 +33,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
         body[k] = json!(v);
     }
     let signed_up = json_reply(
-        &client_call(&app, None, "POST", "user/register", Some(&body)),
+        &client_call(app, None, "POST", "user/register", Some(&body)),
         201,
     );
     expires_soon(&signed_up);
@@ -42,25 +44,28 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
 
     // resendVerificationEmail(id): POST, no body; once a minute per account.
     let path = format!("user/resend-verification/{link_id}");
-    let resent = client_call(&app, None, "POST", &path, None);
+    let resent = client_call(app, None, "POST", &path, None);
     assert_eq!(json_reply(&resent, 202)["success"], true);
-    app.wait_for_emails("ada@acme.io", 1);
-    app.d1_query("UPDATE email_verifications SET created_at_ms = created_at_ms - 120000");
-    json_reply(&client_call(&app, None, "POST", &path, None), 202);
-    let links = app.wait_for_emails("ada@acme.io", 2);
+    app.wait_for_emails("ada@client.acme.io", 1);
+    app.d1_query(
+        "UPDATE email_verifications SET created_at_ms = created_at_ms - 120000 \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'ada@client.acme.io')",
+    );
+    json_reply(&client_call(app, None, "POST", &path, None), 202);
+    let links = app.wait_for_emails("ada@client.acme.io", 2);
     assert_ne!(links[0].first_link(), links[1].first_link(), "a fresh link");
     // An unknown id answers the same, sending nothing.
     json_reply(
-        &client_call(&app, None, "POST", "user/resend-verification/nope", None),
+        &client_call(app, None, "POST", "user/resend-verification/nope", None),
         202,
     );
-    verify_by_email(&app, "ada@acme.io");
+    verify_by_email(app, "ada@client.acme.io");
 
     // userLogin, with deviceInfo.
-    let login_body = json!({"email": "ada@acme.io", "password": "Correct1horse",
+    let login_body = json!({"email": "ada@client.acme.io", "password": "Correct1horse",
         "deviceInfo": {"userAgent": "Mozilla/5.0", "deviceType": "DESKTOP", "os": "Linux", "browser": "Firefox"}});
     let login = json_reply(
-        &client_call(&app, None, "POST", "user/login", Some(&login_body)),
+        &client_call(app, None, "POST", "user/login", Some(&login_body)),
         200,
     );
     expires_soon(&login);
@@ -70,13 +75,13 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
 
     // getUserProfile, with the bearer the client now sends.
     let profile = json_reply(
-        &client_call(&app, Some(&access), "GET", "user/profile", None),
+        &client_call(app, Some(&access), "GET", "user/profile", None),
         200,
     );
     assert_eq!(
         profile["data"],
         json!({"id": signed_up["user"]["id"], "name": "Ada", "lastName": "Lovelace",
-               "email": "ada@acme.io", "orgId": signed_up["user"]["orgId"], "orgRole": 255,
+               "email": "ada@client.acme.io", "orgId": signed_up["user"]["orgId"], "orgRole": 255,
                "orgRoleDescription": "OWNER", "orgRoles": [255], "validated": true,
                "mfaRequired": false, "isBusiness": true})
     );
@@ -84,7 +89,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     // userRefresh sends {"refresh_token"}.
     let refreshed = json_reply(
         &client_call(
-            &app,
+            app,
             Some(&access),
             "POST",
             "user/refresh",
@@ -101,7 +106,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
 
     // userLogout: that sign-in's refresh token is dead; signing out again is the same.
     let out = client_call(
-        &app,
+        app,
         Some(&access),
         "POST",
         "user/logout",
@@ -109,7 +114,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     );
     assert_eq!(json_reply(&out, 200)["success"], true);
     let dead = client_call(
-        &app,
+        app,
         None,
         "POST",
         "user/refresh",
@@ -118,7 +123,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     assert_eq!(dead.status, 401, "{}", dead.body);
     json_reply(
         &client_call(
-            &app,
+            app,
             None,
             "POST",
             "user/logout",
@@ -127,7 +132,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
         200,
     );
     let forged = client_call(
-        &app,
+        app,
         None,
         "POST",
         "user/logout",
@@ -139,11 +144,11 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     // A colleague who joins is a plain USER (0).
     let colleague = json_reply(
         &client_call(
-            &app,
+            app,
             None,
             "POST",
             "user/register",
-            Some(&signup_body("charles@acme.io", json!({}))),
+            Some(&signup_body("charles@client.acme.io", json!({}))),
         ),
         201,
     );
@@ -153,21 +158,21 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
 
 #[test]
 fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
-    let app = std::sync::Arc::new(spawn_app());
+    let app = shared_app();
     client_call(
-        &app,
+        app,
         None,
         "POST",
         "user/register",
-        Some(&signup_body("ada@acme.io", json!({}))),
+        Some(&signup_body("ada@racing.acme.io", json!({}))),
     );
     let login = json_reply(
         &client_call(
-            &app,
+            app,
             None,
             "POST",
             "user/login",
-            Some(&json!({"email": "ada@acme.io", "password": "Correct1horse"})),
+            Some(&json!({"email": "ada@racing.acme.io", "password": "Correct1horse"})),
         ),
         200,
     );
@@ -176,11 +181,11 @@ fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
     let racers: Vec<_> = ["user/logout", "user/refresh"]
         .into_iter()
         .map(|path| {
-            let (app, barrier, token) = (app.clone(), barrier.clone(), token.clone());
+            let (barrier, token) = (barrier.clone(), token.clone());
             std::thread::spawn(move || {
                 barrier.wait();
                 client_call(
-                    &app,
+                    app,
                     None,
                     "POST",
                     path,
@@ -203,7 +208,7 @@ fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
     }
     for t in tokens {
         let res = client_call(
-            &app,
+            app,
             None,
             "POST",
             "user/refresh",
@@ -215,18 +220,18 @@ fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
 
 #[test]
 fn pre_verify_then_validate_and_the_session_list() {
-    let app = spawn_app();
+    let app = shared_app();
     json_reply(
         &client_call(
-            &app,
+            app,
             None,
             "POST",
             "user/register",
-            Some(&signup_body("ada@acme.io", json!({}))),
+            Some(&signup_body("ada@sessions.acme.io", json!({}))),
         ),
         201,
     );
-    let link = app.wait_for_emails("ada@acme.io", 1)[0]
+    let link = app.wait_for_emails("ada@sessions.acme.io", 1)[0]
         .first_link()
         .unwrap();
     let token = link.rsplit('=').next().unwrap().to_owned();
@@ -235,7 +240,7 @@ fn pre_verify_then_validate_and_the_session_list() {
     for _ in 0..2 {
         let pre = json_reply(
             &client_call(
-                &app,
+                app,
                 None,
                 "POST",
                 "user/pre-verify-email",
@@ -249,7 +254,7 @@ fn pre_verify_then_validate_and_the_session_list() {
         );
     }
     let made_up = client_call(
-        &app,
+        app,
         None,
         "POST",
         "user/pre-verify-email",
@@ -259,11 +264,11 @@ fn pre_verify_then_validate_and_the_session_list() {
     // validateRegistration sends {token, password}; the account already has one.
     let body = json!({"token": token, "password": "Correct1horse"});
     json_reply(
-        &client_call(&app, None, "POST", "/user/verify-email", Some(&body)),
+        &client_call(app, None, "POST", "/user/verify-email", Some(&body)),
         200,
     );
     let used = client_call(
-        &app,
+        app,
         None,
         "POST",
         "user/pre-verify-email",
@@ -275,21 +280,21 @@ fn pre_verify_then_validate_and_the_session_list() {
     );
 
     // Two more sign-ins, one from a described device.
-    let credentials = json!({"email": "ada@acme.io", "password": "Correct1horse"});
+    let credentials = json!({"email": "ada@sessions.acme.io", "password": "Correct1horse"});
     let laptop = json_reply(
-        &client_call(&app, None, "POST", "user/login", Some(&credentials)),
+        &client_call(app, None, "POST", "user/login", Some(&credentials)),
         200,
     );
     let mut with_device = credentials.clone();
     with_device["deviceInfo"] = json!({"userAgent": "FlashbackApp/1.0", "deviceType": "MOBILE", "os": "iOS", "browser": "Safari"});
     let phone = json_reply(
-        &client_call(&app, None, "POST", "user/login", Some(&with_device)),
+        &client_call(app, None, "POST", "user/login", Some(&with_device)),
         200,
     );
 
     // getTokens, as the laptop: three live sign-ins (sign-up's too), the laptop's current.
     let bearer = laptop["accessToken"].as_str().unwrap();
-    let listed = json_reply(&client_call(&app, Some(bearer), "GET", "token", None), 200);
+    let listed = json_reply(&client_call(app, Some(bearer), "GET", "token", None), 200);
     let tokens = listed["tokens"].as_array().unwrap();
     assert_eq!(tokens.len(), 3, "{listed}");
     let current: Vec<&Value> = tokens.iter().filter(|t| t["current"] == true).collect();
@@ -310,11 +315,11 @@ fn pre_verify_then_validate_and_the_session_list() {
     // revokeToken: the phone's sign-in ends; only the caller's own sign-ins can be ended.
     let path = format!("token/{}", phone["tokenId"].as_str().unwrap());
     assert_eq!(
-        json_reply(&client_call(&app, Some(bearer), "DELETE", &path, None), 200)["success"],
+        json_reply(&client_call(app, Some(bearer), "DELETE", &path, None), 200)["success"],
         true
     );
     let dead = client_call(
-        &app,
+        app,
         None,
         "POST",
         "user/refresh",
@@ -322,26 +327,26 @@ fn pre_verify_then_validate_and_the_session_list() {
     );
     assert_eq!(dead.status, 401);
     assert_eq!(
-        client_call(&app, Some(bearer), "DELETE", &path, None).status,
+        client_call(app, Some(bearer), "DELETE", &path, None).status,
         404
     );
     let other = json_reply(
         &client_call(
-            &app,
+            app,
             None,
             "POST",
             "user/register",
-            Some(&signup_body("eve@evil.example", json!({}))),
+            Some(&signup_body("eve@sessions.evil.example", json!({}))),
         ),
         201,
     );
     let theirs = format!("token/{}", other["tokenId"].as_str().unwrap());
     assert_eq!(
-        client_call(&app, Some(bearer), "DELETE", &theirs, None).status,
+        client_call(app, Some(bearer), "DELETE", &theirs, None).status,
         404
     );
     assert_eq!(
-        json_reply(&client_call(&app, Some(bearer), "GET", "token", None), 200)["tokens"]
+        json_reply(&client_call(app, Some(bearer), "GET", "token", None), 200)["tokens"]
             .as_array()
             .unwrap()
             .len(),

@@ -1,13 +1,17 @@
 //! Flashback's own tools against gatehouse, unchanged: every node and key call of the
 //! public TypeScript client and the node installer's registration, with the exact
 //! method, path, headers and body bytes they send (tests/src/flashback.rs).
+//!
+//! All on one shared worker: each test has its own person, organization and node
+//! addresses. Only the listing test makes an organization a network provider, so the
+//! public directory it reads holds its nodes alone.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::nodes::registration::SignedFields;
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::flashback::{client_call, installer_post, json_reply, openssl_sign};
 use gatehouse_e2e::nodes::now_ms;
-use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 /// What the client's `nodeRegister` sends: a RegisterRequest with `timestamp:
@@ -64,13 +68,13 @@ fn node_row(app: &TestApp, ip: &str) -> Vec<Value> {
 
 #[test]
 fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@installer.acme.io");
     let bearer = Some(token.as_str());
 
     // generateOrgKey: POST, no body, no Content-Type, no Accept → the PEM as JSON.
     let generated = client_call(
-        &app,
+        app,
         bearer,
         "POST",
         &format!("organization/{org}/key"),
@@ -83,7 +87,7 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
     // The installer, current spelling, signed by the openssl CLI: AWS is stored as S3.
     let seconds = now_ms() / 1000;
     let res = installer_post(
-        &app,
+        app,
         "/register",
         &installer_payload(&pem, "203.0.113.20", "id_org", &org, seconds),
     );
@@ -92,19 +96,19 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
         json!({"success": true, "message": "Registration successful"})
     );
     assert_eq!(
-        node_row(&app, "203.0.113.20"),
+        node_row(app, "203.0.113.20"),
         vec![json!({"provider": "S3", "status": "running", "node_services": 1, "org_id": org})]
     );
     // An installer from before October 2025 (org_id), on another node.
     let res = installer_post(
-        &app,
+        app,
         "/register",
         &installer_payload(&pem, "203.0.113.21", "org_id", &org, seconds),
     );
     json_reply(&res, 200);
     // The same payload again is a replay.
     let again = installer_post(
-        &app,
+        app,
         "/register",
         &installer_payload(&pem, "203.0.113.21", "org_id", &org, seconds),
     );
@@ -115,13 +119,13 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
         .starts_with("Replay"));
     // The installer run without -p deletes provider: the node serves all three APIs.
     let res = installer_post(
-        &app,
+        app,
         "/register",
         &installer_payload_without_provider(&pem, "203.0.113.22", "id_org", &org, seconds),
     );
     json_reply(&res, 200);
     assert_eq!(
-        node_row(&app, "203.0.113.22"),
+        node_row(app, "203.0.113.22"),
         vec![
             json!({"provider": "UNKNOWN", "status": "running", "node_services": 1, "org_id": org})
         ]
@@ -131,7 +135,7 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
     // sending once set (stale here: public routes ignore it).
     let body = client_registration(&key, "2001:db8::20", &org, now_ms(), 2 | 4);
     let res = client_call(
-        &app,
+        app,
         Some("stale.or.invalid"),
         "POST",
         "register",
@@ -139,7 +143,7 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
     );
     assert_eq!(json_reply(&res, 200)["success"], true);
     assert_eq!(
-        node_row(&app, "2001:db8::20"),
+        node_row(app, "2001:db8::20"),
         vec![json!({"provider": "GCS", "status": "ONLINE", "node_services": 6, "org_id": org})]
     );
 }
@@ -152,10 +156,10 @@ fn primary_trips(res: &TestResponse) -> &str {
 
 #[test]
 fn the_installers_and_the_clients_periodic_re_registrations_take_one_primary_round_trip() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@periodic.acme.io");
     let generated = client_call(
-        &app,
+        app,
         Some(token.as_str()),
         "POST",
         &format!("organization/{org}/key"),
@@ -168,7 +172,7 @@ fn the_installers_and_the_clients_periodic_re_registrations_take_one_primary_rou
     let seconds = now_ms() / 1000;
     for (i, ts) in [seconds, seconds + 1].into_iter().enumerate() {
         let payload = installer_payload(&pem, "203.0.113.30", "id_org", &org, ts);
-        let res = installer_post(&app, "/register", &payload);
+        let res = installer_post(app, "/register", &payload);
         json_reply(&res, 200);
         assert_eq!(primary_trips(&res), ["2", "1"][i], "installer run {i}");
     }
@@ -177,7 +181,7 @@ fn the_installers_and_the_clients_periodic_re_registrations_take_one_primary_rou
     for (i, ms) in [first, first + 1].into_iter().enumerate() {
         let body = client_registration(&key, "2001:db8::30", &org, ms, 1);
         let res = client_call(
-            &app,
+            app,
             Some("stale.or.invalid"),
             "POST",
             "register",
@@ -190,11 +194,11 @@ fn the_installers_and_the_clients_periodic_re_registrations_take_one_primary_rou
 
 #[test]
 fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@listing.acme.io");
     let bearer = Some(token.as_str());
     let generated = client_call(
-        &app,
+        app,
         bearer,
         "POST",
         &format!("organization/{org}/key"),
@@ -210,7 +214,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     ] {
         let body = client_registration(&key, ip, &org, t, services);
         json_reply(
-            &client_call(&app, bearer, "POST", "register", Some(&body)),
+            &client_call(app, bearer, "POST", "register", Some(&body)),
             200,
         );
     }
@@ -218,7 +222,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     // getPrivateNodeInfo: GET organization/{org}/nodes.
     let listed = json_reply(
         &client_call(
-            &app,
+            app,
             bearer,
             "GET",
             &format!("organization/{org}/nodes"),
@@ -257,7 +261,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     let directory = |services: u32| {
         json_reply(
             &client_call(
-                &app,
+                app,
                 bearer,
                 "GET",
                 &format!("node?nodeServices={services}"),
@@ -283,7 +287,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
         .collect();
     assert_eq!(chat, [&json!("198.51.100.33")]);
     assert_eq!(directory(2)["total"], 1);
-    let bad = client_call(&app, None, "GET", "node?nodeServices=lots", None);
+    let bad = client_call(app, None, "GET", "node?nodeServices=lots", None);
     assert_eq!(bad.status, 400);
     assert_eq!(bad.json()["success"], false);
 
@@ -294,14 +298,14 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     use base64::Engine;
     unregister["signature"] =
         json!(base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes())));
-    let res = client_call(&app, bearer, "POST", "unregister", Some(&unregister));
+    let res = client_call(app, bearer, "POST", "unregister", Some(&unregister));
     assert_eq!(
         json_reply(&res, 200),
         json!({"success": true, "message": "Node unregistered"})
     );
-    assert!(node_row(&app, "198.51.100.31").is_empty());
+    assert!(node_row(app, "198.51.100.31").is_empty());
     // The same request again is a replay; a fresh one for the node that is gone: 404.
-    let replay = client_call(&app, bearer, "POST", "unregister", Some(&unregister));
+    let replay = client_call(app, bearer, "POST", "unregister", Some(&unregister));
     assert_eq!(replay.status, 400);
     let fresh = format!(
         "gatehouse-node-unregister-v1\n198.51.100.31\n{}\n{org}",
@@ -310,7 +314,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     unregister["timestamp"] = json!(ms + 1);
     unregister["signature"] =
         json!(base64::engine::general_purpose::STANDARD.encode(key.sign(fresh.as_bytes())));
-    let gone = client_call(&app, bearer, "POST", "unregister", Some(&unregister));
+    let gone = client_call(app, bearer, "POST", "unregister", Some(&unregister));
     assert_eq!(
         (gone.status, gone.json()),
         (404, json!({"success": false, "message": "Node not found"}))
@@ -319,7 +323,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     // /unregister it removes nothing (any heartbeat would otherwise be a removal).
     let seconds = now_ms() / 1000 + 2;
     let installer = installer_payload(&pem, "198.51.100.32", "id_org", &org, seconds);
-    let res = installer_post(&app, "/unregister", &installer);
+    let res = installer_post(app, "/unregister", &installer);
     assert_eq!(
         (res.status, res.json()),
         (
@@ -327,7 +331,7 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
             json!({"success": false, "message": "Invalid signature"})
         )
     );
-    assert_eq!(node_row(&app, "198.51.100.32").len(), 1);
+    assert_eq!(node_row(app, "198.51.100.32").len(), 1);
     // The node leaves with the unregister message.
     let ms = now_ms() + 3_000;
     let message = format!("gatehouse-node-unregister-v1\n198.51.100.32\n{ms}\n{org}");
@@ -335,49 +339,55 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     leave["signature"] =
         json!(base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes())));
     json_reply(
-        &client_call(&app, bearer, "POST", "unregister", Some(&leave)),
+        &client_call(app, bearer, "POST", "unregister", Some(&leave)),
         200,
     );
-    assert!(node_row(&app, "198.51.100.32").is_empty());
+    assert!(node_row(app, "198.51.100.32").is_empty());
 
     // deletePrivateNode: DELETE, no body.
     let path = format!("organization/{org}/node/{}", node["id"].as_str().unwrap());
-    let res = client_call(&app, bearer, "DELETE", &path, None);
+    let res = client_call(app, bearer, "DELETE", &path, None);
     assert_eq!(
         json_reply(&res, 200),
         json!({"success": true, "message": "Node deleted successfully"})
     );
-    let again = client_call(&app, bearer, "DELETE", &path, None);
+    let again = client_call(app, bearer, "DELETE", &path, None);
     assert_eq!(again.status, 404);
     assert_eq!(again.json()["error_code"], "NOT_FOUND");
-    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 0);
+    assert_eq!(
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM nodes WHERE org_id = '{org}' \
+             OR ip IN ('198.51.100.31', '198.51.100.32', '198.51.100.33')"
+        ))[0]["n"],
+        0
+    );
 }
 
 #[test]
 fn organization_key_calls_answer_the_clients_types() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@keys.acme.io");
     let bearer = Some(token.as_str());
     let keys_path = format!("organization/{org}/key");
     let first: String = serde_json::from_value(json_reply(
-        &client_call(&app, bearer, "POST", &keys_path, None),
+        &client_call(app, bearer, "POST", &keys_path, None),
         200,
     ))
     .unwrap();
     let second: String = serde_json::from_value(json_reply(
-        &client_call(&app, bearer, "POST", &keys_path, None),
+        &client_call(app, bearer, "POST", &keys_path, None),
         200,
     ))
     .unwrap();
     let key = PrivateKey::from_pem(&first).unwrap();
     let body = client_registration(&key, "192.0.2.40", &org, now_ms(), 1);
     json_reply(
-        &client_call(&app, bearer, "POST", "register", Some(&body)),
+        &client_call(app, bearer, "POST", "register", Some(&body)),
         200,
     );
 
     // getOrgKeys: {success, data: [{id, orgId, publicKey, createdAt, nodeKeys}], message}.
-    let listing = json_reply(&client_call(&app, bearer, "GET", &keys_path, None), 200);
+    let listing = json_reply(&client_call(app, bearer, "GET", &keys_path, None), 200);
     assert!(listing["message"].is_string());
     let data = listing["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
@@ -401,7 +411,7 @@ fn organization_key_calls_answer_the_clients_types() {
 
     // deleteOrgKey: DELETE …/key/{id}, no body.
     let res = client_call(
-        &app,
+        app,
         bearer,
         "DELETE",
         &format!("{keys_path}/{}", unused["id"].as_str().unwrap()),
@@ -411,17 +421,17 @@ fn organization_key_calls_answer_the_clients_types() {
     assert_eq!(answer["success"], true);
     assert!(answer["message"].is_string());
     // deleteOrgKeys: DELETE …/key, no body: every remaining active key.
-    let res = client_call(&app, bearer, "DELETE", &keys_path, None);
+    let res = client_call(app, bearer, "DELETE", &keys_path, None);
     assert_eq!(
         json_reply(&res, 200),
         json!({"success": true, "message": "Successfully deleted 1 organization key(s)"})
     );
     assert_eq!(
-        json_reply(&client_call(&app, bearer, "GET", &keys_path, None), 200)["data"],
+        json_reply(&client_call(app, bearer, "GET", &keys_path, None), 200)["data"],
         json!([])
     );
     let refused = client_call(
-        &app,
+        app,
         None,
         "POST",
         "register",

@@ -1,12 +1,15 @@
 //! The foundation, end to end: routing, error plumbing, limits, health, OpenAPI,
 //! panic handling and the harness's own cleanup, against the real worker in workerd.
+//!
+//! Requests that store nothing share one worker; a worker of their own for other
+//! `[vars]`, for the panic (its log lines), and for the harness's cleanup test.
 
-use gatehouse_e2e::{group_alive, spawn_app};
+use gatehouse_e2e::{group_alive, shared_app, spawn_app};
 use serde_json::json;
 
 #[test]
 fn health_reports_version_and_live_dependencies() {
-    let app = spawn_app();
+    let app = shared_app();
     let res = app.get("/health");
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(
@@ -37,7 +40,7 @@ fn the_root_answers_a_small_json_index() {
 
 #[test]
 fn openapi_document_is_served_as_built() {
-    let app = spawn_app();
+    let app = shared_app();
     let res = app.get("/openapi.json");
     assert_eq!(res.status, 200);
     let doc = res.json();
@@ -54,7 +57,7 @@ fn gatehouse_core_openapi() -> &'static str {
 
 #[test]
 fn unknown_routes_and_methods_get_json_errors() {
-    let app = spawn_app();
+    let app = shared_app();
     let res = app.get("/no/such/route");
     assert_eq!(res.status, 404);
     assert_eq!(
@@ -81,7 +84,7 @@ fn unknown_routes_and_methods_get_json_errors() {
 
 #[test]
 fn oversized_bodies_are_refused_with_413_json() {
-    let app = spawn_app();
+    let app = shared_app();
     let big = vec![b'x'; 100 * 1024];
     let res = app.request(
         "POST",
@@ -115,7 +118,7 @@ fn oversized_bodies_are_refused_with_413_json() {
 #[test]
 fn a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() {
     use std::io::{Read, Write};
-    let app = spawn_app();
+    let app = shared_app();
     let addr = app.base_url.trim_start_matches("http://").to_owned();
     let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
     stream
@@ -156,7 +159,7 @@ fn a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() {
 
 #[test]
 fn oversized_headers_are_refused_with_431_json() {
-    let app = spawn_app();
+    let app = shared_app();
     // Many ordinary-sized headers (each under any per-line limit) over 16 KiB in all.
     let value = "v".repeat(1000);
     let names: Vec<String> = (0..20).map(|i| format!("x-padding-{i}")).collect();

@@ -1,10 +1,13 @@
 //! Organization keys and nodes through the HTTP API: both key modes, roles, quota,
 //! listing, revocation (and its effect on /register), audit rows.
+//!
+//! Tests with an organization and node addresses of their own share one worker; the
+//! quota test has its own (another ORGKEYS_MAX).
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, sign_up, verified_user, verify_by_email};
 use gatehouse_e2e::nodes::{fields, now_ms, signed};
-use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp};
+use gatehouse_e2e::{shared_app, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 
 fn register_node(app: &TestApp, key: &PrivateKey, org: &str, ip: &str, ts: i64) -> u16 {
@@ -25,14 +28,14 @@ fn upload(app: &TestApp, token: &str, org: &str, key: &PrivateKey) -> Value {
 
 #[test]
 fn upload_list_register_revoke_and_audit() {
-    let app = spawn_app();
-    let (token, org, owner) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, owner) = verified_user(app, "ada@upload.acme.io");
     let key = PrivateKey::generate(2048).unwrap();
-    let first = upload(&app, &token, &org, &key);
-    let second = upload(&app, &token, &org, &PrivateKey::generate(3072).unwrap());
+    let first = upload(app, &token, &org, &key);
+    let second = upload(app, &token, &org, &PrivateKey::generate(3072).unwrap());
 
     assert_eq!(
-        register_node(&app, &key, &org, "198.51.100.10", now_ms()),
+        register_node(app, &key, &org, "198.51.100.10", now_ms()),
         200
     );
     let listing = app.request_as(&token, "GET", &format!("/organization/{org}/key"), None);
@@ -74,12 +77,12 @@ fn upload_list_register_revoke_and_audit() {
     );
     assert_eq!(revoke.status, 200, "{}", revoke.body);
     assert_eq!(
-        register_node(&app, &key, &org, "198.51.100.10", now_ms() + 1),
+        register_node(app, &key, &org, "198.51.100.10", now_ms() + 1),
         400,
         "a revoked key no longer registers nodes"
     );
     assert_eq!(
-        register_node(&app, &key, &org, "198.51.100.11", now_ms() + 2),
+        register_node(app, &key, &org, "198.51.100.11", now_ms() + 2),
         400
     );
     let again = app.request_as(
@@ -108,8 +111,8 @@ fn upload_list_register_revoke_and_audit() {
 
 #[test]
 fn generated_keys_return_the_private_half_once() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@acme.io");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@generated.acme.io");
     let auth = format!("Bearer {token}");
     let res = app.request(
         "POST",
@@ -139,7 +142,7 @@ fn generated_keys_return_the_private_half_once() {
         .iter()
         .any(|r| r.to_string().contains("PRIVATE")));
     assert_eq!(
-        register_node(&app, &private, &org, "203.0.113.50", now_ms()),
+        register_node(app, &private, &org, "203.0.113.50", now_ms()),
         200,
         "the generated key signs registrations"
     );
@@ -229,8 +232,8 @@ fn roles_verification_organization_and_quota_are_enforced() {
 /// key above all (never to be uploaded), a certificate, an OpenSSH key.
 #[test]
 fn wrong_kinds_of_key_are_named_with_what_to_send_instead() {
-    let app = spawn_app();
-    let (token, org, _) = verified_user(&app, "ada@wrong-keys.example");
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ada@wrong-keys.example");
     let private = PrivateKey::generate(2048).unwrap().to_pkcs8_pem();
     for (sent, says) in [
         (

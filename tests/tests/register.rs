@@ -1,8 +1,11 @@
 //! POST /register end to end: signatures, validation, freshness, replays, keys.
+//!
+//! All on one shared worker: each test has organizations and node addresses of its
+//! own, and counts only those.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::nodes::{body, fields, now_ms, seed_org, signed};
-use gatehouse_e2e::{spawn_app, TestResponse};
+use gatehouse_e2e::{shared_app, TestResponse};
 use serde_json::{json, Value};
 
 fn assert_refused(res: &TestResponse, message_start: &str) {
@@ -17,12 +20,12 @@ fn assert_refused(res: &TestResponse, message_start: &str) {
 
 #[test]
 fn registers_associates_the_key_and_updates_on_re_registration() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-a", 2048);
+    let app = shared_app();
+    let key = seed_org(app, "org-assoc", 2048);
     let t = now_ms();
     let res = app.post_json(
         "/register",
-        &signed(&key, &fields("203.0.113.7", t, Some("org-a"))),
+        &signed(&key, &fields("203.0.113.7", t, Some("org-assoc"))),
     );
     assert_eq!(
         (res.status, res.json()),
@@ -42,22 +45,23 @@ fn registers_associates_the_key_and_updates_on_re_registration() {
     );
 
     let rows = app.d1_query(
-        "SELECT ip, provider, status, version, org_id, key_id, last_signed_at_ms FROM nodes",
+        "SELECT ip, provider, status, version, org_id, key_id, last_signed_at_ms FROM nodes \
+         WHERE ip = '203.0.113.7' OR org_id = 'org-assoc'",
     );
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["status"], "inactive");
     assert_eq!(rows[0]["version"], "1.5.0");
     assert_eq!(
         (rows[0]["org_id"].as_str(), rows[0]["key_id"].as_str()),
-        (Some("org-a"), Some("org-a-key"))
+        (Some("org-assoc"), Some("org-assoc-key"))
     );
     assert_eq!(rows[0]["last_signed_at_ms"], t + 1000);
 }
 
 #[test]
 fn the_same_body_twice_is_a_replay_and_so_is_an_older_one() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-r", 2048);
+    let app = shared_app();
+    let key = seed_org(app, "org-r", 2048);
     let t = now_ms();
     let first = signed(&key, &fields("198.51.100.1", t, Some("org-r")));
     assert_eq!(app.post_json("/register", &first).status, 200);
@@ -74,9 +78,9 @@ fn the_same_body_twice_is_a_replay_and_so_is_an_older_one() {
 
 #[test]
 fn forged_tampered_and_foreign_signatures_are_refused_alike() {
-    let app = spawn_app();
-    let key_a = seed_org(&app, "org-a", 2048);
-    let key_b = seed_org(&app, "org-b", 3072);
+    let app = shared_app();
+    let key_a = seed_org(app, "org-a", 2048);
+    let key_b = seed_org(app, "org-b", 3072);
     let t = now_ms();
 
     // Signed by org B's key but claiming org A.
@@ -161,13 +165,17 @@ fn forged_tampered_and_foreign_signatures_are_refused_alike() {
         owners,
         vec![json!({"org_id": "org-a"}), json!({"org_id": "org-b"})]
     );
-    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 3);
+    // Every request above named one of these addresses or organizations.
+    let ours = "SELECT count(*) AS n FROM nodes WHERE org_id IN ('org-a', 'org-b', 'nope') \
+                OR ip IN ('192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5', \
+                '192.0.2.6', '192.0.2.7')";
+    assert_eq!(app.d1_query(ours)[0]["n"], 3);
 }
 
 #[test]
 fn revoked_keys_and_banned_organizations_no_longer_verify() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-x", 2048);
+    let app = shared_app();
+    let key = seed_org(app, "org-x", 2048);
     let t = now_ms();
     assert_eq!(
         app.post_json(
@@ -185,7 +193,7 @@ fn revoked_keys_and_banned_organizations_no_longer_verify() {
         ),
         "Invalid signature",
     );
-    let key2 = seed_org(&app, "org-y", 2048);
+    let key2 = seed_org(app, "org-y", 2048);
     app.d1_query("UPDATE organizations SET banned = 1 WHERE id = 'org-y'");
     assert_refused(
         &app.post_json(
@@ -202,8 +210,8 @@ fn revoked_keys_and_banned_organizations_no_longer_verify() {
 
 #[test]
 fn every_invalid_field_gets_a_clear_400() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-v", 2048);
+    let app = shared_app();
+    let key = seed_org(app, "org-v", 2048);
     let t = now_ms();
     let valid = signed(&key, &fields("192.0.2.20", t, Some("org-v")));
     for field in [
@@ -275,7 +283,10 @@ fn every_invalid_field_gets_a_clear_400() {
     );
     assert_refused(&res, "Invalid JSON body");
     assert_eq!(
-        app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"],
+        app.d1_query(
+            "SELECT count(*) AS n FROM nodes \
+             WHERE org_id = 'org-v' OR ip IN ('192.0.2.20', '999.1.2.3')"
+        )[0]["n"],
         0,
         "nothing was written"
     );
@@ -283,7 +294,7 @@ fn every_invalid_field_gets_a_clear_400() {
 
 #[test]
 fn a_signature_made_by_the_openssl_cli_is_accepted() {
-    let app = spawn_app();
+    let app = shared_app();
     let dir = tempfile::tempdir().unwrap();
     let key_path = dir.path().join("node.key.pem");
     let run = |args: &[&str]| {
@@ -326,7 +337,7 @@ fn a_signature_made_by_the_openssl_cli_is_accepted() {
 
 #[test]
 fn storage_refuses_keys_under_2048_bits() {
-    let app = spawn_app();
+    let app = shared_app();
     app.d1_query("INSERT INTO organizations (id, name, created_at_ms) VALUES ('org-s', 'S', 0)");
     let refused = app.d1_execute(
         "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) VALUES ('small', 'org-s', 'x', 1024, 0)",

@@ -1,10 +1,12 @@
 //! POST /register_node_secret end to end: FastAPI-identical errors, hashing,
 //! idempotency, conflicts and the race between first registrations.
+//!
+//! Tests with node ids of their own share one worker; the constrained model and the
+//! production KDF need their own `[vars]`.
 
 use base64::Engine;
-use gatehouse_e2e::{spawn_app, spawn_app_with};
+use gatehouse_e2e::{shared_app, spawn_app_with};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 const PATH: &str = "/register_node_secret";
 
@@ -48,7 +50,7 @@ fn refusals_match(app: &gatehouse_e2e::TestApp, fixtures: &Value) {
 fn every_fastapi_error_answer_is_reproduced_byte_for_byte() {
     let fixtures: Value =
         serde_json::from_str(include_str!("../fastapi_golden/fixtures.json")).unwrap();
-    refusals_match(&spawn_app(), &fixtures);
+    refusals_match(shared_app(), &fixtures);
 }
 
 #[test]
@@ -70,7 +72,7 @@ fn with_length_settings_the_answers_are_those_of_the_constrained_model() {
 
 #[test]
 fn infera_accepts_any_string_for_either_field() {
-    let app = spawn_app();
+    let app = shared_app();
     for (node_id, secret) in [
         ("n", "abc"),
         ("", ""),
@@ -84,7 +86,7 @@ fn infera_accepts_any_string_for_either_field() {
 
 #[test]
 fn registers_hashes_and_is_idempotent_then_refuses_another_secret() {
-    let app = spawn_app();
+    let app = shared_app();
     let body = json!({"node_id": "node-α", "secret": "0123456789abcdef-secret"});
     let first = app.post_json(PATH, &body);
     assert_eq!(
@@ -105,7 +107,8 @@ fn registers_hashes_and_is_idempotent_then_refuses_another_secret() {
         (409, r#"{"detail":"Node already registered"}"#)
     );
 
-    let rows = app.d1_query("SELECT node_id, secret_hash FROM node_secrets");
+    let rows =
+        app.d1_query("SELECT node_id, secret_hash FROM node_secrets WHERE node_id = 'node-α'");
     assert_eq!(rows.len(), 1);
     let stored = rows[0]["secret_hash"].as_str().unwrap();
     assert!(stored.starts_with("$pbkdf2-sha512$i=1000$"), "{stored}");
@@ -132,10 +135,9 @@ fn registers_hashes_and_is_idempotent_then_refuses_another_secret() {
 
 #[test]
 fn concurrent_first_registrations_store_exactly_one_secret() {
-    let app = Arc::new(spawn_app());
+    let app = shared_app();
     let threads: Vec<_> = (0..20)
         .map(|i| {
-            let app = Arc::clone(&app);
             std::thread::spawn(move || {
                 app.post_json(
                     PATH,
@@ -186,7 +188,7 @@ fn production_kdf_setting_works_in_workerd() {
 
 #[test]
 fn wrong_method_and_oversized_body_use_fastapi_shapes() {
-    let app = spawn_app();
+    let app = shared_app();
     let res = app.get(PATH);
     assert_eq!(
         (res.status, res.body.as_str()),

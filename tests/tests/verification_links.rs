@@ -1,15 +1,18 @@
 //! The verification link: opened from the email, confirmed with a button, single
 //! use, expiring, replaceable.
+//!
+//! All on one shared worker: each test has its own people, and reads and changes
+//! (ages, expires) only their rows.
 
 use gatehouse_e2e::accounts::{assert_error, open_and_confirm, sign_up, verification_path};
-use gatehouse_e2e::spawn_app;
+use gatehouse_e2e::shared_app;
 use serde_json::json;
 
 #[test]
 fn opening_the_link_neither_verifies_nor_burns_it() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
-    let path = verification_path(&app, "ada@acme.io");
+    let app = shared_app();
+    sign_up(app, "ada@preview.acme.io");
+    let path = verification_path(app, "ada@preview.acme.io");
     // A mail scanner or link preview fetches the link, maybe more than once.
     for _ in 0..2 {
         let page = app.get(&path);
@@ -23,17 +26,19 @@ fn opening_the_link_neither_verifies_nor_burns_it() {
             .contains("<form method=\"post\" action=\"/user/verify-email\">"));
         assert!(!page.body.contains("Email verified"));
     }
-    let user = app.d1_query("SELECT email_verified_at_ms FROM users");
+    let user =
+        app.d1_query("SELECT email_verified_at_ms FROM users WHERE email = 'ada@preview.acme.io'");
     assert_eq!(
         user[0]["email_verified_at_ms"],
         json!(null),
         "not verified by a GET"
     );
     // The person presses the button: verified, and the link is used up.
-    let confirmed = open_and_confirm(&app, &path);
+    let confirmed = open_and_confirm(app, &path);
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);
     assert!(confirmed.body.contains("Email verified"));
-    let user = app.d1_query("SELECT email_verified_at_ms FROM users");
+    let user =
+        app.d1_query("SELECT email_verified_at_ms FROM users WHERE email = 'ada@preview.acme.io'");
     assert!(user[0]["email_verified_at_ms"].is_number());
     // A form without a token, or with a made-up one, is an invalid link page.
     for form in ["", "token=made-up"] {
@@ -50,11 +55,11 @@ fn opening_the_link_neither_verifies_nor_burns_it() {
 
 #[test]
 fn verification_links_are_single_use_and_expire() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
-    let path = verification_path(&app, "ada@acme.io");
-    assert_eq!(open_and_confirm(&app, &path).status, 200);
-    let again = open_and_confirm(&app, &path);
+    let app = shared_app();
+    sign_up(app, "ada@single.acme.io");
+    let path = verification_path(app, "ada@single.acme.io");
+    assert_eq!(open_and_confirm(app, &path).status, 200);
+    let again = open_and_confirm(app, &path);
     assert_eq!(again.status, 400);
     assert!(again.body.contains("Invalid link"));
     assert_eq!(
@@ -62,15 +67,18 @@ fn verification_links_are_single_use_and_expire() {
         Some("text/html; charset=utf-8")
     );
 
-    sign_up(&app, "bob@acme.io");
-    let token = app.wait_for_emails("bob@acme.io", 1)[0]
+    sign_up(app, "bob@single.acme.io");
+    let token = app.wait_for_emails("bob@single.acme.io", 1)[0]
         .first_link()
         .unwrap()
         .rsplit('=')
         .next()
         .unwrap()
         .to_owned();
-    app.d1_query("UPDATE email_verifications SET expires_at_ms = 0 WHERE used_at_ms IS NULL");
+    app.d1_query(
+        "UPDATE email_verifications SET expires_at_ms = 0 WHERE used_at_ms IS NULL \
+         AND user_id IN (SELECT id FROM users WHERE email LIKE '%@single.acme.io')",
+    );
     assert_error(
         &app.post_json("/user/verify-email", &json!({"token": token})),
         400,
@@ -91,24 +99,27 @@ fn verification_links_are_single_use_and_expire() {
 
 #[test]
 fn resend_replaces_the_link_and_is_rate_limited() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
-    let first = app.wait_for_emails("ada@acme.io", 1)[0]
+    let app = shared_app();
+    sign_up(app, "ada@resend.acme.io");
+    let first = app.wait_for_emails("ada@resend.acme.io", 1)[0]
         .first_link()
         .unwrap();
     // Pretend the first link was sent two minutes ago, past the resend interval.
-    app.d1_query("UPDATE email_verifications SET created_at_ms = created_at_ms - 120000");
+    app.d1_query(
+        "UPDATE email_verifications SET created_at_ms = created_at_ms - 120000 \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'ada@resend.acme.io')",
+    );
     let res = app.post_json(
         "/user/resend-verification",
-        &json!({"email": "ADA@acme.io"}),
+        &json!({"email": "ADA@resend.acme.io"}),
     );
     assert_eq!(res.status, 202, "{}", res.body);
-    let second = app.wait_for_emails("ada@acme.io", 2)[1]
+    let second = app.wait_for_emails("ada@resend.acme.io", 2)[1]
         .first_link()
         .unwrap();
     assert_ne!(first, second);
     assert_eq!(
-        open_and_confirm(&app, first.strip_prefix(&app.base_url).unwrap()).status,
+        open_and_confirm(app, first.strip_prefix(&app.base_url).unwrap()).status,
         400,
         "the old link was invalidated"
     );
@@ -117,7 +128,7 @@ fn resend_replaces_the_link_and_is_rate_limited() {
     assert_eq!(
         app.post_json(
             "/user/resend-verification",
-            &json!({"email": "ada@acme.io"})
+            &json!({"email": "ada@resend.acme.io"})
         )
         .status,
         202
@@ -125,15 +136,15 @@ fn resend_replaces_the_link_and_is_rate_limited() {
     assert_eq!(
         app.post_json(
             "/user/resend-verification",
-            &json!({"email": "nobody@acme.io"})
+            &json!({"email": "nobody@resend.acme.io"})
         )
         .status,
         202
     );
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(app.emails_to("ada@acme.io").len(), 2);
+    assert_eq!(app.emails_to("ada@resend.acme.io").len(), 2);
     assert_eq!(
-        open_and_confirm(&app, second.strip_prefix(&app.base_url).unwrap()).status,
+        open_and_confirm(app, second.strip_prefix(&app.base_url).unwrap()).status,
         200
     );
 }
