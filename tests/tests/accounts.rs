@@ -271,6 +271,52 @@ fn login_refresh_rotation_and_reuse_detection() {
     );
 }
 
+/// A client shows a theft warning for TOKEN_REUSED: an ordinary end of a sign-in must
+/// not look like one.
+#[test]
+fn a_refresh_after_an_ordinary_sign_out_is_not_reported_as_theft() {
+    let app = shared_app();
+    let email = "ada@ended-sign-ins.example";
+    sign_up(app, email);
+    let login = || {
+        let res = app.post_json(
+            "/user/login",
+            &json!({"email": email, "password": "Correct1horse"}),
+        );
+        assert_eq!(res.status, 200, "{}", res.body);
+        res.json()
+    };
+    let refresh = |token: &Value| app.post_json("/user/refresh", &json!({"refresh_token": token}));
+    // Logout, then the same refresh token: the sign-in ended.
+    let laptop = login();
+    let out = app.post_json(
+        "/user/logout",
+        &json!({"refresh_token": laptop["refreshToken"]}),
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert_error(&refresh(&laptop["refreshToken"]), 401, "SESSION_ENDED");
+    // Ended from another device (DELETE /token/{id}) after a rotation: its current token.
+    let phone = login();
+    let rotated = refresh(&phone["refreshToken"]);
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let rotated = rotated.json();
+    let other = login();
+    let access = other["accessToken"].as_str().unwrap();
+    let ended = app.request_as(
+        access,
+        "DELETE",
+        &format!("/token/{}", phone["tokenId"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    assert_error(&refresh(&rotated["refreshToken"]), 401, "SESSION_ENDED");
+    // A retired token coming back is still reuse, and ends the sign-in as reuse.
+    let tablet = login();
+    let next = refresh(&tablet["refreshToken"]).json();
+    assert_error(&refresh(&tablet["refreshToken"]), 401, "TOKEN_REUSED");
+    assert_error(&refresh(&next["refreshToken"]), 401, "TOKEN_REUSED");
+}
+
 #[test]
 fn login_upgrades_a_hash_weaker_than_the_config() {
     let app = spawn_app_with(&[("PASSWORD_KDF_ITERATIONS", "2000")]);

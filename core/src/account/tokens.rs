@@ -37,6 +37,28 @@ pub struct RefreshClaims {
     pub typ: String,
 }
 
+/// Why a refresh token whose row is revoked no longer refreshes: a client must tell a
+/// possible theft (warn the person) from an ordinary sign-out (just sign in again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevokedRefresh {
+    /// Retired by rotation, or revoked because a retired token of its sign-in came
+    /// back: someone else may hold this sign-in's tokens (`TOKEN_REUSED`).
+    Reused,
+    /// The sign-in was ended: logout, `DELETE /token/{id}`, a password reset
+    /// (`SESSION_ENDED`).
+    Ended,
+}
+
+impl RevokedRefresh {
+    pub fn of(replaced: bool, revoked_for_reuse: bool) -> RevokedRefresh {
+        if replaced || revoked_for_reuse {
+            RevokedRefresh::Reused
+        } else {
+            RevokedRefresh::Ended
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenError {
     /// Malformed, forged, wrong algorithm, wrong issuer/audience, or another type.
@@ -147,6 +169,14 @@ pub fn verify_refresh(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_revoked_refresh_token_says_whether_it_was_reused_or_its_sign_in_ended() {
+        assert_eq!(RevokedRefresh::of(true, false), RevokedRefresh::Reused);
+        assert_eq!(RevokedRefresh::of(false, true), RevokedRefresh::Reused);
+        assert_eq!(RevokedRefresh::of(true, true), RevokedRefresh::Reused);
+        assert_eq!(RevokedRefresh::of(false, false), RevokedRefresh::Ended);
+    }
     use super::*;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";

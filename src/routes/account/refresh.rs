@@ -5,14 +5,16 @@
 //!
 //! The presented token's session is retired and a new one issued in the same family.
 //! A token that was already retired is a sign of theft: the whole family is revoked,
-//! so both the thief's and the owner's tokens stop working.
+//! so both the thief's and the owner's tokens stop working (`TOKEN_REUSED`). A token
+//! whose sign-in was ended normally (logout, `DELETE /token/{id}`, a password reset)
+//! answers `SESSION_ENDED`: a client must not show a theft warning after a sign-out.
 
 use super::{error, new_session};
 use crate::store::accounts;
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::tokens::{
-    issue_access, verify_refresh, TokenError, ACCESS_TTL_SECONDS,
+    issue_access, verify_refresh, RevokedRefresh, TokenError, ACCESS_TTL_SECONDS,
 };
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
@@ -63,6 +65,19 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         ))
     };
     if session.revoked_at_ms.is_some() {
+        let revoked = RevokedRefresh::of(
+            session.replaced_by.is_some(),
+            session.revoked_for_reuse != 0,
+        );
+        if revoked == RevokedRefresh::Ended {
+            // An ordinary end (logout, DELETE /token/{id}, a password reset): no theft to
+            // report, and nothing left to revoke.
+            return Ok(error(&AccountError::new(
+                ErrorCode::SessionEnded,
+                "This sign-in has ended (signed out, ended from another device, or a password \
+                 reset); sign in again",
+            )));
+        }
         accounts::revoke_family(db, &session.family_id, now_ms).await?;
         return Ok(reused());
     }

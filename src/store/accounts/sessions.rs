@@ -48,6 +48,10 @@ pub struct SessionRecord {
     pub family_id: String,
     pub token_hash: String,
     pub revoked_at_ms: Option<f64>,
+    /// The token that replaced this one, when rotation retired it.
+    pub replaced_by: Option<String>,
+    /// Revoked because a retired token of its sign-in came back (migration 0011).
+    pub revoked_for_reuse: i64,
     pub user_id: String,
     pub org_id: String,
     pub email_verified_at_ms: Option<f64>,
@@ -56,7 +60,8 @@ pub struct SessionRecord {
 pub async fn session(db: &Db, session_id: &str) -> Result<Option<SessionRecord>, Problem> {
     let db = db.trip(Route::Primary, "accounts.session");
     let statement = db.statement(
-        "SELECT s.family_id, s.token_hash, s.revoked_at_ms, s.user_id, \
+        "SELECT s.family_id, s.token_hash, s.revoked_at_ms, s.replaced_by, s.revoked_for_reuse, \
+         s.user_id, \
          u.email_verified_at_ms, (SELECT org_id FROM org_members m WHERE m.user_id = \
          s.user_id ORDER BY m.created_at_ms LIMIT 1) AS org_id FROM refresh_sessions s JOIN \
          users u ON u.id = s.user_id WHERE s.id = ?1",
@@ -109,8 +114,8 @@ pub async fn rotate_session(
 pub async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), Problem> {
     let db = db.trip(Route::Primary, "accounts.revoke_family");
     let revoke = db.statement(
-        "UPDATE refresh_sessions SET revoked_at_ms = ?2 WHERE family_id = ?1 AND \
-         revoked_at_ms IS NULL",
+        "UPDATE refresh_sessions SET revoked_at_ms = ?2, revoked_for_reuse = 1 WHERE family_id = \
+         ?1 AND revoked_at_ms IS NULL",
         &[text(family_id), num(now_ms)],
     );
     db.batch(vec![revoke]).await?;
