@@ -73,9 +73,11 @@ fn send_later(
         text,
         html,
     };
+    let env = env.clone();
     ctx.wait_until(async move {
         if let Err(e) = client.send(&message).await {
-            worker::console_error!("{what} email not sent: {e}");
+            // After the answer: one line and one data point tell the operator.
+            crate::observe::mail_not_sent(&env, what, &e);
         }
     });
 }

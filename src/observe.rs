@@ -106,6 +106,16 @@ pub fn finish(
 }
 
 /// Non-blocking by design: the binding queues the point and returns at once.
+/// Logs and counts a mail the binding refused (core::http::observe::MailNotSent).
+pub fn mail_not_sent(env: &Env, mail: &str, error: &str) {
+    let failure = observe::MailNotSent { mail, error };
+    worker::console_error!("{}", failure.log_line());
+    let (index, blobs, doubles) = failure.data_point();
+    if let Err(e) = write_data_point(env, &index, &blobs, &doubles) {
+        worker::console_warn!("metrics: data point not written: {e}");
+    }
+}
+
 fn write_data_point(
     env: &Env,
     index: &str,

@@ -141,6 +141,52 @@ fn code_from_text(text: &str) -> String {
     code.trim_end_matches('_').to_owned()
 }
 
+/// A mail the worker could not hand to its `send_email` binding. Mail goes out after
+/// the answer (`wait_until`), so the request's own line already said 2xx: this line and
+/// data point make the failure visible. The binding's message is reduced to a code, and
+/// any word with an `@` (a recipient or sender address) is dropped first.
+pub struct MailNotSent<'a> {
+    /// Which mail: `verification`, `password reset`.
+    pub mail: &'a str,
+    pub error: &'a str,
+}
+
+impl MailNotSent<'_> {
+    pub fn error_code(&self) -> String {
+        let words: Vec<&str> = self
+            .error
+            .split_whitespace()
+            .filter(|w| !w.contains('@'))
+            .collect();
+        let code = code_from_text(&words.join(" "));
+        if code.is_empty() {
+            "SEND_FAILED".to_owned()
+        } else {
+            code
+        }
+    }
+
+    pub fn log_line(&self) -> String {
+        serde_json::json!({
+            "msg": "mail_not_sent", "mail": self.mail, "errorCode": self.error_code(),
+        })
+        .to_string()
+    }
+
+    /// Index `mail`; blobs: event, which mail, error code; double: 1 (a count).
+    pub fn data_point(&self) -> (String, Vec<String>, Vec<f64>) {
+        (
+            "mail".to_owned(),
+            vec![
+                "mail_not_sent".to_owned(),
+                self.mail.to_owned(),
+                self.error_code(),
+            ],
+            vec![1.0],
+        )
+    }
+}
+
 /// The request id: Cloudflare's `cf-ray` (which Cloudflare's own logs and support
 /// know) when the request has one, else 16 random bytes in hex. A client cannot
 /// choose it: anything that is not a plausible ray id is ignored.
@@ -261,6 +307,30 @@ mod tests {
         );
         let long = format!(r#"{{"success":false,"message":"{}"}}"#, "A".repeat(500));
         assert_eq!(error_code(400, long.as_bytes()).unwrap().len(), MAX_CODE);
+    }
+
+    #[test]
+    fn a_mail_that_was_not_sent_is_one_line_and_one_point_without_addresses() {
+        let failure = MailNotSent {
+            mail: "verification",
+            error: "Error: sender no-reply@evil.example not allowed for ada@acme.io",
+        };
+        assert_eq!(failure.error_code(), "ERROR_SENDER_NOT_ALLOWED_FOR");
+        let line = failure.log_line();
+        assert!(!line.contains('@') && !line.contains("acme"), "{line}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&line).unwrap()["msg"],
+            "mail_not_sent"
+        );
+        assert_eq!(failure.data_point().1[0], "mail_not_sent");
+        assert_eq!(
+            MailNotSent {
+                mail: "x",
+                error: ""
+            }
+            .error_code(),
+            "SEND_FAILED"
+        );
     }
 
     #[test]
