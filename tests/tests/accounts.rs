@@ -271,6 +271,48 @@ fn login_refresh_rotation_and_reuse_detection() {
     );
 }
 
+/// Broken JSON says where it broke and what was expected; a sign-up form gets every
+/// problem at once; a personal account needs no company.
+#[test]
+fn errors_say_where_and_what_is_expected() {
+    let app = shared_app();
+    let broken = app.request(
+        "POST",
+        "/user/login",
+        &[("content-type", "application/json")],
+        Some(b"{\"email\": \"ada@acme.io\",\n \"password\": }"),
+    );
+    assert_error(&broken, 400, "INVALID_INPUT");
+    let message = broken.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with("Invalid JSON at line 2 column 14"),
+        "{message}"
+    );
+    assert!(message.contains("\"password\""), "{message}");
+
+    let everything = app.post_json(
+        "/user/register",
+        &json!({"email": "not-an-address", "password": "weak", "isBusiness": true}),
+    );
+    assert_error(&everything, 400, "INVALID_INPUT");
+    let message = everything.json()["message"].as_str().unwrap().to_owned();
+    for part in [
+        "Invalid email",
+        "firstName",
+        "lastName",
+        "companyName",
+        "uppercase",
+    ] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    let personal = app.post_json(
+        "/user/register",
+        &json!({"email": "grace@personal.example", "password": "Correct1horse",
+                "firstName": "Grace", "lastName": "Hopper", "isBusiness": false}),
+    );
+    assert_eq!(personal.status, 201, "{}", personal.body);
+}
+
 /// A client shows a theft warning for TOKEN_REUSED: an ordinary end of a sign-in must
 /// not look like one.
 #[test]

@@ -258,6 +258,32 @@ fn wrong_kinds_of_key_are_named_with_what_to_send_instead() {
         let message = res.json()["message"].as_str().unwrap().to_owned();
         assert!(message.starts_with(says), "{message}");
     }
+    // The PEM file itself as the body (curl --data @key.pub.pem): named, with the fix.
+    let auth = format!("Bearer {token}");
+    let raw = app.request(
+        "POST",
+        &format!("/organization/{org}/key"),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        Some(
+            PrivateKey::generate(2048)
+                .unwrap()
+                .public_key()
+                .to_spki_pem()
+                .as_bytes(),
+        ),
+    );
+    assert_error(&raw, 400, "INVALID_INPUT");
+    assert!(
+        raw.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("--rawfile"),
+        "{}",
+        raw.body
+    );
     let listed = app.request_as(&token, "GET", &format!("/organization/{org}/key"), None);
     assert_eq!(listed.json()["data"], json!([]));
 }

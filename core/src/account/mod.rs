@@ -14,10 +14,40 @@ pub use email::Email;
 pub use error::{AccountError, ErrorCode};
 pub use new_password::NewPassword;
 
+/// The body as a JSON object, or an answer that says where the JSON broke and what
+/// was expected (`expected`: the route's shape, e.g. `{"email": "…"}`). A PEM file
+/// sent as the body (an easy mistake with `curl --data @key.pub.pem`) is named as such.
+pub fn json_object(
+    body: &[u8],
+    expected: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, AccountError> {
+    let trimmed = body.trim_ascii_start();
+    if trimmed.starts_with(b"-----BEGIN") {
+        return Err(AccountError::invalid_input(format!(
+            "The body is PEM text, not JSON: send it inside a JSON object, {expected} \
+             (jq -n --rawfile pem key.pub.pem '{{publicKey: $pem}}')"
+        )));
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(AccountError::invalid_input(format!(
+            "Body must be a JSON object: expected {expected}"
+        ))),
+        Err(e) => {
+            let reason = e.to_string();
+            let reason = reason.split(" at line ").next().unwrap_or("");
+            Err(AccountError::invalid_input(format!(
+                "Invalid JSON at line {} column {} ({reason}): expected {expected}",
+                e.line(),
+                e.column()
+            )))
+        }
+    }
+}
+
 /// Reads `{"<name>": "<string>", …}` for the small account endpoints.
 pub fn string_field(body: &[u8], name: &str) -> Result<String, AccountError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|_| AccountError::invalid_input("Body must be a JSON object"))?;
+    let value = serde_json::Value::Object(json_object(body, &format!("{{\"{name}\": \"…\"}}"))?);
     match value.get(name) {
         Some(serde_json::Value::String(s)) if !s.is_empty() && s.len() <= 4096 => Ok(s.clone()),
         _ => Err(AccountError::invalid_input(format!(
@@ -42,8 +72,10 @@ pub const MAX_DEVICE_INFO_BYTES: usize = 2048;
 /// Login's optional `deviceInfo` object (userAgent, os, browser, …) as compact JSON to
 /// keep with the session; absent or null is `None`.
 pub fn device_info(body: &[u8]) -> Result<Option<String>, AccountError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|_| AccountError::invalid_input("Body must be a JSON object"))?;
+    let value = serde_json::Value::Object(json_object(
+        body,
+        r#"{"email": "…", "password": "…", "deviceInfo"?: {…}}"#,
+    )?);
     match value.get("deviceInfo") {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(info @ serde_json::Value::Object(_)) => {
@@ -62,6 +94,35 @@ pub fn device_info(body: &[u8]) -> Result<Option<String>, AccountError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A broken body is answered with where it broke and the shape expected.
+    #[test]
+    fn broken_json_says_where_and_what_was_expected() {
+        let e = string_field(b"{\"email\": \"a@b.c\",}", "email").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid JSON at line 1 column 19 (trailing comma): expected {\"email\": \"…\"}"
+        );
+        let e = string_field(b"{\n  \"email\" \"x\"\n}", "email").unwrap_err();
+        assert!(
+            e.message.starts_with("Invalid JSON at line 2 column 11"),
+            "{}",
+            e.message
+        );
+        let e = string_field(b"[1]", "email").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Body must be a JSON object: expected {\"email\": \"…\"}"
+        );
+        let e = string_field(b"-----BEGIN PUBLIC KEY-----\nMIIB\n", "publicKey").unwrap_err();
+        assert!(
+            e.message.starts_with("The body is PEM text, not JSON"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("--rawfile"), "{}", e.message);
+        assert_eq!(string_field(br#"{"email": "x"}"#, "email").unwrap(), "x");
+    }
 
     #[test]
     fn device_info_is_an_optional_bounded_object() {

@@ -15,6 +15,15 @@ pub struct SignUp {
     pub is_business: bool,
 }
 
+fn required_text(body: &Value, name: &str) -> Result<String, AccountError> {
+    body.get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            AccountError::invalid_input(format!("{name} is required and must be a string"))
+        })
+}
+
 fn text_field(body: &Value, name: &str, max: usize) -> Result<String, AccountError> {
     let value = body.get(name).and_then(Value::as_str).ok_or_else(|| {
         AccountError::invalid_input(format!("{name} is required and must be a string"))
@@ -28,51 +37,89 @@ fn text_field(body: &Value, name: &str, max: usize) -> Result<String, AccountErr
     Ok(value.trim().to_owned())
 }
 
+/// What `POST /user/register` takes, for the answers that describe it.
+pub const SIGN_UP_SHAPE: &str = r#"{"email": "…", "password": "…", "firstName": "…", "lastName": "…", "isBusiness": true or false, "companyName": "…" (required when isBusiness is true), "companyWebsite"?: "…"}"#;
+
 impl SignUp {
+    /// Every problem of the request at once (one `INVALID_INPUT` naming each field), so
+    /// a form can show them all; a password that is only too weak is `WEAK_PASSWORD`
+    /// as before. A personal account (`isBusiness: false`) needs no `companyName`: its
+    /// organization is named after the person.
     pub fn parse(body: &[u8]) -> Result<SignUp, AccountError> {
-        let body: Value = serde_json::from_slice(body)
-            .map_err(|_| AccountError::invalid_input("Body must be a JSON object"))?;
-        if !body.is_object() {
-            return Err(AccountError::invalid_input("Body must be a JSON object"));
-        }
-        let raw_email = body
-            .get("email")
-            .and_then(Value::as_str)
-            .ok_or_else(|| AccountError::invalid_input("email is required and must be a string"))?;
-        let raw_password = body
-            .get("password")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                AccountError::invalid_input("password is required and must be a string")
-            })?;
-        let first_name = text_field(&body, "firstName", 100)?;
-        let last_name = text_field(&body, "lastName", 100)?;
-        let company_name = text_field(&body, "companyName", 200)?;
+        let body = Value::Object(super::json_object(body, SIGN_UP_SHAPE)?);
+        let mut problems: Vec<String> = Vec::new();
+        let mut keep = |result: Result<String, AccountError>| {
+            result.map_err(|e| problems.push(e.message)).ok()
+        };
+        let raw_email = keep(required_text(&body, "email"));
+        let raw_password = keep(required_text(&body, "password"));
+        let first_name = keep(text_field(&body, "firstName", 100));
+        let last_name = keep(text_field(&body, "lastName", 100));
+        let is_business = match body.get("isBusiness").and_then(Value::as_bool) {
+            Some(b) => Some(b),
+            None => {
+                problems.push("isBusiness is required and must be a boolean".to_owned());
+                None
+            }
+        };
+        let company_name = match body.get("companyName") {
+            None | Some(Value::Null) if is_business != Some(true) => None,
+            Some(Value::String(s)) if s.trim().is_empty() && is_business == Some(false) => None,
+            _ => match text_field(&body, "companyName", 200) {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    problems.push(format!("{} (required when isBusiness is true)", e.message));
+                    None
+                }
+            },
+        };
         let company_website = match body.get("companyWebsite") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(website_host(s)?),
+            Some(Value::String(s)) => website_host(s).map_err(|e| problems.push(e.message)).ok(),
             Some(_) => {
-                return Err(AccountError::invalid_input(
-                    "companyWebsite must be a string",
-                ))
+                problems.push("companyWebsite must be a string".to_owned());
+                None
             }
         };
-        let is_business = body
-            .get("isBusiness")
-            .and_then(Value::as_bool)
-            .ok_or_else(|| {
-                AccountError::invalid_input("isBusiness is required and must be a boolean")
-            })?;
-        Ok(SignUp {
-            email: Email::parse(raw_email)?,
-            password: NewPassword::parse(raw_password)?,
-            first_name,
-            last_name,
-            company_name,
-            company_website,
-            is_business,
-        })
+        let email = raw_email.and_then(|raw| {
+            Email::parse(&raw)
+                .map_err(|e| problems.push(e.message))
+                .ok()
+        });
+        let mut weak = None;
+        let password = raw_password.and_then(|raw| {
+            NewPassword::parse(&raw)
+                .map_err(|e| match e.code {
+                    super::ErrorCode::WeakPassword => weak = Some(e),
+                    _ => problems.push(e.message),
+                })
+                .ok()
+        });
+        match (email, password, first_name, last_name, is_business) {
+            (Some(email), Some(password), Some(first_name), Some(last_name), Some(is_business))
+                if problems.is_empty() =>
+            {
+                let company_name =
+                    company_name.unwrap_or_else(|| format!("{first_name} {last_name}"));
+                Ok(SignUp {
+                    email,
+                    password,
+                    first_name,
+                    last_name,
+                    company_name,
+                    company_website,
+                    is_business,
+                })
+            }
+            _ if problems.is_empty() => Err(weak.unwrap_or_else(|| {
+                AccountError::invalid_input(format!("expected {SIGN_UP_SHAPE}"))
+            })),
+            _ => {
+                problems.extend(weak.map(|w| w.message));
+                Err(AccountError::invalid_input(problems.join("; ")))
+            }
+        }
     }
 
     pub fn full_name(&self) -> String {
@@ -228,6 +275,50 @@ mod tests {
         assert_eq!(
             SignUp::parse(b"[]").unwrap_err().code,
             ErrorCode::InvalidInput
+        );
+    }
+
+    /// A form shows every problem at once, and a personal account needs no company.
+    #[test]
+    fn every_problem_at_once_and_no_company_for_a_personal_account() {
+        let err = SignUp::parse(br#"{"email": "nope", "password": "weak", "isBusiness": true}"#)
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        for field in [
+            "Invalid email",
+            "firstName",
+            "lastName",
+            "companyName",
+            "uppercase",
+        ] {
+            assert!(err.message.contains(field), "{field}: {}", err.message);
+        }
+        let personal = signup(json!({"isBusiness": false, "companyName": null})).unwrap();
+        assert_eq!(personal.company_name, "Ada Lovelace");
+        assert_eq!(
+            signup(json!({"isBusiness": false, "companyName": ""}))
+                .unwrap()
+                .company_name,
+            "Ada Lovelace"
+        );
+        assert_eq!(
+            signup(json!({"isBusiness": false})).unwrap().company_name,
+            "Acme"
+        );
+        let business = signup(json!({"companyName": null})).unwrap_err();
+        assert!(
+            business
+                .message
+                .contains("required when isBusiness is true"),
+            "{}",
+            business.message
+        );
+        let empty = SignUp::parse(b"{}").unwrap_err();
+        assert!(
+            empty.message.contains("email is required")
+                && empty.message.contains("isBusiness is required"),
+            "{}",
+            empty.message
         );
     }
 
