@@ -10,7 +10,7 @@
 
 use crate::store::accounts::{self, Signed};
 use crate::store::{Db, Route};
-use gatehouse_core::account::tokens::{verify_access, AccessClaims, TokenError};
+use gatehouse_core::account::tokens::{verify_access, verify_rotating, AccessClaims, TokenError};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::http::problem::Problem;
@@ -55,10 +55,13 @@ pub fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| refuse(ErrorCode::Unauthorized, "Missing bearer access token"))?;
-    verify_access(config.jwt_secret.expose(), token, now_ms).map_err(|e| match e {
-        TokenError::Expired => refuse(ErrorCode::TokenExpired, "Access token expired"),
-        TokenError::Invalid => refuse(ErrorCode::Unauthorized, "Invalid access token"),
-    })
+    let verify = |secret: &[u8]| verify_access(secret, token, now_ms);
+    verify_rotating(verify, config.jwt_secret.expose(), config.jwt_previous()).map_err(
+        |e| match e {
+            TokenError::Expired => refuse(ErrorCode::TokenExpired, "Access token expired"),
+            TokenError::Invalid => refuse(ErrorCode::Unauthorized, "Invalid access token"),
+        },
+    )
 }
 
 /// What an organization endpoint requires of its caller.

@@ -42,6 +42,13 @@ impl Secret {
     }
 }
 
+impl Config {
+    /// The secret a rotation is moving away from, if one is in progress.
+    pub fn jwt_previous(&self) -> Option<&[u8]> {
+        self.jwt_previous_secret.as_ref().map(Secret::expose)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
@@ -77,6 +84,9 @@ pub struct Config {
     pub d1_simulation: D1Simulation,
     /// HS256 key for access and refresh tokens.
     pub jwt_secret: Secret,
+    /// `JWT_SECRET_PREVIOUS`, set while rotating `JWT_SECRET`: tokens it signed are still
+    /// accepted (never issued) until they expire, so a rotation signs nobody out.
+    pub jwt_previous_secret: Option<Secret>,
 }
 
 /// Makes distance to D1 visible locally, where D1 is a millisecond away: each round
@@ -195,7 +205,13 @@ impl Config {
                 reason,
             })?,
             node_secret_policy: node_secret_policy(&lookup)?,
-            jwt_secret: jwt_secret(lookup("JWT_SECRET"))?,
+            jwt_secret: jwt_secret("JWT_SECRET", lookup("JWT_SECRET"))?,
+            jwt_previous_secret: match lookup("JWT_SECRET_PREVIOUS") {
+                Some(raw) if !raw.trim().is_empty() => {
+                    Some(jwt_secret("JWT_SECRET_PREVIOUS", Some(raw))?)
+                }
+                _ => None,
+            },
         })
     }
 }
@@ -244,8 +260,7 @@ fn node_secret_policy(
     })
 }
 
-fn jwt_secret(raw: Option<String>) -> Result<Secret, ConfigError> {
-    let name = "JWT_SECRET";
+fn jwt_secret(name: &'static str, raw: Option<String>) -> Result<Secret, ConfigError> {
     let Some(raw) = raw else {
         return Err(ConfigError {
             name,
@@ -272,6 +287,25 @@ fn jwt_secret(raw: Option<String>) -> Result<Secret, ConfigError> {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn a_previous_jwt_secret_is_optional_and_as_strong_as_the_current_one() {
+        let c = config(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+        assert!(c.jwt_previous_secret.is_none());
+        let previous = "0123456789abcdef0123456789abcdefXYZ";
+        let c = config(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("JWT_SECRET_PREVIOUS", previous),
+        ])
+        .unwrap();
+        assert_eq!(c.jwt_previous_secret.unwrap().expose(), previous.as_bytes());
+        let err = config(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("JWT_SECRET_PREVIOUS", "short"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "JWT_SECRET_PREVIOUS");
+    }
 
     const GOOD_SECRET: &str = "5f0c8a1e9b7d4c3a2f6e8d0b1a9c7e5f3d2b4a6c8e0f1d3b5a7c9e2f4d6b8a0c";
 

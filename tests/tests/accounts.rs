@@ -462,3 +462,44 @@ fn writes_need_a_verified_email_and_the_right_role() {
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[0]["actor_user_id"], owner["user"]["id"]);
 }
+
+/// Rotating JWT_SECRET signs nobody out: with the old one as JWT_SECRET_PREVIOUS its
+/// tokens keep working until they expire, and a refresh moves them to the new one;
+/// once the previous secret is removed, they no longer verify.
+#[test]
+fn rotating_the_jwt_secret_signs_nobody_out() {
+    let old = "old-secret-0123456789abcdef-0123456789";
+    let new = "new-secret-fedcba9876543210-fedcba9876";
+    let mut app = spawn_app_with(&[("JWT_SECRET", old)]);
+    let signed_up = sign_up(&app, "ada@rotation.example");
+    let access = signed_up["accessToken"].as_str().unwrap().to_owned();
+    let profile = |app: &gatehouse_e2e::TestApp, token: &str| {
+        app.request_as(token, "GET", "/user/profile", None).status
+    };
+    assert_eq!(profile(&app, &access), 200);
+
+    app.restart_with(&[("JWT_SECRET", new), ("JWT_SECRET_PREVIOUS", old)]);
+    assert_eq!(
+        profile(&app, &access),
+        200,
+        "an old access token still works"
+    );
+    let refreshed = app.post_json(
+        "/user/refresh",
+        &json!({"refresh_token": signed_up["refreshToken"]}),
+    );
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let moved = refreshed.json()["accessToken"].as_str().unwrap().to_owned();
+
+    app.restart_with(&[("JWT_SECRET", new)]);
+    assert_error(
+        &app.request_as(&access, "GET", "/user/profile", None),
+        401,
+        "UNAUTHORIZED",
+    );
+    assert_eq!(
+        profile(&app, &moved),
+        200,
+        "the refreshed token is the new secret's"
+    );
+}

@@ -155,6 +155,20 @@ fn verify<T: DeserializeOwned + TokenType + Clone>(
     Ok(claims.custom.clone())
 }
 
+/// Verifies with the current secret, then (a rotation in progress) the previous one:
+/// tokens signed before `JWT_SECRET` changed keep working until they expire. Only a
+/// signature that does not verify tries the next secret; an expired token is expired.
+pub fn verify_rotating<T>(
+    verify: impl Fn(&[u8]) -> Result<T, TokenError>,
+    current: &[u8],
+    previous: Option<&[u8]>,
+) -> Result<T, TokenError> {
+    match (verify(current), previous) {
+        (Err(TokenError::Invalid), Some(previous)) => verify(previous),
+        (result, _) => result,
+    }
+}
+
 pub fn verify_access(secret: &[u8], token: &str, now_ms: i64) -> Result<AccessClaims, TokenError> {
     verify(secret, token, now_ms)
 }
@@ -169,6 +183,23 @@ pub fn verify_refresh(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tokens_of_the_previous_secret_verify_during_a_rotation() {
+        let old: &[u8] = b"the-old-secret-the-old-secret-xx";
+        let t = issue_access(old, "u1", "o1", true, "s1", NOW);
+        let with = |previous| verify_rotating(|s| verify_access(s, &t, NOW), SECRET, previous);
+        assert_eq!(with(None), Err(TokenError::Invalid));
+        assert_eq!(with(Some(old)).unwrap().sub, "u1");
+        let expired = |previous| {
+            verify_rotating(
+                |s| verify_access(s, &t, NOW + ACCESS_TTL_SECONDS * 1000 + 1000),
+                SECRET,
+                previous,
+            )
+        };
+        assert_eq!(expired(Some(old)), Err(TokenError::Expired));
+    }
 
     #[test]
     fn a_revoked_refresh_token_says_whether_it_was_reused_or_its_sign_in_ended() {

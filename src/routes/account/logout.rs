@@ -6,7 +6,7 @@ use super::error;
 use crate::store::accounts;
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::tokens::{verify_refresh, TokenError};
+use gatehouse_core::account::tokens::{verify_refresh, verify_rotating, TokenError};
 use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
 use serde_json::json;
@@ -21,7 +21,8 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     };
     let now_ms = worker::Date::now().as_millis() as i64;
     // An expired token still names its sign-in; a forged one names nothing.
-    let claims = match verify_refresh(config.jwt_secret.expose(), &presented, now_ms) {
+    let verify = |secret: &[u8]| verify_refresh(secret, &presented, now_ms);
+    let claims = match verify_rotating(verify, config.jwt_secret.expose(), config.jwt_previous()) {
         Ok(c) => c,
         Err(TokenError::Expired) => {
             return Ok(http::json(

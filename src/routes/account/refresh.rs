@@ -14,7 +14,7 @@ use crate::store::accounts;
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::tokens::{
-    issue_access, verify_refresh, RevokedRefresh, TokenError, ACCESS_TTL_SECONDS,
+    issue_access, verify_refresh, verify_rotating, RevokedRefresh, TokenError, ACCESS_TTL_SECONDS,
 };
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
@@ -37,7 +37,8 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             "Invalid refresh token",
         ))
     };
-    let claims = match verify_refresh(config.jwt_secret.expose(), &presented, now_ms) {
+    let verify = |secret: &[u8]| verify_refresh(secret, &presented, now_ms);
+    let claims = match verify_rotating(verify, config.jwt_secret.expose(), config.jwt_previous()) {
         Ok(c) => c,
         Err(TokenError::Expired) => {
             return Ok(error(&AccountError::new(
