@@ -20,16 +20,17 @@ use worker::{Env, Request, Response};
 pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
+    // deviceInfo first: its reading answers broken JSON with the whole login shape.
+    let device_info = match gatehouse_core::account::device_info(&body) {
+        Ok(d) => d,
+        Err(e) => return Ok(error(&e)),
+    };
     let (email, password_text) = match (
         string_field(&body, "email"),
         string_field(&body, "password"),
     ) {
         (Ok(e), Ok(p)) => (e, p),
         (Err(e), _) | (_, Err(e)) => return Ok(error(&e)),
-    };
-    let device_info = match gatehouse_core::account::device_info(&body) {
-        Ok(d) => d,
-        Err(e) => return Ok(error(&e)),
     };
     let invalid = || {
         error(&AccountError::new(
