@@ -1,0 +1,162 @@
+//! Reading the configuration: defaults, every setting, and what is refused.
+use super::*;
+use std::collections::HashMap;
+
+#[test]
+fn a_previous_jwt_secret_is_optional_and_as_strong_as_the_current_one() {
+    let c = config(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+    assert!(c.jwt_previous_secret.is_none());
+    let previous = "0123456789abcdef0123456789abcdefXYZ";
+    let c = config(&[
+        ("JWT_SECRET", GOOD_SECRET),
+        ("JWT_SECRET_PREVIOUS", previous),
+    ])
+    .unwrap();
+    assert_eq!(c.jwt_previous_secret.unwrap().expose(), previous.as_bytes());
+    let err = config(&[
+        ("JWT_SECRET", GOOD_SECRET),
+        ("JWT_SECRET_PREVIOUS", "short"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "JWT_SECRET_PREVIOUS");
+}
+
+const GOOD_SECRET: &str = "5f0c8a1e9b7d4c3a2f6e8d0b1a9c7e5f3d2b4a6c8e0f1d3b5a7c9e2f4d6b8a0c";
+
+fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+#[test]
+fn defaults_apply_when_only_the_secret_is_set() {
+    let c = config(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+    assert_eq!(c.timestamp_skew_seconds, 300);
+    assert_eq!(c.password_kdf, KdfHash::Sha512);
+    assert_eq!(c.password_kdf_iterations, 210_000);
+    assert_eq!(c.trial_days, 14);
+    assert_eq!(c.org_keys_max, 5);
+    assert!(!c.test_hooks);
+}
+
+#[test]
+fn vars_override_defaults() {
+    let c = config(&[
+        ("JWT_SECRET", GOOD_SECRET),
+        ("PUBLIC_URL", "https://gate.example.com/"),
+        ("TIMESTAMP_SKEW_SECONDS", "60"),
+        ("PASSWORD_KDF", "pbkdf2-sha256"),
+        ("PASSWORD_KDF_ITERATIONS", "600000"),
+        ("TEST_HOOKS", "on"),
+    ])
+    .unwrap();
+    assert_eq!(c.public_url, "https://gate.example.com");
+    assert_eq!(c.timestamp_skew_seconds, 60);
+    assert_eq!(c.password_kdf, KdfHash::Sha256);
+    assert_eq!(c.password_kdf_iterations, 600_000);
+    assert!(c.test_hooks);
+}
+
+#[test]
+fn simulated_d1_distance_is_read_only_with_test_hooks() {
+    let distance = [
+        ("JWT_SECRET", GOOD_SECRET),
+        ("D1_LATENCY_MS", "150"),
+        ("D1_REPLICA_LATENCY_MS", "5"),
+        ("D1_BASELINE", "on"),
+    ];
+    assert_eq!(
+        config(&distance).unwrap().d1_simulation,
+        D1Simulation::default()
+    );
+    let mut hooks = distance.to_vec();
+    hooks.push(("TEST_HOOKS", "on"));
+    let sim = config(&hooks).unwrap().d1_simulation;
+    assert_eq!(
+        sim,
+        D1Simulation {
+            primary_latency_ms: 150,
+            replica_latency_ms: 5,
+            baseline: true
+        }
+    );
+    let bad = [
+        ("JWT_SECRET", GOOD_SECRET),
+        ("TEST_HOOKS", "on"),
+        ("D1_LATENCY_MS", "slow"),
+    ];
+    assert_eq!(config(&bad).unwrap_err().name, "D1_LATENCY_MS");
+}
+
+#[test]
+fn missing_or_weak_secret_is_an_error_naming_the_variable() {
+    for pairs in [
+        vec![],
+        vec![("JWT_SECRET", "short")],
+        vec![("JWT_SECRET", &"a".repeat(64)[..])],
+    ] {
+        let err = config(&pairs).unwrap_err();
+        assert_eq!(err.name, "JWT_SECRET");
+    }
+}
+
+#[test]
+fn bad_numbers_and_names_are_errors() {
+    for (name, value) in [
+        ("TIMESTAMP_SKEW_SECONDS", "-1"),
+        ("TIMESTAMP_SKEW_SECONDS", "5m"),
+        ("PASSWORD_KDF_ITERATIONS", "10"),
+        ("PASSWORD_KDF", "md5"),
+        ("PUBLIC_URL", "gate.example.com"),
+        ("TEST_HOOKS", "yes"),
+    ] {
+        let err = config(&[("JWT_SECRET", GOOD_SECRET), (name, value)]).unwrap_err();
+        assert_eq!(err.name, name);
+    }
+}
+
+#[test]
+fn node_secret_limits_are_unset_by_default_and_checked_when_set() {
+    let with = |pairs: &[(&str, &str)]| {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("JWT_SECRET", GOOD_SECRET));
+        config(&pairs)
+    };
+    assert_eq!(
+        with(&[]).unwrap().node_secret_policy,
+        crate::node_secret::NodeSecretPolicy::default()
+    );
+    let set = with(&[
+        ("NODE_SECRET_MIN_LENGTH", "16"),
+        ("NODE_ID_MAX_LENGTH", "128"),
+    ])
+    .unwrap()
+    .node_secret_policy;
+    assert_eq!(
+        (
+            set.secret_min_length,
+            set.node_id_max_length,
+            set.secret_max_length
+        ),
+        (Some(16), Some(128), None)
+    );
+    for bad in [
+        vec![("NODE_SECRET_MIN_LENGTH", "x")],
+        vec![("NODE_ID_MAX_LENGTH", "-1")],
+        vec![
+            ("NODE_SECRET_MIN_LENGTH", "20"),
+            ("NODE_SECRET_MAX_LENGTH", "10"),
+        ],
+    ] {
+        assert!(with(&bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn debug_output_never_shows_the_secret() {
+    let c = config(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+    assert!(!format!("{c:?}").contains(GOOD_SECRET));
+}
