@@ -110,8 +110,11 @@ wrangler-build:
 
 ## ---- run ----------------------------------------------------------------------------
 
+# wrangler prints a table per run; one line says the same (all of it on a failure).
 migrate-local: setup
-	wrangler d1 migrations apply DB --local
+	@out=$$(wrangler d1 migrations apply DB --local 2>&1) || { echo "$$out"; exit 1; }; \
+		applied=$$(printf '%s\n' "$$out" | grep -c '✅' || true); \
+		echo "local D1: migrations up to date ($$applied applied now)"
 
 dev: build migrate-local
 	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) $(DEV_VARS)

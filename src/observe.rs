@@ -30,8 +30,10 @@ impl Arrival {
             request_id: observe::request_id(ray.as_deref(), random),
             method: req.inner().method(),
             at_ms: worker::Date::now().as_millis() as f64,
-            country: cf_text(req, "country"),
-            colo: cf_text(req, "colo"),
+            // Cloudflare's edge sets cf-ray and fills `request.cf`; without it (wrangler
+            // dev) the cf object is simulated (colo "DFW"), so no location is made up.
+            country: ray.as_ref().and_then(|_| cf_text(req, "country")),
+            colo: ray.as_ref().and_then(|_| cf_text(req, "colo")),
         }
     }
 }

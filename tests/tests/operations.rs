@@ -74,6 +74,10 @@ fn every_answer_has_a_request_id_and_one_log_line_and_data_point() {
         "the cached key did not verify: the cold path's read"
     );
     assert!(line.get("country").is_some() && line.get("colo").is_some());
+    assert!(
+        line["colo"].is_null() && line["country"].is_null(),
+        "no edge (no cf-ray): no made-up location"
+    );
     let ok_line = log_line(&app, &request_id(&stored));
     assert_eq!(
         (ok_line["status"].as_u64(), ok_line["errorCode"].is_null()),
