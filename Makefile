@@ -113,7 +113,7 @@ wrangler-build:
 # wrangler prints a table per run; one line says the same (all of it on a failure).
 migrate-local: setup
 	@out=$$(wrangler d1 migrations apply DB --local 2>&1) || { echo "$$out"; exit 1; }; \
-		applied=$$(printf '%s\n' "$$out" | grep '✅' | grep -o '[0-9]\{4\}_[A-Za-z0-9_]*\.sql' | sort -u | wc -l); \
+		applied=$$(printf '%s\n' "$$out" | grep '✅' | grep -o '[0-9]\{4\}_[A-Za-z0-9_]*\.sql' | sort -u | wc -l || true); \
 		echo "local D1: migrations up to date ($$applied applied now)"
 
 dev: build migrate-local
