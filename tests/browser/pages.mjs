@@ -105,6 +105,8 @@ async function facts(page, field) {
       h1: document.querySelector("h1")?.textContent,
       text: document.body.innerText,
       scrollWidth: document.documentElement.scrollWidth,
+      scripts: document.scripts.length,
+      styles: document.querySelectorAll("style, link, [style]").length,
       hasField: !!input,
       type: input?.type,
       autocomplete: input?.getAttribute("autocomplete"),
@@ -148,6 +150,8 @@ async function audit(page, where, jsEnabled) {
 
 async function phoneChecks(page, where, f) {
   check(f.scrollWidth <= 375, `${where}: no horizontal scroll at 375 px (scrollWidth ${f.scrollWidth})`);
+  // Nothing the strict CSP would block: the page works the same with JavaScript off.
+  check(f.scripts === 0 && f.styles === 0, `${where}: no script, no style (${f.scripts}, ${f.styles})`);
 }
 
 async function shoot(page, name) {

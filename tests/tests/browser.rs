@@ -25,14 +25,19 @@ fn chromium() -> Option<PathBuf> {
 
 #[test]
 fn the_mailed_pages_work_in_a_real_browser() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace");
     let Some(browser) = chromium() else {
         let required = std::env::var("GATEHOUSE_BROWSER").is_ok_and(|v| v == "required");
-        assert!(!required, "GATEHOUSE_BROWSER=required but no chromium on PATH");
+        assert!(
+            !required,
+            "GATEHOUSE_BROWSER=required but no Chromium (CHROMIUM, else chromium on PATH)"
+        );
         // Straight to the terminal: libtest captures print!/eprint! of passing tests.
         let _ = writeln!(
             std::io::stderr(),
-            "\nSKIPPED tests/tests/browser.rs: no `chromium` on PATH (Debian's package; \
+            "\nSKIPPED tests/tests/browser.rs: no Chromium (`CHROMIUM`, else `chromium` on PATH: Debian's package; \
              `make chromium` installs it as root). The mailed pages were NOT tested in a \
              browser.\n"
         );
