@@ -47,7 +47,7 @@ WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
 	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
-	check-links deploy-preflight test-deploy-preflight migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \
+	check-links chromium test-browser deploy-preflight test-deploy-preflight migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \
 	free-mail-migration
 
 help:
@@ -60,6 +60,7 @@ help:
 	@echo "make deploy-preflight  what [env.production] still lacks before make deploy (no deploy)"
 	@echo "make check-links  every relative link and #anchor in the markdown resolves"
 	@echo "make lint    rustfmt check and clippy"
+	@echo "make test-browser  the mailed links' pages in headless Chromium (installs it)"
 	@echo "make bench   benchmarks (the numbers in docs/performance.md)"
 	@echo "make contract  a longer schemathesis run against the local worker"
 	@echo "make fuzz    cargo-fuzz every parser for FUZZ_SECONDS each (nightly)"
@@ -163,9 +164,24 @@ test-wasm: setup
 # (tests/src/shared.rs); the CLI tests drive the gatehouse-cli binary against it, the
 # contract test drives schemathesis against it. tests/run-e2e.sh runs E2E_JOBS test
 # binaries at a time with E2E_THREADS threads each, and prints each binary's time and
-# the ten slowest tests.
-test-e2e: build $(CONTRACT_STAMP)
+# the ten slowest tests. The browser suite is one of these binaries (test-browser).
+test-e2e: build chromium $(CONTRACT_STAMP)
 	E2E_JOBS=$${E2E_JOBS:-3} E2E_THREADS=$${E2E_THREADS:-4} bash tests/run-e2e.sh
+
+# The browser suite (tests/tests/browser.rs, tests/browser/pages.mjs) drives Debian's
+# chromium, installed here when it is not on PATH yet (as root, as CI runs). When it
+# cannot be installed, this says so and the suite prints SKIPPED in its place; with
+# GATEHOUSE_BROWSER=required a missing browser fails the suite instead.
+chromium:
+	@command -v chromium > /dev/null || { \
+		echo "installing Debian's chromium for the browser suite"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; } \
+			|| echo "WARNING: chromium could not be installed (apt-get as root): the browser suite will be SKIPPED" >&2; \
+	}
+
+# The browser suite alone (make test runs it within test-e2e).
+test-browser: build chromium
+	cargo test -p gatehouse-e2e --test browser -- --nocapture
 
 # schemathesis (CONTRACT_* above) is reinstalled when its pins change.
 $(CONTRACT_STAMP): tests/contract/requirements.txt

@@ -83,27 +83,68 @@ pub fn verification_email(link: &str, product: &str) -> (String, String, String)
 /// account's password, consumes the link, so a prefetch can neither verify an address
 /// nor burn its link.
 pub fn confirm_page(token: &str) -> String {
-    page(
-        "Confirm your email address",
-        &format!(
-            "<p>An account was created with this email address. If it was you, enter the \
-             password you chose at sign-up and press the button.</p>\
-             <form method=\"post\" action=\"/user/verify-email\">\
-             <input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <label>Password <input type=\"password\" name=\"password\" \
-             autocomplete=\"current-password\" required></label>\
-             <button type=\"submit\">Verify my email</button></form><p>{NOT_YOU}</p>",
-            html_escape(token)
-        ),
+    page("Confirm your email address", &confirm_form(token, None))
+}
+
+/// The confirmation form; `error` (a wrong password) is shown under the field and
+/// announced with it, so the form answers a mistake with itself, ready to retry.
+/// `current-password`: the field asks for the existing password, so password managers
+/// offer the saved one.
+pub fn confirm_form(token: &str, error: Option<&str>) -> String {
+    format!(
+        "<p>An account was created with this email address. If it was you, enter the \
+         password you chose at sign-up and press the button.</p>\
+         <form method=\"post\" action=\"/user/verify-email\">\
+         <input type=\"hidden\" name=\"token\" value=\"{}\">\
+         {}<p><button type=\"submit\">Verify my email</button></p></form><p>{NOT_YOU}</p>",
+        html_escape(token),
+        password_field("Password", "password", "current-password", None, error)
     )
 }
 
-/// A small HTML page (title and body HTML).
+/// A labelled password field (`<label for>`), its hint and its error in the
+/// paragraphs right under it, both tied to it by `aria-describedby`; `minlength` only
+/// where a hint announces it (a new password).
+pub fn password_field(
+    label: &str,
+    name: &str,
+    autocomplete: &str,
+    hint: Option<(u8, &str)>,
+    error: Option<&str>,
+) -> String {
+    let mut described = Vec::new();
+    let mut after = String::new();
+    let mut extra = String::new();
+    if let Some((min, text)) = hint {
+        described.push(format!("{name}-hint"));
+        extra.push_str(&format!(" minlength=\"{min}\""));
+        after.push_str(&format!("<p id=\"{name}-hint\">{}</p>", html_escape(text)));
+    }
+    if let Some(text) = error {
+        described.push(format!("{name}-error"));
+        extra.push_str(" aria-invalid=\"true\" autofocus");
+        after.push_str(&format!(
+            "<p id=\"{name}-error\" role=\"alert\"><strong>Error: {}</strong></p>",
+            html_escape(text)
+        ));
+    }
+    if !described.is_empty() {
+        extra.push_str(&format!(" aria-describedby=\"{}\"", described.join(" ")));
+    }
+    format!(
+        "<p><label for=\"{name}\">{label}</label><br>\
+         <input type=\"password\" id=\"{name}\" name=\"{name}\" \
+         autocomplete=\"{autocomplete}\" required{extra}></p>{after}"
+    )
+}
+
+/// A small HTML page (title and body HTML), readable at a phone's width without
+/// styles (the pages' CSP allows none).
 pub fn page(title: &str, body_html: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
-         <body><h1>{title}</h1>{body_html}</body></html>"
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title></head><body><main><h1>{title}</h1>{body_html}</main></body></html>"
     )
 }
 
@@ -131,6 +172,20 @@ mod tests {
         assert!(html.contains("value=\"a&quot;b&lt;c\""));
         assert!(html.contains("name=\"password\""));
         assert!(html.contains("If it was not you"));
+        assert!(html.contains("<label for=\"password\">Password</label>"));
+        assert!(html.contains("autocomplete=\"current-password\""));
+        assert!(!html.contains("aria-invalid"));
+    }
+
+    #[test]
+    fn a_refused_password_is_shown_under_its_field() {
+        let html = confirm_form("t", Some("Not <it>"));
+        let field = html.find("id=\"password\"").unwrap();
+        let error = html.find("id=\"password-error\"").unwrap();
+        assert!(field < error && error < html.find("<button").unwrap());
+        assert!(html.contains("aria-describedby=\"password-error\""));
+        assert!(html.contains("aria-invalid=\"true\""));
+        assert!(html.contains("Error: Not &lt;it&gt;"));
     }
 
     #[test]

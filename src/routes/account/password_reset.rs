@@ -18,7 +18,9 @@ use crate::email::send_reset_later;
 use crate::store::accounts::{self, LinkState, OneTimeLink, Reset};
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::password_reset::{reset_page, RESET_INTERVAL_MS, RESET_TTL_MS};
+use gatehouse_core::account::password_reset::{
+    reset_form, reset_page, RESET_INTERVAL_MS, RESET_TTL_MS,
+};
 use gatehouse_core::account::verification::{new_token, page as html_page, token_hash};
 use gatehouse_core::account::{string_field, AccountError, Email, ErrorCode, NewPassword};
 use gatehouse_core::config::Config;
@@ -95,6 +97,17 @@ pub async fn reset(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pro
         Ok((token, new_password)) => reset_with(db, &config, &token, &new_password).await?,
         Err(e) => Err(e),
     };
+    // A password the policy refuses, on the page: the form again, the error under the
+    // field (a dead link gets the plain refusal page).
+    if let (true, Ok(token), Err(e)) = (post.is_form, post.field("token"), &outcome) {
+        if matches!(e.code, ErrorCode::WeakPassword | ErrorCode::InvalidInput) {
+            let body = reset_form(&token, Some(&e.message));
+            return Ok(http::html(
+                e.status(),
+                html_page((TITLES.refused)(e.code), &body),
+            ));
+        }
+    }
     let message = "Password changed; sign in with the new one";
     Ok(one_time_link::answer(
         post.is_form,

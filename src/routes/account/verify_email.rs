@@ -16,7 +16,7 @@ use crate::store::accounts::{self, LinkState, OneTimeLink, Verification};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::verification::{
-    confirm_page, expired_link, page as html_page, token_hash, unusable_link,
+    confirm_form, confirm_page, expired_link, page as html_page, token_hash, unusable_link,
 };
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::crypto::password;
@@ -61,6 +61,20 @@ pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Probl
         Err(_) if post.is_form => Err(unusable_link()),
         Err(e) => return Ok(error(&e)),
     };
+    // A wrong or missing password on the page: the form again, the error under the
+    // field, the link still usable (a dead link gets the plain refusal page).
+    if let (true, Ok(token), Err(e)) = (post.is_form, post.field("token"), &outcome) {
+        if matches!(
+            e.code,
+            ErrorCode::InvalidCredentials | ErrorCode::InvalidInput
+        ) {
+            let body = confirm_form(&token, Some(&e.message));
+            return Ok(http::html(
+                e.status(),
+                html_page((TITLES.refused)(e.code), &body),
+            ));
+        }
+    }
     let message = "Your email address is verified. You can close this page and sign in.";
     Ok(one_time_link::answer(
         post.is_form,
