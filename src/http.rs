@@ -79,10 +79,10 @@ pub fn is_form(req: &Request) -> bool {
 /// never framed (no clickjacking of their buttons: `frame-ancestors 'none'`, and
 /// `X-Frame-Options` for older browsers), load nothing from elsewhere, post forms only
 /// to the worker, and never send the link's token onward in a `Referer` to anyone but
-/// the worker itself. `same-origin`, not `no-referrer`: under `no-referrer` browsers
-/// send `Origin: null` with the form's POST, which the cross-site refusal
-/// (core::http::form_origin) rightly refuses, so no browser could submit the pages
-/// (tests/browser/pages.mjs found it).
+/// anyone (`no-referrer`). Under `no-referrer` browsers post the form with `Origin:
+/// null`; the cross-site refusal (core::http::form_origin) accepts that only with the
+/// browser's own `Sec-Fetch-Site: same-origin` (tests/browser/pages.mjs submits both
+/// pages in Chromium).
 pub fn html(status: u16, body: String) -> Response {
     let response = with_headers(status, body, "text/html; charset=utf-8");
     let headers = response.headers();
@@ -92,7 +92,7 @@ pub fn html(status: u16, body: String) -> Response {
         "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     let _ = headers.set("x-frame-options", "DENY");
-    let _ = headers.set("referrer-policy", "same-origin");
+    let _ = headers.set("referrer-policy", "no-referrer");
     response
 }
 

@@ -192,7 +192,7 @@ async function submit(page, labelText, value) {
 function headerChecks(where, response) {
   const h = response.headers();
   check(h["content-security-policy"] === CSP, `${where}: the strict CSP (${h["content-security-policy"]})`);
-  check(h["x-frame-options"] === "DENY" && h["referrer-policy"] === "same-origin", `${where}: never framed, Referer only to the worker`);
+  check(h["x-frame-options"] === "DENY" && h["referrer-policy"] === "no-referrer", `${where}: never framed, Referer only to the worker`);
 }
 
 async function verifyFlow(browser, jsEnabled) {

@@ -66,7 +66,7 @@ fn link_pages_cannot_be_framed_leak_no_token_and_refuse_other_sites_forms() {
         assert_eq!(page.header("x-frame-options"), Some("DENY"));
         // The token goes in a Referer to the worker only (a browser then sends the
         // page's Origin with the form, not `null`: tests/browser/pages.mjs).
-        assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+        assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     }
 
     // A page on another site posts the form (with the right token and password, as an

@@ -5,13 +5,21 @@
 //! token and password of the attacker's choosing, e.g. to verify an account as the
 //! victim); such posts are refused. Browsers say where a request comes from in
 //! `Sec-Fetch-Site` and, for POSTs, `Origin`: a form post is accepted only from the
-//! worker's own origin (or with neither header, as non-browser clients send it).
+//! worker's own origin (or with neither header, as non-browser clients send it). The
+//! pages send no `Referer` at all (`Referrer-Policy: no-referrer`), under which
+//! browsers post `Origin: null`; that is accepted only with the browser's own
+//! `Sec-Fetch-Site: same-origin`, which a page cannot set (a foreign page's post says
+//! `cross-site`, and sandboxed or `data:` documents, which also say `null`, are
+//! `cross-site` too).
 
 /// Whether a form post with these headers comes from a page other than the worker's
 /// own (`public_url`, the worker's public base URL).
 pub fn cross_site(origin: Option<&str>, sec_fetch_site: Option<&str>, public_url: &str) -> bool {
     let foreign_fetch = sec_fetch_site.is_some_and(|s| !matches!(s, "same-origin" | "none"));
-    let foreign_origin = origin.is_some_and(|o| !o.eq_ignore_ascii_case(origin_of(public_url)));
+    let foreign_origin = origin.is_some_and(|o| match o {
+        "null" => sec_fetch_site != Some("same-origin"),
+        o => !o.eq_ignore_ascii_case(origin_of(public_url)),
+    });
     foreign_fetch || foreign_origin
 }
 
@@ -36,6 +44,8 @@ mod tests {
         assert!(!cross_site(Some(URL), None, URL));
         assert!(!cross_site(None, None, URL));
         assert!(!cross_site(None, Some("none"), URL));
+        // Its own page under Referrer-Policy: no-referrer.
+        assert!(!cross_site(Some("null"), Some("same-origin"), URL));
         assert!(!cross_site(
             Some("https://gate.example.com"),
             None,
@@ -47,6 +57,8 @@ mod tests {
     fn other_sites_may_not() {
         assert!(cross_site(Some("https://evil.example"), None, URL));
         assert!(cross_site(Some("null"), None, URL));
+        assert!(cross_site(Some("null"), Some("cross-site"), URL));
+        assert!(cross_site(Some("null"), Some("none"), URL));
         assert!(cross_site(None, Some("cross-site"), URL));
         assert!(cross_site(Some(URL), Some("same-site"), URL));
         assert!(cross_site(Some("http://gate.example.com"), None, URL));
