@@ -8,17 +8,26 @@
 //! worker's own origin (or with neither header, as non-browser clients send it). The
 //! pages send no `Referer` at all (`Referrer-Policy: no-referrer`), under which
 //! browsers post `Origin: null`; that is accepted only with the browser's own
-//! `Sec-Fetch-Site: same-origin`, which a page cannot set (a foreign page's post says
-//! `cross-site`, and sandboxed or `data:` documents, which also say `null`, are
-//! `cross-site` too).
+//! `Sec-Fetch-Site: same-origin` (which a page cannot set: a foreign page's post, and
+//! sandboxed or `data:` documents, which also say `null`, are `cross-site`) on a
+//! request to the worker's own origin — same-origin then means the page was there too.
 
-/// Whether a form post with these headers comes from a page other than the worker's
-/// own (`public_url`, the worker's public base URL).
-pub fn cross_site(origin: Option<&str>, sec_fetch_site: Option<&str>, public_url: &str) -> bool {
+/// Whether a form post with these headers, sent to `request_url`, comes from a page
+/// other than the worker's own (`public_url`, the worker's public base URL).
+pub fn cross_site(
+    origin: Option<&str>,
+    sec_fetch_site: Option<&str>,
+    request_url: &str,
+    public_url: &str,
+) -> bool {
+    let own = origin_of(public_url);
     let foreign_fetch = sec_fetch_site.is_some_and(|s| !matches!(s, "same-origin" | "none"));
     let foreign_origin = origin.is_some_and(|o| match o {
-        "null" => sec_fetch_site != Some("same-origin"),
-        o => !o.eq_ignore_ascii_case(origin_of(public_url)),
+        "null" => {
+            sec_fetch_site != Some("same-origin")
+                || !origin_of(request_url).eq_ignore_ascii_case(own)
+        }
+        o => !o.eq_ignore_ascii_case(own),
     });
     foreign_fetch || foreign_origin
 }
@@ -37,31 +46,46 @@ mod tests {
     use super::*;
 
     const URL: &str = "https://gate.example.com";
+    const PAGE: &str = "https://gate.example.com/user/verify-email";
 
     #[test]
     fn the_workers_own_pages_and_plain_clients_may_post() {
-        assert!(!cross_site(Some(URL), Some("same-origin"), URL));
-        assert!(!cross_site(Some(URL), None, URL));
-        assert!(!cross_site(None, None, URL));
-        assert!(!cross_site(None, Some("none"), URL));
+        assert!(!cross_site(Some(URL), Some("same-origin"), PAGE, URL));
+        assert!(!cross_site(Some(URL), None, PAGE, URL));
+        assert!(!cross_site(None, None, PAGE, URL));
+        assert!(!cross_site(None, Some("none"), PAGE, URL));
         // Its own page under Referrer-Policy: no-referrer.
-        assert!(!cross_site(Some("null"), Some("same-origin"), URL));
+        assert!(!cross_site(Some("null"), Some("same-origin"), PAGE, URL));
+        // …but not the worker's page under another of its hostnames.
+        let elsewhere = "https://gate.workers.dev/user/verify-email";
+        assert!(cross_site(
+            Some("null"),
+            Some("same-origin"),
+            elsewhere,
+            URL
+        ));
         assert!(!cross_site(
             Some("https://gate.example.com"),
             None,
+            "https://gate.example.com/base/user/verify-email",
             "https://gate.example.com/base"
         ));
     }
 
     #[test]
     fn other_sites_may_not() {
-        assert!(cross_site(Some("https://evil.example"), None, URL));
-        assert!(cross_site(Some("null"), None, URL));
-        assert!(cross_site(Some("null"), Some("cross-site"), URL));
-        assert!(cross_site(Some("null"), Some("none"), URL));
-        assert!(cross_site(None, Some("cross-site"), URL));
-        assert!(cross_site(Some(URL), Some("same-site"), URL));
-        assert!(cross_site(Some("http://gate.example.com"), None, URL));
-        assert!(cross_site(Some("https://gate.example.com:8443"), None, URL));
+        assert!(cross_site(Some("https://evil.example"), None, PAGE, URL));
+        assert!(cross_site(Some("null"), None, PAGE, URL));
+        assert!(cross_site(Some("null"), Some("cross-site"), PAGE, URL));
+        assert!(cross_site(Some("null"), Some("none"), PAGE, URL));
+        assert!(cross_site(None, Some("cross-site"), PAGE, URL));
+        assert!(cross_site(Some(URL), Some("same-site"), PAGE, URL));
+        assert!(cross_site(Some("http://gate.example.com"), None, PAGE, URL));
+        assert!(cross_site(
+            Some("https://gate.example.com:8443"),
+            None,
+            PAGE,
+            URL
+        ));
     }
 }

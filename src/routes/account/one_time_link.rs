@@ -44,6 +44,7 @@ pub async fn read(
         && cross_site(
             header("origin").as_deref(),
             header("sec-fetch-site").as_deref(),
+            &req.inner().url(),
             &config.public_url,
         )
     {
