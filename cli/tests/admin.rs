@@ -152,7 +152,7 @@ fn provider_marks_show_org_and_key_audit() {
     assert_eq!(audit[0]["key_id"], key_id.as_str());
 
     // People by email, times as RFC 3339 text, never epoch milliseconds.
-    assert_eq!(audit[0]["actor_email"], "ada@acme.io");
+    assert_eq!(audit[0]["actor_email"], "ada@provider.acme.io");
     assert_rfc3339(&audit[0]["at"]);
     assert_rfc3339(&shown["organization"]["created_at"]);
     assert_rfc3339(&shown["members"][0]["email_verified_at"]);
