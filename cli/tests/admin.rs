@@ -13,6 +13,11 @@ use gatehouse_e2e::{project_root, shared_app, spawn_app, TestApp};
 use serde_json::{json, Value};
 use std::process::{Command, Output};
 
+/// The two tests on the shared worker run one after the other: each admin command is a
+/// `wrangler d1 execute` of its own, writing the worker's SQLite file, and two of them at
+/// once (or one during the worker's own write) fail with SQLITE_BUSY.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn admin(app: &TestApp, args: &[&str]) -> Output {
     let persist = app.persist_dir();
     Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
@@ -39,6 +44,7 @@ fn ok(out: &Output) -> String {
 #[test]
 fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
     let app = shared_app();
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let key = seed_org(app, "org-a", 2048);
     let ts = now_ms();
     let register = |ts: i64, id_org: Option<&str>| {
@@ -95,6 +101,7 @@ fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
 #[test]
 fn provider_marks_show_org_and_key_audit() {
     let app = shared_app();
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (token, org, _) = verified_user(app, "ada@provider.acme.io");
     let key = gatehouse_core::crypto::rsa_keys::PrivateKey::generate(2048).unwrap();
     let upload = app.post_json_as(
