@@ -68,6 +68,9 @@ if [ -s "$GATEHOUSE_TEST_TIMES" ]; then
 	echo "== the ten slowest tests (s, from first harness call to the test's end):"
 	sort -rn "$GATEHOUSE_TEST_TIMES" | head -n 10 | awk -F'\t' '{ printf "  %6.1f  %s\n", $1, $2 }'
 fi
+# One closing line for the whole suite, summed over every binary's libtest result.
+cat "$logs"/*.log | sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' |
+	awk '{ passed += $1; failed += $2 } END { printf "e2e: %d passed, %d failed\n", passed, failed }'
 failed=$(awk -F'\t' '$3 != 0 { print $2 }' "$logs/summary.tsv")
 if [ -n "$failed" ]; then
 	echo "failed: $failed" >&2
