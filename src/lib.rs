@@ -9,6 +9,7 @@
 //! instance for re-initialisation; src/entry.mjs answers the request with 500 JSON.
 
 mod auth;
+mod clock;
 mod config;
 mod cors;
 mod email;

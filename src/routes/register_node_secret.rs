@@ -32,7 +32,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         |stored: &str| password::verify(secret, stored).map_err(|e| internal("stored hash", e));
     // Verify first, hash only to insert: one KDF run per request (two only for the
     // loser of a race between two first registrations of one node_id).
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let registered = match store::node_secrets::stored(db, &request.node_id).await? {
         Some(stored) => {
             if let Some(seconds) = stored.wrong_secrets().locked_for_seconds(now_ms) {

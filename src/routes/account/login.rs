@@ -38,7 +38,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             "Invalid email or password",
         ))
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let network = client_network(&crate::rate_limit::client_ip(&req));
     let email = Email::parse(&email).ok();
     let record = match &email {

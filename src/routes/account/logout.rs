@@ -19,7 +19,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         Ok(t) => t,
         Err(e) => return Ok(error(&e)),
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     // An expired token still names its sign-in; a forged one names nothing.
     let verify = |secret: &[u8]| verify_refresh(secret, &presented, now_ms);
     let claims = match verify_rotating(verify, config.jwt_secret.expose(), config.jwt_previous()) {

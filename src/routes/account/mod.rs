@@ -50,7 +50,7 @@ pub async fn authorize(
     org_id: &str,
     access: Access,
 ) -> Result<Result<AccessClaims, Response>, Problem> {
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let claims = match auth::authenticate(req, config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e).map(Err),

@@ -46,7 +46,7 @@ pub async fn request(
         200,
         &json!({"success": true, "message": "If an account uses this address, a link to reset its password is on its way"}),
     );
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
     let expires_ms = now_ms + RESET_TTL_MS;
     // One batch whether or not an account has the address (no enumeration by timing).
@@ -123,7 +123,7 @@ async fn reset_with(
     token: &str,
     new_password: &NewPassword,
 ) -> Result<Result<(), AccountError>, Problem> {
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let hash = token_hash(token);
     let expired = || {
         AccountError::new(

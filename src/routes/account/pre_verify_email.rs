@@ -20,7 +20,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         Ok(t) => t,
         Err(e) => return Ok(error(&e)),
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     Ok(
         match accounts::link_state(db, OneTimeLink::Verification, &token_hash(&token), now_ms)
             .await?

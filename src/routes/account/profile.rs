@@ -13,7 +13,7 @@ use worker::{Env, Request, Response};
 
 pub async fn handle(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let claims = match auth::authenticate(&req, &config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e),

@@ -30,7 +30,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         Ok(t) => t,
         Err(e) => return Ok(error(&e)),
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let invalid = || {
         error(&AccountError::new(
             ErrorCode::InvalidToken,

@@ -50,7 +50,7 @@ async fn resend(env: &Env, db: &Db, ctx: &Context, by: ResendBy<'_>) -> Result<R
         202,
         &json!({"success": true, "message": "If an unverified account uses this address, a new link is on its way"}),
     );
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
     let made = accounts::resend_verification(
         db,

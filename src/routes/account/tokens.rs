@@ -18,7 +18,7 @@ use worker::{Env, Request, Response};
 
 pub async fn list(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let claims = match auth::authenticate(&req, &config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e),
@@ -46,7 +46,7 @@ pub async fn list(req: Request, env: &Env, db: &Db) -> Result<Response, Problem>
 
 pub async fn revoke(req: Request, env: &Env, db: &Db, token_id: &str) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let claims = match auth::authenticate(&req, &config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e),

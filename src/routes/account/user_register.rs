@@ -56,7 +56,7 @@ pub async fn handle(
         Ok(plan) => plan,
         Err(e) => return Ok(error(&e)),
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let user_id = new_id()?;
     let (org_id, claim, role) = match &plan {
         OrgPlan::Join { org_id } => (org_id.clone(), None, "MEMBER"),

@@ -89,7 +89,7 @@ async fn verify(
     post: &one_time_link::LinkPost,
     token: &str,
 ) -> Result<Result<(), AccountError>, Problem> {
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let hash = token_hash(token);
     let stored = match accounts::link_state(db, OneTimeLink::Verification, &hash, now_ms).await? {
         LinkState::Usable { password_hash } => password_hash,

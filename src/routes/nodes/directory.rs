@@ -20,7 +20,7 @@ pub async fn handle(req: Request, db: &Db) -> Result<Response, Problem> {
         Ok(s) => s,
         Err(Invalid(message)) => return Ok(super::bad_request(&message)),
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let found = nodes::directory(
         db,
         services,

@@ -44,7 +44,7 @@ pub async fn fresh_and_unused(
     timestamp_ms: i64,
     signature: &[u8],
 ) -> Result<Result<String, Response>, Problem> {
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     if let Err(Invalid(message)) =
         check_freshness(timestamp_ms, now_ms, config.timestamp_skew_seconds)
     {
@@ -97,7 +97,7 @@ pub fn signing_key<'c>(
 /// as a request signed before the removal could be fresh (the nonce TTL).
 pub fn tombstones(config: &Config) -> Tombstones {
     Tombstones {
-        now_ms: worker::Date::now().as_millis() as i64,
+        now_ms: crate::clock::now_ms(),
         retention_ms: nonce_ttl_seconds(config.timestamp_skew_seconds) as i64 * 1000,
     }
 }

@@ -44,7 +44,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         Err(refusal) => return Ok(refusal),
     };
 
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     if !config.d1_simulation.baseline {
         if let Some(warm) = warm(db, &registration, now_ms).await? {
             return Ok(match warm {

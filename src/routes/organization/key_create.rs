@@ -63,7 +63,7 @@ pub async fn handle(
             Err(e) => return Ok(error(&e)),
         }
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let key_id = new_id()?;
     let pem = public.to_spki_pem();
     let stored = org_keys::insert(

@@ -22,7 +22,7 @@ pub async fn handle(
         Ok(c) => c,
         Err(refusal) => return Ok(refusal),
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     if !org_keys::revoke(db, org_id, key_id, &caller.sub, &new_id()?, now_ms).await? {
         return Ok(error(&AccountError::new(
             ErrorCode::NotFound,

@@ -16,7 +16,7 @@ pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Re
         Ok(c) => c,
         Err(refusal) => return Ok(refusal),
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
+    let now_ms = crate::clock::now_ms();
     let revoked = org_keys::revoke_all(db, org_id, &caller.sub, &new_id()?, now_ms).await?;
     Ok(http::json(
         200,
