@@ -20,6 +20,13 @@ logs=target/e2e-logs
 export GATEHOUSE_TEST_TIMES=$PWD/target/e2e-times.tsv
 rm -rf "$logs" "$GATEHOUSE_TEST_TIMES"
 mkdir -p "$logs"
+# Every temp file of the run (each worker's state, wrangler's scratch, test keys) goes
+# under one directory of its own, checked empty at the end: a run leaves nothing behind,
+# and runs of other checkouts on the same machine cannot be mistaken for ours.
+run_tmp=$PWD/target/e2e-tmp
+rm -rf "$run_tmp"
+mkdir -p "$run_tmp"
+export TMPDIR=$run_tmp
 
 cargo test -p gatehouse-e2e -p gatehouse-cli --no-run || exit 1
 
@@ -72,6 +79,12 @@ fi
 cat "$logs"/*.log | sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' |
 	awk '{ passed += $1; failed += $2 } END { printf "e2e: %d passed, %d failed\n", passed, failed }'
 failed=$(awk -F'\t' '$3 != 0 { print $2 }' "$logs/summary.tsv")
+left=$(find "$run_tmp" -mindepth 1 -maxdepth 1 | head -n 20)
+if [ -n "$left" ]; then
+	echo "the run left temp files behind (each test cleans up what it makes):" >&2
+	echo "$left" >&2
+	failed="$failed temp-files"
+fi
 if [ -n "$failed" ]; then
 	echo "failed: $failed" >&2
 	exit 1

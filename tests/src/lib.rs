@@ -24,6 +24,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod accounts;
+mod backup;
 mod email;
 mod exit;
 pub mod flashback;
@@ -33,6 +34,7 @@ mod setup;
 mod shared;
 mod template;
 mod timing;
+pub use backup::spawn_app_restored;
 pub use email::SentEmail;
 pub use http::TestResponse;
 use setup::{build_once, copy_dir, free_port, wrangler_in};
@@ -92,13 +94,27 @@ pub fn spawn_worker(config: &Path) -> TestApp {
 }
 
 fn boot(vars: &[(&str, &str)], config: impl FnOnce(&Path) -> Option<PathBuf>) -> TestApp {
+    boot_over(
+        vars,
+        |persist| copy_dir(migrated_template(), persist),
+        config,
+    )
+}
+
+/// [`boot`] over D1/KV state that `prepare` puts into the (empty) persist directory
+/// it is given: the migrated template, or a restored backup (backup.rs).
+fn boot_over(
+    vars: &[(&str, &str)],
+    prepare: impl FnOnce(&Path),
+    config: impl FnOnce(&Path) -> Option<PathBuf>,
+) -> TestApp {
     timing::start();
     build_once();
     let state = tempfile::Builder::new()
         .prefix("gatehouse-e2e-")
         .tempdir()
         .expect("temp dir");
-    copy_dir(migrated_template(), &state.path().join("persist"));
+    prepare(&state.path().join("persist"));
     let config = config(state.path());
     let (child, port) = start_wrangler(state.path(), config.as_deref(), vars);
     let mut app = TestApp {
@@ -322,7 +338,7 @@ impl TestApp {
     /// Like [`TestApp::d1_query`], but a failing statement (e.g. a constraint) is an
     /// `Err` with wrangler's output.
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
-        let one_at_a_time = self.d1.lock().unwrap_or_else(|e| e.into_inner());
+        let one_at_a_time = self.d1_lock();
         let out = wrangler_in(self.state.path())
             .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
             .arg(self.persist_dir())
@@ -348,6 +364,12 @@ impl TestApp {
             Some(Value::Array(rows)) => Ok(rows.clone()),
             _ => Err(format!("unexpected d1 output: {stdout}")),
         }
+    }
+
+    /// Held while a wrangler command works on this app's database file: two at once
+    /// fail with SQLITE_BUSY.
+    pub(crate) fn d1_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.d1.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Inserts an organization (if new) and an active public key for it, straight into
