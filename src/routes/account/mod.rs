@@ -98,7 +98,13 @@ pub fn new_session(
 ) -> Result<NewSession, Problem> {
     let id = new_id()?;
     let sign_in_id = sign_in.map_or_else(|| id.clone(), str::to_owned);
-    let refresh_token = issue_refresh(config.jwt_secret.expose(), user_id, &id, &sign_in_id, now_ms);
+    let refresh_token = issue_refresh(
+        config.jwt_secret.expose(),
+        user_id,
+        &id,
+        &sign_in_id,
+        now_ms,
+    );
     let refresh_hash = token_hash(&refresh_token);
     Ok(NewSession {
         id,
