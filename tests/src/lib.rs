@@ -27,6 +27,7 @@ pub mod accounts;
 mod email;
 mod exit;
 pub mod flashback;
+pub mod maintenance;
 mod http;
 pub mod nodes;
 mod setup;
