@@ -10,10 +10,11 @@ use gatehouse_core::http::problem::Problem;
 use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS};
 
 /// `DELETE` of up to `?2` rows of `table` whose `column` is before `?1`, by `key`
-/// (the primary key; a row value for the WITHOUT ROWID tables).
+/// (the primary key's columns, comma separated: a row value for the WITHOUT ROWID
+/// tables, which have no rowid).
 fn expired(table: &str, key: &str, column: &str) -> String {
     format!(
-        "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} < ?1 \
+        "DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {column} < ?1 \
          ORDER BY {column} LIMIT ?2)"
     )
 }
@@ -29,9 +30,9 @@ fn sql(sweep: Sweep) -> String {
         Sweep::SignIns => expired("sign_ins", "id", "expires_at_ms"),
         Sweep::EmailVerifications => expired("email_verifications", "token_hash", "expires_at_ms"),
         Sweep::PasswordResets => expired("password_resets", "token_hash", "expires_at_ms"),
-        Sweep::LoginFailures => expired("login_failures", "(user_id, network)", "window_start_ms"),
-        Sweep::LoginNetworks => expired("login_networks", "(user_id, network)", "last_success_ms"),
-        Sweep::NodeTombstones => expired("node_tombstones", "(org_id, ip)", "removed_at_ms"),
+        Sweep::LoginFailures => expired("login_failures", "user_id, network", "window_start_ms"),
+        Sweep::LoginNetworks => expired("login_networks", "user_id, network", "last_success_ms"),
+        Sweep::NodeTombstones => expired("node_tombstones", "org_id, ip", "removed_at_ms"),
         Sweep::StaleNodes => format!("DELETE FROM nodes WHERE (org_id, ip) IN ({STALE_NODES})"),
     }
 }

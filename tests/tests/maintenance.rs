@@ -13,7 +13,9 @@ const DAY: i64 = 24 * 3600 * 1000;
 const MINUTE: i64 = 60 * 1000;
 
 fn count(app: &TestApp, table: &str, condition: &str) -> i64 {
-    app.d1_query(&format!("SELECT count(*) AS n FROM {table} WHERE {condition}"))[0]["n"]
+    app.d1_query(&format!(
+        "SELECT count(*) AS n FROM {table} WHERE {condition}"
+    ))[0]["n"]
         .as_i64()
         .unwrap()
 }
@@ -52,7 +54,10 @@ fn a_sign_in_is_one_row_however_often_it_refreshes_and_any_retired_token_is_reus
     // The sign-up's sign-in and the login's: 13 tokens issued, 2 rows, the device once.
     assert_eq!(rows[0]["n"], 2, "{rows:?}");
     let stored = rows[0]["device_bytes"].as_i64().unwrap();
-    assert!((1500..2048).contains(&stored), "device info stored once: {stored} B");
+    assert!(
+        (1500..2048).contains(&stored),
+        "device info stored once: {stored} B"
+    );
     // A token retired 12 rotations ago is still recognised: the sign-in ends as reuse.
     assert_error(
         &app.post_json("/user/refresh", &json!({"refresh_token": first})),
@@ -115,7 +120,10 @@ fn the_cron_removes_what_expired_keeps_what_is_needed_and_a_second_run_removes_n
     // Two nodes registered now; one then looks unseen for 31 days.
     let key = seed_org(&app, "org-ret", 2048);
     let stale_body = signed(&key, &fields("192.0.2.10", now, Some("org-ret")));
-    for body in [&stale_body, &signed(&key, &fields("192.0.2.11", now, Some("org-ret")))] {
+    for body in [
+        &stale_body,
+        &signed(&key, &fields("192.0.2.11", now, Some("org-ret"))),
+    ] {
         assert_eq!(app.post_json("/register", body).status, 200);
     }
     app.d1_query(&format!(
@@ -156,10 +164,18 @@ fn the_cron_removes_what_expired_keeps_what_is_needed_and_a_second_run_removes_n
     // The removed node left its replay state: its last captured registration is refused,
     // a newer one brings it back.
     assert_eq!(
-        count(&app, "node_tombstones", "org_id = 'org-ret' AND ip = '192.0.2.10'"),
+        count(
+            &app,
+            "node_tombstones",
+            "org_id = 'org-ret' AND ip = '192.0.2.10'"
+        ),
         1
     );
-    assert_ne!(app.post_json("/register", &stale_body).status, 200, "a replay");
+    assert_ne!(
+        app.post_json("/register", &stale_body).status,
+        200,
+        "a replay"
+    );
     assert_eq!(count(&app, "nodes", "ip = '192.0.2.10'"), 0);
     let newer = signed(&key, &fields("192.0.2.10", now + 1000, Some("org-ret")));
     assert_eq!(app.post_json("/register", &newer).status, 200);
@@ -184,7 +200,10 @@ fn a_run_is_bounded_the_next_finishes_and_concurrent_runs_remove_each_row_once()
     ));
     let first = run_cron(&app);
     assert_eq!(first["removed"]["login_failures"], 5000, "{first}");
-    assert_eq!((first["rounds"].clone(), first["complete"].clone()), (json!(10), json!(false)));
+    assert_eq!(
+        (first["rounds"].clone(), first["complete"].clone()),
+        (json!(10), json!(false))
+    );
     assert_eq!(count(&app, "login_failures", "1"), 300);
     // Two runs at once: between them each remaining row is removed exactly once.
     let before = gatehouse_e2e::maintenance::maintenance_lines(&app).len();
@@ -198,7 +217,9 @@ fn a_run_is_bounded_the_next_finishes_and_concurrent_runs_remove_each_row_once()
         .map(|r| r["removed"]["login_failures"].as_i64().unwrap())
         .sum();
     assert_eq!(total, 300, "{runs:?}");
-    assert!(runs.iter().all(|r| r["complete"] == true && r.get("error").is_none()));
+    assert!(runs
+        .iter()
+        .all(|r| r["complete"] == true && r.get("error").is_none()));
     assert_eq!(count(&app, "login_failures", "1"), 0);
 }
 
@@ -219,5 +240,8 @@ fn without_test_hooks_the_clock_cannot_be_moved_and_the_cron_uses_real_time() {
     );
     assert_eq!(refresh.status, 200, "{}", refresh.body);
     let at = line["atMs"].as_i64().unwrap();
-    assert!((at - now_ms()).abs() < 10 * MINUTE, "the run's clock is real: {at}");
+    assert!(
+        (at - now_ms()).abs() < 10 * MINUTE,
+        "the run's clock is real: {at}"
+    );
 }

@@ -244,8 +244,14 @@ mod tests {
         assert!(counts.contains("'nodes' AS name"), "{counts}");
         assert!(counts.contains("length(CAST(status AS BLOB))"), "{counts}");
         assert!(counts.contains(" UNION ALL "), "{counts}");
-        assert_eq!(stats_columns(&["a", "b"]), "PRAGMA table_info('a'); PRAGMA table_info('b')");
+        assert_eq!(
+            stats_columns(&["a", "b"]),
+            "PRAGMA table_info('a'); PRAGMA table_info('b')"
+        );
         let stale = stale_nodes(1800, 30, 10);
-        assert!(stale.contains("- 1800000") && stale.contains("+ 2592000000"), "{stale}");
+        assert!(
+            stale.contains("- 1800000") && stale.contains("+ 2592000000"),
+            "{stale}"
+        );
     }
 }
