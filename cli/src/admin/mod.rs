@@ -161,8 +161,8 @@ fn stats(place: &Place) -> Result<(), String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     let counted = execute(place, &sql::stats_counts(&with_columns))?;
-    let size = counted.iter().find_map(|r| r.size_after);
-    let rows = part(&counted, 0);
+    let size = counted.iter().rev().find_map(|r| r.size_after);
+    let rows: Vec<Value> = (0..tables.len()).flat_map(|i| part(&counted, i)).collect();
     let payload: u64 = rows.iter().filter_map(|r| r["bytes"].as_u64()).sum();
     print_json(&json!({
         "databaseBytes": size,
