@@ -241,6 +241,32 @@ mod tests {
     }
 
     #[test]
+    fn a_refresh_token_names_its_sign_in_and_older_ones_name_none() {
+        let t = issue_refresh(SECRET, "u1", "t2", "s1", NOW);
+        let claims = verify_refresh(SECRET, &t, NOW).unwrap();
+        assert_eq!((claims.jti.as_str(), claims.sid.as_str()), ("t2", "s1"));
+        // Issued before migration 0012: no `sid` claim, which reads as empty.
+        #[derive(Serialize)]
+        struct Before {
+            sub: String,
+            jti: String,
+            iss: String,
+            aud: String,
+            typ: String,
+        }
+        let before = Before {
+            sub: "u1".into(),
+            jti: "t1".into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            typ: "refresh".into(),
+        };
+        let old = issue(SECRET, before, NOW, REFRESH_TTL_SECONDS);
+        let claims = verify_refresh(SECRET, &old, NOW).unwrap();
+        assert_eq!((claims.jti.as_str(), claims.sid.as_str()), ("t1", ""));
+    }
+
+    #[test]
     fn forged_and_cross_type_tokens_are_invalid() {
         let access = issue_access(SECRET, "u1", "o1", true, "s1", NOW);
         let refresh = issue_refresh(SECRET, "u1", "s1", "s1", NOW);
