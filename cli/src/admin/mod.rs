@@ -161,7 +161,13 @@ fn stats(place: &Place) -> Result<(), String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     let counted = execute(place, &sql::stats_counts(&with_columns))?;
-    let size = counted.iter().rev().find_map(|r| r.size_after);
+    // D1 reports the size with every answer; the local simulation does not, so locally
+    // it is the SQLite file's (with its write-ahead log).
+    let size = counted
+        .iter()
+        .rev()
+        .find_map(|r| r.size_after)
+        .or_else(|| place.local.then(|| local_database_bytes(place)).flatten());
     let rows: Vec<Value> = (0..tables.len()).flat_map(|i| part(&counted, i)).collect();
     let payload: u64 = rows.iter().filter_map(|r| r["bytes"].as_u64()).sum();
     print_json(&json!({
@@ -172,6 +178,25 @@ fn stats(place: &Place) -> Result<(), String> {
         "tables": rows,
     }));
     Ok(())
+}
+
+/// The local D1's SQLite file size: wrangler keeps it under
+/// `<state>/v3/d1/miniflare-D1DatabaseObject/` (`<state>` is `--persist-to`, else
+/// `.wrangler/state`); gatehouse has one database, the largest file there.
+fn local_database_bytes(place: &Place) -> Option<u64> {
+    let state = place
+        .persist_to
+        .clone()
+        .unwrap_or_else(|| Path::new(".wrangler/state").to_path_buf());
+    let dir = state.join("v3/d1/miniflare-D1DatabaseObject");
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sqlite"))
+        .map(|p| size(&p) + size(&p.with_extension("sqlite-wal")))
+        .max()
 }
 
 /// D1's most a database may hold (docs/operations.md, "Size").
