@@ -19,6 +19,7 @@ pub(crate) fn live_sign_in(user: &str, sid: &str) -> String {
          AND live.user_id = {user} AND live.ended_at_ms IS NULL)"
     )
 }
+
 /// What an authenticated read answers when the caller's sign-in has ended.
 pub enum Signed<T> {
     In(T),
@@ -75,7 +76,6 @@ pub async fn session(db: &Db, claims: &RefreshClaims) -> Result<Option<SessionRe
 /// conditional update, so of two concurrent uses of one token only one rotates, and a
 /// sign-in ended meanwhile does not. Returns false when `old_id` was no longer current
 /// or the sign-in had ended.
-#[allow(clippy::too_many_arguments)]
 pub async fn rotate_session(
     db: &Db,
     old_id: &str,
