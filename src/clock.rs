@@ -2,7 +2,20 @@
 //! time here and nowhere else, so that a test can move it (TEST_HOOKS only) and so that
 //! "now" means one thing in a request.
 
-/// Milliseconds since the Unix epoch.
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// How far the clock is moved ahead, in ms. Only `POST /__test/clock` sets it, a route
+/// that exists only with `TEST_HOOKS=on`; so in production it is always 0. Per isolate
+/// (a wasm instance's memory): locally one isolate serves the requests and the
+/// scheduled events, so the growth test's moves reach both.
+static OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Milliseconds since the Unix epoch (plus the test offset, 0 in production).
 pub fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
+    worker::Date::now().as_millis() as i64 + OFFSET_MS.load(Ordering::Relaxed)
+}
+
+/// Moves the clock to `offset_ms` ahead of real time (test hooks only, see above).
+pub fn set_test_offset_ms(offset_ms: i64) {
+    OFFSET_MS.store(offset_ms, Ordering::Relaxed);
 }

@@ -91,4 +91,21 @@ export default class Gatehouse extends WorkerEntrypoint {
       inFlight.delete(fail);
     }
   }
+
+  // The Cron Trigger (wrangler.toml [triggers]): src/scheduled.rs. A trap here fails
+  // the run the same way (logged; the next run starts over), never leaves it hanging.
+  async scheduled(controller) {
+    let fail;
+    const trapped = new Promise((_, reject) => (fail = reject));
+    inFlight.add(fail);
+    try {
+      const handler = new Generated(this.ctx, this.env);
+      await Promise.race([handler.scheduled(controller), trapped]);
+    } catch (error) {
+      console.error("scheduled run failed:", error && error.stack ? error.stack : String(error));
+      console.log(JSON.stringify({ msg: "maintenance", cron: controller.cron, error: "PANIC" }));
+    } finally {
+      inFlight.delete(fail);
+    }
+  }
 }

@@ -17,9 +17,10 @@ mod http;
 mod observe;
 mod rate_limit;
 mod routes;
+mod scheduled;
 mod store;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -29,4 +30,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         cors::allow(&response, origin);
     }
     Ok(response)
+}
+
+/// The Cron Trigger: scheduled maintenance (src/scheduled.rs).
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    scheduled::run(event, env).await;
 }

@@ -118,7 +118,7 @@ pub fn mail_not_sent(env: &Env, mail: &str, error: &str) {
     }
 }
 
-fn write_data_point(
+pub(crate) fn write_data_point(
     env: &Env,
     index: &str,
     blobs: &[String],

@@ -7,6 +7,7 @@ mod nodes;
 mod openapi;
 mod organization;
 mod register_node_secret;
+mod test_clock;
 mod test_panic;
 
 use crate::http::{self, problem_response};
@@ -119,7 +120,7 @@ async fn answer(
         RouteId::OpenApi => Ok(openapi::handle()),
         RouteId::Register => nodes::register::handle(req, env, db).await,
         RouteId::Unregister => nodes::unregister::handle(req, env, db).await,
-        RouteId::NodeDirectory => nodes::directory::handle(req, db).await,
+        RouteId::NodeDirectory => nodes::directory::handle(req, env, db).await,
         RouteId::RegisterNodeSecret => register_node_secret::handle(req, env, db).await,
         RouteId::UserRegister => account::user_register::handle(req, env, db, ctx).await,
         RouteId::VerifyEmailPage => account::verify_email::page(req, env).await,
@@ -164,6 +165,7 @@ async fn answer(
             organization::node_delete::handle(req, env, db, org, node).await
         }
         RouteId::TestPanic => test_panic::handle(req).await,
+        RouteId::TestClock => test_clock::handle(req).await,
     };
     let response = result.unwrap_or_else(|problem| problem_response(&problem, family));
     (response, Some(id))

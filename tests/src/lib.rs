@@ -29,6 +29,7 @@ mod email;
 mod exit;
 pub mod flashback;
 mod http;
+pub mod maintenance;
 pub mod nodes;
 mod setup;
 mod shared;
@@ -185,7 +186,9 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         .arg("--persist-to")
         .arg(state.join("persist"))
         // Default log level: `--log-level info` would hide the worker's console output.
-        .arg("--show-interactive-dev-session=false");
+        .arg("--show-interactive-dev-session=false")
+        // GET /__scheduled?cron=... runs the Cron Trigger (tests/tests/maintenance.rs).
+        .arg("--test-scheduled");
     if let Some(config) = config {
         cmd.arg("--config").arg(config);
     }

@@ -75,7 +75,7 @@ fn a_d1_failure_mid_sign_up_leaves_no_partial_rows() {
     assert!(!res.body.contains("injected"), "no internals in the answer");
     let counts = app.d1_query(
         "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM organizations) + \
-         (SELECT count(*) FROM org_members) + (SELECT count(*) FROM refresh_sessions) AS n",
+         (SELECT count(*) FROM org_members) + (SELECT count(*) FROM sign_ins) AS n",
     );
     assert_eq!(counts[0]["n"], 0, "the atomic batch left nothing behind");
     repair(&app);

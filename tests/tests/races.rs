@@ -105,7 +105,7 @@ fn fifty_simultaneous_sign_ups_with_one_email_create_one_account_and_nothing_els
     let counts = app.d1_query(
         "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM organizations) AS orgs, \
          (SELECT count(*) FROM org_members) AS members, (SELECT count(*) FROM subscriptions) AS subs, \
-         (SELECT count(*) FROM email_verifications) AS links, (SELECT count(*) FROM refresh_sessions) AS sessions",
+         (SELECT count(*) FROM email_verifications) AS links, (SELECT count(*) FROM sign_ins) AS sessions",
     );
     assert_eq!(
         counts[0],

@@ -139,8 +139,8 @@ fn each_route_stays_within_its_d1_round_trip_budget() {
         200,
         (0, 1),
     );
-    let signup_token = app.d1_query("SELECT id FROM refresh_sessions WHERE revoked_at_ms IS NULL")
-        [0]["id"]
+    let signup_token = app
+        .d1_query("SELECT token_id AS id FROM sign_ins WHERE ended_at_ms IS NULL")[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();

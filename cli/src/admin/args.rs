@@ -52,6 +52,16 @@ pub enum AdminCommand {
     /// the email's domain.
     #[command(after_help = "Example:\n  gatehouse-cli admin find-org ada@acme.io --remote")]
     FindOrg(FindOrgArgs),
+    /// Rows and payload bytes per table, and the database's size (what D1 reports; its
+    /// limit is 10 GB): docs/operations.md, "Size".
+    #[command(after_help = "Example:\n  gatehouse-cli admin stats --remote")]
+    Stats(StatsArgs),
+    /// Nodes not seen for NODE_OFFLINE_AFTER_SECONDS (listed OFFLINE), least recently
+    /// seen first, with when the scheduled maintenance removes each.
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin stale-nodes --remote --offline-after-seconds 1800 --remove-after-days 30"
+    )]
+    StaleNodes(StaleNodesArgs),
 }
 
 /// Which database: wrangler's own flags. Exactly one of --local and --remote.
@@ -119,6 +129,27 @@ pub struct FindOrgArgs {
     /// A person's email (any case), e.g. ada@acme.io.
     #[arg(value_name = "EMAIL")]
     pub email: String,
+    #[command(flatten)]
+    pub place: Place,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub place: Place,
+}
+
+#[derive(Debug, Args)]
+pub struct StaleNodesArgs {
+    /// The worker's NODE_OFFLINE_AFTER_SECONDS (60 to 2592000), e.g. 1800.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u32).range(60..=2_592_000))]
+    pub offline_after_seconds: u32,
+    /// The worker's NODE_REMOVE_AFTER_DAYS (1 to 3650), e.g. 30.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub remove_after_days: u32,
+    /// At most this many nodes, 1 to 10000, e.g. --limit 100.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
     #[command(flatten)]
     pub place: Place,
 }

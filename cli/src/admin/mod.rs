@@ -41,6 +41,13 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             print_json(&json!(rows::readable(part(&results, 0))));
             Ok(())
         }
+        AdminCommand::Stats(a) => stats(&a.place),
+        AdminCommand::StaleNodes(a) => {
+            let query = sql::stale_nodes(a.offline_after_seconds, a.remove_after_days, a.limit);
+            let results = execute(&a.place, &query)?;
+            print_json(&json!(rows::readable(part(&results, 0))));
+            Ok(())
+        }
         AdminCommand::FindOrg(a) => {
             let email = sql::checked_email(&a.email)?;
             let results = execute(&a.place, &sql::find_org(&email))?;
@@ -59,6 +66,8 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
 #[derive(Clone, Default)]
 struct StatementResult {
     rows: Vec<Value>,
+    /// The database's size after the statement, in bytes, as D1 reports it.
+    size_after: Option<u64>,
 }
 
 fn execute(place: &Place, sql: &str) -> Result<Vec<StatementResult>, String> {
@@ -85,6 +94,7 @@ fn execute(place: &Place, sql: &str) -> Result<Vec<StatementResult>, String> {
         .iter()
         .map(|r| StatementResult {
             rows: r["results"].as_array().cloned().unwrap_or_default(),
+            size_after: r["meta"]["size_after"].as_u64(),
         })
         .collect())
 }
@@ -118,6 +128,79 @@ fn show_org(place: &Place, org: &str) -> Result<(), String> {
     }));
     Ok(())
 }
+
+/// Rows and payload bytes per table, and the database size: three `wrangler d1
+/// execute` calls (the tables, their columns, then one counting statement).
+fn stats(place: &Place) -> Result<(), String> {
+    let names: Vec<String> = part(&execute(place, &sql::stats_tables())?, 0)
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_owned))
+        .collect();
+    let tables = names
+        .iter()
+        .map(|n| sql::checked_name(n))
+        .collect::<Result<Vec<&str>, String>>()?;
+    let infos = execute(place, &sql::stats_columns(&tables))?;
+    let columns: Vec<Vec<String>> = (0..tables.len())
+        .map(|i| {
+            part(&infos, i)
+                .iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    let with_columns = tables
+        .iter()
+        .zip(&columns)
+        .map(|(t, cs)| {
+            let cs = cs
+                .iter()
+                .map(|c| sql::checked_name(c))
+                .collect::<Result<Vec<&str>, String>>()?;
+            Ok((*t, cs))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let counted = execute(place, &sql::stats_counts(&with_columns))?;
+    // D1 reports the size with every answer; the local simulation does not, so locally
+    // it is the SQLite file's (with its write-ahead log).
+    let size = counted
+        .iter()
+        .rev()
+        .find_map(|r| r.size_after)
+        .or_else(|| place.local.then(|| local_database_bytes(place)).flatten());
+    let rows: Vec<Value> = (0..tables.len()).flat_map(|i| part(&counted, i)).collect();
+    let payload: u64 = rows.iter().filter_map(|r| r["bytes"].as_u64()).sum();
+    print_json(&json!({
+        "databaseBytes": size,
+        "limitBytes": DATABASE_LIMIT_BYTES,
+        "usedPercent": size.map(|s| (s as f64 * 10_000.0 / DATABASE_LIMIT_BYTES as f64).round() / 100.0),
+        "payloadBytes": payload,
+        "tables": rows,
+    }));
+    Ok(())
+}
+
+/// The local D1's SQLite file size: wrangler keeps it under
+/// `<state>/v3/d1/miniflare-D1DatabaseObject/` (`<state>` is `--persist-to`, else
+/// `.wrangler/state`); gatehouse has one database, the largest file there.
+fn local_database_bytes(place: &Place) -> Option<u64> {
+    let state = place
+        .persist_to
+        .clone()
+        .unwrap_or_else(|| Path::new(".wrangler/state").to_path_buf());
+    let dir = state.join("v3/d1/miniflare-D1DatabaseObject");
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sqlite"))
+        .map(|p| size(&p) + size(&p.with_extension("sqlite-wal")))
+        .max()
+}
+
+/// D1's most a database may hold (docs/operations.md, "Size").
+const DATABASE_LIMIT_BYTES: u64 = 10 * 1000 * 1000 * 1000;
 
 fn print_json(value: &Value) {
     println!(

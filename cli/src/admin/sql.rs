@@ -120,6 +120,76 @@ pub fn find_org(email: &str) -> String {
     .join("; ")
 }
 
+/// The tables whose size `admin stats` reports: every table but SQLite's, D1's and
+/// Cloudflare's own (`sqlite_*`, `_cf_*`, `d1_migrations`).
+pub fn stats_tables() -> String {
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+     AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name <> 'd1_migrations' ORDER BY name"
+        .to_owned()
+}
+
+/// A table or column name as gatehouse's schema spells them (letters, digits, `_`),
+/// refused otherwise: names read from the database go back into SQL only this way.
+pub fn checked_name(name: &str) -> Result<&str, String> {
+    let ok = (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    ok.then_some(name)
+        .ok_or_else(|| format!("unexpected table or column name {name:?}"))
+}
+
+/// One `PRAGMA table_info` per table (one result each, in order).
+pub fn stats_columns(tables: &[&str]) -> String {
+    tables
+        .iter()
+        .map(|t| format!("PRAGMA table_info({})", literal(t)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One statement per table (one result each, in order): its name, rows and the bytes
+/// its values take (the sum of every column's length as stored: text and blobs by
+/// their bytes, numbers by their text) — the payload, without SQLite's per-row and
+/// index overhead. Separate statements: D1 refuses long compound SELECTs.
+pub fn stats_counts(tables: &[(&str, Vec<&str>)]) -> String {
+    tables
+        .iter()
+        .map(|(table, columns)| {
+            let bytes = if columns.is_empty() {
+                "0".to_owned()
+            } else {
+                columns
+                    .iter()
+                    .map(|c| format!("coalesce(length(CAST({c} AS BLOB)), 0)"))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            };
+            format!(
+                "SELECT {} AS name, count(*) AS rows, coalesce(sum({bytes}), 0) AS bytes \
+                 FROM {table}",
+                literal(table)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Nodes not seen for `offline_after_seconds` (what the worker lists as OFFLINE),
+/// least recently seen first, with when the scheduled maintenance removes each
+/// (`remove_after_days` after it was last seen).
+pub fn stale_nodes(offline_after_seconds: u32, remove_after_days: u32, limit: u32) -> String {
+    let day_ms = 86_400_000u64;
+    format!(
+        "SELECT n.org_id, o.name AS org_name, n.ip, n.status AS last_status, n.version, \
+         n.updated_at_ms AS last_seen_ms, \
+         n.updated_at_ms + {remove_ms} AS removal_due_ms FROM nodes n \
+         LEFT JOIN organizations o ON o.id = n.org_id \
+         WHERE n.updated_at_ms < CAST(strftime('%s', 'now') AS INTEGER) * 1000 - {offline_ms} \
+         ORDER BY n.updated_at_ms, n.org_id, n.ip LIMIT {limit}",
+        remove_ms = u64::from(remove_after_days) * day_ms,
+        offline_ms = u64::from(offline_after_seconds) * 1000,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +233,26 @@ mod tests {
         for bad in ["", "ada", "@acme.io", "ada@", "a b@c.d", "a@b@c", "a\n@b.c"] {
             assert!(checked_email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn stats_read_names_only_through_the_check() {
+        assert!(checked_name("sign_ins").is_ok());
+        for bad in ["", "a b", "t'", "x;y", "a-b"] {
+            assert!(checked_name(bad).is_err(), "{bad:?}");
+        }
+        let counts = stats_counts(&[("nodes", vec!["ip", "status"]), ("empty", vec![])]);
+        assert!(counts.contains("'nodes' AS name"), "{counts}");
+        assert!(counts.contains("length(CAST(status AS BLOB))"), "{counts}");
+        assert_eq!(counts.matches("; ").count(), 1, "{counts}");
+        assert_eq!(
+            stats_columns(&["a", "b"]),
+            "PRAGMA table_info('a'); PRAGMA table_info('b')"
+        );
+        let stale = stale_nodes(1800, 30, 10);
+        assert!(
+            stale.contains("- 1800000") && stale.contains("+ 2592000000"),
+            "{stale}"
+        );
     }
 }

@@ -30,8 +30,13 @@ pub struct AccessClaims {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshClaims {
     pub sub: String,
-    /// The session row id (`tokenId` in responses).
+    /// This token's id (`tokenId` in responses); unique per rotation.
     pub jti: String,
+    /// The sign-in it belongs to (migration 0012): a validly signed token of a sign-in
+    /// that is not its current token is a retired one coming back (reuse). Absent in
+    /// tokens issued before it existed: those are found by `jti` alone.
+    #[serde(default)]
+    pub sid: String,
     pub iss: String,
     pub aud: String,
     pub typ: String,
@@ -123,10 +128,17 @@ pub fn issue_access(
     issue(secret, claims, now_ms, ACCESS_TTL_SECONDS)
 }
 
-pub fn issue_refresh(secret: &[u8], user_id: &str, session_id: &str, now_ms: i64) -> String {
+pub fn issue_refresh(
+    secret: &[u8],
+    user_id: &str,
+    token_id: &str,
+    sign_in_id: &str,
+    now_ms: i64,
+) -> String {
     let claims = RefreshClaims {
         sub: user_id.to_owned(),
-        jti: session_id.to_owned(),
+        jti: token_id.to_owned(),
+        sid: sign_in_id.to_owned(),
         iss: ISSUER.to_owned(),
         aud: AUDIENCE.to_owned(),
         typ: RefreshClaims::TYP.to_owned(),
@@ -229,9 +241,35 @@ mod tests {
     }
 
     #[test]
+    fn a_refresh_token_names_its_sign_in_and_older_ones_name_none() {
+        let t = issue_refresh(SECRET, "u1", "t2", "s1", NOW);
+        let claims = verify_refresh(SECRET, &t, NOW).unwrap();
+        assert_eq!((claims.jti.as_str(), claims.sid.as_str()), ("t2", "s1"));
+        // Issued before migration 0012: no `sid` claim, which reads as empty.
+        #[derive(Serialize)]
+        struct Before {
+            sub: String,
+            jti: String,
+            iss: String,
+            aud: String,
+            typ: String,
+        }
+        let before = Before {
+            sub: "u1".into(),
+            jti: "t1".into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            typ: "refresh".into(),
+        };
+        let old = issue(SECRET, before, NOW, REFRESH_TTL_SECONDS);
+        let claims = verify_refresh(SECRET, &old, NOW).unwrap();
+        assert_eq!((claims.jti.as_str(), claims.sid.as_str()), ("t1", ""));
+    }
+
+    #[test]
     fn forged_and_cross_type_tokens_are_invalid() {
         let access = issue_access(SECRET, "u1", "o1", true, "s1", NOW);
-        let refresh = issue_refresh(SECRET, "u1", "s1", NOW);
+        let refresh = issue_refresh(SECRET, "u1", "s1", "s1", NOW);
         assert_eq!(verify_refresh(SECRET, &refresh, NOW).unwrap().jti, "s1");
         assert_eq!(
             verify_access(SECRET, &refresh, NOW),
@@ -262,7 +300,7 @@ mod tests {
 
     #[test]
     fn refresh_tokens_live_30_days() {
-        let t = issue_refresh(SECRET, "u1", "s1", NOW);
+        let t = issue_refresh(SECRET, "u1", "s1", "s1", NOW);
         assert!(verify_refresh(SECRET, &t, NOW + (REFRESH_TTL_SECONDS - 1) * 1000).is_ok());
         assert_eq!(
             verify_refresh(SECRET, &t, NOW + (REFRESH_TTL_SECONDS + 1) * 1000),

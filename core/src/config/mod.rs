@@ -78,6 +78,12 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// Rate limiting through the `*_LIMITER` bindings (on in production).
     pub rate_limits: bool,
+    /// `NODE_OFFLINE_AFTER_SECONDS`: a node not seen for this long is reported OFFLINE to
+    /// its organization and leaves the public directory (core::maintenance::liveness).
+    pub node_offline_after_seconds: u32,
+    /// `NODE_REMOVE_AFTER_DAYS`: a node not seen for this long is removed by the
+    /// scheduled maintenance (leaving a tombstone).
+    pub node_remove_after_days: u32,
     /// Enables test-only routes (e.g. `/__test/panic`). Off in production.
     pub test_hooks: bool,
     /// Simulated distance to D1 (test builds only; all zero otherwise).
@@ -167,6 +173,20 @@ impl Config {
         };
         let test_hooks = switch("TEST_HOOKS", "off")?;
         let rate_limits = switch("RATE_LIMITS", "on")?;
+        // At least a minute (a few registration intervals is the sense of it), at most
+        // 30 days; removal must come after a node was reported offline.
+        let node_offline_after_seconds =
+            number("NODE_OFFLINE_AFTER_SECONDS", 1800, 60, 30 * 24 * 3600)?;
+        let node_remove_after_days = number("NODE_REMOVE_AFTER_DAYS", 30, 1, 3650)?;
+        if u64::from(node_remove_after_days) * 86_400 <= u64::from(node_offline_after_seconds) {
+            return Err(ConfigError {
+                name: "NODE_REMOVE_AFTER_DAYS",
+                reason: format!(
+                    "{node_remove_after_days} days is not after NODE_OFFLINE_AFTER_SECONDS \
+                     ({node_offline_after_seconds} s)"
+                ),
+            });
+        }
 
         Ok(Config {
             public_url,
@@ -196,6 +216,8 @@ impl Config {
             },
             test_hooks,
             rate_limits,
+            node_offline_after_seconds,
+            node_remove_after_days,
             cors_allowed_origins: crate::http::cors::parse_origins(&var(
                 "CORS_ALLOWED_ORIGINS",
                 "",

@@ -40,6 +40,36 @@ fn defaults_apply_when_only_the_secret_is_set() {
     assert_eq!(c.trial_days, 14);
     assert_eq!(c.org_keys_max, 5);
     assert!(!c.test_hooks);
+    assert_eq!(c.node_offline_after_seconds, 1800);
+    assert_eq!(c.node_remove_after_days, 30);
+}
+
+#[test]
+fn node_removal_must_come_after_a_node_is_offline() {
+    let with = |offline: &str, remove: &str| {
+        config(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("NODE_OFFLINE_AFTER_SECONDS", offline),
+            ("NODE_REMOVE_AFTER_DAYS", remove),
+        ])
+    };
+    let c = with("3600", "2").unwrap();
+    assert_eq!(
+        (c.node_offline_after_seconds, c.node_remove_after_days),
+        (3600, 2)
+    );
+    assert_eq!(
+        with("86400", "1").unwrap_err().name,
+        "NODE_REMOVE_AFTER_DAYS"
+    );
+    assert_eq!(
+        with("59", "30").unwrap_err().name,
+        "NODE_OFFLINE_AFTER_SECONDS"
+    );
+    assert_eq!(
+        with("1800", "0").unwrap_err().name,
+        "NODE_REMOVE_AFTER_DAYS"
+    );
 }
 
 #[test]

@@ -78,6 +78,9 @@ pub enum RouteId {
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
     TestPanic,
+    /// Moves the worker's clock (src/clock.rs) by an offset, for the growth test's
+    /// simulated year. Served only when `TEST_HOOKS` is on; never documented.
+    TestClock,
 }
 
 pub struct Route {
@@ -247,6 +250,13 @@ pub const ROUTES: &[Route] = &[
         family: Family::Common,
         test_hook: true,
     },
+    Route {
+        id: RouteId::TestClock,
+        method: Method::Post,
+        pattern: "/__test/clock",
+        family: Family::Common,
+        test_hook: true,
+    },
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -365,10 +375,12 @@ mod tests {
 
     #[test]
     fn test_hooks_are_invisible_unless_enabled() {
-        assert_eq!(
-            match_route(Some(Method::Post), "/__test/panic", false),
-            RouteMatch::NotFound
-        );
+        for path in ["/__test/panic", "/__test/clock"] {
+            assert_eq!(
+                match_route(Some(Method::Post), path, false),
+                RouteMatch::NotFound
+            );
+        }
         assert!(matches!(
             match_route(Some(Method::Post), "/__test/panic", true),
             RouteMatch::Found {

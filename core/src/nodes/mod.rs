@@ -6,8 +6,6 @@ pub mod signed;
 pub mod unregistration;
 pub mod warm;
 
-/// How long after its last accepted registration a node stays in the public directory.
-pub const DIRECTORY_FRESHNESS_MS: i64 = 15 * 60 * 1000;
 /// The most nodes one directory answer lists (freshest first).
 pub const DIRECTORY_LIMIT: u32 = 500;
 

@@ -104,7 +104,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     } else {
         None
     };
-    let session = new_session(&config, &user.id, now_ms)?;
+    let session = new_session(&config, &user.id, None, now_ms)?;
     accounts::start_session(
         db,
         &NewLogin {

@@ -37,7 +37,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             )))
         }
     };
-    accounts::sign_out(db, &claims.jti, &claims.sub, now_ms).await?;
+    accounts::sign_out(db, &claims, now_ms).await?;
     Ok(http::json(
         200,
         &json!({"success": true, "message": "Signed out"}),

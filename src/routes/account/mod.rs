@@ -79,8 +79,8 @@ pub fn new_id() -> Result<String, Problem> {
     uuid_v4().map_err(|_| Problem::Internal)
 }
 
-/// A fresh refresh session: its id (the JWT's `jti`, `tokenId`), the refresh token,
-/// the hash stored for it, and when it expires.
+/// A fresh refresh token: its id (the JWT's `jti`, `tokenId`), the token, the hash
+/// stored for it, and when it expires.
 pub struct NewSession {
     pub id: String,
     pub refresh_token: String,
@@ -88,9 +88,23 @@ pub struct NewSession {
     pub expires_ms: i64,
 }
 
-pub fn new_session(config: &Config, user_id: &str, now_ms: i64) -> Result<NewSession, Problem> {
+/// A refresh token of the sign-in `sign_in` (a rotation), or of a new sign-in (`None`:
+/// login and sign-up, whose sign-in takes the first token's id).
+pub fn new_session(
+    config: &Config,
+    user_id: &str,
+    sign_in: Option<&str>,
+    now_ms: i64,
+) -> Result<NewSession, Problem> {
     let id = new_id()?;
-    let refresh_token = issue_refresh(config.jwt_secret.expose(), user_id, &id, now_ms);
+    let sign_in_id = sign_in.map_or_else(|| id.clone(), str::to_owned);
+    let refresh_token = issue_refresh(
+        config.jwt_secret.expose(),
+        user_id,
+        &id,
+        &sign_in_id,
+        now_ms,
+    );
     let refresh_hash = token_hash(&refresh_token);
     Ok(NewSession {
         id,

@@ -3,9 +3,10 @@
 //! RefreshTokenResponse: `{success, token, accessToken, refreshToken, tokenId,
 //! expiresAt}`, `token` being the access token again.
 //!
-//! The presented token's session is retired and a new one issued in the same family.
-//! A token that was already retired is a sign of theft: the whole family is revoked,
-//! so both the thief's and the owner's tokens stop working (`TOKEN_REUSED`). A token
+//! The presented token is retired and a new one issued for the same sign-in (its one
+//! row now holds the new token). A token that was already retired is a sign of theft:
+//! the sign-in is ended, so both the thief's and the owner's tokens stop working
+//! (`TOKEN_REUSED`). A token
 //! whose sign-in was ended normally (logout, `DELETE /token/{id}`, a password reset)
 //! answers `SESSION_ENDED`: a client must not show a theft warning after a sign-out.
 
@@ -48,15 +49,10 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         }
         Err(TokenError::Invalid) => return Ok(invalid()),
     };
-    let Some(session) = accounts::session(db, &claims.jti).await? else {
+    let Some(session) = accounts::session(db, &claims).await? else {
         return Ok(invalid());
     };
-    if session.user_id != claims.sub
-        || !constant_time_eq(
-            session.token_hash.as_bytes(),
-            token_hash(&presented).as_bytes(),
-        )
-    {
+    if session.user_id != claims.sub {
         return Ok(invalid());
     }
     let reused = || {
@@ -65,11 +61,19 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             "Refresh token already used; all sessions of this sign-in were revoked",
         ))
     };
-    if session.revoked_at_ms.is_some() {
-        let revoked = RevokedRefresh::of(
-            session.replaced_by.is_some(),
-            session.revoked_for_reuse != 0,
-        );
+    // Only the sign-in's current token is stored; a validly signed token of the sign-in
+    // that is not the current one was retired by rotation.
+    let current = session.token_id == claims.jti;
+    if current
+        && !constant_time_eq(
+            session.token_hash.as_bytes(),
+            token_hash(&presented).as_bytes(),
+        )
+    {
+        return Ok(invalid());
+    }
+    if !current || session.ended_at_ms.is_some() {
+        let revoked = RevokedRefresh::of(!current, session.ended_for_reuse != 0);
         if revoked == RevokedRefresh::Ended {
             // An ordinary end (logout, DELETE /token/{id}, a password reset): no theft to
             // report, and nothing left to revoke.
@@ -82,20 +86,20 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         accounts::revoke_family(db, &session.family_id, now_ms).await?;
         return Ok(reused());
     }
-    let next = new_session(&config, &session.user_id, now_ms)?;
+    let next = new_session(&config, &session.user_id, Some(&session.family_id), now_ms)?;
     let rotated = accounts::rotate_session(
         db,
         &claims.jti,
         &next.id,
         &session.family_id,
-        &session.user_id,
         &next.refresh_hash,
         now_ms,
         next.expires_ms,
     )
     .await?;
     if !rotated {
-        // Another request rotated this token between our read and our write.
+        // Another request rotated this token, or ended the sign-in, between our read and
+        // our write.
         accounts::revoke_family(db, &session.family_id, now_ms).await?;
         return Ok(reused());
     }

@@ -65,7 +65,7 @@ pub async fn handle(
     let subscription_id = new_id()?;
     let (link_token, link_hash) = new_token().map_err(|_| Problem::Internal)?;
     let verification_id = new_id()?;
-    let session = new_session(&config, &user_id, now_ms)?;
+    let session = new_session(&config, &user_id, None, now_ms)?;
     let account = NewAccount {
         user_id: &user_id,
         email: signup.email.as_str(),

@@ -1,20 +1,23 @@
 //! `GET /node?nodeServices=N` — the network's public node directory (the client's
-//! `getNodeInfo`): fresh nodes of organizations an operator marked as network
-//! providers (docs/nodes.md, "Node directory"), offering any service in N (0: all).
+//! `getNodeInfo`): live nodes (seen within `NODE_OFFLINE_AFTER_SECONDS`) of
+//! organizations an operator marked as network providers (docs/nodes.md, "Node
+//! directory"), offering any service in N (0: all).
 //! No auth; a bearer, stale or not, is ignored. One D1 round trip.
 
 use super::node_info;
-use crate::http;
 use crate::store::nodes;
 use crate::store::Db;
+use crate::{config, http};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::query::query_param;
+use gatehouse_core::maintenance::liveness::directory_since_ms;
 use gatehouse_core::nodes::signed::Invalid;
-use gatehouse_core::nodes::{directory_filter, DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT};
+use gatehouse_core::nodes::{directory_filter, DIRECTORY_LIMIT};
 use serde_json::json;
-use worker::{Request, Response};
+use worker::{Env, Request, Response};
 
-pub async fn handle(req: Request, db: &Db) -> Result<Response, Problem> {
+pub async fn handle(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
+    let config = config::require(env)?;
     let raw = query_param(&req.inner().url(), "nodeServices");
     let services = match directory_filter(raw.as_deref()) {
         Ok(s) => s,
@@ -24,7 +27,7 @@ pub async fn handle(req: Request, db: &Db) -> Result<Response, Problem> {
     let found = nodes::directory(
         db,
         services,
-        now_ms - DIRECTORY_FRESHNESS_MS,
+        directory_since_ms(now_ms, config.node_offline_after_seconds),
         DIRECTORY_LIMIT,
     )
     .await?;

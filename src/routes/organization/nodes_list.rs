@@ -1,5 +1,7 @@
 //! `GET /organization/{idOrg}/nodes` — the organization's bridge nodes, last seen
-//! first, as the client's NodeInfoResponse: `{success, data: [NodeInfo], total}`.
+//! first, as the client's NodeInfoResponse: `{success, data: [NodeInfo], total}`. A
+//! node not seen for `NODE_OFFLINE_AFTER_SECONDS` is listed with status `OFFLINE`
+//! (core::maintenance::liveness); a live one with what its installer last sent.
 
 use crate::routes::account::{authorize, READ_ORG};
 use crate::routes::nodes::node_info;
@@ -7,6 +9,7 @@ use crate::store::nodes;
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::http::problem::Problem;
+use gatehouse_core::maintenance::liveness::listed_status;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
@@ -15,11 +18,20 @@ pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Re
     if let Err(refusal) = authorize(&req, db, &config, org_id, READ_ORG).await? {
         return Ok(refusal);
     }
-    let data: Vec<_> = nodes::list_for_org(db, org_id)
-        .await?
-        .iter()
-        .map(node_info)
-        .collect();
+    let now_ms = crate::clock::now_ms();
+    let mut found = nodes::list_for_org(db, org_id).await?;
+    for node in &mut found {
+        let status = listed_status(
+            &node.status,
+            node.updated_at_ms as i64,
+            now_ms,
+            config.node_offline_after_seconds,
+        );
+        if status != node.status {
+            node.status = status.to_owned();
+        }
+    }
+    let data: Vec<_> = found.iter().map(node_info).collect();
     Ok(http::json(
         200,
         &json!({"success": true, "total": data.len(), "data": data}),

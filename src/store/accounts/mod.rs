@@ -24,11 +24,13 @@ use gatehouse_core::account::tokens::AccessClaims;
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
+/// A new sign-in (migration 0012: one row per sign-in) whose first refresh token is
+/// `token_id`; login and sign-up use the token's id as the sign-in's.
 #[allow(clippy::too_many_arguments)]
 fn insert_session(
     db: &Trip<'_>,
-    id: &str,
-    family_id: &str,
+    token_id: &str,
+    sign_in_id: &str,
     user_id: &str,
     token_hash: &str,
     now_ms: i64,
@@ -36,11 +38,11 @@ fn insert_session(
     device_info: Option<&str>,
 ) -> Statement {
     db.statement(
-        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, \
-         expires_at_ms, device_info) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sign_ins (id, user_id, token_id, token_hash, created_at_ms, last_used_ms, \
+         expires_at_ms, device_info) VALUES (?2, ?3, ?1, ?4, ?5, ?5, ?6, ?7)",
         &[
-            text(id),
-            text(family_id),
+            text(token_id),
+            text(sign_in_id),
             text(user_id),
             text(token_hash),
             num(now_ms),

@@ -70,8 +70,8 @@ pub async fn reset_password(
     );
     let sign_out = db.statement(
         &format!(
-            "UPDATE refresh_sessions SET revoked_at_ms = ?2 \
-             WHERE revoked_at_ms IS NULL AND user_id IN ({mine})"
+            "UPDATE sign_ins SET ended_at_ms = ?2 \
+             WHERE ended_at_ms IS NULL AND user_id IN ({mine})"
         ),
         &args[..3],
     );

@@ -1,23 +1,22 @@
-//! Refresh sessions (one row per refresh token, a family per sign-in): reading,
-//! rotating, revoking, signing out, listing — and whether an access token's sign-in is
-//! still live ([`live_sign_in`]), the one definition every authenticating read uses.
+//! Sign-ins (one row each, migration 0012; rotation overwrites its current refresh
+//! token): reading, rotating, revoking, signing out, listing — and whether an access
+//! token's sign-in is still live ([`live_sign_in`]), the one definition every
+//! authenticating read uses.
 
 use crate::store::{changes, num, rows, text, Db, Route};
-use gatehouse_core::account::tokens::AccessClaims;
+use gatehouse_core::account::tokens::{AccessClaims, RefreshClaims};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
-/// SQL: whether the sign-in `sid` (an access token's `sid`, the refresh-token family's
-/// id) of user `user` is live — some token of the family not revoked. Logout, `DELETE
-/// /token/{id}`, reuse detection and a password reset revoke a family's every token,
-/// so an access token stops working with its sign-in, not 15 minutes later. `user` and
-/// `sid` are the statement's parameter placeholders (e.g. `"?1"`). Each authenticating
-/// read adds this as one more column or condition: no extra round trip. (One place to
-/// change when sessions become one row per sign-in.)
+/// SQL: whether the sign-in `sid` (an access token's `sid`) of user `user` is live —
+/// not ended. Logout, `DELETE /token/{id}`, reuse detection and a password reset end
+/// it, so an access token stops working with its sign-in, not 15 minutes later.
+/// `user` and `sid` are the statement's parameter placeholders (e.g. `"?1"`). Each
+/// authenticating read adds this as one more column or condition: no extra round trip.
 pub(crate) fn live_sign_in(user: &str, sid: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM refresh_sessions live WHERE live.family_id = {sid} \
-         AND live.user_id = {user} AND live.revoked_at_ms IS NULL)"
+        "EXISTS (SELECT 1 FROM sign_ins live WHERE live.id = {sid} \
+         AND live.user_id = {user} AND live.ended_at_ms IS NULL)"
     )
 }
 
@@ -43,108 +42,102 @@ struct Live {
     live: i64,
 }
 
+/// The sign-in a refresh token names, as refresh needs it.
 #[derive(Deserialize)]
 pub struct SessionRecord {
+    /// The sign-in's id (access tokens' `sid`).
     pub family_id: String,
+    /// Its current refresh token; any other token of it was retired by rotation.
+    pub token_id: String,
     pub token_hash: String,
-    pub revoked_at_ms: Option<f64>,
-    /// The token that replaced this one, when rotation retired it.
-    pub replaced_by: Option<String>,
-    /// Revoked because a retired token of its sign-in came back (migration 0011).
-    pub revoked_for_reuse: i64,
+    pub ended_at_ms: Option<f64>,
+    /// Ended because a retired token of it came back.
+    pub ended_for_reuse: i64,
     pub user_id: String,
     pub org_id: String,
     pub email_verified_at_ms: Option<f64>,
 }
 
-pub async fn session(db: &Db, session_id: &str) -> Result<Option<SessionRecord>, Problem> {
+/// The sign-in of a refresh token: by its `sid` claim, or (tokens issued before
+/// migration 0012, which have none) by its id when it is still the current one.
+pub async fn session(db: &Db, claims: &RefreshClaims) -> Result<Option<SessionRecord>, Problem> {
     let db = db.trip(Route::Primary, "accounts.session");
     let statement = db.statement(
-        "SELECT s.family_id, s.token_hash, s.revoked_at_ms, s.replaced_by, s.revoked_for_reuse, \
-         s.user_id, \
-         u.email_verified_at_ms, (SELECT org_id FROM org_members m WHERE m.user_id = \
-         s.user_id ORDER BY m.created_at_ms LIMIT 1) AS org_id FROM refresh_sessions s JOIN \
-         users u ON u.id = s.user_id WHERE s.id = ?1",
-        &[text(session_id)],
+        "SELECT s.id AS family_id, s.token_id, s.token_hash, s.ended_at_ms, s.ended_for_reuse, \
+         s.user_id, u.email_verified_at_ms, (SELECT org_id FROM org_members m WHERE \
+         m.user_id = s.user_id ORDER BY m.created_at_ms LIMIT 1) AS org_id FROM sign_ins s \
+         JOIN users u ON u.id = s.user_id WHERE s.id = ?1 OR (?1 = '' AND s.token_id = ?2)",
+        &[text(&claims.sid), text(&claims.jti)],
     );
     db.first(statement).await
 }
 
-/// Rotates `old` to `new` in one batch. The insert only happens if this request is
-/// the one that retired `old`, so two concurrent uses of one token cannot both rotate.
-/// Returns false when `old` was already retired (reuse).
-#[allow(clippy::too_many_arguments)]
+/// Rotates the sign-in `sign_in_id` from its current token `old_id` to `new_id`: one
+/// conditional update, so of two concurrent uses of one token only one rotates, and a
+/// sign-in ended meanwhile does not. Returns false when `old_id` was no longer current
+/// or the sign-in had ended.
 pub async fn rotate_session(
     db: &Db,
     old_id: &str,
     new_id: &str,
-    family_id: &str,
-    user_id: &str,
+    sign_in_id: &str,
     new_hash: &str,
     now_ms: i64,
     expires_ms: i64,
 ) -> Result<bool, Problem> {
-    let what = "accounts.rotate_session";
-    let db = db.trip(Route::Primary, what);
-    let retire = db.statement(
-        "UPDATE refresh_sessions SET revoked_at_ms = ?3, replaced_by = ?2 WHERE id = ?1 AND \
-         revoked_at_ms IS NULL",
-        &[text(old_id), text(new_id), num(now_ms)],
-    );
-    let insert = db.statement(
-        "INSERT INTO refresh_sessions (id, family_id, user_id, token_hash, created_at_ms, \
-         expires_at_ms, device_info) SELECT ?1, ?2, ?3, ?4, ?5, ?6, (SELECT device_info FROM \
-         refresh_sessions WHERE id = ?7) WHERE EXISTS (SELECT 1 FROM refresh_sessions WHERE \
-         id = ?7 AND replaced_by = ?1)",
+    let db = db.trip(Route::Primary, "accounts.rotate_session");
+    let rotate = db.statement(
+        "UPDATE sign_ins SET token_id = ?2, token_hash = ?4, last_used_ms = ?5, \
+         expires_at_ms = ?6 WHERE id = ?3 AND token_id = ?1 AND ended_at_ms IS NULL",
         &[
+            text(old_id),
             text(new_id),
-            text(family_id),
-            text(user_id),
+            text(sign_in_id),
             text(new_hash),
             num(now_ms),
             num(expires_ms),
-            text(old_id),
         ],
     );
-    let results = db.batch(vec![retire, insert]).await?;
-    Ok(changes(&results, 1) > 0)
+    let results = db.batch(vec![rotate]).await?;
+    Ok(changes(&results, 0) > 0)
 }
 
-/// Revokes every live session of a family (refresh-token reuse detected).
+/// Ends a live sign-in as reuse (a retired refresh token came back); one already
+/// ended keeps why it ended.
 pub async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), Problem> {
     let db = db.trip(Route::Primary, "accounts.revoke_family");
     let revoke = db.statement(
-        "UPDATE refresh_sessions SET revoked_at_ms = ?2, revoked_for_reuse = 1 WHERE family_id = \
-         ?1 AND revoked_at_ms IS NULL",
+        "UPDATE sign_ins SET ended_at_ms = ?2, ended_for_reuse = 1 WHERE id = ?1 AND \
+         ended_at_ms IS NULL",
         &[text(family_id), num(now_ms)],
     );
     db.batch(vec![revoke]).await?;
     Ok(())
 }
 
-/// Revokes the sign-in (refresh-token family) that `session_id` belongs to, if it is
-/// `user_id`'s; already revoked or unknown changes nothing. One statement. Returns
-/// whether a live token was revoked.
-pub async fn sign_out(
-    db: &Db,
-    session_id: &str,
-    user_id: &str,
-    now_ms: i64,
-) -> Result<bool, Problem> {
-    let what = "accounts.sign_out";
-    let db = db.trip(Route::Primary, what);
+/// Ends the sign-in a refresh token names (by its `sid`, or by its id for tokens
+/// without one), if it is `user_id`'s; already ended or unknown changes nothing. One
+/// statement. Returns whether a live sign-in was ended.
+pub async fn sign_out(db: &Db, claims: &RefreshClaims, now_ms: i64) -> Result<bool, Problem> {
+    let db = db.trip(Route::Primary, "accounts.sign_out");
     let revoke = db.statement(
-        "UPDATE refresh_sessions SET revoked_at_ms = ?3 WHERE revoked_at_ms IS NULL AND \
-         family_id = (SELECT family_id FROM refresh_sessions WHERE id = ?1 AND user_id = ?2)",
-        &[text(session_id), text(user_id), num(now_ms)],
+        "UPDATE sign_ins SET ended_at_ms = ?4 WHERE ended_at_ms IS NULL AND user_id = ?2 AND \
+         (id = ?3 OR (?3 = '' AND token_id = ?1))",
+        &[
+            text(&claims.jti),
+            text(&claims.sub),
+            text(&claims.sid),
+            num(now_ms),
+        ],
     );
     let results = db.batch(vec![revoke]).await?;
     Ok(changes(&results, 0) > 0)
 }
 
-/// Ends the sign-in that `session_id` belongs to, if it is the caller's own (as
-/// [`sign_out`]), and only while the caller's own sign-in is live. One batch: the
-/// check, then the conditional revocation. `In(false)`: no live sign-in with that id.
+/// Ends the sign-in `session_id` names (its current token's id, as `GET /token` lists
+/// it, or the sign-in's own id, the `tokenId` its login answered), if it is the
+/// caller's, and only while the caller's own sign-in is live. One batch: the check,
+/// then the conditional end. `In(false)`: no live sign-in with that id.
 pub async fn end_sign_in(
     db: &Db,
     caller: &AccessClaims,
@@ -163,9 +156,8 @@ pub async fn end_sign_in(
     let check = trip.statement(&format!("SELECT {live} AS live"), &args);
     let revoke = trip.statement(
         &format!(
-            "UPDATE refresh_sessions SET revoked_at_ms = ?3 WHERE revoked_at_ms IS NULL AND \
-             family_id = (SELECT family_id FROM refresh_sessions WHERE id = ?1 AND user_id = ?2) \
-             AND {live}"
+            "UPDATE sign_ins SET ended_at_ms = ?3 WHERE ended_at_ms IS NULL AND user_id = ?2 \
+             AND (token_id = ?1 OR id = ?1) AND {live}"
         ),
         &args,
     );
@@ -176,7 +168,7 @@ pub async fn end_sign_in(
     Ok(signed(db, live, changes(&results, 1) > 0))
 }
 
-/// A live sign-in of a user: its current refresh token row.
+/// A live sign-in of a user, with its current refresh token.
 #[derive(Deserialize)]
 pub struct LiveSession {
     pub id: String,
@@ -187,8 +179,7 @@ pub struct LiveSession {
     pub device_info: Option<String>,
 }
 
-/// The caller's live sign-ins (one unrevoked, unexpired token each), newest use
-/// first — if the caller's own sign-in is live.
+/// The caller's live sign-ins (not ended, current token unexpired), newest use first — if the caller's own sign-in is live.
 pub async fn live_sessions(
     db: &Db,
     caller: &AccessClaims,
@@ -198,10 +189,9 @@ pub async fn live_sessions(
     let trip = db.trip(Route::Replica, what);
     let args = [text(&caller.sub), num(now_ms), text(&caller.sid)];
     let list = trip.statement(
-        "SELECT s.id, s.family_id, s.created_at_ms AS last_used_ms, s.expires_at_ms, \
-         s.device_info, (SELECT f.created_at_ms FROM refresh_sessions f WHERE f.id = \
-         s.family_id) AS signed_in_ms FROM refresh_sessions s WHERE s.user_id = ?1 AND \
-         s.revoked_at_ms IS NULL AND s.expires_at_ms > ?2 ORDER BY s.created_at_ms DESC",
+        "SELECT s.token_id AS id, s.id AS family_id, s.last_used_ms, s.expires_at_ms, \
+         s.device_info, s.created_at_ms AS signed_in_ms FROM sign_ins s WHERE s.user_id = ?1 \
+         AND s.ended_at_ms IS NULL AND s.expires_at_ms > ?2 ORDER BY s.last_used_ms DESC",
         &args[..2],
     );
     let check = trip.statement(

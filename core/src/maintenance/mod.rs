@@ -1,0 +1,197 @@
+//! The steady state (issue 24): how long each kind of row that expires is kept, and how
+//! the scheduled maintenance (src/scheduled.rs) deletes it — in bounded batches, a
+//! bounded number of D1 round trips per run, idempotently (two runs, even concurrent,
+//! delete each row once and nothing else). Periods are documented in
+//! (docs/operations.md, "Retention"); rows that never expire are listed there too.
+
+pub mod liveness;
+
+use crate::account::login_guard::{KNOWN_NETWORK_TTL_MS, WINDOW_MS};
+use crate::config::Config;
+use crate::nodes::signed::nonce_ttl_seconds;
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// A sign-in is kept this long after its newest refresh token expired (until then its
+/// tokens are answered SESSION_ENDED/TOKEN_REUSED, after it they are expired anyway).
+pub const SIGN_IN_GRACE_MS: i64 = DAY_MS;
+/// Verification and reset links are kept this long after they expire, so a late click
+/// still reads "expired" or "already used" for a week before it reads "invalid".
+pub const LINK_GRACE_MS: i64 = 7 * DAY_MS;
+/// Rows one statement deletes at most: with the indexes of migration 0012 each delete
+/// is a range scan of this many rows, far inside D1's 30 s per statement.
+pub const BATCH_ROWS: u32 = 500;
+/// Round trips (one D1 batch each) a run makes at most: a Workers Free invocation may
+/// make 50 D1 queries; a run that hits this cap finishes on the next one.
+pub const MAX_ROUNDS: u32 = 10;
+
+/// What the maintenance deletes, one statement (a table) each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sweep {
+    /// Sign-ins whose newest token expired more than [`SIGN_IN_GRACE_MS`] ago.
+    SignIns,
+    /// Verification links expired more than [`LINK_GRACE_MS`] ago, used or not.
+    EmailVerifications,
+    /// Reset links expired more than [`LINK_GRACE_MS`] ago, used or not.
+    PasswordResets,
+    /// Failure windows that closed (login_guard's 15 minutes).
+    LoginFailures,
+    /// Known networks not signed in from for 90 days (login_guard's TTL).
+    LoginNetworks,
+    /// Node tombstones past the replay window (2 × skew + 60 s).
+    NodeTombstones,
+    /// Nodes not seen for `NODE_REMOVE_AFTER_DAYS` (each leaves a tombstone).
+    StaleNodes,
+}
+
+impl Sweep {
+    pub const ALL: [Sweep; 7] = [
+        Sweep::SignIns,
+        Sweep::EmailVerifications,
+        Sweep::PasswordResets,
+        Sweep::LoginFailures,
+        Sweep::LoginNetworks,
+        Sweep::NodeTombstones,
+        Sweep::StaleNodes,
+    ];
+
+    /// The name in the run's log line and data point (the table, but for stale nodes).
+    pub fn name(self) -> &'static str {
+        match self {
+            Sweep::SignIns => "sign_ins",
+            Sweep::EmailVerifications => "email_verifications",
+            Sweep::PasswordResets => "password_resets",
+            Sweep::LoginFailures => "login_failures",
+            Sweep::LoginNetworks => "login_networks",
+            Sweep::NodeTombstones => "node_tombstones",
+            Sweep::StaleNodes => "stale_nodes",
+        }
+    }
+}
+
+/// The configured periods a run needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub tombstone_retention_ms: i64,
+    pub node_remove_after_ms: i64,
+}
+
+impl Policy {
+    pub fn of(config: &Config) -> Policy {
+        Policy {
+            tombstone_retention_ms: nonce_ttl_seconds(config.timestamp_skew_seconds) as i64 * 1000,
+            node_remove_after_ms: i64::from(config.node_remove_after_days) * DAY_MS,
+        }
+    }
+
+    /// Rows of `sweep` older than this (in its own time column) are deleted at `now_ms`.
+    pub fn cutoff_ms(&self, sweep: Sweep, now_ms: i64) -> i64 {
+        now_ms
+            - match sweep {
+                Sweep::SignIns => SIGN_IN_GRACE_MS,
+                Sweep::EmailVerifications | Sweep::PasswordResets => LINK_GRACE_MS,
+                Sweep::LoginFailures => WINDOW_MS,
+                Sweep::LoginNetworks => KNOWN_NETWORK_TTL_MS,
+                Sweep::NodeTombstones => self.tombstone_retention_ms,
+                Sweep::StaleNodes => self.node_remove_after_ms,
+            }
+    }
+}
+
+/// What one run removed, and whether it finished (every sweep's last batch not full).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub removed: [u64; Sweep::ALL.len()],
+    pub rounds: u32,
+    pub complete: bool,
+}
+
+impl Report {
+    /// Adds one round's deletions (in [`Sweep::ALL`] order); says whether to make
+    /// another round: only while some sweep filled its batch and rounds remain.
+    pub fn add_round(&mut self, removed: &[u64]) -> bool {
+        self.rounds += 1;
+        for (total, n) in self.removed.iter_mut().zip(removed) {
+            *total += n;
+        }
+        let more = removed.iter().any(|&n| n >= u64::from(BATCH_ROWS));
+        self.complete = !more;
+        more && self.rounds < MAX_ROUNDS
+    }
+
+    pub fn total(&self) -> u64 {
+        self.removed.iter().sum()
+    }
+
+    /// The run's one log line (docs/operations.md, "Scheduled maintenance").
+    pub fn log_line(&self, cron: &str, now_ms: i64, duration_ms: i64) -> serde_json::Value {
+        let removed: serde_json::Map<String, serde_json::Value> = Sweep::ALL
+            .iter()
+            .zip(self.removed)
+            .map(|(s, n)| (s.name().to_owned(), n.into()))
+            .collect();
+        serde_json::json!({
+            "msg": "maintenance", "cron": cron, "atMs": now_ms, "removed": removed,
+            "total": self.total(), "rounds": self.rounds, "complete": self.complete,
+            "durationMs": duration_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            tombstone_retention_ms: 660_000,
+            node_remove_after_ms: 30 * DAY_MS,
+        }
+    }
+
+    #[test]
+    fn each_sweep_keeps_what_its_answers_still_need() {
+        let now = 1_000 * DAY_MS;
+        let p = policy();
+        assert_eq!(p.cutoff_ms(Sweep::SignIns, now), now - DAY_MS);
+        assert_eq!(
+            p.cutoff_ms(Sweep::EmailVerifications, now),
+            now - 7 * DAY_MS
+        );
+        assert_eq!(p.cutoff_ms(Sweep::LoginFailures, now), now - 15 * 60 * 1000);
+        assert_eq!(p.cutoff_ms(Sweep::LoginNetworks, now), now - 90 * DAY_MS);
+        assert_eq!(p.cutoff_ms(Sweep::NodeTombstones, now), now - 660_000);
+        assert_eq!(p.cutoff_ms(Sweep::StaleNodes, now), now - 30 * DAY_MS);
+    }
+
+    #[test]
+    fn a_run_goes_on_only_while_a_batch_was_full_and_rounds_remain() {
+        let mut r = Report::default();
+        let mut full = [0; 7];
+        full[2] = u64::from(BATCH_ROWS);
+        assert!(r.add_round(&full));
+        assert!(!r.complete);
+        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0]));
+        assert!(r.complete);
+        assert_eq!(r.total(), u64::from(BATCH_ROWS) + 4);
+        let mut capped = Report::default();
+        let rounds = (0..100).take_while(|_| capped.add_round(&full)).count();
+        assert_eq!(rounds as u32 + 1, MAX_ROUNDS);
+        assert!(
+            !capped.complete,
+            "the cap is reported, the next run goes on"
+        );
+    }
+
+    #[test]
+    fn the_log_line_names_every_sweep() {
+        let mut r = Report::default();
+        r.add_round(&[1, 2, 3, 4, 5, 6, 7]);
+        let line = r.log_line("7 * * * *", 5, 12);
+        assert_eq!(line["removed"]["stale_nodes"], 7);
+        assert_eq!(line["removed"]["sign_ins"], 1);
+        assert_eq!(line["total"], 28);
+        assert_eq!(line["durationMs"], 12);
+        assert_eq!(line["complete"], true);
+    }
+}

@@ -1,0 +1,66 @@
+//! The Cron Trigger (`[triggers] crons` in wrangler.toml): the scheduled maintenance
+//! that keeps storage from growing with time (docs/operations.md, "Scheduled
+//! maintenance"). Rounds of bounded deletes (store::maintenance) until every table is
+//! swept or the round cap (core::maintenance::MAX_ROUNDS) is reached; then one JSON log
+//! line and one data point. Locally: `wrangler dev --test-scheduled` and
+//! `GET /__scheduled?cron=...` (the e2e harness does, tests/tests/maintenance.rs).
+
+use crate::store::{maintenance, Db};
+use gatehouse_core::maintenance::{Policy, Report};
+use worker::{Env, ScheduledEvent};
+
+pub async fn run(event: ScheduledEvent, env: Env) {
+    let cron = event.cron();
+    let config = match crate::config::load(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"msg": "maintenance", "cron": cron, "error": e.to_string()})
+            );
+            return;
+        }
+    };
+    let policy = Policy::of(&config);
+    let db = Db::new(&env, None, Default::default());
+    let started_ms = worker::Date::now().as_millis() as i64;
+    // One "now" for the whole run (the test clock too, src/clock.rs).
+    let now_ms = crate::clock::now_ms();
+    let mut report = Report::default();
+    let mut error = None;
+    loop {
+        match maintenance::sweep_round(&db, &policy, now_ms).await {
+            Ok(removed) => {
+                if !report.add_round(&removed) {
+                    break;
+                }
+            }
+            Err(_) => {
+                // The store has logged the cause; the next run starts over.
+                error = Some("storage");
+                break;
+            }
+        }
+    }
+    let duration_ms = (worker::Date::now().as_millis() as i64 - started_ms).max(0);
+    let mut line = report.log_line(&cron, now_ms, duration_ms);
+    if let Some(e) = error {
+        line["error"] = e.into();
+    }
+    worker::console_log!("{line}");
+    let mut doubles = vec![
+        report.total() as f64,
+        duration_ms as f64,
+        f64::from(report.rounds),
+    ];
+    doubles.extend(report.removed.iter().map(|&n| n as f64));
+    let outcome = match (error, report.complete) {
+        (Some(_), _) => "error",
+        (None, true) => "complete",
+        (None, false) => "partial",
+    };
+    let blobs = ["maintenance".to_owned(), outcome.to_owned(), cron];
+    if let Err(e) = crate::observe::write_data_point(&env, "maintenance", &blobs, &doubles) {
+        worker::console_warn!("metrics: data point not written: {e}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The steady state (issue 24): one row per sign-in however often it refreshes, and
+//! the Cron Trigger's scheduled maintenance — what it removes, what it keeps, that a
+//! run is bounded, that runs are safe twice and at once — driven through wrangler's
+//! scheduled-test endpoint; and that the test clock cannot move without TEST_HOOKS.
+
+use gatehouse_e2e::accounts::{assert_error, sign_up};
+use gatehouse_e2e::maintenance::{run_cron, trigger_cron, wait_for_runs};
+use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
+use gatehouse_e2e::{shared_app, spawn_app, spawn_app_with, TestApp};
+use serde_json::{json, Value};
+
+const DAY: i64 = 24 * 3600 * 1000;
+const MINUTE: i64 = 60 * 1000;
+
+fn count(app: &TestApp, table: &str, condition: &str) -> i64 {
+    app.d1_query(&format!(
+        "SELECT count(*) AS n FROM {table} WHERE {condition}"
+    ))[0]["n"]
+        .as_i64()
+        .unwrap()
+}
+
+fn user_id(app: &TestApp, email: &str) -> String {
+    app.d1_query(&format!("SELECT id FROM users WHERE email = '{email}'"))[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_sign_in_is_one_row_however_often_it_refreshes_and_any_retired_token_is_reuse() {
+    let app = shared_app();
+    let email = "ada@one-row.example";
+    sign_up(app, email);
+    let device = json!({"userAgent": "FlashbackApp/1.0", "deviceType": "MOBILE", "os": "iOS",
+                        "browser": "Safari", "padding": "x".repeat(1500)});
+    let login = app.post_json(
+        "/user/login",
+        &json!({"email": email, "password": "Correct1horse", "deviceInfo": device}),
+    );
+    assert_eq!(login.status, 200, "{}", login.body);
+    let first = login.json()["refreshToken"].clone();
+    let mut token = first.clone();
+    for _ in 0..12 {
+        let res = app.post_json("/user/refresh", &json!({"refresh_token": token}));
+        assert_eq!(res.status, 200, "{}", res.body);
+        token = res.json()["refreshToken"].clone();
+    }
+    let user = user_id(app, email);
+    let rows = app.d1_query(&format!(
+        "SELECT count(*) AS n, sum(length(device_info)) AS device_bytes FROM sign_ins \
+         WHERE user_id = '{user}'"
+    ));
+    // The sign-up's sign-in and the login's: 13 tokens issued, 2 rows, the device once.
+    assert_eq!(rows[0]["n"], 2, "{rows:?}");
+    let stored = rows[0]["device_bytes"].as_i64().unwrap();
+    assert!(
+        (1500..2048).contains(&stored),
+        "device info stored once: {stored} B"
+    );
+    // A token retired 12 rotations ago is still recognised: the sign-in ends as reuse.
+    assert_error(
+        &app.post_json("/user/refresh", &json!({"refresh_token": first})),
+        401,
+        "TOKEN_REUSED",
+    );
+    assert_error(
+        &app.post_json("/user/refresh", &json!({"refresh_token": token})),
+        401,
+        "TOKEN_REUSED",
+    );
+}
+
+/// Seeds one row past its retention and one within it in every table that expires.
+fn seed_expiring_rows(app: &TestApp, user: &str, now: i64) {
+    let old_signed = now - 40 * DAY;
+    app.d1_query(&format!(
+        "INSERT INTO sign_ins (id, user_id, token_id, token_hash, created_at_ms, last_used_ms, \
+           expires_at_ms, ended_at_ms) VALUES \
+           ('si-old', '{user}', 'tok-old', 'h', {old_signed}, {old_signed}, {}, NULL), \
+           ('si-ended', '{user}', 'tok-ended', 'h', {old_signed}, {old_signed}, {}, {});
+         INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) \
+           VALUES ('ev-old', '{user}', {}, {}, 'ev-old'), ('ev-late', '{user}', {}, {}, 'ev-late');
+         INSERT INTO password_resets (token_hash, user_id, created_at_ms, expires_at_ms) VALUES \
+           ('pr-old', '{user}', {}, {}), ('pr-late', '{user}', {}, {});
+         INSERT INTO login_failures (user_id, network, failures, window_start_ms) VALUES \
+           ('{user}', 'net-closed', 3, {}), ('{user}', 'net-open', 2, {});
+         INSERT INTO login_networks (user_id, network, last_success_ms) VALUES \
+           ('{user}', '198.51.100.1', {}), ('{user}', '198.51.100.2', {});
+         INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) VALUES \
+           ('org-gone', '192.0.2.1', {old_signed}, {}), ('org-gone', '192.0.2.2', {old_signed}, {})",
+        now - 2 * DAY,
+        now - 12 * 3600 * 1000,
+        now - DAY,
+        now - 10 * DAY,
+        now - 9 * DAY,
+        now - 3 * DAY,
+        now - 2 * DAY,
+        now - 9 * DAY,
+        now - 8 * DAY,
+        now - 2 * DAY,
+        now - DAY,
+        now - 16 * MINUTE,
+        now - MINUTE,
+        now - 91 * DAY,
+        now - 89 * DAY,
+        now - 12 * MINUTE,
+        now - MINUTE,
+    ));
+}
+
+#[test]
+fn the_cron_removes_what_expired_keeps_what_is_needed_and_a_second_run_removes_nothing() {
+    let app = spawn_app();
+    let email = "ada@retention.example";
+    sign_up(&app, email);
+    let user = user_id(&app, email);
+    let now = now_ms();
+    seed_expiring_rows(&app, &user, now);
+    // Two nodes registered now; one then looks unseen for 31 days.
+    let key = seed_org(&app, "org-ret", 2048);
+    let stale_body = signed(&key, &fields("192.0.2.10", now, Some("org-ret")));
+    for body in [
+        &stale_body,
+        &signed(&key, &fields("192.0.2.11", now, Some("org-ret"))),
+    ] {
+        assert_eq!(app.post_json("/register", body).status, 200);
+    }
+    app.d1_query(&format!(
+        "UPDATE nodes SET updated_at_ms = {} WHERE ip = '192.0.2.10'",
+        now - 31 * DAY
+    ));
+
+    let line = run_cron(&app);
+    let removed = &line["removed"];
+    for sweep in [
+        "sign_ins",
+        "email_verifications",
+        "password_resets",
+        "login_failures",
+        "login_networks",
+        "node_tombstones",
+        "stale_nodes",
+    ] {
+        assert_eq!(removed[sweep], 1, "{sweep}: {line}");
+    }
+    assert_eq!(line["complete"], true, "{line}");
+    assert!(line["durationMs"].as_i64().is_some(), "{line}");
+    let kept = app.d1_query(
+        "SELECT (SELECT group_concat(id) FROM sign_ins WHERE id LIKE 'si-%') AS sign_ins, \
+         (SELECT group_concat(id) FROM email_verifications WHERE id LIKE 'ev-%') AS links, \
+         (SELECT group_concat(token_hash) FROM password_resets) AS resets, \
+         (SELECT group_concat(network) FROM login_failures) AS failures, \
+         (SELECT group_concat(network) FROM login_networks WHERE network LIKE '198.%') AS networks, \
+         (SELECT group_concat(ip) FROM node_tombstones WHERE org_id = 'org-gone') AS tombstones, \
+         (SELECT group_concat(ip) FROM nodes WHERE org_id = 'org-ret') AS nodes",
+    );
+    assert_eq!(
+        kept[0],
+        json!({"sign_ins": "si-ended", "links": "ev-late", "resets": "pr-late",
+               "failures": "net-open", "networks": "198.51.100.2", "tombstones": "192.0.2.2",
+               "nodes": "192.0.2.11"}),
+    );
+    // The removed node left its replay state: its last captured registration is refused,
+    // a newer one brings it back.
+    assert_eq!(
+        count(
+            &app,
+            "node_tombstones",
+            "org_id = 'org-ret' AND ip = '192.0.2.10'"
+        ),
+        1
+    );
+    assert_ne!(
+        app.post_json("/register", &stale_body).status,
+        200,
+        "a replay"
+    );
+    assert_eq!(count(&app, "nodes", "ip = '192.0.2.10'"), 0);
+    let newer = signed(&key, &fields("192.0.2.10", now + 1000, Some("org-ret")));
+    assert_eq!(app.post_json("/register", &newer).status, 200);
+    // The live sign-up still refreshes; a second run has nothing left to remove.
+    let again = run_cron(&app);
+    assert_eq!(again["total"], 0, "{again}");
+    assert_eq!(count(&app, "sign_ins", &format!("user_id = '{user}'")), 2);
+}
+
+#[test]
+fn a_run_is_bounded_the_next_finishes_and_concurrent_runs_remove_each_row_once() {
+    let app = spawn_app();
+    let email = "ada@bounded.example";
+    sign_up(&app, email);
+    let user = user_id(&app, email);
+    let closed = now_ms() - 20 * MINUTE;
+    // More closed failure windows than one run may remove (10 rounds × 500).
+    app.d1_query(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5300) \
+         INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
+         SELECT '{user}', 'net-' || i, 1, {closed} FROM n"
+    ));
+    let first = run_cron(&app);
+    assert_eq!(first["removed"]["login_failures"], 5000, "{first}");
+    assert_eq!(
+        (first["rounds"].clone(), first["complete"].clone()),
+        (json!(10), json!(false))
+    );
+    assert_eq!(count(&app, "login_failures", "1"), 300);
+    // Two runs at once: between them each remaining row is removed exactly once.
+    let before = gatehouse_e2e::maintenance::maintenance_lines(&app).len();
+    std::thread::scope(|s| {
+        s.spawn(|| trigger_cron(&app));
+        s.spawn(|| trigger_cron(&app));
+    });
+    let runs: Vec<Value> = wait_for_runs(&app, before + 2)[before..].to_vec();
+    let total: i64 = runs
+        .iter()
+        .map(|r| r["removed"]["login_failures"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 300, "{runs:?}");
+    assert!(runs
+        .iter()
+        .all(|r| r["complete"] == true && r.get("error").is_none()));
+    assert_eq!(count(&app, "login_failures", "1"), 0);
+}
+
+#[test]
+fn without_test_hooks_the_clock_cannot_be_moved_and_the_cron_uses_real_time() {
+    let app = spawn_app_with(&[("TEST_HOOKS", "off")]);
+    let moved = app.post_json("/__test/clock", &json!({"offsetMs": 400 * DAY}));
+    assert_eq!(moved.status, 404, "{}", moved.body);
+    let email = "ada@real-clock.example";
+    let body = sign_up(&app, email);
+    // Had the clock moved 400 days, the cron would remove this sign-in and refresh
+    // would answer TOKEN_EXPIRED.
+    let line = run_cron(&app);
+    assert_eq!(line["removed"]["sign_ins"], 0, "{line}");
+    let refresh = app.post_json(
+        "/user/refresh",
+        &json!({"refresh_token": body["refreshToken"]}),
+    );
+    assert_eq!(refresh.status, 200, "{}", refresh.body);
+    let at = line["atMs"].as_i64().unwrap();
+    assert!(
+        (at - now_ms()).abs() < 10 * MINUTE,
+        "the run's clock is real: {at}"
+    );
+}
