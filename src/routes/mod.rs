@@ -124,7 +124,7 @@ async fn answer(
         RouteId::OpenApi => Ok(openapi::handle()),
         RouteId::Register => nodes::register::handle(req, env, db, ctx).await,
         RouteId::Unregister => nodes::unregister::handle(req, env, db).await,
-        RouteId::NodeDirectory => nodes::directory::handle(req, db).await,
+        RouteId::NodeDirectory => nodes::directory::handle(req, env, db).await,
         RouteId::RegisterNodeSecret => register_node_secret::handle(req, env, db).await,
         RouteId::UserRegister => account::user_register::handle(req, env, db, ctx).await,
         RouteId::VerifyEmailPage => account::verify_email::page(req, env).await,

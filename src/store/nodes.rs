@@ -1,4 +1,9 @@
 //! Bridge nodes and the organization keys that may sign their registrations.
+//!
+//! The one seam of node storage: routes reach node rows only through these functions,
+//! and every write and per-organization read names its organization, so node state
+//! could be split by organization (D1 databases, or a Durable Object per organization)
+//! here without touching a route (docs/nodes.md, "Past one database").
 
 use super::db::{Statement, Trip};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
@@ -127,7 +132,7 @@ impl NodeWrite<'_> {
 /// before this one, so writing would change nothing a reader needs (core::nodes::warm,
 /// docs/nodes.md "Writes only on change"). Signed times, not the worker's clock: a
 /// replay of a heartbeat that was unchanged stays unchanged (the stored signed time
-/// only grows), so it can never refresh the last-seen either (SECURITY.md, "Replay").
+/// only grows), so it can never refresh the last-seen either (SECURITY.md, "Threat model", Replay).
 const UNCHANGED: &str = "(?11 > 0 AND nodes.provider IS ?2 AND nodes.status IS ?3 AND \
      nodes.region IS ?4 AND nodes.version IS ?5 AND nodes.key_id IS ?7 AND \
      nodes.node_services IS ?10 AND nodes.last_signed_at_ms > ?8 - ?11)";

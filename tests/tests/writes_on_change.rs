@@ -1,5 +1,5 @@
-//! Writes only on change (docs/nodes.md, "Writes only on change"; SECURITY.md,
-//! "Replay"): an unchanged heartbeat writes no row until the node's last written one
+//! Writes only on change (docs/nodes.md, "Writes only on change"; the Replay row of
+//! SECURITY.md, "Threat model"): an unchanged heartbeat writes no row until the node's last written one
 //! is `NODE_SEEN_RESOLUTION_SECONDS` old; a change is written at once; and the replay
 //! rule is exact for every change — after a change, every earlier message is
 //! refused, and a replayed unchanged message changes nothing.
@@ -54,7 +54,7 @@ fn after_a_change_every_earlier_message_is_refused_and_an_unchanged_replay_chang
     let key = seed_org(&app, "org-w", 2048);
     let ip = "198.51.100.90";
     // Signed in the past, within the 300 s freshness window, so later steps fit in it.
-    let t0 = now_ms() - 200 * SECONDS;
+    let t0 = now_ms() - 100 * SECONDS;
     let version = |ts: i64, v: &str| {
         let mut f = fields(ip, ts, Some("org-w"));
         f.version = v.into();

@@ -112,7 +112,7 @@ pub struct D1Simulation {
     pub baseline: bool,
 }
 
-/// Where `/register` looks for replays before D1 decides (SECURITY.md, "Replay").
+/// Where `/register` looks for replays before D1 decides (SECURITY.md, "Threat model", Replay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplayNonces {
     /// A KV nonce per signature, read before any work and written after the answer

@@ -15,7 +15,7 @@
 //! (the conditional write skips it) and is answered as stored ([`WarmOutcome::Unchanged`]).
 //! The stored timestamp is then the last *change*'s, so the replay rule stays exact
 //! for every change: a message changes state only if signed strictly after it
-//! (SECURITY.md, "Replay").
+//! (SECURITY.md, "Threat model", Replay).
 
 use std::collections::HashMap;
 

@@ -12,19 +12,24 @@ use gatehouse_core::http::query::query_param;
 use gatehouse_core::nodes::signed::Invalid;
 use gatehouse_core::nodes::{directory_filter, DIRECTORY_FRESHNESS_MS, DIRECTORY_LIMIT};
 use serde_json::json;
-use worker::{Request, Response};
+use worker::{Env, Request, Response};
 
-pub async fn handle(req: Request, db: &Db) -> Result<Response, Problem> {
+pub async fn handle(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
+    let config = crate::config::require(env)?;
     let raw = query_param(&req.inner().url(), "nodeServices");
     let services = match directory_filter(raw.as_deref()) {
         Ok(s) => s,
         Err(Invalid(message)) => return Ok(super::bad_request(&message)),
     };
     let now_ms = crate::clock::now_ms();
+    // The stored last-seen lags a node's real last heartbeat by up to the resolution
+    // (writes only on change, docs/nodes.md): widen the window by it, so a node that
+    // re-registered within the window is listed whatever it last wrote.
+    let resolution_ms = i64::from(config.node_seen_resolution_seconds) * 1000;
     let found = nodes::directory(
         db,
         services,
-        now_ms - DIRECTORY_FRESHNESS_MS,
+        now_ms - DIRECTORY_FRESHNESS_MS - resolution_ms,
         DIRECTORY_LIMIT,
     )
     .await?;

@@ -9,7 +9,7 @@
 //!
 //! Writes only on change (core::nodes::warm): a heartbeat that would change nothing
 //! writes no row, and its nonce is not remembered either — its replay is a no-op in
-//! D1 (SECURITY.md, "Replay").
+//! D1 (SECURITY.md, "Threat model", Replay).
 //!
 //! D1: a node this isolate has verified before takes the warm path, one conditional
 //! write batch on the primary that decides everything (core::nodes::warm); otherwise
