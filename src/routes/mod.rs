@@ -38,7 +38,12 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         true => req.headers().get(Fault::HEADER).ok().flatten(),
         false => None,
     };
-    let db = Db::new(&env, caller_bookmark, simulation, fault.as_deref().and_then(Fault::parse));
+    let db = Db::new(
+        &env,
+        caller_bookmark,
+        simulation,
+        fault.as_deref().and_then(Fault::parse),
+    );
     gatehouse_core::crypto::password::take_kdf_runs();
     gatehouse_core::crypto::rsa_keys::take_verifications();
 
@@ -61,7 +66,10 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         let _ = headers.set("x-gatehouse-d1-primary", &cost.d1_primary.to_string());
         let _ = headers.set("x-gatehouse-d1-replica", &cost.d1_replica.to_string());
         let _ = headers.set("x-gatehouse-d1-rows-read", &cost.d1_rows_read.to_string());
-        let _ = headers.set("x-gatehouse-d1-rows-written", &cost.d1_rows_written.to_string());
+        let _ = headers.set(
+            "x-gatehouse-d1-rows-written",
+            &cost.d1_rows_written.to_string(),
+        );
         let _ = headers.set("x-gatehouse-kv-reads", &cost.kv_reads.to_string());
         let _ = headers.set("x-gatehouse-kv-writes", &cost.kv_writes.to_string());
         let kdf_runs = gatehouse_core::crypto::password::take_kdf_runs().to_string();

@@ -146,7 +146,8 @@ pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredS
     let what = "nodes.upsert_node";
     let db = db.trip(Route::Primary, what);
     let upsert = db.statement(
-        &format!("INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
+        &format!(
+            "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
          last_signed_at_ms, created_at_ms, updated_at_ms, node_services) SELECT ?1, ?2, ?3, \
          ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 \
          AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations \
@@ -156,7 +157,8 @@ pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredS
          excluded.region, version = excluded.version, key_id = excluded.key_id, node_services \
          = excluded.node_services, last_signed_at_ms = excluded.last_signed_at_ms, \
          updated_at_ms = excluded.updated_at_ms WHERE excluded.last_signed_at_ms > \
-         nodes.last_signed_at_ms AND NOT {UNCHANGED}"),
+         nodes.last_signed_at_ms AND NOT {UNCHANGED}"
+        ),
         &node.args(),
     );
     let results = db.batch(vec![upsert, stored_state(&db, node)]).await?;

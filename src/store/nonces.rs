@@ -9,7 +9,9 @@ use worker::{Context, Env};
 
 /// Whether the nonce was seen. A KV failure is an error: registration fails closed.
 pub async fn seen(env: &Env, db: &Db, key: &str) -> Result<bool, Problem> {
-    db.kv_read().await.map_err(|e| unavailable("nonces.seen", e))?;
+    db.kv_read()
+        .await
+        .map_err(|e| unavailable("nonces.seen", e))?;
     let value = namespace(env)?
         .get(key)
         .text()
@@ -30,9 +32,10 @@ pub async fn remember(env: &Env, db: &Db, key: &str, ttl_seconds: u64) -> Result
 /// write. The request stands whatever happens here (stored and replay-proof in D1),
 /// so a failure is only logged.
 pub fn remember_after_answer(ctx: &Context, env: &Env, db: &Db, key: &str, ttl_seconds: u64) {
-    let scheduled = db.kv_write().map_err(|e| e.to_string()).and_then(|()| {
-        env.kv(NONCES_BINDING).map_err(|e| e.to_string())
-    });
+    let scheduled = db
+        .kv_write()
+        .map_err(|e| e.to_string())
+        .and_then(|()| env.kv(NONCES_BINDING).map_err(|e| e.to_string()));
     let namespace = match scheduled {
         Ok(namespace) => namespace,
         Err(e) => return not_remembered(&e),
@@ -46,7 +49,9 @@ pub fn remember_after_answer(ctx: &Context, env: &Env, db: &Db, key: &str, ttl_s
 }
 
 fn not_remembered(error: &str) {
-    worker::console_error!("storage: nonces.remember: stored, but the nonce was not remembered: {error}");
+    worker::console_error!(
+        "storage: nonces.remember: stored, but the nonce was not remembered: {error}"
+    );
 }
 
 async fn put(namespace: &KvStore, key: &str, ttl_seconds: u64) -> worker::Result<()> {

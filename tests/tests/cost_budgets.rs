@@ -91,7 +91,10 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
         "SELECT version, last_signed_at_ms FROM nodes WHERE org_id = '{org}'"
     ));
     assert_eq!(
-        (stored[0]["version"].as_str(), stored[0]["last_signed_at_ms"].as_i64()),
+        (
+            stored[0]["version"].as_str(),
+            stored[0]["last_signed_at_ms"].as_i64()
+        ),
         (Some("1.5.0"), Some(t + 2000))
     );
 
@@ -108,5 +111,8 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
     }
     assert_eq!(refusal.header("x-gatehouse-d1-round-trips"), Some("0"));
     check("register (replay, KV)", &refusal, 400, (0, 0, 1, 0));
-    println!("Cost per request (rows read, rows written, KV reads, KV writes): {}", report.join(", "));
+    println!(
+        "Cost per request (rows read, rows written, KV reads, KV writes): {}",
+        report.join(", ")
+    );
 }

@@ -91,7 +91,10 @@ fn every_answer_has_a_request_id_and_one_log_line_and_data_point() {
         (&json!(1), &json!(0), &json!(0))
     );
     assert!(line["d1RowsRead"].as_u64().unwrap() > 0, "{line}");
-    assert_eq!((&ok_line["kvReads"], &ok_line["kvWrites"]), (&json!(1), &json!(1)));
+    assert_eq!(
+        (&ok_line["kvReads"], &ok_line["kvWrites"]),
+        (&json!(1), &json!(1))
+    );
     assert!(ok_line["d1RowsWritten"].as_u64().unwrap() > 0, "{ok_line}");
     let unmatched = log_line(&app, &request_id(&missing));
     assert_eq!(

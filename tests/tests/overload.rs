@@ -16,7 +16,10 @@ fn post_with_fault(path: &str, body: &Value, fault: &str) -> TestResponse {
     shared_app().request(
         "POST",
         path,
-        &[("content-type", "application/json"), ("x-gatehouse-fault", fault)],
+        &[
+            ("content-type", "application/json"),
+            ("x-gatehouse-fault", fault),
+        ],
         Some(text.as_bytes()),
     )
 }
@@ -24,7 +27,11 @@ fn post_with_fault(path: &str, body: &Value, fault: &str) -> TestResponse {
 /// Checks a 503 answer and returns its Retry-After, which the body names too.
 fn overloaded(res: &TestResponse, message_of: impl Fn(&Value) -> String) -> u32 {
     assert_eq!(res.status, 503, "{}", res.body);
-    let seconds: u32 = res.header("retry-after").expect("Retry-After").parse().unwrap();
+    let seconds: u32 = res
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
     assert!(RETRY_AFTER.contains(&seconds), "{seconds}");
     let body = res.server_error_body();
     assert_eq!(
@@ -48,10 +55,16 @@ fn d1_and_kv_overload_on_register_answer_503_and_store_nothing() {
         overloaded(&post_with_fault("/register", &body, fault), bridge);
         // The node's retry (same signed request) goes through once storage does.
         let retry = app.post_json("/register", &body);
-        assert_eq!(retry.status, 200, "{fault}: the signature was not burnt: {}", retry.body);
+        assert_eq!(
+            retry.status, 200,
+            "{fault}: the signature was not burnt: {}",
+            retry.body
+        );
     }
     // Written once per successful retry only.
-    let nodes = app.d1_query(&format!("SELECT count(*) AS n FROM nodes WHERE org_id = '{org}'"));
+    let nodes = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM nodes WHERE org_id = '{org}'"
+    ));
     assert_eq!(nodes[0]["n"], 1);
 }
 
@@ -72,7 +85,12 @@ fn overload_is_answered_in_each_route_familys_shape() {
         "d1-queued-too-long",
     );
     overloaded(&fastapi, |b| b["detail"].as_str().unwrap().to_owned());
-    let directory = shared_app().request("GET", "/node", &[("x-gatehouse-fault", "d1-overloaded")], None);
+    let directory = shared_app().request(
+        "GET",
+        "/node",
+        &[("x-gatehouse-fault", "d1-overloaded")],
+        None,
+    );
     overloaded(&directory, |b| b["message"].as_str().unwrap().to_owned());
 }
 
@@ -81,7 +99,12 @@ fn retry_after_is_jittered() {
     // Eight answers over a 31-second window: all equal only by a 1-in-10^11 chance.
     let seen: std::collections::BTreeSet<u32> = (0..8)
         .map(|_| {
-            let res = shared_app().request("GET", "/node", &[("x-gatehouse-fault", "d1-overloaded")], None);
+            let res = shared_app().request(
+                "GET",
+                "/node",
+                &[("x-gatehouse-fault", "d1-overloaded")],
+                None,
+            );
             overloaded(&res, |b| b["message"].as_str().unwrap().to_owned())
         })
         .collect();

@@ -34,7 +34,10 @@ fn send(app: &TestApp, body: &Value) -> TestResponse {
 fn assert_replay(res: &TestResponse, what: &str) {
     assert_eq!(res.status, 400, "{what}: {}", res.body);
     assert!(
-        res.json()["message"].as_str().unwrap().starts_with("Replay detected"),
+        res.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Replay detected"),
         "{what}: {}",
         res.body
     );
@@ -64,7 +67,11 @@ fn after_a_change_every_earlier_message_is_refused_and_an_unchanged_replay_chang
     let m1 = at(&key, &version(t0, "1.0"));
     let first = send(&app, &m1);
     assert_eq!(first.status, 200, "{}", first.body);
-    assert_eq!(first.header("x-gatehouse-kv-reads"), Some("0"), "no KV with REPLAY_NONCES=d1");
+    assert_eq!(
+        first.header("x-gatehouse-kv-reads"),
+        Some("0"),
+        "no KV with REPLAY_NONCES=d1"
+    );
     assert_eq!(first.header("x-gatehouse-kv-writes"), Some("0"));
     // Two heartbeats that change nothing: answered as stored, no row written.
     let m2 = at(&key, &version(t0 + 10 * SECONDS, "1.0"));
@@ -75,7 +82,11 @@ fn after_a_change_every_earlier_message_is_refused_and_an_unchanged_replay_chang
         assert_eq!(rows_written(&res), 0, "{name} changed nothing");
     }
     let before = stored(&app, "org-w");
-    assert_eq!(before[0]["last_signed_at_ms"], json!(t0), "the last change's timestamp");
+    assert_eq!(
+        before[0]["last_signed_at_ms"],
+        json!(t0),
+        "the last change's timestamp"
+    );
 
     // An unchanged replay is at most a no-op: answered, nothing changes.
     let replay = send(&app, &m2);
@@ -89,7 +100,10 @@ fn after_a_change_every_earlier_message_is_refused_and_an_unchanged_replay_chang
     assert!(rows_written(&change) > 0);
     let after = stored(&app, "org-w");
     assert_eq!(
-        (after[0]["version"].as_str(), after[0]["last_signed_at_ms"].as_i64()),
+        (
+            after[0]["version"].as_str(),
+            after[0]["last_signed_at_ms"].as_i64()
+        ),
         (Some("2.0"), Some(t0 + 30 * SECONDS))
     );
     // …and then every earlier message is refused: the ones sent (changes and
@@ -107,7 +121,11 @@ fn after_a_change_every_earlier_message_is_refused_and_an_unchanged_replay_chang
     ] {
         assert_replay(&send(&app, m), name);
     }
-    assert_eq!(stored(&app, "org-w"), after, "nothing earlier changed anything");
+    assert_eq!(
+        stored(&app, "org-w"),
+        after,
+        "nothing earlier changed anything"
+    );
 
     // Past the resolution (60 s after the last written request), an unchanged
     // heartbeat is written: the last-seen liveness reads is refreshed.
@@ -134,10 +152,16 @@ fn with_resolution_zero_every_heartbeat_is_written() {
     let key = seed_org(&app, "org-z", 2048);
     let t = now_ms();
     let ip = "198.51.100.91";
-    assert_eq!(send(&app, &signed(&key, &fields(ip, t, Some("org-z")))).status, 200);
+    assert_eq!(
+        send(&app, &signed(&key, &fields(ip, t, Some("org-z")))).status,
+        200
+    );
     let beat = send(&app, &signed(&key, &fields(ip, t + 1, None)));
     assert_eq!(beat.status, 200, "{}", beat.body);
-    assert!(rows_written(&beat) > 0, "written as before writes-on-change");
+    assert!(
+        rows_written(&beat) > 0,
+        "written as before writes-on-change"
+    );
     assert_eq!(beat.header("x-gatehouse-kv-writes"), Some("1"));
     assert_eq!(stored(&app, "org-z")[0]["last_signed_at_ms"], json!(t + 1));
 }

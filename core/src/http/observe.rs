@@ -90,15 +90,15 @@ impl RequestRecord {
                 self.colo.clone().unwrap_or_default(),       // blob6
             ],
             vec![
-                f64::from(self.status),     // double1
-                self.duration_ms as f64,    // double2
-                f64::from(self.d1_primary), // double3
-                f64::from(self.d1_replica), // double4
-                f64::from(self.kv_calls),   // double5
-                self.d1_rows_read as f64,   // double6
+                f64::from(self.status),      // double1
+                self.duration_ms as f64,     // double2
+                f64::from(self.d1_primary),  // double3
+                f64::from(self.d1_replica),  // double4
+                f64::from(self.kv_calls),    // double5
+                self.d1_rows_read as f64,    // double6
                 self.d1_rows_written as f64, // double7
-                f64::from(self.kv_reads),   // double8
-                f64::from(self.kv_writes),  // double9
+                f64::from(self.kv_reads),    // double8
+                f64::from(self.kv_writes),   // double9
             ],
         )
     }

@@ -15,7 +15,9 @@ pub fn is_overloaded(error: &str) -> bool {
         || error.contains("queued for too long")
         || error.contains("too many requests queued")
         || error.contains("too many requests")
-        || error.split(|c: char| !c.is_ascii_digit()).any(|n| n == "429")
+        || error
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|n| n == "429")
 }
 
 /// The shortest and longest `Retry-After` of an overload answer, in seconds.
@@ -63,6 +65,9 @@ mod tests {
             seen.len() as u32,
             RETRY_AFTER_MAX_SECONDS - RETRY_AFTER_MIN_SECONDS + 1
         );
-        assert_eq!(retry_after_seconds(u32::MAX), retry_after_seconds(u32::MAX % 31));
+        assert_eq!(
+            retry_after_seconds(u32::MAX),
+            retry_after_seconds(u32::MAX % 31)
+        );
     }
 }
