@@ -62,8 +62,14 @@ fn changes(results: &[D1Result], i: usize) -> usize {
 /// Logs a storage failure and turns it into the client-facing error: D1 telling us to
 /// back off is overload ([`overloaded`]), anything else the internal error.
 pub fn storage_failure(what: &str, error: impl std::fmt::Display) -> Problem {
-    let error = error.to_string();
-    if gatehouse_core::http::overload::is_overloaded(&error) {
+    failure(what, &error.to_string())
+}
+
+/// [`storage_failure`]'s body, once: generic callers each get only the `to_string`
+/// (the wasm bundle has a size budget).
+#[inline(never)]
+fn failure(what: &str, error: &str) -> Problem {
+    if gatehouse_core::http::overload::is_overloaded(error) {
         worker::console_warn!("storage: {what}: overloaded: {error}");
         return overloaded();
     }

@@ -74,8 +74,12 @@ fn namespace(env: &Env) -> Result<KvStore, Problem> {
 /// (503, retry later) instead of degrading to D1's timestamp check alone. KV's 429
 /// is overload: the same 503, with a jittered Retry-After (core::http::overload).
 fn unavailable(what: &str, error: impl std::fmt::Display) -> Problem {
-    let error = error.to_string();
-    if overload::is_overloaded(&error) {
+    kv_failure(what, &error.to_string())
+}
+
+#[inline(never)]
+fn kv_failure(what: &str, error: &str) -> Problem {
+    if overload::is_overloaded(error) {
         worker::console_warn!("storage: {what}: overloaded: {error}");
         return overloaded();
     }

@@ -165,3 +165,36 @@ fn with_resolution_zero_every_heartbeat_is_written() {
     assert_eq!(beat.header("x-gatehouse-kv-writes"), Some("1"));
     assert_eq!(stored(&app, "org-z")[0]["last_signed_at_ms"], json!(t + 1));
 }
+
+#[test]
+fn the_cold_path_also_skips_an_unchanged_heartbeat_and_still_inserts_a_new_node() {
+    // D1_BASELINE=on skips the isolate's node cache: every registration takes the cold
+    // path (read, then the conditional upsert), as in an isolate that has not seen the
+    // node yet.
+    let app = spawn_app_with(&[("D1_BASELINE", "on")]);
+    let key = seed_org(&app, "org-c", 2048);
+    let ip = "198.51.100.92";
+    let t = now_ms();
+    let first = send(&app, &signed(&key, &fields(ip, t, Some("org-c"))));
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(rows_written(&first) > 0, "a new node is inserted");
+    let before = stored(&app, "org-c");
+    let beat = send(&app, &signed(&key, &fields(ip, t + SECONDS, None)));
+    assert_eq!(
+        (beat.status, beat.header("x-gatehouse-d1-primary")),
+        (200, Some("2")),
+        "{}",
+        beat.body
+    );
+    assert_eq!(rows_written(&beat), 0, "unchanged: nothing written");
+    assert_eq!(beat.header("x-gatehouse-kv-writes"), Some("0"));
+    assert_eq!(stored(&app, "org-c"), before);
+    let mut changed = fields(ip, t + 2 * SECONDS, None);
+    changed.status = "inactive".into();
+    let change = send(&app, &signed(&key, &changed));
+    assert_eq!(change.status, 200, "{}", change.body);
+    assert!(rows_written(&change) > 0);
+    // The heartbeat before the change is now refused on the cold path too.
+    let late = send(&app, &signed(&key, &fields(ip, t + SECONDS + 500, None)));
+    assert_replay(&late, "a heartbeat signed before the change");
+}
