@@ -3,6 +3,7 @@
 //! Analytics Engine data point. What goes into them is decided in core::http::observe; this
 //! module only reads Cloudflare's request metadata, prints and writes.
 
+use crate::store::db::Cost;
 use gatehouse_core::http::observe::{self, RequestRecord};
 use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
@@ -49,14 +50,6 @@ fn cf_text(req: &Request, name: &str) -> Option<String> {
     (value.len() <= 8 && value.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(value)
 }
 
-/// Counts of the effects a request ran.
-#[derive(Default, Clone, Copy)]
-pub struct Effects {
-    pub d1_primary: u32,
-    pub d1_replica: u32,
-    pub kv_calls: u32,
-}
-
 /// Logs the request, writes its data point, and returns the answer with its
 /// `x-request-id` (and, for a 5xx JSON answer, the id in the body, so a user's report
 /// can be matched to the log line). With test hooks on, the data point written is
@@ -65,7 +58,7 @@ pub fn finish(
     env: &Env,
     arrival: &Arrival,
     route: Option<gatehouse_core::http::routes::RouteId>,
-    effects: Effects,
+    cost: Cost,
     response: Response,
     test_hooks: bool,
 ) -> Response {
@@ -81,9 +74,13 @@ pub fn finish(
         status,
         error_code: observe::error_code(status, body),
         duration_ms: (worker::Date::now().as_millis() as f64 - arrival.at_ms).max(0.0) as u64,
-        d1_primary: effects.d1_primary,
-        d1_replica: effects.d1_replica,
-        kv_calls: effects.kv_calls,
+        d1_primary: cost.d1_primary,
+        d1_replica: cost.d1_replica,
+        kv_calls: cost.kv_reads + cost.kv_writes,
+        d1_rows_read: cost.d1_rows_read,
+        d1_rows_written: cost.d1_rows_written,
+        kv_reads: cost.kv_reads,
+        kv_writes: cost.kv_writes,
         country: arrival.country.clone(),
         colo: arrival.colo.clone(),
     };

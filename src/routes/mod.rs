@@ -11,8 +11,8 @@ mod test_clock;
 mod test_panic;
 
 use crate::http::{self, problem_response};
-use crate::observe::{self, Arrival, Effects};
-use crate::store::db::BOOKMARK_HEADER;
+use crate::observe::{self, Arrival};
+use crate::store::db::{Fault, BOOKMARK_HEADER};
 use crate::store::Db;
 use gatehouse_core::http::problem::{Family, Problem};
 use gatehouse_core::http::routes::{match_route, Method, RouteId, RouteMatch};
@@ -34,7 +34,17 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         false => Default::default(),
     };
     let caller_bookmark = req.headers().get(BOOKMARK_HEADER).ok().flatten();
-    let db = Db::new(&env, caller_bookmark, simulation);
+    // Injected storage faults (docs/operations.md, "Overload") exist only with test hooks.
+    let fault = match test_hooks {
+        true => req.headers().get(Fault::HEADER).ok().flatten(),
+        false => None,
+    };
+    let db = Db::new(
+        &env,
+        caller_bookmark,
+        simulation,
+        fault.as_deref().and_then(Fault::parse),
+    );
     gatehouse_core::crypto::password::take_kdf_runs();
     gatehouse_core::crypto::rsa_keys::take_verifications();
 
@@ -45,16 +55,24 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     if let Some(bookmark) = db.bookmark() {
         let _ = response.headers().set(BOOKMARK_HEADER, &bookmark);
     }
-    let (d1_primary, d1_replica) = db.round_trips();
+    let cost = db.cost();
     if test_hooks {
         // Test builds report the request's D1 round trips (to the primary and to
-        // replicas), KDF runs, RSA verifications and key generations so e2e tests can
-        // hold each route to its budget (docs/performance.md, "D1 round trips", SECURITY.md).
+        // replicas), D1 rows and KV operations, KDF runs, RSA verifications and key
+        // generations so e2e tests can hold each route to its budget
+        // (docs/performance.md, "D1 round trips" and "What a request costs", SECURITY.md).
         let headers = response.headers();
-        let all = (d1_primary + d1_replica).to_string();
+        let all = (cost.d1_primary + cost.d1_replica).to_string();
         let _ = headers.set("x-gatehouse-d1-round-trips", &all);
-        let _ = headers.set("x-gatehouse-d1-primary", &d1_primary.to_string());
-        let _ = headers.set("x-gatehouse-d1-replica", &d1_replica.to_string());
+        let _ = headers.set("x-gatehouse-d1-primary", &cost.d1_primary.to_string());
+        let _ = headers.set("x-gatehouse-d1-replica", &cost.d1_replica.to_string());
+        let _ = headers.set("x-gatehouse-d1-rows-read", &cost.d1_rows_read.to_string());
+        let _ = headers.set(
+            "x-gatehouse-d1-rows-written",
+            &cost.d1_rows_written.to_string(),
+        );
+        let _ = headers.set("x-gatehouse-kv-reads", &cost.kv_reads.to_string());
+        let _ = headers.set("x-gatehouse-kv-writes", &cost.kv_writes.to_string());
         let kdf_runs = gatehouse_core::crypto::password::take_kdf_runs().to_string();
         let _ = headers.set("x-gatehouse-kdf-runs", &kdf_runs);
         let rsa = gatehouse_core::crypto::rsa_keys::take_verifications().to_string();
@@ -62,12 +80,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         let generated = gatehouse_core::crypto::rsa_keys::take_generations().to_string();
         let _ = headers.set("x-gatehouse-rsa-generations", &generated);
     }
-    let effects = Effects {
-        d1_primary,
-        d1_replica,
-        kv_calls: db.kv_calls(),
-    };
-    observe::finish(&env, &arrival, route, effects, response, test_hooks)
+    observe::finish(&env, &arrival, route, cost, response, test_hooks)
 }
 
 /// Routes the request and answers it; also says which route answered, if any.
@@ -118,7 +131,7 @@ async fn answer(
         RouteId::Index => Ok(index::handle()),
         RouteId::Health => Ok(health::handle(env).await),
         RouteId::OpenApi => Ok(openapi::handle()),
-        RouteId::Register => nodes::register::handle(req, env, db).await,
+        RouteId::Register => nodes::register::handle(req, env, db, ctx).await,
         RouteId::Unregister => nodes::unregister::handle(req, env, db).await,
         RouteId::NodeDirectory => nodes::directory::handle(req, env, db).await,
         RouteId::RegisterNodeSecret => register_node_secret::handle(req, env, db).await,

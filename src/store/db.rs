@@ -21,6 +21,11 @@
 //! primary, `D1_REPLICA_LATENCY_MS` for replicas) with a timer, to make distance
 //! visible locally, and `D1_BASELINE=on` sends every read to the primary (the
 //! benchmark's "before" column).
+//!
+//! It also counts what each request costs (docs/performance.md, "What a request
+//! costs"): D1 rows read and written, summed from every result's `meta` (what
+//! Cloudflare bills), and KV reads and writes; and under test hooks it injects the
+//! storage faults of [`Fault`] (docs/operations.md, "Overload").
 
 use super::storage_failure;
 use gatehouse_core::config::D1Simulation;
@@ -53,13 +58,57 @@ pub struct Db {
     simulation: D1Simulation,
     primary_trips: Cell<u32>,
     replica_trips: Cell<u32>,
-    /// KV calls (nonces): not D1, but the same request's storage effects, counted
-    /// here so the request's log line has them all in one place.
-    kv_calls: Cell<u32>,
+    rows_read: Cell<u64>,
+    rows_written: Cell<u64>,
+    /// KV reads and writes (nonces): not D1, but the same request's storage effects,
+    /// counted here so the request's log line has them all in one place. A write
+    /// scheduled after the answer (`wait_until`) counts with the request that made it.
+    kv_reads: Cell<u32>,
+    kv_writes: Cell<u32>,
+    fault: Option<Fault>,
+}
+
+/// A storage fault a test build injects into every call of its kind in one request
+/// (`x-gatehouse-fault`, read only with TEST_HOOKS=on): the error text is what D1 or
+/// KV answers in production, so what handles it is what runs in production.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fault {
+    D1Overloaded,
+    D1QueuedTooLong,
+    Kv429,
+}
+
+impl Fault {
+    pub const HEADER: &'static str = "x-gatehouse-fault";
+
+    pub fn parse(value: &str) -> Option<Fault> {
+        match value {
+            "d1-overloaded" => Some(Fault::D1Overloaded),
+            "d1-queued-too-long" => Some(Fault::D1QueuedTooLong),
+            "kv-429" => Some(Fault::Kv429),
+            _ => None,
+        }
+    }
+}
+
+/// What one request cost in storage operations (what Cloudflare bills).
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Cost {
+    pub d1_primary: u32,
+    pub d1_replica: u32,
+    pub d1_rows_read: u64,
+    pub d1_rows_written: u64,
+    pub kv_reads: u32,
+    pub kv_writes: u32,
 }
 
 impl Db {
-    pub fn new(env: &Env, caller_bookmark: Option<String>, simulation: D1Simulation) -> Db {
+    pub fn new(
+        env: &Env,
+        caller_bookmark: Option<String>,
+        simulation: D1Simulation,
+        fault: Option<Fault>,
+    ) -> Db {
         Db {
             database: env.d1(D1_BINDING).ok(),
             session: RefCell::new(None),
@@ -68,7 +117,11 @@ impl Db {
             simulation,
             primary_trips: Cell::new(0),
             replica_trips: Cell::new(0),
-            kv_calls: Cell::new(0),
+            rows_read: Cell::new(0),
+            rows_written: Cell::new(0),
+            kv_reads: Cell::new(0),
+            kv_writes: Cell::new(0),
+            fault,
         }
     }
 
@@ -136,17 +189,63 @@ impl Db {
             .filter(|b| self.caller_bookmark.as_ref() != Some(b))
     }
 
-    /// Round trips so far: (primary, replica).
-    pub fn round_trips(&self) -> (u32, u32) {
-        (self.primary_trips.get(), self.replica_trips.get())
+    /// What the request has cost so far.
+    pub fn cost(&self) -> Cost {
+        Cost {
+            d1_primary: self.primary_trips.get(),
+            d1_replica: self.replica_trips.get(),
+            d1_rows_read: self.rows_read.get(),
+            d1_rows_written: self.rows_written.get(),
+            kv_reads: self.kv_reads.get(),
+            kv_writes: self.kv_writes.get(),
+        }
     }
 
-    pub fn count_kv_call(&self) {
-        self.kv_calls.set(self.kv_calls.get() + 1);
+    /// Counts a KV read, waits the simulated distance to KV's central store, and
+    /// fails as KV does under an injected 429.
+    pub async fn kv_read(&self) -> worker::Result<()> {
+        self.kv_reads.set(self.kv_reads.get() + 1);
+        if self.simulation.kv_latency_ms > 0 {
+            let ms = u64::from(self.simulation.kv_latency_ms);
+            worker::Delay::from(Duration::from_millis(ms)).await;
+        }
+        self.kv_fault()
     }
 
-    pub fn kv_calls(&self) -> u32 {
-        self.kv_calls.get()
+    /// Counts a KV write (made now or scheduled after the answer).
+    pub fn kv_write(&self) -> worker::Result<()> {
+        self.kv_writes.set(self.kv_writes.get() + 1);
+        self.kv_fault()
+    }
+
+    fn kv_fault(&self) -> worker::Result<()> {
+        match self.fault {
+            Some(Fault::Kv429) => Err(worker::Error::RustError(
+                "KV GET failed: 429 Too Many Requests".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn d1_fault(&self) -> worker::Result<()> {
+        let text = match self.fault {
+            Some(Fault::D1Overloaded) => "D1_ERROR: D1 DB is overloaded. Too many requests queued.",
+            Some(Fault::D1QueuedTooLong) => {
+                "D1_ERROR: D1 DB is overloaded. Requests queued for too long."
+            }
+            _ => return Ok(()),
+        };
+        Err(worker::Error::RustError(text.into()))
+    }
+
+    /// Adds a batch's billed rows, from each result's `meta`.
+    fn count_rows(&self, results: &[D1Result]) {
+        for meta in results.iter().filter_map(|r| r.meta().ok().flatten()) {
+            let read = meta.rows_read.unwrap_or(0) as u64;
+            let written = meta.rows_written.unwrap_or(0) as u64;
+            self.rows_read.set(self.rows_read.get() + read);
+            self.rows_written.set(self.rows_written.get() + written);
+        }
     }
 
     async fn count_and_wait(&self, route: Route) {
@@ -202,7 +301,8 @@ impl Trip<'_> {
     pub async fn try_batch(&self, statements: Vec<Statement>) -> worker::Result<Vec<D1Result>> {
         let (session, from_caller) = self.db.session(self.route)?;
         self.db.count_and_wait(self.route).await;
-        match self.run(&session, &statements).await {
+        self.db.d1_fault()?;
+        let results = match self.run(&session, &statements).await {
             // A bookmark D1 does not take (forged, or from another database) must not
             // fail the request: read as if none had been sent.
             Err(e) if from_caller => {
@@ -211,7 +311,9 @@ impl Trip<'_> {
                 self.run(&session, &statements).await
             }
             result => result,
-        }
+        }?;
+        self.db.count_rows(&results);
+        Ok(results)
     }
 
     async fn run(

@@ -60,10 +60,34 @@ fn changes(results: &[D1Result], i: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// Logs a storage failure and turns it into the client-facing internal error.
+/// Logs a storage failure and turns it into the client-facing error: D1 telling us to
+/// back off is overload ([`overloaded`]), anything else the internal error.
 pub fn storage_failure(what: &str, error: impl std::fmt::Display) -> Problem {
+    failure(what, &error.to_string())
+}
+
+/// [`storage_failure`]'s body, once: generic callers each get only the `to_string`
+/// (the wasm bundle has a size budget).
+#[inline(never)]
+fn failure(what: &str, error: &str) -> Problem {
+    if gatehouse_core::http::overload::is_overloaded(error) {
+        worker::console_warn!("storage: {what}: overloaded: {error}");
+        return overloaded();
+    }
     worker::console_error!("storage: {what}: {error}");
     Problem::Internal
+}
+
+/// Overload is an answer, not a 500: 503 with a jittered `Retry-After`, so the
+/// callers' retries spread out (core::http::overload, docs/operations.md "Overload").
+pub fn overloaded() -> Problem {
+    let random = gatehouse_core::crypto::random_bytes::<4>().unwrap_or([0; 4]);
+    Problem::Unavailable {
+        dependency: "Storage",
+        retry_after_seconds: gatehouse_core::http::overload::retry_after_seconds(
+            u32::from_le_bytes(random),
+        ),
+    }
 }
 
 pub async fn ping_d1(env: &Env) -> bool {

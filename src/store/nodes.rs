@@ -1,4 +1,9 @@
 //! Bridge nodes and the organization keys that may sign their registrations.
+//!
+//! The one seam of node storage: routes reach node rows only through these functions,
+//! and every write and per-organization read names its organization, so node state
+//! could be split by organization (D1 databases, or a Durable Object per organization)
+//! here without touching a route (docs/nodes.md, "Past one database").
 
 use super::db::{Statement, Trip};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
@@ -85,8 +90,9 @@ pub async fn registration_context(
     })
 }
 
-/// A node's registration as written: `?1`…`?10` of both writes, in [`NodeWrite::args`]'s
-/// order (ip, provider, status, region, version, org, key, signed at, now, services).
+/// A node's registration as written: `?1`…`?11` of both writes, in [`NodeWrite::args`]'s
+/// order (ip, provider, status, region, version, org, key, signed at, now, services,
+/// seen resolution).
 pub struct NodeWrite<'a> {
     pub ip: &'a str,
     pub provider: &'a str,
@@ -98,10 +104,13 @@ pub struct NodeWrite<'a> {
     pub node_services: u32,
     pub signed_at_ms: i64,
     pub now_ms: i64,
+    /// `NODE_SEEN_RESOLUTION_SECONDS` in ms: an unchanged heartbeat writes only once
+    /// it was signed this long after the last written one (0: always).
+    pub seen_resolution_ms: i64,
 }
 
 impl NodeWrite<'_> {
-    fn args(&self) -> [wasm_bindgen::JsValue; 10] {
+    fn args(&self) -> [wasm_bindgen::JsValue; 11] {
         [
             text(self.ip),
             text(self.provider),
@@ -113,20 +122,32 @@ impl NodeWrite<'_> {
             num(self.signed_at_ms),
             num(self.now_ms),
             num(i64::from(self.node_services)),
+            num(self.seen_resolution_ms),
         ]
     }
 }
 
+/// Over [`NodeWrite::args`]: the stored row (`nodes.`) already holds every field of
+/// the request, and its last written request was signed less than the resolution
+/// before this one, so writing would change nothing a reader needs (core::nodes::warm,
+/// docs/nodes.md "Writes only on change"). Signed times, not the worker's clock: a
+/// replay of a heartbeat that was unchanged stays unchanged (the stored signed time
+/// only grows), so it can never refresh the last-seen either (SECURITY.md, "Threat model", Replay).
+const UNCHANGED: &str = "(?11 > 0 AND nodes.provider IS ?2 AND nodes.status IS ?3 AND \
+     nodes.region IS ?4 AND nodes.version IS ?5 AND nodes.key_id IS ?7 AND \
+     nodes.node_services IS ?10 AND nodes.last_signed_at_ms > ?8 - ?11)";
+
 /// Inserts or updates the node in one batch, only if, at write time, the key is still
 /// active in the organization, the organization not banned, and this request's
 /// timestamp strictly newer than the node's last accepted one and than its tombstone
-/// (a removed node); then reads back what decided it, as the warm write does.
-/// Returns (applied, state).
+/// (a removed node), and an existing row only if it changes ([`UNCHANGED`]); then
+/// reads back what decided it, as the warm write does. Returns (applied, state).
 pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredState), Problem> {
     let what = "nodes.upsert_node";
     let db = db.trip(Route::Primary, what);
     let upsert = db.statement(
-        "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
+        &format!(
+            "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
          last_signed_at_ms, created_at_ms, updated_at_ms, node_services) SELECT ?1, ?2, ?3, \
          ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 \
          AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations \
@@ -136,7 +157,8 @@ pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredS
          excluded.region, version = excluded.version, key_id = excluded.key_id, node_services \
          = excluded.node_services, last_signed_at_ms = excluded.last_signed_at_ms, \
          updated_at_ms = excluded.updated_at_ms WHERE excluded.last_signed_at_ms > \
-         nodes.last_signed_at_ms",
+         nodes.last_signed_at_ms AND NOT {UNCHANGED}"
+        ),
         &node.args(),
     );
     let results = db.batch(vec![upsert, stored_state(&db, node)]).await?;
@@ -145,8 +167,9 @@ pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredS
 
 /// The warm registration (core::nodes::warm): one round trip that updates the node
 /// only if it is still `org_id`'s, the key still active there, the organization not
-/// banned and the timestamp strictly newer, then reads back what decided it. Never
-/// inserts: a first registration takes the cold path. Returns (applied, state).
+/// banned, the timestamp strictly newer and the row changes ([`UNCHANGED`]), then
+/// reads back what decided it. Never inserts: a first registration takes the cold
+/// path. Returns (applied, state).
 pub async fn update_registered(
     db: &Db,
     node: &NodeWrite<'_>,
@@ -154,11 +177,14 @@ pub async fn update_registered(
     let what = "nodes.update_registered";
     let db = db.trip(Route::Primary, what);
     let update = db.statement(
-        "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, key_id = ?7, \
-         last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 WHERE org_id = ?6 AND \
-         ip = ?1 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 FROM org_keys WHERE id = \
-         ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM \
-         organizations WHERE id = ?6 AND banned = 0)",
+        &format!(
+            "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, \
+             key_id = ?7, last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 \
+             WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 \
+             FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND \
+             EXISTS (SELECT 1 FROM organizations WHERE id = ?6 AND banned = 0) AND NOT \
+             {UNCHANGED}"
+        ),
         &node.args(),
     );
     let results = db.batch(vec![update, stored_state(&db, node)]).await?;
@@ -168,14 +194,18 @@ pub async fn update_registered(
 /// Reads back, after a conditional node write in the same batch, what decided it.
 fn stored_state(db: &Trip<'_>, node: &NodeWrite<'_>) -> Statement {
     db.statement(
-        "SELECT (SELECT org_id FROM nodes WHERE org_id = ?2 AND ip = ?1) AS node_org, \
-                max(coalesce((SELECT last_signed_at_ms FROM nodes WHERE org_id = ?2 AND ip = ?1), 0), \
+        &format!(
+            "SELECT (SELECT org_id FROM nodes WHERE org_id = ?6 AND ip = ?1) AS node_org, \
+                max(coalesce((SELECT last_signed_at_ms FROM nodes WHERE org_id = ?6 AND ip = ?1), 0), \
                     coalesce((SELECT last_signed_at_ms FROM node_tombstones \
-                              WHERE org_id = ?2 AND ip = ?1), 0)) AS last_signed_at_ms, \
-                EXISTS (SELECT 1 FROM org_keys WHERE id = ?3 AND org_id = ?2 \
+                              WHERE org_id = ?6 AND ip = ?1), 0)) AS last_signed_at_ms, \
+                EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND org_id = ?6 \
                         AND revoked_at_ms IS NULL) AS key_active, \
-                (SELECT banned FROM organizations WHERE id = ?2) AS banned",
-        &[text(node.ip), text(node.org_id), text(node.key_id)],
+                (SELECT banned FROM organizations WHERE id = ?6) AS banned, \
+                EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1 \
+                        AND {UNCHANGED}) AS unchanged"
+        ),
+        &node.args(),
     )
 }
 
@@ -189,6 +219,7 @@ fn state_of(results: &[worker::D1Result], i: usize, what: &str) -> Result<Stored
         last_signed_at_ms: Some(row.last_signed_at_ms as i64).filter(|&ms| ms > 0),
         key_active: row.key_active != 0,
         org_banned: row.banned.map(|b| b != 0),
+        unchanged: row.unchanged != 0,
     })
 }
 
@@ -198,6 +229,7 @@ struct StateRow {
     last_signed_at_ms: f64,
     key_active: i64,
     banned: Option<i64>,
+    unchanged: i64,
 }
 
 /// Removes `org_id`'s node at `ip` if `signed_at_ms` is newer than its last signed

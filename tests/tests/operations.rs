@@ -84,6 +84,18 @@ fn every_answer_has_a_request_id_and_one_log_line_and_data_point() {
         (Some(200), true)
     );
     assert_eq!(ok_line["kvCalls"], 2, "nonce checked, then remembered");
+    // What it cost (docs/performance.md, "What a request costs"): the refused request
+    // read rows and wrote none; the stored one wrote its row.
+    assert_eq!(
+        (&line["kvReads"], &line["kvWrites"], &line["d1RowsWritten"]),
+        (&json!(1), &json!(0), &json!(0))
+    );
+    assert!(line["d1RowsRead"].as_u64().unwrap() > 0, "{line}");
+    assert_eq!(
+        (&ok_line["kvReads"], &ok_line["kvWrites"]),
+        (&json!(1), &json!(1))
+    );
+    assert!(ok_line["d1RowsWritten"].as_u64().unwrap() > 0, "{ok_line}");
     let unmatched = log_line(&app, &request_id(&missing));
     assert_eq!(
         (unmatched["route"].as_str(), unmatched["status"].as_u64()),
@@ -97,7 +109,8 @@ fn every_answer_has_a_request_id_and_one_log_line_and_data_point() {
             "indexes": ["Register"],
             "blobs": ["Register", "4xx", "INVALID_SIGNATURE", "POST",
                       line["country"].as_str().unwrap_or(""), line["colo"].as_str().unwrap_or("")],
-            "doubles": [400.0, line["durationMs"].as_f64().unwrap(), 1.0, 0.0, 1.0],
+            "doubles": [400.0, line["durationMs"].as_f64().unwrap(), 1.0, 0.0, 1.0,
+                        line["d1RowsRead"].as_f64().unwrap(), 0.0, 1.0, 0.0],
         })
     );
     assert_eq!(metric(&stored)["blobs"][1], "2xx");

@@ -88,6 +88,12 @@ pub struct Config {
     pub test_hooks: bool,
     /// Simulated distance to D1 (test builds only; all zero otherwise).
     pub d1_simulation: D1Simulation,
+    /// `NODE_SEEN_RESOLUTION_SECONDS`: how stale a node's stored last-seen may grow
+    /// before an unchanged heartbeat writes it again (0: every heartbeat writes).
+    /// docs/nodes.md, "Writes only on change".
+    pub node_seen_resolution_seconds: u32,
+    /// `REPLAY_NONCES`: where signed node requests' replay nonces are kept.
+    pub replay_nonces: ReplayNonces,
     /// HS256 key for access and refresh tokens.
     pub jwt_secret: Secret,
     /// `JWT_SECRET_PREVIOUS`, set while rotating `JWT_SECRET`: tokens it signed are still
@@ -104,9 +110,23 @@ pub struct D1Simulation {
     pub primary_latency_ms: u32,
     /// `D1_REPLICA_LATENCY_MS`: per round trip that may be served by a read replica.
     pub replica_latency_ms: u32,
+    /// `KV_LATENCY_MS`: per KV read of a replay nonce (a fresh nonce always misses
+    /// the edge cache and goes to KV's central store).
+    pub kv_latency_ms: u32,
     /// `D1_BASELINE=on`: every read on the primary and no cached node keys, i.e. the
     /// round trips of the release before read replicas (the benchmark's "before").
     pub baseline: bool,
+}
+
+/// Where `/register` looks for replays before D1 decides (SECURITY.md, "Threat model", Replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayNonces {
+    /// A KV nonce per signature, read before any work and written after the answer
+    /// (the default): a captured request is refused without D1 or RSA work.
+    Kv,
+    /// No KV: D1's strictly-newer timestamp alone refuses replays (one KV read and one
+    /// KV write fewer per heartbeat; a replay then costs a D1 round trip to refuse).
+    D1,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,10 +229,23 @@ impl Config {
                 D1Simulation {
                     primary_latency_ms: number("D1_LATENCY_MS", 0, 0, 10_000)?,
                     replica_latency_ms: number("D1_REPLICA_LATENCY_MS", 0, 0, 10_000)?,
+                    kv_latency_ms: number("KV_LATENCY_MS", 0, 0, 10_000)?,
                     baseline: switch("D1_BASELINE", "off")?,
                 }
             } else {
                 D1Simulation::default()
+            },
+            // Bounded by a day: a node seen once a day is not "live" by any measure.
+            node_seen_resolution_seconds: number("NODE_SEEN_RESOLUTION_SECONDS", 600, 0, 86_400)?,
+            replay_nonces: match var("REPLAY_NONCES", "kv").as_str() {
+                "kv" => ReplayNonces::Kv,
+                "d1" => ReplayNonces::D1,
+                other => {
+                    return Err(ConfigError {
+                        name: "REPLAY_NONCES",
+                        reason: format!("expected kv or d1, got {other:?}"),
+                    })
+                }
             },
             test_hooks,
             rate_limits,

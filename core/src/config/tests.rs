@@ -97,6 +97,7 @@ fn simulated_d1_distance_is_read_only_with_test_hooks() {
         ("D1_LATENCY_MS", "150"),
         ("D1_REPLICA_LATENCY_MS", "5"),
         ("D1_BASELINE", "on"),
+        ("KV_LATENCY_MS", "40"),
     ];
     assert_eq!(
         config(&distance).unwrap().d1_simulation,
@@ -110,6 +111,7 @@ fn simulated_d1_distance_is_read_only_with_test_hooks() {
         D1Simulation {
             primary_latency_ms: 150,
             replica_latency_ms: 5,
+            kv_latency_ms: 40,
             baseline: true
         }
     );
@@ -189,4 +191,26 @@ fn node_secret_limits_are_unset_by_default_and_checked_when_set() {
 fn debug_output_never_shows_the_secret() {
     let c = config(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
     assert!(!format!("{c:?}").contains(GOOD_SECRET));
+}
+
+#[test]
+fn writes_on_change_and_replay_nonces_have_documented_defaults() {
+    let c = config(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+    assert_eq!(c.node_seen_resolution_seconds, 600);
+    assert_eq!(c.replay_nonces, ReplayNonces::Kv);
+    let c = config(&[
+        ("JWT_SECRET", GOOD_SECRET),
+        ("NODE_SEEN_RESOLUTION_SECONDS", "0"),
+        ("REPLAY_NONCES", "d1"),
+    ])
+    .unwrap();
+    assert_eq!(c.node_seen_resolution_seconds, 0);
+    assert_eq!(c.replay_nonces, ReplayNonces::D1);
+    for (name, bad) in [
+        ("REPLAY_NONCES", "none"),
+        ("NODE_SEEN_RESOLUTION_SECONDS", "86401"),
+    ] {
+        let err = config(&[("JWT_SECRET", GOOD_SECRET), (name, bad)]).unwrap_err();
+        assert_eq!(err.name, name);
+    }
 }

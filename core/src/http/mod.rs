@@ -6,6 +6,7 @@ pub mod cors;
 pub mod form_origin;
 pub mod observe;
 pub mod openapi;
+pub mod overload;
 pub mod problem;
 pub mod query;
 pub mod rate_limit;

@@ -24,7 +24,16 @@ pub struct RequestRecord {
     pub duration_ms: u64,
     pub d1_primary: u32,
     pub d1_replica: u32,
+    /// KV reads and writes together (kept for the queries written before they were
+    /// counted apart).
     pub kv_calls: u32,
+    /// What Cloudflare bills (docs/performance.md, "What a request costs"): D1 rows
+    /// from each result's `meta`, KV operations (a write scheduled after the answer
+    /// included).
+    pub d1_rows_read: u64,
+    pub d1_rows_written: u64,
+    pub kv_reads: u32,
+    pub kv_writes: u32,
     /// Cloudflare's `request.cf.country` / `colo`, when present.
     pub country: Option<String>,
     pub colo: Option<String>,
@@ -56,6 +65,10 @@ impl RequestRecord {
             "d1Primary": self.d1_primary,
             "d1Replica": self.d1_replica,
             "kvCalls": self.kv_calls,
+            "d1RowsRead": self.d1_rows_read,
+            "d1RowsWritten": self.d1_rows_written,
+            "kvReads": self.kv_reads,
+            "kvWrites": self.kv_writes,
             "country": self.country,
             "colo": self.colo,
         })
@@ -77,11 +90,15 @@ impl RequestRecord {
                 self.colo.clone().unwrap_or_default(),       // blob6
             ],
             vec![
-                f64::from(self.status),     // double1
-                self.duration_ms as f64,    // double2
-                f64::from(self.d1_primary), // double3
-                f64::from(self.d1_replica), // double4
-                f64::from(self.kv_calls),   // double5
+                f64::from(self.status),      // double1
+                self.duration_ms as f64,     // double2
+                f64::from(self.d1_primary),  // double3
+                f64::from(self.d1_replica),  // double4
+                f64::from(self.kv_calls),    // double5
+                self.d1_rows_read as f64,    // double6
+                self.d1_rows_written as f64, // double7
+                f64::from(self.kv_reads),    // double8
+                f64::from(self.kv_writes),   // double9
             ],
         )
     }
@@ -218,6 +235,10 @@ mod tests {
             d1_primary: 1,
             d1_replica: 0,
             kv_calls: 1,
+            d1_rows_read: 7,
+            d1_rows_written: 0,
+            kv_reads: 1,
+            kv_writes: 0,
             country: Some("DE".into()),
             colo: Some("FRA".into()),
         }
@@ -231,7 +252,8 @@ mod tests {
             json!({"msg": "request", "requestId": "8f1c2a3b4c5d6e7f-FRA", "route": "Register",
                    "method": "POST", "status": 400, "statusClass": "4xx",
                    "errorCode": "INVALID_SIGNATURE", "durationMs": 12, "d1Primary": 1,
-                   "d1Replica": 0, "kvCalls": 1, "country": "DE", "colo": "FRA"})
+                   "d1Replica": 0, "kvCalls": 1, "d1RowsRead": 7, "d1RowsWritten": 0,
+                   "kvReads": 1, "kvWrites": 0, "country": "DE", "colo": "FRA"})
         );
         assert!(!record().log_line().contains('\n'));
     }
@@ -244,7 +266,7 @@ mod tests {
             blobs,
             ["Register", "4xx", "INVALID_SIGNATURE", "POST", "DE", "FRA"]
         );
-        assert_eq!(doubles, [400.0, 12.0, 1.0, 0.0, 1.0]);
+        assert_eq!(doubles, [400.0, 12.0, 1.0, 0.0, 1.0, 7.0, 0.0, 1.0, 0.0]);
         let unmatched = RequestRecord {
             route: None,
             error_code: None,

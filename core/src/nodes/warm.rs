@@ -9,6 +9,13 @@
 //! the one conditional write, whose batch also reads back the row's state so the
 //! answer is exactly the cold path's ([`decide`]). Revocations and bans therefore
 //! take effect at once: the cache only ever saves the read, never a check.
+//!
+//! Writes only on change: a heartbeat whose fields equal the stored row's, while the
+//! row's last-seen is younger than `NODE_SEEN_RESOLUTION_SECONDS`, writes nothing
+//! (the conditional write skips it) and is answered as stored ([`WarmOutcome::Unchanged`]).
+//! The stored timestamp is then the last *change*'s, so the replay rule stays exact
+//! for every change: a message changes state only if signed strictly after it
+//! (SECURITY.md, "Threat model", Replay).
 
 use std::collections::HashMap;
 
@@ -22,12 +29,18 @@ pub struct StoredState {
     pub key_active: bool,
     /// `None` when the organization no longer exists.
     pub org_banned: Option<bool>,
+    /// Whether the stored row holds exactly the request's fields and was seen within
+    /// the resolution: a write would change nothing a reader needs.
+    pub unchanged: bool,
 }
 
 /// How a warm registration ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarmOutcome {
     Stored,
+    /// Newer than the last change, but it would change nothing: not written, answered
+    /// as stored (the heartbeat's 0-row case).
+    Unchanged,
     /// "Unknown or banned organization", as the cold path answers.
     OrgUnusable,
     /// Not newer than the last accepted request: the replay answer.
@@ -55,9 +68,16 @@ pub fn decide(applied: bool, org_id: &str, signed_at_ms: i64, state: &StoredStat
     }
     match state.last_signed_at_ms {
         Some(last) if signed_at_ms <= last => WarmOutcome::Replay,
+        Some(_) if state.unchanged => WarmOutcome::Unchanged,
         // Nothing failed, yet nothing changed: a concurrent change; read again.
         _ => WarmOutcome::Recheck,
     }
+}
+
+/// Whether a cold write that did not apply skipped an unchanged heartbeat of a node
+/// already registered in `org_id` (answered as stored) rather than being refused.
+pub fn cold_unchanged(org_id: &str, signed_at_ms: i64, state: &StoredState) -> bool {
+    decide(false, org_id, signed_at_ms, state) == WarmOutcome::Unchanged
 }
 
 /// Why the cold path's write (after its read and the signature check) did not apply,
@@ -143,7 +163,40 @@ mod tests {
             last_signed_at_ms: last,
             key_active,
             org_banned: banned,
+            unchanged: false,
         }
+    }
+
+    #[test]
+    fn an_unchanged_heartbeat_newer_than_the_last_change_is_answered_unwritten() {
+        let unchanged = StoredState {
+            unchanged: true,
+            ..state(Some("o"), Some(10), true, Some(false))
+        };
+        assert_eq!(decide(false, "o", 11, &unchanged), WarmOutcome::Unchanged);
+        assert!(cold_unchanged("o", 11, &unchanged));
+        // Not newer than the last change: a replay, whatever the fields.
+        assert_eq!(decide(false, "o", 10, &unchanged), WarmOutcome::Replay);
+        assert!(!cold_unchanged("o", 10, &unchanged));
+        // Every refusal still comes first: ban, revocation, another organization.
+        let banned = StoredState {
+            org_banned: Some(true),
+            ..unchanged.clone()
+        };
+        assert_eq!(decide(false, "o", 11, &banned), WarmOutcome::OrgUnusable);
+        let revoked = StoredState {
+            key_active: false,
+            ..unchanged.clone()
+        };
+        assert_eq!(decide(false, "o", 11, &revoked), WarmOutcome::Recheck);
+        assert!(!cold_unchanged("p", 11, &unchanged));
+        // A node with no row cannot be unchanged (a first registration always writes).
+        let gone = StoredState {
+            node_org: None,
+            last_signed_at_ms: None,
+            ..unchanged
+        };
+        assert!(!cold_unchanged("o", 11, &gone));
     }
 
     #[test]

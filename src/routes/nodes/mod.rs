@@ -19,7 +19,7 @@ use gatehouse_core::nodes::warm::{KnownNode, NodeKeyCache};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use worker::{Env, Response};
+use worker::{Context, Env, Response};
 
 pub const REPLAY: &str =
     "Replay detected: this signed request was already used or is older than the last one";
@@ -44,12 +44,26 @@ pub async fn fresh_and_unused(
     timestamp_ms: i64,
     signature: &[u8],
 ) -> Result<Result<String, Response>, Problem> {
-    let now_ms = crate::clock::now_ms();
-    if let Err(Invalid(message)) =
-        check_freshness(timestamp_ms, now_ms, config.timestamp_skew_seconds)
-    {
-        return Ok(Err(bad_request(&message)));
+    if let Err(refusal) = fresh(config, timestamp_ms) {
+        return Ok(Err(refusal));
     }
+    unused(env, db, signature).await
+}
+
+/// Whether a signed timestamp is within the allowed skew of the worker's clock.
+pub fn fresh(config: &Config, timestamp_ms: i64) -> Result<(), Response> {
+    let now_ms = crate::clock::now_ms();
+    check_freshness(timestamp_ms, now_ms, config.timestamp_skew_seconds)
+        .map_err(|Invalid(message)| bad_request(&message))
+}
+
+/// The KV nonce of a signature: refused if seen (KV down → 503, fails closed).
+/// `Ok(Ok(nonce))` to go on.
+pub async fn unused(
+    env: &Env,
+    db: &Db,
+    signature: &[u8],
+) -> Result<Result<String, Response>, Problem> {
     let nonce = nonce_key(signature);
     if nonces::seen(env, db, &nonce).await? {
         return Ok(Err(bad_request(REPLAY)));
@@ -119,6 +133,13 @@ pub async fn remember(env: &Env, db: &Db, config: &Config, nonce: &str) {
             "signed node request: stored, but the nonce was not remembered: {e:?}"
         );
     }
+}
+
+/// [`remember`], after the answer (`wait_until`): the node does not wait for KV's
+/// write (docs/nodes.md, "Replay nonces").
+pub fn remember_after_answer(ctx: &Context, env: &Env, db: &Db, config: &Config, nonce: &str) {
+    let ttl = nonce_ttl_seconds(config.timestamp_skew_seconds);
+    nonces::remember_after_answer(ctx, env, db, nonce, ttl);
 }
 
 thread_local! {

@@ -3,8 +3,13 @@
 //! core::nodes::registration, docs/nodes.md).
 //!
 //! Replays are refused twice over: a KV nonce per signature (checked first; a KV
-//! failure there fails closed), and in D1 a conditional write that only applies a
-//! strictly newer signed timestamp.
+//! failure there fails closed; written after the answer; `REPLAY_NONCES=d1` leaves
+//! it out), and in D1 a conditional write that only applies a strictly newer signed
+//! timestamp than the last change.
+//!
+//! Writes only on change (core::nodes::warm): a heartbeat that would change nothing
+//! writes no row, and its nonce is not remembered either — its replay is a no-op in
+//! D1 (SECURITY.md, "Threat model", Replay).
 //!
 //! D1: a node this isolate has verified before takes the warm path, one conditional
 //! write batch on the primary that decides everything (core::nodes::warm); otherwise
@@ -12,48 +17,62 @@
 //! then one write batch.
 
 use super::{
-    answer, bad_request, forget_node, fresh_and_unused, known_signer, remember, remember_node,
-    signing_key, ORG_UNUSABLE, REPLAY,
+    answer, bad_request, forget_node, fresh, known_signer, remember_after_answer, remember_node,
+    signing_key, unused, ORG_UNUSABLE, REPLAY,
 };
 use crate::store::nodes::{self, NodeWrite};
 use crate::store::Db;
 use crate::{config, http};
+use gatehouse_core::config::{Config, ReplayNonces};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::registration::{self, NodeRegistration};
 use gatehouse_core::nodes::signed::{Invalid, INVALID_SIGNATURE};
 use gatehouse_core::nodes::warm::{self, ColdRefusal, WarmOutcome};
-use worker::{Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
+/// How a registration that was not refused ended.
+#[derive(PartialEq, Eq)]
+enum Stored {
+    /// Written: its nonce is remembered.
+    Written,
+    /// Changed nothing, wrote nothing: a replay of it is a no-op, so its nonce would
+    /// add nothing but a KV write.
+    Unchanged,
+}
+
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    db: &Db,
+    ctx: &Context,
+) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let body = http::read_body(&mut req).await?;
     let registration = match registration::parse(&body) {
         Ok(r) => r,
         Err(Invalid(message)) => return Ok(bad_request(&message)),
     };
-    let nonce = match fresh_and_unused(
-        env,
-        db,
-        &config,
-        registration.timestamp.ms,
-        &registration.signature,
-    )
-    .await?
-    {
-        Ok(nonce) => nonce,
-        Err(refusal) => return Ok(refusal),
+    if let Err(refusal) = fresh(&config, registration.timestamp.ms) {
+        return Ok(refusal);
+    }
+    let nonce = match config.replay_nonces {
+        ReplayNonces::Kv => match unused(env, db, &registration.signature).await? {
+            Ok(nonce) => Some(nonce),
+            Err(refusal) => return Ok(refusal),
+        },
+        ReplayNonces::D1 => None,
+    };
+    let answered = |stored: Stored| {
+        if let (Stored::Written, Some(nonce)) = (stored, &nonce) {
+            remember_after_answer(ctx, env, db, &config, nonce);
+        }
+        registered()
     };
 
     let now_ms = crate::clock::now_ms();
     if !config.d1_simulation.baseline {
-        if let Some(warm) = warm(db, &registration, now_ms).await? {
-            return Ok(match warm {
-                Ok(()) => {
-                    remember(env, db, &config, &nonce).await;
-                    registered()
-                }
-                Err(refusal) => refusal,
-            });
+        if let Some(warm) = warm(db, &config, &registration, now_ms).await? {
+            return Ok(warm.map_or_else(|refusal| refusal, answered));
         }
     }
 
@@ -75,8 +94,12 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         }
         None => {}
     }
-    let write = node_write(&registration, &key.org_id, &key.id, now_ms);
+    let write = node_write(&config, &registration, &key.org_id, &key.id, now_ms);
     let (applied, state) = nodes::upsert_node(db, &write).await?;
+    if !applied && warm::cold_unchanged(&key.org_id, registration.timestamp.ms, &state) {
+        remember_node(&registration.node_ip, key, &context.keys);
+        return Ok(answered(Stored::Unchanged));
+    }
     if !applied {
         // What changed between the read and the write decides the answer: a revoked
         // key or a ban since, a tombstone, or a concurrent newer request.
@@ -87,8 +110,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         }));
     }
     remember_node(&registration.node_ip, key, &context.keys);
-    remember(env, db, &config, &nonce).await;
-    Ok(registered())
+    Ok(answered(Stored::Written))
 }
 
 /// A key uploaded without proof of possession may have been copied from its real
@@ -104,12 +126,14 @@ fn registered() -> Response {
 
 /// The warm path: `None` when this isolate does not know the node, or what it knows
 /// does not verify or no longer holds (then the cold path reads and decides);
-/// `Some(Ok)` when stored, `Some(Err)` with the cold path's refusal otherwise.
+/// `Some(Ok)` when stored (or unchanged), `Some(Err)` with the cold path's refusal
+/// otherwise.
 async fn warm(
     db: &Db,
+    config: &Config,
     registration: &NodeRegistration,
     now_ms: i64,
-) -> Result<Option<Result<(), Response>>, Problem> {
+) -> Result<Option<Result<Stored, Response>>, Problem> {
     let node_ip = &registration.node_ip;
     let messages = registration.messages();
     let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
@@ -118,11 +142,12 @@ async fn warm(
     else {
         return Ok(None);
     };
-    let write = node_write(registration, &org_id, &key_id, now_ms);
+    let write = node_write(config, registration, &org_id, &key_id, now_ms);
     let (applied, state) = nodes::update_registered(db, &write).await?;
     Ok(
         match warm::decide(applied, &org_id, registration.timestamp.ms, &state) {
-            WarmOutcome::Stored => Some(Ok(())),
+            WarmOutcome::Stored => Some(Ok(Stored::Written)),
+            WarmOutcome::Unchanged => Some(Ok(Stored::Unchanged)),
             WarmOutcome::OrgUnusable => Some(Err(bad_request(ORG_UNUSABLE))),
             WarmOutcome::Replay => Some(Err(bad_request(REPLAY))),
             WarmOutcome::Recheck => {
@@ -134,6 +159,7 @@ async fn warm(
 }
 
 fn node_write<'a>(
+    config: &Config,
     registration: &'a NodeRegistration,
     org_id: &'a str,
     key_id: &'a str,
@@ -151,5 +177,6 @@ fn node_write<'a>(
         node_services: registration.node_services,
         signed_at_ms: registration.timestamp.ms,
         now_ms,
+        seen_resolution_ms: i64::from(config.node_seen_resolution_seconds) * 1000,
     }
 }
