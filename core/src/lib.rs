@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod fastapi;
 pub mod http;
+pub mod node_env;
 pub mod node_secret;
 pub mod nodes;
 pub mod org_keys;

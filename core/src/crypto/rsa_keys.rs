@@ -149,6 +149,11 @@ impl PublicKey {
         self.key.size() * 8
     }
 
+    /// The `rsa` crate's key, for encrypting to it (node_env::envelope).
+    pub(crate) fn rsa(&self) -> &RsaPublicKey {
+        &self.key
+    }
+
     /// The key as SPKI PEM, the one form we store.
     pub fn to_spki_pem(&self) -> String {
         self.key
