@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod db;
+pub mod node_env;
 pub mod node_secrets;
 pub mod nodes;
 pub mod nonces;
