@@ -18,6 +18,7 @@ mod observe;
 mod rate_limit;
 mod routes;
 mod store;
+mod webcrypto;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

@@ -3,16 +3,16 @@
 //! someone without the Worker's secrets — reveals neither the files nor which are equal.
 //!
 //! `v1.` then standard base64 of `iv (16) || ct || mac (32)`: AES-256-CTR under
-//! `HMAC(NODE_ENV_KEY, "gatehouse node-env v1 enc")`, then HMAC-SHA256 under
+//! `HMAC(NODE_ENV_KEY, "gatehouse node-env v1 enc")` ([`NodeEnvKey::cipher_key`]; the
+//! worker runs it with WebCrypto, src/webcrypto.rs), then HMAC-SHA256 under
 //! `HMAC(NODE_ENV_KEY, "gatehouse node-env v1 mac")` over the organization, the
 //! service, the iv and the ciphertext. The organization and service are bound in: a
 //! row copied to another organization or service does not open there. The same
-//! primitives as the installer's envelope ([`super::envelope`]), so no other cipher
-//! reaches the bundle.
+//! primitives as the installer's envelope ([`super::envelope`]).
 
-use super::envelope::{aes_ctr, hmac_sha256};
-use super::{EnvFile, Service};
-use crate::crypto::{constant_time_eq, random_bytes};
+use super::envelope::hmac_sha256;
+use super::Service;
+use crate::crypto::constant_time_eq;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -48,6 +48,11 @@ impl NodeEnvKey {
     fn derive(&self, purpose: &str) -> [u8; 32] {
         hmac_sha256(&self.0, &[purpose.as_bytes()])
     }
+
+    /// The AES-256-CTR key rows are encrypted under.
+    pub fn cipher_key(&self) -> [u8; 32] {
+        self.derive("gatehouse node-env v1 enc")
+    }
 }
 
 impl std::fmt::Debug for NodeEnvKey {
@@ -78,30 +83,28 @@ fn mac(key: &NodeEnvKey, org_id: &str, service: Service, iv: &[u8], ct: &[u8]) -
     )
 }
 
-pub fn seal(
-    key: &NodeEnvKey,
-    org_id: &str,
-    service: Service,
-    env: &EnvFile,
-) -> Result<String, getrandom::Error> {
-    let iv = random_bytes::<IV>()?;
-    let mut ct = env.as_bytes().to_vec();
-    aes_ctr(&key.derive("gatehouse node-env v1 enc"), &iv, &mut ct);
-    let tag = mac(key, org_id, service, &iv, &ct);
-    Ok(format!(
-        "{PREFIX}{}",
-        STANDARD.encode([&iv[..], &ct, &tag].concat())
-    ))
+/// The stored text of a row whose file was encrypted to `ct` under
+/// [`NodeEnvKey::cipher_key`] and `iv`.
+pub fn seal(key: &NodeEnvKey, org_id: &str, service: Service, iv: &[u8; IV], ct: &[u8]) -> String {
+    let tag = mac(key, org_id, service, iv, ct);
+    format!("{PREFIX}{}", STANDARD.encode([&iv[..], ct, &tag].concat()))
 }
 
-/// The file a row holds, if it was sealed by [`seal`] under this key for this
+/// A row whose MAC holds: decrypt `ct` under [`NodeEnvKey::cipher_key`] and `iv`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Opened {
+    pub iv: [u8; IV],
+    pub ct: Vec<u8>,
+}
+
+/// The ciphertext a row holds, if it was sealed by [`seal`] under this key for this
 /// organization and service.
 pub fn open(
     key: &NodeEnvKey,
     org_id: &str,
     service: Service,
     sealed: &str,
-) -> Result<Vec<u8>, Unreadable> {
+) -> Result<Opened, Unreadable> {
     let raw = sealed
         .strip_prefix(PREFIX)
         .and_then(|b64| STANDARD.decode(b64).ok())
@@ -112,10 +115,10 @@ pub fn open(
     if !constant_time_eq(&mac(key, org_id, service, iv, ct), tag) {
         return Err(Unreadable);
     }
-    let iv: [u8; IV] = iv.try_into().map_err(|_| Unreadable)?;
-    let mut plain = ct.to_vec();
-    aes_ctr(&key.derive("gatehouse node-env v1 enc"), &iv, &mut plain);
-    Ok(plain)
+    Ok(Opened {
+        iv: iv.try_into().map_err(|_| Unreadable)?,
+        ct: ct.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -144,13 +147,22 @@ mod tests {
 
     #[test]
     fn sealed_rows_open_only_where_they_were_sealed() {
-        let env = EnvFile::parse("GCS_KEY=secret-value\n".into()).unwrap();
-        let sealed = seal(&key(1), "org-a", Service::Gcs, &env).unwrap();
-        assert!(!sealed.contains("secret-value"));
-        assert_eq!(
-            open(&key(1), "org-a", Service::Gcs, &sealed).unwrap(),
-            env.as_bytes()
-        );
+        use crate::node_env::envelope::tests::aes_ctr;
+        let file = b"GCS_KEY=secret-value\n";
+        let seal_it = |k: &NodeEnvKey| {
+            let iv = crate::crypto::random_bytes::<16>().unwrap();
+            seal(
+                k,
+                "org-a",
+                Service::Gcs,
+                &iv,
+                &aes_ctr(&k.cipher_key(), &iv, file),
+            )
+        };
+        let sealed = seal_it(&key(1));
+        assert!(!sealed.contains("secret"));
+        let opened = open(&key(1), "org-a", Service::Gcs, &sealed).unwrap();
+        assert_eq!(aes_ctr(&key(1).cipher_key(), &opened.iv, &opened.ct), file);
         assert_eq!(
             open(&key(2), "org-a", Service::Gcs, &sealed),
             Err(Unreadable),
@@ -182,6 +194,7 @@ mod tests {
             );
         }
         // The same file sealed twice differs (fresh iv): equal files are not visible.
-        assert_ne!(seal(&key(1), "org-a", Service::Gcs, &env).unwrap(), sealed);
+        assert_ne!(seal_it(&key(1)), sealed);
+        assert_ne!(key(1).cipher_key(), key(2).cipher_key());
     }
 }

@@ -17,11 +17,12 @@ use super::{bad_request, fresh_and_unused, remember, signing_key, ORG_UNUSABLE, 
 use crate::store::node_env::{self, Claim, SealedEnv};
 use crate::store::nodes::RegistrationContext;
 use crate::store::Db;
-use crate::{config, http};
+use crate::{config, http, webcrypto};
 use gatehouse_core::crypto::rsa_keys::PublicKey;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
-use gatehouse_core::node_env::{envelope, missing_message, secrets_request, Service};
+use gatehouse_core::node_env::envelope::{self, Fresh};
+use gatehouse_core::node_env::{missing_message, secrets_request, Service};
 use gatehouse_core::nodes::signed::{nonce_ttl_seconds, Invalid, INVALID_SIGNATURE};
 use serde_json::{json, Map, Value};
 use worker::{Env, Request, Response};
@@ -74,10 +75,12 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     if !missing.is_empty() {
         return Ok(super::answer(404, false, &missing_message(&missing)));
     }
-    let recipient = PublicKey::from_pem(&key.public_key_pem).map_err(|e| {
-        worker::console_error!("secrets: stored key {} is unusable: {e}", key.id);
-        Problem::Internal
-    })?;
+    let recipient = PublicKey::from_pem(&key.public_key_pem)
+        .map(|k| k.to_spki_der())
+        .map_err(|e| {
+            worker::console_error!("secrets: stored key {} is unusable: {e}", key.id);
+            Problem::Internal
+        })?;
     let mut answer = Map::new();
     answer.insert("success".into(), json!(true));
     answer.insert(
@@ -86,11 +89,8 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     );
     answer.insert("keyId".into(), json!(key.id));
     for service in Service::ALL {
-        let file = open(env_key, &key.org_id, service, &sealed)?;
-        let enc = envelope::seal(&recipient, &file).map_err(|e| {
-            worker::console_error!("secrets: could not encrypt: {}", e.0);
-            Problem::Internal
-        })?;
+        let file = open(env_key, &key.org_id, service, &sealed).await?;
+        let enc = seal_for(&recipient, &file).await?;
         answer.insert(format!("env_{}_enc", service.as_str()), Value::String(enc));
     }
     Ok(http::json(200, &Value::Object(answer)))
@@ -108,16 +108,25 @@ pub fn node_env_key(config: &gatehouse_core::config::Config) -> Result<&NodeEnvK
     })
 }
 
+/// The installer's envelope of `file` for the holder of the key `spki_der`
+/// (core::node_env::envelope).
+async fn seal_for(spki_der: &[u8], file: &[u8]) -> Result<String, Problem> {
+    let fresh = Fresh::new().map_err(|_| Problem::Internal)?;
+    let wrapped = webcrypto::rsa_oaep_sha256(spki_der, &fresh.key).await?;
+    let ct = webcrypto::aes_256_ctr(&fresh.key, &fresh.iv, file).await?;
+    Ok(envelope::to_json(&fresh, &wrapped, &ct))
+}
+
 /// One service's file. A row that does not open was sealed under another
 /// `NODE_ENV_KEY` (rotated without setting the environments again) or altered: the
 /// operator's to fix, never the caller's.
-fn open(
+async fn open(
     key: &NodeEnvKey,
     org_id: &str,
     service: Service,
     sealed: &[SealedEnv],
 ) -> Result<Vec<u8>, Problem> {
-    sealed
+    let opened = sealed
         .iter()
         .find(|row| row.service == service.as_str())
         .and_then(|row| at_rest::open(key, org_id, service, &row.sealed).ok())
@@ -128,5 +137,6 @@ fn open(
                 service.as_str()
             );
             Problem::Misconfigured
-        })
+        })?;
+    webcrypto::aes_256_ctr(&key.cipher_key(), &opened.iv, &opened.ct).await
 }

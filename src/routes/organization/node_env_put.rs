@@ -9,9 +9,10 @@ use crate::routes::account::{authorize, error, new_id};
 use crate::routes::nodes::secrets::node_env_key;
 use crate::store::node_env::{self, Change};
 use crate::store::Db;
-use crate::{config, http};
+use crate::{config, http, webcrypto};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
+use gatehouse_core::node_env::envelope::Fresh;
 use gatehouse_core::node_env::{at_rest, parse_put};
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
@@ -39,7 +40,9 @@ pub async fn handle(
         Ok(f) => f,
         Err(e) => return Ok(error(&AccountError::new(ErrorCode::InvalidInput, &e.0))),
     };
-    let sealed = at_rest::seal(key, org_id, service, &file).map_err(|_| Problem::Internal)?;
+    let fresh = Fresh::new().map_err(|_| Problem::Internal)?;
+    let ct = webcrypto::aes_256_ctr(&key.cipher_key(), &fresh.iv, file.as_bytes()).await?;
+    let sealed = at_rest::seal(key, org_id, service, &fresh.iv, &ct);
     let now_ms = crate::clock::now_ms();
     let change = Change {
         org_id,
