@@ -28,6 +28,7 @@ mod email;
 mod exit;
 pub mod flashback;
 mod http;
+pub mod node_env;
 pub mod nodes;
 mod setup;
 mod shared;
