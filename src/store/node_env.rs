@@ -5,7 +5,7 @@ use super::nodes::CandidateKey;
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
-use serde::Deserialize;
+use serde_json::Value;
 
 /// One round trip: the named organization's active keys (at most
 /// [`MAX_CANDIDATE_KEYS`], which bounds the RSA work of an unauthenticated request),
@@ -25,16 +25,22 @@ pub async fn signing_keys(db: &Db, org_id: &str) -> Result<Vec<CandidateKey>, Pr
 }
 
 /// A sealed env file as stored.
-#[derive(Deserialize)]
 pub struct SealedEnv {
     pub service: String,
     pub sealed: String,
 }
 
-#[derive(Deserialize)]
-struct Standing {
-    key_active: i64,
-    banned: Option<i64>,
+// The rows below are read as `serde_json::Value` and picked apart by hand: a derived
+// `Deserialize` per row type is another serde_wasm_bindgen instantiation in the
+// bundle, and `Value`'s is there already (measured: docs/nodes.md, "Service
+// environments").
+
+fn text_of(row: &Value, column: &str) -> String {
+    row[column].as_str().unwrap_or_default().to_owned()
+}
+
+fn number_of(row: &Value, column: &str) -> Option<i64> {
+    row[column].as_f64().map(|n| n as i64)
 }
 
 /// What claiming a verified `/secrets` signature found.
@@ -97,23 +103,31 @@ pub async fn claim_and_read(
     ];
     let results = db.batch(statements).await?;
     if changes(&results, 1) == 0 {
-        let standing: Vec<Standing> = rows(&results, 2, what)?;
+        let standing: Vec<Value> = rows(&results, 2, what)?;
         let standing = standing
             .first()
             .ok_or_else(|| storage_failure(what, "no standing row"))?;
-        return Ok(if standing.banned != Some(0) {
+        return Ok(if number_of(standing, "banned") != Some(0) {
             Claim::OrgUnusable
-        } else if standing.key_active == 0 {
+        } else if number_of(standing, "key_active") == Some(0) {
             Claim::KeyRevoked
         } else {
             Claim::Replay
         });
     }
-    Ok(Claim::Claimed(rows(&results, 3, what)?))
+    let sealed: Vec<Value> = rows(&results, 3, what)?;
+    Ok(Claim::Claimed(
+        sealed
+            .iter()
+            .map(|row| SealedEnv {
+                service: text_of(row, "service"),
+                sealed: text_of(row, "sealed"),
+            })
+            .collect(),
+    ))
 }
 
 /// A service's environment as listed (never its contents).
-#[derive(Deserialize)]
 pub struct EnvRow {
     pub service: String,
     pub size_bytes: i64,
@@ -131,7 +145,15 @@ pub async fn list(db: &Db, org_id: &str) -> Result<Vec<EnvRow>, Problem> {
         &[text(org_id)],
     );
     let results = db.batch(vec![list]).await?;
-    rows(&results, 0, what)
+    let listed: Vec<Value> = rows(&results, 0, what)?;
+    Ok(listed
+        .iter()
+        .map(|row| EnvRow {
+            service: text_of(row, "service"),
+            size_bytes: number_of(row, "size_bytes").unwrap_or_default(),
+            updated_at_ms: number_of(row, "updated_at_ms").unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// Who changes an environment, and the audit row's id.
