@@ -54,6 +54,9 @@ pub enum Claim {
     OrgUnusable,
 }
 
+// D1 wants exactly as many bound values as a statement's highest `?N`: each statement
+// gets the prefix of the arguments it uses.
+
 /// One round trip (a write batch on the primary): expired claims go (up to 20), the
 /// signature is claimed if its key is still active in an organization not banned, and
 /// the organization's environments are read in the same transaction.
@@ -80,8 +83,8 @@ pub async fn claim_and_read(
     let statements = vec![
         db.statement(
             "DELETE FROM secrets_fetches WHERE rowid IN (SELECT rowid FROM secrets_fetches \
-             WHERE expires_at_ms < ?4 ORDER BY expires_at_ms LIMIT 20)",
-            &args,
+             WHERE expires_at_ms < ?1 ORDER BY expires_at_ms LIMIT 20)",
+            &[num(now_ms)],
         ),
         db.statement(
             &format!(
@@ -94,11 +97,11 @@ pub async fn claim_and_read(
             "SELECT EXISTS (SELECT 1 FROM org_keys WHERE id = ?3 AND org_id = ?2 AND \
              revoked_at_ms IS NULL) AS key_active, \
              (SELECT banned FROM organizations WHERE id = ?2) AS banned",
-            &args,
+            &args[..3],
         ),
         db.statement(
             "SELECT service, sealed FROM node_envs WHERE org_id = ?2",
-            &args,
+            &args[..2],
         ),
     ];
     let results = db.batch(statements).await?;
@@ -202,7 +205,7 @@ pub async fn put(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
          SELECT ?4, ?1, ?2, ?3, 'ENV_SET', ?5 WHERE EXISTS (SELECT 1 FROM node_envs \
          WHERE org_id = ?1 AND service = ?2 AND updated_at_ms = ?5 AND sealed = ?6)",
-        &args,
+        &args[..6],
     );
     let results = db.batch(vec![upsert, audit]).await?;
     Ok(changes(&results, 0) > 0)
@@ -222,7 +225,7 @@ pub async fn delete(db: &Db, change: &Change<'_>) -> Result<bool, Problem> {
     );
     let delete = db.statement(
         "DELETE FROM node_envs WHERE org_id = ?1 AND service = ?2",
-        &args,
+        &args[..2],
     );
     let results = db.batch(vec![audit, delete]).await?;
     Ok(changes(&results, 1) > 0)

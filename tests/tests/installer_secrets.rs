@@ -280,7 +280,8 @@ fn an_organization_without_environments_is_told_what_to_configure() {
     assert_eq!(set_env(app, &token, &org, "s3", "A=1\n").status, 200);
     let res = post_secrets(
         app,
-        &secrets_payload(&pem, "198.51.100.74", REGION, &org, seconds() - 1),
+        // A second later: the same second would be the same signature, a replay.
+        &secrets_payload(&pem, "198.51.100.74", REGION, &org, seconds() + 1),
     );
     assert_eq!(res.status, 404, "{}", res.body);
     assert!(message(&res).contains("for gcs, blob "), "{}", res.body);
