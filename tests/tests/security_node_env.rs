@@ -40,7 +40,7 @@ fn only_the_organizations_owner_or_administrator_touches_its_environments() {
     // No token, a forged one.
     let res = app.request("GET", &format!("/organization/{org}/node-env"), &[], None);
     assert_eq!(res.status, 401, "{}", res.body);
-    each_call(app, "not.a.token", &org, 401, "INVALID_TOKEN");
+    each_call(app, "not.a.token", &org, 401, "UNAUTHORIZED");
 
     // Another organization's OWNER.
     let (other, _, _) = verified_user(app, "owner@env-other.example");
