@@ -338,3 +338,39 @@ fn malformed_and_oversized_secrets_requests_are_refused_clearly() {
     assert_eq!(res.status, 413, "{}", res.body);
     assert_eq!(res.json()["success"], json!(false));
 }
+
+/// Copies sent at once all pass the KV check (nothing is remembered yet); D1's claim of
+/// the verified signature lets exactly one through.
+#[test]
+fn concurrent_copies_of_one_request_are_answered_once() {
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "race@concurrent.secrets.example");
+    set_all_envs(app, &token, &org);
+    let (pem, _) = upload_key(app, &token, &org);
+    let payload = secrets_payload(&pem, "198.51.100.76", REGION, &org, seconds());
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let copies: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| post_secrets(app, &payload)))
+            .collect();
+        copies
+            .into_iter()
+            .map(|c| {
+                let res = c.join().unwrap();
+                if res.status == 400 {
+                    assert!(message(&res).starts_with("Replay"), "{}", res.body);
+                }
+                res.status
+            })
+            .collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 400).count(),
+        7,
+        "{statuses:?}"
+    );
+}
