@@ -76,7 +76,7 @@ pub struct NodeEnvTarget {
     /// The organization's id, e.g. 25c4d363-3ac7-4427-954b-187a3b6a7456.
     #[arg(value_name = "ORG_ID")]
     pub org: String,
-    /// s3, gcs or blob.
+    /// The service: s3, gcs or blob, e.g. s3.
     #[arg(value_name = "SERVICE")]
     pub service: String,
     #[command(flatten)]
@@ -91,7 +91,8 @@ pub struct NodeEnvSetArgs {
     #[arg(long, value_name = "FILE")]
     pub file: PathBuf,
     /// The worker's NODE_ENV_KEY (64 hex digits): the same key, or the worker cannot
-    /// open what this stores. Read from the environment, never echoed.
+    /// open what this stores. Read from the environment, never echoed, e.g.
+    /// NODE_ENV_KEY=$(grep '^NODE_ENV_KEY=' .dev.vars | cut -d= -f2).
     #[arg(long, env = "NODE_ENV_KEY", hide_env_values = true, value_name = "HEX")]
     pub node_env_key: String,
 }
