@@ -19,6 +19,7 @@ mod rate_limit;
 mod routes;
 mod scheduled;
 mod store;
+mod webcrypto;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 

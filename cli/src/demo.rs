@@ -12,6 +12,7 @@ use crate::node::{private_key, register_body, write_key_pair};
 use crate::org::json_of;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::crypto::{hex, random_bytes};
 use gatehouse_core::org_keys::possession_message;
 use serde_json::json;
@@ -137,29 +138,25 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
     )?;
     println!("   200: {text}\n");
 
-    println!(
-        "7. A second node, installed by Flashback's node installer, registers the way it does:"
-    );
-    println!("   it signs \"ip|region|timestamp\" (Unix seconds) with openssl and names its organization.");
-    let installer_ip = format!("2001:db8:1::{}:{}", &tag[..4], &tag[4..]);
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
-    let message = format!("{installer_ip}|eu-central-1|{seconds}");
-    let installer_body = json!({
-        "provider": "AWS", "region": "eu-central-1", "ip": installer_ip, "status": "running",
-        "version": "0.0.28", "timestamp": seconds, "signature": STANDARD.encode(key.sign(message.as_bytes())),
-        "id_org": org,
-    });
-    let text = expect(
-        "installer register",
-        client.post_json(&format!("{base}/register"), None, &installer_body)?,
-        200,
-    )?;
-    println!("   200: {text} (AWS is stored as S3)\n");
+    println!("7. Ada sets the environments of her nodes' three services (S3, GCS and Azure Blob");
+    println!("   APIs): PUT /organization/{{org}}/node-env/{{service}}. Stored sealed; never shown again.");
+    for service in ["s3", "gcs", "blob"] {
+        let file = format!("{}_ACCESS_KEY=demo-{tag}\n", service.to_uppercase());
+        expect(
+            "set environment",
+            client.put_json(
+                &format!("{base}/organization/{org}/node-env/{service}"),
+                &token,
+                &json!({ "env": file }),
+            )?,
+            200,
+        )?;
+        println!("   200: {service} set ({} bytes)", file.len());
+    }
+    println!();
+    installer(client, base, &org, &key, &tag)?;
 
-    println!("8. Ada lists her organization's nodes:");
+    println!("9. Ada lists her organization's nodes:");
     let nodes = json_of(&expect(
         "list nodes",
         client.get(&format!("{base}/organization/{org}/nodes"), Some(&token))?,
@@ -176,7 +173,7 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
             node["lastUpdated"].as_str().unwrap_or("")
         );
     }
-    println!("\n9. Ada forgets her password and asks for a reset link:");
+    println!("\n10. Ada forgets her password and asks for a reset link:");
     let (status, text) = client.post_json(
         &format!("{base}/user/request-reset-password"),
         None,
@@ -214,13 +211,68 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
     )?;
     println!("   She signs in with the new password: 200.");
     println!(
-        "\nDone: a person signed up, verified her email, gave her organization a key, two bridge"
+        "\nDone: a person signed up, verified her email, gave her organization a key and its nodes' service\nenvironments, two bridge"
     );
     println!(
         "nodes registered with it, and she reset her password. Keys for this demo are in {}.",
         dir.display()
     );
     Ok(())
+}
+
+/// Step 8: a second node, installed by Flashback's node installer, makes its two
+/// requests as it does: `POST /secrets`, then `POST /register` without a provider,
+/// both signed over "ip|region|timestamp" (Unix seconds).
+fn installer(
+    client: &Client,
+    base: &str,
+    org: &str,
+    key: &PrivateKey,
+    tag: &str,
+) -> Result<(), String> {
+    println!("8. A second node, installed by Flashback's node installer, makes its two requests,");
+    println!(
+        "   each signed over \"ip|region|timestamp\" (Unix seconds) with the organization's key."
+    );
+    let ip = format!("2001:db8:1::{}:{}", &tag[..4], &tag[4..]);
+    let signed = |seconds: u64| {
+        let message = format!("{ip}|eu-central-1|{seconds}");
+        STANDARD.encode(key.sign(message.as_bytes()))
+    };
+    let seconds = unix_seconds()?;
+    let request = json!({"ip": ip, "region": "eu-central-1", "timestamp": seconds,
+        "signature": signed(seconds), "id_org": org});
+    let answer = json_of(&expect(
+        "POST /secrets",
+        client.post_json(&format!("{base}/secrets"), None, &request)?,
+        200,
+    )?)?;
+    println!("   POST /secrets, 200: every file encrypted to the key that signed (RSA-OAEP, AES-256-CTR,");
+    println!("   HMAC-SHA256); only the node can read them:");
+    for service in ["s3", "gcs", "blob"] {
+        let file = crate::installer::open(&answer, service, &key.to_pkcs8_pem())?;
+        println!(
+            "     .env.{service}: {}",
+            String::from_utf8_lossy(&file).trim_end()
+        );
+    }
+    let seconds = unix_seconds()? + 1;
+    let register = json!({"region": "eu-central-1", "ip": ip, "status": "running", "version": "0.0.28",
+        "timestamp": seconds, "signature": signed(seconds), "id_org": org});
+    let text = expect(
+        "installer register",
+        client.post_json(&format!("{base}/register"), None, &register)?,
+        200,
+    )?;
+    println!("   POST /register without a provider (run without -p), 200: {text}; it serves all three APIs.\n");
+    Ok(())
+}
+
+fn unix_seconds() -> Result<u64, String> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|e| e.to_string())
 }
 
 /// Polls the local email explorer (mail is sent after the response) for the message to

@@ -41,6 +41,11 @@ impl Client {
         answer(with_bearer(self.agent.post(url), bearer).send_json(body))
     }
 
+    /// PUTs JSON with a bearer token.
+    pub fn put_json(&self, url: &str, bearer: &str, body: &Value) -> Result<(u16, String), String> {
+        answer(with_bearer(self.agent.put(url), Some(bearer)).send_json(body))
+    }
+
     /// POSTs an HTML form's fields (already URL-encoded), as a browser does.
     pub fn post_form(&self, url: &str, form: &str) -> Result<(u16, String), String> {
         let request = self

@@ -15,6 +15,7 @@ mod admin;
 mod args;
 mod demo;
 mod http;
+mod installer;
 mod node;
 mod org;
 

@@ -225,3 +225,102 @@ fn find_org_by_email_also_from_outside_the_project_with_wrangler_set() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("set WRANGLER="));
 }
+
+/// The worker's own NODE_ENV_KEY, from the .dev.vars it runs with.
+fn node_env_key() -> String {
+    let vars = std::fs::read_to_string(project_root().join(".dev.vars")).expect(".dev.vars");
+    vars.lines()
+        .find_map(|l| l.strip_prefix("NODE_ENV_KEY="))
+        .expect("NODE_ENV_KEY in .dev.vars (make setup writes it)")
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn operators_set_list_and_delete_service_environments_the_worker_serves() {
+    use gatehouse_e2e::node_env::{installer_decrypt, post_secrets, secrets_payload};
+    let app = shared_app();
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (token, org, _) = verified_user(app, "ada@node-env.acme.io");
+    let key = gatehouse_core::crypto::rsa_keys::PrivateKey::generate(2048).unwrap();
+    let upload = app.post_json_as(
+        &token,
+        &format!("/organization/{org}/key"),
+        &json!({"publicKey": key.public_key().to_spki_pem()}),
+    );
+    assert_eq!(upload.status, 201, "{}", upload.body);
+    let dir = tempfile::tempdir().unwrap();
+    let key_hex = node_env_key();
+    for service in ["s3", "gcs", "blob"] {
+        let file = dir.path().join(format!("{service}.env"));
+        std::fs::write(&file, format!("{service}=set by the operator\n")).unwrap();
+        let out = admin(
+            app,
+            &[
+                "node-env-set",
+                &org,
+                service,
+                "--file",
+                file.to_str().unwrap(),
+                "--node-env-key",
+                &key_hex,
+            ],
+        );
+        assert!(ok(&out).contains(&format!("{service} environment set")));
+    }
+    let listed: Value = serde_json::from_str(&ok(&admin(app, &["node-env-list", &org]))).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
+    assert!(
+        !listed.to_string().contains("operator"),
+        "never the contents"
+    );
+
+    // The worker opens what the operator sealed, and serves it to the installer.
+    let pem = key.to_pkcs8_pem();
+    let seconds = now_ms() / 1000;
+    let res = post_secrets(
+        app,
+        &secrets_payload(&pem, "192.0.2.42", "eu-west-1", &org, seconds),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let gcs = installer_decrypt(&res.body, &pem, "gcs").unwrap();
+    assert_eq!(gcs, b"gcs=set by the operator\n");
+
+    // Wrong key, unknown service, unknown organization: refused, nothing written.
+    let wrong = admin(
+        app,
+        &[
+            "node-env-set",
+            &org,
+            "s3",
+            "--file",
+            "/dev/null",
+            "--node-env-key",
+            "abc",
+        ],
+    );
+    assert!(!wrong.status.success());
+    let unknown = admin(app, &["node-env-delete", &org, "ftp"]);
+    assert!(!unknown.status.success());
+    ok(&admin(app, &["node-env-delete", &org, "blob"]));
+    assert!(
+        !admin(app, &["node-env-delete", &org, "blob"])
+            .status
+            .success(),
+        "already gone"
+    );
+    let audit: Value =
+        serde_json::from_str(&ok(&admin(app, &["key-audit", "--org", &org]))).unwrap();
+    let env_rows: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"].as_str().unwrap().starts_with("ENV_"))
+        .collect();
+    assert_eq!(env_rows.len(), 4, "{audit}");
+    assert_eq!(env_rows[0]["action"], "ENV_DELETE");
+    assert!(
+        env_rows.iter().all(|r| r["actor_user_id"].is_null()),
+        "operators have no user"
+    );
+}

@@ -24,6 +24,9 @@ const COMMANDS: &[&[&str]] = &[
     &["admin", "show-org"],
     &["admin", "key-audit"],
     &["admin", "find-org"],
+    &["admin", "node-env-set"],
+    &["admin", "node-env-list"],
+    &["admin", "node-env-delete"],
     &["completions"],
 ];
 

@@ -13,6 +13,8 @@ pub mod crypto;
 pub mod fastapi;
 pub mod http;
 pub mod maintenance;
+
+pub mod node_env;
 pub mod node_secret;
 pub mod nodes;
 pub mod org_keys;

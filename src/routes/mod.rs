@@ -177,6 +177,18 @@ async fn answer(
             let (org, node) = (param(&params, "idOrg"), param(&params, "nodeId"));
             organization::node_delete::handle(req, env, db, org, node).await
         }
+        RouteId::NodeSecrets => nodes::secrets::handle(req, env, db).await,
+        RouteId::ListNodeEnvs => {
+            organization::node_env_list::handle(req, env, db, param(&params, "idOrg")).await
+        }
+        RouteId::SetNodeEnv => {
+            let (org, service) = (param(&params, "idOrg"), param(&params, "service"));
+            organization::node_env_put::handle(req, env, db, org, service).await
+        }
+        RouteId::DeleteNodeEnv => {
+            let (org, service) = (param(&params, "idOrg"), param(&params, "service"));
+            organization::node_env_delete::handle(req, env, db, org, service).await
+        }
         RouteId::TestPanic => test_panic::handle(req).await,
         RouteId::TestClock => test_clock::handle(req).await,
     };

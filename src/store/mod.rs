@@ -10,6 +10,8 @@
 pub mod accounts;
 pub mod db;
 pub mod maintenance;
+
+pub mod node_env;
 pub mod node_secrets;
 pub mod nodes;
 pub mod nonces;

@@ -30,6 +30,8 @@ mod exit;
 pub mod flashback;
 mod http;
 pub mod maintenance;
+
+pub mod node_env;
 pub mod nodes;
 mod setup;
 mod shared;

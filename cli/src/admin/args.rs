@@ -62,6 +62,50 @@ pub enum AdminCommand {
         after_help = "Example:\n  gatehouse-cli admin stale-nodes --remote --offline-after-seconds 1800 --remove-after-days 30"
     )]
     StaleNodes(StaleNodesArgs),
+
+    /// Set (or replace) one of an organization's service environments (the env file its
+    /// nodes' installer fetches with POST /secrets), sealed under NODE_ENV_KEY; audited
+    /// with no user (ENV_SET).
+    #[command(
+        after_help = "Example:\n  NODE_ENV_KEY=$(grep '^NODE_ENV_KEY=' .dev.vars | cut -d= -f2) \\\n    gatehouse-cli admin node-env-set 25c4d363-3ac7-4427-954b-187a3b6a7456 s3 --file s3.env --local"
+    )]
+    NodeEnvSet(NodeEnvSetArgs),
+    /// Which services of an organization have an environment (never the contents).
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin node-env-list 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+    )]
+    NodeEnvList(OrgTarget),
+    /// Remove one of an organization's service environments; audited (ENV_DELETE).
+    #[command(
+        after_help = "Example:\n  gatehouse-cli admin node-env-delete 25c4d363-3ac7-4427-954b-187a3b6a7456 blob --remote"
+    )]
+    NodeEnvDelete(NodeEnvTarget),
+}
+
+#[derive(Debug, Args)]
+pub struct NodeEnvTarget {
+    /// The organization's id, e.g. 25c4d363-3ac7-4427-954b-187a3b6a7456.
+    #[arg(value_name = "ORG_ID")]
+    pub org: String,
+    /// The service: s3, gcs or blob, e.g. s3.
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+    #[command(flatten)]
+    pub place: Place,
+}
+
+#[derive(Debug, Args)]
+pub struct NodeEnvSetArgs {
+    #[command(flatten)]
+    pub target: NodeEnvTarget,
+    /// The env file to store (text, at most 32 KiB), e.g. --file s3.env.
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// The worker's NODE_ENV_KEY (64 hex digits): the same key, or the worker cannot
+    /// open what this stores. Read from the environment, never echoed, e.g.
+    /// NODE_ENV_KEY=$(grep '^NODE_ENV_KEY=' .dev.vars | cut -d= -f2).
+    #[arg(long, env = "NODE_ENV_KEY", hide_env_values = true, value_name = "HEX")]
+    pub node_env_key: String,
 }
 
 /// Which database: wrangler's own flags. Exactly one of --local and --remote.

@@ -8,6 +8,7 @@
 //! for the operator's eyes.
 
 pub mod args;
+mod node_env;
 mod rows;
 mod sql;
 
@@ -59,6 +60,9 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             }));
             Ok(())
         }
+        AdminCommand::NodeEnvSet(a) => node_env::set(&a),
+        AdminCommand::NodeEnvList(t) => node_env::list(&t),
+        AdminCommand::NodeEnvDelete(t) => node_env::delete(&t),
     }
 }
 

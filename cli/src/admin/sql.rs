@@ -190,6 +190,61 @@ pub fn stale_nodes(offline_after_seconds: u32, remove_after_days: u32, limit: u3
     )
 }
 
+/// Two statements: the sealed row (only for an existing organization), then its audit
+/// entry with no user (an operator), only if the row now holds exactly this seal.
+pub fn node_env_set(
+    org: &str,
+    service: &str,
+    sealed: &str,
+    size: usize,
+    audit_id: &str,
+    now_ms: i64,
+) -> String {
+    let (org, service, sealed) = (literal(org), literal(service), literal(sealed));
+    [
+        format!(
+            "INSERT INTO node_envs (org_id, service, sealed, size_bytes, updated_at_ms) \
+             SELECT {org}, {service}, {sealed}, {size}, {now_ms} WHERE EXISTS \
+             (SELECT 1 FROM organizations WHERE id = {org}) ON CONFLICT (org_id, service) DO \
+             UPDATE SET sealed = excluded.sealed, size_bytes = excluded.size_bytes, \
+             updated_at_ms = excluded.updated_at_ms RETURNING service"
+        ),
+        format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT {}, {org}, {service}, NULL, 'ENV_SET', {now_ms} WHERE EXISTS (SELECT 1 \
+             FROM node_envs WHERE org_id = {org} AND service = {service} AND sealed = {sealed})",
+            literal(audit_id)
+        ),
+    ]
+    .join("; ")
+}
+
+pub fn node_env_list(org: &str) -> String {
+    format!(
+        "SELECT service, size_bytes, updated_at_ms FROM node_envs WHERE org_id = {} \
+         ORDER BY service",
+        literal(org)
+    )
+}
+
+/// Two statements: the audit entry (only if there is a row), then the delete,
+/// returning what it removed.
+pub fn node_env_delete(org: &str, service: &str, audit_id: &str, now_ms: i64) -> String {
+    let (org, service) = (literal(org), literal(service));
+    [
+        format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT {}, {org}, {service}, NULL, 'ENV_DELETE', {now_ms} WHERE EXISTS \
+             (SELECT 1 FROM node_envs WHERE org_id = {org} AND service = {service})",
+            literal(audit_id)
+        ),
+        format!(
+            "DELETE FROM node_envs WHERE org_id = {org} AND service = {service} RETURNING service"
+        ),
+    ]
+    .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +280,22 @@ mod tests {
         let find = find_org("o'k@acme.io");
         assert!(find.contains("u.email = 'o''k@acme.io'"), "{find}");
         assert!(find.ends_with("WHERE domain = 'acme.io'"), "{find}");
+    }
+
+    #[test]
+    fn node_env_statements_quote_every_value() {
+        let set = node_env_set("o'1", "s3", "v1.AA==", 12, "a-1", 7);
+        assert_eq!(set.matches("'o''1'").count(), 4, "{set}");
+        assert!(
+            set.contains("'ENV_SET', 7") && set.contains("NULL"),
+            "{set}"
+        );
+        let delete = node_env_delete("org-1", "gcs", "a-2", 9);
+        assert!(
+            delete.ends_with("service = 'gcs' RETURNING service"),
+            "{delete}"
+        );
+        assert!(node_env_list("org-1").contains("org_id = 'org-1'"));
     }
 
     #[test]

@@ -99,6 +99,10 @@ pub struct Config {
     /// `JWT_SECRET_PREVIOUS`, set while rotating `JWT_SECRET`: tokens it signed are still
     /// accepted (never issued) until they expire, so a rotation signs nobody out.
     pub jwt_previous_secret: Option<Secret>,
+    /// `NODE_ENV_KEY`: seals the organizations' service environments at rest
+    /// (core::node_env::at_rest). Optional: without it the node-env routes and
+    /// `POST /secrets` answer 500 (logged by name) and everything else works.
+    pub node_env_key: Option<crate::node_env::at_rest::NodeEnvKey>,
 }
 
 /// Makes distance to D1 visible locally, where D1 is a millisecond away: each round
@@ -265,6 +269,17 @@ impl Config {
                 Some(raw) if !raw.trim().is_empty() => {
                     Some(jwt_secret("JWT_SECRET_PREVIOUS", Some(raw))?)
                 }
+                _ => None,
+            },
+            node_env_key: match lookup("NODE_ENV_KEY") {
+                Some(raw) if !raw.trim().is_empty() => Some(
+                    crate::node_env::at_rest::NodeEnvKey::parse(&raw).map_err(|reason| {
+                        ConfigError {
+                            name: "NODE_ENV_KEY",
+                            reason,
+                        }
+                    })?,
+                ),
                 _ => None,
             },
         })

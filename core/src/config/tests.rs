@@ -214,3 +214,25 @@ fn writes_on_change_and_replay_nonces_have_documented_defaults() {
         assert_eq!(err.name, name);
     }
 }
+
+#[test]
+fn node_env_key_is_optional_and_checked_when_set() {
+    assert!(config(&[("JWT_SECRET", GOOD_SECRET)])
+        .unwrap()
+        .node_env_key
+        .is_none());
+    assert!(
+        config(&[("JWT_SECRET", GOOD_SECRET), ("NODE_ENV_KEY", " ")])
+            .unwrap()
+            .node_env_key
+            .is_none()
+    );
+    let hex: String = (0..32u8).map(|i| format!("{:02x}", i * 7)).collect();
+    let set = config(&[("JWT_SECRET", GOOD_SECRET), ("NODE_ENV_KEY", &hex)]).unwrap();
+    assert!(set.node_env_key.is_some());
+    assert!(!format!("{set:?}").contains(&hex), "never printed");
+    for bad in ["abc", &"00".repeat(32)[..]] {
+        let err = config(&[("JWT_SECRET", GOOD_SECRET), ("NODE_ENV_KEY", bad)]).unwrap_err();
+        assert_eq!(err.name, "NODE_ENV_KEY");
+    }
+}

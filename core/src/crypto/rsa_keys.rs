@@ -149,6 +149,16 @@ impl PublicKey {
         self.key.size() * 8
     }
 
+    /// The key as SPKI DER: what WebCrypto's `importKey("spki", …)` takes to encrypt
+    /// to it (node_env::envelope).
+    pub fn to_spki_der(&self) -> Vec<u8> {
+        use rsa::pkcs8::EncodePublicKey;
+        self.key
+            .to_public_key_der()
+            .map(|d| d.into_vec())
+            .unwrap_or_default()
+    }
+
     /// The key as SPKI PEM, the one form we store.
     pub fn to_spki_pem(&self) -> String {
         self.key

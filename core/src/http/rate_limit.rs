@@ -49,10 +49,11 @@ pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)>
         RouteId::RequestPasswordReset | RouteId::ResetPassword => (AUTH_LIMITER, "reset"),
         // Each tries a link on the primary; verifying also runs the password KDF.
         RouteId::VerifyEmail | RouteId::PreVerifyEmail => (AUTH_LIMITER, "verify"),
-        // One budget per node address across both machine routes.
-        RouteId::Register | RouteId::Unregister | RouteId::RegisterNodeSecret => {
-            (NODE_LIMITER, "node")
-        }
+        // One budget per node address across the machine routes.
+        RouteId::Register
+        | RouteId::Unregister
+        | RouteId::RegisterNodeSecret
+        | RouteId::NodeSecrets => (NODE_LIMITER, "node"),
         // The public directory: anyone may read it, at a machine's pace.
         RouteId::NodeDirectory => (NODE_LIMITER, "directory"),
         _ => return None,

@@ -75,6 +75,10 @@ pub enum RouteId {
     RevokeAllOrgKeys,
     ListOrgNodes,
     DeleteOrgNode,
+    NodeSecrets,
+    ListNodeEnvs,
+    SetNodeEnv,
+    DeleteNodeEnv,
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
     TestPanic,
@@ -241,6 +245,30 @@ pub const ROUTES: &[Route] = &[
         RouteId::DeleteOrgNode,
         Method::Delete,
         "/organization/{idOrg}/node/{nodeId}",
+        Family::Account,
+    ),
+    route(
+        RouteId::NodeSecrets,
+        Method::Post,
+        "/secrets",
+        Family::Common,
+    ),
+    route(
+        RouteId::ListNodeEnvs,
+        Method::Get,
+        "/organization/{idOrg}/node-env",
+        Family::Account,
+    ),
+    route(
+        RouteId::SetNodeEnv,
+        Method::Put,
+        "/organization/{idOrg}/node-env/{service}",
+        Family::Account,
+    ),
+    route(
+        RouteId::DeleteNodeEnv,
+        Method::Delete,
+        "/organization/{idOrg}/node-env/{service}",
         Family::Account,
     ),
     Route {

@@ -4,6 +4,7 @@
 
 pub mod directory;
 pub mod register;
+pub mod secrets;
 pub mod unregister;
 
 use crate::http;

@@ -7,4 +7,7 @@ pub mod key_list;
 pub mod key_revoke;
 pub mod keys_revoke_all;
 pub mod node_delete;
+pub mod node_env_delete;
+pub mod node_env_list;
+pub mod node_env_put;
 pub mod nodes_list;

@@ -1,0 +1,73 @@
+//! `PUT /organization/{idOrg}/node-env/{service}` — OWNER or ADMINISTRATOR (verified
+//! email, organization not banned) sets the env file of one of the nodes' services
+//! (`s3`, `gcs`, `blob`): `{"env": "<file text>"}`, at most 32 KiB. Sealed under
+//! `NODE_ENV_KEY` before it reaches D1; audited (`ENV_SET`) in the same batch. The
+//! answer never repeats the file. Contract: core::node_env.
+
+use super::node_env_delete::{service_or_refusal, MANAGE_NODE_ENV};
+use crate::routes::account::{authorize, error, new_id};
+use crate::routes::nodes::secrets::node_env_key;
+use crate::store::node_env::{self, Change};
+use crate::store::Db;
+use crate::{config, http, webcrypto};
+use gatehouse_core::account::{AccountError, ErrorCode};
+use gatehouse_core::http::problem::Problem;
+use gatehouse_core::node_env::envelope::Fresh;
+use gatehouse_core::node_env::{at_rest, parse_put};
+use gatehouse_core::time::format_rfc3339_ms;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    db: &Db,
+    org_id: &str,
+    service: &str,
+) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let key = node_env_key(&config)?;
+    let caller = match authorize(&req, db, &config, org_id, MANAGE_NODE_ENV).await? {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal),
+    };
+    let service = match service_or_refusal(service) {
+        Ok(s) => s,
+        Err(refusal) => return Ok(refusal),
+    };
+    let body = http::read_body(&mut req).await?;
+    let file = match parse_put(&body) {
+        Ok(f) => f,
+        Err(e) => return Ok(error(&AccountError::new(ErrorCode::InvalidInput, &e.0))),
+    };
+    let fresh = Fresh::new().map_err(|_| Problem::Internal)?;
+    let ct = webcrypto::aes_256_ctr(&key.cipher_key(), &fresh.iv, file.as_bytes()).await?;
+    let sealed = at_rest::seal(key, org_id, service, &fresh.iv, &ct);
+    let now_ms = crate::clock::now_ms();
+    let change = Change {
+        org_id,
+        service: service.as_str(),
+        actor_user_id: &caller.sub,
+        audit_id: &new_id()?,
+        now_ms,
+    };
+    if !node_env::put(db, &change, &sealed, file.as_bytes().len()).await? {
+        // The gate saw the organization usable; a ban landed in between.
+        return Ok(error(&AccountError::new(
+            ErrorCode::OrgBanned,
+            "This organization is banned; it can no longer make changes",
+        )));
+    }
+    Ok(http::json(
+        200,
+        &json!({
+            "success": true,
+            "message": format!("{} environment set", service.as_str()),
+            "data": {
+                "service": service.as_str(),
+                "sizeBytes": file.as_bytes().len(),
+                "updatedAt": format_rfc3339_ms(now_ms),
+            },
+        }),
+    ))
+}

@@ -1,0 +1,149 @@
+//! Service environments are credentials (issue 27): who may set, list and delete them
+//! (`/organization/{idOrg}/node-env[/{service}]`), and what anyone else gets — a
+//! stranger, a member without the role, another organization's OWNER, an unverified
+//! address, a banned organization — and bodies no client should send. Each answer
+//! named in SECURITY.md.
+
+use gatehouse_e2e::accounts::{assert_error, sign_up, verified_user};
+use gatehouse_e2e::node_env::{set_all_envs, set_env};
+use gatehouse_e2e::{shared_app, TestApp};
+use serde_json::json;
+
+fn env_path(org: &str, service: &str) -> String {
+    format!("/organization/{org}/node-env/{service}")
+}
+
+/// Every node-env call of `token` on `org`: (method, path, status, error code).
+fn each_call(app: &TestApp, token: &str, org: &str, status: u16, code: &str) {
+    let put = set_env(app, token, org, "s3", "A=1\n");
+    assert_error(&put, status, code);
+    let list = app.request_as(token, "GET", &format!("/organization/{org}/node-env"), None);
+    assert_error(&list, status, code);
+    let delete = app.request_as(token, "DELETE", &env_path(org, "s3"), None);
+    assert_error(&delete, status, code);
+}
+
+/// The organization's stored environments, as D1 has them.
+fn stored(app: &TestApp, org: &str) -> Vec<serde_json::Value> {
+    app.d1_query(&format!(
+        "SELECT service, sealed FROM node_envs WHERE org_id = '{org}' ORDER BY service"
+    ))
+}
+
+#[test]
+fn only_the_organizations_owner_or_administrator_touches_its_environments() {
+    let app = shared_app();
+    let (owner, org, _) = verified_user(app, "owner@env-roles.example");
+    set_all_envs(app, &owner, &org);
+    let before = stored(app, &org);
+
+    // No token, a forged one.
+    let res = app.request("GET", &format!("/organization/{org}/node-env"), &[], None);
+    assert_eq!(res.status, 401, "{}", res.body);
+    each_call(app, "not.a.token", &org, 401, "UNAUTHORIZED");
+
+    // Another organization's OWNER.
+    let (other, _, _) = verified_user(app, "owner@env-other.example");
+    each_call(app, &other, &org, 403, "FORBIDDEN");
+
+    // A member of this organization without the role.
+    let (member, _, body) = verified_user(app, "member@env-member.example");
+    let user_id = body["user"]["id"].as_str().expect("user id");
+    app.d1_query(&format!(
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
+         VALUES ('{org}', '{user_id}', 'MEMBER', 0)"
+    ));
+    each_call(app, &member, &org, 403, "FORBIDDEN");
+
+    // An ADMINISTRATOR may.
+    app.d1_query(&format!(
+        "UPDATE org_members SET role = 'ADMINISTRATOR' WHERE org_id = '{org}' AND user_id = '{user_id}'"
+    ));
+    let res = set_env(app, &member, &org, "blob", "BLOB=admin\n");
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(
+        !res.body.contains("BLOB=admin"),
+        "the answer never repeats the file"
+    );
+
+    // Nothing the refused calls sent changed a row (in service order: blob, gcs, s3).
+    let after = stored(app, &org);
+    assert_eq!(after[0]["service"], "blob");
+    assert_ne!(before[0], after[0], "blob: only the administrator's change");
+    assert_eq!(before[1..], after[1..]);
+}
+
+#[test]
+fn an_unverified_owner_or_a_banned_organization_changes_nothing() {
+    let app = shared_app();
+    let body = sign_up(app, "fresh@env-unverified.example");
+    let token = body["accessToken"].as_str().unwrap();
+    let org = body["user"]["orgId"].as_str().unwrap();
+    each_call(app, token, org, 403, "EMAIL_NOT_VERIFIED");
+
+    let (owner, org, _) = verified_user(app, "owner@env-banned.example");
+    set_all_envs(app, &owner, &org);
+    app.d1_query(&format!(
+        "UPDATE organizations SET banned = 1 WHERE id = '{org}'"
+    ));
+    let before = stored(app, &org);
+    each_call(app, &owner, &org, 403, "ORG_BANNED");
+    assert_eq!(stored(app, &org), before);
+}
+
+#[test]
+fn bodies_and_services_no_client_should_send_are_refused_by_name() {
+    let app = shared_app();
+    let (owner, org, _) = verified_user(app, "owner@env-bodies.example");
+    let put_raw = |service: &str, body: &[u8]| {
+        let auth = format!("Bearer {owner}");
+        app.request(
+            "PUT",
+            &env_path(&org, service),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            Some(body),
+        )
+    };
+    for (body, says) in [
+        (&b"{\"env\": "[..], "Invalid JSON body"),
+        (b"{}", "Missing required field: env"),
+        (b"{\"env\": 42}", "expected a string"),
+        (b"{\"env\": \"\"}", "empty"),
+        (b"{\"env\": \"A=\\u0000\"}", "NUL"),
+    ] {
+        let res = put_raw("s3", body);
+        assert_error(&res, 400, "INVALID_INPUT");
+        assert!(
+            res.json()["message"].as_str().unwrap().contains(says),
+            "{}",
+            res.body
+        );
+    }
+    // 32 KiB is the limit; one byte more is refused and names it.
+    let max = "x".repeat(32 * 1024);
+    assert_eq!(set_env(app, &owner, &org, "gcs", &max).status, 200);
+    let res = set_env(app, &owner, &org, "gcs", &format!("{max}y"));
+    assert_error(&res, 400, "INVALID_INPUT");
+    assert!(res.body.contains("at most 32768"), "{}", res.body);
+    // A body over the request limit: 413 before it is read.
+    let res = put_raw(
+        "gcs",
+        format!("{{\"env\": \"{}\"}}", "x".repeat(70 * 1024)).as_bytes(),
+    );
+    assert_eq!(res.status, 413, "{}", res.body);
+    // Services are exactly s3, gcs, blob.
+    for service in ["S3", "azure", "s3%2F..", "blob.json"] {
+        let res = set_env(app, &owner, &org, service, "A=1\n");
+        assert_error(&res, 404, "NOT_FOUND");
+    }
+    let res = app.request_as(&owner, "DELETE", &env_path(&org, "ftp"), None);
+    assert_error(&res, 404, "NOT_FOUND");
+    // The stored gcs file is still the 32 KiB one.
+    let rows = app.d1_query(&format!(
+        "SELECT service, size_bytes FROM node_envs WHERE org_id = '{org}'"
+    ));
+    assert_eq!(rows, vec![json!({"service": "gcs", "size_bytes": 32768})]);
+}
