@@ -130,7 +130,12 @@ fn stages(app: &TestApp, org: &str, n: usize) -> [f64; 4] {
             let sent = Instant::now();
             let res = app.post_json("/register", &bodies[stage]);
             latencies[stage].push(sent.elapsed().as_secs_f64() * 1000.0);
-            unexpected += usize::from(res.status != expected);
+            if res.status != expected {
+                if unexpected == 0 {
+                    eprintln!("stage {stage}: {} {}", res.status, res.body);
+                }
+                unexpected += 1;
+            }
         }
     }
     assert_eq!(unexpected, 0, "every stage answers as designed");
