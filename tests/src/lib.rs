@@ -24,6 +24,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod accounts;
+pub mod bench;
 mod email;
 mod exit;
 pub mod flashback;
