@@ -19,6 +19,9 @@ use gatehouse_e2e::{project_root, spawn_app_with, spawn_worker, TestApp};
 use serde_json::Value;
 use std::time::Instant;
 
+/// Like the JS anchor's SQL: every accepted heartbeat writes its row (writes only on
+/// change would spare the Rust worker the write that the anchor makes).
+const WRITE_EVERY_HEARTBEAT: (&str, &str) = ("NODE_SEEN_RESOLUTION_SECONDS", "0");
 const ROUNDS: usize = 130;
 const BLOCK: usize = 10;
 
@@ -90,7 +93,7 @@ struct Cell {
 }
 
 fn main() {
-    let rust = spawn_app_with(&[("TEST_HOOKS", "off")]);
+    let rust = spawn_app_with(&[("TEST_HOOKS", "off"), WRITE_EVERY_HEARTBEAT]);
     let js = spawn_worker(&project_root().join("bench/js-worker/wrangler.toml"));
     let workers = [&rust, &js];
     let org = "org-stages";
