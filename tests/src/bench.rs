@@ -62,7 +62,9 @@ impl Counts {
     pub fn mean(all: &[Counts]) -> Counts {
         let avg = |f: fn(&Counts) -> Option<f64>| -> Option<f64> {
             let values: Option<Vec<f64>> = all.iter().map(f).collect();
-            values.filter(|v| !v.is_empty()).map(|v| v.iter().sum::<f64>() / v.len() as f64)
+            values
+                .filter(|v| !v.is_empty())
+                .map(|v| v.iter().sum::<f64>() / v.len() as f64)
         };
         Counts {
             d1_primary: avg(|c| c.d1_primary),
@@ -113,7 +115,10 @@ pub fn group_cpu_ns(group: i32, only: Option<&str>) -> u64 {
             continue;
         };
         let comm = head.split_once('(').map_or("", |(_, c)| c);
-        let pgrp = rest.split_whitespace().nth(2).and_then(|g| g.parse::<i32>().ok());
+        let pgrp = rest
+            .split_whitespace()
+            .nth(2)
+            .and_then(|g| g.parse::<i32>().ok());
         if pgrp != Some(group) || only.is_some_and(|o| o != comm) {
             continue;
         }

@@ -35,7 +35,12 @@ struct Row {
 }
 
 /// Sends `n` requests made by `send(i)` (each must succeed) and averages what they cost.
-fn measure(app: &TestApp, floor_ms: f64, n: usize, send: impl Fn(usize) -> TestResponse) -> (Counts, f64) {
+fn measure(
+    app: &TestApp,
+    floor_ms: f64,
+    n: usize,
+    send: impl Fn(usize) -> TestResponse,
+) -> (Counts, f64) {
     let mut counts = Vec::with_capacity(n);
     let before = group_cpu_ns(app.process_group(), Some("workerd"));
     for i in 0..n {
@@ -61,13 +66,24 @@ fn ip(round: usize, i: usize) -> String {
 }
 
 /// Registers NODES new nodes (round `round`), then re-registers each: (new, warm).
-fn heartbeats(app: &TestApp, key: &gatehouse_core::crypto::rsa_keys::PrivateKey, round: usize, floor: f64) -> ((Counts, f64), (Counts, f64)) {
+fn heartbeats(
+    app: &TestApp,
+    key: &gatehouse_core::crypto::rsa_keys::PrivateKey,
+    round: usize,
+    floor: f64,
+) -> ((Counts, f64), (Counts, f64)) {
     let t0 = now_ms();
     let new = measure(app, floor, NODES, |i| {
-        app.post_json("/register", &signed(key, &fields(&ip(round, i), t0, Some("org-cost"))))
+        app.post_json(
+            "/register",
+            &signed(key, &fields(&ip(round, i), t0, Some("org-cost"))),
+        )
     });
     let warm = measure(app, floor, NODES, |i| {
-        app.post_json("/register", &signed(key, &fields(&ip(round, i), t0 + 1000, Some("org-cost"))))
+        app.post_json(
+            "/register",
+            &signed(key, &fields(&ip(round, i), t0 + 1000, Some("org-cost"))),
+        )
     });
     (new, warm)
 }
@@ -80,31 +96,66 @@ fn main() {
     let floor = floor_ms(&app);
     let mut rows = Vec::new();
     let mut row = |name: &str, (counts, cpu_ms): (Counts, f64)| {
-        rows.push(Row { name: name.to_owned(), counts, cpu_ms })
+        rows.push(Row {
+            name: name.to_owned(),
+            counts,
+            cpu_ms,
+        })
     };
 
     let (new, warm) = heartbeats(&app, &key, 0, floor);
     row("POST /register, new node", new);
     row("POST /register, warm heartbeat (defaults)", warm);
-    row("POST /register_node_secret (new node id)", measure(&app, floor, SAMPLES / 3, |i| {
-        app.post_json("/register_node_secret", &json!({"node_id": format!("cost-{i}"), "secret": "0123456789abcdef-secret"}))
-    }));
-    row("POST /user/register", measure(&app, floor, SAMPLES / 3, |i| {
-        app.post_json("/user/register", &signup_body(&format!("p{i}@cost{i}.io"), json!({})))
-    }));
-    row("POST /user/login", measure(&app, floor, SAMPLES / 3, |_| {
-        app.post_json("/user/login", &json!({"email": "owner@cost.io", "password": "Correct1horse"}))
-    }));
-    row("GET /node (directory)", measure(&app, floor, SAMPLES, |_| app.get("/node")));
-    row("GET /organization/{id}/key", measure(&app, floor, SAMPLES, |_| {
-        app.request_as(&token, "GET", &format!("/organization/{org}/key"), None)
-    }));
+    row(
+        "POST /register_node_secret (new node id)",
+        measure(&app, floor, SAMPLES / 3, |i| {
+            app.post_json(
+                "/register_node_secret",
+                &json!({"node_id": format!("cost-{i}"), "secret": "0123456789abcdef-secret"}),
+            )
+        }),
+    );
+    row(
+        "POST /user/register",
+        measure(&app, floor, SAMPLES / 3, |i| {
+            app.post_json(
+                "/user/register",
+                &signup_body(&format!("p{i}@cost{i}.io"), json!({})),
+            )
+        }),
+    );
+    row(
+        "POST /user/login",
+        measure(&app, floor, SAMPLES / 3, |_| {
+            app.post_json(
+                "/user/login",
+                &json!({"email": "owner@cost.io", "password": "Correct1horse"}),
+            )
+        }),
+    );
+    row(
+        "GET /node (directory)",
+        measure(&app, floor, SAMPLES, |_| app.get("/node")),
+    );
+    row(
+        "GET /organization/{id}/key",
+        measure(&app, floor, SAMPLES, |_| {
+            app.request_as(&token, "GET", &format!("/organization/{org}/key"), None)
+        }),
+    );
 
     // The heartbeat under each setting: a restart clears the isolate, so each round
     // registers its nodes anew (cold) and then times their warm heartbeats.
     let mut settings = Vec::new();
-    for (round, (resolution, nonces)) in [("0", "kv"), ("600", "kv"), ("0", "d1"), ("600", "d1")].iter().enumerate() {
-        let vars = [base[0], ("NODE_SEEN_RESOLUTION_SECONDS", *resolution), ("REPLAY_NONCES", *nonces)];
+    for (round, (resolution, nonces)) in [("0", "kv"), ("600", "kv"), ("0", "d1"), ("600", "d1")]
+        .iter()
+        .enumerate()
+    {
+        let vars = [
+            base[0],
+            ("NODE_SEEN_RESOLUTION_SECONDS", *resolution),
+            ("REPLAY_NONCES", *nonces),
+        ];
         app.restart_with(&vars);
         let (_, warm) = heartbeats(&app, &key, round + 1, floor);
         settings.push((*resolution, *nonces, warm));
@@ -144,7 +195,11 @@ fn print_routes(rows: &[Row]) {
 
 /// One steady-state heartbeat: with writes on change, a node's row is written once
 /// every ceil(R / T) heartbeats (when its last write is R old), otherwise not.
-fn steady(written: &(Counts, f64), unchanged: &(Counts, f64), every: f64) -> (Option<f64>, Option<f64>) {
+fn steady(
+    written: &(Counts, f64),
+    unchanged: &(Counts, f64),
+    every: f64,
+) -> (Option<f64>, Option<f64>) {
     let mix = |w: Option<f64>, u: Option<f64>| Some(w? / every + u? * (1.0 - 1.0 / every));
     let dollars = mix(
         written.0.dollars_per_million(written.1),
@@ -155,12 +210,27 @@ fn steady(written: &(Counts, f64), unchanged: &(Counts, f64), every: f64) -> (Op
 }
 
 fn print_heartbeats(settings: &[(&str, &str, (Counts, f64))]) {
-    let find = |r: &str, n: &str| &settings.iter().find(|s| s.0 == r && s.1 == n).expect("measured").2;
+    let find = |r: &str, n: &str| {
+        &settings
+            .iter()
+            .find(|s| s.0 == r && s.1 == n)
+            .expect("measured")
+            .2
+    };
     let every = (DEFAULT_RESOLUTION_S / INTERVAL_S).ceil().max(1.0);
     let modes = [
-        ("every heartbeat written (NODE_SEEN_RESOLUTION_SECONDS=0), KV nonces", steady(find("0", "kv"), find("0", "kv"), 1.0)),
-        ("writes only on change (default 600 s), KV nonces (default)", steady(find("0", "kv"), find("600", "kv"), every)),
-        ("writes only on change, REPLAY_NONCES=d1", steady(find("0", "d1"), find("600", "d1"), every)),
+        (
+            "every heartbeat written (NODE_SEEN_RESOLUTION_SECONDS=0), KV nonces",
+            steady(find("0", "kv"), find("0", "kv"), 1.0),
+        ),
+        (
+            "writes only on change (default 600 s), KV nonces (default)",
+            steady(find("0", "kv"), find("600", "kv"), every),
+        ),
+        (
+            "writes only on change, REPLAY_NONCES=d1",
+            steady(find("0", "d1"), find("600", "d1"), every),
+        ),
     ];
     println!("\nA network of N nodes, one heartbeat per node every T = {INTERVAL_S:.0} s (steady state: with writes on change, one heartbeat in ceil(600 / {INTERVAL_S:.0}) = {every:.0} writes the node's row):\n");
     println!("| setting | N nodes | heartbeats/s | primary rows written/s | $ per million heartbeats | $ per month |");

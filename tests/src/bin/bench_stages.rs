@@ -27,12 +27,21 @@ const BLOCK: usize = 10;
 
 /// The requests of one round, in path order, with the status each must get.
 const STAGES: [(&str, u16); 7] = [
-    ("new node, stale timestamp: routing, body, JSON, field checks, render", 400),
+    (
+        "new node, stale timestamp: routing, body, JSON, field checks, render",
+        400,
+    ),
     ("new node, replayed: + KV nonce read", 400),
-    ("new node, unknown organization: + D1 read batch (no key to try)", 400),
+    (
+        "new node, unknown organization: + D1 read batch (no key to try)",
+        400,
+    ),
     ("new node, signed by another key: + RSA verify", 400),
     ("new node, accepted: + D1 write batch, KV nonce write", 200),
-    ("warm, older than the last accepted: nonce read, RSA verify (cached key), D1 update batch", 400),
+    (
+        "warm, older than the last accepted: nonce read, RSA verify (cached key), D1 update batch",
+        400,
+    ),
     ("warm, accepted: + KV nonce write", 200),
 ];
 
@@ -62,7 +71,10 @@ fn bodies(keys: &Keys, org: &str, i: usize, base: i64) -> [Value; 7] {
 /// Registers the warm node (cold, untimed) so that this isolate knows it.
 fn prime(app: &TestApp, keys: &Keys, org: &str, base: i64) {
     let ip = format!("10.{}.0.1", 200 + 6);
-    let res = app.post_json("/register", &signed(&keys.own, &fields(&ip, base, Some(org))));
+    let res = app.post_json(
+        "/register",
+        &signed(&keys.own, &fields(&ip, base, Some(org))),
+    );
     assert_eq!(res.status, 200, "prime: {}", res.body);
 }
 
@@ -73,7 +85,10 @@ fn time(app: &TestApp, body: &Value, expected: u16, unexpected: &mut usize) -> f
     let ms = sent.elapsed().as_secs_f64() * 1000.0;
     if res.status != expected {
         if *unexpected == 0 {
-            eprintln!("unexpected {} (wanted {expected}): {}", res.status, res.body);
+            eprintln!(
+                "unexpected {} (wanted {expected}): {}",
+                res.status, res.body
+            );
         }
         *unexpected += 1;
     }
@@ -126,7 +141,8 @@ fn main() {
                 for b in &bodies {
                     ms.push(time(app, &b[stage], STAGES[stage].1, &mut unexpected));
                 }
-                let cpu = group_cpu_ns(app.process_group(), Some("workerd")).saturating_sub(cpu_before);
+                let cpu =
+                    group_cpu_ns(app.process_group(), Some("workerd")).saturating_sub(cpu_before);
                 // Round 0 warms both isolates' code paths; it is not counted.
                 if round > 0 {
                     cells[w][stage].ms.extend(ms);
