@@ -48,6 +48,21 @@ echo
 cargo run -q -p gatehouse-e2e --bin bench_load --release
 echo
 
+echo "### Where /register's time goes (Rust vs plain JS)"
+echo
+cargo run -q -p gatehouse-e2e --bin bench_stages --release
+echo
+
+echo "### What a request costs, and a network of N nodes"
+echo
+cargo run -q -p gatehouse-e2e --bin bench_cost --release
+echo
+
+echo "### The ceiling of one database"
+echo
+cargo run -q -p gatehouse-e2e --bin bench_ceiling --release
+echo
+
 echo "### Distance to the D1 primary"
 echo
 cargo run -q -p gatehouse-e2e --bin bench_distance --release

@@ -25,6 +25,8 @@ use tempfile::TempDir;
 
 pub mod accounts;
 mod backup;
+
+pub mod bench;
 mod email;
 mod exit;
 pub mod flashback;
