@@ -22,7 +22,7 @@ pub async fn run(event: ScheduledEvent, env: Env) {
         }
     };
     let policy = Policy::of(&config);
-    let db = Db::new(&env, None, Default::default());
+    let db = Db::new(&env, None, Default::default(), None);
     let started_ms = worker::Date::now().as_millis() as i64;
     // One "now" for the whole run (the test clock too, src/clock.rs).
     let now_ms = crate::clock::now_ms();
