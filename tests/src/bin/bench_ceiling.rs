@@ -10,15 +10,16 @@
 //!    fresh random order and each timestamp a random few ms off the round's), from
 //!    CONCURRENCY client threads in a closed loop: sustained heartbeats/s, p50/p99,
 //!    answers other than 200, rows written per heartbeat (x-gatehouse-d1-rows-written);
-//! 3. the D1 share of a heartbeat, from workerd's CPU time (inside workerd the clock
-//!    only advances on I/O, so D1's own `meta.duration` is 0 locally): requests signed
-//!    just before each node's last heartbeat (fresh nonce, cached key, the D1 batch
-//!    decides "replay": no write, no KV put) minus the last round's heartbeats sent
-//!    again (refused by the KV nonce before D1). What is left is the D1 round trip — the batch on the
-//!    local SQLite plus the binding's plumbing — and one cached-key RSA verify (~0.1 ms):
-//!    an upper bound of the primary's busy time for a heartbeat that writes nothing.
-//!    The extra of a written row is the difference of the heartbeats' CPU between the
-//!    two settings.
+//! 3. with every heartbeat written only, the D1 share of a heartbeat, from workerd's
+//!    CPU time (inside workerd the clock only advances on I/O, so D1's own
+//!    `meta.duration` is 0 locally): requests signed just before each node's last
+//!    heartbeat (fresh nonce, cached key, the D1 batch decides "replay": no write, no
+//!    KV put) minus the last round's heartbeats sent again (refused by the KV nonce
+//!    before D1). What is left is the D1 round trip — the batch on the local SQLite
+//!    plus the binding's plumbing — and one cached-key RSA verify (~0.1 ms): an upper
+//!    bound of the primary's busy time for a heartbeat that writes nothing. What a
+//!    written heartbeat adds (its row and its nonce's put) is the difference of the
+//!    heartbeats' CPU between the two settings.
 //!
 //! D1 runs one query at a time per database, so busy time per heartbeat turns into
 //! heartbeats/s per database (1000 / busy ms) and nodes per database at T = 300 s.
@@ -107,8 +108,8 @@ fn run(app: &TestApp, bodies: &[Value], expect: u16) -> Phase {
 struct Setting {
     resolution: &'static str,
     heartbeat: Phase,
-    d1_older: Phase,
-    replayed: Phase,
+    /// With every heartbeat written only (see `measure`): (older, replayed).
+    controls: Option<(Phase, Phase)>,
 }
 
 fn node_ip(round: usize, n: usize) -> String {
@@ -142,14 +143,19 @@ fn measure(app: &TestApp, keys: &[PrivateKey], round: usize, resolution: &'stati
     let heartbeat = run(app, &beats, 200);
     // Signed 1 ms before each node's last heartbeat: only D1 can tell it is old.
     let older: Vec<Value> = (0..NODES).map(|n| body(n, last[n] - 1)).collect();
-    let d1_older = run(app, &older, 400);
-    // The last round's heartbeats again: their nonces are in KV, refused before D1.
-    let replayed = run(app, &beats[beats.len() - NODES..], 400);
+    // Only where every heartbeat writes: with writes on change an unchanged heartbeat
+    // keeps the last change's signed time and puts no nonce, so neither control would
+    // be refused where it must be.
+    let controls = (resolution == "0").then(|| {
+        let d1_older = run(app, &older, 400);
+        // The last round's heartbeats again: their nonces are in KV, refused before D1.
+        let replayed = run(app, &beats[beats.len() - NODES..], 400);
+        (d1_older, replayed)
+    });
     Setting {
         resolution,
         heartbeat,
-        d1_older,
-        replayed,
+        controls,
     }
 }
 
@@ -185,15 +191,17 @@ fn print(settings: &[Setting]) {
         );
     }
     let [written, on_change] = [&settings[0], &settings[1]];
-    // The D1 round trip of a heartbeat that writes nothing, and what a written row adds.
-    let trip = |s: &Setting| (s.d1_older.cpu_ms - s.replayed.cpu_ms).max(0.0);
-    let read_ms = (trip(written) + trip(on_change)) / 2.0;
+    // The D1 round trip of a heartbeat that writes nothing, and what a written one adds.
+    let (older, replayed) = written.controls.as_ref().expect("controls with 0");
+    let read_ms = (older.cpu_ms - replayed.cpu_ms).max(0.0);
     let write_ms = (written.heartbeat.cpu_ms - on_change.heartbeat.cpu_ms).max(0.0);
     let every = (DEFAULT_RESOLUTION_S / INTERVAL_S).ceil().max(1.0);
-    println!("\nD1's share of a heartbeat (workerd CPU, upper bound of the primary's busy time): the D1 round trip that writes nothing {read_ms:.2} ms \
-              (requests D1 refuses as older {:.2} / {:.2} ms minus heartbeats replayed, refused by the KV nonce {:.2} / {:.2} ms, for 0 / default); a written row adds {write_ms:.2} ms \
-              (heartbeat CPU with 0 minus with the default).\n",
-             written.d1_older.cpu_ms, on_change.d1_older.cpu_ms, written.replayed.cpu_ms, on_change.replayed.cpu_ms);
+    println!(
+        "\nD1's share of a heartbeat (workerd CPU, upper bound of the primary's busy time): the D1 round trip that writes nothing \
+         {read_ms:.2} ms (requests D1 refuses as older, {:.2} ms, minus heartbeats replayed, refused by the KV nonce, {:.2} ms; \
+         {} and {} answers not 400); a written heartbeat adds {write_ms:.2} ms, its row and its nonce's put (heartbeat CPU with 0 minus with the default).\n",
+        older.cpu_ms, replayed.cpu_ms, older.not_ok, replayed.not_ok
+    );
     println!("| heartbeats | primary busy ms per heartbeat | heartbeats/s per database | nodes per database at T = {INTERVAL_S:.0} s |");
     println!("|---|---|---|---|");
     for (name, busy) in [

@@ -5,10 +5,11 @@
 //! worker cannot time its own CPU stages): instead, requests that stop at successive
 //! stages of the same path — refused before any storage, refused by the KV nonce,
 //! refused after the D1 read with no key to try, refused by the RSA check, accepted —
-//! and the p50 of each. The step from one stage to the next is what that stage costs.
-//! Every kind of request takes turns (one of each per round) and the two workers take
-//! turns too, so drift in the machine's load hits every cell alike: read the Rust/JS
-//! ratios, not the absolute numbers.
+//! sent in blocks of BLOCK of one kind, kinds and workers taking turns block by block.
+//! For each kind: the p50 latency, and workerd's CPU time per request over its blocks
+//! (bench::group_cpu_ns), which other work on the machine barely moves. The step from
+//! one stage to the next is what that stage costs; read the Rust/JS ratios, not the
+//! absolute numbers.
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_stages --release   (part of `make bench`)
 
