@@ -1,5 +1,5 @@
 //! `POST /user/register` — sign-up: user, organization (or membership), free trial,
-//! verification link and refresh session in one atomic D1 batch (after one read
+//! verification link and sign-in in one atomic D1 batch (after one read
 //! batch), then the verification email, sent after the response (`wait_until`).
 //!
 //! A new organization only *intends* to claim its domain (`pending_domain`); the

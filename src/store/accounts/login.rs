@@ -110,7 +110,7 @@ pub struct NewLogin<'a> {
     pub rehash: Option<&'a str>,
 }
 
-/// One batch: a new refresh session, the client's network remembered (and its
+/// One batch: a new sign-in, the client's network remembered (and its
 /// failure counter for this account cleared), and the upgraded password hash if any.
 pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<(), Problem> {
     let what = "accounts.start_session";

@@ -1,4 +1,4 @@
-//! Users, organizations, memberships, trials, verification links, refresh sessions,
+//! Users, organizations, memberships, trials, verification links, sign-ins (one row each),
 //! password resets.
 //!
 //! One file per concern; everything is re-exported here, so callers say

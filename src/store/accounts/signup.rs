@@ -96,7 +96,7 @@ pub enum CreateOutcome {
 }
 
 /// One atomic batch: organization (+ trial) if new, user, membership, verification
-/// link, refresh session. Any failure leaves nothing behind.
+/// link, sign-in. Any failure leaves nothing behind.
 pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome, Problem> {
     let what = "accounts.create_account";
     let db = db.trip(Route::Primary, what);
