@@ -41,9 +41,14 @@ fn use_the_service(app: &TestApp) -> Before {
     assert_eq!(uploaded.status, 201, "{}", uploaded.body);
 
     let t = now_ms();
-    let registrations: Vec<Value> = [t - 60_000, t - 30_000]
+    // The node upgrades between its two registrations: the second is a change, written.
+    let registrations: Vec<Value> = [(t - 60_000, "1.4.2"), (t - 30_000, "1.4.3")]
         .iter()
-        .map(|&ts| signed(&key, &fields(NODE_IP, ts, Some(&org))))
+        .map(|&(ts, version)| {
+            let mut f = fields(NODE_IP, ts, Some(&org));
+            f.version = version.into();
+            signed(&key, &f)
+        })
         .collect();
     for body in &registrations {
         let res = app.post_json("/register", body);
@@ -63,6 +68,15 @@ fn use_the_service(app: &TestApp) -> Before {
         registrations,
         last_signed_ms: t - 30_000,
     }
+}
+
+/// The node's stored row, as the restored database holds it.
+fn node_row(app: &TestApp) -> Value {
+    app.d1_query(&format!(
+        "SELECT version, last_signed_at_ms, updated_at_ms FROM nodes WHERE ip = '{NODE_IP}'"
+    ))
+    .pop()
+    .expect("the node's row")
 }
 
 #[test]
@@ -112,12 +126,17 @@ fn an_exported_database_restored_into_a_fresh_one_continues_where_it_was() {
     assert_eq!(nodes["data"][0]["ip"], NODE_IP);
 
     // A thief's captured registrations, replayed: the restored KV holds no nonce for
-    // them, D1's last signed timestamp refuses them all the same.
-    for captured in &before.registrations {
-        let replay = app.post_json("/register", captured);
-        assert_eq!(replay.status, 400, "{}", replay.body);
-        assert!(replay.body.contains("Replay detected"), "{}", replay.body);
-    }
+    // them, and D1's last signed timestamp alone decides. The older one would put the
+    // node back on 1.4.2: refused. The newer one is the stored state itself: at most a
+    // no-op (writes only on change, docs/nodes.md) — either way nothing changes.
+    let older = app.post_json("/register", &before.registrations[0]);
+    assert_eq!(older.status, 400, "{}", older.body);
+    assert!(older.body.contains("Replay detected"), "{}", older.body);
+    let stored = node_row(&app);
+    let same = app.post_json("/register", &before.registrations[1]);
+    assert!([200, 400].contains(&same.status), "{}", same.body);
+    assert_eq!(node_row(&app), stored, "a replay changed the stored node");
+    assert_eq!(stored["version"], "1.4.3");
     // The node's next heartbeat is stored, signed by the restored key.
     let next = app.post_json(
         "/register",
