@@ -24,6 +24,22 @@ fn cost(res: &TestResponse) -> (u64, u64, u64, u64) {
     )
 }
 
+/// Checks one answer against its budget; returns the line for the report.
+fn within_budget(
+    name: &str,
+    res: &TestResponse,
+    status: u16,
+    budget: (u64, u64, u64, u64),
+) -> String {
+    assert_eq!(res.status, status, "{name}: {}", res.body);
+    let c = cost(res);
+    assert!(
+        c.0 <= budget.0 && c.1 <= budget.1 && c.2 <= budget.2 && c.3 <= budget.3,
+        "{name} cost {c:?} (rows read, rows written, KV reads, KV writes), budget {budget:?}"
+    );
+    format!("{name}: {c:?}")
+}
+
 /// The request's log line (wrangler's log holds every request of the shared worker).
 fn log_line(app: &TestApp, res: &TestResponse) -> Value {
     let needle = format!("\"requestId\":\"{}\"", res.header("x-request-id").unwrap());
@@ -40,27 +56,23 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
     let ip = "192.0.2.150";
     let t = now_ms();
     let mut report = Vec::new();
-    // Budgets: most (rows read, rows written, KV reads, KV writes), as measured
-    // (docs/performance.md, "What a request costs").
-    let mut check = |name: &str, res: &TestResponse, status: u16, budget: (u64, u64, u64, u64)| {
-        assert_eq!(res.status, status, "{name}: {}", res.body);
-        let c = cost(res);
-        report.push(format!("{name}: {c:?}"));
-        assert!(
-            c.0 <= budget.0 && c.1 <= budget.1 && c.2 <= budget.2 && c.3 <= budget.3,
-            "{name} cost {c:?} (rows read, rows written, KV reads, KV writes), budget {budget:?}"
-        );
-        c
+    // Budgets: most (rows read, rows written, KV reads, KV writes). Writes and KV as
+    // measured (docs/performance.md, "What a request costs"); rows read at twice the
+    // measured count: an index probe may read a neighbour's row on a shared database,
+    // while a scan (what the budget is there to catch) grows with every table.
+    let mut check = |name: &str, res: &TestResponse, status: u16, budget| {
+        report.push(within_budget(name, res, status, budget));
+        cost(res)
     };
 
     // A new node: the read, then the insert (the row and its indexes).
     let first = app.post_json("/register", &signed(&key, &fields(ip, t, Some(&org))));
-    let new = check("register (new node)", &first, 200, (12, 5, 1, 1));
+    let new = check("register (new node)", &first, 200, (24, 5, 1, 1));
     assert!(new.1 > 0, "a new node is written");
 
     // The heartbeat: nothing changed, so nothing is written and no nonce remembered.
     let beat = app.post_json("/register", &signed(&key, &fields(ip, t + 1000, None)));
-    let unchanged = check("register (warm, unchanged)", &beat, 200, (8, 0, 1, 0));
+    let unchanged = check("register (warm, unchanged)", &beat, 200, (16, 0, 1, 0));
     assert_eq!(unchanged.1, 0, "a warm unchanged heartbeat writes 0 rows");
     let line = log_line(app, &beat);
     assert_eq!(
@@ -85,7 +97,7 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
     let mut changed = fields(ip, t + 2000, None);
     changed.version = "1.5.0".into();
     let change = app.post_json("/register", &signed(&key, &changed));
-    let written = check("register (warm, changed)", &change, 200, (9, 3, 1, 1));
+    let written = check("register (warm, changed)", &change, 200, (18, 3, 1, 1));
     assert!(written.1 > 0, "a change is written");
     let stored = app.d1_query(&format!(
         "SELECT version, last_signed_at_ms FROM nodes WHERE org_id = '{org}'"
@@ -111,6 +123,53 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
     }
     assert_eq!(refusal.header("x-gatehouse-d1-round-trips"), Some("0"));
     check("register (replay, KV)", &refusal, 400, (0, 0, 1, 0));
+    println!(
+        "Cost per request (rows read, rows written, KV reads, KV writes): {}",
+        report.join(", ")
+    );
+}
+
+#[test]
+fn the_other_node_routes_stay_within_their_cost_budgets() {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use serde_json::json;
+    let app = shared_app();
+    let org = unique("org-cost-other");
+    let key = seed_org(app, &org, 2048);
+    let ip = "192.0.2.151";
+    let t = now_ms();
+    let registered = app.post_json("/register", &signed(&key, &fields(ip, t, Some(&org))));
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    // Budgets as in the heartbeat test above: writes and KV as measured, reads twice.
+    let mut report = Vec::new();
+    let mut check = |name: &str, res: &TestResponse, status: u16, budget| {
+        report.push(within_budget(name, res, status, budget));
+    };
+    let node_id = unique("cost-node");
+    let secret = json!({"node_id": node_id, "secret": "0123456789abcdef"});
+    check(
+        "register_node_secret (new)",
+        &app.post_json("/register_node_secret", &secret),
+        200,
+        (4, 2, 0, 0),
+    );
+    check(
+        "register_node_secret (again)",
+        &app.post_json("/register_node_secret", &secret),
+        200,
+        (4, 0, 0, 0),
+    );
+    let ts = t + 1000;
+    let message = format!("gatehouse-node-unregister-v1\n{ip}\n{ts}\n{org}");
+    let unregister = json!({"ip": ip, "timestamp": ts, "id_org": org,
+        "signature": STANDARD.encode(key.sign(message.as_bytes()))});
+    check(
+        "unregister",
+        &app.post_json("/unregister", &unregister),
+        200,
+        (18, 4, 1, 1),
+    );
     println!(
         "Cost per request (rows read, rows written, KV reads, KV writes): {}",
         report.join(", ")

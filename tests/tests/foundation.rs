@@ -194,9 +194,19 @@ fn test_hooks_are_absent_when_off() {
         "x-gatehouse-metric",
         "x-gatehouse-d1-primary",
         "x-gatehouse-kdf-runs",
+        "x-gatehouse-d1-rows-written",
+        "x-gatehouse-kv-reads",
     ] {
         assert!(res.header(hook).is_none(), "{hook} without test hooks");
     }
+    // An injected fault (docs/operations.md, "Overload") is a test hook too: ignored.
+    let faulted = app.request(
+        "GET",
+        "/node",
+        &[("x-gatehouse-fault", "d1-overloaded")],
+        None,
+    );
+    assert_eq!(faulted.status, 200, "{}", faulted.body);
     assert!(
         res.header("x-request-id").is_some(),
         "request ids are not a test hook"
