@@ -212,6 +212,21 @@ impl Config {
             });
         }
 
+        // Bounded by a day: a node seen once a day is not "live" by any measure. Below the
+        // offline threshold: with writes only on change a live node's stored last-seen
+        // lags its last heartbeat by up to the resolution (docs/nodes.md, "Writes only
+        // on change"), and it must never look offline for that.
+        let node_seen_resolution_seconds = number("NODE_SEEN_RESOLUTION_SECONDS", 600, 0, 86_400)?;
+        if node_seen_resolution_seconds >= node_offline_after_seconds {
+            return Err(ConfigError {
+                name: "NODE_SEEN_RESOLUTION_SECONDS",
+                reason: format!(
+                    "{node_seen_resolution_seconds} s is not below NODE_OFFLINE_AFTER_SECONDS \
+                     ({node_offline_after_seconds} s): a live node would be listed offline"
+                ),
+            });
+        }
+
         Ok(Config {
             public_url,
             mail_from,
@@ -239,8 +254,7 @@ impl Config {
             } else {
                 D1Simulation::default()
             },
-            // Bounded by a day: a node seen once a day is not "live" by any measure.
-            node_seen_resolution_seconds: number("NODE_SEEN_RESOLUTION_SECONDS", 600, 0, 86_400)?,
+            node_seen_resolution_seconds,
             replay_nonces: match var("REPLAY_NONCES", "kv").as_str() {
                 "kv" => ReplayNonces::Kv,
                 "d1" => ReplayNonces::D1,

@@ -236,3 +236,26 @@ fn node_env_key_is_optional_and_checked_when_set() {
         assert_eq!(err.name, "NODE_ENV_KEY");
     }
 }
+
+#[test]
+fn the_seen_resolution_must_stay_below_the_offline_threshold() {
+    let err = config(&[
+        ("JWT_SECRET", GOOD_SECRET),
+        ("NODE_OFFLINE_AFTER_SECONDS", "600"),
+        ("NODE_SEEN_RESOLUTION_SECONDS", "600"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "NODE_SEEN_RESOLUTION_SECONDS");
+    assert!(
+        err.reason.contains("would be listed offline"),
+        "{}",
+        err.reason
+    );
+    let ok = config(&[
+        ("JWT_SECRET", GOOD_SECRET),
+        ("NODE_OFFLINE_AFTER_SECONDS", "600"),
+        ("NODE_SEEN_RESOLUTION_SECONDS", "599"),
+    ])
+    .unwrap();
+    assert_eq!(ok.node_seen_resolution_seconds, 599);
+}
