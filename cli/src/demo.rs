@@ -211,10 +211,13 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
     )?;
     println!("   She signs in with the new password: 200.");
     println!(
-        "\nDone: a person signed up, verified her email, gave her organization a key and its nodes' service\nenvironments, two bridge"
+        "\nDone: a person signed up, verified her email, gave her organization a key and its nodes'"
     );
     println!(
-        "nodes registered with it, and she reset her password. Keys for this demo are in {}.",
+        "service environments, two bridge nodes registered with it (one through the installer's"
+    );
+    println!(
+        "two requests), and she reset her password. Keys for this demo are in {}.",
         dir.display()
     );
     Ok(())

@@ -124,7 +124,11 @@ fn the_onboarding_demo_runs_end_to_end() {
         "uploads the public key",
         "200: {\"message\":\"Registration successful\",\"success\":true}",
         "  S3  active  eu-west-1  v1.0.0  last updated ",
-        "  S3  running  eu-central-1  v0.0.28  last updated ",
+        "200: blob set (",
+        "POST /secrets, 200",
+        ".env.gcs: GCS_ACCESS_KEY=demo-",
+        "POST /register without a provider (run without -p), 200",
+        "  UNKNOWN  running  eu-central-1  v0.0.28  last updated ",
         "Reset your password",
         "She signs in with the new password: 200.",
     ] {

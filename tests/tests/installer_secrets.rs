@@ -64,6 +64,10 @@ fn the_installer_fetches_its_environments_then_registers_with_its_own_tools() {
     let ip = "198.51.100.70";
     let res = post_secrets(app, &secrets_payload(&pem, ip, REGION, &org, seconds()));
     let answer = json_reply(&res, 200);
+    // One RSA public operation for the organization's one key; two D1 round trips (the
+    // keys, then the claim with the files).
+    assert_eq!(res.header("x-gatehouse-rsa-verifications"), Some("1"));
+    assert_eq!(res.header("x-gatehouse-d1-round-trips"), Some("2"));
     for (service, file) in &files {
         // Only the encrypted form: the installer would take a plain one as is.
         assert!(answer.get(format!("env_{service}")).is_none(), "{answer}");

@@ -189,6 +189,11 @@ fn node_routes_are_limited_per_ip_in_their_own_shapes() {
     assert_eq!(refused.status, 429);
     assert_eq!(refused.json()["success"], false);
     assert_eq!(refused.header("retry-after"), Some("60"));
+    // So does the installer's /secrets, in the common shape.
+    let refused = app.request("POST", "/secrets", &headers, Some(b"{}"));
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
+    assert_eq!(refused.header("retry-after"), Some("60"));
     // Health is never limited.
     assert_eq!(
         app.request("GET", "/health", &[("cf-connecting-ip", "192.0.2.9")], None)
