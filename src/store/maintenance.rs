@@ -34,6 +34,7 @@ fn sql(sweep: Sweep) -> String {
         Sweep::LoginNetworks => expired("login_networks", "user_id, network", "last_success_ms"),
         Sweep::NodeTombstones => expired("node_tombstones", "org_id, ip", "removed_at_ms"),
         Sweep::StaleNodes => format!("DELETE FROM nodes WHERE (org_id, ip) IN ({STALE_NODES})"),
+        Sweep::SecretsFetches => expired("secrets_fetches", "nonce", "expires_at_ms"),
     }
 }
 

@@ -88,7 +88,8 @@ fn seed_expiring_rows(app: &TestApp, user: &str, now: i64) {
          INSERT INTO login_networks (user_id, network, last_success_ms) VALUES \
            ('{user}', '198.51.100.1', {}), ('{user}', '198.51.100.2', {});
          INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) VALUES \
-           ('org-gone', '192.0.2.1', {old_signed}, {}), ('org-gone', '192.0.2.2', {old_signed}, {})",
+           ('org-gone', '192.0.2.1', {old_signed}, {}), ('org-gone', '192.0.2.2', {old_signed}, {});
+         INSERT INTO secrets_fetches (nonce, expires_at_ms) VALUES ('sf-old', {}), ('sf-live', {})",
         now - 2 * DAY,
         now - 12 * 3600 * 1000,
         now - DAY,
@@ -106,6 +107,8 @@ fn seed_expiring_rows(app: &TestApp, user: &str, now: i64) {
         now - 89 * DAY,
         now - 12 * MINUTE,
         now - MINUTE,
+        now - MINUTE,
+        now + 5 * MINUTE,
     ));
 }
 
@@ -141,6 +144,7 @@ fn the_cron_removes_what_expired_keeps_what_is_needed_and_a_second_run_removes_n
         "login_networks",
         "node_tombstones",
         "stale_nodes",
+        "secrets_fetches",
     ] {
         assert_eq!(removed[sweep], 1, "{sweep}: {line}");
     }
@@ -153,13 +157,14 @@ fn the_cron_removes_what_expired_keeps_what_is_needed_and_a_second_run_removes_n
          (SELECT group_concat(network) FROM login_failures) AS failures, \
          (SELECT group_concat(network) FROM login_networks WHERE network LIKE '198.%') AS networks, \
          (SELECT group_concat(ip) FROM node_tombstones WHERE org_id = 'org-gone') AS tombstones, \
-         (SELECT group_concat(ip) FROM nodes WHERE org_id = 'org-ret') AS nodes",
+         (SELECT group_concat(ip) FROM nodes WHERE org_id = 'org-ret') AS nodes, \
+         (SELECT group_concat(nonce) FROM secrets_fetches WHERE nonce LIKE 'sf-%') AS fetches",
     );
     assert_eq!(
         kept[0],
         json!({"sign_ins": "si-ended", "links": "ev-late", "resets": "pr-late",
                "failures": "net-open", "networks": "198.51.100.2", "tombstones": "192.0.2.2",
-               "nodes": "192.0.2.11"}),
+               "nodes": "192.0.2.11", "fetches": "sf-live"}),
     );
     // The removed node left its replay state: its last captured registration is refused,
     // a newer one brings it back.

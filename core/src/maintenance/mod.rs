@@ -42,10 +42,13 @@ pub enum Sweep {
     NodeTombstones,
     /// Nodes not seen for `NODE_REMOVE_AFTER_DAYS` (each leaves a tombstone).
     StaleNodes,
+    /// `POST /secrets` signatures claimed in D1, past their nonce's expiry (each claim
+    /// also sweeps 20 itself; this catches the rest once fetches stop).
+    SecretsFetches,
 }
 
 impl Sweep {
-    pub const ALL: [Sweep; 7] = [
+    pub const ALL: [Sweep; 8] = [
         Sweep::SignIns,
         Sweep::EmailVerifications,
         Sweep::PasswordResets,
@@ -53,6 +56,7 @@ impl Sweep {
         Sweep::LoginNetworks,
         Sweep::NodeTombstones,
         Sweep::StaleNodes,
+        Sweep::SecretsFetches,
     ];
 
     /// The name in the run's log line and data point (the table, but for stale nodes).
@@ -65,6 +69,7 @@ impl Sweep {
             Sweep::LoginNetworks => "login_networks",
             Sweep::NodeTombstones => "node_tombstones",
             Sweep::StaleNodes => "stale_nodes",
+            Sweep::SecretsFetches => "secrets_fetches",
         }
     }
 }
@@ -94,6 +99,8 @@ impl Policy {
                 Sweep::LoginNetworks => KNOWN_NETWORK_TTL_MS,
                 Sweep::NodeTombstones => self.tombstone_retention_ms,
                 Sweep::StaleNodes => self.node_remove_after_ms,
+                // Its own column is the expiry already.
+                Sweep::SecretsFetches => 0,
             }
     }
 }
@@ -167,11 +174,11 @@ mod tests {
     #[test]
     fn a_run_goes_on_only_while_a_batch_was_full_and_rounds_remain() {
         let mut r = Report::default();
-        let mut full = [0; 7];
+        let mut full = [0; 8];
         full[2] = u64::from(BATCH_ROWS);
         assert!(r.add_round(&full));
         assert!(!r.complete);
-        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0]));
+        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0, 0]));
         assert!(r.complete);
         assert_eq!(r.total(), u64::from(BATCH_ROWS) + 4);
         let mut capped = Report::default();
@@ -186,11 +193,12 @@ mod tests {
     #[test]
     fn the_log_line_names_every_sweep() {
         let mut r = Report::default();
-        r.add_round(&[1, 2, 3, 4, 5, 6, 7]);
+        r.add_round(&[1, 2, 3, 4, 5, 6, 7, 8]);
         let line = r.log_line("7 * * * *", 5, 12);
         assert_eq!(line["removed"]["stale_nodes"], 7);
+        assert_eq!(line["removed"]["secrets_fetches"], 8);
         assert_eq!(line["removed"]["sign_ins"], 1);
-        assert_eq!(line["total"], 28);
+        assert_eq!(line["total"], 36);
         assert_eq!(line["durationMs"], 12);
         assert_eq!(line["complete"], true);
     }
