@@ -277,7 +277,9 @@ pub async fn delete(
     let condition = "org_id = ?1 AND ip = ?2";
     let statements = vec![
         db.statement(
-            &tombstone("last_signed_at_ms", condition, "?3"),
+            // At least now: a heartbeat the node sent unchanged (unwritten, so newer
+            // than the row's last signed time) must not bring the node back if replayed.
+            &tombstone("max(last_signed_at_ms, ?3)", condition, "?3"),
             &[text(org_id), text(ip), num(retention.now_ms)],
         ),
         db.statement(

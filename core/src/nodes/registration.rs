@@ -153,6 +153,13 @@ impl NodeRegistration {
     pub fn signs_org(&self, i: usize) -> bool {
         i == 0
     }
+
+    /// Whether `messages()[i]` signs every field the node's row stores (provider,
+    /// status, region, version, services, organization): the v1 form does; the
+    /// installer's signs only ip, region and timestamp.
+    pub fn signs_every_field(&self, i: usize) -> bool {
+        i == 0
+    }
 }
 
 /// Parses and checks a request body (not the signature itself, and not freshness).
@@ -306,6 +313,14 @@ mod tests {
         assert_eq!(reg.fields.id_org.as_deref(), Some("org-9"));
         assert_eq!(reg.timestamp.ms, 1_705_314_600_000);
         assert_eq!(reg.messages()[1], "203.0.113.7|eu-central-1|1705314600");
+        // The v1 message signs every stored field; the installer's leaves status,
+        // version, provider and services out, so it never goes unwritten.
+        for field in ["AWS", "running", "eu-central-1"] {
+            assert!(reg.messages()[0].contains(field), "{field}");
+        }
+        assert!(reg.signs_every_field(0) && reg.signs_org(0));
+        assert!(!reg.signs_every_field(1) && !reg.signs_org(1));
+        assert!(!reg.messages()[1].contains("running"));
         assert_eq!(
             parse(&body(json!({"provider": "GCP"}))).unwrap().provider,
             "GCS"

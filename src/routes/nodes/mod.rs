@@ -164,19 +164,29 @@ pub fn known_signer(
     id_org: Option<&str>,
     messages: &[&[u8]],
     signature: &[u8],
-) -> Option<(String, String)> {
+) -> Option<KnownSigner> {
     KNOWN_NODES.with(|cache| {
         let cache = cache.borrow();
         let known = cache.get(node_ip)?;
         if !Candidates::of(id_org).admits(&known.org_id) {
             return None;
         }
-        let (key_id, _) = known
-            .keys
-            .iter()
-            .find(|(id, pem)| verifies(id, pem, messages, signature))?;
-        Some((known.org_id.clone(), key_id.clone()))
+        known.keys.iter().find_map(|(id, pem)| {
+            signed_message(id, pem, messages, signature).map(|message| KnownSigner {
+                org_id: known.org_id.clone(),
+                key_id: id.clone(),
+                message,
+            })
+        })
     })
+}
+
+/// Who signed a request of a node this isolate knows, and which of its messages.
+pub struct KnownSigner {
+    pub org_id: String,
+    pub key_id: String,
+    /// The index in the request's `messages()`.
+    pub message: usize,
 }
 
 /// Remembers a node verified on the cold path, with the keys that were read for it
@@ -198,11 +208,6 @@ pub fn remember_node(node_ip: &str, signer: &CandidateKey, keys: &[CandidateKey]
 
 pub fn forget_node(node_ip: &str) {
     KNOWN_NODES.with(|c| c.borrow_mut().forget(node_ip));
-}
-
-/// Whether the key `id` (PEM `pem`) signed one of `messages`.
-fn verifies(id: &str, pem: &str, messages: &[&[u8]], signature: &[u8]) -> bool {
-    signed_message(id, pem, messages, signature).is_some()
 }
 
 /// Which of `messages` the key `id` (PEM `pem`) signed, if any.

@@ -94,7 +94,14 @@ pub async fn handle(
         }
         None => {}
     }
-    let write = node_write(&config, &registration, &key.org_id, &key.id, now_ms);
+    let write = node_write(
+        &config,
+        &registration,
+        signer.message,
+        &key.org_id,
+        &key.id,
+        now_ms,
+    );
     let (applied, state) = nodes::upsert_node(db, &write).await?;
     if !applied && warm::cold_unchanged(&key.org_id, registration.timestamp.ms, &state) {
         remember_node(&registration.node_ip, key, &context.keys);
@@ -138,11 +145,18 @@ async fn warm(
     let messages = registration.messages();
     let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
     let id_org = registration.fields.id_org.as_deref();
-    let Some((org_id, key_id)) = known_signer(node_ip, id_org, &messages, &registration.signature)
-    else {
+    let Some(signer) = known_signer(node_ip, id_org, &messages, &registration.signature) else {
         return Ok(None);
     };
-    let write = node_write(config, registration, &org_id, &key_id, now_ms);
+    let (org_id, key_id) = (signer.org_id, signer.key_id);
+    let write = node_write(
+        config,
+        registration,
+        signer.message,
+        &org_id,
+        &key_id,
+        now_ms,
+    );
     let (applied, state) = nodes::update_registered(db, &write).await?;
     Ok(
         match warm::decide(applied, &org_id, registration.timestamp.ms, &state) {
@@ -158,9 +172,11 @@ async fn warm(
     )
 }
 
+/// The write of `registration`, verified as its `messages()[message]`.
 fn node_write<'a>(
     config: &Config,
     registration: &'a NodeRegistration,
+    message: usize,
     org_id: &'a str,
     key_id: &'a str,
     now_ms: i64,
@@ -177,6 +193,16 @@ fn node_write<'a>(
         node_services: registration.node_services,
         signed_at_ms: registration.timestamp.ms,
         now_ms,
-        seen_resolution_ms: i64::from(config.node_seen_resolution_seconds) * 1000,
+        // Only a message that signs every stored field may go unwritten. The installer's
+        // (`ip|region|timestamp`) leaves provider, status, version and services unsigned:
+        // an unwritten one would stay a fresh, unused signature that anyone who saw it
+        // could send again with other values, newer than the stored row. So the
+        // installer's heartbeats are written, and their nonce remembered, every time
+        // (SECURITY.md, "Threat model", Replay).
+        seen_resolution_ms: if registration.signs_every_field(message) {
+            i64::from(config.node_seen_resolution_seconds) * 1000
+        } else {
+            0
+        },
     }
 }

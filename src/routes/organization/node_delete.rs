@@ -1,8 +1,9 @@
 //! `DELETE /organization/{idOrg}/node/{nodeId}` — an OWNER or ADMINISTRATOR removes a
 //! node of the organization (the client's `deletePrivateNode`). `nodeId` is the node's
 //! address as listed (any spelling of it works). A tombstone at the node's last signed
-//! timestamp stays behind, so only a registration signed later creates the node anew,
-//! never a captured earlier one.
+//! timestamp, or now if later, stays behind, so only a registration signed after the
+//! removal creates the node anew, never a captured earlier one (also not an unchanged
+//! heartbeat that was answered unwritten, newer than the row).
 
 use crate::routes::account::{authorize, error, MANAGE_KEYS};
 use crate::store::nodes;

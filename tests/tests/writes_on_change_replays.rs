@@ -1,0 +1,101 @@
+//! What writes only on change must not open (SECURITY.md, "Threat model", Replay): a
+//! heartbeat answered unwritten is still a fresh signature, newer than the stored row,
+//! so whoever saw it could send it again. Two ways that would have mattered, each held
+//! here with D1 alone deciding (`REPLAY_NONCES=d1`: no KV nonce answers first; in the
+//! default mode KV refuses these earlier still, except at a location it has not reached):
+//! the installer's form, whose signature leaves status, version, provider and services
+//! unsigned, and a node a manager removed.
+
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
+use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::nodes::{fields, installer_body, now_ms, seed_org, signed};
+use gatehouse_e2e::{spawn_app_with, TestApp};
+use serde_json::{json, Value};
+
+const SECONDS: i64 = 1000;
+
+fn d1_alone() -> TestApp {
+    spawn_app_with(&[("REPLAY_NONCES", "d1")])
+}
+
+fn node_row(app: &TestApp, org: &str, ip: &str) -> Vec<Value> {
+    app.d1_query(&format!(
+        "SELECT status, version, last_signed_at_ms FROM nodes WHERE org_id = '{org}' AND ip = '{ip}'"
+    ))
+}
+
+#[test]
+fn an_installer_heartbeat_is_always_written_so_its_unsigned_fields_cannot_be_replaced() {
+    let app = d1_alone();
+    let key = seed_org(&app, "org-inst", 2048);
+    let ip = "198.51.100.120";
+    let t0 = now_ms() / 1000 - 60;
+    assert_eq!(
+        app.post_json("/register", &installer_body(&key, ip, t0, "org-inst"))
+            .status,
+        200
+    );
+    // The same node, nothing changed, ten seconds later: written all the same.
+    let heartbeat = installer_body(&key, ip, t0 + 10, "org-inst");
+    let res = app.post_json("/register", &heartbeat);
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_ne!(
+        res.header("x-gatehouse-d1-rows-written"),
+        Some("0"),
+        "an installer-form heartbeat is written"
+    );
+    let before = node_row(&app, "org-inst", ip);
+    assert_eq!(before[0]["last_signed_at_ms"], json!((t0 + 10) * 1000));
+
+    // Someone who saw it sends it again with other unsigned values.
+    let mut forged = heartbeat.clone();
+    forged["status"] = json!("maintenance");
+    forged["version"] = json!("6.6.6");
+    let replay = app.post_json("/register", &forged);
+    assert_eq!(replay.status, 400, "{}", replay.body);
+    assert!(replay.body.contains("Replay detected"), "{}", replay.body);
+    assert_eq!(node_row(&app, "org-inst", ip), before, "nothing changed");
+}
+
+#[test]
+fn an_unchanged_heartbeat_replayed_after_a_managers_removal_does_not_bring_the_node_back() {
+    let app = d1_alone();
+    let (token, org, _) = verified_user(&app, "ada@removal.acme.io");
+    let key = PrivateKey::generate(2048).unwrap();
+    let upload = app.post_json_as(
+        &token,
+        &format!("/organization/{org}/key"),
+        &json!({"publicKey": key.public_key().to_spki_pem()}),
+    );
+    assert_eq!(upload.status, 201, "{}", upload.body);
+    let ip = "198.51.100.121";
+    let t0 = now_ms() - 60 * SECONDS;
+    let first = app.post_json("/register", &signed(&key, &fields(ip, t0, Some(&org))));
+    assert_eq!(first.status, 200, "{}", first.body);
+    // Unchanged and within the resolution: answered, not written (the v1 form signs
+    // every field, so it may go unwritten).
+    let unchanged = signed(&key, &fields(ip, t0 + 10 * SECONDS, Some(&org)));
+    let res = app.post_json("/register", &unchanged);
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("x-gatehouse-d1-rows-written"), Some("0"));
+
+    let removed = app.request_as(
+        &token,
+        "DELETE",
+        &format!("/organization/{org}/node/{ip}"),
+        None,
+    );
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let replay = app.post_json("/register", &unchanged);
+    assert_eq!(replay.status, 400, "{}", replay.body);
+    assert!(
+        node_row(&app, &org, ip).is_empty(),
+        "the node stays removed"
+    );
+    // The node's own next heartbeat, signed after the removal, registers it anew.
+    let next = app.post_json(
+        "/register",
+        &signed(&key, &fields(ip, now_ms() + SECONDS, Some(&org))),
+    );
+    assert_eq!(next.status, 200, "{}", next.body);
+}
