@@ -7,9 +7,11 @@
 //! the installer's, and the organization must be named (there is no node row yet to
 //! find it by). The legacy spelling `org_id` is accepted as everywhere.
 //!
-//! The same signature may not serve both routes: they share the replay nonce
-//! (core::nodes::signed::nonce_key), so a captured `/secrets` request cannot register
-//! a node, nor a captured registration fetch secrets.
+//! Both routes share the KV replay nonce (core::nodes::signed::nonce_key): with
+//! `REPLAY_NONCES=kv` (the default), once KV has the nonce a captured `/secrets`
+//! request cannot register a node, nor a captured (written) registration fetch secrets.
+//! KV is eventually consistent and `/register` keeps no D1 record of `/secrets`
+//! fetches, so this is a first layer, not a guarantee (SECURITY.md, "Known gaps").
 
 use crate::nodes::registration::REGION_PUNCTUATION;
 use crate::nodes::signed::{

@@ -3,7 +3,7 @@
 //! "Service environments").
 //!
 //! Verified as `/register` verifies the installer's form: freshness, the KV nonce
-//! (shared with /register and /unregister, so one signature serves one request of any
+//! (shared with /register and /unregister, so with KV nonces one signature serves one request of any
 //! of them), the named organization's active keys, one RSA public operation per key,
 //! one refusal whatever is wrong until a key verifies, then bans. D1 refuses replays
 //! too: the verified signature is claimed by a conditional insert in the same batch
