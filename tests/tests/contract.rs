@@ -64,6 +64,10 @@ fn schemathesis(app: &TestApp, token: &str, org: &str, select: &[&str]) -> Strin
             &app.url("/openapi.json"),
             "--max-examples",
             &examples,
+            // Key generation (POST key without a body) takes seconds of CPU in wasm; on
+            // a loaded 2-core runner it passed schemathesis's default 10 s.
+            "--request-timeout",
+            "60",
         ])
         .args(select);
     if let Ok(seed) = std::env::var("CONTRACT_SEED") {

@@ -67,11 +67,12 @@ fn a_node_that_stops_registering_is_offline_in_its_list_and_gone_from_the_direct
     );
     assert_eq!(directory(&app), vec!["203.0.113.1", "203.0.113.2"]);
 
-    // .1 last seen 1300 s ago (past 1200 s, within the default 1800); .2 1100 s ago.
+    // .1 last seen 1300 s ago (past 1200 s, within the default 1800); .2 1100 s ago —
+    // their last written requests signed then too, as a node that went quiet left them.
     let now = now_ms();
     app.d1_query(&format!(
-        "UPDATE nodes SET updated_at_ms = {} WHERE ip = '203.0.113.1'; \
-         UPDATE nodes SET updated_at_ms = {} WHERE ip = '203.0.113.2'",
+        "UPDATE nodes SET updated_at_ms = {0}, last_signed_at_ms = {0} WHERE ip = '203.0.113.1'; \
+         UPDATE nodes SET updated_at_ms = {1}, last_signed_at_ms = {1} WHERE ip = '203.0.113.2'",
         now - 1_300_000,
         now - 1_100_000
     ));
