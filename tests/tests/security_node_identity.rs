@@ -325,12 +325,12 @@ fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
 
 #[test]
 fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
-    // Each D1 round trip takes 10 s here (the most D1_LATENCY_MS allows): the read
-    // lands at ~10 s, the revocation and the ban are issued at 11 s (`wrangler d1
-    // execute`, a process of its own that may take seconds on a loaded runner and must
-    // be done before the worker writes: both write one SQLite file), the write lands at
-    // ~20 s. A 500 prints the worker's log, to tell such a collision from a fault.
-    let app = spawn_app_with(&[("D1_LATENCY_MS", "10000")]);
+    // Each D1 round trip takes 25 s here: the read lands at ~25 s, the revocation and
+    // the ban are issued at 26 s (`wrangler d1 execute`, a process of its own that took
+    // over 9 s on a loaded 2-core runner and must be done before the worker writes:
+    // both write one SQLite file), the write lands at ~50 s. A 500 prints the worker's
+    // log, to tell such a collision from a fault.
+    let app = spawn_app_with(&[("D1_LATENCY_MS", "25000")]);
     let revoked = seed_org(&app, "org-revoked", 2048);
     let banned = seed_org(&app, "org-banned", 2048);
     let t = now_ms();
@@ -349,7 +349,7 @@ fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
     };
     let first = send(&revoked, "203.0.113.66", "org-revoked");
     let second = send(&banned, "203.0.113.67", "org-banned");
-    std::thread::sleep(std::time::Duration::from_secs(11));
+    std::thread::sleep(std::time::Duration::from_secs(26));
     app.d1_execute(
         "UPDATE org_keys SET revoked_at_ms = 1 WHERE org_id = 'org-revoked'; \
          UPDATE organizations SET banned = 1 WHERE id = 'org-banned'",

@@ -246,7 +246,7 @@ impl Config {
             )?,
             d1_simulation: if test_hooks {
                 D1Simulation {
-                    primary_latency_ms: number("D1_LATENCY_MS", 0, 0, 10_000)?,
+                    primary_latency_ms: number("D1_LATENCY_MS", 0, 0, 30_000)?,
                     replica_latency_ms: number("D1_REPLICA_LATENCY_MS", 0, 0, 10_000)?,
                     kv_latency_ms: number("KV_LATENCY_MS", 0, 0, 10_000)?,
                     baseline: switch("D1_BASELINE", "off")?,
