@@ -312,8 +312,11 @@ fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
         // Inside its window, its nonce unused: D1's tombstone refuses it.
         assert_refused(&app.post_json("/register", &captured), 400, REPLAY);
         assert!(nodes_at(&app, ip).is_empty(), "{ip} stays removed");
-        // The node itself comes back with a newer registration.
-        assert_eq!(register(&app, &key, ip, t + 3_000, Some(&org)).status, 200);
+        // The node itself comes back with a registration signed after the removal (a
+        // manager's removal is at the time it was made: an unwritten heartbeat of the
+        // node, newer than its row, must not bring it back either).
+        let after = (t + 3_000).max(now_ms() + 1_000);
+        assert_eq!(register(&app, &key, ip, after, Some(&org)).status, 200);
     }
     // Tombstones are kept only while a request signed before them could be fresh.
     let kept = app.d1_query("SELECT ip FROM node_tombstones ORDER BY ip");
