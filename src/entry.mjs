@@ -5,11 +5,18 @@
 // with an opaque "worker hung" error. Instead we log it and answer the documented
 // 500 JSON body at once.
 //
-// Constructing the generated class per request keeps worker-build's own recovery: its
-// shim marks the instance broken on the trap and re-initialises the wasm state on the
-// next construction, so one panic never poisons later requests.
+// worker-build's own recovery is kept: its shim marks the instance broken on a trap
+// (`__worker_init_state.criticalError`) and re-initialises the wasm state on the next
+// construction of its class, so one panic never poisons later requests. Constructing
+// that class costs two proxies and an extra async frame per request, so while nothing
+// is broken the generated `fetch` is called directly (with this entrypoint's own `env`
+// and `ctx`, as the class would); after a trap the next request constructs it, which
+// re-initialises (tests/tests/foundation.rs, the panic tests).
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Generated from "../build/index.js";
+
+const initState = globalThis.__worker_init_state;
+const generatedFetch = Generated.prototype.fetch;
 
 // The 500 body in each route family's documented shape (core/src/http/problem.rs).
 const INTERNAL_ERROR = JSON.stringify({
@@ -68,9 +75,13 @@ export default class Gatehouse extends WorkerEntrypoint {
     const trapped = new Promise((_, reject) => (fail = reject));
     inFlight.add(fail);
     try {
-      const handler = new Generated(this.ctx, this.env);
-      return await Promise.race([handler.fetch(request), trapped]);
+      const answer = initState && !initState.criticalError
+        ? generatedFetch.call(this, request)
+        : new Generated(this.ctx, this.env).fetch(request);
+      return await Promise.race([answer, trapped]);
     } catch (error) {
+      // What the shim's proxy does for a trap it sees thrown.
+      if (initState && error instanceof WebAssembly.RuntimeError) initState.criticalError = true;
       console.error("unhandled error, answered 500:", error && error.stack ? error.stack : String(error));
       const requestId = requestIdOf(request);
       recordPanic(this.env, request, requestId, startedMs);

@@ -9,7 +9,7 @@ use worker::{Headers, Request, Response, ResponseBuilder};
 /// What is refused from the request line and headers alone, before routing: a
 /// header section over [`MAX_HEADER_BYTES`] or a declared body over [`MAX_BODY_BYTES`].
 pub fn refused_before_reading(req: &Request) -> Option<Problem> {
-    let entries: Vec<(String, String)> = req.headers().entries().collect();
+    let entries = header_entries(req);
     let header_bytes = header_section_bytes(entries.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     if header_bytes > MAX_HEADER_BYTES {
         Some(Problem::HeadersTooLarge {
@@ -22,6 +22,20 @@ pub fn refused_before_reading(req: &Request) -> Option<Problem> {
     } else {
         None
     }
+}
+
+/// Every header (name, value) of the request, as the `Headers` iterator yields them
+/// (a repeated `Set-Cookie` stays separate). Fetched as one JSON text: `Array.from`
+/// and `JSON.stringify` are two calls across the JS boundary, where workers-rs'
+/// `Headers::entries` makes about seven per header (docs/performance.md, "Benchmarks").
+/// Should the text ever not parse, the iterator is used after all.
+fn header_entries(req: &Request) -> Vec<(String, String)> {
+    let headers: &wasm_bindgen::JsValue = req.headers().as_ref();
+    let text = worker::js_sys::JSON::stringify(&worker::js_sys::Array::from(headers))
+        .ok()
+        .and_then(|t| t.as_string());
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| req.headers().entries().collect())
 }
 
 /// Whether the request declares (`Content-Length`) a body over [`MAX_BODY_BYTES`].
@@ -44,7 +58,8 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
     let too_large = Problem::PayloadTooLarge {
         limit: MAX_BODY_BYTES,
     };
-    if declared_too_large(req) {
+    let declared = declared_length(req);
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Err(too_large);
     }
     if req.inner().body().is_none() {
@@ -55,7 +70,7 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
         Problem::Internal
     };
     let chunked = req.headers().has("transfer-encoding").unwrap_or(true);
-    if declared_length(req).is_some() && !chunked {
+    if declared.is_some() && !chunked {
         // Within the limit (checked above) and, without a transfer coding, held to the
         // declared length by HTTP framing: read in one call. Read chunk by chunk
         // through a stream reader instead, every request cost ~0.5 ms more CPU than the

@@ -5,9 +5,10 @@
 
 use crate::store::db::Cost;
 use gatehouse_core::http::observe::{self, RequestRecord};
+use serde::Serialize;
 use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
-use worker::{AnalyticsEngineDataPointBuilder, Env, Request, Response, ResponseBody};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{Env, Request, Response, ResponseBody};
 
 /// The Analytics Engine dataset binding, as declared in wrangler.toml.
 pub const METRICS_BINDING: &str = "METRICS";
@@ -30,7 +31,7 @@ impl Arrival {
         Arrival {
             request_id: observe::request_id(ray.as_deref(), random),
             method: req.inner().method(),
-            at_ms: worker::Date::now().as_millis() as f64,
+            at_ms: worker::js_sys::Date::now(),
             // Cloudflare's edge sets cf-ray and fills `request.cf`; without it (wrangler
             // dev) the cf object is simulated (colo "DFW"), so no location is made up.
             country: ray.as_ref().and_then(|_| cf_text(req, "country")),
@@ -73,7 +74,7 @@ pub fn finish(
         method: arrival.method.clone(),
         status,
         error_code: observe::error_code(status, body),
-        duration_ms: (worker::Date::now().as_millis() as f64 - arrival.at_ms).max(0.0) as u64,
+        duration_ms: (worker::js_sys::Date::now() - arrival.at_ms).max(0.0) as u64,
         d1_primary: cost.d1_primary,
         d1_replica: cost.d1_replica,
         kv_calls: cost.kv_reads + cost.kv_writes,
@@ -93,10 +94,10 @@ pub fn finish(
     let headers = response.headers();
     let _ = headers.set(REQUEST_ID_HEADER, &arrival.request_id);
     let (index, blobs, doubles) = record.data_point();
-    match write_data_point(env, &index, &blobs, &doubles) {
+    let point = point_json(&index, &blobs, &doubles);
+    match write_point_json(env, &point) {
         Ok(()) if test_hooks => {
-            let point = json!({"indexes": [index], "blobs": blobs, "doubles": doubles});
-            let _ = headers.set("x-gatehouse-metric", &point.to_string());
+            let _ = headers.set("x-gatehouse-metric", &point);
         }
         Ok(()) => {}
         Err(e) => worker::console_warn!("metrics: data point not written: {e}"),
@@ -121,13 +122,34 @@ pub(crate) fn write_data_point(
     blobs: &[String],
     doubles: &[f64],
 ) -> worker::Result<()> {
+    write_point_json(env, &point_json(index, blobs, doubles))
+}
+
+/// The data point as the binding takes it, in JSON (fields in the order serde_json's
+/// `json!` printed them, so `x-gatehouse-metric` reads as before).
+fn point_json(index: &str, blobs: &[String], doubles: &[f64]) -> String {
+    #[derive(Serialize)]
+    struct Point<'a> {
+        blobs: &'a [String],
+        doubles: &'a [f64],
+        indexes: [&'a str; 1],
+    }
+    let point = Point {
+        blobs,
+        doubles,
+        indexes: [index],
+    };
+    serde_json::to_string(&point).unwrap_or_default()
+}
+
+/// Writes a data point given as JSON: one `JSON.parse` across the JS boundary instead
+/// of workers-rs' builder, which makes a call per array element and field (~30 calls;
+/// ~0.1 ms CPU per request, docs/performance.md "Benchmarks").
+fn write_point_json(env: &Env, point: &str) -> worker::Result<()> {
     let dataset = env.analytics_engine(METRICS_BINDING)?;
-    let point = AnalyticsEngineDataPointBuilder::new()
-        .indexes([index])
-        .blobs(blobs.iter().map(String::as_str))
-        .doubles(doubles.iter().copied())
-        .build();
-    dataset.write_data_point(&point)
+    let point = worker::js_sys::JSON::parse(point)?;
+    let dataset: &worker::worker_sys::AnalyticsEngineDataset = dataset.as_ref().unchecked_ref();
+    Ok(dataset.write_data_point(point)?)
 }
 
 fn with_request_id_in_body(response: Response, request_id: &str) -> Response {

@@ -22,10 +22,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
     let arrival = Arrival::of(&req);
     // Test hooks are read straight from the var: routing must work even when the rest
     // of the config (e.g. a missing secret) does not, so /health can report it.
-    let test_hooks = env
-        .var("TEST_HOOKS")
-        .map(|v| v.to_string() == "on")
-        .unwrap_or(false);
+    let test_hooks = test_hooks(&env);
     // Simulated distance exists only with test hooks: production skips the lookup.
     let simulation = match test_hooks {
         true => crate::config::load(&env)
@@ -81,6 +78,22 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         let _ = headers.set("x-gatehouse-rsa-generations", &generated);
     }
     observe::finish(&env, &arrival, route, cost, response, test_hooks)
+}
+
+thread_local! {
+    // Vars are fixed for the life of an isolate (as for crate::config's cache).
+    static TEST_HOOKS: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
+}
+
+/// Whether `TEST_HOOKS=on`, read once per isolate.
+fn test_hooks(env: &Env) -> bool {
+    TEST_HOOKS.with(|hooks| {
+        *hooks.get_or_init(|| {
+            env.var("TEST_HOOKS")
+                .map(|v| v.to_string() == "on")
+                .unwrap_or(false)
+        })
+    })
 }
 
 /// Routes the request and answers it; also says which route answered, if any.
@@ -208,8 +221,11 @@ async fn limit_per_ip(req: &Request, env: &Env, id: RouteId) -> Result<(), Probl
     let enabled = crate::config::load(env)
         .map(|c| c.rate_limits)
         .unwrap_or(true);
+    if !enabled {
+        return Ok(());
+    }
     match gatehouse_core::http::rate_limit::per_ip(id, &crate::rate_limit::client_ip(req)) {
-        Some((limiter, key)) if enabled => crate::rate_limit::check(env, limiter, key).await,
-        _ => Ok(()),
+        Some((limiter, key)) => crate::rate_limit::check(env, limiter, key).await,
+        None => Ok(()),
     }
 }
