@@ -29,6 +29,20 @@ pub fn seed_org(app: &TestApp, org: &str, bits: usize) -> PrivateKey {
     key
 }
 
+/// A fresh 2048-bit key uploaded to `org` through the API (`POST
+/// /organization/{org}/key`, as a member with `token`); returns the key and the 201
+/// answer (its `data.id` is the key's id, its headers the bookmark).
+pub fn upload_new_key(app: &TestApp, token: &str, org: &str) -> (PrivateKey, crate::TestResponse) {
+    let key = PrivateKey::generate(2048).expect("RSA key");
+    let uploaded = app.post_json_as(
+        token,
+        &format!("/organization/{org}/key"),
+        &serde_json::json!({"publicKey": key.public_key().to_spki_pem()}),
+    );
+    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    (key, uploaded)
+}
+
 /// Registration fields for `ip` at `ts_ms` (an S3 node in eu-west-1, version 1.4.2);
 /// change any field before signing.
 pub fn fields(ip: &str, ts_ms: i64, id_org: Option<&str>) -> SignedFields {

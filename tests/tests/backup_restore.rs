@@ -8,7 +8,7 @@
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, login_at, verified_user, PASSWORD};
-use gatehouse_e2e::nodes::{fields, now_ms, signed};
+use gatehouse_e2e::nodes::{fields, now_ms, signed, upload_new_key};
 use gatehouse_e2e::{spawn_app, spawn_app_restored, TestApp};
 use serde_json::{json, Value};
 
@@ -29,16 +29,10 @@ struct Before {
 /// Everything a user, an organization and a node do before the backup.
 fn use_the_service(app: &TestApp) -> Before {
     let (_, org, signed_up) = verified_user(app, EMAIL);
-    let key = PrivateKey::generate(2048).unwrap();
     let login = login_at(app, "192.0.2.1", EMAIL, PASSWORD);
     assert_eq!(login.status, 200, "{}", login.body);
     let access = login.json()["accessToken"].as_str().unwrap().to_owned();
-    let uploaded = app.post_json_as(
-        &access,
-        &format!("/organization/{org}/key"),
-        &json!({"publicKey": key.public_key().to_spki_pem()}),
-    );
-    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    let (key, uploaded) = upload_new_key(app, &access, &org);
 
     let t = now_ms();
     // The node upgrades between its two registrations: the second is a change, written.

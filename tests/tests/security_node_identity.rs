@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
-use gatehouse_e2e::nodes::{fields, installer_body, now_ms, register, seed_org, signed};
+use gatehouse_e2e::nodes::{
+    fields, installer_body, now_ms, register, seed_org, signed, upload_new_key,
+};
 use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::{json, Value};
 
@@ -279,13 +281,7 @@ fn nothing_is_learnt_before_a_signature_verifies() {
 fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
     let app = spawn_app();
     let (token, org, _) = verified_user(&app, "owner@nodes.example");
-    let key = PrivateKey::generate(2048).unwrap();
-    let upload = app.post_json_as(
-        &token,
-        &format!("/organization/{org}/key"),
-        &json!({"publicKey": key.public_key().to_spki_pem()}),
-    );
-    assert_eq!(upload.status, 201, "{}", upload.body);
+    let (key, _) = upload_new_key(&app, &token, &org);
     // A tombstone from long ago: past its retention, the next removal sweeps it.
     app.d1_execute(
         "INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) \

@@ -6,9 +6,8 @@
 //! the installer's form, whose signature leaves status, version, provider and services
 //! unsigned, and a node a manager removed.
 
-use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
-use gatehouse_e2e::nodes::{fields, installer_body, now_ms, seed_org, signed};
+use gatehouse_e2e::nodes::{fields, installer_body, now_ms, seed_org, signed, upload_new_key};
 use gatehouse_e2e::{spawn_app_with, TestApp};
 use serde_json::{json, Value};
 
@@ -61,13 +60,7 @@ fn an_installer_heartbeat_is_always_written_so_its_unsigned_fields_cannot_be_rep
 fn an_unchanged_heartbeat_replayed_after_a_managers_removal_does_not_bring_the_node_back() {
     let app = d1_alone();
     let (token, org, _) = verified_user(&app, "ada@removal.acme.io");
-    let key = PrivateKey::generate(2048).unwrap();
-    let upload = app.post_json_as(
-        &token,
-        &format!("/organization/{org}/key"),
-        &json!({"publicKey": key.public_key().to_spki_pem()}),
-    );
-    assert_eq!(upload.status, 201, "{}", upload.body);
+    let (key, _) = upload_new_key(&app, &token, &org);
     let ip = "198.51.100.121";
     let t0 = now_ms() - 60 * SECONDS;
     let first = app.post_json("/register", &signed(&key, &fields(ip, t0, Some(&org))));
