@@ -9,10 +9,14 @@
 // (`__worker_init_state.criticalError`) and re-initialises the wasm state on the next
 // construction of its class, so one panic never poisons later requests. Constructing
 // that class costs two proxies and an extra async frame per request, so while nothing
-// is broken the generated `fetch` is called directly (with this entrypoint's own `env`
-// and `ctx`, as the class would); after a trap the next request constructs it, which
+// is broken the generated `fetch` is called directly (with `env` and `ctx` as the
+// class would hold them); after a trap the next request constructs it, which
 // re-initialises (tests/tests/foundation.rs, the panic tests).
-import { WorkerEntrypoint } from "cloudflare:workers";
+//
+// The entry is an object of handlers, not a `WorkerEntrypoint` class: workerd
+// constructs a class entrypoint for every request, and nothing here needs one (no RPC);
+// bench_profile showed that construction (and, under `wrangler dev`, its middleware
+// wrapper class) among the worker's top frames.
 import Generated from "../build/index.js";
 
 const initState = globalThis.__worker_init_state;
@@ -68,23 +72,23 @@ addEventListener("error", (event) => {
   }
 });
 
-export default class Gatehouse extends WorkerEntrypoint {
-  async fetch(request) {
+export default {
+  async fetch(request, env, ctx) {
     const startedMs = Date.now();
     let fail;
     const trapped = new Promise((_, reject) => (fail = reject));
     inFlight.add(fail);
     try {
       const answer = initState && !initState.criticalError
-        ? generatedFetch.call(this, request)
-        : new Generated(this.ctx, this.env).fetch(request);
+        ? generatedFetch.call({ env, ctx }, request)
+        : new Generated(ctx, env).fetch(request);
       return await Promise.race([answer, trapped]);
     } catch (error) {
       // What the shim's proxy does for a trap it sees thrown.
       if (initState && error instanceof WebAssembly.RuntimeError) initState.criticalError = true;
       console.error("unhandled error, answered 500:", error && error.stack ? error.stack : String(error));
       const requestId = requestIdOf(request);
-      recordPanic(this.env, request, requestId, startedMs);
+      recordPanic(env, request, requestId, startedMs);
       const body = {
         ...JSON.parse(INTERNAL_ERROR_BY_PATH[new URL(request.url).pathname] ?? INTERNAL_ERROR),
         requestId,
@@ -101,16 +105,16 @@ export default class Gatehouse extends WorkerEntrypoint {
     } finally {
       inFlight.delete(fail);
     }
-  }
+  },
 
   // The Cron Trigger (wrangler.toml [triggers]): src/scheduled.rs. A trap here fails
   // the run the same way (logged; the next run starts over), never leaves it hanging.
-  async scheduled(controller) {
+  async scheduled(controller, env, ctx) {
     let fail;
     const trapped = new Promise((_, reject) => (fail = reject));
     inFlight.add(fail);
     try {
-      const handler = new Generated(this.ctx, this.env);
+      const handler = new Generated(ctx, env);
       await Promise.race([handler.scheduled(controller), trapped]);
     } catch (error) {
       console.error("scheduled run failed:", error && error.stack ? error.stack : String(error));
@@ -119,4 +123,4 @@ export default class Gatehouse extends WorkerEntrypoint {
       inFlight.delete(fail);
     }
   }
-}
+};

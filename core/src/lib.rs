@@ -10,6 +10,7 @@
 pub mod account;
 pub mod config;
 pub mod crypto;
+pub mod d1_wire;
 pub mod fastapi;
 pub mod http;
 pub mod maintenance;

@@ -27,13 +27,14 @@
 //! Cloudflare bills), and KV reads and writes; and under test hooks it injects the
 //! storage faults of [`Fault`] (docs/operations.md, "Overload").
 
+use super::batch::{self, Arg, StatementResult};
 use super::storage_failure;
 use gatehouse_core::config::D1Simulation;
 use gatehouse_core::http::problem::Problem;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{D1Database, D1DatabaseSession, D1Result, Env};
+use worker::{D1Database, D1DatabaseSession, Env};
 
 /// Binding name, as declared in wrangler.toml.
 pub const D1_BINDING: &str = "DB";
@@ -239,10 +240,8 @@ impl Db {
     }
 
     /// Adds a batch's billed rows, from each result's `meta`.
-    fn count_rows(&self, results: &[D1Result]) {
-        for meta in results.iter().filter_map(|r| r.meta().ok().flatten()) {
-            let read = meta.rows_read.unwrap_or(0) as u64;
-            let written = meta.rows_written.unwrap_or(0) as u64;
+    fn count_rows(&self, results: &[StatementResult]) {
+        for (read, written) in results.iter().map(StatementResult::billed_rows) {
             self.rows_read.set(self.rows_read.get() + read);
             self.rows_written.set(self.rows_written.get() + written);
         }
@@ -271,7 +270,7 @@ fn is_bookmark(s: &str) -> bool {
 /// A statement of a round trip, prepared on the session when the trip runs.
 pub struct Statement {
     sql: String,
-    args: Vec<JsValue>,
+    args: Vec<Arg>,
 }
 
 /// One D1 round trip: its statements run once, as one atomic batch.
@@ -282,7 +281,7 @@ pub struct Trip<'a> {
 }
 
 impl Trip<'_> {
-    pub fn statement(&self, sql: &str, args: &[JsValue]) -> Statement {
+    pub fn statement(&self, sql: &str, args: &[Arg]) -> Statement {
         Statement {
             sql: sql.to_owned(),
             args: args.to_vec(),
@@ -290,7 +289,7 @@ impl Trip<'_> {
     }
 
     /// Runs the statements as one atomic batch.
-    pub async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<D1Result>, Problem> {
+    pub async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>, Problem> {
         self.try_batch(statements)
             .await
             .map_err(|e| storage_failure(self.what, e))
@@ -298,7 +297,10 @@ impl Trip<'_> {
 
     /// [`Trip::batch`] for callers that tell a constraint failure (a unique email or
     /// key) from a storage failure: D1's error as it is, not logged.
-    pub async fn try_batch(&self, statements: Vec<Statement>) -> worker::Result<Vec<D1Result>> {
+    pub async fn try_batch(
+        &self,
+        statements: Vec<Statement>,
+    ) -> worker::Result<Vec<StatementResult>> {
         let (session, from_caller) = self.db.session(self.route)?;
         self.db.count_and_wait(self.route).await;
         self.db.d1_fault()?;
@@ -320,12 +322,12 @@ impl Trip<'_> {
         &self,
         session: &D1DatabaseSession,
         statements: &[Statement],
-    ) -> worker::Result<Vec<D1Result>> {
-        let mut prepared = Vec::with_capacity(statements.len());
-        for s in statements {
-            prepared.push(session.prepare(&s.sql).bind(&s.args)?);
-        }
-        session.batch(prepared).await
+    ) -> worker::Result<Vec<StatementResult>> {
+        let statements: Vec<(&str, &[Arg])> = statements
+            .iter()
+            .map(|s| (s.sql.as_str(), s.args.as_slice()))
+            .collect();
+        batch::run(session.as_ref(), &statements).await
     }
 
     /// Runs one statement and returns its first row.

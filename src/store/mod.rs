@@ -8,6 +8,7 @@
 //! counts and hold routes to budgets (docs/performance.md, "D1 round trips").
 
 pub mod accounts;
+mod batch;
 pub mod db;
 pub mod maintenance;
 
@@ -17,49 +18,45 @@ pub mod nodes;
 pub mod nonces;
 pub mod org_keys;
 
+use batch::{Arg, StatementResult};
 pub use db::{Db, Route, D1_BINDING};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
-use worker::{D1Result, Env};
+use worker::Env;
 
 /// Binding name, as declared in wrangler.toml.
 pub const NONCES_BINDING: &str = "NONCES";
 
 // Statement helpers shared by the store modules.
 
-fn text(s: &str) -> JsValue {
-    JsValue::from_str(s)
+fn text(s: &str) -> Arg {
+    Arg::Text(s.to_owned())
 }
 
-fn opt_text(s: Option<&str>) -> JsValue {
-    s.map_or(JsValue::NULL, JsValue::from_str)
+fn opt_text(s: Option<&str>) -> Arg {
+    s.map_or(Arg::Null, text)
 }
 
-fn num(n: i64) -> JsValue {
-    JsValue::from_f64(n as f64)
+fn num(n: i64) -> Arg {
+    Arg::Int(n)
 }
 
 /// The rows of the `i`-th statement of a batch.
 fn rows<T: for<'de> Deserialize<'de>>(
-    results: &[D1Result],
+    results: &[StatementResult],
     i: usize,
     what: &str,
 ) -> Result<Vec<T>, Problem> {
     results
         .get(i)
         .ok_or_else(|| storage_failure(what, "short batch"))?
-        .results()
+        .rows()
         .map_err(|e| storage_failure(what, e))
 }
 
 /// Rows changed by the `i`-th statement of a batch.
-fn changes(results: &[D1Result], i: usize) -> usize {
-    results
-        .get(i)
-        .and_then(|r| r.meta().ok().flatten())
-        .and_then(|m| m.changes)
-        .unwrap_or(0)
+fn changes(results: &[StatementResult], i: usize) -> usize {
+    results.get(i).map_or(0, |r| r.changes() as usize)
 }
 
 /// Logs a storage failure and turns it into the client-facing error: D1 telling us to

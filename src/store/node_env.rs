@@ -171,7 +171,7 @@ pub struct Change<'a> {
 }
 
 impl Change<'_> {
-    fn args(&self) -> [wasm_bindgen::JsValue; 5] {
+    fn args(&self) -> [super::Arg; 5] {
         [
             text(self.org_id),
             text(self.service),

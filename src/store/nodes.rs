@@ -110,7 +110,7 @@ pub struct NodeWrite<'a> {
 }
 
 impl NodeWrite<'_> {
-    fn args(&self) -> [wasm_bindgen::JsValue; 11] {
+    fn args(&self) -> [super::Arg; 11] {
         [
             text(self.ip),
             text(self.provider),
@@ -209,7 +209,11 @@ fn stored_state(db: &Trip<'_>, node: &NodeWrite<'_>) -> Statement {
     )
 }
 
-fn state_of(results: &[worker::D1Result], i: usize, what: &str) -> Result<StoredState, Problem> {
+fn state_of(
+    results: &[super::StatementResult],
+    i: usize,
+    what: &str,
+) -> Result<StoredState, Problem> {
     let row = rows::<StateRow>(results, i, what)?
         .into_iter()
         .next()

@@ -37,6 +37,7 @@ pub mod node_env;
 pub mod nodes;
 mod setup;
 mod shared;
+pub mod stages;
 mod template;
 mod timing;
 pub use backup::spawn_app_restored;
@@ -53,6 +54,8 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct TestApp {
     /// e.g. `http://127.0.0.1:41234`
     pub base_url: String,
+    /// workerd's V8 inspector, through wrangler (bench/profile.mjs profiles with it).
+    pub inspector_port: u16,
     agent: ureq::Agent,
     child: Child,
     state: TempDir,
@@ -121,9 +124,10 @@ fn boot_over(
         .expect("temp dir");
     prepare(&state.path().join("persist"));
     let config = config(state.path());
-    let (child, port) = start_wrangler(state.path(), config.as_deref(), vars);
+    let (child, port, inspector_port) = start_wrangler(state.path(), config.as_deref(), vars);
     let mut app = TestApp {
         base_url: format!("http://127.0.0.1:{port}"),
+        inspector_port,
         agent: ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(60))
             .build(),
@@ -176,7 +180,7 @@ fn config_without_binding(text: &str, binding: &str, root: &Path) -> String {
 
 /// Starts `wrangler dev` on free ports over `state/persist`, logging to
 /// `state/wrangler.log` (appending, so a restart keeps the earlier log).
-fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) -> (Child, u16) {
+fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) -> (Child, u16, u16) {
     let port = free_port();
     let inspector_port = free_port();
     let log = fs::OpenOptions::new()
@@ -212,7 +216,11 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         .stderr(log)
         // Its own process group, so Drop can kill wrangler and everything it started.
         .process_group(0);
-    (cmd.spawn().expect("start wrangler dev"), port)
+    (
+        cmd.spawn().expect("start wrangler dev"),
+        port,
+        inspector_port,
+    )
 }
 
 impl TestApp {
@@ -220,9 +228,11 @@ impl TestApp {
     /// `[vars]`: a configuration change (or a fault fixed) between two requests.
     pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
         kill_group(self.process_group());
-        let (child, port) = start_wrangler(self.state.path(), self.config.as_deref(), vars);
+        let (child, port, inspector_port) =
+            start_wrangler(self.state.path(), self.config.as_deref(), vars);
         self.child = child;
         self.base_url = format!("http://127.0.0.1:{port}");
+        self.inspector_port = inspector_port;
         self.start_until_ready(vars);
     }
 
@@ -233,9 +243,11 @@ impl TestApp {
             if self.wait_until_ready() {
                 return;
             }
-            let (child, port) = start_wrangler(self.state.path(), self.config.as_deref(), vars);
+            let (child, port, inspector_port) =
+                start_wrangler(self.state.path(), self.config.as_deref(), vars);
             self.child = child;
             self.base_url = format!("http://127.0.0.1:{port}");
+            self.inspector_port = inspector_port;
         }
         panic!(
             "wrangler dev lost the port race three times:\n{}",

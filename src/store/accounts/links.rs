@@ -170,7 +170,7 @@ struct Expiry {
 /// Whether a link that was not used by this batch is expired (`true`) or unknown or
 /// already used (`false`), from the batch's read-back of its unused row (statement `i`).
 pub(super) fn unused_link_expired(
-    results: &[worker::D1Result],
+    results: &[crate::store::StatementResult],
     i: usize,
     now_ms: i64,
     what: &str,

@@ -12,6 +12,7 @@
 //! planning. Where /register's time goes: bench_stages.
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_load --release   (part of `make bench`)
+//!     cargo run -p gatehouse-e2e --bin bench_load --release -- register   (/register rows only)
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{sign_up, signup_body};
@@ -23,6 +24,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 const CONCURRENCY: [usize; 3] = [1, 4, 16];
+/// New nodes, then as many re-registrations, sent to each worker before measuring.
+const WARMUP: usize = 600;
 
 struct Outcome {
     rps: f64,
@@ -82,11 +85,6 @@ fn measure(
     }
 }
 
-/// `n` first registrations of new nodes, signed now by `org`'s key.
-fn register_bodies(app: &TestApp, org: &str, round: usize, n: usize) -> Vec<Value> {
-    node_bodies(&seed_org(app, org, 2048), org, round, n, now_ms())
-}
-
 /// `n` registrations of nodes (round `round`) signed at `at` by `org`'s `key`.
 fn node_bodies(key: &PrivateKey, org: &str, round: usize, n: usize, at: i64) -> Vec<Value> {
     (0..n)
@@ -129,15 +127,34 @@ fn main() {
         ("NODE_SEEN_RESOLUTION_SECONDS", "0"),
     ]);
     let anchor = spawn_worker(&project_root().join("bench/js-worker/wrangler.toml"));
-    // Warm both isolates before measuring anything.
-    let warm = register_bodies(&app, "org-warm", 90, 1);
-    run(&app, "/register", &warm, 200, 1);
-    let warm = register_bodies(&anchor, "org-warm", 90, 1);
-    run(&anchor, "/register", &warm, 200, 1);
+    // Warm both isolates before measuring anything: V8 compiles hot code, the wasm's
+    // in particular, on background threads over the first few hundred requests of a
+    // path (bench_stages' WARMUP_ROUNDS); an isolate on the edge serves far more.
+    for app in [&app, &anchor] {
+        let key = seed_org(app, "org-warm", 2048);
+        let now = now_ms();
+        run(
+            app,
+            "/register",
+            &node_bodies(&key, "org-warm", 90, WARMUP, now),
+            200,
+            4,
+        );
+        run(
+            app,
+            "/register",
+            &node_bodies(&key, "org-warm", 90, WARMUP, now + 1),
+            200,
+            4,
+        );
+    }
     println!("| worker | route | concurrency | requests | requests/s | p50 ms | p99 ms | unexpected answers |");
     println!("|---|---|---|---|---|---|---|---|");
-    register_rows(&app, &anchor, 200);
-    rust_load(&app);
+    register_rows(&app, &anchor, 300);
+    // `bench_load register`: only the /register rows (the Rust-versus-JS comparison).
+    if std::env::args().nth(1).as_deref() != Some("register") {
+        rust_load(&app);
+    }
     println!("\nClosed loop: each of `concurrency` client threads sends its next request when the previous one is answered.");
 }
 

@@ -1,0 +1,74 @@
+// A V8 CPU profile of a worker running under `wrangler dev`, through its inspector
+// (the Profiler domain of the Chrome DevTools Protocol), summarised as self time per
+// function. Driven by `bench_profile` (tests/src/bin/bench_profile.rs): it starts this
+// script, waits for "ready" on stdout, sends its requests, then writes one line to our
+// stdin; we stop the profiler and print the summary as markdown.
+//
+//     node bench/profile.mjs <inspector port> [top N]
+import { createInterface } from "node:readline";
+
+const [port, topArg] = process.argv.slice(2);
+const top = Number(topArg ?? 30);
+
+const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+const target = targets.find((t) => t.webSocketDebuggerUrl);
+if (!target) throw new Error(`no inspectable worker on port ${port}: ${JSON.stringify(targets)}`);
+// wrangler's inspector proxy refuses an upgrade without an allowed Origin.
+const socket = new WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: "http://127.0.0.1" } });
+await new Promise((resolve, reject) => {
+  socket.onopen = resolve;
+  socket.onerror = reject;
+});
+
+let nextId = 1;
+const pending = new Map();
+socket.onmessage = (event) => {
+  const message = JSON.parse(event.data);
+  const settle = pending.get(message.id);
+  if (!settle) return;
+  pending.delete(message.id);
+  message.error ? settle.reject(new Error(JSON.stringify(message.error))) : settle.resolve(message.result);
+};
+const send = (method, params = {}) =>
+  new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    socket.send(JSON.stringify({ id, method, params }));
+  });
+
+await send("Profiler.enable");
+await send("Profiler.setSamplingInterval", { interval: 50 });
+await send("Profiler.start");
+console.log("ready");
+
+for await (const _ of createInterface({ input: process.stdin })) break;
+const { profile } = await send("Profiler.stop");
+socket.close();
+
+// Self time per sampled node, then per function (name and script, line).
+const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+const selfUs = new Map();
+profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+const byFunction = new Map();
+let busyUs = 0;
+for (const [id, us] of selfUs) {
+  const { functionName, url, lineNumber } = byNode.get(id).callFrame;
+  const name = functionName || "(anonymous)";
+  if (name === "(idle)" || name === "(program)" || name === "(garbage collector)") {
+    byFunction.set(name, (byFunction.get(name) ?? 0) + us);
+    if (name !== "(idle)") busyUs += us;
+    continue;
+  }
+  const where = url ? ` ${url.split("/").pop()}:${lineNumber + 1}` : "";
+  const key = `${name}${where}`;
+  byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+  busyUs += us;
+}
+const rows = [...byFunction].filter(([k]) => k !== "(idle)").sort((a, b) => b[1] - a[1]);
+console.log(`| function (self time) | ms | % of busy |`);
+console.log(`|---|---|---|`);
+for (const [name, us] of rows.slice(0, top)) {
+  console.log(`| ${name.replaceAll("|", "\\|")} | ${(us / 1000).toFixed(1)} | ${((100 * us) / busyUs).toFixed(1)} |`);
+}
+console.log(`\nbusy ${(busyUs / 1000).toFixed(1)} ms (idle ${((byFunction.get("(idle)") ?? 0) / 1000).toFixed(1)} ms)`);
+process.exit(0); // the socket and stdin would keep the loop alive

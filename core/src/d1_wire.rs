@@ -1,0 +1,138 @@
+//! D1's wire format as the worker crosses it (src/store/batch.rs): the values bound to
+//! a batch's statements, sent as one JSON text, and D1's answer to the batch, received
+//! as one (`JSON.stringify` of its result objects). Pure serde, so it is tested here.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A value bound to a statement's `?N`: text, an integer (bound as a JS number, as
+/// before: D1 stores an integral number as INTEGER) or NULL.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+/// What D1 answered for one statement of a batch.
+#[derive(Deserialize, Debug, Default)]
+pub struct StatementResult {
+    #[serde(default)]
+    results: Option<Vec<Value>>,
+    #[serde(default)]
+    meta: Meta,
+}
+
+/// The part of D1's `meta` that gatehouse reads: what changed, and what is billed.
+#[derive(Deserialize, Debug, Default)]
+struct Meta {
+    changes: Option<u64>,
+    rows_read: Option<u64>,
+    rows_written: Option<u64>,
+}
+
+impl StatementResult {
+    /// The statement's rows, as `T`.
+    pub fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>, serde_json::Error> {
+        self.results
+            .iter()
+            .flatten()
+            .map(|row| T::deserialize(row))
+            .collect()
+    }
+
+    /// Rows the statement changed.
+    pub fn changes(&self) -> u64 {
+        self.meta.changes.unwrap_or(0)
+    }
+
+    /// Rows read and written, as Cloudflare bills them.
+    pub fn billed_rows(&self) -> (u64, u64) {
+        (
+            self.meta.rows_read.unwrap_or(0),
+            self.meta.rows_written.unwrap_or(0),
+        )
+    }
+}
+
+/// D1's answer to a batch, as `JSON.stringify` writes it.
+pub fn parse_batch(text: &str) -> Result<Vec<StatementResult>, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// The bound values of a batch's statements, as the one JSON text sent over.
+pub fn values_json(values: &[&[Arg]]) -> String {
+    serde_json::to_string(values).expect("strings, integers and nulls always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Row {
+        id: String,
+        at_ms: f64,
+        n: Option<i64>,
+    }
+
+    #[test]
+    fn reads_rows_changes_and_billed_rows_from_d1s_answer() {
+        let text = r#"[
+            {"success":true,"meta":{"served_by":"miniflare.db","duration":0,"changes":1,
+             "last_row_id":7,"changed_db":true,"size_after":8192,"rows_read":3,"rows_written":2},
+             "results":[]},
+            {"success":true,"meta":{"changes":0,"rows_read":1,"rows_written":0},
+             "results":[{"id":"a","at_ms":1764000000000,"n":null},{"id":"b","at_ms":1.5,"n":4}]}
+        ]"#;
+        let results = parse_batch(text).expect("parses");
+        assert_eq!(results[0].changes(), 1);
+        assert_eq!(results[0].billed_rows(), (3, 2));
+        assert!(results[0].rows::<Row>().unwrap().is_empty());
+        assert_eq!(
+            results[1].rows::<Row>().unwrap(),
+            vec![
+                Row {
+                    id: "a".into(),
+                    at_ms: 1764000000000.0,
+                    n: None
+                },
+                Row {
+                    id: "b".into(),
+                    at_ms: 1.5,
+                    n: Some(4)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_result_without_rows_or_meta_reads_as_empty() {
+        let results = parse_batch(r#"[{"success":true},{"results":null,"meta":{}}]"#).unwrap();
+        assert_eq!(results[0].changes(), 0);
+        assert_eq!(results[1].billed_rows(), (0, 0));
+        assert!(results[1].rows::<Value>().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_shape_is_an_error_not_a_default() {
+        let results = parse_batch(r#"[{"results":[{"id":1}]}]"#).unwrap();
+        assert!(results[0].rows::<Row>().is_err());
+    }
+
+    #[test]
+    fn values_go_over_as_json_text_of_the_same_values() {
+        let args = [
+            Arg::Text("a\"b\n".into()),
+            Arg::Int(1764000000000),
+            Arg::Null,
+        ];
+        let values: Vec<&[Arg]> = vec![&args, &[]];
+        assert_eq!(
+            values_json(&values),
+            r#"[["a\"b\n",1764000000000,null],[]]"#
+        );
+    }
+}
