@@ -5,10 +5,18 @@
 // cold path's read batch and conditional upsert with its read-back, and the warm path
 // (a node this isolate verified: its organization's keys remembered, one conditional
 // update batch), RSA PKCS#1 v1.5 SHA-256 verify (keys imported once per isolate), KV
-// nonce write after the answer (waitUntil), and the same one JSON log line and Analytics Engine data point per
-// request with an x-request-id. It is a benchmark, not a product: no rate limits, CORS,
-// installer form or the full error contract. Keep its SQL in step with src/store/nodes.rs.
+// nonce write after the answer (waitUntil) — and what the Rust worker does around every
+// request: the header-section and declared-body limits (431, 413), the CORS origin
+// lookup, the request id from a plausible cf-ray, `cache-control: no-store` and
+// `nosniff` on every answer, the same messages, and the same one JSON log line and
+// Analytics Engine data point (error code, D1 rows read and written from `meta`, KV
+// reads and writes) with an x-request-id. It is a benchmark, not a product: no rate
+// limits, installer form or the full error contract. Keep its SQL in step with
+// src/store/nodes.rs and its per-request work with src/routes/mod.rs and src/observe.rs.
 const SKEW_MS = 300_000;
+const MAX_HEADER_BYTES = 16 * 1024; // gatehouse_core::MAX_HEADER_BYTES
+const MAX_BODY_BYTES = 64 * 1024; // gatehouse_core::MAX_BODY_BYTES
+const MAX_CODE = 48; // core::http::observe
 const NONCE_TTL_SECONDS = 660;
 const CONTEXT = "gatehouse-node-register-v1";
 const MAX_CANDIDATE_KEYS = 10;
@@ -48,8 +56,12 @@ const STATE_SQL =
   "(SELECT banned FROM organizations WHERE id = ?2) AS banned";
 
 const json = (status, body) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-const answer = (status, success, message) => json(status, { success, message });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "x-content-type-options": "nosniff", "cache-control": "no-store" },
+  });
+// The message rides along on the Response for the log line's error code.
+const answer = (status, success, message) => Object.assign(json(status, { success, message }), { message });
 const bad = (message) => answer(400, false, message);
 
 function bytesOfBase64(text) {
@@ -82,6 +94,17 @@ function write(db, sql, node) {
     .bind(node.ip, node.provider, node.status, node.region, node.version, node.orgId, node.keyId, node.signedAt, node.now, 0);
 }
 
+// One round trip to the primary, its billed rows counted from each result's meta.
+async function batch(db, effects, statements) {
+  effects.primary++;
+  const results = await db.batch(statements);
+  for (const { meta } of results) {
+    effects.rowsRead += meta?.rows_read ?? 0;
+    effects.rowsWritten += meta?.rows_written ?? 0;
+  }
+  return results;
+}
+
 const state = (db, node) => db.prepare(STATE_SQL).bind(node.ip, node.orgId, node.keyId);
 
 async function register(request, env, ctx, effects) {
@@ -98,7 +121,13 @@ async function register(request, env, ctx, effects) {
   if (fields.some((f) => /[\u0000-\u001f\u007f]/.test(f))) return bad("Invalid field: control characters");
   const signedAt = Date.parse(body.timestamp);
   if (Number.isNaN(signedAt)) return bad("Invalid timestamp");
-  if (Math.abs(Date.now() - signedAt) > SKEW_MS) return bad("Timestamp outside the allowed window");
+  const serverNow = Date.now();
+  if (Math.abs(serverNow - signedAt) > SKEW_MS) {
+    return bad(
+      `Timestamp outside the allowed window of ±${SKEW_MS / 1000} seconds: the request says ` +
+        `${new Date(signedAt).toISOString()}, the server's time is ${new Date(serverNow).toISOString()}`,
+    );
+  }
   let signature;
   try {
     signature = bytesOfBase64(body.signature);
@@ -107,7 +136,7 @@ async function register(request, env, ctx, effects) {
   }
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", signature));
   const nonce = `register-nonce:${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-  effects.kv++;
+  effects.kvReads++;
   if ((await env.NONCES.get(nonce)) !== null) return bad(REPLAY);
 
   const db = env.DB.withSession("first-primary");
@@ -115,7 +144,7 @@ async function register(request, env, ctx, effects) {
   const node = { ip: body.ip, provider: body.provider, status: body.status, region: body.region, version: body.version, signedAt, now: Date.now() };
   // After the answer, as the Rust worker does (the write is not on the critical path).
   const remember = () => {
-    effects.kv++;
+    effects.kvWrites++;
     ctx.waitUntil(env.NONCES.put(nonce, "1", { expirationTtl: NONCE_TTL_SECONDS }));
     return answer(200, true, "Registration successful");
   };
@@ -126,8 +155,7 @@ async function register(request, env, ctx, effects) {
     const signer = await firstVerifying(known.keys, signature, message);
     if (signer) {
       const warm = { ...node, orgId: known.orgId, keyId: signer.id };
-      effects.primary++;
-      const [update, read] = await db.batch([write(db, UPDATE_SQL, warm), state(db, warm)]);
+      const [update, read] = await batch(db, effects, [write(db, UPDATE_SQL, warm), state(db, warm)]);
       const s = read.results[0];
       if (update.meta.changes > 0) return remember();
       if (s.node_org === known.orgId && s.banned !== 0) return bad(ORG_UNUSABLE);
@@ -138,8 +166,7 @@ async function register(request, env, ctx, effects) {
 
   // Cold: one read batch, verify, one conditional upsert batch.
   const args = [body.ip, idOrg ?? "", MAX_CANDIDATE_KEYS];
-  effects.primary++;
-  const [candidates, existing] = await db.batch([
+  const [candidates, existing] = await batch(db, effects, [
     db.prepare(KEYS_SQL).bind(...args),
     db.prepare(NODES_SQL).bind(...args),
   ]);
@@ -150,8 +177,7 @@ async function register(request, env, ctx, effects) {
   const mine = existing.results.find((n) => n.org_id === key.org_id);
   if (mine && signedAt <= mine.last_signed_at_ms) return bad(REPLAY);
   const cold = { ...node, orgId: key.org_id, keyId: key.id };
-  effects.primary++;
-  const [upsert, read] = await db.batch([write(db, UPSERT_SQL, cold), state(db, cold)]);
+  const [upsert, read] = await batch(db, effects, [write(db, UPSERT_SQL, cold), state(db, cold)]);
   if (upsert.meta.changes === 0) {
     const s = read.results[0];
     return bad(s.banned !== 0 ? ORG_UNUSABLE : !s.key_active ? "Invalid signature" : REPLAY);
@@ -180,32 +206,68 @@ async function pbkdf2(url) {
 }
 
 // The Rust worker's observability (core::http::observe): one log line, one data point.
-function observe(env, request, response, route, startedMs, effects) {
-  const requestId = crypto.randomUUID().replaceAll("-", "");
+function codeFromText(text) {
+  let code = "";
+  for (const c of text) {
+    if (code.length >= MAX_CODE) break;
+    if (/[A-Za-z0-9]/.test(c)) code += c.toUpperCase();
+    else if (code && !code.endsWith("_")) code += "_";
+  }
+  return code.replace(/_+$/, "");
+}
+
+function observe(env, arrival, response, route, message, effects) {
   const status = response.status;
   const statusClass = `${Math.floor(status / 100)}xx`;
-  const durationMs = Math.max(0, Date.now() - startedMs);
+  const errorCode = status < 400 ? null : codeFromText(message.split(/[:;.(]/)[0]) || `HTTP_${status}`;
+  const durationMs = Math.max(0, Date.now() - arrival.startedMs);
+  const kvCalls = effects.kvReads + effects.kvWrites;
+  // Fields in the Rust line's order (sorted by name).
   console.log(JSON.stringify({
-    msg: "request", requestId, route, method: request.method, status, statusClass, errorCode: null, durationMs,
-    d1Primary: effects.primary, d1Replica: 0, kvCalls: effects.kv, country: null, colo: null,
+    colo: null, country: null, d1Primary: effects.primary, d1Replica: 0, d1RowsRead: effects.rowsRead,
+    d1RowsWritten: effects.rowsWritten, durationMs, errorCode, kvCalls, kvReads: effects.kvReads,
+    kvWrites: effects.kvWrites, method: arrival.method, msg: "request", requestId: arrival.requestId, route, status,
+    statusClass,
   }));
   env.METRICS?.writeDataPoint({
+    blobs: [route, statusClass, errorCode ?? "", arrival.method, "", ""],
+    doubles: [status, durationMs, effects.primary, 0, kvCalls, effects.rowsRead, effects.rowsWritten, effects.kvReads, effects.kvWrites],
     indexes: [route],
-    blobs: [route, statusClass, "", request.method, "", ""],
-    doubles: [status, durationMs, effects.primary, 0, effects.kv],
   });
-  response.headers.set("x-request-id", requestId);
+  response.headers.set("x-request-id", arrival.requestId);
   return response;
+}
+
+// What src/routes/mod.rs checks before routing: the header section and a declared
+// body over their limits.
+function refusedBeforeReading(request) {
+  let headerBytes = 0;
+  for (const [name, value] of request.headers) headerBytes += name.length + value.length + 4;
+  if (headerBytes > MAX_HEADER_BYTES) return [431, `Request headers exceed ${MAX_HEADER_BYTES} bytes`];
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES) return [413, `Request body exceeds ${MAX_BODY_BYTES} bytes`];
+  return null;
 }
 
 export default {
   async fetch(request, env, ctx) {
-    const startedMs = Date.now();
+    const ray = request.headers.get("cf-ray");
+    const arrival = {
+      startedMs: Date.now(),
+      method: request.method,
+      requestId: ray && /^[A-Za-z0-9-]{1,64}$/.test(ray) ? ray : crypto.randomUUID().replaceAll("-", ""),
+    };
+    // CORS: the Rust worker answers an allowed Origin (none configured here).
+    const origin = request.headers.get("origin");
+    const allowed = origin !== null && (env.ALLOWED_ORIGINS ?? "").split(",").includes(origin);
     const url = new URL(request.url);
     const { pathname } = url;
-    const effects = { primary: 0, kv: 0 };
+    const effects = { primary: 0, rowsRead: 0, rowsWritten: 0, kvReads: 0, kvWrites: 0 };
     if (request.method === "POST" && pathname === "/register") {
-      return observe(env, request, await register(request, env, ctx, effects), "Register", startedMs, effects);
+      const refused = refusedBeforeReading(request);
+      const response = refused ? answer(refused[0], false, refused[1]) : await register(request, env, ctx, effects);
+      if (allowed) response.headers.set("access-control-allow-origin", origin);
+      return observe(env, arrival, response, "Register", response.message ?? "", effects);
     }
     if (pathname === "/pbkdf2") return pbkdf2(url);
     if (pathname === "/health") return json(200, { status: "ok" });

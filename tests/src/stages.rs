@@ -31,9 +31,15 @@ pub const STAGES: [(&str, u16); 7] = [
     ("warm, accepted: + KV nonce write", 200),
 ];
 
-/// The order a round sends them in: accepted before their replays, the warm accepted
-/// before the older one.
-pub const SEND_ORDER: [usize; 7] = [4, 0, 1, 2, 3, 6, 5];
+/// What a kind of [`STAGES`] needs sent first, in the same round: a replay its
+/// original, a warm request its node, the older warm request the newer one.
+pub fn needs_first(stage: usize) -> &'static [usize] {
+    match stage {
+        1 | 6 => &[4],
+        5 => &[4, 6],
+        _ => &[],
+    }
+}
 
 const ORG: &str = "org-stages";
 

@@ -8,7 +8,7 @@
 //! `stage` indexes `bench_stages`' table (0 = refused before any storage, 4 = new node
 //! accepted, 6 = warm accepted); a `strip = false` build names the wasm functions.
 
-use gatehouse_e2e::stages::{js_worker, rust_worker, STAGES};
+use gatehouse_e2e::stages::{js_worker, needs_first, rust_worker, STAGES};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -23,16 +23,11 @@ fn main() {
         "js" => js_worker(),
         other => panic!("rust or js, not {other}"),
     };
-    // A replay needs its original first, a warm request its node (sent too, and
-    // profiled with it).
-    let before: Vec<usize> = match stage {
-        1 | 6 => vec![4],
-        5 => vec![4, 6],
-        _ => vec![],
-    };
+    // A kind's prerequisites are sent too, and profiled with it.
+    let before = needs_first(stage);
     let send = |i: usize| {
         let bodies = subject.bodies(i);
-        for &s in &before {
+        for &s in before {
             subject.app.post_json("/register", &bodies[s]);
         }
         let res = subject.app.post_json("/register", &bodies[stage]);

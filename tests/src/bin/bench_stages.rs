@@ -4,110 +4,132 @@
 //! Neither worker is instrumented (inside workerd the clock only advances on I/O, so a
 //! worker cannot time its own CPU stages): instead, requests that stop at successive
 //! stages of the same path — refused before any storage, refused by the KV nonce,
-//! refused after the D1 read with no key to try, refused by the RSA check, accepted —
-//! sent in blocks of BLOCK of one kind, kinds and workers taking turns block by block.
-//! For each kind: the p50 latency, and workerd's CPU time per request over its blocks
-//! (bench::group_cpu_ns), which other work on the machine barely moves. The step from
-//! one stage to the next is what that stage costs; read the Rust/JS ratios, not the
-//! absolute numbers.
+//! refused after the D1 read with no key to try, refused by the RSA check, accepted;
+//! and for a node this isolate knows, one D1 refuses as older, then an accepted one.
+//! Each kind is sent in windows of WINDOW requests, the two workers taking turns
+//! window by window (which one goes first alternates), after a warm-up. A window's
+//! CPU is workerd's (every thread of its processes: the worker with its local D1 and
+//! KV; wrangler's node proxy left out, bench::group_cpu_ns) from just before its first
+//! request until SETTLE after its last answer, so that work after the answers (the KV
+//! put in `waitUntil`) is its own, minus what the same processes spend idle over as
+//! long. Requests a kind needs first (a replay's original, a warm request's node) are
+//! sent before the window, outside it. The step from one stage to the next is what
+//! that stage costs; read the ratios, not the absolute numbers.
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_stages --release   (part of `make bench`)
 
 use gatehouse_e2e::bench::group_cpu_ns;
-use gatehouse_e2e::stages::{js_worker, rust_worker, SEND_ORDER, STAGES};
-use gatehouse_e2e::TestApp;
-use serde_json::Value;
-use std::time::Instant;
+use gatehouse_e2e::stages::{js_worker, needs_first, rust_worker, Subject, STAGES};
+use std::time::{Duration, Instant};
 
-const BLOCK: usize = 10;
-/// Rounds not counted: V8 tiers the wasm up (optimizing compiles on background threads,
-/// which the CPU below includes) over the first few hundred requests of each path —
-/// ~1.7 ms of CPU per request at first, under 0.05 ms after ~600 (tmp measurement with
-/// per-thread schedstat). An isolate on the edge serves far more than that; this table
-/// is the steady state.
-const WARMUP_ROUNDS: usize = 30;
-/// How long a block's CPU is still counted after its last answer (see main).
-const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
-const MEASURED_ROUNDS: usize = 12;
+const WINDOW: usize = 100;
+const WINDOWS: usize = 6;
+/// Requests of each kind sent to each worker before measuring: V8 compiles hot code,
+/// the wasm's in particular, on background threads (which the CPU here includes) over
+/// the first few hundred requests of a path — ~1.7 ms of CPU per request at first,
+/// under 0.05 ms after ~600. An isolate on the edge serves far more than that; these
+/// tables are the steady state.
+const WARMUP: usize = 300;
+const SETTLE: Duration = Duration::from_millis(200);
 
-/// Sends `body` and returns the milliseconds it took; counts a wrong status.
-fn time(app: &TestApp, body: &Value, expected: u16, unexpected: &mut usize) -> f64 {
-    let sent = Instant::now();
-    let res = app.post_json("/register", body);
-    let ms = sent.elapsed().as_secs_f64() * 1000.0;
-    if res.status != expected {
-        if *unexpected == 0 {
-            eprintln!(
-                "unexpected {} (wanted {expected}): {}",
-                res.status, res.body
-            );
+/// One window: (p50 ms of its requests, server CPU ms per request).
+fn window(
+    subject: &Subject,
+    stage: usize,
+    from: usize,
+    n: usize,
+    unexpected: &mut usize,
+) -> Window {
+    let app = &subject.app;
+    let bodies: Vec<_> = (from..from + n).map(|i| subject.bodies(i)).collect();
+    for &first in needs_first(stage) {
+        for b in &bodies {
+            let res = app.post_json("/register", &b[first]);
+            assert_eq!(res.status, STAGES[first].1, "{}", res.body);
         }
-        *unexpected += 1;
     }
-    ms
+    let group = app.process_group();
+    let cpu = || group_cpu_ns(group, Some("workerd"));
+    std::thread::sleep(SETTLE);
+    let idle_from = cpu();
+    std::thread::sleep(SETTLE);
+    let idle = cpu() - idle_from;
+    let before = cpu();
+    let mut ms = Vec::with_capacity(n);
+    for b in &bodies {
+        let sent = Instant::now();
+        let res = app.post_json("/register", &b[stage]);
+        ms.push(sent.elapsed().as_secs_f64() * 1000.0);
+        if res.status != STAGES[stage].1 {
+            if *unexpected == 0 {
+                eprintln!(
+                    "unexpected {} (wanted {}): {}",
+                    res.status, STAGES[stage].1, res.body
+                );
+            }
+            *unexpected += 1;
+        }
+    }
+    std::thread::sleep(SETTLE);
+    let busy = (cpu() - before).saturating_sub(idle);
+    Window {
+        ms,
+        cpu_ms_per_request: busy as f64 / 1e6 / n as f64,
+    }
 }
 
-fn p50(mut v: Vec<f64>) -> f64 {
+struct Window {
+    ms: Vec<f64>,
+    cpu_ms_per_request: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-/// Per worker and stage: the latencies, and the server CPU time over all of them.
-#[derive(Clone, Default)]
-struct Cell {
-    ms: Vec<f64>,
-    cpu_ns: u64,
-}
-
 fn main() {
     let workers = [rust_worker(), js_worker()];
-    let mut cells: Vec<Vec<Cell>> = vec![vec![Cell::default(); STAGES.len()]; 2];
     let mut unexpected = 0;
-    // Blocks of BLOCK requests of one kind (so that the server's CPU time can be
-    // charged to that kind), kinds and workers taking turns block by block.
-    for round in 0..WARMUP_ROUNDS + MEASURED_ROUNDS {
-        for (w, subject) in workers.iter().enumerate() {
-            let app = &subject.app;
-            let bodies: Vec<[Value; 7]> = (0..BLOCK)
-                .map(|k| subject.bodies(round * BLOCK + k))
-                .collect();
-            for stage in SEND_ORDER {
-                let cpu_before = group_cpu_ns(app.process_group(), Some("workerd"));
-                let mut ms = Vec::with_capacity(BLOCK);
-                for b in &bodies {
-                    ms.push(time(app, &b[stage], STAGES[stage].1, &mut unexpected));
-                }
-                // Work after the answers (the KV nonce put in `waitUntil`, D1's and KV's
-                // own) belongs to this block, not the next kind's.
-                std::thread::sleep(SETTLE);
-                let cpu =
-                    group_cpu_ns(app.process_group(), Some("workerd")).saturating_sub(cpu_before);
-                if round >= WARMUP_ROUNDS {
-                    cells[w][stage].ms.extend(ms);
-                    cells[w][stage].cpu_ns += cpu;
-                }
+    let mut next = 0;
+    for subject in &workers {
+        for stage in 0..STAGES.len() {
+            window(subject, stage, next, WARMUP, &mut unexpected);
+            next += WARMUP;
+        }
+    }
+    // [worker][stage] -> (p50 ms, mean CPU ms per request over its windows)
+    let mut p50 = [[0.0; STAGES.len()]; 2];
+    let mut cpu = [[0.0; STAGES.len()]; 2];
+    for stage in 0..STAGES.len() {
+        let mut ms: [Vec<f64>; 2] = Default::default();
+        let mut cpus: [Vec<f64>; 2] = Default::default();
+        for w in 0..WINDOWS {
+            let order = if w % 2 == 0 { [0, 1] } else { [1, 0] };
+            for k in order {
+                let result = window(&workers[k], stage, next, WINDOW, &mut unexpected);
+                next += WINDOW;
+                ms[k].extend(result.ms);
+                cpus[k].push(result.cpu_ms_per_request);
             }
+        }
+        for k in 0..2 {
+            p50[k][stage] = median(ms[k].clone());
+            cpu[k][stage] = cpus[k].iter().sum::<f64>() / cpus[k].len() as f64;
         }
     }
     assert_eq!(unexpected, 0, "every stage answers as designed");
-    let summary = |w: usize| -> (Vec<f64>, Vec<f64>) {
-        cells[w]
-            .iter()
-            .map(|c| (p50(c.ms.clone()), c.cpu_ns as f64 / 1e6 / c.ms.len() as f64))
-            .unzip()
-    };
-    let (r, r_cpu) = summary(0);
-    let (j, j_cpu) = summary(1);
-    print("p50 ms", &r, &j);
+    print("p50 ms", &p50[0], &p50[1]);
     println!();
-    print("server CPU ms per request", &r_cpu, &j_cpu);
+    print("server CPU ms per request", &cpu[0], &cpu[1]);
     println!(
-        "\n{} requests of each kind per worker after {} not counted (warm-up: V8 compiles the hot code, the wasm's in \
-         particular, on background threads), in blocks of {BLOCK}, kinds and workers taking turns. Server CPU: every \
-         thread of workerd (the worker with its local D1 and KV; wrangler's node proxy left out) over the block, per \
-         request. JS ÷ Rust above 1: Rust is faster.",
-        MEASURED_ROUNDS * BLOCK,
-        WARMUP_ROUNDS * BLOCK
+        "\n{} requests of each kind per worker in windows of {WINDOW}, the workers taking turns, after {WARMUP} of each \
+         kind not counted (warm-up: V8 compiles the hot code, the wasm's in particular, on background threads). Server \
+         CPU: every thread of workerd (the worker with its local D1 and KV; wrangler's node proxy left out) from the \
+         window's first request to {} ms after its last answer, less the same processes' idle CPU over as long, per \
+         request, averaged over the windows. JS ÷ Rust above 1: Rust is faster.",
+        WINDOWS * WINDOW,
+        SETTLE.as_millis()
     );
 }
 
