@@ -26,11 +26,24 @@ pub struct StatementResult {
 }
 
 /// The part of D1's `meta` that gatehouse reads: what changed, and what is billed.
+/// Read leniently: the batch has committed by the time its answer is read, so a count
+/// in an unexpected form reads as 0 rather than failing a request whose writes stand.
 #[derive(Deserialize, Debug, Default)]
 struct Meta {
-    changes: Option<u64>,
-    rows_read: Option<u64>,
-    rows_written: Option<u64>,
+    changes: Option<Value>,
+    rows_read: Option<Value>,
+    rows_written: Option<Value>,
+}
+
+/// A count from `meta`: a non-negative integer (an integral float too), else 0.
+fn count(value: &Option<Value>) -> u64 {
+    let Some(value) = value else { return 0 };
+    value.as_u64().unwrap_or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0)
+            .map_or(0, |f| f as u64)
+    })
 }
 
 impl StatementResult {
@@ -45,15 +58,12 @@ impl StatementResult {
 
     /// Rows the statement changed.
     pub fn changes(&self) -> u64 {
-        self.meta.changes.unwrap_or(0)
+        count(&self.meta.changes)
     }
 
     /// Rows read and written, as Cloudflare bills them.
     pub fn billed_rows(&self) -> (u64, u64) {
-        (
-            self.meta.rows_read.unwrap_or(0),
-            self.meta.rows_written.unwrap_or(0),
-        )
+        (count(&self.meta.rows_read), count(&self.meta.rows_written))
     }
 }
 
@@ -114,6 +124,19 @@ mod tests {
         assert_eq!(results[0].changes(), 0);
         assert_eq!(results[1].billed_rows(), (0, 0));
         assert!(results[1].rows::<Value>().unwrap().is_empty());
+    }
+
+    #[test]
+    fn counts_in_an_unexpected_form_read_as_zero_not_as_a_failed_batch() {
+        let results = parse_batch(
+            r#"[{"meta":{"changes":-1,"rows_read":"3","rows_written":2.5}},
+                {"meta":{"changes":2.0,"rows_read":null,"rows_written":1e3}}]"#,
+        )
+        .expect("a committed batch's answer always parses");
+        assert_eq!(results[0].changes(), 0);
+        assert_eq!(results[0].billed_rows(), (0, 0));
+        assert_eq!(results[1].changes(), 2);
+        assert_eq!(results[1].billed_rows(), (0, 1000));
     }
 
     #[test]

@@ -42,9 +42,12 @@ pub async fn run(
         .map_err(d1_error)?
         .as_string()
         .unwrap_or_default();
-    parse_batch(&text)
-        .map_err(|e| worker::Error::RustError(format!("D1 answered unreadable results: {e}")))
+    parse_batch(&text).map_err(|e| worker::Error::RustError(format!("{UNREADABLE}: {e}")))
 }
+
+/// How an answer D1 gave but serde_json could not read begins: not D1 refusing the
+/// batch, so not a reason to retry it (store::db's bookmark fallback).
+pub const UNREADABLE: &str = "D1 answered unreadable results";
 
 /// D1's error as text: its message and its cause's (D1 puts SQLite's own message,
 /// e.g. which UNIQUE constraint failed, in the cause), which the store matches on
@@ -54,10 +57,13 @@ fn d1_error(error: JsValue) -> worker::Error {
         return worker::Error::RustError(format!("D1: {error:?}"));
     };
     let message = String::from(error.message());
-    let cause = error
-        .cause()
-        .dyn_ref::<js_sys::Error>()
-        .map(|c| String::from(c.message()));
+    let cause = error.cause();
+    let cause = match cause.dyn_ref::<js_sys::Error>() {
+        Some(cause) => Some(String::from(cause.message())),
+        None if cause.is_undefined() || cause.is_null() => None,
+        // Not an Error (D1 always sends one today): its text, or its debug form.
+        None => Some(cause.as_string().unwrap_or_else(|| format!("{cause:?}"))),
+    };
     worker::Error::RustError(match cause {
         Some(cause) if cause != message => format!("D1: {message} (cause: {cause})"),
         _ => format!("D1: {message}"),

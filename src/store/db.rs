@@ -307,7 +307,7 @@ impl Trip<'_> {
         let results = match self.run(&session, &statements).await {
             // A bookmark D1 does not take (forged, or from another database) must not
             // fail the request: read as if none had been sent.
-            Err(e) if from_caller => {
+            Err(e) if from_caller && !e.to_string().starts_with(batch::UNREADABLE) => {
                 worker::console_warn!("storage: {}: caller's bookmark refused: {e}", self.what);
                 let session = self.db.open("first-unconstrained")?;
                 self.run(&session, &statements).await

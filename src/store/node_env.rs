@@ -31,9 +31,10 @@ pub struct SealedEnv {
 }
 
 // The rows below are read as `serde_json::Value` and picked apart by hand: a derived
-// `Deserialize` per row type is another serde_wasm_bindgen instantiation in the
-// bundle, and `Value`'s is there already (measured: docs/nodes.md, "Service
-// environments").
+// `Deserialize` per row type is another deserializer instantiation in the bundle
+// (serde_wasm_bindgen's when this was measured, serde_json's `Value` one now that
+// store::batch reads D1's answer as JSON), and `Value` itself is there already
+// (docs/nodes.md, "Service environments").
 
 fn text_of(row: &Value, column: &str) -> String {
     row[column].as_str().unwrap_or_default().to_owned()

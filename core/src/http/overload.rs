@@ -42,6 +42,8 @@ mod tests {
             "D1 DB is overloaded. Requests queued for too long.",
             "KV PUT failed: 429 Too Many Requests",
             "KV GET failed: 429",
+            // As store::batch composes D1's error (message, then its cause's).
+            "D1: D1_ERROR: D1 DB is overloaded. Too many requests queued. (cause: D1 DB is overloaded. Too many requests queued.)",
         ] {
             assert!(is_overloaded(overloaded), "{overloaded}");
         }
@@ -51,6 +53,8 @@ mod tests {
             "the D1 binding is missing",
             "KV GET failed: 500 Internal Server Error",
             "D1_ERROR: no such row 14290",
+            "D1: D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT (cause: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT)",
+            "D1 answered unreadable results: expected value at line 1 column 1",
         ] {
             assert!(!is_overloaded(fault), "{fault}");
         }
