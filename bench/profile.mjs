@@ -5,6 +5,10 @@
 // stdin; we stop the profiler and print the summary as markdown.
 //
 //     node bench/profile.mjs <inspector port> [top N]
+//
+// PROFILE_INTERVAL_US sets the sampling interval (default 50 µs). The sampler counts
+// wall time and, at short intervals, slows the isolate and over-charges native calls
+// (docs/performance.md, "Rust versus plain JS"): read shares, not milliseconds.
 import { createInterface } from "node:readline";
 
 const [port, topArg] = process.argv.slice(2);
@@ -37,7 +41,7 @@ const send = (method, params = {}) =>
   });
 
 await send("Profiler.enable");
-await send("Profiler.setSamplingInterval", { interval: 50 });
+await send("Profiler.setSamplingInterval", { interval: Number(process.env.PROFILE_INTERVAL_US ?? 50) });
 await send("Profiler.start");
 console.log("ready");
 
