@@ -9,6 +9,10 @@
 // PROFILE_INTERVAL_US sets the sampling interval (default 50 µs). The sampler counts
 // wall time and, at short intervals, slows the isolate and over-charges native calls
 // (docs/performance.md, "Rust versus plain JS"): read shares, not milliseconds.
+//
+// PROFILE_KIND=heap profiles allocation instead: V8's sampling heap profiler (one
+// sample per KiB allocated), counting objects that the GC has since collected too, as
+// KiB allocated per function — what each worker hands the garbage collector.
 import { createInterface } from "node:readline";
 
 const [port, topArg] = process.argv.slice(2);
@@ -40,12 +44,51 @@ const send = (method, params = {}) =>
     socket.send(JSON.stringify({ id, method, params }));
   });
 
-await send("Profiler.enable");
-await send("Profiler.setSamplingInterval", { interval: Number(process.env.PROFILE_INTERVAL_US ?? 50) });
-await send("Profiler.start");
+const heap = process.env.PROFILE_KIND === "heap";
+if (heap) {
+  await send("HeapProfiler.enable");
+  await send("HeapProfiler.startSampling", {
+    samplingInterval: 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+} else {
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: Number(process.env.PROFILE_INTERVAL_US ?? 50) });
+  await send("Profiler.start");
+}
 console.log("ready");
 
 for await (const _ of createInterface({ input: process.stdin })) break;
+const where = ({ functionName, url, lineNumber }) =>
+  `${functionName || "(anonymous)"}${url ? ` ${url.split("/").pop()}:${lineNumber + 1}` : ""}`;
+const table = (unit, totals, scale) => {
+  const rows = [...totals].sort((a, b) => b[1] - a[1]).slice(0, top);
+  console.log(`| function (self) | ${unit} | % |`);
+  console.log(`|---|---|---|`);
+  const all = [...totals.values()].reduce((a, b) => a + b, 0);
+  for (const [name, v] of rows) {
+    console.log(`| ${name.replaceAll("|", "\\|")} | ${(v / scale).toFixed(1)} | ${((100 * v) / all).toFixed(1)} |`);
+  }
+};
+
+if (heap) {
+  const { profile } = await send("HeapProfiler.stopSampling");
+  socket.close();
+  const byFunction = new Map();
+  let bytes = 0;
+  const walk = (node) => {
+    const key = where(node.callFrame);
+    byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize);
+    bytes += node.selfSize;
+    node.children.forEach(walk);
+  };
+  walk(profile.head);
+  table("KiB allocated", byFunction, 1024);
+  console.log(`\nallocated ${(bytes / 1024).toFixed(0)} KiB in all`);
+  process.exit(0);
+}
+
 const { profile } = await send("Profiler.stop");
 socket.close();
 
@@ -56,23 +99,12 @@ profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profi
 const byFunction = new Map();
 let busyUs = 0;
 for (const [id, us] of selfUs) {
-  const { functionName, url, lineNumber } = byNode.get(id).callFrame;
-  const name = functionName || "(anonymous)";
-  if (name === "(idle)" || name === "(program)" || name === "(garbage collector)") {
-    byFunction.set(name, (byFunction.get(name) ?? 0) + us);
-    if (name !== "(idle)") busyUs += us;
-    continue;
-  }
-  const where = url ? ` ${url.split("/").pop()}:${lineNumber + 1}` : "";
-  const key = `${name}${where}`;
-  byFunction.set(key, (byFunction.get(key) ?? 0) + us);
-  busyUs += us;
+  const name = where(byNode.get(id).callFrame);
+  byFunction.set(name, (byFunction.get(name) ?? 0) + us);
+  if (name !== "(idle)") busyUs += us;
 }
-const rows = [...byFunction].filter(([k]) => k !== "(idle)").sort((a, b) => b[1] - a[1]);
-console.log(`| function (self time) | ms | % of busy |`);
-console.log(`|---|---|---|`);
-for (const [name, us] of rows.slice(0, top)) {
-  console.log(`| ${name.replaceAll("|", "\\|")} | ${(us / 1000).toFixed(1)} | ${((100 * us) / busyUs).toFixed(1)} |`);
-}
-console.log(`\nbusy ${(busyUs / 1000).toFixed(1)} ms (idle ${((byFunction.get("(idle)") ?? 0) / 1000).toFixed(1)} ms)`);
+const idleUs = byFunction.get("(idle)") ?? 0;
+byFunction.delete("(idle)");
+table("ms", byFunction, 1000);
+console.log(`\nbusy ${(busyUs / 1000).toFixed(1)} ms (idle ${(idleUs / 1000).toFixed(1)} ms)`);
 process.exit(0); // the socket and stdin would keep the loop alive
