@@ -357,15 +357,17 @@ impl TestApp {
     /// Like [`TestApp::d1_query`], but a failing statement (e.g. a constraint) is an
     /// `Err` with wrangler's output.
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
-        let one_at_a_time = self.d1_lock();
-        let out = wrangler_in(self.state.path())
-            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-            .arg(self.persist_dir())
-            .args(["--command", sql])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run wrangler d1 execute");
-        drop(one_at_a_time);
+        // The worker writes the same SQLite file from its own process: a command that
+        // meets its write lock fails at once with SQLITE_BUSY, having changed nothing,
+        // so it is run again after a pause (never seen past a few tries).
+        let mut out = self.run_d1_execute(sql);
+        for pause_ms in [50, 100, 200, 400, 800, 1600] {
+            if !String::from_utf8_lossy(&out.stdout).contains("SQLITE_BUSY") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+            out = self.run_d1_execute(sql);
+        }
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             return Err(format!(
@@ -383,6 +385,17 @@ impl TestApp {
             Some(Value::Array(rows)) => Ok(rows.clone()),
             _ => Err(format!("unexpected d1 output: {stdout}")),
         }
+    }
+
+    fn run_d1_execute(&self, sql: &str) -> std::process::Output {
+        let _one_at_a_time = self.d1_lock();
+        wrangler_in(self.state.path())
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+            .arg(self.persist_dir())
+            .args(["--command", sql])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run wrangler d1 execute")
     }
 
     /// Held while a wrangler command works on this app's database file: two at once

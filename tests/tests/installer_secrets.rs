@@ -62,7 +62,11 @@ fn the_installer_fetches_its_environments_then_registers_with_its_own_tools() {
 
     // Step 5: POST /secrets, as the installer builds and sends it.
     let ip = "198.51.100.70";
-    let res = post_secrets(app, &secrets_payload(&pem, ip, REGION, &org, seconds()));
+    let secrets_signed_at = seconds();
+    let res = post_secrets(
+        app,
+        &secrets_payload(&pem, ip, REGION, &org, secrets_signed_at),
+    );
     let answer = json_reply(&res, 200);
     // One RSA public operation for the organization's one key; two D1 round trips (the
     // keys, then the claim with the files).
@@ -79,6 +83,13 @@ fn the_installer_fetches_its_environments_then_registers_with_its_own_tools() {
     let other = PrivateKey::generate(2048).unwrap().to_pkcs8_pem();
     assert!(installer_decrypt(&res.body, &other, "s3").is_err());
 
+    // Step 6 starts the node's services, so step 7 is signed in a later second. (Both
+    // sign `ip|region|timestamp`: in the same second the two signatures would be one,
+    // and /register refuses a signature /secrets has used — see
+    // a_captured_secrets_request_is_answered_once_and_never_registers.)
+    while seconds() <= secrets_signed_at {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     // Step 7: the final /register, run without -p (no provider), same tools.
     let seconds = seconds();
     let signature = openssl_sign(&pem, &format!("{ip}|{REGION}|{seconds}"));
