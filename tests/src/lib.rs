@@ -359,10 +359,14 @@ impl TestApp {
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
         // The worker writes the same SQLite file from its own process: a command that
         // meets its write lock fails at once with SQLITE_BUSY, having changed nothing,
-        // so it is run again after a pause (never seen past a few tries).
+        // so it is run again after a pause (never seen past a few tries). A read is run
+        // again after any failure (wrangler has also answered a SELECT racing the
+        // worker with an opaque "internal error"): it changes nothing either way.
+        let read_only = sql.trim_start().to_ascii_uppercase().starts_with("SELECT");
         let mut out = self.run_d1_execute(sql);
         for pause_ms in [50, 100, 200, 400, 800, 1600] {
-            if !String::from_utf8_lossy(&out.stdout).contains("SQLITE_BUSY") {
+            let busy = String::from_utf8_lossy(&out.stdout).contains("SQLITE_BUSY");
+            if !busy && (out.status.success() || !read_only) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(pause_ms));
