@@ -14,6 +14,7 @@ use crate::http::{self, problem_response};
 use crate::observe::{self, Arrival};
 use crate::store::db::{Fault, BOOKMARK_HEADER};
 use crate::store::Db;
+use gatehouse_core::crypto::work::counted;
 use gatehouse_core::http::problem::{Family, Problem};
 use gatehouse_core::http::routes::{match_route, Method, RouteId, RouteMatch};
 use worker::{Context, Env, Request, Response};
@@ -42,10 +43,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         simulation,
         fault.as_deref().and_then(Fault::parse),
     );
-    gatehouse_core::crypto::password::take_kdf_runs();
-    gatehouse_core::crypto::rsa_keys::take_verifications();
-
-    let (response, route) = answer(req, &env, &ctx, &db, cors_origin, test_hooks).await;
+    // Counted per request, not per isolate: one isolate interleaves many requests.
+    let answered = counted(answer(req, &env, &ctx, &db, cors_origin, test_hooks));
+    let ((response, route), crypto) = answered.await;
 
     // The newest D1 state this request saw: a caller that sends it back reads its own
     // writes, even from a read replica (store::db).
@@ -70,11 +70,10 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context, cors_origin: Option<
         );
         let _ = headers.set("x-gatehouse-kv-reads", &cost.kv_reads.to_string());
         let _ = headers.set("x-gatehouse-kv-writes", &cost.kv_writes.to_string());
-        let kdf_runs = gatehouse_core::crypto::password::take_kdf_runs().to_string();
-        let _ = headers.set("x-gatehouse-kdf-runs", &kdf_runs);
-        let rsa = gatehouse_core::crypto::rsa_keys::take_verifications().to_string();
+        let _ = headers.set("x-gatehouse-kdf-runs", &crypto.kdf_runs.to_string());
+        let rsa = crypto.rsa_verifications.to_string();
         let _ = headers.set("x-gatehouse-rsa-verifications", &rsa);
-        let generated = gatehouse_core::crypto::rsa_keys::take_generations().to_string();
+        let generated = crypto.rsa_generations.to_string();
         let _ = headers.set("x-gatehouse-rsa-generations", &generated);
     }
     observe::finish(&env, &arrival, route, cost, response, test_hooks)

@@ -98,6 +98,9 @@ impl TestApp {
             Err(e) => panic!("{method} {path}: no HTTP answer: {e}\n{}", self.log()),
         };
         let status = response.status();
+        if status == 500 {
+            self.print_log_tail(method, path);
+        }
         let headers = response
             .headers_names()
             .into_iter()
@@ -113,5 +116,17 @@ impl TestApp {
             headers,
             body,
         }
+    }
+
+    /// On a 500, the worker's last log lines go to the test's output (shown if the
+    /// test fails): a shared worker's log is gone with its directory once the binary
+    /// exits, and an unexpected 500 in CI is otherwise a status without a cause.
+    fn print_log_tail(&self, method: &str, path: &str) {
+        // The worker's console output reaches wrangler's log just after the response.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        eprintln!("{method} {path} answered 500; the worker's log ends:\n{tail}");
     }
 }

@@ -1,11 +1,13 @@
 //! Cryptography: password and secret hashing (`password`, on our PBKDF2 in `pbkdf2`),
-//! RSA keys and signature verification (`rsa_keys`, `rsa_verify`), and here the small
-//! helpers every feature shares: randomness, hashing, comparisons.
+//! RSA keys and signature verification (`rsa_keys`, `rsa_verify`), what a request spent
+//! on both (`work`), and here the small helpers every feature shares: randomness,
+//! hashing, comparisons.
 
 pub mod password;
 pub mod pbkdf2;
 pub mod rsa_keys;
 pub mod rsa_verify;
+pub mod work;
 
 use sha2::{Digest, Sha256};
 

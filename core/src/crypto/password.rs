@@ -32,10 +32,10 @@ thread_local! {
     static KDF_RUNS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// KDF runs since the last call (per thread; per isolate in the worker). The KDF is
-/// the dearest thing a request can cost, so tests hold routes to a count of it, as
-/// they do to D1 round trips (exact only for one request at a time).
-pub fn take_kdf_runs() -> u32 {
+/// KDF runs on this thread since the last call. The KDF is the dearest thing a
+/// request can cost, so tests hold routes to a count of it, as they do to D1 round
+/// trips; per request through [`crate::crypto::work::counted`].
+pub(crate) fn take_kdf_runs() -> u32 {
     KDF_RUNS.with(|n| n.replace(0))
 }
 

@@ -187,10 +187,10 @@ thread_local! {
     static VERIFICATIONS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// RSA verifications since the last call (per thread; per isolate in the worker):
-/// what an unauthenticated /register can make the worker compute, which tests hold
+/// RSA verifications on this thread since the last call (per request through
+/// [`crate::crypto::work::counted`]): what an unauthenticated /register can make the worker compute, which tests hold
 /// to its bound (core::nodes::signed::MAX_CANDIDATE_KEYS).
-pub fn take_verifications() -> u32 {
+pub(crate) fn take_verifications() -> u32 {
     VERIFICATIONS.with(|n| n.replace(0))
 }
 
@@ -198,10 +198,10 @@ thread_local! {
     static GENERATIONS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// RSA key pairs generated since the last call (per thread; per isolate in the
-/// worker): 0.5–4 s of CPU each, which tests hold to happen only after the caller's
+/// RSA key pairs generated on this thread since the last call (per request through
+/// [`crate::crypto::work::counted`]): 0.5–4 s of CPU each, which tests hold to happen only after the caller's
 /// role, quota and pace are checked.
-pub fn take_generations() -> u32 {
+pub(crate) fn take_generations() -> u32 {
     GENERATIONS.with(|n| n.replace(0))
 }
 
