@@ -22,7 +22,7 @@ use worker::worker_sys::D1DatabaseSession as SessionSys;
 pub async fn run(
     session: &JsValue,
     statements: &[(&str, &[Arg])],
-) -> worker::Result<Vec<StatementResult>> {
+) -> Result<Vec<StatementResult>, BatchError> {
     let session: &SessionSys = session.unchecked_ref();
     let values: Vec<&[Arg]> = statements.iter().map(|(_, args)| *args).collect();
     let values: Array = JSON::parse(&values_json(&values))
@@ -42,19 +42,36 @@ pub async fn run(
         .map_err(d1_error)?
         .as_string()
         .unwrap_or_default();
-    parse_batch(&text).map_err(|e| worker::Error::RustError(format!("{UNREADABLE}: {e}")))
+    parse_batch(&text).map_err(|e| BatchError::Unreadable(e.to_string()))
 }
 
-/// How an answer D1 gave but serde_json could not read begins: not D1 refusing the
-/// batch, so not a reason to retry it (store::db's bookmark fallback).
-pub const UNREADABLE: &str = "D1 answered unreadable results";
+/// Why a batch failed.
+pub enum BatchError {
+    /// D1's own error: the batch was refused or failed there (e.g. a bookmark it does
+    /// not take, a constraint).
+    D1(worker::Error),
+    /// D1 answered, but serde_json could not read the answer: not D1 refusing the
+    /// batch, so not a reason to run it again (store::db's bookmark fallback).
+    Unreadable(String),
+}
+
+impl From<BatchError> for worker::Error {
+    fn from(error: BatchError) -> worker::Error {
+        match error {
+            BatchError::D1(error) => error,
+            BatchError::Unreadable(e) => {
+                worker::Error::RustError(format!("D1 answered unreadable results: {e}"))
+            }
+        }
+    }
+}
 
 /// D1's error as text: its message and its cause's (D1 puts SQLite's own message,
 /// e.g. which UNIQUE constraint failed, in the cause), which the store matches on
 /// (a taken email, a known key) and the overload check reads.
-fn d1_error(error: JsValue) -> worker::Error {
+fn d1_error(error: JsValue) -> BatchError {
     let Some(error) = error.dyn_ref::<js_sys::Error>() else {
-        return worker::Error::RustError(format!("D1: {error:?}"));
+        return BatchError::D1(worker::Error::RustError(format!("D1: {error:?}")));
     };
     let message = String::from(error.message());
     let cause = error.cause();
@@ -64,8 +81,8 @@ fn d1_error(error: JsValue) -> worker::Error {
         // Not an Error (D1 always sends one today): its text, or its debug form.
         None => Some(cause.as_string().unwrap_or_else(|| format!("{cause:?}"))),
     };
-    worker::Error::RustError(match cause {
+    BatchError::D1(worker::Error::RustError(match cause {
         Some(cause) if cause != message => format!("D1: {message} (cause: {cause})"),
         _ => format!("D1: {message}"),
-    })
+    }))
 }

@@ -27,7 +27,7 @@
 //! Cloudflare bills), and KV reads and writes; and under test hooks it injects the
 //! storage faults of [`Fault`] (docs/operations.md, "Overload").
 
-use super::batch::{self, Arg, StatementResult};
+use super::batch::{self, Arg, BatchError, StatementResult};
 use super::storage_failure;
 use gatehouse_core::config::D1Simulation;
 use gatehouse_core::http::problem::Problem;
@@ -307,7 +307,7 @@ impl Trip<'_> {
         let results = match self.run(&session, &statements).await {
             // A bookmark D1 does not take (forged, or from another database) must not
             // fail the request: read as if none had been sent.
-            Err(e) if from_caller && !e.to_string().starts_with(batch::UNREADABLE) => {
+            Err(BatchError::D1(e)) if from_caller => {
                 worker::console_warn!("storage: {}: caller's bookmark refused: {e}", self.what);
                 let session = self.db.open("first-unconstrained")?;
                 self.run(&session, &statements).await
@@ -322,7 +322,7 @@ impl Trip<'_> {
         &self,
         session: &D1DatabaseSession,
         statements: &[Statement],
-    ) -> worker::Result<Vec<StatementResult>> {
+    ) -> Result<Vec<StatementResult>, BatchError> {
         let statements: Vec<(&str, &[Arg])> = statements
             .iter()
             .map(|s| (s.sql.as_str(), s.args.as_slice()))
