@@ -13,6 +13,9 @@
 // PROFILE_KIND=heap profiles allocation instead: V8's sampling heap profiler (one
 // sample per KiB allocated), counting objects that the GC has since collected too, as
 // KiB allocated per function — what each worker hands the garbage collector.
+// PROFILE_KIND=retained: the same sampler, but only what is still alive at the end —
+// what each worker keeps, plus the young garbage not yet collected (workerd's
+// inspector never answers HeapProfiler.collectGarbage, so no collection is forced).
 import { createInterface } from "node:readline";
 
 const [port, topArg] = process.argv.slice(2);
@@ -44,13 +47,14 @@ const send = (method, params = {}) =>
     socket.send(JSON.stringify({ id, method, params }));
   });
 
-const heap = process.env.PROFILE_KIND === "heap";
+const retained = process.env.PROFILE_KIND === "retained";
+const heap = retained || process.env.PROFILE_KIND === "heap";
 if (heap) {
   await send("HeapProfiler.enable");
   await send("HeapProfiler.startSampling", {
     samplingInterval: 1024,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMajorGC: !retained,
+    includeObjectsCollectedByMinorGC: !retained,
   });
 } else {
   await send("Profiler.enable");
@@ -84,8 +88,9 @@ if (heap) {
     node.children.forEach(walk);
   };
   walk(profile.head);
-  table("KiB allocated", byFunction, 1024);
-  console.log(`\nallocated ${(bytes / 1024).toFixed(0)} KiB in all`);
+  const what = retained ? "retained" : "allocated";
+  table(`KiB ${what}`, byFunction, 1024);
+  console.log(`\n${what} ${(bytes / 1024).toFixed(0)} KiB in all`);
   process.exit(0);
 }
 

@@ -7,7 +7,8 @@
 //!
 //! `stage` indexes `bench_stages`' table (0 = refused before any storage, 4 = new node
 //! accepted, 6 = warm accepted); a `strip = false` build names the wasm functions.
-//! `PROFILE_KIND=heap` profiles allocation instead (KiB per function), and
+//! `PROFILE_KIND=heap` profiles allocation instead (KiB per function),
+//! `PROFILE_KIND=retained` what of it is still alive at the end, and
 //! `PROFILE_INTERVAL_US` sets the CPU sampler's interval (bench/profile.mjs).
 
 use gatehouse_e2e::stages::{js_worker, needs_first, rust_worker, STAGES};
