@@ -16,7 +16,8 @@
 
 use gatehouse_e2e::accounts::{signup_body, verified_user};
 use gatehouse_e2e::bench::{cell, group_cpu_ns, Counts, PRICES, PRICES_AS_OF, PRICE_SOURCES};
-use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
+use gatehouse_e2e::node_env::{post_secrets, secrets_payload, set_all_envs, set_env};
+use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed, upload_new_key};
 use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
 
@@ -131,6 +132,32 @@ fn main() {
                 "/user/login",
                 &json!({"email": "owner@cost.io", "password": "Correct1horse"}),
             )
+        }),
+    );
+    // The installer's run: an OWNER sets a service's environment, then each new node
+    // fetches its organization's environments (sealed to its key) before /register.
+    row(
+        "PUT /organization/{id}/node-env/{service}",
+        measure(&app, floor, SAMPLES, |i| {
+            set_env(
+                &app,
+                &token,
+                &org,
+                "s3",
+                &format!("S3_ACCESS_KEY=key-{i}\n"),
+            )
+        }),
+    );
+    set_all_envs(&app, &token, &org);
+    let (installer_key, _) = upload_new_key(&app, &token, &org);
+    let installer_pem = installer_key.to_pkcs8_pem();
+    let signed_at = now_ms() / 1000;
+    row(
+        "POST /secrets (installer, three environments)",
+        measure(&app, floor, SAMPLES, |i| {
+            let ip = format!("10.78.0.{}", i + 1);
+            let payload = secrets_payload(&installer_pem, &ip, "eu-west-1", &org, signed_at);
+            post_secrets(&app, &payload)
         }),
     );
     row(
