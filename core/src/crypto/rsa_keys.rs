@@ -188,8 +188,8 @@ thread_local! {
 }
 
 /// RSA verifications on this thread since the last call (per request through
-/// [`crate::crypto::work::counted`]): what an unauthenticated /register can make the worker compute, which tests hold
-/// to its bound (core::nodes::signed::MAX_CANDIDATE_KEYS).
+/// [`crate::crypto::work::counted`]): what an unauthenticated /register can make the
+/// worker compute, which tests hold to its bound (core::nodes::signed::MAX_CANDIDATE_KEYS).
 pub(crate) fn take_verifications() -> u32 {
     VERIFICATIONS.with(|n| n.replace(0))
 }
@@ -199,8 +199,8 @@ thread_local! {
 }
 
 /// RSA key pairs generated on this thread since the last call (per request through
-/// [`crate::crypto::work::counted`]): 0.5–4 s of CPU each, which tests hold to happen only after the caller's
-/// role, quota and pace are checked.
+/// [`crate::crypto::work::counted`]): 0.5–4 s of CPU each, which tests hold to happen
+/// only after the caller's role, quota and pace are checked.
 pub(crate) fn take_generations() -> u32 {
     GENERATIONS.with(|n| n.replace(0))
 }
