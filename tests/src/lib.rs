@@ -274,16 +274,22 @@ impl TestApp {
                 }
                 panic!("wrangler dev exited early ({status}):\n{log}");
             }
-            // Our worker's JSON answer (health may be 503) means it is serving. Anything
-            // else on the port (seen: another wrangler's inspector answering 403
-            // "Forbidden" after winning the free-port race) is not ours: keep waiting,
-            // and the exit check above restarts on new ports.
+            // Our wrangler has bound the port once it logs "Ready on <our URL>", and the
+            // worker serves once it answers JSON (health may be 503). Until both, whatever
+            // answers on the port is not ours: another test's wrangler that won the
+            // free-port race (seen: its inspector answering 403 "Forbidden"; and its
+            // worker answering JSON, so that a test seeded our D1 and asked theirs). Keep
+            // waiting, and the exit check above restarts on new ports.
+            let bound = self
+                .log()
+                .get(log_before..)
+                .is_some_and(|new| new.contains(&format!("Ready on {}", self.base_url)));
             let probe = self
                 .agent
                 .get(&self.url("/health"))
                 .timeout(Duration::from_secs(2))
                 .call();
-            let ours = |r: &ureq::Response| r.content_type() == "application/json";
+            let ours = |r: &ureq::Response| bound && r.content_type() == "application/json";
             match probe {
                 Ok(r) | Err(ureq::Error::Status(_, r)) if ours(&r) => return true,
                 _ if started.elapsed() < STARTUP_TIMEOUT => {
