@@ -23,7 +23,7 @@ use gatehouse_e2e::stages::{js_worker, needs_first, rust_worker, Subject, STAGES
 use std::time::{Duration, Instant};
 
 const WINDOW: usize = 100;
-const WINDOWS: usize = 6;
+const WINDOWS: usize = 10;
 /// Requests of each kind sent to each worker before measuring: V8 compiles hot code,
 /// the wasm's in particular, on background threads (which the CPU here includes) over
 /// the first few hundred requests of a path — ~1.7 ms of CPU per request at first,
@@ -101,6 +101,10 @@ fn main() {
     // [worker][stage] -> (p50 ms, mean CPU ms per request over its windows)
     let mut p50 = [[0.0; STAGES.len()]; 2];
     let mut cpu = [[0.0; STAGES.len()]; 2];
+    // Per stage: the standard error of the mean of Rust − JS over the windows, each
+    // window paired with the other worker's turn next to it (the machine drifts by more
+    // than the gap between runs; within a pair it drifts little).
+    let mut cpu_stderr = [0.0; STAGES.len()];
     for stage in 0..STAGES.len() {
         let mut ms: [Vec<f64>; 2] = Default::default();
         let mut cpus: [Vec<f64>; 2] = Default::default();
@@ -117,35 +121,54 @@ fn main() {
             p50[k][stage] = median(ms[k].clone());
             cpu[k][stage] = cpus[k].iter().sum::<f64>() / cpus[k].len() as f64;
         }
+        let gaps: Vec<f64> = cpus[0].iter().zip(&cpus[1]).map(|(r, j)| r - j).collect();
+        cpu_stderr[stage] = stderr(&gaps);
     }
     assert_eq!(unexpected, 0, "every stage answers as designed");
-    print("p50 ms", &p50[0], &p50[1]);
+    print("p50 ms", &p50[0], &p50[1], None);
     println!();
-    print("server CPU ms per request", &cpu[0], &cpu[1]);
+    print(
+        "server CPU ms per request",
+        &cpu[0],
+        &cpu[1],
+        Some(&cpu_stderr),
+    );
     println!(
         "\n{} requests of each kind per worker in windows of {WINDOW}, the workers taking turns, after {WARMUP} of each \
          kind not counted (warm-up: V8 compiles the hot code, the wasm's in particular, on background threads). Server \
          CPU: every thread of workerd (the worker with its local D1 and KV; wrangler's node proxy left out) from the \
          window's first request to {} ms after its last answer, less the same processes' idle CPU over as long, per \
-         request, averaged over the windows. JS ÷ Rust above 1: Rust is faster.",
+         request, averaged over the windows; ± is the standard error of Rust − JS over the windows, each paired with \
+         the other worker's turn beside it. JS ÷ Rust above 1: Rust is faster.",
         WINDOWS * WINDOW,
         SETTLE.as_millis()
     );
 }
 
-fn print(what: &str, r: &[f64], j: &[f64]) {
+/// The standard error of the mean of `values`.
+fn stderr(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (variance / n).sqrt()
+}
+
+fn print(what: &str, r: &[f64], j: &[f64], gap_stderr: Option<&[f64]>) {
     println!("| /register stops at ({what}) | Rust/wasm | stage | plain JS | stage | Rust − JS | JS ÷ Rust |");
     println!("|---|---|---|---|---|---|---|");
     for (s, (stage, _)) in STAGES.iter().enumerate() {
         // Each stage adds to the one before it in the same path; the warm path starts over.
         let before = |v: &[f64]| if s == 0 || s == 5 { 0.0 } else { v[s - 1] };
+        let gap = match gap_stderr {
+            Some(e) => format!("{:+.2} ± {:.2}", r[s] - j[s], e[s]),
+            None => format!("{:+.2}", r[s] - j[s]),
+        };
         println!(
-            "| {stage} | {:.2} | {:+.2} | {:.2} | {:+.2} | {:+.2} | {:.2} |",
+            "| {stage} | {:.2} | {:+.2} | {:.2} | {:+.2} | {gap} | {:.2} |",
             r[s],
             r[s] - before(r),
             j[s],
             j[s] - before(j),
-            r[s] - j[s],
             j[s] / r[s],
         );
     }
