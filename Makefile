@@ -289,7 +289,7 @@ fuzz: $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz
 # Benchmarks print numbers for docs/performance.md (a markdown report); never timed
 # tests. Native (hardware and software SHA), wasm in node, inside workerd, load per
 # route against the local worker and the plain-JS anchor, /register's stages, the cost
-# table, the ceiling of one database, distance, bundle sizes. ~18 min on 2 quiet cores.
+# table, the ceiling of one database, distance, bundle sizes. ~20 min on 2 quiet cores.
 bench: build
 	TOOLS_DIR=$(TOOLS_DIR) bash bench/run.sh
 

@@ -13,7 +13,6 @@
 //! slowest-tests list (timing.rs).
 
 use std::fs;
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -211,6 +210,11 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
     for (name, value) in defaults.iter().chain(vars) {
         cmd.arg("--var").arg(format!("{name}:{value}"));
     }
+    // The readiness check reads wrangler's plain "Ready on <URL>" line: no colour codes
+    // around the URL, and not hidden by a quieter log level from the environment.
+    cmd.env("NO_COLOR", "1")
+        .env_remove("FORCE_COLOR")
+        .env_remove("WRANGLER_LOG");
     cmd.stdin(Stdio::null())
         .stdout(log.try_clone().expect("log handle"))
         .stderr(log)
@@ -297,9 +301,10 @@ impl TestApp {
                 }
                 Ok(r) | Err(ureq::Error::Status(_, r)) => panic!(
                     "after {STARTUP_TIMEOUT:?} the port answers, but not as this worker \
-                     ({} {}):\n{}",
+                     ({} {}; our wrangler logged \"Ready on {}\": {bound}):\n{}",
                     r.status(),
                     r.content_type(),
+                    self.base_url,
                     self.log()
                 ),
                 Err(e) => panic!(
@@ -316,11 +321,10 @@ impl TestApp {
 
     /// Everything wrangler and the worker printed so far (console output included).
     pub fn log(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut f) = fs::File::open(self.state.path().join("wrangler.log")) {
-            let _ = f.read_to_string(&mut text);
-        }
-        text
+        // As bytes: a read that meets a multi-byte character half written is still
+        // the whole log so far (the readiness check measures the log by its length).
+        let bytes = fs::read(self.state.path().join("wrangler.log")).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// Waits (up to 10 s) until the log contains `needle`, then returns the whole log.
