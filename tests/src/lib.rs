@@ -96,8 +96,13 @@ pub fn spawn_app_without_binding(binding: &str) -> TestApp {
 /// Boots another worker (e.g. the benchmark's plain-JS comparison worker) from its own
 /// wrangler config, over the same migrated D1 and fresh KV.
 pub fn spawn_worker(config: &Path) -> TestApp {
+    spawn_worker_with(config, &[])
+}
+
+/// Like [`spawn_worker`], with extra `[vars]` overrides (`--var NAME:VALUE`).
+pub fn spawn_worker_with(config: &Path, vars: &[(&str, &str)]) -> TestApp {
     let config = config.to_path_buf();
-    boot(&[], move |_| Some(config))
+    boot(vars, move |_| Some(config))
 }
 
 fn boot(vars: &[(&str, &str)], config: impl FnOnce(&Path) -> Option<PathBuf>) -> TestApp {

@@ -1,11 +1,14 @@
-//! The requests of `bench_stages` and `bench_profile`: `POST /register` bodies that stop
-//! at successive stages of the same path, for the Rust worker and the plain-JS anchor
-//! (bench/js-worker) alike.
+//! The requests of `bench_stages`, `bench_ab` and `bench_profile`: `POST /register`
+//! bodies that stop at successive stages of the same path, for the Rust worker and the
+//! plain-JS anchor (bench/js-worker) alike; and the measured window the first two share.
 
+use crate::bench::group_cpu_ns;
 use crate::nodes::{fields, now_ms, seed_org, signed};
-use crate::{project_root, spawn_app_with, spawn_worker, TestApp};
+use crate::{project_root, spawn_app_with, spawn_worker, spawn_worker_with, TestApp};
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Like the JS anchor's SQL: every accepted heartbeat writes its row (writes only on
 /// change would spare the Rust worker the write that the anchor makes).
@@ -65,6 +68,15 @@ pub fn js_worker() -> Subject {
     ))
 }
 
+/// Another build of the Rust worker (a copy's wrangler.toml, as `bench_ab` compares),
+/// configured as [`rust_worker`].
+pub fn worker_from_config(config: &Path) -> Subject {
+    subject(spawn_worker_with(
+        config,
+        &[("TEST_HOOKS", "off"), WRITE_EVERY_HEARTBEAT],
+    ))
+}
+
 fn subject(app: TestApp) -> Subject {
     let own = seed_org(&app, ORG, 2048);
     let stranger = PrivateKey::generate(2048).expect("RSA key");
@@ -89,4 +101,76 @@ impl Subject {
             signed(&self.own, &fields(&ip(4), now + 1, Some(ORG))),
         ]
     }
+}
+
+/// Requests of each kind sent to each worker before measuring: V8 compiles hot code,
+/// the wasm's in particular, on background threads (which the CPU here includes) over
+/// the first few hundred requests of a path — ~1.7 ms of CPU per request at first,
+/// under 0.05 ms after ~600. An isolate on the edge serves far more than that; these
+/// tables are the steady state.
+pub const WARMUP: usize = 300;
+pub const SETTLE: Duration = Duration::from_millis(200);
+
+/// One window: (p50 ms of its requests, server CPU ms per request).
+pub fn window(
+    subject: &Subject,
+    stage: usize,
+    from: usize,
+    n: usize,
+    unexpected: &mut usize,
+) -> Window {
+    let app = &subject.app;
+    let bodies: Vec<_> = (from..from + n).map(|i| subject.bodies(i)).collect();
+    for &first in needs_first(stage) {
+        for b in &bodies {
+            let res = app.post_json("/register", &b[first]);
+            assert_eq!(res.status, STAGES[first].1, "{}", res.body);
+        }
+    }
+    let group = app.process_group();
+    let cpu = || group_cpu_ns(group, Some("workerd"));
+    std::thread::sleep(SETTLE);
+    let idle_from = cpu();
+    std::thread::sleep(SETTLE);
+    let idle = cpu() - idle_from;
+    let before = cpu();
+    let mut ms = Vec::with_capacity(n);
+    for b in &bodies {
+        let sent = Instant::now();
+        let res = app.post_json("/register", &b[stage]);
+        ms.push(sent.elapsed().as_secs_f64() * 1000.0);
+        if res.status != STAGES[stage].1 {
+            if *unexpected == 0 {
+                eprintln!(
+                    "unexpected {} (wanted {}): {}",
+                    res.status, STAGES[stage].1, res.body
+                );
+            }
+            *unexpected += 1;
+        }
+    }
+    std::thread::sleep(SETTLE);
+    let busy = (cpu() - before).saturating_sub(idle);
+    Window {
+        ms,
+        cpu_ms_per_request: busy as f64 / 1e6 / n as f64,
+    }
+}
+
+pub struct Window {
+    pub ms: Vec<f64>,
+    pub cpu_ms_per_request: f64,
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The standard error of the mean of `values`.
+pub fn stderr(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (variance / n).sqrt()
 }

@@ -18,76 +18,12 @@
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_stages --release   (part of `make bench`)
 
-use gatehouse_e2e::bench::group_cpu_ns;
-use gatehouse_e2e::stages::{js_worker, needs_first, rust_worker, Subject, STAGES};
-use std::time::{Duration, Instant};
+use gatehouse_e2e::stages::{
+    js_worker, median, rust_worker, stderr, window, SETTLE, STAGES, WARMUP,
+};
 
 const WINDOW: usize = 100;
 const WINDOWS: usize = 10;
-/// Requests of each kind sent to each worker before measuring: V8 compiles hot code,
-/// the wasm's in particular, on background threads (which the CPU here includes) over
-/// the first few hundred requests of a path — ~1.7 ms of CPU per request at first,
-/// under 0.05 ms after ~600. An isolate on the edge serves far more than that; these
-/// tables are the steady state.
-const WARMUP: usize = 300;
-const SETTLE: Duration = Duration::from_millis(200);
-
-/// One window: (p50 ms of its requests, server CPU ms per request).
-fn window(
-    subject: &Subject,
-    stage: usize,
-    from: usize,
-    n: usize,
-    unexpected: &mut usize,
-) -> Window {
-    let app = &subject.app;
-    let bodies: Vec<_> = (from..from + n).map(|i| subject.bodies(i)).collect();
-    for &first in needs_first(stage) {
-        for b in &bodies {
-            let res = app.post_json("/register", &b[first]);
-            assert_eq!(res.status, STAGES[first].1, "{}", res.body);
-        }
-    }
-    let group = app.process_group();
-    let cpu = || group_cpu_ns(group, Some("workerd"));
-    std::thread::sleep(SETTLE);
-    let idle_from = cpu();
-    std::thread::sleep(SETTLE);
-    let idle = cpu() - idle_from;
-    let before = cpu();
-    let mut ms = Vec::with_capacity(n);
-    for b in &bodies {
-        let sent = Instant::now();
-        let res = app.post_json("/register", &b[stage]);
-        ms.push(sent.elapsed().as_secs_f64() * 1000.0);
-        if res.status != STAGES[stage].1 {
-            if *unexpected == 0 {
-                eprintln!(
-                    "unexpected {} (wanted {}): {}",
-                    res.status, STAGES[stage].1, res.body
-                );
-            }
-            *unexpected += 1;
-        }
-    }
-    std::thread::sleep(SETTLE);
-    let busy = (cpu() - before).saturating_sub(idle);
-    Window {
-        ms,
-        cpu_ms_per_request: busy as f64 / 1e6 / n as f64,
-    }
-}
-
-struct Window {
-    ms: Vec<f64>,
-    cpu_ms_per_request: f64,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let workers = [rust_worker(), js_worker()];
     let mut unexpected = 0;
@@ -143,14 +79,6 @@ fn main() {
         WINDOWS * WINDOW,
         SETTLE.as_millis()
     );
-}
-
-/// The standard error of the mean of `values`.
-fn stderr(values: &[f64]) -> f64 {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (variance / n).sqrt()
 }
 
 fn print(what: &str, r: &[f64], j: &[f64], gap_stderr: Option<&[f64]>) {
