@@ -109,9 +109,12 @@ impl Subject {
 /// under 0.05 ms after ~600. An isolate on the edge serves far more than that; these
 /// tables are the steady state.
 pub const WARMUP: usize = 300;
+/// How long a window waits before and after its requests: its idle CPU is measured
+/// over as long, and the work after its answers (the KV put in `waitUntil`) is its own.
 pub const SETTLE: Duration = Duration::from_millis(200);
 
-/// One window: (p50 ms of its requests, server CPU ms per request).
+/// One window of `n` requests of `stage`: their latencies, and workerd's CPU per
+/// request less its idle CPU (answers other than the stage's counted in `unexpected`).
 pub fn window(
     subject: &Subject,
     stage: usize,
@@ -160,17 +163,4 @@ pub fn window(
 pub struct Window {
     pub ms: Vec<f64>,
     pub cpu_ms_per_request: f64,
-}
-
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// The standard error of the mean of `values`.
-pub fn stderr(values: &[f64]) -> f64 {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (variance / n).sqrt()
 }

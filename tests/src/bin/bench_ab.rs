@@ -14,9 +14,8 @@
 //!     cargo run -p gatehouse-e2e --bin bench_ab --release -- 0 rust js /tmp/variant/wrangler.toml
 //!     (stage: an index of STAGES, 0 = refused before any storage; WINDOWS=24 WINDOW=100 WARM_N=200)
 
-use gatehouse_e2e::stages::{
-    js_worker, median, rust_worker, stderr, window, worker_from_config, Subject, STAGES,
-};
+use gatehouse_e2e::bench::{quantile, stderr};
+use gatehouse_e2e::stages::{js_worker, rust_worker, window, worker_from_config, Subject, STAGES};
 use std::path::Path;
 
 fn setting(name: &str, default: usize) -> usize {
@@ -90,7 +89,7 @@ fn main() {
         };
         println!(
             "| {name} | {mean:.2} | {:.2} | {gap} |",
-            median(ms[k].clone())
+            quantile(&mut ms[k], 0.5)
         );
     }
     println!(
@@ -101,7 +100,7 @@ fn main() {
 
 #[cfg(test)]
 mod tests {
-    use gatehouse_e2e::stages::stderr;
+    use gatehouse_e2e::bench::stderr;
 
     #[test]
     fn the_standard_error_is_the_sample_deviation_over_root_n() {

@@ -18,9 +18,8 @@
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_stages --release   (part of `make bench`)
 
-use gatehouse_e2e::stages::{
-    js_worker, median, rust_worker, stderr, window, SETTLE, STAGES, WARMUP,
-};
+use gatehouse_e2e::bench::{quantile, stderr};
+use gatehouse_e2e::stages::{js_worker, rust_worker, window, SETTLE, STAGES, WARMUP};
 
 const WINDOW: usize = 100;
 const WINDOWS: usize = 10;
@@ -54,7 +53,7 @@ fn main() {
             }
         }
         for k in 0..2 {
-            p50[k][stage] = median(ms[k].clone());
+            p50[k][stage] = quantile(&mut ms[k], 0.5);
             cpu[k][stage] = cpus[k].iter().sum::<f64>() / cpus[k].len() as f64;
         }
         let gaps: Vec<f64> = cpus[0].iter().zip(&cpus[1]).map(|(r, j)| r - j).collect();
