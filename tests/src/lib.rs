@@ -57,6 +57,8 @@ pub struct TestApp {
     pub inspector_port: u16,
     agent: ureq::Agent,
     child: Child,
+    /// Where this start's lines begin in wrangler.log (the log outlives restarts).
+    log_from: u64,
     state: TempDir,
     /// A wrangler config other than the project's (see [`spawn_app_without_binding`]).
     config: Option<PathBuf>,
@@ -128,14 +130,15 @@ fn boot_over(
         .expect("temp dir");
     prepare(&state.path().join("persist"));
     let config = config(state.path());
-    let (child, port, inspector_port) = start_wrangler(state.path(), config.as_deref(), vars);
+    let started = start_wrangler(state.path(), config.as_deref(), vars);
     let mut app = TestApp {
-        base_url: format!("http://127.0.0.1:{port}"),
-        inspector_port,
+        base_url: started.base_url(),
+        inspector_port: started.inspector_port,
         agent: ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(60))
             .build(),
-        child,
+        child: started.child,
+        log_from: started.log_from,
         state,
         config,
         d1: Mutex::new(()),
@@ -182,9 +185,24 @@ fn config_without_binding(text: &str, binding: &str, root: &Path) -> String {
         )
 }
 
+/// A `wrangler dev` just spawned.
+struct Started {
+    child: Child,
+    port: u16,
+    inspector_port: u16,
+    /// The log's length before the spawn: every line from here on is this start's.
+    log_from: u64,
+}
+
+impl Started {
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
 /// Starts `wrangler dev` on free ports over `state/persist`, logging to
 /// `state/wrangler.log` (appending, so a restart keeps the earlier log).
-fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) -> (Child, u16, u16) {
+fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) -> Started {
     let port = free_port();
     let inspector_port = free_port();
     let log = fs::OpenOptions::new()
@@ -192,6 +210,7 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         .append(true)
         .open(state.join("wrangler.log"))
         .expect("log file");
+    let log_from = log.metadata().expect("log file metadata").len();
     let mut cmd = wrangler_in(state);
     cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &inspector_port.to_string()])
@@ -225,11 +244,12 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         .stderr(log)
         // Its own process group, so Drop can kill wrangler and everything it started.
         .process_group(0);
-    (
-        cmd.spawn().expect("start wrangler dev"),
+    Started {
+        child: cmd.spawn().expect("start wrangler dev"),
         port,
         inspector_port,
-    )
+        log_from,
+    }
 }
 
 impl TestApp {
@@ -237,12 +257,17 @@ impl TestApp {
     /// `[vars]`: a configuration change (or a fault fixed) between two requests.
     pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
         kill_group(self.process_group());
-        let (child, port, inspector_port) =
-            start_wrangler(self.state.path(), self.config.as_deref(), vars);
-        self.child = child;
-        self.base_url = format!("http://127.0.0.1:{port}");
-        self.inspector_port = inspector_port;
+        self.start(vars);
         self.start_until_ready(vars);
+    }
+
+    /// Starts wrangler again over this app's state (the old one stopped or exited).
+    fn start(&mut self, vars: &[(&str, &str)]) {
+        let started = start_wrangler(self.state.path(), self.config.as_deref(), vars);
+        self.base_url = started.base_url();
+        self.inspector_port = started.inspector_port;
+        self.child = started.child;
+        self.log_from = started.log_from;
     }
 
     /// Waits for the started wrangler; if it lost a port race (a free port taken by a
@@ -252,11 +277,7 @@ impl TestApp {
             if self.wait_until_ready() {
                 return;
             }
-            let (child, port, inspector_port) =
-                start_wrangler(self.state.path(), self.config.as_deref(), vars);
-            self.child = child;
-            self.base_url = format!("http://127.0.0.1:{port}");
-            self.inspector_port = inspector_port;
+            self.start(vars);
         }
         panic!(
             "wrangler dev lost the port race three times:\n{}",
@@ -270,18 +291,12 @@ impl TestApp {
     /// taken; panics on any other failure.
     fn wait_until_ready(&mut self) -> bool {
         let started = Instant::now();
-        let log_before = self.log().len();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                let log = self.log();
-                if log
-                    .get(log_before..)
-                    .unwrap_or(&log)
-                    .contains("Address already in use")
-                {
+                if self.log_of_this_start().contains("Address already in use") {
                     return false;
                 }
-                panic!("wrangler dev exited early ({status}):\n{log}");
+                panic!("wrangler dev exited early ({status}):\n{}", self.log());
             }
             // Our wrangler has bound the port once it logs "Ready on <our URL>", and the
             // worker serves once it answers JSON (health may be 503). Until both, whatever
@@ -290,9 +305,8 @@ impl TestApp {
             // worker answering JSON, so that a test seeded our D1 and asked theirs). Keep
             // waiting, and the exit check above restarts on new ports.
             let bound = self
-                .log()
-                .get(log_before..)
-                .is_some_and(|new| new.contains(&format!("Ready on {}", self.base_url)));
+                .log_of_this_start()
+                .contains(&format!("Ready on {}", self.base_url));
             let probe = self
                 .agent
                 .get(&self.url("/health"))
@@ -326,10 +340,21 @@ impl TestApp {
 
     /// Everything wrangler and the worker printed so far (console output included).
     pub fn log(&self) -> String {
-        // As bytes: a read that meets a multi-byte character half written is still
-        // the whole log so far (the readiness check measures the log by its length).
+        self.log_after(0)
+    }
+
+    /// What the running wrangler printed (not an earlier start's "Ready on" line, nor
+    /// its "Address already in use").
+    fn log_of_this_start(&self) -> String {
+        self.log_after(self.log_from)
+    }
+
+    /// The log from byte `offset` on; read as bytes, so a multi-byte character half
+    /// written at the end is replaced, not a reason to return nothing.
+    fn log_after(&self, offset: u64) -> String {
         let bytes = fs::read(self.state.path().join("wrangler.log")).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
+        let from = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+        String::from_utf8_lossy(&bytes[from..]).into_owned()
     }
 
     /// Waits (up to 10 s) until the log contains `needle`, then returns the whole log.
