@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+mod abort_cleanup;
 pub mod accounts;
 mod backup;
 
@@ -244,8 +245,10 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         .stderr(log)
         // Its own process group, so Drop can kill wrangler and everything it started.
         .process_group(0);
+    let child = cmd.spawn().expect("start wrangler dev");
+    abort_cleanup::started(child.id() as i32);
     Started {
-        child: cmd.spawn().expect("start wrangler dev"),
+        child,
         port,
         inspector_port,
         log_from,
@@ -263,6 +266,7 @@ impl TestApp {
 
     /// Starts wrangler again over this app's state (the old one stopped or exited).
     fn start(&mut self, vars: &[(&str, &str)]) {
+        abort_cleanup::stopped(self.process_group());
         let started = start_wrangler(self.state.path(), self.config.as_deref(), vars);
         self.base_url = started.base_url();
         self.inspector_port = started.inspector_port;
@@ -467,5 +471,6 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         kill_group(self.process_group());
+        abort_cleanup::stopped(self.process_group());
     }
 }
