@@ -246,7 +246,7 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         // Its own process group, so Drop can kill wrangler and everything it started.
         .process_group(0);
     let child = cmd.spawn().expect("start wrangler dev");
-    abort_cleanup::started(child.id() as i32);
+    abort_cleanup::started(child.id() as i32, state.to_path_buf());
     Started {
         child,
         port,
