@@ -35,6 +35,9 @@ const knownNodes = new Map(); // ip -> { orgId, keys: [{ id, public_key_pem }] }
 const UNCHANGED =
   "(?11 > 0 AND nodes.provider IS ?2 AND nodes.status IS ?3 AND nodes.region IS ?4 AND nodes.version IS ?5 " +
   "AND nodes.key_id IS ?7 AND nodes.node_services IS ?10 AND nodes.last_signed_at_ms > ?8 - ?11)";
+// src/store/nodes.rs' SECRETS_FETCHED, bound with ?12 = '' (the v1 form, which POST
+// /secrets never verifies): it never holds, but SQLite evaluates it as there.
+const SECRETS_FETCHED = "(?12 <> '' AND EXISTS (SELECT 1 FROM secrets_fetches WHERE nonce = ?12))";
 const CANDIDATE_ORG = "(org_id = ?2 OR (?2 = '' AND org_id IN (SELECT org_id FROM nodes WHERE ip = ?1)))";
 const KEYS_SQL =
   "SELECT k.id, k.org_id, k.public_key_pem, k.proven, " +
@@ -47,7 +50,7 @@ const UPSERT_SQL =
   "updated_at_ms, node_services) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10 WHERE EXISTS (SELECT 1 FROM " +
   "org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations " +
   "WHERE id = ?6 AND banned = 0) AND NOT EXISTS (SELECT 1 FROM node_tombstones WHERE org_id = ?6 AND ip = ?1 AND " +
-  "last_signed_at_ms >= ?8) ON CONFLICT (org_id, ip) DO UPDATE SET provider = excluded.provider, status = " +
+  "last_signed_at_ms >= ?8) AND NOT " + SECRETS_FETCHED + " ON CONFLICT (org_id, ip) DO UPDATE SET provider = excluded.provider, status = " +
   "excluded.status, region = excluded.region, version = excluded.version, key_id = excluded.key_id, " +
   "node_services = excluded.node_services, last_signed_at_ms = excluded.last_signed_at_ms, updated_at_ms = " +
   "excluded.updated_at_ms WHERE excluded.last_signed_at_ms > nodes.last_signed_at_ms AND NOT " + UNCHANGED;
@@ -55,14 +58,15 @@ const UPDATE_SQL =
   "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, key_id = ?7, last_signed_at_ms = ?8, " +
   "updated_at_ms = ?9, node_services = ?10 WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND EXISTS " +
   "(SELECT 1 FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM " +
-  "organizations WHERE id = ?6 AND banned = 0) AND NOT " + UNCHANGED;
+  "organizations WHERE id = ?6 AND banned = 0) AND NOT " + UNCHANGED + " AND NOT " + SECRETS_FETCHED;
 const STATE_SQL =
   "SELECT (SELECT org_id FROM nodes WHERE org_id = ?6 AND ip = ?1) AS node_org, " +
   "max(coalesce((SELECT last_signed_at_ms FROM nodes WHERE org_id = ?6 AND ip = ?1), 0), " +
   "coalesce((SELECT last_signed_at_ms FROM node_tombstones WHERE org_id = ?6 AND ip = ?1), 0)) AS last_signed_at_ms, " +
   "EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AS key_active, " +
   "(SELECT banned FROM organizations WHERE id = ?6) AS banned, " +
-  `EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1 AND ${UNCHANGED}) AS unchanged`;
+  `EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1 AND ${UNCHANGED}) AS unchanged, ` +
+  `${SECRETS_FETCHED} AS secrets_fetched`;
 
 const json = (status, body) =>
   new Response(JSON.stringify(body), {
@@ -100,7 +104,7 @@ async function firstVerifying(rows, signature, message) {
 function write(db, sql, node) {
   return db
     .prepare(sql)
-    .bind(node.ip, node.provider, node.status, node.region, node.version, node.orgId, node.keyId, node.signedAt, node.now, 0, 0);
+    .bind(node.ip, node.provider, node.status, node.region, node.version, node.orgId, node.keyId, node.signedAt, node.now, 0, 0, "");
 }
 
 // One round trip to the primary, its billed rows counted from each result's meta.

@@ -90,9 +90,9 @@ pub async fn registration_context(
     })
 }
 
-/// A node's registration as written: `?1`…`?11` of both writes, in [`NodeWrite::args`]'s
+/// A node's registration as written: `?1`…`?12` of both writes, in [`NodeWrite::args`]'s
 /// order (ip, provider, status, region, version, org, key, signed at, now, services,
-/// seen resolution).
+/// seen resolution, `/secrets` nonce).
 pub struct NodeWrite<'a> {
     pub ip: &'a str,
     pub provider: &'a str,
@@ -107,10 +107,14 @@ pub struct NodeWrite<'a> {
     /// `NODE_SEEN_RESOLUTION_SECONDS` in ms: an unchanged heartbeat writes only once
     /// it was signed this long after the last written one (0: always).
     pub seen_resolution_ms: i64,
+    /// The signature's nonce when the message that verified is the installer's
+    /// `ip|region|timestamp`, which `POST /secrets` verifies too; `None` for a message
+    /// /secrets cannot have answered. See [`SECRETS_FETCHED`].
+    pub secrets_nonce: Option<String>,
 }
 
 impl NodeWrite<'_> {
-    fn args(&self) -> [super::Arg; 11] {
+    fn args(&self) -> [super::Arg; 12] {
         [
             text(self.ip),
             text(self.provider),
@@ -123,6 +127,7 @@ impl NodeWrite<'_> {
             num(self.now_ms),
             num(i64::from(self.node_services)),
             num(self.seen_resolution_ms),
+            text(self.secrets_nonce.as_deref().unwrap_or("")),
         ]
     }
 }
@@ -136,6 +141,14 @@ impl NodeWrite<'_> {
 const UNCHANGED: &str = "(?11 > 0 AND nodes.provider IS ?2 AND nodes.status IS ?3 AND \
      nodes.region IS ?4 AND nodes.version IS ?5 AND nodes.key_id IS ?7 AND \
      nodes.node_services IS ?10 AND nodes.last_signed_at_ms > ?8 - ?11)";
+
+/// Over [`NodeWrite::args`]: `POST /secrets` already answered this signature (`?12`, its
+/// nonce; empty when the message is not one /secrets verifies). The two routes share the
+/// KV nonce, but KV may not have reached this location yet and `REPLAY_NONCES=d1` has
+/// none: without this a captured /secrets body, its unsigned fields chosen by whoever
+/// sends it, would register the node (SECURITY.md, "Threat model", Replay).
+const SECRETS_FETCHED: &str =
+    "(?12 <> '' AND EXISTS (SELECT 1 FROM secrets_fetches WHERE nonce = ?12))";
 
 /// Inserts or updates the node in one batch, only if, at write time, the key is still
 /// active in the organization, the organization not banned, and this request's
@@ -152,7 +165,8 @@ pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredS
          ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 \
          AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations \
          WHERE id = ?6 AND banned = 0) AND NOT EXISTS (SELECT 1 FROM node_tombstones WHERE \
-         org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) ON CONFLICT (org_id, ip) DO \
+         org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) AND NOT {SECRETS_FETCHED} \
+         ON CONFLICT (org_id, ip) DO \
          UPDATE SET provider = excluded.provider, status = excluded.status, region = \
          excluded.region, version = excluded.version, key_id = excluded.key_id, node_services \
          = excluded.node_services, last_signed_at_ms = excluded.last_signed_at_ms, \
@@ -183,7 +197,7 @@ pub async fn update_registered(
              WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 \
              FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND \
              EXISTS (SELECT 1 FROM organizations WHERE id = ?6 AND banned = 0) AND NOT \
-             {UNCHANGED}"
+             {UNCHANGED} AND NOT {SECRETS_FETCHED}"
         ),
         &node.args(),
     );
@@ -203,7 +217,8 @@ fn stored_state(db: &Trip<'_>, node: &NodeWrite<'_>) -> Statement {
                         AND revoked_at_ms IS NULL) AS key_active, \
                 (SELECT banned FROM organizations WHERE id = ?6) AS banned, \
                 EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1 \
-                        AND {UNCHANGED}) AS unchanged"
+                        AND {UNCHANGED}) AS unchanged, \
+                {SECRETS_FETCHED} AS secrets_fetched"
         ),
         &node.args(),
     )
@@ -224,6 +239,7 @@ fn state_of(
         key_active: row.key_active != 0,
         org_banned: row.banned.map(|b| b != 0),
         unchanged: row.unchanged != 0,
+        secrets_fetched: row.secrets_fetched != 0,
     })
 }
 
@@ -234,6 +250,7 @@ struct StateRow {
     key_active: i64,
     banned: Option<i64>,
     unchanged: i64,
+    secrets_fetched: i64,
 }
 
 /// Removes `org_id`'s node at `ip` if `signed_at_ms` is newer than its last signed

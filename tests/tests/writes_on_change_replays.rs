@@ -1,12 +1,15 @@
 //! What writes only on change must not open (SECURITY.md, "Threat model", Replay): a
 //! heartbeat answered unwritten is still a fresh signature, newer than the stored row,
-//! so whoever saw it could send it again. Two ways that would have mattered, each held
+//! so whoever saw it could send it again. The ways that would have mattered, each held
 //! here with D1 alone deciding (`REPLAY_NONCES=d1`: no KV nonce answers first; in the
 //! default mode KV refuses these earlier still, except at a location it has not reached):
 //! the installer's form, whose signature leaves status, version, provider and services
-//! unsigned, and a node a manager removed.
+//! unsigned; a node a manager removed; and the installer's `POST /secrets`, which signs
+//! the same `ip|region|timestamp` as its `/register`.
 
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::node_env::{post_secrets, secrets_payload, set_all_envs};
 use gatehouse_e2e::nodes::{fields, installer_body, now_ms, seed_org, signed, upload_new_key};
 use gatehouse_e2e::{spawn_app_with, TestApp};
 use serde_json::{json, Value};
@@ -91,4 +94,49 @@ fn an_unchanged_heartbeat_replayed_after_a_managers_removal_does_not_bring_the_n
         &signed(&key, &fields(ip, now_ms() + SECONDS, Some(&org))),
     );
     assert_eq!(next.status, 200, "{}", next.body);
+}
+
+#[test]
+fn a_captured_secrets_request_never_registers_the_node_on_either_path() {
+    let app = d1_alone();
+    let (token, org, _) = verified_user(&app, "ops@captured.replays.example");
+    set_all_envs(&app, &token, &org);
+    let key = PrivateKey::generate(2048).expect("RSA key");
+    app.seed_org_key(&org, "captured-key", &key.public_key().to_spki_pem(), 2048);
+    let pem = key.to_pkcs8_pem();
+    // Whoever saw the installer's /secrets request sends its body to /register, with
+    // unsigned fields of their choosing.
+    let forged = |payload: &str| {
+        let mut body: Value = serde_json::from_str(payload).expect("payload");
+        body["provider"] = json!("AWS");
+        body["status"] = json!("maintenance");
+        body["version"] = json!("6.6.6");
+        body
+    };
+    let ip = "198.51.100.130";
+    let t0 = now_ms() / 1000 - 60;
+
+    // A new node (the cold path's insert).
+    let install = secrets_payload(&pem, ip, "eu-central-1", &org, t0);
+    assert_eq!(post_secrets(&app, &install).status, 200);
+    let res = app.post_json("/register", &forged(&install));
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains("Replay detected"), "{}", res.body);
+    assert_eq!(res.header("x-gatehouse-d1-primary"), Some("2"), "cold path");
+    assert!(node_row(&app, &org, ip).is_empty(), "not registered");
+    // The installer's own /register, signed after its /secrets: accepted.
+    let own = app.post_json("/register", &installer_body(&key, ip, t0 + 5, &org));
+    assert_eq!(own.status, 200, "{}", own.body);
+
+    // The node again (re-installed), now known to this isolate (the warm path's update).
+    let reinstall = secrets_payload(&pem, ip, "eu-central-1", &org, t0 + 10);
+    assert_eq!(post_secrets(&app, &reinstall).status, 200);
+    let before = node_row(&app, &org, ip);
+    let res = app.post_json("/register", &forged(&reinstall));
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains("Replay detected"), "{}", res.body);
+    assert_eq!(res.header("x-gatehouse-d1-primary"), Some("1"), "warm path");
+    assert_eq!(node_row(&app, &org, ip), before, "nothing changed");
+    let own = app.post_json("/register", &installer_body(&key, ip, t0 + 15, &org));
+    assert_eq!(own.status, 200, "{}", own.body);
 }

@@ -32,6 +32,10 @@ pub struct StoredState {
     /// Whether the stored row holds exactly the request's fields and was seen within
     /// the resolution: a write would change nothing a reader needs.
     pub unchanged: bool,
+    /// Whether `POST /secrets` already answered this signature (an installer-form
+    /// message is the same `ip|region|timestamp` there): a captured `/secrets` body
+    /// must not register the node with fields its sender chose.
+    pub secrets_fetched: bool,
 }
 
 /// How a warm registration ends.
@@ -66,6 +70,10 @@ pub fn decide(applied: bool, org_id: &str, signed_at_ms: i64, state: &StoredStat
     if !state.key_active {
         return WarmOutcome::Recheck;
     }
+    if state.secrets_fetched {
+        // The signature was used once already, by /secrets: a replay, whatever the fields.
+        return WarmOutcome::Replay;
+    }
     match state.last_signed_at_ms {
         Some(last) if signed_at_ms <= last => WarmOutcome::Replay,
         Some(_) if state.unchanged => WarmOutcome::Unchanged,
@@ -82,8 +90,8 @@ pub fn cold_unchanged(org_id: &str, signed_at_ms: i64, state: &StoredState) -> b
 
 /// Why the cold path's write (after its read and the signature check) did not apply,
 /// from the same read-back: something changed in between. In the cold path's order of
-/// checks: the organization (banned or gone), the key (revoked), else the timestamp (a
-/// concurrent newer request, or a tombstone).
+/// checks: the organization (banned or gone), the key (revoked), else a replay (a
+/// concurrent newer request, a tombstone, or a signature `/secrets` already answered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColdRefusal {
     OrgUnusable,
@@ -164,6 +172,7 @@ mod tests {
             key_active,
             org_banned: banned,
             unchanged: false,
+            secrets_fetched: false,
         }
     }
 
@@ -197,6 +206,39 @@ mod tests {
             ..unchanged
         };
         assert!(!cold_unchanged("o", 11, &gone));
+    }
+
+    #[test]
+    fn a_signature_secrets_already_answered_is_a_replay_on_either_path() {
+        let fetched = StoredState {
+            secrets_fetched: true,
+            ..state(Some("o"), Some(10), true, Some(false))
+        };
+        // Newer than the last change, and even with every field unchanged.
+        assert_eq!(decide(false, "o", 11, &fetched), WarmOutcome::Replay);
+        let unchanged = StoredState {
+            unchanged: true,
+            ..fetched.clone()
+        };
+        assert_eq!(decide(false, "o", 11, &unchanged), WarmOutcome::Replay);
+        assert!(!cold_unchanged("o", 11, &unchanged));
+        // A new node (no row yet): the cold write's refusal is the replay answer.
+        let new_node = StoredState {
+            secrets_fetched: true,
+            ..state(None, None, true, Some(false))
+        };
+        assert_eq!(cold_refusal(&new_node), ColdRefusal::Replay);
+        // A ban still comes first, and a revoked key is still read again.
+        let banned = StoredState {
+            org_banned: Some(true),
+            ..fetched.clone()
+        };
+        assert_eq!(decide(false, "o", 11, &banned), WarmOutcome::OrgUnusable);
+        let revoked = StoredState {
+            key_active: false,
+            ..fetched
+        };
+        assert_eq!(decide(false, "o", 11, &revoked), WarmOutcome::Recheck);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::{config, http};
 use gatehouse_core::config::{Config, ReplayNonces};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::registration::{self, NodeRegistration};
-use gatehouse_core::nodes::signed::{Invalid, INVALID_SIGNATURE};
+use gatehouse_core::nodes::signed::{nonce_key, Invalid, INVALID_SIGNATURE};
 use gatehouse_core::nodes::warm::{self, ColdRefusal, WarmOutcome};
 use worker::{Context, Env, Request, Response};
 
@@ -204,5 +204,9 @@ fn node_write<'a>(
         } else {
             0
         },
+        // The installer's message is also what `POST /secrets` verifies: the write
+        // refuses a signature /secrets already answered, KV or not (store::nodes).
+        secrets_nonce: (!registration.signs_every_field(message))
+            .then(|| nonce_key(&registration.signature)),
     }
 }
