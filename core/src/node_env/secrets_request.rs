@@ -10,8 +10,10 @@
 //! Both routes share the KV replay nonce (core::nodes::signed::nonce_key): with
 //! `REPLAY_NONCES=kv` (the default), once KV has the nonce a captured `/secrets`
 //! request cannot register a node, nor a captured (written) registration fetch secrets.
-//! KV is eventually consistent and `/register` keeps no D1 record of `/secrets`
-//! fetches, so this is a first layer, not a guarantee (SECURITY.md, "Known gaps").
+//! KV is eventually consistent, so that is a first layer. In D1, `/register`'s node
+//! write refuses a signature `/secrets` has claimed (store::nodes' `SECRETS_FETCHED`),
+//! whatever KV says; `/secrets` does not read `/register`'s state (SECURITY.md,
+//! "Known gaps").
 
 use crate::nodes::registration::REGION_PUNCTUATION;
 use crate::nodes::signed::{
