@@ -188,16 +188,7 @@ mod tests {
         assert_eq!(decide(false, "o", 10, &unchanged), WarmOutcome::Replay);
         assert!(!cold_unchanged("o", 10, &unchanged));
         // Every refusal still comes first: ban, revocation, another organization.
-        let banned = StoredState {
-            org_banned: Some(true),
-            ..unchanged.clone()
-        };
-        assert_eq!(decide(false, "o", 11, &banned), WarmOutcome::OrgUnusable);
-        let revoked = StoredState {
-            key_active: false,
-            ..unchanged.clone()
-        };
-        assert_eq!(decide(false, "o", 11, &revoked), WarmOutcome::Recheck);
+        assert_ban_and_revocation_come_first(&unchanged);
         assert!(!cold_unchanged("p", 11, &unchanged));
         // A node with no row cannot be unchanged (a first registration always writes).
         let gone = StoredState {
@@ -229,14 +220,20 @@ mod tests {
         };
         assert_eq!(cold_refusal(&new_node), ColdRefusal::Replay);
         // A ban still comes first, and a revoked key is still read again.
+        assert_ban_and_revocation_come_first(&fetched);
+    }
+
+    /// Whatever else `base` says, a ban (since) answers as such and a revoked key is
+    /// read again on the cold path, for `o`'s request signed at 11.
+    fn assert_ban_and_revocation_come_first(base: &StoredState) {
         let banned = StoredState {
             org_banned: Some(true),
-            ..fetched.clone()
+            ..base.clone()
         };
         assert_eq!(decide(false, "o", 11, &banned), WarmOutcome::OrgUnusable);
         let revoked = StoredState {
             key_active: false,
-            ..fetched
+            ..base.clone()
         };
         assert_eq!(decide(false, "o", 11, &revoked), WarmOutcome::Recheck);
     }
