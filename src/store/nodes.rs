@@ -110,7 +110,7 @@ pub struct NodeWrite<'a> {
     /// The signature's nonce when the message that verified is the installer's
     /// `ip|region|timestamp`, which `POST /secrets` verifies too; `None` for a message
     /// /secrets cannot have answered. See [`SECRETS_FETCHED`].
-    pub secrets_nonce: Option<String>,
+    pub secrets_nonce: Option<&'a str>,
 }
 
 impl NodeWrite<'_> {
@@ -127,7 +127,7 @@ impl NodeWrite<'_> {
             num(self.now_ms),
             num(i64::from(self.node_services)),
             num(self.seen_resolution_ms),
-            text(self.secrets_nonce.as_deref().unwrap_or("")),
+            text(self.secrets_nonce.unwrap_or("")),
         ]
     }
 }

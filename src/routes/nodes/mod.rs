@@ -48,7 +48,8 @@ pub async fn fresh_and_unused(
     if let Err(refusal) = fresh(config, timestamp_ms) {
         return Ok(Err(refusal));
     }
-    unused(env, db, signature).await
+    let nonce = nonce_key(signature);
+    Ok(unused(env, db, &nonce).await?.map(|()| nonce))
 }
 
 /// Whether a signed timestamp is within the allowed skew of the worker's clock.
@@ -58,18 +59,13 @@ pub fn fresh(config: &Config, timestamp_ms: i64) -> Result<(), Response> {
         .map_err(|Invalid(message)| bad_request(&message))
 }
 
-/// The KV nonce of a signature: refused if seen (KV down → 503, fails closed).
-/// `Ok(Ok(nonce))` to go on.
-pub async fn unused(
-    env: &Env,
-    db: &Db,
-    signature: &[u8],
-) -> Result<Result<String, Response>, Problem> {
-    let nonce = nonce_key(signature);
-    if nonces::seen(env, db, &nonce).await? {
+/// A signature's KV nonce (`nonce_key`): refused if seen (KV down → 503, fails
+/// closed). `Ok(Ok(()))` to go on.
+pub async fn unused(env: &Env, db: &Db, nonce: &str) -> Result<Result<(), Response>, Problem> {
+    if nonces::seen(env, db, nonce).await? {
         return Ok(Err(bad_request(REPLAY)));
     }
-    Ok(Ok(nonce))
+    Ok(Ok(()))
 }
 
 /// The key that signed a request, and which of its messages it signed.

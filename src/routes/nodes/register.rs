@@ -55,23 +55,23 @@ pub async fn handle(
     if let Err(refusal) = fresh(&config, registration.timestamp.ms) {
         return Ok(refusal);
     }
-    let nonce = match config.replay_nonces {
-        ReplayNonces::Kv => match unused(env, db, &registration.signature).await? {
-            Ok(nonce) => Some(nonce),
-            Err(refusal) => return Ok(refusal),
-        },
-        ReplayNonces::D1 => None,
-    };
+    // KV's replay nonce, and the key of /secrets' claim on the same signature.
+    let nonce = nonce_key(&registration.signature);
+    if config.replay_nonces == ReplayNonces::Kv {
+        if let Err(refusal) = unused(env, db, &nonce).await? {
+            return Ok(refusal);
+        }
+    }
     let answered = |stored: Stored| {
-        if let (Stored::Written, Some(nonce)) = (stored, &nonce) {
-            remember_after_answer(ctx, env, db, &config, nonce);
+        if stored == Stored::Written && config.replay_nonces == ReplayNonces::Kv {
+            remember_after_answer(ctx, env, db, &config, &nonce);
         }
         registered()
     };
 
     let now_ms = crate::clock::now_ms();
     if !config.d1_simulation.baseline {
-        if let Some(warm) = warm(db, &config, &registration, now_ms).await? {
+        if let Some(warm) = warm(db, &config, &registration, &nonce, now_ms).await? {
             return Ok(warm.map_or_else(|refusal| refusal, answered));
         }
     }
@@ -98,8 +98,8 @@ pub async fn handle(
         &config,
         &registration,
         signer.message,
-        &key.org_id,
-        &key.id,
+        (&key.org_id, &key.id),
+        &nonce,
         now_ms,
     );
     let (applied, state) = nodes::upsert_node(db, &write).await?;
@@ -139,6 +139,7 @@ async fn warm(
     db: &Db,
     config: &Config,
     registration: &NodeRegistration,
+    nonce: &str,
     now_ms: i64,
 ) -> Result<Option<Result<Stored, Response>>, Problem> {
     let node_ip = &registration.node_ip;
@@ -153,8 +154,8 @@ async fn warm(
         config,
         registration,
         signer.message,
-        &org_id,
-        &key_id,
+        (&org_id, &key_id),
+        nonce,
         now_ms,
     );
     let (applied, state) = nodes::update_registered(db, &write).await?;
@@ -172,16 +173,18 @@ async fn warm(
     )
 }
 
-/// The write of `registration`, verified as its `messages()[message]`.
+/// The write of `registration`, verified as its `messages()[message]` by the key
+/// `(org_id, key_id)`; `nonce` is its signature's `nonce_key`.
 fn node_write<'a>(
     config: &Config,
     registration: &'a NodeRegistration,
     message: usize,
-    org_id: &'a str,
-    key_id: &'a str,
+    (org_id, key_id): (&'a str, &'a str),
+    nonce: &'a str,
     now_ms: i64,
 ) -> NodeWrite<'a> {
     let fields = &registration.fields;
+    let signs_every_field = registration.signs_every_field(message);
     NodeWrite {
         ip: &registration.node_ip,
         provider: registration.provider,
@@ -199,14 +202,13 @@ fn node_write<'a>(
         // could send again with other values, newer than the stored row. So the
         // installer's heartbeats are written, and their nonce remembered, every time
         // (SECURITY.md, "Threat model", Replay).
-        seen_resolution_ms: if registration.signs_every_field(message) {
+        seen_resolution_ms: if signs_every_field {
             i64::from(config.node_seen_resolution_seconds) * 1000
         } else {
             0
         },
         // The installer's message is also what `POST /secrets` verifies: the write
         // refuses a signature /secrets already answered, KV or not (store::nodes).
-        secrets_nonce: (!registration.signs_every_field(message))
-            .then(|| nonce_key(&registration.signature)),
+        secrets_nonce: (!signs_every_field).then_some(nonce),
     }
 }
