@@ -105,7 +105,6 @@ pub fn finish(
     response
 }
 
-/// Non-blocking by design: the binding queues the point and returns at once.
 /// Logs and counts a mail the binding refused (core::http::observe::MailNotSent).
 pub fn mail_not_sent(env: &Env, mail: &str, error: &str) {
     let failure = observe::MailNotSent { mail, error };
@@ -116,6 +115,7 @@ pub fn mail_not_sent(env: &Env, mail: &str, error: &str) {
     }
 }
 
+/// Non-blocking by design: the binding queues the point and returns at once.
 pub(crate) fn write_data_point(
     env: &Env,
     index: &str,

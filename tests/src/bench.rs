@@ -101,13 +101,32 @@ pub fn cell(value: Option<f64>, decimals: usize) -> String {
 /// wrangler's node), or all of them, from /proc/*/task/*/schedstat. Unlike wall time
 /// it does not grow while other work on the machine holds the cores.
 pub fn group_cpu_ns(group: i32, only: Option<&str>) -> u64 {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
     let mut total = 0;
+    for pid in group_pids(group, only) {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let ns = std::fs::read_to_string(task.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+            total += ns.unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// The processes of process group `group` whose command is `only`, or all of them.
+pub fn group_pids(group: i32, only: Option<&str>) -> Vec<i32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut pids = Vec::new();
     for entry in procs.flatten() {
-        let path = entry.path();
-        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
         // "pid (comm) state ppid pgrp …": comm may hold spaces, so split at the last ')'.
@@ -119,20 +138,12 @@ pub fn group_cpu_ns(group: i32, only: Option<&str>) -> u64 {
             .split_whitespace()
             .nth(2)
             .and_then(|g| g.parse::<i32>().ok());
-        if pgrp != Some(group) || only.is_some_and(|o| o != comm) {
-            continue;
-        }
-        let Ok(tasks) = std::fs::read_dir(path.join("task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            let ns = std::fs::read_to_string(task.path().join("schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
-            total += ns.unwrap_or(0);
+        if pgrp == Some(group) && only.is_none_or(|o| o == comm) {
+            pids.push(pid);
         }
     }
-    total
+    pids.sort_unstable();
+    pids
 }
 
 /// The `q` quantile of `values` (sorted here).
