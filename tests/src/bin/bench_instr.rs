@@ -1,13 +1,14 @@
 //! Benchmark tool: `/register`'s stages counted in instructions, not seconds. Every
 //! workerd of each worker runs under valgrind's callgrind (miniflare starts
 //! `MINIFLARE_WORKERD_PATH` instead of workerd: a wrapper written here), and each stage's
-//! requests are counted in machine instructions per request. A count repeats whatever
-//! else the machine does, where CPU time drifts between runs by more than the Rust
-//! worker's gap to the anchor (docs/performance.md, "Rust versus plain JS"), so a
-//! difference of a few µs shows in one run, and callgrind's dump says in which
-//! functions it is (`callgrind_annotate`). Instructions are not time (cache misses,
-//! branch mispredictions and the JIT's code quality are not in them): a count says
-//! where work is, `bench_ab` what it costs.
+//! requests are counted in machine instructions per request. A count does not move
+//! with whatever else the machine does, where CPU time drifts between runs by more than
+//! the Rust worker's gap to the anchor (docs/performance.md, "Rust versus plain JS");
+//! what still moves it is the collector's and the JIT's timing (the same build's floor
+//! request counted 4.2–4.5 million in three runs), and callgrind's dump says in which
+//! functions the work is (`callgrind_annotate`). Instructions are not time (cache
+//! misses, stalls and the code's speed are not in them, and a stage's counts and its
+//! time have been far apart): a count says where work is, `bench_ab` what it costs.
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_instr --release -- rust js [copy/wrangler.toml]...
 //!     (N=20 requests per stage, WARM_N=300 of every kind first — WARM_KINDS=stage: of
@@ -20,6 +21,7 @@ use gatehouse_e2e::project_root;
 use gatehouse_e2e::stages::{
     js_worker, needs_first, rust_worker, worker_from_config, Subject, SETTLE, STAGES,
 };
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -55,11 +57,8 @@ fn install_wrapper(dumps: &Path, cache_sim: bool) -> PathBuf {
         ),
     )
     .expect("write the wrapper");
-    Command::new("chmod")
-        .arg("+x")
-        .arg(&script)
-        .status()
-        .expect("chmod");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("make the wrapper executable");
     script
 }
 
