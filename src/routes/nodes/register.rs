@@ -33,7 +33,7 @@ use worker::{Context, Env, Request, Response};
 /// How a registration that was not refused ended.
 #[derive(PartialEq, Eq)]
 enum Stored {
-    /// Written: its nonce is remembered.
+    /// Written: its nonce is remembered (REPLAY_NONCES=kv).
     Written,
     /// Changed nothing, wrote nothing: a replay of it is a no-op, so its nonce would
     /// add nothing but a KV write.
@@ -55,16 +55,19 @@ pub async fn handle(
     if let Err(refusal) = fresh(&config, registration.timestamp.ms) {
         return Ok(refusal);
     }
-    // KV's replay nonce, and the key of /secrets' claim on the same signature.
+    // The signature's nonce key, in either mode: the key of /secrets' claim on the same
+    // signature, which the node write refuses (store::nodes); with REPLAY_NONCES=kv also
+    // KV's replay nonce, checked here and remembered once the registration is written.
     let nonce = nonce_key(&registration.signature);
-    if config.replay_nonces == ReplayNonces::Kv {
-        if let Err(refusal) = unused(env, db, &nonce).await? {
+    let kv_nonce = (config.replay_nonces == ReplayNonces::Kv).then_some(nonce.as_str());
+    if let Some(kv_nonce) = kv_nonce {
+        if let Err(refusal) = unused(env, db, kv_nonce).await? {
             return Ok(refusal);
         }
     }
     let answered = |stored: Stored| {
-        if stored == Stored::Written && config.replay_nonces == ReplayNonces::Kv {
-            remember_after_answer(ctx, env, db, &config, &nonce);
+        if let (Stored::Written, Some(kv_nonce)) = (stored, kv_nonce) {
+            remember_after_answer(ctx, env, db, &config, kv_nonce);
         }
         registered()
     };
