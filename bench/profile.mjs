@@ -8,7 +8,7 @@
 //
 // PROFILE_INTERVAL_US sets the sampling interval (default 50 µs). The sampler counts
 // wall time and, at short intervals, slows the isolate and over-charges native calls
-// (docs/performance.md, "Rust versus plain JS"): read shares, not milliseconds.
+// (docs/rust-vs-js.md, "What was found and done"): read shares, not milliseconds.
 //
 // PROFILE_KIND=heap profiles allocation instead: V8's sampling heap profiler (one
 // sample per KiB allocated), counting objects that the GC has since collected too, as

@@ -27,8 +27,8 @@ pub fn refused_before_reading(req: &Request) -> Option<Problem> {
 /// Every header (name, value) of the request, as the `Headers` iterator yields them
 /// (a repeated `Set-Cookie` stays separate). Fetched as one JSON text: `Array.from`
 /// and `JSON.stringify` are two calls across the JS boundary, where workers-rs'
-/// `Headers::entries` makes about seven per header (docs/performance.md, "Benchmarks").
-/// Should the text ever not parse, the iterator is used after all.
+/// `Headers::entries` makes about seven per header (docs/rust-vs-js.md, "What was
+/// found and done"). Should the text ever not parse, the iterator is used after all.
 fn header_entries(req: &Request) -> Vec<(String, String)> {
     let headers: &wasm_bindgen::JsValue = req.headers().as_ref();
     let text = worker::js_sys::JSON::stringify(&worker::js_sys::Array::from(headers))
@@ -74,7 +74,8 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
         // Within the limit (checked above) and, without a transfer coding, held to the
         // declared length by HTTP framing: read in one call. Read chunk by chunk
         // through a stream reader instead, every request cost ~0.5 ms more CPU than the
-        // JS anchor's (docs/performance.md, "Benchmarks"). Checked again regardless.
+        // JS anchor's (docs/rust-vs-js.md, "What was found and done"). Checked again
+        // regardless.
         let body = req.bytes().await.map_err(read_failed)?;
         return match body.len() > MAX_BODY_BYTES {
             true => Err(too_large),

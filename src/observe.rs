@@ -144,7 +144,7 @@ fn point_json(index: &str, blobs: &[String], doubles: &[f64]) -> String {
 
 /// Writes a data point given as JSON: one `JSON.parse` across the JS boundary instead
 /// of workers-rs' builder, which makes a call per array element and field (~30 calls;
-/// ~0.1 ms CPU per request, docs/performance.md "Benchmarks").
+/// ~0.1 ms CPU per request, docs/rust-vs-js.md, "What was found and done").
 fn write_point_json(env: &Env, point: &str) -> worker::Result<()> {
     let dataset = env.analytics_engine(METRICS_BINDING)?;
     let point = worker::js_sys::JSON::parse(point)?;

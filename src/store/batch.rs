@@ -7,7 +7,7 @@
 //! call per field — some hundred crossings for a two-statement batch, each paying the
 //! glue's checks and a `TextDecoder` for every key. That was the largest share of the
 //! Rust worker's CPU above the plain-JS anchor on `/register`'s D1 paths
-//! (docs/performance.md, "Rust versus plain JS"). The values, SQL and results are
+//! (docs/rust-vs-js.md, "What was found and done"). The values, SQL and results are
 //! the same; only the way across changes.
 
 use gatehouse_core::d1_wire::{parse_batch, values_json};

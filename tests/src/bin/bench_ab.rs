@@ -1,7 +1,7 @@
 //! Benchmark tool: one `/register` stage on two or more workers, measured as
 //! `bench_stages` measures (tests/src/stages.rs, `window`), with the difference of each
 //! worker from the first given with its standard error — for a change too small to
-//! see across runs (docs/performance.md, "Rust versus plain JS": this machine drifts
+//! see across runs (docs/rust-vs-js.md, "What was found and done": this machine drifts
 //! by more between runs than such a change moves).
 //!
 //! Workers: `rust` (this build), `js` (the plain-JS anchor), or the path of a

@@ -3,7 +3,7 @@
 //! `MINIFLARE_WORKERD_PATH` instead of workerd: a wrapper written here), and each stage's
 //! requests are counted in machine instructions per request. A count does not move
 //! with whatever else the machine does, where CPU time drifts between runs by more than
-//! the Rust worker's gap to the anchor (docs/performance.md, "Rust versus plain JS");
+//! the Rust worker's gap to the anchor (docs/rust-vs-js.md, "What was found and done");
 //! what still moves it is the collector's and the JIT's timing (the same build's floor
 //! request counted 4.2–4.5 million in three runs), and callgrind's dump says in which
 //! functions the work is (`callgrind_annotate`). Instructions are not time (cache

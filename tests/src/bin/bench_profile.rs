@@ -1,7 +1,7 @@
 //! Profile: where a worker's CPU goes for one kind of `POST /register` (a stage of
 //! `bench_stages`), as V8's sampling profiler inside workerd sees it — self time per
 //! function, through the inspector that `wrangler dev` exposes (bench/profile.mjs).
-//! The tool behind the breakdown in docs/performance.md ("Rust versus plain JS").
+//! The tool behind the breakdown in docs/rust-vs-js.md ("What was found and done").
 //!
 //!     cargo run -p gatehouse-e2e --bin bench_profile --release -- [rust|js] [stage] [requests]
 //!
