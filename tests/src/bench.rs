@@ -146,6 +146,14 @@ pub fn group_pids(group: i32, only: Option<&str>) -> Vec<i32> {
     pids
 }
 
+/// A count a benchmark tool takes from its environment (`WINDOWS=24`), or `default`.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The `q` quantile of `values` (sorted here).
 pub fn quantile(values: &mut [f64], q: f64) -> f64 {
     values.sort_by(f64::total_cmp);

@@ -77,6 +77,16 @@ pub fn worker_from_config(config: &Path) -> Subject {
     ))
 }
 
+/// A worker named as the benchmark tools take it: `rust` (this build), `js` (the
+/// plain-JS anchor) or the path of a wrangler.toml beside a copy of a built worker.
+pub fn worker_named(name: &str) -> Subject {
+    match name {
+        "rust" => rust_worker(),
+        "js" => js_worker(),
+        config => worker_from_config(Path::new(config)),
+    }
+}
+
 fn subject(app: TestApp) -> Subject {
     let own = seed_org(&app, ORG, 2048);
     let stranger = PrivateKey::generate(2048).expect("RSA key");

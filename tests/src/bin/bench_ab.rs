@@ -15,16 +15,8 @@
 //!     (stage: an index of STAGES, 0 = refused before any storage; WINDOWS=24 WINDOW=100
 //!     WARM_N=200; WARM_KINDS=stage warms with the measured stage only)
 
-use gatehouse_e2e::bench::{quantile, stderr};
-use gatehouse_e2e::stages::{js_worker, rust_worker, window, worker_from_config, Subject, STAGES};
-use std::path::Path;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use gatehouse_e2e::bench::{env_count, quantile, stderr};
+use gatehouse_e2e::stages::{window, worker_named, Subject, STAGES};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,20 +26,13 @@ fn main() {
         _ => panic!("{usage}"),
     };
     let (windows, size, warm) = (
-        setting("WINDOWS", 24),
-        setting("WINDOW", 100),
-        setting("WARM_N", 200),
+        env_count("WINDOWS", 24),
+        env_count("WINDOW", 100),
+        env_count("WARM_N", 200),
     );
     let workers: Vec<(&str, Subject)> = args[1..]
         .iter()
-        .map(|name| {
-            let subject = match name.as_str() {
-                "rust" => rust_worker(),
-                "js" => js_worker(),
-                config => worker_from_config(Path::new(config)),
-            };
-            (name.as_str(), subject)
-        })
+        .map(|name| (name.as_str(), worker_named(name)))
         .collect();
     // WARM_KINDS=stage warms with the measured stage only: for a copy cut short to
     // answer early, which cannot register the nodes the other kinds need.

@@ -16,24 +16,15 @@
 //!     CACHE_SIM=on also counts cache misses, L1 and last level, as callgrind's model
 //!     of this CPU's caches sees them; ~1 minute per 100 requests under valgrind)
 
-use gatehouse_e2e::bench::group_pids;
+use gatehouse_e2e::bench::{env_count, group_pids};
 use gatehouse_e2e::project_root;
-use gatehouse_e2e::stages::{
-    js_worker, needs_first, rust_worker, worker_from_config, Subject, SETTLE, STAGES,
-};
+use gatehouse_e2e::stages::{needs_first, worker_named, Subject, SETTLE, STAGES};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The process name valgrind's callgrind runs under (it replaces workerd's).
 const CALLGRIND: &str = "callgrind-amd64";
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Writes the wrapper miniflare starts instead of workerd: workerd under callgrind,
 /// not counting until told (`callgrind_control -i on`), its dumps in `dumps`.
@@ -182,7 +173,7 @@ fn main() {
         !workers.is_empty(),
         "usage: bench_instr <rust|js|path/to/wrangler.toml>..."
     );
-    let (n, warm) = (setting("N", 20), setting("WARM_N", 300));
+    let (n, warm) = (env_count("N", 20), env_count("WARM_N", 300));
     let stages: Vec<usize> = std::env::var("STAGES")
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|_| (0..STAGES.len()).collect());
@@ -219,11 +210,7 @@ fn main() {
     let mut unexpected = 0;
     let mut next = 0;
     for name in &workers {
-        let subject = match name.as_str() {
-            "rust" => rust_worker(),
-            "js" => js_worker(),
-            config => worker_from_config(Path::new(config)),
-        };
+        let subject = worker_named(name);
         eprintln!("{name}: warming up ({warm} of each kind {warm_kinds:?}, not counted)");
         for _ in 0..warm {
             let bodies = subject.bodies(next);
