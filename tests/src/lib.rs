@@ -43,7 +43,7 @@ mod timing;
 pub use backup::spawn_app_restored;
 pub use email::SentEmail;
 pub use http::TestResponse;
-use setup::{build_once, copy_dir, free_port, wrangler_in};
+use setup::{build_once, copy_dir, free_port, node_in, wrangler_in};
 pub use setup::{group_alive, kill_group, project_root};
 pub use shared::{shared_app, unique};
 use template::migrated_template;
@@ -54,8 +54,9 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct TestApp {
     /// e.g. `http://127.0.0.1:41234`
     pub base_url: String,
-    /// workerd's V8 inspector, through wrangler (bench/profile.mjs profiles with it).
-    pub inspector_port: u16,
+    /// workerd's V8 inspector, through wrangler (bench/profile.mjs profiles with it);
+    /// `None` when the worker runs without one ([`inspector_off`]).
+    pub inspector_port: Option<u16>,
     agent: ureq::Agent,
     child: Child,
     /// Where this start's lines begin in wrangler.log (the log outlives restarts).
@@ -190,7 +191,7 @@ fn config_without_binding(text: &str, binding: &str, root: &Path) -> String {
 struct Started {
     child: Child,
     port: u16,
-    inspector_port: u16,
+    inspector_port: Option<u16>,
     /// The log's length before the spawn: every line from here on is this start's.
     log_from: u64,
 }
@@ -201,29 +202,51 @@ impl Started {
     }
 }
 
+/// `WORKER_INSPECTOR=off`: workers start without the DevTools inspector that `wrangler
+/// dev` always attaches, as in production (the benchmarks: `make bench` sets it). With
+/// one attached every `console.log` captures its caller's stack and is relayed as a
+/// DevTools event, which costs local CPU that production never spends
+/// (tests/start-worker.mjs, docs/rust-vs-js.md).
+pub fn inspector_off() -> bool {
+    std::env::var("WORKER_INSPECTOR").as_deref() == Ok("off")
+}
+
 /// Starts `wrangler dev` on free ports over `state/persist`, logging to
-/// `state/wrangler.log` (appending, so a restart keeps the earlier log).
+/// `state/wrangler.log` (appending, so a restart keeps the earlier log); with
+/// [`inspector_off`], wrangler's API through tests/start-worker.mjs instead, taking the
+/// same arguments.
 fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) -> Started {
     let port = free_port();
-    let inspector_port = free_port();
     let log = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(state.join("wrangler.log"))
         .expect("log file");
     let log_from = log.metadata().expect("log file metadata").len();
-    let mut cmd = wrangler_in(state);
-    cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--inspector-port", &inspector_port.to_string()])
+    let (mut cmd, inspector_port) = if inspector_off() {
+        let mut cmd = node_in(state);
+        // It always binds 127.0.0.1 and wants the config named (the CLI finds it).
+        cmd.arg(project_root().join("tests/start-worker.mjs"))
+            .arg("--config")
+            .arg(config.map_or_else(|| project_root().join("wrangler.toml"), Path::to_path_buf));
+        (cmd, None)
+    } else {
+        let inspector_port = free_port();
+        let mut cmd = wrangler_in(state);
+        cmd.args(["dev", "--ip", "127.0.0.1"])
+            .args(["--inspector-port", &inspector_port.to_string()])
+            // Default log level: `--log-level info` would hide the worker's console output.
+            .arg("--show-interactive-dev-session=false");
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
+        (cmd, Some(inspector_port))
+    };
+    cmd.args(["--port", &port.to_string()])
         .arg("--persist-to")
         .arg(state.join("persist"))
-        // Default log level: `--log-level info` would hide the worker's console output.
-        .arg("--show-interactive-dev-session=false")
         // GET /__scheduled?cron=... runs the Cron Trigger (tests/tests/maintenance.rs).
         .arg("--test-scheduled");
-    if let Some(config) = config {
-        cmd.arg("--config").arg(config);
-    }
     let defaults = [
         ("TEST_HOOKS", "on"),
         ("PUBLIC_URL", &*format!("http://127.0.0.1:{port}")),

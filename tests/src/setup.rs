@@ -51,6 +51,12 @@ pub fn project_root() -> PathBuf {
 /// `wrangler` from the project's node_modules, with its Node 22 first on PATH and
 /// everything that would reach the network switched off.
 pub(crate) fn wrangler() -> Command {
+    node_modules_bin("wrangler")
+}
+
+/// `program` from the project's node_modules/.bin (`wrangler`, or `node`: Node 22),
+/// set up as [`wrangler`] is.
+fn node_modules_bin(program: &str) -> Command {
     let root = project_root();
     let bin = root.join("node_modules/.bin");
     let path = format!(
@@ -58,7 +64,7 @@ pub(crate) fn wrangler() -> Command {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cmd = Command::new(bin.join("wrangler"));
+    let mut cmd = Command::new(bin.join(program));
     cmd.current_dir(&root)
         .env("PATH", path)
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
@@ -70,9 +76,17 @@ pub(crate) fn wrangler() -> Command {
 /// [`wrangler`] with its temp files (miniflare's scratch directories, the update
 /// check's cache) under `state/tmp`, so they go when `state` goes, never into /tmp.
 pub(crate) fn wrangler_in(state: &Path) -> Command {
+    in_state(wrangler(), state)
+}
+
+/// Node 22 (for a script driving wrangler's API), temp files as [`wrangler_in`]'s.
+pub(crate) fn node_in(state: &Path) -> Command {
+    in_state(node_modules_bin("node"), state)
+}
+
+fn in_state(mut cmd: Command, state: &Path) -> Command {
     let tmp = state.join("tmp");
     fs::create_dir_all(&tmp).expect("create the state's tmp dir");
-    let mut cmd = wrangler();
     cmd.env("TMPDIR", tmp);
     cmd
 }

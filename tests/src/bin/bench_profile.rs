@@ -21,6 +21,10 @@ fn main() {
     let stage: usize = args.get(1).map_or(0, |s| s.parse().expect("stage 0..=6"));
     let requests: usize = args.get(2).map_or(600, |s| s.parse().expect("count"));
     assert!(stage < STAGES.len(), "stage 0..={}", STAGES.len() - 1);
+    assert!(
+        !gatehouse_e2e::inspector_off(),
+        "the profiler attaches through the inspector: unset WORKER_INSPECTOR"
+    );
     let subject = match which {
         "rust" => rust_worker(),
         "js" => js_worker(),
@@ -39,7 +43,13 @@ fn main() {
     send(0); // untimed: the first request compiles and caches what the rest reuse
     let mut profiler = Command::new("node")
         .arg(gatehouse_e2e::project_root().join("bench/profile.mjs"))
-        .arg(subject.app.inspector_port.to_string())
+        .arg(
+            subject
+                .app
+                .inspector_port
+                .expect("started with an inspector")
+                .to_string(),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

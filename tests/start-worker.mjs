@@ -1,0 +1,64 @@
+// `wrangler dev` without the DevTools inspector, for the benchmarks (tests/src/lib.rs,
+// INSPECTOR=off). The CLI always starts workerd with an inspector and connects
+// wrangler's inspector proxy to it (`Runtime.enable`), so every console.log captures
+// its caller's stack and is relayed as a DevTools event; production has no inspector.
+// Measured on the floor /register: ~1.4 ms of local CPU per request in either worker,
+// and a third to a half of the Rust-vs-JS gap (docs/rust-vs-js.md, the eighth round).
+// Only wrangler's programmatic API can leave it out (`dev.inspector: false`); the rest
+// is what the harness passes to the CLI, in the CLI's own terms:
+//
+//   node tests/start-worker.mjs --config <wrangler.toml> --port <n> --persist-to <dir>
+//     [--test-scheduled] [--var NAME:VALUE]...
+//
+// It prints the CLI's "Ready on <URL>" line (the harness waits for it) and serves until
+// it is killed. The worker's console lines go to stdout as the CLI's do.
+import { unstable_startWorker } from "wrangler";
+
+function parse(argv) {
+  const options = { vars: {}, testScheduled: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
+      return argv[++i];
+    };
+    switch (flag) {
+      case "--config": options.config = value(); break;
+      case "--port": options.port = Number(value()); break;
+      case "--persist-to": options.persist = value(); break;
+      case "--test-scheduled": options.testScheduled = true; break;
+      case "--var": {
+        const pair = value();
+        const colon = pair.indexOf(":");
+        if (colon < 1) throw new Error(`--var wants NAME:VALUE, got ${pair}`);
+        // As the CLI's --var: a plain-text binding over wrangler.toml's [vars].
+        options.vars[pair.slice(0, colon)] = { type: "plain_text", value: pair.slice(colon + 1) };
+        break;
+      }
+      default: throw new Error(`unknown argument ${flag}`);
+    }
+  }
+  for (const required of ["config", "port", "persist"]) {
+    if (options[required] === undefined) throw new Error(`--${required} is required`);
+  }
+  return options;
+}
+
+const options = parse(process.argv.slice(2));
+const worker = await unstable_startWorker({
+  config: options.config,
+  bindings: options.vars,
+  dev: {
+    server: { hostname: "127.0.0.1", port: options.port },
+    inspector: false,
+    persist: options.persist,
+    watch: false,
+    testScheduled: options.testScheduled,
+  },
+});
+await worker.ready;
+const url = await worker.url;
+console.log(`Ready on ${url.origin}`);
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, () => worker.dispose().finally(() => process.exit(0)));
+}
