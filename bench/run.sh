@@ -3,10 +3,6 @@
 # Expects the Makefile's environment (PATH with Node 22 and the pinned wasm-bindgen).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Every worker runs without the DevTools inspector `wrangler dev` attaches, as in
-# production: with it each console.log captures its stack and is relayed, local CPU
-# production never spends (tests/src/lib.rs, `inspector_off`; docs/rust-vs-js.md).
-export WORKER_INSPECTOR=off
 
 # A second, newer node for the wasm rows (bench only, pinned, cached like every tool):
 # V8's wasm code differs by release, and production runs workerd's newer V8.

@@ -1,16 +1,17 @@
-// `wrangler dev` without the DevTools inspector, for the benchmarks (tests/src/lib.rs,
-// INSPECTOR=off). The CLI always starts workerd with an inspector and connects
-// wrangler's inspector proxy to it (`Runtime.enable`), so every console.log captures
-// its caller's stack and is relayed as a DevTools event; production has no inspector.
-// Measured on the floor /register: ~1.4 ms of local CPU per request in either worker,
-// and a third to a half of the Rust-vs-JS gap (docs/rust-vs-js.md, the eighth round).
-// Only wrangler's programmatic API can leave it out (`dev.inspector: false`); the rest
-// is what the harness passes to the CLI, in the CLI's own terms:
+// `wrangler dev` without the DevTools inspector, for the benchmark tools
+// (WORKER_INSPECTOR=off or a worker named `<worker>+no-inspector`: tests/src/lib.rs,
+// tests/src/stages.rs). The CLI always starts workerd with an inspector and connects
+// wrangler's inspector proxy to it (`Runtime.enable`), so every console.log captures its
+// caller's stack and is relayed as a DevTools event; production has no inspector. It
+// costs ~1.1 ms of local CPU per request, the Rust worker and the plain-JS anchor alike
+// (docs/rust-vs-js.md, the eighth round). Only wrangler's programmatic API can leave it
+// out (`dev.inspector: false`); the rest is what the harness passes to the CLI, in the
+// CLI's own terms:
 //
 //   node tests/start-worker.mjs --config <wrangler.toml> --port <n> --persist-to <dir>
 //     [--test-scheduled] [--var NAME:VALUE]...
 //
-// It prints the CLI's "Ready on <URL>" line (the harness waits for it) and serves until
+// It prints "Ready on <URL>" as the CLI does (the harness waits for it) and serves until
 // it is killed. The worker's console lines go to stdout as the CLI's do.
 import { unstable_startWorker } from "wrangler";
 

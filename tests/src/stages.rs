@@ -78,8 +78,22 @@ pub fn worker_from_config(config: &Path) -> Subject {
 }
 
 /// A worker named as the benchmark tools take it: `rust` (this build), `js` (the
-/// plain-JS anchor) or the path of a wrangler.toml beside a copy of a built worker.
+/// plain-JS anchor) or the path of a wrangler.toml beside a copy of a built worker;
+/// any of them with `+no-inspector` is started without the DevTools inspector
+/// ([`crate::inspector_off`]), so one run can pair both modes.
 pub fn worker_named(name: &str) -> Subject {
+    if let Some(name) = name.strip_suffix("+no-inspector") {
+        let before = std::env::var_os("WORKER_INSPECTOR");
+        // Read by the harness when it starts the worker, and only then (the benchmark
+        // tools start their workers one by one, before any request).
+        std::env::set_var("WORKER_INSPECTOR", "off");
+        let subject = worker_named(name);
+        match before {
+            Some(value) => std::env::set_var("WORKER_INSPECTOR", value),
+            None => std::env::remove_var("WORKER_INSPECTOR"),
+        }
+        return subject;
+    }
     match name {
         "rust" => rust_worker(),
         "js" => js_worker(),

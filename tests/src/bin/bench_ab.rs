@@ -6,7 +6,9 @@
 //!
 //! Workers: `rust` (this build), `js` (the plain-JS anchor), or the path of a
 //! wrangler.toml beside a copy of a built worker (its `main` and `build/`), e.g. this
-//! build with one change. Each gets WARM_N requests of every kind first (the ageing the
+//! build with one change; any of them with `+no-inspector` started without the
+//! DevTools inspector `wrangler dev` attaches (as production runs; `WORKER_INSPECTOR=off`
+//! starts every worker so). Each gets WARM_N requests of every kind first (the ageing the
 //! gap comes from), then WINDOWS rounds of one WINDOW-request window each, the order
 //! rotating every round; each window is paired with the first worker's window of the
 //! same round.
@@ -20,7 +22,8 @@ use gatehouse_e2e::stages::{window, worker_named, Subject, STAGES};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: bench_ab <stage 0-6> <rust|js|path/to/wrangler.toml> <worker>...";
+    let usage =
+        "usage: bench_ab <stage 0-6> <rust|js|path/to/wrangler.toml>[+no-inspector] <worker>...";
     let stage: usize = match args.first().and_then(|s| s.parse().ok()) {
         Some(stage) if stage < STAGES.len() && args.len() >= 3 => stage,
         _ => panic!("{usage}"),
