@@ -27,6 +27,9 @@ run_tmp=$PWD/target/e2e-tmp
 rm -rf "$run_tmp"
 mkdir -p "$run_tmp"
 export TMPDIR=$run_tmp
+# The tests run the worker as `make dev` does, under wrangler dev's CLI (the bench
+# tools' setting, tests/src/lib.rs `inspector_off`, is not for them).
+unset WORKER_INSPECTOR
 
 # Built as each binary is run below: one package per cargo call. Cargo unifies the
 # features of the packages a call selects, so `-p gatehouse-e2e -p gatehouse-cli` would

@@ -3,16 +3,21 @@
 // tests/src/stages.rs). The CLI always starts workerd with an inspector and connects
 // wrangler's inspector proxy to it (`Runtime.enable`), so every console.log captures its
 // caller's stack and is relayed as a DevTools event; production has no inspector. It
-// costs ~1.1 ms of local CPU per request, the Rust worker and the plain-JS anchor alike
-// (docs/rust-vs-js.md, the eighth round). Only wrangler's programmatic API can leave it
-// out (`dev.inspector: false`); the rest is what the harness passes to the CLI, in the
-// CLI's own terms:
+// costs ~1.1 ms of local CPU per floor /register, the Rust worker and the plain-JS
+// anchor alike (docs/rust-vs-js.md, the eighth round). Only wrangler's programmatic API
+// can leave it out (`dev.inspector: false`). It takes the arguments the harness gives
+// the CLI, in the CLI's terms:
 //
 //   node tests/start-worker.mjs --config <wrangler.toml> --port <n> --persist-to <dir>
 //     [--test-scheduled] [--var NAME:VALUE]...
 //
-// It prints "Ready on <URL>" as the CLI does (the harness waits for it) and serves until
-// it is killed. The worker's console lines go to stdout as the CLI's do.
+// and differs from the CLI in three more ways, none of which the benchmarks use: no
+// rebuild when src/ changes (`watch: false`; the harness builds once), no dev registry
+// (for service bindings to other local workers) and no interactive hotkeys (given an
+// inspector, it measured the same CPU per request as the CLI). It prints
+// "Ready on <URL>" once the worker serves (the harness waits for that line; wrangler's
+// own log says it too) and serves until it is killed. The worker's console lines go to
+// stdout as the CLI's do.
 import { unstable_startWorker } from "wrangler";
 
 function parse(argv) {
@@ -32,8 +37,13 @@ function parse(argv) {
         const pair = value();
         const colon = pair.indexOf(":");
         if (colon < 1) throw new Error(`--var wants NAME:VALUE, got ${pair}`);
-        // As the CLI's --var: a plain-text binding over wrangler.toml's [vars].
-        options.vars[pair.slice(0, colon)] = { type: "plain_text", value: pair.slice(colon + 1) };
+        // As the CLI's --var: a plain-text binding over wrangler.toml's [vars], its value
+        // left out of the bindings table wrangler prints.
+        options.vars[pair.slice(0, colon)] = {
+          type: "plain_text",
+          value: pair.slice(colon + 1),
+          hidden: true,
+        };
         break;
       }
       default: throw new Error(`unknown argument ${flag}`);

@@ -64,6 +64,9 @@ pub struct TestApp {
     state: TempDir,
     /// A wrangler config other than the project's (see [`spawn_app_without_binding`]).
     config: Option<PathBuf>,
+    /// Started without the DevTools inspector ([`inspector_off`] when it was booted);
+    /// restarts keep it.
+    without_inspector: bool,
     /// One `wrangler d1 execute` at a time: tests sharing a worker share its database.
     d1: Mutex<()>,
 }
@@ -132,7 +135,8 @@ fn boot_over(
         .expect("temp dir");
     prepare(&state.path().join("persist"));
     let config = config(state.path());
-    let started = start_wrangler(state.path(), config.as_deref(), vars);
+    let without_inspector = inspector_off();
+    let started = start_wrangler(state.path(), config.as_deref(), vars, without_inspector);
     let mut app = TestApp {
         base_url: started.base_url(),
         inspector_port: started.inspector_port,
@@ -143,6 +147,7 @@ fn boot_over(
         log_from: started.log_from,
         state,
         config,
+        without_inspector,
         d1: Mutex::new(()),
     };
     app.start_until_ready(vars);
@@ -202,20 +207,26 @@ impl Started {
     }
 }
 
-/// `WORKER_INSPECTOR=off`: workers start without the DevTools inspector that `wrangler
-/// dev` always attaches, as in production (for the benchmark tools; the tests keep the
-/// CLI `make dev` uses). With one attached every `console.log` captures its caller's
-/// stack and is relayed as a DevTools event: ~1.1 ms of local CPU per request that
-/// production never spends (tests/start-worker.mjs, docs/rust-vs-js.md).
+/// `WORKER_INSPECTOR=off`: workers booted from now on start without the DevTools
+/// inspector that `wrangler dev` always attaches, as in production (for the benchmark
+/// tools; tests/run-e2e.sh unsets it, the tests keep the CLI `make dev` uses). With one
+/// attached every `console.log` captures its caller's stack and is relayed as a
+/// DevTools event: ~1.1 ms of local CPU per floor `/register` that production never
+/// spends (tests/start-worker.mjs, docs/rust-vs-js.md).
 pub fn inspector_off() -> bool {
     std::env::var("WORKER_INSPECTOR").as_deref() == Ok("off")
 }
 
 /// Starts `wrangler dev` on free ports over `state/persist`, logging to
 /// `state/wrangler.log` (appending, so a restart keeps the earlier log); with
-/// [`inspector_off`], wrangler's API through tests/start-worker.mjs instead, taking the
-/// same arguments.
-fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) -> Started {
+/// `without_inspector`, wrangler's API through tests/start-worker.mjs instead, taking
+/// the same arguments.
+fn start_wrangler(
+    state: &Path,
+    config: Option<&Path>,
+    vars: &[(&str, &str)],
+    without_inspector: bool,
+) -> Started {
     let port = free_port();
     let log = fs::OpenOptions::new()
         .create(true)
@@ -223,7 +234,7 @@ fn start_wrangler(state: &Path, config: Option<&Path>, vars: &[(&str, &str)]) ->
         .open(state.join("wrangler.log"))
         .expect("log file");
     let log_from = log.metadata().expect("log file metadata").len();
-    let (mut cmd, inspector_port) = if inspector_off() {
+    let (mut cmd, inspector_port) = if without_inspector {
         let mut cmd = node_in(state);
         // It always binds 127.0.0.1 and wants the config named (the CLI finds it).
         cmd.arg(project_root().join("tests/start-worker.mjs"))
@@ -290,7 +301,12 @@ impl TestApp {
     /// Starts wrangler again over this app's state (the old one stopped or exited).
     fn start(&mut self, vars: &[(&str, &str)]) {
         abort_cleanup::stopped(self.process_group());
-        let started = start_wrangler(self.state.path(), self.config.as_deref(), vars);
+        let started = start_wrangler(
+            self.state.path(),
+            self.config.as_deref(),
+            vars,
+            self.without_inspector,
+        );
         self.base_url = started.base_url();
         self.inspector_port = started.inspector_port;
         self.child = started.child;

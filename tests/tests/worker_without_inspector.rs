@@ -1,10 +1,12 @@
 //! The benchmark tools' way of starting a worker without the DevTools inspector
 //! (`WORKER_INSPECTOR=off`: tests/start-worker.mjs, through wrangler's API, which is
 //! marked unstable) serves the worker as `wrangler dev` does — its `[vars]` overrides,
-//! its bindings, its log — and really leaves the inspector out. A wrangler upgrade that
-//! changes that API fails here, not in someone's benchmark run.
+//! its migrated D1 and KV, its log, the cron on request — and really leaves the
+//! inspector out. A wrangler upgrade that changes that API fails here, not in someone's
+//! benchmark run.
 
 use gatehouse_e2e::bench::group_pids;
+use gatehouse_e2e::maintenance::{trigger_cron, wait_for_runs};
 use gatehouse_e2e::{spawn_app, TestApp};
 use serde_json::json;
 
@@ -30,13 +32,19 @@ fn serves_the_worker(app: &TestApp) {
         health.json()["checks"],
         json!({"config": "ok", "d1": "ok", "kv": "ok"})
     );
+    // The migrated database it was given (`--persist-to`): the directory reads the nodes
+    // table, which only the migrations create.
+    let directory = app.get("/node");
+    assert_eq!(directory.status, 200, "{}", directory.body);
+    assert!(directory.json()["data"].is_array(), "{}", directory.body);
+    // Its log: the request's one line, under the request's id.
     let refused = app.post_json("/register", &json!({}));
     assert_eq!(refused.status, 400, "{}", refused.body);
-    let request_id = refused
-        .header("x-request-id")
-        .expect("request id")
-        .to_owned();
-    app.wait_for_log(&request_id);
+    let request_id = refused.header("x-request-id").expect("request id");
+    assert!(app.wait_for_log(request_id).contains(request_id));
+    // `--test-scheduled`: the cron runs on request, and its maintenance line is logged.
+    trigger_cron(app);
+    assert!(!wait_for_runs(app, 1).is_empty());
 }
 
 #[test]

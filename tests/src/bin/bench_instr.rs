@@ -14,7 +14,8 @@
 //!     (N=20 requests per stage, WARM_N=300 of every kind first — WARM_KINDS=stage: of
 //!     the counted stages only —, STAGES=0,1,2,3,4,5,6; DUMPS=dir keeps the dumps;
 //!     CACHE_SIM=on also counts cache misses, L1 and last level, as callgrind's model
-//!     of this CPU's caches sees them; ~1 minute per 100 requests under valgrind)
+//!     of this CPU's caches sees them; ~1 minute per 100 requests under valgrind;
+//!     a worker named `<worker>+no-inspector` runs without the DevTools inspector)
 
 use gatehouse_e2e::bench::{env_count, group_pids};
 use gatehouse_e2e::project_root;
@@ -171,7 +172,7 @@ fn main() {
     let workers: Vec<String> = std::env::args().skip(1).collect();
     assert!(
         !workers.is_empty(),
-        "usage: bench_instr <rust|js|path/to/wrangler.toml>..."
+        "usage: bench_instr <rust|js|path/to/wrangler.toml>[+no-inspector]..."
     );
     let (n, warm) = (env_count("N", 20), env_count("WARM_N", 300));
     let stages: Vec<usize> = std::env::var("STAGES")
