@@ -55,7 +55,7 @@ pub struct TestApp {
     /// e.g. `http://127.0.0.1:41234`
     pub base_url: String,
     /// workerd's V8 inspector, through wrangler (bench/profile.mjs profiles with it);
-    /// `None` when the worker runs without one ([`inspector_off`]).
+    /// `None` when the worker runs without one ([`inspector_off`]), which restarts keep.
     pub inspector_port: Option<u16>,
     agent: ureq::Agent,
     child: Child,
@@ -64,9 +64,6 @@ pub struct TestApp {
     state: TempDir,
     /// A wrangler config other than the project's (see [`spawn_app_without_binding`]).
     config: Option<PathBuf>,
-    /// Started without the DevTools inspector ([`inspector_off`] when it was booted);
-    /// restarts keep it.
-    without_inspector: bool,
     /// One `wrangler d1 execute` at a time: tests sharing a worker share its database.
     d1: Mutex<()>,
 }
@@ -135,8 +132,7 @@ fn boot_over(
         .expect("temp dir");
     prepare(&state.path().join("persist"));
     let config = config(state.path());
-    let without_inspector = inspector_off();
-    let started = start_wrangler(state.path(), config.as_deref(), vars, without_inspector);
+    let started = start_wrangler(state.path(), config.as_deref(), vars, inspector_off());
     let mut app = TestApp {
         base_url: started.base_url(),
         inspector_port: started.inspector_port,
@@ -147,7 +143,6 @@ fn boot_over(
         log_from: started.log_from,
         state,
         config,
-        without_inspector,
         d1: Mutex::new(()),
     };
     app.start_until_ready(vars);
@@ -207,14 +202,28 @@ impl Started {
     }
 }
 
-/// `WORKER_INSPECTOR=off`: workers booted from now on start without the DevTools
-/// inspector that `wrangler dev` always attaches, as in production (for the benchmark
-/// tools; tests/run-e2e.sh unsets it, the tests keep the CLI `make dev` uses). With one
-/// attached every `console.log` captures its caller's stack and is relayed as a
-/// DevTools event: ~1.1 ms of local CPU per floor `/register` that production never
-/// spends (tests/start-worker.mjs, docs/rust-vs-js.md).
+/// Whether a worker booted now starts without the DevTools inspector that `wrangler
+/// dev` always attaches, as in production: with `WORKER_INSPECTOR=off` (every worker of
+/// a benchmark tool; tests/run-e2e.sh unsets it, the tests keep the CLI `make dev`
+/// uses) or inside [`without_inspector`]. With one attached every `console.log`
+/// captures its caller's stack and is relayed as a DevTools event: ~1.1 ms of local CPU
+/// per floor `/register` that production never spends (tests/start-worker.mjs,
+/// docs/rust-vs-js.md).
 pub fn inspector_off() -> bool {
-    std::env::var("WORKER_INSPECTOR").as_deref() == Ok("off")
+    WITHOUT_INSPECTOR.get() || std::env::var("WORKER_INSPECTOR").as_deref() == Ok("off")
+}
+
+thread_local! {
+    static WITHOUT_INSPECTOR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `boot` (which spawns workers) with every worker it boots on this thread started
+/// without the inspector ([`inspector_off`]); a worker keeps its mode across restarts.
+pub fn without_inspector<T>(boot: impl FnOnce() -> T) -> T {
+    let before = WITHOUT_INSPECTOR.replace(true);
+    let booted = boot();
+    WITHOUT_INSPECTOR.set(before);
+    booted
 }
 
 /// Starts `wrangler dev` on free ports over `state/persist`, logging to
@@ -305,7 +314,7 @@ impl TestApp {
             self.state.path(),
             self.config.as_deref(),
             vars,
-            self.without_inspector,
+            self.inspector_port.is_none(),
         );
         self.base_url = started.base_url();
         self.inspector_port = started.inspector_port;

@@ -83,16 +83,7 @@ pub fn worker_from_config(config: &Path) -> Subject {
 /// ([`crate::inspector_off`]), so one run can pair both modes.
 pub fn worker_named(name: &str) -> Subject {
     if let Some(name) = name.strip_suffix("+no-inspector") {
-        let before = std::env::var_os("WORKER_INSPECTOR");
-        // Read by the harness when it starts the worker, and only then (the benchmark
-        // tools start their workers one by one, before any request).
-        std::env::set_var("WORKER_INSPECTOR", "off");
-        let subject = worker_named(name);
-        match before {
-            Some(value) => std::env::set_var("WORKER_INSPECTOR", value),
-            None => std::env::remove_var("WORKER_INSPECTOR"),
-        }
-        return subject;
+        return crate::without_inspector(|| worker_named(name));
     }
     match name {
         "rust" => rust_worker(),

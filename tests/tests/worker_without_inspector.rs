@@ -1,13 +1,13 @@
 //! The benchmark tools' way of starting a worker without the DevTools inspector
-//! (`WORKER_INSPECTOR=off`: tests/start-worker.mjs, through wrangler's API, which is
-//! marked unstable) serves the worker as `wrangler dev` does — its `[vars]` overrides,
-//! its migrated D1 and KV, its log, the cron on request — and really leaves the
-//! inspector out. A wrangler upgrade that changes that API fails here, not in someone's
-//! benchmark run.
+//! (`without_inspector`, `WORKER_INSPECTOR=off`: tests/start-worker.mjs, through
+//! wrangler's API, which is marked unstable) serves the worker as `wrangler dev` does —
+//! its `[vars]` overrides, its migrated D1 and KV, its log, the cron on request — and
+//! really leaves the inspector out. A wrangler upgrade that changes that API fails here,
+//! not in someone's benchmark run.
 
 use gatehouse_e2e::bench::group_pids;
 use gatehouse_e2e::maintenance::{trigger_cron, wait_for_runs};
-use gatehouse_e2e::{spawn_app, TestApp};
+use gatehouse_e2e::{spawn_app, without_inspector, TestApp};
 use serde_json::json;
 
 /// The command lines of the workerd processes serving `app`.
@@ -49,10 +49,7 @@ fn serves_the_worker(app: &TestApp) {
 
 #[test]
 fn a_worker_started_without_the_inspector_serves_as_wrangler_dev_and_has_none() {
-    // The only test of this binary: the setting is read when a worker starts.
-    std::env::set_var("WORKER_INSPECTOR", "off");
-    let without = spawn_app();
-    std::env::remove_var("WORKER_INSPECTOR");
+    let without = without_inspector(spawn_app);
     let with = spawn_app();
 
     assert_eq!(without.inspector_port, None);
