@@ -31,6 +31,7 @@ use super::batch::{self, Arg, BatchError, StatementResult};
 use super::storage_failure;
 use gatehouse_core::config::D1Simulation;
 use gatehouse_core::http::problem::Problem;
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
@@ -267,9 +268,11 @@ fn is_bookmark(s: &str) -> bool {
         && !s.starts_with("first-")
 }
 
-/// A statement of a round trip, prepared on the session when the trip runs.
+/// A statement of a round trip, prepared on the session when the trip runs. Its SQL
+/// is borrowed when it is fixed text (most statements, and the heartbeat's, built once
+/// per isolate), owned only when a caller assembles it for this request.
 pub struct Statement {
-    sql: String,
+    sql: Cow<'static, str>,
     args: Vec<Arg>,
 }
 
@@ -281,9 +284,9 @@ pub struct Trip<'a> {
 }
 
 impl Trip<'_> {
-    pub fn statement(&self, sql: &str, args: &[Arg]) -> Statement {
+    pub fn statement(&self, sql: impl Into<Cow<'static, str>>, args: &[Arg]) -> Statement {
         Statement {
-            sql: sql.to_owned(),
+            sql: sql.into(),
             args: args.to_vec(),
         }
     }
@@ -325,7 +328,7 @@ impl Trip<'_> {
     ) -> Result<Vec<StatementResult>, BatchError> {
         let statements: Vec<(&str, &[Arg])> = statements
             .iter()
-            .map(|s| (s.sql.as_str(), s.args.as_slice()))
+            .map(|s| (s.sql.as_ref(), s.args.as_slice()))
             .collect();
         batch::run(session.as_ref(), &statements).await
     }

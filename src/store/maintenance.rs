@@ -49,7 +49,7 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
         if sweep == Sweep::StaleNodes {
             // Same selection, same transaction: exactly the rows deleted next.
             statements.push(trip.statement(
-                &format!(
+                format!(
                     "INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) \
                      SELECT n.org_id, n.ip, n.last_signed_at_ms, ?3 FROM nodes n WHERE \
                      (n.org_id, n.ip) IN ({STALE_NODES}) ON CONFLICT (org_id, ip) DO UPDATE SET \
@@ -60,7 +60,7 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
             ));
         }
         counted.push(statements.len());
-        statements.push(trip.statement(&sql(sweep), &[cutoff, limit.clone()]));
+        statements.push(trip.statement(sql(sweep), &[cutoff, limit.clone()]));
     }
     let results = trip.batch(statements).await?;
     Ok(counted

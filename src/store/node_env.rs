@@ -88,7 +88,7 @@ pub async fn claim_and_read(
             &[num(now_ms)],
         ),
         db.statement(
-            &format!(
+            format!(
                 "INSERT OR IGNORE INTO secrets_fetches (nonce, expires_at_ms) \
                  SELECT ?1, ?5 WHERE {usable}"
             ),

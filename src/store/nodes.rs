@@ -11,6 +11,7 @@ use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
 use gatehouse_core::nodes::warm::StoredState;
 use serde::Deserialize;
+use std::sync::LazyLock;
 
 /// An active key that may have signed a registration, with its organization's standing.
 #[derive(Deserialize)]
@@ -52,6 +53,22 @@ pub struct ExistingNode {
 const CANDIDATE_ORG: &str =
     "(org_id = ?2 OR (?2 = '' AND org_id IN (SELECT org_id FROM nodes WHERE ip = ?1)))";
 
+static CANDIDATE_KEYS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT k.id, k.org_id, k.public_key_pem, k.proven, \
+         (SELECT banned FROM organizations o WHERE o.id = k.org_id) AS org_banned \
+         FROM org_keys k WHERE k.revoked_at_ms IS NULL AND {CANDIDATE_ORG} \
+         ORDER BY k.id IN (SELECT key_id FROM nodes WHERE ip = ?1) DESC, \
+         k.created_at_ms DESC LIMIT ?3"
+    )
+});
+
+static CANDIDATE_NODES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1 AND {CANDIDATE_ORG} LIMIT ?3"
+    )
+});
+
 /// One round trip (a read batch): the candidate organizations' active keys (at most
 /// [`MAX_CANDIDATE_KEYS`], which bounds the RSA work) with their standing, and the
 /// address's nodes among them. Which key verifies then decides the organization.
@@ -67,22 +84,8 @@ pub async fn registration_context(
         text(id_org.unwrap_or("")),
         num(MAX_CANDIDATE_KEYS as i64),
     ];
-    let keys = db.statement(
-        &format!(
-            "SELECT k.id, k.org_id, k.public_key_pem, k.proven, \
-             (SELECT banned FROM organizations o WHERE o.id = k.org_id) AS org_banned \
-             FROM org_keys k WHERE k.revoked_at_ms IS NULL AND {CANDIDATE_ORG} \
-             ORDER BY k.id IN (SELECT key_id FROM nodes WHERE ip = ?1) DESC, \
-             k.created_at_ms DESC LIMIT ?3"
-        ),
-        &args,
-    );
-    let nodes = db.statement(
-        &format!(
-            "SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1 AND {CANDIDATE_ORG} LIMIT ?3"
-        ),
-        &args,
-    );
+    let keys = db.statement(CANDIDATE_KEYS.as_str(), &args);
+    let nodes = db.statement(CANDIDATE_NODES.as_str(), &args);
     let results = db.batch(vec![keys, nodes]).await?;
     Ok(RegistrationContext {
         keys: rows(&results, 0, what)?,
@@ -150,17 +153,10 @@ const UNCHANGED: &str = "(?11 > 0 AND nodes.provider IS ?2 AND nodes.status IS ?
 const SECRETS_FETCHED: &str =
     "(?12 <> '' AND EXISTS (SELECT 1 FROM secrets_fetches WHERE nonce = ?12))";
 
-/// Inserts or updates the node in one batch, only if, at write time, the key is still
-/// active in the organization, the organization not banned, and this request's
-/// timestamp strictly newer than the node's last accepted one and than its tombstone
-/// (a removed node), and an existing row only if it changes ([`UNCHANGED`]); then
-/// reads back what decided it, as the warm write does. Returns (applied, state).
-pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredState), Problem> {
-    let what = "nodes.upsert_node";
-    let db = db.trip(Route::Primary, what);
-    let upsert = db.statement(
-        &format!(
-            "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
+/// [`upsert_node`]'s write, built once per isolate (it runs on every cold registration).
+static UPSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
          last_signed_at_ms, created_at_ms, updated_at_ms, node_services) SELECT ?1, ?2, ?3, \
          ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 \
          AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations \
@@ -172,9 +168,46 @@ pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredS
          = excluded.node_services, last_signed_at_ms = excluded.last_signed_at_ms, \
          updated_at_ms = excluded.updated_at_ms WHERE excluded.last_signed_at_ms > \
          nodes.last_signed_at_ms AND NOT {UNCHANGED}"
-        ),
-        &node.args(),
-    );
+    )
+});
+
+/// [`update_registered`]'s write, built once per isolate (it runs on every heartbeat).
+static UPDATE_REGISTERED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, \
+         key_id = ?7, last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 \
+         WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 \
+         FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND \
+         EXISTS (SELECT 1 FROM organizations WHERE id = ?6 AND banned = 0) AND NOT \
+         {UNCHANGED} AND NOT {SECRETS_FETCHED}"
+    )
+});
+
+/// [`stored_state`]'s read-back, built once per isolate.
+static STORED_STATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT (SELECT org_id FROM nodes WHERE org_id = ?6 AND ip = ?1) AS node_org, \
+            max(coalesce((SELECT last_signed_at_ms FROM nodes WHERE org_id = ?6 AND ip = ?1), 0), \
+                coalesce((SELECT last_signed_at_ms FROM node_tombstones \
+                          WHERE org_id = ?6 AND ip = ?1), 0)) AS last_signed_at_ms, \
+            EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND org_id = ?6 \
+                    AND revoked_at_ms IS NULL) AS key_active, \
+            (SELECT banned FROM organizations WHERE id = ?6) AS banned, \
+            EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1 \
+                    AND {UNCHANGED}) AS unchanged, \
+            {SECRETS_FETCHED} AS secrets_fetched"
+    )
+});
+
+/// Inserts or updates the node in one batch, only if, at write time, the key is still
+/// active in the organization, the organization not banned, and this request's
+/// timestamp strictly newer than the node's last accepted one and than its tombstone
+/// (a removed node), and an existing row only if it changes ([`UNCHANGED`]); then
+/// reads back what decided it, as the warm write does. Returns (applied, state).
+pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredState), Problem> {
+    let what = "nodes.upsert_node";
+    let db = db.trip(Route::Primary, what);
+    let upsert = db.statement(UPSERT.as_str(), &node.args());
     let results = db.batch(vec![upsert, stored_state(&db, node)]).await?;
     Ok((changes(&results, 0) > 0, state_of(&results, 1, what)?))
 }
@@ -190,38 +223,14 @@ pub async fn update_registered(
 ) -> Result<(bool, StoredState), Problem> {
     let what = "nodes.update_registered";
     let db = db.trip(Route::Primary, what);
-    let update = db.statement(
-        &format!(
-            "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, \
-             key_id = ?7, last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 \
-             WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 \
-             FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND \
-             EXISTS (SELECT 1 FROM organizations WHERE id = ?6 AND banned = 0) AND NOT \
-             {UNCHANGED} AND NOT {SECRETS_FETCHED}"
-        ),
-        &node.args(),
-    );
+    let update = db.statement(UPDATE_REGISTERED.as_str(), &node.args());
     let results = db.batch(vec![update, stored_state(&db, node)]).await?;
     Ok((changes(&results, 0) > 0, state_of(&results, 1, what)?))
 }
 
 /// Reads back, after a conditional node write in the same batch, what decided it.
 fn stored_state(db: &Trip<'_>, node: &NodeWrite<'_>) -> Statement {
-    db.statement(
-        &format!(
-            "SELECT (SELECT org_id FROM nodes WHERE org_id = ?6 AND ip = ?1) AS node_org, \
-                max(coalesce((SELECT last_signed_at_ms FROM nodes WHERE org_id = ?6 AND ip = ?1), 0), \
-                    coalesce((SELECT last_signed_at_ms FROM node_tombstones \
-                              WHERE org_id = ?6 AND ip = ?1), 0)) AS last_signed_at_ms, \
-                EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND org_id = ?6 \
-                        AND revoked_at_ms IS NULL) AS key_active, \
-                (SELECT banned FROM organizations WHERE id = ?6) AS banned, \
-                EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1 \
-                        AND {UNCHANGED}) AS unchanged, \
-                {SECRETS_FETCHED} AS secrets_fetched"
-        ),
-        &node.args(),
-    )
+    db.statement(STORED_STATE.as_str(), &node.args())
 }
 
 fn state_of(
@@ -270,7 +279,7 @@ pub async fn unregister(
     let condition = "org_id = ?1 AND ip = ?2 AND last_signed_at_ms < ?3";
     let statements = vec![
         db.statement(
-            &tombstone("?3", condition, "?4"),
+            tombstone("?3", condition, "?4"),
             &[
                 text(org_id),
                 text(ip),
@@ -278,7 +287,7 @@ pub async fn unregister(
                 num(retention.now_ms),
             ],
         ),
-        db.statement(&format!("DELETE FROM nodes WHERE {condition}"), &node),
+        db.statement(format!("DELETE FROM nodes WHERE {condition}"), &node),
         sweep_tombstones(&db, retention),
     ];
     let results = db.batch(statements).await?;
@@ -300,11 +309,11 @@ pub async fn delete(
         db.statement(
             // At least now: a heartbeat the node sent unchanged (unwritten, so newer
             // than the row's last signed time) must not bring the node back if replayed.
-            &tombstone("max(last_signed_at_ms, ?3)", condition, "?3"),
+            tombstone("max(last_signed_at_ms, ?3)", condition, "?3"),
             &[text(org_id), text(ip), num(retention.now_ms)],
         ),
         db.statement(
-            &format!("DELETE FROM nodes WHERE {condition}"),
+            format!("DELETE FROM nodes WHERE {condition}"),
             &[text(org_id), text(ip)],
         ),
         sweep_tombstones(&db, retention),
@@ -367,7 +376,7 @@ pub async fn list_for_org(db: &Db, org_id: &str) -> Result<Vec<NodeRow>, Problem
     let what = "nodes.list_for_org";
     let db = db.trip(Route::Replica, what);
     let results = db
-        .batch(vec![db.statement(&nodes_of_org(), &[text(org_id)])])
+        .batch(vec![db.statement(nodes_of_org(), &[text(org_id)])])
         .await?;
     rows(&results, 0, what)
 }
@@ -384,7 +393,7 @@ pub async fn directory(
     let what = "nodes.directory";
     let db = db.trip(Route::Replica, what);
     let results = db
-        .batch(vec![db.statement(&format!(
+        .batch(vec![db.statement(format!(
                 "SELECT {NODE_COLUMNS} FROM nodes n \
                  JOIN organizations o ON o.id = n.org_id AND o.network_provider = 1 AND o.banned = 0 \
                  WHERE n.updated_at_ms >= ?1 AND (?2 = 0 OR (n.node_services & ?2) <> 0) \

@@ -65,18 +65,18 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         text(key.actor_user_id),
     ];
     let superseded_audit = db.statement(
-        &format!(
+        format!(
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
              SELECT ?8 || '-superseded-' || id, org_id, id, ?9, 'REVOKE', ?5 {SUPERSEDED}"
         ),
         &args,
     );
     let supersede = db.statement(
-        &format!("UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {SUPERSEDED})"),
+        format!("UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {SUPERSEDED})"),
         &args[..7],
     );
     let insert = db.statement(
-        &format!(
+        format!(
             "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms, proven) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?7 WHERE \
              (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6 \
@@ -96,7 +96,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         ],
     );
     let taken = db.statement(
-        &format!("SELECT EXISTS ({KEY_TAKEN} AND id <> ?1) AS taken"),
+        format!("SELECT EXISTS ({KEY_TAKEN} AND id <> ?1) AS taken"),
         &[
             text(key.id),
             text(key.org_id),
@@ -166,7 +166,7 @@ pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<KeyRow>, Vec<NodeRow>), 
          WHERE org_id = ?1 AND revoked_at_ms IS NULL ORDER BY created_at_ms DESC, id",
         &[text(org_id)],
     );
-    let nodes = db.statement(&nodes_of_org(), &[text(org_id)]);
+    let nodes = db.statement(nodes_of_org(), &[text(org_id)]);
     let results = db.batch(vec![keys, nodes]).await?;
     Ok((rows(&results, 0, what)?, rows(&results, 1, what)?))
 }

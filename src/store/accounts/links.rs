@@ -93,7 +93,7 @@ pub(super) async fn new_link(
         link.account
     );
     let retire = trip.statement(
-        &format!(
+        format!(
             "UPDATE {table} SET {} WHERE used_at_ms IS NULL AND user_id IN ({due})",
             link.kind.retired()
         ),
@@ -101,11 +101,11 @@ pub(super) async fn new_link(
     );
     let (new_row, params) = link.kind.new_row();
     let insert = trip.statement(
-        &format!("INSERT INTO {table} {new_row} FROM ({due})"),
+        format!("INSERT INTO {table} {new_row} FROM ({due})"),
         &args[..params],
     );
     let made = trip.statement(
-        &format!(
+        format!(
             "SELECT u.email FROM {table} l JOIN users u ON u.id = l.user_id \
              WHERE l.token_hash = ?1"
         ),
@@ -144,7 +144,7 @@ pub async fn link_state(
 ) -> Result<LinkState, Problem> {
     let trip = db.trip(Route::Primary, "accounts.link_state");
     let statement = trip.statement(
-        &format!(
+        format!(
             "SELECT l.expires_at_ms, l.used_at_ms, u.password_hash FROM {} l \
              JOIN users u ON u.id = l.user_id WHERE l.token_hash = ?1",
             link.table()

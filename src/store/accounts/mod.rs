@@ -74,7 +74,7 @@ pub async fn membership(
 ) -> Result<Signed<Option<Membership>>, Problem> {
     let trip = db.trip(route, "accounts.membership");
     let statement = trip.statement(
-        &format!(
+        format!(
             "SELECT m.role, u.email_verified_at_ms, o.banned, {} AS live FROM users u \
              LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 \
              LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = ?1",
@@ -124,7 +124,7 @@ pub async fn profile(db: &Db, caller: &AccessClaims) -> Result<Signed<Profile>, 
     let what = "accounts.profile";
     let trip = db.trip(Route::Replica, what);
     let statement = trip.statement(
-        &format!(
+        format!(
             "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, \
                u.is_business, m.org_id, m.role, {} AS live FROM users u \
              LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = \

@@ -62,14 +62,14 @@ pub async fn reset_password(
         &args[..3],
     );
     let set = db.statement(
-        &format!(
+        format!(
             "UPDATE users SET password_hash = ?4, failed_logins = 0, failed_logins_since_ms = NULL \
              WHERE id IN ({mine})"
         ),
         &args,
     );
     let sign_out = db.statement(
-        &format!(
+        format!(
             "UPDATE sign_ins SET ended_at_ms = ?2 \
              WHERE ended_at_ms IS NULL AND user_id IN ({mine})"
         ),
@@ -77,7 +77,7 @@ pub async fn reset_password(
     );
     let forget = |table: &str| {
         db.statement(
-            &format!("DELETE FROM {table} WHERE user_id IN ({mine})"),
+            format!("DELETE FROM {table} WHERE user_id IN ({mine})"),
             &args[..3],
         )
     };

@@ -153,9 +153,9 @@ pub async fn end_sign_in(
         text(&caller.sid),
     ];
     let live = live_sign_in("?2", "?4");
-    let check = trip.statement(&format!("SELECT {live} AS live"), &args);
+    let check = trip.statement(format!("SELECT {live} AS live"), &args);
     let revoke = trip.statement(
-        &format!(
+        format!(
             "UPDATE sign_ins SET ended_at_ms = ?3 WHERE ended_at_ms IS NULL AND user_id = ?2 \
              AND (token_id = ?1 OR id = ?1) AND {live}"
         ),
@@ -195,7 +195,7 @@ pub async fn live_sessions(
         &args[..2],
     );
     let check = trip.statement(
-        &format!("SELECT {} AS live", live_sign_in("?1", "?3")),
+        format!("SELECT {} AS live", live_sign_in("?1", "?3")),
         &args,
     );
     let results = trip.batch(vec![list, check]).await?;

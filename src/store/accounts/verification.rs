@@ -43,14 +43,14 @@ pub async fn verify_email(
         &[text(token_hash), num(now_ms), text(password_hash)],
     );
     let mark = db.statement(
-        &format!(
+        format!(
             "UPDATE users SET email_verified_at_ms = ?2 \
              WHERE email_verified_at_ms IS NULL AND id IN ({VERIFIED_USER})"
         ),
         &args,
     );
     let promote = db.statement(
-        &format!(
+        format!(
             "UPDATE org_members SET role = 'OWNER' \
              WHERE user_id IN ({VERIFIED_USER}) AND role <> 'OWNER' AND NOT EXISTS ( \
                  SELECT 1 FROM org_members o JOIN users u ON u.id = o.user_id \
@@ -59,7 +59,7 @@ pub async fn verify_email(
         ),
         &args,
     );
-    let claim = db.statement(&format!(
+    let claim = db.statement(format!(
             "UPDATE organizations SET domain = pending_domain, pending_domain = NULL \
              WHERE pending_domain IS NOT NULL \
                AND id IN (SELECT m.org_id FROM org_members m JOIN users u ON u.id = m.user_id \
@@ -82,7 +82,7 @@ pub async fn verify_email(
     let claimed_org =
         format!("SELECT id FROM organizations WHERE domain = {email_domain} AND banned = 0");
     let join = db.statement(
-        &format!(
+        format!(
             "UPDATE org_members SET org_id = ({claimed_org}), role = 'MEMBER' \
              WHERE user_id IN ({VERIFIED_USER}) AND role = 'OWNER' \
                AND org_id IN ({empty_pending_org}) AND EXISTS ({claimed_org})"
@@ -94,11 +94,11 @@ pub async fn verify_email(
          AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = o.id)"
     );
     let drop_trial = db.statement(
-        &format!("DELETE FROM subscriptions WHERE org_id IN ({memberless})"),
+        format!("DELETE FROM subscriptions WHERE org_id IN ({memberless})"),
         &args,
     );
     let drop_org = db.statement(
-        &format!("DELETE FROM organizations WHERE id IN ({memberless})"),
+        format!("DELETE FROM organizations WHERE id IN ({memberless})"),
         &args,
     );
     let state = db.statement(
