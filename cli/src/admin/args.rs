@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse-cli admin ban ORG_ID --remote\n  gatehouse-cli admin find-org ada@acme.io --local\n\nOutside the project directory, set WRANGLER to the project's wrangler and pass --config:\n  WRANGLER=~/gatehouse/node_modules/.bin/wrangler gatehouse-cli admin show-org ORG_ID --remote --config ~/gatehouse/wrangler.toml"
+    after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin ban ORG_ID --remote\n  gatehouse-cli admin find-org ada@acme.io --local\n\nWith --remote, set CLOUDFLARE_ENV=production: wrangler then uses the database [env.production]\nnames; without it, the top-level (local-only) configuration, whose database id is a placeholder.\n\nOutside the project directory, set WRANGLER to the project's wrangler and pass --config:\n  CLOUDFLARE_ENV=production WRANGLER=~/gatehouse/node_modules/.bin/wrangler \\\n    gatehouse-cli admin show-org ORG_ID --remote --config ~/gatehouse/wrangler.toml"
 )]
 pub struct AdminArgs {
     #[command(subcommand)]
@@ -18,22 +18,22 @@ pub struct AdminArgs {
 pub enum AdminCommand {
     /// Ban an organization: its registrations and its members' writes are refused at once.
     #[command(
-        after_help = "Example:\n  gatehouse-cli admin ban 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin ban 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
     )]
     Ban(OrgTarget),
     /// Lift a ban.
     #[command(
-        after_help = "Example:\n  gatehouse-cli admin unban 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin unban 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
     )]
     Unban(OrgTarget),
     /// Mark an organization as a network provider: its fresh nodes appear in GET /node.
     #[command(
-        after_help = "Example:\n  gatehouse-cli admin mark-provider 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin mark-provider 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
     )]
     MarkProvider(OrgTarget),
     /// Take the network-provider mark away.
     #[command(
-        after_help = "Example:\n  gatehouse-cli admin unmark-provider 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin unmark-provider 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
     )]
     UnmarkProvider(OrgTarget),
     /// An organization as JSON: itself, its members (with emails), keys, nodes and
@@ -45,21 +45,25 @@ pub enum AdminCommand {
     /// Who created and revoked keys, newest first, with the actor's email; times in
     /// RFC 3339.
     #[command(
-        after_help = "Example:\n  gatehouse-cli admin key-audit --org 25c4d363-3ac7-4427-954b-187a3b6a7456 --limit 20 --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin key-audit --org 25c4d363-3ac7-4427-954b-187a3b6a7456 --limit 20 --remote"
     )]
     KeyAudit(KeyAuditArgs),
     /// The organizations a person belongs to (by their email), and the one claiming
     /// the email's domain.
-    #[command(after_help = "Example:\n  gatehouse-cli admin find-org ada@acme.io --remote")]
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin find-org ada@acme.io --remote"
+    )]
     FindOrg(FindOrgArgs),
     /// Rows and payload bytes per table, and the database's size (what D1 reports; its
     /// limit is 10 GB): docs/operations.md, "Size".
-    #[command(after_help = "Example:\n  gatehouse-cli admin stats --remote")]
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin stats --remote"
+    )]
     Stats(StatsArgs),
     /// Nodes not seen for NODE_OFFLINE_AFTER_SECONDS (listed OFFLINE), least recently
     /// seen first, with when the scheduled maintenance removes each.
     #[command(
-        after_help = "Example:\n  gatehouse-cli admin stale-nodes --remote --offline-after-seconds 1800 --remove-after-days 30"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin stale-nodes --remote --offline-after-seconds 1800 --remove-after-days 30"
     )]
     StaleNodes(StaleNodesArgs),
 
@@ -72,12 +76,12 @@ pub enum AdminCommand {
     NodeEnvSet(NodeEnvSetArgs),
     /// Which services of an organization have an environment (never the contents).
     #[command(
-        after_help = "Example:\n  gatehouse-cli admin node-env-list 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin node-env-list 25c4d363-3ac7-4427-954b-187a3b6a7456 --remote"
     )]
     NodeEnvList(OrgTarget),
     /// Remove one of an organization's service environments; audited (ENV_DELETE).
     #[command(
-        after_help = "Example:\n  gatehouse-cli admin node-env-delete 25c4d363-3ac7-4427-954b-187a3b6a7456 blob --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin node-env-delete 25c4d363-3ac7-4427-954b-187a3b6a7456 blob --remote"
     )]
     NodeEnvDelete(NodeEnvTarget),
 }
@@ -117,7 +121,10 @@ pub struct Place {
     /// --config), e.g. --local.
     #[arg(long)]
     pub local: bool,
-    /// The deployed D1, with wrangler's own login (`wrangler login`), e.g. --remote.
+    /// The deployed D1, with wrangler's own login (`wrangler login`). Set
+    /// CLOUDFLARE_ENV=production too, so wrangler uses the database `[env.production]`
+    /// names, not the top-level (local-only) placeholder, e.g.
+    /// CLOUDFLARE_ENV=production gatehouse-cli admin stats --remote.
     #[arg(long)]
     pub remote: bool,
     /// With --local: the directory the worker keeps its local state in, when not

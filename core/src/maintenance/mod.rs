@@ -21,8 +21,11 @@ pub const LINK_GRACE_MS: i64 = 7 * DAY_MS;
 /// Rows one statement deletes at most: with the indexes of migration 0012 each delete
 /// is a range scan of this many rows, far inside D1's 30 s per statement.
 pub const BATCH_ROWS: u32 = 500;
-/// Round trips (one D1 batch each) a run makes at most: a Workers Free invocation may
-/// make 50 D1 queries; a run that hits this cap finishes on the next one.
+/// Round trips (one D1 batch each) a run makes at most. A batch holds a statement per
+/// sweep and the stale nodes' tombstone insert (src/store/maintenance.rs), 9 today, so
+/// a run makes at most 90 queries of the 1,000 a Workers Paid invocation may make
+/// (docs/deploying.md: gatehouse needs Paid). A run that hits this cap finishes on the
+/// next one.
 pub const MAX_ROUNDS: u32 = 10;
 
 /// What the maintenance deletes, one statement (a table) each.
