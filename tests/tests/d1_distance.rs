@@ -4,14 +4,27 @@
 //! "D1 round trips").
 //!
 //! The warm-path and bookmark tests share one worker (organizations and node
-//! addresses of their own); the simulated distance needs its own `[vars]`.
+//! addresses of their own); the simulated distance and the login that read a replica
+//! before a password reset share another, with [`LATENCY_MS`] per primary round trip.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
-use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::accounts::{
+    assert_error, link_token, login_at, reset_link, sign_up, verified_user, PASSWORD,
+};
 use gatehouse_e2e::nodes::{now_ms, register, seed_org};
 use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Per round trip to the primary in [`distant_app`] (replicas next door): long enough
+/// that a request started half of it later reliably lands its write after another's.
+const LATENCY_MS: u64 = 1000;
+
+fn distant_app() -> &'static TestApp {
+    static APP: OnceLock<TestApp> = OnceLock::new();
+    APP.get_or_init(|| spawn_app_with(&[("D1_LATENCY_MS", &LATENCY_MS.to_string())]))
+}
 
 fn primary_trips(res: &TestResponse) -> u32 {
     res.header("x-gatehouse-d1-primary")
@@ -155,21 +168,70 @@ fn a_caller_that_sends_the_bookmark_back_reads_its_own_writes() {
 
 #[test]
 fn simulated_distance_delays_each_round_trip_by_a_timer() {
-    let app = spawn_app_with(&[("D1_LATENCY_MS", "400")]);
-    let key = seed_org(&app, "org-far", 2048);
+    let app = distant_app();
+    let key = seed_org(app, "org-far", 2048);
     let ts = now_ms();
     let started = Instant::now();
-    let cold = register(&app, &key, "192.0.2.20", ts, Some("org-far"));
+    let cold = register(app, &key, "192.0.2.20", ts, Some("org-far"));
     let cold_elapsed = started.elapsed();
     assert_eq!(cold.status, 200, "{}", cold.body);
     assert_eq!(primary_trips(&cold), 2);
     let started = Instant::now();
-    let warm = register(&app, &key, "192.0.2.20", ts + 1, None);
+    let warm = register(app, &key, "192.0.2.20", ts + 1, None);
     let warm_elapsed = started.elapsed();
     assert_eq!(warm.status, 200, "{}", warm.body);
     assert_eq!(primary_trips(&warm), 1);
     // Lower bounds only (a timer never fires early); how long it takes beyond that is
     // the benchmark's business.
-    assert!(cold_elapsed.as_millis() >= 800, "cold {cold_elapsed:?}");
-    assert!(warm_elapsed.as_millis() >= 400, "warm {warm_elapsed:?}");
+    assert!(
+        cold_elapsed.as_millis() >= 2 * u128::from(LATENCY_MS),
+        "cold {cold_elapsed:?}"
+    );
+    assert!(
+        warm_elapsed.as_millis() >= u128::from(LATENCY_MS),
+        "warm {warm_elapsed:?}"
+    );
+}
+
+/// A thief who knows the old password logs in while the owner resets it: the login
+/// checks the password against a replica that has not seen the reset yet. Its
+/// sign-in must not outlive the reset (nor its rehash overwrite the new password):
+/// the write is conditional on the hash it checked, on the primary, where the reset
+/// has landed. The reset reads its link and then writes (two primary round trips, the
+/// write landing at 2 × [`LATENCY_MS`]); the login, started at 1.5 ×, reads the old hash
+/// from a replica at once and writes on the primary at 2.5 ×.
+#[test]
+fn a_login_that_read_the_old_password_before_a_reset_signs_nobody_in() {
+    let app = distant_app();
+    let email = "ada@reset-race.example";
+    sign_up(app, email);
+    let asked = app.post_json("/user/request-reset-password", &json!({"email": email}));
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let link = reset_link(&app.wait_for_emails(email, 2)[1]);
+    let (reset, login) = std::thread::scope(|scope| {
+        let reset = scope.spawn(|| {
+            app.post_json(
+                "/user/reset-password",
+                &json!({"token": link_token(&link), "newPassword": "Another1horse"}),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(LATENCY_MS * 3 / 2));
+        let login = login_at(app, "198.51.100.7", email, PASSWORD);
+        (reset.join().unwrap(), login)
+    });
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_error(&login, 401, "INVALID_CREDENTIALS");
+    let live = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM sign_ins s JOIN users u ON u.id = s.user_id \
+         WHERE u.email = '{email}' AND s.ended_at_ms IS NULL"
+    ));
+    assert_eq!(
+        live[0]["n"], 0,
+        "the reset ended every sign-in, the login made none"
+    );
+    let known =
+        app.d1_query("SELECT count(*) AS n FROM login_networks WHERE network LIKE '198.51.100.%'");
+    assert_eq!(known[0]["n"], 0, "nor remembered the thief's network");
+    let new = login_at(app, "198.51.100.7", email, "Another1horse");
+    assert_eq!(new.status, 200, "{}", new.body);
 }

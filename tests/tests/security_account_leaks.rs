@@ -100,6 +100,25 @@ fn link_pages_cannot_be_framed_leak_no_token_and_refuse_other_sites_forms() {
         Some(b"token=t&newPassword=Another1horse"),
     );
     assert_eq!(reset.status, 403, "{}", reset.body);
+    // The same fields as JSON in a `text/plain` body, which a foreign page can post
+    // (`enctype="text/plain"`, or fetch) without a preflight: refused as well.
+    let json_fields = json!({"token": link_token(&path), "password": PASSWORD}).to_string();
+    for (route, headers) in [
+        (
+            "/user/verify-email",
+            vec![("origin", "https://evil.example")],
+        ),
+        ("/user/verify-email", vec![("sec-fetch-site", "cross-site")]),
+        (
+            "/user/reset-password",
+            vec![("origin", "https://evil.example")],
+        ),
+    ] {
+        let mut all = vec![("content-type", "text/plain;charset=UTF-8")];
+        all.extend_from_slice(&headers);
+        let res = app.request("POST", route, &all, Some(json_fields.as_bytes()));
+        assert_eq!(res.status, 403, "{route} {headers:?}: {}", res.body);
+    }
     assert!(
         app.d1_query("SELECT email_verified_at_ms FROM users")[0]["email_verified_at_ms"].is_null()
     );

@@ -12,6 +12,27 @@
 //! sandboxed or `data:` documents, which also say `null`, are `cross-site`) on a
 //! request to the worker's own origin — same-origin then means the page was there too.
 
+/// Whether a page on another site can send a body of this `Content-Type` without the
+/// browser asking first (a CORS preflight, which only the allowed origins pass): no
+/// type, or one of the three a plain HTML form or `fetch` may send — the form's,
+/// `multipart/form-data`, and `text/plain`, which a form with `enctype="text/plain"`
+/// fills with JSON-looking text (Fetch standard, CORS-safelisted request headers).
+/// Such a post is checked with [`cross_site`] whatever the body holds; a JSON post
+/// (`application/json`) was preflighted.
+pub fn sendable_cross_site(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else {
+        return true;
+    };
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "text/plain",
+    ]
+    .iter()
+    .any(|safe| essence.eq_ignore_ascii_case(safe))
+}
+
 /// Whether a form post with these headers, sent to `request_url`, comes from a page
 /// other than the worker's own (`public_url`, the worker's public base URL).
 pub fn cross_site(
@@ -47,6 +68,26 @@ mod tests {
 
     const URL: &str = "https://gate.example.com";
     const PAGE: &str = "https://gate.example.com/user/verify-email";
+
+    #[test]
+    fn bodies_a_foreign_page_can_send_without_a_preflight_are_checked() {
+        for sendable in [
+            None,
+            Some("application/x-www-form-urlencoded"),
+            Some("Text/Plain; charset=utf-8"),
+            Some(" multipart/form-data; boundary=x"),
+        ] {
+            assert!(sendable_cross_site(sendable), "{sendable:?}");
+        }
+        for preflighted in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "text/plainx",
+            "application/x-foo",
+        ] {
+            assert!(!sendable_cross_site(Some(preflighted)), "{preflighted}");
+        }
+    }
 
     #[test]
     fn the_workers_own_pages_and_plain_clients_may_post() {

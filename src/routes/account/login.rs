@@ -105,7 +105,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         None
     };
     let session = new_session(&config, &user.id, None, now_ms)?;
-    accounts::start_session(
+    let started = accounts::start_session(
         db,
         &NewLogin {
             user_id: &user.id,
@@ -115,10 +115,16 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             expires_ms: session.expires_ms,
             network: &network,
             device_info: device_info.as_deref(),
+            checked_hash: &user.password_hash,
             rehash: rehash.as_deref(),
         },
     )
     .await?;
+    if !started {
+        // The password was changed (a reset) after the replica we checked it on last
+        // saw it: the old password no longer signs in.
+        return Ok(invalid());
+    }
     let session_user = SessionUser {
         id: &user.id,
         email: &user.email,

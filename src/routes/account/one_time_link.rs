@@ -1,6 +1,6 @@
 //! What the two emailed-link endpoints share (`POST /user/verify-email`, `POST
 //! /user/reset-password`): a token and a password, sent as JSON by API clients or as
-//! the link page's form (answered with an HTML page), form posts from other sites
+//! the link page's form (answered with an HTML page), posts from other sites' pages
 //! refused (core::http::form_origin), and one way to answer.
 
 use super::error;
@@ -8,7 +8,7 @@ use crate::http;
 use gatehouse_core::account::verification::{html_escape, page};
 use gatehouse_core::account::{string_field, AccountError, ErrorCode};
 use gatehouse_core::config::Config;
-use gatehouse_core::http::form_origin::cross_site;
+use gatehouse_core::http::form_origin::{cross_site, sendable_cross_site};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::query::form_param;
 use serde_json::json;
@@ -32,15 +32,17 @@ impl LinkPost {
     }
 }
 
-/// Reads the body. `Err`: a form posted from another site's page (403 `FORBIDDEN`,
-/// answered as a page), refused before anything is looked up.
+/// Reads the body. `Err`: a post from another site's page (403 `FORBIDDEN`, answered
+/// as a page), refused before anything is looked up — the form, and any body such a
+/// page can send without a preflight (`text/plain` holding JSON included), whatever
+/// it holds.
 pub async fn read(
     req: &mut Request,
     config: &Config,
 ) -> Result<Result<LinkPost, AccountError>, Problem> {
     let is_form = http::is_form(req);
     let header = |name| req.headers().get(name).ok().flatten();
-    if is_form
+    if sendable_cross_site(header("content-type").as_deref())
         && cross_site(
             header("origin").as_deref(),
             header("sec-fetch-site").as_deref(),

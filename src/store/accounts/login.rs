@@ -7,7 +7,7 @@
 //! tells neither apart.
 
 use super::insert_session;
-use crate::store::{num, text, Db, Route};
+use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
@@ -106,15 +106,32 @@ pub struct NewLogin<'a> {
     pub network: &'a str,
     /// Login's `deviceInfo`, as JSON.
     pub device_info: Option<&'a str>,
+    /// The stored password hash the password matched (read from a replica).
+    pub checked_hash: &'a str,
     /// The upgraded password hash, when the stored one is weaker than configured.
     pub rehash: Option<&'a str>,
 }
 
-/// One batch: a new sign-in, the client's network remembered (and its
-/// failure counter for this account cleared), and the upgraded password hash if any.
-pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<(), Problem> {
+/// Over a statement's `?1` (user id) and `?4` (the hash the password was checked
+/// against): the user's password is still that one on the primary.
+const PASSWORD_UNCHANGED: &str =
+    "EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?4)";
+
+/// One batch: a new sign-in, the client's network remembered (and its failure counter
+/// for this account cleared), and the upgraded password hash if any — each only while
+/// the user's password hash is still the one the password was checked against (login
+/// reads it from a replica, which may not have a reset yet; a reset then refuses the
+/// old password at once, SECURITY.md "Stale caches"). False: nothing was written,
+/// because the password changed since.
+pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Problem> {
     let what = "accounts.start_session";
     let db = db.trip(Route::Primary, what);
+    let checked = [
+        text(login.user_id),
+        text(login.network),
+        num(login.now_ms),
+        text(login.checked_hash),
+    ];
     let mut batch = vec![
         insert_session(
             &db,
@@ -125,24 +142,31 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<(), Problem>
             login.now_ms,
             login.expires_ms,
             login.device_info,
+            Some(login.checked_hash),
         ),
         db.statement(
-            "INSERT INTO login_networks (user_id, network, last_success_ms) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = \
-             excluded.last_success_ms",
-            &[text(login.user_id), text(login.network), num(login.now_ms)],
+            format!(
+                "INSERT INTO login_networks (user_id, network, last_success_ms) \
+                 SELECT ?1, ?2, ?3 WHERE {PASSWORD_UNCHANGED} \
+                 ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = \
+                 excluded.last_success_ms"
+            ),
+            &checked,
         ),
         db.statement(
-            "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?2",
-            &[text(login.user_id), text(login.network)],
+            format!(
+                "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?2 \
+                 AND {PASSWORD_UNCHANGED}"
+            ),
+            &checked,
         ),
     ];
     if let Some(hash) = login.rehash {
         batch.push(db.statement(
-            "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-            &[text(hash), text(login.user_id)],
+            "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3",
+            &[text(hash), text(login.user_id), text(login.checked_hash)],
         ));
     }
-    db.batch(batch).await?;
-    Ok(())
+    let results = db.batch(batch).await?;
+    Ok(changes(&results, 0) > 0)
 }

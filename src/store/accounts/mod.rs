@@ -25,7 +25,10 @@ use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
 /// A new sign-in (migration 0012: one row per sign-in) whose first refresh token is
-/// `token_id`; login and sign-up use the token's id as the sign-in's.
+/// `token_id`; login and sign-up use the token's id as the sign-in's. With
+/// `checked_hash` (login), only while the user's password hash is still the one the
+/// password was checked against: login reads it from a replica, and a password reset
+/// on the primary since must not be outlived by a sign-in made with the old password.
 #[allow(clippy::too_many_arguments)]
 fn insert_session(
     db: &Trip<'_>,
@@ -36,10 +39,12 @@ fn insert_session(
     now_ms: i64,
     expires_ms: i64,
     device_info: Option<&str>,
+    checked_hash: Option<&str>,
 ) -> Statement {
     db.statement(
         "INSERT INTO sign_ins (id, user_id, token_id, token_hash, created_at_ms, last_used_ms, \
-         expires_at_ms, device_info) VALUES (?2, ?3, ?1, ?4, ?5, ?5, ?6, ?7)",
+         expires_at_ms, device_info) SELECT ?2, ?3, ?1, ?4, ?5, ?5, ?6, ?7 \
+         WHERE ?8 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?3 AND password_hash = ?8)",
         &[
             text(token_id),
             text(sign_in_id),
@@ -48,6 +53,7 @@ fn insert_session(
             num(now_ms),
             num(expires_ms),
             opt_text(device_info),
+            opt_text(checked_hash),
         ],
     )
 }

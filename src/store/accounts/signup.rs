@@ -160,6 +160,7 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
         a.now_ms,
         a.refresh_expires_ms,
         None,
+        None,
     ));
     match db.try_batch(batch).await {
         Ok(_) => Ok(CreateOutcome::Created),
