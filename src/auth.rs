@@ -73,14 +73,15 @@ pub struct Access {
     pub writes: bool,
 }
 
-/// The caller's role in `org_id`, if it is one of `access.roles`, their email is
-/// verified and, for writes, the organization is not banned.
+/// The caller's membership of `org_id` (role and address), if the role is one of
+/// `access.roles`, their email is verified and, for writes, the organization is not
+/// banned.
 pub async fn require_member(
     db: &Db,
     claims: &AccessClaims,
     org_id: &str,
     access: Access,
-) -> Result<String, AuthError> {
+) -> Result<accounts::Membership, AuthError> {
     let route = if access.writes {
         Route::Primary
     } else {
@@ -113,5 +114,5 @@ pub async fn require_member(
             "This organization is banned; it can no longer make changes",
         ));
     }
-    Ok(membership.role)
+    Ok(membership)
 }

@@ -1,6 +1,8 @@
 //! The email client: outgoing mail through the `send_email` binding (`EMAIL`).
 
+use gatehouse_core::account::notices::{notice_email, Notice};
 use gatehouse_core::config::Config;
+use gatehouse_core::time::format_rfc3339_ms;
 use worker::{Env, SendEmailBuilder};
 
 pub const EMAIL_BINDING: &str = "EMAIL";
@@ -96,4 +98,20 @@ pub fn send_verification_later(
     let (subject, text, html) =
         gatehouse_core::account::verification::verification_email(&link, &config.public_url);
     send_later(ctx, env, config, to, subject, text, html, "verification");
+}
+
+/// Tells the account at `to` of a change its sign-in made that outlives the sign-in
+/// (core::account::notices), after the response; a failure is logged, the change
+/// stands.
+pub fn send_notice_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    to: &str,
+    notice: &Notice<'_>,
+    now_ms: i64,
+) {
+    let (subject, text, html) =
+        notice_email(notice, &format_rfc3339_ms(now_ms), &config.public_url);
+    send_later(ctx, env, config, to, subject, text, html, "security notice");
 }

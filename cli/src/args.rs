@@ -15,9 +15,9 @@ use std::path::PathBuf;
 const EXAMPLES: &str = "\
 Examples:
   gatehouse-cli keygen --bits 3072 --out node
-  gatehouse-cli register --url https://gatehouse.example.workers.dev --key node.key.pem \\
+  gatehouse-cli register --url https://gatehouse.acme-storage.net --key node.key.pem \\
       --provider S3 --ip 203.0.113.7 --status active --region eu-west-1 --version 1.4.2 --id-org ORG_ID
-  gatehouse-cli admin show-org ORG_ID --remote
+  CLOUDFLARE_ENV=production gatehouse-cli admin show-org ORG_ID --remote
 
 Exit status: 0 done; 1 refused or failed (the reason is on stderr); 2 a usage error.";
 
@@ -44,19 +44,19 @@ pub enum Command {
     /// Sign and POST a node's registration to URL/register. The answer's JSON goes to
     /// stdout, its HTTP status to stderr; exit 1 unless it is a 200.
     #[command(
-        after_help = "Example:\n  gatehouse-cli register --url https://gatehouse.example.workers.dev --key node.key.pem \\\n      --provider S3 --ip 203.0.113.7 --status active --region eu-west-1 --version 1.4.2 --id-org ORG_ID | jq ."
+        after_help = "Example:\n  gatehouse-cli register --url https://gatehouse.acme-storage.net --key node.key.pem \\\n      --provider S3 --ip 203.0.113.7 --status active --region eu-west-1 --version 1.4.2 --id-org ORG_ID | jq ."
     )]
     Register(RegisterArgs),
     /// Sign and POST a node's removal to URL/unregister (the node row goes). JSON to
     /// stdout, HTTP status to stderr; exit 1 unless it is a 200.
     #[command(
-        after_help = "Example:\n  gatehouse-cli unregister --url https://gatehouse.example.workers.dev --key node.key.pem \\\n      --ip 203.0.113.7 --id-org ORG_ID"
+        after_help = "Example:\n  gatehouse-cli unregister --url https://gatehouse.acme-storage.net --key node.key.pem \\\n      --ip 203.0.113.7 --id-org ORG_ID"
     )]
     Unregister(UnregisterArgs),
     /// Upload a node's public key to an organization (POST /organization/{id}/key),
     /// signed in with --email (password from GATEHOUSE_PASSWORD or stdin) or --token.
     #[command(
-        after_help = "Examples:\n  GATEHOUSE_PASSWORD=… gatehouse-cli upload-key --url https://gatehouse.example.workers.dev \\\n      --email ada@acme.io --public-key node.pub.pem\n  gatehouse-cli upload-key --url http://127.0.0.1:8787 --token \"$TOKEN\" --org ORG_ID --public-key node.pub.pem"
+        after_help = "Examples:\n  GATEHOUSE_PASSWORD=… gatehouse-cli upload-key --url https://gatehouse.acme-storage.net \\\n      --email ada@acme.io --public-key node.pub.pem\n  gatehouse-cli upload-key --url http://127.0.0.1:8787 --token \"$TOKEN\" --org ORG_ID --public-key node.pub.pem"
     )]
     UploadKey(UploadKeyArgs),
     /// The whole onboarding, step by step, against a local `wrangler dev` (it reads
@@ -146,7 +146,7 @@ pub struct SignArgs {
 #[derive(Debug, Args)]
 pub struct Url {
     /// The worker's base URL, http:// or https://, e.g. --url
-    /// https://gatehouse.example.workers.dev or --url http://127.0.0.1:8787.
+    /// https://gatehouse.acme-storage.net or --url http://127.0.0.1:8787.
     #[arg(long)]
     pub url: String,
     /// Trust only the CA certificates in this PEM file for https:// URLs, instead of the

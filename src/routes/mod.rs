@@ -170,7 +170,7 @@ async fn answer(
             account::tokens::revoke(req, env, db, param(&params, "tokenId")).await
         }
         RouteId::CreateOrgKey => {
-            organization::key_create::handle(req, env, db, param(&params, "idOrg")).await
+            organization::key_create::handle(req, env, db, ctx, param(&params, "idOrg")).await
         }
         RouteId::ListOrgKeys => {
             organization::key_list::handle(req, env, db, param(&params, "idOrg")).await
@@ -195,7 +195,7 @@ async fn answer(
         }
         RouteId::SetNodeEnv => {
             let (org, service) = (param(&params, "idOrg"), param(&params, "service"));
-            organization::node_env_put::handle(req, env, db, org, service).await
+            organization::node_env_put::handle(req, env, db, ctx, org, service).await
         }
         RouteId::DeleteNodeEnv => {
             let (org, service) = (param(&params, "idOrg"), param(&params, "service"));

@@ -7,13 +7,30 @@ use std::time::{Duration, Instant};
 
 impl TestApp {
     /// Messages the worker sent through the `EMAIL` binding (summaries: from, to,
-    /// subject, messageId, sentAt), as listed by the dev server's local email explorer.
+    /// subject, messageId, sentAt), as listed by the dev server's local email explorer:
+    /// every page of it (it answers 25 a page unless asked for up to 100, with a
+    /// cursor while there are more; a shared worker sends far more than one page).
     pub fn sent_emails(&self) -> Vec<Value> {
-        let listing = self.get("/cdn-cgi/local/explorer/api/local/email/sending");
-        assert_eq!(listing.status, 200, "email explorer: {}", listing.body);
-        match listing.json()["result"].clone() {
-            Value::Array(items) => items,
-            other => panic!("unexpected email explorer answer: {other}"),
+        const LISTING: &str = "/cdn-cgi/local/explorer/api/local/email/sending?per_page=100";
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("{LISTING}&cursor={}", percent_encode(c)),
+                None => LISTING.to_owned(),
+            };
+            let listing = self.get(&path);
+            assert_eq!(listing.status, 200, "email explorer: {}", listing.body);
+            let page = listing.json();
+            match page["result"].clone() {
+                Value::Array(items) => all.extend(items),
+                other => panic!("unexpected email explorer answer: {other}"),
+            }
+            let info = &page["result_info"];
+            match (info["has_more"].as_bool(), info["cursor"].as_str()) {
+                (Some(true), Some(next)) => cursor = Some(next.to_owned()),
+                _ => return all,
+            }
         }
     }
 

@@ -45,7 +45,7 @@ pub use email::SentEmail;
 pub use http::TestResponse;
 use setup::{build_once, copy_dir, free_port, node_in, wrangler_in};
 pub use setup::{group_alive, kill_group, project_root};
-pub use shared::{shared_app, unique};
+pub use shared::{shared_app, unique, until_exit};
 use template::migrated_template;
 
 /// How long a `wrangler dev` may take to answer its first request.

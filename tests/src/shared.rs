@@ -25,16 +25,20 @@ use crate::{spawn_app, TestApp};
 pub fn shared_app() -> &'static TestApp {
     static SHARED: OnceLock<TestApp> = OnceLock::new();
     crate::timing::start();
-    SHARED.get_or_init(|| {
-        let app = spawn_app();
-        let group = app.process_group();
-        let state = app.state_dir().to_path_buf();
-        crate::exit::at_exit(move || {
-            crate::kill_group(group);
-            let _ = std::fs::remove_dir_all(state);
-        });
-        app
-    })
+    SHARED.get_or_init(|| until_exit(spawn_app()))
+}
+
+/// Hands `app` to the process: its worker is killed and its state directory removed
+/// when the test binary exits. For a worker kept in a `static`, which Rust never
+/// drops: [`shared_app`]'s, or a binary's own shared worker with other `[vars]`.
+pub fn until_exit(app: TestApp) -> TestApp {
+    let group = app.process_group();
+    let state = app.state_dir().to_path_buf();
+    crate::exit::at_exit(move || {
+        crate::kill_group(group);
+        let _ = std::fs::remove_dir_all(state);
+    });
+    app
 }
 
 /// `<prefix>-<n>`, a fresh name for each call in this process: for organization ids,

@@ -12,7 +12,7 @@ use gatehouse_e2e::accounts::{
     assert_error, link_token, login_at, reset_link, sign_up, verified_user, PASSWORD,
 };
 use gatehouse_e2e::nodes::{now_ms, register, seed_org};
-use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, spawn_app_with, until_exit, TestApp, TestResponse};
 use serde_json::json;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -23,7 +23,12 @@ const LATENCY_MS: u64 = 1000;
 
 fn distant_app() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();
-    APP.get_or_init(|| spawn_app_with(&[("D1_LATENCY_MS", &LATENCY_MS.to_string())]))
+    APP.get_or_init(|| {
+        until_exit(spawn_app_with(&[(
+            "D1_LATENCY_MS",
+            &LATENCY_MS.to_string(),
+        )]))
+    })
 }
 
 fn primary_trips(res: &TestResponse) -> u32 {

@@ -7,7 +7,7 @@
 //! missing environment get. One shared worker; each test its own people and addresses.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
-use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::accounts::{link_token, login_at, reset_link, verified_user};
 use gatehouse_e2e::flashback::{client_call, installer_post, json_reply, openssl_sign};
 use gatehouse_e2e::node_env::{
     installer_decrypt, message, post_secrets, secrets_payload, set_all_envs, set_env,
@@ -277,6 +277,88 @@ fn a_banned_organization_or_a_revoked_key_gets_no_environment() {
         (400, "Unknown or banned organization".to_owned())
     );
     assert!(!res.body.contains("env_"));
+}
+
+/// A thief holding an OWNER's access token for a moment uploads a key of their own:
+/// with it `/secrets` answers the environments (readable by the key's holder, which
+/// the thief is), and a password reset ends the thief's sign-in but not the key. What
+/// holds: the owner's address is told of every key added and environment set with
+/// their sign-in, with the key's id and how to undo it, and revoking the key as the
+/// mail says ends the access (SECURITY.md, "Threat model", Stolen access token).
+#[test]
+fn a_key_added_with_a_stolen_token_is_mailed_to_the_owner_and_its_revocation_ends_the_access() {
+    let app = shared_app();
+    let email = "erin@stolen.secrets.example";
+    let (stolen, org, _) = verified_user(app, email);
+    set_all_envs(app, &stolen, &org);
+    let (thief_pem, key_id) = upload_key(app, &stolen, &org);
+    let res = post_secrets(
+        app,
+        &secrets_payload(&thief_pem, "198.51.100.75", REGION, &org, seconds()),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+
+    // The verification, three environment notices and the key's.
+    let mails = app.wait_for_emails(email, 5);
+    let with_subject =
+        |subject: &str| -> Vec<_> { mails.iter().filter(|m| m.subject == subject).collect() };
+    let key_notices = with_subject("A key was added to your organization");
+    assert_eq!(key_notices.len(), 1, "{mails:?}");
+    let revocation = format!("DELETE /organization/{org}/key/{key_id}");
+    assert!(
+        key_notices[0].text.contains(&revocation),
+        "{}",
+        key_notices[0].text
+    );
+    assert!(key_notices[0].text.contains("reset your password"));
+    let env_notices = with_subject("A service environment of your organization was set");
+    assert_eq!(env_notices.len(), 3, "{mails:?}");
+
+    // The owner does what the mail says: a reset, which stops the stolen token at once…
+    let asked = app.post_json("/user/request-reset-password", &json!({"email": email}));
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let mails = app.wait_for_emails(email, 6);
+    let reset_mail = mails
+        .iter()
+        .find(|m| m.subject == "Reset your password")
+        .expect("reset mail");
+    let reset = app.post_json(
+        "/user/reset-password",
+        &json!({"token": link_token(&reset_link(reset_mail)), "newPassword": "Another1horse"}),
+    );
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_eq!(
+        app.request_as(&stolen, "GET", "/user/profile", None).status,
+        401
+    );
+    // …but not the key: the environments are still the thief's to fetch.
+    let res = post_secrets(
+        app,
+        &secrets_payload(&thief_pem, "198.51.100.75", REGION, &org, seconds() + 1),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    // Then the revocation the mail names, which ends it.
+    let login = login_at(app, "198.51.100.9", email, "Another1horse");
+    assert_eq!(login.status, 200, "{}", login.body);
+    let owner = login.json()["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let res = app.request_as(
+        &owner,
+        "DELETE",
+        &format!("/organization/{org}/key/{key_id}"),
+        None,
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = post_secrets(
+        app,
+        &secrets_payload(&thief_pem, "198.51.100.75", REGION, &org, seconds() + 2),
+    );
+    assert_eq!(
+        (res.status, message(&res)),
+        (400, "Invalid signature".to_owned())
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@ pub mod email;
 pub mod error;
 pub mod login_guard;
 pub mod new_password;
+pub mod notices;
 pub mod password_reset;
 pub mod roles;
 pub mod signup;

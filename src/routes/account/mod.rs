@@ -17,7 +17,6 @@ use crate::auth::{self, AuthError};
 use crate::http;
 use crate::store::Db;
 use gatehouse_core::account::roles;
-use gatehouse_core::account::tokens::AccessClaims;
 use gatehouse_core::account::tokens::{
     issue_access, issue_refresh, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS,
 };
@@ -49,16 +48,26 @@ pub async fn authorize(
     config: &Config,
     org_id: &str,
     access: Access,
-) -> Result<Result<AccessClaims, Response>, Problem> {
+) -> Result<Result<Caller, Response>, Problem> {
     let now_ms = crate::clock::now_ms();
     let claims = match auth::authenticate(req, config, now_ms) {
         Ok(c) => c,
         Err(e) => return auth_refused(e).map(Err),
     };
     match auth::require_member(db, &claims, org_id, access).await {
-        Ok(_) => Ok(Ok(claims)),
+        Ok(member) => Ok(Ok(Caller {
+            user_id: claims.sub,
+            email: member.email,
+        })),
         Err(e) => auth_refused(e).map(Err),
     }
+}
+
+/// Who passed [`authorize`].
+pub struct Caller {
+    pub user_id: String,
+    /// Their address as stored now, from the same read: security notices go to it.
+    pub email: String,
 }
 
 pub use crate::auth::Access;

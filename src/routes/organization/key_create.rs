@@ -10,11 +10,17 @@
 //!   "Organization keys and nodes" has its CPU cost): with `Accept:
 //!   application/x-pem-file` as the raw PEM (201), otherwise — the Flashback client's
 //!   `generateOrgKey`, which sends no Accept and parses JSON — as a JSON string (200).
+//!
+//! Either way the caller's address is told (core::account::notices): a key outlives
+//! the sign-in that added it, so one added with a stolen token stays until someone
+//! who learns of it revokes it.
 
+use crate::email::send_notice_later;
 use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
 use crate::store::org_keys::{self, Insert, NewKey};
 use crate::store::Db;
 use crate::{config, http};
+use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
@@ -23,7 +29,7 @@ use gatehouse_core::http::rate_limit::{client_network, AUTH_LIMITER};
 use gatehouse_core::org_keys::parse_upload;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
-use worker::{Env, Request, Response, ResponseBuilder};
+use worker::{Context, Env, Request, Response, ResponseBuilder};
 
 pub const PEM_MEDIA_TYPE: &str = "application/x-pem-file";
 const GENERATED_BITS: usize = 2048;
@@ -32,6 +38,7 @@ pub async fn handle(
     mut req: Request,
     env: &Env,
     db: &Db,
+    ctx: &Context,
     org_id: &str,
 ) -> Result<Response, Problem> {
     let config = config::require(env)?;
@@ -74,7 +81,7 @@ pub async fn handle(
             public_key_pem: &pem,
             bits: public.bits(),
             proven,
-            actor_user_id: &caller.sub,
+            actor_user_id: &caller.user_id,
             audit_id: &new_id()?,
             now_ms,
             max_active: config.org_keys_max,
@@ -94,6 +101,11 @@ pub async fn handle(
     if let Some(refusal) = refusal {
         return Ok(error(&refusal));
     }
+    let notice = Notice::KeyAdded {
+        org_id,
+        key_id: &key_id,
+    };
+    send_notice_later(ctx, env, &config, &caller.email, &notice, now_ms);
     if let Some(private) = private {
         if !wants_pem {
             let response = http::json(200, &private.to_pkcs8_pem());

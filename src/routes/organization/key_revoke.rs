@@ -23,7 +23,7 @@ pub async fn handle(
         Err(refusal) => return Ok(refusal),
     };
     let now_ms = crate::clock::now_ms();
-    if !org_keys::revoke(db, org_id, key_id, &caller.sub, &new_id()?, now_ms).await? {
+    if !org_keys::revoke(db, org_id, key_id, &caller.user_id, &new_id()?, now_ms).await? {
         return Ok(error(&AccountError::new(
             ErrorCode::NotFound,
             "No active key with this id in this organization",

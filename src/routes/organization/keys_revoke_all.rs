@@ -17,7 +17,7 @@ pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Re
         Err(refusal) => return Ok(refusal),
     };
     let now_ms = crate::clock::now_ms();
-    let revoked = org_keys::revoke_all(db, org_id, &caller.sub, &new_id()?, now_ms).await?;
+    let revoked = org_keys::revoke_all(db, org_id, &caller.user_id, &new_id()?, now_ms).await?;
     Ok(http::json(
         200,
         &json!({"success": true, "message": format!("Successfully deleted {revoked} organization key(s)")}),

@@ -45,7 +45,7 @@ pub async fn handle(
     let change = Change {
         org_id,
         service: service.as_str(),
-        actor_user_id: &caller.sub,
+        actor_user_id: &caller.user_id,
         audit_id: &new_id()?,
         now_ms: crate::clock::now_ms(),
     };

@@ -2,26 +2,30 @@
 //! email, organization not banned) sets the env file of one of the nodes' services
 //! (`s3`, `gcs`, `blob`): `{"env": "<file text>"}`, at most 32 KiB. Sealed under
 //! `NODE_ENV_KEY` before it reaches D1; audited (`ENV_SET`) in the same batch. The
-//! answer never repeats the file. Contract: core::node_env.
+//! answer never repeats the file; the caller's address is told (core::account::notices:
+//! nodes run with what is set here, whoever set it). Contract: core::node_env.
 
 use super::node_env_delete::{service_or_refusal, MANAGE_NODE_ENV};
+use crate::email::send_notice_later;
 use crate::routes::account::{authorize, error, new_id};
 use crate::routes::nodes::secrets::node_env_key;
 use crate::store::node_env::{self, Change};
 use crate::store::Db;
 use crate::{config, http, webcrypto};
+use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_env::envelope::Fresh;
 use gatehouse_core::node_env::{at_rest, parse_put};
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 pub async fn handle(
     mut req: Request,
     env: &Env,
     db: &Db,
+    ctx: &Context,
     org_id: &str,
     service: &str,
 ) -> Result<Response, Problem> {
@@ -47,7 +51,7 @@ pub async fn handle(
     let change = Change {
         org_id,
         service: service.as_str(),
-        actor_user_id: &caller.sub,
+        actor_user_id: &caller.user_id,
         audit_id: &new_id()?,
         now_ms,
     };
@@ -58,6 +62,11 @@ pub async fn handle(
             "This organization is banned; it can no longer make changes",
         )));
     }
+    let notice = Notice::NodeEnvSet {
+        org_id,
+        service: service.as_str(),
+    };
+    send_notice_later(ctx, env, &config, &caller.email, &notice, now_ms);
     Ok(http::json(
         200,
         &json!({

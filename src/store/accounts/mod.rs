@@ -63,6 +63,8 @@ fn insert_session(
 #[derive(Deserialize)]
 pub struct Membership {
     pub role: String,
+    /// The member's address as stored now (security notices go to it).
+    pub email: String,
     pub email_verified_at_ms: Option<f64>,
     pub org_banned: bool,
 }
@@ -81,7 +83,7 @@ pub async fn membership(
     let trip = db.trip(route, "accounts.membership");
     let statement = trip.statement(
         format!(
-            "SELECT m.role, u.email_verified_at_ms, o.banned, {} AS live FROM users u \
+            "SELECT m.role, u.email, u.email_verified_at_ms, o.banned, {} AS live FROM users u \
              LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 \
              LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = ?1",
             live_sign_in("?1", "?3")
@@ -96,6 +98,7 @@ pub async fn membership(
         row.and_then(|r| {
             r.role.map(|role| Membership {
                 role,
+                email: r.email,
                 email_verified_at_ms: r.email_verified_at_ms,
                 org_banned: r.banned.unwrap_or(0) != 0,
             })
@@ -106,6 +109,7 @@ pub async fn membership(
 #[derive(Deserialize)]
 struct MembershipRow {
     role: Option<String>,
+    email: String,
     email_verified_at_ms: Option<f64>,
     banned: Option<i64>,
     live: i64,

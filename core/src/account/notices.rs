@@ -1,0 +1,114 @@
+//! Security notices: mail to the account whose sign-in made a change that outlives
+//! the sign-in. A key added to an organization verifies its nodes and fetches their
+//! service environments (`POST /secrets`) until someone revokes it, and a service
+//! environment set is what the nodes run with; a password reset ends a thief's
+//! sign-ins but undoes neither. The notice is how the account's owner learns of such
+//! a change made with a stolen token, and what to do (SECURITY.md, "Threat model",
+//! Stolen access token). Like every mail here it carries nothing a sign-up typed:
+//! ids, the time and the worker's address only.
+
+use super::verification::html_escape;
+
+/// A change made with an account's sign-in that the account's owner is told of.
+pub enum Notice<'a> {
+    /// `POST /organization/{idOrg}/key`: a key added (uploaded or generated).
+    KeyAdded { org_id: &'a str, key_id: &'a str },
+    /// `PUT /organization/{idOrg}/node-env/{service}`: a service environment set.
+    NodeEnvSet { org_id: &'a str, service: &'a str },
+}
+
+/// (subject, text, html) of the notice; `at` is when (RFC 3339), `product` the
+/// worker's public URL.
+pub fn notice_email(notice: &Notice<'_>, at: &str, product: &str) -> (String, String, String) {
+    let (subject, what, undo) = match notice {
+        Notice::KeyAdded { org_id, key_id } => (
+            "A key was added to your organization",
+            format!(
+                "a key ({key_id}) was added to organization {org_id}. Until it is revoked it \
+                 verifies node registrations for the organization and can fetch its nodes' \
+                 service environments"
+            ),
+            format!(
+                "revoke the key (DELETE /organization/{org_id}/key/{key_id}) and change the \
+                 credentials in the organization's service environments"
+            ),
+        ),
+        Notice::NodeEnvSet { org_id, service } => (
+            "A service environment of your organization was set",
+            format!(
+                "the {service} service environment of organization {org_id} was set. The \
+                 organization's nodes fetch it from POST /secrets"
+            ),
+            format!(
+                "review the organization's keys (GET /organization/{org_id}/key) and set the \
+                 {service} environment again"
+            ),
+        ),
+    };
+    let text = format!(
+        "Hello,\n\nWith your account at {product}, at {at}, {what}.\n\n\
+         If this was not you, someone has used your account: reset your password (that \
+         signs out every session), then {undo}.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>Hello,</p><p>With your account at {}, at {}, {}.</p>\
+         <p>If this was not you, someone has used your account: reset your password (that \
+         signs out every session), then {}.</p></body></html>",
+        html_escape(product),
+        html_escape(at),
+        html_escape(&what),
+        html_escape(&undo)
+    );
+    (subject.to_owned(), text, html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_notice_names_the_key_the_organization_and_how_to_undo_it() {
+        let notice = Notice::KeyAdded {
+            org_id: "org-1",
+            key_id: "key-9",
+        };
+        let (subject, text, html) = notice_email(
+            &notice,
+            "2026-11-29T10:00:00.000Z",
+            "https://gate.example.com",
+        );
+        assert_eq!(subject, "A key was added to your organization");
+        for needle in [
+            "key-9",
+            "organization org-1",
+            "2026-11-29T10:00:00.000Z",
+            "https://gate.example.com",
+            "DELETE /organization/org-1/key/key-9",
+            "reset your password",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(
+            html.contains("DELETE /organization/org-1/key/key-9"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn an_environment_notice_names_the_service_and_markup_is_escaped() {
+        let notice = Notice::NodeEnvSet {
+            org_id: "<org>",
+            service: "s3",
+        };
+        let (subject, text, html) = notice_email(&notice, "t", "https://gate.example.com");
+        assert!(subject.contains("service environment"), "{subject}");
+        assert!(
+            text.contains("the s3 service environment of organization <org>"),
+            "{text}"
+        );
+        assert!(
+            html.contains("&lt;org&gt;") && !html.contains("<org>"),
+            "{html}"
+        );
+    }
+}
