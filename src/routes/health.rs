@@ -1,10 +1,34 @@
 //! `GET /health`: version, and whether config, D1 and KV answer.
+//!
+//! Anyone may call it, and monitors call it often, so its storage checks (a `SELECT
+//! 1` on the D1 primary, a KV read) are made at most once per [`STORAGE_CHECK_MS`]
+//! per isolate and reused in between: a flood of health checks cannot add load to the
+//! one D1 primary the heartbeats need. The config is checked on every call (it is
+//! read in the isolate). Unhealthy is 503 with a jittered `Retry-After`, as every
+//! overloaded answer (docs/operations.md, "Overload").
 
-use crate::{config, http, store};
+use crate::store::{self, Db};
+use crate::{config, http};
 use serde_json::json;
+use std::cell::Cell;
 use worker::{Env, Response};
 
-pub async fn handle(env: &Env) -> Response {
+/// How long an isolate reuses its last storage check.
+pub const STORAGE_CHECK_MS: i64 = 5_000;
+
+/// The last storage check of this isolate: when, D1 ok, KV ok.
+#[derive(Clone, Copy)]
+struct StorageCheck {
+    at_ms: i64,
+    d1_ok: bool,
+    kv_ok: bool,
+}
+
+thread_local! {
+    static LAST_STORAGE_CHECK: Cell<Option<StorageCheck>> = const { Cell::new(None) };
+}
+
+pub async fn handle(env: &Env, db: &Db) -> Response {
     let config_ok = match config::load(env) {
         Ok(_) => true,
         Err(e) => {
@@ -12,16 +36,37 @@ pub async fn handle(env: &Env) -> Response {
             false
         }
     };
-    let d1_ok = store::ping_d1(env).await;
-    let kv_ok = store::ping_kv(env).await;
+    let check = storage_check(env, db).await;
     let word = |ok: bool| if ok { "ok" } else { "error" };
-    let healthy = config_ok && d1_ok && kv_ok;
-    http::json(
+    let healthy = config_ok && check.d1_ok && check.kv_ok;
+    let response = http::json(
         if healthy { 200 } else { 503 },
         &json!({
             "status": if healthy { "ok" } else { "degraded" },
             "version": gatehouse_core::VERSION,
-            "checks": { "config": word(config_ok), "d1": word(d1_ok), "kv": word(kv_ok) },
+            "checks": { "config": word(config_ok), "d1": word(check.d1_ok), "kv": word(check.kv_ok) },
         }),
-    )
+    );
+    if !healthy {
+        let retry_after = store::jittered_retry_after().to_string();
+        let _ = response.headers().set("retry-after", &retry_after);
+    }
+    response
+}
+
+/// This isolate's storage check, made again once the last is [`STORAGE_CHECK_MS`] old.
+async fn storage_check(env: &Env, db: &Db) -> StorageCheck {
+    let now_ms = crate::clock::now_ms();
+    if let Some(last) = LAST_STORAGE_CHECK.get() {
+        if (0..STORAGE_CHECK_MS).contains(&(now_ms - last.at_ms)) {
+            return last;
+        }
+    }
+    let check = StorageCheck {
+        at_ms: now_ms,
+        d1_ok: store::ping_d1(db).await,
+        kv_ok: store::ping_kv(env, db).await,
+    };
+    LAST_STORAGE_CHECK.set(Some(check));
+    check
 }

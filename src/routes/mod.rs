@@ -141,7 +141,7 @@ async fn answer(
     }
     let result = match id {
         RouteId::Index => Ok(index::handle()),
-        RouteId::Health => Ok(health::handle(env).await),
+        RouteId::Health => Ok(health::handle(env, db).await),
         RouteId::OpenApi => Ok(openapi::handle()),
         RouteId::Register => nodes::register::handle(req, env, db, ctx).await,
         RouteId::Unregister => nodes::unregister::handle(req, env, db).await,

@@ -19,7 +19,7 @@ pub mod nonces;
 pub mod org_keys;
 
 use batch::{Arg, StatementResult};
-pub use db::{Db, Route, D1_BINDING};
+pub use db::{Db, Route};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 use worker::Env;
@@ -80,26 +80,27 @@ fn failure(what: &str, error: &str) -> Problem {
 /// Overload is an answer, not a 500: 503 with a jittered `Retry-After`, so the
 /// callers' retries spread out (core::http::overload, docs/operations.md "Overload").
 pub fn overloaded() -> Problem {
-    let random = gatehouse_core::crypto::random_bytes::<4>().unwrap_or([0; 4]);
     Problem::Unavailable {
         dependency: "Storage",
-        retry_after_seconds: gatehouse_core::http::overload::retry_after_seconds(
-            u32::from_le_bytes(random),
-        ),
+        retry_after_seconds: jittered_retry_after(),
     }
 }
 
-pub async fn ping_d1(env: &Env) -> bool {
-    let Ok(db) = env.d1(D1_BINDING) else {
-        return false;
-    };
-    match db
-        .prepare("SELECT 1 AS ok")
-        .first::<serde_json::Value>(None)
+/// A `Retry-After` in seconds, jittered (core::http::overload).
+pub fn jittered_retry_after() -> u32 {
+    let random = gatehouse_core::crypto::random_bytes::<4>().unwrap_or([0; 4]);
+    gatehouse_core::http::overload::retry_after_seconds(u32::from_le_bytes(random))
+}
+
+/// Whether the D1 primary answers `SELECT 1`: one round trip of the request, counted
+/// and fault-injected as any other (`/health`).
+pub async fn ping_d1(db: &Db) -> bool {
+    let trip = db.trip(Route::Primary, "health.d1");
+    match trip
+        .try_batch(vec![trip.statement("SELECT 1 AS ok", &[])])
         .await
     {
-        Ok(Some(_)) => true,
-        Ok(None) => false,
+        Ok(results) => !results.is_empty(),
         Err(e) => {
             worker::console_error!("health: D1 did not answer: {e}");
             false
@@ -107,10 +108,15 @@ pub async fn ping_d1(env: &Env) -> bool {
     }
 }
 
-pub async fn ping_kv(env: &Env) -> bool {
+/// Whether the nonce namespace answers a read, counted as the request's KV read.
+pub async fn ping_kv(env: &Env, db: &Db) -> bool {
     let Ok(kv) = env.kv(NONCES_BINDING) else {
         return false;
     };
+    if let Err(e) = db.kv_read().await {
+        worker::console_error!("health: KV did not answer: {e}");
+        return false;
+    }
     // A read of a key that never exists: proves the namespace answers, writes nothing.
     match kv.get("health:probe").text().await {
         Ok(_) => true,

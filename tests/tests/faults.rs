@@ -146,4 +146,10 @@ fn register_fails_closed_when_kv_is_unavailable() {
     let health = app.get("/health");
     assert_eq!(health.status, 503, "{}", health.body);
     assert_eq!(health.json()["checks"]["kv"], "error", "{}", health.body);
+    let retry_after: u32 = health
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((10..=40).contains(&retry_after), "{retry_after}");
 }

@@ -50,6 +50,29 @@ fn upload_key(app: &TestApp, token: &str, org: &str) -> (String, String) {
     (key.to_pkcs8_pem(), id)
 }
 
+/// Revokes `key_id` of `org` as `token`; then `/secrets` refuses what `pem` signs at
+/// `signed_at` (seconds), as it refuses a key it never had.
+fn revoke_then_refused(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    key_id: &str,
+    pem: &str,
+    signed_at: i64,
+) {
+    let path = format!("/organization/{org}/key/{key_id}");
+    let res = app.request_as(token, "DELETE", &path, None);
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = post_secrets(
+        app,
+        &secrets_payload(pem, "198.51.100.73", REGION, org, signed_at),
+    );
+    assert_eq!(
+        (res.status, message(&res)),
+        (400, "Invalid signature".to_owned())
+    );
+}
+
 fn seconds() -> i64 {
     now_ms() / 1000
 }
@@ -249,21 +272,7 @@ fn a_banned_organization_or_a_revoked_key_gets_no_environment() {
     let (pem, key_id) = upload_key(app, &token, &org);
     let (pem2, _) = upload_key(app, &token, &org);
     // Revoked: the key no longer verifies, whatever it signs.
-    let res = app.request_as(
-        &token,
-        "DELETE",
-        &format!("/organization/{org}/key/{key_id}"),
-        None,
-    );
-    assert_eq!(res.status, 200, "{}", res.body);
-    let res = post_secrets(
-        app,
-        &secrets_payload(&pem, "198.51.100.73", REGION, &org, seconds()),
-    );
-    assert_eq!(
-        (res.status, message(&res)),
-        (400, "Invalid signature".to_owned())
-    );
+    revoke_then_refused(app, &token, &org, &key_id, &pem, seconds());
     // Banned: the signature verifies, and is told the organization is unusable.
     app.d1_query(&format!(
         "UPDATE organizations SET banned = 1 WHERE id = '{org}'"
@@ -344,21 +353,7 @@ fn a_key_added_with_a_stolen_token_is_mailed_to_the_owner_and_its_revocation_end
         .as_str()
         .expect("token")
         .to_owned();
-    let res = app.request_as(
-        &owner,
-        "DELETE",
-        &format!("/organization/{org}/key/{key_id}"),
-        None,
-    );
-    assert_eq!(res.status, 200, "{}", res.body);
-    let res = post_secrets(
-        app,
-        &secrets_payload(&thief_pem, "198.51.100.75", REGION, &org, seconds() + 2),
-    );
-    assert_eq!(
-        (res.status, message(&res)),
-        (400, "Invalid signature".to_owned())
-    );
+    revoke_then_refused(app, &owner, &org, &key_id, &thief_pem, seconds() + 2);
 }
 
 #[test]

@@ -322,3 +322,47 @@ fn strangers_guessing_lock_only_their_own_network() {
         "the thief's (or anyone's) old network is not exempt after a reset"
     );
 }
+
+/// A script that signs in on every run and never signs out (or anyone repeating a
+/// known password) cannot grow an account's sign-ins without bound: past 100, each
+/// login deletes the least recently used. One in use (refreshed) is kept.
+#[test]
+fn an_account_keeps_at_most_100_sign_ins_the_least_recently_used_go() {
+    let app = gatehouse_e2e::shared_app();
+    let email = "ci@many-logins.example";
+    let (_, _, signed_up) = gatehouse_e2e::accounts::verified_user(app, email);
+    let count = || {
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM sign_ins s JOIN users u ON u.id = s.user_id \
+             WHERE u.email = '{email}'"
+        ))[0]["n"]
+            .as_i64()
+            .unwrap()
+    };
+    let first_login = text(&login(app, email), "accessToken");
+    for _ in 0..98 {
+        login(app, email);
+    }
+    assert_eq!(count(), 100, "the sign-up's and 99 logins");
+    // The sign-up's sign-in is in use: a refresh makes it the most recently used.
+    let refreshed = app.post_json(
+        "/user/refresh",
+        &json!({"refreshToken": text(&signed_up, "refreshToken")}),
+    );
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let in_use = text(&refreshed.json(), "accessToken");
+    for _ in 0..6 {
+        login(app, email);
+    }
+    assert_eq!(count(), 100, "105 sign-ins made, 100 kept");
+    let listed = app.request_as(&in_use, "GET", "/token", None);
+    assert_eq!(
+        listed.status, 200,
+        "the sign-in in use is kept: {}",
+        listed.body
+    );
+    assert_eq!(listed.json()["tokens"].as_array().map(Vec::len), Some(100));
+    // The least recently used went first: the first login's.
+    let gone = app.request_as(&first_login, "GET", "/user/profile", None);
+    assert_eq!(gone.status, 401, "{}", gone.body);
+}

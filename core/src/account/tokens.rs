@@ -12,6 +12,11 @@ pub const ISSUER: &str = "gatehouse";
 pub const AUDIENCE: &str = "gatehouse-api";
 pub const ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const REFRESH_TTL_SECONDS: i64 = 30 * 24 * 3600;
+/// The most sign-ins one account keeps, live or ended: a login past it deletes the
+/// least recently used, so a script that signs in on every run and never signs out
+/// (or anyone repeating a known password) cannot grow `sign_ins`, or `GET /token`'s
+/// list, without bound (docs/operations.md, "Retention").
+pub const MAX_SIGN_INS_PER_USER: i64 = 100;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {

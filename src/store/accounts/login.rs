@@ -8,6 +8,7 @@
 
 use super::insert_session;
 use crate::store::{changes, num, text, Db, Route};
+use gatehouse_core::account::tokens::MAX_SIGN_INS_PER_USER;
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
@@ -118,7 +119,8 @@ const PASSWORD_UNCHANGED: &str =
     "EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?4)";
 
 /// One batch: a new sign-in, the client's network remembered (and its failure counter
-/// for this account cleared), and the upgraded password hash if any — each only while
+/// for this account cleared), the account's sign-ins past [`MAX_SIGN_INS_PER_USER`]
+/// deleted (least recently used first), and the upgraded password hash if any — each only while
 /// the user's password hash is still the one the password was checked against (login
 /// reads it from a replica, which may not have a reset yet; a reset then refuses the
 /// old password at once, SECURITY.md "Stale caches"). False: nothing was written,
@@ -131,6 +133,7 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
         text(login.network),
         num(login.now_ms),
         text(login.checked_hash),
+        num(MAX_SIGN_INS_PER_USER),
     ];
     let mut batch = vec![
         insert_session(
@@ -151,12 +154,21 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
                  ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = \
                  excluded.last_success_ms"
             ),
-            &checked,
+            &checked[..4],
         ),
         db.statement(
             format!(
                 "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?2 \
                  AND {PASSWORD_UNCHANGED}"
+            ),
+            &checked[..4],
+        ),
+        // The new sign-in is the most recently used: what goes is the oldest past the cap.
+        db.statement(
+            format!(
+                "DELETE FROM sign_ins WHERE user_id = ?1 AND id IN (SELECT id FROM sign_ins \
+                 WHERE user_id = ?1 ORDER BY last_used_ms DESC, created_at_ms DESC, id \
+                 LIMIT -1 OFFSET ?5) AND {PASSWORD_UNCHANGED}"
             ),
             &checked,
         ),
