@@ -51,22 +51,22 @@ impl EmailClient {
 /// (names): the address may not be verified (core::account::verification).
 pub fn send_reset_later(ctx: &worker::Context, env: &Env, config: &Config, to: &str, token: &str) {
     let link = format!("{}/user/reset-password?token={token}", config.public_url);
-    let (subject, text, html) =
-        gatehouse_core::account::password_reset::reset_email(&link, &config.public_url);
-    send_later(ctx, env, config, to, subject, text, html, "password reset");
+    let mail = gatehouse_core::account::password_reset::reset_email(&link, &config.public_url);
+    send_later(ctx, env, config, to, mail, "password reset", None);
 }
 
-/// Sends after the response (`wait_until`); `what` names the mail in the log.
+/// Sends after the response (`wait_until`); `what` names the mail in the log. With
+/// `pace_key`, only within [`NOTICES`]' pace for that key (when rate limits are on):
+/// past it the mail is skipped and logged.
 #[allow(clippy::too_many_arguments)]
 fn send_later(
     ctx: &worker::Context,
     env: &Env,
     config: &Config,
     to: &str,
-    subject: String,
-    text: String,
-    html: String,
+    (subject, text, html): (String, String, String),
     what: &'static str,
+    pace_key: Option<String>,
 ) {
     let client = EmailClient::new(env, config);
     let message = Message {
@@ -76,7 +76,16 @@ fn send_later(
         html,
     };
     let env = env.clone();
+    let pace_key = pace_key.filter(|_| config.rate_limits);
     ctx.wait_until(async move {
+        if let Some(key) = pace_key {
+            if crate::rate_limit::check(&env, NOTICES, key).await.is_err() {
+                let line =
+                    serde_json::json!({"msg": "mail_skipped", "mail": what, "reason": "rate"});
+                worker::console_warn!("{line}");
+                return;
+            }
+        }
         if let Err(e) = client.send(&message).await {
             // After the answer: one line and one data point tell the operator.
             crate::observe::mail_not_sent(&env, what, &e);
@@ -95,23 +104,29 @@ pub fn send_verification_later(
     token: &str,
 ) {
     let link = format!("{}/user/verify-email?token={token}", config.public_url);
-    let (subject, text, html) =
-        gatehouse_core::account::verification::verification_email(&link, &config.public_url);
-    send_later(ctx, env, config, to, subject, text, html, "verification");
+    let mail = gatehouse_core::account::verification::verification_email(&link, &config.public_url);
+    send_later(ctx, env, config, to, mail, "verification", None);
 }
 
 /// Tells the account at `to` of a change its sign-in made that outlives the sign-in
 /// (core::account::notices), after the response; a failure is logged, the change
-/// stands.
+/// stands. At most [`NOTICES`]' pace per account (`user_id`): an OWNER could otherwise
+/// loop a change to make the worker send mail without end, spending the sending quota
+/// that verification and reset mail need; past it the notice is skipped and logged
+/// (the change and its audit row stand).
 pub fn send_notice_later(
     ctx: &worker::Context,
     env: &Env,
     config: &Config,
-    to: &str,
+    (user_id, to): (&str, &str),
     notice: &Notice<'_>,
     now_ms: i64,
 ) {
-    let (subject, text, html) =
-        notice_email(notice, &format_rfc3339_ms(now_ms), &config.public_url);
-    send_later(ctx, env, config, to, subject, text, html, "security notice");
+    let mail = notice_email(notice, &format_rfc3339_ms(now_ms), &config.public_url);
+    let pace_key = Some(format!("notice:{user_id}"));
+    send_later(ctx, env, config, to, mail, "security notice", pace_key);
 }
+
+/// The limiter that paces security notices per account: 10 a minute, as the account
+/// routes that send mail are paced per network.
+const NOTICES: &str = gatehouse_core::http::rate_limit::AUTH_LIMITER;

@@ -7,6 +7,8 @@
 //! addresses of their own); the simulated distance and the login that read a replica
 //! before a password reset share another, with [`LATENCY_MS`] per primary round trip.
 
+use gatehouse_core::config::KdfHash;
+use gatehouse_core::crypto::password;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{
     assert_error, link_token, login_at, reset_link, sign_up, verified_user, PASSWORD,
@@ -235,9 +237,44 @@ fn a_login_that_read_the_old_password_before_a_reset_signs_nobody_in() {
         live[0]["n"], 0,
         "the reset ended every sign-in, the login made none"
     );
-    let known =
-        app.d1_query("SELECT count(*) AS n FROM login_networks WHERE network LIKE '198.51.100.%'");
+    let known = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM login_networks n JOIN users u ON u.id = n.user_id \
+         WHERE u.email = '{email}'"
+    ));
     assert_eq!(known[0]["n"], 0, "nor remembered the thief's network");
     let new = login_at(app, "198.51.100.7", email, "Another1horse");
     assert_eq!(new.status, 200, "{}", new.body);
+}
+
+/// The other way the hash changes under a login: another login of the same password
+/// rehashes it (its stored iterations are below the configured ones). A login that
+/// read the old hash from a replica then finds its conditional write refused; it
+/// checks the password once more against the primary's hash and signs in — a right
+/// password is never answered 401. Login A reads at 0 and writes (with the rehash) at
+/// 1 × [`LATENCY_MS`]; login B reads the old hash at 0.75 × and writes at 1.75 ×.
+#[test]
+fn a_login_racing_another_logins_rehash_still_signs_in() {
+    let app = distant_app();
+    let email = "ada@rehash-race.example";
+    sign_up(app, email);
+    let weaker = password::hash(PASSWORD.as_bytes(), KdfHash::Sha512, 500).unwrap();
+    app.d1_query(&format!(
+        "UPDATE users SET password_hash = '{weaker}' WHERE email = '{email}'"
+    ));
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| login_at(app, "198.51.100.8", email, PASSWORD));
+        std::thread::sleep(Duration::from_millis(LATENCY_MS * 3 / 4));
+        let b = login_at(app, "198.51.100.8", email, PASSWORD);
+        (a.join().unwrap(), b)
+    });
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(b.status, 200, "{}", b.body);
+    let stored = app.d1_query(&format!(
+        "SELECT password_hash FROM users WHERE email = '{email}'"
+    ));
+    let stored = stored[0]["password_hash"].as_str().unwrap();
+    assert!(
+        stored.contains("i=1000"),
+        "rehashed once, to the setting: {stored}"
+    );
 }

@@ -3,7 +3,8 @@
 //! account's failure ceiling (core::account::login_guard; the per-network lock is in
 //! security_accounts.rs); 429 with Retry-After in each route family's error shape.
 
-use gatehouse_e2e::accounts::{login_at as login_with, sign_up};
+use gatehouse_e2e::accounts::{login_at as login_with, sign_up, verified_user};
+use gatehouse_e2e::node_env::set_env;
 use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
 
@@ -200,4 +201,28 @@ fn node_routes_are_limited_per_ip_in_their_own_shapes() {
             .status,
         200
     );
+}
+
+/// An OWNER looping a change cannot make the worker send mail without end (spending
+/// the sending quota verification and reset mail need): security notices go out at
+/// most 10 a minute per account, the rest skipped and logged; the changes stand.
+#[test]
+fn security_notices_are_paced_per_account() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    let email = "owner@notices.example";
+    let (token, org, _) = verified_user(&app, email);
+    at_window_start(30);
+    for i in 0..12 {
+        let res = set_env(&app, &token, &org, "s3", &format!("A={i}\n"));
+        assert_eq!(res.status, 200, "change {i}: {}", res.body);
+    }
+    // The verification mail and ten notices, and no more once the rest were skipped.
+    app.wait_for_emails(email, 11);
+    let skipped = || app.log().matches("mail_skipped").count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while skipped() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(skipped(), 2, "the two past the pace: {}", app.log());
+    assert_eq!(app.emails_to(email).len(), 11);
 }

@@ -105,24 +105,36 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         None
     };
     let session = new_session(&config, &user.id, None, now_ms)?;
-    let started = accounts::start_session(
-        db,
-        &NewLogin {
-            user_id: &user.id,
-            session_id: &session.id,
-            refresh_hash: &session.refresh_hash,
-            now_ms,
-            expires_ms: session.expires_ms,
-            network: &network,
-            device_info: device_info.as_deref(),
-            checked_hash: &user.password_hash,
-            rehash: rehash.as_deref(),
-        },
-    )
-    .await?;
+    let first = NewLogin {
+        user_id: &user.id,
+        session_id: &session.id,
+        refresh_hash: &session.refresh_hash,
+        now_ms,
+        expires_ms: session.expires_ms,
+        network: &network,
+        device_info: device_info.as_deref(),
+        checked_hash: &user.password_hash,
+        rehash: rehash.as_deref(),
+    };
+    let mut started = accounts::start_session(db, &first).await?;
     if !started {
-        // The password was changed (a reset) after the replica we checked it on last
-        // saw it: the old password no longer signs in.
+        // The hash changed after the replica we read it on saw it: a reset (the old
+        // password no longer signs in) or another login's rehash of this same password
+        // (it still does). The primary's hash decides, checked once more.
+        if let Some(current) = accounts::current_password_hash(db, &user.id).await? {
+            let still = current != user.password_hash
+                && password::verify(password_text.as_bytes(), &current).unwrap_or(false);
+            if still {
+                let again = NewLogin {
+                    checked_hash: &current,
+                    rehash: None,
+                    ..first
+                };
+                started = accounts::start_session(db, &again).await?;
+            }
+        }
+    }
+    if !started {
         return Ok(invalid());
     }
     let session_user = SessionUser {

@@ -105,7 +105,8 @@ pub async fn handle(
         org_id,
         key_id: &key_id,
     };
-    send_notice_later(ctx, env, &config, &caller.email, &notice, now_ms);
+    let recipient = (caller.user_id.as_str(), caller.email.as_str());
+    send_notice_later(ctx, env, &config, recipient, &notice, now_ms);
     if let Some(private) = private {
         if !wants_pem {
             let response = http::json(200, &private.to_pkcs8_pem());

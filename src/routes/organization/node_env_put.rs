@@ -66,7 +66,8 @@ pub async fn handle(
         org_id,
         service: service.as_str(),
     };
-    send_notice_later(ctx, env, &config, &caller.email, &notice, now_ms);
+    let recipient = (caller.user_id.as_str(), caller.email.as_str());
+    send_notice_later(ctx, env, &config, recipient, &notice, now_ms);
     Ok(http::json(
         200,
         &json!({

@@ -120,7 +120,8 @@ const PASSWORD_UNCHANGED: &str =
 
 /// One batch: a new sign-in, the client's network remembered (and its failure counter
 /// for this account cleared), the account's sign-ins past [`MAX_SIGN_INS_PER_USER`]
-/// deleted (least recently used first), and the upgraded password hash if any — each only while
+/// deleted (ended ones first, then the least recently used), and the upgraded password
+/// hash if any — each only while
 /// the user's password hash is still the one the password was checked against (login
 /// reads it from a replica, which may not have a reset yet; a reset then refuses the
 /// old password at once, SECURITY.md "Stale caches"). False: nothing was written,
@@ -134,6 +135,7 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
         num(login.now_ms),
         text(login.checked_hash),
         num(MAX_SIGN_INS_PER_USER),
+        text(login.session_id),
     ];
     let mut batch = vec![
         insert_session(
@@ -163,11 +165,13 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
             ),
             &checked[..4],
         ),
-        // The new sign-in is the most recently used: what goes is the oldest past the cap.
+        // Past the cap, ended and expired sign-ins go before live ones, each the least
+        // recently used first; never the one this batch makes (?6).
         db.statement(
             format!(
-                "DELETE FROM sign_ins WHERE user_id = ?1 AND id IN (SELECT id FROM sign_ins \
-                 WHERE user_id = ?1 ORDER BY last_used_ms DESC, created_at_ms DESC, id \
+                "DELETE FROM sign_ins WHERE user_id = ?1 AND id <> ?6 AND id IN (SELECT id \
+                 FROM sign_ins WHERE user_id = ?1 ORDER BY id = ?6 DESC, \
+                 (ended_at_ms IS NULL AND expires_at_ms > ?3) DESC, last_used_ms DESC, id \
                  LIMIT -1 OFFSET ?5) AND {PASSWORD_UNCHANGED}"
             ),
             &checked,
@@ -181,4 +185,24 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
     }
     let results = db.batch(batch).await?;
     Ok(changes(&results, 0) > 0)
+}
+
+/// The user's password hash as the primary has it now: what login checks again when
+/// its conditional write found the hash changed since its replica read (a reset, or
+/// another login's rehash).
+pub async fn current_password_hash(db: &Db, user_id: &str) -> Result<Option<String>, Problem> {
+    let trip = db.trip(Route::Primary, "accounts.current_password_hash");
+    let statement = trip.statement(
+        "SELECT password_hash FROM users WHERE id = ?1",
+        &[text(user_id)],
+    );
+    Ok(trip
+        .first::<PasswordHash>(statement)
+        .await?
+        .map(|row| row.password_hash))
+}
+
+#[derive(Deserialize)]
+struct PasswordHash {
+    password_hash: String,
 }
