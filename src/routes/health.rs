@@ -62,10 +62,11 @@ async fn storage_check(env: &Env, db: &Db) -> StorageCheck {
             return last;
         }
     }
+    db.count_health_check();
     let check = StorageCheck {
         at_ms: now_ms,
-        d1_ok: store::ping_d1(db).await,
-        kv_ok: store::ping_kv(env, db).await,
+        d1_ok: store::ping_d1(env).await,
+        kv_ok: store::ping_kv(env).await,
     };
     LAST_STORAGE_CHECK.set(Some(check));
     check

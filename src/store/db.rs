@@ -203,6 +203,14 @@ impl Db {
         }
     }
 
+    /// Counts a storage check of `/health` (one primary round trip, one KV read)
+    /// without the simulated distance or injected faults: it tells whether the
+    /// dependency answers, and a test worker made far away must still come up.
+    pub fn count_health_check(&self) {
+        self.primary_trips.set(self.primary_trips.get() + 1);
+        self.kv_reads.set(self.kv_reads.get() + 1);
+    }
+
     /// Counts a KV read, waits the simulated distance to KV's central store, and
     /// fails as KV does under an injected 429.
     pub async fn kv_read(&self) -> worker::Result<()> {

@@ -19,7 +19,7 @@ pub mod nonces;
 pub mod org_keys;
 
 use batch::{Arg, StatementResult};
-pub use db::{Db, Route};
+pub use db::{Db, Route, D1_BINDING};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 use worker::Env;
@@ -92,15 +92,18 @@ pub fn jittered_retry_after() -> u32 {
     gatehouse_core::http::overload::retry_after_seconds(u32::from_le_bytes(random))
 }
 
-/// Whether the D1 primary answers `SELECT 1`: one round trip of the request, counted
-/// and fault-injected as any other (`/health`).
-pub async fn ping_d1(db: &Db) -> bool {
-    let trip = db.trip(Route::Primary, "health.d1");
-    match trip
-        .try_batch(vec![trip.statement("SELECT 1 AS ok", &[])])
+/// Whether the D1 primary answers `SELECT 1` (`/health`; counted by the route).
+pub async fn ping_d1(env: &Env) -> bool {
+    let Ok(db) = env.d1(D1_BINDING) else {
+        return false;
+    };
+    match db
+        .prepare("SELECT 1 AS ok")
+        .first::<serde_json::Value>(None)
         .await
     {
-        Ok(results) => !results.is_empty(),
+        Ok(Some(_)) => true,
+        Ok(None) => false,
         Err(e) => {
             worker::console_error!("health: D1 did not answer: {e}");
             false
@@ -108,15 +111,11 @@ pub async fn ping_d1(db: &Db) -> bool {
     }
 }
 
-/// Whether the nonce namespace answers a read, counted as the request's KV read.
-pub async fn ping_kv(env: &Env, db: &Db) -> bool {
+/// Whether the nonce namespace answers a read (`/health`; counted by the route).
+pub async fn ping_kv(env: &Env) -> bool {
     let Ok(kv) = env.kv(NONCES_BINDING) else {
         return false;
     };
-    if let Err(e) = db.kv_read().await {
-        worker::console_error!("health: KV did not answer: {e}");
-        return false;
-    }
     // A read of a key that never exists: proves the namespace answers, writes nothing.
     match kv.get("health:probe").text().await {
         Ok(_) => true,
