@@ -18,6 +18,8 @@ pub async fn run(event: ScheduledEvent, env: Env) {
                 "{}",
                 serde_json::json!({"msg": "maintenance", "cron": cron, "error": e.to_string()})
             );
+            // Also a data point, so the alert on failed runs sees a run that never began.
+            write_data_point(&env, "error", cron, vec![0.0; 3]);
             return;
         }
     };
@@ -59,8 +61,14 @@ pub async fn run(event: ScheduledEvent, env: Env) {
         (None, true) => "complete",
         (None, false) => "partial",
     };
+    write_data_point(&env, outcome, cron, doubles);
+}
+
+/// The run's data point: blobs `maintenance`, outcome, cron; doubles total removed,
+/// duration ms, rounds, then each sweep's count (docs/operations.md).
+fn write_data_point(env: &Env, outcome: &str, cron: String, doubles: Vec<f64>) {
     let blobs = ["maintenance".to_owned(), outcome.to_owned(), cron];
-    if let Err(e) = crate::observe::write_data_point(&env, "maintenance", &blobs, &doubles) {
+    if let Err(e) = crate::observe::write_data_point(env, "maintenance", &blobs, &doubles) {
         worker::console_warn!("metrics: data point not written: {e}");
     }
 }

@@ -25,16 +25,101 @@ fn expired(table: &str, key: &str, column: &str) -> String {
 const STALE_NODES: &str = "SELECT org_id, ip FROM nodes WHERE updated_at_ms < ?1 \
      ORDER BY updated_at_ms, org_id, ip LIMIT ?2";
 
-fn sql(sweep: Sweep) -> String {
+/// The accounts the unverified sweep removes (`?1` its cutoff, `?2` its batch): never
+/// verified, signed up and last sent a verification link before the cutoff, that no
+/// audit row names as an actor, and none of whose organizations is held by something
+/// else while no verified person belongs to it (keys, nodes, tombstones, service
+/// environments, audit: an operator may have put a key on it with the CLI). Oldest
+/// first. Every statement of the sweep selects the same rows: none of them changes
+/// what this reads before the users themselves go, last.
+const DOOMED_USERS: &str = "doomed(id) AS (SELECT u.id FROM users u \
+     WHERE u.email_verified_at_ms IS NULL AND u.created_at_ms < ?1 \
+     AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.user_id = u.id \
+       AND v.created_at_ms >= ?1) \
+     AND NOT EXISTS (SELECT 1 FROM key_audit a WHERE a.actor_user_id = u.id) \
+     AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.user_id = u.id \
+       AND NOT EXISTS (SELECT 1 FROM org_members o JOIN users ou ON ou.id = o.user_id \
+         WHERE o.org_id = m.org_id AND ou.email_verified_at_ms IS NOT NULL) \
+       AND (EXISTS (SELECT 1 FROM org_keys k WHERE k.org_id = m.org_id) \
+         OR EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = m.org_id) \
+         OR EXISTS (SELECT 1 FROM node_tombstones t WHERE t.org_id = m.org_id) \
+         OR EXISTS (SELECT 1 FROM node_envs e WHERE e.org_id = m.org_id) \
+         OR EXISTS (SELECT 1 FROM key_audit a WHERE a.org_id = m.org_id))) \
+     ORDER BY u.created_at_ms, u.id LIMIT ?2)";
+
+/// The organizations that go with them: every member is one of them (so none is
+/// verified, and by [`DOOMED_USERS`] nothing else holds it). Read while the
+/// memberships still exist, so these statements come before the memberships' delete.
+const DOOMED_ORGS: &str = "doomed_orgs(id) AS (SELECT m.org_id FROM org_members m \
+     WHERE m.user_id IN (SELECT id FROM doomed) AND NOT EXISTS (SELECT 1 FROM org_members o \
+       WHERE o.org_id = m.org_id AND o.user_id NOT IN (SELECT id FROM doomed)))";
+
+/// Lets the unverified sweep delete an organization before its memberships (they are
+/// how it is found): the foreign keys are checked at the end of the batch's
+/// transaction instead of at each statement (D1's documented `PRAGMA
+/// defer_foreign_keys`); the batch still commits only if every reference holds then.
+const DEFER_FOREIGN_KEYS: &str = "PRAGMA defer_foreign_keys = on";
+
+/// The unverified sweep's deletes, in order; the last (the users) is the one counted.
+fn unverified_accounts() -> Vec<String> {
+    let mut sql = Vec::new();
+    for table in ["subscriptions", "organizations"] {
+        let column = if table == "subscriptions" {
+            "org_id"
+        } else {
+            "id"
+        };
+        sql.push(format!(
+            "WITH {DOOMED_USERS}, {DOOMED_ORGS} DELETE FROM {table} \
+             WHERE {column} IN (SELECT id FROM doomed_orgs)"
+        ));
+    }
+    for table in [
+        "email_verifications",
+        "password_resets",
+        "sign_ins",
+        "login_failures",
+        "login_networks",
+        "org_members",
+    ] {
+        sql.push(format!(
+            "WITH {DOOMED_USERS} DELETE FROM {table} WHERE user_id IN (SELECT id FROM doomed)"
+        ));
+    }
+    sql.push(format!(
+        "WITH {DOOMED_USERS} DELETE FROM users WHERE id IN (SELECT id FROM doomed)"
+    ));
+    sql
+}
+
+/// A sweep's statements, each bound to its cutoff (`?1`) and batch (`?2`); the last
+/// one's changes are what the sweep removed.
+fn sql(sweep: Sweep) -> Vec<String> {
+    let one = |sql: String| vec![sql];
     match sweep {
-        Sweep::SignIns => expired("sign_ins", "id", "expires_at_ms"),
-        Sweep::EmailVerifications => expired("email_verifications", "token_hash", "expires_at_ms"),
-        Sweep::PasswordResets => expired("password_resets", "token_hash", "expires_at_ms"),
-        Sweep::LoginFailures => expired("login_failures", "user_id, network", "window_start_ms"),
-        Sweep::LoginNetworks => expired("login_networks", "user_id, network", "last_success_ms"),
-        Sweep::NodeTombstones => expired("node_tombstones", "org_id, ip", "removed_at_ms"),
-        Sweep::StaleNodes => format!("DELETE FROM nodes WHERE (org_id, ip) IN ({STALE_NODES})"),
-        Sweep::SecretsFetches => expired("secrets_fetches", "nonce", "expires_at_ms"),
+        Sweep::SignIns => one(expired("sign_ins", "id", "expires_at_ms")),
+        Sweep::EmailVerifications => one(expired(
+            "email_verifications",
+            "token_hash",
+            "expires_at_ms",
+        )),
+        Sweep::PasswordResets => one(expired("password_resets", "token_hash", "expires_at_ms")),
+        Sweep::LoginFailures => one(expired(
+            "login_failures",
+            "user_id, network",
+            "window_start_ms",
+        )),
+        Sweep::LoginNetworks => one(expired(
+            "login_networks",
+            "user_id, network",
+            "last_success_ms",
+        )),
+        Sweep::NodeTombstones => one(expired("node_tombstones", "org_id, ip", "removed_at_ms")),
+        Sweep::StaleNodes => one(format!(
+            "DELETE FROM nodes WHERE (org_id, ip) IN ({STALE_NODES})"
+        )),
+        Sweep::SecretsFetches => one(expired("secrets_fetches", "nonce", "expires_at_ms")),
+        Sweep::UnverifiedAccounts => unverified_accounts(),
     }
 }
 
@@ -59,8 +144,13 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
                 &[cutoff.clone(), limit.clone(), num(now_ms)],
             ));
         }
-        counted.push(statements.len());
-        statements.push(trip.statement(sql(sweep), &[cutoff, limit.clone()]));
+        if sweep == Sweep::UnverifiedAccounts {
+            statements.push(trip.statement(DEFER_FOREIGN_KEYS, &[]));
+        }
+        for sql in sql(sweep) {
+            statements.push(trip.statement(sql, &[cutoff.clone(), limit.clone()]));
+        }
+        counted.push(statements.len() - 1);
     }
     let results = trip.batch(statements).await?;
     Ok(counted

@@ -3,7 +3,7 @@
 //! run is bounded, that runs are safe twice and at once — driven through wrangler's
 //! scheduled-test endpoint; and that the test clock cannot move without TEST_HOOKS.
 
-use gatehouse_e2e::accounts::{assert_error, sign_up};
+use gatehouse_e2e::accounts::{assert_error, login_at, sign_up, verified_user, PASSWORD};
 use gatehouse_e2e::maintenance::{run_cron, trigger_cron, wait_for_runs};
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{shared_app, spawn_app, spawn_app_with, TestApp};
@@ -148,6 +148,10 @@ fn the_cron_removes_what_expired_keeps_what_is_needed_and_a_second_run_removes_n
     ] {
         assert_eq!(removed[sweep], 1, "{sweep}: {line}");
     }
+    assert_eq!(
+        removed["unverified_accounts"], 0,
+        "nobody signed up 30 days ago: {line}"
+    );
     assert_eq!(line["complete"], true, "{line}");
     assert!(line["durationMs"].as_i64().is_some(), "{line}");
     let kept = app.d1_query(
@@ -249,4 +253,158 @@ fn without_test_hooks_the_clock_cannot_be_moved_and_the_cron_uses_real_time() {
         (at - now_ms()).abs() < 10 * MINUTE,
         "the run's clock is real: {at}"
     );
+}
+
+/// Moves an account's sign-up, and every verification link it was sent, `days` back.
+fn signed_up_days_ago(app: &TestApp, email: &str, days: i64) {
+    let at = now_ms() - days * DAY;
+    app.d1_query(&format!(
+        "UPDATE users SET created_at_ms = {at} WHERE email = '{email}'; \
+         UPDATE email_verifications SET created_at_ms = {at}, expires_at_ms = {} \
+         WHERE user_id = (SELECT id FROM users WHERE email = '{email}')",
+        at + DAY
+    ));
+}
+
+#[test]
+fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_had() {
+    let app = spawn_app();
+    // Lapsed: signed up 31 days ago, never verified; signed in, mistyped, asked for a
+    // reset: every row it left goes, with its organization and trial.
+    let lapsed = "ada@lapsed.example";
+    let first = sign_up(&app, lapsed);
+    let lapsed_org = first["user"]["orgId"].as_str().unwrap().to_owned();
+    assert_eq!(login_at(&app, "198.51.100.7", lapsed, PASSWORD).status, 200);
+    assert_eq!(
+        login_at(&app, "198.51.100.8", lapsed, "Wrong1horse").status,
+        401
+    );
+    let reset = app.post_json("/user/request-reset-password", &json!({"email": lapsed}));
+    assert!(reset.status < 300, "{}", reset.body);
+    // A colleague at a verified company's domain who never verified: the membership
+    // goes, the company stays.
+    let (_, company, _) = verified_user(&app, "boss@kept.example");
+    let joined = sign_up(&app, "new@kept.example");
+    assert_eq!(
+        joined["user"]["orgId"],
+        json!(company),
+        "joined the claimed domain"
+    );
+    // Held: an operator put a key on its organization (gatehouse-cli): kept.
+    let held = sign_up(&app, "ada@held.example");
+    let held_org = held["user"]["orgId"].as_str().unwrap().to_owned();
+    seed_org(&app, &held_org, 2048);
+    // Asked for a new link yesterday: kept, the link must still work.
+    let asking = "ada@asking.example";
+    sign_up(&app, asking);
+    // Young: signed up 29 days ago.
+    let young = "ada@young.example";
+    sign_up(&app, young);
+    for email in [lapsed, "new@kept.example", "ada@held.example", asking] {
+        signed_up_days_ago(&app, email, 31);
+    }
+    signed_up_days_ago(&app, young, 29);
+    let resend = app.post_json("/user/resend-verification", &json!({"email": asking}));
+    assert!(resend.status < 300, "{}", resend.body);
+    let lapsed_id = user_id(&app, lapsed);
+    let joined_id = user_id(&app, "new@kept.example");
+
+    let line = run_cron(&app);
+    assert_eq!(line["removed"]["unverified_accounts"], 2, "{line}");
+    let users: Vec<Value> = app
+        .d1_query("SELECT email FROM users ORDER BY email")
+        .into_iter()
+        .map(|r| r["email"].clone())
+        .collect();
+    assert_eq!(
+        users,
+        json!([
+            "ada@asking.example",
+            "ada@held.example",
+            "ada@young.example",
+            "boss@kept.example"
+        ])
+        .as_array()
+        .unwrap()
+        .clone()
+    );
+    for (table, column) in [
+        ("sign_ins", "user_id"),
+        ("email_verifications", "user_id"),
+        ("password_resets", "user_id"),
+        ("login_failures", "user_id"),
+        ("login_networks", "user_id"),
+        ("org_members", "user_id"),
+    ] {
+        let condition = format!("{column} IN ('{lapsed_id}', '{joined_id}')");
+        assert_eq!(
+            count(&app, table, &condition),
+            0,
+            "{table} keeps a removed account's rows"
+        );
+    }
+    let org = format!("'{lapsed_org}'");
+    assert_eq!(count(&app, "organizations", &format!("id = {org}")), 0);
+    assert_eq!(count(&app, "subscriptions", &format!("org_id = {org}")), 0);
+    assert_eq!(
+        count(&app, "org_members", &format!("org_id = '{company}'")),
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "organizations",
+            &format!("id IN ('{company}', '{held_org}')")
+        ),
+        2
+    );
+    assert_eq!(
+        count(&app, "org_keys", &format!("org_id = '{held_org}'")),
+        1
+    );
+    // Every reference still holds (the batch deferred its foreign keys to its end).
+    assert_eq!(
+        app.d1_query("PRAGMA foreign_key_check"),
+        Vec::<Value>::new()
+    );
+    // A table added later that refers to an account or an organization would make this
+    // sweep's batch, and with it the whole maintenance, fail: src/store/maintenance.rs
+    // must delete its rows (or count them as holding the account) first.
+    let references: Vec<String> = app
+        .d1_query(
+            "SELECT m.name || '.' || p.\"from\" AS r FROM sqlite_master m, \
+             pragma_foreign_key_list(m.name) p WHERE m.type = 'table' \
+             AND substr(m.name, 1, 4) <> '_cf_' AND p.\"table\" IN ('users', 'organizations') ORDER BY 1",
+        )
+        .iter()
+        .map(|r| r["r"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        references,
+        [
+            "email_verifications.user_id", // swept
+            "key_audit.actor_user_id",     // holds
+            "key_audit.org_id",            // holds
+            "login_failures.user_id",      // swept
+            "login_networks.user_id",      // swept
+            "node_envs.org_id",            // holds
+            "nodes.org_id",                // holds
+            "org_keys.org_id",             // holds
+            "org_members.org_id",          // swept
+            "org_members.user_id",         // swept
+            "password_resets.user_id",     // swept
+            "sign_ins.user_id",            // swept
+            "subscriptions.org_id",        // swept
+        ]
+    );
+
+    // The removed sign-in's token is refused; the address is free to sign up again
+    // (it was held by someone who never proved it theirs).
+    let refresh = app.post_json(
+        "/user/refresh",
+        &json!({"refresh_token": first["refreshToken"]}),
+    );
+    assert_eq!(refresh.status, 401, "{}", refresh.body);
+    sign_up(&app, lapsed);
+    assert_eq!(run_cron(&app)["removed"]["unverified_accounts"], 0);
 }

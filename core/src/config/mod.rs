@@ -84,6 +84,10 @@ pub struct Config {
     /// `NODE_REMOVE_AFTER_DAYS`: a node not seen for this long is removed by the
     /// scheduled maintenance (leaving a tombstone).
     pub node_remove_after_days: u32,
+    /// `UNVERIFIED_ACCOUNT_DAYS`: an account whose email was never verified is removed by
+    /// the scheduled maintenance this long after its sign-up and its last verification
+    /// link (with the organization only it belonged to, if nothing else holds it).
+    pub unverified_account_days: u32,
     /// Enables test-only routes (e.g. `/__test/panic`). Off in production.
     pub test_hooks: bool,
     /// Simulated distance to D1 (test builds only; all zero otherwise).
@@ -227,6 +231,10 @@ impl Config {
             });
         }
 
+        // At least two days: a verification link lives one, and a person who asked for
+        // one must be able to use it.
+        let unverified_account_days = number("UNVERIFIED_ACCOUNT_DAYS", 30, 2, 3650)?;
+
         Ok(Config {
             public_url,
             mail_from,
@@ -269,6 +277,7 @@ impl Config {
             rate_limits,
             node_offline_after_seconds,
             node_remove_after_days,
+            unverified_account_days,
             cors_allowed_origins: crate::http::cors::parse_origins(&var(
                 "CORS_ALLOWED_ORIGINS",
                 "",

@@ -42,6 +42,25 @@ fn defaults_apply_when_only_the_secret_is_set() {
     assert!(!c.test_hooks);
     assert_eq!(c.node_offline_after_seconds, 1800);
     assert_eq!(c.node_remove_after_days, 30);
+    assert_eq!(c.unverified_account_days, 30);
+}
+
+#[test]
+fn unverified_accounts_outlive_their_verification_link() {
+    let with = |days: &str| {
+        config(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("UNVERIFIED_ACCOUNT_DAYS", days),
+        ])
+    };
+    assert_eq!(with("2").unwrap().unverified_account_days, 2);
+    for refused in ["1", "0", "3651", "soon"] {
+        assert_eq!(
+            with(refused).unwrap_err().name,
+            "UNVERIFIED_ACCOUNT_DAYS",
+            "{refused}"
+        );
+    }
 }
 
 #[test]

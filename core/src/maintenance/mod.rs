@@ -22,8 +22,9 @@ pub const LINK_GRACE_MS: i64 = 7 * DAY_MS;
 /// is a range scan of this many rows, far inside D1's 30 s per statement.
 pub const BATCH_ROWS: u32 = 500;
 /// Round trips (one D1 batch each) a run makes at most. A batch holds a statement per
-/// sweep and the stale nodes' tombstone insert (src/store/maintenance.rs), 9 today, so
-/// a run makes at most 90 queries of the 1,000 a Workers Paid invocation may make
+/// sweep, the stale nodes' tombstone insert and the ten statements that remove
+/// unverified accounts (src/store/maintenance.rs), 19 today, so a run makes at most
+/// 190 queries of the 1,000 a Workers Paid invocation may make
 /// (docs/deploying.md: gatehouse needs Paid). A run that hits this cap finishes on the
 /// next one.
 pub const MAX_ROUNDS: u32 = 10;
@@ -48,10 +49,15 @@ pub enum Sweep {
     /// `POST /secrets` signatures claimed in D1, past their nonce's expiry (each claim
     /// also sweeps 20 itself; this catches the rest once fetches stop).
     SecretsFetches,
+    /// Accounts whose email was never verified, `UNVERIFIED_ACCOUNT_DAYS` after their
+    /// sign-up and their last verification link: the user, its links, sign-ins and
+    /// memberships, and each organization only unverified accounts belonged to unless
+    /// something else holds it (keys, nodes, environments, audit). Counted in users.
+    UnverifiedAccounts,
 }
 
 impl Sweep {
-    pub const ALL: [Sweep; 8] = [
+    pub const ALL: [Sweep; 9] = [
         Sweep::SignIns,
         Sweep::EmailVerifications,
         Sweep::PasswordResets,
@@ -60,6 +66,7 @@ impl Sweep {
         Sweep::NodeTombstones,
         Sweep::StaleNodes,
         Sweep::SecretsFetches,
+        Sweep::UnverifiedAccounts,
     ];
 
     /// The name in the run's log line and data point (the table, but for stale nodes).
@@ -73,6 +80,7 @@ impl Sweep {
             Sweep::NodeTombstones => "node_tombstones",
             Sweep::StaleNodes => "stale_nodes",
             Sweep::SecretsFetches => "secrets_fetches",
+            Sweep::UnverifiedAccounts => "unverified_accounts",
         }
     }
 }
@@ -82,6 +90,7 @@ impl Sweep {
 pub struct Policy {
     pub tombstone_retention_ms: i64,
     pub node_remove_after_ms: i64,
+    pub unverified_account_ms: i64,
 }
 
 impl Policy {
@@ -89,6 +98,7 @@ impl Policy {
         Policy {
             tombstone_retention_ms: nonce_ttl_seconds(config.timestamp_skew_seconds) as i64 * 1000,
             node_remove_after_ms: i64::from(config.node_remove_after_days) * DAY_MS,
+            unverified_account_ms: i64::from(config.unverified_account_days) * DAY_MS,
         }
     }
 
@@ -104,6 +114,8 @@ impl Policy {
                 Sweep::StaleNodes => self.node_remove_after_ms,
                 // Its own column is the expiry already.
                 Sweep::SecretsFetches => 0,
+                // Both the sign-up and the newest verification link must be older.
+                Sweep::UnverifiedAccounts => self.unverified_account_ms,
             }
     }
 }
@@ -156,6 +168,7 @@ mod tests {
         Policy {
             tombstone_retention_ms: 660_000,
             node_remove_after_ms: 30 * DAY_MS,
+            unverified_account_ms: 30 * DAY_MS,
         }
     }
 
@@ -172,16 +185,20 @@ mod tests {
         assert_eq!(p.cutoff_ms(Sweep::LoginNetworks, now), now - 90 * DAY_MS);
         assert_eq!(p.cutoff_ms(Sweep::NodeTombstones, now), now - 660_000);
         assert_eq!(p.cutoff_ms(Sweep::StaleNodes, now), now - 30 * DAY_MS);
+        assert_eq!(
+            p.cutoff_ms(Sweep::UnverifiedAccounts, now),
+            now - 30 * DAY_MS
+        );
     }
 
     #[test]
     fn a_run_goes_on_only_while_a_batch_was_full_and_rounds_remain() {
         let mut r = Report::default();
-        let mut full = [0; 8];
+        let mut full = [0; 9];
         full[2] = u64::from(BATCH_ROWS);
         assert!(r.add_round(&full));
         assert!(!r.complete);
-        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0, 0]));
+        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0, 0, 0]));
         assert!(r.complete);
         assert_eq!(r.total(), u64::from(BATCH_ROWS) + 4);
         let mut capped = Report::default();
@@ -196,12 +213,13 @@ mod tests {
     #[test]
     fn the_log_line_names_every_sweep() {
         let mut r = Report::default();
-        r.add_round(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        r.add_round(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
         let line = r.log_line("7 * * * *", 5, 12);
         assert_eq!(line["removed"]["stale_nodes"], 7);
         assert_eq!(line["removed"]["secrets_fetches"], 8);
         assert_eq!(line["removed"]["sign_ins"], 1);
-        assert_eq!(line["total"], 36);
+        assert_eq!(line["removed"]["unverified_accounts"], 9);
+        assert_eq!(line["total"], 45);
         assert_eq!(line["durationMs"], 12);
         assert_eq!(line["complete"], true);
     }
