@@ -18,6 +18,7 @@ pub mod maintenance;
 pub mod node_env;
 pub mod node_secret;
 pub mod nodes;
+pub mod org_changes;
 pub mod org_keys;
 pub mod time;
 

@@ -29,7 +29,8 @@ const STALE_NODES: &str = "SELECT org_id, ip FROM nodes WHERE updated_at_ms < ?1
 /// verified, signed up and last sent a verification link before the cutoff, that no
 /// audit row names as an actor, and none of whose organizations is held by something
 /// else while no verified person belongs to it (keys, nodes, tombstones, service
-/// environments, audit: an operator may have put a key on it with the CLI). Oldest
+/// environments, audit: an operator may have set its environments with the CLI, and
+/// keys may predate the verification rule). Oldest
 /// first. Every statement of the sweep selects the same rows: none of them changes
 /// what this reads before the users themselves go, last.
 const DOOMED_USERS: &str = "doomed(id) AS (SELECT u.id FROM users u \

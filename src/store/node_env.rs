@@ -2,6 +2,7 @@
 //! their nodes' services, and the signatures `POST /secrets` has answered.
 
 use super::nodes::CandidateKey;
+use super::org_keys::{change_budget, changes_spent, room_for_change};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
@@ -183,23 +184,38 @@ impl Change<'_> {
     }
 }
 
+/// What setting an environment did.
+pub enum Put {
+    Stored,
+    /// The organization was banned since the caller's role was read.
+    Banned,
+    /// Its day's changes are spent (core::org_changes); retry after this many seconds.
+    ChangesSpent {
+        retry_after_seconds: u32,
+    },
+}
+
 /// Sets (or replaces) a service's sealed environment, with its audit row, in one
-/// atomic batch; only while the organization is not banned. Whether it was stored.
+/// atomic batch; only while the organization is not banned and has changes left today.
 pub async fn put(
     db: &Db,
     change: &Change<'_>,
     sealed: &str,
     size_bytes: usize,
-) -> Result<bool, Problem> {
+) -> Result<Put, Problem> {
     let what = "node_env.put";
     let db = db.trip(Route::Primary, what);
     let mut args = change.args().to_vec();
     args.extend([text(sealed), num(size_bytes as i64)]);
     let upsert = db.statement(
-        "INSERT INTO node_envs (org_id, service, sealed, size_bytes, updated_at_ms) \
-         SELECT ?1, ?2, ?6, ?7, ?5 WHERE EXISTS (SELECT 1 FROM organizations WHERE id = ?1 \
-         AND banned = 0) ON CONFLICT (org_id, service) DO UPDATE SET sealed = excluded.sealed, \
-         size_bytes = excluded.size_bytes, updated_at_ms = excluded.updated_at_ms",
+        format!(
+            "INSERT INTO node_envs (org_id, service, sealed, size_bytes, updated_at_ms) \
+             SELECT ?1, ?2, ?6, ?7, ?5 WHERE EXISTS (SELECT 1 FROM organizations WHERE id = ?1 \
+             AND banned = 0) AND {} ON CONFLICT (org_id, service) DO UPDATE SET \
+             sealed = excluded.sealed, size_bytes = excluded.size_bytes, \
+             updated_at_ms = excluded.updated_at_ms",
+            room_for_change("?1", "?5")
+        ),
         &args,
     );
     let audit = db.statement(
@@ -208,8 +224,22 @@ pub async fn put(
          WHERE org_id = ?1 AND service = ?2 AND updated_at_ms = ?5 AND sealed = ?6)",
         &args[..6],
     );
-    let results = db.batch(vec![upsert, audit]).await?;
-    Ok(changes(&results, 0) > 0)
+    let budget = db.statement(
+        change_budget("?1", "?2"),
+        &[text(change.org_id), num(change.now_ms)],
+    );
+    let results = db.batch(vec![upsert, audit, budget]).await?;
+    if changes(&results, 0) > 0 {
+        return Ok(Put::Stored);
+    }
+    Ok(
+        match changes_spent(&rows(&results, 2, what)?, change.now_ms) {
+            Some(retry_after_seconds) => Put::ChangesSpent {
+                retry_after_seconds,
+            },
+            None => Put::Banned,
+        },
+    )
 }
 
 /// Removes a service's environment, with its audit row, in one atomic batch. Whether

@@ -3,7 +3,40 @@
 use super::nodes::{nodes_of_org, NodeRow};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
+use gatehouse_core::org_changes::{self, CHANGES_PER_DAY, WINDOW_MS};
 use serde::Deserialize;
+
+/// SQL: whether organization `org` (a parameter, e.g. `?2`) may make another change at
+/// `now` (core::org_changes): fewer than [`CHANGES_PER_DAY`] audit rows in the day
+/// before. The count stops at the budget: a bounded range scan of `key_audit_by_org`.
+pub(super) fn room_for_change(org: &str, now: &str) -> String {
+    format!(
+        "(SELECT count(*) FROM (SELECT 1 FROM key_audit WHERE org_id = {org} \
+         AND at_ms > {now} - {WINDOW_MS} LIMIT {CHANGES_PER_DAY})) < {CHANGES_PER_DAY}"
+    )
+}
+
+/// SQL: the organization's changes in the day before `now` (counted up to the budget)
+/// and the oldest of them, read by [`changes_spent`].
+pub(super) fn change_budget(org: &str, now: &str) -> String {
+    format!(
+        "SELECT count(*) AS n, min(at_ms) AS oldest FROM (SELECT at_ms FROM key_audit \
+         WHERE org_id = {org} AND at_ms > {now} - {WINDOW_MS} ORDER BY at_ms DESC \
+         LIMIT {CHANGES_PER_DAY})"
+    )
+}
+
+/// Reads [`change_budget`]'s row: `Some(seconds to wait)` when the day's changes are
+/// spent. Read as a `Value` (which the store has already) rather than a derived
+/// `Deserialize`, each of which is another deserializer in the bundle.
+pub(super) fn changes_spent(rows: &[serde_json::Value], now_ms: i64) -> Option<u32> {
+    let budget = rows.first()?;
+    let counted = budget["n"].as_f64().unwrap_or(0.0);
+    (counted >= f64::from(CHANGES_PER_DAY)).then(|| {
+        let oldest = budget["oldest"].as_f64().unwrap_or(0.0) as i64;
+        org_changes::retry_after_seconds(oldest, now_ms)
+    })
+}
 
 pub struct NewKey<'a> {
     pub id: &'a str,
@@ -25,6 +58,11 @@ pub enum Insert {
     /// The key is active in this organization already, or active in another one and
     /// this upload does not prove possession over an unproven copy there.
     KeyExists,
+    /// The organization has made its day's changes (core::org_changes); retry after
+    /// this many seconds.
+    ChangesSpent {
+        retry_after_seconds: u32,
+    },
 }
 
 #[derive(Deserialize)]
@@ -39,17 +77,32 @@ struct KeyTaken {
 const KEY_TAKEN: &str = "SELECT 1 FROM org_keys WHERE public_key_pem = ?3 \
      AND revoked_at_ms IS NULL AND (org_id = ?2 OR proven = 1 OR ?7 = 0)";
 
+/// Whether organization ?2 has room for a key at ?5: fewer than ?6 active keys, and
+/// changes left today.
+fn room_for_key() -> String {
+    format!(
+        "(SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6 \
+         AND {}",
+        room_for_change("?2", "?5")
+    )
+}
+
 /// Unproven active copies elsewhere that a proven upload (?7) supersedes, while the
-/// organization has room for the key (?6).
-const SUPERSEDED: &str = "FROM org_keys WHERE public_key_pem = ?3 AND revoked_at_ms IS NULL \
-     AND org_id <> ?2 AND proven = 0 AND ?7 = 1 \
-     AND (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6";
+/// organization has room for the key.
+fn superseded() -> String {
+    format!(
+        "FROM org_keys WHERE public_key_pem = ?3 AND revoked_at_ms IS NULL \
+         AND org_id <> ?2 AND proven = 0 AND ?7 = 1 AND {}",
+        room_for_key()
+    )
+}
 
 /// In one batch: revokes unproven copies a proven upload supersedes (audited in their
 /// organization, by the uploader), inserts the key and its audit row, only while the
-/// organization has fewer than `max_active` active keys and nobody else holds the key
-/// (both checked inside the insert, so concurrent uploads cannot slip past either; the
-/// unique index on active PEMs backs the second up), then reads which rule refused it.
+/// organization has fewer than `max_active` active keys and changes left today, and
+/// nobody else holds the key (all checked inside the insert, so concurrent uploads
+/// cannot slip past them; the unique index on active PEMs backs the last up), then
+/// reads which rule refused it.
 pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     let what = "org_keys.insert";
     let db = db.trip(Route::Primary, what);
@@ -67,20 +120,23 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     let superseded_audit = db.statement(
         format!(
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-             SELECT ?8 || '-superseded-' || id, org_id, id, ?9, 'REVOKE', ?5 {SUPERSEDED}"
+             SELECT ?8 || '-superseded-' || id, org_id, id, ?9, 'REVOKE', ?5 {}",
+            superseded()
         ),
         &args,
     );
     let supersede = db.statement(
-        format!("UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {SUPERSEDED})"),
+        format!(
+            "UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {})",
+            superseded()
+        ),
         &args[..7],
     );
     let insert = db.statement(
         format!(
             "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms, proven) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?7 WHERE \
-             (SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6 \
-             AND NOT EXISTS ({KEY_TAKEN})"
+             SELECT ?1, ?2, ?3, ?4, ?5, ?7 WHERE {} AND NOT EXISTS ({KEY_TAKEN})",
+            room_for_key()
         ),
         &args[..7],
     );
@@ -107,7 +163,11 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
             num(i64::from(key.proven)),
         ],
     );
-    let statements = vec![superseded_audit, supersede, insert, audit, taken];
+    let budget = db.statement(
+        change_budget("?1", "?2"),
+        &[text(key.org_id), num(key.now_ms)],
+    );
+    let statements = vec![superseded_audit, supersede, insert, audit, taken, budget];
     let results = match db.try_batch(statements).await {
         Ok(results) => results,
         // The index refused a concurrent copy the NOT EXISTS could not yet see.
@@ -122,27 +182,41 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     let taken = rows::<KeyTaken>(&results, 4, what)?
         .first()
         .is_some_and(|t| t.taken != 0);
-    Ok(if taken {
-        Insert::KeyExists
-    } else {
-        Insert::QuotaFull
+    let spent = changes_spent(&rows(&results, 5, what)?, key.now_ms);
+    Ok(match (taken, spent) {
+        (true, _) => Insert::KeyExists,
+        (false, Some(retry_after_seconds)) => Insert::ChangesSpent {
+            retry_after_seconds,
+        },
+        (false, None) => Insert::QuotaFull,
     })
 }
 
-/// How many active keys the organization has: read before generating a key, so a full
-/// organization costs no RSA key generation (the insert checks the quota again).
-pub async fn active_count(db: &Db, org_id: &str) -> Result<u32, Problem> {
-    let what = "org_keys.active_count";
+/// What adding a key now would meet.
+pub struct Room {
+    /// The organization's active keys.
+    pub active: u32,
+    /// `Some(seconds to wait)` when its day's changes are spent (core::org_changes).
+    pub changes_spent: Option<u32>,
+}
+
+/// [`Room`], read on the primary before generating a key, so a full organization costs
+/// no RSA key generation (the insert checks both again).
+pub async fn room(db: &Db, org_id: &str, now_ms: i64) -> Result<Room, Problem> {
+    let what = "org_keys.room";
     let db = db.trip(Route::Primary, what);
-    let results = db
-        .batch(vec![db.statement(
-            "SELECT count(*) AS n FROM org_keys WHERE org_id = ?1 AND revoked_at_ms IS NULL",
-            &[text(org_id)],
-        )])
-        .await?;
-    Ok(rows::<Count>(&results, 0, what)?
-        .first()
-        .map_or(0, |c| c.n as u32))
+    let active = db.statement(
+        "SELECT count(*) AS n FROM org_keys WHERE org_id = ?1 AND revoked_at_ms IS NULL",
+        &[text(org_id)],
+    );
+    let budget = db.statement(change_budget("?1", "?2"), &[text(org_id), num(now_ms)]);
+    let results = db.batch(vec![active, budget]).await?;
+    Ok(Room {
+        active: rows::<Count>(&results, 0, what)?
+            .first()
+            .map_or(0, |c| c.n as u32),
+        changes_spent: changes_spent(&rows(&results, 1, what)?, now_ms),
+    })
 }
 
 #[derive(Deserialize)]

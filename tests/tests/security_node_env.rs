@@ -1,11 +1,13 @@
 //! Service environments are credentials (issue 27): who may set, list and delete them
 //! (`/organization/{idOrg}/node-env[/{service}]`), and what anyone else gets — a
 //! stranger, a member without the role, another organization's OWNER, an unverified
-//! address, a banned organization — and bodies no client should send. Each answer
-//! named in SECURITY.md.
+//! address, a banned organization — and bodies no client should send; and the day's
+//! budget of changes one token can make. Each answer named in SECURITY.md.
 
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, sign_up, verified_user};
 use gatehouse_e2e::node_env::{set_all_envs, set_env};
+use gatehouse_e2e::nodes::{now_ms, upload_new_key};
 use gatehouse_e2e::{shared_app, TestApp};
 use serde_json::json;
 
@@ -146,4 +148,83 @@ fn bodies_and_services_no_client_should_send_are_refused_by_name() {
         "SELECT service, size_bytes FROM node_envs WHERE org_id = '{org}'"
     ));
     assert_eq!(rows, vec![json!({"service": "gcs", "size_bytes": 32768})]);
+}
+
+/// A day of changes (core::org_changes: 100 audit rows in 24 hours) bounds what one
+/// token can add to D1 by looping uploads and environment writes; revoking and
+/// deleting, the ways back, are never refused.
+#[test]
+fn an_organizations_day_of_changes_is_bounded_and_undoing_never_is() {
+    let app = shared_app();
+    let (owner, org, _) = verified_user(app, "owner@env-budget.example");
+    let (_, uploaded) = upload_new_key(app, &owner, &org);
+    let key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(set_env(app, &owner, &org, "s3", "A=1\n").status, 200);
+    // 98 more changes, made over the last day (the oldest 23 hours ago): 100 in all.
+    let now = now_ms();
+    app.d1_query(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 98) \
+         INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT 'budget-' || i, '{org}', 's3', NULL, 'ENV_SET', {} + i FROM n",
+        now - 23 * 3600 * 1000
+    ));
+    let audit = |app: &TestApp| {
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM key_audit WHERE org_id = '{org}'"
+        ))[0]["n"]
+            .as_i64()
+            .unwrap()
+    };
+    let keys = |app: &TestApp| {
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM org_keys WHERE org_id = '{org}'"
+        ))[0]["n"]
+            .as_i64()
+            .unwrap()
+    };
+    let (audited, stored_keys) = (audit(app), keys(app));
+    assert_eq!(audited, 100);
+
+    // Adding a key (uploaded or generated) and setting an environment: 429, with when.
+    let key = PrivateKey::generate(2048).expect("RSA key");
+    let upload = app.post_json_as(
+        &owner,
+        &format!("/organization/{org}/key"),
+        &json!({"publicKey": key.public_key().to_spki_pem()}),
+    );
+    let generate = app.request_as(&owner, "POST", &format!("/organization/{org}/key"), None);
+    let put = set_env(app, &owner, &org, "gcs", "B=2\n");
+    for refused in [&upload, &generate, &put] {
+        assert_error(refused, 429, "RATE_LIMITED");
+        let retry: i64 = refused.header("retry-after").unwrap().parse().unwrap();
+        assert!(
+            (3500..=3610).contains(&retry),
+            "{retry} s: the oldest leaves in ~1 h"
+        );
+    }
+    assert_eq!(
+        (audit(app), keys(app)),
+        (audited, stored_keys),
+        "nothing stored"
+    );
+    assert_eq!(stored(app, &org).len(), 1, "the gcs file was not set");
+
+    // The ways back still work (and count).
+    let revoke = app.request_as(
+        &owner,
+        "DELETE",
+        &format!("/organization/{org}/key/{key_id}"),
+        None,
+    );
+    assert_eq!(revoke.status, 200, "{}", revoke.body);
+    let delete = app.request_as(&owner, "DELETE", &env_path(&org, "s3"), None);
+    assert_eq!(delete.status, 200, "{}", delete.body);
+    assert_eq!(audit(app), audited + 2);
+
+    // A day later the budget is back.
+    app.d1_query(&format!(
+        "UPDATE key_audit SET at_ms = at_ms - 25 * 3600 * 1000 WHERE org_id = '{org}'"
+    ));
+    assert_eq!(set_env(app, &owner, &org, "gcs", "B=2\n").status, 200);
+    upload_new_key(app, &owner, &org);
 }

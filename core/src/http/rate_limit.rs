@@ -36,8 +36,9 @@ pub fn client_network(client_ip: &str) -> String {
 
 /// Routes whose handler limits some requests itself, after authorizing them (key
 /// generation: per organization and per client network, only for requests that
-/// would generate), so their 429 is documented though `per_ip` passes them.
-pub const LIMITED_IN_HANDLER: &[RouteId] = &[RouteId::CreateOrgKey];
+/// would generate; adding a key or setting an environment: the organization's day of
+/// changes, core::org_changes), so their 429 is documented though `per_ip` passes them.
+pub const LIMITED_IN_HANDLER: &[RouteId] = &[RouteId::CreateOrgKey, RouteId::SetNodeEnv];
 
 /// The limiter and key for a request to `route` from `client_ip`, if it is limited.
 pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)> {

@@ -24,7 +24,7 @@ use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
-use gatehouse_core::http::problem::Problem;
+use gatehouse_core::http::problem::{Family, Problem};
 use gatehouse_core::http::rate_limit::{client_network, AUTH_LIMITER};
 use gatehouse_core::org_keys::parse_upload;
 use gatehouse_core::time::format_rfc3339_ms;
@@ -56,7 +56,8 @@ pub async fn handle(
     let (public, private, proven) = if body.is_empty() {
         // Generation costs 0.5–4 s of CPU: only for a caller who may add a key now,
         // at a bounded pace per organization and per network.
-        if let Some(refusal) = before_generating(&req, env, db, &config, org_id).await? {
+        let now_ms = crate::clock::now_ms();
+        if let Some(refusal) = before_generating(&req, env, db, &config, org_id, now_ms).await? {
             return Ok(refusal);
         }
         let private = PrivateKey::generate(GENERATED_BITS).map_err(|e| {
@@ -91,6 +92,9 @@ pub async fn handle(
     let refusal = match stored {
         Insert::Stored => None,
         Insert::QuotaFull => Some(quota_full(&config)),
+        Insert::ChangesSpent {
+            retry_after_seconds,
+        } => return Ok(changes_spent(retry_after_seconds)),
         Insert::KeyExists => Some(AccountError::new(
             ErrorCode::KeyExists,
             "This public key is already active in an organization; a key belongs to one \
@@ -139,15 +143,28 @@ fn quota_full(config: &Config) -> AccountError {
     )
 }
 
-/// Whether a key may be generated now: the organization has room for it (read on the
-/// primary; the insert checks again), and neither the organization nor the caller's
-/// network has generated 10 in the last minute. `Some` is the refusal to send.
+/// 429 with `Retry-After`: the organization has made its day's key and environment
+/// changes (core::org_changes).
+pub fn changes_spent(retry_after_seconds: u32) -> Response {
+    http::problem_response(
+        &Problem::RateLimited {
+            retry_after_seconds,
+        },
+        Family::Account,
+    )
+}
+
+/// Whether a key may be generated now: the organization has room for it and changes
+/// left today (read on the primary; the insert checks again), and neither the
+/// organization nor the caller's network has generated 10 in the last minute. `Some`
+/// is the refusal to send.
 async fn before_generating(
     req: &Request,
     env: &Env,
     db: &Db,
     config: &Config,
     org_id: &str,
+    now_ms: i64,
 ) -> Result<Option<Response>, Problem> {
     if config.rate_limits {
         let network = client_network(&crate::rate_limit::client_ip(req));
@@ -158,7 +175,11 @@ async fn before_generating(
             crate::rate_limit::check(env, AUTH_LIMITER, key).await?;
         }
     }
-    if org_keys::active_count(db, org_id).await? >= config.org_keys_max {
+    let room = org_keys::room(db, org_id, now_ms).await?;
+    if let Some(retry_after_seconds) = room.changes_spent {
+        return Ok(Some(changes_spent(retry_after_seconds)));
+    }
+    if room.active >= config.org_keys_max {
         return Ok(Some(error(&quota_full(config))));
     }
     Ok(None)

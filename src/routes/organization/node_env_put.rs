@@ -1,15 +1,18 @@
 //! `PUT /organization/{idOrg}/node-env/{service}` — OWNER or ADMINISTRATOR (verified
 //! email, organization not banned) sets the env file of one of the nodes' services
 //! (`s3`, `gcs`, `blob`): `{"env": "<file text>"}`, at most 32 KiB. Sealed under
-//! `NODE_ENV_KEY` before it reaches D1; audited (`ENV_SET`) in the same batch. The
-//! answer never repeats the file; the caller's address is told (core::account::notices:
-//! nodes run with what is set here, whoever set it). Contract: core::node_env.
+//! `NODE_ENV_KEY` before it reaches D1; audited (`ENV_SET`) in the same batch, which
+//! refuses it (429) once the organization's day of changes is spent
+//! (core::org_changes). The answer never repeats the file; the caller's address is
+//! told (core::account::notices: nodes run with what is set here, whoever set it).
+//! Contract: core::node_env.
 
+use super::key_create::changes_spent;
 use super::node_env_delete::{service_or_refusal, MANAGE_NODE_ENV};
 use crate::email::send_notice_later;
 use crate::routes::account::{authorize, error, new_id};
 use crate::routes::nodes::secrets::node_env_key;
-use crate::store::node_env::{self, Change};
+use crate::store::node_env::{self, Change, Put};
 use crate::store::Db;
 use crate::{config, http, webcrypto};
 use gatehouse_core::account::notices::Notice;
@@ -55,12 +58,18 @@ pub async fn handle(
         audit_id: &new_id()?,
         now_ms,
     };
-    if !node_env::put(db, &change, &sealed, file.as_bytes().len()).await? {
+    match node_env::put(db, &change, &sealed, file.as_bytes().len()).await? {
+        Put::Stored => {}
         // The gate saw the organization usable; a ban landed in between.
-        return Ok(error(&AccountError::new(
-            ErrorCode::OrgBanned,
-            "This organization is banned; it can no longer make changes",
-        )));
+        Put::Banned => {
+            return Ok(error(&AccountError::new(
+                ErrorCode::OrgBanned,
+                "This organization is banned; it can no longer make changes",
+            )))
+        }
+        Put::ChangesSpent {
+            retry_after_seconds,
+        } => return Ok(changes_spent(retry_after_seconds)),
     }
     let notice = Notice::NodeEnvSet {
         org_id,
