@@ -84,6 +84,36 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin node-env-delete 25c4d363-3ac7-4427-954b-187a3b6a7456 blob --remote"
     )]
     NodeEnvDelete(NodeEnvTarget),
+
+    /// Revoke one of an organization's keys at once (a leaked private key, an account
+    /// taken over): registrations it signs are refused from the next request on;
+    /// audited with no user (REVOKE). The organization's people can do the same with
+    /// DELETE /organization/{idOrg}/key/{keyId}.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin revoke-key 25c4d363-3ac7-4427-954b-187a3b6a7456 0b9e6a4e-7f0e-4d55-9a51-0c3d2f1e8b7a --remote"
+    )]
+    RevokeKey(KeyTarget),
+    /// End every sign-in of a person (an account taken over, a stolen device), as a
+    /// password reset does: their refresh tokens answer SESSION_ENDED and their access
+    /// tokens stop at the next request. The password is unchanged: a thief who knows
+    /// it can sign in again, so have the person reset it.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin end-sign-ins ada@acme.io --remote"
+    )]
+    EndSignIns(FindOrgArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyTarget {
+    /// The organization's id, e.g. 25c4d363-3ac7-4427-954b-187a3b6a7456.
+    #[arg(value_name = "ORG_ID")]
+    pub org: String,
+    /// The key's id (show-org lists them, key-audit names them), e.g.
+    /// 0b9e6a4e-7f0e-4d55-9a51-0c3d2f1e8b7a.
+    #[arg(value_name = "KEY_ID")]
+    pub key: String,
+    #[command(flatten)]
+    pub place: Place,
 }
 
 #[derive(Debug, Args)]

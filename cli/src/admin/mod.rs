@@ -8,6 +8,7 @@
 //! for the operator's eyes.
 
 pub mod args;
+mod incident;
 mod node_env;
 mod rows;
 mod sql;
@@ -63,7 +64,16 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
         AdminCommand::NodeEnvSet(a) => node_env::set(&a),
         AdminCommand::NodeEnvList(t) => node_env::list(&t),
         AdminCommand::NodeEnvDelete(t) => node_env::delete(&t),
+        AdminCommand::RevokeKey(t) => incident::revoke_key(&t),
+        AdminCommand::EndSignIns(a) => incident::end_sign_ins(&a),
     }
+}
+
+/// Now, in epoch milliseconds (what every stored time is).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// One statement's answer.

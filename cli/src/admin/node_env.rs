@@ -4,7 +4,7 @@
 //! under the worker's own `NODE_ENV_KEY`, so only sealed text reaches wrangler and D1.
 
 use super::args::{NodeEnvSetArgs, NodeEnvTarget, OrgTarget};
-use super::{execute, part, print_json, rows, sql};
+use super::{execute, now_ms, part, print_json, rows, sql};
 use aes::cipher::{KeyIvInit, StreamCipher};
 use gatehouse_core::crypto::{random_bytes, uuid_v4};
 use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
@@ -66,10 +66,4 @@ pub fn delete(t: &NodeEnvTarget) -> Result<(), String> {
         service.as_str()
     );
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

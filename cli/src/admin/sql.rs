@@ -245,6 +245,37 @@ pub fn node_env_delete(org: &str, service: &str, audit_id: &str, now_ms: i64) ->
     .join("; ")
 }
 
+/// Two statements: the revocation (only of an active key of this organization),
+/// returning the key it revoked, then its audit entry with no user, written only if
+/// that revocation is there.
+pub fn revoke_key(org: &str, key: &str, audit_id: &str, now_ms: i64) -> String {
+    let (org, key) = (literal(org), literal(key));
+    [
+        format!(
+            "UPDATE org_keys SET revoked_at_ms = {now_ms} WHERE id = {key} AND org_id = {org} \
+             AND revoked_at_ms IS NULL RETURNING id"
+        ),
+        format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT {}, {org}, {key}, NULL, 'REVOKE', {now_ms} WHERE EXISTS (SELECT 1 \
+             FROM org_keys WHERE id = {key} AND org_id = {org} AND revoked_at_ms = {now_ms})",
+            literal(audit_id)
+        ),
+    ]
+    .join("; ")
+}
+
+/// Two statements: the person's id (none: no such account), then their live sign-ins
+/// ended as a password reset ends them, returning each one ended.
+pub fn end_sign_ins(email: &str, now_ms: i64) -> String {
+    let email = literal(email);
+    format!(
+        "SELECT id FROM users WHERE email = {email}; UPDATE sign_ins SET ended_at_ms = \
+         {now_ms} WHERE ended_at_ms IS NULL AND user_id = (SELECT id FROM users WHERE \
+         email = {email}) RETURNING id"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
