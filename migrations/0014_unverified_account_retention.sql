@@ -1,6 +1,6 @@
 -- Unverified sign-ups expire (docs/operations.md, "Retention"): the scheduled
 -- maintenance removes an account whose email was never verified UNVERIFIED_ACCOUNT_DAYS
--- (30) after its sign-up and its last verification link, with the organization only it
+-- (30) after its sign-up (a link sent in the last day holds it), with the organization only it
 -- belonged to (src/store/maintenance.rs). Indexes only, so the code before and after
 -- this release both run on it.
 

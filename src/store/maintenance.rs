@@ -7,7 +7,7 @@
 
 use super::{changes, num, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS};
+use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS, UNVERIFIED_LINK_HOLD_MS};
 
 /// `DELETE` of up to `?2` rows of `table` whose `column` is before `?1`, by `key`
 /// (the primary key's columns, comma separated: a row value for the WITHOUT ROWID
@@ -25,10 +25,11 @@ fn expired(table: &str, key: &str, column: &str) -> String {
 const STALE_NODES: &str = "SELECT org_id, ip FROM nodes WHERE updated_at_ms < ?1 \
      ORDER BY updated_at_ms, org_id, ip LIMIT ?2";
 
-/// The accounts the unverified sweep removes (`?1` its cutoff, `?2` its batch): never
-/// verified, signed up and last sent a verification link before the cutoff, that no
-/// audit row names as an actor, and none of whose organizations is held by something
-/// else while no verified person belongs to it (keys, nodes, tombstones, service
+/// The accounts the unverified sweep removes (`?1` its cutoff, `?2` its batch, `?3`
+/// the link hold's start): never verified, signed up before the cutoff, sent no
+/// verification or reset link since the hold's start (someone is acting on it), that
+/// no audit row names as an actor, and none of whose organizations is held by
+/// something else while no verified person belongs to it (keys, nodes, tombstones, service
 /// environments, audit: an operator may have set its environments with the CLI, and
 /// keys may predate the verification rule). Oldest
 /// first. Every statement of the sweep selects the same rows: none of them changes
@@ -36,7 +37,9 @@ const STALE_NODES: &str = "SELECT org_id, ip FROM nodes WHERE updated_at_ms < ?1
 const DOOMED_USERS: &str = "doomed(id) AS (SELECT u.id FROM users u \
      WHERE u.email_verified_at_ms IS NULL AND u.created_at_ms < ?1 \
      AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.user_id = u.id \
-       AND v.created_at_ms >= ?1) \
+       AND v.created_at_ms >= ?3) \
+     AND NOT EXISTS (SELECT 1 FROM password_resets r WHERE r.user_id = u.id \
+       AND r.created_at_ms >= ?3) \
      AND NOT EXISTS (SELECT 1 FROM key_audit a WHERE a.actor_user_id = u.id) \
      AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.user_id = u.id \
        AND NOT EXISTS (SELECT 1 FROM org_members o JOIN users ou ON ou.id = o.user_id \
@@ -93,8 +96,9 @@ fn unverified_accounts() -> Vec<String> {
     sql
 }
 
-/// A sweep's statements, each bound to its cutoff (`?1`) and batch (`?2`); the last
-/// one's changes are what the sweep removed.
+/// A sweep's statements, each bound to its cutoff (`?1`) and batch (`?2`) (and the
+/// unverified sweep's to its link hold, `?3`); the last one's changes are what the
+/// sweep removed.
 fn sql(sweep: Sweep) -> Vec<String> {
     let one = |sql: String| vec![sql];
     match sweep {
@@ -145,11 +149,13 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
                 &[cutoff.clone(), limit.clone(), num(now_ms)],
             ));
         }
+        let mut args = vec![cutoff, limit.clone()];
         if sweep == Sweep::UnverifiedAccounts {
             statements.push(trip.statement(DEFER_FOREIGN_KEYS, &[]));
+            args.push(num(now_ms - UNVERIFIED_LINK_HOLD_MS));
         }
         for sql in sql(sweep) {
-            statements.push(trip.statement(sql, &[cutoff.clone(), limit.clone()]));
+            statements.push(trip.statement(sql, &args));
         }
         counted.push(statements.len() - 1);
     }

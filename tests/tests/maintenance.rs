@@ -255,14 +255,18 @@ fn without_test_hooks_the_clock_cannot_be_moved_and_the_cron_uses_real_time() {
     );
 }
 
-/// Moves an account's sign-up, and every verification link it was sent, `days` back.
+/// Moves an account's sign-up, and every verification and reset link it was sent,
+/// `days` back.
 fn signed_up_days_ago(app: &TestApp, email: &str, days: i64) {
     let at = now_ms() - days * DAY;
     app.d1_query(&format!(
         "UPDATE users SET created_at_ms = {at} WHERE email = '{email}'; \
          UPDATE email_verifications SET created_at_ms = {at}, expires_at_ms = {} \
+         WHERE user_id = (SELECT id FROM users WHERE email = '{email}'); \
+         UPDATE password_resets SET created_at_ms = {at}, expires_at_ms = {} \
          WHERE user_id = (SELECT id FROM users WHERE email = '{email}')",
-        at + DAY
+        at + DAY,
+        at + 3600 * 1000
     ));
 }
 
@@ -294,18 +298,28 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
     let held = sign_up(&app, "ada@held.example");
     let held_org = held["user"]["orgId"].as_str().unwrap().to_owned();
     seed_org(&app, &held_org, 2048);
-    // Asked for a new link yesterday: kept, the link must still work.
+    // Asked for a new link, or a reset, within the last day: kept, the link must work.
     let asking = "ada@asking.example";
     sign_up(&app, asking);
+    let resetting = "ada@resetting.example";
+    sign_up(&app, resetting);
     // Young: signed up 29 days ago.
     let young = "ada@young.example";
     sign_up(&app, young);
-    for email in [lapsed, "new@kept.example", "ada@held.example", asking] {
+    for email in [
+        lapsed,
+        "new@kept.example",
+        "ada@held.example",
+        asking,
+        resetting,
+    ] {
         signed_up_days_ago(&app, email, 31);
     }
     signed_up_days_ago(&app, young, 29);
     let resend = app.post_json("/user/resend-verification", &json!({"email": asking}));
     assert!(resend.status < 300, "{}", resend.body);
+    let reset = app.post_json("/user/request-reset-password", &json!({"email": resetting}));
+    assert!(reset.status < 300, "{}", reset.body);
     let lapsed_id = user_id(&app, lapsed);
     let joined_id = user_id(&app, "new@kept.example");
 
@@ -321,6 +335,7 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
         json!([
             "ada@asking.example",
             "ada@held.example",
+            "ada@resetting.example",
             "ada@young.example",
             "boss@kept.example"
         ])

@@ -85,8 +85,9 @@ pub struct Config {
     /// scheduled maintenance (leaving a tombstone).
     pub node_remove_after_days: u32,
     /// `UNVERIFIED_ACCOUNT_DAYS`: an account whose email was never verified is removed by
-    /// the scheduled maintenance this long after its sign-up and its last verification
-    /// link (with the organization only it belonged to, if nothing else holds it).
+    /// the scheduled maintenance this long after its sign-up, once no verification or
+    /// reset link was sent in the last day (with the organization only it belonged to,
+    /// if nothing else holds it; core::maintenance).
     pub unverified_account_days: u32,
     /// Enables test-only routes (e.g. `/__test/panic`). Off in production.
     pub test_hooks: bool,

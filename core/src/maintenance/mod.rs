@@ -18,6 +18,11 @@ pub const SIGN_IN_GRACE_MS: i64 = DAY_MS;
 /// Verification and reset links are kept this long after they expire, so a late click
 /// still reads "expired" or "already used" for a week before it reads "invalid".
 pub const LINK_GRACE_MS: i64 = 7 * DAY_MS;
+/// An account never verified is kept this long after its last verification or reset
+/// link was sent, however old it is: a person acting on it (a verification link lives
+/// a day) is not cut off mid-way. Someone asking for a link every day keeps it so;
+/// the address's owner ends a squatter's hold with a password reset.
+pub const UNVERIFIED_LINK_HOLD_MS: i64 = DAY_MS;
 /// Rows one statement deletes at most: with the indexes of migration 0012 each delete
 /// is a range scan of this many rows, far inside D1's 30 s per statement.
 pub const BATCH_ROWS: u32 = 500;
@@ -50,7 +55,8 @@ pub enum Sweep {
     /// also sweeps 20 itself; this catches the rest once fetches stop).
     SecretsFetches,
     /// Accounts whose email was never verified, `UNVERIFIED_ACCOUNT_DAYS` after their
-    /// sign-up and their last verification link: the user, its links, sign-ins and
+    /// sign-up and a day ([`UNVERIFIED_LINK_HOLD_MS`]) after their last verification or
+    /// reset link: the user, its links, sign-ins and
     /// memberships, and each organization only unverified accounts belonged to unless
     /// something else holds it (keys, nodes, environments, audit). Counted in users.
     UnverifiedAccounts,
@@ -114,7 +120,7 @@ impl Policy {
                 Sweep::StaleNodes => self.node_remove_after_ms,
                 // Its own column is the expiry already.
                 Sweep::SecretsFetches => 0,
-                // Both the sign-up and the newest verification link must be older.
+                // Of the sign-up (links hold it for UNVERIFIED_LINK_HOLD_MS more).
                 Sweep::UnverifiedAccounts => self.unverified_account_ms,
             }
     }
