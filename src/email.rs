@@ -1,5 +1,6 @@
 //! The email client: outgoing mail through the `send_email` binding (`EMAIL`).
 
+use crate::store::org_keys::Recipient;
 use gatehouse_core::account::notices::{notice_email, Notice};
 use gatehouse_core::config::Config;
 use gatehouse_core::time::format_rfc3339_ms;
@@ -108,23 +109,33 @@ pub fn send_verification_later(
     send_later(ctx, env, config, to, mail, "verification", None);
 }
 
-/// Tells the account at `to` of a change its sign-in made that outlives the sign-in
+/// Tells the account that made a change outliving its sign-in (`actor`: user id,
+/// address), and the organization's other OWNERs (`owners`, naming the actor), of it
 /// (core::account::notices), after the response; a failure is logged, the change
-/// stands. At most [`NOTICES`]' pace per account (`user_id`): an OWNER could otherwise
+/// stands. At most [`NOTICES`]' pace per recipient account: an OWNER could otherwise
 /// loop a change to make the worker send mail without end, spending the sending quota
-/// that verification and reset mail need; past it the notice is skipped and logged
-/// (the change and its audit row stand).
+/// that verification and reset mail need; past it a notice is skipped and logged (the
+/// change and its audit row stand).
 pub fn send_notice_later(
     ctx: &worker::Context,
     env: &Env,
     config: &Config,
-    (user_id, to): (&str, &str),
+    (actor_id, actor_email): (&str, &str),
+    owners: &[Recipient],
     notice: &Notice<'_>,
     now_ms: i64,
 ) {
-    let mail = notice_email(notice, &format_rfc3339_ms(now_ms), &config.public_url);
-    let pace_key = Some(format!("notice:{user_id}"));
-    send_later(ctx, env, config, to, mail, "security notice", pace_key);
+    let at = format_rfc3339_ms(now_ms);
+    let recipients = std::iter::once((actor_id, actor_email, None)).chain(
+        owners
+            .iter()
+            .map(|o| (o.user_id.as_str(), o.email.as_str(), Some(actor_email))),
+    );
+    for (user_id, to, actor) in recipients {
+        let mail = notice_email(notice, &at, &config.public_url, actor);
+        let pace_key = Some(format!("notice:{user_id}"));
+        send_later(ctx, env, config, to, mail, "security notice", pace_key);
+    }
 }
 
 /// The limiter that paces security notices per account: 10 a minute, as the account

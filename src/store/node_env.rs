@@ -2,7 +2,9 @@
 //! their nodes' services, and the signatures `POST /secrets` has answered.
 
 use super::nodes::CandidateKey;
-use super::org_keys::{change_budget, changes_spent, room_for_change};
+use super::org_keys::{
+    change_budget, changes_spent, other_owners, recipients, room_for_change, Recipient,
+};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
@@ -186,13 +188,12 @@ impl Change<'_> {
 
 /// What setting an environment did.
 pub enum Put {
-    Stored,
+    /// Stored; the organization's other OWNERs, to be told.
+    Stored { owners: Vec<Recipient> },
     /// The organization was banned since the caller's role was read.
     Banned,
     /// Its day's changes are spent (core::org_changes); retry after this many seconds.
-    ChangesSpent {
-        retry_after_seconds: u32,
-    },
+    ChangesSpent { retry_after_seconds: u32 },
 }
 
 /// Sets (or replaces) a service's sealed environment, with its audit row, in one
@@ -228,9 +229,15 @@ pub async fn put(
         change_budget("?1", "?2"),
         &[text(change.org_id), num(change.now_ms)],
     );
-    let results = db.batch(vec![upsert, audit, budget]).await?;
+    let owners = db.statement(
+        other_owners("?1", "?2"),
+        &[text(change.org_id), text(change.actor_user_id)],
+    );
+    let results = db.batch(vec![upsert, audit, budget, owners]).await?;
     if changes(&results, 0) > 0 {
-        return Ok(Put::Stored);
+        return Ok(Put::Stored {
+            owners: recipients(&rows(&results, 3, what)?),
+        });
     }
     Ok(
         match changes_spent(&rows(&results, 2, what)?, change.now_ms) {

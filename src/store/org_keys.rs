@@ -38,6 +38,38 @@ pub(super) fn changes_spent(rows: &[serde_json::Value], now_ms: i64) -> Option<u
     })
 }
 
+/// At most this many of an organization's other OWNERs are told of a change.
+const OWNERS_TOLD: u32 = 10;
+
+/// SQL: the verified OWNERs of organization `org` but the acting account `actor`
+/// (parameters), read as [`Recipient`]s: who is told of a key or environment change
+/// besides the actor (core::account::notices).
+pub(super) fn other_owners(org: &str, actor: &str) -> String {
+    format!(
+        "SELECT u.id, u.email FROM org_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = {org} AND m.role = 'OWNER' AND u.email_verified_at_ms IS NOT NULL \
+         AND u.id <> {actor} ORDER BY m.created_at_ms, u.id LIMIT {OWNERS_TOLD}"
+    )
+}
+
+/// Someone a security notice goes to.
+pub struct Recipient {
+    pub user_id: String,
+    pub email: String,
+}
+
+/// [`other_owners`]' rows (as `Value`s: no deserializer of their own in the bundle).
+pub(super) fn recipients(rows: &[serde_json::Value]) -> Vec<Recipient> {
+    rows.iter()
+        .filter_map(|row| {
+            Some(Recipient {
+                user_id: row["id"].as_str()?.to_owned(),
+                email: row["email"].as_str()?.to_owned(),
+            })
+        })
+        .collect()
+}
+
 pub struct NewKey<'a> {
     pub id: &'a str,
     pub org_id: &'a str,
@@ -52,7 +84,15 @@ pub struct NewKey<'a> {
 }
 
 pub enum Insert {
-    Stored,
+    /// Stored; the organization's other OWNERs, to be told.
+    Stored {
+        owners: Vec<Recipient>,
+    },
+    Refused(Refusal),
+}
+
+/// Why a key was not stored.
+pub enum Refusal {
     /// The organization already has `max_active` active keys.
     QuotaFull,
     /// The key is active in this organization already, or active in another one and
@@ -60,9 +100,7 @@ pub enum Insert {
     KeyExists,
     /// The organization has made its day's changes (core::org_changes); retry after
     /// this many seconds.
-    ChangesSpent {
-        retry_after_seconds: u32,
-    },
+    ChangesSpent { retry_after_seconds: u32 },
 }
 
 #[derive(Deserialize)]
@@ -167,28 +205,42 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         change_budget("?1", "?2"),
         &[text(key.org_id), num(key.now_ms)],
     );
-    let statements = vec![superseded_audit, supersede, insert, audit, taken, budget];
+    let owners = db.statement(
+        other_owners("?1", "?2"),
+        &[text(key.org_id), text(key.actor_user_id)],
+    );
+    let statements = vec![
+        superseded_audit,
+        supersede,
+        insert,
+        audit,
+        taken,
+        budget,
+        owners,
+    ];
     let results = match db.try_batch(statements).await {
         Ok(results) => results,
         // The index refused a concurrent copy the NOT EXISTS could not yet see.
         Err(e) if e.to_string().contains("org_keys.public_key_pem") => {
-            return Ok(Insert::KeyExists)
+            return Ok(Insert::Refused(Refusal::KeyExists))
         }
         Err(e) => return Err(storage_failure(what, e)),
     };
     if changes(&results, 2) > 0 {
-        return Ok(Insert::Stored);
+        return Ok(Insert::Stored {
+            owners: recipients(&rows(&results, 6, what)?),
+        });
     }
     let taken = rows::<KeyTaken>(&results, 4, what)?
         .first()
         .is_some_and(|t| t.taken != 0);
     let spent = changes_spent(&rows(&results, 5, what)?, key.now_ms);
     Ok(match (taken, spent) {
-        (true, _) => Insert::KeyExists,
-        (false, Some(retry_after_seconds)) => Insert::ChangesSpent {
+        (true, _) => Insert::Refused(Refusal::KeyExists),
+        (false, Some(retry_after_seconds)) => Insert::Refused(Refusal::ChangesSpent {
             retry_after_seconds,
-        },
-        (false, None) => Insert::QuotaFull,
+        }),
+        (false, None) => Insert::Refused(Refusal::QuotaFull),
     })
 }
 

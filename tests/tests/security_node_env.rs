@@ -228,3 +228,79 @@ fn an_organizations_day_of_changes_is_bounded_and_undoing_never_is() {
     assert_eq!(set_env(app, &owner, &org, "gcs", "B=2\n").status, 200);
     upload_new_key(app, &owner, &org);
 }
+
+/// A thief may hold an ADMINISTRATOR's token, whose mailbox nobody reads: the
+/// organization's OWNERs are told of each key and environment change too, with who
+/// made it; the actor is told once, as before.
+#[test]
+fn an_administrators_changes_are_told_to_the_organizations_owners() {
+    let app = shared_app();
+    let owner_email = "owner@env-told.example";
+    let admin_email = "admin@env-told.example";
+    let (owner, org, _) = verified_user(app, owner_email);
+    let (admin, _, body) = verified_user(app, admin_email);
+    // A colleague at the claimed domain joined as MEMBER; the owner made them admin.
+    let admin_id = body["user"]["id"].as_str().expect("user id");
+    app.d1_query(&format!(
+        "UPDATE org_members SET role = 'ADMINISTRATOR' WHERE org_id = '{org}' \
+         AND user_id = '{admin_id}'"
+    ));
+    assert_eq!(
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM org_members WHERE org_id = '{org}'"
+        ))[0]["n"],
+        2
+    );
+    let (_, uploaded) = upload_new_key(app, &admin, &org);
+    let key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(set_env(app, &admin, &org, "gcs", "G=1\n").status, 200);
+
+    // The owner: verification, then the two notices naming the administrator.
+    let mails = app.wait_for_emails(owner_email, 3);
+    let notices: Vec<_> = mails
+        .iter()
+        .filter(|m| m.subject != mails[0].subject)
+        .collect();
+    assert_eq!(notices.len(), 2, "{mails:?}");
+    for notice in &notices {
+        assert!(
+            notice.text.contains(&format!(
+                "With the account {admin_email}, of your organization"
+            )),
+            "{}",
+            notice.text
+        );
+    }
+    assert!(notices
+        .iter()
+        .any(|m| m.subject == "A key was added to your organization"
+            && m.text
+                .contains(&format!("DELETE /organization/{org}/key/{key_id}"))));
+    assert!(notices
+        .iter()
+        .any(|m| m.subject == "A service environment of your organization was set"));
+    // The administrator: their own two, as the actor.
+    let theirs = app.wait_for_emails(admin_email, 3);
+    assert!(
+        theirs[1..]
+            .iter()
+            .all(|m| m.text.contains("With your account")),
+        "{theirs:?}"
+    );
+
+    // The owner's own change: told once, as the actor (not again as an OWNER).
+    assert_eq!(set_env(app, &owner, &org, "s3", "S=1\n").status, 200);
+    let mails = app.wait_for_emails(owner_email, 4);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mails_after = app.emails_to(owner_email);
+    assert_eq!(
+        mails_after.len(),
+        mails.len(),
+        "one notice per change: {mails_after:?}"
+    );
+    assert!(mails_after
+        .last()
+        .unwrap()
+        .text
+        .contains("With your account"));
+}

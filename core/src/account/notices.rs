@@ -1,11 +1,13 @@
 //! Security notices: mail to the account whose sign-in made a change that outlives
-//! the sign-in. A key added to an organization verifies its nodes and fetches their
-//! service environments (`POST /secrets`) until someone revokes it, and a service
-//! environment set is what the nodes run with; a password reset ends a thief's
-//! sign-ins but undoes neither. The notice is how the account's owner learns of such
-//! a change made with a stolen token, and what to do (SECURITY.md, "Threat model",
-//! Stolen access token). Like every mail here it carries nothing a sign-up typed:
-//! ids, the time and the worker's address only.
+//! the sign-in, and to the organization's other OWNERs. A key added to an organization
+//! verifies its nodes and fetches their service environments (`POST /secrets`) until
+//! someone revokes it, and a service environment set is what the nodes run with; a
+//! password reset ends a thief's sign-ins but undoes neither. The notice is how the
+//! account's owner learns of such a change made with a stolen token, and what to do
+//! (SECURITY.md, "Threat model", Stolen access token); the OWNERs learn of it even
+//! when the token was an ADMINISTRATOR's whose mailbox nobody reads. Like every mail
+//! here it carries nothing a sign-up typed: ids, the time, the worker's address and,
+//! for the OWNERs, the acting account's address (which their organization knows).
 
 use super::verification::html_escape;
 
@@ -18,8 +20,14 @@ pub enum Notice<'a> {
 }
 
 /// (subject, text, html) of the notice; `at` is when (RFC 3339), `product` the
-/// worker's public URL.
-pub fn notice_email(notice: &Notice<'_>, at: &str, product: &str) -> (String, String, String) {
+/// worker's public URL, `actor` the acting account's address when the notice goes to
+/// another of the organization's OWNERs (`None`: to the actor).
+pub fn notice_email(
+    notice: &Notice<'_>,
+    at: &str,
+    product: &str,
+    actor: Option<&str>,
+) -> (String, String, String) {
     let (subject, what, undo) = match notice {
         Notice::KeyAdded { org_id, key_id } => (
             "A key was added to your organization",
@@ -45,18 +53,31 @@ pub fn notice_email(notice: &Notice<'_>, at: &str, product: &str) -> (String, St
             ),
         ),
     };
-    let text = format!(
-        "Hello,\n\nWith your account at {product}, at {at}, {what}.\n\n\
-         If this was not you, someone has used your account: reset your password (that \
-         signs out every session), then {undo}.\n"
-    );
+    let (whose, advice) = match actor {
+        None => (
+            "your account".to_owned(),
+            "If this was not you, someone has used your account: reset your password (that \
+             signs out every session), then"
+                .to_owned(),
+        ),
+        Some(actor) => (
+            format!("the account {actor}, of your organization,"),
+            format!(
+                "If {actor} did not mean to, someone has used that account: have them reset \
+                 their password (that signs out every session), and"
+            ),
+        ),
+    };
+    let text =
+        format!("Hello,\n\nWith {whose} at {product}, at {at}, {what}.\n\n{advice} {undo}.\n");
     let html = format!(
-        "<!doctype html><html><body><p>Hello,</p><p>With your account at {}, at {}, {}.</p>\
-         <p>If this was not you, someone has used your account: reset your password (that \
-         signs out every session), then {}.</p></body></html>",
+        "<!doctype html><html><body><p>Hello,</p><p>With {} at {}, at {}, {}.</p>\
+         <p>{} {}.</p></body></html>",
+        html_escape(&whose),
         html_escape(product),
         html_escape(at),
         html_escape(&what),
+        html_escape(&advice),
         html_escape(&undo)
     );
     (subject.to_owned(), text, html)
@@ -76,6 +97,7 @@ mod tests {
             &notice,
             "2026-11-29T10:00:00.000Z",
             "https://gate.example.com",
+            None,
         );
         assert_eq!(subject, "A key was added to your organization");
         for needle in [
@@ -100,7 +122,7 @@ mod tests {
             org_id: "<org>",
             service: "s3",
         };
-        let (subject, text, html) = notice_email(&notice, "t", "https://gate.example.com");
+        let (subject, text, html) = notice_email(&notice, "t", "https://gate.example.com", None);
         assert!(subject.contains("service environment"), "{subject}");
         assert!(
             text.contains("the s3 service environment of organization <org>"),
@@ -110,5 +132,30 @@ mod tests {
             html.contains("&lt;org&gt;") && !html.contains("<org>"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn an_owner_is_told_which_account_made_the_change_and_what_to_do() {
+        let notice = Notice::KeyAdded {
+            org_id: "org-1",
+            key_id: "key-9",
+        };
+        let (subject, text, html) = notice_email(
+            &notice,
+            "t",
+            "https://gate.example.com",
+            Some("admin@acme.io"),
+        );
+        assert_eq!(subject, "A key was added to your organization");
+        for needle in [
+            "With the account admin@acme.io, of your organization,",
+            "If admin@acme.io did not mean to",
+            "have them reset their password",
+            "DELETE /organization/org-1/key/key-9",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(!text.contains("your account"), "{text}");
+        assert!(html.contains("admin@acme.io"), "{html}");
     }
 }

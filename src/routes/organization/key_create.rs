@@ -17,7 +17,7 @@
 
 use crate::email::send_notice_later;
 use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
-use crate::store::org_keys::{self, Insert, NewKey};
+use crate::store::org_keys::{self, Insert, NewKey, Refusal};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::notices::Notice;
@@ -89,28 +89,16 @@ pub async fn handle(
         },
     )
     .await?;
-    let refusal = match stored {
-        Insert::Stored => None,
-        Insert::QuotaFull => Some(quota_full(&config)),
-        Insert::ChangesSpent {
-            retry_after_seconds,
-        } => return Ok(changes_spent(retry_after_seconds)),
-        Insert::KeyExists => Some(AccountError::new(
-            ErrorCode::KeyExists,
-            "This public key is already active in an organization; a key belongs to one \
-             organization at a time (if it is yours, upload it with a proof of possession: \
-             see \"proof\")",
-        )),
+    let owners = match stored {
+        Insert::Stored { owners } => owners,
+        Insert::Refused(why) => return Ok(refusal(why, &config)),
     };
-    if let Some(refusal) = refusal {
-        return Ok(error(&refusal));
-    }
     let notice = Notice::KeyAdded {
         org_id,
         key_id: &key_id,
     };
-    let recipient = (caller.user_id.as_str(), caller.email.as_str());
-    send_notice_later(ctx, env, &config, recipient, &notice, now_ms);
+    let actor = (caller.user_id.as_str(), caller.email.as_str());
+    send_notice_later(ctx, env, &config, actor, &owners, &notice, now_ms);
     if let Some(private) = private {
         if !wants_pem {
             let response = http::json(200, &private.to_pkcs8_pem());
@@ -131,6 +119,22 @@ pub async fn handle(
         201,
         &json!({"success": true, "data": {"id": key_id, "orgId": org_id, "publicKey": pem, "createdAt": format_rfc3339_ms(now_ms)}}),
     ))
+}
+
+/// The answer to an insert that stored nothing.
+fn refusal(why: Refusal, config: &Config) -> Response {
+    match why {
+        Refusal::ChangesSpent {
+            retry_after_seconds,
+        } => changes_spent(retry_after_seconds),
+        Refusal::QuotaFull => error(&quota_full(config)),
+        Refusal::KeyExists => error(&AccountError::new(
+            ErrorCode::KeyExists,
+            "This public key is already active in an organization; a key belongs to one \
+             organization at a time (if it is yours, upload it with a proof of possession: \
+             see \"proof\")",
+        )),
+    }
 }
 
 fn quota_full(config: &Config) -> AccountError {

@@ -58,8 +58,8 @@ pub async fn handle(
         audit_id: &new_id()?,
         now_ms,
     };
-    match node_env::put(db, &change, &sealed, file.as_bytes().len()).await? {
-        Put::Stored => {}
+    let owners = match node_env::put(db, &change, &sealed, file.as_bytes().len()).await? {
+        Put::Stored { owners } => owners,
         // The gate saw the organization usable; a ban landed in between.
         Put::Banned => {
             return Ok(error(&AccountError::new(
@@ -70,13 +70,13 @@ pub async fn handle(
         Put::ChangesSpent {
             retry_after_seconds,
         } => return Ok(changes_spent(retry_after_seconds)),
-    }
+    };
     let notice = Notice::NodeEnvSet {
         org_id,
         service: service.as_str(),
     };
-    let recipient = (caller.user_id.as_str(), caller.email.as_str());
-    send_notice_later(ctx, env, &config, recipient, &notice, now_ms);
+    let actor = (caller.user_id.as_str(), caller.email.as_str());
+    send_notice_later(ctx, env, &config, actor, &owners, &notice, now_ms);
     Ok(http::json(
         200,
         &json!({
