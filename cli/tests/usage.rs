@@ -27,6 +27,8 @@ const COMMANDS: &[&[&str]] = &[
     &["admin", "node-env-set"],
     &["admin", "node-env-list"],
     &["admin", "node-env-delete"],
+    &["admin", "revoke-key"],
+    &["admin", "end-sign-ins"],
     &["completions"],
 ];
 
@@ -215,4 +217,25 @@ fn a_failed_connection_names_the_url_once() {
     );
     assert_eq!(err.matches("127.0.0.1:9").count(), 1, "{err}");
     assert!(out.stdout.is_empty());
+}
+
+/// An operator who meant --local but typed --remote, or a script, changes nothing in
+/// production without saying so: without a terminal to confirm on, --yes is required
+/// (and nothing runs before it: no wrangler is started).
+#[test]
+fn what_takes_something_away_in_production_asks_first() {
+    for args in [
+        &["admin", "ban", "org-x", "--remote"][..],
+        &["admin", "revoke-key", "org-x", "key-1", "--remote"],
+        &["admin", "end-sign-ins", "ada@acme.io", "--remote"],
+        &["admin", "node-env-delete", "org-x", "s3", "--remote"],
+    ] {
+        let out = cli(args);
+        assert!(!out.status.success(), "{args:?}");
+        let said = stderr(&out);
+        assert!(
+            said.contains("nothing changed; add --yes"),
+            "{args:?}: {said}"
+        );
+    }
 }

@@ -165,6 +165,11 @@ pub struct Place {
     /// e.g. --config ~/gatehouse/wrangler.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// With --remote, a command that bans, revokes, ends sign-ins or changes an
+    /// environment asks you to type its target first; --yes skips that (needed without
+    /// a terminal, e.g. in a script), e.g. --remote --yes.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 impl Place {

@@ -20,11 +20,13 @@ use std::process::{Command, Stdio};
 
 pub fn run(args: AdminArgs) -> Result<(), String> {
     match args.command {
-        AdminCommand::Ban(t) => update(
-            &t,
-            |org| sql::set_banned(org, true),
-            "banned: its registrations and writes are refused from now on",
-        ),
+        AdminCommand::Ban(t) => confirm(&t.place, "ban", &t.org).and_then(|()| {
+            update(
+                &t,
+                |org| sql::set_banned(org, true),
+                "banned: its registrations and writes are refused from now on",
+            )
+        }),
         AdminCommand::Unban(t) => update(&t, |org| sql::set_banned(org, false), "unbanned"),
         AdminCommand::MarkProvider(t) => update(
             &t,
@@ -61,11 +63,50 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             }));
             Ok(())
         }
-        AdminCommand::NodeEnvSet(a) => node_env::set(&a),
+        AdminCommand::NodeEnvSet(a) => {
+            confirm(&a.target.place, "set an environment", &a.target.org)?;
+            node_env::set(&a)
+        }
         AdminCommand::NodeEnvList(t) => node_env::list(&t),
-        AdminCommand::NodeEnvDelete(t) => node_env::delete(&t),
-        AdminCommand::RevokeKey(t) => incident::revoke_key(&t),
-        AdminCommand::EndSignIns(a) => incident::end_sign_ins(&a),
+        AdminCommand::NodeEnvDelete(t) => {
+            confirm(&t.place, "delete an environment", &t.org)?;
+            node_env::delete(&t)
+        }
+        AdminCommand::RevokeKey(t) => {
+            confirm(&t.place, "revoke a key", &t.key)?;
+            incident::revoke_key(&t)
+        }
+        AdminCommand::EndSignIns(a) => {
+            confirm(&a.place, "end every sign-in", &a.email)?;
+            incident::end_sign_ins(&a)
+        }
+    }
+}
+
+/// A command that takes something away in the deployed database (a ban, a revoked key,
+/// ended sign-ins, an environment replaced or deleted) runs only once the operator
+/// typed its `target` (an organization id, an address) or passed `--yes`; without a
+/// terminal to ask on, `--yes` is required. Locally nothing is asked.
+fn confirm(place: &Place, action: &str, target: &str) -> Result<(), String> {
+    use std::io::{BufRead, IsTerminal};
+    if !place.remote || place.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "{action} in the deployed database (--remote): nothing changed; add --yes to run it without a terminal"
+        ));
+    }
+    eprint!("{action} in the deployed database. Type {target} to go on: ");
+    let mut typed = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut typed)
+        .map_err(|e| format!("could not read the confirmation: {e}"))?;
+    if typed.trim() == target {
+        Ok(())
+    } else {
+        Err("not confirmed: nothing changed".to_owned())
     }
 }
 
