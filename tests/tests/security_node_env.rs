@@ -168,21 +168,16 @@ fn an_organizations_day_of_changes_is_bounded_and_undoing_never_is() {
          SELECT 'budget-' || i, '{org}', 's3', NULL, 'ENV_SET', {} + i FROM n",
         now - 23 * 3600 * 1000
     ));
-    let audit = |app: &TestApp| {
+    let rows_of_org = |table: &str| {
         app.d1_query(&format!(
-            "SELECT count(*) AS n FROM key_audit WHERE org_id = '{org}'"
+            "SELECT count(*) AS n FROM {table} WHERE org_id = '{org}'"
         ))[0]["n"]
             .as_i64()
             .unwrap()
     };
-    let keys = |app: &TestApp| {
-        app.d1_query(&format!(
-            "SELECT count(*) AS n FROM org_keys WHERE org_id = '{org}'"
-        ))[0]["n"]
-            .as_i64()
-            .unwrap()
-    };
-    let (audited, stored_keys) = (audit(app), keys(app));
+    let audit = || rows_of_org("key_audit");
+    let keys = || rows_of_org("org_keys");
+    let (audited, stored_keys) = (audit(), keys());
     assert_eq!(audited, 100);
 
     // Adding a key (uploaded or generated) and setting an environment: 429, with when.
@@ -202,11 +197,7 @@ fn an_organizations_day_of_changes_is_bounded_and_undoing_never_is() {
             "{retry} s: the oldest leaves in ~1 h"
         );
     }
-    assert_eq!(
-        (audit(app), keys(app)),
-        (audited, stored_keys),
-        "nothing stored"
-    );
+    assert_eq!((audit(), keys()), (audited, stored_keys), "nothing stored");
     assert_eq!(stored(app, &org).len(), 1, "the gcs file was not set");
 
     // The ways back still work (and count).
@@ -219,7 +210,7 @@ fn an_organizations_day_of_changes_is_bounded_and_undoing_never_is() {
     assert_eq!(revoke.status, 200, "{}", revoke.body);
     let delete = app.request_as(&owner, "DELETE", &env_path(&org, "s3"), None);
     assert_eq!(delete.status, 200, "{}", delete.body);
-    assert_eq!(audit(app), audited + 2);
+    assert_eq!(audit(), audited + 2);
 
     // A day later the budget is back.
     app.d1_query(&format!(

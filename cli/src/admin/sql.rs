@@ -209,14 +209,37 @@ pub fn node_env_set(
              UPDATE SET sealed = excluded.sealed, size_bytes = excluded.size_bytes, \
              updated_at_ms = excluded.updated_at_ms RETURNING service"
         ),
-        format!(
-            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-             SELECT {}, {org}, {service}, NULL, 'ENV_SET', {now_ms} WHERE EXISTS (SELECT 1 \
-             FROM node_envs WHERE org_id = {org} AND service = {service} AND sealed = {sealed})",
-            literal(audit_id)
+        operator_audit(
+            audit_id,
+            &org,
+            &service,
+            "ENV_SET",
+            now_ms,
+            &format!(
+                "node_envs WHERE org_id = {org} AND service = {service} AND sealed = {sealed}"
+            ),
         ),
     ]
     .join("; ")
+}
+
+/// An operator's audit entry (no user) of `action` on `subject` (a key id or a service;
+/// `org` and `subject` already literals), written only if rows `FROM {present}` exist:
+/// the change it records is there.
+fn operator_audit(
+    audit_id: &str,
+    org: &str,
+    subject: &str,
+    action: &str,
+    now_ms: i64,
+    present: &str,
+) -> String {
+    format!(
+        "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT {}, {org}, {subject}, NULL, '{action}', {now_ms} WHERE EXISTS \
+         (SELECT 1 FROM {present})",
+        literal(audit_id)
+    )
 }
 
 pub fn node_env_list(org: &str) -> String {
@@ -232,11 +255,13 @@ pub fn node_env_list(org: &str) -> String {
 pub fn node_env_delete(org: &str, service: &str, audit_id: &str, now_ms: i64) -> String {
     let (org, service) = (literal(org), literal(service));
     [
-        format!(
-            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-             SELECT {}, {org}, {service}, NULL, 'ENV_DELETE', {now_ms} WHERE EXISTS \
-             (SELECT 1 FROM node_envs WHERE org_id = {org} AND service = {service})",
-            literal(audit_id)
+        operator_audit(
+            audit_id,
+            &org,
+            &service,
+            "ENV_DELETE",
+            now_ms,
+            &format!("node_envs WHERE org_id = {org} AND service = {service}"),
         ),
         format!(
             "DELETE FROM node_envs WHERE org_id = {org} AND service = {service} RETURNING service"
@@ -255,11 +280,13 @@ pub fn revoke_key(org: &str, key: &str, audit_id: &str, now_ms: i64) -> String {
             "UPDATE org_keys SET revoked_at_ms = {now_ms} WHERE id = {key} AND org_id = {org} \
              AND revoked_at_ms IS NULL RETURNING id"
         ),
-        format!(
-            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-             SELECT {}, {org}, {key}, NULL, 'REVOKE', {now_ms} WHERE EXISTS (SELECT 1 \
-             FROM org_keys WHERE id = {key} AND org_id = {org} AND revoked_at_ms = {now_ms})",
-            literal(audit_id)
+        operator_audit(
+            audit_id,
+            &org,
+            &key,
+            "REVOKE",
+            now_ms,
+            &format!("org_keys WHERE id = {key} AND org_id = {org} AND revoked_at_ms = {now_ms}"),
         ),
     ]
     .join("; ")
