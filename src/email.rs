@@ -112,10 +112,14 @@ pub fn send_verification_later(
 /// Tells the account that made a change outliving its sign-in (`actor`: user id,
 /// address), and the organization's other OWNERs (`owners`, naming the actor), of it
 /// (core::account::notices), after the response; a failure is logged, the change
-/// stands. At most [`NOTICES`]' pace per recipient account: an OWNER could otherwise
-/// loop a change to make the worker send mail without end, spending the sending quota
-/// that verification and reset mail need; past it a notice is skipped and logged (the
-/// change and its audit row stand).
+/// stands. How much mail that can be: one per recipient per change, and an
+/// organization makes at most 100 changes a day (core::org_changes). A key added is
+/// always told, so that nobody can hide one behind a burst of other changes (keys
+/// also need room under `ORGKEYS_MAX`, so revocations between them); an environment
+/// set is told at most at [`NOTICES`]' pace per recipient account, past which it is
+/// skipped and logged (the change and its audit row stand), so a loop of environment
+/// writes does not spend in a minute the sending quota verification and reset mail need.
+#[allow(clippy::too_many_arguments)]
 pub fn send_notice_later(
     ctx: &worker::Context,
     env: &Env,
@@ -126,6 +130,7 @@ pub fn send_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
+    let paced = matches!(notice, Notice::NodeEnvSet { .. });
     let recipients = std::iter::once((actor_id, actor_email, None)).chain(
         owners
             .iter()
@@ -133,7 +138,7 @@ pub fn send_notice_later(
     );
     for (user_id, to, actor) in recipients {
         let mail = notice_email(notice, &at, &config.public_url, actor);
-        let pace_key = Some(format!("notice:{user_id}"));
+        let pace_key = paced.then(|| format!("notice:{user_id}"));
         send_later(ctx, env, config, to, mail, "security notice", pace_key);
     }
 }

@@ -86,7 +86,7 @@ fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no organization \"org-nope\""));
     let hostile = admin(app, &["ban", "x' OR '1'='1"]);
     assert!(!hostile.status.success());
-    assert!(String::from_utf8_lossy(&hostile.stderr).contains("is not an organization id"));
+    assert!(String::from_utf8_lossy(&hostile.stderr).contains("is not an id"));
     assert_eq!(
         app.d1_query("SELECT count(*) AS n FROM organizations WHERE banned = 1")[0]["n"],
         1

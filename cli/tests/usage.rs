@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_refused, cli, keygen, now_seconds, stderr, text, FIELDS};
+use common::{assert_refused, cli, cli_with, keygen, now_seconds, stderr, text, FIELDS};
 use serde_json::Value;
 
 /// Every command and subcommand a user can ask for help on.
@@ -229,8 +229,19 @@ fn what_takes_something_away_in_production_asks_first() {
         &["admin", "revoke-key", "org-x", "key-1", "--remote"],
         &["admin", "end-sign-ins", "ada@acme.io", "--remote"],
         &["admin", "node-env-delete", "org-x", "s3", "--remote"],
+        &[
+            "admin",
+            "node-env-set",
+            "org-x",
+            "s3",
+            "--file",
+            "s3.env",
+            "--remote",
+        ],
     ] {
-        let out = cli(args);
+        // Were the question skipped, `false` would stand in for wrangler (no network).
+        let key = "00".repeat(32);
+        let out = cli_with(args, &[("WRANGLER", "false"), ("NODE_ENV_KEY", &key)], None);
         assert!(!out.status.success(), "{args:?}");
         let said = stderr(&out);
         assert!(

@@ -38,8 +38,9 @@ pub(super) fn changes_spent(rows: &[serde_json::Value], now_ms: i64) -> Option<u
     })
 }
 
-/// At most this many of an organization's other OWNERs are told of a change.
-const OWNERS_TOLD: u32 = 10;
+/// At most this many of an organization's other OWNERs (its earliest) are told of a
+/// change: each change's mail is bounded by 1 + this, and changes by the day's budget.
+const OWNERS_TOLD: u32 = 5;
 
 /// SQL: the verified OWNERs of organization `org` but the acting account `actor`
 /// (parameters), read as [`Recipient`]s: who is told of a key or environment change

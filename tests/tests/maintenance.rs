@@ -303,6 +303,9 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
     sign_up(&app, asking);
     let resetting = "ada@resetting.example";
     sign_up(&app, resetting);
+    // Asked for a link two days ago, then nothing: the day's hold is over.
+    let asked_before = "ada@asked-before.example";
+    sign_up(&app, asked_before);
     // Young: signed up 29 days ago.
     let young = "ada@young.example";
     sign_up(&app, young);
@@ -312,6 +315,7 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
         "ada@held.example",
         asking,
         resetting,
+        asked_before,
     ] {
         signed_up_days_ago(&app, email, 31);
     }
@@ -320,11 +324,18 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
     assert!(resend.status < 300, "{}", resend.body);
     let reset = app.post_json("/user/request-reset-password", &json!({"email": resetting}));
     assert!(reset.status < 300, "{}", reset.body);
+    let resend = app.post_json("/user/resend-verification", &json!({"email": asked_before}));
+    assert!(resend.status < 300, "{}", resend.body);
+    app.d1_query(&format!(
+        "UPDATE email_verifications SET created_at_ms = created_at_ms - 2 * {DAY}, \
+         expires_at_ms = expires_at_ms - 2 * {DAY} WHERE user_id = '{}'",
+        user_id(&app, asked_before)
+    ));
     let lapsed_id = user_id(&app, lapsed);
     let joined_id = user_id(&app, "new@kept.example");
 
     let line = run_cron(&app);
-    assert_eq!(line["removed"]["unverified_accounts"], 2, "{line}");
+    assert_eq!(line["removed"]["unverified_accounts"], 3, "{line}");
     let users: Vec<Value> = app
         .d1_query("SELECT email FROM users ORDER BY email")
         .into_iter()

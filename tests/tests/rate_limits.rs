@@ -225,4 +225,11 @@ fn security_notices_are_paced_per_account() {
     }
     assert_eq!(skipped(), 2, "the two past the pace: {}", app.log());
     assert_eq!(app.emails_to(email).len(), 11);
+    // A key added right after is told all the same: a burst cannot hide it.
+    let (_, uploaded) = gatehouse_e2e::nodes::upload_new_key(&app, &token, &org);
+    let key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
+    let mails = app.wait_for_emails(email, 12);
+    let last = mails.last().unwrap();
+    assert_eq!(last.subject, "A key was added to your organization");
+    assert!(last.text.contains(&key_id), "{}", last.text);
 }

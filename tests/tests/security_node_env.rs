@@ -242,6 +242,9 @@ fn an_administrators_changes_are_told_to_the_organizations_owners() {
         ))[0]["n"],
         2
     );
+    // A colleague who stays MEMBER: told nothing.
+    let member_email = "member@env-told.example";
+    verified_user(app, member_email);
     let (_, uploaded) = upload_new_key(app, &admin, &org);
     let key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
     assert_eq!(set_env(app, &admin, &org, "gcs", "G=1\n").status, 200);
@@ -281,17 +284,18 @@ fn an_administrators_changes_are_told_to_the_organizations_owners() {
 
     // The owner's own change: told once, as the actor (not again as an OWNER).
     assert_eq!(set_env(app, &owner, &org, "s3", "S=1\n").status, 200);
-    let mails = app.wait_for_emails(owner_email, 4);
+    app.wait_for_emails(owner_email, 4);
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let mails_after = app.emails_to(owner_email);
+    let mails = app.emails_to(owner_email);
     assert_eq!(
-        mails_after.len(),
         mails.len(),
-        "one notice per change: {mails_after:?}"
+        4,
+        "one notice for the owner's own change: {mails:?}"
     );
-    assert!(mails_after
-        .last()
-        .unwrap()
-        .text
-        .contains("With your account"));
+    assert!(mails.last().unwrap().text.contains("With your account"));
+    assert_eq!(
+        app.emails_to(member_email).len(),
+        1,
+        "a MEMBER: verification only"
+    );
 }

@@ -93,10 +93,12 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin revoke-key 25c4d363-3ac7-4427-954b-187a3b6a7456 0b9e6a4e-7f0e-4d55-9a51-0c3d2f1e8b7a --remote"
     )]
     RevokeKey(KeyTarget),
-    /// End every sign-in of a person (an account taken over, a stolen device), as a
-    /// password reset does: their refresh tokens answer SESSION_ENDED and their access
-    /// tokens stop at the next request. The password is unchanged: a thief who knows
-    /// it can sign in again, so have the person reset it.
+    /// End every sign-in of a person (an account taken over, a stolen device) with the
+    /// write a password reset makes: their refresh tokens answer SESSION_ENDED and their
+    /// access tokens stop at the next request. Unlike a reset it keeps the password and
+    /// the login counters and known networks: a thief who knows the password can sign
+    /// in again, so have the person reset it. Nothing is audited; the output says how
+    /// many sign-ins ended.
     #[command(
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin end-sign-ins ada@acme.io --remote"
     )]

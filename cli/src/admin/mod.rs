@@ -20,13 +20,14 @@ use std::process::{Command, Stdio};
 
 pub fn run(args: AdminArgs) -> Result<(), String> {
     match args.command {
-        AdminCommand::Ban(t) => confirm(&t.place, "ban", &t.org).and_then(|()| {
+        AdminCommand::Ban(t) => {
+            confirm(&t.place, "ban", sql::checked_id(&t.org)?)?;
             update(
                 &t,
                 |org| sql::set_banned(org, true),
                 "banned: its registrations and writes are refused from now on",
             )
-        }),
+        }
         AdminCommand::Unban(t) => update(&t, |org| sql::set_banned(org, false), "unbanned"),
         AdminCommand::MarkProvider(t) => update(
             &t,
@@ -64,20 +65,29 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             Ok(())
         }
         AdminCommand::NodeEnvSet(a) => {
-            confirm(&a.target.place, "set an environment", &a.target.org)?;
+            confirm(
+                &a.target.place,
+                "set an environment",
+                sql::checked_id(&a.target.org)?,
+            )?;
             node_env::set(&a)
         }
         AdminCommand::NodeEnvList(t) => node_env::list(&t),
         AdminCommand::NodeEnvDelete(t) => {
-            confirm(&t.place, "delete an environment", &t.org)?;
+            confirm(&t.place, "delete an environment", sql::checked_id(&t.org)?)?;
             node_env::delete(&t)
         }
         AdminCommand::RevokeKey(t) => {
-            confirm(&t.place, "revoke a key", &t.key)?;
+            sql::checked_id(&t.org)?;
+            confirm(&t.place, "revoke a key", sql::checked_id(&t.key)?)?;
             incident::revoke_key(&t)
         }
         AdminCommand::EndSignIns(a) => {
-            confirm(&a.place, "end every sign-in", &a.email)?;
+            confirm(
+                &a.place,
+                "end every sign-in",
+                &sql::checked_email(&a.email)?,
+            )?;
             incident::end_sign_ins(&a)
         }
     }
@@ -92,7 +102,7 @@ fn confirm(place: &Place, action: &str, target: &str) -> Result<(), String> {
     if !place.remote || place.yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(format!(
             "{action} in the deployed database (--remote): nothing changed; add --yes to run it without a terminal"
         ));

@@ -16,9 +16,7 @@ pub fn checked_id(id: &str) -> Result<&str, String> {
     if ok {
         Ok(id)
     } else {
-        Err(format!(
-            "{id:?} is not an organization id (letters, digits, - _ . only)"
-        ))
+        Err(format!("{id:?} is not an id (letters, digits, - _ . only)"))
     }
 }
 

@@ -6,8 +6,9 @@
 //! account's owner learns of such a change made with a stolen token, and what to do
 //! (SECURITY.md, "Threat model", Stolen access token); the OWNERs learn of it even
 //! when the token was an ADMINISTRATOR's whose mailbox nobody reads. Like every mail
-//! here it carries nothing a sign-up typed: ids, the time, the worker's address and,
-//! for the OWNERs, the acting account's address (which their organization knows).
+//! here it carries nothing a sign-up typed but, for the OWNERs, the acting account's
+//! address, which only a verified OWNER or ADMINISTRATOR of their own organization can
+//! be; besides it, ids, the time and the worker's address.
 
 use super::verification::html_escape;
 
