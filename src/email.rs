@@ -1,6 +1,6 @@
 //! The email client: outgoing mail through the `send_email` binding (`EMAIL`).
 
-use crate::store::org_keys::Recipient;
+use crate::store::org_changes::Recipient;
 use gatehouse_core::account::notices::{notice_email, Notice};
 use gatehouse_core::config::Config;
 use gatehouse_core::time::format_rfc3339_ms;

@@ -16,6 +16,7 @@ pub mod node_env;
 pub mod node_secrets;
 pub mod nodes;
 pub mod nonces;
+pub mod org_changes;
 pub mod org_keys;
 
 use batch::{Arg, StatementResult};

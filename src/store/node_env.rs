@@ -2,9 +2,7 @@
 //! their nodes' services, and the signatures `POST /secrets` has answered.
 
 use super::nodes::CandidateKey;
-use super::org_keys::{
-    change_budget, changes_spent, other_owners, recipients, room_for_change, Recipient,
-};
+use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
@@ -225,28 +223,20 @@ pub async fn put(
          WHERE org_id = ?1 AND service = ?2 AND updated_at_ms = ?5 AND sealed = ?6)",
         &args[..6],
     );
-    let budget = db.statement(
-        change_budget("?1", "?2"),
-        &[text(change.org_id), num(change.now_ms)],
-    );
-    let owners = db.statement(
-        other_owners("?1", "?2"),
-        &[text(change.org_id), text(change.actor_user_id)],
-    );
-    let results = db.batch(vec![upsert, audit, budget, owners]).await?;
+    let budget = budget_read(&db, change.org_id, change.now_ms);
+    let owners_of = owners_read(&db, change.org_id, change.actor_user_id);
+    let results = db.batch(vec![upsert, audit, budget, owners_of]).await?;
     if changes(&results, 0) > 0 {
         return Ok(Put::Stored {
-            owners: recipients(&rows(&results, 3, what)?),
+            owners: owners(&results, 3, what)?,
         });
     }
-    Ok(
-        match changes_spent(&rows(&results, 2, what)?, change.now_ms) {
-            Some(retry_after_seconds) => Put::ChangesSpent {
-                retry_after_seconds,
-            },
-            None => Put::Banned,
+    Ok(match spent(&results, 2, change.now_ms, what)? {
+        Some(retry_after_seconds) => Put::ChangesSpent {
+            retry_after_seconds,
         },
-    )
+        None => Put::Banned,
+    })
 }
 
 /// Removes a service's environment, with its audit row, in one atomic batch. Whether

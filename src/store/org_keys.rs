@@ -1,75 +1,10 @@
 //! Organization keys managed through the API, with their audit trail.
 
 use super::nodes::{nodes_of_org, NodeRow};
+use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use gatehouse_core::org_changes::{self, CHANGES_PER_DAY, WINDOW_MS};
 use serde::Deserialize;
-
-/// SQL: whether organization `org` (a parameter, e.g. `?2`) may make another change at
-/// `now` (core::org_changes): fewer than [`CHANGES_PER_DAY`] audit rows in the day
-/// before. The count stops at the budget: a bounded range scan of `key_audit_by_org`.
-pub(super) fn room_for_change(org: &str, now: &str) -> String {
-    format!(
-        "(SELECT count(*) FROM (SELECT 1 FROM key_audit WHERE org_id = {org} \
-         AND at_ms > {now} - {WINDOW_MS} LIMIT {CHANGES_PER_DAY})) < {CHANGES_PER_DAY}"
-    )
-}
-
-/// SQL: the organization's changes in the day before `now` (counted up to the budget)
-/// and the oldest of them, read by [`changes_spent`].
-pub(super) fn change_budget(org: &str, now: &str) -> String {
-    format!(
-        "SELECT count(*) AS n, min(at_ms) AS oldest FROM (SELECT at_ms FROM key_audit \
-         WHERE org_id = {org} AND at_ms > {now} - {WINDOW_MS} ORDER BY at_ms DESC \
-         LIMIT {CHANGES_PER_DAY})"
-    )
-}
-
-/// Reads [`change_budget`]'s row: `Some(seconds to wait)` when the day's changes are
-/// spent. Read as a `Value` (which the store has already) rather than a derived
-/// `Deserialize`, each of which is another deserializer in the bundle.
-pub(super) fn changes_spent(rows: &[serde_json::Value], now_ms: i64) -> Option<u32> {
-    let budget = rows.first()?;
-    let counted = budget["n"].as_f64().unwrap_or(0.0);
-    (counted >= f64::from(CHANGES_PER_DAY)).then(|| {
-        let oldest = budget["oldest"].as_f64().unwrap_or(0.0) as i64;
-        org_changes::retry_after_seconds(oldest, now_ms)
-    })
-}
-
-/// At most this many of an organization's other OWNERs (its earliest) are told of a
-/// change: each change's mail is bounded by 1 + this, and changes by the day's budget.
-const OWNERS_TOLD: u32 = 5;
-
-/// SQL: the verified OWNERs of organization `org` but the acting account `actor`
-/// (parameters), read as [`Recipient`]s: who is told of a key or environment change
-/// besides the actor (core::account::notices).
-pub(super) fn other_owners(org: &str, actor: &str) -> String {
-    format!(
-        "SELECT u.id, u.email FROM org_members m JOIN users u ON u.id = m.user_id \
-         WHERE m.org_id = {org} AND m.role = 'OWNER' AND u.email_verified_at_ms IS NOT NULL \
-         AND u.id <> {actor} ORDER BY m.created_at_ms, u.id LIMIT {OWNERS_TOLD}"
-    )
-}
-
-/// Someone a security notice goes to.
-pub struct Recipient {
-    pub user_id: String,
-    pub email: String,
-}
-
-/// [`other_owners`]' rows (as `Value`s: no deserializer of their own in the bundle).
-pub(super) fn recipients(rows: &[serde_json::Value]) -> Vec<Recipient> {
-    rows.iter()
-        .filter_map(|row| {
-            Some(Recipient {
-                user_id: row["id"].as_str()?.to_owned(),
-                email: row["email"].as_str()?.to_owned(),
-            })
-        })
-        .collect()
-}
 
 pub struct NewKey<'a> {
     pub id: &'a str,
@@ -202,14 +137,8 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
             num(i64::from(key.proven)),
         ],
     );
-    let budget = db.statement(
-        change_budget("?1", "?2"),
-        &[text(key.org_id), num(key.now_ms)],
-    );
-    let owners = db.statement(
-        other_owners("?1", "?2"),
-        &[text(key.org_id), text(key.actor_user_id)],
-    );
+    let budget = budget_read(&db, key.org_id, key.now_ms);
+    let owners_of = owners_read(&db, key.org_id, key.actor_user_id);
     let statements = vec![
         superseded_audit,
         supersede,
@@ -217,7 +146,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         audit,
         taken,
         budget,
-        owners,
+        owners_of,
     ];
     let results = match db.try_batch(statements).await {
         Ok(results) => results,
@@ -229,13 +158,13 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     };
     if changes(&results, 2) > 0 {
         return Ok(Insert::Stored {
-            owners: recipients(&rows(&results, 6, what)?),
+            owners: owners(&results, 6, what)?,
         });
     }
     let taken = rows::<KeyTaken>(&results, 4, what)?
         .first()
         .is_some_and(|t| t.taken != 0);
-    let spent = changes_spent(&rows(&results, 5, what)?, key.now_ms);
+    let spent = spent(&results, 5, key.now_ms, what)?;
     Ok(match (taken, spent) {
         (true, _) => Insert::Refused(Refusal::KeyExists),
         (false, Some(retry_after_seconds)) => Insert::Refused(Refusal::ChangesSpent {
@@ -262,13 +191,13 @@ pub async fn room(db: &Db, org_id: &str, now_ms: i64) -> Result<Room, Problem> {
         "SELECT count(*) AS n FROM org_keys WHERE org_id = ?1 AND revoked_at_ms IS NULL",
         &[text(org_id)],
     );
-    let budget = db.statement(change_budget("?1", "?2"), &[text(org_id), num(now_ms)]);
+    let budget = budget_read(&db, org_id, now_ms);
     let results = db.batch(vec![active, budget]).await?;
     Ok(Room {
         active: rows::<Count>(&results, 0, what)?
             .first()
             .map_or(0, |c| c.n as u32),
-        changes_spent: changes_spent(&rows(&results, 1, what)?, now_ms),
+        changes_spent: spent(&results, 1, now_ms, what)?,
     })
 }
 

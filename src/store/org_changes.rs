@@ -1,0 +1,95 @@
+//! An organization's key and environment changes, as the batches that write them read
+//! them (core::org_changes says why): whether the day's budget has room, how long until
+//! it has again, and which other OWNERs to tell of a change (core::account::notices).
+//! Shared by the key and environment stores, each of which ends its change batch with
+//! [`budget_read`] and [`owners_read`]. Rows are read as `serde_json::Value`s: a derived
+//! `Deserialize` per row type is another deserializer in the bundle.
+
+use super::batch::StatementResult;
+use super::db::{Statement, Trip};
+use super::{num, rows, text};
+use gatehouse_core::http::problem::Problem;
+use gatehouse_core::org_changes::{retry_after_seconds, CHANGES_PER_DAY, WINDOW_MS};
+use serde_json::Value;
+
+/// SQL: whether organization `org` (a parameter, e.g. `?2`) may make another change at
+/// `now`: fewer than [`CHANGES_PER_DAY`] audit rows in the day before. The count stops
+/// at the budget: a bounded range scan of `key_audit_by_org`.
+pub(super) fn room_for_change(org: &str, now: &str) -> String {
+    format!(
+        "(SELECT count(*) FROM (SELECT 1 FROM key_audit WHERE org_id = {org} \
+         AND at_ms > {now} - {WINDOW_MS} LIMIT {CHANGES_PER_DAY})) < {CHANGES_PER_DAY}"
+    )
+}
+
+/// The organization's changes in the day before `now_ms` (counted up to the budget)
+/// and the oldest of them, read by [`spent`].
+pub(super) fn budget_read(trip: &Trip<'_>, org_id: &str, now_ms: i64) -> Statement {
+    trip.statement(
+        format!(
+            "SELECT count(*) AS n, min(at_ms) AS oldest FROM (SELECT at_ms FROM key_audit \
+             WHERE org_id = ?1 AND at_ms > ?2 - {WINDOW_MS} ORDER BY at_ms DESC \
+             LIMIT {CHANGES_PER_DAY})"
+        ),
+        &[text(org_id), num(now_ms)],
+    )
+}
+
+/// [`budget_read`]'s answer (statement `at` of the batch): `Some(seconds to wait)` when
+/// the day's changes are spent.
+pub(super) fn spent(
+    results: &[StatementResult],
+    at: usize,
+    now_ms: i64,
+    what: &str,
+) -> Result<Option<u32>, Problem> {
+    let budget: Vec<Value> = rows(results, at, what)?;
+    Ok(budget.first().and_then(|budget| {
+        let counted = budget["n"].as_f64().unwrap_or(0.0);
+        (counted >= f64::from(CHANGES_PER_DAY)).then(|| {
+            let oldest = budget["oldest"].as_f64().unwrap_or(0.0) as i64;
+            retry_after_seconds(oldest, now_ms)
+        })
+    }))
+}
+
+/// At most this many of an organization's other OWNERs (its earliest) are told of a
+/// change: each change's mail is bounded by 1 + this, and changes by the day's budget.
+const OWNERS_TOLD: u32 = 5;
+
+/// The verified OWNERs of the organization but the acting account, read by [`owners`]:
+/// who is told of a key or environment change besides the actor.
+pub(super) fn owners_read(trip: &Trip<'_>, org_id: &str, actor_user_id: &str) -> Statement {
+    trip.statement(
+        format!(
+            "SELECT u.id, u.email FROM org_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = ?1 AND m.role = 'OWNER' AND u.email_verified_at_ms IS NOT NULL \
+             AND u.id <> ?2 ORDER BY m.created_at_ms, u.id LIMIT {OWNERS_TOLD}"
+        ),
+        &[text(org_id), text(actor_user_id)],
+    )
+}
+
+/// Someone a security notice goes to.
+pub struct Recipient {
+    pub user_id: String,
+    pub email: String,
+}
+
+/// [`owners_read`]'s answer (statement `at` of the batch).
+pub(super) fn owners(
+    results: &[StatementResult],
+    at: usize,
+    what: &str,
+) -> Result<Vec<Recipient>, Problem> {
+    let listed: Vec<Value> = rows(results, at, what)?;
+    Ok(listed
+        .iter()
+        .filter_map(|row| {
+            Some(Recipient {
+                user_id: row["id"].as_str()?.to_owned(),
+                email: row["email"].as_str()?.to_owned(),
+            })
+        })
+        .collect())
+}
