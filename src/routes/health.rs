@@ -62,11 +62,10 @@ async fn storage_check(env: &Env, db: &Db) -> StorageCheck {
             return last;
         }
     }
-    db.count_health_check();
     let check = StorageCheck {
         at_ms: now_ms,
-        d1_ok: store::ping_d1(env).await,
-        kv_ok: store::ping_kv(env).await,
+        d1_ok: store::ping_d1(env, db).await,
+        kv_ok: store::ping_kv(env, db).await,
     };
     LAST_STORAGE_CHECK.set(Some(check));
     check

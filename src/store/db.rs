@@ -203,23 +203,21 @@ impl Db {
         }
     }
 
-    /// Counts a storage check of `/health` (one primary round trip, one KV read)
-    /// without the simulated distance or injected faults: it tells whether the
-    /// dependency answers, and a test worker made far away must still come up.
-    pub fn count_health_check(&self) {
-        self.primary_trips.set(self.primary_trips.get() + 1);
-        self.kv_reads.set(self.kv_reads.get() + 1);
-    }
-
     /// Counts a KV read, waits the simulated distance to KV's central store, and
     /// fails as KV does under an injected 429.
     pub async fn kv_read(&self) -> worker::Result<()> {
-        self.kv_reads.set(self.kv_reads.get() + 1);
+        self.count_kv_read();
         if self.simulation.kv_latency_ms > 0 {
             let ms = u64::from(self.simulation.kv_latency_ms);
             worker::Delay::from(Duration::from_millis(ms)).await;
         }
         self.kv_fault()
+    }
+
+    /// Counts a KV read only: what [`Db::kv_read`] does before the simulated distance
+    /// (`/health`'s probe, which must tell whether KV answers, near or far).
+    pub fn count_kv_read(&self) {
+        self.kv_reads.set(self.kv_reads.get() + 1);
     }
 
     /// Counts a KV write (made now or scheduled after the answer).
@@ -256,12 +254,22 @@ impl Db {
         }
     }
 
-    async fn count_and_wait(&self, route: Route) {
-        let (counter, latency_ms) = match route {
-            Route::Primary => (&self.primary_trips, self.simulation.primary_latency_ms),
-            Route::Replica => (&self.replica_trips, self.simulation.replica_latency_ms),
+    /// Counts a round trip only: what every trip does before the simulated distance
+    /// (`/health`'s probe, which must tell whether D1 answers, near or far).
+    pub fn count_trip(&self, route: Route) {
+        let counter = match route {
+            Route::Primary => &self.primary_trips,
+            Route::Replica => &self.replica_trips,
         };
         counter.set(counter.get() + 1);
+    }
+
+    async fn count_and_wait(&self, route: Route) {
+        self.count_trip(route);
+        let latency_ms = match route {
+            Route::Primary => self.simulation.primary_latency_ms,
+            Route::Replica => self.simulation.replica_latency_ms,
+        };
         if latency_ms > 0 {
             worker::Delay::from(Duration::from_millis(u64::from(latency_ms))).await;
         }

@@ -93,8 +93,11 @@ pub fn jittered_retry_after() -> u32 {
     gatehouse_core::http::overload::retry_after_seconds(u32::from_le_bytes(random))
 }
 
-/// Whether the D1 primary answers `SELECT 1` (`/health`; counted by the route).
-pub async fn ping_d1(env: &Env) -> bool {
+/// Whether the D1 primary answers `SELECT 1` (`/health`). Counted as a primary round
+/// trip, but made on the binding itself: no simulated distance or injected fault, so a
+/// test worker made far away still comes up.
+pub async fn ping_d1(env: &Env, counted: &Db) -> bool {
+    counted.count_trip(Route::Primary);
     let Ok(db) = env.d1(D1_BINDING) else {
         return false;
     };
@@ -112,8 +115,10 @@ pub async fn ping_d1(env: &Env) -> bool {
     }
 }
 
-/// Whether the nonce namespace answers a read (`/health`; counted by the route).
-pub async fn ping_kv(env: &Env) -> bool {
+/// Whether the nonce namespace answers a read (`/health`). Counted as a KV read, made
+/// on the binding itself (as [`ping_d1`]).
+pub async fn ping_kv(env: &Env, counted: &Db) -> bool {
+    counted.count_kv_read();
     let Ok(kv) = env.kv(NONCES_BINDING) else {
         return false;
     };
