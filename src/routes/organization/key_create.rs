@@ -15,6 +15,7 @@
 //! the sign-in that added it, so one added with a stolen token stays until someone
 //! who learns of it revokes it.
 
+use super::changes_spent;
 use crate::email::send_notice_later;
 use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
 use crate::store::org_keys::{self, Insert, NewKey, Refusal};
@@ -24,7 +25,7 @@ use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
-use gatehouse_core::http::problem::{Family, Problem};
+use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::rate_limit::{client_network, AUTH_LIMITER};
 use gatehouse_core::org_keys::parse_upload;
 use gatehouse_core::time::format_rfc3339_ms;
@@ -144,17 +145,6 @@ fn quota_full(config: &Config) -> AccountError {
             "An organization can have at most {} active keys; revoke one first",
             config.org_keys_max
         ),
-    )
-}
-
-/// 429 with `Retry-After`: the organization has made its day's key and environment
-/// changes (core::org_changes).
-pub fn changes_spent(retry_after_seconds: u32) -> Response {
-    http::problem_response(
-        &Problem::RateLimited {
-            retry_after_seconds,
-        },
-        Family::Account,
     )
 }
 

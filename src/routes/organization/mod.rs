@@ -11,3 +11,18 @@ pub mod node_env_delete;
 pub mod node_env_list;
 pub mod node_env_put;
 pub mod nodes_list;
+
+use crate::http;
+use gatehouse_core::http::problem::{Family, Problem};
+use worker::Response;
+
+/// 429 with `Retry-After`: the organization has made its day's key and environment
+/// changes (core::org_changes); both change routes answer it.
+fn changes_spent(retry_after_seconds: u32) -> Response {
+    http::problem_response(
+        &Problem::RateLimited {
+            retry_after_seconds,
+        },
+        Family::Account,
+    )
+}

@@ -7,7 +7,7 @@
 //! told (core::account::notices: nodes run with what is set here, whoever set it).
 //! Contract: core::node_env.
 
-use super::key_create::changes_spent;
+use super::changes_spent;
 use super::node_env_delete::{service_or_refusal, MANAGE_NODE_ENV};
 use crate::email::send_notice_later;
 use crate::routes::account::{authorize, error, new_id};
