@@ -7,39 +7,19 @@
 //! injected `OR '1'='1'` would ban them all); only the provider test marks a network
 //! provider, so the public directory holds its node alone.
 
-use gatehouse_e2e::accounts::{verified_user, PASSWORD};
-use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed, upload_new_key};
+mod common;
+
+use common::{admin, ok};
+use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{project_root, shared_app, spawn_app, TestApp};
 use serde_json::{json, Value};
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// The two tests on the shared worker run one after the other: each admin command is a
+/// The tests on the shared worker run one after the other: each admin command is a
 /// `wrangler d1 execute` of its own, writing the worker's SQLite file, and two of them at
 /// once (or one during the worker's own write) fail with SQLITE_BUSY.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn admin(app: &TestApp, args: &[&str]) -> Output {
-    let persist = app.persist_dir();
-    Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
-        .current_dir(project_root())
-        .arg("admin")
-        .args(args)
-        .args(["--local", "--persist-to"])
-        .arg(&persist)
-        .env("TMPDIR", app.tmp_dir())
-        .output()
-        .expect("run gatehouse-cli admin")
-}
-
-fn ok(out: &Output) -> String {
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
 
 #[test]
 fn ban_and_unban_take_effect_at_once_on_registrations_and_writes() {
@@ -323,59 +303,4 @@ fn operators_set_list_and_delete_service_environments_the_worker_serves() {
         env_rows.iter().all(|r| r["actor_user_id"].is_null()),
         "operators have no user"
     );
-}
-
-#[test]
-fn in_an_incident_revoke_key_and_end_sign_ins_act_without_anyones_token() {
-    let app = shared_app();
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let (token, org, body) = verified_user(app, "ada@incident.example");
-    let (key, uploaded) = upload_new_key(app, &token, &org);
-    let key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
-    let ts = now_ms();
-    let register = |ts: i64| {
-        app.post_json(
-            "/register",
-            &signed(&key, &fields("192.0.2.47", ts, Some(&org))),
-        )
-    };
-    assert_eq!(register(ts).status, 200);
-
-    // A leaked key: revoked at once, audited with no user; a second revocation says so.
-    let out = ok(&admin(app, &["revoke-key", &org, &key_id]));
-    assert!(out.contains(&format!("key {key_id} revoked")), "{out}");
-    let refused = register(ts + 1);
-    assert_eq!(refused.status, 400, "{}", refused.body);
-    let audit = app.d1_query(&format!(
-        "SELECT action, actor_user_id FROM key_audit WHERE key_id = '{key_id}' \
-         ORDER BY at_ms DESC LIMIT 1"
-    ));
-    assert_eq!(audit[0], json!({"action": "REVOKE", "actor_user_id": null}));
-    let again = admin(app, &["revoke-key", &org, &key_id]);
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("no active key"));
-    let hostile = admin(app, &["revoke-key", &org, "k' OR '1'='1"]);
-    assert!(!hostile.status.success(), "an id with a quote is refused");
-
-    // An account taken over: every sign-in ends (the address in any case), so its
-    // access and refresh tokens stop; the password still signs in.
-    let out = ok(&admin(app, &["end-sign-ins", "Ada@Incident.example"]));
-    assert!(out.contains("1 sign-in(s) ended"), "{out}");
-    let profile = app.request_as(&token, "GET", "/user/profile", None);
-    assert_eq!(profile.status, 401, "{}", profile.body);
-    assert_eq!(profile.json()["error_code"], "SESSION_ENDED");
-    let refresh = app.post_json(
-        "/user/refresh",
-        &json!({"refresh_token": body["refreshToken"]}),
-    );
-    assert_eq!(refresh.status, 401, "{}", refresh.body);
-    assert_eq!(refresh.json()["error_code"], "SESSION_ENDED");
-    let login = app.post_json(
-        "/user/login",
-        &json!({"email": "ada@incident.example", "password": PASSWORD}),
-    );
-    assert_eq!(login.status, 200, "{}", login.body);
-    let unknown = admin(app, &["end-sign-ins", "nobody@incident.example"]);
-    assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"));
 }

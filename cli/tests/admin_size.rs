@@ -1,27 +1,14 @@
 //! `gatehouse-cli admin stats` and `admin stale-nodes` (issue 24) against the local D1
 //! of a running worker of their own: what they print is what the database holds.
 
+mod common;
+
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
-use gatehouse_e2e::{project_root, spawn_app, TestApp};
+use gatehouse_e2e::{spawn_app, TestApp};
 use serde_json::Value;
-use std::process::Command;
 
 fn admin(app: &TestApp, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
-        .current_dir(project_root())
-        .arg("admin")
-        .args(args)
-        .args(["--local", "--persist-to"])
-        .arg(app.persist_dir())
-        .env("TMPDIR", app.tmp_dir())
-        .output()
-        .expect("run gatehouse-cli admin");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::ok(&common::admin(app, args));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 

@@ -228,6 +228,7 @@ fn what_takes_something_away_in_production_asks_first() {
         &["admin", "ban", "org-x", "--remote"][..],
         &["admin", "revoke-key", "org-x", "key-1", "--remote"],
         &["admin", "end-sign-ins", "ada@acme.io", "--remote"],
+        &["admin", "delete-account", "ada@acme.io", "--remote"],
         &["admin", "node-env-delete", "org-x", "s3", "--remote"],
         &[
             "admin",

@@ -103,6 +103,29 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin end-sign-ins ada@acme.io --remote"
     )]
     EndSignIns(FindOrgArgs),
+    /// Erase a person's account on their request: its sign-ins, links, login counters
+    /// and known networks; its memberships (an organization whose only OWNER it was
+    /// passes the role to its longest-standing verified member); and each organization
+    /// it is the only member of, with that organization's keys, nodes, service
+    /// environments, trial and audit. Audit entries of organizations that stay keep the
+    /// account's id, whose row then holds nothing personal. Prints the plan first;
+    /// --dry-run stops there.
+    #[command(
+        after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-account ada@acme.io --remote --dry-run\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-account ada@acme.io --remote"
+    )]
+    DeleteAccount(DeleteAccountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteAccountArgs {
+    /// The person's email (any case), e.g. ada@acme.io.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// Print what would be deleted and change nothing, e.g. --dry-run.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub place: Place,
 }
 
 #[derive(Debug, Args)]
@@ -167,8 +190,8 @@ pub struct Place {
     /// e.g. --config ~/gatehouse/wrangler.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// With --remote, a command that bans, revokes, ends sign-ins or changes an
-    /// environment asks you to type its target first; --yes skips that (needed without
+    /// With --remote, a command that bans, revokes, ends sign-ins, deletes an account or
+    /// changes an environment asks you to type its target first; --yes skips that (needed without
     /// a terminal, e.g. in a script), e.g. --remote --yes.
     #[arg(long)]
     pub yes: bool,

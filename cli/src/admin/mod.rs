@@ -8,6 +8,7 @@
 //! for the operator's eyes.
 
 pub mod args;
+mod erase;
 mod incident;
 mod node_env;
 mod rows;
@@ -90,23 +91,21 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             )?;
             incident::end_sign_ins(&a)
         }
+        AdminCommand::DeleteAccount(a) => erase::delete_account(&a),
     }
 }
 
 /// A command that takes something away in the deployed database (a ban, a revoked key,
-/// ended sign-ins, an environment replaced or deleted) runs only once the operator
-/// typed its `target` (an organization id, an address) or passed `--yes`; without a
-/// terminal to ask on, `--yes` is required. Locally nothing is asked.
+/// ended sign-ins, an erased account, an environment replaced or deleted) runs only
+/// once the operator typed its `target` (an organization id, an address) or passed
+/// `--yes`; without a terminal to ask on, `--yes` is required. Locally nothing is
+/// asked.
 fn confirm(place: &Place, action: &str, target: &str) -> Result<(), String> {
-    use std::io::{BufRead, IsTerminal};
+    use std::io::BufRead;
     if !place.remote || place.yes {
         return Ok(());
     }
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(format!(
-            "{action} in the deployed database (--remote): nothing changed; add --yes to run it without a terminal"
-        ));
-    }
+    askable(place, action)?;
     eprint!("{action} in the deployed database. Type {target} to go on: ");
     let mut typed = String::new();
     std::io::stdin()
@@ -118,6 +117,21 @@ fn confirm(place: &Place, action: &str, target: &str) -> Result<(), String> {
     } else {
         Err("not confirmed: nothing changed".to_owned())
     }
+}
+
+/// Whether [`confirm`] could ask: a command that reads before it asks (to show what it
+/// would change) checks this first, so a script without `--yes` reads nothing either.
+fn askable(place: &Place, action: &str) -> Result<(), String> {
+    use std::io::IsTerminal;
+    if !place.remote
+        || place.yes
+        || (std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "{action} in the deployed database (--remote): nothing changed; add --yes to run it without a terminal"
+    ))
 }
 
 /// Now, in epoch milliseconds (what every stored time is).

@@ -107,3 +107,24 @@ pub fn register_args<'a>(url: &'a str, key: &'a str, extra: &[&'a str]) -> Vec<&
     args.extend(extra);
     args
 }
+
+/// `gatehouse-cli admin ARGS --local` as an operator runs it from the project
+/// directory, against the local D1 of `app`'s running worker.
+pub fn admin(app: &TestApp, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
+        .current_dir(gatehouse_e2e::project_root())
+        .arg("admin")
+        .args(args)
+        .args(["--local", "--persist-to"])
+        .arg(app.persist_dir())
+        .env("TMPDIR", app.tmp_dir())
+        .output()
+        .expect("run gatehouse-cli admin")
+}
+
+/// What a command that must succeed printed on stdout.
+pub fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", stderr(out));
+    stdout
+}

@@ -1,0 +1,140 @@
+//! `admin delete-account`'s SQL: a person's account erased on request (docs/accounts.md,
+//! "Deleting an account"), with the organizations only they belong to.
+//!
+//! The plan is read first, and printed, so that the operator sees what goes before
+//! anything does. The erasure is one `wrangler d1 execute` whose statements run in an
+//! order where every prefix is a consistent database (children before the rows they
+//! refer to, the person's sign-ins first) and running it again finishes it: the
+//! command is not promised to be one transaction remotely (SECURITY.md, known gaps).
+
+use super::literal;
+
+/// The organizations `user` (an SQL expression: a quoted id or a subquery) is the only
+/// member of: they go with the account. Read while the person's memberships exist.
+fn sole_orgs(user: &str) -> String {
+    format!(
+        "SELECT m.org_id FROM org_members m WHERE m.user_id = {user} AND NOT EXISTS \
+         (SELECT 1 FROM org_members o WHERE o.org_id = m.org_id AND o.user_id <> {user})"
+    )
+}
+
+/// Whom an organization's OWNER role passes to when `user`, its only OWNER, leaves
+/// it: its longest-standing other member with a verified address, else its
+/// longest-standing other member (`m` is the leaver's membership row).
+fn successor(user: &str) -> String {
+    format!(
+        "SELECT o.user_id FROM org_members o JOIN users ou ON ou.id = o.user_id \
+         WHERE o.org_id = m.org_id AND o.user_id <> {user} \
+         ORDER BY ou.email_verified_at_ms IS NULL, o.created_at_ms, o.user_id LIMIT 1"
+    )
+}
+
+/// Three read-only statements about the account at `email` (already lowercase): the
+/// account; each organization it belongs to (whether it is banned; its other members,
+/// other OWNERs, keys, nodes and service environments; the address its OWNER role
+/// would pass to); and the audit entries naming the account in organizations that
+/// stay.
+pub fn erasure_plan(email: &str) -> String {
+    let email = literal(email);
+    let user = format!("(SELECT id FROM users WHERE email = {email})");
+    let count = |table: &str| {
+        format!("(SELECT count(*) FROM {table} x WHERE x.org_id = m.org_id) AS {table}")
+    };
+    [
+        format!("SELECT id, email_verified_at_ms FROM users WHERE email = {email}"),
+        format!(
+            "SELECT m.org_id, o.name, o.banned, m.role, \
+             (SELECT count(*) FROM org_members x WHERE x.org_id = m.org_id \
+               AND x.user_id <> m.user_id) AS other_members, \
+             (SELECT count(*) FROM org_members x WHERE x.org_id = m.org_id \
+               AND x.user_id <> m.user_id AND x.role = 'OWNER') AS other_owners, \
+             {}, {}, {}, \
+             (SELECT email FROM users WHERE id = ({})) AS successor \
+             FROM org_members m JOIN organizations o ON o.id = m.org_id \
+             WHERE m.user_id = {user} ORDER BY m.created_at_ms, m.org_id",
+            count("org_keys"),
+            count("nodes"),
+            count("node_envs"),
+            successor("m.user_id"),
+        ),
+        format!(
+            "SELECT count(*) AS entries FROM key_audit WHERE actor_user_id = {user} \
+             AND org_id NOT IN ({})",
+            sole_orgs(&user)
+        ),
+    ]
+    .join("; ")
+}
+
+/// What the erasure of account `user_id` does, in order, as sixteen statements; each
+/// returns what it removed or changed. `sole_org_ids` are the plan's organizations
+/// with no other member: removed once nobody belongs to them (a colleague who joined
+/// since keeps one, with its keys and nodes, since by then it is not the person's
+/// alone).
+pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
+    let user = literal(user_id);
+    let sole = sole_orgs(&user);
+    let mut statements: Vec<String> = [
+        "sign_ins",
+        "email_verifications",
+        "password_resets",
+        "login_failures",
+        "login_networks",
+    ]
+    .iter()
+    .map(|table| format!("DELETE FROM {table} WHERE user_id = {user} RETURNING user_id"))
+    .collect();
+    // Nodes refer to keys; tombstones and audit entries name keys without a reference.
+    for table in [
+        "nodes",
+        "node_tombstones",
+        "node_envs",
+        "key_audit",
+        "org_keys",
+        "subscriptions",
+    ] {
+        statements.push(format!(
+            "DELETE FROM {table} WHERE org_id IN ({sole}) RETURNING org_id"
+        ));
+    }
+    statements.push(format!(
+        "UPDATE org_members SET role = 'OWNER' WHERE (org_id, user_id) IN \
+         (SELECT m.org_id, ({}) FROM org_members m WHERE m.user_id = {user} \
+          AND m.role = 'OWNER' AND NOT EXISTS (SELECT 1 FROM org_members o \
+          WHERE o.org_id = m.org_id AND o.user_id <> {user} AND o.role = 'OWNER')) \
+         RETURNING org_id, user_id",
+        successor(&user)
+    ));
+    statements.push(format!(
+        "DELETE FROM org_members WHERE user_id = {user} RETURNING org_id"
+    ));
+    let ids: Vec<String> = sole_org_ids.iter().map(|id| literal(id)).collect();
+    statements.push(format!(
+        "DELETE FROM organizations WHERE id IN ({}) AND NOT EXISTS (SELECT 1 FROM \
+         org_members m WHERE m.org_id = organizations.id) RETURNING id",
+        ids.join(", ")
+    ));
+    // Audit entries of organizations that stay keep naming the account's id: its row
+    // stays as their anchor with nothing personal left, and an address no route parses
+    // (`erased:<id>`), so nobody can sign in as it, reset it or be mailed at it.
+    let audited = format!("EXISTS (SELECT 1 FROM key_audit WHERE actor_user_id = {user})");
+    statements.push(format!(
+        "UPDATE users SET email = 'erased:' || id, password_hash = '', first_name = '', \
+         last_name = '', image_url = NULL WHERE id = {user} AND {audited} RETURNING id"
+    ));
+    statements.push(format!(
+        "DELETE FROM users WHERE id = {user} AND NOT {audited} RETURNING id"
+    ));
+    statements.join("; ")
+}
+
+/// Where each of [`erase_account`]'s answers is.
+pub mod erased {
+    pub const SIGN_INS: usize = 0;
+    pub const NODES: usize = 5;
+    pub const ORG_KEYS: usize = 9;
+    pub const NEW_OWNERS: usize = 11;
+    pub const ORGANIZATIONS: usize = 13;
+    pub const SCRUBBED: usize = 14;
+    pub const DELETED: usize = 15;
+}

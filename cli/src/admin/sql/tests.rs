@@ -1,0 +1,113 @@
+//! The SQL builders' unit tests: quoting, id and email checks, statement shapes.
+
+use super::*;
+
+#[test]
+fn literals_survive_every_quote() {
+    assert_eq!(literal("org-1"), "'org-1'");
+    assert_eq!(
+        literal("o'; DROP TABLE users; --"),
+        "'o''; DROP TABLE users; --'"
+    );
+    assert_eq!(literal("''"), "''''''");
+}
+
+#[test]
+fn ids_are_checked_before_they_reach_sql() {
+    assert!(checked_id("25c4d363-3ac7-4427-954b-187a3b6a7456").is_ok());
+    assert!(checked_id("org-1").is_ok());
+    for bad in ["", "o'1", "org 1", "a;b", "x\0", &"a".repeat(129)] {
+        assert!(checked_id(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn statements_name_their_organization_once_quoted() {
+    assert_eq!(
+        set_banned("org-1", true),
+        "UPDATE organizations SET banned = 1 WHERE id = 'org-1' RETURNING id"
+    );
+    assert_eq!(show_org("org-1").matches("'org-1'").count(), 5);
+    assert!(key_audit(None, 20).ends_with("LIMIT 20"));
+    assert!(key_audit(Some("org-1"), 5).contains("WHERE org_id = 'org-1'"));
+    let find = find_org("o'k@acme.io");
+    assert!(find.contains("u.email = 'o''k@acme.io'"), "{find}");
+    assert!(find.ends_with("WHERE domain = 'acme.io'"), "{find}");
+}
+
+#[test]
+fn node_env_statements_quote_every_value() {
+    let set = node_env_set("o'1", "s3", "v1.AA==", 12, "a-1", 7);
+    assert_eq!(set.matches("'o''1'").count(), 4, "{set}");
+    assert!(
+        set.contains("'ENV_SET', 7") && set.contains("NULL"),
+        "{set}"
+    );
+    let delete = node_env_delete("org-1", "gcs", "a-2", 9);
+    assert!(
+        delete.ends_with("service = 'gcs' RETURNING service"),
+        "{delete}"
+    );
+    assert!(node_env_list("org-1").contains("org_id = 'org-1'"));
+}
+
+#[test]
+fn emails_are_checked_and_lowercased() {
+    assert_eq!(checked_email("Ada@Acme.IO").unwrap(), "ada@acme.io");
+    for bad in ["", "ada", "@acme.io", "ada@", "a b@c.d", "a@b@c", "a\n@b.c"] {
+        assert!(checked_email(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn stats_read_names_only_through_the_check() {
+    assert!(checked_name("sign_ins").is_ok());
+    for bad in ["", "a b", "t'", "x;y", "a-b"] {
+        assert!(checked_name(bad).is_err(), "{bad:?}");
+    }
+    let counts = stats_counts(&[("nodes", vec!["ip", "status"]), ("empty", vec![])]);
+    assert!(counts.contains("'nodes' AS name"), "{counts}");
+    assert!(counts.contains("length(CAST(status AS BLOB))"), "{counts}");
+    assert_eq!(counts.matches("; ").count(), 1, "{counts}");
+    assert_eq!(
+        stats_columns(&["a", "b"]),
+        "PRAGMA table_info('a'); PRAGMA table_info('b')"
+    );
+    let stale = stale_nodes(1800, 30, 10);
+    assert!(
+        stale.contains("- 1800000") && stale.contains("+ 2592000000"),
+        "{stale}"
+    );
+}
+
+#[test]
+fn an_erasure_quotes_every_value_and_removes_children_before_what_they_refer_to() {
+    let plan = erasure_plan("o'k@acme.io");
+    assert_eq!(plan.matches("; ").count(), 2, "{plan}");
+    assert!(plan.contains("email = 'o''k@acme.io'"), "{plan}");
+    let sql = erase_account("u'1", &["org-1", "o'2"]);
+    let statements: Vec<&str> = sql.split("; ").collect();
+    assert_eq!(statements.len(), 16, "{sql}");
+    assert!(!sql.contains("'u'1'"), "{sql}");
+    assert!(statements[erased::ORGANIZATIONS].contains("IN ('org-1', 'o''2')"));
+    let at = |needle: &str| {
+        statements
+            .iter()
+            .position(|s| s.starts_with(needle))
+            .unwrap_or_else(|| panic!("{needle}: {sql}"))
+    };
+    assert_eq!(
+        at("DELETE FROM sign_ins"),
+        erased::SIGN_INS,
+        "sign-ins end first"
+    );
+    assert_eq!(at("DELETE FROM nodes"), erased::NODES);
+    assert_eq!(at("DELETE FROM org_keys"), erased::ORG_KEYS);
+    assert!(at("DELETE FROM nodes") < at("DELETE FROM org_keys"));
+    assert_eq!(at("UPDATE org_members"), erased::NEW_OWNERS);
+    assert!(at("UPDATE org_members") < at("DELETE FROM org_members"));
+    assert!(at("DELETE FROM org_members") < at("DELETE FROM organizations"));
+    assert_eq!(at("UPDATE users"), erased::SCRUBBED);
+    assert_eq!(at("DELETE FROM users"), erased::DELETED);
+    assert!(erase_account("u-1", &[]).contains("WHERE id IN () AND"));
+}
