@@ -128,6 +128,42 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
     );
     assert_eq!(login_at(app, "198.51.100.60", ada, PASSWORD).status, 200);
 
+    // What she may ask to see first: everything stored about her, never a hash.
+    let text = ok(&admin(app, &["export-account", ada]));
+    let export: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(export["account"]["email"], ada, "{text}");
+    assert_eq!(export["account"]["first_name"], "Ada", "{text}");
+    assert!(export["account"]["email_verified_at"].is_string(), "{text}");
+    assert_eq!(
+        export["memberships"],
+        json!([{"org_id": org, "org_name": "Acme",
+        "role": "OWNER", "created_at": export["memberships"][0]["created_at"]}])
+    );
+    let counted = |field: &str| export[field].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        [
+            "signIns",
+            "knownNetworks",
+            "loginFailures",
+            "verificationLinks",
+            "resetLinks",
+            "auditEntries"
+        ]
+        .map(counted),
+        [3, 1, 1, 1, 1, 2],
+        "{text}"
+    );
+    let actions: Vec<&Value> = export["auditEntries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["action"])
+        .collect();
+    assert_eq!(actions, [&json!("CREATE"), &json!("ENV_SET")], "{text}");
+    assert!(!text.contains("hash") && !text.contains("pbkdf2"), "{text}");
+    let unknown = admin(app, &["export-account", "nobody@erase-sole.example"]);
+    assert!(common::stderr(&unknown).contains("no account"));
+
     let out = ok(&admin(app, &["delete-account", ada]));
     assert!(
         out.contains(

@@ -396,7 +396,7 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
     // A table added later that refers to an account or an organization would make this
     // sweep's batch, and with it the whole maintenance, fail: src/store/maintenance.rs
     // must delete its rows (or count them as holding the account) first, and so must
-    // the operator's erasure (cli/src/admin/sql/erasure.rs).
+    // the operator's erasure (cli/src/admin/sql/person.rs).
     let references: Vec<String> = app
         .d1_query(
             "SELECT m.name || '.' || p.\"from\" AS r FROM sqlite_master m, \

@@ -114,6 +114,14 @@ pub enum AdminCommand {
         after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-account ada@acme.io --remote --dry-run\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-account ada@acme.io --remote"
     )]
     DeleteAccount(DeleteAccountArgs),
+    /// Everything stored about a person, as JSON (their request to see it): the
+    /// account, memberships, sign-ins with their devices, known networks, login
+    /// failure counters, verification and reset links, and the audit entries of what
+    /// they did. Never a password's or token's hash.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin export-account ada@acme.io --remote > ada.json"
+    )]
+    ExportAccount(FindOrgArgs),
 }
 
 #[derive(Debug, Args)]

@@ -8,9 +8,9 @@
 //! for the operator's eyes.
 
 pub mod args;
-mod erase;
 mod incident;
 mod node_env;
+mod person;
 mod rows;
 mod sql;
 
@@ -91,7 +91,8 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             )?;
             incident::end_sign_ins(&a)
         }
-        AdminCommand::DeleteAccount(a) => erase::delete_account(&a),
+        AdminCommand::DeleteAccount(a) => person::delete_account(&a),
+        AdminCommand::ExportAccount(a) => person::export_account(&a),
     }
 }
 

@@ -301,8 +301,8 @@ pub fn end_sign_ins(email: &str, now_ms: i64) -> String {
     )
 }
 
-mod erasure;
-pub use erasure::*;
+mod person;
+pub use person::*;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
-//! `admin delete-account`'s SQL: a person's account erased on request (docs/accounts.md,
-//! "Deleting an account"), with the organizations only they belong to.
+//! A person's data on their request (docs/accounts.md, "A person's data"):
+//! `admin export-account`'s reads, everything stored about them, and `admin
+//! delete-account`'s erasure, with the organizations only they belong to.
 //!
 //! The plan is read first, and printed, so that the operator sees what goes before
 //! anything does. The erasure is one `wrangler d1 execute` whose statements run in an
@@ -8,6 +9,63 @@
 //! command is not promised to be one transaction remotely (SECURITY.md, known gaps).
 
 use super::literal;
+
+/// Eight read-only statements: everything stored about the person at `email` (already
+/// lowercase), one answer each. Not the password's or the tokens' hashes: they are
+/// the service's means to check a secret, not something the person gave or can use.
+pub fn account_export(email: &str) -> String {
+    let email = literal(email);
+    let user = format!("(SELECT id FROM users WHERE email = {email})");
+    [
+        format!(
+            "SELECT id, email, first_name, last_name, image_url, is_business, \
+             email_verified_at_ms, created_at_ms, failed_logins, failed_logins_since_ms \
+             FROM users WHERE email = {email}"
+        ),
+        format!(
+            "SELECT m.org_id, o.name AS org_name, m.role, m.created_at_ms FROM org_members m \
+             JOIN organizations o ON o.id = m.org_id WHERE m.user_id = {user} \
+             ORDER BY m.created_at_ms, m.org_id"
+        ),
+        format!(
+            "SELECT id, device_info, created_at_ms, last_used_ms, expires_at_ms, ended_at_ms, \
+             ended_for_reuse FROM sign_ins WHERE user_id = {user} ORDER BY created_at_ms, id"
+        ),
+        format!(
+            "SELECT network, last_success_ms FROM login_networks WHERE user_id = {user} \
+             ORDER BY last_success_ms"
+        ),
+        format!(
+            "SELECT network, failures, window_start_ms FROM login_failures \
+             WHERE user_id = {user} ORDER BY window_start_ms"
+        ),
+        format!(
+            "SELECT created_at_ms, expires_at_ms, used_at_ms FROM email_verifications \
+             WHERE user_id = {user} ORDER BY created_at_ms"
+        ),
+        format!(
+            "SELECT created_at_ms, expires_at_ms, used_at_ms FROM password_resets \
+             WHERE user_id = {user} ORDER BY created_at_ms"
+        ),
+        format!(
+            "SELECT at_ms, org_id, key_id, action FROM key_audit WHERE actor_user_id = {user} \
+             ORDER BY at_ms, id"
+        ),
+    ]
+    .join("; ")
+}
+
+/// Where each of [`account_export`]'s answers is, and what the export calls it.
+pub const EXPORTED: [&str; 8] = [
+    "account",
+    "memberships",
+    "signIns",
+    "knownNetworks",
+    "loginFailures",
+    "verificationLinks",
+    "resetLinks",
+    "auditEntries",
+];
 
 /// The organizations `user` (an SQL expression: a quoted id or a subquery) is the only
 /// member of: they go with the account. Read while the person's memberships exist.

@@ -1,14 +1,39 @@
-//! `gatehouse-cli admin delete-account EMAIL`: a person's request to be forgotten
-//! (docs/accounts.md, "Deleting an account"). gatehouse has no route for it: the
+//! A person's requests about their data (docs/accounts.md, "A person's data"):
+//! `gatehouse-cli admin export-account EMAIL`, everything stored about them, as JSON;
+//! and `admin delete-account EMAIL`, to be forgotten. gatehouse has no route for it: the
 //! Flashback client has no such call, and an erasure that takes organizations, keys
 //! and nodes with it is for an operator to read before it happens. So the plan is
 //! printed first (what goes, what stays, who becomes OWNER), `--dry-run` stops there,
 //! and with `--remote` the address must be typed (or `--yes`).
 
-use super::args::DeleteAccountArgs;
+use super::args::{DeleteAccountArgs, FindOrgArgs};
 use super::sql::{self, erased};
-use super::{askable, confirm, execute, part};
-use serde_json::Value;
+use super::{askable, confirm, execute, part, print_json, rows};
+use serde_json::{Map, Value};
+
+pub fn export_account(a: &FindOrgArgs) -> Result<(), String> {
+    let email = sql::checked_email(&a.email)?;
+    let results = execute(&a.place, &sql::account_export(&email))?;
+    let Some(account) = part(&results, 0).into_iter().next() else {
+        return Err(format!("no account {email:?}"));
+    };
+    let mut export = Map::new();
+    export.insert("account".to_owned(), rows::readable_row(account));
+    for (i, name) in sql::EXPORTED.iter().enumerate().skip(1) {
+        let mut shown = rows::readable(part(&results, i));
+        for row in &mut shown {
+            // A sign-in's device as the client described it: JSON text, shown as JSON.
+            if let Some(device) = row.get_mut("device_info") {
+                if let Some(parsed) = device.as_str().and_then(|t| serde_json::from_str(t).ok()) {
+                    *device = parsed;
+                }
+            }
+        }
+        export.insert((*name).to_owned(), Value::Array(shown));
+    }
+    print_json(&Value::Object(export));
+    Ok(())
+}
 
 pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
     let email = sql::checked_email(&a.email)?;
