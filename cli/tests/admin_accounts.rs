@@ -164,7 +164,16 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
     let unknown = admin(app, &["export-account", "nobody@erase-sole.example"]);
     assert!(common::stderr(&unknown).contains("no account"));
 
-    let out = ok(&admin(app, &["delete-account", ada]));
+    // Her organization is banned: deleting it would lift the ban, so not without
+    // saying so.
+    ok(&admin(app, &["ban", &org]));
+    let refused = admin(app, &["delete-account", ada]);
+    assert!(
+        common::stderr(&refused).contains("--including-banned; nothing changed"),
+        "{}",
+        common::text(&refused)
+    );
+    let out = ok(&admin(app, &["delete-account", ada, "--including-banned"]));
     assert!(
         out.contains(
             "deleted: 3 sign-in(s), 1 organization(s) with 1 key(s) and 1 node(s); 0 new OWNER(s)"
@@ -225,8 +234,9 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
     let again = sign_up(app, ada);
     assert_ne!(again["user"]["orgId"], json!(org));
 
-    // A company: its founder (the only OWNER, who added a key) leaves; a verified
-    // colleague becomes OWNER before an unverified one who joined earlier; the key and
+    // A company: its founder (the only verified OWNER, who added a key) leaves; a
+    // verified colleague becomes OWNER, not the unverified one who joined earlier (and
+    // holds OWNER from before verification was required: they cannot act); the key and
     // its audit entry stay with the company, the entry naming an id that holds nothing.
     let boss = "boss@erase-co.example";
     let (boss_token, company, _) = verified_user(app, boss);
@@ -236,6 +246,10 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
     let (mia_token, mias, _) = verified_user(app, "mia@erase-co.example");
     assert_eq!(mias, company);
     let boss_id = user_id(app, boss);
+    let early_id = user_id(app, "early@erase-co.example");
+    app.d1_query(&format!(
+        "UPDATE org_members SET role = 'OWNER' WHERE user_id = '{early_id}'"
+    ));
     let plan = ok(&admin(app, &["delete-account", boss, "--dry-run"]));
     assert!(
         plan.contains("2 other member(s): stays; its OWNER role passes to mia@erase-co.example")
@@ -254,7 +268,7 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
     assert_eq!(
         roles,
         json!([
-            {"email": "early@erase-co.example", "role": "MEMBER"},
+            {"email": "early@erase-co.example", "role": "OWNER"},
             {"email": "mia@erase-co.example", "role": "OWNER"},
         ])
         .as_array()
@@ -314,5 +328,107 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
             &format!("SELECT count(*) AS n FROM org_members WHERE org_id = '{company}'")
         ),
         2
+    );
+
+    // The others leave too; the last one takes the company, its key and its audit, and
+    // with the audit the boss's row, which nothing names any more.
+    ok(&admin(app, &["delete-account", "early@erase-co.example"]));
+    let out = ok(&admin(app, &["delete-account", "mia@erase-co.example"]));
+    assert!(
+        out.contains("1 organization(s) with 1 key(s)")
+            && out.contains("also deleted: 1 row(s) of accounts erased earlier"),
+        "{out}"
+    );
+    let left = &app.d1_query(&format!(
+        "SELECT (SELECT count(*) FROM users WHERE id = '{boss_id}') AS boss, \
+         (SELECT count(*) FROM organizations WHERE id = '{company}') AS company"
+    ))[0];
+    assert_eq!(left, &json!({"boss": 0, "company": 0}));
+    assert_eq!(
+        app.d1_query("PRAGMA foreign_key_check"),
+        Vec::<Value>::new()
+    );
+}
+
+#[test]
+fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_an_owner() {
+    let app = shared_app();
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (boss_token, company, _) = verified_user(app, "boss@roles.example");
+    let (bob_token, bobs, _) = verified_user(app, "bob@roles.example");
+    assert_eq!(bobs, company, "joined the claimed domain");
+    let upload = |token: &str| {
+        let key = gatehouse_core::crypto::rsa_keys::PrivateKey::generate(2048).unwrap();
+        app.post_json_as(
+            token,
+            &format!("/organization/{company}/key"),
+            &json!({"publicKey": key.public_key().to_spki_pem()}),
+        )
+        .status
+    };
+    assert_eq!(upload(&bob_token), 403, "a MEMBER reads only");
+
+    let out = ok(&admin(
+        app,
+        &["set-role", &company, "Bob@Roles.example", "ADMINISTRATOR"],
+    ));
+    assert!(
+        out.contains("bob@roles.example is now ADMINISTRATOR (was MEMBER)"),
+        "{out}"
+    );
+    assert_eq!(upload(&bob_token), 201, "the same token, the new role");
+
+    // The only OWNER stays one until there is another.
+    let last = admin(app, &["set-role", &company, "boss@roles.example", "MEMBER"]);
+    assert!(!last.status.success());
+    assert!(
+        common::stderr(&last).contains("only OWNER"),
+        "{}",
+        common::text(&last)
+    );
+    assert_eq!(upload(&boss_token), 201);
+    ok(&admin(
+        app,
+        &["set-role", &company, "bob@roles.example", "OWNER"],
+    ));
+    ok(&admin(
+        app,
+        &["set-role", &company, "boss@roles.example", "MEMBER"],
+    ));
+    assert_eq!(upload(&boss_token), 403);
+
+    // Someone else's organization, a role that is not one, a hostile id: nothing.
+    let (_, elsewhere, _) = verified_user(app, "eve@roles-elsewhere.example");
+    let outsider = admin(
+        app,
+        &["set-role", &company, "eve@roles-elsewhere.example", "OWNER"],
+    );
+    assert!(
+        common::stderr(&outsider).contains("not a member"),
+        "{}",
+        common::text(&outsider)
+    );
+    assert_ne!(elsewhere, company);
+    assert!(
+        !admin(app, &["set-role", &company, "bob@roles.example", "ROOT"])
+            .status
+            .success()
+    );
+    assert!(!admin(
+        app,
+        &["set-role", "o' OR '1'='1", "bob@roles.example", "MEMBER"]
+    )
+    .status
+    .success());
+    let roles = app.d1_query(&format!(
+        "SELECT u.email, m.role FROM org_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = '{company}' ORDER BY u.email"
+    ));
+    assert_eq!(
+        roles,
+        vec![
+            json!({"email": "bob@roles.example", "role": "OWNER"}),
+            json!({"email": "boss@roles.example", "role": "MEMBER"}),
+        ]
     );
 }

@@ -122,6 +122,29 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin export-account ada@acme.io --remote > ada.json"
     )]
     ExportAccount(FindOrgArgs),
+    /// Give a member of an organization another role (OWNER, ADMINISTRATOR or MEMBER),
+    /// from their next request on. An organization keeps at least one OWNER: the last
+    /// one is not demoted.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin set-role 25c4d363-3ac7-4427-954b-187a3b6a7456 bob@acme.io ADMINISTRATOR --remote"
+    )]
+    SetRole(SetRoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetRoleArgs {
+    /// The organization's id, e.g. 25c4d363-3ac7-4427-954b-187a3b6a7456.
+    #[arg(value_name = "ORG_ID")]
+    pub org: String,
+    /// The member's email (any case), e.g. bob@acme.io.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// The new role: OWNER and ADMINISTRATOR manage keys, nodes and environments;
+    /// MEMBER reads them, e.g. ADMINISTRATOR.
+    #[arg(value_name = "ROLE", value_parser = ["OWNER", "ADMINISTRATOR", "MEMBER"])]
+    pub role: String,
+    #[command(flatten)]
+    pub place: Place,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +155,11 @@ pub struct DeleteAccountArgs {
     /// Print what would be deleted and change nothing, e.g. --dry-run.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also when an organization that goes with the account is banned: its ban goes
+    /// too, and its domain may sign up afresh (refused without this), e.g.
+    /// --including-banned.
+    #[arg(long)]
+    pub including_banned: bool,
     #[command(flatten)]
     pub place: Place,
 }
@@ -198,8 +226,8 @@ pub struct Place {
     /// e.g. --config ~/gatehouse/wrangler.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// With --remote, a command that bans, revokes, ends sign-ins, deletes an account or
-    /// changes an environment asks you to type its target first; --yes skips that (needed without
+    /// With --remote, a command that bans, revokes, ends sign-ins, deletes an account,
+    /// sets a role or changes an environment asks you to type its target first; --yes skips that (needed without
     /// a terminal, e.g. in a script), e.g. --remote --yes.
     #[arg(long)]
     pub yes: bool,

@@ -93,6 +93,7 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
         }
         AdminCommand::DeleteAccount(a) => person::delete_account(&a),
         AdminCommand::ExportAccount(a) => person::export_account(&a),
+        AdminCommand::SetRole(a) => person::set_role(&a),
     }
 }
 

@@ -1,15 +1,43 @@
-//! A person's requests about their data (docs/accounts.md, "A person's data"):
-//! `gatehouse-cli admin export-account EMAIL`, everything stored about them, as JSON;
-//! and `admin delete-account EMAIL`, to be forgotten. gatehouse has no route for it: the
-//! Flashback client has no such call, and an erasure that takes organizations, keys
-//! and nodes with it is for an operator to read before it happens. So the plan is
-//! printed first (what goes, what stays, who becomes OWNER), `--dry-run` stops there,
-//! and with `--remote` the address must be typed (or `--yes`).
+//! People: `gatehouse-cli admin set-role ORG EMAIL ROLE` (a company asks for an
+//! ADMINISTRATOR), and a person's requests about their data (docs/accounts.md, "A
+//! person's data"): `admin export-account EMAIL`, everything stored about them, as
+//! JSON; and `admin delete-account EMAIL`, to be forgotten.
+//!
+//! gatehouse has no route for any of them: the Flashback client has no such call, and
+//! an erasure that takes organizations, keys and nodes with it is for an operator to
+//! read before it happens. So its plan is printed first (what goes, what stays, who
+//! becomes OWNER), `--dry-run` stops there, and with `--remote` the address must be
+//! typed (or `--yes`).
 
-use super::args::{DeleteAccountArgs, FindOrgArgs};
+use super::args::{DeleteAccountArgs, FindOrgArgs, SetRoleArgs};
 use super::sql::{self, erased};
 use super::{askable, confirm, execute, part, print_json, rows};
 use serde_json::{Map, Value};
+
+pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
+    let org = sql::checked_id(&a.org)?;
+    let email = sql::checked_email(&a.email)?;
+    confirm(&a.place, &format!("make {email} {}", a.role), &email)?;
+    let results = execute(&a.place, &sql::set_role(org, &email, &a.role))?;
+    let Some(was) = part(&results, 0)
+        .first()
+        .and_then(|r| r["role"].as_str().map(str::to_owned))
+    else {
+        return Err(format!(
+            "{email:?} is not a member of organization {org:?} (find-org lists theirs)"
+        ));
+    };
+    if part(&results, 1).is_empty() {
+        return Err(format!(
+            "{email} is the only OWNER of organization {org}: make someone else OWNER first; nothing changed"
+        ));
+    }
+    println!(
+        "organization {org}: {email} is now {} (was {was}), from their next request on",
+        a.role
+    );
+    Ok(())
+}
 
 pub fn export_account(a: &FindOrgArgs) -> Result<(), String> {
     let email = sql::checked_email(&a.email)?;
@@ -56,9 +84,13 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
         .unwrap_or(0);
     println!("account {email} (user {user_id}):");
     let mut sole = Vec::new();
+    let mut banned = Vec::new();
     for m in &memberships {
         let (org, line) = plan_line(m);
         if m["other_members"].as_u64() == Some(0) {
+            if m["banned"].as_u64().is_some_and(|b| b > 0) {
+                banned.push(org.clone());
+            }
             sole.push(org);
         }
         println!("  {line}");
@@ -74,6 +106,12 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
     if a.dry_run {
         println!("dry run: nothing changed");
         return Ok(());
+    }
+    if !banned.is_empty() && !a.including_banned {
+        return Err(format!(
+            "organization(s) {} banned: deleting them lifts the ban and frees the domain for a new sign-up. Keep the account (a ground to keep abuse records may apply), or pass --including-banned; nothing changed",
+            banned.join(", ")
+        ));
     }
     confirm(&a.place, ACTION, &email)?;
     let sole: Vec<&str> = sole.iter().map(String::as_str).collect();
@@ -92,6 +130,12 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
         n(erased::NODES),
         n(erased::NEW_OWNERS),
     );
+    if n(erased::ANCHORS_FREED) > 0 {
+        println!(
+            "also deleted: {} row(s) of accounts erased earlier that only this organization's audit still named",
+            n(erased::ANCHORS_FREED)
+        );
+    }
     Ok(())
 }
 
@@ -107,15 +151,20 @@ fn plan_line(m: &Value) -> (String, String) {
             count("nodes"),
             count("node_envs"),
         ) + if count("banned") > 0 {
-            "; it is BANNED, and its ban goes with it (its domain could sign up afresh)"
+            "; it is BANNED: deleting it lifts the ban and frees its domain (only with --including-banned)"
         } else {
             ""
         }
-    } else if m["role"] == "OWNER" && count("other_owners") == 0 {
+    } else if m["role"] == "OWNER" && count("another_owner") == 0 {
         format!(
-            "organization {org} ({name:?}), {} other member(s): stays; its OWNER role passes to {}",
+            "organization {org} ({name:?}), {} other member(s): stays; its OWNER role passes to {}{}",
             count("other_members"),
             m["successor"].as_str().unwrap_or("its next member"),
+            if count("successor_verified") == 0 {
+                " (unverified: nobody can manage it until they verify their address)"
+            } else {
+                ""
+            },
         )
     } else {
         format!(
@@ -135,25 +184,34 @@ mod tests {
     #[test]
     fn the_plan_says_what_goes_what_stays_and_what_a_ban_would_lose() {
         let sole = json!({"org_id": "o-1", "name": "Ada", "banned": 1, "role": "OWNER",
-            "other_members": 0, "other_owners": 0, "org_keys": 2, "nodes": 3, "node_envs": 1});
+            "other_members": 0, "another_owner": 0, "org_keys": 2, "nodes": 3, "node_envs": 1});
         let (org, line) = plan_line(&sole);
         assert_eq!(org, "o-1");
         assert!(
             line.contains(
                 "its only member: deleted with its 2 key(s), 3 node(s), 1 service environment(s)"
-            ) && line.contains("BANNED, and its ban goes with it"),
+            ) && line.contains("BANNED: deleting it lifts the ban"),
             "{line}"
         );
         let led = json!({"org_id": "o-2", "name": "Co", "banned": 0, "role": "OWNER",
-            "other_members": 2, "other_owners": 0, "successor": "mia@co.example"});
+            "other_members": 2, "another_owner": 0, "successor": "mia@co.example",
+            "successor_verified": 1});
         let (_, line) = plan_line(&led);
         assert!(
             line.ends_with("stays; its OWNER role passes to mia@co.example"),
             "{line}"
         );
         assert!(!line.contains("BANNED"), "{line}");
+        let unverified = json!({"org_id": "o-2", "name": "Co", "role": "OWNER",
+            "other_members": 1, "another_owner": 0, "successor": "new@co.example",
+            "successor_verified": 0});
+        let (_, line) = plan_line(&unverified);
+        assert!(
+            line.contains("new@co.example (unverified: nobody can manage it"),
+            "{line}"
+        );
         let member = json!({"org_id": "o-3", "name": "Co", "banned": 1, "role": "MEMBER",
-            "other_members": 4, "other_owners": 1});
+            "other_members": 4, "another_owner": 1});
         let (_, line) = plan_line(&member);
         assert!(
             line.ends_with("stays; the membership (MEMBER) goes"),

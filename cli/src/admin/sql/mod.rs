@@ -20,16 +20,19 @@ pub fn checked_id(id: &str) -> Result<&str, String> {
     }
 }
 
-/// An email as users are stored (lowercase), refused unless it looks like one: no
-/// control characters or spaces, one `@` between non-empty parts, at most 254 bytes.
+/// An email as users are stored (ASCII, lowercased as the worker's `Email::parse`
+/// does), refused unless it looks like one: ASCII without control characters or
+/// spaces, one `@` between non-empty parts, at most 254 bytes. (Unicode lowercasing
+/// would map another mailbox onto a stored one: `K`, the Kelvin sign, becomes `k`.)
 pub fn checked_email(email: &str) -> Result<String, String> {
     let ok = email.len() <= 254
+        && email.is_ascii()
         && !email.chars().any(|c| c.is_control() || c.is_whitespace())
         && email.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty() && !domain.is_empty() && !domain.contains('@')
         });
     if ok {
-        Ok(email.to_lowercase())
+        Ok(email.to_ascii_lowercase())
     } else {
         Err(format!("{email:?} is not an email address"))
     }

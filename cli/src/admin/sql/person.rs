@@ -1,12 +1,15 @@
-//! A person's data on their request (docs/accounts.md, "A person's data"):
+//! People: a member's role (`admin set-role`), and a person's data on their request
+//! (docs/accounts.md, "A person's data"):
 //! `admin export-account`'s reads, everything stored about them, and `admin
 //! delete-account`'s erasure, with the organizations only they belong to.
 //!
 //! The plan is read first, and printed, so that the operator sees what goes before
 //! anything does. The erasure is one `wrangler d1 execute` whose statements run in an
 //! order where every prefix is a consistent database (children before the rows they
-//! refer to, the person's sign-ins first) and running it again finishes it: the
-//! command is not promised to be one transaction remotely (SECURITY.md, known gaps).
+//! refer to, the person's sign-ins first, their organizations emptied of everything
+//! personal before the memberships that find them go), and running it again finishes
+//! the account: the command is not promised to be one transaction remotely
+//! (SECURITY.md, known gaps).
 
 use super::literal;
 
@@ -76,22 +79,47 @@ fn sole_orgs(user: &str) -> String {
     )
 }
 
-/// Whom an organization's OWNER role passes to when `user`, its only OWNER, leaves
-/// it: its longest-standing other member with a verified address, else its
-/// longest-standing other member (`m` is the leaver's membership row).
+/// Whom an organization's OWNER role passes to when `user`, its only verified OWNER,
+/// leaves it (`m` is the leaver's membership row): another member with a verified
+/// address (only they can act), an ADMINISTRATOR before a MEMBER, the longest-standing
+/// first; else the longest-standing other member.
 fn successor(user: &str) -> String {
     format!(
         "SELECT o.user_id FROM org_members o JOIN users ou ON ou.id = o.user_id \
          WHERE o.org_id = m.org_id AND o.user_id <> {user} \
-         ORDER BY ou.email_verified_at_ms IS NULL, o.created_at_ms, o.user_id LIMIT 1"
+         ORDER BY ou.email_verified_at_ms IS NULL, o.role = 'MEMBER', o.created_at_ms, \
+         o.user_id LIMIT 1"
+    )
+}
+
+/// Another member of `m`'s organization than `user` is an OWNER who can act (verified).
+fn another_verified_owner(user: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM org_members o JOIN users ou ON ou.id = o.user_id \
+         WHERE o.org_id = m.org_id AND o.user_id <> {user} AND o.role = 'OWNER' \
+         AND ou.email_verified_at_ms IS NOT NULL)"
+    )
+}
+
+/// Two statements: the member's role in `org` now (none: not a member), then the change
+/// to `role`, returning the role set, made unless it would leave the organization
+/// without an OWNER. `role` is one of the three (the command line checks it).
+pub fn set_role(org: &str, email: &str, role: &str) -> String {
+    let (org, email, role) = (literal(org), literal(email), literal(role));
+    let user = format!("(SELECT id FROM users WHERE email = {email})");
+    format!(
+        "SELECT role FROM org_members WHERE org_id = {org} AND user_id = {user}; \
+         UPDATE org_members SET role = {role} WHERE org_id = {org} AND user_id = {user} \
+         AND ({role} = 'OWNER' OR EXISTS (SELECT 1 FROM org_members o WHERE o.org_id = {org} \
+         AND o.role = 'OWNER' AND o.user_id <> {user})) RETURNING role"
     )
 }
 
 /// Three read-only statements about the account at `email` (already lowercase): the
 /// account; each organization it belongs to (whether it is banned; its other members,
-/// other OWNERs, keys, nodes and service environments; the address its OWNER role
-/// would pass to); and the audit entries naming the account in organizations that
-/// stay.
+/// whether another of them is a verified OWNER; its keys, nodes and service
+/// environments; the address its OWNER role would pass to, and whether that one is
+/// verified); and the audit entries naming the account in organizations that stay.
 pub fn erasure_plan(email: &str) -> String {
     let email = literal(email);
     let user = format!("(SELECT id FROM users WHERE email = {email})");
@@ -104,16 +132,17 @@ pub fn erasure_plan(email: &str) -> String {
             "SELECT m.org_id, o.name, o.banned, m.role, \
              (SELECT count(*) FROM org_members x WHERE x.org_id = m.org_id \
                AND x.user_id <> m.user_id) AS other_members, \
-             (SELECT count(*) FROM org_members x WHERE x.org_id = m.org_id \
-               AND x.user_id <> m.user_id AND x.role = 'OWNER') AS other_owners, \
-             {}, {}, {}, \
-             (SELECT email FROM users WHERE id = ({})) AS successor \
+             {} AS another_owner, {}, {}, {}, \
+             (SELECT email FROM users WHERE id = ({s})) AS successor, \
+             (SELECT email_verified_at_ms IS NOT NULL FROM users WHERE id = ({s})) \
+               AS successor_verified \
              FROM org_members m JOIN organizations o ON o.id = m.org_id \
              WHERE m.user_id = {user} ORDER BY m.created_at_ms, m.org_id",
+            another_verified_owner("m.user_id"),
             count("org_keys"),
             count("nodes"),
             count("node_envs"),
-            successor("m.user_id"),
+            s = successor("m.user_id"),
         ),
         format!(
             "SELECT count(*) AS entries FROM key_audit WHERE actor_user_id = {user} \
@@ -124,11 +153,12 @@ pub fn erasure_plan(email: &str) -> String {
     .join("; ")
 }
 
-/// What the erasure of account `user_id` does, in order, as sixteen statements; each
-/// returns what it removed or changed. `sole_org_ids` are the plan's organizations
-/// with no other member: removed once nobody belongs to them (a colleague who joined
-/// since keeps one, with its keys and nodes, since by then it is not the person's
-/// alone).
+/// What the erasure of account `user_id` does, in order, as eighteen statements; each
+/// returns what it removed or changed. The organizations the person is the only member
+/// of are found when it runs (a colleague who joined since the plan keeps one, with
+/// its keys and nodes); `sole_org_ids`, the plan's, are the ones deleted once nobody
+/// belongs to them: a sole organization found only now (its other member left since
+/// the plan) stays, emptied and named `erased:<id>`, as after a stopped run.
 pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     let user = literal(user_id);
     let sole = sole_orgs(&user);
@@ -155,13 +185,19 @@ pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
             "DELETE FROM {table} WHERE org_id IN ({sole}) RETURNING org_id"
         ));
     }
+    // Before the memberships go (they are how these are found): nothing personal is
+    // left on an organization that a stopped run could leave behind, and no domain it
+    // claimed still draws colleagues into it.
+    statements.push(format!(
+        "UPDATE organizations SET name = 'erased:' || id, domain = NULL, \
+         pending_domain = NULL WHERE id IN ({sole}) RETURNING id"
+    ));
     statements.push(format!(
         "UPDATE org_members SET role = 'OWNER' WHERE (org_id, user_id) IN \
          (SELECT m.org_id, ({}) FROM org_members m WHERE m.user_id = {user} \
-          AND m.role = 'OWNER' AND NOT EXISTS (SELECT 1 FROM org_members o \
-          WHERE o.org_id = m.org_id AND o.user_id <> {user} AND o.role = 'OWNER')) \
-         RETURNING org_id, user_id",
-        successor(&user)
+          AND m.role = 'OWNER' AND NOT {}) RETURNING org_id, user_id",
+        successor(&user),
+        another_verified_owner(&user)
     ));
     statements.push(format!(
         "DELETE FROM org_members WHERE user_id = {user} RETURNING org_id"
@@ -178,11 +214,20 @@ pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     let audited = format!("EXISTS (SELECT 1 FROM key_audit WHERE actor_user_id = {user})");
     statements.push(format!(
         "UPDATE users SET email = 'erased:' || id, password_hash = '', first_name = '', \
-         last_name = '', image_url = NULL WHERE id = {user} AND {audited} RETURNING id"
+         last_name = '', image_url = NULL, failed_logins = 0, \
+         failed_logins_since_ms = NULL WHERE id = {user} AND {audited} RETURNING id"
     ));
     statements.push(format!(
         "DELETE FROM users WHERE id = {user} AND NOT {audited} RETURNING id"
     ));
+    // Earlier erased accounts whose last audit entry went with this erasure (the
+    // organization they had left was this person's alone): nothing holds them now.
+    // The range is the email index's: `;` follows `:`.
+    statements.push(
+        "DELETE FROM users WHERE email >= 'erased:' AND email < 'erased;' AND NOT EXISTS \
+         (SELECT 1 FROM key_audit a WHERE a.actor_user_id = users.id) RETURNING id"
+            .to_owned(),
+    );
     statements.join("; ")
 }
 
@@ -191,8 +236,9 @@ pub mod erased {
     pub const SIGN_INS: usize = 0;
     pub const NODES: usize = 5;
     pub const ORG_KEYS: usize = 9;
-    pub const NEW_OWNERS: usize = 11;
-    pub const ORGANIZATIONS: usize = 13;
-    pub const SCRUBBED: usize = 14;
-    pub const DELETED: usize = 15;
+    pub const NEW_OWNERS: usize = 12;
+    pub const ORGANIZATIONS: usize = 14;
+    pub const SCRUBBED: usize = 15;
+    pub const DELETED: usize = 16;
+    pub const ANCHORS_FREED: usize = 17;
 }

@@ -54,7 +54,16 @@ fn node_env_statements_quote_every_value() {
 #[test]
 fn emails_are_checked_and_lowercased() {
     assert_eq!(checked_email("Ada@Acme.IO").unwrap(), "ada@acme.io");
-    for bad in ["", "ada", "@acme.io", "ada@", "a b@c.d", "a@b@c", "a\n@b.c"] {
+    for bad in [
+        "",
+        "ada",
+        "@acme.io",
+        "ada@",
+        "a b@c.d",
+        "a@b@c",
+        "a\n@b.c",
+        "\u{212A}@acme.io",
+    ] {
         assert!(checked_email(bad).is_err(), "{bad:?}");
     }
 }
@@ -87,7 +96,7 @@ fn an_erasure_quotes_every_value_and_removes_children_before_what_they_refer_to(
     assert!(plan.contains("email = 'o''k@acme.io'"), "{plan}");
     let sql = erase_account("u'1", &["org-1", "o'2"]);
     let statements: Vec<&str> = sql.split("; ").collect();
-    assert_eq!(statements.len(), 16, "{sql}");
+    assert_eq!(statements.len(), 18, "{sql}");
     assert!(!sql.contains("'u'1'"), "{sql}");
     assert!(statements[erased::ORGANIZATIONS].contains("IN ('org-1', 'o''2')"));
     let at = |needle: &str| {
@@ -104,10 +113,12 @@ fn an_erasure_quotes_every_value_and_removes_children_before_what_they_refer_to(
     assert_eq!(at("DELETE FROM nodes"), erased::NODES);
     assert_eq!(at("DELETE FROM org_keys"), erased::ORG_KEYS);
     assert!(at("DELETE FROM nodes") < at("DELETE FROM org_keys"));
+    assert!(at("UPDATE organizations") < at("DELETE FROM org_members"));
     assert_eq!(at("UPDATE org_members"), erased::NEW_OWNERS);
     assert!(at("UPDATE org_members") < at("DELETE FROM org_members"));
     assert!(at("DELETE FROM org_members") < at("DELETE FROM organizations"));
     assert_eq!(at("UPDATE users"), erased::SCRUBBED);
-    assert_eq!(at("DELETE FROM users"), erased::DELETED);
+    assert_eq!(at("DELETE FROM users WHERE id"), erased::DELETED);
+    assert_eq!(at("DELETE FROM users WHERE email"), erased::ANCHORS_FREED);
     assert!(erase_account("u-1", &[]).contains("WHERE id IN () AND"));
 }
