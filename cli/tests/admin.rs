@@ -304,3 +304,86 @@ fn operators_set_list_and_delete_service_environments_the_worker_serves() {
         "operators have no user"
     );
 }
+
+#[test]
+fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_an_owner() {
+    let app = shared_app();
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (boss_token, company, _) = verified_user(app, "boss@roles.example");
+    let (bob_token, bobs, _) = verified_user(app, "bob@roles.example");
+    assert_eq!(bobs, company, "joined the claimed domain");
+    let upload = |token: &str| {
+        let key = gatehouse_core::crypto::rsa_keys::PrivateKey::generate(2048).unwrap();
+        app.post_json_as(
+            token,
+            &format!("/organization/{company}/key"),
+            &json!({"publicKey": key.public_key().to_spki_pem()}),
+        )
+        .status
+    };
+    assert_eq!(upload(&bob_token), 403, "a MEMBER reads only");
+
+    let out = ok(&admin(
+        app,
+        &["set-role", &company, "Bob@Roles.example", "ADMINISTRATOR"],
+    ));
+    assert!(
+        out.contains("bob@roles.example is now ADMINISTRATOR (was MEMBER)"),
+        "{out}"
+    );
+    assert_eq!(upload(&bob_token), 201, "the same token, the new role");
+
+    // The only OWNER stays one until there is another.
+    let last = admin(app, &["set-role", &company, "boss@roles.example", "MEMBER"]);
+    assert!(!last.status.success());
+    assert!(
+        common::stderr(&last).contains("only OWNER"),
+        "{}",
+        common::text(&last)
+    );
+    assert_eq!(upload(&boss_token), 201);
+    ok(&admin(
+        app,
+        &["set-role", &company, "bob@roles.example", "OWNER"],
+    ));
+    ok(&admin(
+        app,
+        &["set-role", &company, "boss@roles.example", "MEMBER"],
+    ));
+    assert_eq!(upload(&boss_token), 403);
+
+    // Someone else's organization, a role that is not one, a hostile id: nothing.
+    let (_, elsewhere, _) = verified_user(app, "eve@roles-elsewhere.example");
+    let outsider = admin(
+        app,
+        &["set-role", &company, "eve@roles-elsewhere.example", "OWNER"],
+    );
+    assert!(
+        common::stderr(&outsider).contains("not a member"),
+        "{}",
+        common::text(&outsider)
+    );
+    assert_ne!(elsewhere, company);
+    assert!(
+        !admin(app, &["set-role", &company, "bob@roles.example", "ROOT"])
+            .status
+            .success()
+    );
+    assert!(!admin(
+        app,
+        &["set-role", "o' OR '1'='1", "bob@roles.example", "MEMBER"]
+    )
+    .status
+    .success());
+    let roles = app.d1_query(&format!(
+        "SELECT u.email, m.role FROM org_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = '{company}' ORDER BY u.email"
+    ));
+    assert_eq!(
+        roles,
+        vec![
+            json!({"email": "bob@roles.example", "role": "OWNER"}),
+            json!({"email": "boss@roles.example", "role": "MEMBER"}),
+        ]
+    );
+}

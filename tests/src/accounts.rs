@@ -86,6 +86,14 @@ pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
     (token, org, body)
 }
 
+/// The stored id of the account at `email` (as stored: lowercase).
+pub fn user_id(app: &TestApp, email: &str) -> String {
+    app.d1_query(&format!("SELECT id FROM users WHERE email = '{email}'"))[0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no account {email}"))
+        .to_owned()
+}
+
 /// The token of a mailed link (its last query value).
 pub fn link_token(link: &str) -> String {
     link.rsplit('=').next().expect("a token").to_owned()

@@ -3,7 +3,7 @@
 //! run is bounded, that runs are safe twice and at once — driven through wrangler's
 //! scheduled-test endpoint; and that the test clock cannot move without TEST_HOOKS.
 
-use gatehouse_e2e::accounts::{assert_error, login_at, sign_up, verified_user, PASSWORD};
+use gatehouse_e2e::accounts::{assert_error, login_at, sign_up, user_id, verified_user, PASSWORD};
 use gatehouse_e2e::maintenance::{run_cron, trigger_cron, wait_for_runs};
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{shared_app, spawn_app, spawn_app_with, TestApp};
@@ -18,13 +18,6 @@ fn count(app: &TestApp, table: &str, condition: &str) -> i64 {
     ))[0]["n"]
         .as_i64()
         .unwrap()
-}
-
-fn user_id(app: &TestApp, email: &str) -> String {
-    app.d1_query(&format!("SELECT id FROM users WHERE email = '{email}'"))[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[test]
