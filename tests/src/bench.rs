@@ -16,6 +16,9 @@ pub struct Prices {
     pub d1_row_read: f64,
     pub kv_write: f64,
     pub kv_read: f64,
+    /// Email Sending (Cloudflare Email Service, the `send_email` binding), per million
+    /// messages: $0.35 per 1,000 beyond the 3,000 a month Workers Paid includes.
+    pub email: f64,
 }
 
 pub const PRICES: Prices = Prices {
@@ -25,12 +28,14 @@ pub const PRICES: Prices = Prices {
     d1_row_read: 0.001,
     kv_write: 5.00,
     kv_read: 0.50,
+    email: 350.00,
 };
-pub const PRICES_AS_OF: &str = "2026-11-28";
-pub const PRICE_SOURCES: [&str; 3] = [
+pub const PRICES_AS_OF: &str = "2026-11-30";
+pub const PRICE_SOURCES: [&str; 4] = [
     "https://developers.cloudflare.com/workers/platform/pricing/",
     "https://developers.cloudflare.com/d1/platform/pricing/",
     "https://developers.cloudflare.com/kv/platform/pricing/",
+    "https://developers.cloudflare.com/email-service/platform/pricing/",
 ];
 
 /// What one request cost, as the worker counts it (TEST_HOOKS headers). `None` where
@@ -43,6 +48,9 @@ pub struct Counts {
     pub rows_written: Option<f64>,
     pub kv_reads: Option<f64>,
     pub kv_writes: Option<f64>,
+    /// Mail sent per request: not a header (it is sent after the answer), counted by
+    /// the benchmark from the local mail simulation and set with [`Counts::with_emails`].
+    pub emails: Option<f64>,
 }
 
 impl Counts {
@@ -55,6 +63,14 @@ impl Counts {
             rows_written: n("x-gatehouse-d1-rows-written"),
             kv_reads: n("x-gatehouse-kv-reads"),
             kv_writes: n("x-gatehouse-kv-writes"),
+            emails: None,
+        }
+    }
+
+    pub fn with_emails(self, emails: f64) -> Counts {
+        Counts {
+            emails: Some(emails),
+            ..self
         }
     }
 
@@ -73,6 +89,7 @@ impl Counts {
             rows_written: avg(|c| c.rows_written),
             kv_reads: avg(|c| c.kv_reads),
             kv_writes: avg(|c| c.kv_writes),
+            emails: avg(|c| c.emails),
         }
     }
 
@@ -86,7 +103,8 @@ impl Counts {
                 + self.rows_written? * p.d1_row_written
                 + self.rows_read? * p.d1_row_read
                 + self.kv_writes? * p.kv_write
-                + self.kv_reads? * p.kv_read,
+                + self.kv_reads? * p.kv_read
+                + self.emails? * p.email,
         )
     }
 }

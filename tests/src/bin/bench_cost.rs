@@ -4,7 +4,7 @@
 //! Boots the built worker with test hooks on (so that it reports, per request, its D1
 //! round trips, rows read and written, KV reads and writes in `x-gatehouse-*` headers)
 //! and the production KDF, sends each route a few realistic requests and averages the
-//! counts; the CPU column is workerd's CPU time per request above a request for an
+//! counts, with the mail each sent (from the local mail simulation); the CPU column is workerd's CPU time per request above a request for an
 //! unknown path (the local HTTP floor): an estimate of the worker's billed CPU that
 //! also holds the local D1 and KV simulation's. Then restarts the worker over the same state with
 //! `NODE_SEEN_RESOLUTION_SECONDS` (0: every heartbeat written; default: writes only
@@ -35,7 +35,9 @@ struct Row {
     cpu_ms: f64,
 }
 
-/// Sends `n` requests made by `send(i)` (each must succeed) and averages what they cost.
+/// Sends `n` requests made by `send(i)` (each must succeed) and averages what they cost,
+/// with the mail they sent (after their answers: counted once the local mail
+/// simulation holds still).
 fn measure(
     app: &TestApp,
     floor_ms: f64,
@@ -43,6 +45,7 @@ fn measure(
     send: impl Fn(usize) -> TestResponse,
 ) -> (Counts, f64) {
     let mut counts = Vec::with_capacity(n);
+    let mails_before = settled_mail_count(app);
     let before = group_cpu_ns(app.process_group(), Some("workerd"));
     for i in 0..n {
         let res = send(i);
@@ -50,7 +53,24 @@ fn measure(
         counts.push(Counts::of(&res));
     }
     let cpu = (group_cpu_ns(app.process_group(), Some("workerd")) - before) as f64 / 1e6 / n as f64;
-    (Counts::mean(&counts), (cpu - floor_ms).max(0.0))
+    let mails = (settled_mail_count(app) - mails_before) as f64 / n as f64;
+    (
+        Counts::mean(&counts).with_emails(mails),
+        (cpu - floor_ms).max(0.0),
+    )
+}
+
+/// How many mails the worker has sent, once two reads half a second apart agree.
+fn settled_mail_count(app: &TestApp) -> usize {
+    let mut last = app.sent_emails().len();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let now = app.sent_emails().len();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
 }
 
 fn floor_ms(app: &TestApp) -> f64 {
@@ -196,12 +216,12 @@ fn main() {
 }
 
 fn print_routes(rows: &[Row]) {
-    println!("| route | D1 primary + replica round trips | rows read | rows written | KV reads | KV writes | CPU ms (local estimate) | $ per million |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| route | D1 primary + replica round trips | rows read | rows written | KV reads | KV writes | emails | CPU ms (local estimate) | $ per million |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let c = &r.counts;
         println!(
-            "| {} | {} + {} | {} | {} | {} | {} | {:.1} | {} |",
+            "| {} | {} + {} | {} | {} | {} | {} | {} | {:.1} | {} |",
             r.name,
             cell(c.d1_primary, 1),
             cell(c.d1_replica, 1),
@@ -209,6 +229,7 @@ fn print_routes(rows: &[Row]) {
             cell(c.rows_written, 1),
             cell(c.kv_reads, 1),
             cell(c.kv_writes, 1),
+            cell(c.emails, 2),
             r.cpu_ms,
             cell(c.dollars_per_million(r.cpu_ms), 2),
         );
@@ -216,9 +237,10 @@ fn print_routes(rows: &[Row]) {
     let p = &PRICES;
     println!(
         "\nPrices ({PRICES_AS_OF}, Workers Paid, beyond the monthly inclusions): request ${:.2}/M, CPU ${:.2} per M ms, \
-         D1 rows written ${:.2}/M, rows read ${:.3}/M, KV writes ${:.2}/M, reads ${:.2}/M — {}. \
-         Counts are the worker's own (`x-gatehouse-*` headers with TEST_HOOKS=on), averaged; n/a: not reported by this build.",
-        p.request, p.cpu_ms, p.d1_row_written, p.d1_row_read, p.kv_write, p.kv_read,
+         D1 rows written ${:.2}/M, rows read ${:.3}/M, KV writes ${:.2}/M, reads ${:.2}/M, emails ${:.2} per 1,000 — {}. \
+         Counts are the worker's own (`x-gatehouse-*` headers with TEST_HOOKS=on), averaged; emails are the local mail simulation's, \
+         per request; n/a: not reported by this build.",
+        p.request, p.cpu_ms, p.d1_row_written, p.d1_row_read, p.kv_write, p.kv_read, p.email / 1000.0,
         PRICE_SOURCES.join(", ")
     );
 }
