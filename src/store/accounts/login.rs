@@ -113,11 +113,6 @@ pub struct NewLogin<'a> {
     pub rehash: Option<&'a str>,
 }
 
-/// Over a statement's `?1` (user id) and `?4` (the hash the password was checked
-/// against): the user's password is still that one on the primary.
-const PASSWORD_UNCHANGED: &str =
-    "EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?4)";
-
 /// One batch: a new sign-in, the client's network remembered (and its failure counter
 /// for this account cleared), the account's sign-ins past [`MAX_SIGN_INS_PER_USER`]
 /// deleted (ended ones first, then the least recently used), and the upgraded password
@@ -150,29 +145,31 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
             Some(login.checked_hash),
         ),
         db.statement(
-            format!(
+            concat!(
                 "INSERT INTO login_networks (user_id, network, last_success_ms) \
-                 SELECT ?1, ?2, ?3 WHERE {PASSWORD_UNCHANGED} \
-                 ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = \
+                 SELECT ?1, ?2, ?3 WHERE ",
+                password_unchanged!("?1", "?4"),
+                " ON CONFLICT (user_id, network) DO UPDATE SET last_success_ms = \
                  excluded.last_success_ms"
             ),
             &checked[..4],
         ),
         db.statement(
-            format!(
-                "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?2 \
-                 AND {PASSWORD_UNCHANGED}"
+            concat!(
+                "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?2 AND ",
+                password_unchanged!("?1", "?4")
             ),
             &checked[..4],
         ),
         // Past the cap, ended and expired sign-ins go before live ones, each the least
         // recently used first; never the one this batch makes (?6).
         db.statement(
-            format!(
+            concat!(
                 "DELETE FROM sign_ins WHERE user_id = ?1 AND id <> ?6 AND id IN (SELECT id \
                  FROM sign_ins WHERE user_id = ?1 ORDER BY id = ?6 DESC, \
                  (ended_at_ms IS NULL AND expires_at_ms > ?3) DESC, last_used_ms DESC, id \
-                 LIMIT -1 OFFSET ?5) AND {PASSWORD_UNCHANGED}"
+                 LIMIT -1 OFFSET ?5) AND ",
+                password_unchanged!("?1", "?4")
             ),
             &checked,
         ),

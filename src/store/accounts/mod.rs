@@ -4,6 +4,23 @@
 //! One file per concern; everything is re-exported here, so callers say
 //! `store::accounts::…`.
 
+/// SQL text, fixed at compile time: the user with id `$user` (a parameter, e.g.
+/// `"?1"`) still has the password hash `$hash` on the primary. What every write of a
+/// login checks: login reads the hash from a replica, and a password reset on the
+/// primary since must not be outlived by what the old password started (SECURITY.md,
+/// "Stale caches").
+macro_rules! password_unchanged {
+    ($user:literal, $hash:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM users WHERE id = ",
+            $user,
+            " AND password_hash = ",
+            $hash,
+            ")"
+        )
+    };
+}
+
 mod links;
 mod login;
 mod password_reset;
@@ -42,9 +59,12 @@ fn insert_session(
     checked_hash: Option<&str>,
 ) -> Statement {
     db.statement(
-        "INSERT INTO sign_ins (id, user_id, token_id, token_hash, created_at_ms, last_used_ms, \
+        concat!(
+            "INSERT INTO sign_ins (id, user_id, token_id, token_hash, created_at_ms, last_used_ms, \
          expires_at_ms, device_info) SELECT ?2, ?3, ?1, ?4, ?5, ?5, ?6, ?7 \
-         WHERE ?8 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?3 AND password_hash = ?8)",
+         WHERE ?8 IS NULL OR ",
+            password_unchanged!("?3", "?8")
+        ),
         &[
             text(token_id),
             text(sign_in_id),
