@@ -333,11 +333,17 @@ fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_
     );
     assert_eq!(upload(&bob_token), 201, "the same token, the new role");
 
-    // The only OWNER stays one until there is another.
+    // The only verified OWNER stays one until there is another: an unverified OWNER
+    // (who cannot act) does not count.
+    gatehouse_e2e::accounts::sign_up(app, "new@roles.example");
+    ok(&admin(
+        app,
+        &["set-role", &company, "new@roles.example", "OWNER"],
+    ));
     let last = admin(app, &["set-role", &company, "boss@roles.example", "MEMBER"]);
     assert!(!last.status.success());
     assert!(
-        common::stderr(&last).contains("only OWNER"),
+        common::stderr(&last).contains("only verified OWNER"),
         "{}",
         common::text(&last)
     );
@@ -384,6 +390,7 @@ fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_
         vec![
             json!({"email": "bob@roles.example", "role": "OWNER"}),
             json!({"email": "boss@roles.example", "role": "MEMBER"}),
+            json!({"email": "new@roles.example", "role": "OWNER"}),
         ]
     );
 }

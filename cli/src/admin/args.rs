@@ -123,8 +123,8 @@ pub enum AdminCommand {
     )]
     ExportAccount(FindOrgArgs),
     /// Give a member of an organization another role (OWNER, ADMINISTRATOR or MEMBER),
-    /// from their next request on. An organization keeps at least one OWNER: the last
-    /// one is not demoted.
+    /// from their next request on. An organization keeps at least one verified OWNER
+    /// (only they can act): the last one is not demoted.
     #[command(
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin set-role 25c4d363-3ac7-4427-954b-187a3b6a7456 bob@acme.io ADMINISTRATOR --remote"
     )]

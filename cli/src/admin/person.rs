@@ -29,7 +29,7 @@ pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
     };
     if part(&results, 1).is_empty() {
         return Err(format!(
-            "{email} is the only OWNER of organization {org}: make someone else OWNER first; nothing changed"
+            "{email} is the only verified OWNER of organization {org}: make another verified member OWNER first; nothing changed"
         ));
     }
     println!(
