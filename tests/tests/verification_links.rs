@@ -148,3 +148,49 @@ fn resend_replaces_the_link_and_is_rate_limited() {
         200
     );
 }
+
+#[test]
+fn a_mailbox_gets_at_most_five_links_of_a_kind_a_day() {
+    let app = shared_app();
+    let email = "ada@daily.acme.io";
+    sign_up(app, email);
+    // Every link of hers made `ms` earlier than it was: past the minute between links,
+    // or out of the day the cap counts in.
+    let age = |ms: i64| {
+        let of_hers = format!("user_id = (SELECT id FROM users WHERE email = '{email}')");
+        app.d1_query(&format!(
+            "UPDATE email_verifications SET created_at_ms = created_at_ms - {ms} \
+             WHERE {of_hers}; UPDATE password_resets SET created_at_ms = \
+             created_at_ms - {ms} WHERE {of_hers}"
+        ));
+    };
+    let ask_for_both = || {
+        let resend = app.post_json("/user/resend-verification", &json!({"email": email}));
+        assert_eq!(resend.status, 202, "{}", resend.body);
+        let reset = app.post_json("/user/request-reset-password", &json!({"email": email}));
+        assert_eq!(reset.status, 200, "{}", reset.body);
+    };
+    // (verification mails, reset mails) so far, once the expected total arrived and
+    // nothing more came.
+    let mails = |total: usize| {
+        app.wait_for_emails(email, total);
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let all = app.emails_to(email);
+        let resets = all
+            .iter()
+            .filter(|m| m.subject == "Reset your password")
+            .count();
+        (all.len() - resets, resets)
+    };
+    // A stranger asks every minute, for both kinds: the sign-up's link and four
+    // resends, five resets; then, asked alike, nothing more.
+    for _ in 0..6 {
+        age(2 * 60 * 1000);
+        ask_for_both();
+    }
+    assert_eq!(mails(10), (5, 5));
+    // A day after the first of them, one more of each.
+    age(24 * 3600 * 1000);
+    ask_for_both();
+    assert_eq!(mails(12), (6, 6));
+}

@@ -15,6 +15,17 @@ pub use email::Email;
 pub use error::{AccountError, ErrorCode};
 pub use new_password::NewPassword;
 
+/// At most this many one-time links of one kind (verification, password reset) are
+/// sent to an account in any [`LINK_DAY_MS`], the sign-up's link included. A link a
+/// minute alone would let a stranger asking from many networks mail a person's inbox
+/// 1,440 times a day per kind, at the service's cost ($0.35 per 1,000) and sending
+/// reputation; a person whose mail is slow asks a few times, well under it. Past it the
+/// routes answer as always (no enumeration) and send nothing until the oldest of the
+/// day's links is a day old.
+pub const LINKS_PER_DAY: i64 = 5;
+/// The window [`LINKS_PER_DAY`] counts in.
+pub const LINK_DAY_MS: i64 = 24 * 3600 * 1000;
+
 /// The body as a JSON object, or an answer that says where the JSON broke and what
 /// was expected (`expected`: the route's shape, e.g. `{"email": "…"}`). A PEM file
 /// sent as the body (an easy mistake with `curl --data @key.pub.pem`) is named as such.

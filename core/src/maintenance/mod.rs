@@ -198,6 +198,25 @@ mod tests {
     }
 
     #[test]
+    fn links_outlive_the_day_the_daily_cap_counts_them_in() {
+        // A link's row goes once it expired before the cutoff; the day's cap
+        // (account::LINKS_PER_DAY) counts links made in the last day, so none of those
+        // may be gone yet, whatever its lifetime.
+        use crate::account::{password_reset::RESET_TTL_MS, LINK_DAY_MS};
+        let now = 1_000 * DAY_MS;
+        let made = now - LINK_DAY_MS;
+        for (sweep, ttl) in [
+            (
+                Sweep::EmailVerifications,
+                crate::account::verification::VERIFICATION_TTL_MS,
+            ),
+            (Sweep::PasswordResets, RESET_TTL_MS),
+        ] {
+            assert!(made + ttl >= policy().cutoff_ms(sweep, now), "{sweep:?}");
+        }
+    }
+
+    #[test]
     fn a_run_goes_on_only_while_a_batch_was_full_and_rounds_remain() {
         let mut r = Report::default();
         let mut full = [0; 9];
