@@ -336,14 +336,18 @@ fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_
     // The only verified OWNER stays one until there is another: an unverified OWNER
     // (who cannot act) does not count.
     gatehouse_e2e::accounts::sign_up(app, "new@roles.example");
-    ok(&admin(
+    let promoted = ok(&admin(
         app,
         &["set-role", &company, "new@roles.example", "OWNER"],
     ));
+    assert!(
+        promoted.contains("cannot act until they verify"),
+        "{promoted}"
+    );
     let last = admin(app, &["set-role", &company, "boss@roles.example", "MEMBER"]);
     assert!(!last.status.success());
     assert!(
-        common::stderr(&last).contains("only verified OWNER"),
+        common::stderr(&last).contains("until another verified member is OWNER"),
         "{}",
         common::text(&last)
     );

@@ -104,8 +104,9 @@ pub enum AdminCommand {
     )]
     EndSignIns(FindOrgArgs),
     /// Erase a person's account on their request: its sign-ins, links, login counters
-    /// and known networks; its memberships (an organization whose only OWNER it was
-    /// passes the role to its longest-standing verified member); and each organization
+    /// and known networks; its memberships (an organization whose last verified OWNER
+    /// it was passes the role to another member: verified first, an ADMINISTRATOR
+    /// before a MEMBER, the longest-standing first); and each organization
     /// it is the only member of, with that organization's keys, nodes, service
     /// environments, trial and audit. Audit entries of organizations that stay keep the
     /// account's id, whose row then holds nothing personal. Prints the plan first;

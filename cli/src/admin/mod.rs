@@ -4,8 +4,9 @@
 //! with `--persist-to DIR` when the worker keeps its state elsewhere) or the deployed
 //! database (`--remote`, with wrangler's own login), so it needs nothing but the
 //! project's wrangler and works the same on both. The command line is in `args.rs`,
-//! the SQL in `sql.rs`, and `rows.rs` turns stored epoch milliseconds into RFC 3339
-//! for the operator's eyes.
+//! the SQL in `sql/` (`mod.rs`, and `person.rs` for people's accounts), the commands
+//! beyond a statement or two in `incident.rs`, `node_env.rs` and `person.rs`; and
+//! `rows.rs` turns stored epoch milliseconds into RFC 3339 for the operator's eyes.
 
 pub mod args;
 mod incident;

@@ -19,8 +19,9 @@ pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
     let email = sql::checked_email(&a.email)?;
     confirm(&a.place, &format!("make {email} {}", a.role), &email)?;
     let results = execute(&a.place, &sql::set_role(org, &email, &a.role))?;
-    let Some(was) = part(&results, 0)
-        .first()
+    let member = part(&results, 0).into_iter().next();
+    let Some(was) = member
+        .as_ref()
         .and_then(|r| r["role"].as_str().map(str::to_owned))
     else {
         return Err(format!(
@@ -28,13 +29,20 @@ pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
         ));
     };
     if part(&results, 1).is_empty() {
+        // The one change refused: OWNER taken from the last verified OWNER.
         return Err(format!(
-            "{email} is the only verified OWNER of organization {org}: make another verified member OWNER first; nothing changed"
+            "{email} stays OWNER of organization {org} until another verified member is OWNER (make one OWNER first); nothing changed"
         ));
     }
+    let unverified = member.is_some_and(|r| r["verified"].as_u64() == Some(0));
     println!(
-        "organization {org}: {email} is now {} (was {was}), from their next request on",
-        a.role
+        "organization {org}: {email} is now {} (was {was}), from their next request on{}",
+        a.role,
+        if unverified {
+            "; their address is not verified, so they cannot act until they verify it"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

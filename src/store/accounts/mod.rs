@@ -7,8 +7,8 @@
 /// SQL text, fixed at compile time: the user with id `$user` (a parameter, e.g.
 /// `"?1"`) still has the password hash `$hash` on the primary. What every write of a
 /// login checks: login reads the hash from a replica, and a password reset on the
-/// primary since must not be outlived by what the old password started (SECURITY.md,
-/// "Stale caches").
+/// primary since must not be outlived by what the old password started (the "Stale
+/// caches" row of SECURITY.md).
 macro_rules! password_unchanged {
     ($user:literal, $hash:literal) => {
         concat!(

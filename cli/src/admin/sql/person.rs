@@ -101,17 +101,19 @@ fn another_verified_owner(user: &str) -> String {
     )
 }
 
-/// Two statements: the member's role in `org` now (none: not a member), then the change
-/// to `role`, returning the role set, made unless it would leave the organization
-/// without an OWNER who can act (a verified one; as delete-account's hand-over
-/// counts). `role` is one of the three (the command line checks it).
+/// Two statements: the member's role in `org` now and whether their address is verified
+/// (none: not a member), then the change to `role`, returning the role set, made unless
+/// it takes OWNER from the organization's last OWNER who can act (a verified one; as
+/// delete-account's hand-over counts). `role` is one of the three (the command line
+/// checks it).
 pub fn set_role(org: &str, email: &str, role: &str) -> String {
     let (org, email, role) = (literal(org), literal(email), literal(role));
     let user = format!("(SELECT id FROM users WHERE email = {email})");
     format!(
-        "SELECT role FROM org_members WHERE org_id = {org} AND user_id = {user}; \
+        "SELECT m.role, u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
+         JOIN users u ON u.id = m.user_id WHERE m.org_id = {org} AND m.user_id = {user}; \
          UPDATE org_members SET role = {role} WHERE org_id = {org} AND user_id = {user} \
-         AND ({role} = 'OWNER' OR EXISTS (SELECT 1 FROM org_members o JOIN users ou \
+         AND (role <> 'OWNER' OR {role} = 'OWNER' OR EXISTS (SELECT 1 FROM org_members o JOIN users ou \
          ON ou.id = o.user_id WHERE o.org_id = {org} AND o.role = 'OWNER' \
          AND o.user_id <> {user} AND ou.email_verified_at_ms IS NOT NULL)) RETURNING role"
     )
