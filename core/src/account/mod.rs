@@ -16,15 +16,24 @@ pub use error::{AccountError, ErrorCode};
 pub use new_password::NewPassword;
 
 /// At most this many one-time links of one kind (verification, password reset) are
-/// sent to an account in any [`LINK_DAY_MS`], the sign-up's link included. A link a
+/// sent to an account in any [`LINK_WINDOW_MS`], the sign-up's link included. A link a
 /// minute alone would let a stranger asking from many networks mail a person's inbox
 /// 1,440 times a day per kind, at the service's cost ($0.35 per 1,000) and sending
-/// reputation; a person whose mail is slow asks a few times, well under it. Past it the
-/// routes answer as always (no enumeration) and send nothing until the oldest of the
-/// day's links is a day old.
-pub const LINKS_PER_DAY: i64 = 5;
-/// The window [`LINKS_PER_DAY`] counts in.
-pub const LINK_DAY_MS: i64 = 24 * 3600 * 1000;
+/// reputation; this holds it to 120, and a person whose mail is slow asks a few times,
+/// under it. Past it the routes answer as always (no enumeration) and send nothing until
+/// the oldest of the window's links has left it.
+pub const LINKS_PER_WINDOW: i64 = 5;
+/// The window [`LINKS_PER_WINDOW`] counts in: an hour, no longer than a reset link
+/// lives, so a stranger spending the window cannot lock the owner out of recovery: the
+/// last link sent still works until the window lets a new one go (a day's window would
+/// have left the owner without a working reset link for ~23 hours).
+pub const LINK_WINDOW_MS: i64 = 3600 * 1000;
+
+// Held at compile time: the last link of either kind outlives the window.
+const _: () = assert!(
+    LINK_WINDOW_MS <= password_reset::RESET_TTL_MS
+        && LINK_WINDOW_MS <= verification::VERIFICATION_TTL_MS
+);
 
 /// The body as a JSON object, or an answer that says where the JSON broke and what
 /// was expected (`expected`: the route's shape, e.g. `{"email": "…"}`). A PEM file

@@ -198,13 +198,13 @@ mod tests {
     }
 
     #[test]
-    fn links_outlive_the_day_the_daily_cap_counts_them_in() {
-        // A link's row goes once it expired before the cutoff; the day's cap
-        // (account::LINKS_PER_DAY) counts links made in the last day, so none of those
+    fn links_outlive_the_window_the_cap_counts_them_in() {
+        // A link's row goes once it expired before the cutoff; the cap
+        // (account::LINKS_PER_WINDOW) counts links made in its window, so none of those
         // may be gone yet, whatever its lifetime.
-        use crate::account::{password_reset::RESET_TTL_MS, LINK_DAY_MS};
+        use crate::account::{password_reset::RESET_TTL_MS, LINK_WINDOW_MS};
         let now = 1_000 * DAY_MS;
-        let made = now - LINK_DAY_MS;
+        let made = now - LINK_WINDOW_MS;
         for (sweep, ttl) in [
             (
                 Sweep::EmailVerifications,
