@@ -159,9 +159,10 @@ fn a_mailbox_gets_at_most_five_links_of_a_kind_an_hour_and_the_last_one_works() 
     let age = |ms: i64| {
         let of_hers = format!("user_id = (SELECT id FROM users WHERE email = '{email}')");
         app.d1_query(&format!(
-            "UPDATE email_verifications SET created_at_ms = created_at_ms - {ms} \
-             WHERE {of_hers}; UPDATE password_resets SET created_at_ms = \
-             created_at_ms - {ms} WHERE {of_hers}"
+            "UPDATE email_verifications SET created_at_ms = created_at_ms - {ms}, \
+             expires_at_ms = expires_at_ms - {ms} WHERE {of_hers}; UPDATE password_resets \
+             SET created_at_ms = created_at_ms - {ms}, expires_at_ms = expires_at_ms - {ms} \
+             WHERE {of_hers}"
         ));
     };
     let ask_for_both = || {
@@ -202,8 +203,17 @@ fn a_mailbox_gets_at_most_five_links_of_a_kind_an_hour_and_the_last_one_works() 
         &json!({"token": token, "newPassword": "Another2horse"}),
     );
     assert_eq!(reset.status, 200, "{}", reset.body);
-    // An hour after the first of them, one more of each.
-    age(3600 * 1000);
+    // The window slides: the oldest verification link is 12 minutes old and the
+    // oldest reset 10. At 59 and 57 minutes, still nothing; a second past the hour
+    // for the verification link, one more of it; two minutes on, the reset's oldest
+    // has left too (and the new verification link's minute is over), one more of each.
+    age(47 * 60 * 1000);
     ask_for_both();
-    assert_eq!(mails(12), (6, 6));
+    assert_eq!(mails(10), (5, 5));
+    age(61 * 1000);
+    ask_for_both();
+    assert_eq!(mails(11), (6, 5));
+    age(2 * 60 * 1000);
+    ask_for_both();
+    assert_eq!(mails(13), (7, 6));
 }

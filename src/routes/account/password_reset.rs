@@ -2,8 +2,9 @@
 //!
 //! - `POST /user/request-reset-password {"email"}` always answers the same, after the
 //!   same one D1 batch (no account enumeration, by answer or timing); for an existing
-//!   account at most one link a minute goes out, after the response, valid one hour,
-//!   single use (core::account::password_reset);
+//!   account at most one link a minute and five an hour go out
+//!   (core::account::LINKS_PER_WINDOW), after the response, valid one hour, single use
+//!   (core::account::password_reset);
 //! - `GET /user/reset-password?token=` — the emailed link: a form for the new password
 //!   (opening it changes nothing);
 //! - `POST /user/reset-password {"token","newPassword"}` (JSON → JSON), or the page's

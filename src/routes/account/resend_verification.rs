@@ -5,8 +5,8 @@
 //!
 //! The answer is the same whether or not the account exists or is verified, and so is
 //! the work behind it (one D1 batch either way, store::accounts::resend_verification),
-//! so this cannot be used to probe for accounts; at most one link per minute per
-//! account.
+//! so this cannot be used to probe for accounts; at most one link a minute and five an
+//! hour per account (core::account::LINKS_PER_WINDOW).
 
 use super::{error, new_id};
 use crate::email::send_verification_later;
