@@ -113,12 +113,9 @@ pub fn send_verification_later(
 /// address), and the organization's other OWNERs (`owners`, naming the actor), of it
 /// (core::account::notices), after the response; a failure is logged, the change
 /// stands. How much mail that can be: one per recipient per change, and an
-/// organization makes at most 100 changes a day (core::org_changes). A key added is
-/// always told, so that nobody can hide one behind a burst of other changes (keys
-/// also need room under `ORGKEYS_MAX`, so revocations between them); an environment
-/// set is told at most at [`NOTICES`]' pace per recipient account, past which it is
-/// skipped and logged (the change and its audit row stand), so a loop of environment
-/// writes does not spend in a minute the sending quota verification and reset mail need.
+/// organization makes at most 100 changes a day (core::org_changes). A notice that
+/// core paces ([`Notice::paced`]) goes out at most at [`NOTICES`]' pace per recipient
+/// account, past which it is skipped and logged (the change and its audit row stand).
 #[allow(clippy::too_many_arguments)]
 pub fn send_notice_later(
     ctx: &worker::Context,
@@ -130,7 +127,7 @@ pub fn send_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
-    let paced = matches!(notice, Notice::NodeEnvSet { .. });
+    let paced = notice.paced();
     let recipients = std::iter::once((actor_id, actor_email, None)).chain(
         owners
             .iter()

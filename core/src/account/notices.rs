@@ -20,6 +20,19 @@ pub enum Notice<'a> {
     NodeEnvSet { org_id: &'a str, service: &'a str },
 }
 
+impl Notice<'_> {
+    /// Whether this notice goes out only at the sender's pace per recipient (the shell's
+    /// limiter), or always. A key added is always told, so that nobody can hide one
+    /// behind a burst of other changes (keys also need room under `ORGKEYS_MAX`, so
+    /// revocations between them); an environment set is paced, so that a loop of
+    /// environment writes does not spend in a minute the sending quota that
+    /// verification and reset mail need. Both are bounded by an organization's 100
+    /// changes a day (crate::org_changes).
+    pub fn paced(&self) -> bool {
+        matches!(self, Notice::NodeEnvSet { .. })
+    }
+}
+
 /// (subject, text, html) of the notice; `at` is when (RFC 3339), `product` the
 /// worker's public URL, `actor` the acting account's address when the notice goes to
 /// another of the organization's OWNERs (`None`: to the actor).
@@ -133,6 +146,19 @@ mod tests {
             html.contains("&lt;org&gt;") && !html.contains("<org>"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_key_is_always_told_and_an_environment_at_the_senders_pace() {
+        let key = Notice::KeyAdded {
+            org_id: "o",
+            key_id: "k",
+        };
+        let env = Notice::NodeEnvSet {
+            org_id: "o",
+            service: "s3",
+        };
+        assert!(!key.paced() && env.paced());
     }
 
     #[test]
