@@ -62,12 +62,11 @@ fn room_for_key() -> String {
 }
 
 /// Unproven active copies elsewhere that a proven upload (?7) supersedes, while the
-/// organization has room for the key.
-fn superseded() -> String {
+/// organization has room for the key (`room`: [`room_for_key`]).
+fn superseded(room: &str) -> String {
     format!(
         "FROM org_keys WHERE public_key_pem = ?3 AND revoked_at_ms IS NULL \
-         AND org_id <> ?2 AND proven = 0 AND ?7 = 1 AND {}",
-        room_for_key()
+         AND org_id <> ?2 AND proven = 0 AND ?7 = 1 AND {room}"
     )
 }
 
@@ -91,26 +90,23 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         text(key.audit_id),
         text(key.actor_user_id),
     ];
+    let room = room_for_key();
+    let superseded = superseded(&room);
     let superseded_audit = db.statement(
         format!(
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-             SELECT ?8 || '-superseded-' || id, org_id, id, ?9, 'REVOKE', ?5 {}",
-            superseded()
+             SELECT ?8 || '-superseded-' || id, org_id, id, ?9, 'REVOKE', ?5 {superseded}"
         ),
         &args,
     );
     let supersede = db.statement(
-        format!(
-            "UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {})",
-            superseded()
-        ),
+        format!("UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {superseded})"),
         &args[..7],
     );
     let insert = db.statement(
         format!(
             "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms, proven) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?7 WHERE {} AND NOT EXISTS ({KEY_TAKEN})",
-            room_for_key()
+             SELECT ?1, ?2, ?3, ?4, ?5, ?7 WHERE {room} AND NOT EXISTS ({KEY_TAKEN})"
         ),
         &args[..7],
     );
