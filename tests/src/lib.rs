@@ -25,6 +25,7 @@ use tempfile::TempDir;
 mod abort_cleanup;
 pub mod accounts;
 mod backup;
+mod d1_file;
 
 pub mod bench;
 mod email;
@@ -64,7 +65,8 @@ pub struct TestApp {
     state: TempDir,
     /// A wrangler config other than the project's (see [`spawn_app_without_binding`]).
     config: Option<PathBuf>,
-    /// One `wrangler d1 execute` at a time: tests sharing a worker share its database.
+    /// One test at a time on the database file (its SQL, a backup's wrangler command):
+    /// tests sharing a worker share its database.
     d1: Mutex<()>,
 }
 
@@ -439,63 +441,22 @@ impl TestApp {
         self.state.path().join("tmp")
     }
 
-    /// Runs SQL against this app's own local D1 (through `wrangler d1 execute`, the
-    /// same database file the running worker uses) and returns the last statement's
-    /// rows; panics if the SQL fails.
+    /// Runs SQL against this app's own local D1 (the database file the running worker
+    /// uses, d1_file.rs) and returns the last statement's rows; panics if the SQL fails.
     pub fn d1_query(&self, sql: &str) -> Vec<Value> {
         self.d1_execute(sql).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Like [`TestApp::d1_query`], but a failing statement (e.g. a constraint) is an
-    /// `Err` with wrangler's output.
+    /// `Err` with SQLite's message, and the call changes nothing.
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
-        // The worker writes the same SQLite file from its own process: a command that
-        // meets its write lock fails at once with SQLITE_BUSY, having changed nothing,
-        // so it is run again after a pause (never seen past a few tries). A read is run
-        // again after any failure (wrangler has also answered a SELECT racing the
-        // worker with an opaque "internal error"): it changes nothing either way.
-        let read_only = sql.trim_start().to_ascii_uppercase().starts_with("SELECT");
-        let mut out = self.run_d1_execute(sql);
-        for pause_ms in [50, 100, 200, 400, 800, 1600] {
-            let busy = String::from_utf8_lossy(&out.stdout).contains("SQLITE_BUSY");
-            if !busy && (out.status.success() || !read_only) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(pause_ms));
-            out = self.run_d1_execute(sql);
-        }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            return Err(format!(
-                "d1 execute failed: {stdout}{}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let parsed: Value =
-            serde_json::from_str(&stdout).map_err(|e| format!("d1 output ({e}): {stdout}"))?;
-        match parsed
-            .as_array()
-            .and_then(|a| a.last())
-            .map(|r| &r["results"])
-        {
-            Some(Value::Array(rows)) => Ok(rows.clone()),
-            _ => Err(format!("unexpected d1 output: {stdout}")),
-        }
-    }
-
-    fn run_d1_execute(&self, sql: &str) -> std::process::Output {
         let _one_at_a_time = self.d1_lock();
-        wrangler_in(self.state.path())
-            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-            .arg(self.persist_dir())
-            .args(["--command", sql])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run wrangler d1 execute")
+        d1_file::execute(&self.persist_dir(), sql)
     }
 
-    /// Held while a wrangler command works on this app's database file: two at once
-    /// fail with SQLITE_BUSY.
+    /// Held while the tests work on this app's database file (their SQL, a backup's
+    /// wrangler command): a wrangler command that meets another's write lock fails at
+    /// once with SQLITE_BUSY, where the tests' own SQL would wait.
     pub(crate) fn d1_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.d1.lock().unwrap_or_else(|e| e.into_inner())
     }

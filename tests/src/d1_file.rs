@@ -1,0 +1,104 @@
+//! The tests' own SQL on an app's local D1 (setting a row up, ageing it, reading what
+//! the worker stored), run on the SQLite file the running worker's D1 keeps under
+//! `--persist-to` — the same database `wrangler d1 execute --local` opens, without the
+//! command. That command starts node, wrangler and a second workerd over the file for
+//! each call: in a full `make test-e2e` (2026-11-30, every process's CPU sampled) its
+//! ~680 calls took 563 of the suite's 1,436 CPU-seconds on 2 cores (39 %, the workerd
+//! each one starts not counted), more than the workers under test. What operators run
+//! through wrangler (`gatehouse-cli admin`, backups, migrations) the tests still run
+//! through wrangler.
+//!
+//! Two processes on one SQLite file is what SQLite's locking is for: miniflare keeps
+//! the database in WAL mode on the native file system, so a reader here never blocks
+//! the worker, and a write waits for the worker's (the busy timeout) instead of failing.
+//! As in D1, foreign keys are enforced, and the statements of one call are one
+//! transaction.
+
+use rusqlite::fallible_iterator::FallibleIterator;
+use rusqlite::types::ValueRef;
+use rusqlite::{Batch, Connection, OpenFlags, TransactionBehavior};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Runs `sql` (one or more statements) on the D1 database under `persist` and returns
+/// the last statement's rows as D1 answers them (an object per row, by column name);
+/// a failing statement (a constraint, a syntax error) is an `Err` and changes nothing.
+pub(crate) fn execute(persist: &Path, sql: &str) -> Result<Vec<Value>, String> {
+    let file = database_file(persist)?;
+    let mut db = Connection::open_with_flags(&file, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| format!("open {}: {e}", file.display()))?;
+    let failed = |e: rusqlite::Error| format!("{e} (in: {sql})");
+    // Long enough for any write of the worker's to end; a wait shows as a slow test, a
+    // lock never given up as this error.
+    db.busy_timeout(Duration::from_secs(30)).map_err(failed)?;
+    db.pragma_update(None, "foreign_keys", true)
+        .map_err(failed)?;
+    // A read takes no lock (WAL); a write takes the write lock first, so a statement
+    // never finds the database changed under it half-way (SQLITE_BUSY_SNAPSHOT).
+    let behavior = if is_read(sql) {
+        TransactionBehavior::Deferred
+    } else {
+        TransactionBehavior::Immediate
+    };
+    let tx = db.transaction_with_behavior(behavior).map_err(failed)?;
+    let mut last = Vec::new();
+    let mut statements = Batch::new(&tx, sql);
+    while let Some(mut statement) = statements.next().map_err(failed)? {
+        let names: Vec<String> = statement.column_names().map(String::from).collect();
+        let mut rows = statement.raw_query();
+        let mut answer = Vec::new();
+        while let Some(row) = rows.next().map_err(failed)? {
+            let mut object = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                object.insert(name.clone(), json(row.get_ref(i).map_err(failed)?));
+            }
+            answer.push(Value::Object(object));
+        }
+        last = answer;
+    }
+    tx.commit().map_err(failed)?;
+    Ok(last)
+}
+
+fn is_read(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|word| word.eq_ignore_ascii_case("SELECT"))
+}
+
+/// A column's value as D1's JSON gives it: integers and reals as numbers, text as
+/// strings, NULL as null (a blob as its bytes, which no test reads).
+fn json(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(n) => n.into(),
+        ValueRef::Real(x) => x.into(),
+        ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned().into(),
+        ValueRef::Blob(bytes) => bytes.to_vec().into(),
+    }
+}
+
+/// The database file: miniflare names it after a hash of the database's id, beside its
+/// own `metadata.sqlite`. The persist directory holds one D1 database (wrangler.toml's
+/// `DB`).
+fn database_file(persist: &Path) -> Result<PathBuf, String> {
+    let dir = persist.join("v3/d1/miniflare-D1DatabaseObject");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension().is_some_and(|ext| ext == "sqlite")
+                && path
+                    .file_name()
+                    .is_some_and(|name| name != "metadata.sqlite")
+        })
+        .collect();
+    match files.len() {
+        1 => Ok(files.remove(0)),
+        n => Err(format!(
+            "{n} D1 database files in {}, not one",
+            dir.display()
+        )),
+    }
+}
