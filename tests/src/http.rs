@@ -85,6 +85,7 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> TestResponse {
+        let _in_flight = self.in_flight();
         let mut req = self.agent.request(method, &self.url(path));
         for (name, value) in headers {
             req = req.set(name, value);

@@ -41,6 +41,7 @@ mod shared;
 pub mod stages;
 mod template;
 mod timing;
+mod traffic;
 pub use backup::spawn_app_restored;
 pub use email::SentEmail;
 pub use http::TestResponse;
@@ -68,6 +69,9 @@ pub struct TestApp {
     /// One test at a time on the database file (its SQL, a backup's wrangler command):
     /// tests sharing a worker share its database.
     d1: Mutex<()>,
+    /// The harness's requests in flight, and the tests' own writes to the database
+    /// (traffic.rs, [`TestApp::hold_requests`]).
+    traffic: traffic::Traffic,
 }
 
 /// Boots the worker with the test defaults: test hooks on and a fast password KDF.
@@ -146,6 +150,7 @@ fn boot_over(
         state,
         config,
         d1: Mutex::new(()),
+        traffic: traffic::Traffic::default(),
     };
     app.start_until_ready(vars);
     app
@@ -448,10 +453,28 @@ impl TestApp {
     }
 
     /// Like [`TestApp::d1_query`], but a failing statement (e.g. a constraint) is an
-    /// `Err` with SQLite's message, and the call changes nothing.
+    /// `Err` with SQLite's message, and the call changes nothing. SQL that writes waits
+    /// until no request of the harness is in flight, and holds new ones back until it
+    /// is done (d1_file.rs says why).
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
         let _one_at_a_time = self.d1_lock();
-        d1_file::execute(&self.persist_dir(), sql)
+        let access = d1_file::Access::of(sql);
+        let _quiet = (access == d1_file::Access::Write).then(|| self.hold_requests());
+        d1_file::execute(&self.persist_dir(), sql, access)
+    }
+
+    /// While the guard lives, no request the harness sends is in flight to this worker
+    /// (it waits for a moment with none, traffic.rs): for a write to its database from
+    /// another process, which the worker's D1 would meet with SQLITE_BUSY instead of
+    /// waiting. Requests from other processes (a CLI, threads with their own client)
+    /// are not counted.
+    pub fn hold_requests(&self) -> traffic::Quiet<'_> {
+        self.traffic.quiet()
+    }
+
+    /// Held by each request the harness sends (see [`TestApp::hold_requests`]).
+    pub(crate) fn in_flight(&self) -> traffic::InFlight<'_> {
+        self.traffic.request()
     }
 
     /// Held while the tests work on this app's database file (their SQL, a backup's

@@ -325,10 +325,10 @@ fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
 #[test]
 fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
     // Each D1 round trip takes 25 s here: the read lands at ~25 s, the revocation and
-    // the ban are issued at 26 s (`wrangler d1 execute`, a process of its own that took
-    // over 9 s on a loaded 2-core runner and must be done before the worker writes:
-    // both write one SQLite file), the write lands at ~50 s. A 500 prints the worker's
-    // log, to tell such a collision from a fault.
+    // the ban are written at 26 s (straight into the SQLite file, which must be done
+    // before the worker writes: the requests are sent from threads of their own, so the
+    // harness does not hold them back), the write lands at ~50 s. A 500 prints the
+    // worker's log, to tell such a collision from a fault.
     let app = spawn_app_with(&[("D1_LATENCY_MS", "25000")]);
     let revoked = seed_org(&app, "org-revoked", 2048);
     let banned = seed_org(&app, "org-banned", 2048);

@@ -109,8 +109,11 @@ pub fn register_args<'a>(url: &'a str, key: &'a str, extra: &[&'a str]) -> Vec<&
 }
 
 /// `gatehouse-cli admin ARGS --local` as an operator runs it from the project
-/// directory, against the local D1 of `app`'s running worker.
+/// directory, against the local D1 of `app`'s running worker. The harness's requests
+/// to the worker are held meanwhile: the command's writes and the worker's must not
+/// meet (the worker's D1 does not wait for a lock).
 pub fn admin(app: &TestApp, args: &[&str]) -> Output {
+    let _quiet = app.hold_requests();
     Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
         .current_dir(gatehouse_e2e::project_root())
         .arg("admin")
