@@ -6,6 +6,7 @@
 //! serialises batches), delete each row once and never a row still needed.
 
 use super::{changes, num, Db, Route};
+use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS, UNVERIFIED_LINK_HOLD_MS};
 
@@ -29,30 +30,35 @@ const STALE_NODES: &str = "SELECT org_id, ip FROM nodes WHERE updated_at_ms < ?1
 /// the link hold's start): never verified, signed up before the cutoff, sent no
 /// verification or reset link since the hold's start (someone is acting on it), that
 /// no audit row names as an actor, and none of whose organizations is held by
-/// something else while no verified person belongs to it (keys, nodes, tombstones, service
-/// environments, audit: an operator may have set its environments with the CLI, and
-/// keys may predate the verification rule). Oldest
-/// first. Every statement of the sweep selects the same rows: none of them changes
-/// what this reads before the users themselves go, last.
-const DOOMED_USERS: &str = "doomed(id) AS (SELECT u.id FROM users u \
-     WHERE u.email_verified_at_ms IS NULL AND u.created_at_ms < ?1 \
-     AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.user_id = u.id \
-       AND v.created_at_ms >= ?3) \
-     AND NOT EXISTS (SELECT 1 FROM password_resets r WHERE r.user_id = u.id \
-       AND r.created_at_ms >= ?3) \
-     AND NOT EXISTS (SELECT 1 FROM key_audit a WHERE a.actor_user_id = u.id) \
-     AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.user_id = u.id \
-       AND NOT EXISTS (SELECT 1 FROM org_members o JOIN users ou ON ou.id = o.user_id \
-         WHERE o.org_id = m.org_id AND ou.email_verified_at_ms IS NOT NULL) \
-       AND (EXISTS (SELECT 1 FROM org_keys k WHERE k.org_id = m.org_id) \
-         OR EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = m.org_id) \
-         OR EXISTS (SELECT 1 FROM node_tombstones t WHERE t.org_id = m.org_id) \
-         OR EXISTS (SELECT 1 FROM node_envs e WHERE e.org_id = m.org_id) \
-         OR EXISTS (SELECT 1 FROM key_audit a WHERE a.org_id = m.org_id))) \
-     ORDER BY u.created_at_ms, u.id LIMIT ?2)";
+/// something else while no verified person belongs to it (a row in any of
+/// [`ORGANIZATION_HOLDINGS`]: an operator may have set its environments with the CLI,
+/// and keys may predate the verification rule). Oldest first. Every statement of the
+/// sweep selects the same rows: none of them changes what this reads before the users
+/// themselves go, last.
+fn doomed_users() -> String {
+    let held = ORGANIZATION_HOLDINGS
+        .iter()
+        .map(|table| format!("EXISTS (SELECT 1 FROM {table} h WHERE h.org_id = m.org_id)"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    format!(
+        "doomed(id) AS (SELECT u.id FROM users u \
+         WHERE u.email_verified_at_ms IS NULL AND u.created_at_ms < ?1 \
+         AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.user_id = u.id \
+           AND v.created_at_ms >= ?3) \
+         AND NOT EXISTS (SELECT 1 FROM password_resets r WHERE r.user_id = u.id \
+           AND r.created_at_ms >= ?3) \
+         AND NOT EXISTS (SELECT 1 FROM key_audit a WHERE a.actor_user_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.user_id = u.id \
+           AND NOT EXISTS (SELECT 1 FROM org_members o JOIN users ou ON ou.id = o.user_id \
+             WHERE o.org_id = m.org_id AND ou.email_verified_at_ms IS NOT NULL) \
+           AND ({held})) \
+         ORDER BY u.created_at_ms, u.id LIMIT ?2)"
+    )
+}
 
 /// The organizations that go with them: every member is one of them (so none is
-/// verified, and by [`DOOMED_USERS`] nothing else holds it). Read while the
+/// verified, and by [`doomed_users`] nothing else holds it). Read while the
 /// memberships still exist, so these statements come before the memberships' delete.
 const DOOMED_ORGS: &str = "doomed_orgs(id) AS (SELECT m.org_id FROM org_members m \
      WHERE m.user_id IN (SELECT id FROM doomed) AND NOT EXISTS (SELECT 1 FROM org_members o \
@@ -65,33 +71,27 @@ const DOOMED_ORGS: &str = "doomed_orgs(id) AS (SELECT m.org_id FROM org_members 
 const DEFER_FOREIGN_KEYS: &str = "PRAGMA defer_foreign_keys = on";
 
 /// The unverified sweep's deletes, in order; the last (the users) is the one counted.
+/// An organization goes before its memberships (they find it; the foreign keys are
+/// checked at the batch's end), a person's rows before the person.
 fn unverified_accounts() -> Vec<String> {
-    let mut sql = Vec::new();
-    for table in ["subscriptions", "organizations"] {
-        let column = if table == "subscriptions" {
-            "org_id"
-        } else {
-            "id"
-        };
+    let doomed = doomed_users();
+    let mut sql = vec![
+        format!(
+            "WITH {doomed}, {DOOMED_ORGS} DELETE FROM subscriptions \
+             WHERE org_id IN (SELECT id FROM doomed_orgs)"
+        ),
+        format!(
+            "WITH {doomed}, {DOOMED_ORGS} DELETE FROM organizations \
+             WHERE id IN (SELECT id FROM doomed_orgs)"
+        ),
+    ];
+    for table in PERSONAL_TABLES.iter().chain(&["org_members"]) {
         sql.push(format!(
-            "WITH {DOOMED_USERS}, {DOOMED_ORGS} DELETE FROM {table} \
-             WHERE {column} IN (SELECT id FROM doomed_orgs)"
-        ));
-    }
-    for table in [
-        "email_verifications",
-        "password_resets",
-        "sign_ins",
-        "login_failures",
-        "login_networks",
-        "org_members",
-    ] {
-        sql.push(format!(
-            "WITH {DOOMED_USERS} DELETE FROM {table} WHERE user_id IN (SELECT id FROM doomed)"
+            "WITH {doomed} DELETE FROM {table} WHERE user_id IN (SELECT id FROM doomed)"
         ));
     }
     sql.push(format!(
-        "WITH {DOOMED_USERS} DELETE FROM users WHERE id IN (SELECT id FROM doomed)"
+        "WITH {doomed} DELETE FROM users WHERE id IN (SELECT id FROM doomed)"
     ));
     sql
 }

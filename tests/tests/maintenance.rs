@@ -3,6 +3,7 @@
 //! run is bounded, that runs are safe twice and at once — driven through wrangler's
 //! scheduled-test endpoint; and that the test clock cannot move without TEST_HOOKS.
 
+use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
 use gatehouse_e2e::accounts::{assert_error, login_at, sign_up, user_id, verified_user, PASSWORD};
 use gatehouse_e2e::maintenance::{run_cron, trigger_cron, wait_for_runs};
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
@@ -387,9 +388,11 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
         Vec::<Value>::new()
     );
     // A table added later that refers to an account or an organization would make this
-    // sweep's batch, and with it the whole maintenance, fail: src/store/maintenance.rs
-    // must delete its rows (or count them as holding the account) first, and so must
-    // the operator's erasure (cli/src/admin/sql/person.rs).
+    // sweep's batch, and with it the whole maintenance, fail unless the sweep deletes its
+    // rows (or counts them as holding the account) first, and so must the operator's
+    // erasure: both delete by gatehouse_core::account::rows' lists, so every reference
+    // is a table of those, or one both handle by name (memberships, the trial, and an
+    // audit entry's actor, which holds the account).
     let references: Vec<String> = app
         .d1_query(
             "SELECT m.name || '.' || p.\"from\" AS r FROM sqlite_master m, \
@@ -399,24 +402,29 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
         .iter()
         .map(|r| r["r"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(
-        references,
-        [
-            "email_verifications.user_id", // swept
-            "key_audit.actor_user_id",     // holds
-            "key_audit.org_id",            // holds
-            "login_failures.user_id",      // swept
-            "login_networks.user_id",      // swept
-            "node_envs.org_id",            // holds
-            "nodes.org_id",                // holds
-            "org_keys.org_id",             // holds
-            "org_members.org_id",          // swept
-            "org_members.user_id",         // swept
-            "password_resets.user_id",     // swept
-            "sign_ins.user_id",            // swept
-            "subscriptions.org_id",        // swept
-        ]
-    );
+    // And each personal table does refer to the account (the list is not stale).
+    for table in PERSONAL_TABLES {
+        assert!(
+            references.contains(&format!("{table}.user_id")),
+            "{table}: {references:?}"
+        );
+    }
+    for reference in &references {
+        let (table, column) = reference.split_once('.').unwrap();
+        let listed = match column {
+            "user_id" => PERSONAL_TABLES.contains(&table) || table == "org_members",
+            "org_id" => {
+                ORGANIZATION_HOLDINGS.contains(&table)
+                    || ["org_members", "subscriptions"].contains(&table)
+            }
+            _ => reference == "key_audit.actor_user_id",
+        };
+        assert!(
+            listed,
+            "{reference} refers to an account or an organization: its table belongs in \
+             gatehouse_core::account::rows"
+        );
+    }
 
     // The removed sign-in's token is refused; the address is free to sign up again
     // (it was held by someone who never proved it theirs).

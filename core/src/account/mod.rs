@@ -7,6 +7,7 @@ pub mod new_password;
 pub mod notices;
 pub mod password_reset;
 pub mod roles;
+pub mod rows;
 pub mod signup;
 pub mod tokens;
 pub mod verification;

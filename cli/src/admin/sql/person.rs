@@ -12,6 +12,7 @@
 //! (SECURITY.md, known gaps).
 
 use super::literal;
+use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
 
 /// Eight read-only statements: everything stored about the person at `email` (already
 /// lowercase), one answer each. Not the password's or the tokens' hashes: they are
@@ -166,25 +167,11 @@ pub fn erasure_plan(email: &str) -> String {
 pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     let user = literal(user_id);
     let sole = sole_orgs(&user);
-    let mut statements: Vec<String> = [
-        "sign_ins",
-        "email_verifications",
-        "password_resets",
-        "login_failures",
-        "login_networks",
-    ]
-    .iter()
-    .map(|table| format!("DELETE FROM {table} WHERE user_id = {user} RETURNING user_id"))
-    .collect();
-    // Nodes refer to keys; tombstones and audit entries name keys without a reference.
-    for table in [
-        "nodes",
-        "node_tombstones",
-        "node_envs",
-        "key_audit",
-        "org_keys",
-        "subscriptions",
-    ] {
+    let mut statements: Vec<String> = PERSONAL_TABLES
+        .iter()
+        .map(|table| format!("DELETE FROM {table} WHERE user_id = {user} RETURNING user_id"))
+        .collect();
+    for table in ORGANIZATION_HOLDINGS.iter().chain(&["subscriptions"]) {
         statements.push(format!(
             "DELETE FROM {table} WHERE org_id IN ({sole}) RETURNING org_id"
         ));

@@ -1,0 +1,42 @@
+//! Where a person's and an organization's rows are kept, by table: one list for the two
+//! places that delete them all — the worker's sweep of accounts never verified
+//! (src/store/maintenance.rs) and the operator's erasure of an account
+//! (cli/src/admin/sql/person.rs) — so that a table added for one is in both. The
+//! maintenance end-to-end test holds the lists against the schema: every foreign key
+//! into `users` or `organizations` is a table named here (or `org_members`,
+//! `subscriptions`, which both places handle on their own: memberships are how an
+//! account's organizations are found, and every organization has its trial).
+
+/// Tables with a person's own rows, by `user_id` (memberships aside). Sign-ins first: an
+/// erasure stopped half-way has at least ended every sign-in.
+pub const PERSONAL_TABLES: [&str; 5] = [
+    "sign_ins",
+    "email_verifications",
+    "password_resets",
+    "login_failures",
+    "login_networks",
+];
+
+/// Tables with what an organization has made or been given, by `org_id`, each before
+/// a table its rows refer to (a node names its key). Any of them holds an organization
+/// that no verified person belongs to: its sign-ups are not swept (an operator may have
+/// set its environments; its keys may predate the verification rule). An erasure
+/// deletes them with an organization only the erased person belongs to.
+pub const ORGANIZATION_HOLDINGS: [&str; 5] = [
+    "nodes",
+    "node_tombstones",
+    "node_envs",
+    "key_audit",
+    "org_keys",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_goes_before_the_key_it_names() {
+        let at = |table| ORGANIZATION_HOLDINGS.iter().position(|t| *t == table);
+        assert!(at("nodes") < at("org_keys"));
+    }
+}
