@@ -27,6 +27,11 @@ run_tmp=$PWD/target/e2e-tmp
 rm -rf "$run_tmp"
 mkdir -p "$run_tmp"
 export TMPDIR=$run_tmp
+# Every wrangler process of the run (each worker's `wrangler dev`, the admin commands'
+# `wrangler d1 execute`) starts node on wrangler's ~10 MB bundle: node's compile cache
+# keeps the compiled code between them (a `wrangler d1 execute` 1.40 -> 1.19 CPU-s,
+# 2026-11-30). Under target/, so a clean clone starts empty and `make clean` removes it.
+export NODE_COMPILE_CACHE=$PWD/target/node-compile-cache
 # The tests run the worker as `make dev` does, under wrangler dev's CLI (the bench
 # tools' setting, tests/src/lib.rs `inspector_off`, is not for them).
 unset WORKER_INSPECTOR

@@ -457,9 +457,11 @@ impl TestApp {
     /// until no request of the harness is in flight, and holds new ones back until it
     /// is done (d1_file.rs says why).
     pub fn d1_execute(&self, sql: &str) -> Result<Vec<Value>, String> {
-        let _one_at_a_time = self.d1_lock();
         let access = d1_file::Access::of(sql);
+        // Requests held first, then the file: a read never waits behind a write that is
+        // waiting for a quiet moment.
         let _quiet = (access == d1_file::Access::Write).then(|| self.hold_requests());
+        let _one_at_a_time = self.d1_lock();
         d1_file::execute(&self.persist_dir(), sql, access)
     }
 

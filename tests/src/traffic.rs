@@ -5,8 +5,9 @@
 //! Requests go first: a write waits for a moment with none in flight, while new ones
 //! keep starting, so the timing of a test that races two requests on a shared worker
 //! is not changed by another test's write. Only a write that has waited [`PATIENCE`]
-//! holds new requests back until those under way have ended. A request waits only
-//! while a write is being made (microseconds to a wrangler command's seconds).
+//! holds new requests back until those under way have ended. A request waits while a
+//! write is being made (microseconds; an admin command's wrangler process, seconds),
+//! and behind a write whose patience ran out, until the requests under way have ended.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -51,14 +52,16 @@ impl Traffic {
     }
 
     pub(crate) fn quiet(&self) -> Quiet<'_> {
-        let mut state = self.lock();
-        while state.writing {
-            state = self.wait(state);
-        }
         let deadline = Instant::now() + PATIENCE;
-        while state.in_flight > 0 && !state.writing {
+        let mut state = self.lock();
+        loop {
+            if state.writing {
+                // Another write's turn: then this one waits for a quiet moment again.
+                state = self.wait(state);
+                continue;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if state.in_flight == 0 || left.is_zero() {
                 break;
             }
             state = self
@@ -66,10 +69,6 @@ impl Traffic {
                 .wait_timeout(state, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
-        }
-        // Another write may have taken its turn while this one waited.
-        while state.writing {
-            state = self.wait(state);
         }
         state.writing = true;
         while state.in_flight > 0 {

@@ -1,11 +1,12 @@
 //! Where a person's and an organization's rows are kept, by table: one list for the two
-//! places that delete them all — the worker's sweep of accounts never verified
-//! (src/store/maintenance.rs) and the operator's erasure of an account
-//! (cli/src/admin/sql/person.rs) — so that a table added for one is in both. The
-//! maintenance end-to-end test holds the lists against the schema: every foreign key
-//! into `users` or `organizations` is a table named here (or `org_members`,
-//! `subscriptions`, which both places handle on their own: memberships are how an
-//! account's organizations are found, and every organization has its trial).
+//! places that must know them all — the worker's sweep of accounts never verified
+//! (src/store/maintenance.rs: deletes a person's rows, and keeps an account whose
+//! organization holds any of an organization's) and the operator's erasure of an
+//! account (cli/src/admin/sql/person.rs: deletes both) — so that a table added for one
+//! is in both. The maintenance end-to-end test holds the lists against the schema:
+//! every foreign key into `users` or `organizations` is from a table named here (or
+//! `org_members`, `subscriptions`, which both places handle on their own: memberships
+//! are how an account's organizations are found, and every organization has its trial).
 
 /// Tables with a person's own rows, by `user_id` (memberships aside). Sign-ins first: an
 /// erasure stopped half-way has at least ended every sign-in.
@@ -36,7 +37,12 @@ mod tests {
 
     #[test]
     fn a_node_goes_before_the_key_it_names() {
-        let at = |table| ORGANIZATION_HOLDINGS.iter().position(|t| *t == table);
+        let at = |table| {
+            ORGANIZATION_HOLDINGS
+                .iter()
+                .position(|t| *t == table)
+                .unwrap_or_else(|| panic!("{table} is not listed"))
+        };
         assert!(at("nodes") < at("org_keys"));
     }
 }
