@@ -16,9 +16,10 @@ use gatehouse_e2e::{project_root, shared_app, spawn_app, TestApp};
 use serde_json::{json, Value};
 use std::process::Command;
 
-/// The tests on the shared worker run one after the other: each admin command is a
-/// `wrangler d1 execute` of its own, writing the worker's SQLite file, and two of them at
-/// once (or one during the worker's own write) fail with SQLITE_BUSY.
+/// The tests on the shared worker run one after the other: some read the whole
+/// database (how many organizations are banned). Admin commands themselves are kept
+/// apart from each other and from the worker's writes by `common::admin` (it holds the
+/// harness's requests while one runs).
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]

@@ -11,8 +11,10 @@ use gatehouse_e2e::nodes::{fields, now_ms, signed, upload_new_key};
 use gatehouse_e2e::{shared_app, TestApp};
 use serde_json::{json, Value};
 
-/// One admin command at a time on the shared worker: each is a `wrangler d1 execute`
-/// writing the worker's SQLite file, and two at once fail with SQLITE_BUSY.
+/// One test at a time on the shared worker: the erasure's test checks the whole
+/// database after its commands (`PRAGMA foreign_key_check`), which the other test's
+/// commands must not be in the middle of. Admin commands themselves are kept apart from each other and from the
+/// worker's writes by `common::admin` (it holds the harness's requests while one runs).
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
