@@ -398,4 +398,28 @@ fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_
             json!({"email": "new@roles.example", "role": "OWNER"}),
         ]
     );
+    // Each change made is audited as an operator's (no user), with the member's id;
+    // the refused ones and a role set again wrote nothing.
+    let again = ok(&admin(
+        app,
+        &["set-role", &company, "bob@roles.example", "OWNER"],
+    ));
+    assert!(
+        again.contains("is OWNER already; nothing changed"),
+        "{again}"
+    );
+    let audit = app.d1_query(&format!(
+        "SELECT u.email, a.action, a.actor_user_id FROM key_audit a \
+         JOIN users u ON u.id = a.key_id WHERE a.org_id = '{company}' \
+         AND a.action LIKE 'ROLE_%' ORDER BY a.at_ms, a.rowid"
+    ));
+    assert_eq!(
+        audit,
+        vec![
+            json!({"email": "bob@roles.example", "action": "ROLE_ADMINISTRATOR", "actor_user_id": null}),
+            json!({"email": "new@roles.example", "action": "ROLE_OWNER", "actor_user_id": null}),
+            json!({"email": "bob@roles.example", "action": "ROLE_OWNER", "actor_user_id": null}),
+            json!({"email": "boss@roles.example", "action": "ROLE_MEMBER", "actor_user_id": null}),
+        ]
+    );
 }

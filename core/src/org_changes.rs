@@ -2,14 +2,15 @@
 //!
 //! Why a budget: a key once added stays (a revoked key is what the audit and a removed
 //! node's association name), and every change — a key added or revoked, an environment
-//! set or deleted — writes a `key_audit` row kept for the organization's life. A script
+//! set or deleted, a member's role set — writes a `key_audit` row kept for the
+//! organization's life. A script
 //! looping uploads and revocations, or environment writes, with one OWNER's token would
 //! grow D1 without bound; the per-minute limiters bound only its pace. Counted from
 //! the audit itself (its `(org_id, at_ms)` index), in the batch that writes the change,
 //! so concurrent requests cannot slip past it and no other store is needed. Adding a
-//! key and setting an environment are refused once the day's budget is spent;
-//! revoking a key and deleting an environment never are (undoing must always work, a
-//! thief's changes included), but they count.
+//! key, setting an environment and granting a role are refused once the day's budget
+//! is spent; revoking a key, deleting an environment and taking a role away never are
+//! (undoing must always work, a thief's changes included), but they count.
 
 /// Changes (audit rows) an organization may make in any 24 hours.
 pub const CHANGES_PER_DAY: u32 = 100;

@@ -201,6 +201,13 @@ async fn answer(
             let (org, service) = (param(&params, "idOrg"), param(&params, "service"));
             organization::node_env_delete::handle(req, env, db, org, service).await
         }
+        RouteId::ListOrgMembers => {
+            organization::members_list::handle(req, env, db, param(&params, "idOrg")).await
+        }
+        RouteId::SetMemberRole => {
+            let (org, user) = (param(&params, "idOrg"), param(&params, "userId"));
+            organization::member_role::handle(req, env, db, ctx, org, user).await
+        }
         RouteId::TestPanic => test_panic::handle(req).await,
         RouteId::TestClock => test_clock::handle(req).await,
     };

@@ -11,6 +11,7 @@ pub mod accounts;
 mod batch;
 pub mod db;
 pub mod maintenance;
+pub mod members;
 
 pub mod node_env;
 pub mod node_secrets;

@@ -11,14 +11,19 @@
 
 use super::args::{DeleteAccountArgs, FindOrgArgs, SetRoleArgs};
 use super::sql::{self, erased};
-use super::{askable, confirm, execute, part, print_json, rows};
+use super::{askable, confirm, execute, now_ms, part, print_json, rows};
+use gatehouse_core::crypto::uuid_v4;
 use serde_json::{Map, Value};
 
 pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
     let org = sql::checked_id(&a.org)?;
     let email = sql::checked_email(&a.email)?;
     confirm(&a.place, &format!("make {email} {}", a.role), &email)?;
-    let results = execute(&a.place, &sql::set_role(org, &email, &a.role))?;
+    let audit_id = uuid_v4().map_err(|e| format!("no randomness: {e}"))?;
+    let results = execute(
+        &a.place,
+        &sql::set_role(org, &email, &a.role, &audit_id, now_ms()),
+    )?;
     let member = part(&results, 0).into_iter().next();
     let Some(was) = member
         .as_ref()
@@ -28,7 +33,11 @@ pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
             "{email:?} is not a member of organization {org:?} (find-org lists theirs)"
         ));
     };
-    if part(&results, 1).is_empty() {
+    if was == a.role {
+        println!("organization {org}: {email} is {was} already; nothing changed");
+        return Ok(());
+    }
+    if part(&results, 2).is_empty() {
         // The one change refused: OWNER taken from the last verified OWNER.
         return Err(format!(
             "{email} stays OWNER of organization {org} until another verified member is OWNER (make one OWNER first); nothing changed"
@@ -36,7 +45,7 @@ pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
     }
     let unverified = member.is_some_and(|r| r["verified"].as_u64() == Some(0));
     println!(
-        "organization {org}: {email} is now {} (was {was}), from their next request on{}",
+        "organization {org}: {email} is now {} (was {was}), from their next request on; audited{}",
         a.role,
         if unverified {
             "; their address is not verified, so they cannot act until they verify it"

@@ -25,11 +25,14 @@ pub enum ErrorCode {
     NotFound,
     /// The public key is (or was) another organization's, or already active here.
     KeyExists,
+    /// The change would leave the organization without an OWNER who can act (a verified
+    /// one): another member must be made OWNER first.
+    LastOwner,
 }
 
 impl ErrorCode {
     /// Every code, for the contract test that holds `/openapi.json` to the code.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::InvalidInput,
         ErrorCode::WeakPassword,
         ErrorCode::EmailExistsActive,
@@ -48,6 +51,7 @@ impl ErrorCode {
         ErrorCode::QuotaExceeded,
         ErrorCode::NotFound,
         ErrorCode::KeyExists,
+        ErrorCode::LastOwner,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +74,7 @@ impl ErrorCode {
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::KeyExists => "KEY_EXISTS",
+            ErrorCode::LastOwner => "LAST_OWNER",
         }
     }
 
@@ -83,7 +88,7 @@ impl ErrorCode {
             | ErrorCode::SessionEnded => 401,
             ErrorCode::EmailNotVerified | ErrorCode::Forbidden | ErrorCode::OrgBanned => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::KeyExists => 409,
+            ErrorCode::KeyExists | ErrorCode::LastOwner => 409,
             _ => 400,
         }
     }

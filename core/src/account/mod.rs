@@ -3,6 +3,7 @@
 pub mod email;
 pub mod error;
 pub mod login_guard;
+pub mod members;
 pub mod new_password;
 pub mod notices;
 pub mod password_reset;

@@ -18,6 +18,13 @@ pub enum Notice<'a> {
     KeyAdded { org_id: &'a str, key_id: &'a str },
     /// `PUT /organization/{idOrg}/node-env/{service}`: a service environment set.
     NodeEnvSet { org_id: &'a str, service: &'a str },
+    /// `PUT /organization/{idOrg}/member/{userId}`: a member's role changed (`role`,
+    /// the stored name). Named by id: the member's address is what they typed.
+    RoleSet {
+        org_id: &'a str,
+        user_id: &'a str,
+        role: &'a str,
+    },
 }
 
 impl Notice<'_> {
@@ -26,8 +33,10 @@ impl Notice<'_> {
     /// behind a burst of other changes (keys also need room under `ORGKEYS_MAX`, so
     /// revocations between them); an environment set is paced, so that a loop of
     /// environment writes does not spend in a minute the sending quota that
-    /// verification and reset mail need. Both are bounded by an organization's 100
-    /// changes a day (crate::org_changes).
+    /// verification and reset mail need. A role change is always told, as a key: a
+    /// grant is what a thief would hide (a withdrawal is never refused, a grant only
+    /// after one, so both are bounded by the grants). All are bounded by an
+    /// organization's 100 changes a day (crate::org_changes).
     pub fn paced(&self) -> bool {
         matches!(self, Notice::NodeEnvSet { .. })
     }
@@ -64,6 +73,21 @@ pub fn notice_email(
             format!(
                 "review the organization's keys (GET /organization/{org_id}/key) and set the \
                  {service} environment again"
+            ),
+        ),
+        Notice::RoleSet {
+            org_id,
+            user_id,
+            role,
+        } => (
+            "A member's role in your organization was changed",
+            format!(
+                "the account {user_id} was made {role} in organization {org_id}, from its \
+                 next request on"
+            ),
+            format!(
+                "set the role back (PUT /organization/{org_id}/member/{user_id} with \
+                 {{\"orgRole\": …}}; GET /organization/{org_id}/members lists who has which)"
             ),
         ),
     };
@@ -128,6 +152,25 @@ mod tests {
             html.contains("DELETE /organization/org-1/key/key-9"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_role_notice_names_the_member_by_id_and_how_to_set_it_back() {
+        let notice = Notice::RoleSet {
+            org_id: "org-1",
+            user_id: "user-7",
+            role: "OWNER",
+        };
+        let (subject, text, _) = notice_email(&notice, "t", "https://gate.example.com", None);
+        assert!(subject.contains("role"), "{subject}");
+        for needle in [
+            "the account user-7 was made OWNER in organization org-1",
+            "PUT /organization/org-1/member/user-7",
+            "GET /organization/org-1/members",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(!notice.paced(), "a grant is always told");
     }
 
     #[test]

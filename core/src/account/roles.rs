@@ -18,6 +18,25 @@ pub fn number(stored: &str) -> u8 {
         .map_or(0, |(_, n, _)| *n)
 }
 
+/// The stored name of the role Flashback numbers `n`, for the three gatehouse gives out
+/// (`None` for BILLING 1, WORKSPACES 2 and any other number).
+pub fn from_number(n: u64) -> Option<&'static str> {
+    ROLES
+        .iter()
+        .find(|(_, number, _)| u64::from(*number) == n)
+        .map(|(name, _, _)| *name)
+}
+
+/// How much a role may do: MEMBER 0 (read), ADMINISTRATOR 1 (keys, environments),
+/// OWNER 2 (also roles). A change to a higher rank is a grant.
+pub fn rank(stored: &str) -> u8 {
+    match stored {
+        "OWNER" => 2,
+        "ADMINISTRATOR" => 1,
+        _ => 0,
+    }
+}
+
 /// Flashback's name for the role (`ADMINISTRATORS`, `USER`, …).
 pub fn description(stored: &str) -> &'static str {
     ROLES
@@ -37,5 +56,18 @@ mod tests {
         assert_eq!(number("MEMBER"), 0);
         assert_eq!(description("ADMINISTRATOR"), "ADMINISTRATORS");
         assert_eq!(description("MEMBER"), "USER");
+    }
+
+    #[test]
+    fn numbers_name_only_the_roles_gatehouse_gives_out() {
+        for (name, n, _) in ROLES {
+            assert_eq!(from_number(u64::from(n)), Some(name));
+            assert_eq!(number(name), n);
+        }
+        for n in [1, 2, 3, 253, 256, 65_535] {
+            assert_eq!(from_number(n), None, "{n}");
+        }
+        assert!(rank("OWNER") > rank("ADMINISTRATOR"));
+        assert!(rank("ADMINISTRATOR") > rank("MEMBER"));
     }
 }

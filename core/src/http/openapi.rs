@@ -95,7 +95,8 @@ mod tests {
                 | ErrorCode::Forbidden
                 | ErrorCode::QuotaExceeded
                 | ErrorCode::NotFound
-                | ErrorCode::KeyExists => {}
+                | ErrorCode::KeyExists
+                | ErrorCode::LastOwner => {}
             }
         }
         let emitted: BTreeSet<String> = ErrorCode::ALL

@@ -36,9 +36,13 @@ pub fn client_network(client_ip: &str) -> String {
 
 /// Routes whose handler limits some requests itself, after authorizing them (key
 /// generation: per organization and per client network, only for requests that
-/// would generate; adding a key or setting an environment: the organization's day of
-/// changes, core::org_changes), so their 429 is documented though `per_ip` passes them.
-pub const LIMITED_IN_HANDLER: &[RouteId] = &[RouteId::CreateOrgKey, RouteId::SetNodeEnv];
+/// would generate; adding a key, setting an environment or granting a role: the
+/// organization's day of changes, core::org_changes), so their 429 is documented though `per_ip` passes them.
+pub const LIMITED_IN_HANDLER: &[RouteId] = &[
+    RouteId::CreateOrgKey,
+    RouteId::SetNodeEnv,
+    RouteId::SetMemberRole,
+];
 
 /// The limiter and key for a request to `route` from `client_ip`, if it is limited.
 pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)> {

@@ -79,6 +79,8 @@ pub enum RouteId {
     ListNodeEnvs,
     SetNodeEnv,
     DeleteNodeEnv,
+    ListOrgMembers,
+    SetMemberRole,
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
     TestPanic,
@@ -269,6 +271,18 @@ pub const ROUTES: &[Route] = &[
         RouteId::DeleteNodeEnv,
         Method::Delete,
         "/organization/{idOrg}/node-env/{service}",
+        Family::Account,
+    ),
+    route(
+        RouteId::ListOrgMembers,
+        Method::Get,
+        "/organization/{idOrg}/members",
+        Family::Account,
+    ),
+    route(
+        RouteId::SetMemberRole,
+        Method::Put,
+        "/organization/{idOrg}/member/{userId}",
         Family::Account,
     ),
     Route {

@@ -102,21 +102,33 @@ fn another_verified_owner(user: &str) -> String {
     )
 }
 
-/// Two statements: the member's role in `org` now and whether their address is verified
-/// (none: not a member), then the change to `role`, returning the role set, made unless
-/// it takes OWNER from the organization's last OWNER who can act (a verified one; as
-/// delete-account's hand-over counts). `role` is one of the three (the command line
-/// checks it).
-pub fn set_role(org: &str, email: &str, role: &str) -> String {
-    let (org, email, role) = (literal(org), literal(email), literal(role));
+/// Three statements: the member's role in `org` now and whether their address is
+/// verified (none: not a member); the change's audit entry, with no user (an operator;
+/// `ROLE_<role>`, the member's id as its subject), written only if the member has
+/// another role and it does not take OWNER from the organization's last OWNER who can
+/// act (a verified one; as delete-account's hand-over counts); then the change,
+/// returning the role set, made only if its entry is there. `role` is one of the three
+/// (the command line checks it). An operator's change is counted in the organization's
+/// day of changes and never refused by it.
+pub fn set_role(org: &str, email: &str, role: &str, audit_id: &str, now_ms: i64) -> String {
+    let action = gatehouse_core::account::members::audit_action(role);
+    let (org, email, role, audit_id) = (
+        literal(org),
+        literal(email),
+        literal(role),
+        literal(audit_id),
+    );
     let user = format!("(SELECT id FROM users WHERE email = {email})");
     format!(
         "SELECT m.role, u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
          JOIN users u ON u.id = m.user_id WHERE m.org_id = {org} AND m.user_id = {user}; \
+         INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT {audit_id}, m.org_id, m.user_id, NULL, '{action}', {now_ms} FROM org_members m \
+         WHERE m.org_id = {org} AND m.user_id = {user} AND m.role <> {role} \
+         AND (m.role <> 'OWNER' OR {}); \
          UPDATE org_members SET role = {role} WHERE org_id = {org} AND user_id = {user} \
-         AND (role <> 'OWNER' OR {role} = 'OWNER' OR EXISTS (SELECT 1 FROM org_members o JOIN users ou \
-         ON ou.id = o.user_id WHERE o.org_id = {org} AND o.role = 'OWNER' \
-         AND o.user_id <> {user} AND ou.email_verified_at_ms IS NOT NULL)) RETURNING role"
+         AND EXISTS (SELECT 1 FROM key_audit WHERE id = {audit_id}) RETURNING role",
+        another_verified_owner("m.user_id")
     )
 }
 

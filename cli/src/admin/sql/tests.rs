@@ -52,6 +52,27 @@ fn node_env_statements_quote_every_value() {
 }
 
 #[test]
+fn a_role_change_is_audited_first_and_made_only_with_its_entry() {
+    let sql = set_role("o'1", "b'ob@acme.io", "ADMINISTRATOR", "a-1", 7);
+    let statements: Vec<&str> = sql.split("; ").collect();
+    assert_eq!(statements.len(), 3, "{sql}");
+    assert!(statements[0].starts_with("SELECT m.role"), "{sql}");
+    assert!(
+        statements[1].starts_with("INSERT INTO key_audit")
+            && statements[1].contains("'a-1', m.org_id, m.user_id, NULL, 'ROLE_ADMINISTRATOR', 7")
+            && statements[1].contains("m.role <> 'ADMINISTRATOR'"),
+        "{sql}"
+    );
+    assert!(
+        statements[2].starts_with("UPDATE org_members")
+            && statements[2].contains("EXISTS (SELECT 1 FROM key_audit WHERE id = 'a-1')"),
+        "{sql}"
+    );
+    assert_eq!(sql.matches("'o''1'").count(), 3, "{sql}");
+    assert_eq!(sql.matches("email = 'b''ob@acme.io'").count(), 3, "{sql}");
+}
+
+#[test]
 fn emails_are_checked_and_lowercased() {
     assert_eq!(checked_email("Ada@Acme.IO").unwrap(), "ada@acme.io");
     for bad in [

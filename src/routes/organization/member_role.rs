@@ -1,0 +1,115 @@
+//! `PUT /organization/{idOrg}/member/{userId}` — an OWNER (verified email, organization
+//! not banned) sets a member's role: `{"orgRole": 0 | 254 | 255}` (USER, ADMINISTRATORS,
+//! OWNER). From the member's next request on, every gate reads the new role. Audited
+//! (`ROLE_OWNER`, `ROLE_ADMINISTRATOR`, `ROLE_MEMBER`) in the batch that makes it;
+//! refused (409 `LAST_OWNER`) when it would leave no OWNER who can act, and (429) for a
+//! grant once the organization's day of changes is spent; the caller and the other
+//! OWNERs are told (core::account::notices). Rules and why: core::account::members.
+
+use super::changes_spent;
+use crate::email::send_notice_later;
+use crate::routes::account::{authorize, error, new_id, Access};
+use crate::store::members::{self, RoleChange, SetRole};
+use crate::store::Db;
+use crate::{config, http};
+use gatehouse_core::account::notices::Notice;
+use gatehouse_core::account::{members::parse_role_change, roles, AccountError, ErrorCode};
+use gatehouse_core::http::problem::Problem;
+use serde_json::json;
+use worker::{Context, Env, Request, Response};
+
+/// Changing roles: OWNER only, never in a banned organization.
+const MANAGE_MEMBERS: Access = Access {
+    roles: &["OWNER"],
+    writes: true,
+};
+
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    db: &Db,
+    ctx: &Context,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    let caller = match authorize(&req, db, &config, org_id, MANAGE_MEMBERS).await? {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal),
+    };
+    let body = http::read_body(&mut req).await?;
+    let role = match parse_role_change(&body) {
+        Ok(role) => role,
+        Err(e) => return Ok(error(&e)),
+    };
+    let now_ms = crate::clock::now_ms();
+    let change = RoleChange {
+        org_id,
+        user_id,
+        role,
+        actor_user_id: &caller.user_id,
+        audit_id: &new_id()?,
+        now_ms,
+    };
+    let refusal = |code, message: &str| Ok(error(&AccountError::new(code, message)));
+    let from = match members::set_role(db, &change).await? {
+        SetRole::Changed { from, owners } => {
+            let notice = Notice::RoleSet {
+                org_id,
+                user_id,
+                role,
+            };
+            let actor = (caller.user_id.as_str(), caller.email.as_str());
+            send_notice_later(ctx, env, &config, actor, &owners, &notice, now_ms);
+            from
+        }
+        SetRole::Unchanged => role.to_owned(),
+        SetRole::NotMember => {
+            return refusal(
+                ErrorCode::NotFound,
+                "No member with this id in this organization",
+            )
+        }
+        SetRole::LastOwner => {
+            return refusal(
+                ErrorCode::LastOwner,
+                "This member is the organization's last OWNER with a verified address: make \
+                 another member OWNER first",
+            )
+        }
+        // The gate saw an OWNER of a usable organization; a change landed in between.
+        SetRole::NotOwner => {
+            return refusal(
+                ErrorCode::Forbidden,
+                "Your role in this organization does not allow this",
+            )
+        }
+        SetRole::Banned => {
+            return refusal(
+                ErrorCode::OrgBanned,
+                "This organization is banned; it can no longer make changes",
+            )
+        }
+        SetRole::ChangesSpent {
+            retry_after_seconds,
+        } => return Ok(changes_spent(retry_after_seconds)),
+    };
+    let message = if from == role {
+        format!("The member is {} already", roles::description(role))
+    } else {
+        format!("Role set to {}", roles::description(role))
+    };
+    Ok(http::json(
+        200,
+        &json!({
+            "success": true,
+            "message": message,
+            "data": {
+                "id": user_id,
+                "orgRole": roles::number(role),
+                "orgRoleDescription": roles::description(role),
+                "previousOrgRole": roles::number(&from),
+            },
+        }),
+    ))
+}

@@ -1,0 +1,190 @@
+//! An organization's members: listing them, and an OWNER changing one's role
+//! (core::account::members says who may and why). The change is one atomic batch that
+//! decides on the primary: its audit row is written only when every rule holds in that
+//! batch's own view (the caller still OWNER, the organization not banned, an OWNER who
+//! can act left, room in the day's changes for a grant), and the role follows its
+//! audit row; the batch's reads then say which rule refused.
+
+use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
+use super::{changes, num, rows, storage_failure, text, Db, Route};
+use gatehouse_core::account::members::{audit_action, MEMBERS_LISTED};
+use gatehouse_core::account::roles::rank;
+use gatehouse_core::http::problem::Problem;
+use serde_json::Value;
+
+/// A member as listed.
+pub struct MemberRow {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The stored role name.
+    pub role: String,
+    pub validated: bool,
+    pub joined_at_ms: i64,
+}
+
+/// The organization's members, the earliest to join first, at most
+/// [`MEMBERS_LISTED`]; and how many there are.
+pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<MemberRow>, u64), Problem> {
+    let what = "members.list";
+    let db = db.trip(Route::Replica, what);
+    let list = db.statement(
+        format!(
+            "SELECT u.id, u.email, u.first_name, u.last_name, m.role, \
+             u.email_verified_at_ms IS NOT NULL AS validated, m.created_at_ms, \
+             count(*) OVER () AS total FROM org_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = ?1 ORDER BY m.created_at_ms, u.id LIMIT {MEMBERS_LISTED}"
+        ),
+        &[text(org_id)],
+    );
+    let results = db.batch(vec![list]).await?;
+    let listed: Vec<Value> = rows(&results, 0, what)?;
+    let total = listed
+        .first()
+        .and_then(|row| row["total"].as_f64())
+        .unwrap_or(0.0) as u64;
+    let text_of = |row: &Value, column: &str| row[column].as_str().unwrap_or_default().to_owned();
+    let members = listed
+        .iter()
+        .map(|row| MemberRow {
+            id: text_of(row, "id"),
+            email: text_of(row, "email"),
+            first_name: text_of(row, "first_name"),
+            last_name: text_of(row, "last_name"),
+            role: text_of(row, "role"),
+            validated: row["validated"].as_f64() == Some(1.0),
+            joined_at_ms: row["created_at_ms"].as_f64().unwrap_or(0.0) as i64,
+        })
+        .collect();
+    Ok((members, total))
+}
+
+/// An OWNER's change of a member's role.
+pub struct RoleChange<'a> {
+    pub org_id: &'a str,
+    pub user_id: &'a str,
+    /// The stored name of the new role.
+    pub role: &'static str,
+    pub actor_user_id: &'a str,
+    pub audit_id: &'a str,
+    pub now_ms: i64,
+}
+
+/// What a role change did.
+pub enum SetRole {
+    /// Changed from `from`; the organization's verified OWNERs but the actor (a member
+    /// just made OWNER among them), to be told.
+    Changed {
+        from: String,
+        owners: Vec<Recipient>,
+    },
+    /// The member has this role already: nothing written.
+    Unchanged,
+    NotMember,
+    /// It would take OWNER from the last OWNER who can act.
+    LastOwner,
+    /// The caller stopped being OWNER since the gate read their role.
+    NotOwner,
+    /// The organization was banned since the gate read it.
+    Banned,
+    /// A grant, and the day's changes are spent (core::org_changes).
+    ChangesSpent {
+        retry_after_seconds: u32,
+    },
+}
+
+/// SQL: a member's role as its rank (core::account::roles::rank), to compare with the
+/// new role's.
+fn rank_of(role: &str) -> String {
+    format!(
+        "(CASE {role} WHEN 'OWNER' THEN {} WHEN 'ADMINISTRATOR' THEN {} ELSE {} END)",
+        rank("OWNER"),
+        rank("ADMINISTRATOR"),
+        rank("MEMBER")
+    )
+}
+
+/// SQL: another member than `?2` of organization `?1` is an OWNER who can act.
+const ANOTHER_VERIFIED_OWNER: &str = "EXISTS (SELECT 1 FROM org_members x JOIN users xu \
+     ON xu.id = x.user_id WHERE x.org_id = ?1 AND x.user_id <> ?2 AND x.role = 'OWNER' \
+     AND xu.email_verified_at_ms IS NOT NULL)";
+
+/// SQL: the caller `?4` is still an OWNER of `?1`.
+const ACTOR_IS_OWNER: &str = "EXISTS (SELECT 1 FROM org_members a WHERE a.org_id = ?1 \
+     AND a.user_id = ?4 AND a.role = 'OWNER')";
+
+/// Sets the member's role, with its audit row, in one atomic batch (see the module
+/// docs for the rules it holds).
+pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Problem> {
+    let what = "members.set_role";
+    let db = db.trip(Route::Primary, what);
+    let args = [
+        text(change.org_id),
+        text(change.user_id),
+        text(change.role),
+        text(change.actor_user_id),
+        text(change.audit_id),
+        num(change.now_ms),
+        num(i64::from(rank(change.role))),
+        text(audit_action(change.role)),
+    ];
+    let before = db.statement(
+        format!(
+            "SELECT m.role, o.banned, {ANOTHER_VERIFIED_OWNER} AS another_owner, \
+             {ACTOR_IS_OWNER} AS actor_owner FROM org_members m \
+             JOIN organizations o ON o.id = m.org_id WHERE m.org_id = ?1 AND m.user_id = ?2"
+        ),
+        &args[..4],
+    );
+    let audit = db.statement(
+        format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT ?5, ?1, ?2, ?4, ?8, ?6 FROM org_members m \
+             JOIN organizations o ON o.id = m.org_id \
+             WHERE m.org_id = ?1 AND m.user_id = ?2 AND m.role <> ?3 AND o.banned = 0 \
+             AND {ACTOR_IS_OWNER} AND (m.role <> 'OWNER' OR {ANOTHER_VERIFIED_OWNER}) \
+             AND ({} >= ?7 OR {})",
+            rank_of("m.role"),
+            room_for_change("?1", "?6")
+        ),
+        &args,
+    );
+    let update = db.statement(
+        "UPDATE org_members SET role = ?3 WHERE org_id = ?1 AND user_id = ?2 \
+         AND EXISTS (SELECT 1 FROM key_audit WHERE id = ?5)",
+        &args[..5],
+    );
+    let budget = budget_read(&db, change.org_id, change.now_ms);
+    let owners_of = owners_read(&db, change.org_id, change.actor_user_id);
+    let results = db
+        .batch(vec![before, audit, update, budget, owners_of])
+        .await?;
+    let before: Vec<Value> = rows(&results, 0, what)?;
+    let Some(before) = before.first() else {
+        return Ok(SetRole::NotMember);
+    };
+    let from = before["role"].as_str().unwrap_or_default().to_owned();
+    let yes = |column: &str| before[column].as_f64() == Some(1.0);
+    if changes(&results, 2) > 0 {
+        return Ok(SetRole::Changed {
+            from,
+            owners: owners(&results, 4, what)?,
+        });
+    }
+    Ok(if from == change.role {
+        SetRole::Unchanged
+    } else if yes("banned") {
+        SetRole::Banned
+    } else if !yes("actor_owner") {
+        SetRole::NotOwner
+    } else if from == "OWNER" && !yes("another_owner") {
+        SetRole::LastOwner
+    } else if let Some(retry_after_seconds) = spent(&results, 3, change.now_ms, what)? {
+        SetRole::ChangesSpent {
+            retry_after_seconds,
+        }
+    } else {
+        return Err(storage_failure(what, "refused by no rule"));
+    })
+}

@@ -1,0 +1,332 @@
+//! An organization's members and their roles (`GET /organization/{idOrg}/members`,
+//! `PUT /organization/{idOrg}/member/{userId}`): an OWNER gives a colleague a role and
+//! every gate reads it from the next request on; the last OWNER who can act keeps the
+//! role, even against two OWNERs demoting each other at once; and what everyone else
+//! gets — a MEMBER, an ADMINISTRATOR, another organization's OWNER, a stranger, a
+//! thief with an ended sign-in, an unverified address, a banned organization — and the
+//! day's budget a grant counts against. Each answer named in SECURITY.md.
+
+use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
+use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::{shared_app, TestApp, TestResponse};
+use serde_json::{json, Value};
+
+fn set_role(app: &TestApp, token: &str, org: &str, user: &str, role: u8) -> TestResponse {
+    app.request_as(
+        token,
+        "PUT",
+        &format!("/organization/{org}/member/{user}"),
+        Some(&json!({ "orgRole": role })),
+    )
+}
+
+fn members(app: &TestApp, token: &str, org: &str) -> TestResponse {
+    app.request_as(token, "GET", &format!("/organization/{org}/members"), None)
+}
+
+/// Roles as D1 has them, by address.
+fn stored_roles(app: &TestApp, org: &str) -> Vec<Value> {
+    app.d1_query(&format!(
+        "SELECT u.email, m.role FROM org_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = '{org}' ORDER BY u.email"
+    ))
+}
+
+/// The organization's role audit entries: (member's address, action, actor's address).
+fn role_audit(app: &TestApp, org: &str) -> Vec<Value> {
+    app.d1_query(&format!(
+        "SELECT s.email AS member, a.action, (SELECT email FROM users WHERE id = \
+         a.actor_user_id) AS actor FROM key_audit a JOIN users s ON s.id = a.key_id \
+         WHERE a.org_id = '{org}' AND a.action LIKE 'ROLE_%' ORDER BY a.at_ms, a.rowid"
+    ))
+}
+
+#[test]
+fn an_owner_gives_a_colleague_a_role_that_every_gate_reads_at_once() {
+    let app = shared_app();
+    let (boss, org, boss_body) = verified_user(app, "boss@members-grant.example");
+    let (bob, bobs, bob_body) = verified_user(app, "bob@members-grant.example");
+    assert_eq!(bobs, org, "joined the claimed domain");
+    let bob_id = bob_body["user"]["id"].as_str().unwrap().to_owned();
+    let boss_id = boss_body["user"]["id"].as_str().unwrap().to_owned();
+
+    // Any verified member reads who is who, the founder first.
+    let listed = members(app, &bob, &org);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let listed = listed.json();
+    assert_eq!(listed["total"], 2);
+    let data = listed["data"].as_array().unwrap();
+    assert_eq!(
+        (&data[0]["id"], &data[0]["email"], &data[0]["orgRole"]),
+        (
+            &json!(boss_id),
+            &json!("boss@members-grant.example"),
+            &json!(255)
+        )
+    );
+    assert_eq!(
+        (
+            &data[1]["id"],
+            &data[1]["orgRole"],
+            &data[1]["orgRoleDescription"]
+        ),
+        (&json!(bob_id), &json!(0), &json!("USER"))
+    );
+    assert_eq!(
+        (
+            &data[1]["name"],
+            &data[1]["lastName"],
+            &data[1]["validated"]
+        ),
+        (&json!("Ada"), &json!("Lovelace"), &json!(true))
+    );
+    assert!(data[1]["joinedAt"].as_str().unwrap().ends_with('Z'));
+
+    // A MEMBER changes nobody's role, their own included.
+    assert_error(&set_role(app, &bob, &org, &bob_id, 254), 403, "FORBIDDEN");
+    let revoke_all = |token: &str| {
+        app.request_as(token, "DELETE", &format!("/organization/{org}/key"), None)
+            .status
+    };
+    assert_eq!(revoke_all(&bob), 403, "a MEMBER reads only");
+
+    // The OWNER makes Bob ADMINISTRATOR: his same token may now change keys.
+    let granted = set_role(app, &boss, &org, &bob_id, 254);
+    assert_eq!(granted.status, 200, "{}", granted.body);
+    assert_eq!(
+        granted.json()["data"],
+        json!({"id": bob_id, "orgRole": 254, "orgRoleDescription": "ADMINISTRATORS",
+               "previousOrgRole": 0})
+    );
+    assert_eq!(revoke_all(&bob), 200, "the same token, the new role");
+    let profile = app.request_as(&bob, "GET", "/user/profile", None).json();
+    assert_eq!(profile["data"]["orgRole"], 254);
+
+    // The actor is told by mail, naming the member by id and how to set it back.
+    let told = app.wait_for_emails("boss@members-grant.example", 2);
+    let notice = told.last().unwrap();
+    assert_eq!(
+        notice.subject,
+        "A member's role in your organization was changed"
+    );
+    assert!(
+        notice.text.contains(&format!(
+            "the account {bob_id} was made ADMINISTRATOR in organization {org}"
+        )),
+        "{}",
+        notice.text
+    );
+
+    // The same role again writes nothing; an ADMINISTRATOR changes no role.
+    let again = set_role(app, &boss, &org, &bob_id, 254);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["data"]["previousOrgRole"], 254);
+    assert_error(&set_role(app, &bob, &org, &boss_id, 0), 403, "FORBIDDEN");
+    assert_error(&set_role(app, &bob, &org, &bob_id, 255), 403, "FORBIDDEN");
+    assert_eq!(
+        role_audit(app, &org),
+        vec![
+            json!({"member": "bob@members-grant.example", "action": "ROLE_ADMINISTRATOR",
+                    "actor": "boss@members-grant.example"})
+        ]
+    );
+}
+
+#[test]
+fn the_last_owner_who_can_act_keeps_the_role() {
+    let app = shared_app();
+    let (boss, org, body) = verified_user(app, "boss@members-last.example");
+    let boss_id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_error(
+        &set_role(app, &boss, &org, &boss_id, 254),
+        409,
+        "LAST_OWNER",
+    );
+
+    // An unverified OWNER cannot act, so does not count.
+    sign_up(app, "carol@members-last.example");
+    let carol_id = user_id(app, "carol@members-last.example");
+    let unverified = set_role(app, &boss, &org, &carol_id, 255);
+    assert_eq!(unverified.status, 200, "{}", unverified.body);
+    let listed = members(app, &boss, &org).json();
+    assert_eq!(listed["data"][1]["validated"], false);
+    assert_error(&set_role(app, &boss, &org, &boss_id, 0), 409, "LAST_OWNER");
+
+    // With another verified OWNER, the founder may step down, and then changes nothing.
+    let (bob, _, body) = verified_user(app, "bob@members-last.example");
+    let bob_id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(set_role(app, &boss, &org, &bob_id, 255).status, 200);
+    let stepped_down = set_role(app, &boss, &org, &boss_id, 254);
+    assert_eq!(stepped_down.status, 200, "{}", stepped_down.body);
+    assert_error(&set_role(app, &boss, &org, &bob_id, 0), 403, "FORBIDDEN");
+
+    // Two OWNERs demoting each other at once: one wins, one OWNER is left.
+    assert_eq!(set_role(app, &bob, &org, &boss_id, 255).status, 200);
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| set_role(app, &boss, &org, &bob_id, 0));
+        let b = s.spawn(|| set_role(app, &bob, &org, &boss_id, 0));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert!(
+        statuses == [200, 403] || statuses == [200, 409],
+        "{} {}",
+        a.body,
+        b.body
+    );
+    let verified_owners = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM org_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = '{org}' AND m.role = 'OWNER' AND u.email_verified_at_ms IS NOT NULL"
+    ));
+    assert_eq!(verified_owners[0]["n"], 1);
+}
+
+#[test]
+fn strangers_other_organizations_and_ended_sign_ins_change_no_role() {
+    let app = shared_app();
+    let (boss, org, _) = verified_user(app, "boss@members-attack.example");
+    let (_, _, bob) = verified_user(app, "bob@members-attack.example");
+    let bob_id = bob["user"]["id"].as_str().unwrap().to_owned();
+    let before = stored_roles(app, &org);
+
+    // No token, a forged one.
+    let path = format!("/organization/{org}/member/{bob_id}");
+    let bare = app.request(
+        "PUT",
+        &path,
+        &[("content-type", "application/json")],
+        Some(br#"{"orgRole": 255}"#),
+    );
+    assert_error(&bare, 401, "UNAUTHORIZED");
+    assert_error(&members(app, "not.a.token", &org), 401, "UNAUTHORIZED");
+    assert_error(
+        &set_role(app, "not.a.token", &org, &bob_id, 255),
+        401,
+        "UNAUTHORIZED",
+    );
+
+    // Another organization's OWNER: neither reads nor changes, not even with an id of
+    // their own organization; and this OWNER cannot reach into theirs by id.
+    let (eve, eves, body) = verified_user(app, "eve@members-elsewhere.example");
+    let eve_id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_error(&members(app, &eve, &org), 403, "FORBIDDEN");
+    assert_error(&set_role(app, &eve, &org, &bob_id, 255), 403, "FORBIDDEN");
+    assert_error(&set_role(app, &eve, &org, &eve_id, 255), 403, "FORBIDDEN");
+    assert_error(&set_role(app, &boss, &org, &eve_id, 0), 404, "NOT_FOUND");
+    assert_error(&set_role(app, &boss, &eves, &eve_id, 0), 403, "FORBIDDEN");
+    assert_eq!(
+        stored_roles(app, &eves),
+        vec![json!({"email": "eve@members-elsewhere.example", "role": "OWNER"})]
+    );
+
+    // A thief holding the OWNER's access token after that sign-in ended.
+    let (stolen, _, body) = verified_user(app, "boss2@members-attack.example");
+    let boss2_id = body["user"]["id"].as_str().unwrap();
+    assert_eq!(set_role(app, &boss, &org, boss2_id, 255).status, 200);
+    let logout = app.post_json(
+        "/user/logout",
+        &json!({"refresh_token": body["refreshToken"]}),
+    );
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    assert_error(
+        &set_role(app, &stolen, &org, &bob_id, 255),
+        401,
+        "SESSION_ENDED",
+    );
+    assert_error(&members(app, &stolen, &org), 401, "SESSION_ENDED");
+
+    // Bodies no client should send: named, nothing changed.
+    for body in [
+        &b"{\"orgRole\": 1}"[..],
+        b"{\"orgRole\": \"OWNER\"}",
+        b"{}",
+        b"[255]",
+        b"255 ",
+    ] {
+        let res = app.request(
+            "PUT",
+            &path,
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {boss}")),
+            ],
+            Some(body),
+        );
+        assert_error(&res, 400, "INVALID_INPUT");
+    }
+    let after: Vec<Value> = stored_roles(app, &org)
+        .into_iter()
+        .filter(|r| r["email"] != "boss2@members-attack.example")
+        .collect();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn an_unverified_owner_or_a_banned_organization_changes_no_role() {
+    let app = shared_app();
+    let fresh = sign_up(app, "fresh@members-unverified.example");
+    let token = fresh["accessToken"].as_str().unwrap();
+    let org = fresh["user"]["orgId"].as_str().unwrap();
+    let own_id = fresh["user"]["id"].as_str().unwrap();
+    assert_error(&members(app, token, org), 403, "EMAIL_NOT_VERIFIED");
+    assert_error(
+        &set_role(app, token, org, own_id, 254),
+        403,
+        "EMAIL_NOT_VERIFIED",
+    );
+
+    let (boss, org, _) = verified_user(app, "boss@members-banned.example");
+    let (_, _, bob) = verified_user(app, "bob@members-banned.example");
+    let bob_id = bob["user"]["id"].as_str().unwrap();
+    app.d1_query(&format!(
+        "UPDATE organizations SET banned = 1 WHERE id = '{org}'"
+    ));
+    assert_error(&set_role(app, &boss, &org, bob_id, 254), 403, "ORG_BANNED");
+    assert_eq!(members(app, &boss, &org).status, 200, "reads stay possible");
+    assert_eq!(
+        stored_roles(app, &org)[0],
+        json!({"email": "bob@members-banned.example", "role": "MEMBER"})
+    );
+}
+
+/// A grant counts against the organization's day of changes (core::org_changes) and is
+/// refused once it is spent; taking a role away never is: undoing a thief's grant must
+/// always work.
+#[test]
+fn a_grant_needs_room_in_the_day_and_taking_a_role_away_never_does() {
+    let app = shared_app();
+    let (boss, org, _) = verified_user(app, "boss@members-budget.example");
+    let (_, _, bob) = verified_user(app, "bob@members-budget.example");
+    let bob_id = bob["user"]["id"].as_str().unwrap();
+    assert_eq!(set_role(app, &boss, &org, bob_id, 254).status, 200);
+    // 99 more changes over the last day (the oldest 23 hours ago): 100 in all.
+    app.d1_query(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 99) \
+         INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT 'members-budget-' || i, '{org}', 's3', NULL, 'ENV_SET', {} + i FROM n",
+        now_ms() - 23 * 3600 * 1000
+    ));
+    let granted = set_role(app, &boss, &org, bob_id, 255);
+    assert_error(&granted, 429, "RATE_LIMITED");
+    let retry: i64 = granted.header("retry-after").unwrap().parse().unwrap();
+    assert!(
+        (3500..=3610).contains(&retry),
+        "{retry} s: the oldest leaves in ~1 h"
+    );
+
+    let withdrawn = set_role(app, &boss, &org, bob_id, 0);
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    assert_eq!(
+        role_audit(app, &org)
+            .iter()
+            .map(|r| r["action"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["ROLE_ADMINISTRATOR", "ROLE_MEMBER"],
+        "the refused grant wrote nothing; the withdrawal counts"
+    );
+    assert_eq!(
+        stored_roles(app, &org)[0],
+        json!({"email": "bob@members-budget.example", "role": "MEMBER"})
+    );
+}
