@@ -24,6 +24,13 @@ fn members(app: &TestApp, token: &str, org: &str) -> TestResponse {
     app.request_as(token, "GET", &format!("/organization/{org}/members"), None)
 }
 
+/// (primary, all) D1 round trips of an answer (TEST_HOOKS headers).
+fn trips(res: &TestResponse) -> (u32, u32) {
+    let count = |name: &str| -> u32 { res.header(name).unwrap().parse().unwrap() };
+    let primary = count("x-gatehouse-d1-primary");
+    (primary, primary + count("x-gatehouse-d1-replica"))
+}
+
 /// Roles as D1 has them, by address.
 fn stored_roles(app: &TestApp, org: &str) -> Vec<Value> {
     app.d1_query(&format!(
@@ -50,9 +57,11 @@ fn an_owner_gives_a_colleague_a_role_that_every_gate_reads_at_once() {
     let bob_id = bob_body["user"]["id"].as_str().unwrap().to_owned();
     let boss_id = boss_body["user"]["id"].as_str().unwrap().to_owned();
 
-    // Any verified member reads who is who, the founder first.
+    // Any verified member reads who is who, the founder first: the gate and the list,
+    // both where a replica may answer.
     let listed = members(app, &bob, &org);
     assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(trips(&listed), (0, 2));
     let listed = listed.json();
     assert_eq!(listed["total"], 2);
     let data = listed["data"].as_array().unwrap();
@@ -93,6 +102,7 @@ fn an_owner_gives_a_colleague_a_role_that_every_gate_reads_at_once() {
     // The OWNER makes Bob ADMINISTRATOR: his same token may now change keys.
     let granted = set_role(app, &boss, &org, &bob_id, 254);
     assert_eq!(granted.status, 200, "{}", granted.body);
+    assert_eq!(trips(&granted), (2, 2), "the gate, then one batch");
     assert_eq!(
         granted.json()["data"],
         json!({"id": bob_id, "orgRole": 254, "orgRoleDescription": "ADMINISTRATORS",
@@ -121,6 +131,7 @@ fn an_owner_gives_a_colleague_a_role_that_every_gate_reads_at_once() {
     let again = set_role(app, &boss, &org, &bob_id, 254);
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.json()["data"]["previousOrgRole"], 254);
+    assert_eq!(again.header("x-gatehouse-d1-rows-written"), Some("0"));
     assert_error(&set_role(app, &bob, &org, &boss_id, 0), 403, "FORBIDDEN");
     assert_error(&set_role(app, &bob, &org, &bob_id, 255), 403, "FORBIDDEN");
     assert_eq!(

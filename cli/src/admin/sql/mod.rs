@@ -90,12 +90,15 @@ pub fn show_org(org: &str) -> String {
     .join("; ")
 }
 
-/// The actor is shown by email too: an operator answers "who did this" with a person.
+/// The actor is shown by email too: an operator answers "who did this" with a person;
+/// so is a role change's member (`key_id` holds their id), as `member_email`.
 pub fn key_audit(org: Option<&str>, limit: u32) -> String {
     let filter = org.map_or(String::new(), |o| format!("WHERE org_id = {} ", literal(o)));
     format!(
         "SELECT at_ms, org_id, key_id, action, actor_user_id, \
-         (SELECT email FROM users WHERE users.id = key_audit.actor_user_id) AS actor_email \
+         (SELECT email FROM users WHERE users.id = key_audit.actor_user_id) AS actor_email, \
+         (SELECT email FROM users WHERE users.id = key_audit.key_id \
+           AND key_audit.action LIKE 'ROLE_%') AS member_email \
          FROM key_audit {filter}ORDER BY at_ms DESC, id LIMIT {limit}"
     )
 }
