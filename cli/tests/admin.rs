@@ -422,7 +422,10 @@ fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_
             json!({"email": "boss@roles.example", "action": "ROLE_MEMBER", "actor_user_id": null}),
         ]
     );
-    let listed = ok(&admin(app, &["key-audit", "--org", &company, "--limit", "1"]));
+    let listed = ok(&admin(
+        app,
+        &["key-audit", "--org", &company, "--limit", "1"],
+    ));
     assert!(
         listed.contains("\"member_email\": \"boss@roles.example\"")
             && listed.contains("\"action\": \"ROLE_MEMBER\""),
