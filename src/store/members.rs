@@ -24,8 +24,10 @@ pub struct MemberRow {
     pub joined_at_ms: i64,
 }
 
-/// The organization's members, the earliest to join first, at most
-/// [`MEMBERS_LISTED`]; and how many there are.
+/// The organization's members, verified ones first (anyone may sign up unverified at
+/// the domain and join: such sign-ups cannot push the people who act off the list),
+/// each group the earliest to join first, at most [`MEMBERS_LISTED`]; and how many
+/// there are.
 pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<MemberRow>, u64), Problem> {
     let what = "members.list";
     let db = db.trip(Route::Replica, what);
@@ -34,7 +36,8 @@ pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<MemberRow>, u64), Proble
             "SELECT u.id, u.email, u.first_name, u.last_name, m.role, \
              u.email_verified_at_ms IS NOT NULL AS validated, m.created_at_ms, \
              count(*) OVER () AS total FROM org_members m JOIN users u ON u.id = m.user_id \
-             WHERE m.org_id = ?1 ORDER BY m.created_at_ms, u.id LIMIT {MEMBERS_LISTED}"
+             WHERE m.org_id = ?1 ORDER BY validated DESC, m.created_at_ms, u.id \
+             LIMIT {MEMBERS_LISTED}"
         ),
         &[text(org_id)],
     );
@@ -73,11 +76,12 @@ pub struct RoleChange<'a> {
 
 /// What a role change did.
 pub enum SetRole {
-    /// Changed from `from`; the organization's verified OWNERs but the actor (a member
-    /// just made OWNER among them), to be told.
+    /// Changed from `from`; who is told besides the actor: the organization's verified
+    /// OWNERs but the actor (a member just made OWNER among them), and the member, if
+    /// verified and not one of them (an OWNER demoted by a stolen token learns of it).
     Changed {
         from: String,
-        owners: Vec<Recipient>,
+        told: Vec<Recipient>,
     },
     /// The member has this role already: nothing written.
     Unchanged,
@@ -132,8 +136,10 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
     let before = db.statement(
         format!(
             "SELECT m.role, o.banned, {ANOTHER_VERIFIED_OWNER} AS another_owner, \
-             {ACTOR_IS_OWNER} AS actor_owner FROM org_members m \
-             JOIN organizations o ON o.id = m.org_id WHERE m.org_id = ?1 AND m.user_id = ?2"
+             {ACTOR_IS_OWNER} AS actor_owner, u.email, \
+             u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
+             JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = ?1 AND m.user_id = ?2"
         ),
         &args[..4],
     );
@@ -167,10 +173,18 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
     let from = before["role"].as_str().unwrap_or_default().to_owned();
     let yes = |column: &str| before[column].as_f64() == Some(1.0);
     if changes(&results, 2) > 0 {
-        return Ok(SetRole::Changed {
-            from,
-            owners: owners(&results, 4, what)?,
-        });
+        let mut told = owners(&results, 4, what)?;
+        let member = change.user_id;
+        if yes("verified")
+            && member != change.actor_user_id
+            && told.iter().all(|owner| owner.user_id != member)
+        {
+            told.push(Recipient {
+                user_id: member.to_owned(),
+                email: before["email"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+        return Ok(SetRole::Changed { from, told });
     }
     Ok(if from == change.role {
         SetRole::Unchanged

@@ -121,10 +121,22 @@ fn an_owner_gives_a_colleague_a_role_that_every_gate_reads_at_once() {
     );
     assert!(
         notice.text.contains(&format!(
-            "the account {bob_id} was made ADMINISTRATOR in organization {org}"
+            "the account {bob_id} was made ADMINISTRATORS (orgRole 254) in organization {org}"
         )),
         "{}",
         notice.text
+    );
+
+    // The member is told too, with who did it.
+    let bobs_mail = app.wait_for_emails("bob@members-grant.example", 2);
+    assert!(
+        bobs_mail
+            .last()
+            .unwrap()
+            .text
+            .contains("boss@members-grant.example"),
+        "{}",
+        bobs_mail.last().unwrap().text
     );
 
     // The same role again writes nothing; an ADMINISTRATOR changes no role.
@@ -169,6 +181,17 @@ fn the_last_owner_who_can_act_keeps_the_role() {
     assert_eq!(set_role(app, &boss, &org, &bob_id, 255).status, 200);
     let stepped_down = set_role(app, &boss, &org, &boss_id, 254);
     assert_eq!(stepped_down.status, 200, "{}", stepped_down.body);
+    // The other OWNER is told, naming who stepped down and who did it.
+    let step_down = format!("the account {boss_id} was made ADMINISTRATORS");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app
+        .emails_to("bob@members-last.example")
+        .iter()
+        .any(|m| m.text.contains(&step_down) && m.text.contains("boss@members-last.example"))
+    {
+        assert!(std::time::Instant::now() < deadline, "Bob was not told");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert_error(&set_role(app, &boss, &org, &bob_id, 0), 403, "FORBIDDEN");
 
     // Two OWNERs demoting each other at once: one wins, one OWNER is left.
@@ -191,6 +214,72 @@ fn the_last_owner_who_can_act_keeps_the_role() {
          WHERE m.org_id = '{org}' AND m.role = 'OWNER' AND u.email_verified_at_ms IS NOT NULL"
     ));
     assert_eq!(verified_owners[0]["n"], 1);
+}
+
+/// The gate reads the caller's role and the ban; the change is a later round trip. What
+/// lands in between must count: the batch reads both again. Each D1 round trip takes
+/// 4 s here (the worker restarted with simulated distance over the same D1): the
+/// gate's read lands at ~4 s, the demotion and the ban are written at 6 s (straight
+/// into the SQLite file; the requests are sent from threads of their own, so the
+/// harness does not hold the write back), the change's batch at ~8 s.
+#[test]
+fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
+    let mut app = gatehouse_e2e::spawn_app();
+    let (boss, org, _) = verified_user(&app, "boss@members-late.example");
+    let (bob, _, body) = verified_user(&app, "bob@members-late.example");
+    let bob_id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(set_role(&app, &boss, &org, &bob_id, 255).status, 200);
+    sign_up(&app, "carol@members-late.example");
+    let carol_id = user_id(&app, "carol@members-late.example");
+    let (eve, banned, _) = verified_user(&app, "eve@members-banned-late.example");
+    sign_up(&app, "fay@members-banned-late.example");
+    let fay_id = user_id(&app, "fay@members-banned-late.example");
+    app.restart_with(&[("D1_LATENCY_MS", "4000")]);
+
+    let send = |token: &str, org: &str, user: &str| {
+        let url = app.url(&format!("/organization/{org}/member/{user}"));
+        let auth = format!("Bearer {token}");
+        std::thread::spawn(move || {
+            match ureq::put(&url)
+                .set("content-type", "application/json")
+                .set("authorization", &auth)
+                .send_string(r#"{"orgRole": 254}"#)
+            {
+                Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap()),
+                Err(e) => panic!("no answer: {e}"),
+            }
+        })
+    };
+    let demoted = send(&bob, &org, &carol_id);
+    let in_banned = send(&eve, &banned, &fay_id);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    app.d1_execute(&format!(
+        "UPDATE org_members SET role = 'MEMBER' WHERE user_id = '{bob_id}'; \
+         UPDATE organizations SET banned = 1 WHERE id = '{banned}'"
+    ))
+    .expect("demote and ban");
+    let answer = |(status, text): (u16, String)| {
+        if status == 500 {
+            eprintln!("worker log:\n{}", app.log());
+        }
+        (
+            status,
+            serde_json::from_str::<Value>(&text).expect("JSON")["error_code"].clone(),
+        )
+    };
+    assert_eq!(answer(demoted.join().unwrap()), (403, json!("FORBIDDEN")));
+    assert_eq!(
+        answer(in_banned.join().unwrap()),
+        (403, json!("ORG_BANNED"))
+    );
+    let granted = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM key_audit WHERE key_id IN ('{carol_id}', '{fay_id}')"
+    ));
+    assert_eq!(granted[0]["n"], 0, "no audit row");
+    let roles = app.d1_query(&format!(
+        "SELECT role FROM org_members WHERE user_id IN ('{carol_id}', '{fay_id}')"
+    ));
+    assert_eq!(roles, vec![json!({"role": "MEMBER"}); 2]);
 }
 
 #[test]

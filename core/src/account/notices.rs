@@ -82,8 +82,10 @@ pub fn notice_email(
         } => (
             "A member's role in your organization was changed",
             format!(
-                "the account {user_id} was made {role} in organization {org_id}, from its \
-                 next request on"
+                "the account {user_id} was made {} (orgRole {}) in organization {org_id}, \
+                 from its next request on",
+                super::roles::description(role),
+                super::roles::number(role)
             ),
             format!(
                 "set the role back (PUT /organization/{org_id}/member/{user_id} with \
@@ -164,7 +166,7 @@ mod tests {
         let (subject, text, _) = notice_email(&notice, "t", "https://gate.example.com", None);
         assert!(subject.contains("role"), "{subject}");
         for needle in [
-            "the account user-7 was made OWNER in organization org-1",
+            "the account user-7 was made OWNER (orgRole 255) in organization org-1",
             "PUT /organization/org-1/member/user-7",
             "GET /organization/org-1/members",
         ] {

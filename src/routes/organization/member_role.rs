@@ -3,8 +3,9 @@
 //! OWNER). From the member's next request on, every gate reads the new role. Audited
 //! (`ROLE_OWNER`, `ROLE_ADMINISTRATOR`, `ROLE_MEMBER`) in the batch that makes it;
 //! refused (409 `LAST_OWNER`) when it would leave no OWNER who can act, and (429) for a
-//! grant once the organization's day of changes is spent; the caller and the other
-//! OWNERs are told (core::account::notices). Rules and why: core::account::members.
+//! grant once the organization's day of changes is spent; the caller, the other
+//! OWNERs and the member are told (core::account::notices). Rules and why:
+//! core::account::members.
 
 use super::changes_spent;
 use crate::email::send_notice_later;
@@ -53,14 +54,14 @@ pub async fn handle(
     };
     let refusal = |code, message: &str| Ok(error(&AccountError::new(code, message)));
     let from = match members::set_role(db, &change).await? {
-        SetRole::Changed { from, owners } => {
+        SetRole::Changed { from, told } => {
             let notice = Notice::RoleSet {
                 org_id,
                 user_id,
                 role,
             };
             let actor = (caller.user_id.as_str(), caller.email.as_str());
-            send_notice_later(ctx, env, &config, actor, &owners, &notice, now_ms);
+            send_notice_later(ctx, env, &config, actor, &told, &notice, now_ms);
             from
         }
         SetRole::Unchanged => role.to_owned(),

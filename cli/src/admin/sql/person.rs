@@ -52,7 +52,8 @@ pub fn account_export(email: &str) -> String {
              WHERE user_id = {user} ORDER BY created_at_ms"
         ),
         format!(
-            "SELECT at_ms, org_id, key_id, action FROM key_audit WHERE actor_user_id = {user} \
+            "SELECT at_ms, org_id, key_id, action FROM key_audit \
+             WHERE actor_user_id = {user} OR (key_id = {user} AND action LIKE 'ROLE_%') \
              ORDER BY at_ms, id"
         ),
     ]
