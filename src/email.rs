@@ -81,9 +81,7 @@ fn send_later(
     ctx.wait_until(async move {
         if let Some(key) = pace_key {
             if crate::rate_limit::check(&env, NOTICES, key).await.is_err() {
-                let line =
-                    serde_json::json!({"msg": "mail_skipped", "mail": what, "reason": "rate"});
-                worker::console_warn!("{line}");
+                skip_mail(what, "rate");
                 return;
             }
         }
@@ -92,6 +90,13 @@ fn send_later(
             crate::observe::mail_not_sent(&env, what, &e);
         }
     });
+}
+
+/// Logs a mail not sent on purpose (`reason`: `rate`, a notice past its pace; `inbox`,
+/// an alias's mailbox past its links of the hour): one line the operator can count.
+pub fn skip_mail(what: &str, reason: &str) {
+    let line = serde_json::json!({"msg": "mail_skipped", "mail": what, "reason": reason});
+    worker::console_warn!("{line}");
 }
 
 /// Emails a verification link for `token` after the response has been sent

@@ -217,3 +217,83 @@ fn a_mailbox_gets_at_most_five_links_of_a_kind_an_hour_and_the_last_one_works() 
     ask_for_both();
     assert_eq!(mails(13), (7, 6));
 }
+
+/// Each sign-up at a new alias of a mailbox (`ada+1@…`, `ada+2@…`) is a new account
+/// with a budget of its own, so the aliases of one mailbox share one: ten links of a
+/// kind an hour together (core::account::INBOX_LINKS_PER_WINDOW). The mailbox's own
+/// address is never held by it, so a stranger spending the aliases cannot keep the
+/// owner's mail away.
+#[test]
+fn the_aliases_of_one_mailbox_share_its_links_and_its_own_address_never_waits() {
+    let app = shared_app();
+    let domain = "aliases.acme.io";
+    let alias = |i: u32| format!("ada+{i}@{domain}");
+    // Verification mails sent to any of this mailbox's aliases so far.
+    let to_aliases = || {
+        app.sent_emails()
+            .iter()
+            .filter(|m| {
+                m["to"].as_array().is_some_and(|to| {
+                    to.iter().any(|t| {
+                        t.as_str()
+                            .is_some_and(|t| t.starts_with("ada+") && t.ends_with(domain))
+                    })
+                })
+            })
+            .count()
+    };
+    let settled = |expected: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while to_aliases() < expected && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        to_aliases()
+    };
+    // A stranger signs up at twelve aliases: every sign-up answers alike, ten mails go.
+    for i in 1..=12 {
+        sign_up(app, &alias(i));
+    }
+    assert_eq!(settled(10), 10);
+    assert!(
+        app.log()
+            .contains(r#""mail":"verification","msg":"mail_skipped","reason":"inbox""#),
+        "the skipped mail is logged"
+    );
+    // The last alias asking again past its own minute: still nothing, the mailbox's
+    // hour is spent.
+    let age_links_of = |email: &str, ms: i64| {
+        app.d1_query(&format!(
+            "UPDATE email_verifications SET created_at_ms = created_at_ms - {ms} \
+             WHERE user_id IN (SELECT id FROM users WHERE email = '{email}')"
+        ));
+    };
+    age_links_of(&alias(12), 2 * 60 * 1000);
+    let resend = app.post_json("/user/resend-verification", &json!({"email": alias(12)}));
+    assert_eq!(resend.status, 202, "{}", resend.body);
+    assert_eq!(settled(11), 10);
+
+    // The mailbox's own address signs up and gets its link at once.
+    let own = format!("ada@{domain}");
+    sign_up(app, &own);
+    assert_eq!(app.wait_for_emails(&own, 1).len(), 1);
+
+    // An hour on, the aliases' links have left the window: the alias gets its link.
+    for i in 1..=12 {
+        age_links_of(&alias(i), 61 * 60 * 1000);
+    }
+    let resend = app.post_json("/user/resend-verification", &json!({"email": alias(12)}));
+    assert_eq!(resend.status, 202, "{}", resend.body);
+    assert_eq!(app.wait_for_emails(&alias(12), 1).len(), 1);
+    let stored = app.d1_query(&format!(
+        "SELECT DISTINCT inbox FROM users WHERE email LIKE 'ada%@{domain}' ORDER BY inbox"
+    ));
+    assert_eq!(
+        stored,
+        vec![
+            json!({"inbox": null}),
+            json!({"inbox": format!("ada@{domain}")})
+        ],
+        "aliases keep their mailbox; the mailbox's own address none"
+    );
+}

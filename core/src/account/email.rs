@@ -46,6 +46,27 @@ impl Email {
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map_or("", |(_, d)| d)
     }
+
+    /// The mailbox this address delivers to, when it is an alias of another address:
+    /// `ada+anything@x` delivers to `ada@x` (subaddressing, which nearly every provider
+    /// offers), and at Gmail dots are ignored (`a.d.a@gmail.com` and
+    /// `ada@googlemail.com` are `ada@gmail.com`). `None` for an address that is its own
+    /// mailbox. Why: one mailbox behind endless aliases is one target of mail, and
+    /// links to aliases are counted per mailbox (crate::account::INBOX_LINKS_PER_WINDOW).
+    pub fn inbox(&self) -> Option<String> {
+        let (local, domain) = self.0.rsplit_once('@')?;
+        let mut mailbox = match local.split_once('+') {
+            Some((base, _)) if !base.is_empty() => base.to_owned(),
+            _ => local.to_owned(),
+        };
+        let mut domain = domain;
+        if domain == "gmail.com" || domain == "googlemail.com" {
+            mailbox.retain(|c| c != '.');
+            domain = "gmail.com";
+        }
+        let inbox = format!("{mailbox}@{domain}");
+        (inbox != self.0 && !mailbox.is_empty()).then_some(inbox)
+    }
 }
 
 /// A DNS name with at least two labels and a non-numeric top-level label.
@@ -74,6 +95,27 @@ mod tests {
         let e = Email::parse("Ada.Lovelace+tag@Example.CO.uk").unwrap();
         assert_eq!(e.as_str(), "ada.lovelace+tag@example.co.uk");
         assert_eq!(e.domain(), "example.co.uk");
+    }
+
+    #[test]
+    fn aliases_name_the_mailbox_they_deliver_to() {
+        let inbox = |raw: &str| Email::parse(raw).unwrap().inbox();
+        assert_eq!(inbox("Ada+News@Acme.io").as_deref(), Some("ada@acme.io"));
+        assert_eq!(inbox("ada+a+b@acme.io").as_deref(), Some("ada@acme.io"));
+        assert_eq!(inbox("a.d.a+x@Gmail.com").as_deref(), Some("ada@gmail.com"));
+        assert_eq!(
+            inbox("ada@googlemail.com").as_deref(),
+            Some("ada@gmail.com")
+        );
+        // Their own mailboxes: no alias; dots count outside Gmail.
+        for own in [
+            "ada@acme.io",
+            "a.da@acme.io",
+            "ada@gmail.com",
+            "+ada@acme.io",
+        ] {
+            assert_eq!(inbox(own), None, "{own}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! token is refused after one cheap read.
 
 use crate::store::{num, rows, text, Db, Route};
-use gatehouse_core::account::{LINKS_PER_WINDOW, LINK_WINDOW_MS};
+use gatehouse_core::account::{INBOX_LINKS_PER_WINDOW, LINKS_PER_WINDOW, LINK_WINDOW_MS};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
@@ -70,7 +70,9 @@ struct MadeFor {
 
 /// One batch, the same whether or not an account matches (no enumeration by round
 /// trips or latency): if the account exists, its last link of this kind is older than
-/// the interval and it got fewer than [`LINKS_PER_WINDOW`] of them in the window, retire
+/// the interval, it got fewer than [`LINKS_PER_WINDOW`] of them in the window and, for
+/// an account at an alias, its mailbox's aliases fewer than [`INBOX_LINKS_PER_WINDOW`]
+/// together (core::account says why the mailbox's own address is not held), retire
 /// its unused links of this kind and store the new one; read back the address the new
 /// link is for. `None`: nothing was made.
 pub(super) async fn new_link(
@@ -88,14 +90,18 @@ pub(super) async fn new_link(
         num(link.expires_ms),
         text(link.link_id),
     ];
-    // The account that may get a new link now (?1 value, ?3 now, ?4 interval). Both
-    // conditions are range reads of the table's (user_id, created_at_ms) index; links
-    // are kept days past their expiry (the maintenance), so the window's are all there.
+    // The account that may get a new link now (?1 value, ?3 now, ?4 interval). The
+    // conditions are range reads of the table's (user_id, created_at_ms) index (for an
+    // alias, through users_by_inbox first); links are kept days past their expiry (the
+    // maintenance), so the window's are all there.
     let due = format!(
         "SELECT u.id FROM users u WHERE {} AND NOT EXISTS (SELECT 1 FROM {table} l \
          WHERE l.user_id = u.id AND l.created_at_ms > ?3 - ?4) AND (SELECT count(*) \
          FROM {table} l WHERE l.user_id = u.id AND l.created_at_ms > ?3 - {LINK_WINDOW_MS}) \
-         < {LINKS_PER_WINDOW}",
+         < {LINKS_PER_WINDOW} AND (u.inbox IS NULL OR (SELECT count(*) FROM (SELECT 1 \
+         FROM users x JOIN {table} l ON l.user_id = x.id WHERE x.inbox = u.inbox \
+         AND l.created_at_ms > ?3 - {LINK_WINDOW_MS} LIMIT {INBOX_LINKS_PER_WINDOW})) \
+         < {INBOX_LINKS_PER_WINDOW})",
         link.account
     );
     let retire = trip.statement(

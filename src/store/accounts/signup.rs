@@ -3,6 +3,7 @@
 
 use super::insert_session;
 use crate::store::{num, opt_text, rows, storage_failure, text, Db, Route};
+use gatehouse_core::account::{INBOX_LINKS_PER_WINDOW, LINK_WINDOW_MS};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
 
@@ -63,6 +64,8 @@ pub async fn signup_context(
 pub struct NewAccount<'a> {
     pub user_id: &'a str,
     pub email: &'a str,
+    /// The mailbox `email` is an alias of (core::account::Email::inbox), if it is one.
+    pub inbox: Option<&'a str>,
     pub password_hash: &'a str,
     pub first_name: &'a str,
     pub last_name: &'a str,
@@ -90,13 +93,16 @@ pub struct NewOrg<'a> {
 }
 
 pub enum CreateOutcome {
-    Created,
+    /// Created; whether its verification mail may go: `false` when the address is an
+    /// alias whose mailbox has had its links of the window (INBOX_LINKS_PER_WINDOW).
+    Created { mail: bool },
     /// The unique email index refused the user: someone else signed up first.
     EmailTaken,
 }
 
 /// One atomic batch: organization (+ trial) if new, user, membership, verification
-/// link, sign-in. Any failure leaves nothing behind.
+/// link, sign-in; for an alias, then the count of its mailbox's verification links in
+/// the window, this one included. Any failure leaves nothing behind.
 pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome, Problem> {
     let what = "accounts.create_account";
     let db = db.trip(Route::Primary, what);
@@ -125,7 +131,7 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
     }
     batch.push(db.statement(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms, \
-         is_business) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         is_business, inbox) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
             text(a.user_id),
             text(a.email),
@@ -134,6 +140,7 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
             text(a.last_name),
             num(a.now_ms),
             num(i64::from(a.is_business)),
+            opt_text(a.inbox),
         ],
     ));
     batch.push(db.statement(
@@ -162,8 +169,27 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
         None,
         None,
     ));
+    if let Some(inbox) = a.inbox {
+        batch.push(db.statement(
+            format!(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM users x JOIN email_verifications l \
+                 ON l.user_id = x.id WHERE x.inbox = ?1 AND l.created_at_ms > ?2 - \
+                 {LINK_WINDOW_MS} LIMIT {})",
+                INBOX_LINKS_PER_WINDOW + 1
+            ),
+            &[text(inbox), num(a.now_ms)],
+        ));
+    }
+    let counted = batch.len() - 1;
     match db.try_batch(batch).await {
-        Ok(_) => Ok(CreateOutcome::Created),
+        Ok(results) => {
+            let mail = a.inbox.is_none()
+                || rows::<serde_json::Value>(&results, counted, what)?
+                    .first()
+                    .and_then(|row| row["n"].as_f64())
+                    .is_some_and(|n| n <= INBOX_LINKS_PER_WINDOW as f64);
+            Ok(CreateOutcome::Created { mail })
+        }
         Err(e) => {
             let message = e.to_string();
             if message.contains("users.email") {

@@ -22,7 +22,7 @@ pub fn account_export(email: &str) -> String {
     let user = format!("(SELECT id FROM users WHERE email = {email})");
     [
         format!(
-            "SELECT id, email, first_name, last_name, image_url, is_business, \
+            "SELECT id, email, inbox, first_name, last_name, image_url, is_business, \
              email_verified_at_ms, created_at_ms, failed_logins, failed_logins_since_ms \
              FROM users WHERE email = {email}"
         ),
@@ -218,7 +218,7 @@ pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     let audited = format!("EXISTS (SELECT 1 FROM key_audit WHERE actor_user_id = {user})");
     statements.push(format!(
         "UPDATE users SET email = 'erased:' || id, password_hash = '', first_name = '', \
-         last_name = '', image_url = NULL, failed_logins = 0, \
+         last_name = '', image_url = NULL, inbox = NULL, failed_logins = 0, \
          failed_logins_since_ms = NULL WHERE id = {user} AND {audited} RETURNING id"
     ));
     statements.push(format!(
