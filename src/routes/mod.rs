@@ -204,6 +204,9 @@ async fn answer(
         RouteId::ListOrgMembers => {
             organization::members_list::handle(req, env, db, param(&params, "idOrg")).await
         }
+        RouteId::ListOrgAudit => {
+            organization::audit_list::handle(req, env, db, param(&params, "idOrg")).await
+        }
         RouteId::SetMemberRole => {
             let (org, user) = (param(&params, "idOrg"), param(&params, "userId"));
             organization::member_role::handle(req, env, db, ctx, org, user).await

@@ -1,15 +1,17 @@
-//! An organization's key and environment changes, as the batches that write them read
-//! them (core::org_changes says why): whether the day's budget has room, how long until
-//! it has again, and which other OWNERs to tell of a change (core::account::notices).
+//! An organization's key, environment and role changes, as the batches that write them
+//! read them (core::org_changes says why): whether the day's budget has room, how long
+//! until it has again, and which other OWNERs to tell of a change
+//! (core::account::notices); and the trail itself, a page at a time, for its OWNERs
+//! and ADMINISTRATORs.
 //! Shared by the key and environment stores, each of which ends its change batch with
 //! [`budget_read`] and [`owners_read`]. Rows are read as `serde_json::Value`s: a derived
 //! `Deserialize` per row type is another deserializer in the bundle.
 
 use super::batch::StatementResult;
 use super::db::{Statement, Trip};
-use super::{num, rows, text};
+use super::{num, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use gatehouse_core::org_changes::{retry_after_seconds, CHANGES_PER_DAY, WINDOW_MS};
+use gatehouse_core::org_changes::{retry_after_seconds, AuditPage, CHANGES_PER_DAY, WINDOW_MS};
 use serde_json::Value;
 
 /// SQL: whether organization `org` (a parameter, e.g. `?2`) may make another change at
@@ -90,6 +92,60 @@ pub(super) fn owners(
                 user_id: row["id"].as_str()?.to_owned(),
                 email: row["email"].as_str()?.to_owned(),
             })
+        })
+        .collect())
+}
+
+/// An audit entry as `GET /organization/{idOrg}/audit` lists it.
+pub struct AuditRow {
+    pub id: String,
+    pub at_ms: i64,
+    pub action: String,
+    /// The key's id, the service, or the member's id (core::org_changes).
+    pub subject: String,
+    /// The acting account and its address now (`erased:<id>` once erased); `None`
+    /// for an operator's change.
+    pub actor: Option<(String, String)>,
+}
+
+/// One page of the organization's audit trail, newest first (core::org_changes::
+/// AuditPage): a range read of `key_audit_by_org` from the cursor on, the acting
+/// accounts' addresses joined.
+pub async fn audit_page(db: &Db, org_id: &str, page: &AuditPage) -> Result<Vec<AuditRow>, Problem> {
+    let what = "org_changes.audit_page";
+    let db = db.trip(Route::Replica, what);
+    let columns = "SELECT a.id, a.at_ms, a.action, a.key_id, a.actor_user_id, \
+                   u.email AS actor_email FROM key_audit a \
+                   LEFT JOIN users u ON u.id = a.actor_user_id WHERE a.org_id = ?1";
+    let order = "ORDER BY a.at_ms DESC, a.id DESC LIMIT ?2";
+    let statement = match &page.before {
+        None => db.statement(
+            format!("{columns} {order}"),
+            &[text(org_id), num(i64::from(page.limit))],
+        ),
+        Some((at_ms, id)) => db.statement(
+            format!("{columns} AND a.at_ms <= ?3 AND (a.at_ms < ?3 OR a.id < ?4) {order}"),
+            &[
+                text(org_id),
+                num(i64::from(page.limit)),
+                num(*at_ms),
+                text(id),
+            ],
+        ),
+    };
+    let results = db.batch(vec![statement]).await?;
+    let listed: Vec<Value> = rows(&results, 0, what)?;
+    let text_of = |row: &Value, column: &str| row[column].as_str().unwrap_or_default().to_owned();
+    Ok(listed
+        .iter()
+        .map(|row| AuditRow {
+            id: text_of(row, "id"),
+            at_ms: row["at_ms"].as_f64().unwrap_or(0.0) as i64,
+            action: text_of(row, "action"),
+            subject: text_of(row, "key_id"),
+            actor: row["actor_user_id"]
+                .as_str()
+                .map(|id| (id.to_owned(), text_of(row, "actor_email"))),
         })
         .collect())
 }

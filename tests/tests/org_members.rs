@@ -4,7 +4,9 @@
 //! role, even against two OWNERs demoting each other at once; and what everyone else
 //! gets — a MEMBER, an ADMINISTRATOR, another organization's OWNER, a stranger, a
 //! thief with an ended sign-in, an unverified address, a banned organization — and the
-//! day's budget a grant counts against. Each answer named in SECURITY.md.
+//! day's budget a grant counts against; and the organization's audit trail
+//! (`GET /organization/{idOrg}/audit`), which its OWNERs and ADMINISTRATORs read. Each
+//! answer named in SECURITY.md.
 
 use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
 use gatehouse_e2e::nodes::now_ms;
@@ -429,4 +431,89 @@ fn a_grant_needs_room_in_the_day_and_taking_a_role_away_never_does() {
         stored_roles(app, &org)[0],
         json!({"email": "bob@members-budget.example", "role": "MEMBER"})
     );
+}
+
+/// The audit trail an organization's OWNERs and ADMINISTRATORs read
+/// (`GET /organization/{idOrg}/audit`): every change with who made it and when, newest
+/// first, a page at a time; nobody else reads it.
+#[test]
+fn owners_and_administrators_read_who_changed_what_a_page_at_a_time() {
+    let app = shared_app();
+    let (boss, org, body) = verified_user(app, "boss@members-audit.example");
+    let boss_id = body["user"]["id"].as_str().unwrap().to_owned();
+    let (bob, _, body) = verified_user(app, "bob@members-audit.example");
+    let bob_id = body["user"]["id"].as_str().unwrap().to_owned();
+    let (_, uploaded) = gatehouse_e2e::nodes::upload_new_key(app, &boss, &org);
+    let key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
+    let env = gatehouse_e2e::node_env::set_env(app, &boss, &org, "s3", "A=1\n");
+    assert_eq!(env.status, 200, "{}", env.body);
+    // An operator's change names nobody.
+    app.d1_query(&format!(
+        "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         VALUES ('members-audit-op', '{org}', 'gcs', NULL, 'ENV_DELETE', {})",
+        now_ms() - 1
+    ));
+    let audit = |token: &str, query: &str| {
+        app.request_as(
+            token,
+            "GET",
+            &format!("/organization/{org}/audit{query}"),
+            None,
+        )
+    };
+    // A MEMBER does not read it; made ADMINISTRATOR, Bob does.
+    assert_error(&audit(&bob, ""), 403, "FORBIDDEN");
+    assert_eq!(set_role(app, &boss, &org, &bob_id, 254).status, 200);
+    let all = audit(&bob, "");
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(trips(&all), (0, 2));
+    let boss_actor = json!({"id": boss_id, "email": "boss@members-audit.example"});
+    let entries: Vec<Value> = all.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!([e["action"], e["subject"], e["actor"]]))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            json!(["ROLE_ADMINISTRATOR", bob_id, boss_actor]),
+            json!(["ENV_DELETE", "gcs", null]),
+            json!(["ENV_SET", "s3", boss_actor]),
+            json!(["CREATE", key_id, boss_actor]),
+        ]
+    );
+    assert_eq!(all.json()["next"], Value::Null, "one page holds them all");
+
+    // Two a page: the cursor leads through every entry once, in the same order.
+    let mut seen = Vec::new();
+    let mut query = "?limit=2".to_owned();
+    loop {
+        let page = audit(&boss, &query);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.json();
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["action"].clone()),
+        );
+        match page["next"].as_str() {
+            Some(next) => query = format!("?limit=2&before={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        ["ROLE_ADMINISTRATOR", "ENV_DELETE", "ENV_SET", "CREATE"].map(|a| json!(a))
+    );
+
+    // Pages no client was given, and everyone else.
+    for query in ["?limit=0", "?limit=101", "?before=1_x'y", "?before=abc"] {
+        assert_error(&audit(&boss, query), 400, "INVALID_INPUT");
+    }
+    let (eve, _, _) = verified_user(app, "eve@members-audit-elsewhere.example");
+    assert_error(&audit(&eve, ""), 403, "FORBIDDEN");
+    assert_error(&audit("not.a.token", ""), 401, "UNAUTHORIZED");
 }

@@ -25,13 +25,16 @@ pub use new_password::NewPassword;
 /// under it. Past it the routes answer as always (no enumeration) and send nothing until
 /// the oldest of the window's links has left it.
 pub const LINKS_PER_WINDOW: i64 = 5;
-/// At most this many links of one kind go, in any [`LINK_WINDOW_MS`], to the accounts
-/// at aliases of one mailbox (`ada+1@x`, `ada+2@x`, …: [`Email::inbox`]), together.
-/// [`LINKS_PER_WINDOW`] bounds each account; without this, each new sign-up at a new
-/// alias is a new account with a budget of its own, and strangers signing up from many
-/// networks could aim verification mail at one mailbox without bound. An account at
-/// the mailbox's own address is never held by it (only by its own bound), so aliases
-/// spent by a stranger cannot keep the owner's verification or reset mail away.
+/// At most this many links of one kind go, in any [`LINK_WINDOW_MS`], to the unverified
+/// accounts at aliases of one mailbox (`ada+1@x`, `ada+2@x`, …: [`Email::inbox`]),
+/// together. [`LINKS_PER_WINDOW`] bounds each account; without this, each new sign-up
+/// at a new alias is a new account with a budget of its own, and strangers signing up
+/// from many networks could aim verification mail at one mailbox without bound. A
+/// verified account (its owner proved the mailbox) and an account at the mailbox's own
+/// address are never held by it (only by their own bound), so aliases spent by a
+/// stranger cannot keep an owner's reset mail away; what a stranger can delay is the
+/// verification mail of a new sign-up at an alias, whose person can sign up at the
+/// mailbox's own address instead.
 pub const INBOX_LINKS_PER_WINDOW: i64 = 10;
 /// The window [`LINKS_PER_WINDOW`] counts in: an hour, no longer than a reset link
 /// lives, so a stranger spending the window cannot lock the owner out of recovery: the

@@ -89,7 +89,8 @@ pub fn notice_email(
             ),
             format!(
                 "set the role back (PUT /organization/{org_id}/member/{user_id} with \
-                 {{\"orgRole\": …}}; GET /organization/{org_id}/members lists who has which)"
+                 {{\"orgRole\": …}}; GET /organization/{org_id}/members lists who has which, \
+                 GET /organization/{org_id}/audit who changed what)"
             ),
         ),
     };

@@ -81,6 +81,7 @@ pub enum RouteId {
     DeleteNodeEnv,
     ListOrgMembers,
     SetMemberRole,
+    ListOrgAudit,
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
     TestPanic,
@@ -283,6 +284,12 @@ pub const ROUTES: &[Route] = &[
         RouteId::SetMemberRole,
         Method::Put,
         "/organization/{idOrg}/member/{userId}",
+        Family::Account,
+    ),
+    route(
+        RouteId::ListOrgAudit,
+        Method::Get,
+        "/organization/{idOrg}/audit",
         Family::Account,
     ),
     Route {

@@ -2,6 +2,7 @@
 //! members, for its members (reading) and its OWNERs and ADMINISTRATORs (changing; roles:
 //! OWNERs only), through the one authorization gate in routes::account.
 
+pub mod audit_list;
 pub mod key_create;
 pub mod key_list;
 pub mod key_revoke;

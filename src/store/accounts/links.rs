@@ -71,8 +71,9 @@ struct MadeFor {
 /// One batch, the same whether or not an account matches (no enumeration by round
 /// trips or latency): if the account exists, its last link of this kind is older than
 /// the interval, it got fewer than [`LINKS_PER_WINDOW`] of them in the window and, for
-/// an account at an alias, its mailbox's aliases fewer than [`INBOX_LINKS_PER_WINDOW`]
-/// together (core::account says why the mailbox's own address is not held), retire
+/// an unverified account at an alias, its mailbox's unverified aliases fewer than
+/// [`INBOX_LINKS_PER_WINDOW`] together (core::account says why the mailbox's own
+/// address and verified accounts are not held), retire
 /// its unused links of this kind and store the new one; read back the address the new
 /// link is for. `None`: nothing was made.
 pub(super) async fn new_link(
@@ -98,8 +99,9 @@ pub(super) async fn new_link(
         "SELECT u.id FROM users u WHERE {} AND NOT EXISTS (SELECT 1 FROM {table} l \
          WHERE l.user_id = u.id AND l.created_at_ms > ?3 - ?4) AND (SELECT count(*) \
          FROM {table} l WHERE l.user_id = u.id AND l.created_at_ms > ?3 - {LINK_WINDOW_MS}) \
-         < {LINKS_PER_WINDOW} AND (u.inbox IS NULL OR (SELECT count(*) FROM (SELECT 1 \
-         FROM users x JOIN {table} l ON l.user_id = x.id WHERE x.inbox = u.inbox \
+         < {LINKS_PER_WINDOW} AND (u.inbox IS NULL OR u.email_verified_at_ms IS NOT NULL \
+         OR (SELECT count(*) FROM (SELECT 1 FROM users x JOIN {table} l \
+         ON l.user_id = x.id WHERE x.inbox = u.inbox AND x.email_verified_at_ms IS NULL \
          AND l.created_at_ms > ?3 - {LINK_WINDOW_MS} LIMIT {INBOX_LINKS_PER_WINDOW})) \
          < {INBOX_LINKS_PER_WINDOW})",
         link.account

@@ -101,8 +101,8 @@ pub enum CreateOutcome {
 }
 
 /// One atomic batch: organization (+ trial) if new, user, membership, verification
-/// link, sign-in; for an alias, then the count of its mailbox's verification links in
-/// the window, this one included. Any failure leaves nothing behind.
+/// link, sign-in; for an alias, then the count of the verification links of its
+/// mailbox's unverified aliases in the window, this one included. Any failure leaves nothing behind.
 pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome, Problem> {
     let what = "accounts.create_account";
     let db = db.trip(Route::Primary, what);
@@ -173,8 +173,8 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
         batch.push(db.statement(
             format!(
                 "SELECT count(*) AS n FROM (SELECT 1 FROM users x JOIN email_verifications l \
-                 ON l.user_id = x.id WHERE x.inbox = ?1 AND l.created_at_ms > ?2 - \
-                 {LINK_WINDOW_MS} LIMIT {})",
+                 ON l.user_id = x.id WHERE x.inbox = ?1 AND x.email_verified_at_ms IS NULL \
+                 AND l.created_at_ms > ?2 - {LINK_WINDOW_MS} LIMIT {})",
                 INBOX_LINKS_PER_WINDOW + 1
             ),
             &[text(inbox), num(a.now_ms)],

@@ -135,6 +135,16 @@ fn an_erasure_quotes_every_value_and_removes_children_before_what_they_refer_to(
     assert_eq!(at("DELETE FROM org_keys"), erased::ORG_KEYS);
     assert!(at("DELETE FROM nodes") < at("DELETE FROM org_keys"));
     assert!(at("UPDATE organizations") < at("DELETE FROM org_members"));
+    // The anchor row keeps nothing personal: the mailbox an alias delivered to neither.
+    let anchor = &statements[at("UPDATE users SET email = 'erased:'")];
+    for scrubbed in [
+        "password_hash = ''",
+        "first_name = ''",
+        "image_url = NULL",
+        "inbox = NULL",
+    ] {
+        assert!(anchor.contains(scrubbed), "{scrubbed}: {anchor}");
+    }
     assert_eq!(at("UPDATE org_members"), erased::NEW_OWNERS);
     assert!(at("UPDATE org_members") < at("DELETE FROM org_members"));
     assert!(at("DELETE FROM org_members") < at("DELETE FROM organizations"));

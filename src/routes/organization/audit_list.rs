@@ -1,0 +1,59 @@
+//! `GET /organization/{idOrg}/audit?limit=&before=` — the organization's audit trail,
+//! newest first, a page at a time: every key added or revoked, service environment set
+//! or deleted and role set, with who did it (an operator's change names nobody) and
+//! when. For its OWNERs and ADMINISTRATORs (verified; reading stays possible in a
+//! banned organization): they make those changes, and the security notices send them
+//! here to review what a stolen token did (core::account::notices). Paging:
+//! core::org_changes::audit_page.
+
+use crate::routes::account::{authorize, error, Access};
+use crate::store::org_changes;
+use crate::store::Db;
+use crate::{config, http};
+use gatehouse_core::account::AccountError;
+use gatehouse_core::http::problem::Problem;
+use gatehouse_core::http::query::query_param;
+use gatehouse_core::org_changes::{audit_cursor, audit_page};
+use gatehouse_core::time::format_rfc3339_ms;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+/// Reading the trail: OWNER or ADMINISTRATOR.
+const READ_AUDIT: Access = Access {
+    roles: &["OWNER", "ADMINISTRATOR"],
+    writes: false,
+};
+
+pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Response, Problem> {
+    let config = config::require(env)?;
+    if let Err(refusal) = authorize(&req, db, &config, org_id, READ_AUDIT).await? {
+        return Ok(refusal);
+    }
+    let url = req.inner().url();
+    let page = match audit_page(
+        query_param(&url, "limit").as_deref(),
+        query_param(&url, "before").as_deref(),
+    ) {
+        Ok(page) => page,
+        Err(message) => return Ok(error(&AccountError::invalid_input(message))),
+    };
+    let entries = org_changes::audit_page(db, org_id, &page).await?;
+    let next = (entries.len() == page.limit as usize)
+        .then(|| entries.last().map(|e| audit_cursor(e.at_ms, &e.id)))
+        .flatten();
+    let data: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "at": format_rfc3339_ms(e.at_ms),
+                "action": e.action,
+                "subject": e.subject,
+                "actor": e.actor.as_ref().map(|(id, email)| json!({"id": id, "email": email})),
+            })
+        })
+        .collect();
+    Ok(http::json(
+        200,
+        &json!({"success": true, "data": data, "next": next}),
+    ))
+}
