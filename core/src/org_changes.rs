@@ -39,14 +39,15 @@ pub struct AuditPage {
     pub before: Option<(i64, String)>,
 }
 
-/// The page the query asks for: `limit` 1 to [`AUDIT_PAGE_MAX`], `before` a cursor
-/// this service gave out (`next` of the previous page). Err: what is wrong, for a 400.
+/// The page the query asks for, from the values as sent (undecoded: neither needs an
+/// escape): `limit` 1 to [`AUDIT_PAGE_MAX`] in digits, `before` a cursor this service
+/// gave out (`next` of the previous page). Err: what is wrong, for a 400.
 pub fn audit_page(limit: Option<&str>, before: Option<&str>) -> Result<AuditPage, String> {
     let limit = match limit {
         None => AUDIT_PAGE_DEFAULT,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
+        Some(raw) => Some(raw)
+            .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|raw| raw.parse::<u32>().ok())
             .filter(|n| (1..=AUDIT_PAGE_MAX).contains(n))
             .ok_or_else(|| format!("limit must be a whole number from 1 to {AUDIT_PAGE_MAX}"))?,
     };
@@ -97,10 +98,12 @@ mod tests {
                 before: Some((1_764_000_000_000, "9b2c-1f-key-3".to_owned()))
             })
         );
-        for limit in ["0", "101", "-1", "ten", "", "1.5"] {
+        for limit in ["0", "101", "-1", "ten", "", "1.5", "+5", "%35"] {
             assert!(audit_page(Some(limit), None).is_err(), "{limit:?}");
         }
-        for before in ["", "_", "12", "12_", "x_abc", "-5_abc", "12_a b", "12_a'b"] {
+        for before in [
+            "", "_", "12", "12_", "x_abc", "-5_abc", "12_a b", "12_a'b", "12_%61",
+        ] {
             assert!(audit_page(None, Some(before)).is_err(), "{before:?}");
         }
     }

@@ -109,8 +109,9 @@ pub struct AuditRow {
 }
 
 /// One page of the organization's audit trail, newest first (core::org_changes::
-/// AuditPage): a range read of `key_audit_by_org` from the cursor on, the acting
-/// accounts' addresses joined.
+/// AuditPage), and the first entry of the next if there is one (so `limit` + 1 rows):
+/// a range read of `key_audit_by_org` from the cursor on (entries of one millisecond
+/// sorted by id), the acting accounts' addresses joined.
 pub async fn audit_page(db: &Db, org_id: &str, page: &AuditPage) -> Result<Vec<AuditRow>, Problem> {
     let what = "org_changes.audit_page";
     let db = db.trip(Route::Replica, what);
@@ -121,13 +122,13 @@ pub async fn audit_page(db: &Db, org_id: &str, page: &AuditPage) -> Result<Vec<A
     let statement = match &page.before {
         None => db.statement(
             format!("{columns} {order}"),
-            &[text(org_id), num(i64::from(page.limit))],
+            &[text(org_id), num(i64::from(page.limit) + 1)],
         ),
         Some((at_ms, id)) => db.statement(
             format!("{columns} AND a.at_ms <= ?3 AND (a.at_ms < ?3 OR a.id < ?4) {order}"),
             &[
                 text(org_id),
-                num(i64::from(page.limit)),
+                num(i64::from(page.limit) + 1),
                 num(*at_ms),
                 text(id),
             ],

@@ -453,6 +453,11 @@ fn owners_and_administrators_read_who_changed_what_a_page_at_a_time() {
          VALUES ('members-audit-op', '{org}', 'gcs', NULL, 'ENV_DELETE', {})",
         now_ms() - 1
     ));
+    // Revoking every key writes one entry per key in the same millisecond.
+    let (_, second) = gatehouse_e2e::nodes::upload_new_key(app, &boss, &org);
+    let second_key = second.json()["data"]["id"].as_str().unwrap().to_owned();
+    let revoked = app.request_as(&boss, "DELETE", &format!("/organization/{org}/key"), None);
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
     let audit = |token: &str, query: &str| {
         app.request_as(
             token,
@@ -474,10 +479,15 @@ fn owners_and_administrators_read_who_changed_what_a_page_at_a_time() {
         .iter()
         .map(|e| json!([e["action"], e["subject"], e["actor"]]))
         .collect();
+    let mut revocations = [key_id.clone(), second_key.clone()];
+    revocations.sort_unstable_by(|a, b| b.cmp(a)); // one millisecond: by id, newest first
     assert_eq!(
         entries,
         vec![
             json!(["ROLE_ADMINISTRATOR", bob_id, boss_actor]),
+            json!(["REVOKE", revocations[0], boss_actor]),
+            json!(["REVOKE", revocations[1], boss_actor]),
+            json!(["CREATE", second_key, boss_actor]),
             json!(["ENV_DELETE", "gcs", null]),
             json!(["ENV_SET", "s3", boss_actor]),
             json!(["CREATE", key_id, boss_actor]),
@@ -485,32 +495,37 @@ fn owners_and_administrators_read_who_changed_what_a_page_at_a_time() {
     );
     assert_eq!(all.json()["next"], Value::Null, "one page holds them all");
 
-    // Two a page: the cursor leads through every entry once, in the same order.
-    let mut seen = Vec::new();
-    let mut query = "?limit=2".to_owned();
-    loop {
-        let page = audit(&boss, &query);
-        assert_eq!(page.status, 200, "{}", page.body);
-        let page = page.json();
-        seen.extend(
-            page["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["action"].clone()),
-        );
-        match page["next"].as_str() {
-            Some(next) => query = format!("?limit=2&before={next}"),
-            None => break,
+    // Pages of one and of two: the cursor leads through every entry once, in the same
+    // order, across the millisecond the two revocations share; the last page says so.
+    for limit in [1, 2] {
+        let mut seen = Vec::new();
+        let mut query = format!("?limit={limit}");
+        loop {
+            let page = audit(&boss, &query);
+            assert_eq!(page.status, 200, "{}", page.body);
+            let page = page.json();
+            let data = page["data"].as_array().unwrap();
+            assert!(!data.is_empty(), "a next never leads to an empty page");
+            seen.extend(
+                data.iter()
+                    .map(|e| json!([e["action"], e["subject"], e["actor"]])),
+            );
+            match page["next"].as_str() {
+                Some(next) => query = format!("?limit={limit}&before={next}"),
+                None => break,
+            }
         }
+        assert_eq!(seen, entries, "pages of {limit}");
     }
-    assert_eq!(
-        seen,
-        ["ROLE_ADMINISTRATOR", "ENV_DELETE", "ENV_SET", "CREATE"].map(|a| json!(a))
-    );
 
     // Pages no client was given, and everyone else.
-    for query in ["?limit=0", "?limit=101", "?before=1_x'y", "?before=abc"] {
+    for query in [
+        "?limit=0",
+        "?limit=101",
+        "?limit=%35",
+        "?before=1_x'y",
+        "?before=abc",
+    ] {
         assert_error(&audit(&boss, query), 400, "INVALID_INPUT");
     }
     let (eve, _, _) = verified_user(app, "eve@members-audit-elsewhere.example");

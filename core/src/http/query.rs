@@ -7,6 +7,18 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     form_param(query.split('#').next().unwrap_or(""), name)
 }
 
+/// The first value of `name` as sent, undecoded: for values whose alphabet needs no
+/// escaping (a number, a cursor), so that an escape or a `+` is refused by the value's
+/// own check rather than decoded, or dropped as undecodable, into something else.
+pub fn raw_query_param<'u>(url: &'u str, name: &str) -> Option<&'u str> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or("");
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
 /// The first value of `name` in an `application/x-www-form-urlencoded` text (a
 /// query string, or a form's body), decoded.
 pub fn form_param(form: &str, name: &str) -> Option<String> {
@@ -38,6 +50,16 @@ fn decode(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_values_are_as_sent() {
+        let url = "https://x/a?limit=%35&before=12_ab-c&x=1#frag";
+        assert_eq!(raw_query_param(url, "limit"), Some("%35"));
+        assert_eq!(raw_query_param(url, "before"), Some("12_ab-c"));
+        assert_eq!(raw_query_param(url, "x"), Some("1"));
+        assert_eq!(raw_query_param(url, "none"), None);
+        assert_eq!(raw_query_param("https://x/a", "limit"), None);
+    }
 
     #[test]
     fn finds_and_decodes_parameters() {

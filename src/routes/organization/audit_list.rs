@@ -12,7 +12,7 @@ use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::AccountError;
 use gatehouse_core::http::problem::Problem;
-use gatehouse_core::http::query::query_param;
+use gatehouse_core::http::query::raw_query_param;
 use gatehouse_core::org_changes::{audit_cursor, audit_page};
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
@@ -31,14 +31,17 @@ pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Re
     }
     let url = req.inner().url();
     let page = match audit_page(
-        query_param(&url, "limit").as_deref(),
-        query_param(&url, "before").as_deref(),
+        raw_query_param(&url, "limit"),
+        raw_query_param(&url, "before"),
     ) {
         Ok(page) => page,
         Err(message) => return Ok(error(&AccountError::invalid_input(message))),
     };
-    let entries = org_changes::audit_page(db, org_id, &page).await?;
-    let next = (entries.len() == page.limit as usize)
+    // One entry more than the page: whether another page follows.
+    let mut entries = org_changes::audit_page(db, org_id, &page).await?;
+    let more = entries.len() > page.limit as usize;
+    entries.truncate(page.limit as usize);
+    let next = more
         .then(|| entries.last().map(|e| audit_cursor(e.at_ms, &e.id)))
         .flatten();
     let data: Vec<_> = entries
