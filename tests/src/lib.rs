@@ -33,6 +33,7 @@ mod exit;
 pub mod flashback;
 mod http;
 pub mod maintenance;
+pub mod members;
 
 pub mod node_env;
 pub mod nodes;

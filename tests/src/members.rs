@@ -1,0 +1,44 @@
+//! Organization member fixtures for tests: roles set and listed through the real
+//! routes, and the rows and audit entries D1 holds for them.
+
+use crate::{TestApp, TestResponse};
+use serde_json::{json, Value};
+
+/// `PUT /organization/{org}/member/{user}` with `{"orgRole": role}`, as `token`.
+pub fn set_role(app: &TestApp, token: &str, org: &str, user: &str, role: u8) -> TestResponse {
+    app.request_as(
+        token,
+        "PUT",
+        &format!("/organization/{org}/member/{user}"),
+        Some(&json!({ "orgRole": role })),
+    )
+}
+
+/// `GET /organization/{org}/members`, as `token`.
+pub fn members(app: &TestApp, token: &str, org: &str) -> TestResponse {
+    app.request_as(token, "GET", &format!("/organization/{org}/members"), None)
+}
+
+/// (primary, all) D1 round trips of an answer (TEST_HOOKS headers).
+pub fn trips(res: &TestResponse) -> (u32, u32) {
+    let count = |name: &str| -> u32 { res.header(name).unwrap().parse().unwrap() };
+    let primary = count("x-gatehouse-d1-primary");
+    (primary, primary + count("x-gatehouse-d1-replica"))
+}
+
+/// Roles as D1 has them, by address.
+pub fn stored_roles(app: &TestApp, org: &str) -> Vec<Value> {
+    app.d1_query(&format!(
+        "SELECT u.email, m.role FROM org_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = '{org}' ORDER BY u.email"
+    ))
+}
+
+/// The organization's role audit entries: (member's address, action, actor's address).
+pub fn role_audit(app: &TestApp, org: &str) -> Vec<Value> {
+    app.d1_query(&format!(
+        "SELECT s.email AS member, a.action, (SELECT email FROM users WHERE id = \
+         a.actor_user_id) AS actor FROM key_audit a JOIN users s ON s.id = a.key_id \
+         WHERE a.org_id = '{org}' AND a.action LIKE 'ROLE_%' ORDER BY a.at_ms, a.rowid"
+    ))
+}

@@ -1,0 +1,184 @@
+//! Who else reaches an organization's members and roles, and what they get: a
+//! stranger, another organization's OWNER, a thief with an ended sign-in, an
+//! unverified address, a banned organization, bodies no client should send — and a
+//! demotion or a ban that lands between the gate's read and the change. Each answer
+//! named in SECURITY.md ("Roles").
+
+use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
+use gatehouse_e2e::members::{members, set_role, stored_roles};
+use gatehouse_e2e::shared_app;
+use serde_json::{json, Value};
+
+/// The gate reads the caller's role and the ban; the change is a later round trip. What
+/// lands in between must count: the batch reads both again. Each D1 round trip takes
+/// 4 s here (the worker restarted with simulated distance over the same D1): the
+/// gate's read lands at ~4 s, the demotion and the ban are written at 6 s (straight
+/// into the SQLite file; the requests are sent from threads of their own, so the
+/// harness does not hold the write back), the change's batch at ~8 s.
+#[test]
+fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
+    let mut app = gatehouse_e2e::spawn_app();
+    let (boss, org, _) = verified_user(&app, "boss@members-late.example");
+    let (bob, _, body) = verified_user(&app, "bob@members-late.example");
+    let bob_id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(set_role(&app, &boss, &org, &bob_id, 255).status, 200);
+    sign_up(&app, "carol@members-late.example");
+    let carol_id = user_id(&app, "carol@members-late.example");
+    let (eve, banned, _) = verified_user(&app, "eve@members-banned-late.example");
+    sign_up(&app, "fay@members-banned-late.example");
+    let fay_id = user_id(&app, "fay@members-banned-late.example");
+    app.restart_with(&[("D1_LATENCY_MS", "4000")]);
+
+    let send = |token: &str, org: &str, user: &str| {
+        let url = app.url(&format!("/organization/{org}/member/{user}"));
+        let auth = format!("Bearer {token}");
+        std::thread::spawn(move || {
+            match ureq::put(&url)
+                .set("content-type", "application/json")
+                .set("authorization", &auth)
+                .send_string(r#"{"orgRole": 254}"#)
+            {
+                Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap()),
+                Err(e) => panic!("no answer: {e}"),
+            }
+        })
+    };
+    let demoted = send(&bob, &org, &carol_id);
+    let in_banned = send(&eve, &banned, &fay_id);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    app.d1_execute(&format!(
+        "UPDATE org_members SET role = 'MEMBER' WHERE user_id = '{bob_id}'; \
+         UPDATE organizations SET banned = 1 WHERE id = '{banned}'"
+    ))
+    .expect("demote and ban");
+    let answer = |(status, text): (u16, String)| {
+        if status == 500 {
+            eprintln!("worker log:\n{}", app.log());
+        }
+        (
+            status,
+            serde_json::from_str::<Value>(&text).expect("JSON")["error_code"].clone(),
+        )
+    };
+    assert_eq!(answer(demoted.join().unwrap()), (403, json!("FORBIDDEN")));
+    assert_eq!(
+        answer(in_banned.join().unwrap()),
+        (403, json!("ORG_BANNED"))
+    );
+    let granted = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM key_audit WHERE key_id IN ('{carol_id}', '{fay_id}')"
+    ));
+    assert_eq!(granted[0]["n"], 0, "no audit row");
+    let roles = app.d1_query(&format!(
+        "SELECT role FROM org_members WHERE user_id IN ('{carol_id}', '{fay_id}')"
+    ));
+    assert_eq!(roles, vec![json!({"role": "MEMBER"}); 2]);
+}
+
+#[test]
+fn strangers_other_organizations_and_ended_sign_ins_change_no_role() {
+    let app = shared_app();
+    let (boss, org, _) = verified_user(app, "boss@members-attack.example");
+    let (_, _, bob) = verified_user(app, "bob@members-attack.example");
+    let bob_id = bob["user"]["id"].as_str().unwrap().to_owned();
+    let before = stored_roles(app, &org);
+
+    // No token, a forged one.
+    let path = format!("/organization/{org}/member/{bob_id}");
+    let bare = app.request(
+        "PUT",
+        &path,
+        &[("content-type", "application/json")],
+        Some(br#"{"orgRole": 255}"#),
+    );
+    assert_error(&bare, 401, "UNAUTHORIZED");
+    assert_error(&members(app, "not.a.token", &org), 401, "UNAUTHORIZED");
+    assert_error(
+        &set_role(app, "not.a.token", &org, &bob_id, 255),
+        401,
+        "UNAUTHORIZED",
+    );
+
+    // Another organization's OWNER: neither reads nor changes, not even with an id of
+    // their own organization; and this OWNER cannot reach into theirs by id.
+    let (eve, eves, body) = verified_user(app, "eve@members-elsewhere.example");
+    let eve_id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_error(&members(app, &eve, &org), 403, "FORBIDDEN");
+    assert_error(&set_role(app, &eve, &org, &bob_id, 255), 403, "FORBIDDEN");
+    assert_error(&set_role(app, &eve, &org, &eve_id, 255), 403, "FORBIDDEN");
+    assert_error(&set_role(app, &boss, &org, &eve_id, 0), 404, "NOT_FOUND");
+    assert_error(&set_role(app, &boss, &eves, &eve_id, 0), 403, "FORBIDDEN");
+    assert_eq!(
+        stored_roles(app, &eves),
+        vec![json!({"email": "eve@members-elsewhere.example", "role": "OWNER"})]
+    );
+
+    // A thief holding the OWNER's access token after that sign-in ended.
+    let (stolen, _, body) = verified_user(app, "boss2@members-attack.example");
+    let boss2_id = body["user"]["id"].as_str().unwrap();
+    assert_eq!(set_role(app, &boss, &org, boss2_id, 255).status, 200);
+    let logout = app.post_json(
+        "/user/logout",
+        &json!({"refresh_token": body["refreshToken"]}),
+    );
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    assert_error(
+        &set_role(app, &stolen, &org, &bob_id, 255),
+        401,
+        "SESSION_ENDED",
+    );
+    assert_error(&members(app, &stolen, &org), 401, "SESSION_ENDED");
+
+    // Bodies no client should send: named, nothing changed.
+    for body in [
+        &b"{\"orgRole\": 1}"[..],
+        b"{\"orgRole\": \"OWNER\"}",
+        b"{}",
+        b"[255]",
+        b"255 ",
+    ] {
+        let res = app.request(
+            "PUT",
+            &path,
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {boss}")),
+            ],
+            Some(body),
+        );
+        assert_error(&res, 400, "INVALID_INPUT");
+    }
+    let after: Vec<Value> = stored_roles(app, &org)
+        .into_iter()
+        .filter(|r| r["email"] != "boss2@members-attack.example")
+        .collect();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn an_unverified_owner_or_a_banned_organization_changes_no_role() {
+    let app = shared_app();
+    let fresh = sign_up(app, "fresh@members-unverified.example");
+    let token = fresh["accessToken"].as_str().unwrap();
+    let org = fresh["user"]["orgId"].as_str().unwrap();
+    let own_id = fresh["user"]["id"].as_str().unwrap();
+    assert_error(&members(app, token, org), 403, "EMAIL_NOT_VERIFIED");
+    assert_error(
+        &set_role(app, token, org, own_id, 254),
+        403,
+        "EMAIL_NOT_VERIFIED",
+    );
+
+    let (boss, org, _) = verified_user(app, "boss@members-banned.example");
+    let (_, _, bob) = verified_user(app, "bob@members-banned.example");
+    let bob_id = bob["user"]["id"].as_str().unwrap();
+    app.d1_query(&format!(
+        "UPDATE organizations SET banned = 1 WHERE id = '{org}'"
+    ));
+    assert_error(&set_role(app, &boss, &org, bob_id, 254), 403, "ORG_BANNED");
+    assert_eq!(members(app, &boss, &org).status, 200, "reads stay possible");
+    assert_eq!(
+        stored_roles(app, &org)[0],
+        json!({"email": "bob@members-banned.example", "role": "MEMBER"})
+    );
+}
