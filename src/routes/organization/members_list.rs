@@ -1,6 +1,6 @@
 //! `GET /organization/{idOrg}/members` — who belongs to the organization and with
-//! which role, the earliest to join first (at most core::account::members::
-//! MEMBERS_LISTED; `total` counts them all). Any verified member may read it, as the
+//! which role, verified members first, each group the earliest to join first (at most
+//! core::account::members::MEMBERS_LISTED; `total` counts them all). Any verified member may read it, as the
 //! keys and nodes: a MEMBER needs to know whom to ask for a role. Names and roles as
 //! `GET /user/profile` answers them (`name` the first name, roles as Flashback's
 //! numbers).
