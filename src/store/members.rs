@@ -6,7 +6,7 @@
 //! audit row; the batch's reads then say which rule refused.
 
 use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
-use super::{changes, num, rows, storage_failure, text, Db, Route};
+use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::account::members::{audit_action, MEMBERS_LISTED};
 use gatehouse_core::account::roles::rank;
 use gatehouse_core::http::problem::Problem;
@@ -45,9 +45,8 @@ pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<MemberRow>, u64), Proble
     let listed: Vec<Value> = rows(&results, 0, what)?;
     let total = listed
         .first()
-        .and_then(|row| row["total"].as_f64())
-        .unwrap_or(0.0) as u64;
-    let text_of = |row: &Value, column: &str| row[column].as_str().unwrap_or_default().to_owned();
+        .and_then(|row| number_of(row, "total"))
+        .unwrap_or(0) as u64;
     let members = listed
         .iter()
         .map(|row| MemberRow {
@@ -56,8 +55,8 @@ pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<MemberRow>, u64), Proble
             first_name: text_of(row, "first_name"),
             last_name: text_of(row, "last_name"),
             role: text_of(row, "role"),
-            validated: row["validated"].as_f64() == Some(1.0),
-            joined_at_ms: row["created_at_ms"].as_f64().unwrap_or(0.0) as i64,
+            validated: number_of(row, "validated") == Some(1),
+            joined_at_ms: number_of(row, "created_at_ms").unwrap_or(0),
         })
         .collect();
     Ok((members, total))
@@ -170,8 +169,8 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
     let Some(before) = before.first() else {
         return Ok(SetRole::NotMember);
     };
-    let from = before["role"].as_str().unwrap_or_default().to_owned();
-    let yes = |column: &str| before[column].as_f64() == Some(1.0);
+    let from = text_of(before, "role");
+    let yes = |column: &str| number_of(before, column) == Some(1);
     if changes(&results, 2) > 0 {
         let mut told = owners(&results, 4, what)?;
         let member = change.user_id;
@@ -181,7 +180,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         {
             told.push(Recipient {
                 user_id: member.to_owned(),
-                email: before["email"].as_str().unwrap_or_default().to_owned(),
+                email: text_of(before, "email"),
             });
         }
         return Ok(SetRole::Changed { from, told });

@@ -56,6 +56,22 @@ fn rows<T: for<'de> Deserialize<'de>>(
         .map_err(|e| storage_failure(what, e))
 }
 
+// Rows read as `serde_json::Value` are picked apart with these: a derived
+// `Deserialize` per row type is another deserializer instantiation in the bundle
+// (serde_wasm_bindgen's when this was measured, serde_json's `Value` one now that
+// store::batch reads D1's answer as JSON), and `Value` itself is there already
+// (docs/nodes.md, "Service environments").
+
+/// A text column of a row (empty when absent or not text).
+fn text_of(row: &serde_json::Value, column: &str) -> String {
+    row[column].as_str().unwrap_or_default().to_owned()
+}
+
+/// A number column of a row (D1 answers numbers as JSON numbers).
+fn number_of(row: &serde_json::Value, column: &str) -> Option<i64> {
+    row[column].as_f64().map(|n| n as i64)
+}
+
 /// Rows changed by the `i`-th statement of a batch.
 fn changes(results: &[StatementResult], i: usize) -> usize {
     results.get(i).map_or(0, |r| r.changes() as usize)

@@ -3,7 +3,7 @@
 
 use super::nodes::CandidateKey;
 use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
-use super::{changes, num, rows, storage_failure, text, Db, Route};
+use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
 use serde_json::Value;
@@ -31,19 +31,8 @@ pub struct SealedEnv {
     pub sealed: String,
 }
 
-// The rows below are read as `serde_json::Value` and picked apart by hand: a derived
-// `Deserialize` per row type is another deserializer instantiation in the bundle
-// (serde_wasm_bindgen's when this was measured, serde_json's `Value` one now that
-// store::batch reads D1's answer as JSON), and `Value` itself is there already
-// (docs/nodes.md, "Service environments").
-
-fn text_of(row: &Value, column: &str) -> String {
-    row[column].as_str().unwrap_or_default().to_owned()
-}
-
-fn number_of(row: &Value, column: &str) -> Option<i64> {
-    row[column].as_f64().map(|n| n as i64)
-}
+// The rows below are read as `serde_json::Value` and picked apart by hand
+// (super::text_of and number_of say why).
 
 /// What claiming a verified `/secrets` signature found.
 pub enum Claim {

@@ -9,7 +9,7 @@
 
 use super::batch::StatementResult;
 use super::db::{Statement, Trip};
-use super::{num, rows, text, Db, Route};
+use super::{num, number_of, rows, text, text_of, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::org_changes::{retry_after_seconds, AuditPage, CHANGES_PER_DAY, WINDOW_MS};
 use serde_json::Value;
@@ -136,12 +136,11 @@ pub async fn audit_page(db: &Db, org_id: &str, page: &AuditPage) -> Result<Vec<A
     };
     let results = db.batch(vec![statement]).await?;
     let listed: Vec<Value> = rows(&results, 0, what)?;
-    let text_of = |row: &Value, column: &str| row[column].as_str().unwrap_or_default().to_owned();
     Ok(listed
         .iter()
         .map(|row| AuditRow {
             id: text_of(row, "id"),
-            at_ms: row["at_ms"].as_f64().unwrap_or(0.0) as i64,
+            at_ms: number_of(row, "at_ms").unwrap_or(0),
             action: text_of(row, "action"),
             subject: text_of(row, "key_id"),
             actor: row["actor_user_id"]

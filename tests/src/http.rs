@@ -33,6 +33,23 @@ impl TestResponse {
         body
     }
 
+    /// (primary, all) D1 round trips of the answer, as the TEST_HOOKS headers count
+    /// them (their total checked against the two parts).
+    pub fn d1_round_trips(&self) -> (u32, u32) {
+        let count = |name: &str| -> u32 {
+            self.header(name)
+                .unwrap_or_else(|| panic!("{name} header"))
+                .parse()
+                .unwrap()
+        };
+        let (primary, replica) = (
+            count("x-gatehouse-d1-primary"),
+            count("x-gatehouse-d1-replica"),
+        );
+        assert_eq!(primary + replica, count("x-gatehouse-d1-round-trips"));
+        (primary, primary + replica)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

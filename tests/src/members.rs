@@ -19,13 +19,6 @@ pub fn members(app: &TestApp, token: &str, org: &str) -> TestResponse {
     app.request_as(token, "GET", &format!("/organization/{org}/members"), None)
 }
 
-/// (primary, all) D1 round trips of an answer (TEST_HOOKS headers).
-pub fn trips(res: &TestResponse) -> (u32, u32) {
-    let count = |name: &str| -> u32 { res.header(name).unwrap().parse().unwrap() };
-    let primary = count("x-gatehouse-d1-primary");
-    (primary, primary + count("x-gatehouse-d1-replica"))
-}
-
 /// Roles as D1 has them, by address.
 pub fn stored_roles(app: &TestApp, org: &str) -> Vec<Value> {
     app.d1_query(&format!(

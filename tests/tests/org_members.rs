@@ -7,7 +7,7 @@
 //! What everyone else gets: security_org_members.rs. Each answer named in SECURITY.md.
 
 use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
-use gatehouse_e2e::members::{members, role_audit, set_role, stored_roles, trips};
+use gatehouse_e2e::members::{members, role_audit, set_role, stored_roles};
 use gatehouse_e2e::nodes::now_ms;
 use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
@@ -25,7 +25,7 @@ fn an_owner_gives_a_colleague_a_role_that_every_gate_reads_at_once() {
     // both where a replica may answer.
     let listed = members(app, &bob, &org);
     assert_eq!(listed.status, 200, "{}", listed.body);
-    assert_eq!(trips(&listed), (0, 2));
+    assert_eq!(listed.d1_round_trips(), (0, 2));
     let listed = listed.json();
     assert_eq!(listed["total"], 2);
     let data = listed["data"].as_array().unwrap();
@@ -66,7 +66,7 @@ fn an_owner_gives_a_colleague_a_role_that_every_gate_reads_at_once() {
     // The OWNER makes Bob ADMINISTRATOR: his same token may now change keys.
     let granted = set_role(app, &boss, &org, &bob_id, 254);
     assert_eq!(granted.status, 200, "{}", granted.body);
-    assert_eq!(trips(&granted), (2, 2), "the gate, then one batch");
+    assert_eq!(granted.d1_round_trips(), (2, 2), "the gate, then one batch");
     assert_eq!(
         granted.json()["data"],
         json!({"id": bob_id, "orgRole": 254, "orgRoleDescription": "ADMINISTRATORS",
@@ -259,7 +259,7 @@ fn owners_and_administrators_read_who_changed_what_a_page_at_a_time() {
     assert_eq!(set_role(app, &boss, &org, &bob_id, 254).status, 200);
     let all = audit(&bob, "");
     assert_eq!(all.status, 200, "{}", all.body);
-    assert_eq!(trips(&all), (0, 2));
+    assert_eq!(all.d1_round_trips(), (0, 2));
     let boss_actor = json!({"id": boss_id, "email": "boss@members-audit.example"});
     let entries: Vec<Value> = all.json()["data"]
         .as_array()

@@ -8,23 +8,6 @@ use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{spawn_app, TestResponse};
 use serde_json::json;
 
-fn count(res: &TestResponse, header: &str) -> u32 {
-    res.header(header)
-        .unwrap_or_else(|| panic!("{header} header"))
-        .parse()
-        .unwrap()
-}
-
-/// (primary, all) round trips of one answer.
-fn round_trips(res: &TestResponse) -> (u32, u32) {
-    let (primary, replica) = (
-        count(res, "x-gatehouse-d1-primary"),
-        count(res, "x-gatehouse-d1-replica"),
-    );
-    assert_eq!(primary + replica, count(res, "x-gatehouse-d1-round-trips"));
-    (primary, primary + replica)
-}
-
 #[test]
 fn each_route_stays_within_its_d1_round_trip_budget() {
     let app = spawn_app();
@@ -32,7 +15,7 @@ fn each_route_stays_within_its_d1_round_trip_budget() {
     // Budgets: (round trips to the primary, round trips in all).
     let mut check = |name: &str, res: TestResponse, status: u16, budget: (u32, u32)| {
         assert_eq!(res.status, status, "{name}: {}", res.body);
-        let (primary, all) = round_trips(&res);
+        let (primary, all) = res.d1_round_trips();
         report.push(format!("{name}: {primary} primary / {all}"));
         assert!(
             primary <= budget.0 && all <= budget.1,
