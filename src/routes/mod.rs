@@ -211,6 +211,10 @@ async fn answer(
             let (org, user) = (param(&params, "idOrg"), param(&params, "userId"));
             organization::member_role::handle(req, env, db, ctx, org, user).await
         }
+        RouteId::RemoveMember => {
+            let (org, user) = (param(&params, "idOrg"), param(&params, "userId"));
+            organization::member_remove::handle(req, env, db, ctx, org, user).await
+        }
         RouteId::TestPanic => test_panic::handle(req).await,
         RouteId::TestClock => test_clock::handle(req).await,
     };

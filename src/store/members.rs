@@ -3,12 +3,14 @@
 //! decides on the primary: its audit row is written only when every rule holds in that
 //! batch's own view (the caller still OWNER, the organization not banned, an OWNER who
 //! can act left, room in the day's changes for a grant), and the role follows its
-//! audit row; the batch's reads then say which rule refused.
+//! audit row; the batch's reads then say which rule refused. A removal is the same
+//! shape: its audit row decides, and the member's rows follow it.
 
 use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
 use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
-use gatehouse_core::account::members::{audit_action, MEMBERS_LISTED};
+use gatehouse_core::account::members::{audit_action, MEMBERS_LISTED, REMOVAL_ACTION};
 use gatehouse_core::account::roles::rank;
+use gatehouse_core::account::rows::{audited_actor, ERASED_USER, PERSONAL_TABLES};
 use gatehouse_core::http::problem::Problem;
 use serde_json::Value;
 
@@ -113,15 +115,20 @@ const ANOTHER_VERIFIED_OWNER: &str = "EXISTS (SELECT 1 FROM org_members x JOIN u
      ON xu.id = x.user_id WHERE x.org_id = ?1 AND x.user_id <> ?2 AND x.role = 'OWNER' \
      AND xu.email_verified_at_ms IS NOT NULL)";
 
-/// SQL: the caller `?4` is still an OWNER of `?1`.
-const ACTOR_IS_OWNER: &str = "EXISTS (SELECT 1 FROM org_members a WHERE a.org_id = ?1 \
-     AND a.user_id = ?4 AND a.role = 'OWNER')";
+/// SQL: the caller (parameter `actor`) is still an OWNER of `?1`.
+fn actor_is_owner(actor: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM org_members a WHERE a.org_id = ?1 AND a.user_id = {actor} \
+         AND a.role = 'OWNER')"
+    )
+}
 
 /// Sets the member's role, with its audit row, in one atomic batch (see the module
 /// docs for the rules it holds).
 pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Problem> {
     let what = "members.set_role";
     let db = db.trip(Route::Primary, what);
+    let actor_owner = actor_is_owner("?4");
     let args = [
         text(change.org_id),
         text(change.user_id),
@@ -135,7 +142,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
     let before = db.statement(
         format!(
             "SELECT m.role, o.banned, {ANOTHER_VERIFIED_OWNER} AS another_owner, \
-             {ACTOR_IS_OWNER} AS actor_owner, u.email, \
+             {actor_owner} AS actor_owner, u.email, \
              u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
              JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
              WHERE m.org_id = ?1 AND m.user_id = ?2"
@@ -148,7 +155,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
              SELECT ?5, ?1, ?2, ?4, ?8, ?6 FROM org_members m \
              JOIN organizations o ON o.id = m.org_id \
              WHERE m.org_id = ?1 AND m.user_id = ?2 AND m.role <> ?3 AND o.banned = 0 \
-             AND {ACTOR_IS_OWNER} AND (m.role <> 'OWNER' OR {ANOTHER_VERIFIED_OWNER}) \
+             AND {actor_owner} AND (m.role <> 'OWNER' OR {ANOTHER_VERIFIED_OWNER}) \
              AND ({} >= ?7 OR {})",
             rank_of("m.role"),
             room_for_change("?1", "?6")
@@ -197,6 +204,124 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         SetRole::ChangesSpent {
             retry_after_seconds,
         }
+    } else {
+        return Err(storage_failure(what, "refused by no rule"));
+    })
+}
+
+/// An OWNER's removal of a member.
+pub struct Removal<'a> {
+    pub org_id: &'a str,
+    pub user_id: &'a str,
+    pub actor_user_id: &'a str,
+    pub audit_id: &'a str,
+    pub now_ms: i64,
+}
+
+/// What a removal did.
+pub enum Removed {
+    /// Removed; who is told besides the actor: the organization's other verified
+    /// OWNERs, and the member at the address they had, if verified.
+    Done {
+        told: Vec<Recipient>,
+    },
+    NotMember,
+    /// The member is an OWNER (the caller too): never removed as one.
+    Owner,
+    /// The caller stopped being OWNER since the gate read their role.
+    NotOwner,
+    /// The organization was banned since the gate read it.
+    Banned,
+}
+
+/// Removes the member in one atomic batch: the audit row is written only if the member
+/// is no OWNER, the caller still one and the organization not banned; then, only if
+/// it was, the membership and every sign-in of the member go and, unless the member
+/// belongs to another organization, their account as the operator's erasure takes it
+/// (core::account::rows: their own rows, then their row, kept with nothing personal
+/// while audit entries name them as actor).
+pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> {
+    let what = "members.remove";
+    let db = db.trip(Route::Primary, what);
+    let args = [
+        text(removal.org_id),
+        text(removal.user_id),
+        text(removal.actor_user_id),
+        text(removal.audit_id),
+        num(removal.now_ms),
+        text(REMOVAL_ACTION),
+    ];
+    let actor_owner = actor_is_owner("?3");
+    let before = db.statement(
+        format!(
+            "SELECT m.role, o.banned, {actor_owner} AS actor_owner, u.email, \
+             u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
+             JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = ?1 AND m.user_id = ?2"
+        ),
+        &args[..3],
+    );
+    let audit = db.statement(
+        format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT ?4, ?1, ?2, ?3, ?6, ?5 FROM org_members m \
+             JOIN organizations o ON o.id = m.org_id \
+             WHERE m.org_id = ?1 AND m.user_id = ?2 AND m.role <> 'OWNER' AND o.banned = 0 \
+             AND {actor_owner}"
+        ),
+        &args,
+    );
+    let membership = db.statement(
+        "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 \
+         AND EXISTS (SELECT 1 FROM key_audit WHERE id = ?4)",
+        &args[..4],
+    );
+    let mut statements = vec![
+        before,
+        audit,
+        owners_read(&db, removal.org_id, removal.actor_user_id),
+        membership,
+    ];
+    // The member's rows, each bound to (?1 the member, ?2 the audit row): every sign-in
+    // ends; the rest goes once the account has no organization left.
+    let decided = "EXISTS (SELECT 1 FROM key_audit WHERE id = ?2)";
+    let gone = format!("{decided} AND NOT EXISTS (SELECT 1 FROM org_members WHERE user_id = ?1)");
+    let audited = audited_actor("?1");
+    let mut follow = |sql: String| {
+        statements.push(db.statement(sql, &[text(removal.user_id), text(removal.audit_id)]))
+    };
+    for table in PERSONAL_TABLES {
+        let when = if table == "sign_ins" { decided } else { &gone };
+        follow(format!("DELETE FROM {table} WHERE user_id = ?1 AND {when}"));
+    }
+    follow(format!(
+        "UPDATE users SET {ERASED_USER} WHERE id = ?1 AND {gone} AND {audited}"
+    ));
+    follow(format!(
+        "DELETE FROM users WHERE id = ?1 AND {gone} AND NOT {audited}"
+    ));
+    let results = db.batch(statements).await?;
+    let before: Vec<Value> = rows(&results, 0, what)?;
+    let Some(before) = before.first() else {
+        return Ok(Removed::NotMember);
+    };
+    let yes = |column: &str| number_of(before, column) == Some(1);
+    if changes(&results, 1) > 0 {
+        let mut told = owners(&results, 2, what)?;
+        if yes("verified") {
+            told.push(Recipient {
+                user_id: removal.user_id.to_owned(),
+                email: text_of(before, "email"),
+            });
+        }
+        return Ok(Removed::Done { told });
+    }
+    Ok(if text_of(before, "role") == "OWNER" {
+        Removed::Owner
+    } else if yes("banned") {
+        Removed::Banned
+    } else if !yes("actor_owner") {
+        Removed::NotOwner
     } else {
         return Err(storage_failure(what, "refused by no rule"));
     })

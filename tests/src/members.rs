@@ -35,3 +35,29 @@ pub fn role_audit(app: &TestApp, org: &str) -> Vec<Value> {
          WHERE a.org_id = '{org}' AND a.action LIKE 'ROLE_%' ORDER BY a.at_ms, a.rowid"
     ))
 }
+
+/// `DELETE /organization/{org}/member/{user}`, as `token`: no body, as the client
+/// sends its DELETEs.
+pub fn remove_member(app: &TestApp, token: &str, org: &str, user: &str) -> TestResponse {
+    app.request_as(
+        token,
+        "DELETE",
+        &format!("/organization/{org}/member/{user}"),
+        None,
+    )
+}
+
+/// What D1 keeps of account `user`: its row's address (`None`: no row) and how many
+/// sign-ins and memberships it has.
+pub fn account_rows(app: &TestApp, user: &str) -> (Option<String>, u64, u64) {
+    let row = &app.d1_query(&format!(
+        "SELECT (SELECT email FROM users WHERE id = '{user}') AS email, \
+         (SELECT count(*) FROM sign_ins WHERE user_id = '{user}') AS sign_ins, \
+         (SELECT count(*) FROM org_members WHERE user_id = '{user}') AS memberships"
+    ))[0];
+    (
+        row["email"].as_str().map(str::to_owned),
+        row["sign_ins"].as_u64().unwrap_or(0),
+        row["memberships"].as_u64().unwrap_or(0),
+    )
+}

@@ -1,11 +1,11 @@
-//! Who else reaches an organization's members and roles, and what they get: a
-//! stranger, another organization's OWNER, a thief with an ended sign-in, an
-//! unverified address, a banned organization, bodies no client should send — and a
-//! demotion or a ban that lands between the gate's read and the change. Each answer
-//! named in SECURITY.md ("Roles").
+//! Who else reaches an organization's members, their roles and their removal, and what
+//! they get: a stranger, a MEMBER or ADMINISTRATOR, another organization's OWNER, a
+//! thief with an ended sign-in, an unverified address, a banned organization, bodies
+//! no client should send — and a demotion or a ban that lands between the gate's read
+//! and the change. Each answer named in SECURITY.md ("Roles").
 
 use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
-use gatehouse_e2e::members::{members, set_role, stored_roles};
+use gatehouse_e2e::members::{account_rows, members, remove_member, set_role, stored_roles};
 use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
 
@@ -24,27 +24,37 @@ fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
     assert_eq!(set_role(&app, &boss, &org, &bob_id, 255).status, 200);
     sign_up(&app, "carol@members-late.example");
     let carol_id = user_id(&app, "carol@members-late.example");
+    sign_up(&app, "dan@members-late.example");
+    let dan_id = user_id(&app, "dan@members-late.example");
     let (eve, banned, _) = verified_user(&app, "eve@members-banned-late.example");
     sign_up(&app, "fay@members-banned-late.example");
     let fay_id = user_id(&app, "fay@members-banned-late.example");
+    sign_up(&app, "gil@members-banned-late.example");
+    let gil_id = user_id(&app, "gil@members-banned-late.example");
     app.restart_with(&[("D1_LATENCY_MS", "4000")]);
 
-    let send = |token: &str, org: &str, user: &str| {
+    // A role change (PUT with a body) or a removal (DELETE, none).
+    let send = |method: &'static str, token: &str, org: &str, user: &str| {
         let url = app.url(&format!("/organization/{org}/member/{user}"));
         let auth = format!("Bearer {token}");
         std::thread::spawn(move || {
-            match ureq::put(&url)
-                .set("content-type", "application/json")
-                .set("authorization", &auth)
-                .send_string(r#"{"orgRole": 254}"#)
-            {
+            let request = ureq::request(method, &url).set("authorization", &auth);
+            let sent = match method {
+                "PUT" => request
+                    .set("content-type", "application/json")
+                    .send_string(r#"{"orgRole": 254}"#),
+                _ => request.call(),
+            };
+            match sent {
                 Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap()),
                 Err(e) => panic!("no answer: {e}"),
             }
         })
     };
-    let demoted = send(&bob, &org, &carol_id);
-    let in_banned = send(&eve, &banned, &fay_id);
+    let demoted = send("PUT", &bob, &org, &carol_id);
+    let demoted_removes = send("DELETE", &bob, &org, &dan_id);
+    let in_banned = send("PUT", &eve, &banned, &fay_id);
+    let in_banned_removes = send("DELETE", &eve, &banned, &gil_id);
     std::thread::sleep(std::time::Duration::from_secs(6));
     app.d1_execute(&format!(
         "UPDATE org_members SET role = 'MEMBER' WHERE user_id = '{bob_id}'; \
@@ -60,19 +70,28 @@ fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
             serde_json::from_str::<Value>(&text).expect("JSON")["error_code"].clone(),
         )
     };
-    assert_eq!(answer(demoted.join().unwrap()), (403, json!("FORBIDDEN")));
-    assert_eq!(
-        answer(in_banned.join().unwrap()),
-        (403, json!("ORG_BANNED"))
-    );
-    let granted = app.d1_query(&format!(
-        "SELECT count(*) AS n FROM key_audit WHERE key_id IN ('{carol_id}', '{fay_id}')"
+    for demoted in [demoted, demoted_removes] {
+        assert_eq!(answer(demoted.join().unwrap()), (403, json!("FORBIDDEN")));
+    }
+    for in_banned in [in_banned, in_banned_removes] {
+        assert_eq!(
+            answer(in_banned.join().unwrap()),
+            (403, json!("ORG_BANNED"))
+        );
+    }
+    let members = [&carol_id, &dan_id, &fay_id, &gil_id];
+    let changed = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM key_audit WHERE key_id IN ('{}')",
+        members.map(String::as_str).join("', '")
     ));
-    assert_eq!(granted[0]["n"], 0, "no audit row");
-    let roles = app.d1_query(&format!(
-        "SELECT role FROM org_members WHERE user_id IN ('{carol_id}', '{fay_id}')"
-    ));
-    assert_eq!(roles, vec![json!({"role": "MEMBER"}); 2]);
+    assert_eq!(changed[0]["n"], 0, "no audit row");
+    for member in members {
+        let role = app.d1_query(&format!(
+            "SELECT role FROM org_members WHERE user_id = '{member}'"
+        ));
+        assert_eq!(role, vec![json!({"role": "MEMBER"})], "kept, as it was");
+        assert_eq!(account_rows(&app, member).1, 1, "signed in still");
+    }
 }
 
 #[test]
@@ -129,6 +148,26 @@ fn strangers_other_organizations_and_ended_sign_ins_change_no_role() {
     );
     assert_error(&members(app, &stolen, &org), 401, "SESSION_ENDED");
 
+    // Nobody of them removes anyone: no token, a forged one, another organization's
+    // OWNER, this OWNER by the other organization's ids, the ended sign-in; nor a MEMBER
+    // or an ADMINISTRATOR of this one.
+    let bare = app.request("DELETE", &path, &[], None);
+    assert_error(&bare, 401, "UNAUTHORIZED");
+    let removal = |token: &str, org: &str, user: &str| remove_member(app, token, org, user);
+    assert_error(&removal("not.a.token", &org, &bob_id), 401, "UNAUTHORIZED");
+    assert_error(&removal(&eve, &org, &bob_id), 403, "FORBIDDEN");
+    assert_error(&removal(&boss, &org, &eve_id), 404, "NOT_FOUND");
+    assert_error(&removal(&boss, &eves, &eve_id), 403, "FORBIDDEN");
+    assert_error(&removal(&stolen, &org, &bob_id), 401, "SESSION_ENDED");
+    let (carol, _, body) = verified_user(app, "carol@members-attack.example");
+    let carol_id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(set_role(app, &boss, &org, &carol_id, 254).status, 200);
+    let bob_token = bob["accessToken"].as_str().unwrap();
+    assert_error(&removal(bob_token, &org, &carol_id), 403, "FORBIDDEN");
+    assert_error(&removal(&carol, &org, &bob_id), 403, "FORBIDDEN");
+    assert_eq!(account_rows(app, &bob_id).2, 1, "Bob is a member still");
+    assert_eq!(account_rows(app, &eve_id).2, 1, "so is Eve, of hers");
+
     // Bodies no client should send: named, nothing changed.
     for body in [
         &b"{\"orgRole\": 1}"[..],
@@ -150,7 +189,13 @@ fn strangers_other_organizations_and_ended_sign_ins_change_no_role() {
     }
     let after: Vec<Value> = stored_roles(app, &org)
         .into_iter()
-        .filter(|r| r["email"] != "boss2@members-attack.example")
+        .filter(|r| {
+            ![
+                "boss2@members-attack.example",
+                "carol@members-attack.example",
+            ]
+            .contains(&r["email"].as_str().unwrap_or_default())
+        })
         .collect();
     assert_eq!(after, before);
 }
@@ -168,6 +213,11 @@ fn an_unverified_owner_or_a_banned_organization_changes_no_role() {
         403,
         "EMAIL_NOT_VERIFIED",
     );
+    assert_error(
+        &remove_member(app, token, org, own_id),
+        403,
+        "EMAIL_NOT_VERIFIED",
+    );
 
     let (boss, org, _) = verified_user(app, "boss@members-banned.example");
     let (_, _, bob) = verified_user(app, "bob@members-banned.example");
@@ -176,6 +226,7 @@ fn an_unverified_owner_or_a_banned_organization_changes_no_role() {
         "UPDATE organizations SET banned = 1 WHERE id = '{org}'"
     ));
     assert_error(&set_role(app, &boss, &org, bob_id, 254), 403, "ORG_BANNED");
+    assert_error(&remove_member(app, &boss, &org, bob_id), 403, "ORG_BANNED");
     assert_eq!(members(app, &boss, &org).status, 200, "reads stay possible");
     assert_eq!(
         stored_roles(app, &org)[0],

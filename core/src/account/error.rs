@@ -28,11 +28,14 @@ pub enum ErrorCode {
     /// The change would leave the organization without an OWNER who can act (a verified
     /// one): another member must be made OWNER first.
     LastOwner,
+    /// The member to remove is an OWNER (the caller included): an OWNER leaves only
+    /// once made ADMINISTRATOR or MEMBER, which every other OWNER is told of.
+    MemberIsOwner,
 }
 
 impl ErrorCode {
     /// Every code, for the contract test that holds `/openapi.json` to the code.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidInput,
         ErrorCode::WeakPassword,
         ErrorCode::EmailExistsActive,
@@ -52,6 +55,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::KeyExists,
         ErrorCode::LastOwner,
+        ErrorCode::MemberIsOwner,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +79,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::KeyExists => "KEY_EXISTS",
             ErrorCode::LastOwner => "LAST_OWNER",
+            ErrorCode::MemberIsOwner => "MEMBER_IS_OWNER",
         }
     }
 
@@ -88,7 +93,7 @@ impl ErrorCode {
             | ErrorCode::SessionEnded => 401,
             ErrorCode::EmailNotVerified | ErrorCode::Forbidden | ErrorCode::OrgBanned => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::KeyExists | ErrorCode::LastOwner => 409,
+            ErrorCode::KeyExists | ErrorCode::LastOwner | ErrorCode::MemberIsOwner => 409,
             _ => 400,
         }
     }

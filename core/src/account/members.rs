@@ -8,6 +8,18 @@
 //! withdrawal is never refused: like adding and revoking a key, undoing a thief's grant
 //! must always work. Why the last OWNER who can act keeps the role: an organization
 //! without one has nobody to manage its keys or people but the operator.
+//!
+//! Removal (`DELETE /organization/{idOrg}/member/{userId}`) ends the member's account:
+//! a person belongs to the organization of their address's domain (docs/accounts.md),
+//! login needs an organization, and an account left with none could neither sign in
+//! nor be signed up again. So their sign-ins end and, unless they belong to another
+//! organization, their account goes as the operator's erasure takes it (crate::account
+//! ::rows). Someone who still receives mail at the domain can sign up again and is a
+//! MEMBER once verified: membership of a domain organization follows its mailboxes.
+//! Why an OWNER is never removed, not even the caller: an OWNER is first made
+//! ADMINISTRATOR or MEMBER, which the other OWNERs are told of and can undo, so a
+//! stolen token cannot take an OWNER's account away in one request. A removal is never
+//! refused by the day's changes (like a withdrawal) and is bounded by the members.
 
 use super::{json_object, roles, AccountError};
 use serde_json::Value;
@@ -46,6 +58,9 @@ pub fn audit_action(role: &str) -> &'static str {
         _ => "ROLE_MEMBER",
     }
 }
+
+/// The audit action of a removal (the removed member's id in `key_id`).
+pub const REMOVAL_ACTION: &str = "MEMBER_REMOVED";
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,9 @@ pub enum Notice<'a> {
         user_id: &'a str,
         role: &'a str,
     },
+    /// `DELETE /organization/{idOrg}/member/{userId}`: a member was removed, their
+    /// account ended (core::account::members).
+    MemberRemoved { org_id: &'a str, user_id: &'a str },
 }
 
 impl Notice<'_> {
@@ -91,6 +94,18 @@ pub fn notice_email(
                 "set the role back (PUT /organization/{org_id}/member/{user_id} with \
                  {{\"orgRole\": …}}; GET /organization/{org_id}/members lists who has which, \
                  GET /organization/{org_id}/audit who changed what)"
+            ),
+        ),
+        Notice::MemberRemoved { org_id, user_id } => (
+            "A member was removed from your organization",
+            format!(
+                "the account {user_id} was removed from organization {org_id}: its sign-ins \
+                 ended, and unless it belongs to another organization it was erased"
+            ),
+            format!(
+                "the person signs up again with the same address and is a MEMBER of \
+                 organization {org_id} once verified; an OWNER then gives their role back \
+                 (GET /organization/{org_id}/audit shows who changed what)"
             ),
         ),
     };
@@ -174,6 +189,29 @@ mod tests {
             assert!(text.contains(needle), "{needle} in {text}");
         }
         assert!(!notice.paced(), "a grant is always told");
+    }
+
+    #[test]
+    fn a_removal_notice_names_the_account_and_how_to_come_back() {
+        let notice = Notice::MemberRemoved {
+            org_id: "org-1",
+            user_id: "user-7",
+        };
+        let (subject, text, _) = notice_email(
+            &notice,
+            "t",
+            "https://gate.example.com",
+            Some("boss@acme.io"),
+        );
+        assert_eq!(subject, "A member was removed from your organization");
+        for needle in [
+            "With the account boss@acme.io, of your organization,",
+            "the account user-7 was removed from organization org-1",
+            "signs up again with the same address",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(!notice.paced(), "a removal is always told");
     }
 
     #[test]

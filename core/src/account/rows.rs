@@ -1,9 +1,10 @@
-//! Where a person's and an organization's rows are kept, by table: one list for the two
+//! Where a person's and an organization's rows are kept, by table: one list for the
 //! places that must know them all — the worker's sweep of accounts never verified
 //! (src/store/maintenance.rs: deletes a person's rows, and keeps an account whose
-//! organization holds any of an organization's) and the operator's erasure of an
-//! account (cli/src/admin/sql/person.rs: deletes both) — so that a table added for one
-//! is in both. The maintenance end-to-end test holds the lists against the schema:
+//! organization holds any of an organization's), an OWNER's removal of a member
+//! (src/store/members.rs: a person's rows) and the operator's erasure of an account
+//! (cli/src/admin/sql/person.rs: deletes both) — so that a table added for one is in
+//! all. The maintenance end-to-end test holds the lists against the schema:
 //! every foreign key into `users` or `organizations` is from a table named here (or
 //! `org_members`, `subscriptions`, which both places handle on their own: memberships
 //! are how an account's organizations are found, and every organization has its trial).
@@ -30,6 +31,20 @@ pub const ORGANIZATION_HOLDINGS: [&str; 5] = [
     "key_audit",
     "org_keys",
 ];
+
+/// SQL `SET` list: what an erased account's `users` row keeps when audit entries name
+/// it as their actor (it stays as their anchor): its id and nothing personal, with an
+/// address no route parses (`erased:<id>`), so nobody can sign in as it, reset it or be
+/// mailed at it. One list for the operator's erasure and an OWNER's removal of a member.
+pub const ERASED_USER: &str = "email = 'erased:' || id, password_hash = '', first_name = '', \
+     last_name = '', image_url = NULL, inbox = NULL, failed_logins = 0, \
+     failed_logins_since_ms = NULL";
+
+/// SQL: audit entries name account `user` (an SQL expression) as their actor, so its
+/// erased row stays as their anchor ([`ERASED_USER`]) instead of going.
+pub fn audited_actor(user: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM key_audit WHERE actor_user_id = {user})")
+}
 
 #[cfg(test)]
 mod tests {

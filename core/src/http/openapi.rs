@@ -96,7 +96,8 @@ mod tests {
                 | ErrorCode::QuotaExceeded
                 | ErrorCode::NotFound
                 | ErrorCode::KeyExists
-                | ErrorCode::LastOwner => {}
+                | ErrorCode::LastOwner
+                | ErrorCode::MemberIsOwner => {}
             }
         }
         let emitted: BTreeSet<String> = ErrorCode::ALL

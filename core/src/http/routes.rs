@@ -81,6 +81,7 @@ pub enum RouteId {
     DeleteNodeEnv,
     ListOrgMembers,
     SetMemberRole,
+    RemoveMember,
     ListOrgAudit,
     /// Panics on purpose so the e2e suite can prove a panic becomes a 500 JSON answer.
     /// Served only when the `TEST_HOOKS` var is on; never documented.
@@ -283,6 +284,12 @@ pub const ROUTES: &[Route] = &[
     route(
         RouteId::SetMemberRole,
         Method::Put,
+        "/organization/{idOrg}/member/{userId}",
+        Family::Account,
+    ),
+    route(
+        RouteId::RemoveMember,
+        Method::Delete,
         "/organization/{idOrg}/member/{userId}",
         Family::Account,
     ),

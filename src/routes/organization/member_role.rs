@@ -19,8 +19,8 @@ use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Context, Env, Request, Response};
 
-/// Changing roles: OWNER only, never in a banned organization.
-const MANAGE_MEMBERS: Access = Access {
+/// Changing roles and removing members: OWNER only, never in a banned organization.
+pub(super) const MANAGE_MEMBERS: Access = Access {
     roles: &["OWNER"],
     writes: true,
 };

@@ -1,12 +1,13 @@
 //! `/organization/{idOrg}/…`: an organization's keys, nodes, service environments and
-//! members, for its members (reading) and its OWNERs and ADMINISTRATORs (changing; roles:
-//! OWNERs only), through the one authorization gate in routes::account.
+//! members, for its members (reading) and its OWNERs and ADMINISTRATORs (changing; roles
+//! and members: OWNERs only), through the one authorization gate in routes::account.
 
 pub mod audit_list;
 pub mod key_create;
 pub mod key_list;
 pub mod key_revoke;
 pub mod keys_revoke_all;
+pub mod member_remove;
 pub mod member_role;
 pub mod members_list;
 pub mod node_delete;

@@ -12,7 +12,9 @@
 //! (SECURITY.md, known gaps).
 
 use super::literal;
-use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
+use gatehouse_core::account::rows::{
+    audited_actor, ERASED_USER, ORGANIZATION_HOLDINGS, PERSONAL_TABLES,
+};
 
 /// Eight read-only statements: everything stored about the person at `email` (already
 /// lowercase), one answer each. Not the password's or the tokens' hashes: they are
@@ -215,11 +217,9 @@ pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     // Audit entries of organizations that stay keep naming the account's id: its row
     // stays as their anchor with nothing personal left, and an address no route parses
     // (`erased:<id>`), so nobody can sign in as it, reset it or be mailed at it.
-    let audited = format!("EXISTS (SELECT 1 FROM key_audit WHERE actor_user_id = {user})");
+    let audited = audited_actor(&user);
     statements.push(format!(
-        "UPDATE users SET email = 'erased:' || id, password_hash = '', first_name = '', \
-         last_name = '', image_url = NULL, inbox = NULL, failed_logins = 0, \
-         failed_logins_since_ms = NULL WHERE id = {user} AND {audited} RETURNING id"
+        "UPDATE users SET {ERASED_USER} WHERE id = {user} AND {audited} RETURNING id"
     ));
     statements.push(format!(
         "DELETE FROM users WHERE id = {user} AND NOT {audited} RETURNING id"
