@@ -1,12 +1,14 @@
 //! `gatehouse-cli admin` for people's accounts, against the local D1 of a running
 //! worker: an incident's revoke-key and end-sign-ins, and a person's export-account and
-//! delete-account (their requests to see their data and to be forgotten). Each changes
-//! what the worker answers at once.
+//! delete-account (their requests to see their data and to be forgotten), and what
+//! they show of an OWNER's removal of a member. Each changes what the worker answers at
+//! once.
 
 mod common;
 
 use common::{admin, ok};
 use gatehouse_e2e::accounts::{login_at, sign_up, user_id, verified_user, PASSWORD};
+use gatehouse_e2e::members::remove_member;
 use gatehouse_e2e::nodes::{fields, now_ms, signed, upload_new_key};
 use gatehouse_e2e::{shared_app, TestApp};
 use serde_json::{json, Value};
@@ -343,5 +345,52 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
     assert_eq!(
         app.d1_query("PRAGMA foreign_key_check"),
         Vec::<Value>::new()
+    );
+}
+
+#[test]
+fn a_removal_is_in_the_removed_persons_export_and_the_operators_key_audit() {
+    let app = shared_app();
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (boss, org, _) = verified_user(app, "boss@removed-export.example");
+    let (_, _, bob) = verified_user(app, "bob@removed-export.example");
+    let bob_id = bob["user"]["id"].as_str().unwrap().to_owned();
+    // Bob is also a member elsewhere (from before domain claims needed verification),
+    // so his account outlives the removal, and with it what names him.
+    let (_, elsewhere, _) = verified_user(app, "eve@removed-export-elsewhere.example");
+    app.d1_query(&format!(
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
+         VALUES ('{elsewhere}', '{bob_id}', 'MEMBER', 0)"
+    ));
+    assert_eq!(remove_member(app, &boss, &org, &bob_id).status, 200);
+
+    let text = ok(&admin(
+        app,
+        &["export-account", "bob@removed-export.example"],
+    ));
+    let export: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let entries = export["auditEntries"].as_array().expect("auditEntries");
+    assert_eq!(entries.len(), 1, "{text}");
+    assert_eq!(
+        (
+            &entries[0]["org_id"],
+            &entries[0]["action"],
+            &entries[0]["key_id"]
+        ),
+        (&json!(org), &json!("MEMBER_REMOVED"), &json!(bob_id)),
+        "{text}"
+    );
+    assert_eq!(
+        export["memberships"][0]["org_id"],
+        json!(elsewhere),
+        "{text}"
+    );
+
+    let listed = ok(&admin(app, &["key-audit", "--org", &org, "--limit", "1"]));
+    assert!(
+        listed.contains("\"member_email\": \"bob@removed-export.example\"")
+            && listed.contains("\"action\": \"MEMBER_REMOVED\"")
+            && listed.contains("\"actor_email\": \"boss@removed-export.example\""),
+        "{listed}"
     );
 }

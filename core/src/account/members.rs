@@ -62,6 +62,12 @@ pub fn audit_action(role: &str) -> &'static str {
 /// The audit action of a removal (the removed member's id in `key_id`).
 pub const REMOVAL_ACTION: &str = "MEMBER_REMOVED";
 
+/// SQL: the audit entry whose action is in column `action` names a member as its
+/// subject (`key_id`): a role change or a removal.
+pub fn names_member(action: &str) -> String {
+    format!("({action} LIKE 'ROLE_%' OR {action} = '{REMOVAL_ACTION}')")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

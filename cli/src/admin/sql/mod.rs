@@ -6,6 +6,8 @@
 //! the only way SQLite reads a string literal (single quotes, doubled inside; SQLite
 //! has no backslash escapes). Numbers are Rust integers, formatted.
 
+use gatehouse_core::account::members::names_member;
+
 /// Ids as gatehouse creates them (UUIDs) or operators seed them (`org-1`): letters,
 /// digits, `-`, `_`, `.`, at most 128 characters.
 pub fn checked_id(id: &str) -> Result<&str, String> {
@@ -91,15 +93,17 @@ pub fn show_org(org: &str) -> String {
 }
 
 /// The actor is shown by email too: an operator answers "who did this" with a person;
-/// so is a role change's member (`key_id` holds their id), as `member_email`.
+/// so is a role change's or a removal's member (`key_id` holds their id), as
+/// `member_email` (null once a removed member's account is gone).
 pub fn key_audit(org: Option<&str>, limit: u32) -> String {
     let filter = org.map_or(String::new(), |o| format!("WHERE org_id = {} ", literal(o)));
     format!(
         "SELECT at_ms, org_id, key_id, action, actor_user_id, \
          (SELECT email FROM users WHERE users.id = key_audit.actor_user_id) AS actor_email, \
          (SELECT email FROM users WHERE users.id = key_audit.key_id \
-           AND key_audit.action LIKE 'ROLE_%') AS member_email \
-         FROM key_audit {filter}ORDER BY at_ms DESC, id LIMIT {limit}"
+           AND {}) AS member_email \
+         FROM key_audit {filter}ORDER BY at_ms DESC, id LIMIT {limit}",
+        names_member("key_audit.action")
     )
 }
 

@@ -12,6 +12,7 @@
 //! (SECURITY.md, known gaps).
 
 use super::literal;
+use gatehouse_core::account::members::names_member;
 use gatehouse_core::account::rows::{
     audited_actor, ERASED_USER, ORGANIZATION_HOLDINGS, PERSONAL_TABLES,
 };
@@ -55,8 +56,8 @@ pub fn account_export(email: &str) -> String {
         ),
         format!(
             "SELECT at_ms, org_id, key_id, action FROM key_audit \
-             WHERE actor_user_id = {user} OR (key_id = {user} AND action LIKE 'ROLE_%') \
-             ORDER BY at_ms, id"
+             WHERE actor_user_id = {user} OR (key_id = {user} AND {}) ORDER BY at_ms, id",
+            names_member("action")
         ),
     ]
     .join("; ")
