@@ -2,7 +2,7 @@
 //! they get: a stranger, a MEMBER or ADMINISTRATOR, another organization's OWNER, a
 //! thief with an ended sign-in, an unverified address, a banned organization, bodies
 //! no client should send — and a demotion or a ban that lands between the gate's read
-//! and the change. Each answer named in SECURITY.md ("Roles").
+//! and the change. Each answer named in SECURITY.md ("Roles and removals").
 
 use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
 use gatehouse_e2e::members::{account_rows, members, remove_member, set_role, stored_roles};
