@@ -169,52 +169,20 @@ async fn answer(
         RouteId::RevokeToken => {
             account::tokens::revoke(req, env, db, param(&params, "tokenId")).await
         }
-        RouteId::CreateOrgKey => {
-            organization::key_create::handle(req, env, db, ctx, param(&params, "idOrg")).await
-        }
-        RouteId::ListOrgKeys => {
-            organization::key_list::handle(req, env, db, param(&params, "idOrg")).await
-        }
-        RouteId::RevokeOrgKey => {
-            let (org, key) = (param(&params, "idOrg"), param(&params, "keyId"));
-            organization::key_revoke::handle(req, env, db, org, key).await
-        }
-        RouteId::RevokeAllOrgKeys => {
-            organization::keys_revoke_all::handle(req, env, db, param(&params, "idOrg")).await
-        }
-        RouteId::ListOrgNodes => {
-            organization::nodes_list::handle(req, env, db, param(&params, "idOrg")).await
-        }
-        RouteId::DeleteOrgNode => {
-            let (org, node) = (param(&params, "idOrg"), param(&params, "nodeId"));
-            organization::node_delete::handle(req, env, db, org, node).await
-        }
         RouteId::NodeSecrets => nodes::secrets::handle(req, env, db).await,
-        RouteId::ListNodeEnvs => {
-            organization::node_env_list::handle(req, env, db, param(&params, "idOrg")).await
-        }
-        RouteId::SetNodeEnv => {
-            let (org, service) = (param(&params, "idOrg"), param(&params, "service"));
-            organization::node_env_put::handle(req, env, db, ctx, org, service).await
-        }
-        RouteId::DeleteNodeEnv => {
-            let (org, service) = (param(&params, "idOrg"), param(&params, "service"));
-            organization::node_env_delete::handle(req, env, db, org, service).await
-        }
-        RouteId::ListOrgMembers => {
-            organization::members_list::handle(req, env, db, param(&params, "idOrg")).await
-        }
-        RouteId::ListOrgAudit => {
-            organization::audit_list::handle(req, env, db, param(&params, "idOrg")).await
-        }
-        RouteId::SetMemberRole => {
-            let (org, user) = (param(&params, "idOrg"), param(&params, "userId"));
-            organization::member_role::handle(req, env, db, ctx, org, user).await
-        }
-        RouteId::RemoveMember => {
-            let (org, user) = (param(&params, "idOrg"), param(&params, "userId"));
-            organization::member_remove::handle(req, env, db, ctx, org, user).await
-        }
+        RouteId::CreateOrgKey
+        | RouteId::ListOrgKeys
+        | RouteId::RevokeOrgKey
+        | RouteId::RevokeAllOrgKeys
+        | RouteId::ListOrgNodes
+        | RouteId::DeleteOrgNode
+        | RouteId::ListNodeEnvs
+        | RouteId::SetNodeEnv
+        | RouteId::DeleteNodeEnv
+        | RouteId::ListOrgMembers
+        | RouteId::ListOrgAudit
+        | RouteId::SetMemberRole
+        | RouteId::RemoveMember => organization::answer(id, req, env, db, ctx, &params).await,
         RouteId::TestPanic => test_panic::handle(req).await,
         RouteId::TestClock => test_clock::handle(req).await,
     };
@@ -222,7 +190,7 @@ async fn answer(
     (response, Some(id))
 }
 
-fn param<'p>(params: &[(&'static str, &'p str)], name: &str) -> &'p str {
+pub(super) fn param<'p>(params: &[(&'static str, &'p str)], name: &str) -> &'p str {
     params
         .iter()
         .find(|(n, _)| *n == name)

@@ -1,5 +1,5 @@
 //! The account routes (`/user/*`, `/token`), one file each, and what they share:
-//! error rendering, authorization of organization routes, issuing a session.
+//! error rendering, authentication refusals, issuing a session.
 
 pub mod login;
 pub mod logout;
@@ -13,9 +13,8 @@ pub mod tokens;
 pub mod user_register;
 pub mod verify_email;
 
-use crate::auth::{self, AuthError};
+use crate::auth::AuthError;
 use crate::http;
-use crate::store::Db;
 use gatehouse_core::account::roles;
 use gatehouse_core::account::tokens::{
     issue_access, issue_refresh, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS,
@@ -39,49 +38,6 @@ pub fn auth_refused(e: AuthError) -> Result<Response, Problem> {
         AuthError::Problem(p) => Err(p),
     }
 }
-
-/// The caller's verified membership of `org_id` with one of `roles`: the gate every
-/// organization endpoint goes through. `Err` is the response to send.
-pub async fn authorize(
-    req: &worker::Request,
-    db: &Db,
-    config: &Config,
-    org_id: &str,
-    access: Access,
-) -> Result<Result<Caller, Response>, Problem> {
-    let now_ms = crate::clock::now_ms();
-    let claims = match auth::authenticate(req, config, now_ms) {
-        Ok(c) => c,
-        Err(e) => return auth_refused(e).map(Err),
-    };
-    match auth::require_member(db, &claims, org_id, access).await {
-        Ok(member) => Ok(Ok(Caller {
-            user_id: claims.sub,
-            email: member.email,
-        })),
-        Err(e) => auth_refused(e).map(Err),
-    }
-}
-
-/// Who passed [`authorize`].
-pub struct Caller {
-    pub user_id: String,
-    /// Their address as stored now, from the same read: security notices go to it.
-    pub email: String,
-}
-
-pub use crate::auth::Access;
-
-/// Reading an organization's keys and nodes: any verified member.
-pub const READ_ORG: Access = Access {
-    roles: &["OWNER", "ADMINISTRATOR", "MEMBER"],
-    writes: false,
-};
-/// Adding and revoking keys: OWNER or ADMINISTRATOR, and never in a banned organization.
-pub const MANAGE_KEYS: Access = Access {
-    roles: &["OWNER", "ADMINISTRATOR"],
-    writes: true,
-};
 
 /// New random ids, or an internal error when the platform has no randomness.
 pub fn new_id() -> Result<String, Problem> {

@@ -6,29 +6,24 @@
 //! here to review what a stolen token did (core::account::notices). Paging:
 //! core::org_changes::audit_page.
 
-use crate::routes::account::{authorize, error, Access};
+use super::Gated;
+use crate::http;
+use crate::routes::account::error;
 use crate::store::org_changes;
 use crate::store::Db;
-use crate::{config, http};
 use gatehouse_core::account::AccountError;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::query::raw_query_param;
 use gatehouse_core::org_changes::{audit_cursor, audit_page};
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::{Request, Response};
 
-/// Reading the trail: OWNER or ADMINISTRATOR.
-const READ_AUDIT: Access = Access {
-    roles: &["OWNER", "ADMINISTRATOR"],
-    writes: false,
-};
-
-pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, db, &config, org_id, READ_AUDIT).await? {
-        return Ok(refusal);
-    }
+pub async fn handle(
+    req: Request,
+    db: &Db,
+    Gated { org_id, .. }: &Gated<'_>,
+) -> Result<Response, Problem> {
     let url = req.inner().url();
     let page = match audit_page(
         raw_query_param(&url, "limit"),

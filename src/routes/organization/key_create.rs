@@ -15,12 +15,12 @@
 //! the sign-in that added it, so one added with a stolen token stays until someone
 //! who learns of it revokes it.
 
-use super::changes_spent;
+use super::{changes_spent, Gated};
 use crate::email::send_notice_later;
-use crate::routes::account::{authorize, error, new_id, MANAGE_KEYS};
+use crate::http;
+use crate::routes::account::{error, new_id};
 use crate::store::org_keys::{self, Insert, NewKey, Refusal};
 use crate::store::Db;
-use crate::{config, http};
 use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
@@ -40,13 +40,12 @@ pub async fn handle(
     env: &Env,
     db: &Db,
     ctx: &Context,
-    org_id: &str,
+    Gated {
+        config,
+        org_id,
+        caller,
+    }: &Gated<'_>,
 ) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    let caller = match authorize(&req, db, &config, org_id, MANAGE_KEYS).await? {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal),
-    };
     let wants_pem = req
         .headers()
         .get("accept")
@@ -58,7 +57,7 @@ pub async fn handle(
         // Generation costs 0.5–4 s of CPU: only for a caller who may add a key now,
         // at a bounded pace per organization and per network.
         let now_ms = crate::clock::now_ms();
-        if let Some(refusal) = before_generating(&req, env, db, &config, org_id, now_ms).await? {
+        if let Some(refusal) = before_generating(&req, env, db, config, org_id, now_ms).await? {
             return Ok(refusal);
         }
         let private = PrivateKey::generate(GENERATED_BITS).map_err(|e| {
@@ -92,14 +91,14 @@ pub async fn handle(
     .await?;
     let owners = match stored {
         Insert::Stored { owners } => owners,
-        Insert::Refused(why) => return Ok(refusal(why, &config)),
+        Insert::Refused(why) => return Ok(refusal(why, config)),
     };
     let notice = Notice::KeyAdded {
         org_id,
         key_id: &key_id,
     };
     let actor = (caller.user_id.as_str(), caller.email.as_str());
-    send_notice_later(ctx, env, &config, actor, &owners, &notice, now_ms);
+    send_notice_later(ctx, env, config, actor, &owners, &notice, now_ms);
     if let Some(private) = private {
         if !wants_pem {
             let response = http::json(200, &private.to_pkcs8_pem());

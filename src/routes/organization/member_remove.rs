@@ -7,31 +7,29 @@
 //! made ADMINISTRATOR or MEMBER first. The caller, the other OWNERs and the member are
 //! told (core::account::notices).
 
-use super::member_role::MANAGE_MEMBERS;
+use super::Gated;
 use crate::email::send_notice_later;
-use crate::routes::account::{authorize, error, new_id};
+use crate::http;
+use crate::routes::account::{error, new_id};
 use crate::store::members::{self, Removal, Removed};
 use crate::store::Db;
-use crate::{config, http};
 use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
 use serde_json::json;
-use worker::{Context, Env, Request, Response};
+use worker::{Context, Env, Response};
 
 pub async fn handle(
-    req: Request,
     env: &Env,
     db: &Db,
     ctx: &Context,
-    org_id: &str,
+    Gated {
+        config,
+        org_id,
+        caller,
+    }: &Gated<'_>,
     user_id: &str,
 ) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    let caller = match authorize(&req, db, &config, org_id, MANAGE_MEMBERS).await? {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal),
-    };
     let now_ms = crate::clock::now_ms();
     let removal = Removal {
         org_id,
@@ -45,7 +43,7 @@ pub async fn handle(
         Removed::Done { told } => {
             let notice = Notice::MemberRemoved { org_id, user_id };
             let actor = (caller.user_id.as_str(), caller.email.as_str());
-            send_notice_later(ctx, env, &config, actor, &told, &notice, now_ms);
+            send_notice_later(ctx, env, config, actor, &told, &notice, now_ms);
             Ok(http::json(
                 200,
                 &json!({"success": true, "message": "Member removed"}),

@@ -7,37 +7,30 @@
 //! OWNERs and the member are told (core::account::notices). Rules and why:
 //! core::account::members.
 
-use super::changes_spent;
+use super::{changes_spent, Gated};
 use crate::email::send_notice_later;
-use crate::routes::account::{authorize, error, new_id, Access};
+use crate::http;
+use crate::routes::account::{error, new_id};
 use crate::store::members::{self, RoleChange, SetRole};
 use crate::store::Db;
-use crate::{config, http};
 use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::{members::parse_role_change, roles, AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
 use serde_json::json;
 use worker::{Context, Env, Request, Response};
 
-/// Changing roles and removing members: OWNER only, never in a banned organization.
-pub(super) const MANAGE_MEMBERS: Access = Access {
-    roles: &["OWNER"],
-    writes: true,
-};
-
 pub async fn handle(
     mut req: Request,
     env: &Env,
     db: &Db,
     ctx: &Context,
-    org_id: &str,
+    Gated {
+        config,
+        org_id,
+        caller,
+    }: &Gated<'_>,
     user_id: &str,
 ) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    let caller = match authorize(&req, db, &config, org_id, MANAGE_MEMBERS).await? {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal),
-    };
     let body = http::read_body(&mut req).await?;
     let role = match parse_role_change(&body) {
         Ok(role) => role,
@@ -61,7 +54,7 @@ pub async fn handle(
                 role,
             };
             let actor = (caller.user_id.as_str(), caller.email.as_str());
-            send_notice_later(ctx, env, &config, actor, &told, &notice, now_ms);
+            send_notice_later(ctx, env, config, actor, &told, &notice, now_ms);
             from
         }
         SetRole::Unchanged => role.to_owned(),

@@ -5,21 +5,17 @@
 //! `GET /user/profile` answers them (`name` the first name, roles as Flashback's
 //! numbers).
 
-use crate::routes::account::{authorize, READ_ORG};
+use super::Gated;
+use crate::http;
 use crate::store::members;
 use crate::store::Db;
-use crate::{config, http};
 use gatehouse_core::account::roles;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::Response;
 
-pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, db, &config, org_id, READ_ORG).await? {
-        return Ok(refusal);
-    }
+pub async fn handle(db: &Db, Gated { org_id, .. }: &Gated<'_>) -> Result<Response, Problem> {
     let (found, total) = members::list(db, org_id).await?;
     let data: Vec<_> = found
         .iter()

@@ -1,6 +1,8 @@
 //! `/organization/{idOrg}/…`: an organization's keys, nodes, service environments and
-//! members, for its members (reading) and its OWNERs and ADMINISTRATORs (changing; roles
-//! and members: OWNERs only), through the one authorization gate in routes::account.
+//! members. Every one of these routes is answered through [`answer`], which runs the
+//! one authorization gate with the route's entry in [`access`] before the route's own
+//! code: a route cannot be added without saying who may call it, and none reads or
+//! writes anything of the organization before the caller passed.
 
 pub mod audit_list;
 pub mod key_create;
@@ -16,9 +18,126 @@ pub mod node_env_list;
 pub mod node_env_put;
 pub mod nodes_list;
 
-use crate::http;
+use super::account::auth_refused;
+use super::param;
+use crate::auth::{self, Access};
+use crate::store::Db;
+use crate::{config, http};
+use gatehouse_core::config::Config;
 use gatehouse_core::http::problem::{Family, Problem};
-use worker::Response;
+use gatehouse_core::http::routes::RouteId;
+use std::rc::Rc;
+use worker::{Context, Env, Request, Response};
+
+/// Reading an organization's keys, nodes and members: any verified member.
+const READ_ORG: Access = Access {
+    roles: &["OWNER", "ADMINISTRATOR", "MEMBER"],
+    writes: false,
+};
+/// Adding and revoking keys, deleting nodes: OWNER or ADMINISTRATOR, never in a banned
+/// organization. Service environments are credentials: only they see even which are
+/// set, and with the same rule.
+const MANAGE: Access = Access {
+    roles: &["OWNER", "ADMINISTRATOR"],
+    writes: true,
+};
+/// Reading the audit trail: OWNER or ADMINISTRATOR (they make its changes), also in a
+/// banned organization.
+const READ_AUDIT: Access = Access {
+    roles: &["OWNER", "ADMINISTRATOR"],
+    writes: false,
+};
+/// Setting roles and removing members: OWNER only, never in a banned organization
+/// (core::account::members says why).
+const MANAGE_MEMBERS: Access = Access {
+    roles: &["OWNER"],
+    writes: true,
+};
+
+/// Who may call each organization route: the one table of it (the router sends these
+/// routes, and only these, to [`answer`]).
+fn access(route: RouteId) -> Option<Access> {
+    use RouteId::*;
+    Some(match route {
+        ListOrgKeys | ListOrgNodes | ListOrgMembers => READ_ORG,
+        CreateOrgKey | RevokeOrgKey | RevokeAllOrgKeys | DeleteOrgNode | ListNodeEnvs
+        | SetNodeEnv | DeleteNodeEnv => MANAGE,
+        ListOrgAudit => READ_AUDIT,
+        SetMemberRole | RemoveMember => MANAGE_MEMBERS,
+        _ => return None,
+    })
+}
+
+/// What an organization route's own code starts from: the gate passed.
+pub struct Gated<'a> {
+    pub config: Rc<Config>,
+    /// The organization of the path (`idOrg`), the caller's.
+    pub org_id: &'a str,
+    pub caller: Caller,
+}
+
+/// Who passed the gate.
+pub struct Caller {
+    pub user_id: String,
+    /// Their address as stored now, from the same read: security notices go to it.
+    pub email: String,
+}
+
+/// Answers an organization route: the gate (the token, the caller's verified
+/// membership with a role of the route's [`access`], the ban for writes), then the
+/// route. A refusal is the answer.
+pub async fn answer(
+    route: RouteId,
+    req: Request,
+    env: &Env,
+    db: &Db,
+    ctx: &Context,
+    params: &[(&'static str, &str)],
+) -> Result<Response, Problem> {
+    let access = access(route).ok_or(Problem::Internal)?;
+    let config = config::require(env)?;
+    let org_id = param(params, "idOrg");
+    let claims = match auth::authenticate(&req, &config, crate::clock::now_ms()) {
+        Ok(c) => c,
+        Err(e) => return auth_refused(e),
+    };
+    let member = match auth::require_member(db, &claims, org_id, access).await {
+        Ok(member) => member,
+        Err(e) => return auth_refused(e),
+    };
+    let gate = Gated {
+        config,
+        org_id,
+        caller: Caller {
+            user_id: claims.sub,
+            email: member.email,
+        },
+    };
+    match route {
+        RouteId::CreateOrgKey => key_create::handle(req, env, db, ctx, &gate).await,
+        RouteId::ListOrgKeys => key_list::handle(db, &gate).await,
+        RouteId::RevokeOrgKey => key_revoke::handle(db, &gate, param(params, "keyId")).await,
+        RouteId::RevokeAllOrgKeys => keys_revoke_all::handle(db, &gate).await,
+        RouteId::ListOrgNodes => nodes_list::handle(db, &gate).await,
+        RouteId::DeleteOrgNode => node_delete::handle(db, &gate, param(params, "nodeId")).await,
+        RouteId::ListNodeEnvs => node_env_list::handle(db, &gate).await,
+        RouteId::SetNodeEnv => {
+            node_env_put::handle(req, env, db, ctx, &gate, param(params, "service")).await
+        }
+        RouteId::DeleteNodeEnv => {
+            node_env_delete::handle(db, &gate, param(params, "service")).await
+        }
+        RouteId::ListOrgMembers => members_list::handle(db, &gate).await,
+        RouteId::ListOrgAudit => audit_list::handle(req, db, &gate).await,
+        RouteId::SetMemberRole => {
+            member_role::handle(req, env, db, ctx, &gate, param(params, "userId")).await
+        }
+        RouteId::RemoveMember => {
+            member_remove::handle(env, db, ctx, &gate, param(params, "userId")).await
+        }
+        _ => Err(Problem::Internal),
+    }
+}
 
 /// 429 with `Retry-After`: the organization has made its day's key, environment and
 /// role changes (core::org_changes); the routes that grant or add answer it.

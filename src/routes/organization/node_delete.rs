@@ -5,31 +5,24 @@
 //! removal creates the node anew, never a captured earlier one (also not an unchanged
 //! heartbeat that was answered unwritten, newer than the row).
 
-use crate::routes::account::{authorize, error, MANAGE_KEYS};
+use super::Gated;
+use crate::http;
+use crate::routes::account::error;
 use crate::store::nodes;
 use crate::store::Db;
-use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::node_identity;
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::Response;
 
 pub async fn handle(
-    req: Request,
-    env: &Env,
     db: &Db,
-    org_id: &str,
+    Gated { config, org_id, .. }: &Gated<'_>,
     node_id: &str,
 ) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, db, &config, org_id, MANAGE_KEYS).await? {
-        return Ok(refusal);
-    }
     let deleted = match node_identity(&percent_decoded(node_id)) {
-        Ok(ip) => {
-            nodes::delete(db, org_id, &ip, &crate::routes::nodes::tombstones(&config)).await?
-        }
+        Ok(ip) => nodes::delete(db, org_id, &ip, &crate::routes::nodes::tombstones(config)).await?,
         Err(_) => false,
     };
     if !deleted {

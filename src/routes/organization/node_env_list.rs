@@ -3,22 +3,17 @@
 //! since when; never the contents (only the organization's nodes can read them, from
 //! `POST /secrets`, encrypted to their key).
 
-use super::node_env_delete::MANAGE_NODE_ENV;
-use crate::routes::account::authorize;
+use super::Gated;
+use crate::http;
 use crate::store::node_env;
 use crate::store::Db;
-use crate::{config, http};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_env::Service;
 use gatehouse_core::time::format_rfc3339_ms;
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::Response;
 
-pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, db, &config, org_id, MANAGE_NODE_ENV).await? {
-        return Ok(refusal);
-    }
+pub async fn handle(db: &Db, Gated { org_id, .. }: &Gated<'_>) -> Result<Response, Problem> {
     let rows = node_env::list(db, org_id).await?;
     let data: Vec<_> = rows
         .iter()

@@ -7,14 +7,14 @@
 //! told (core::account::notices: nodes run with what is set here, whoever set it).
 //! Contract: core::node_env.
 
-use super::changes_spent;
-use super::node_env_delete::{service_or_refusal, MANAGE_NODE_ENV};
+use super::node_env_delete::service_or_refusal;
+use super::{changes_spent, Gated};
 use crate::email::send_notice_later;
-use crate::routes::account::{authorize, error, new_id};
+use crate::routes::account::{error, new_id};
 use crate::routes::nodes::secrets::node_env_key;
 use crate::store::node_env::{self, Change, Put};
 use crate::store::Db;
-use crate::{config, http, webcrypto};
+use crate::{http, webcrypto};
 use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
@@ -29,15 +29,14 @@ pub async fn handle(
     env: &Env,
     db: &Db,
     ctx: &Context,
-    org_id: &str,
+    Gated {
+        config,
+        org_id,
+        caller,
+    }: &Gated<'_>,
     service: &str,
 ) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    let key = node_env_key(&config)?;
-    let caller = match authorize(&req, db, &config, org_id, MANAGE_NODE_ENV).await? {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal),
-    };
+    let key = node_env_key(config)?;
     let service = match service_or_refusal(service) {
         Ok(s) => s,
         Err(refusal) => return Ok(refusal),
@@ -76,7 +75,7 @@ pub async fn handle(
         service: service.as_str(),
     };
     let actor = (caller.user_id.as_str(), caller.email.as_str());
-    send_notice_later(ctx, env, &config, actor, &owners, &notice, now_ms);
+    send_notice_later(ctx, env, config, actor, &owners, &notice, now_ms);
     Ok(http::json(
         200,
         &json!({

@@ -3,21 +3,20 @@
 //! node not seen for `NODE_OFFLINE_AFTER_SECONDS` is listed with status `OFFLINE`
 //! (core::maintenance::liveness); a live one with what its installer last sent.
 
-use crate::routes::account::{authorize, READ_ORG};
+use super::Gated;
+use crate::http;
 use crate::routes::nodes::node_info;
 use crate::store::nodes;
 use crate::store::Db;
-use crate::{config, http};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::maintenance::liveness::listed_status;
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::Response;
 
-pub async fn handle(req: Request, env: &Env, db: &Db, org_id: &str) -> Result<Response, Problem> {
-    let config = config::require(env)?;
-    if let Err(refusal) = authorize(&req, db, &config, org_id, READ_ORG).await? {
-        return Ok(refusal);
-    }
+pub async fn handle(
+    db: &Db,
+    Gated { config, org_id, .. }: &Gated<'_>,
+) -> Result<Response, Problem> {
     let now_ms = crate::clock::now_ms();
     let mut found = nodes::list_for_org(db, org_id).await?;
     for node in &mut found {
