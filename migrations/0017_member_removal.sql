@@ -4,6 +4,14 @@
 -- it stays as long as the organization. SQLite cannot change a CHECK in place, so the
 -- table is rebuilt with its rows and both indexes (as 0015 did). It only widens what
 -- the table accepts: the code before this release runs on it unchanged.
+--
+-- org_members.owner_until_ms: when the member stopped being OWNER by a role change
+-- (NULL: never was, or only by founding). A member who was OWNER in the last day is
+-- not removed, so a stolen OWNER token cannot demote and erase another OWNER in two
+-- requests: the demotion's mail reaches every OWNER a day before removal is possible.
+-- Nullable, so the code before this release runs on it unchanged.
+ALTER TABLE org_members ADD COLUMN owner_until_ms INTEGER;
+
 CREATE TABLE key_audit_v4 (
     id            TEXT    NOT NULL PRIMARY KEY,
     org_id        TEXT    NOT NULL REFERENCES organizations (id),

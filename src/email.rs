@@ -145,6 +145,23 @@ pub fn send_notice_later(
     }
 }
 
+/// Tells a member of a change `actor_email` made to their own membership (a removal:
+/// core::account::notices), after the response; never paced (one per change, which
+/// the organization's day of changes bounds).
+pub fn send_member_notice_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    to: &str,
+    actor_email: &str,
+    notice: &Notice<'_>,
+    now_ms: i64,
+) {
+    let at = format_rfc3339_ms(now_ms);
+    let mail = notice_email(notice, &at, &config.public_url, Some(actor_email));
+    send_later(ctx, env, config, to, mail, "security notice", None);
+}
+
 /// The limiter that paces security notices per account: 10 a minute, as the account
 /// routes that send mail are paced per network.
 const NOTICES: &str = gatehouse_core::http::rate_limit::AUTH_LIMITER;

@@ -8,7 +8,9 @@
 
 use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
 use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
-use gatehouse_core::account::members::{audit_action, MEMBERS_LISTED, REMOVAL_ACTION};
+use gatehouse_core::account::members::{
+    audit_action, MEMBERS_LISTED, OWNER_REMOVAL_HOLD_MS, REMOVAL_ACTION,
+};
 use gatehouse_core::account::roles::rank;
 use gatehouse_core::account::rows::{audited_actor, ERASED_USER, PERSONAL_TABLES};
 use gatehouse_core::http::problem::Problem;
@@ -162,10 +164,12 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         ),
         &args,
     );
+    // An OWNER made something else is marked: removable only a day later.
     let update = db.statement(
-        "UPDATE org_members SET role = ?3 WHERE org_id = ?1 AND user_id = ?2 \
+        "UPDATE org_members SET role = ?3, owner_until_ms = CASE WHEN role = 'OWNER' \
+         THEN ?6 ELSE owner_until_ms END WHERE org_id = ?1 AND user_id = ?2 \
          AND EXISTS (SELECT 1 FROM key_audit WHERE id = ?5)",
-        &args[..5],
+        &args[..6],
     );
     let budget = budget_read(&db, change.org_id, change.now_ms);
     let owners_of = owners_read(&db, change.org_id, change.actor_user_id);
@@ -220,23 +224,33 @@ pub struct Removal<'a> {
 
 /// What a removal did.
 pub enum Removed {
-    /// Removed; who is told besides the actor: the organization's other verified
-    /// OWNERs, and the member at the address they had, if verified.
+    /// Removed: the organization's other verified OWNERs, told besides the actor, and
+    /// the member at the address they had (told if verified).
     Done {
-        told: Vec<Recipient>,
+        owners: Vec<Recipient>,
+        member: Recipient,
+        verified: bool,
     },
     NotMember,
-    /// The member is an OWNER (the caller too): never removed as one.
-    Owner,
+    /// The member is an OWNER (the caller too), or was one until less than
+    /// [`OWNER_REMOVAL_HOLD_MS`] ago (`until_ms`: when they stopped).
+    Owner {
+        until_ms: Option<i64>,
+    },
     /// The caller stopped being OWNER since the gate read their role.
     NotOwner,
     /// The organization was banned since the gate read it.
     Banned,
+    /// The day's changes are spent (core::org_changes).
+    ChangesSpent {
+        retry_after_seconds: u32,
+    },
 }
 
 /// Removes the member in one atomic batch: the audit row is written only if the member
-/// is no OWNER, the caller still one and the organization not banned; then, only if
-/// it was, the membership and every sign-in of the member go and, unless the member
+/// is no OWNER (nor was one in the last [`OWNER_REMOVAL_HOLD_MS`]), the caller still
+/// one, the organization not banned and its day's changes not spent; then, only if it
+/// was, the membership and every sign-in of the member go and, unless the member
 /// belongs to another organization, their account as the operator's erasure takes it
 /// (core::account::rows: their own rows, then their row, kept with nothing personal
 /// while audit entries name them as actor).
@@ -254,8 +268,8 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
     let actor_owner = actor_is_owner("?3");
     let before = db.statement(
         format!(
-            "SELECT m.role, o.banned, {actor_owner} AS actor_owner, u.email, \
-             u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
+            "SELECT m.role, m.owner_until_ms, o.banned, {actor_owner} AS actor_owner, \
+             u.email, u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
              JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
              WHERE m.org_id = ?1 AND m.user_id = ?2"
         ),
@@ -266,8 +280,10 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
              SELECT ?4, ?1, ?2, ?3, ?6, ?5 FROM org_members m \
              JOIN organizations o ON o.id = m.org_id \
-             WHERE m.org_id = ?1 AND m.user_id = ?2 AND m.role <> 'OWNER' AND o.banned = 0 \
-             AND {actor_owner}"
+             WHERE m.org_id = ?1 AND m.user_id = ?2 AND m.role <> 'OWNER' \
+             AND (m.owner_until_ms IS NULL OR m.owner_until_ms <= ?5 - {OWNER_REMOVAL_HOLD_MS}) \
+             AND o.banned = 0 AND {actor_owner} AND {}",
+            room_for_change("?1", "?5")
         ),
         &args,
     );
@@ -280,6 +296,7 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
         before,
         audit,
         owners_read(&db, removal.org_id, removal.actor_user_id),
+        budget_read(&db, removal.org_id, removal.now_ms),
         membership,
     ];
     // The member's rows, each bound to (?1 the member, ?2 the audit row): every sign-in
@@ -307,21 +324,32 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
     };
     let yes = |column: &str| number_of(before, column) == Some(1);
     if changes(&results, 1) > 0 {
-        let mut told = owners(&results, 2, what)?;
-        if yes("verified") {
-            told.push(Recipient {
+        return Ok(Removed::Done {
+            owners: owners(&results, 2, what)?,
+            member: Recipient {
                 user_id: removal.user_id.to_owned(),
                 email: text_of(before, "email"),
-            });
-        }
-        return Ok(Removed::Done { told });
+            },
+            verified: yes("verified"),
+        });
     }
+    let owner_until_ms = number_of(before, "owner_until_ms");
     Ok(if text_of(before, "role") == "OWNER" {
-        Removed::Owner
+        Removed::Owner { until_ms: None }
     } else if yes("banned") {
         Removed::Banned
     } else if !yes("actor_owner") {
         Removed::NotOwner
+    } else if let Some(until_ms) =
+        owner_until_ms.filter(|&ms| ms > removal.now_ms - OWNER_REMOVAL_HOLD_MS)
+    {
+        Removed::Owner {
+            until_ms: Some(until_ms),
+        }
+    } else if let Some(retry_after_seconds) = spent(&results, 3, removal.now_ms, what)? {
+        Removed::ChangesSpent {
+            retry_after_seconds,
+        }
     } else {
         return Err(storage_failure(what, "refused by no rule"));
     })

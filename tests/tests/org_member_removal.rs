@@ -2,7 +2,8 @@
 //! member's tokens stop at once, their account goes (kept with nothing personal while
 //! audit entries name them), the removal is audited and told; the person can sign up
 //! again at the domain and is a MEMBER once verified. An OWNER is never removed, the
-//! caller included; a member of another organization too keeps their account. What
+//! caller included, nor for a day after they stopped being one; a member of another
+//! organization too keeps their account. What
 //! everyone else gets: security_org_members.rs. Each answer named in SECURITY.md.
 
 use gatehouse_e2e::accounts::{assert_error, login_at, verified_user, PASSWORD};
@@ -73,20 +74,31 @@ fn an_owner_removes_a_colleague_whose_tokens_and_account_end() {
     );
     assert_error(&remove_member(app, &boss, &org, &bob_id), 404, "NOT_FOUND");
 
-    // Told: the OWNER who did it, and Bob at the address he had, with who did it.
-    let subject = "A member was removed from your organization";
+    // Told: the OWNER who did it, naming Bob by id and address (the id names nothing
+    // now), and Bob at the address he had, in words of his own, with who did it.
     let boss_mail = app.wait_for_emails("boss@members-remove.example", 2);
-    assert_eq!(boss_mail.last().unwrap().subject, subject);
+    let notice = boss_mail.last().unwrap();
+    assert_eq!(
+        notice.subject,
+        "A member was removed from your organization"
+    );
+    assert!(
+        notice.text.contains(&format!(
+            "the account {bob_id} (bob@members-remove.example) was removed from organization {org}"
+        )),
+        "{}",
+        notice.text
+    );
     let bob_mail = app.wait_for_emails("bob@members-remove.example", 2);
     let notice = bob_mail.last().unwrap();
-    assert_eq!(notice.subject, subject);
+    assert_eq!(notice.subject, "You were removed from an organization");
     assert!(
         notice
             .text
             .contains("With the account boss@members-remove.example")
-            && notice.text.contains(&format!(
-                "the account {bob_id} was removed from organization {org}"
-            )),
+            && notice
+                .text
+                .contains(&format!("your account was removed from organization {org}")),
         "{}",
         notice.text
     );
@@ -137,13 +149,13 @@ fn an_administrator_who_changed_things_is_kept_as_the_audit_trails_anchor() {
 }
 
 #[test]
-fn an_owner_is_never_removed_and_a_member_elsewhere_keeps_the_account() {
+fn an_owner_is_never_removed_nor_for_a_day_after_and_a_member_elsewhere_keeps_the_account() {
     let app = shared_app();
     let (boss, org, boss_body) = verified_user(app, "boss@members-keep.example");
     let (bob, _, bob_body) = verified_user(app, "bob@members-keep.example");
     let (boss_id, bob_id) = (id_of(&boss_body), id_of(&bob_body));
 
-    // Not the caller, not another OWNER: made ADMINISTRATOR or MEMBER first.
+    // Not the caller, not another OWNER.
     assert_error(
         &remove_member(app, &boss, &org, &boss_id),
         409,
@@ -160,18 +172,33 @@ fn an_owner_is_never_removed_and_a_member_elsewhere_keeps_the_account() {
         409,
         "MEMBER_IS_OWNER",
     );
+
+    // Made MEMBER, Bob is still held for a day: a stolen OWNER token cannot demote and
+    // erase an OWNER before the demotion's mail has reached the others.
+    assert_eq!(set_role(app, &boss, &org, &bob_id, 0).status, 200);
+    let held = remove_member(app, &boss, &org, &bob_id);
+    assert_error(&held, 409, "MEMBER_IS_OWNER");
+    assert!(
+        held.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("was an OWNER until"),
+        "{}",
+        held.body
+    );
     assert_eq!(account_rows(app, &boss_id).2, 1);
     assert_eq!(account_rows(app, &bob_id).2, 1);
 
     // A person also in another organization (a membership from before domain claims
-    // needed verification) leaves this one only: their sign-ins end, the account stays
-    // and signs in again to the organization left.
+    // needed verification) leaves this one only, once the day has passed: their
+    // sign-ins end, the account stays and signs in again to the organization left.
     let (_, elsewhere, _) = verified_user(app, "eve@members-keep-elsewhere.example");
     app.d1_query(&format!(
         "INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
-         VALUES ('{elsewhere}', '{bob_id}', 'MEMBER', 0)"
+         VALUES ('{elsewhere}', '{bob_id}', 'MEMBER', 0); \
+         UPDATE org_members SET owner_until_ms = owner_until_ms - 86400000 \
+         WHERE org_id = '{org}' AND user_id = '{bob_id}'"
     ));
-    assert_eq!(set_role(app, &boss, &org, &bob_id, 0).status, 200);
     assert_eq!(remove_member(app, &boss, &org, &bob_id).status, 200);
     assert_eq!(
         account_rows(app, &bob_id),

@@ -7,7 +7,9 @@
 //! What everyone else gets: security_org_members.rs. Each answer named in SECURITY.md.
 
 use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
-use gatehouse_e2e::members::{members, role_audit, set_role, stored_roles};
+use gatehouse_e2e::members::{
+    account_rows, members, remove_member, role_audit, set_role, stored_roles,
+};
 use gatehouse_e2e::nodes::now_ms;
 use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
@@ -181,10 +183,10 @@ fn the_last_owner_who_can_act_keeps_the_role() {
 }
 
 /// A grant counts against the organization's day of changes (core::org_changes) and is
-/// refused once it is spent; taking a role away never is: undoing a thief's grant must
-/// always work.
+/// refused once it is spent, as a removal is; taking a role away never is: undoing a
+/// thief's grant must always work.
 #[test]
-fn a_grant_needs_room_in_the_day_and_taking_a_role_away_never_does() {
+fn a_grant_or_a_removal_needs_room_in_the_day_and_taking_a_role_away_never_does() {
     let app = shared_app();
     let (boss, org, _) = verified_user(app, "boss@members-budget.example");
     let (_, _, bob) = verified_user(app, "bob@members-budget.example");
@@ -219,6 +221,13 @@ fn a_grant_needs_room_in_the_day_and_taking_a_role_away_never_does() {
         stored_roles(app, &org)[0],
         json!({"email": "bob@members-budget.example", "role": "MEMBER"})
     );
+
+    // Removals are bounded by the day too (unverified sign-ups join as MEMBERs, so the
+    // people who act do not bound them): the member is made MEMBER at once instead.
+    let removal = remove_member(app, &boss, &org, bob_id);
+    assert_error(&removal, 429, "RATE_LIMITED");
+    assert!(removal.header("retry-after").is_some());
+    assert_eq!(account_rows(app, bob_id).2, 1, "still a member");
 }
 
 /// The audit trail an organization's OWNERs and ADMINISTRATORs read

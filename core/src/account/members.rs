@@ -16,10 +16,16 @@
 //! organization, their account goes as the operator's erasure takes it (crate::account
 //! ::rows). Someone who still receives mail at the domain can sign up again and is a
 //! MEMBER once verified: membership of a domain organization follows its mailboxes.
-//! Why an OWNER is never removed, not even the caller: an OWNER is first made
-//! ADMINISTRATOR or MEMBER, which the other OWNERs are told of and can undo, so a
-//! stolen token cannot take an OWNER's account away in one request. A removal is never
-//! refused by the day's changes (like a withdrawal) and is bounded by the members.
+//! Why an OWNER is never removed, nor for a day after they stopped being one
+//! ([`OWNER_REMOVAL_HOLD_MS`]): an OWNER is first made ADMINISTRATOR or MEMBER, which
+//! every OWNER is told of by mail, and stays removable only a day later, so a stolen
+//! OWNER token cannot demote and erase the other OWNERs before they can act (reset the
+//! stolen account's password, set the role back). Nobody removes themselves: the
+//! caller is an OWNER. Why a removal needs room in the day's changes, unlike a
+//! withdrawal: unverified sign-ups join a claimed domain's organization as MEMBERs, so
+//! removals are not bounded by the people who act, and each writes an audit row kept
+//! for the organization's life; a member to be stopped at once is made MEMBER, which
+//! is never refused.
 
 use super::{json_object, roles, AccountError};
 use serde_json::Value;
@@ -61,6 +67,10 @@ pub fn audit_action(role: &str) -> &'static str {
 
 /// The audit action of a removal (the removed member's id in `key_id`).
 pub const REMOVAL_ACTION: &str = "MEMBER_REMOVED";
+
+/// How long after they stopped being OWNER a member cannot be removed: a day, as the
+/// organization's changes are counted.
+pub const OWNER_REMOVAL_HOLD_MS: i64 = 24 * 3600 * 1000;
 
 /// SQL: the audit entry whose action is in column `action` names a member as its
 /// subject (`key_id`): a role change or a removal.

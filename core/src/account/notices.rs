@@ -26,8 +26,16 @@ pub enum Notice<'a> {
         role: &'a str,
     },
     /// `DELETE /organization/{idOrg}/member/{userId}`: a member was removed, their
-    /// account ended (core::account::members).
-    MemberRemoved { org_id: &'a str, user_id: &'a str },
+    /// account ended (core::account::members); to the OWNERs. Named by id and by the
+    /// address they had: the id names nothing once the account is erased, and the
+    /// address was listed to every member (`GET …/members`).
+    MemberRemoved {
+        org_id: &'a str,
+        user_id: &'a str,
+        email: &'a str,
+    },
+    /// The same removal, to the member removed (at the address they had).
+    YouWereRemoved { org_id: &'a str },
 }
 
 impl Notice<'_> {
@@ -96,17 +104,31 @@ pub fn notice_email(
                  GET /organization/{org_id}/audit who changed what)"
             ),
         ),
-        Notice::MemberRemoved { org_id, user_id } => (
+        Notice::MemberRemoved {
+            org_id,
+            user_id,
+            email,
+        } => (
             "A member was removed from your organization",
             format!(
-                "the account {user_id} was removed from organization {org_id}: its sign-ins \
-                 ended, and unless it belongs to another organization it was erased"
+                "the account {user_id} ({email}) was removed from organization {org_id}: its \
+                 sign-ins ended, and unless it belongs to another organization it was erased"
             ),
             format!(
-                "the person signs up again with the same address and is a MEMBER of \
-                 organization {org_id} once verified; an OWNER then gives their role back \
-                 (GET /organization/{org_id}/audit shows who changed what)"
+                "the person signs up again at the organization's domain and joins it as a \
+                 MEMBER, who acts once verified; an OWNER then gives their role back (GET \
+                 /organization/{org_id}/audit shows who changed what)"
             ),
+        ),
+        Notice::YouWereRemoved { org_id } => (
+            "You were removed from an organization",
+            format!(
+                "your account was removed from organization {org_id}: your sign-ins ended, \
+                 and unless you belong to another organization your account was erased"
+            ),
+            "you can sign up again with your address at the organization's domain: you \
+             join it as a MEMBER, who acts once verified, and an OWNER gives your role back"
+                .to_owned(),
         ),
     };
     let (whose, advice) = match actor {
@@ -192,10 +214,11 @@ mod tests {
     }
 
     #[test]
-    fn a_removal_notice_names_the_account_and_how_to_come_back() {
+    fn a_removal_notice_names_the_account_by_id_and_address_and_how_to_come_back() {
         let notice = Notice::MemberRemoved {
             org_id: "org-1",
             user_id: "user-7",
+            email: "bob@acme.io",
         };
         let (subject, text, _) = notice_email(
             &notice,
@@ -206,12 +229,28 @@ mod tests {
         assert_eq!(subject, "A member was removed from your organization");
         for needle in [
             "With the account boss@acme.io, of your organization,",
-            "the account user-7 was removed from organization org-1",
-            "signs up again with the same address",
+            "the account user-7 (bob@acme.io) was removed from organization org-1",
+            "signs up again at the organization's domain",
         ] {
             assert!(text.contains(needle), "{needle} in {text}");
         }
         assert!(!notice.paced(), "a removal is always told");
+
+        let yours = Notice::YouWereRemoved { org_id: "org-1" };
+        let (subject, text, _) = notice_email(
+            &yours,
+            "t",
+            "https://gate.example.com",
+            Some("boss@acme.io"),
+        );
+        assert_eq!(subject, "You were removed from an organization");
+        for needle in [
+            "With the account boss@acme.io, of your organization,",
+            "your account was removed from organization org-1",
+            "you can sign up again with your address",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
     }
 
     #[test]

@@ -36,12 +36,14 @@ pub fn client_network(client_ip: &str) -> String {
 
 /// Routes whose handler limits some requests itself, after authorizing them (key
 /// generation: per organization and per client network, only for requests that
-/// would generate; adding a key, setting an environment or granting a role: the
-/// organization's day of changes, core::org_changes), so their 429 is documented though `per_ip` passes them.
+/// would generate; adding a key, setting an environment, granting a role or removing
+/// a member: the organization's day of changes, core::org_changes), so their 429 is
+/// documented though `per_ip` passes them.
 pub const LIMITED_IN_HANDLER: &[RouteId] = &[
     RouteId::CreateOrgKey,
     RouteId::SetNodeEnv,
     RouteId::SetMemberRole,
+    RouteId::RemoveMember,
 ];
 
 /// The limiter and key for a request to `route` from `client_ip`, if it is limited.

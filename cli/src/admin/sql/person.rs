@@ -111,7 +111,8 @@ fn another_verified_owner(user: &str) -> String {
 /// `ROLE_<role>`, the member's id as its subject), written only if the member has
 /// another role and it does not take OWNER from the organization's last OWNER who can
 /// act (a verified one; as delete-account's hand-over counts); then the change,
-/// returning the role set, made only if its entry is there. `role` is one of the three
+/// returning the role set, made only if its entry is there (an OWNER made something
+/// else is marked, as by route: removable by route a day later). `role` is one of the three
 /// (the command line checks it). An operator's change is counted in the organization's
 /// day of changes and never refused by it.
 pub fn set_role(org: &str, email: &str, role: &str, audit_id: &str, now_ms: i64) -> String {
@@ -130,7 +131,8 @@ pub fn set_role(org: &str, email: &str, role: &str, audit_id: &str, now_ms: i64)
          SELECT {audit_id}, m.org_id, m.user_id, NULL, '{action}', {now_ms} FROM org_members m \
          WHERE m.org_id = {org} AND m.user_id = {user} AND m.role <> {role} \
          AND (m.role <> 'OWNER' OR {}); \
-         UPDATE org_members SET role = {role} WHERE org_id = {org} AND user_id = {user} \
+         UPDATE org_members SET role = {role}, owner_until_ms = CASE WHEN role = 'OWNER' \
+         THEN {now_ms} ELSE owner_until_ms END WHERE org_id = {org} AND user_id = {user} \
          AND EXISTS (SELECT 1 FROM key_audit WHERE id = {audit_id}) RETURNING role",
         another_verified_owner("m.user_id")
     )
