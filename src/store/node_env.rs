@@ -2,7 +2,10 @@
 //! their nodes' services, and the signatures `POST /secrets` has answered.
 
 use super::nodes::CandidateKey;
-use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
+use super::org_changes::{
+    actor_may_change, actor_read, budget_read, owners, owners_read, room_for_change, spent,
+    stopped, Recipient, Stopped,
+};
 use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
@@ -177,14 +180,15 @@ impl Change<'_> {
 pub enum Put {
     /// Stored; the organization's other OWNERs, to be told.
     Stored { owners: Vec<Recipient> },
-    /// The organization was banned since the caller's role was read.
-    Banned,
+    /// The caller may no longer change it (org_changes::actor_may_change).
+    Stopped(Stopped),
     /// Its day's changes are spent (core::org_changes); retry after this many seconds.
     ChangesSpent { retry_after_seconds: u32 },
 }
 
 /// Sets (or replaces) a service's sealed environment, with its audit row, in one
-/// atomic batch; only while the organization is not banned and has changes left today.
+/// atomic batch; only while the caller may still change the organization (not banned,
+/// still OWNER or ADMINISTRATOR) and it has changes left today.
 pub async fn put(
     db: &Db,
     change: &Change<'_>,
@@ -198,10 +202,10 @@ pub async fn put(
     let upsert = db.statement(
         format!(
             "INSERT INTO node_envs (org_id, service, sealed, size_bytes, updated_at_ms) \
-             SELECT ?1, ?2, ?6, ?7, ?5 WHERE EXISTS (SELECT 1 FROM organizations WHERE id = ?1 \
-             AND banned = 0) AND {} ON CONFLICT (org_id, service) DO UPDATE SET \
-             sealed = excluded.sealed, size_bytes = excluded.size_bytes, \
+             SELECT ?1, ?2, ?6, ?7, ?5 WHERE {} AND {} ON CONFLICT (org_id, service) \
+             DO UPDATE SET sealed = excluded.sealed, size_bytes = excluded.size_bytes, \
              updated_at_ms = excluded.updated_at_ms",
+            actor_may_change("?1", "?3"),
             room_for_change("?1", "?5")
         ),
         &args,
@@ -214,36 +218,50 @@ pub async fn put(
     );
     let budget = budget_read(&db, change.org_id, change.now_ms);
     let owners_of = owners_read(&db, change.org_id, change.actor_user_id);
-    let results = db.batch(vec![upsert, audit, budget, owners_of]).await?;
+    let actor = actor_read(&db, change.org_id, change.actor_user_id);
+    let results = db
+        .batch(vec![upsert, audit, budget, owners_of, actor])
+        .await?;
     if changes(&results, 0) > 0 {
         return Ok(Put::Stored {
             owners: owners(&results, 3, what)?,
         });
     }
-    Ok(match spent(&results, 2, change.now_ms, what)? {
-        Some(retry_after_seconds) => Put::ChangesSpent {
+    if let Some(stopped) = stopped(&results, 4, what)? {
+        return Ok(Put::Stopped(stopped));
+    }
+    match spent(&results, 2, change.now_ms, what)? {
+        Some(retry_after_seconds) => Ok(Put::ChangesSpent {
             retry_after_seconds,
-        },
-        None => Put::Banned,
-    })
+        }),
+        None => Err(storage_failure(what, "refused by no rule")),
+    }
 }
 
-/// Removes a service's environment, with its audit row, in one atomic batch. Whether
-/// there was one.
-pub async fn delete(db: &Db, change: &Change<'_>) -> Result<bool, Problem> {
+/// Removes a service's environment, with its audit row, in one atomic batch, while the
+/// caller may still change the organization. `Ok(false)`: there was none.
+pub async fn delete(db: &Db, change: &Change<'_>) -> Result<Result<bool, Stopped>, Problem> {
     let what = "node_env.delete";
     let db = db.trip(Route::Primary, what);
     let args = change.args();
     let audit = db.statement(
-        "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-         SELECT ?4, ?1, ?2, ?3, 'ENV_DELETE', ?5 WHERE EXISTS \
-         (SELECT 1 FROM node_envs WHERE org_id = ?1 AND service = ?2)",
+        format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT ?4, ?1, ?2, ?3, 'ENV_DELETE', ?5 WHERE EXISTS \
+             (SELECT 1 FROM node_envs WHERE org_id = ?1 AND service = ?2) AND {}",
+            actor_may_change("?1", "?3")
+        ),
         &args,
     );
     let delete = db.statement(
-        "DELETE FROM node_envs WHERE org_id = ?1 AND service = ?2",
-        &args[..2],
+        "DELETE FROM node_envs WHERE org_id = ?1 AND service = ?2 \
+         AND EXISTS (SELECT 1 FROM key_audit WHERE id = ?4)",
+        &args[..4],
     );
-    let results = db.batch(vec![audit, delete]).await?;
-    Ok(changes(&results, 1) > 0)
+    let actor = actor_read(&db, change.org_id, change.actor_user_id);
+    let results = db.batch(vec![audit, delete, actor]).await?;
+    Ok(match stopped(&results, 2, what)? {
+        Some(stopped) => Err(stopped),
+        None => Ok(changes(&results, 1) > 0),
+    })
 }

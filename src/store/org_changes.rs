@@ -3,8 +3,8 @@
 //! until it has again, and which other OWNERs to tell of a change
 //! (core::account::notices); and the trail itself, a page at a time, for its OWNERs
 //! and ADMINISTRATORs.
-//! Shared by the key and environment stores, each of which ends its change batch with
-//! [`budget_read`] and [`owners_read`]. Rows are read as `serde_json::Value`s: a derived
+//! Shared by the key and environment stores, whose change batches each hold the caller
+//! to [`actor_may_change`] and end with [`budget_read`] and [`owners_read`]. Rows are read as `serde_json::Value`s: a derived
 //! `Deserialize` per row type is another deserializer in the bundle.
 
 use super::batch::StatementResult;
@@ -13,6 +13,58 @@ use super::{num, number_of, rows, text, text_of, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::org_changes::{retry_after_seconds, AuditPage, CHANGES_PER_DAY, WINDOW_MS};
 use serde_json::Value;
+
+/// SQL: account `actor` may still change organization `org` (parameters): an OWNER or
+/// ADMINISTRATOR of it, the organization not banned. The route's gate read both one
+/// round trip before the change's batch; a removal, demotion or ban landing in between
+/// must count, as in a role change (a removed member's row may be gone, and an audit
+/// row naming them would fail its foreign key).
+pub(super) fn actor_may_change(org: &str, actor: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM org_members ma JOIN organizations mo ON mo.id = ma.org_id \
+         WHERE ma.org_id = {org} AND ma.user_id = {actor} \
+         AND ma.role IN ('OWNER', 'ADMINISTRATOR') AND mo.banned = 0)"
+    )
+}
+
+/// Why [`actor_may_change`] no longer held in a change's batch.
+pub enum Stopped {
+    /// The caller is no longer an OWNER or ADMINISTRATOR of the organization (demoted
+    /// or removed since the gate).
+    NotAllowed,
+    /// The organization was banned since the gate.
+    Banned,
+}
+
+/// Whether [`actor_may_change`] holds, and the ban, read by [`stopped`].
+pub(super) fn actor_read(trip: &Trip<'_>, org_id: &str, actor_user_id: &str) -> Statement {
+    trip.statement(
+        format!(
+            "SELECT (SELECT banned FROM organizations WHERE id = ?1) AS banned, {} AS allowed",
+            actor_may_change("?1", "?2")
+        ),
+        &[text(org_id), text(actor_user_id)],
+    )
+}
+
+/// [`actor_read`]'s answer (statement `at` of the batch): why the change was stopped,
+/// if it was.
+pub(super) fn stopped(
+    results: &[StatementResult],
+    at: usize,
+    what: &str,
+) -> Result<Option<Stopped>, Problem> {
+    let read: Vec<Value> = rows(results, at, what)?;
+    let row = read.first();
+    let yes = |column: &str| row.and_then(|r| number_of(r, column)) == Some(1);
+    Ok(if yes("allowed") {
+        None
+    } else if yes("banned") {
+        Some(Stopped::Banned)
+    } else {
+        Some(Stopped::NotAllowed)
+    })
+}
 
 /// SQL: whether organization `org` (a parameter, e.g. `?2`) may make another change at
 /// `now`: fewer than [`CHANGES_PER_DAY`] audit rows in the day before. The count stops

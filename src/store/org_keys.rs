@@ -1,7 +1,10 @@
 //! Organization keys managed through the API, with their audit trail.
 
 use super::nodes::{nodes_of_org, NodeRow};
-use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
+use super::org_changes::{
+    actor_may_change, actor_read, budget_read, owners, owners_read, room_for_change, spent,
+    stopped, Recipient, Stopped,
+};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
@@ -37,6 +40,8 @@ pub enum Refusal {
     /// The organization has made its day's changes (core::org_changes); retry after
     /// this many seconds.
     ChangesSpent { retry_after_seconds: u32 },
+    /// The caller may no longer add keys (org_changes::actor_may_change).
+    Stopped(Stopped),
 }
 
 #[derive(Deserialize)]
@@ -51,13 +56,14 @@ struct KeyTaken {
 const KEY_TAKEN: &str = "SELECT 1 FROM org_keys WHERE public_key_pem = ?3 \
      AND revoked_at_ms IS NULL AND (org_id = ?2 OR proven = 1 OR ?7 = 0)";
 
-/// Whether organization ?2 has room for a key at ?5: fewer than ?6 active keys, and
-/// changes left today.
+/// Whether organization ?2 has room for a key at ?5 from its member ?9: fewer than ?6
+/// active keys, changes left today, and ?9 still one who may add keys.
 fn room_for_key() -> String {
     format!(
         "(SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6 \
-         AND {}",
-        room_for_change("?2", "?5")
+         AND {} AND {}",
+        room_for_change("?2", "?5"),
+        actor_may_change("?2", "?9")
     )
 }
 
@@ -101,14 +107,14 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     );
     let supersede = db.statement(
         format!("UPDATE org_keys SET revoked_at_ms = ?5 WHERE id IN (SELECT id {superseded})"),
-        &args[..7],
+        &args,
     );
     let insert = db.statement(
         format!(
             "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms, proven) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?7 WHERE {room} AND NOT EXISTS ({KEY_TAKEN})"
         ),
-        &args[..7],
+        &args,
     );
     let audit = db.statement(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
@@ -135,6 +141,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     );
     let budget = budget_read(&db, key.org_id, key.now_ms);
     let owners_of = owners_read(&db, key.org_id, key.actor_user_id);
+    let actor = actor_read(&db, key.org_id, key.actor_user_id);
     let statements = vec![
         superseded_audit,
         supersede,
@@ -143,6 +150,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         taken,
         budget,
         owners_of,
+        actor,
     ];
     let results = match db.try_batch(statements).await {
         Ok(results) => results,
@@ -156,6 +164,9 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         return Ok(Insert::Stored {
             owners: owners(&results, 6, what)?,
         });
+    }
+    if let Some(stopped) = stopped(&results, 7, what)? {
+        return Ok(Insert::Refused(Refusal::Stopped(stopped)));
     }
     let taken = rows::<KeyTaken>(&results, 4, what)?
         .first()
@@ -223,8 +234,17 @@ pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<KeyRow>, Vec<NodeRow>), 
     Ok((rows(&results, 0, what)?, rows(&results, 1, what)?))
 }
 
-/// Revokes an active key of the organization and records who did it, in one batch.
-/// Returns false when there is no such active key.
+/// What revoking a key did.
+pub enum Revoked {
+    Done,
+    /// No active key with this id in this organization.
+    NotFound,
+    /// The caller may no longer revoke keys (org_changes::actor_may_change).
+    Stopped(Stopped),
+}
+
+/// Revokes an active key of the organization and records who did it, in one batch,
+/// while the caller may still change the organization.
 pub async fn revoke(
     db: &Db,
     org_id: &str,
@@ -232,39 +252,51 @@ pub async fn revoke(
     actor_user_id: &str,
     audit_id: &str,
     now_ms: i64,
-) -> Result<bool, Problem> {
+) -> Result<Revoked, Problem> {
     let what = "org_keys.revoke";
     let db = db.trip(Route::Primary, what);
+    let args = [
+        text(key_id),
+        text(org_id),
+        num(now_ms),
+        text(actor_user_id),
+        text(audit_id),
+    ];
     let revoke = db.statement(
-        "UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND \
-         revoked_at_ms IS NULL",
-        &[text(key_id), text(org_id), num(now_ms)],
+        format!(
+            "UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND \
+             revoked_at_ms IS NULL AND {}",
+            actor_may_change("?2", "?4")
+        ),
+        &args[..4],
     );
     let audit = db.statement(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-         SELECT ?1, ?2, ?3, ?4, 'REVOKE', ?5 WHERE EXISTS \
-         (SELECT 1 FROM org_keys WHERE id = ?3 AND org_id = ?2 AND revoked_at_ms = ?5)",
-        &[
-            text(audit_id),
-            text(org_id),
-            text(key_id),
-            text(actor_user_id),
-            num(now_ms),
-        ],
+         SELECT ?5, ?2, ?1, ?4, 'REVOKE', ?3 WHERE EXISTS \
+         (SELECT 1 FROM org_keys WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms = ?3)",
+        &args,
     );
-    let results = db.batch(vec![revoke, audit]).await?;
-    Ok(changes(&results, 0) > 0)
+    let actor = actor_read(&db, org_id, actor_user_id);
+    let results = db.batch(vec![revoke, audit, actor]).await?;
+    if changes(&results, 0) > 0 {
+        return Ok(Revoked::Done);
+    }
+    Ok(match stopped(&results, 2, what)? {
+        Some(stopped) => Revoked::Stopped(stopped),
+        None => Revoked::NotFound,
+    })
 }
 
 /// Revokes every active key of the organization, with one audit row each (ids
-/// `<audit_id>-<key id>`), in one batch. Returns how many were revoked.
+/// `<audit_id>-<key id>`), in one batch, while the caller may still change the
+/// organization. Returns how many were revoked.
 pub async fn revoke_all(
     db: &Db,
     org_id: &str,
     actor_user_id: &str,
     audit_id: &str,
     now_ms: i64,
-) -> Result<usize, Problem> {
+) -> Result<Result<usize, Stopped>, Problem> {
     let what = "org_keys.revoke_all";
     let db = db.trip(Route::Primary, what);
     let args = [
@@ -273,16 +305,26 @@ pub async fn revoke_all(
         text(audit_id),
         num(now_ms),
     ];
+    let may = actor_may_change("?1", "?2");
     let audit = db.statement(
-        "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-         SELECT ?3 || '-' || id, org_id, id, ?2, 'REVOKE', ?4 FROM org_keys \
-         WHERE org_id = ?1 AND revoked_at_ms IS NULL",
+        format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT ?3 || '-' || id, org_id, id, ?2, 'REVOKE', ?4 FROM org_keys \
+             WHERE org_id = ?1 AND revoked_at_ms IS NULL AND {may}"
+        ),
         &args,
     );
     let revoke = db.statement(
-        "UPDATE org_keys SET revoked_at_ms = ?4 WHERE org_id = ?1 AND revoked_at_ms IS NULL",
+        format!(
+            "UPDATE org_keys SET revoked_at_ms = ?4 WHERE org_id = ?1 \
+             AND revoked_at_ms IS NULL AND {may}"
+        ),
         &args,
     );
-    let results = db.batch(vec![audit, revoke]).await?;
-    Ok(changes(&results, 1))
+    let actor = actor_read(&db, org_id, actor_user_id);
+    let results = db.batch(vec![audit, revoke, actor]).await?;
+    Ok(match stopped(&results, 2, what)? {
+        Some(stopped) => Err(stopped),
+        None => Ok(changes(&results, 1)),
+    })
 }

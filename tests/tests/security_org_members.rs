@@ -4,24 +4,32 @@
 //! no client should send — and a demotion or a ban that lands between the gate's read
 //! and the change. Each answer named in SECURITY.md ("Roles and removals").
 
+use gatehouse_core::account::rows::PERSONAL_TABLES;
 use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
 use gatehouse_e2e::members::{account_rows, members, remove_member, set_role, stored_roles};
+use gatehouse_e2e::node_env::set_env;
 use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
 
 /// The gate reads the caller's role and the ban; the change is a later round trip. What
-/// lands in between must count: the batch reads both again. Each D1 round trip takes
-/// 4 s here (the worker restarted with simulated distance over the same D1): the
-/// gate's read lands at ~4 s, the demotion and the ban are written at 6 s (straight
+/// lands in between must count: every change's batch reads them again — a role change,
+/// a removal, and the key and environment writes (a removed ADMINISTRATOR's row may be
+/// gone by then: their write is refused, not a 500). Each D1 round trip takes 4 s here
+/// (the worker restarted with simulated distance over the same D1): the gate's read
+/// lands at ~4 s, the demotion, the removal and the ban are written at 6 s (straight
 /// into the SQLite file; the requests are sent from threads of their own, so the
-/// harness does not hold the write back), the change's batch at ~8 s.
+/// harness does not hold the write back), the changes' batches at ~8 s.
 #[test]
-fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
+fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
     let mut app = gatehouse_e2e::spawn_app();
     let (boss, org, _) = verified_user(&app, "boss@members-late.example");
     let (bob, _, body) = verified_user(&app, "bob@members-late.example");
     let bob_id = body["user"]["id"].as_str().unwrap().to_owned();
     assert_eq!(set_role(&app, &boss, &org, &bob_id, 255).status, 200);
+    let (carl, _, body) = verified_user(&app, "carl@members-late.example");
+    let carl_id = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(set_role(&app, &boss, &org, &carl_id, 254).status, 200);
+    assert_eq!(set_env(&app, &boss, &org, "gcs", "A=1\n").status, 200);
     sign_up(&app, "carol@members-late.example");
     let carol_id = user_id(&app, "carol@members-late.example");
     sign_up(&app, "dan@members-late.example");
@@ -33,17 +41,17 @@ fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
     let gil_id = user_id(&app, "gil@members-banned-late.example");
     app.restart_with(&[("D1_LATENCY_MS", "4000")]);
 
-    // A role change (PUT with a body) or a removal (DELETE, none).
-    let send = |method: &'static str, token: &str, org: &str, user: &str| {
-        let url = app.url(&format!("/organization/{org}/member/{user}"));
+    // Each request as the client sends it: a JSON body, or none.
+    let send = |method: &'static str, token: &str, path: String, body: Option<&'static str>| {
+        let url = app.url(&path);
         let auth = format!("Bearer {token}");
         std::thread::spawn(move || {
             let request = ureq::request(method, &url).set("authorization", &auth);
-            let sent = match method {
-                "PUT" => request
+            let sent = match body {
+                Some(body) => request
                     .set("content-type", "application/json")
-                    .send_string(r#"{"orgRole": 254}"#),
-                _ => request.call(),
+                    .send_string(body),
+                None => request.call(),
             };
             match sent {
                 Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap()),
@@ -51,16 +59,49 @@ fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
             }
         })
     };
-    let demoted = send("PUT", &bob, &org, &carol_id);
-    let demoted_removes = send("DELETE", &bob, &org, &dan_id);
-    let in_banned = send("PUT", &eve, &banned, &fay_id);
-    let in_banned_removes = send("DELETE", &eve, &banned, &gil_id);
+    let role = Some(r#"{"orgRole": 254}"#);
+    let env = Some(r#"{"env": "B=2\n"}"#);
+    let member = |org: &str, user: &str| format!("/organization/{org}/member/{user}");
+    let keys = format!("/organization/{org}/key");
+    let demoted = [
+        send("PUT", &bob, member(&org, &carol_id), role),
+        send("DELETE", &bob, member(&org, &dan_id), None),
+        send("DELETE", &bob, keys.clone(), None),
+        send("PUT", &bob, format!("/organization/{org}/node-env/s3"), env),
+    ];
+    let removed = [
+        send("DELETE", &carl, keys, None),
+        send(
+            "DELETE",
+            &carl,
+            format!("/organization/{org}/node-env/gcs"),
+            None,
+        ),
+    ];
+    let in_banned = [
+        send("PUT", &eve, member(&banned, &fay_id), role),
+        send("DELETE", &eve, member(&banned, &gil_id), None),
+        send(
+            "PUT",
+            &eve,
+            format!("/organization/{banned}/node-env/s3"),
+            env,
+        ),
+    ];
     std::thread::sleep(std::time::Duration::from_secs(6));
+    // Bob demoted; Carl removed as the route removes (his rows, then his account); the
+    // other organization banned.
+    let carls_rows: String = PERSONAL_TABLES
+        .iter()
+        .chain(&["org_members"])
+        .map(|table| format!("DELETE FROM {table} WHERE user_id = '{carl_id}'; "))
+        .collect();
     app.d1_execute(&format!(
         "UPDATE org_members SET role = 'MEMBER' WHERE user_id = '{bob_id}'; \
+         {carls_rows} DELETE FROM users WHERE id = '{carl_id}'; \
          UPDATE organizations SET banned = 1 WHERE id = '{banned}'"
     ))
-    .expect("demote and ban");
+    .expect("demote, remove and ban");
     let answer = |(status, text): (u16, String)| {
         if status == 500 {
             eprintln!("worker log:\n{}", app.log());
@@ -70,19 +111,18 @@ fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
             serde_json::from_str::<Value>(&text).expect("JSON")["error_code"].clone(),
         )
     };
-    for demoted in [demoted, demoted_removes] {
-        assert_eq!(answer(demoted.join().unwrap()), (403, json!("FORBIDDEN")));
+    for sent in demoted.into_iter().chain(removed) {
+        assert_eq!(answer(sent.join().unwrap()), (403, json!("FORBIDDEN")));
     }
-    for in_banned in [in_banned, in_banned_removes] {
-        assert_eq!(
-            answer(in_banned.join().unwrap()),
-            (403, json!("ORG_BANNED"))
-        );
+    for sent in in_banned {
+        assert_eq!(answer(sent.join().unwrap()), (403, json!("ORG_BANNED")));
     }
     let members = [&carol_id, &dan_id, &fay_id, &gil_id];
     let changed = app.d1_query(&format!(
-        "SELECT count(*) AS n FROM key_audit WHERE key_id IN ('{}')",
-        members.map(String::as_str).join("', '")
+        "SELECT count(*) AS n FROM key_audit WHERE key_id IN ('{}') \
+         OR actor_user_id IN ('{bob_id}', '{carl_id}', '{eve_id}')",
+        members.map(String::as_str).join("', '"),
+        eve_id = user_id(&app, "eve@members-banned-late.example"),
     ));
     assert_eq!(changed[0]["n"], 0, "no audit row");
     for member in members {
@@ -92,6 +132,14 @@ fn a_demotion_or_ban_between_the_gate_and_the_change_is_not_missed() {
         assert_eq!(role, vec![json!({"role": "MEMBER"})], "kept, as it was");
         assert_eq!(account_rows(&app, member).1, 1, "signed in still");
     }
+    let envs = app.d1_query(&format!(
+        "SELECT org_id, service FROM node_envs WHERE org_id IN ('{org}', '{banned}')"
+    ));
+    assert_eq!(
+        envs,
+        vec![json!({"org_id": org, "service": "gcs"})],
+        "as they were"
+    );
 }
 
 #[test]

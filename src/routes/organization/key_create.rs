@@ -15,7 +15,7 @@
 //! the sign-in that added it, so one added with a stolen token stays until someone
 //! who learns of it revokes it.
 
-use super::{changes_spent, Gated};
+use super::{changes_spent, stopped, Gated};
 use crate::email::send_notice_later;
 use crate::http;
 use crate::routes::account::{error, new_id};
@@ -128,6 +128,7 @@ fn refusal(why: Refusal, config: &Config) -> Response {
             retry_after_seconds,
         } => changes_spent(retry_after_seconds),
         Refusal::QuotaFull => error(&quota_full(config)),
+        Refusal::Stopped(why) => stopped(why),
         Refusal::KeyExists => error(&AccountError::new(
             ErrorCode::KeyExists,
             "This public key is already active in an organization; a key belongs to one \

@@ -1,10 +1,10 @@
 //! `DELETE /organization/{idOrg}/key/{keyId}` — revokes a key (OWNER/ADMINISTRATOR).
 //! Nodes can no longer register with it; the row and an audit entry remain.
 
-use super::Gated;
+use super::{stopped, Gated};
 use crate::http;
 use crate::routes::account::{error, new_id};
-use crate::store::org_keys;
+use crate::store::org_keys::{self, Revoked};
 use crate::store::Db;
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::http::problem::Problem;
@@ -17,11 +17,15 @@ pub async fn handle(
     key_id: &str,
 ) -> Result<Response, Problem> {
     let now_ms = crate::clock::now_ms();
-    if !org_keys::revoke(db, org_id, key_id, &caller.user_id, &new_id()?, now_ms).await? {
-        return Ok(error(&AccountError::new(
-            ErrorCode::NotFound,
-            "No active key with this id in this organization",
-        )));
+    match org_keys::revoke(db, org_id, key_id, &caller.user_id, &new_id()?, now_ms).await? {
+        Revoked::Done => {}
+        Revoked::Stopped(why) => return Ok(stopped(why)),
+        Revoked::NotFound => {
+            return Ok(error(&AccountError::new(
+                ErrorCode::NotFound,
+                "No active key with this id in this organization",
+            )))
+        }
     }
     Ok(http::json(
         200,

@@ -2,7 +2,7 @@
 //! `deleteOrgKeys`; OWNER/ADMINISTRATOR). Rows and audit entries remain; nodes can no
 //! longer register with any of them. One D1 batch.
 
-use super::Gated;
+use super::{stopped, Gated};
 use crate::http;
 use crate::routes::account::new_id;
 use crate::store::org_keys;
@@ -16,7 +16,11 @@ pub async fn handle(
     Gated { org_id, caller, .. }: &Gated<'_>,
 ) -> Result<Response, Problem> {
     let now_ms = crate::clock::now_ms();
-    let revoked = org_keys::revoke_all(db, org_id, &caller.user_id, &new_id()?, now_ms).await?;
+    let revoked =
+        match org_keys::revoke_all(db, org_id, &caller.user_id, &new_id()?, now_ms).await? {
+            Ok(revoked) => revoked,
+            Err(why) => return Ok(stopped(why)),
+        };
     Ok(http::json(
         200,
         &json!({"success": true, "message": format!("Successfully deleted {revoked} organization key(s)")}),

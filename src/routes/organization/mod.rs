@@ -18,11 +18,13 @@ pub mod node_env_list;
 pub mod node_env_put;
 pub mod nodes_list;
 
-use super::account::auth_refused;
+use super::account::{auth_refused, error};
 use super::param;
 use crate::auth::{self, Access};
+use crate::store::org_changes::Stopped;
 use crate::store::Db;
 use crate::{config, http};
+use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::http::problem::{Family, Problem};
 use gatehouse_core::http::routes::RouteId;
@@ -137,6 +139,22 @@ pub async fn answer(
         }
         _ => Err(Problem::Internal),
     }
+}
+
+/// The answer to a change its batch stopped: the gate saw the caller allowed and the
+/// organization usable, and a demotion, removal or ban landed in between
+/// (store::org_changes::actor_may_change).
+fn stopped(why: Stopped) -> Response {
+    error(&match why {
+        Stopped::NotAllowed => AccountError::new(
+            ErrorCode::Forbidden,
+            "Your role in this organization does not allow this",
+        ),
+        Stopped::Banned => AccountError::new(
+            ErrorCode::OrgBanned,
+            "This organization is banned; it can no longer make changes",
+        ),
+    })
 }
 
 /// 429 with `Retry-After`: the organization has made its day's key, environment and

@@ -3,7 +3,7 @@
 //! (`ENV_DELETE`) in the same batch. The organization's installers then get a 404
 //! naming it from `POST /secrets` until it is set again.
 
-use super::Gated;
+use super::{stopped, Gated};
 use crate::http;
 use crate::routes::account::{error, new_id};
 use crate::store::node_env::{self, Change};
@@ -36,7 +36,11 @@ pub async fn handle(
         audit_id: &new_id()?,
         now_ms: crate::clock::now_ms(),
     };
-    if !node_env::delete(db, &change).await? {
+    let deleted = match node_env::delete(db, &change).await? {
+        Ok(deleted) => deleted,
+        Err(why) => return Ok(stopped(why)),
+    };
+    if !deleted {
         return Ok(error(&AccountError::new(
             ErrorCode::NotFound,
             "No environment is set for this service",

@@ -8,7 +8,7 @@
 //! Contract: core::node_env.
 
 use super::node_env_delete::service_or_refusal;
-use super::{changes_spent, Gated};
+use super::{changes_spent, stopped, Gated};
 use crate::email::send_notice_later;
 use crate::routes::account::{error, new_id};
 use crate::routes::nodes::secrets::node_env_key;
@@ -59,13 +59,7 @@ pub async fn handle(
     };
     let owners = match node_env::put(db, &change, &sealed, file.as_bytes().len()).await? {
         Put::Stored { owners } => owners,
-        // The gate saw the organization usable; a ban landed in between.
-        Put::Banned => {
-            return Ok(error(&AccountError::new(
-                ErrorCode::OrgBanned,
-                "This organization is banned; it can no longer make changes",
-            )))
-        }
+        Put::Stopped(why) => return Ok(stopped(why)),
         Put::ChangesSpent {
             retry_after_seconds,
         } => return Ok(changes_spent(retry_after_seconds)),
