@@ -1,7 +1,7 @@
 //! The work each benchmark times, shared by the native runner (src/main.rs) and the
 //! wasm module node runs (bench/node.mjs). Timing happens in the caller, around these.
 
-use gatehouse_core::crypto::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
+use gatehouse_core::crypto::pbkdf2::{pbkdf2_hmac_sha256, pbkdf2_hmac_sha512};
 use gatehouse_core::crypto::rsa_keys::PublicKey;
 use gatehouse_core::nodes::registration as node_registration;
 
@@ -11,18 +11,18 @@ use gatehouse_core::nodes::registration as node_registration;
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-/// PBKDF2 with our implementation (core/src/crypto/pbkdf2.rs), as production runs it.
+/// PBKDF2 with our implementation (core/kernels/src/pbkdf2.rs), as production runs it.
 pub fn kdf_ours(sha512: bool, iterations: u32) -> u8 {
     let mut out = [0u8; 64];
     if sha512 {
-        pbkdf2_hmac::<Sha512>(
+        pbkdf2_hmac_sha512(
             b"correct horse battery",
             b"0123456789abcdef",
             iterations,
             &mut out,
         );
     } else {
-        pbkdf2_hmac::<Sha256>(
+        pbkdf2_hmac_sha256(
             b"correct horse battery",
             b"0123456789abcdef",
             iterations,
@@ -64,7 +64,7 @@ pub fn rsa_parse() -> PublicKey {
 }
 
 /// Verifies the fixture signature `n` times with an already parsed key (our
-/// Montgomery verify, core/src/crypto/rsa_verify.rs, as production runs it).
+/// Montgomery verify, core/kernels/src/rsa_verify.rs, as production runs it).
 pub fn rsa_verify(key: &PublicKey, n: u32) -> u32 {
     (0..n)
         .filter(|_| key.verify(RSA_MESSAGE, RSA_SIGNATURE))

@@ -1,4 +1,4 @@
-//! Our Montgomery RSA public operation (core/src/crypto/rsa_verify.rs) against num-bigint's
+//! Our Montgomery RSA public operation (core/kernels/src/rsa_verify.rs) against num-bigint's
 //! modpow, for any odd modulus of 65–512 bytes, any exponent and any signature: the
 //! same value, or both refuse s ≥ n. Verification is a byte comparison on top of it.
 #![no_main]

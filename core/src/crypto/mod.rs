@@ -4,10 +4,11 @@
 //! hashing, comparisons.
 
 pub mod password;
-pub mod pbkdf2;
 pub mod rsa_keys;
-pub mod rsa_verify;
 pub mod work;
+
+/// The hot loops, built for speed in a crate of their own (gatehouse-kernels says why).
+pub use gatehouse_kernels::{pbkdf2, rsa_verify};
 
 use sha2::{Digest, Sha256};
 

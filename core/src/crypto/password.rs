@@ -5,7 +5,7 @@
 //! current config, and [`needs_rehash`] tells when a stored hash is weaker than it.
 
 use crate::config::KdfHash;
-use crate::crypto::pbkdf2::{pbkdf2_hmac, Sha256, Sha512};
+use crate::crypto::pbkdf2::{pbkdf2_hmac_sha256, pbkdf2_hmac_sha512};
 use crate::crypto::{constant_time_eq, random_bytes};
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use base64::Engine;
@@ -44,12 +44,12 @@ fn derive(kdf: KdfHash, secret: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> 
     match kdf {
         KdfHash::Sha256 => {
             let mut out = vec![0u8; 32];
-            pbkdf2_hmac::<Sha256>(secret, salt, iterations, &mut out);
+            pbkdf2_hmac_sha256(secret, salt, iterations, &mut out);
             out
         }
         KdfHash::Sha512 => {
             let mut out = vec![0u8; 64];
-            pbkdf2_hmac::<Sha512>(secret, salt, iterations, &mut out);
+            pbkdf2_hmac_sha512(secret, salt, iterations, &mut out);
             out
         }
     }

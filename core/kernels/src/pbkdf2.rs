@@ -76,7 +76,20 @@ impl Sha2 for Sha512 {
     }
 }
 
+/// PBKDF2-HMAC-SHA256 into `out` (`rounds` ≥ 1): compiled here, at this crate's
+/// level (lib.rs says why).
+pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
+    pbkdf2_hmac::<Sha256>(password, salt, rounds, out)
+}
+
+/// PBKDF2-HMAC-SHA512 into `out` (`rounds` ≥ 1), as [`pbkdf2_hmac_sha256`].
+pub fn pbkdf2_hmac_sha512(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
+    pbkdf2_hmac::<Sha512>(password, salt, rounds, out)
+}
+
 /// Fills `out` with PBKDF2-HMAC-`H`(`password`, `salt`, `rounds`). `rounds` ≥ 1.
+/// Generic, so compiled where it is instantiated: outside this crate, call
+/// [`pbkdf2_hmac_sha256`] or [`pbkdf2_hmac_sha512`].
 pub fn pbkdf2_hmac<H: Sha2>(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
     let digest_len = 8 * H::WORD;
     let (inner, outer) = keyed_states::<H>(password);
@@ -167,7 +180,7 @@ fn store<H: Sha2>(state: &[H::Word; 8], out: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::hex;
+    use crate::hex;
 
     fn ours<H: Sha2>(password: &[u8], salt: &[u8], rounds: u32, len: usize) -> String {
         let mut out = vec![0u8; len];
