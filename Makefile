@@ -43,8 +43,8 @@ CONTRACT_VENV := $(HOME)/.cache/gatehouse/schemathesis-venv
 CONTRACT_STAMP := $(CONTRACT_VENV)/.installed-$(shell sha256sum tests/contract/requirements.txt | cut -c1-16)
 export SCHEMATHESIS := $(CONTRACT_VENV)/bin/schemathesis
 
-WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json \
-	$(shell find src core/src -type f -name '*.rs' 2>/dev/null)
+WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json core/build.rs \
+	core/kernels/Cargo.toml $(shell find src core/src core/kernels/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
 	check-links chromium test-browser deploy-preflight test-deploy-preflight migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \

@@ -6,7 +6,8 @@
 -- the table accepts: the code before this release runs on it unchanged.
 --
 -- org_members.owner_until_ms: when the member stopped being OWNER by a role change
--- (NULL: never was, or only by founding). A member who was OWNER in the last day is
+-- (NULL: never was an OWNER, or stopped before this migration: such a member is
+-- removable at once). A member who was OWNER in the last day is
 -- not removed, so a stolen OWNER token cannot demote and erase another OWNER in two
 -- requests: the demotion's mail reaches every OWNER a day before removal is possible.
 -- Nullable, so the code before this release runs on it unchanged.

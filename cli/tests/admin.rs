@@ -362,6 +362,12 @@ fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_
         &["set-role", &company, "boss@roles.example", "MEMBER"],
     ));
     assert_eq!(upload(&boss_token), 403);
+    // An OWNER made MEMBER is marked, as by route: removable by route a day later.
+    let marked = app.d1_query(&format!(
+        "SELECT u.email FROM org_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = '{company}' AND m.owner_until_ms IS NOT NULL"
+    ));
+    assert_eq!(marked, vec![json!({"email": "boss@roles.example"})]);
 
     // Someone else's organization, a role that is not one, a hostile id: nothing.
     let (_, elsewhere, _) = verified_user(app, "eve@roles-elsewhere.example");

@@ -6,7 +6,9 @@
 //! audit row; the batch's reads then say which rule refused. A removal is the same
 //! shape: its audit row decides, and the member's rows follow it.
 
-use super::org_changes::{budget_read, owners, owners_read, room_for_change, spent, Recipient};
+use super::org_changes::{
+    budget_read, owners, owners_read, room_for_change, spent, Recipient, Stopped,
+};
 use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::account::members::{
     audit_action, MEMBERS_LISTED, OWNER_REMOVAL_HOLD_MS, REMOVAL_ACTION,
@@ -91,10 +93,8 @@ pub enum SetRole {
     NotMember,
     /// It would take OWNER from the last OWNER who can act.
     LastOwner,
-    /// The caller stopped being OWNER since the gate read their role.
-    NotOwner,
-    /// The organization was banned since the gate read it.
-    Banned,
+    /// The caller stopped being OWNER, or the organization was banned, since the gate.
+    Stopped(Stopped),
     /// A grant, and the day's changes are spent (core::org_changes).
     ChangesSpent {
         retry_after_seconds: u32,
@@ -199,9 +199,9 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
     Ok(if from == change.role {
         SetRole::Unchanged
     } else if yes("banned") {
-        SetRole::Banned
+        SetRole::Stopped(Stopped::Banned)
     } else if !yes("actor_owner") {
-        SetRole::NotOwner
+        SetRole::Stopped(Stopped::NotAllowed)
     } else if from == "OWNER" && !yes("another_owner") {
         SetRole::LastOwner
     } else if let Some(retry_after_seconds) = spent(&results, 3, change.now_ms, what)? {
@@ -237,10 +237,8 @@ pub enum Removed {
     Owner {
         until_ms: Option<i64>,
     },
-    /// The caller stopped being OWNER since the gate read their role.
-    NotOwner,
-    /// The organization was banned since the gate read it.
-    Banned,
+    /// The caller stopped being OWNER, or the organization was banned, since the gate.
+    Stopped(Stopped),
     /// The day's changes are spent (core::org_changes).
     ChangesSpent {
         retry_after_seconds: u32,
@@ -337,9 +335,9 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
     Ok(if text_of(before, "role") == "OWNER" {
         Removed::Owner { until_ms: None }
     } else if yes("banned") {
-        Removed::Banned
+        Removed::Stopped(Stopped::Banned)
     } else if !yes("actor_owner") {
-        Removed::NotOwner
+        Removed::Stopped(Stopped::NotAllowed)
     } else if let Some(until_ms) =
         owner_until_ms.filter(|&ms| ms > removal.now_ms - OWNER_REMOVAL_HOLD_MS)
     {

@@ -6,6 +6,7 @@
 //! here without touching a route (docs/nodes.md, "Past one database").
 
 use super::db::{Statement, Trip};
+use super::org_changes::{actor_may_change, actor_read, stopped, Stopped};
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
@@ -295,31 +296,43 @@ pub async fn unregister(
 }
 
 /// Removes a node of `org_id` (an organization manager's decision), leaving a
-/// tombstone at its last signed timestamp. False if unknown.
+/// tombstone at its last signed timestamp, while `actor_user_id` may still change the
+/// organization (org_changes::actor_may_change). `Ok(false)`: no such node.
 pub async fn delete(
     db: &Db,
     org_id: &str,
     ip: &str,
+    actor_user_id: &str,
     retention: &Tombstones,
-) -> Result<bool, Problem> {
+) -> Result<Result<bool, Stopped>, Problem> {
     let what = "nodes.delete";
     let db = db.trip(Route::Primary, what);
-    let condition = "org_id = ?1 AND ip = ?2";
+    let condition = format!(
+        "org_id = ?1 AND ip = ?2 AND {}",
+        actor_may_change("?1", "?4")
+    );
+    let args = [
+        text(org_id),
+        text(ip),
+        num(retention.now_ms),
+        text(actor_user_id),
+    ];
     let statements = vec![
         db.statement(
             // At least now: a heartbeat the node sent unchanged (unwritten, so newer
             // than the row's last signed time) must not bring the node back if replayed.
-            tombstone("max(last_signed_at_ms, ?3)", condition, "?3"),
-            &[text(org_id), text(ip), num(retention.now_ms)],
+            tombstone("max(last_signed_at_ms, ?3)", &condition, "?3"),
+            &args,
         ),
-        db.statement(
-            format!("DELETE FROM nodes WHERE {condition}"),
-            &[text(org_id), text(ip)],
-        ),
+        db.statement(format!("DELETE FROM nodes WHERE {condition}"), &args),
         sweep_tombstones(&db, retention),
+        actor_read(&db, org_id, actor_user_id),
     ];
     let results = db.batch(statements).await?;
-    Ok(changes(&results, 1) > 0)
+    Ok(match stopped(&results, 3, what)? {
+        Some(stopped) => Err(stopped),
+        None => Ok(changes(&results, 1) > 0),
+    })
 }
 
 /// When tombstones are written and how long they matter: a removed node's tombstone

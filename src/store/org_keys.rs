@@ -270,10 +270,16 @@ pub async fn revoke(
         ),
         &args[..4],
     );
+    // Held to the caller too: a concurrent revocation in the same millisecond must not
+    // be audited as this caller's once they were stopped.
     let audit = db.statement(
-        "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-         SELECT ?5, ?2, ?1, ?4, 'REVOKE', ?3 WHERE EXISTS \
-         (SELECT 1 FROM org_keys WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms = ?3)",
+        format!(
+            "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+             SELECT ?5, ?2, ?1, ?4, 'REVOKE', ?3 WHERE EXISTS \
+             (SELECT 1 FROM org_keys WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms = ?3) \
+             AND {}",
+            actor_may_change("?2", "?4")
+        ),
         &args,
     );
     let actor = actor_read(&db, org_id, actor_user_id);

@@ -1,19 +1,22 @@
 //! Who else reaches an organization's members, their roles and their removal, and what
 //! they get: a stranger, a MEMBER or ADMINISTRATOR, another organization's OWNER, a
 //! thief with an ended sign-in, an unverified address, a banned organization, bodies
-//! no client should send — and a demotion or a ban that lands between the gate's read
-//! and the change. Each answer named in SECURITY.md ("Roles and removals").
+//! no client should send — and a demotion, removal or ban that lands between the
+//! gate's read and the change (role changes, removals, key, node and environment
+//! writes). Each answer named in SECURITY.md ("Roles and removals").
 
 use gatehouse_core::account::rows::PERSONAL_TABLES;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
 use gatehouse_e2e::members::{account_rows, members, remove_member, set_role, stored_roles};
 use gatehouse_e2e::node_env::set_env;
+use gatehouse_e2e::nodes::{now_ms, register, upload_new_key};
 use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
 
 /// The gate reads the caller's role and the ban; the change is a later round trip. What
 /// lands in between must count: every change's batch reads them again — a role change,
-/// a removal, and the key and environment writes (a removed ADMINISTRATOR's row may be
+/// a removal, and the key, node and environment writes (a removed ADMINISTRATOR's row may be
 /// gone by then: their write is refused, not a 500). Each D1 round trip takes 4 s here
 /// (the worker restarted with simulated distance over the same D1): the gate's read
 /// lands at ~4 s, the demotion, the removal and the ban are written at 6 s (straight
@@ -30,6 +33,15 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
     let carl_id = body["user"]["id"].as_str().unwrap().to_owned();
     assert_eq!(set_role(&app, &boss, &org, &carl_id, 254).status, 200);
     assert_eq!(set_env(&app, &boss, &org, "gcs", "A=1\n").status, 200);
+    // A key, a node registered with it, and a second key's upload ready to send.
+    let (key, uploaded) = upload_new_key(&app, &boss, &org);
+    let key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        register(&app, &key, "10.44.0.1", now_ms(), Some(&org)).status,
+        200
+    );
+    let second = PrivateKey::generate(2048).expect("RSA key");
+    let upload = json!({"publicKey": second.public_key().to_spki_pem()}).to_string();
     sign_up(&app, "carol@members-late.example");
     let carol_id = user_id(&app, "carol@members-late.example");
     sign_up(&app, "dan@members-late.example");
@@ -42,7 +54,7 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
     app.restart_with(&[("D1_LATENCY_MS", "4000")]);
 
     // Each request as the client sends it: a JSON body, or none.
-    let send = |method: &'static str, token: &str, path: String, body: Option<&'static str>| {
+    let send = |method: &'static str, token: &str, path: String, body: Option<String>| {
         let url = app.url(&path);
         let auth = format!("Bearer {token}");
         std::thread::spawn(move || {
@@ -50,7 +62,7 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
             let sent = match body {
                 Some(body) => request
                     .set("content-type", "application/json")
-                    .send_string(body),
+                    .send_string(&body),
                 None => request.call(),
             };
             match sent {
@@ -59,18 +71,31 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
             }
         })
     };
-    let role = Some(r#"{"orgRole": 254}"#);
-    let env = Some(r#"{"env": "B=2\n"}"#);
+    let role = || Some(r#"{"orgRole": 254}"#.to_owned());
+    let env = || Some(r#"{"env": "B=2\n"}"#.to_owned());
     let member = |org: &str, user: &str| format!("/organization/{org}/member/{user}");
     let keys = format!("/organization/{org}/key");
     let demoted = [
-        send("PUT", &bob, member(&org, &carol_id), role),
+        send("PUT", &bob, member(&org, &carol_id), role()),
         send("DELETE", &bob, member(&org, &dan_id), None),
+        send("DELETE", &bob, format!("{keys}/{key_id}"), None),
         send("DELETE", &bob, keys.clone(), None),
-        send("PUT", &bob, format!("/organization/{org}/node-env/s3"), env),
+        send(
+            "PUT",
+            &bob,
+            format!("/organization/{org}/node-env/s3"),
+            env(),
+        ),
     ];
     let removed = [
+        send("POST", &carl, keys.clone(), Some(upload)),
         send("DELETE", &carl, keys, None),
+        send(
+            "DELETE",
+            &carl,
+            format!("/organization/{org}/node/10.44.0.1"),
+            None,
+        ),
         send(
             "DELETE",
             &carl,
@@ -79,13 +104,13 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
         ),
     ];
     let in_banned = [
-        send("PUT", &eve, member(&banned, &fay_id), role),
+        send("PUT", &eve, member(&banned, &fay_id), role()),
         send("DELETE", &eve, member(&banned, &gil_id), None),
         send(
             "PUT",
             &eve,
             format!("/organization/{banned}/node-env/s3"),
-            env,
+            env(),
         ),
     ];
     std::thread::sleep(std::time::Duration::from_secs(6));
@@ -140,6 +165,16 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
         vec![json!({"org_id": org, "service": "gcs"})],
         "as they were"
     );
+    let keys = app.d1_query(&format!(
+        "SELECT id, revoked_at_ms FROM org_keys WHERE org_id = '{org}'"
+    ));
+    assert_eq!(
+        keys,
+        vec![json!({"id": key_id, "revoked_at_ms": null})],
+        "as it was"
+    );
+    let nodes = app.d1_query(&format!("SELECT ip FROM nodes WHERE org_id = '{org}'"));
+    assert_eq!(nodes, vec![json!({"ip": "10.44.0.1"})], "as it was");
 }
 
 #[test]

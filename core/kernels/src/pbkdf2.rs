@@ -12,7 +12,7 @@
 use sha2::digest::generic_array::GenericArray;
 
 /// The part of SHA-256 / SHA-512 PBKDF2 needs: the compression function and its shape.
-pub trait Sha2 {
+pub(crate) trait Sha2 {
     type Word: Copy + Default + core::ops::BitXorAssign;
     /// Bytes per message block (64 / 128).
     const BLOCK: usize;
@@ -25,8 +25,8 @@ pub trait Sha2 {
     fn put(word: Self::Word, out: &mut [u8]);
 }
 
-pub enum Sha256 {}
-pub enum Sha512 {}
+pub(crate) enum Sha256 {}
+pub(crate) enum Sha512 {}
 
 impl Sha2 for Sha256 {
     type Word = u32;
@@ -88,9 +88,9 @@ pub fn pbkdf2_hmac_sha512(password: &[u8], salt: &[u8], rounds: u32, out: &mut [
 }
 
 /// Fills `out` with PBKDF2-HMAC-`H`(`password`, `salt`, `rounds`). `rounds` ≥ 1.
-/// Generic, so compiled where it is instantiated: outside this crate, call
-/// [`pbkdf2_hmac_sha256`] or [`pbkdf2_hmac_sha512`].
-pub fn pbkdf2_hmac<H: Sha2>(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
+/// Generic, so compiled where it is instantiated: kept to this crate, whose callers
+/// use [`pbkdf2_hmac_sha256`] or [`pbkdf2_hmac_sha512`].
+pub(crate) fn pbkdf2_hmac<H: Sha2>(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
     let digest_len = 8 * H::WORD;
     let (inner, outer) = keyed_states::<H>(password);
     // One block serves every iteration of both HMAC halves: each hashes one digest

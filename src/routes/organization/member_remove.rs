@@ -8,7 +8,7 @@
 //! OWNERs are told, naming the member, and the member in words of their own
 //! (core::account::notices).
 
-use super::{changes_spent, Gated};
+use super::{changes_spent, stopped, Gated};
 use crate::email::{send_member_notice_later, send_notice_later};
 use crate::http;
 use crate::routes::account::{error, new_id};
@@ -92,15 +92,7 @@ pub async fn handle(
                 format_rfc3339_ms(until_ms + OWNER_REMOVAL_HOLD_MS)
             ),
         ),
-        // The gate saw an OWNER of a usable organization; a change landed in between.
-        Removed::NotOwner => refusal(
-            ErrorCode::Forbidden,
-            "Your role in this organization does not allow this",
-        ),
-        Removed::Banned => refusal(
-            ErrorCode::OrgBanned,
-            "This organization is banned; it can no longer make changes",
-        ),
+        Removed::Stopped(why) => Ok(stopped(why)),
         Removed::ChangesSpent {
             retry_after_seconds,
         } => Ok(changes_spent(retry_after_seconds)),

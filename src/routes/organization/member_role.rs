@@ -7,7 +7,7 @@
 //! OWNERs and the member are told (core::account::notices). Rules and why:
 //! core::account::members.
 
-use super::{changes_spent, Gated};
+use super::{changes_spent, stopped, Gated};
 use crate::email::send_notice_later;
 use crate::http;
 use crate::routes::account::{error, new_id};
@@ -71,19 +71,7 @@ pub async fn handle(
                  another member OWNER first",
             )
         }
-        // The gate saw an OWNER of a usable organization; a change landed in between.
-        SetRole::NotOwner => {
-            return refusal(
-                ErrorCode::Forbidden,
-                "Your role in this organization does not allow this",
-            )
-        }
-        SetRole::Banned => {
-            return refusal(
-                ErrorCode::OrgBanned,
-                "This organization is banned; it can no longer make changes",
-            )
-        }
+        SetRole::Stopped(why) => return Ok(stopped(why)),
         SetRole::ChangesSpent {
             retry_after_seconds,
         } => return Ok(changes_spent(retry_after_seconds)),

@@ -1,8 +1,10 @@
 //! `/organization/{idOrg}/…`: an organization's keys, nodes, service environments and
 //! members. Every one of these routes is answered through [`answer`], which runs the
 //! one authorization gate with the route's entry in [`access`] before the route's own
-//! code: a route cannot be added without saying who may call it, and none reads or
-//! writes anything of the organization before the caller passed.
+//! code: a route missing from that table answers 500 before any of its code runs
+//! (its first e2e test says so), and none reads or writes anything of the
+//! organization before the caller passed. Each change's batch then reads the caller
+//! again (store::org_changes::actor_may_change, or the role change's own rules).
 
 pub mod audit_list;
 pub mod key_create;

@@ -5,7 +5,7 @@
 //! removal creates the node anew, never a captured earlier one (also not an unchanged
 //! heartbeat that was answered unwritten, newer than the row).
 
-use super::Gated;
+use super::{stopped, Gated};
 use crate::http;
 use crate::routes::account::error;
 use crate::store::nodes;
@@ -18,11 +18,21 @@ use worker::Response;
 
 pub async fn handle(
     db: &Db,
-    Gated { config, org_id, .. }: &Gated<'_>,
+    Gated {
+        config,
+        org_id,
+        caller,
+    }: &Gated<'_>,
     node_id: &str,
 ) -> Result<Response, Problem> {
     let deleted = match node_identity(&percent_decoded(node_id)) {
-        Ok(ip) => nodes::delete(db, org_id, &ip, &crate::routes::nodes::tombstones(config)).await?,
+        Ok(ip) => {
+            let tombstones = crate::routes::nodes::tombstones(config);
+            match nodes::delete(db, org_id, &ip, &caller.user_id, &tombstones).await? {
+                Ok(deleted) => deleted,
+                Err(why) => return Ok(stopped(why)),
+            }
+        }
         Err(_) => false,
     };
     if !deleted {
