@@ -44,7 +44,8 @@ CONTRACT_STAMP := $(CONTRACT_VENV)/.installed-$(shell sha256sum tests/contract/r
 export SCHEMATHESIS := $(CONTRACT_VENV)/bin/schemathesis
 
 WORKER_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/openapi.json core/build.rs \
-	core/kernels/Cargo.toml $(shell find src core/src core/kernels/src -type f -name '*.rs' 2>/dev/null)
+	core/kernels/Cargo.toml sql/Cargo.toml \
+	$(shell find src core/src core/kernels/src sql/src -type f -name '*.rs' 2>/dev/null)
 
 .PHONY: help setup build dev test test-unit test-wasm test-e2e deploy-check deploy \
 	check-links chromium test-browser deploy-preflight test-deploy-preflight migrate-local fmt lint clean wrangler-build fastapi-golden demo bench contract fuzz \
@@ -161,7 +162,7 @@ test-dev-port:
 	done; echo "dev-port: make dev/demo DEV_PORT=8788 serve and mail links on 8788"
 
 test-unit:
-	cargo test -p gatehouse-core -p gatehouse-kernels
+	cargo test -p gatehouse-core -p gatehouse-kernels -p gatehouse-sql
 
 # The core crypto compiled to wasm32 and run under node by wasm-bindgen-test-runner
 # (.cargo/config.toml); `wasm-pack test --node core` runs the same suite.
@@ -299,7 +300,7 @@ fmt:
 lint: wasm-target
 	cargo fmt --all --check
 	cargo fmt --manifest-path fuzz/Cargo.toml --check
-	cargo clippy -p gatehouse-core -p gatehouse-kernels -p gatehouse-cli -p gatehouse-e2e -p gatehouse-bench --all-targets -- -D warnings
+	cargo clippy -p gatehouse-core -p gatehouse-kernels -p gatehouse-sql -p gatehouse-cli -p gatehouse-e2e -p gatehouse-bench --all-targets -- -D warnings
 	cargo clippy -p gatehouse --target wasm32-unknown-unknown -- -D warnings
 	@# The fuzz targets build on stable too (without instrumentation): they cannot rot.
 	cargo clippy --manifest-path fuzz/Cargo.toml --bins -- -D warnings

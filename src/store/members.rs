@@ -14,8 +14,9 @@ use gatehouse_core::account::members::{
     audit_action, MEMBERS_LISTED, OWNER_REMOVAL_HOLD_MS, REMOVAL_ACTION,
 };
 use gatehouse_core::account::roles::rank;
-use gatehouse_core::account::rows::{audited_actor, ERASED_USER, PERSONAL_TABLES};
+use gatehouse_core::account::rows::PERSONAL_TABLES;
 use gatehouse_core::http::problem::Problem;
+use gatehouse_sql::{another_verified_owner, audited_actor, owner_mark, ERASED_USER};
 use serde_json::Value;
 
 /// A member as listed.
@@ -112,11 +113,6 @@ fn rank_of(role: &str) -> String {
     )
 }
 
-/// SQL: another member than `?2` of organization `?1` is an OWNER who can act.
-const ANOTHER_VERIFIED_OWNER: &str = "EXISTS (SELECT 1 FROM org_members x JOIN users xu \
-     ON xu.id = x.user_id WHERE x.org_id = ?1 AND x.user_id <> ?2 AND x.role = 'OWNER' \
-     AND xu.email_verified_at_ms IS NOT NULL)";
-
 /// SQL: the caller (parameter `actor`) is still an OWNER of `?1`.
 fn actor_is_owner(actor: &str) -> String {
     format!(
@@ -131,6 +127,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
     let what = "members.set_role";
     let db = db.trip(Route::Primary, what);
     let actor_owner = actor_is_owner("?4");
+    let another_owner = another_verified_owner("?1", "?2");
     let args = [
         text(change.org_id),
         text(change.user_id),
@@ -143,7 +140,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
     ];
     let before = db.statement(
         format!(
-            "SELECT m.role, o.banned, {ANOTHER_VERIFIED_OWNER} AS another_owner, \
+            "SELECT m.role, o.banned, {another_owner} AS another_owner, \
              {actor_owner} AS actor_owner, u.email, \
              u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
              JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
@@ -157,7 +154,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
              SELECT ?5, ?1, ?2, ?4, ?8, ?6 FROM org_members m \
              JOIN organizations o ON o.id = m.org_id \
              WHERE m.org_id = ?1 AND m.user_id = ?2 AND m.role <> ?3 AND o.banned = 0 \
-             AND {actor_owner} AND (m.role <> 'OWNER' OR {ANOTHER_VERIFIED_OWNER}) \
+             AND {actor_owner} AND (m.role <> 'OWNER' OR {another_owner}) \
              AND ({} >= ?7 OR {})",
             rank_of("m.role"),
             room_for_change("?1", "?6")
@@ -166,9 +163,11 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
     );
     // An OWNER made something else is marked: removable only a day later.
     let update = db.statement(
-        "UPDATE org_members SET role = ?3, owner_until_ms = CASE WHEN role = 'OWNER' \
-         THEN ?6 ELSE owner_until_ms END WHERE org_id = ?1 AND user_id = ?2 \
-         AND EXISTS (SELECT 1 FROM key_audit WHERE id = ?5)",
+        format!(
+            "UPDATE org_members SET role = ?3, {} WHERE org_id = ?1 AND user_id = ?2 \
+             AND EXISTS (SELECT 1 FROM key_audit WHERE id = ?5)",
+            owner_mark("?6")
+        ),
         &args[..6],
     );
     let budget = budget_read(&db, change.org_id, change.now_ms);

@@ -72,12 +72,6 @@ pub const REMOVAL_ACTION: &str = "MEMBER_REMOVED";
 /// organization's changes are counted.
 pub const OWNER_REMOVAL_HOLD_MS: i64 = 24 * 3600 * 1000;
 
-/// SQL: the audit entry whose action is in column `action` names a member as its
-/// subject (`key_id`): a role change or a removal.
-pub fn names_member(action: &str) -> String {
-    format!("({action} LIKE 'ROLE_%' OR {action} = '{REMOVAL_ACTION}')")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

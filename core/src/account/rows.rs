@@ -32,20 +32,6 @@ pub const ORGANIZATION_HOLDINGS: [&str; 5] = [
     "org_keys",
 ];
 
-/// SQL `SET` list: what an erased account's `users` row keeps when audit entries name
-/// it as their actor (it stays as their anchor): its id and nothing personal, with an
-/// address no route parses (`erased:<id>`), so nobody can sign in as it, reset it or be
-/// mailed at it. One list for the operator's erasure and an OWNER's removal of a member.
-pub const ERASED_USER: &str = "email = 'erased:' || id, password_hash = '', first_name = '', \
-     last_name = '', image_url = NULL, inbox = NULL, failed_logins = 0, \
-     failed_logins_since_ms = NULL";
-
-/// SQL: audit entries name account `user` (an SQL expression) as their actor, so its
-/// erased row stays as their anchor ([`ERASED_USER`]) instead of going.
-pub fn audited_actor(user: &str) -> String {
-    format!("EXISTS (SELECT 1 FROM key_audit WHERE actor_user_id = {user})")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 //! the only way SQLite reads a string literal (single quotes, doubled inside; SQLite
 //! has no backslash escapes). Numbers are Rust integers, formatted.
 
-use gatehouse_core::account::members::names_member;
+use gatehouse_sql::names_member;
 
 /// Ids as gatehouse creates them (UUIDs) or operators seed them (`org-1`): letters,
 /// digits, `-`, `_`, `.`, at most 128 characters.

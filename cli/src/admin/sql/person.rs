@@ -12,10 +12,8 @@
 //! (SECURITY.md, known gaps).
 
 use super::literal;
-use gatehouse_core::account::members::names_member;
-use gatehouse_core::account::rows::{
-    audited_actor, ERASED_USER, ORGANIZATION_HOLDINGS, PERSONAL_TABLES,
-};
+use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
+use gatehouse_sql::{audited_actor, names_member, owner_mark, ERASED_USER};
 
 /// Eight read-only statements: everything stored about the person at `email` (already
 /// lowercase), one answer each. Not the password's or the tokens' hashes: they are
@@ -99,11 +97,7 @@ fn successor(user: &str) -> String {
 
 /// Another member of `m`'s organization than `user` is an OWNER who can act (verified).
 fn another_verified_owner(user: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM org_members o JOIN users ou ON ou.id = o.user_id \
-         WHERE o.org_id = m.org_id AND o.user_id <> {user} AND o.role = 'OWNER' \
-         AND ou.email_verified_at_ms IS NOT NULL)"
-    )
+    gatehouse_sql::another_verified_owner("m.org_id", user)
 }
 
 /// Three statements: the member's role in `org` now and whether their address is
@@ -131,10 +125,10 @@ pub fn set_role(org: &str, email: &str, role: &str, audit_id: &str, now_ms: i64)
          SELECT {audit_id}, m.org_id, m.user_id, NULL, '{action}', {now_ms} FROM org_members m \
          WHERE m.org_id = {org} AND m.user_id = {user} AND m.role <> {role} \
          AND (m.role <> 'OWNER' OR {}); \
-         UPDATE org_members SET role = {role}, owner_until_ms = CASE WHEN role = 'OWNER' \
-         THEN {now_ms} ELSE owner_until_ms END WHERE org_id = {org} AND user_id = {user} \
+         UPDATE org_members SET role = {role}, {} WHERE org_id = {org} AND user_id = {user} \
          AND EXISTS (SELECT 1 FROM key_audit WHERE id = {audit_id}) RETURNING role",
-        another_verified_owner("m.user_id")
+        another_verified_owner("m.user_id"),
+        owner_mark(&now_ms.to_string())
     )
 }
 
