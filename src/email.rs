@@ -132,16 +132,14 @@ pub fn send_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
-    let paced = notice.paced();
     let recipients = std::iter::once((actor_id, actor_email, None)).chain(
         owners
             .iter()
             .map(|o| (o.user_id.as_str(), o.email.as_str(), Some(actor_email))),
     );
     for (user_id, to, actor) in recipients {
-        let mail = notice_email(notice, &at, &config.public_url, actor);
-        let pace_key = paced.then(|| format!("notice:{user_id}"));
-        send_later(ctx, env, config, to, mail, "security notice", pace_key);
+        let pace_key = notice.paced().then(|| format!("notice:{user_id}"));
+        tell_later(ctx, env, config, to, actor, notice, &at, pace_key);
     }
 }
 
@@ -158,8 +156,24 @@ pub fn send_member_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
-    let mail = notice_email(notice, &at, &config.public_url, Some(actor_email));
-    send_later(ctx, env, config, to, mail, "security notice", None);
+    tell_later(ctx, env, config, to, Some(actor_email), notice, &at, None);
+}
+
+/// One security notice to `to` (naming `actor` when it is someone else), at `pace_key`'s
+/// pace if any: the one way both senders above mail.
+#[allow(clippy::too_many_arguments)]
+fn tell_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    to: &str,
+    actor: Option<&str>,
+    notice: &Notice<'_>,
+    at: &str,
+    pace_key: Option<String>,
+) {
+    let mail = notice_email(notice, at, &config.public_url, actor);
+    send_later(ctx, env, config, to, mail, "security notice", pace_key);
 }
 
 /// The limiter that paces security notices per account: 10 a minute, as the account

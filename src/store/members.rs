@@ -7,7 +7,7 @@
 //! shape: its audit row decides, and the member's rows follow it.
 
 use super::org_changes::{
-    budget_read, owners, owners_read, room_for_change, spent, Recipient, Stopped,
+    actor_holds, budget_read, owners, owners_read, room_for_change, spent, Recipient, Stopped,
 };
 use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::account::members::{
@@ -115,10 +115,7 @@ fn rank_of(role: &str) -> String {
 
 /// SQL: the caller (parameter `actor`) is still an OWNER of `?1`.
 fn actor_is_owner(actor: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM org_members a WHERE a.org_id = ?1 AND a.user_id = {actor} \
-         AND a.role = 'OWNER')"
-    )
+    actor_holds("?1", actor, "'OWNER'")
 }
 
 /// Sets the member's role, with its audit row, in one atomic batch (see the module

@@ -21,9 +21,19 @@ use serde_json::Value;
 /// row naming them would fail its foreign key).
 pub(super) fn actor_may_change(org: &str, actor: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM org_members ma JOIN organizations mo ON mo.id = ma.org_id \
-         WHERE ma.org_id = {org} AND ma.user_id = {actor} \
-         AND ma.role IN ('OWNER', 'ADMINISTRATOR') AND mo.banned = 0)"
+        "({} AND EXISTS (SELECT 1 FROM organizations mo WHERE mo.id = {org} \
+         AND mo.banned = 0))",
+        actor_holds(org, actor, "'OWNER', 'ADMINISTRATOR'")
+    )
+}
+
+/// SQL: account `actor` is still a member of organization `org` with one of `roles`
+/// (an SQL list of role names): what every change's batch reads again of its caller
+/// ([`actor_may_change`]; a role change or removal: OWNER).
+pub(super) fn actor_holds(org: &str, actor: &str, roles: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM org_members ma WHERE ma.org_id = {org} \
+         AND ma.user_id = {actor} AND ma.role IN ({roles}))"
     )
 }
 
