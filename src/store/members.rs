@@ -6,8 +6,10 @@
 //! audit row; the batch's reads then say which rule refused. A removal is the same
 //! shape: its audit row decides, and the member's rows follow it.
 
+use super::accounts::live_sign_in;
 use super::org_changes::{
-    actor_holds, budget_read, owners, owners_read, room_for_change, spent, Recipient, Stopped,
+    actor_holds, budget_read, owners, owners_read, room_for_change, spent, Actor, Recipient,
+    Stopped,
 };
 use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::account::members::{
@@ -75,7 +77,7 @@ pub struct RoleChange<'a> {
     pub user_id: &'a str,
     /// The stored name of the new role.
     pub role: &'static str,
-    pub actor_user_id: &'a str,
+    pub actor: Actor<'a>,
     pub audit_id: &'a str,
     pub now_ms: i64,
 }
@@ -113,9 +115,20 @@ fn rank_of(role: &str) -> String {
     )
 }
 
-/// SQL: the caller (parameter `actor`) is still an OWNER of `?1`.
-fn actor_is_owner(actor: &str) -> String {
-    actor_holds("?1", actor, "'OWNER'")
+/// SQL: the caller (parameter `actor`, signed in with `sign_in`) is still an OWNER of
+/// `?1`, and still signed in.
+fn actor_is_owner(actor: &str, sign_in: &str) -> String {
+    actor_holds("?1", actor, sign_in, "'OWNER'")
+}
+
+/// SQL columns of a change's first read that say why the caller would be stopped
+/// (org_changes::Stopped::why): whether they are still an OWNER and signed in.
+fn actor_columns(actor: &str, sign_in: &str) -> String {
+    format!(
+        "{} AS actor_owner, {} AS actor_live",
+        actor_is_owner(actor, sign_in),
+        live_sign_in(actor, sign_in)
+    )
 }
 
 /// Sets the member's role, with its audit row, in one atomic batch (see the module
@@ -123,27 +136,29 @@ fn actor_is_owner(actor: &str) -> String {
 pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Problem> {
     let what = "members.set_role";
     let db = db.trip(Route::Primary, what);
-    let actor_owner = actor_is_owner("?4");
+    let actor_owner = actor_is_owner("?4", "?9");
+    let actor_columns = actor_columns("?4", "?9");
     let another_owner = another_verified_owner("?1", "?2");
     let args = [
         text(change.org_id),
         text(change.user_id),
         text(change.role),
-        text(change.actor_user_id),
+        text(change.actor.user_id),
         text(change.audit_id),
         num(change.now_ms),
         num(i64::from(rank(change.role))),
         text(audit_action(change.role)),
+        text(change.actor.sign_in),
     ];
     let before = db.statement(
         format!(
             "SELECT m.role, o.banned, {another_owner} AS another_owner, \
-             {actor_owner} AS actor_owner, u.email, \
+             {actor_columns}, u.email, \
              u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
              JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
              WHERE m.org_id = ?1 AND m.user_id = ?2"
         ),
-        &args[..4],
+        &args,
     );
     let audit = db.statement(
         format!(
@@ -168,7 +183,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         &args[..6],
     );
     let budget = budget_read(&db, change.org_id, change.now_ms);
-    let owners_of = owners_read(&db, change.org_id, change.actor_user_id);
+    let owners_of = owners_read(&db, change.org_id, change.actor.user_id);
     let results = db
         .batch(vec![before, audit, update, budget, owners_of])
         .await?;
@@ -182,7 +197,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         let mut told = owners(&results, 4, what)?;
         let member = change.user_id;
         if yes("verified")
-            && member != change.actor_user_id
+            && member != change.actor.user_id
             && told.iter().all(|owner| owner.user_id != member)
         {
             told.push(Recipient {
@@ -192,12 +207,12 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         }
         return Ok(SetRole::Changed { from, told });
     }
-    Ok(if from == change.role {
+    Ok(if !yes("actor_live") {
+        SetRole::Stopped(Stopped::SignedOut)
+    } else if from == change.role {
         SetRole::Unchanged
-    } else if yes("banned") {
-        SetRole::Stopped(Stopped::Banned)
-    } else if !yes("actor_owner") {
-        SetRole::Stopped(Stopped::NotAllowed)
+    } else if yes("banned") || !yes("actor_owner") {
+        SetRole::Stopped(Stopped::why(true, yes("banned")))
     } else if from == "OWNER" && !yes("another_owner") {
         SetRole::LastOwner
     } else if let Some(retry_after_seconds) = spent(&results, 3, change.now_ms, what)? {
@@ -213,7 +228,7 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
 pub struct Removal<'a> {
     pub org_id: &'a str,
     pub user_id: &'a str,
-    pub actor_user_id: &'a str,
+    pub actor: Actor<'a>,
     pub audit_id: &'a str,
     pub now_ms: i64,
 }
@@ -254,20 +269,22 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
     let args = [
         text(removal.org_id),
         text(removal.user_id),
-        text(removal.actor_user_id),
+        text(removal.actor.user_id),
         text(removal.audit_id),
         num(removal.now_ms),
         text(REMOVAL_ACTION),
+        text(removal.actor.sign_in),
     ];
-    let actor_owner = actor_is_owner("?3");
+    let actor_owner = actor_is_owner("?3", "?7");
+    let actor_columns = actor_columns("?3", "?7");
     let before = db.statement(
         format!(
-            "SELECT m.role, m.owner_until_ms, o.banned, {actor_owner} AS actor_owner, \
+            "SELECT m.role, m.owner_until_ms, o.banned, {actor_columns}, \
              u.email, u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
              JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
              WHERE m.org_id = ?1 AND m.user_id = ?2"
         ),
-        &args[..3],
+        &args,
     );
     let audit = db.statement(
         format!(
@@ -289,7 +306,7 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
     let mut statements = vec![
         before,
         audit,
-        owners_read(&db, removal.org_id, removal.actor_user_id),
+        owners_read(&db, removal.org_id, removal.actor.user_id),
         budget_read(&db, removal.org_id, removal.now_ms),
         membership,
     ];
@@ -328,12 +345,12 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
         });
     }
     let owner_until_ms = number_of(before, "owner_until_ms");
-    Ok(if text_of(before, "role") == "OWNER" {
+    Ok(if !yes("actor_live") {
+        Removed::Stopped(Stopped::SignedOut)
+    } else if text_of(before, "role") == "OWNER" {
         Removed::Owner { until_ms: None }
-    } else if yes("banned") {
-        Removed::Stopped(Stopped::Banned)
-    } else if !yes("actor_owner") {
-        Removed::Stopped(Stopped::NotAllowed)
+    } else if yes("banned") || !yes("actor_owner") {
+        Removed::Stopped(Stopped::why(true, yes("banned")))
     } else if let Some(until_ms) =
         owner_until_ms.filter(|&ms| ms > removal.now_ms - OWNER_REMOVAL_HOLD_MS)
     {

@@ -4,7 +4,7 @@
 use super::nodes::CandidateKey;
 use super::org_changes::{
     actor_may_change, actor_read, budget_read, owners, owners_read, room_for_change, spent,
-    stopped, Recipient, Stopped,
+    stopped, Actor, Recipient, Stopped,
 };
 use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::http::problem::Problem;
@@ -159,7 +159,7 @@ pub struct Change<'a> {
     pub service: &'a str,
     /// The signed-in OWNER or ADMINISTRATOR (operators' changes are written by
     /// gatehouse-cli, with no user).
-    pub actor_user_id: &'a str,
+    pub actor: Actor<'a>,
     pub audit_id: &'a str,
     pub now_ms: i64,
 }
@@ -169,7 +169,7 @@ impl Change<'_> {
         [
             text(self.org_id),
             text(self.service),
-            text(self.actor_user_id),
+            text(self.actor.user_id),
             text(self.audit_id),
             num(self.now_ms),
         ]
@@ -198,14 +198,18 @@ pub async fn put(
     let what = "node_env.put";
     let db = db.trip(Route::Primary, what);
     let mut args = change.args().to_vec();
-    args.extend([text(sealed), num(size_bytes as i64)]);
+    args.extend([
+        text(sealed),
+        num(size_bytes as i64),
+        text(change.actor.sign_in),
+    ]);
     let upsert = db.statement(
         format!(
             "INSERT INTO node_envs (org_id, service, sealed, size_bytes, updated_at_ms) \
              SELECT ?1, ?2, ?6, ?7, ?5 WHERE {} AND {} ON CONFLICT (org_id, service) \
              DO UPDATE SET sealed = excluded.sealed, size_bytes = excluded.size_bytes, \
              updated_at_ms = excluded.updated_at_ms",
-            actor_may_change("?1", "?3"),
+            actor_may_change("?1", "?3", "?8"),
             room_for_change("?1", "?5")
         ),
         &args,
@@ -217,8 +221,8 @@ pub async fn put(
         &args[..6],
     );
     let budget = budget_read(&db, change.org_id, change.now_ms);
-    let owners_of = owners_read(&db, change.org_id, change.actor_user_id);
-    let actor = actor_read(&db, change.org_id, change.actor_user_id);
+    let owners_of = owners_read(&db, change.org_id, change.actor.user_id);
+    let actor = actor_read(&db, change.org_id, change.actor);
     let results = db
         .batch(vec![upsert, audit, budget, owners_of, actor])
         .await?;
@@ -243,13 +247,14 @@ pub async fn put(
 pub async fn delete(db: &Db, change: &Change<'_>) -> Result<Result<bool, Stopped>, Problem> {
     let what = "node_env.delete";
     let db = db.trip(Route::Primary, what);
-    let args = change.args();
+    let mut args = change.args().to_vec();
+    args.push(text(change.actor.sign_in));
     let audit = db.statement(
         format!(
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
              SELECT ?4, ?1, ?2, ?3, 'ENV_DELETE', ?5 WHERE EXISTS \
              (SELECT 1 FROM node_envs WHERE org_id = ?1 AND service = ?2) AND {}",
-            actor_may_change("?1", "?3")
+            actor_may_change("?1", "?3", "?6")
         ),
         &args,
     );
@@ -258,7 +263,7 @@ pub async fn delete(db: &Db, change: &Change<'_>) -> Result<Result<bool, Stopped
          AND EXISTS (SELECT 1 FROM key_audit WHERE id = ?4)",
         &args[..4],
     );
-    let actor = actor_read(&db, change.org_id, change.actor_user_id);
+    let actor = actor_read(&db, change.org_id, change.actor);
     let results = db.batch(vec![audit, delete, actor]).await?;
     Ok(match stopped(&results, 2, what)? {
         Some(stopped) => Err(stopped),

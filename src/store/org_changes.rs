@@ -7,6 +7,7 @@
 //! to [`actor_may_change`] and end with [`budget_read`] and [`owners_read`]. Rows are read as `serde_json::Value`s: a derived
 //! `Deserialize` per row type is another deserializer in the bundle.
 
+use super::accounts::live_sign_in;
 use super::batch::StatementResult;
 use super::db::{Statement, Trip};
 use super::{num, number_of, rows, text, text_of, Db, Route};
@@ -14,31 +15,46 @@ use gatehouse_core::http::problem::Problem;
 use gatehouse_core::org_changes::{retry_after_seconds, AuditPage, CHANGES_PER_DAY, WINDOW_MS};
 use serde_json::Value;
 
-/// SQL: account `actor` may still change organization `org` (parameters): an OWNER or
-/// ADMINISTRATOR of it, the organization not banned. The route's gate read both one
-/// round trip before the change's batch; a removal, demotion or ban landing in between
-/// must count, as in a role change (a removed member's row may be gone, and an audit
-/// row naming them would fail its foreign key).
-pub(super) fn actor_may_change(org: &str, actor: &str) -> String {
+/// Who makes a change: the signed-in account and the sign-in its access token names
+/// (core::account::tokens::AccessClaims' `sid`). Every change's batch reads both again.
+#[derive(Clone, Copy)]
+pub struct Actor<'a> {
+    pub user_id: &'a str,
+    pub sign_in: &'a str,
+}
+
+/// SQL: account `actor`, signed in with `sign_in` (parameters), may still change
+/// organization `org`: an OWNER or ADMINISTRATOR of it, the sign-in not ended, the
+/// organization not banned. The route's gate read all three one round trip before the
+/// change's batch; a removal, demotion, sign-out or ban landing in between must count,
+/// as in a role change (a removed member's row may be gone, and an audit row naming
+/// them would fail its foreign key; a password reset ends a thief's sign-ins, and with
+/// them the changes they have in flight).
+pub(super) fn actor_may_change(org: &str, actor: &str, sign_in: &str) -> String {
     format!(
         "({} AND EXISTS (SELECT 1 FROM organizations mo WHERE mo.id = {org} \
          AND mo.banned = 0))",
-        actor_holds(org, actor, "'OWNER', 'ADMINISTRATOR'")
+        actor_holds(org, actor, sign_in, "'OWNER', 'ADMINISTRATOR'")
     )
 }
 
 /// SQL: account `actor` is still a member of organization `org` with one of `roles`
-/// (an SQL list of role names): what every change's batch reads again of its caller
-/// ([`actor_may_change`]; a role change or removal: OWNER).
-pub(super) fn actor_holds(org: &str, actor: &str, roles: &str) -> String {
+/// (an SQL list of role names), and still signed in with `sign_in`: what every
+/// change's batch reads again of its caller ([`actor_may_change`]; a role change or
+/// removal: OWNER).
+pub(super) fn actor_holds(org: &str, actor: &str, sign_in: &str, roles: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM org_members ma WHERE ma.org_id = {org} \
-         AND ma.user_id = {actor} AND ma.role IN ({roles}))"
+        "(EXISTS (SELECT 1 FROM org_members ma WHERE ma.org_id = {org} \
+         AND ma.user_id = {actor} AND ma.role IN ({roles})) AND {})",
+        live_sign_in(actor, sign_in)
     )
 }
 
 /// Why [`actor_may_change`] no longer held in a change's batch.
 pub enum Stopped {
+    /// The caller's sign-in ended since the gate (a sign-out, `DELETE /token/{id}`, a
+    /// password reset).
+    SignedOut,
     /// The caller is no longer an OWNER or ADMINISTRATOR of the organization (demoted
     /// or removed since the gate).
     NotAllowed,
@@ -46,14 +62,31 @@ pub enum Stopped {
     Banned,
 }
 
-/// Whether [`actor_may_change`] holds, and the ban, read by [`stopped`].
-pub(super) fn actor_read(trip: &Trip<'_>, org_id: &str, actor_user_id: &str) -> Statement {
+impl Stopped {
+    /// Why a caller who no longer holds `allowed` was stopped, from what the batch read:
+    /// whether their sign-in is still `live` and the organization `banned` (a caller
+    /// signed out is told so first, as the gate would have).
+    pub(super) fn why(live: bool, banned: bool) -> Self {
+        if !live {
+            Stopped::SignedOut
+        } else if banned {
+            Stopped::Banned
+        } else {
+            Stopped::NotAllowed
+        }
+    }
+}
+
+/// Whether [`actor_may_change`] holds, the sign-in and the ban, read by [`stopped`].
+pub(super) fn actor_read(trip: &Trip<'_>, org_id: &str, actor: Actor<'_>) -> Statement {
     trip.statement(
         format!(
-            "SELECT (SELECT banned FROM organizations WHERE id = ?1) AS banned, {} AS allowed",
-            actor_may_change("?1", "?2")
+            "SELECT (SELECT banned FROM organizations WHERE id = ?1) AS banned, \
+             {} AS live, {} AS allowed",
+            live_sign_in("?2", "?3"),
+            actor_may_change("?1", "?2", "?3")
         ),
-        &[text(org_id), text(actor_user_id)],
+        &[text(org_id), text(actor.user_id), text(actor.sign_in)],
     )
 }
 
@@ -67,13 +100,7 @@ pub(super) fn stopped(
     let read: Vec<Value> = rows(results, at, what)?;
     let row = read.first();
     let yes = |column: &str| row.and_then(|r| number_of(r, column)) == Some(1);
-    Ok(if yes("allowed") {
-        None
-    } else if yes("banned") {
-        Some(Stopped::Banned)
-    } else {
-        Some(Stopped::NotAllowed)
-    })
+    Ok((!yes("allowed")).then(|| Stopped::why(yes("live"), yes("banned"))))
 }
 
 /// SQL: whether organization `org` (a parameter, e.g. `?2`) may make another change at

@@ -3,7 +3,7 @@
 use super::nodes::{nodes_of_org, NodeRow};
 use super::org_changes::{
     actor_may_change, actor_read, budget_read, owners, owners_read, room_for_change, spent,
-    stopped, Recipient, Stopped,
+    stopped, Actor, Recipient, Stopped,
 };
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
@@ -16,7 +16,8 @@ pub struct NewKey<'a> {
     pub bits: usize,
     /// Generated here, or uploaded with a proof of possession (core::org_keys).
     pub proven: bool,
-    pub actor_user_id: &'a str,
+    /// The signed-in OWNER or ADMINISTRATOR adding it.
+    pub actor: Actor<'a>,
     pub audit_id: &'a str,
     pub now_ms: i64,
     pub max_active: u32,
@@ -56,14 +57,15 @@ struct KeyTaken {
 const KEY_TAKEN: &str = "SELECT 1 FROM org_keys WHERE public_key_pem = ?3 \
      AND revoked_at_ms IS NULL AND (org_id = ?2 OR proven = 1 OR ?7 = 0)";
 
-/// Whether organization ?2 has room for a key at ?5 from its member ?9: fewer than ?6
-/// active keys, changes left today, and ?9 still one who may add keys.
+/// Whether organization ?2 has room for a key at ?5 from its member ?9 signed in with
+/// ?10: fewer than ?6 active keys, changes left today, and ?9 still one who may add
+/// keys.
 fn room_for_key() -> String {
     format!(
         "(SELECT count(*) FROM org_keys WHERE org_id = ?2 AND revoked_at_ms IS NULL) < ?6 \
          AND {} AND {}",
         room_for_change("?2", "?5"),
-        actor_may_change("?2", "?9")
+        actor_may_change("?2", "?9", "?10")
     )
 }
 
@@ -94,7 +96,8 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         num(i64::from(key.max_active)),
         num(i64::from(key.proven)),
         text(key.audit_id),
-        text(key.actor_user_id),
+        text(key.actor.user_id),
+        text(key.actor.sign_in),
     ];
     let room = room_for_key();
     let superseded = superseded(&room);
@@ -123,7 +126,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
             text(key.audit_id),
             text(key.org_id),
             text(key.id),
-            text(key.actor_user_id),
+            text(key.actor.user_id),
             num(key.now_ms),
         ],
     );
@@ -140,8 +143,8 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         ],
     );
     let budget = budget_read(&db, key.org_id, key.now_ms);
-    let owners_of = owners_read(&db, key.org_id, key.actor_user_id);
-    let actor = actor_read(&db, key.org_id, key.actor_user_id);
+    let owners_of = owners_read(&db, key.org_id, key.actor.user_id);
+    let actor = actor_read(&db, key.org_id, key.actor);
     let statements = vec![
         superseded_audit,
         supersede,
@@ -249,7 +252,7 @@ pub async fn revoke(
     db: &Db,
     org_id: &str,
     key_id: &str,
-    actor_user_id: &str,
+    actor: Actor<'_>,
     audit_id: &str,
     now_ms: i64,
 ) -> Result<Revoked, Problem> {
@@ -259,16 +262,17 @@ pub async fn revoke(
         text(key_id),
         text(org_id),
         num(now_ms),
-        text(actor_user_id),
+        text(actor.user_id),
         text(audit_id),
+        text(actor.sign_in),
     ];
+    let may = actor_may_change("?2", "?4", "?6");
     let revoke = db.statement(
         format!(
             "UPDATE org_keys SET revoked_at_ms = ?3 WHERE id = ?1 AND org_id = ?2 AND \
-             revoked_at_ms IS NULL AND {}",
-            actor_may_change("?2", "?4")
+             revoked_at_ms IS NULL AND {may}"
         ),
-        &args[..4],
+        &args,
     );
     // Held to the caller too: a concurrent revocation in the same millisecond must not
     // be audited as this caller's once they were stopped.
@@ -277,12 +281,11 @@ pub async fn revoke(
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
              SELECT ?5, ?2, ?1, ?4, 'REVOKE', ?3 WHERE EXISTS \
              (SELECT 1 FROM org_keys WHERE id = ?1 AND org_id = ?2 AND revoked_at_ms = ?3) \
-             AND {}",
-            actor_may_change("?2", "?4")
+             AND {may}"
         ),
         &args,
     );
-    let actor = actor_read(&db, org_id, actor_user_id);
+    let actor = actor_read(&db, org_id, actor);
     let results = db.batch(vec![revoke, audit, actor]).await?;
     if changes(&results, 0) > 0 {
         return Ok(Revoked::Done);
@@ -299,7 +302,7 @@ pub async fn revoke(
 pub async fn revoke_all(
     db: &Db,
     org_id: &str,
-    actor_user_id: &str,
+    actor: Actor<'_>,
     audit_id: &str,
     now_ms: i64,
 ) -> Result<Result<usize, Stopped>, Problem> {
@@ -307,11 +310,12 @@ pub async fn revoke_all(
     let db = db.trip(Route::Primary, what);
     let args = [
         text(org_id),
-        text(actor_user_id),
+        text(actor.user_id),
         text(audit_id),
         num(now_ms),
+        text(actor.sign_in),
     ];
-    let may = actor_may_change("?1", "?2");
+    let may = actor_may_change("?1", "?2", "?5");
     let audit = db.statement(
         format!(
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
@@ -327,7 +331,7 @@ pub async fn revoke_all(
         ),
         &args,
     );
-    let actor = actor_read(&db, org_id, actor_user_id);
+    let actor = actor_read(&db, org_id, actor);
     let results = db.batch(vec![audit, revoke, actor]).await?;
     Ok(match stopped(&results, 2, what)? {
         Some(stopped) => Err(stopped),

@@ -1,8 +1,8 @@
 //! Who else reaches an organization's members, their roles and their removal, and what
 //! they get: a stranger, a MEMBER or ADMINISTRATOR, another organization's OWNER, a
 //! thief with an ended sign-in, an unverified address, a banned organization, bodies
-//! no client should send — and a demotion, removal or ban that lands between the
-//! gate's read and the change (role changes, removals, key, node and environment
+//! no client should send — and a demotion, removal, sign-out or ban that lands between
+//! the gate's read and the change (role changes, removals, key, node and environment
 //! writes). Each answer named in SECURITY.md ("Roles and removals").
 
 use gatehouse_core::account::rows::PERSONAL_TABLES;
@@ -14,16 +14,18 @@ use gatehouse_e2e::nodes::{now_ms, register, upload_new_key};
 use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
 
-/// The gate reads the caller's role and the ban; the change is a later round trip. What
-/// lands in between must count: every change's batch reads them again — a role change,
-/// a removal, and the key, node and environment writes (a removed ADMINISTRATOR's row may be
-/// gone by then: their write is refused, not a 500). Each D1 round trip takes 4 s here
-/// (the worker restarted with simulated distance over the same D1): the gate's read
-/// lands at ~4 s, the demotion, the removal and the ban are written at 6 s (straight
-/// into the SQLite file; the requests are sent from threads of their own, so the
-/// harness does not hold the write back), the changes' batches at ~8 s.
+/// The gate reads the caller's role, sign-in and the ban; the change is a later round
+/// trip. What lands in between must count: every change's batch reads them again — a
+/// role change, a removal, and the key, node and environment writes (a removed
+/// ADMINISTRATOR's row may be gone by then: their write is refused, not a 500; a thief
+/// whose sign-in a password reset ended has their changes in flight refused). Each D1
+/// round trip takes 4 s here (the worker restarted with simulated distance over the
+/// same D1): the gate's read lands at ~4 s, the demotion, the removal, the sign-out and
+/// the ban are written at 6 s (straight into the SQLite file; the requests are sent
+/// from threads of their own, so the harness does not hold the write back), the
+/// changes' batches at ~8 s.
 #[test]
-fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
+fn a_demotion_removal_sign_out_or_ban_between_the_gate_and_the_change_is_not_missed() {
     let mut app = gatehouse_e2e::spawn_app();
     let (boss, org, _) = verified_user(&app, "boss@members-late.example");
     let (bob, _, body) = verified_user(&app, "bob@members-late.example");
@@ -51,6 +53,25 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
     let fay_id = user_id(&app, "fay@members-banned-late.example");
     sign_up(&app, "gil@members-banned-late.example");
     let gil_id = user_id(&app, "gil@members-banned-late.example");
+    // An OWNER of an organization of her own, with a member of each role to change, an
+    // environment, a key with its node and a second key's upload ready to send.
+    let signed_out = "members-signed-out-late.example";
+    let (ivy, ivy_org, body) = verified_user(&app, &format!("ivy@{signed_out}"));
+    let ivy_id = body["user"]["id"].as_str().unwrap().to_owned();
+    sign_up(&app, &format!("jo@{signed_out}"));
+    let jo_id = user_id(&app, &format!("jo@{signed_out}"));
+    sign_up(&app, &format!("kim@{signed_out}"));
+    let kim_id = user_id(&app, &format!("kim@{signed_out}"));
+    assert_eq!(set_env(&app, &ivy, &ivy_org, "gcs", "A=1\n").status, 200);
+    let (ivy_key, uploaded) = upload_new_key(&app, &ivy, &ivy_org);
+    let ivy_key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        register(&app, &ivy_key, "10.44.0.2", now_ms(), Some(&ivy_org)).status,
+        200
+    );
+    let third = PrivateKey::generate(2048).expect("RSA key");
+    let ivy_upload = json!({"publicKey": third.public_key().to_spki_pem()}).to_string();
+    let sent_at = now_ms();
     app.restart_with(&[("D1_LATENCY_MS", "4000")]);
 
     // Each request as the client sends it: a JSON body, or none.
@@ -113,9 +134,26 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
             env(),
         ),
     ];
+    let ivy_keys = format!("/organization/{ivy_org}/key");
+    let ivy_env = |service: &str| format!("/organization/{ivy_org}/node-env/{service}");
+    let ended = [
+        send("PUT", &ivy, member(&ivy_org, &jo_id), role()),
+        send("DELETE", &ivy, member(&ivy_org, &kim_id), None),
+        send("POST", &ivy, ivy_keys.clone(), Some(ivy_upload)),
+        send("DELETE", &ivy, format!("{ivy_keys}/{ivy_key_id}"), None),
+        send("DELETE", &ivy, ivy_keys, None),
+        send(
+            "DELETE",
+            &ivy,
+            format!("/organization/{ivy_org}/node/10.44.0.2"),
+            None,
+        ),
+        send("PUT", &ivy, ivy_env("s3"), env()),
+        send("DELETE", &ivy, ivy_env("gcs"), None),
+    ];
     std::thread::sleep(std::time::Duration::from_secs(6));
-    // Bob demoted; Carl removed as the route removes (his rows, then his account); the
-    // other organization banned.
+    // Bob demoted; Carl removed as the route removes (his rows, then his account); Ivy's
+    // sign-in ended as a password reset ends it; the other organization banned.
     let carls_rows: String = PERSONAL_TABLES
         .iter()
         .chain(&["org_members"])
@@ -124,9 +162,11 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
     app.d1_execute(&format!(
         "UPDATE org_members SET role = 'MEMBER' WHERE user_id = '{bob_id}'; \
          {carls_rows} DELETE FROM users WHERE id = '{carl_id}'; \
-         UPDATE organizations SET banned = 1 WHERE id = '{banned}'"
+         UPDATE sign_ins SET ended_at_ms = {ended_at} WHERE user_id = '{ivy_id}'; \
+         UPDATE organizations SET banned = 1 WHERE id = '{banned}'",
+        ended_at = now_ms()
     ))
-    .expect("demote, remove and ban");
+    .expect("demote, remove, sign out and ban");
     let answer = |(status, text): (u16, String)| {
         if status == 500 {
             eprintln!("worker log:\n{}", app.log());
@@ -136,16 +176,21 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
             serde_json::from_str::<Value>(&text).expect("JSON")["error_code"].clone(),
         )
     };
-    for sent in demoted.into_iter().chain(removed) {
+    for sent in demoted {
         assert_eq!(answer(sent.join().unwrap()), (403, json!("FORBIDDEN")));
     }
     for sent in in_banned {
         assert_eq!(answer(sent.join().unwrap()), (403, json!("ORG_BANNED")));
     }
-    let members = [&carol_id, &dan_id, &fay_id, &gil_id];
+    // A removal ends the member's sign-ins with their membership: what the gate would
+    // answer them now.
+    for sent in removed.into_iter().chain(ended) {
+        assert_eq!(answer(sent.join().unwrap()), (401, json!("SESSION_ENDED")));
+    }
+    let members = [&carol_id, &dan_id, &fay_id, &gil_id, &jo_id, &kim_id];
     let changed = app.d1_query(&format!(
-        "SELECT count(*) AS n FROM key_audit WHERE key_id IN ('{}') \
-         OR actor_user_id IN ('{bob_id}', '{carl_id}', '{eve_id}')",
+        "SELECT count(*) AS n FROM key_audit WHERE at_ms >= {sent_at} AND (key_id IN ('{}') \
+         OR actor_user_id IN ('{bob_id}', '{carl_id}', '{eve_id}', '{ivy_id}'))",
         members.map(String::as_str).join("', '"),
         eve_id = user_id(&app, "eve@members-banned-late.example"),
     ));
@@ -158,23 +203,32 @@ fn a_demotion_removal_or_ban_between_the_gate_and_the_change_is_not_missed() {
         assert_eq!(account_rows(&app, member).1, 1, "signed in still");
     }
     let envs = app.d1_query(&format!(
-        "SELECT org_id, service FROM node_envs WHERE org_id IN ('{org}', '{banned}')"
+        "SELECT org_id, service FROM node_envs \
+         WHERE org_id IN ('{org}', '{banned}', '{ivy_org}') ORDER BY org_id = '{ivy_org}'"
     ));
     assert_eq!(
         envs,
-        vec![json!({"org_id": org, "service": "gcs"})],
+        vec![
+            json!({"org_id": org, "service": "gcs"}),
+            json!({"org_id": ivy_org, "service": "gcs"})
+        ],
         "as they were"
     );
-    let keys = app.d1_query(&format!(
-        "SELECT id, revoked_at_ms FROM org_keys WHERE org_id = '{org}'"
-    ));
-    assert_eq!(
-        keys,
-        vec![json!({"id": key_id, "revoked_at_ms": null})],
-        "as it was"
-    );
-    let nodes = app.d1_query(&format!("SELECT ip FROM nodes WHERE org_id = '{org}'"));
-    assert_eq!(nodes, vec![json!({"ip": "10.44.0.1"})], "as it was");
+    for (org, key_id, ip) in [
+        (&org, &key_id, "10.44.0.1"),
+        (&ivy_org, &ivy_key_id, "10.44.0.2"),
+    ] {
+        let keys = app.d1_query(&format!(
+            "SELECT id, revoked_at_ms FROM org_keys WHERE org_id = '{org}'"
+        ));
+        assert_eq!(
+            keys,
+            vec![json!({"id": key_id, "revoked_at_ms": null})],
+            "as it was"
+        );
+        let nodes = app.d1_query(&format!("SELECT ip FROM nodes WHERE org_id = '{org}'"));
+        assert_eq!(nodes, vec![json!({"ip": ip})], "as it was");
+    }
 }
 
 #[test]

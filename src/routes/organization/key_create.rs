@@ -82,7 +82,7 @@ pub async fn handle(
             public_key_pem: &pem,
             bits: public.bits(),
             proven,
-            actor_user_id: &caller.user_id,
+            actor: caller.actor(),
             audit_id: &new_id()?,
             now_ms,
             max_active: config.org_keys_max,

@@ -17,7 +17,7 @@ pub async fn handle(
     key_id: &str,
 ) -> Result<Response, Problem> {
     let now_ms = crate::clock::now_ms();
-    match org_keys::revoke(db, org_id, key_id, &caller.user_id, &new_id()?, now_ms).await? {
+    match org_keys::revoke(db, org_id, key_id, caller.actor(), &new_id()?, now_ms).await? {
         Revoked::Done => {}
         Revoked::Stopped(why) => return Ok(stopped(why)),
         Revoked::NotFound => {

@@ -16,11 +16,11 @@ pub async fn handle(
     Gated { org_id, caller, .. }: &Gated<'_>,
 ) -> Result<Response, Problem> {
     let now_ms = crate::clock::now_ms();
-    let revoked =
-        match org_keys::revoke_all(db, org_id, &caller.user_id, &new_id()?, now_ms).await? {
-            Ok(revoked) => revoked,
-            Err(why) => return Ok(stopped(why)),
-        };
+    let revoked = match org_keys::revoke_all(db, org_id, caller.actor(), &new_id()?, now_ms).await?
+    {
+        Ok(revoked) => revoked,
+        Err(why) => return Ok(stopped(why)),
+    };
     Ok(http::json(
         200,
         &json!({"success": true, "message": format!("Successfully deleted {revoked} organization key(s)")}),

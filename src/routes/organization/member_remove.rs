@@ -37,7 +37,7 @@ pub async fn handle(
     let removal = Removal {
         org_id,
         user_id,
-        actor_user_id: &caller.user_id,
+        actor: caller.actor(),
         audit_id: &new_id()?,
         now_ms,
     };

@@ -41,7 +41,7 @@ pub async fn handle(
         org_id,
         user_id,
         role,
-        actor_user_id: &caller.user_id,
+        actor: caller.actor(),
         audit_id: &new_id()?,
         now_ms,
     };

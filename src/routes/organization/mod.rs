@@ -4,7 +4,8 @@
 //! code: a route missing from that table answers 500 before any of its code runs
 //! (its first e2e test says so), and none reads or writes anything of the
 //! organization before the caller passed. Each change's batch then reads the caller
-//! again (store::org_changes::actor_may_change, or the role change's own rules).
+//! again — role, sign-in, ban (store::org_changes::actor_may_change, or the role
+//! change's own rules).
 
 pub mod audit_list;
 pub mod key_create;
@@ -23,7 +24,7 @@ pub mod nodes_list;
 use super::account::{auth_refused, error};
 use super::param;
 use crate::auth::{self, Access};
-use crate::store::org_changes::Stopped;
+use crate::store::org_changes::{Actor, Stopped};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::{AccountError, ErrorCode};
@@ -83,8 +84,21 @@ pub struct Gated<'a> {
 /// Who passed the gate.
 pub struct Caller {
     pub user_id: String,
+    /// The sign-in their access token names (its `sid`): a change's batch checks it is
+    /// still live.
+    pub sign_in: String,
     /// Their address as stored now, from the same read: security notices go to it.
     pub email: String,
+}
+
+impl Caller {
+    /// The caller as a change's batch reads them again.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor {
+            user_id: &self.user_id,
+            sign_in: &self.sign_in,
+        }
+    }
 }
 
 /// Answers an organization route: the gate (the token, the caller's verified
@@ -114,6 +128,7 @@ pub async fn answer(
         org_id,
         caller: Caller {
             user_id: claims.sub,
+            sign_in: claims.sid,
             email: member.email,
         },
     };
@@ -144,10 +159,11 @@ pub async fn answer(
 }
 
 /// The answer to a change its batch stopped: the gate saw the caller allowed and the
-/// organization usable, and a demotion, removal or ban landed in between
-/// (store::org_changes::actor_may_change).
+/// organization usable, and a sign-out, demotion, removal or ban landed in between
+/// (store::org_changes::actor_may_change): what the gate would answer now.
 fn stopped(why: Stopped) -> Response {
     error(&match why {
+        Stopped::SignedOut => auth::session_ended(),
         Stopped::NotAllowed => AccountError::new(
             ErrorCode::Forbidden,
             "Your role in this organization does not allow this",

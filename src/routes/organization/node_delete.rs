@@ -28,7 +28,7 @@ pub async fn handle(
     let deleted = match node_identity(&percent_decoded(node_id)) {
         Ok(ip) => {
             let tombstones = crate::routes::nodes::tombstones(config);
-            match nodes::delete(db, org_id, &ip, &caller.user_id, &tombstones).await? {
+            match nodes::delete(db, org_id, &ip, caller.actor(), &tombstones).await? {
                 Ok(deleted) => deleted,
                 Err(why) => return Ok(stopped(why)),
             }

@@ -3,7 +3,7 @@
 //! captured earlier registration brings it back, and the tombstones' own retention.
 
 use crate::store::db::{Statement, Trip};
-use crate::store::org_changes::{actor_may_change, actor_read, stopped, Stopped};
+use crate::store::org_changes::{actor_may_change, actor_read, stopped, Actor, Stopped};
 use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 
@@ -40,26 +40,27 @@ pub async fn unregister(
 }
 
 /// Removes a node of `org_id` (an organization manager's decision), leaving a
-/// tombstone at its last signed timestamp, while `actor_user_id` may still change the
+/// tombstone at its last signed timestamp, while `actor` may still change the
 /// organization (org_changes::actor_may_change). `Ok(false)`: no such node.
 pub async fn delete(
     db: &Db,
     org_id: &str,
     ip: &str,
-    actor_user_id: &str,
+    actor: Actor<'_>,
     retention: &Tombstones,
 ) -> Result<Result<bool, Stopped>, Problem> {
     let what = "nodes.delete";
     let db = db.trip(Route::Primary, what);
     let condition = format!(
         "org_id = ?1 AND ip = ?2 AND {}",
-        actor_may_change("?1", "?4")
+        actor_may_change("?1", "?4", "?5")
     );
     let args = [
         text(org_id),
         text(ip),
         num(retention.now_ms),
-        text(actor_user_id),
+        text(actor.user_id),
+        text(actor.sign_in),
     ];
     let statements = vec![
         db.statement(
@@ -70,7 +71,7 @@ pub async fn delete(
         ),
         db.statement(format!("DELETE FROM nodes WHERE {condition}"), &args),
         sweep_tombstones(&db, retention),
-        actor_read(&db, org_id, actor_user_id),
+        actor_read(&db, org_id, actor),
     ];
     let results = db.batch(statements).await?;
     Ok(match stopped(&results, 3, what)? {
