@@ -170,19 +170,7 @@ async fn answer(
             account::tokens::revoke(req, env, db, param(&params, "tokenId")).await
         }
         RouteId::NodeSecrets => nodes::secrets::handle(req, env, db).await,
-        RouteId::CreateOrgKey
-        | RouteId::ListOrgKeys
-        | RouteId::RevokeOrgKey
-        | RouteId::RevokeAllOrgKeys
-        | RouteId::ListOrgNodes
-        | RouteId::DeleteOrgNode
-        | RouteId::ListNodeEnvs
-        | RouteId::SetNodeEnv
-        | RouteId::DeleteNodeEnv
-        | RouteId::ListOrgMembers
-        | RouteId::ListOrgAudit
-        | RouteId::SetMemberRole
-        | RouteId::RemoveMember => organization::answer(id, req, env, db, ctx, &params).await,
+        RouteId::Org(route) => organization::answer(route, req, env, db, ctx, &params).await,
         RouteId::TestPanic => test_panic::handle(req).await,
         RouteId::TestClock => test_clock::handle(req).await,
     };

@@ -43,7 +43,7 @@ pub struct RequestRecord {
 /// The route's name as logged and counted: the route id, not the raw path (which
 /// carries organization, key and token ids).
 pub fn route_name(route: Option<RouteId>) -> String {
-    route.map_or_else(|| "Unmatched".to_owned(), |r| format!("{r:?}"))
+    route.map_or_else(|| "Unmatched".to_owned(), RouteId::name)
 }
 
 /// `2xx`, `4xx`, `5xx`…

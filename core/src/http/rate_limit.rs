@@ -9,7 +9,7 @@
 //! an IPv6 one — a single IPv6 client usually holds a whole /64, so keying on the
 //! address would hand it 2^64 budgets.
 
-use crate::http::routes::RouteId;
+use crate::http::routes::{OrgRoute, RouteId};
 use std::net::IpAddr;
 
 pub const AUTH_LIMITER: &str = "AUTH_LIMITER";
@@ -40,10 +40,10 @@ pub fn client_network(client_ip: &str) -> String {
 /// a member: the organization's day of changes, core::org_changes), so their 429 is
 /// documented though `per_ip` passes them.
 pub const LIMITED_IN_HANDLER: &[RouteId] = &[
-    RouteId::CreateOrgKey,
-    RouteId::SetNodeEnv,
-    RouteId::SetMemberRole,
-    RouteId::RemoveMember,
+    RouteId::Org(OrgRoute::CreateOrgKey),
+    RouteId::Org(OrgRoute::SetNodeEnv),
+    RouteId::Org(OrgRoute::SetMemberRole),
+    RouteId::Org(OrgRoute::RemoveMember),
 ];
 
 /// The limiter and key for a request to `route` from `client_ip`, if it is limited.

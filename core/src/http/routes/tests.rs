@@ -86,3 +86,9 @@ fn method_tokens_round_trip() {
     assert_eq!(Method::parse("get"), None);
     assert_eq!(Method::parse("BREW"), None);
 }
+
+#[test]
+fn organization_routes_are_logged_by_their_own_names() {
+    assert_eq!(RouteId::Org(OrgRoute::CreateOrgKey).name(), "CreateOrgKey");
+    assert_eq!(RouteId::Register.name(), "Register");
+}
