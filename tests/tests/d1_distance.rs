@@ -4,8 +4,9 @@
 //! "D1 round trips").
 //!
 //! The warm-path and bookmark tests share one worker (organizations and node
-//! addresses of their own); the simulated distance and the login that read a replica
-//! before a password reset share another, with [`LATENCY_MS`] per primary round trip.
+//! addresses of their own); the simulated distance, the logins that read a replica
+//! before a password reset or a rehash, and the refreshes racing a sign-out or each
+//! other share another, with [`LATENCY_MS`] per primary round trip.
 
 use gatehouse_core::config::KdfHash;
 use gatehouse_core::crypto::password;
@@ -277,4 +278,34 @@ fn a_login_racing_another_logins_rehash_still_signs_in() {
         stored.contains("i=1000"),
         "rehashed once, to the setting: {stored}"
     );
+}
+
+/// A refresh reads its sign-in and then rotates it: two primary round trips, the read
+/// landing at 1 × [`LATENCY_MS`] and the rotation at 2 ×. What lands in between decides
+/// the answer, as the client must show it: a sign-out of the same sign-in (started at
+/// 0.5 ×, written at 1.5 ×) is an ordinary end, `SESSION_ENDED`, never the theft
+/// warning; another refresh of the same token (likewise) rotated it first, so this one
+/// used a retired token: `TOKEN_REUSED`, and the sign-in ends as reuse.
+#[test]
+fn a_refresh_racing_a_sign_out_or_another_refresh_is_answered_for_what_happened() {
+    let app = distant_app();
+    let race = |email: &str, other: &str| {
+        let body = sign_up(app, email);
+        let token = json!({"refresh_token": body["refreshToken"]});
+        std::thread::scope(|scope| {
+            let refresh = scope.spawn(|| app.post_json("/user/refresh", &token));
+            std::thread::sleep(Duration::from_millis(LATENCY_MS / 2));
+            let other = app.post_json(other, &token);
+            (refresh.join().unwrap(), other)
+        })
+    };
+    let (refresh, logout) = race("ada@refresh-sign-out-race.example", "/user/logout");
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    assert_error(&refresh, 401, "SESSION_ENDED");
+
+    let (refresh, other) = race("bob@refresh-reuse-race.example", "/user/refresh");
+    assert_eq!(refresh.status, 200, "{}", refresh.body);
+    assert_error(&other, 401, "TOKEN_REUSED");
+    let next = json!({"refresh_token": refresh.json()["refreshToken"]});
+    assert_error(&app.post_json("/user/refresh", &next), 401, "TOKEN_REUSED");
 }

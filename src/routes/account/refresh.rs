@@ -11,7 +11,7 @@
 //! answers `SESSION_ENDED`: a client must not show a theft warning after a sign-out.
 
 use super::{error, new_session};
-use crate::store::accounts;
+use crate::store::accounts::{self, Rotation};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::tokens::{
@@ -72,22 +72,25 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     {
         return Ok(invalid());
     }
+    // An ordinary end (logout, DELETE /token/{id}, a password reset): no theft to
+    // report, and nothing left to revoke.
+    let ended = || {
+        error(&AccountError::new(
+            ErrorCode::SessionEnded,
+            "This sign-in has ended (signed out, ended from another device, or a password \
+             reset); sign in again",
+        ))
+    };
     if !current || session.ended_at_ms.is_some() {
         let revoked = RevokedRefresh::of(!current, session.ended_for_reuse != 0);
         if revoked == RevokedRefresh::Ended {
-            // An ordinary end (logout, DELETE /token/{id}, a password reset): no theft to
-            // report, and nothing left to revoke.
-            return Ok(error(&AccountError::new(
-                ErrorCode::SessionEnded,
-                "This sign-in has ended (signed out, ended from another device, or a password \
-                 reset); sign in again",
-            )));
+            return Ok(ended());
         }
         accounts::revoke_family(db, &session.family_id, now_ms).await?;
         return Ok(reused());
     }
     let next = new_session(&config, &session.user_id, Some(&session.family_id), now_ms)?;
-    let rotated = accounts::rotate_session(
+    let rotation = accounts::rotate_session(
         db,
         &claims.jti,
         &next.id,
@@ -97,11 +100,12 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         next.expires_ms,
     )
     .await?;
-    if !rotated {
-        // Another request rotated this token, or ended the sign-in, between our read and
-        // our write.
-        accounts::revoke_family(db, &session.family_id, now_ms).await?;
-        return Ok(reused());
+    // Between our read and our write, another request may have rotated this token
+    // (reuse: the batch ended the sign-in) or ended the sign-in (an ordinary end).
+    match rotation {
+        Rotation::Rotated => {}
+        Rotation::Reused => return Ok(reused()),
+        Rotation::Ended => return Ok(ended()),
     }
     let access = issue_access(
         config.jwt_secret.expose(),

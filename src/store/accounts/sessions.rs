@@ -3,7 +3,7 @@
 //! token's sign-in is still live ([`live_sign_in`]), the one definition every
 //! authenticating read uses.
 
-use crate::store::{changes, num, rows, text, Db, Route};
+use crate::store::{changes, num, number_of, rows, text, Db, Route};
 use gatehouse_core::account::tokens::{AccessClaims, RefreshClaims};
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
@@ -72,10 +72,23 @@ pub async fn session(db: &Db, claims: &RefreshClaims) -> Result<Option<SessionRe
     db.first(statement).await
 }
 
+/// What rotating a sign-in's refresh token found (core::account::tokens::RevokedRefresh
+/// for the two refusals).
+pub enum Rotation {
+    Rotated,
+    /// Another request rotated the token between the read and this write: a retired
+    /// token was used, so the sign-in is ended as reuse (in the same batch).
+    Reused,
+    /// The sign-in ended in the meantime (a sign-out, `DELETE /token/{id}`, a password
+    /// reset, a removal that deleted it): an ordinary end, no theft to report.
+    Ended,
+}
+
 /// Rotates the sign-in `sign_in_id` from its current token `old_id` to `new_id`: one
 /// conditional update, so of two concurrent uses of one token only one rotates, and a
-/// sign-in ended meanwhile does not. Returns false when `old_id` was no longer current
-/// or the sign-in had ended.
+/// sign-in ended meanwhile does not. One batch on the primary also decides what a
+/// refused rotation means: a sign-in still live whose token another request rotated is
+/// ended as reuse; one that had ended keeps why it ended, and says so.
 pub async fn rotate_session(
     db: &Db,
     old_id: &str,
@@ -84,22 +97,45 @@ pub async fn rotate_session(
     new_hash: &str,
     now_ms: i64,
     expires_ms: i64,
-) -> Result<bool, Problem> {
-    let db = db.trip(Route::Primary, "accounts.rotate_session");
+) -> Result<Rotation, Problem> {
+    let what = "accounts.rotate_session";
+    let db = db.trip(Route::Primary, what);
+    let args = [
+        text(old_id),
+        text(new_id),
+        text(sign_in_id),
+        text(new_hash),
+        num(now_ms),
+        num(expires_ms),
+    ];
     let rotate = db.statement(
         "UPDATE sign_ins SET token_id = ?2, token_hash = ?4, last_used_ms = ?5, \
          expires_at_ms = ?6 WHERE id = ?3 AND token_id = ?1 AND ended_at_ms IS NULL",
-        &[
-            text(old_id),
-            text(new_id),
-            text(sign_in_id),
-            text(new_hash),
-            num(now_ms),
-            num(expires_ms),
-        ],
+        &args,
     );
-    let results = db.batch(vec![rotate]).await?;
-    Ok(changes(&results, 0) > 0)
+    let reused = db.statement(
+        "UPDATE sign_ins SET ended_at_ms = ?5, ended_for_reuse = 1 WHERE id = ?3 \
+         AND ended_at_ms IS NULL AND token_id <> ?2",
+        &args[..5],
+    );
+    let after = db.statement(
+        "SELECT ended_for_reuse FROM sign_ins WHERE id = ?1",
+        &[text(sign_in_id)],
+    );
+    let results = db.batch(vec![rotate, reused, after]).await?;
+    if changes(&results, 0) > 0 {
+        return Ok(Rotation::Rotated);
+    }
+    let after: Vec<serde_json::Value> = rows(&results, 2, what)?;
+    let for_reuse = after
+        .first()
+        .and_then(|row| number_of(row, "ended_for_reuse"))
+        == Some(1);
+    Ok(if for_reuse {
+        Rotation::Reused
+    } else {
+        Rotation::Ended
+    })
 }
 
 /// Ends a live sign-in as reuse (a retired refresh token came back); one already
