@@ -122,13 +122,44 @@ fn actor_is_owner(actor: &str, sign_in: &str) -> String {
 }
 
 /// SQL columns of a change's first read that say why the caller would be stopped
-/// (org_changes::Stopped::why): whether they are still an OWNER and signed in.
+/// ([`caller_stopped`]): whether they are still an OWNER and signed in.
 fn actor_columns(actor: &str, sign_in: &str) -> String {
     format!(
         "{} AS actor_owner, {} AS actor_live",
         actor_is_owner(actor, sign_in),
         live_sign_in(actor, sign_in)
     )
+}
+
+/// A change's first read: the organization `?1` (so there is a row whoever the member
+/// is: the caller is checked first), the member `?2` if they are one (`m`, `u`), and
+/// `columns`.
+fn first_read(columns: &str) -> String {
+    format!(
+        "SELECT {columns}, o.banned, m.role, u.email, \
+         u.email_verified_at_ms IS NOT NULL AS verified FROM organizations o \
+         LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = ?2 \
+         LEFT JOIN users u ON u.id = m.user_id WHERE o.id = ?1"
+    )
+}
+
+/// Why the caller was stopped, if they were, from a change's [`first_read`]: checked
+/// before anything about the member, in the gate's order, so the answer is what the
+/// gate would give now. No row: the organization went, with its last member's
+/// erasure, and the caller's sign-ins with it.
+fn caller_stopped(before: Option<&Value>) -> Result<&Value, Stopped> {
+    let Some(before) = before else {
+        return Err(Stopped::SignedOut);
+    };
+    let yes = |column: &str| number_of(before, column) == Some(1);
+    if !yes("actor_owner") || yes("banned") {
+        return Err(Stopped::why(
+            yes("actor_live"),
+            yes("actor_owner"),
+            yes("banned"),
+        ));
+    }
+    Ok(before)
 }
 
 /// Sets the member's role, with its audit row, in one atomic batch (see the module
@@ -151,13 +182,9 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         text(change.actor.sign_in),
     ];
     let before = db.statement(
-        format!(
-            "SELECT m.role, o.banned, {another_owner} AS another_owner, \
-             {actor_columns}, u.email, \
-             u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
-             JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
-             WHERE m.org_id = ?1 AND m.user_id = ?2"
-        ),
+        first_read(&format!(
+            "{another_owner} AS another_owner, {actor_columns}"
+        )),
         &args,
     );
     let audit = db.statement(
@@ -188,9 +215,13 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         .batch(vec![before, audit, update, budget, owners_of])
         .await?;
     let before: Vec<Value> = rows(&results, 0, what)?;
-    let Some(before) = before.first() else {
-        return Ok(SetRole::NotMember);
+    let before = match caller_stopped(before.first()) {
+        Ok(before) => before,
+        Err(why) => return Ok(SetRole::Stopped(why)),
     };
+    if before["role"].is_null() {
+        return Ok(SetRole::NotMember);
+    }
     let from = text_of(before, "role");
     let yes = |column: &str| number_of(before, column) == Some(1);
     if changes(&results, 2) > 0 {
@@ -207,12 +238,8 @@ pub async fn set_role(db: &Db, change: &RoleChange<'_>) -> Result<SetRole, Probl
         }
         return Ok(SetRole::Changed { from, told });
     }
-    Ok(if !yes("actor_live") {
-        SetRole::Stopped(Stopped::SignedOut)
-    } else if from == change.role {
+    Ok(if from == change.role {
         SetRole::Unchanged
-    } else if yes("banned") || !yes("actor_owner") {
-        SetRole::Stopped(Stopped::why(true, yes("banned")))
     } else if from == "OWNER" && !yes("another_owner") {
         SetRole::LastOwner
     } else if let Some(retry_after_seconds) = spent(&results, 3, change.now_ms, what)? {
@@ -278,12 +305,7 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
     let actor_owner = actor_is_owner("?3", "?7");
     let actor_columns = actor_columns("?3", "?7");
     let before = db.statement(
-        format!(
-            "SELECT m.role, m.owner_until_ms, o.banned, {actor_columns}, \
-             u.email, u.email_verified_at_ms IS NOT NULL AS verified FROM org_members m \
-             JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
-             WHERE m.org_id = ?1 AND m.user_id = ?2"
-        ),
+        first_read(&format!("m.owner_until_ms, {actor_columns}")),
         &args,
     );
     let audit = db.statement(
@@ -330,8 +352,9 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
     ));
     let results = db.batch(statements).await?;
     let before: Vec<Value> = rows(&results, 0, what)?;
-    let Some(before) = before.first() else {
-        return Ok(Removed::NotMember);
+    let before = match caller_stopped(before.first()) {
+        Ok(before) => before,
+        Err(why) => return Ok(Removed::Stopped(why)),
     };
     let yes = |column: &str| number_of(before, column) == Some(1);
     if changes(&results, 1) > 0 {
@@ -345,12 +368,10 @@ pub async fn remove(db: &Db, removal: &Removal<'_>) -> Result<Removed, Problem> 
         });
     }
     let owner_until_ms = number_of(before, "owner_until_ms");
-    Ok(if !yes("actor_live") {
-        Removed::Stopped(Stopped::SignedOut)
+    Ok(if before["role"].is_null() {
+        Removed::NotMember
     } else if text_of(before, "role") == "OWNER" {
         Removed::Owner { until_ms: None }
-    } else if yes("banned") || !yes("actor_owner") {
-        Removed::Stopped(Stopped::why(true, yes("banned")))
     } else if let Some(until_ms) =
         owner_until_ms.filter(|&ms| ms > removal.now_ms - OWNER_REMOVAL_HOLD_MS)
     {

@@ -34,9 +34,13 @@ pub(super) fn actor_may_change(org: &str, actor: &str, sign_in: &str) -> String 
     format!(
         "({} AND EXISTS (SELECT 1 FROM organizations mo WHERE mo.id = {org} \
          AND mo.banned = 0))",
-        actor_holds(org, actor, sign_in, "'OWNER', 'ADMINISTRATOR'")
+        actor_holds(org, actor, sign_in, MAY_CHANGE)
     )
 }
+
+/// The roles that may change an organization's keys, nodes and environments (an SQL
+/// list; the routes' gate: routes::organization's MANAGE).
+const MAY_CHANGE: &str = "'OWNER', 'ADMINISTRATOR'";
 
 /// SQL: account `actor` is still a member of organization `org` with one of `roles`
 /// (an SQL list of role names), and still signed in with `sign_in`: what every
@@ -63,12 +67,16 @@ pub enum Stopped {
 }
 
 impl Stopped {
-    /// Why a caller who no longer holds `allowed` was stopped, from what the batch read:
-    /// whether their sign-in is still `live` and the organization `banned` (a caller
-    /// signed out is told so first, as the gate would have).
-    pub(super) fn why(live: bool, banned: bool) -> Self {
+    /// Why a caller who no longer may change the organization was stopped, from what
+    /// the batch read: whether their sign-in is still `live`, whether they still hold
+    /// the route's role (`holds`) and whether the organization is `banned` — in the
+    /// order the gate checks them (auth::require_member), so the answer is what the
+    /// gate would give now.
+    pub(super) fn why(live: bool, holds: bool, banned: bool) -> Self {
         if !live {
             Stopped::SignedOut
+        } else if !holds {
+            Stopped::NotAllowed
         } else if banned {
             Stopped::Banned
         } else {
@@ -82,8 +90,9 @@ pub(super) fn actor_read(trip: &Trip<'_>, org_id: &str, actor: Actor<'_>) -> Sta
     trip.statement(
         format!(
             "SELECT (SELECT banned FROM organizations WHERE id = ?1) AS banned, \
-             {} AS live, {} AS allowed",
+             {} AS live, {} AS holds, {} AS allowed",
             live_sign_in("?2", "?3"),
+            actor_holds("?1", "?2", "?3", MAY_CHANGE),
             actor_may_change("?1", "?2", "?3")
         ),
         &[text(org_id), text(actor.user_id), text(actor.sign_in)],
@@ -100,7 +109,7 @@ pub(super) fn stopped(
     let read: Vec<Value> = rows(results, at, what)?;
     let row = read.first();
     let yes = |column: &str| row.and_then(|r| number_of(r, column)) == Some(1);
-    Ok((!yes("allowed")).then(|| Stopped::why(yes("live"), yes("banned"))))
+    Ok((!yes("allowed")).then(|| Stopped::why(yes("live"), yes("holds"), yes("banned"))))
 }
 
 /// SQL: whether organization `org` (a parameter, e.g. `?2`) may make another change at

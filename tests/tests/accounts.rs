@@ -314,7 +314,7 @@ fn errors_say_where_and_what_is_expected() {
 }
 
 /// A client shows a theft warning for TOKEN_REUSED: an ordinary end of a sign-in must
-/// not look like one.
+/// not look like one, and a retired token's use always does.
 #[test]
 fn a_refresh_after_an_ordinary_sign_out_is_not_reported_as_theft() {
     let app = shared_app();
@@ -357,6 +357,16 @@ fn a_refresh_after_an_ordinary_sign_out_is_not_reported_as_theft() {
     let next = refresh(&tablet["refreshToken"]).json();
     assert_error(&refresh(&tablet["refreshToken"]), 401, "TOKEN_REUSED");
     assert_error(&refresh(&next["refreshToken"]), 401, "TOKEN_REUSED");
+    // So is a retired token that signs out: whoever holds it is not the client that
+    // holds the current one, which is told so at its next refresh.
+    let watch = login();
+    let current = refresh(&watch["refreshToken"]).json();
+    let out = app.post_json(
+        "/user/logout",
+        &json!({"refresh_token": watch["refreshToken"]}),
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert_error(&refresh(&current["refreshToken"]), 401, "TOKEN_REUSED");
 }
 
 #[test]

@@ -5,8 +5,8 @@
 //!
 //! The warm-path and bookmark tests share one worker (organizations and node
 //! addresses of their own); the simulated distance, the logins that read a replica
-//! before a password reset or a rehash, and the refreshes racing a sign-out or each
-//! other share another, with [`LATENCY_MS`] per primary round trip.
+//! before a password reset or a rehash, and the refreshes racing a sign-out, a removal
+//! or each other share another, with [`LATENCY_MS`] per primary round trip.
 
 use gatehouse_core::config::KdfHash;
 use gatehouse_core::crypto::password;
@@ -14,9 +14,10 @@ use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{
     assert_error, link_token, login_at, reset_link, sign_up, verified_user, PASSWORD,
 };
+use gatehouse_e2e::members::remove_member;
 use gatehouse_e2e::nodes::{now_ms, register, seed_org};
 use gatehouse_e2e::{shared_app, spawn_app_with, until_exit, TestApp, TestResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -280,32 +281,52 @@ fn a_login_racing_another_logins_rehash_still_signs_in() {
     );
 }
 
-/// A refresh reads its sign-in and then rotates it: two primary round trips, the read
-/// landing at 1 × [`LATENCY_MS`] and the rotation at 2 ×. What lands in between decides
-/// the answer, as the client must show it: a sign-out of the same sign-in (started at
-/// 0.5 ×, written at 1.5 ×) is an ordinary end, `SESSION_ENDED`, never the theft
-/// warning; another refresh of the same token (likewise) rotated it first, so this one
-/// used a retired token: `TOKEN_REUSED`, and the sign-in ends as reuse.
-#[test]
-fn a_refresh_racing_a_sign_out_or_another_refresh_is_answered_for_what_happened() {
-    let app = distant_app();
-    let race = |email: &str, other: &str| {
-        let body = sign_up(app, email);
-        let token = json!({"refresh_token": body["refreshToken"]});
-        std::thread::scope(|scope| {
-            let refresh = scope.spawn(|| app.post_json("/user/refresh", &token));
-            std::thread::sleep(Duration::from_millis(LATENCY_MS / 2));
-            let other = app.post_json(other, &token);
-            (refresh.join().unwrap(), other)
-        })
-    };
-    let (refresh, logout) = race("ada@refresh-sign-out-race.example", "/user/logout");
-    assert_eq!(logout.status, 200, "{}", logout.body);
-    assert_error(&refresh, 401, "SESSION_ENDED");
+/// Runs `first` at once and `second` half a [`LATENCY_MS`] later, side by side.
+fn staggered<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|scope| {
+        let first = scope.spawn(first);
+        std::thread::sleep(Duration::from_millis(LATENCY_MS / 2));
+        let second = second();
+        (first.join().unwrap(), second)
+    })
+}
 
-    let (refresh, other) = race("bob@refresh-reuse-race.example", "/user/refresh");
-    assert_eq!(refresh.status, 200, "{}", refresh.body);
-    assert_error(&other, 401, "TOKEN_REUSED");
-    let next = json!({"refresh_token": refresh.json()["refreshToken"]});
-    assert_error(&app.post_json("/user/refresh", &next), 401, "TOKEN_REUSED");
+/// A refresh reads its sign-in and then rotates it: two primary round trips, the read
+/// landing at 1 × [`LATENCY_MS`] after it starts and the rotation at 2 ×. What lands
+/// in between decides the answer, as the client must show it: a sign-out of the same
+/// sign-in (started 0.5 × after the refresh, written at 1.5 ×), or a removal of the
+/// member that deletes the sign-in (started 0.5 × before it: its gate, then its batch
+/// at 2 ×, between the refresh's read at 1.5 × and its rotation at 2.5 ×), is an
+/// ordinary end, `SESSION_ENDED`, never the theft warning; another refresh of the same
+/// token (started 0.5 × after) rotated it first, so this one used a retired token:
+/// `TOKEN_REUSED`, and the sign-in ends as reuse.
+#[test]
+fn a_refresh_racing_a_sign_out_a_removal_or_another_refresh_is_answered_for_what_happened() {
+    let app = distant_app();
+    let refresh = |token: &Value| app.post_json("/user/refresh", &json!({"refresh_token": token}));
+    let ada = sign_up(app, "ada@refresh-sign-out-race.example");
+    let token = &ada["refreshToken"];
+    let (refreshed, logout) = staggered(
+        || refresh(token),
+        || app.post_json("/user/logout", &json!({"refresh_token": token})),
+    );
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    assert_error(&refreshed, 401, "SESSION_ENDED");
+
+    let (boss, org, _) = verified_user(app, "boss@refresh-removal-race.example");
+    let bob = sign_up(app, "bob@refresh-removal-race.example");
+    let bob_id = bob["user"]["id"].as_str().unwrap();
+    let (removed, refreshed) = staggered(
+        || remove_member(app, &boss, &org, bob_id),
+        || refresh(&bob["refreshToken"]),
+    );
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert_error(&refreshed, 401, "SESSION_ENDED");
+
+    let cy = sign_up(app, "cy@refresh-reuse-race.example");
+    let token = &cy["refreshToken"];
+    let (first, second) = staggered(|| refresh(token), || refresh(token));
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_error(&second, 401, "TOKEN_REUSED");
+    assert_error(&refresh(&first.json()["refreshToken"]), 401, "TOKEN_REUSED");
 }

@@ -1,6 +1,7 @@
 //! `POST /user/logout {"refresh_token"}` (or `refreshToken`) — signs out: every refresh
 //! token of that sign-in stops working (401 on refresh). Idempotent: signing out of a
-//! sign-in that is already over answers the same. One D1 statement.
+//! sign-in that is already over answers the same. One D1 statement. A retired token
+//! (one a refresh replaced) signs out too, but as reuse (store::accounts::sign_out).
 
 use super::error;
 use crate::store::accounts;

@@ -153,12 +153,15 @@ pub async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), 
 
 /// Ends the sign-in a refresh token names (by its `sid`, or by its id for tokens
 /// without one), if it is `user_id`'s; already ended or unknown changes nothing. One
-/// statement. Returns whether a live sign-in was ended.
+/// statement. A token rotation retired ends it as reuse: whoever signs out with it is
+/// not the client holding the current token, which is told so (`TOKEN_REUSED`) at its
+/// next refresh instead of an ordinary `SESSION_ENDED`. Returns whether a live sign-in
+/// was ended.
 pub async fn sign_out(db: &Db, claims: &RefreshClaims, now_ms: i64) -> Result<bool, Problem> {
     let db = db.trip(Route::Primary, "accounts.sign_out");
     let revoke = db.statement(
-        "UPDATE sign_ins SET ended_at_ms = ?4 WHERE ended_at_ms IS NULL AND user_id = ?2 AND \
-         (id = ?3 OR (?3 = '' AND token_id = ?1))",
+        "UPDATE sign_ins SET ended_at_ms = ?4, ended_for_reuse = (token_id <> ?1) \
+         WHERE ended_at_ms IS NULL AND user_id = ?2 AND (id = ?3 OR (?3 = '' AND token_id = ?1))",
         &[
             text(&claims.jti),
             text(&claims.sub),
