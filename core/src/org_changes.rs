@@ -1,11 +1,12 @@
 //! How many key and environment changes an organization may make in a day.
 //!
-//! Why a budget: a key once added stays (a revoked key is what the audit and a removed
-//! node's association name), and every change — a key added or revoked, an environment
-//! set or deleted, a member's role set — writes a `key_audit` row kept for the
-//! organization's life. A script
-//! looping uploads and revocations, or environment writes, with one OWNER's token would
-//! grow D1 without bound; the per-minute limiters bound only its pace. Counted from
+//! Why a budget: a key once added stays until its revocation is older than the audit's
+//! retention (a revoked key is what the audit and a node's association name), and
+//! every change — a key added or revoked, an environment set or deleted, a member's
+//! role set or removal — writes a `key_audit` row kept for `AUDIT_RETENTION_DAYS`
+//! (core::maintenance). A script looping uploads and revocations, or environment
+//! writes, with one OWNER's token would grow D1 by as much as the retention holds at
+//! its pace, and the per-minute limiters bound only the pace. Counted from
 //! the audit itself (its `(org_id, at_ms)` index), in the batch that writes the change,
 //! so concurrent requests cannot slip past it and no other store is needed. Adding a
 //! key, setting an environment and granting a role are refused once the day's budget

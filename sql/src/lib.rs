@@ -17,6 +17,13 @@ pub const ERASED_USER: &str = "email = 'erased:' || id, password_hash = '', firs
      last_name = '', image_url = NULL, inbox = NULL, failed_logins = 0, \
      failed_logins_since_ms = NULL";
 
+/// SQL: the `users` row `u` (a table alias) is an erased account's ([`ERASED_USER`]),
+/// found through the address index: a range of the `erased:` prefix, then the exact
+/// address (a prefix no address a route parses can have: it holds no `@`).
+pub fn erased(u: &str) -> String {
+    format!("{u}.email >= 'erased:' AND {u}.email < 'erased;' AND {u}.email = 'erased:' || {u}.id")
+}
+
 /// Audit entries name account `user` as their actor, so its erased row stays as their
 /// anchor ([`ERASED_USER`]) instead of going.
 pub fn audited_actor(user: &str) -> String {
@@ -65,5 +72,10 @@ mod tests {
             ERASED_USER.contains("inbox = NULL"),
             "an alias's mailbox goes too"
         );
+        assert!(
+            ERASED_USER.starts_with("email = 'erased:' || id,"),
+            "the address erased() finds"
+        );
+        assert!(erased("u").ends_with("u.email = 'erased:' || u.id"));
     }
 }

@@ -9,6 +9,7 @@ use super::{changes, num, Db, Route};
 use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS, UNVERIFIED_LINK_HOLD_MS};
+use gatehouse_sql::{audited_actor, erased};
 
 /// `DELETE` of up to `?2` rows of `table` whose `column` is before `?1`, by `key`
 /// (the primary key's columns, comma separated: a row value for the WITHOUT ROWID
@@ -96,6 +97,24 @@ fn unverified_accounts() -> Vec<String> {
     sql
 }
 
+/// Keys revoked before `?1` that no node names (at most `?2`, the earliest revoked
+/// first): a range of migration 0018's index, each checked against `nodes_by_key`.
+const REVOKED_KEYS: &str = "DELETE FROM org_keys WHERE id IN (SELECT k.id FROM org_keys k \
+     WHERE k.revoked_at_ms < ?1 AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.key_id = k.id) \
+     ORDER BY k.revoked_at_ms LIMIT ?2)";
+
+/// Erased accounts no audit entry names as actor any more (at most `?2`; no cutoff:
+/// the entries' own retention is it). Nothing else of theirs is left: the erasure took
+/// their rows and memberships, which the second condition holds to.
+fn erased_accounts() -> String {
+    format!(
+        "DELETE FROM users WHERE id IN (SELECT u.id FROM users u WHERE {} AND NOT {} \
+         AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.user_id = u.id) LIMIT ?2)",
+        erased("u"),
+        audited_actor("u.id")
+    )
+}
+
 /// A sweep's statements, each bound to its cutoff (`?1`) and batch (`?2`) (and the
 /// unverified sweep's to its link hold, `?3`); the last one's changes are what the
 /// sweep removed.
@@ -125,6 +144,9 @@ fn sql(sweep: Sweep) -> Vec<String> {
         )),
         Sweep::SecretsFetches => one(expired("secrets_fetches", "nonce", "expires_at_ms")),
         Sweep::UnverifiedAccounts => unverified_accounts(),
+        Sweep::KeyAudit => one(expired("key_audit", "id", "at_ms")),
+        Sweep::RevokedKeys => one(REVOKED_KEYS.to_owned()),
+        Sweep::ErasedAccounts => one(erased_accounts()),
     }
 }
 

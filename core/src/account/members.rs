@@ -24,7 +24,7 @@
 //! caller is an OWNER. Why a removal needs room in the day's changes, unlike a
 //! withdrawal: unverified sign-ups join a claimed domain's organization as MEMBERs, so
 //! removals are not bounded by the people who act, and each writes an audit row kept
-//! for the organization's life; a member to be stopped at once is made MEMBER, which
+//! for `AUDIT_RETENTION_DAYS`; a member to be stopped at once is made MEMBER, which
 //! is never refused.
 
 use super::{json_object, roles, AccountError};

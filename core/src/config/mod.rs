@@ -89,6 +89,11 @@ pub struct Config {
     /// reset link was sent in the last day (with the organization only it belonged to,
     /// if nothing else holds it; core::maintenance).
     pub unverified_account_days: u32,
+    /// `AUDIT_RETENTION_DAYS`: an organization's audit entries are deleted by the
+    /// scheduled maintenance this long after the change they record; revoked keys no
+    /// node names, and erased accounts no entry names any more, go with them
+    /// (core::maintenance).
+    pub audit_retention_days: u32,
     /// Enables test-only routes (e.g. `/__test/panic`). Off in production.
     pub test_hooks: bool,
     /// Simulated distance to D1 (test builds only; all zero otherwise).
@@ -235,6 +240,9 @@ impl Config {
         // At least two days: a verification link lives one, and a person who asked for
         // one must be able to use it.
         let unverified_account_days = number("UNVERIFIED_ACCOUNT_DAYS", 30, 2, 3650)?;
+        // At least 30 days: the day's change budget and a removal's hold read the last
+        // day of it, and a trail shorter than a month answers no incident's questions.
+        let audit_retention_days = number("AUDIT_RETENTION_DAYS", 400, 30, 36_500)?;
 
         Ok(Config {
             public_url,
@@ -279,6 +287,7 @@ impl Config {
             node_offline_after_seconds,
             node_remove_after_days,
             unverified_account_days,
+            audit_retention_days,
             cors_allowed_origins: crate::http::cors::parse_origins(&var(
                 "CORS_ALLOWED_ORIGINS",
                 "",

@@ -43,6 +43,21 @@ fn defaults_apply_when_only_the_secret_is_set() {
     assert_eq!(c.node_offline_after_seconds, 1800);
     assert_eq!(c.node_remove_after_days, 30);
     assert_eq!(c.unverified_account_days, 30);
+    assert_eq!(c.audit_retention_days, 400);
+}
+
+#[test]
+fn the_audit_trail_is_kept_at_least_a_month() {
+    let with = |days: &str| config(&[("JWT_SECRET", GOOD_SECRET), ("AUDIT_RETENTION_DAYS", days)]);
+    assert_eq!(with("30").unwrap().audit_retention_days, 30);
+    assert_eq!(with("36500").unwrap().audit_retention_days, 36_500);
+    for refused in ["29", "0", "36501", "forever"] {
+        assert_eq!(
+            with(refused).unwrap_err().name,
+            "AUDIT_RETENTION_DAYS",
+            "{refused}"
+        );
+    }
 }
 
 #[test]

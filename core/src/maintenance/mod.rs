@@ -28,8 +28,8 @@ pub const UNVERIFIED_LINK_HOLD_MS: i64 = DAY_MS;
 pub const BATCH_ROWS: u32 = 500;
 /// Round trips (one D1 batch each) a run makes at most. A batch holds a statement per
 /// sweep, the stale nodes' tombstone insert and the ten statements that remove
-/// unverified accounts (src/store/maintenance.rs), 19 today, so a run makes at most
-/// 190 queries of the 1,000 a Workers Paid invocation may make
+/// unverified accounts (src/store/maintenance.rs), 22 today, so a run makes at most
+/// 220 queries of the 1,000 a Workers Paid invocation may make
 /// (docs/deploying.md: gatehouse needs Paid). A run that hits this cap finishes on the
 /// next one.
 pub const MAX_ROUNDS: u32 = 10;
@@ -60,10 +60,22 @@ pub enum Sweep {
     /// memberships, and each organization only unverified accounts belonged to unless
     /// something else holds it (keys, nodes, environments, audit). Counted in users.
     UnverifiedAccounts,
+    /// Audit entries (`key_audit`) older than `AUDIT_RETENTION_DAYS`: an organization's
+    /// trail is its last year or so of changes, not all of them, so that its rows
+    /// stop growing (a day's changes are bounded, the days are not).
+    KeyAudit,
+    /// Keys revoked more than `AUDIT_RETENTION_DAYS` ago that no node names: their
+    /// audit entries went (above), and a revoked key verifies nothing and stops nobody.
+    RevokedKeys,
+    /// Erased accounts (`erased:<id>`, kept only as the anchor of the audit entries that
+    /// name them as actor) once no entry names them any more.
+    ErasedAccounts,
 }
 
 impl Sweep {
-    pub const ALL: [Sweep; 9] = [
+    /// In the order a round runs them: an audit entry goes before the key and the
+    /// account it names can.
+    pub const ALL: [Sweep; 12] = [
         Sweep::SignIns,
         Sweep::EmailVerifications,
         Sweep::PasswordResets,
@@ -73,6 +85,9 @@ impl Sweep {
         Sweep::StaleNodes,
         Sweep::SecretsFetches,
         Sweep::UnverifiedAccounts,
+        Sweep::KeyAudit,
+        Sweep::RevokedKeys,
+        Sweep::ErasedAccounts,
     ];
 
     /// The name in the run's log line and data point (the table, but for stale nodes).
@@ -87,6 +102,9 @@ impl Sweep {
             Sweep::StaleNodes => "stale_nodes",
             Sweep::SecretsFetches => "secrets_fetches",
             Sweep::UnverifiedAccounts => "unverified_accounts",
+            Sweep::KeyAudit => "key_audit",
+            Sweep::RevokedKeys => "revoked_keys",
+            Sweep::ErasedAccounts => "erased_accounts",
         }
     }
 }
@@ -97,6 +115,7 @@ pub struct Policy {
     pub tombstone_retention_ms: i64,
     pub node_remove_after_ms: i64,
     pub unverified_account_ms: i64,
+    pub audit_retention_ms: i64,
 }
 
 impl Policy {
@@ -105,6 +124,7 @@ impl Policy {
             tombstone_retention_ms: nonce_ttl_seconds(config.timestamp_skew_seconds) as i64 * 1000,
             node_remove_after_ms: i64::from(config.node_remove_after_days) * DAY_MS,
             unverified_account_ms: i64::from(config.unverified_account_days) * DAY_MS,
+            audit_retention_ms: i64::from(config.audit_retention_days) * DAY_MS,
         }
     }
 
@@ -122,6 +142,10 @@ impl Policy {
                 Sweep::SecretsFetches => 0,
                 // Of the sign-up (links hold it for UNVERIFIED_LINK_HOLD_MS more).
                 Sweep::UnverifiedAccounts => self.unverified_account_ms,
+                // Of the change, and of the revocation.
+                Sweep::KeyAudit | Sweep::RevokedKeys => self.audit_retention_ms,
+                // None: an erased account goes with the last entry naming it.
+                Sweep::ErasedAccounts => 0,
             }
     }
 }
@@ -175,6 +199,7 @@ mod tests {
             tombstone_retention_ms: 660_000,
             node_remove_after_ms: 30 * DAY_MS,
             unverified_account_ms: 30 * DAY_MS,
+            audit_retention_ms: 400 * DAY_MS,
         }
     }
 
@@ -195,6 +220,15 @@ mod tests {
             p.cutoff_ms(Sweep::UnverifiedAccounts, now),
             now - 30 * DAY_MS
         );
+        assert_eq!(p.cutoff_ms(Sweep::KeyAudit, now), now - 400 * DAY_MS);
+        assert_eq!(p.cutoff_ms(Sweep::RevokedKeys, now), now - 400 * DAY_MS);
+    }
+
+    #[test]
+    fn the_audit_goes_before_what_it_names() {
+        let at = |sweep| Sweep::ALL.iter().position(|s| *s == sweep).unwrap();
+        assert!(at(Sweep::KeyAudit) < at(Sweep::RevokedKeys));
+        assert!(at(Sweep::KeyAudit) < at(Sweep::ErasedAccounts));
     }
 
     #[test]
@@ -219,11 +253,11 @@ mod tests {
     #[test]
     fn a_run_goes_on_only_while_a_batch_was_full_and_rounds_remain() {
         let mut r = Report::default();
-        let mut full = [0; 9];
+        let mut full = [0; Sweep::ALL.len()];
         full[2] = u64::from(BATCH_ROWS);
         assert!(r.add_round(&full));
         assert!(!r.complete);
-        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0, 0, 0]));
+        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
         assert!(r.complete);
         assert_eq!(r.total(), u64::from(BATCH_ROWS) + 4);
         let mut capped = Report::default();
@@ -238,13 +272,16 @@ mod tests {
     #[test]
     fn the_log_line_names_every_sweep() {
         let mut r = Report::default();
-        r.add_round(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        r.add_round(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
         let line = r.log_line("7 * * * *", 5, 12);
         assert_eq!(line["removed"]["stale_nodes"], 7);
         assert_eq!(line["removed"]["secrets_fetches"], 8);
         assert_eq!(line["removed"]["sign_ins"], 1);
         assert_eq!(line["removed"]["unverified_accounts"], 9);
-        assert_eq!(line["total"], 45);
+        assert_eq!(line["removed"]["key_audit"], 10);
+        assert_eq!(line["removed"]["revoked_keys"], 11);
+        assert_eq!(line["removed"]["erased_accounts"], 12);
+        assert_eq!(line["total"], 78);
         assert_eq!(line["durationMs"], 12);
         assert_eq!(line["complete"], true);
     }
