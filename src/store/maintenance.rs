@@ -103,16 +103,29 @@ const REVOKED_KEYS: &str = "DELETE FROM org_keys WHERE id IN (SELECT k.id FROM o
      WHERE k.revoked_at_ms < ?1 AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.key_id = k.id) \
      ORDER BY k.revoked_at_ms LIMIT ?2)";
 
-/// Erased accounts no audit entry names as actor any more (at most `?2`; no cutoff:
-/// the entries' own retention is it). Nothing else of theirs is left: the erasure took
-/// their rows and memberships, which the second condition holds to.
-fn erased_accounts() -> String {
-    format!(
-        "DELETE FROM users WHERE id IN (SELECT u.id FROM users u WHERE {} AND NOT {} \
+/// Erased accounts no audit entry names as actor any more and no organization has as
+/// a member (at most `?2`; no cutoff: the entries' own retention is it): their own
+/// rows, then them. The erasure took those rows, but a sign-in or a link that a
+/// request wrote while the operator's erasure ran (its statements are not one
+/// transaction) would otherwise hold the account's foreign keys and fail the round's
+/// whole batch. Each statement selects the same accounts (their own rows do not
+/// change the selection); the last, the accounts, is counted.
+fn erased_accounts() -> Vec<String> {
+    let gone = format!(
+        "gone(id) AS (SELECT u.id FROM users u WHERE {} AND NOT {} \
          AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.user_id = u.id) LIMIT ?2)",
         erased("u"),
         audited_actor("u.id")
-    )
+    );
+    PERSONAL_TABLES
+        .iter()
+        .map(|table| {
+            format!("WITH {gone} DELETE FROM {table} WHERE user_id IN (SELECT id FROM gone)")
+        })
+        .chain([format!(
+            "WITH {gone} DELETE FROM users WHERE id IN (SELECT id FROM gone)"
+        )])
+        .collect()
 }
 
 /// A sweep's statements, each bound to its cutoff (`?1`) and batch (`?2`) (and the
@@ -146,7 +159,7 @@ fn sql(sweep: Sweep) -> Vec<String> {
         Sweep::UnverifiedAccounts => unverified_accounts(),
         Sweep::KeyAudit => one(expired("key_audit", "id", "at_ms")),
         Sweep::RevokedKeys => one(REVOKED_KEYS.to_owned()),
-        Sweep::ErasedAccounts => one(erased_accounts()),
+        Sweep::ErasedAccounts => erased_accounts(),
     }
 }
 

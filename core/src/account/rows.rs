@@ -1,7 +1,8 @@
 //! Where a person's and an organization's rows are kept, by table: one list for the
-//! places that must know them all — the worker's sweep of accounts never verified
-//! (src/store/maintenance.rs: deletes a person's rows, and keeps an account whose
-//! organization holds any of an organization's), an OWNER's removal of a member
+//! places that must know them all — the worker's sweeps of accounts never verified
+//! and of erased accounts (src/store/maintenance.rs: deletes a person's rows, and keeps
+//! an unverified account whose organization holds any of an organization's), an
+//! OWNER's removal of a member
 //! (src/store/members.rs: a person's rows) and the operator's erasure of an account
 //! (cli/src/admin/sql/person.rs: deletes both) — so that a table added for one is in
 //! all. The maintenance end-to-end test holds the lists against the schema:

@@ -27,9 +27,10 @@ pub const UNVERIFIED_LINK_HOLD_MS: i64 = DAY_MS;
 /// is a range scan of this many rows, far inside D1's 30 s per statement.
 pub const BATCH_ROWS: u32 = 500;
 /// Round trips (one D1 batch each) a run makes at most. A batch holds a statement per
-/// sweep, the stale nodes' tombstone insert and the ten statements that remove
-/// unverified accounts (src/store/maintenance.rs), 22 today, so a run makes at most
-/// 220 queries of the 1,000 a Workers Paid invocation may make
+/// sweep, the stale nodes' tombstone insert, the ten statements that remove
+/// unverified accounts and the six that remove erased ones (src/store/maintenance.rs),
+/// 27 today, so a run makes at most 270 queries of the 1,000 a Workers Paid invocation
+/// may make
 /// (docs/deploying.md: gatehouse needs Paid). A run that hits this cap finishes on the
 /// next one.
 pub const MAX_ROUNDS: u32 = 10;
@@ -68,13 +69,14 @@ pub enum Sweep {
     /// audit entries went (above), and a revoked key verifies nothing and stops nobody.
     RevokedKeys,
     /// Erased accounts (`erased:<id>`, kept only as the anchor of the audit entries that
-    /// name them as actor) once no entry names them any more.
+    /// name them as actor) once no entry names them any more, with any row of their own
+    /// a request wrote while they were being erased.
     ErasedAccounts,
 }
 
 impl Sweep {
-    /// In the order a round runs them: an audit entry goes before the key and the
-    /// account it names can.
+    /// In the order a round runs them: the audit's sweep before the erased accounts',
+    /// so an account whose last entry goes in a round goes in the same round.
     pub const ALL: [Sweep; 12] = [
         Sweep::SignIns,
         Sweep::EmailVerifications,
