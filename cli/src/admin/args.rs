@@ -84,6 +84,15 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin node-env-delete 25c4d363-3ac7-4427-954b-187a3b6a7456 blob --remote"
     )]
     NodeEnvDelete(NodeEnvTarget),
+    /// Seal every service environment again under NODE_ENV_KEY: the last step of
+    /// rotating it, once the worker runs with the new key and the old one as
+    /// NODE_ENV_KEY_PREVIOUS (docs/nodes.md, "Rotating NODE_ENV_KEY"). Rows already under
+    /// the new key are left; rows under neither are listed (set them again). Contents
+    /// are unchanged, so nothing is audited.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production NODE_ENV_KEY=<new> NODE_ENV_KEY_PREVIOUS=<old> \\\n    gatehouse-cli admin node-env-reseal --remote"
+    )]
+    NodeEnvReseal(NodeEnvResealArgs),
 
     /// Revoke one of an organization's keys at once (a leaked private key, an account
     /// taken over): registrations it signs are refused from the next request on;
@@ -202,6 +211,27 @@ pub struct NodeEnvSetArgs {
     /// NODE_ENV_KEY=$(grep '^NODE_ENV_KEY=' .dev.vars | cut -d= -f2).
     #[arg(long, env = "NODE_ENV_KEY", hide_env_values = true, value_name = "HEX")]
     pub node_env_key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NodeEnvResealArgs {
+    #[command(flatten)]
+    pub place: Place,
+    /// The new NODE_ENV_KEY (64 hex digits), the one rows are sealed under. Read from
+    /// the environment, never echoed, e.g. NODE_ENV_KEY=$(openssl rand -hex 32) once
+    /// it is the worker's.
+    #[arg(long, env = "NODE_ENV_KEY", hide_env_values = true, value_name = "HEX")]
+    pub node_env_key: String,
+    /// The NODE_ENV_KEY being retired (64 hex digits), which rows still sealed under it
+    /// open with. Read from the environment, never echoed, e.g.
+    /// NODE_ENV_KEY_PREVIOUS=<the worker's NODE_ENV_KEY_PREVIOUS>.
+    #[arg(
+        long,
+        env = "NODE_ENV_KEY_PREVIOUS",
+        hide_env_values = true,
+        value_name = "HEX"
+    )]
+    pub previous_node_env_key: String,
 }
 
 /// Which database: wrangler's own flags. Exactly one of --local and --remote.

@@ -75,6 +75,10 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             node_env::set(&a)
         }
         AdminCommand::NodeEnvList(t) => node_env::list(&t),
+        AdminCommand::NodeEnvReseal(a) => {
+            confirm(&a.place, "re-seal every service environment", "reseal")?;
+            node_env::reseal(&a)
+        }
         AdminCommand::NodeEnvDelete(t) => {
             confirm(&t.place, "delete an environment", sql::checked_id(&t.org)?)?;
             node_env::delete(&t)

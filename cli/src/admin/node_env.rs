@@ -1,9 +1,10 @@
-//! `gatehouse-cli admin node-env-{set,list,delete}`: an organization's service
-//! environments, as an operator sets them (docs/nodes.md, "Service environments").
-//! The file is sealed here, exactly as the worker seals it (core::node_env::at_rest),
-//! under the worker's own `NODE_ENV_KEY`, so only sealed text reaches wrangler and D1.
+//! `gatehouse-cli admin node-env-{set,list,delete,reseal}`: an organization's service
+//! environments, as an operator sets them (docs/nodes.md, "Service environments"),
+//! and every organization's sealed again under a new `NODE_ENV_KEY`. The file is
+//! sealed here, exactly as the worker seals it (core::node_env::at_rest), under the
+//! worker's own `NODE_ENV_KEY`, so only sealed text reaches wrangler and D1.
 
-use super::args::{NodeEnvSetArgs, NodeEnvTarget, OrgTarget};
+use super::args::{NodeEnvResealArgs, NodeEnvSetArgs, NodeEnvTarget, OrgTarget};
 use super::{execute, now_ms, part, print_json, rows, sql};
 use aes::cipher::{KeyIvInit, StreamCipher};
 use gatehouse_core::crypto::{random_bytes, uuid_v4};
@@ -19,11 +20,7 @@ pub fn set(args: &NodeEnvSetArgs) -> Result<(), String> {
     let text =
         std::fs::read_to_string(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let file = EnvFile::parse(text).map_err(|e| e.0)?;
-    let iv = random_bytes::<16>().map_err(|e| format!("no randomness: {e}"))?;
-    let mut ct = file.as_bytes().to_vec();
-    ctr::Ctr128BE::<aes::Aes256>::new(&key.cipher_key().into(), &iv.into())
-        .apply_keystream(&mut ct);
-    let sealed = at_rest::seal(&key, org, service, &iv, &ct);
+    let sealed = seal(&key, org, service, file.as_bytes().to_vec())?;
     let audit_id = uuid_v4().map_err(|e| format!("no randomness: {e}"))?;
     let size = file.as_bytes().len();
     let results = execute(
@@ -38,6 +35,107 @@ pub fn set(args: &NodeEnvSetArgs) -> Result<(), String> {
         service.as_str()
     );
     Ok(())
+}
+
+/// `file` sealed under `key` for the organization's service, with a fresh iv.
+fn seal(key: &NodeEnvKey, org: &str, service: Service, file: Vec<u8>) -> Result<String, String> {
+    let iv = random_bytes::<16>().map_err(|e| format!("no randomness: {e}"))?;
+    let ct = aes_ctr(key, &iv, file);
+    Ok(at_rest::seal(key, org, service, &iv, &ct))
+}
+
+/// AES-256-CTR under the key's cipher key: encrypts and decrypts alike.
+fn aes_ctr(key: &NodeEnvKey, iv: &[u8; 16], mut data: Vec<u8>) -> Vec<u8> {
+    ctr::Ctr128BE::<aes::Aes256>::new(&key.cipher_key().into(), &(*iv).into())
+        .apply_keystream(&mut data);
+    data
+}
+
+/// Rows read per round trip, and the most SQL text one `wrangler d1 execute` is sent
+/// (Linux caps one argument at 128 KiB; a row seals at most ~44 KB).
+const PAGE: u32 = 50;
+const COMMAND_BYTES: usize = 100_000;
+
+/// Walks every service environment in key order and seals again, under the new key,
+/// each that opens under the previous one; each write only if the row is unchanged
+/// since it was read (sql::node_env_reseal). Prints what it did; fails, after going
+/// through them all, if a row opens under neither key.
+pub fn reseal(args: &NodeEnvResealArgs) -> Result<(), String> {
+    let key = NodeEnvKey::parse(&args.node_env_key).map_err(|e| format!("NODE_ENV_KEY: {e}"))?;
+    let previous = NodeEnvKey::parse(&args.previous_node_env_key)
+        .map_err(|e| format!("NODE_ENV_KEY_PREVIOUS: {e}"))?;
+    if key == previous {
+        return Err("NODE_ENV_KEY and NODE_ENV_KEY_PREVIOUS are the same key".into());
+    }
+    let (mut current, mut resealed, mut unreadable) = (0, 0, Vec::new());
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let from = after.as_ref().map(|(o, s)| (o.as_str(), s.as_str()));
+        let page = part(&execute(&args.place, &sql::node_env_page(from, PAGE))?, 0);
+        let mut writes: Vec<String> = Vec::new();
+        for row in &page {
+            let text = |c: &str| row[c].as_str().unwrap_or_default().to_owned();
+            let (org, service_name, sealed) = (text("org_id"), text("service"), text("sealed"));
+            after = Some((org.clone(), service_name.clone()));
+            let opened = Service::parse(&service_name).ok().and_then(|service| {
+                at_rest::open_rotating(&key, Some(&previous), &org, service, &sealed)
+                    .ok()
+                    .map(|(opened, by)| (service, opened, by))
+            });
+            let Some((service, opened, by)) = opened else {
+                unreadable.push(format!("{org} {service_name}"));
+                continue;
+            };
+            if by == &key {
+                current += 1;
+                continue;
+            }
+            let file = aes_ctr(by, &opened.iv, opened.ct);
+            let tail = &sealed[sealed.len().saturating_sub(48)..];
+            writes.push(sql::node_env_reseal(
+                &org,
+                service.as_str(),
+                tail,
+                &seal(&key, &org, service, file)?,
+            ));
+            resealed += 1;
+        }
+        for command in batches(writes) {
+            execute(&args.place, &command)?;
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+    }
+    println!(
+        "{resealed} environment(s) sealed again under the new NODE_ENV_KEY, {current} already \
+         under it, {} under neither",
+        unreadable.len()
+    );
+    if unreadable.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "these open under neither key; set them again (admin node-env-set, or the \
+             organization's PUT …/node-env/{{service}}):\n  {}",
+            unreadable.join("\n  ")
+        ))
+    }
+}
+
+/// Statements joined into commands of at most [`COMMAND_BYTES`] (one alone may pass it).
+fn batches(statements: Vec<String>) -> Vec<String> {
+    let mut commands: Vec<String> = Vec::new();
+    for statement in statements {
+        match commands.last_mut() {
+            Some(last) if last.len() + statement.len() + 2 <= COMMAND_BYTES => {
+                last.push_str("; ");
+                last.push_str(&statement);
+            }
+            _ => commands.push(statement),
+        }
+    }
+    commands
 }
 
 pub fn list(t: &OrgTarget) -> Result<(), String> {

@@ -113,6 +113,10 @@ pub struct Config {
     /// (core::node_env::at_rest). Optional: without it the node-env routes and
     /// `POST /secrets` answer 500 (logged by name) and everything else works.
     pub node_env_key: Option<crate::node_env::at_rest::NodeEnvKey>,
+    /// `NODE_ENV_KEY_PREVIOUS`, set while rotating `NODE_ENV_KEY`: rows sealed under it
+    /// still open (nothing is sealed under it) until `gatehouse-cli admin
+    /// node-env-reseal` has sealed them again under the new key.
+    pub node_env_key_previous: Option<crate::node_env::at_rest::NodeEnvKey>,
 }
 
 /// Makes distance to D1 visible locally, where D1 is a millisecond away: each round
@@ -304,18 +308,23 @@ impl Config {
                 }
                 _ => None,
             },
-            node_env_key: match lookup("NODE_ENV_KEY") {
-                Some(raw) if !raw.trim().is_empty() => Some(
-                    crate::node_env::at_rest::NodeEnvKey::parse(&raw).map_err(|reason| {
-                        ConfigError {
-                            name: "NODE_ENV_KEY",
-                            reason,
-                        }
-                    })?,
-                ),
-                _ => None,
-            },
+            node_env_key: node_env_key("NODE_ENV_KEY", &lookup)?,
+            node_env_key_previous: node_env_key("NODE_ENV_KEY_PREVIOUS", &lookup)?,
         })
+    }
+}
+
+/// A service environments' sealing key setting (`NODE_ENV_KEY`, `…_PREVIOUS`): unset or
+/// empty is none.
+fn node_env_key(
+    name: &'static str,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::node_env::at_rest::NodeEnvKey>, ConfigError> {
+    match lookup(name) {
+        Some(raw) if !raw.trim().is_empty() => crate::node_env::at_rest::NodeEnvKey::parse(&raw)
+            .map(Some)
+            .map_err(|reason| ConfigError { name, reason }),
+        _ => Ok(None),
     }
 }
 

@@ -268,7 +268,22 @@ fn node_env_key_is_optional_and_checked_when_set() {
     for bad in ["abc", &"00".repeat(32)[..]] {
         let err = config(&[("JWT_SECRET", GOOD_SECRET), ("NODE_ENV_KEY", bad)]).unwrap_err();
         assert_eq!(err.name, "NODE_ENV_KEY");
+        let err = config(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("NODE_ENV_KEY", &hex),
+            ("NODE_ENV_KEY_PREVIOUS", bad),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "NODE_ENV_KEY_PREVIOUS");
     }
+    assert!(set.node_env_key_previous.is_none());
+    let previous: String = (0..32u8).map(|i| format!("{:02x}", i * 5 + 1)).collect();
+    let rotating = config(&[
+        ("JWT_SECRET", GOOD_SECRET),
+        ("NODE_ENV_KEY", &hex),
+        ("NODE_ENV_KEY_PREVIOUS", &previous),
+    ]);
+    assert!(rotating.unwrap().node_env_key_previous.is_some());
 }
 
 #[test]

@@ -121,6 +121,23 @@ pub fn open(
     })
 }
 
+/// A row opened with the keys a deployment holds: the current `NODE_ENV_KEY`, then,
+/// while it is being rotated, `NODE_ENV_KEY_PREVIOUS`; with the key it opened under,
+/// whose [`NodeEnvKey::cipher_key`] decrypts it (what `gatehouse-cli admin
+/// node-env-reseal` seals again under the current one).
+pub fn open_rotating<'k>(
+    current: &'k NodeEnvKey,
+    previous: Option<&'k NodeEnvKey>,
+    org_id: &str,
+    service: Service,
+    sealed: &str,
+) -> Result<(Opened, &'k NodeEnvKey), Unreadable> {
+    std::iter::once(current)
+        .chain(previous)
+        .find_map(|key| Some((open(key, org_id, service, sealed).ok()?, key)))
+        .ok_or(Unreadable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +213,19 @@ mod tests {
         // The same file sealed twice differs (fresh iv): equal files are not visible.
         assert_ne!(seal_it(&key(1)), sealed);
         assert_ne!(key(1).cipher_key(), key(2).cipher_key());
+    }
+
+    #[test]
+    fn while_a_key_is_rotated_rows_open_under_either_and_say_which() {
+        let (one, two, three) = (key(1), key(2), key(3));
+        let sealed = seal(&two, "org-a", Service::S3, &[7u8; 16], b"ct");
+        let (opened, by) = open_rotating(&one, Some(&two), "org-a", Service::S3, &sealed)
+            .expect("the previous key opens it");
+        assert_eq!((opened.ct.as_slice(), by), (&b"ct"[..], &two));
+        let (_, by) = open_rotating(&two, Some(&one), "org-a", Service::S3, &sealed)
+            .expect("the current key opens it");
+        assert_eq!(by, &two);
+        assert!(open_rotating(&one, None, "org-a", Service::S3, &sealed).is_err());
+        assert!(open_rotating(&one, Some(&three), "org-a", Service::S3, &sealed).is_err());
     }
 }

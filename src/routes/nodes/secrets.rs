@@ -89,7 +89,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     );
     answer.insert("keyId".into(), json!(key.id));
     for service in Service::ALL {
-        let file = open(env_key, &key.org_id, service, &sealed).await?;
+        let file = open(env_key, &config, &key.org_id, service, &sealed).await?;
         let enc = seal_for(&recipient, &file).await?;
         answer.insert(format!("env_{}_enc", service.as_str()), Value::String(enc));
     }
@@ -117,26 +117,30 @@ async fn seal_for(spki_der: &[u8], file: &[u8]) -> Result<String, Problem> {
     Ok(envelope::to_json(&fresh, &wrapped, &ct))
 }
 
-/// One service's file. A row that does not open was sealed under another
-/// `NODE_ENV_KEY` (rotated without setting the environments again) or altered: the
-/// operator's to fix, never the caller's.
+/// One service's file, opened under `NODE_ENV_KEY` or, while it is rotated,
+/// `NODE_ENV_KEY_PREVIOUS`. A row that opens under neither was sealed under a key no
+/// longer configured (rotated without re-sealing) or altered: the operator's to fix,
+/// never the caller's.
 async fn open(
     key: &NodeEnvKey,
+    config: &gatehouse_core::config::Config,
     org_id: &str,
     service: Service,
     sealed: &[SealedEnv],
 ) -> Result<Vec<u8>, Problem> {
-    let opened = sealed
+    let previous = config.node_env_key_previous.as_ref();
+    let (opened, by) = sealed
         .iter()
         .find(|row| row.service == service.as_str())
-        .and_then(|row| at_rest::open(key, org_id, service, &row.sealed).ok())
+        .and_then(|row| at_rest::open_rotating(key, previous, org_id, service, &row.sealed).ok())
         .ok_or_else(|| {
             worker::console_error!(
-                "secrets: the {} environment of organization {org_id} does not open under \
-                 NODE_ENV_KEY (set it again: docs/nodes.md, \"Service environments\")",
+                "secrets: the {} environment of organization {org_id} opens under neither \
+                 NODE_ENV_KEY nor NODE_ENV_KEY_PREVIOUS (re-seal it or set it again: \
+                 docs/nodes.md, \"Service environments\")",
                 service.as_str()
             );
             Problem::Misconfigured
         })?;
-    webcrypto::aes_256_ctr(&key.cipher_key(), &opened.iv, &opened.ct).await
+    webcrypto::aes_256_ctr(&by.cipher_key(), &opened.iv, &opened.ct).await
 }

@@ -258,6 +258,37 @@ pub fn node_env_list(org: &str) -> String {
     )
 }
 
+/// Up to `limit` service environments after `(org, service)` in key order, with their
+/// sealed text: a page of [`super::super::node_env::reseal`]'s walk.
+pub fn node_env_page(after: Option<(&str, &str)>, limit: u32) -> String {
+    let from = after.map_or_else(String::new, |(org, service)| {
+        format!(
+            "WHERE (org_id, service) > ({}, {}) ",
+            literal(org),
+            literal(service)
+        )
+    });
+    format!(
+        "SELECT org_id, service, sealed FROM node_envs {from}ORDER BY org_id, service \
+         LIMIT {limit}"
+    )
+}
+
+/// Replaces a row's sealed text with the same file sealed under the new key, only if
+/// the row still holds what was read: its text ends with `old_tail`, which covers the
+/// old seal's MAC (a change since writes a new one), so a concurrent `PUT` is kept.
+pub fn node_env_reseal(org: &str, service: &str, old_tail: &str, sealed: &str) -> String {
+    format!(
+        "UPDATE node_envs SET sealed = {} WHERE org_id = {} AND service = {} \
+         AND substr(sealed, -{}) = {}",
+        literal(sealed),
+        literal(org),
+        literal(service),
+        old_tail.len(),
+        literal(old_tail)
+    )
+}
+
 /// Two statements: the audit entry (only if there is a row), then the delete,
 /// returning what it removed.
 pub fn node_env_delete(org: &str, service: &str, audit_id: &str, now_ms: i64) -> String {

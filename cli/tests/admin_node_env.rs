@@ -1,0 +1,110 @@
+//! Rotating `NODE_ENV_KEY` as docs/nodes.md ("Rotating NODE_ENV_KEY") says: the worker
+//! restarted with the new key and the old one as `NODE_ENV_KEY_PREVIOUS` keeps serving
+//! every environment; `gatehouse-cli admin node-env-reseal` seals them again under the
+//! new key (and names a row that opens under neither); then the worker runs with the
+//! new key alone and still serves them. The installer's `/secrets` as it sends it.
+
+mod common;
+
+use common::{admin, ok, stderr};
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
+use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::node_env::{installer_decrypt, post_secrets, secrets_payload, set_all_envs};
+use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::TestApp;
+use serde_json::json;
+
+/// The worker's own NODE_ENV_KEY, from the .dev.vars it runs with.
+fn dev_vars_key() -> String {
+    let vars = std::fs::read_to_string(gatehouse_e2e::project_root().join(".dev.vars"))
+        .expect(".dev.vars");
+    vars.lines()
+        .find_map(|l| l.strip_prefix("NODE_ENV_KEY="))
+        .expect("NODE_ENV_KEY in .dev.vars (make setup writes it)")
+        .trim()
+        .to_owned()
+}
+
+/// The installer's `/secrets` for `org`'s three files, signed `seconds_ago` in the past
+/// (each signature is used once), each file as the installer decrypts it.
+fn fetched(app: &TestApp, pem: &str, org: &str, seconds_ago: i64) -> Vec<String> {
+    let seconds = now_ms() / 1000 - seconds_ago;
+    let res = post_secrets(
+        app,
+        &secrets_payload(pem, "192.0.2.77", "eu-west-1", org, seconds),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    ["s3", "gcs", "blob"]
+        .map(|service| {
+            String::from_utf8(installer_decrypt(&res.body, pem, service).unwrap()).unwrap()
+        })
+        .to_vec()
+}
+
+#[test]
+fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
+    let mut app = gatehouse_e2e::spawn_app();
+    let old = dev_vars_key();
+    let new: String = (0..32u8)
+        .map(|i| format!("{:02x}", i.wrapping_mul(29) ^ 0xa5))
+        .collect();
+    let (token, org, _) = verified_user(&app, "ada@env-rotation.example");
+    let key = PrivateKey::generate(2048).unwrap();
+    let upload = app.post_json_as(
+        &token,
+        &format!("/organization/{org}/key"),
+        &json!({"publicKey": key.public_key().to_spki_pem()}),
+    );
+    assert_eq!(upload.status, 201, "{}", upload.body);
+    let files: Vec<String> = set_all_envs(&app, &token, &org)
+        .into_iter()
+        .map(|(_, file)| file)
+        .collect();
+    let pem = key.to_pkcs8_pem();
+    assert_eq!(fetched(&app, &pem, &org, 0), files);
+    // Another organization's row that no key opens (altered, or under a lost key).
+    app.d1_query(
+        "INSERT INTO organizations (id, name, domain, created_at_ms) \
+         VALUES ('org-lost-key', 'Lost', NULL, 0); \
+         INSERT INTO node_envs (org_id, service, sealed, size_bytes, updated_at_ms) \
+         VALUES ('org-lost-key', 's3', 'v1.AAAA', 4, 0)",
+    );
+
+    // The new key, the old one kept as previous: every row still opens.
+    app.restart_with(&[("NODE_ENV_KEY", &new), ("NODE_ENV_KEY_PREVIOUS", &old)]);
+    assert_eq!(fetched(&app, &pem, &org, 1), files);
+
+    let keys = ["--node-env-key", &new, "--previous-node-env-key", &old];
+    let reseal = |app: &TestApp| admin(app, &[&["node-env-reseal"][..], &keys].concat());
+    let first = reseal(&app);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert!(
+        String::from_utf8_lossy(&first.stdout)
+            .contains("3 environment(s) sealed again under the new NODE_ENV_KEY, 0 already under it, 1 under neither"),
+        "{first:?}"
+    );
+    assert!(
+        stderr(&first).contains("org-lost-key s3"),
+        "{}",
+        stderr(&first)
+    );
+    app.d1_query("DELETE FROM node_envs WHERE org_id = 'org-lost-key'");
+    let again = ok(&reseal(&app));
+    assert!(again.contains("0 environment(s) sealed again"), "{again}");
+    assert!(again.contains("3 already under it"), "{again}");
+
+    // The old key retired: the new one alone opens every row.
+    app.restart_with(&[("NODE_ENV_KEY", &new)]);
+    assert_eq!(fetched(&app, &pem, &org, 2), files);
+    let same = admin(
+        &app,
+        &[
+            "node-env-reseal",
+            "--node-env-key",
+            &new,
+            "--previous-node-env-key",
+            &new,
+        ],
+    );
+    assert!(stderr(&same).contains("the same key"), "{}", stderr(&same));
+}
