@@ -86,7 +86,7 @@ pub enum AdminCommand {
     NodeEnvDelete(NodeEnvTarget),
     /// Seal every service environment again under NODE_ENV_KEY: the last step of
     /// rotating it, once the worker runs with the new key and the old one as
-    /// NODE_ENV_KEY_PREVIOUS (docs/nodes.md, "Rotating NODE_ENV_KEY"). Rows already under
+    /// NODE_ENV_KEY_PREVIOUS (docs/deploying.md, "Rotating NODE_ENV_KEY"). Rows already under
     /// the new key are left; rows under neither are listed (set them again). Contents
     /// are unchanged, so nothing is audited.
     #[command(
