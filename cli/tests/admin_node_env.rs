@@ -1,4 +1,4 @@
-//! Rotating `NODE_ENV_KEY` as docs/nodes.md ("Rotating NODE_ENV_KEY") says: the worker
+//! Rotating `NODE_ENV_KEY` as docs/deploying.md ("Rotating NODE_ENV_KEY") says: the worker
 //! restarted with the new key and the old one as `NODE_ENV_KEY_PREVIOUS` keeps serving
 //! every environment; `gatehouse-cli admin node-env-reseal` seals them again under the
 //! new key (and names a row that opens under neither); then the worker runs with the
