@@ -8,6 +8,8 @@ mod common;
 
 use common::{admin, ok, stderr};
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
+use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
+use gatehouse_core::node_env::Service;
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::node_env::{installer_decrypt, post_secrets, secrets_payload, set_all_envs};
 use gatehouse_e2e::nodes::now_ms;
@@ -62,6 +64,27 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
         .collect();
     let pem = key.to_pkcs8_pem();
     assert_eq!(fetched(&app, &pem, &org, 0), files);
+    // More organizations than one page of the walk (50 rows), sealed under the old key
+    // as the worker seals (the contents do not matter to the reseal).
+    let old_key = NodeEnvKey::parse(&old).unwrap();
+    let many: Vec<String> = (0..20)
+        .flat_map(|i| {
+            let org = format!("org-many-{i:02}");
+            Service::ALL.map(|service| {
+                let sealed = at_rest::seal(&old_key, &org, service, &[i as u8; 16], b"A=1\n");
+                format!("('{org}', '{}', '{sealed}', 4, 0)", service.as_str())
+            })
+        })
+        .collect();
+    let orgs: Vec<String> = (0..20)
+        .map(|i| format!("('org-many-{i:02}', 'Many', NULL, 0)"))
+        .collect();
+    app.d1_query(&format!(
+        "INSERT INTO organizations (id, name, domain, created_at_ms) VALUES {}; \
+         INSERT INTO node_envs (org_id, service, sealed, size_bytes, updated_at_ms) VALUES {}",
+        orgs.join(", "),
+        many.join(", ")
+    ));
     // Another organization's row that no key opens (altered, or under a lost key).
     app.d1_query(
         "INSERT INTO organizations (id, name, domain, created_at_ms) \
@@ -80,7 +103,7 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
     assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
     assert!(
         String::from_utf8_lossy(&first.stdout)
-            .contains("3 environment(s) sealed again under the new NODE_ENV_KEY, 0 already under it, 1 under neither"),
+            .contains("63 environment(s) sealed again under the new NODE_ENV_KEY, 0 already under it, 0 changed while read (run again), 1 under neither"),
         "{first:?}"
     );
     assert!(
@@ -91,7 +114,7 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
     app.d1_query("DELETE FROM node_envs WHERE org_id = 'org-lost-key'");
     let again = ok(&reseal(&app));
     assert!(again.contains("0 environment(s) sealed again"), "{again}");
-    assert!(again.contains("3 already under it"), "{again}");
+    assert!(again.contains("63 already under it"), "{again}");
 
     // The old key retired: the new one alone opens every row.
     app.restart_with(&[("NODE_ENV_KEY", &new)]);

@@ -67,7 +67,7 @@ pub fn reseal(args: &NodeEnvResealArgs) -> Result<(), String> {
     if key == previous {
         return Err("NODE_ENV_KEY and NODE_ENV_KEY_PREVIOUS are the same key".into());
     }
-    let (mut current, mut resealed, mut unreadable) = (0, 0, Vec::new());
+    let (mut current, mut sent, mut resealed, mut unreadable) = (0, 0, 0, Vec::new());
     let mut after: Option<(String, String)> = None;
     loop {
         let from = after.as_ref().map(|(o, s)| (o.as_str(), s.as_str()));
@@ -98,18 +98,21 @@ pub fn reseal(args: &NodeEnvResealArgs) -> Result<(), String> {
                 tail,
                 &seal(&key, &org, service, file)?,
             ));
-            resealed += 1;
+            sent += 1;
         }
         for command in batches(writes) {
-            execute(&args.place, &command)?;
+            // A statement returns its row only if it wrote it.
+            let results = execute(&args.place, &command)?;
+            resealed += results.iter().filter(|r| !r.rows.is_empty()).count();
         }
         if page.len() < PAGE as usize {
             break;
         }
     }
+    let changed = sent - resealed;
     println!(
         "{resealed} environment(s) sealed again under the new NODE_ENV_KEY, {current} already \
-         under it, {} under neither",
+         under it, {changed} changed while read (run again), {} under neither",
         unreadable.len()
     );
     if unreadable.is_empty() {
@@ -123,7 +126,8 @@ pub fn reseal(args: &NodeEnvResealArgs) -> Result<(), String> {
     }
 }
 
-/// Statements joined into commands of at most [`COMMAND_BYTES`] (one alone may pass it).
+/// Statements joined into commands of at most [`COMMAND_BYTES`] (one alone may pass it:
+/// a 32 KiB file seals to ~44 KB).
 fn batches(statements: Vec<String>) -> Vec<String> {
     let mut commands: Vec<String> = Vec::new();
     for statement in statements {
@@ -164,4 +168,26 @@ pub fn delete(t: &NodeEnvTarget) -> Result<(), String> {
         service.as_str()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_sent_in_commands_that_stay_under_the_limit() {
+        let statement = |n: usize| "x".repeat(n);
+        let commands = batches(vec![statement(60_000), statement(39_000), statement(2_000)]);
+        assert_eq!(
+            commands.iter().map(String::len).collect::<Vec<_>>(),
+            [60_000 + 2 + 39_000, 2_000]
+        );
+        assert!(commands.iter().all(|c| c.len() <= COMMAND_BYTES));
+        assert_eq!(
+            batches(vec![statement(120_000)]).len(),
+            1,
+            "one alone goes as it is"
+        );
+        assert!(batches(Vec::new()).is_empty());
+    }
 }

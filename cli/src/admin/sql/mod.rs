@@ -277,10 +277,11 @@ pub fn node_env_page(after: Option<(&str, &str)>, limit: u32) -> String {
 /// Replaces a row's sealed text with the same file sealed under the new key, only if
 /// the row still holds what was read: its text ends with `old_tail`, which covers the
 /// old seal's MAC (a change since writes a new one), so a concurrent `PUT` is kept.
+/// Returns the service when it wrote.
 pub fn node_env_reseal(org: &str, service: &str, old_tail: &str, sealed: &str) -> String {
     format!(
         "UPDATE node_envs SET sealed = {} WHERE org_id = {} AND service = {} \
-         AND substr(sealed, -{}) = {}",
+         AND substr(sealed, -{}) = {} RETURNING service",
         literal(sealed),
         literal(org),
         literal(service),

@@ -13,6 +13,21 @@ fn literals_survive_every_quote() {
 }
 
 #[test]
+fn the_reseal_walks_rows_in_key_order_and_writes_only_what_it_read() {
+    assert_eq!(
+        node_env_page(None, 50),
+        "SELECT org_id, service, sealed FROM node_envs ORDER BY org_id, service LIMIT 50"
+    );
+    assert!(node_env_page(Some(("o'1", "gcs")), 50)
+        .contains("WHERE (org_id, service) > ('o''1', 'gcs') ORDER BY"));
+    assert_eq!(
+        node_env_reseal("org-1", "s3", "tail==", "v1.new"),
+        "UPDATE node_envs SET sealed = 'v1.new' WHERE org_id = 'org-1' AND service = 's3' \
+         AND substr(sealed, -6) = 'tail==' RETURNING service"
+    );
+}
+
+#[test]
 fn ids_are_checked_before_they_reach_sql() {
     assert!(checked_id("25c4d363-3ac7-4427-954b-187a3b6a7456").is_ok());
     assert!(checked_id("org-1").is_ok());
