@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{admin, ok};
+use common::{admin, node_env_key, ok};
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{project_root, shared_app, spawn_app, TestApp};
@@ -205,16 +205,6 @@ fn find_org_by_email_also_from_outside_the_project_with_wrangler_set() {
     let missing = find("ada@acme.io", &elsewhere.path().join("wrangler"));
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("set WRANGLER="));
-}
-
-/// The worker's own NODE_ENV_KEY, from the .dev.vars it runs with.
-fn node_env_key() -> String {
-    let vars = std::fs::read_to_string(project_root().join(".dev.vars")).expect(".dev.vars");
-    vars.lines()
-        .find_map(|l| l.strip_prefix("NODE_ENV_KEY="))
-        .expect("NODE_ENV_KEY in .dev.vars (make setup writes it)")
-        .trim()
-        .to_owned()
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{admin, ok, stderr};
+use common::{admin, node_env_key, ok, stderr};
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
 use gatehouse_core::node_env::Service;
@@ -15,17 +15,6 @@ use gatehouse_e2e::node_env::{installer_decrypt, post_secrets, secrets_payload, 
 use gatehouse_e2e::nodes::now_ms;
 use gatehouse_e2e::TestApp;
 use serde_json::json;
-
-/// The worker's own NODE_ENV_KEY, from the .dev.vars it runs with.
-fn dev_vars_key() -> String {
-    let vars = std::fs::read_to_string(gatehouse_e2e::project_root().join(".dev.vars"))
-        .expect(".dev.vars");
-    vars.lines()
-        .find_map(|l| l.strip_prefix("NODE_ENV_KEY="))
-        .expect("NODE_ENV_KEY in .dev.vars (make setup writes it)")
-        .trim()
-        .to_owned()
-}
 
 /// The installer's `/secrets` for `org`'s three files, signed `seconds_ago` in the past
 /// (each signature is used once), each file as the installer decrypts it.
@@ -46,7 +35,7 @@ fn fetched(app: &TestApp, pem: &str, org: &str, seconds_ago: i64) -> Vec<String>
 #[test]
 fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
     let mut app = gatehouse_e2e::spawn_app();
-    let old = dev_vars_key();
+    let old = node_env_key();
     let new: String = (0..32u8)
         .map(|i| format!("{:02x}", i.wrapping_mul(29) ^ 0xa5))
         .collect();
