@@ -86,15 +86,27 @@ fn unverified_accounts() -> Vec<String> {
              WHERE id IN (SELECT id FROM doomed_orgs)"
         ),
     ];
-    for table in PERSONAL_TABLES.iter().chain(&["org_members"]) {
-        sql.push(format!(
-            "WITH {doomed} DELETE FROM {table} WHERE user_id IN (SELECT id FROM doomed)"
-        ));
-    }
-    sql.push(format!(
-        "WITH {doomed} DELETE FROM users WHERE id IN (SELECT id FROM doomed)"
-    ));
+    let tables: Vec<&str> = PERSONAL_TABLES
+        .iter()
+        .copied()
+        .chain(["org_members"])
+        .collect();
+    sql.extend(people_gone(&doomed, "doomed", &tables));
     sql
+}
+
+/// The deletes that remove the accounts a CTE selects (`with`, naming `set(id)`): their
+/// rows in each of `tables`, then the accounts, last (the one a sweep counts). Each
+/// statement selects the same accounts: none of these rows changes the selection.
+fn people_gone(with: &str, set: &str, tables: &[&str]) -> Vec<String> {
+    let of_them = format!("(SELECT id FROM {set})");
+    tables
+        .iter()
+        .map(|table| format!("WITH {with} DELETE FROM {table} WHERE user_id IN {of_them}"))
+        .chain([format!(
+            "WITH {with} DELETE FROM users WHERE id IN {of_them}"
+        )])
+        .collect()
 }
 
 /// Keys revoked before `?1` that no node names (at most `?2`, the earliest revoked
@@ -117,15 +129,7 @@ fn erased_accounts() -> Vec<String> {
         erased("u"),
         audited_actor("u.id")
     );
-    PERSONAL_TABLES
-        .iter()
-        .map(|table| {
-            format!("WITH {gone} DELETE FROM {table} WHERE user_id IN (SELECT id FROM gone)")
-        })
-        .chain([format!(
-            "WITH {gone} DELETE FROM users WHERE id IN (SELECT id FROM gone)"
-        )])
-        .collect()
+    people_gone(&gone, "gone", &PERSONAL_TABLES)
 }
 
 /// A sweep's statements, each bound to its cutoff (`?1`) and batch (`?2`) (and the

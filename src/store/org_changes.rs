@@ -85,15 +85,15 @@ impl Stopped {
     }
 }
 
-/// Whether [`actor_may_change`] holds, the sign-in and the ban, read by [`stopped`].
+/// What [`actor_may_change`] is made of — the sign-in, the role, the ban — read by
+/// [`stopped`].
 pub(super) fn actor_read(trip: &Trip<'_>, org_id: &str, actor: Actor<'_>) -> Statement {
     trip.statement(
         format!(
             "SELECT (SELECT banned FROM organizations WHERE id = ?1) AS banned, \
-             {} AS live, {} AS holds, {} AS allowed",
+             {} AS live, {} AS holds",
             live_sign_in("?2", "?3"),
-            actor_holds("?1", "?2", "?3", MAY_CHANGE),
-            actor_may_change("?1", "?2", "?3")
+            actor_holds("?1", "?2", "?3", MAY_CHANGE)
         ),
         &[text(org_id), text(actor.user_id), text(actor.sign_in)],
     )
@@ -109,7 +109,9 @@ pub(super) fn stopped(
     let read: Vec<Value> = rows(results, at, what)?;
     let row = read.first();
     let yes = |column: &str| row.and_then(|r| number_of(r, column)) == Some(1);
-    Ok((!yes("allowed")).then(|| Stopped::why(yes("live"), yes("holds"), yes("banned"))))
+    // actor_may_change: the role held (with a live sign-in) in an organization not banned.
+    let allowed = yes("holds") && !yes("banned");
+    Ok((!allowed).then(|| Stopped::why(yes("live"), yes("holds"), yes("banned"))))
 }
 
 /// SQL: whether organization `org` (a parameter, e.g. `?2`) may make another change at

@@ -113,9 +113,9 @@ pub async fn rotate_session(
          expires_at_ms = ?6 WHERE id = ?3 AND token_id = ?1 AND ended_at_ms IS NULL",
         &args,
     );
+    // Rotated by another request since the read: a retired token was used.
     let reused = db.statement(
-        "UPDATE sign_ins SET ended_at_ms = ?5, ended_for_reuse = 1 WHERE id = ?3 \
-         AND ended_at_ms IS NULL AND token_id <> ?2",
+        format!("{} AND token_id <> ?2", end_as_reuse("?3", "?5")),
         &args[..5],
     );
     let after = db.statement(
@@ -138,15 +138,20 @@ pub async fn rotate_session(
     })
 }
 
+/// SQL: ends the live sign-in `sign_in` at `now` (parameters) as reuse; one already
+/// ended keeps why it ended.
+fn end_as_reuse(sign_in: &str, now: &str) -> String {
+    format!(
+        "UPDATE sign_ins SET ended_at_ms = {now}, ended_for_reuse = 1 WHERE id = {sign_in} \
+         AND ended_at_ms IS NULL"
+    )
+}
+
 /// Ends a live sign-in as reuse (a retired refresh token came back); one already
 /// ended keeps why it ended.
 pub async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), Problem> {
     let db = db.trip(Route::Primary, "accounts.revoke_family");
-    let revoke = db.statement(
-        "UPDATE sign_ins SET ended_at_ms = ?2, ended_for_reuse = 1 WHERE id = ?1 AND \
-         ended_at_ms IS NULL",
-        &[text(family_id), num(now_ms)],
-    );
+    let revoke = db.statement(end_as_reuse("?1", "?2"), &[text(family_id), num(now_ms)]);
     db.batch(vec![revoke]).await?;
     Ok(())
 }
