@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{admin, node_env_key, ok};
+use common::{admin, node_env_key, ok, stderr};
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{project_root, shared_app, spawn_app, TestApp};
@@ -235,6 +235,8 @@ fn operators_set_list_and_delete_service_environments_the_worker_serves() {
                 file.to_str().unwrap(),
                 "--node-env-key",
                 &key_hex,
+                "--url",
+                &app.url(""),
             ],
         );
         assert!(ok(&out).contains(&format!("{service} environment set")));
@@ -268,9 +270,43 @@ fn operators_set_list_and_delete_service_environments_the_worker_serves() {
             "/dev/null",
             "--node-env-key",
             "abc",
+            "--no-worker-check",
         ],
     );
     assert!(!wrong.status.success());
+    // A well-formed key that is not the worker's: the worker's /health says so before
+    // anything is sealed (what it sealed would answer 500 to the installer).
+    let another_key: String = key_hex.chars().rev().collect();
+    let s3_before = app.d1_query(&format!(
+        "SELECT sealed FROM node_envs WHERE org_id = '{org}' AND service = 's3'"
+    ));
+    let not_the_workers = admin(
+        app,
+        &[
+            "node-env-set",
+            &org,
+            "s3",
+            "--file",
+            "/dev/null",
+            "--node-env-key",
+            &another_key,
+            "--url",
+            &app.url("/"),
+        ],
+    );
+    assert_eq!(not_the_workers.status.code(), Some(1));
+    assert!(
+        stderr(&not_the_workers).contains("holds another NODE_ENV_KEY"),
+        "{}",
+        stderr(&not_the_workers)
+    );
+    assert_eq!(
+        app.d1_query(&format!(
+            "SELECT sealed FROM node_envs WHERE org_id = '{org}' AND service = 's3'"
+        )),
+        s3_before,
+        "nothing written"
+    );
     let unknown = admin(app, &["node-env-delete", &org, "ftp"]);
     assert!(!unknown.status.success());
     ok(&admin(app, &["node-env-delete", &org, "blob"]));

@@ -82,11 +82,47 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
          VALUES ('org-lost-key', 's3', 'v1.AAAA', 4, 0)",
     );
 
-    // The new key, the old one kept as previous: every row still opens.
+    // The new key, the old one kept as previous: every row still opens, and /health
+    // names both.
     app.restart_with(&[("NODE_ENV_KEY", &new), ("NODE_ENV_KEY_PREVIOUS", &old)]);
     assert_eq!(fetched(&app, &pem, &org, 1), files);
+    let new_key = NodeEnvKey::parse(&new).unwrap();
+    assert_eq!(
+        app.get("/health").json()["keyIds"],
+        json!({"nodeEnv": new_key.id(), "nodeEnvPrevious": old_key.id()})
+    );
 
-    let keys = ["--node-env-key", &new, "--previous-node-env-key", &old];
+    // The keys swapped: the worker's /health shows it, and nothing is sealed.
+    let url = app.url("");
+    let sealed_before = app.d1_query("SELECT org_id, service, sealed FROM node_envs ORDER BY 1, 2");
+    let swapped = admin(
+        &app,
+        &[
+            "node-env-reseal",
+            "--node-env-key",
+            &old,
+            "--previous-node-env-key",
+            &new,
+            "--url",
+            &url,
+        ],
+    );
+    assert_eq!(swapped.status.code(), Some(1));
+    assert!(stderr(&swapped).contains("swapped"), "{}", stderr(&swapped));
+    assert_eq!(
+        app.d1_query("SELECT org_id, service, sealed FROM node_envs ORDER BY 1, 2"),
+        sealed_before,
+        "nothing written"
+    );
+
+    let keys = [
+        "--node-env-key",
+        &new,
+        "--previous-node-env-key",
+        &old,
+        "--url",
+        &url,
+    ];
     let reseal = |app: &TestApp| admin(app, &[&["node-env-reseal"][..], &keys].concat());
     let first = reseal(&app);
     assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
@@ -116,6 +152,7 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
             &new,
             "--previous-node-env-key",
             &new,
+            "--no-worker-check",
         ],
     );
     assert!(stderr(&same).contains("the same key"), "{}", stderr(&same));

@@ -238,6 +238,7 @@ fn what_takes_something_away_in_production_asks_first() {
             "--file",
             "s3.env",
             "--remote",
+            "--no-worker-check",
         ],
     ] {
         // Were the question skipped, `false` would stand in for wrangler (no network).

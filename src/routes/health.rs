@@ -1,4 +1,5 @@
-//! `GET /health`: version, and whether config, D1 and KV answer.
+//! `GET /health`: version, whether config, D1 and KV answer, and the ids of the
+//! `NODE_ENV_KEY`s this location holds.
 //!
 //! Anyone may call it, and monitors call it often, so its storage checks (a `SELECT
 //! 1` on the D1 primary, a KV read) are made at most once per [`STORAGE_CHECK_MS`]
@@ -9,6 +10,7 @@
 
 use crate::store::{self, Db};
 use crate::{config, http};
+use gatehouse_core::node_env::at_rest::NodeEnvKey;
 use serde_json::json;
 use std::cell::Cell;
 use worker::{Env, Response};
@@ -29,24 +31,28 @@ thread_local! {
 }
 
 pub async fn handle(env: &Env, db: &Db) -> Response {
-    let config_ok = match config::load(env) {
-        Ok(_) => true,
-        Err(e) => {
-            worker::console_error!("health: {e}");
-            false
-        }
-    };
+    let config = config::load(env)
+        .inspect_err(|e| worker::console_error!("health: {e}"))
+        .ok();
+    let config_ok = config.is_some();
     let check = storage_check(env, db).await;
     let word = |ok: bool| if ok { "ok" } else { "error" };
     let healthy = config_ok && check.d1_ok && check.kv_ok;
-    let response = http::json(
-        if healthy { 200 } else { 503 },
-        &json!({
-            "status": if healthy { "ok" } else { "degraded" },
-            "version": gatehouse_core::VERSION,
-            "checks": { "config": word(config_ok), "d1": word(check.d1_ok), "kv": word(check.kv_ok) },
-        }),
-    );
+    let mut body = json!({
+        "status": if healthy { "ok" } else { "degraded" },
+        "version": gatehouse_core::VERSION,
+        "checks": { "config": word(config_ok), "d1": word(check.d1_ok), "kv": word(check.kv_ok) },
+    });
+    if let Some(config) = config {
+        // Which secrets this location holds, by their public ids: a rotation's
+        // `secret put` is seen to have arrived, and node-env-reseal checks its keys.
+        let id = |key: &Option<NodeEnvKey>| key.as_ref().map(NodeEnvKey::id);
+        body["keyIds"] = json!({
+            "nodeEnv": id(&config.node_env_key),
+            "nodeEnvPrevious": id(&config.node_env_key_previous),
+        });
+    }
+    let response = http::json(if healthy { 200 } else { 503 }, &body);
     if !healthy {
         let retry_after = store::jittered_retry_after().to_string();
         let _ = response.headers().set("retry-after", &retry_after);

@@ -47,7 +47,7 @@ pub use backup::spawn_app_restored;
 pub use email::SentEmail;
 pub use http::TestResponse;
 use setup::{build_once, copy_dir, free_port, node_in, wrangler_in};
-pub use setup::{group_alive, kill_group, project_root};
+pub use setup::{dev_var, group_alive, kill_group, project_root};
 pub use shared::{shared_app, unique, until_exit};
 use template::migrated_template;
 

@@ -48,6 +48,17 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A local secret from the `.dev.vars` every worker of the tests runs with (make setup
+/// writes it), e.g. `dev_var("NODE_ENV_KEY")`.
+pub fn dev_var(name: &str) -> String {
+    let vars = std::fs::read_to_string(project_root().join(".dev.vars")).expect(".dev.vars");
+    vars.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("{name} in .dev.vars (make setup writes it)"))
+        .trim()
+        .to_owned()
+}
+
 /// `wrangler` from the project's node_modules, with its Node 22 first on PATH and
 /// everything that would reach the network switched off.
 pub(crate) fn wrangler() -> Command {

@@ -4,7 +4,8 @@
 //! Requests that store nothing share one worker; a worker of their own for other
 //! `[vars]`, for the panic (its log lines), and for the harness's cleanup test.
 
-use gatehouse_e2e::{group_alive, shared_app, spawn_app};
+use gatehouse_core::node_env::at_rest::NodeEnvKey;
+use gatehouse_e2e::{dev_var, group_alive, shared_app, spawn_app};
 use serde_json::json;
 
 #[test]
@@ -12,10 +13,13 @@ fn health_reports_version_and_live_dependencies() {
     let app = shared_app();
     let res = app.get("/health");
     assert_eq!(res.status, 200, "{}", res.body);
+    // The NODE_ENV_KEY it runs with, named by its public id (node-env-reseal checks it).
+    let node_env_key = NodeEnvKey::parse(&dev_var("NODE_ENV_KEY")).unwrap();
     assert_eq!(
         res.json(),
         json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"),
-               "checks": {"config": "ok", "d1": "ok", "kv": "ok"}})
+               "checks": {"config": "ok", "d1": "ok", "kv": "ok"},
+               "keyIds": {"nodeEnv": node_env_key.id(), "nodeEnvPrevious": null}})
     );
     assert_eq!(res.header("content-type"), Some("application/json"));
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
@@ -266,6 +270,7 @@ fn missing_secret_is_reported_by_health_not_hidden() {
     let res = app.get("/health");
     assert_eq!(res.status, 503);
     assert_eq!(res.json()["checks"]["config"], "error");
+    assert_eq!(res.json().get("keyIds"), None, "no configuration, no keys");
     let log = app.wait_for_log("configuration JWT_SECRET");
     let reports: Vec<&str> = log
         .lines()

@@ -4,19 +4,20 @@
 //! sealed here, exactly as the worker seals it (core::node_env::at_rest), under the
 //! worker's own `NODE_ENV_KEY`, so only sealed text reaches wrangler and D1.
 
-use super::args::{NodeEnvResealArgs, NodeEnvSetArgs, NodeEnvTarget, OrgTarget};
+use super::args::{NodeEnvResealArgs, NodeEnvSetArgs, NodeEnvTarget, OrgTarget, WorkerKeyCheck};
 use super::{execute, now_ms, part, print_json, rows, sql};
 use aes::cipher::{KeyIvInit, StreamCipher};
 use gatehouse_core::crypto::{random_bytes, uuid_v4};
 use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
 use gatehouse_core::node_env::{EnvFile, Service};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn set(args: &NodeEnvSetArgs) -> Result<(), String> {
     let t = &args.target;
     let org = sql::checked_id(&t.org)?;
     let service = Service::parse(&t.service).map_err(|e| e.0)?;
     let key = NodeEnvKey::parse(&args.node_env_key).map_err(|e| format!("NODE_ENV_KEY: {e}"))?;
+    check_worker_holds(&args.worker, &key, None)?;
     let text =
         std::fs::read_to_string(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let file = EnvFile::parse(text).map_err(|e| e.0)?;
@@ -35,6 +36,68 @@ pub fn set(args: &NodeEnvSetArgs) -> Result<(), String> {
         service.as_str()
     );
     Ok(())
+}
+
+/// Asks the worker (`GET /health`) which NODE_ENV_KEY it holds and refuses to seal
+/// unless it is `key`: a row sealed under another key would not open there (its
+/// organization's `/secrets` would answer 500), and a rotation's reseal with its keys
+/// swapped would seal every row under the key being retired. Skipped with
+/// --no-worker-check.
+fn check_worker_holds(
+    check: &WorkerKeyCheck,
+    key: &NodeEnvKey,
+    previous: Option<&NodeEnvKey>,
+) -> Result<(), String> {
+    let Some(url) = check.url.as_deref().map(|u| u.trim_end_matches('/')) else {
+        return Ok(());
+    };
+    let health = crate::http::Client::new(check.ca_cert.as_deref())?
+        .get(&format!("{url}/health"), None)
+        .map_err(|e| {
+            format!("{e}: the worker must answer GET /health (or pass --no-worker-check); nothing was written")
+        })?;
+    worker_holds(url, health, key, previous)
+}
+
+/// What the worker's `/health` answer says of `key` (and of `previous`, the key a
+/// rotation retires), as [`check_worker_holds`] needs it.
+fn worker_holds(
+    url: &str,
+    (status, body): (u16, String),
+    key: &NodeEnvKey,
+    previous: Option<&NodeEnvKey>,
+) -> Result<(), String> {
+    let ids = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|health| health.get("keyIds").cloned());
+    let Some(ids) = ids else {
+        return Err(format!(
+            "{url}/health (HTTP {status}) names no NODE_ENV_KEY: its \
+             configuration is wrong (see the worker's log), or it runs a \
+             version before key ids (deploy this one first); nothing was \
+             written"
+        ));
+    };
+    let given = key.id();
+    match ids["nodeEnv"].as_str() {
+        Some(id) if id == given => Ok(()),
+        None => Err(format!(
+            "the worker at {url} has no NODE_ENV_KEY: put it first \
+             (docs/deploying.md); nothing was written"
+        )),
+        Some(id) if previous.is_some_and(|p| p.id() == id) => Err(format!(
+            "the worker at {url} holds as its NODE_ENV_KEY the key given as \
+             NODE_ENV_KEY_PREVIOUS (id {id}): the two are swapped, or the new \
+             secret has not reached this location yet (wait a minute); \
+             nothing was written"
+        )),
+        Some(id) => Err(format!(
+            "the worker at {url} holds another NODE_ENV_KEY (id {id}) than \
+             the one given (id {given}): what this sealed would not open \
+             there. Give the worker's key (just put a new one? wait a minute \
+             for it to reach every location); nothing was written"
+        )),
+    }
 }
 
 /// `file` sealed under `key` for the organization's service, with a fresh iv.
@@ -67,6 +130,7 @@ pub fn reseal(args: &NodeEnvResealArgs) -> Result<(), String> {
     if key == previous {
         return Err("NODE_ENV_KEY and NODE_ENV_KEY_PREVIOUS are the same key".into());
     }
+    check_worker_holds(&args.worker, &key, Some(&previous))?;
     let (mut current, mut sent, mut resealed, mut unreadable) = (0, 0, 0, Vec::new());
     let mut after: Option<(String, String)> = None;
     loop {
@@ -173,6 +237,46 @@ pub fn delete(t: &NodeEnvTarget) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worker_that_holds_another_key_is_not_sealed_for() {
+        let key = |b: u8| {
+            let hex: String = (0..32u8)
+                .map(|i| format!("{:02x}", i.wrapping_mul(7) ^ b))
+                .collect();
+            NodeEnvKey::parse(&hex).unwrap()
+        };
+        let (new, old, other) = (key(1), key(2), key(3));
+        let health = |current: Option<&NodeEnvKey>| {
+            let ids = json!({"nodeEnv": current.map(NodeEnvKey::id), "nodeEnvPrevious": old.id()});
+            (200, json!({"status": "ok", "keyIds": ids}).to_string())
+        };
+        let holds = |answer, previous| worker_holds("https://gh.example", answer, &new, previous);
+        assert_eq!(holds(health(Some(&new)), Some(&old)), Ok(()));
+        assert_eq!(holds(health(Some(&new)), None), Ok(()));
+        let swapped = holds(health(Some(&old)), Some(&old)).unwrap_err();
+        assert!(swapped.contains("swapped"), "{swapped}");
+        let another = holds(health(Some(&other)), Some(&old)).unwrap_err();
+        assert!(
+            another.contains(&other.id()) && another.contains(&new.id()),
+            "{another}"
+        );
+        let none = holds(health(None), None).unwrap_err();
+        assert!(none.contains("has no NODE_ENV_KEY"), "{none}");
+        for answer in [
+            (
+                503,
+                json!({"status": "degraded", "checks": {"config": "error"}}).to_string(),
+            ),
+            (404, "<html>not found</html>".to_owned()),
+        ] {
+            let refused = holds(answer, None).unwrap_err();
+            assert!(refused.contains("names no NODE_ENV_KEY"), "{refused}");
+        }
+        for refused in [swapped, another, none] {
+            assert!(refused.ends_with("nothing was written"), "{refused}");
+        }
+    }
 
     #[test]
     fn statements_are_sent_in_commands_that_stay_under_the_limit() {

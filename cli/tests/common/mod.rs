@@ -127,13 +127,7 @@ pub fn admin(app: &TestApp, args: &[&str]) -> Output {
 
 /// The worker's own NODE_ENV_KEY, from the .dev.vars it runs with.
 pub fn node_env_key() -> String {
-    let vars = std::fs::read_to_string(gatehouse_e2e::project_root().join(".dev.vars"))
-        .expect(".dev.vars");
-    vars.lines()
-        .find_map(|l| l.strip_prefix("NODE_ENV_KEY="))
-        .expect("NODE_ENV_KEY in .dev.vars (make setup writes it)")
-        .trim()
-        .to_owned()
+    gatehouse_e2e::dev_var("NODE_ENV_KEY")
 }
 
 /// What a command that must succeed printed on stdout.

@@ -53,6 +53,17 @@ impl NodeEnvKey {
     pub fn cipher_key(&self) -> [u8; 32] {
         self.derive("gatehouse node-env v1 enc")
     }
+
+    /// The key's public name, 16 hex digits: `GET /health` shows the worker's (and its
+    /// previous key's) so that `gatehouse-cli admin node-env-reseal` can check it seals
+    /// under the key the worker opens with before writing a row. A MAC of a fixed label,
+    /// as a JWKS `kid`: it tells keys apart and reveals nothing of them.
+    pub fn id(&self) -> String {
+        self.derive("gatehouse node-env v1 key id")[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for NodeEnvKey {
@@ -142,6 +153,9 @@ pub fn open_rotating<'k>(
 mod tests {
     use super::*;
 
+    /// HMAC-SHA256(0123…ef, "gatehouse node-env v1 key id")[..8], computed apart (Python's hmac).
+    const ID_OF_0123: &str = "f2b7c9253ec480f6";
+
     fn key(byte: u8) -> NodeEnvKey {
         let hex: String = (0..32u8)
             .map(|i| format!("{:02x}", i.wrapping_mul(7) ^ byte))
@@ -213,6 +227,24 @@ mod tests {
         // The same file sealed twice differs (fresh iv): equal files are not visible.
         assert_ne!(seal_it(&key(1)), sealed);
         assert_ne!(key(1).cipher_key(), key(2).cipher_key());
+    }
+
+    #[test]
+    fn a_key_is_named_by_an_id_that_tells_keys_apart_and_is_none_of_their_secrets() {
+        let (a, b) = (key(1), key(2));
+        assert_eq!(a.id().len(), 16);
+        assert!(a.id().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(a.id(), key(1).id(), "the same key, the same id");
+        assert_ne!(a.id(), b.id());
+        let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert!(!hex(&a.0).contains(&a.id()) && !hex(&a.cipher_key()).contains(&a.id()));
+        // Fixed: a worker and a CLI built apart must name a key alike.
+        assert_eq!(
+            NodeEnvKey::parse(&"0123456789abcdef".repeat(4))
+                .unwrap()
+                .id(),
+            ID_OF_0123
+        );
     }
 
     #[test]
