@@ -8,8 +8,8 @@
 
 use super::accounts::live_sign_in;
 use super::org_changes::{
-    actor_holds, budget_read, owners, owners_read, room_for_change, spent, Actor, Recipient,
-    Stopped,
+    actor_holds, budget_read, has_role, owners, owners_read, room_for_change, spent, Actor,
+    Recipient, Stopped,
 };
 use super::{changes, num, number_of, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::account::members::{
@@ -122,11 +122,12 @@ fn actor_is_owner(actor: &str, sign_in: &str) -> String {
 }
 
 /// SQL columns of a change's first read that say why the caller would be stopped
-/// ([`caller_stopped`]): whether they are still an OWNER and signed in.
+/// ([`caller_stopped`]): whether they are still an OWNER, and still signed in (each
+/// read once).
 fn actor_columns(actor: &str, sign_in: &str) -> String {
     format!(
         "{} AS actor_owner, {} AS actor_live",
-        actor_is_owner(actor, sign_in),
+        has_role("?1", actor, "'OWNER'"),
         live_sign_in(actor, sign_in)
     )
 }
@@ -152,7 +153,7 @@ fn caller_stopped(before: Option<&Value>) -> Result<&Value, Stopped> {
         return Err(Stopped::SignedOut);
     };
     let yes = |column: &str| number_of(before, column) == Some(1);
-    if !yes("actor_owner") || yes("banned") {
+    if !yes("actor_live") || !yes("actor_owner") || yes("banned") {
         return Err(Stopped::why(
             yes("actor_live"),
             yes("actor_owner"),

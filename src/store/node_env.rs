@@ -165,13 +165,16 @@ pub struct Change<'a> {
 }
 
 impl Change<'_> {
-    fn args(&self) -> [super::Arg; 5] {
+    /// ?1 organization, ?2 service, ?3 actor, ?4 audit id, ?5 now, ?6 the actor's
+    /// sign-in: the same places in every statement of a change.
+    fn args(&self) -> [super::Arg; 6] {
         [
             text(self.org_id),
             text(self.service),
             text(self.actor.user_id),
             text(self.audit_id),
             num(self.now_ms),
+            text(self.actor.sign_in),
         ]
     }
 }
@@ -198,18 +201,14 @@ pub async fn put(
     let what = "node_env.put";
     let db = db.trip(Route::Primary, what);
     let mut args = change.args().to_vec();
-    args.extend([
-        text(sealed),
-        num(size_bytes as i64),
-        text(change.actor.sign_in),
-    ]);
+    args.extend([text(sealed), num(size_bytes as i64)]);
     let upsert = db.statement(
         format!(
             "INSERT INTO node_envs (org_id, service, sealed, size_bytes, updated_at_ms) \
-             SELECT ?1, ?2, ?6, ?7, ?5 WHERE {} AND {} ON CONFLICT (org_id, service) \
+             SELECT ?1, ?2, ?7, ?8, ?5 WHERE {} AND {} ON CONFLICT (org_id, service) \
              DO UPDATE SET sealed = excluded.sealed, size_bytes = excluded.size_bytes, \
              updated_at_ms = excluded.updated_at_ms",
-            actor_may_change("?1", "?3", "?8"),
+            actor_may_change("?1", "?3", "?6"),
             room_for_change("?1", "?5")
         ),
         &args,
@@ -217,8 +216,8 @@ pub async fn put(
     let audit = db.statement(
         "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
          SELECT ?4, ?1, ?2, ?3, 'ENV_SET', ?5 WHERE EXISTS (SELECT 1 FROM node_envs \
-         WHERE org_id = ?1 AND service = ?2 AND updated_at_ms = ?5 AND sealed = ?6)",
-        &args[..6],
+         WHERE org_id = ?1 AND service = ?2 AND updated_at_ms = ?5 AND sealed = ?7)",
+        &args[..7],
     );
     let budget = budget_read(&db, change.org_id, change.now_ms);
     let owners_of = owners_read(&db, change.org_id, change.actor.user_id);
@@ -247,8 +246,7 @@ pub async fn put(
 pub async fn delete(db: &Db, change: &Change<'_>) -> Result<Result<bool, Stopped>, Problem> {
     let what = "node_env.delete";
     let db = db.trip(Route::Primary, what);
-    let mut args = change.args().to_vec();
-    args.push(text(change.actor.sign_in));
+    let args = change.args();
     let audit = db.statement(
         format!(
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \

@@ -48,9 +48,18 @@ const MAY_CHANGE: &str = "'OWNER', 'ADMINISTRATOR'";
 /// removal: OWNER).
 pub(super) fn actor_holds(org: &str, actor: &str, sign_in: &str, roles: &str) -> String {
     format!(
-        "(EXISTS (SELECT 1 FROM org_members ma WHERE ma.org_id = {org} \
-         AND ma.user_id = {actor} AND ma.role IN ({roles})) AND {})",
+        "({} AND {})",
+        has_role(org, actor, roles),
         live_sign_in(actor, sign_in)
+    )
+}
+
+/// SQL: account `actor` is a member of organization `org` with one of `roles`, signed
+/// in or not ([`actor_holds`] without the sign-in, for reads that report it apart).
+pub(super) fn has_role(org: &str, actor: &str, roles: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM org_members ma WHERE ma.org_id = {org} \
+         AND ma.user_id = {actor} AND ma.role IN ({roles}))"
     )
 }
 
@@ -68,7 +77,7 @@ pub enum Stopped {
 
 impl Stopped {
     /// Why a caller who no longer may change the organization was stopped, from what
-    /// the batch read: whether their sign-in is still `live`, whether they still hold
+    /// the batch read: whether their sign-in is still `live`, whether they still have
     /// the route's role (`holds`) and whether the organization is `banned` — in the
     /// order the gate checks them (auth::require_member), so the answer is what the
     /// gate would give now.
@@ -85,15 +94,15 @@ impl Stopped {
     }
 }
 
-/// What [`actor_may_change`] is made of — the sign-in, the role, the ban — read by
-/// [`stopped`].
+/// What [`actor_may_change`] is made of — the sign-in, the role, the ban — each read
+/// once, by [`stopped`].
 pub(super) fn actor_read(trip: &Trip<'_>, org_id: &str, actor: Actor<'_>) -> Statement {
     trip.statement(
         format!(
             "SELECT (SELECT banned FROM organizations WHERE id = ?1) AS banned, \
              {} AS live, {} AS holds",
             live_sign_in("?2", "?3"),
-            actor_holds("?1", "?2", "?3", MAY_CHANGE)
+            has_role("?1", "?2", MAY_CHANGE)
         ),
         &[text(org_id), text(actor.user_id), text(actor.sign_in)],
     )
@@ -109,8 +118,8 @@ pub(super) fn stopped(
     let read: Vec<Value> = rows(results, at, what)?;
     let row = read.first();
     let yes = |column: &str| row.and_then(|r| number_of(r, column)) == Some(1);
-    // actor_may_change: the role held (with a live sign-in) in an organization not banned.
-    let allowed = yes("holds") && !yes("banned");
+    // actor_may_change: a live sign-in, the role, an organization not banned.
+    let allowed = yes("live") && yes("holds") && !yes("banned");
     Ok((!allowed).then(|| Stopped::why(yes("live"), yes("holds"), yes("banned"))))
 }
 
