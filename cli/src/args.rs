@@ -266,4 +266,53 @@ mod tests {
         }
         walk(&Cli::command(), "");
     }
+
+    /// Every example parses as it is printed: an operator copies them. Values given in
+    /// the environment (`NODE_ENV_KEY=… gatehouse-cli …`) count as given.
+    #[test]
+    fn every_example_parses() {
+        fn examples(cmd: &clap::Command, out: &mut Vec<String>) {
+            if let Some(after) = cmd.get_after_help() {
+                let joined = after.to_string().replace("\\\n", " ");
+                out.extend(
+                    joined
+                        .lines()
+                        .filter(|l| l.contains("gatehouse-cli "))
+                        .map(str::to_owned),
+                );
+            }
+            cmd.get_subcommands().for_each(|sub| examples(sub, out));
+        }
+        let mut lines = Vec::new();
+        examples(&Cli::command(), &mut lines);
+        assert!(lines.len() > 25, "{lines:?}");
+        for line in lines {
+            let (prefix, command) = line.split_once("gatehouse-cli ").unwrap();
+            let command = command.split(['|', '>']).next().unwrap();
+            let mut argv: Vec<String> = std::iter::once("gatehouse-cli")
+                .chain(command.split_whitespace())
+                .map(|t| t.trim_matches('"').to_owned())
+                .collect();
+            // The command the example reaches, for the flags its environment gives.
+            let root = Cli::command();
+            let mut leaf = &root;
+            for word in &argv[1..] {
+                match leaf.find_subcommand(word) {
+                    Some(sub) => leaf = sub,
+                    None => break,
+                }
+            }
+            for name in prefix.split_whitespace().filter_map(|t| t.split_once('=')) {
+                let given = leaf
+                    .get_arguments()
+                    .find(|a| a.get_env().is_some_and(|e| e == name.0));
+                if let Some(long) = given.and_then(|a| a.get_long()) {
+                    argv.extend([format!("--{long}"), "from-the-environment".to_owned()]);
+                }
+            }
+            if let Err(e) = Cli::try_parse_from(&argv) {
+                panic!("{line}\n{e}");
+            }
+        }
+    }
 }

@@ -277,6 +277,8 @@ fn operators_set_list_and_delete_service_environments_the_worker_serves() {
     // A well-formed key that is not the worker's: the worker's /health says so before
     // anything is sealed (what it sealed would answer 500 to the installer).
     let another_key: String = key_hex.chars().rev().collect();
+    let changed = dir.path().join("changed.env");
+    std::fs::write(&changed, "s3=not what the worker opens\n").unwrap();
     let s3_before = app.d1_query(&format!(
         "SELECT sealed FROM node_envs WHERE org_id = '{org}' AND service = 's3'"
     ));
@@ -287,7 +289,7 @@ fn operators_set_list_and_delete_service_environments_the_worker_serves() {
             &org,
             "s3",
             "--file",
-            "/dev/null",
+            changed.to_str().unwrap(),
             "--node-env-key",
             &another_key,
             "--url",

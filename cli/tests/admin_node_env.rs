@@ -11,7 +11,9 @@ use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
 use gatehouse_core::node_env::Service;
 use gatehouse_e2e::accounts::verified_user;
-use gatehouse_e2e::node_env::{installer_decrypt, post_secrets, secrets_payload, set_all_envs};
+use gatehouse_e2e::node_env::{
+    installer_decrypt, post_secrets, secrets_payload, set_all_envs, set_env,
+};
 use gatehouse_e2e::nodes::now_ms;
 use gatehouse_e2e::TestApp;
 use serde_json::json;
@@ -47,10 +49,8 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
         &json!({"publicKey": key.public_key().to_spki_pem()}),
     );
     assert_eq!(upload.status, 201, "{}", upload.body);
-    let files: Vec<String> = set_all_envs(&app, &token, &org)
-        .into_iter()
-        .map(|(_, file)| file)
-        .collect();
+    let set = set_all_envs(&app, &token, &org);
+    let files: Vec<String> = set.iter().map(|(_, file)| file.clone()).collect();
     let pem = key.to_pkcs8_pem();
     assert_eq!(fetched(&app, &pem, &org, 0), files);
     // More organizations than one page of the walk (50 rows), sealed under the old key
@@ -92,6 +92,12 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
         json!({"nodeEnv": new_key.id(), "nodeEnvPrevious": old_key.id()})
     );
 
+    // One row the worker seals under the new key (the same file set again), so that a
+    // reseal with the keys swapped would have something to seal back under the old.
+    let (service, file) = &set[0];
+    assert_eq!(set_env(&app, &token, &org, service, file).status, 200);
+    assert_eq!(fetched(&app, &pem, &org, 30), files);
+
     // The keys swapped: the worker's /health shows it, and nothing is sealed.
     let url = app.url("");
     let sealed_before = app.d1_query("SELECT org_id, service, sealed FROM node_envs ORDER BY 1, 2");
@@ -128,7 +134,7 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
     assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
     assert!(
         String::from_utf8_lossy(&first.stdout)
-            .contains("63 environment(s) sealed again under the new NODE_ENV_KEY, 0 already under it, 0 changed while read (run again), 1 under neither"),
+            .contains("62 environment(s) sealed again under the new NODE_ENV_KEY, 1 already under it, 0 changed while read (run again), 1 under neither"),
         "{first:?}"
     );
     assert!(

@@ -242,7 +242,8 @@ fn what_takes_something_away_in_production_asks_first() {
         ],
     ] {
         // Were the question skipped, `false` would stand in for wrangler (no network).
-        let key = "00".repeat(32);
+        // A well-formed key: the input is checked before the question.
+        let key: String = (0..32u8).map(|i| format!("{:02x}", i * 7)).collect();
         let out = cli_with(args, &[("WRANGLER", "false"), ("NODE_ENV_KEY", &key)], None);
         assert!(!out.status.success(), "{args:?}");
         let said = stderr(&out);

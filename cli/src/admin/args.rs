@@ -71,7 +71,7 @@ pub enum AdminCommand {
     /// nodes' installer fetches with POST /secrets), sealed under NODE_ENV_KEY; audited
     /// with no user (ENV_SET).
     #[command(
-        after_help = "Example:\n  NODE_ENV_KEY=$(grep '^NODE_ENV_KEY=' .dev.vars | cut -d= -f2) \\\n    gatehouse-cli admin node-env-set 25c4d363-3ac7-4427-954b-187a3b6a7456 s3 --file s3.env --local"
+        after_help = "Example:\n  NODE_ENV_KEY=$(grep '^NODE_ENV_KEY=' .dev.vars | cut -d= -f2) \\\n    gatehouse-cli admin node-env-set 25c4d363-3ac7-4427-954b-187a3b6a7456 s3 --file s3.env --local \\\n    --url http://127.0.0.1:8787"
     )]
     NodeEnvSet(NodeEnvSetArgs),
     /// Which services of an organization have an environment (never the contents).
@@ -90,7 +90,7 @@ pub enum AdminCommand {
     /// the new key are left; rows under neither are listed (set them again). Contents
     /// are unchanged, so nothing is audited.
     #[command(
-        after_help = "Example:\n  CLOUDFLARE_ENV=production NODE_ENV_KEY=<new> NODE_ENV_KEY_PREVIOUS=<old> \\\n    gatehouse-cli admin node-env-reseal --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production NODE_ENV_KEY=<new> NODE_ENV_KEY_PREVIOUS=<old> \\\n    gatehouse-cli admin node-env-reseal --remote --url https://gatehouse.acme-storage.net"
     )]
     NodeEnvReseal(NodeEnvResealArgs),
 

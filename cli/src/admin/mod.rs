@@ -66,19 +66,10 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             }));
             Ok(())
         }
-        AdminCommand::NodeEnvSet(a) => {
-            confirm(
-                &a.target.place,
-                "set an environment",
-                sql::checked_id(&a.target.org)?,
-            )?;
-            node_env::set(&a)
-        }
+        // Each asks for the confirmation itself, once the worker holds its key.
+        AdminCommand::NodeEnvSet(a) => node_env::set(&a),
         AdminCommand::NodeEnvList(t) => node_env::list(&t),
-        AdminCommand::NodeEnvReseal(a) => {
-            confirm(&a.place, "re-seal every service environment", "reseal")?;
-            node_env::reseal(&a)
-        }
+        AdminCommand::NodeEnvReseal(a) => node_env::reseal(&a),
         AdminCommand::NodeEnvDelete(t) => {
             confirm(&t.place, "delete an environment", sql::checked_id(&t.org)?)?;
             node_env::delete(&t)

@@ -5,7 +5,7 @@
 //! worker's own `NODE_ENV_KEY`, so only sealed text reaches wrangler and D1.
 
 use super::args::{NodeEnvResealArgs, NodeEnvSetArgs, NodeEnvTarget, OrgTarget, WorkerKeyCheck};
-use super::{execute, now_ms, part, print_json, rows, sql};
+use super::{confirm, execute, now_ms, part, print_json, rows, sql};
 use aes::cipher::{KeyIvInit, StreamCipher};
 use gatehouse_core::crypto::{random_bytes, uuid_v4};
 use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
@@ -18,6 +18,7 @@ pub fn set(args: &NodeEnvSetArgs) -> Result<(), String> {
     let service = Service::parse(&t.service).map_err(|e| e.0)?;
     let key = NodeEnvKey::parse(&args.node_env_key).map_err(|e| format!("NODE_ENV_KEY: {e}"))?;
     check_worker_holds(&args.worker, &key, None)?;
+    confirm(&t.place, "set an environment", org)?;
     let text =
         std::fs::read_to_string(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let file = EnvFile::parse(text).map_err(|e| e.0)?;
@@ -67,15 +68,18 @@ fn worker_holds(
     key: &NodeEnvKey,
     previous: Option<&NodeEnvKey>,
 ) -> Result<(), String> {
-    let ids = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|health| health.get("keyIds").cloned());
-    let Some(ids) = ids else {
+    let health = serde_json::from_str::<Value>(&body).unwrap_or_default();
+    let Some(ids) = health.get("keyIds") else {
+        let why = if health["checks"]["config"] == "ok" {
+            "it runs a version from before key ids: deploy this one first, or \
+             pass --no-worker-check"
+        } else {
+            "its configuration is wrong (see the worker's log) or this is not \
+             the worker's URL"
+        };
         return Err(format!(
-            "{url}/health (HTTP {status}) names no NODE_ENV_KEY: its \
-             configuration is wrong (see the worker's log), or it runs a \
-             version before key ids (deploy this one first); nothing was \
-             written"
+            "{url}/health (HTTP {status}) names no NODE_ENV_KEY: {why}; nothing \
+             was written"
         ));
     };
     let given = key.id();
@@ -131,6 +135,7 @@ pub fn reseal(args: &NodeEnvResealArgs) -> Result<(), String> {
         return Err("NODE_ENV_KEY and NODE_ENV_KEY_PREVIOUS are the same key".into());
     }
     check_worker_holds(&args.worker, &key, Some(&previous))?;
+    confirm(&args.place, "re-seal every service environment", "reseal")?;
     let (mut current, mut sent, mut resealed, mut unreadable) = (0, 0, 0, Vec::new());
     let mut after: Option<(String, String)> = None;
     loop {
@@ -263,16 +268,22 @@ mod tests {
         );
         let none = holds(health(None), None).unwrap_err();
         assert!(none.contains("has no NODE_ENV_KEY"), "{none}");
-        for answer in [
+        for (answer, why) in [
             (
-                503,
-                json!({"status": "degraded", "checks": {"config": "error"}}).to_string(),
+                json!({"status": "degraded", "checks": {"config": "error"}}),
+                "configuration is wrong",
             ),
-            (404, "<html>not found</html>".to_owned()),
+            (
+                json!({"status": "ok", "checks": {"config": "ok"}}),
+                "before key ids",
+            ),
         ] {
-            let refused = holds(answer, None).unwrap_err();
+            let refused = holds((200, answer.to_string()), None).unwrap_err();
             assert!(refused.contains("names no NODE_ENV_KEY"), "{refused}");
+            assert!(refused.contains(why), "{refused}");
         }
+        let not_json = holds((404, "<html>not found</html>".to_owned()), None).unwrap_err();
+        assert!(not_json.contains("not the worker's URL"), "{not_json}");
         for refused in [swapped, another, none] {
             assert!(refused.ends_with("nothing was written"), "{refused}");
         }
