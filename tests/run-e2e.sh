@@ -33,7 +33,7 @@ export TMPDIR=$run_tmp
 # 2026-11-30). Under target/, so a clean clone starts empty and `make clean` removes it.
 export NODE_COMPILE_CACHE=$PWD/target/node-compile-cache
 # The tests run the worker as `make dev` does, under wrangler dev's CLI (the bench
-# tools' setting, tests/src/lib.rs `inspector_off`, is not for them).
+# tools' setting, tests/src/launch.rs `inspector_off`, is not for them).
 unset WORKER_INSPECTOR
 
 # Built as each binary is run below: one package per cargo call. Cargo unifies the

@@ -1,5 +1,5 @@
 // `wrangler dev` without the DevTools inspector, for the benchmark tools
-// (WORKER_INSPECTOR=off or a worker named `<worker>+no-inspector`: tests/src/lib.rs,
+// (WORKER_INSPECTOR=off or a worker named `<worker>+no-inspector`: tests/src/launch.rs,
 // tests/src/stages.rs). The CLI always starts workerd with an inspector and connects
 // wrangler's inspector proxy to it (`Runtime.enable`), so every console.log captures its
 // caller's stack and is relayed as a DevTools event; production has no inspector. It
