@@ -17,7 +17,7 @@ pub fn set(args: &NodeEnvSetArgs) -> Result<(), String> {
     let org = sql::checked_id(&t.org)?;
     let service = Service::parse(&t.service).map_err(|e| e.0)?;
     let key = NodeEnvKey::parse(&args.node_env_key).map_err(|e| format!("NODE_ENV_KEY: {e}"))?;
-    check_worker_holds(&args.worker, &key, None)?;
+    check_worker_holds(&args.worker, t.place.remote, &key, None)?;
     confirm(&t.place, "set an environment", org)?;
     let text =
         std::fs::read_to_string(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
@@ -46,18 +46,32 @@ pub fn set(args: &NodeEnvSetArgs) -> Result<(), String> {
 /// --no-worker-check.
 fn check_worker_holds(
     check: &WorkerKeyCheck,
+    remote: bool,
     key: &NodeEnvKey,
     previous: Option<&NodeEnvKey>,
 ) -> Result<(), String> {
-    let Some(url) = check.url.as_deref().map(|u| u.trim_end_matches('/')) else {
+    let Some(url) = check.url.as_deref() else {
         return Ok(());
     };
+    let url = worker_url(url, remote)?;
     let health = crate::http::Client::new(check.ca_cert.as_deref())?
         .get(&format!("{url}/health"), None)
         .map_err(|e| {
             format!("{e}: the worker must answer GET /health (or pass --no-worker-check); nothing was written")
         })?;
     worker_holds(url, health, key, previous)
+}
+
+/// `--url` without a trailing slash; with --remote, only `https://`: over plain HTTP
+/// anyone on the way could answer for the deployed worker.
+fn worker_url(url: &str, remote: bool) -> Result<&str, String> {
+    if remote && !url.starts_with("https://") {
+        return Err(format!(
+            "--url {url}: with --remote, the deployed worker's https:// URL (its \
+             PUBLIC_URL); nothing was written"
+        ));
+    }
+    Ok(url.trim_end_matches('/'))
 }
 
 /// What the worker's `/health` answer says of `key` (and of `previous`, the key a
@@ -134,7 +148,7 @@ pub fn reseal(args: &NodeEnvResealArgs) -> Result<(), String> {
     if key == previous {
         return Err("NODE_ENV_KEY and NODE_ENV_KEY_PREVIOUS are the same key".into());
     }
-    check_worker_holds(&args.worker, &key, Some(&previous))?;
+    check_worker_holds(&args.worker, args.place.remote, &key, Some(&previous))?;
     confirm(&args.place, "re-seal every service environment", "reseal")?;
     let (mut current, mut sent, mut resealed, mut unreadable) = (0, 0, 0, Vec::new());
     let mut after: Option<(String, String)> = None;
@@ -242,6 +256,18 @@ pub fn delete(t: &NodeEnvTarget) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deployed_worker_is_asked_over_https_only() {
+        let url = |u, remote| worker_url(u, remote);
+        assert_eq!(url("https://gh.example/", true), Ok("https://gh.example"));
+        assert_eq!(
+            url("http://127.0.0.1:8787", false),
+            Ok("http://127.0.0.1:8787")
+        );
+        let plain = url("http://gh.example", true).unwrap_err();
+        assert!(plain.contains("https://"), "{plain}");
+    }
 
     #[test]
     fn a_worker_that_holds_another_key_is_not_sealed_for() {

@@ -376,7 +376,7 @@ fn jwt_secret(name: &'static str, raw: Option<String>) -> Result<Secret, ConfigE
     let Some(raw) = raw else {
         return Err(ConfigError {
             name,
-            reason: "missing: run `make dev` locally (writes .dev.vars) or `wrangler secret put JWT_SECRET`".into(),
+            reason: "missing: run `make dev` locally (writes .dev.vars) or `wrangler secret put JWT_SECRET --env production`".into(),
         });
     };
     let bytes = raw.trim().as_bytes().to_vec();

@@ -102,7 +102,7 @@ pub fn node_env_key(config: &gatehouse_core::config::Config) -> Result<&NodeEnvK
     config.node_env_key.as_ref().ok_or_else(|| {
         worker::console_error!(
             "configuration NODE_ENV_KEY: missing: service environments need it \
-             (`make dev` writes one into .dev.vars; `wrangler secret put NODE_ENV_KEY`)"
+             (`make dev` writes one into .dev.vars; `wrangler secret put NODE_ENV_KEY --env production`)"
         );
         Problem::Misconfigured
     })
