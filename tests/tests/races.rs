@@ -186,3 +186,53 @@ fn colleagues_who_sign_up_and_verify_concurrently_end_in_one_organization() {
         1
     );
 }
+
+/// Password guesses sent at once each count before their password is checked, so a
+/// burst cannot check more passwords than the budgets allow, however many it sends
+/// (core::account::login_guard): 10 per network, 100 per account from networks the
+/// account has not signed in from. The owner's own network still signs in.
+#[test]
+fn guesses_sent_at_once_check_no_more_passwords_than_the_budgets() {
+    use gatehouse_e2e::accounts::{login_at, sign_up, PASSWORD};
+    let app = shared_app();
+    let email = "ada@guess-burst.example";
+    sign_up(app, email);
+    let home = "198.51.100.77";
+    assert_eq!(login_at(app, home, email, PASSWORD).status, 200);
+    // Each guess from (network i, attempt j), all released together; the status of each.
+    let burst = |networks: &[String], per_network: usize| -> Vec<u16> {
+        let barrier = Barrier::new(networks.len() * per_network);
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = networks
+                .iter()
+                .flat_map(|ip| std::iter::repeat_n(ip, per_network))
+                .map(|ip| {
+                    let barrier = &barrier;
+                    scope.spawn(move || {
+                        barrier.wait();
+                        login_at(app, ip, email, "Wrong1horse").status
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        })
+    };
+    let checked = |statuses: &[u16]| {
+        assert!(statuses.iter().all(|s| [401, 429].contains(s)), "{statuses:?}");
+        statuses.iter().filter(|s| **s == 401).count()
+    };
+    // Thirty at once from one network: ten passwords checked, the rest refused.
+    let one = burst(&["203.0.113.77".to_owned()], 30);
+    assert_eq!(checked(&one), 10, "{one:?}");
+    // A hundred and twenty more at once from twelve other networks: together with the
+    // first burst, no more than the account's ceiling of 100 checked.
+    let many: Vec<String> = (0..12).map(|i| format!("10.77.{i}.1")).collect();
+    let spread = burst(&many, 10);
+    let total = 10 + checked(&spread);
+    assert!((11..=100).contains(&total), "{total} checked: {spread:?}");
+    // Past the ceiling a new network is refused even with the right password; the
+    // owner's network is not, and signing in there leaves the lock as it was.
+    assert_eq!(login_at(app, "192.0.2.177", email, PASSWORD).status, 429);
+    assert_eq!(login_at(app, home, email, PASSWORD).status, 200);
+    assert_eq!(login_at(app, "192.0.2.178", email, PASSWORD).status, 429);
+}

@@ -88,6 +88,27 @@ pub fn gate(attempt: Attempt, now_ms: i64) -> Gate {
     }
 }
 
+/// Whether an attempt whose failure was already counted (login counts every attempt
+/// before checking its password, so concurrent guesses see each other) may check its
+/// password: the counters as they were before it, `reserved` less this one, pass
+/// [`gate`]. So at most [`MAX_FAILURES_PER_NETWORK`] attempts per network and
+/// [`ACCOUNT_CEILING`] from unknown networks check a password in a window, however
+/// many are sent at once.
+pub fn admitted(reserved: Attempt, now_ms: i64) -> Gate {
+    let before = |f: Failures| Failures {
+        count: f.count.saturating_sub(1),
+        ..f
+    };
+    gate(
+        Attempt {
+            network: before(reserved.network),
+            account: before(reserved.account),
+            ..reserved
+        },
+        now_ms,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +202,40 @@ mod tests {
                 retry_after_seconds: 14 * 60
             }
         );
+    }
+
+    #[test]
+    fn an_attempt_counted_first_is_admitted_only_within_the_limits() {
+        // The tenth counted failure from a network still checks its password, the
+        // eleventh does not; the same at the account's ceiling for unknown networks.
+        let tenth = attempt(
+            failures(MAX_FAILURES_PER_NETWORK, 1000),
+            failures(10, 1000),
+            false,
+        );
+        assert_eq!(admitted(tenth, NOW), Gate::Open);
+        let eleventh = attempt(
+            failures(MAX_FAILURES_PER_NETWORK + 1, 1000),
+            failures(11, 1000),
+            false,
+        );
+        assert!(matches!(admitted(eleventh, NOW), Gate::Locked { .. }));
+        let hundredth = attempt(failures(1, 0), failures(ACCOUNT_CEILING, 1000), false);
+        assert_eq!(admitted(hundredth, NOW), Gate::Open);
+        let past = attempt(failures(1, 0), failures(ACCOUNT_CEILING + 1, 1000), false);
+        assert!(matches!(admitted(past, NOW), Gate::Locked { .. }));
+        assert_eq!(
+            admitted(
+                Attempt {
+                    known_network: true,
+                    ..past
+                },
+                NOW
+            ),
+            Gate::Open
+        );
+        // The first failure of a new window.
+        let first = attempt(failures(1, 0), failures(1, 0), false);
+        assert_eq!(admitted(first, NOW), Gate::Open);
     }
 }

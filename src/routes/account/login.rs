@@ -1,9 +1,11 @@
 //! `POST /user/login {"email","password"}` — same body as sign-up (200).
 //!
 //! A wrong email and a wrong password cost the same work: an unknown email still runs
-//! the KDF against a dummy hash, and either failure makes the same one write (counting
-//! it against the account if there is one, store::accounts::record_login_failure). The
-//! locks and who they spare are in core::account::login_guard.
+//! the KDF against a dummy hash, and every attempt makes the same one write before its
+//! password is checked (counting it as a failure against the account if there is one,
+//! store::accounts::reserve_login_attempt; a success takes it back), so guesses sent
+//! at once cannot all pass a limit that each read as not reached. The locks and who
+//! they spare are in core::account::login_guard.
 
 use super::{error, new_session, session_response, SessionUser};
 use crate::store::accounts::{self, NewLogin};
@@ -50,7 +52,17 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     };
     // Guessing protection (core::account::login_guard): after too many failures this
     // network (or, past the account's ceiling, any unknown one) is refused before any
-    // password check.
+    // password check — first by what was read (no write for a lock already known),
+    // then by the counters with this attempt counted in them, on the primary.
+    let locked = |retry_after_seconds| {
+        http::problem_response(
+            &Problem::RateLimited {
+                retry_after_seconds,
+            },
+            Family::Account,
+        )
+    };
+    let known_network = record.as_ref().is_some_and(|r| r.known_network != 0);
     if let Some(r) = &record {
         let counter = |count: Option<f64>, since: Option<f64>| Failures {
             count: count.unwrap_or(0.0) as u32,
@@ -59,18 +71,32 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         let attempt = Attempt {
             network: counter(r.network_failures, r.network_failures_since_ms),
             account: counter(Some(r.failed_logins), r.failed_logins_since_ms),
-            known_network: r.known_network != 0,
+            known_network,
         };
         if let Gate::Locked {
             retry_after_seconds,
         } = login_guard::gate(attempt, now_ms)
         {
-            return Ok(http::problem_response(
-                &Problem::RateLimited {
-                    retry_after_seconds,
-                },
-                Family::Account,
-            ));
+            return Ok(locked(retry_after_seconds));
+        }
+    }
+    // The same write for every address: one that does not parse has no account and
+    // counts nowhere, but the write is made all the same.
+    let counted_as = email.as_ref().map_or("", Email::as_str);
+    let window = login_guard::WINDOW_MS;
+    let reserved =
+        accounts::reserve_login_attempt(db, counted_as, &network, now_ms, window).await?;
+    if let (Some(_), Some(reserved)) = (&record, reserved) {
+        let attempt = Attempt {
+            network: reserved.network,
+            account: reserved.account,
+            known_network,
+        };
+        if let Gate::Locked {
+            retry_after_seconds,
+        } = login_guard::admitted(attempt, now_ms)
+        {
+            return Ok(locked(retry_after_seconds));
         }
     }
     let stored = record
@@ -79,15 +105,8 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     let matches = password::verify(password_text.as_bytes(), &stored).unwrap_or(false);
     let user = match record {
         Some(user) if matches => user,
-        // Unknown address or wrong password: the same write either way.
-        _ => {
-            // An address that does not parse has no account: it counts nowhere, but the
-            // write is made all the same.
-            let email = email.as_ref().map_or("", Email::as_str);
-            let window = login_guard::WINDOW_MS;
-            accounts::record_login_failure(db, email, &network, now_ms, window).await?;
-            return Ok(invalid());
-        }
+        // Unknown address or wrong password: already counted.
+        _ => return Ok(invalid()),
     };
 
     let rehash = if password::needs_rehash(

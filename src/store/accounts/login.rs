@@ -1,13 +1,16 @@
 //! Login: the user with their failure counters and known networks, failures, and
 //! the batch that starts a session.
 //!
-//! A failed password is recorded by email, not by user id, in the same one batch
-//! whether or not an account has the address (for an unknown one it changes nothing):
-//! a wrong password and an unknown address then cost the same round trips, so timing
-//! tells neither apart.
+//! Every attempt is counted as a failed password before the password is checked, by
+//! email, not by user id, in the same one batch whether or not an account has the
+//! address (for an unknown one it changes nothing): a wrong password and an unknown
+//! address then cost the same round trips, so timing tells neither apart, and
+//! concurrent guesses cannot all pass a limit they each read as not reached. A login
+//! that succeeds takes its count back.
 
 use super::insert_session;
-use crate::store::{changes, num, text, Db, Route};
+use crate::store::{changes, num, rows, text, Db, Route};
+use gatehouse_core::account::login_guard::Failures;
 use gatehouse_core::account::tokens::MAX_SIGN_INS_PER_USER;
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
@@ -62,18 +65,43 @@ pub async fn login_record(
     db.first::<LoginRecord>(statement).await
 }
 
-/// Counts one failed password for the account with `email`, if any, from `network`:
-/// its (account, network) counter and its account-wide one, each starting a new window
-/// when the last is over. One batch, which first deletes every (account, network)
-/// counter whose window is over (the table's retention).
-pub async fn record_login_failure(
+/// The failure counters of an account right after [`reserve_login_attempt`] counted
+/// this attempt in them.
+pub struct Reserved {
+    /// Failed passwords of this account from the client's network, this one included.
+    pub network: Failures,
+    /// Failed passwords of this account from everywhere, this one included.
+    pub account: Failures,
+}
+
+#[derive(Deserialize)]
+struct NetworkCount {
+    failures: f64,
+    window_start_ms: f64,
+}
+
+#[derive(Deserialize)]
+struct AccountCount {
+    failed_logins: f64,
+    failed_logins_since_ms: Option<f64>,
+}
+
+/// Counts this login attempt as a failed password of the account with `email`, if
+/// any, from `network` — before its password is checked, so that concurrent guesses
+/// each see the ones before them (D1 runs one batch at a time): its (account, network)
+/// counter and its account-wide one, each starting a new window when the last is over,
+/// and returns both as they now are (core::account::login_guard::admitted decides). A
+/// login that succeeds takes its count back ([`start_session`]). One batch, which first
+/// deletes every (account, network) counter whose window is over (the table's
+/// retention); for an address with no account it changes nothing, at the same cost.
+pub async fn reserve_login_attempt(
     db: &Db,
     email: &str,
     network: &str,
     now_ms: i64,
     window_ms: i64,
-) -> Result<(), Problem> {
-    let what = "accounts.record_login_failure";
+) -> Result<Option<Reserved>, Problem> {
+    let what = "accounts.reserve_login_attempt";
     let db = db.trip(Route::Primary, what);
     let args = [text(email), text(network), num(now_ms), num(window_ms)];
     let sweep = db.statement(
@@ -83,18 +111,30 @@ pub async fn record_login_failure(
     let per_network = db.statement(
         "INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
          SELECT id, ?2, 1, ?3 FROM users WHERE email = ?1 \
-         ON CONFLICT (user_id, network) DO UPDATE SET failures = failures + 1",
+         ON CONFLICT (user_id, network) DO UPDATE SET failures = failures + 1 \
+         RETURNING failures, window_start_ms",
         &args[..3],
     );
     let per_account = db.statement(
         "UPDATE users SET failed_logins = CASE WHEN failed_logins_since_ms > ?3 - ?4 THEN \
          failed_logins + 1 ELSE 1 END, failed_logins_since_ms = CASE WHEN \
          failed_logins_since_ms > ?3 - ?4 THEN failed_logins_since_ms ELSE ?3 END \
-         WHERE email = ?1",
+         WHERE email = ?1 RETURNING failed_logins, failed_logins_since_ms",
         &args,
     );
-    db.batch(vec![sweep, per_network, per_account]).await?;
-    Ok(())
+    let results = db.batch(vec![sweep, per_network, per_account]).await?;
+    let network = rows::<NetworkCount>(&results, 1, what)?.into_iter().next();
+    let account = rows::<AccountCount>(&results, 2, what)?.into_iter().next();
+    Ok(network.zip(account).map(|(n, a)| Reserved {
+        network: Failures {
+            count: n.failures as u32,
+            window_start_ms: Some(n.window_start_ms as i64),
+        },
+        account: Failures {
+            count: a.failed_logins as u32,
+            window_start_ms: a.failed_logins_since_ms.map(|ms| ms as i64),
+        },
+    }))
 }
 
 pub struct NewLogin<'a> {
@@ -114,7 +154,8 @@ pub struct NewLogin<'a> {
 }
 
 /// One batch: a new sign-in, the client's network remembered (and its failure counter
-/// for this account cleared), the account's sign-ins past [`MAX_SIGN_INS_PER_USER`]
+/// for this account cleared, the account-wide one given back this attempt's count),
+/// the account's sign-ins past [`MAX_SIGN_INS_PER_USER`]
 /// deleted (ended ones first, then the least recently used), and the upgraded password
 /// hash if any — each only while
 /// the user's password hash is still the one the password was checked against (login
@@ -160,6 +201,13 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
                 password_unchanged!("?1", "?4")
             ),
             &checked[..4],
+        ),
+        // The attempt was counted as a failure before its password was checked
+        // (reserve_login_attempt): a success takes it back.
+        db.statement(
+            "UPDATE users SET failed_logins = failed_logins - 1 WHERE id = ?1 \
+             AND failed_logins > 0 AND password_hash = ?2",
+            &[text(login.user_id), text(login.checked_hash)],
         ),
         // Past the cap, ended and expired sign-ins go before live ones, each the least
         // recently used first; never the one this batch makes (?6).
