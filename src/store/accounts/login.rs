@@ -9,11 +9,12 @@
 //! that succeeds takes its count back.
 
 use super::insert_session;
-use crate::store::{changes, num, rows, text, Db, Route};
+use crate::store::{changes, num, number_of, rows, text, Db, Route};
 use gatehouse_core::account::login_guard::Failures;
 use gatehouse_core::account::tokens::MAX_SIGN_INS_PER_USER;
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
+use serde_json::Value;
 
 /// What login reads: the user with their primary organization (the oldest
 /// membership), their failure counter, and whether the client's network is one
@@ -74,18 +75,6 @@ pub struct Reserved {
     pub account: Failures,
 }
 
-#[derive(Deserialize)]
-struct NetworkCount {
-    failures: f64,
-    window_start_ms: f64,
-}
-
-#[derive(Deserialize)]
-struct AccountCount {
-    failed_logins: f64,
-    failed_logins_since_ms: Option<f64>,
-}
-
 /// Counts this login attempt as a failed password of the account with `email`, if
 /// any, from `network` — before its password is checked, so that concurrent guesses
 /// each see the ones before them (D1 runs one batch at a time): its (account, network)
@@ -112,29 +101,28 @@ pub async fn reserve_login_attempt(
         "INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
          SELECT id, ?2, 1, ?3 FROM users WHERE email = ?1 \
          ON CONFLICT (user_id, network) DO UPDATE SET failures = failures + 1 \
-         RETURNING failures, window_start_ms",
+         RETURNING failures AS count, window_start_ms AS since",
         &args[..3],
     );
     let per_account = db.statement(
         "UPDATE users SET failed_logins = CASE WHEN failed_logins_since_ms > ?3 - ?4 THEN \
          failed_logins + 1 ELSE 1 END, failed_logins_since_ms = CASE WHEN \
          failed_logins_since_ms > ?3 - ?4 THEN failed_logins_since_ms ELSE ?3 END \
-         WHERE email = ?1 RETURNING failed_logins, failed_logins_since_ms",
+         WHERE email = ?1 RETURNING failed_logins AS count, failed_logins_since_ms AS since",
         &args,
     );
     let results = db.batch(vec![sweep, per_network, per_account]).await?;
-    let network = rows::<NetworkCount>(&results, 1, what)?.into_iter().next();
-    let account = rows::<AccountCount>(&results, 2, what)?.into_iter().next();
-    Ok(network.zip(account).map(|(n, a)| Reserved {
-        network: Failures {
-            count: n.failures as u32,
-            window_start_ms: Some(n.window_start_ms as i64),
-        },
-        account: Failures {
-            count: a.failed_logins as u32,
-            window_start_ms: a.failed_logins_since_ms.map(|ms| ms as i64),
-        },
-    }))
+    // Each counting statement's one row (`count`, `since`), if the address has an account.
+    let counter = |i: usize| -> Result<Option<Failures>, Problem> {
+        let row = rows::<Value>(&results, i, what)?.into_iter().next();
+        Ok(row.map(|row| Failures {
+            count: number_of(&row, "count").unwrap_or(0) as u32,
+            window_start_ms: number_of(&row, "since"),
+        }))
+    };
+    Ok(counter(1)?
+        .zip(counter(2)?)
+        .map(|(network, account)| Reserved { network, account }))
 }
 
 pub struct NewLogin<'a> {
