@@ -218,7 +218,10 @@ fn guesses_sent_at_once_check_no_more_passwords_than_the_budgets() {
         })
     };
     let checked = |statuses: &[u16]| {
-        assert!(statuses.iter().all(|s| [401, 429].contains(s)), "{statuses:?}");
+        assert!(
+            statuses.iter().all(|s| [401, 429].contains(s)),
+            "{statuses:?}"
+        );
         statuses.iter().filter(|s| **s == 401).count()
     };
     // Thirty at once from one network: ten passwords checked, the rest refused.

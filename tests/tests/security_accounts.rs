@@ -370,3 +370,39 @@ fn an_account_keeps_at_most_100_sign_ins_the_least_recently_used_go() {
     let gone = app.request_as(&first_login, "GET", "/user/profile", None);
     assert_eq!(gone.status, 401, "{}", gone.body);
 }
+
+/// Whoever holds a verification link tries the sign-up's password with it no more
+/// often than login allows: the verify page's password check counts with login's
+/// failures, so ten wrong ones from a network lock that network for verifying and
+/// signing in alike, and the right password still verifies from elsewhere.
+#[test]
+fn guessing_through_a_verification_link_counts_with_logins_failures() {
+    let app = spawn_app();
+    sign_up(&app, "ada@acme.io");
+    let token = link_token(&verification_path(&app, "ada@acme.io"));
+    let verify_at = |ip: &str, password: &str| {
+        let body = json!({"token": token, "password": password}).to_string();
+        app.request(
+            "POST",
+            "/user/verify-email",
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let holder = "203.0.113.9";
+    for i in 0..10 {
+        let res = verify_at(holder, "Wrong1horse");
+        assert_eq!(res.status, 401, "guess {i}: {}", res.body);
+    }
+    let locked = verify_at(holder, PASSWORD);
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert_eq!(locked.json()["error_code"], "RATE_LIMITED");
+    assert_eq!(login_at(&app, holder, "ada@acme.io", PASSWORD).status, 429);
+    // The owner, from another network, verifies with the same link.
+    let owner = verify_at("198.51.100.9", PASSWORD);
+    assert_eq!(owner.status, 200, "{}", owner.body);
+    assert_eq!(owner.json()["success"], true);
+}

@@ -15,6 +15,7 @@ use super::one_time_link::{self, Titles};
 use crate::store::accounts::{self, LinkState, OneTimeLink, Verification};
 use crate::store::Db;
 use crate::{config, http};
+use gatehouse_core::account::login_guard::{self, Attempt, Gate};
 use gatehouse_core::account::verification::{
     confirm_form, confirm_page, expired_link, page as html_page, token_hash, unusable_link,
 };
@@ -22,6 +23,7 @@ use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::crypto::password;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::query::query_param;
+use gatehouse_core::http::rate_limit::client_network;
 use worker::{Env, Request, Response};
 
 /// GET: the confirmation page (no D1 access at all).
@@ -51,12 +53,13 @@ const TITLES: Titles = Titles {
 
 pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
+    let network = client_network(&crate::rate_limit::client_ip(&req));
     let post = match one_time_link::read(&mut req, &config).await? {
         Ok(post) => post,
         Err(refused) => return Ok(one_time_link::answer(true, TITLES, Err(refused))),
     };
     let outcome = match post.field("token") {
-        Ok(token) => verify(db, &post, &token).await?,
+        Ok(token) => verify(db, &post, &token, &network).await?,
         // The page's form always holds a token: without one it is no link at all.
         Err(_) if post.is_form => Err(unusable_link()),
         Err(e) => return Ok(error(&e)),
@@ -83,19 +86,26 @@ pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Probl
     ))
 }
 
-/// The link first (no KDF for a dead one), then the password, then the one batch.
+/// The link first (no KDF for a dead one), then the password — counted against the
+/// account as a login's is, so a link's holder guesses no more than login allows —,
+/// then the one batch.
 async fn verify(
     db: &Db,
     post: &one_time_link::LinkPost,
     token: &str,
+    network: &str,
 ) -> Result<Result<(), AccountError>, Problem> {
     let now_ms = crate::clock::now_ms();
     let hash = token_hash(token);
-    let stored = match accounts::link_state(db, OneTimeLink::Verification, &hash, now_ms).await? {
-        LinkState::Usable { password_hash } => password_hash,
-        LinkState::Expired => return Ok(Err(expired_link())),
-        LinkState::Unusable => return Ok(Err(unusable_link())),
-    };
+    let (stored, email) =
+        match accounts::link_state(db, OneTimeLink::Verification, &hash, now_ms).await? {
+            LinkState::Usable {
+                password_hash,
+                email,
+            } => (password_hash, email),
+            LinkState::Expired => return Ok(Err(expired_link())),
+            LinkState::Unusable => return Ok(Err(unusable_link())),
+        };
     let given = match post.field("password") {
         Ok(p) => p,
         Err(_) => {
@@ -104,6 +114,28 @@ async fn verify(
             )))
         }
     };
+    // Counted before the check (core::account::login_guard::admitted), with login's
+    // counters: ten wrong passwords from a network lock it for verifying and signing in
+    // alike. The link does not say whether the network is one the account signed in
+    // from, so the account's ceiling applies to every network here.
+    let window = login_guard::WINDOW_MS;
+    if let Some(reserved) =
+        accounts::reserve_login_attempt(db, &email, network, now_ms, window).await?
+    {
+        let attempt = Attempt {
+            network: reserved.network,
+            account: reserved.account,
+            known_network: false,
+        };
+        if let Gate::Locked {
+            retry_after_seconds,
+        } = login_guard::admitted(attempt, now_ms)
+        {
+            return Err(Problem::RateLimited {
+                retry_after_seconds,
+            });
+        }
+    }
     if !password::verify(given.as_bytes(), &stored).unwrap_or(false) {
         return Ok(Err(AccountError::new(
             ErrorCode::InvalidCredentials,
@@ -111,7 +143,7 @@ async fn verify(
         )));
     }
     Ok(
-        match accounts::verify_email(db, &hash, &stored, now_ms).await? {
+        match accounts::verify_email(db, &hash, &stored, network, now_ms).await? {
             Verification::Verified => Ok(()),
             Verification::Expired => Err(expired_link()),
             Verification::Invalid => Err(unusable_link()),

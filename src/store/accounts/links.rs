@@ -133,9 +133,11 @@ pub(super) async fn new_link(
 }
 
 pub enum LinkState {
-    /// Unused and unexpired; the password hash of the account it belongs to.
+    /// Unused and unexpired; the password hash and address of the account it belongs
+    /// to.
     Usable {
         password_hash: String,
+        email: String,
     },
     Expired,
     /// Unknown, or already used.
@@ -147,6 +149,7 @@ struct LinkRow {
     expires_at_ms: f64,
     used_at_ms: Option<f64>,
     password_hash: String,
+    email: String,
 }
 
 /// What the link with this token hash is now, read on the primary.
@@ -159,7 +162,7 @@ pub async fn link_state(
     let trip = db.trip(Route::Primary, "accounts.link_state");
     let statement = trip.statement(
         format!(
-            "SELECT l.expires_at_ms, l.used_at_ms, u.password_hash FROM {} l \
+            "SELECT l.expires_at_ms, l.used_at_ms, u.password_hash, u.email FROM {} l \
              JOIN users u ON u.id = l.user_id WHERE l.token_hash = ?1",
             link.table()
         ),
@@ -170,6 +173,7 @@ pub async fn link_state(
         Some(l) if l.expires_at_ms <= now_ms as f64 => LinkState::Expired,
         Some(l) => LinkState::Usable {
             password_hash: l.password_hash,
+            email: l.email,
         },
         None => LinkState::Unusable,
     })

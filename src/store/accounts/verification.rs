@@ -27,10 +27,15 @@ const VERIFIED_USER: &str =
 /// that domain and no organization has claimed it yet; if a colleague's organization
 /// claimed it first, the user joins it instead (below). Claims happen only here, so
 /// an unverified sign-up never captures the colleagues who come after it.
+///
+/// The password check was counted as a failed login from `network` before it was made
+/// (reserve_login_attempt, as login counts its attempts); a verification takes that
+/// count back, as a successful login does.
 pub async fn verify_email(
     db: &Db,
     token_hash: &str,
     password_hash: &str,
+    network: &str,
     now_ms: i64,
 ) -> Result<Verification, Problem> {
     let what = "accounts.verify_email";
@@ -106,9 +111,33 @@ pub async fn verify_email(
          IS NULL",
         &args[..1],
     );
+    let counted = [text(token_hash), num(now_ms), text(network)];
+    let uncount_network = db.statement(
+        format!(
+            "UPDATE login_failures SET failures = failures - 1 WHERE failures > 0 \
+             AND network = ?3 AND user_id IN ({VERIFIED_USER})"
+        ),
+        &counted,
+    );
+    let uncount_account = db.statement(
+        format!(
+            "UPDATE users SET failed_logins = failed_logins - 1 WHERE failed_logins > 0 \
+             AND id IN ({VERIFIED_USER})"
+        ),
+        &args,
+    );
     let results = db
         .batch(vec![
-            consume, mark, promote, claim, join, drop_trial, drop_org, state,
+            consume,
+            mark,
+            promote,
+            claim,
+            join,
+            drop_trial,
+            drop_org,
+            state,
+            uncount_network,
+            uncount_account,
         ])
         .await?;
     if changes(&results, 0) > 0 {
