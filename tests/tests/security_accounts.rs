@@ -374,13 +374,21 @@ fn an_account_keeps_at_most_100_sign_ins_the_least_recently_used_go() {
 /// Whoever holds a verification link tries the sign-up's password with it no more
 /// often than login allows: the verify page's password check counts with login's
 /// failures, so ten wrong ones from a network lock that network for verifying and
-/// signing in alike, and the right password still verifies from elsewhere.
+/// signing in alike, and the right password still verifies from elsewhere — also
+/// when a stranger's wrong logins have filled the account's ceiling.
 #[test]
 fn guessing_through_a_verification_link_counts_with_logins_failures() {
     let app = spawn_app();
     sign_up(&app, "ada@acme.io");
-    let token = link_token(&verification_path(&app, "ada@acme.io"));
-    let verify_at = |ip: &str, password: &str| {
+    let link = |email: &str| link_token(&verification_path(&app, email));
+    let token = link("ada@acme.io");
+    let failed_logins = |email: &str| {
+        app.d1_query(&format!(
+            "SELECT failed_logins FROM users WHERE email = '{email}'"
+        ))[0]["failed_logins"]
+            .as_i64()
+    };
+    let verify_at = |ip: &str, token: &str, password: &str| {
         let body = json!({"token": token, "password": password}).to_string();
         app.request(
             "POST",
@@ -394,15 +402,42 @@ fn guessing_through_a_verification_link_counts_with_logins_failures() {
     };
     let holder = "203.0.113.9";
     for i in 0..10 {
-        let res = verify_at(holder, "Wrong1horse");
+        let res = verify_at(holder, &token, "Wrong1horse");
         assert_eq!(res.status, 401, "guess {i}: {}", res.body);
     }
-    let locked = verify_at(holder, PASSWORD);
+    let locked = verify_at(holder, &token, PASSWORD);
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert_eq!(locked.json()["error_code"], "RATE_LIMITED");
     assert_eq!(login_at(&app, holder, "ada@acme.io", PASSWORD).status, 429);
-    // The owner, from another network, verifies with the same link.
-    let owner = verify_at("198.51.100.9", PASSWORD);
+    // Refused attempts from a refused network add nothing to the account's count.
+    assert_eq!(failed_logins("ada@acme.io"), Some(10));
+    // The owner, from another network, verifies with the same link; the right password
+    // is not left counted as a failure.
+    let owner = verify_at("198.51.100.9", &token, PASSWORD);
     assert_eq!(owner.status, 200, "{}", owner.body);
     assert_eq!(owner.json()["success"], true);
+    assert_eq!(failed_logins("ada@acme.io"), Some(10));
+
+    // A stranger fills Bob's ceiling with wrong logins from ten networks: a new network
+    // cannot sign in, but Bob still verifies from one.
+    sign_up(&app, "bob@beta.example");
+    let bobs = link("bob@beta.example");
+    for n in 0..10 {
+        for _ in 0..10 {
+            let res = login_at(
+                &app,
+                &format!("10.9.{n}.1"),
+                "bob@beta.example",
+                "Wrong1horse",
+            );
+            assert_eq!(res.status, 401, "{}", res.body);
+        }
+    }
+    assert_eq!(failed_logins("bob@beta.example"), Some(100));
+    assert_eq!(
+        login_at(&app, "192.0.2.99", "bob@beta.example", PASSWORD).status,
+        429
+    );
+    let bob = verify_at("192.0.2.98", &bobs, PASSWORD);
+    assert_eq!(bob.status, 200, "{}", bob.body);
 }

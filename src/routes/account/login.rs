@@ -1,8 +1,8 @@
 //! `POST /user/login {"email","password"}` — same body as sign-up (200).
 //!
 //! A wrong email and a wrong password cost the same work: an unknown email still runs
-//! the KDF against a dummy hash, and every attempt makes the same one write before its
-//! password is checked (counting it as a failure against the account if there is one,
+//! the KDF against a dummy hash, and every attempt not refused by what was read makes
+//! the same one write before its password is checked (counting it as a failure against the account if there is one,
 //! store::accounts::reserve_login_attempt; a success takes it back), so guesses sent
 //! at once cannot all pass a limit that each read as not reached. The locks and who
 //! they spare are in core::account::login_guard.
@@ -86,7 +86,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     let window = login_guard::WINDOW_MS;
     let reserved =
         accounts::reserve_login_attempt(db, counted_as, &network, now_ms, window).await?;
-    if let (Some(_), Some(reserved)) = (&record, reserved) {
+    if let Some(reserved) = &reserved {
         let attempt = Attempt {
             network: reserved.network,
             account: reserved.account,
@@ -99,6 +99,9 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             return Ok(locked(retry_after_seconds));
         }
     }
+    // An account the replica still has and the primary does not (erased since): checked
+    // as an unknown address, uncounted attempts never reaching a real hash.
+    let record = record.filter(|_| reserved.is_some());
     let stored = record
         .as_ref()
         .map_or_else(|| dummy_hash(&config), |u| u.password_hash.clone());

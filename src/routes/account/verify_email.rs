@@ -97,12 +97,13 @@ async fn verify(
 ) -> Result<Result<(), AccountError>, Problem> {
     let now_ms = crate::clock::now_ms();
     let hash = token_hash(token);
-    let (stored, email) =
+    let (stored, email, user_id) =
         match accounts::link_state(db, OneTimeLink::Verification, &hash, now_ms).await? {
             LinkState::Usable {
                 password_hash,
                 email,
-            } => (password_hash, email),
+                user_id,
+            } => (password_hash, email, user_id),
             LinkState::Expired => return Ok(Err(expired_link())),
             LinkState::Unusable => return Ok(Err(unusable_link())),
         };
@@ -116,8 +117,8 @@ async fn verify(
     };
     // Counted before the check (core::account::login_guard::admitted), with login's
     // counters: ten wrong passwords from a network lock it for verifying and signing in
-    // alike. The link does not say whether the network is one the account signed in
-    // from, so the account's ceiling applies to every network here.
+    // alike. Only that per-network budget refuses here, never the account's ceiling: a
+    // stranger's wrong logins from many networks must not stop the owner verifying.
     let window = login_guard::WINDOW_MS;
     if let Some(reserved) =
         accounts::reserve_login_attempt(db, &email, network, now_ms, window).await?
@@ -125,7 +126,7 @@ async fn verify(
         let attempt = Attempt {
             network: reserved.network,
             account: reserved.account,
-            known_network: false,
+            known_network: true,
         };
         if let Gate::Locked {
             retry_after_seconds,
@@ -143,7 +144,7 @@ async fn verify(
         )));
     }
     Ok(
-        match accounts::verify_email(db, &hash, &stored, network, now_ms).await? {
+        match accounts::verify_email(db, &hash, &stored, &user_id, network, now_ms).await? {
             Verification::Verified => Ok(()),
             Verification::Expired => Err(expired_link()),
             Verification::Invalid => Err(unusable_link()),

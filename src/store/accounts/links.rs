@@ -133,9 +133,10 @@ pub(super) async fn new_link(
 }
 
 pub enum LinkState {
-    /// Unused and unexpired; the password hash and address of the account it belongs
-    /// to.
+    /// Unused and unexpired; the id, password hash and address of the account it
+    /// belongs to.
     Usable {
+        user_id: String,
         password_hash: String,
         email: String,
     },
@@ -148,6 +149,7 @@ pub enum LinkState {
 struct LinkRow {
     expires_at_ms: f64,
     used_at_ms: Option<f64>,
+    user_id: String,
     password_hash: String,
     email: String,
 }
@@ -162,7 +164,7 @@ pub async fn link_state(
     let trip = db.trip(Route::Primary, "accounts.link_state");
     let statement = trip.statement(
         format!(
-            "SELECT l.expires_at_ms, l.used_at_ms, u.password_hash, u.email FROM {} l \
+            "SELECT l.expires_at_ms, l.used_at_ms, l.user_id, u.password_hash, u.email FROM {} l \
              JOIN users u ON u.id = l.user_id WHERE l.token_hash = ?1",
             link.table()
         ),
@@ -172,6 +174,7 @@ pub async fn link_state(
         Some(l) if l.used_at_ms.is_some() => LinkState::Unusable,
         Some(l) if l.expires_at_ms <= now_ms as f64 => LinkState::Expired,
         Some(l) => LinkState::Usable {
+            user_id: l.user_id,
             password_hash: l.password_hash,
             email: l.email,
         },

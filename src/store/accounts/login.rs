@@ -9,8 +9,8 @@
 //! that succeeds takes its count back.
 
 use super::insert_session;
-use crate::store::{changes, num, number_of, rows, text, Db, Route};
-use gatehouse_core::account::login_guard::Failures;
+use crate::store::{changes, num, number_of, rows, storage_failure, text, Db, Route};
+use gatehouse_core::account::login_guard::{Failures, MAX_FAILURES_PER_NETWORK};
 use gatehouse_core::account::tokens::MAX_SIGN_INS_PER_USER;
 use gatehouse_core::http::problem::Problem;
 use serde::Deserialize;
@@ -92,7 +92,13 @@ pub async fn reserve_login_attempt(
 ) -> Result<Option<Reserved>, Problem> {
     let what = "accounts.reserve_login_attempt";
     let db = db.trip(Route::Primary, what);
-    let args = [text(email), text(network), num(now_ms), num(window_ms)];
+    let args = [
+        text(email),
+        text(network),
+        num(now_ms),
+        num(window_ms),
+        num(i64::from(MAX_FAILURES_PER_NETWORK)),
+    ];
     let sweep = db.statement(
         "DELETE FROM login_failures WHERE window_start_ms <= ?1 - ?2",
         &[num(now_ms), num(window_ms)],
@@ -104,19 +110,27 @@ pub async fn reserve_login_attempt(
          RETURNING failures AS count, window_start_ms AS since",
         &args[..3],
     );
+    // The account-wide count takes the attempt only while its network is within its
+    // own budget (its row, just counted, at most ?5): a network already refused for the
+    // account adds nothing to the ceiling, however often it asks.
     let per_account = db.statement(
         "UPDATE users SET failed_logins = CASE WHEN failed_logins_since_ms > ?3 - ?4 THEN \
-         failed_logins + 1 ELSE 1 END, failed_logins_since_ms = CASE WHEN \
-         failed_logins_since_ms > ?3 - ?4 THEN failed_logins_since_ms ELSE ?3 END \
+         failed_logins ELSE 0 END + ((SELECT failures FROM login_failures f \
+         WHERE f.user_id = users.id AND f.network = ?2) <= ?5), failed_logins_since_ms = \
+         CASE WHEN failed_logins_since_ms > ?3 - ?4 THEN failed_logins_since_ms ELSE ?3 END \
          WHERE email = ?1 RETURNING failed_logins AS count, failed_logins_since_ms AS since",
         &args,
     );
     let results = db.batch(vec![sweep, per_network, per_account]).await?;
-    // Each counting statement's one row (`count`, `since`), if the address has an account.
+    // Each counting statement's one row (`count`, `since`), if the address has an
+    // account; a row without its count is a storage fault, never an open gate.
     let counter = |i: usize| -> Result<Option<Failures>, Problem> {
-        let row = rows::<Value>(&results, i, what)?.into_iter().next();
-        Ok(row.map(|row| Failures {
-            count: number_of(&row, "count").unwrap_or(0) as u32,
+        let Some(row) = rows::<Value>(&results, i, what)?.into_iter().next() else {
+            return Ok(None);
+        };
+        let count = number_of(&row, "count").ok_or_else(|| storage_failure(what, "no count"))?;
+        Ok(Some(Failures {
+            count: count as u32,
             window_start_ms: number_of(&row, "since"),
         }))
     };

@@ -28,13 +28,16 @@ const VERIFIED_USER: &str =
 /// claimed it first, the user joins it instead (below). Claims happen only here, so
 /// an unverified sign-up never captures the colleagues who come after it.
 ///
-/// The password check was counted as a failed login from `network` before it was made
-/// (reserve_login_attempt, as login counts its attempts); a verification takes that
-/// count back, as a successful login does.
+/// The password check was counted as a failed login of `user_id` from `network` before
+/// it was made (reserve_login_attempt, as login counts its attempts); the right password
+/// takes that count back here (and clears the network's counter), as a successful
+/// login does, whether or not the link is still there to consume (a double submit, a
+/// link that expired meanwhile).
 pub async fn verify_email(
     db: &Db,
     token_hash: &str,
     password_hash: &str,
+    user_id: &str,
     network: &str,
     now_ms: i64,
 ) -> Result<Verification, Problem> {
@@ -111,20 +114,19 @@ pub async fn verify_email(
          IS NULL",
         &args[..1],
     );
-    let counted = [text(token_hash), num(now_ms), text(network)];
+    let counted = [text(user_id), text(password_hash), text(network)];
+    // As a successful login does: the network's counter goes (its row names the
+    // network, which a verification should not leave behind), the account's gives
+    // back this attempt.
     let uncount_network = db.statement(
-        format!(
-            "UPDATE login_failures SET failures = failures - 1 WHERE failures > 0 \
-             AND network = ?3 AND user_id IN ({VERIFIED_USER})"
-        ),
+        "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?3 \
+         AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?2)",
         &counted,
     );
     let uncount_account = db.statement(
-        format!(
-            "UPDATE users SET failed_logins = failed_logins - 1 WHERE failed_logins > 0 \
-             AND id IN ({VERIFIED_USER})"
-        ),
-        &args,
+        "UPDATE users SET failed_logins = failed_logins - 1 WHERE failed_logins > 0 \
+         AND id = ?1 AND password_hash = ?2",
+        &counted[..2],
     );
     let results = db
         .batch(vec![
