@@ -141,3 +141,17 @@ pub fn assert_error(res: &TestResponse, status: u16, code: &str) {
     assert_eq!(res.json()["success"], false);
     assert_eq!(res.json()["error_code"], code, "{}", res.body);
 }
+
+/// Asks for a password reset of `email` and sets `new_password` with the link of the
+/// mail that brings it (the account's `nth` mail, from 0); the answer.
+pub fn reset_by_mail(app: &TestApp, email: &str, nth: usize, new_password: &str) -> TestResponse {
+    let asked = app.post_json("/user/request-reset-password", &json!({"email": email}));
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let link = reset_link(&app.wait_for_emails(email, nth + 1)[nth]);
+    let reset = app.post_json(
+        "/user/reset-password",
+        &json!({"token": link_token(&link), "newPassword": new_password}),
+    );
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    reset
+}
