@@ -115,8 +115,8 @@ pub async fn reserve_login_attempt(
     // account adds nothing to the ceiling, however often it asks.
     let per_account = db.statement(
         "UPDATE users SET failed_logins = CASE WHEN failed_logins_since_ms > ?3 - ?4 THEN \
-         failed_logins ELSE 0 END + ((SELECT failures FROM login_failures f \
-         WHERE f.user_id = users.id AND f.network = ?2) <= ?5), failed_logins_since_ms = \
+         failed_logins ELSE 0 END + coalesce((SELECT failures FROM login_failures f \
+         WHERE f.user_id = users.id AND f.network = ?2) <= ?5, 1), failed_logins_since_ms = \
          CASE WHEN failed_logins_since_ms > ?3 - ?4 THEN failed_logins_since_ms ELSE ?3 END \
          WHERE email = ?1 RETURNING failed_logins AS count, failed_logins_since_ms AS since",
         &args,
