@@ -90,14 +90,15 @@ $(NPM_STAMP): package.json package-lock.json
 	npm install --no-audit --no-fund --no-save --loglevel=error
 	@touch $@
 
-# A random HS256 key for local use only; production sets it with `wrangler secret put`.
+# A random HS256 key for local use only; production sets it with `wrangler secret put
+# JWT_SECRET --env production`.
 .dev.vars:
 	@umask 077; printf 'JWT_SECRET=%s\n' "$$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" > $@
 	@echo "wrote .dev.vars with a fresh random JWT_SECRET (git-ignored)"
 
 # The key that seals service environments at rest (docs/nodes.md, "Service
 # environments"), added to a .dev.vars written before it existed; production sets it
-# with `wrangler secret put NODE_ENV_KEY`.
+# with `wrangler secret put NODE_ENV_KEY --env production`.
 .PHONY: dev-vars-node-env-key
 dev-vars-node-env-key: .dev.vars
 	@grep -q '^NODE_ENV_KEY=' .dev.vars || { umask 077; \

@@ -2,7 +2,7 @@
 //!
 //! Plain settings come from `[vars]` in wrangler.toml (each has a default here, so a
 //! missing var is never an error); secrets come from `.dev.vars` locally and
-//! `wrangler secret put` in production and have no default: a missing or weak secret
+//! `wrangler secret put NAME --env production` in production and have no default: a missing or weak secret
 //! is a [`ConfigError`], logged by name and answered with a 500, never papered over.
 
 use std::fmt;
