@@ -83,25 +83,15 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     // The same write for every address: one that does not parse has no account and
     // counts nowhere, but the write is made all the same.
     let counted_as = email.as_ref().map_or("", Email::as_str);
-    let window = login_guard::WINDOW_MS;
-    let reserved =
-        accounts::reserve_login_attempt(db, counted_as, &network, now_ms, window).await?;
-    if let Some(reserved) = &reserved {
-        let attempt = Attempt {
-            network: reserved.network,
-            account: reserved.account,
-            known_network,
-        };
-        if let Gate::Locked {
+    let has_account = match count_attempt(db, counted_as, &network, now_ms, known_network).await? {
+        Counted::Refused {
             retry_after_seconds,
-        } = login_guard::admitted(attempt, now_ms)
-        {
-            return Ok(locked(retry_after_seconds));
-        }
-    }
+        } => return Ok(locked(retry_after_seconds)),
+        Counted::Admitted { has_account } => has_account,
+    };
     // An account the replica still has and the primary does not (erased since): checked
     // as an unknown address, uncounted attempts never reaching a real hash.
-    let record = record.filter(|_| reserved.is_some());
+    let record = record.filter(|_| has_account);
     let stored = record
         .as_ref()
         .map_or_else(|| dummy_hash(&config), |u| u.password_hash.clone());
@@ -176,6 +166,46 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         &session,
         now_ms,
     ))
+}
+
+/// What [`count_attempt`] decided.
+pub(super) enum Counted {
+    /// Check the password; `has_account`: the primary has an account at the address.
+    Admitted { has_account: bool },
+    /// Refused before any check; counted all the same.
+    Refused { retry_after_seconds: u32 },
+}
+
+/// Counts a password attempt for `email` from `network` as a failure before it is
+/// checked (store::accounts::reserve_login_attempt) and decides, on the counters with
+/// it, whether it may be checked (login_guard::admitted): login's and the verify
+/// page's one guard. `known_network` spares the attempt the account's ceiling.
+pub(super) async fn count_attempt(
+    db: &Db,
+    email: &str,
+    network: &str,
+    now_ms: i64,
+    known_network: bool,
+) -> Result<Counted, Problem> {
+    let window = login_guard::WINDOW_MS;
+    let Some(reserved) =
+        accounts::reserve_login_attempt(db, email, network, now_ms, window).await?
+    else {
+        return Ok(Counted::Admitted { has_account: false });
+    };
+    let attempt = Attempt {
+        network: reserved.network,
+        account: reserved.account,
+        known_network,
+    };
+    Ok(match login_guard::admitted(attempt, now_ms) {
+        Gate::Open => Counted::Admitted { has_account: true },
+        Gate::Locked {
+            retry_after_seconds,
+        } => Counted::Refused {
+            retry_after_seconds,
+        },
+    })
 }
 
 /// A well-formed hash at the current parameters that no password matches (its salt

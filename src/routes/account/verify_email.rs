@@ -11,11 +11,11 @@
 //! expire.
 
 use super::error;
+use super::login::{count_attempt, Counted};
 use super::one_time_link::{self, Titles};
 use crate::store::accounts::{self, LinkState, OneTimeLink, Verification};
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::login_guard::{self, Attempt, Gate};
 use gatehouse_core::account::verification::{
     confirm_form, confirm_page, expired_link, page as html_page, token_hash, unusable_link,
 };
@@ -119,23 +119,13 @@ async fn verify(
     // counters: ten wrong passwords from a network lock it for verifying and signing in
     // alike. Only that per-network budget refuses here, never the account's ceiling: a
     // stranger's wrong logins from many networks must not stop the owner verifying.
-    let window = login_guard::WINDOW_MS;
-    if let Some(reserved) =
-        accounts::reserve_login_attempt(db, &email, network, now_ms, window).await?
+    if let Counted::Refused {
+        retry_after_seconds,
+    } = count_attempt(db, &email, network, now_ms, true).await?
     {
-        let attempt = Attempt {
-            network: reserved.network,
-            account: reserved.account,
-            known_network: true,
-        };
-        if let Gate::Locked {
+        return Err(Problem::RateLimited {
             retry_after_seconds,
-        } = login_guard::admitted(attempt, now_ms)
-        {
-            return Err(Problem::RateLimited {
-                retry_after_seconds,
-            });
-        }
+        });
     }
     if !password::verify(given.as_bytes(), &stored).unwrap_or(false) {
         return Ok(Err(AccountError::new(

@@ -9,6 +9,7 @@
 //! that succeeds takes its count back.
 
 use super::insert_session;
+use crate::store::db::{Statement, Trip};
 use crate::store::{changes, num, number_of, rows, storage_failure, text, Db, Route};
 use gatehouse_core::account::login_guard::{Failures, MAX_FAILURES_PER_NETWORK};
 use gatehouse_core::account::tokens::MAX_SIGN_INS_PER_USER;
@@ -139,6 +140,33 @@ pub async fn reserve_login_attempt(
         .map(|(network, account)| Reserved { network, account }))
 }
 
+/// A password the account's `checked_hash` matched, after reserve_login_attempt had
+/// counted it as a failure from `network`: the network's counter cleared and the
+/// account's given back this attempt, each only while the hash is still that one (a
+/// reset in between wins). Shared by a login's sign-in and a verification.
+pub(super) fn take_back_attempt(
+    trip: &Trip<'_>,
+    user_id: &str,
+    checked_hash: &str,
+    network: &str,
+) -> [Statement; 2] {
+    let args = [text(user_id), text(checked_hash), text(network)];
+    [
+        trip.statement(
+            concat!(
+                "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?3 AND ",
+                password_unchanged!("?1", "?2")
+            ),
+            &args,
+        ),
+        trip.statement(
+            "UPDATE users SET failed_logins = failed_logins - 1 WHERE id = ?1 \
+             AND failed_logins > 0 AND password_hash = ?2",
+            &args[..2],
+        ),
+    ]
+}
+
 pub struct NewLogin<'a> {
     pub user_id: &'a str,
     pub session_id: &'a str,
@@ -197,20 +225,14 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
             ),
             &checked[..4],
         ),
-        db.statement(
-            concat!(
-                "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?2 AND ",
-                password_unchanged!("?1", "?4")
-            ),
-            &checked[..4],
-        ),
-        // The attempt was counted as a failure before its password was checked
-        // (reserve_login_attempt): a success takes it back.
-        db.statement(
-            "UPDATE users SET failed_logins = failed_logins - 1 WHERE id = ?1 \
-             AND failed_logins > 0 AND password_hash = ?2",
-            &[text(login.user_id), text(login.checked_hash)],
-        ),
+    ];
+    batch.extend(take_back_attempt(
+        &db,
+        login.user_id,
+        login.checked_hash,
+        login.network,
+    ));
+    batch.extend([
         // Past the cap, ended and expired sign-ins go before live ones, each the least
         // recently used first; never the one this batch makes (?6).
         db.statement(
@@ -223,7 +245,7 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
             ),
             &checked,
         ),
-    ];
+    ]);
     if let Some(hash) = login.rehash {
         batch.push(db.statement(
             "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3",

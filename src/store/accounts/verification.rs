@@ -1,6 +1,7 @@
 //! Email verification links: using one (and settling the domain claim), resending.
 
 use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
+use super::take_back_attempt;
 use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 
@@ -114,33 +115,17 @@ pub async fn verify_email(
          IS NULL",
         &args[..1],
     );
-    let counted = [text(user_id), text(password_hash), text(network)];
-    // As a successful login does: the network's counter goes (its row names the
-    // network, which a verification should not leave behind), the account's gives
-    // back this attempt.
-    let uncount_network = db.statement(
-        "DELETE FROM login_failures WHERE user_id = ?1 AND network = ?3 \
-         AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?2)",
-        &counted,
-    );
-    let uncount_account = db.statement(
-        "UPDATE users SET failed_logins = failed_logins - 1 WHERE failed_logins > 0 \
-         AND id = ?1 AND password_hash = ?2",
-        &counted[..2],
-    );
     let results = db
-        .batch(vec![
-            consume,
-            mark,
-            promote,
-            claim,
-            join,
-            drop_trial,
-            drop_org,
-            state,
-            uncount_network,
-            uncount_account,
-        ])
+        .batch(
+            vec![
+                consume, mark, promote, claim, join, drop_trial, drop_org, state,
+            ]
+            .into_iter()
+            // As a successful login does (its network's row names the network, which a
+            // verification should not leave behind).
+            .chain(take_back_attempt(&db, user_id, password_hash, network))
+            .collect(),
+        )
         .await?;
     if changes(&results, 0) > 0 {
         return Ok(Verification::Verified);
