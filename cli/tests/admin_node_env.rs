@@ -7,14 +7,13 @@
 mod common;
 
 use common::{admin, node_env_key, ok, stderr};
-use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
 use gatehouse_core::node_env::Service;
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::node_env::{
     installer_decrypt, post_secrets, secrets_payload, set_all_envs, set_env,
 };
-use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::nodes::{now_ms, upload_new_key};
 use gatehouse_e2e::TestApp;
 use serde_json::json;
 
@@ -42,13 +41,7 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
         .map(|i| format!("{:02x}", i.wrapping_mul(29) ^ 0xa5))
         .collect();
     let (token, org, _) = verified_user(&app, "ada@env-rotation.example");
-    let key = PrivateKey::generate(2048).unwrap();
-    let upload = app.post_json_as(
-        &token,
-        &format!("/organization/{org}/key"),
-        &json!({"publicKey": key.public_key().to_spki_pem()}),
-    );
-    assert_eq!(upload.status, 201, "{}", upload.body);
+    let (key, _) = upload_new_key(&app, &token, &org);
     let set = set_all_envs(&app, &token, &org);
     let files: Vec<String> = set.iter().map(|(_, file)| file.clone()).collect();
     let pem = key.to_pkcs8_pem();
