@@ -6,9 +6,9 @@ Runs the real make target (`make deploy-preflight WRANGLER_CONFIG=<copy>`) on co
 of wrangler.toml in a temporary directory, never on the file itself:
 
 1. the copy as committed (all-zero ids, example domain): refused, naming the D1 id,
-   the KV id and both rate limiters' namespace_id;
+   the KV id and every rate limiter's namespace_id;
 2. the copy with fake ids, distinct namespace ids and a real-looking domain: passes;
-3. that copy with both limiters on one namespace_id: refused (duplicate);
+3. that copy with two limiters on one namespace_id: refused (duplicate);
 4. that copy without the production KV binding: refused (bindings are not inherited);
 5. that copy with MAIL_FROM outside allowed_sender_addresses: refused;
 6. that copy with PUBLIC_URL on another hostname than the routes: refused.
@@ -37,7 +37,7 @@ def filled(text):
     top, prod = production_section(text)
     prod = prod.replace('database_id = "00000000-0000-0000-0000-000000000000"', f'database_id = "{FAKE_D1}"')
     prod = prod.replace('id = "00000000000000000000000000000000"', f'id = "{FAKE_KV}"')
-    numbers = iter(["4101", "4102"])
+    numbers = iter(["4101", "4102", "4103", "4104"])
     prod = re.sub(r'namespace_id = "0"', lambda _: f'namespace_id = "{next(numbers)}"', prod)
     prod = prod.replace("gatehouse.example.com", "gatehouse.acme-storage.net")
     prod = prod.replace("no-reply@example.com", "no-reply@acme-storage.net")
@@ -96,11 +96,13 @@ def main():
             "id is '00000000000000000000000000000000', the placeholder",
             "rate limiter 'AUTH_LIMITER': namespace_id is '0'",
             "rate limiter 'NODE_LIMITER': namespace_id is '0'",
+            "rate limiter 'AUTH_WIDE_LIMITER': namespace_id is '0'",
+            "rate limiter 'NODE_WIDE_LIMITER': namespace_id is '0'",
             "Nothing was deployed",
         ))
         results.append(expect(
             "filled-in fake ids pass", run(good, d, "filled.toml"), True,
-            f"D1 {FAKE_D1}", f"KV {FAKE_KV}", "AUTH_LIMITER=4101, NODE_LIMITER=4102",
+            f"D1 {FAKE_D1}", f"KV {FAKE_KV}", "AUTH_LIMITER=4101, NODE_LIMITER=4102, AUTH_WIDE_LIMITER=4103, NODE_WIDE_LIMITER=4104",
         ))
         results.append(expect(
             "a shared namespace_id is refused", run(duplicate, d, "duplicate.toml"), False,

@@ -159,6 +159,34 @@ pub fn send_member_notice_later(
     tell_later(ctx, env, config, to, Some(actor_email), notice, &at, None);
 }
 
+/// Tells the organization's OWNERs of a change no sign-in made (a member joined by its
+/// verified domain: core::account::notices), naming the address that made it, after the
+/// response, at the notices' pace per recipient.
+pub fn send_owners_notice_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    owners: &[Recipient],
+    address: &str,
+    notice: &Notice<'_>,
+    now_ms: i64,
+) {
+    let at = format_rfc3339_ms(now_ms);
+    for owner in owners {
+        let pace_key = notice.paced().then(|| format!("notice:{}", owner.user_id));
+        tell_later(
+            ctx,
+            env,
+            config,
+            &owner.email,
+            Some(address),
+            notice,
+            &at,
+            pace_key,
+        );
+    }
+}
+
 /// One security notice to `to` (naming `actor` when it is someone else), at `pace_key`'s
 /// pace if any: the one way both senders above mail.
 #[allow(clippy::too_many_arguments)]

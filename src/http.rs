@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every route: bounded body reading and response rendering.
 
 use futures_util::StreamExt;
+use gatehouse_core::account::verification::{html_escape, page};
 use gatehouse_core::http::problem::{Family, Problem};
 use gatehouse_core::{header_section_bytes, MAX_BODY_BYTES, MAX_HEADER_BYTES};
 use serde::Serialize;
@@ -137,6 +138,23 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
 /// Renders a transport-level problem in `family`'s error shape.
 pub fn problem_response(problem: &Problem, family: Family) -> Response {
     let response = json(problem.status(), &problem.body(family));
+    if let Some(retry_after_seconds) = problem.retry_after_seconds() {
+        let _ = response
+            .headers()
+            .set("retry-after", &retry_after_seconds.to_string());
+    }
+    response
+}
+
+/// [`problem_response`] as a page, for a form a person sent: the same status, message
+/// and `Retry-After`.
+pub fn problem_page(problem: &Problem) -> Response {
+    let title = match problem {
+        Problem::RateLimited { .. } => "Too many attempts",
+        _ => "Not done",
+    };
+    let body = format!("<p>{}</p>", html_escape(&problem.message()));
+    let response = html(problem.status(), page(title, &body));
     if let Some(retry_after_seconds) = problem.retry_after_seconds() {
         let _ = response
             .headers()

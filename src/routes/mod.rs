@@ -136,8 +136,19 @@ async fn answer(
             return (problem_response(&Problem::NotFound, Family::Common), None)
         }
     };
+    // The link pages' forms are sent by people in a browser: a refusal there (the
+    // rate limit, the password lock, storage overloaded) comes as a page, not JSON.
+    let form_page =
+        matches!(id, RouteId::VerifyEmail | RouteId::ResetPassword) && http::is_form(&req);
+    let refusal = |problem: &Problem| {
+        if form_page {
+            http::problem_page(problem)
+        } else {
+            problem_response(problem, family)
+        }
+    };
     if let Err(problem) = limit_per_ip(&req, env, id).await {
-        return (problem_response(&problem, family), Some(id));
+        return (refusal(&problem), Some(id));
     }
     let result = match id {
         RouteId::Index => Ok(index::handle()),
@@ -149,7 +160,7 @@ async fn answer(
         RouteId::RegisterNodeSecret => register_node_secret::handle(req, env, db).await,
         RouteId::UserRegister => account::user_register::handle(req, env, db, ctx).await,
         RouteId::VerifyEmailPage => account::verify_email::page(req, env).await,
-        RouteId::VerifyEmail => account::verify_email::api(req, env, db).await,
+        RouteId::VerifyEmail => account::verify_email::api(req, env, db, ctx).await,
         RouteId::ResendVerification => {
             account::resend_verification::by_email(req, env, db, ctx).await
         }
@@ -174,7 +185,7 @@ async fn answer(
         RouteId::TestPanic => test_panic::handle(req).await,
         RouteId::TestClock => test_clock::handle(req).await,
     };
-    let response = result.unwrap_or_else(|problem| problem_response(&problem, family));
+    let response = result.unwrap_or_else(|problem| refusal(&problem));
     (response, Some(id))
 }
 
@@ -193,8 +204,9 @@ async fn limit_per_ip(req: &Request, env: &Env, id: RouteId) -> Result<(), Probl
     if !enabled {
         return Ok(());
     }
-    match gatehouse_core::http::rate_limit::per_ip(id, &crate::rate_limit::client_ip(req)) {
-        Some((limiter, key)) => crate::rate_limit::check(env, limiter, key).await,
-        None => Ok(()),
+    let client_ip = crate::rate_limit::client_ip(req);
+    for (limiter, key) in gatehouse_core::http::rate_limit::per_ip(id, &client_ip) {
+        crate::rate_limit::check(env, limiter, key).await?;
     }
+    Ok(())
 }

@@ -166,7 +166,7 @@ pub(super) fn spent(
 
 /// At most this many of an organization's other OWNERs (its earliest) are told of a
 /// change: each change's mail is bounded by 1 + this, and changes by the day's budget.
-const OWNERS_TOLD: u32 = 5;
+pub(super) const OWNERS_TOLD: u32 = 5;
 
 /// The verified OWNERs of the organization but the acting account, read by [`owners`]:
 /// who is told of a key or environment change besides the actor.

@@ -152,3 +152,33 @@ fn a_colleague_who_verifies_after_the_founder_joins_the_founders_organization() 
         vec![json!({"role": "OWNER"}), json!({"role": "MEMBER"})]
     );
 }
+
+/// Joining by domain needs no OWNER's sign-in, so the OWNERs are told of each join:
+/// whoever read a colleague's mailbox for a while and verified a `+` tag of it keeps
+/// an account of their own, and this is how it shows (SECURITY.md, "Known gaps").
+#[test]
+fn a_join_by_domain_is_told_to_the_owners() {
+    let app = shared_app();
+    let (_, org, _) = verified_user(app, "ada@joiners.io");
+    let founder_mail = app.wait_for_emails("ada@joiners.io", 1).len();
+    let alias = "ada+x@joiners.io";
+    let joined = sign_up(app, alias);
+    verify_by_email(app, alias);
+    let id = joined["user"]["id"].as_str().unwrap();
+    let mails = app.wait_for_emails("ada@joiners.io", founder_mail + 1);
+    let told = mails.last().unwrap();
+    assert_eq!(told.subject, "Someone joined your organization");
+    for needle in [
+        format!("With the address {alias}"),
+        format!("the account {id} joined organization {org} as a MEMBER"),
+        format!("If you do not know who reads {alias}"),
+        format!("DELETE /organization/{org}/member/{id}"),
+    ] {
+        assert!(told.text.contains(&needle), "{needle} in {}", told.text);
+    }
+    // The one who joined gets their verification mail and nothing more; the founder's
+    // own verification told nobody.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(app.emails_to(alias).len(), 1);
+    assert_eq!(app.emails_to("ada@joiners.io").len(), founder_mail + 1);
+}

@@ -1,9 +1,10 @@
 //! Rate limits (Workers rate-limiting binding, simulated locally): per client network
-//! (IPv4 address, IPv6 /64) on the people and node routes; on login also the
+//! (IPv4 address, IPv6 /64) on the people and node routes, and per IPv6 /48 on the
+//! people routes and /register_node_secret; on login also the
 //! account's failure ceiling (core::account::login_guard; the per-network lock is in
 //! security_accounts.rs); 429 with Retry-After in each route family's error shape.
 
-use gatehouse_e2e::accounts::{login_at as login_with, sign_up, verified_user};
+use gatehouse_e2e::accounts::{login_at as login_with, sign_up, signup_body, verified_user};
 use gatehouse_e2e::node_env::set_env;
 use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
@@ -121,7 +122,7 @@ fn link_checks_and_verifications_are_limited_per_network() {
             Some(body.as_bytes()),
         )
     };
-    at_window_start(30);
+    at_window_start(40);
     // One budget for both: ten link tries a minute from one network.
     for i in 0..10 {
         let path = ["/user/verify-email", "/user/pre-verify-email"][i % 2];
@@ -134,6 +135,39 @@ fn link_checks_and_verifications_are_limited_per_network() {
         assert_eq!(refused.header("retry-after"), Some("60"));
     }
     assert_eq!(from("198.51.100.31", "/user/verify-email").status, 400);
+    // The link page's form is a person's browser: its refusal is a page, not JSON.
+    let form = |path: &str| {
+        app.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cf-connecting-ip", "198.51.100.30"),
+            ],
+            Some(b"token=made-up&password=Correct1horse"),
+        )
+    };
+    // Verifying's budget is spent above; the reset form's is its own: spend it.
+    for i in 0..10 {
+        let page = form("/user/reset-password");
+        assert_eq!(page.status, 400, "try {i}: {}", page.body);
+    }
+    for path in ["/user/verify-email", "/user/reset-password"] {
+        let refused = form(path);
+        assert_eq!(refused.status, 429, "{path}: {}", refused.body);
+        assert_eq!(
+            refused.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{path}"
+        );
+        assert!(
+            refused.body.contains("<h1>Too many attempts</h1>")
+                && refused.body.contains("retry after 60 seconds"),
+            "{path}: {}",
+            refused.body
+        );
+        assert_eq!(refused.header("retry-after"), Some("60"));
+    }
 }
 
 #[test]
@@ -155,6 +189,88 @@ fn ipv6_clients_share_one_budget_per_64() {
         login_from(&app, "2001:db8:1:3::1", "nobody@acme.io").status,
         401
     );
+}
+
+/// Whoever holds a /48 holds 65,536 /64s: together they get ten /64s' pace on the
+/// people routes, and /register_node_secret's rows are bounded the same way.
+#[test]
+fn ipv6_networks_share_a_wider_budget_per_48() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    at_window_start(40);
+    // Ten /64s of one /48, each within its own ten a minute…
+    for net in 0..10 {
+        for i in 1..=10 {
+            let ip = format!("2001:db8:48:{net:x}::{i:x}");
+            assert_eq!(login_from(&app, &ip, "nobody@acme.io").status, 401, "{ip}");
+        }
+    }
+    // …spend the /48's hundred: an eleventh /64, fresh itself, is refused.
+    let refused = login_from(&app, "2001:db8:48:a::1", "nobody@acme.io");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    // Sign-up is another route's budget; the neighbouring /48 is someone else.
+    assert_eq!(
+        login_from(&app, "2001:db8:49:a::1", "nobody@acme.io").status,
+        401
+    );
+    let signup = signup_body("wide@acme.io", json!({})).to_string();
+    let created = app.request(
+        "POST",
+        "/user/register",
+        &[
+            ("content-type", "application/json"),
+            ("cf-connecting-ip", "2001:db8:48:a::1"),
+        ],
+        Some(signup.as_bytes()),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+}
+
+/// Rows anyone may add: ten /64s of a /48 at their full 60 a minute are its 600.
+#[test]
+fn node_secret_rows_are_bounded_per_48() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    let register = |ip: &str, id: &str| {
+        let body = json!({"node_id": id, "secret": "0123456789abcdef"}).to_string();
+        app.request(
+            "POST",
+            "/register_node_secret",
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    at_window_start(50);
+    for net in 0..10 {
+        for i in 0..60 {
+            let ip = format!("2001:db8:600:{net:x}::1");
+            assert_eq!(
+                register(&ip, &format!("wide-{net}-{i}")).status,
+                200,
+                "{ip} {i}"
+            );
+        }
+    }
+    let refused = register("2001:db8:600:a::1", "wide-10-0");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(
+        refused.json(),
+        json!({"detail": "Too many requests; retry after 60 seconds"})
+    );
+    // The /48's signed routes keep their own /64 budgets: a fleet's heartbeats pass.
+    let heartbeat = app.request(
+        "POST",
+        "/register",
+        &[
+            ("content-type", "application/json"),
+            ("cf-connecting-ip", "2001:db8:600:a::1"),
+        ],
+        Some(b"{}"),
+    );
+    assert_ne!(heartbeat.status, 429, "{}", heartbeat.body);
 }
 
 #[test]

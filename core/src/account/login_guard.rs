@@ -5,7 +5,8 @@
 //! (account, client network), so a stranger who guesses blocks only their own
 //! network, never the owner's. Three budgets:
 //! - per client network (an IPv4 address or an IPv6 /64), every login attempt
-//!   counts: `AUTH_LIMITER`, 10 a minute (core::http::rate_limit);
+//!   counts: `AUTH_LIMITER`, 10 a minute, and for IPv6 its /48 too, 100 a minute
+//!   (`AUTH_WIDE_LIMITER`; core::http::rate_limit);
 //! - per (account, network), only *failed* passwords count: after
 //!   [`MAX_FAILURES_PER_NETWORK`] within [`WINDOW_MS`], that network is refused for
 //!   that account (429 until its window ends), before any password check, so the

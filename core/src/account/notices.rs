@@ -36,6 +36,16 @@ pub enum Notice<'a> {
     },
     /// The same removal, to the member removed (at the address they had).
     YouWereRemoved { org_id: &'a str },
+    /// A verification made an account a MEMBER of the organization by its address's
+    /// domain; to the OWNERs. No sign-in of theirs made it: whoever could read a
+    /// colleague's mailbox for a while (a `+` tag reaches it) keeps an account of their
+    /// own, and this is how the OWNERs see it. Named by id and by the verified address,
+    /// which is at the organization's own domain.
+    MemberJoined {
+        org_id: &'a str,
+        user_id: &'a str,
+        email: &'a str,
+    },
 }
 
 impl Notice<'_> {
@@ -48,8 +58,14 @@ impl Notice<'_> {
     /// grant is what a thief would hide (a withdrawal is never refused, a grant only
     /// after one, so both are bounded by the grants). All are bounded by an
     /// organization's 100 changes a day (crate::org_changes).
+    ///
+    /// A join is paced too: only sign-ups make joins, and a burst of them is told by
+    /// the first ten notices and listed in `GET …/members`.
     pub fn paced(&self) -> bool {
-        matches!(self, Notice::NodeEnvSet { .. })
+        matches!(
+            self,
+            Notice::NodeEnvSet { .. } | Notice::MemberJoined { .. }
+        )
     }
 }
 
@@ -120,6 +136,21 @@ pub fn notice_email(
                  /organization/{org_id}/audit shows who changed what)"
             ),
         ),
+        Notice::MemberJoined {
+            org_id,
+            user_id,
+            email: _,
+        } => (
+            "Someone joined your organization",
+            format!(
+                "the account {user_id} joined organization {org_id} as a MEMBER: its address \
+                 is at the organization's domain and was verified"
+            ),
+            format!(
+                "remove the account (DELETE /organization/{org_id}/member/{user_id}; GET \
+                 /organization/{org_id}/members lists every member)"
+            ),
+        ),
         Notice::YouWereRemoved { org_id } => (
             "You were removed from an organization",
             format!(
@@ -131,14 +162,22 @@ pub fn notice_email(
                 .to_owned(),
         ),
     };
-    let (whose, advice) = match actor {
-        None => (
+    let (whose, advice) = match (notice, actor) {
+        // Nobody acted with a sign-in: the address did, by verifying.
+        (Notice::MemberJoined { email, .. }, _) => (
+            format!("the address {email}"),
+            format!(
+                "If you do not know who reads {email} (a `+` tag or an alias of a colleague's \
+                 address reaches their mailbox, which someone else may have read),"
+            ),
+        ),
+        (_, None) => (
             "your account".to_owned(),
             "If this was not you, someone has used your account: reset your password (that \
              signs out every session), then"
                 .to_owned(),
         ),
-        Some(actor) => (
+        (_, Some(actor)) => (
             format!("the account {actor}, of your organization,"),
             format!(
                 "If {actor} did not mean to, someone has used that account: have them reset \
@@ -307,5 +346,33 @@ mod tests {
         }
         assert!(!text.contains("your account"), "{text}");
         assert!(html.contains("admin@acme.io"), "{html}");
+    }
+
+    #[test]
+    fn a_join_is_told_to_the_owners_with_the_address_and_how_to_remove_it() {
+        let notice = Notice::MemberJoined {
+            org_id: "org-1",
+            user_id: "user-7",
+            email: "ada+x@acme.io",
+        };
+        let (subject, text, html) = notice_email(
+            &notice,
+            "t",
+            "https://gate.example.com",
+            Some("ada+x@acme.io"),
+        );
+        assert_eq!(subject, "Someone joined your organization");
+        for needle in [
+            "With the address ada+x@acme.io at https://gate.example.com, at t, the account \
+             user-7 joined organization org-1 as a MEMBER",
+            "If you do not know who reads ada+x@acme.io",
+            "remove the account (DELETE /organization/org-1/member/user-7;",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        // Nobody's sign-in made it: no advice to reset a password.
+        assert!(!text.contains("reset"), "{text}");
+        assert!(html.contains("ada+x@acme.io"), "{html}");
+        assert!(notice.paced());
     }
 }

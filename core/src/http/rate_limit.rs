@@ -1,4 +1,4 @@
-//! Which requests are rate limited, and under which key.
+//! Which requests are rate limited, and under which keys.
 //!
 //! Limits live in wrangler.toml (`[[ratelimits]]`, Workers' rate-limiting binding):
 //! `AUTH_LIMITER` (10 a minute) for people — sign-up, login, resend, password reset,
@@ -8,13 +8,24 @@
 //! Keys are per client network (`CF-Connecting-IP`): an IPv4 address, or the /64 of
 //! an IPv6 one — a single IPv6 client usually holds a whole /64, so keying on the
 //! address would hand it 2^64 budgets.
+//!
+//! One /64 is still too small a unit for whoever holds a /48 (a tunnel broker's or a
+//! host's allocation: 65,536 of them), so an IPv6 client's people routes also count
+//! against its /48 in `AUTH_WIDE_LIMITER` (100 a minute: ten /64s at full pace), and
+//! `/register_node_secret`, which anyone may use to add rows, against its /48 in
+//! `NODE_WIDE_LIMITER` (600 a minute). The signed node routes have no wider budget: a
+//! fleet in one operator's /48 heartbeats through them, and each costs a stranger an
+//! RSA check, not a row. IPv4 keeps one budget per address (a /24 is 256 of them,
+//! and addresses are scarce enough that one client seldom holds many).
 
 use crate::http::routes::{OrgRoute, RouteId};
 use std::net::IpAddr;
 
 pub const AUTH_LIMITER: &str = "AUTH_LIMITER";
 pub const NODE_LIMITER: &str = "NODE_LIMITER";
-/// Both limiters count per 60-second period; a refused client may retry after it.
+pub const AUTH_WIDE_LIMITER: &str = "AUTH_WIDE_LIMITER";
+pub const NODE_WIDE_LIMITER: &str = "NODE_WIDE_LIMITER";
+/// Every limiter counts per 60-second period; a refused client may retry after it.
 pub const PERIOD_SECONDS: u32 = 60;
 
 /// The network a client address stands for: IPv4 (an IPv4-mapped IPv6 address
@@ -34,6 +45,22 @@ pub fn client_network(client_ip: &str) -> String {
     }
 }
 
+/// The /48 an IPv6 client address belongs to (its wider budget's key); `None` for
+/// IPv4 (an IPv4-mapped address included) and for anything unparsable.
+pub fn wide_network(client_ip: &str) -> Option<String> {
+    match client_ip
+        .trim()
+        .parse::<IpAddr>()
+        .map(|ip| ip.to_canonical())
+    {
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
+        _ => None,
+    }
+}
+
 /// Routes whose handler limits some requests itself, after authorizing them (key
 /// generation: per organization and per client network, only for requests that
 /// would generate; adding a key, setting an environment, granting a role or removing
@@ -46,26 +73,42 @@ pub const LIMITED_IN_HANDLER: &[RouteId] = &[
     RouteId::Org(OrgRoute::RemoveMember),
 ];
 
-/// The limiter and key for a request to `route` from `client_ip`, if it is limited.
-pub fn per_ip(route: RouteId, client_ip: &str) -> Option<(&'static str, String)> {
-    let (limiter, name) = match route {
-        RouteId::UserRegister => (AUTH_LIMITER, "signup"),
-        RouteId::Login => (AUTH_LIMITER, "login"),
-        RouteId::ResendVerification | RouteId::ResendVerificationById => (AUTH_LIMITER, "resend"),
+/// One count a request makes: the limiter that keeps it and the key it counts under.
+pub type Budget = (&'static str, String);
+
+/// The counts a request to `route` from `client_ip` makes, in the order they are
+/// checked (its network's first, so that a refused /64 stops spending its /48's);
+/// empty if the route is not limited here.
+pub fn per_ip(route: RouteId, client_ip: &str) -> Vec<Budget> {
+    let (limiter, name, wide) = match route {
+        RouteId::UserRegister => (AUTH_LIMITER, "signup", Some(AUTH_WIDE_LIMITER)),
+        RouteId::Login => (AUTH_LIMITER, "login", Some(AUTH_WIDE_LIMITER)),
+        RouteId::ResendVerification | RouteId::ResendVerificationById => {
+            (AUTH_LIMITER, "resend", Some(AUTH_WIDE_LIMITER))
+        }
         // Like resend: each request may send mail; a reset may try a token.
-        RouteId::RequestPasswordReset | RouteId::ResetPassword => (AUTH_LIMITER, "reset"),
+        RouteId::RequestPasswordReset | RouteId::ResetPassword => {
+            (AUTH_LIMITER, "reset", Some(AUTH_WIDE_LIMITER))
+        }
         // Each tries a link on the primary; verifying also runs the password KDF.
-        RouteId::VerifyEmail | RouteId::PreVerifyEmail => (AUTH_LIMITER, "verify"),
+        RouteId::VerifyEmail | RouteId::PreVerifyEmail => {
+            (AUTH_LIMITER, "verify", Some(AUTH_WIDE_LIMITER))
+        }
+        // Anyone may add a row here: the /48 is bounded too.
+        RouteId::RegisterNodeSecret => (NODE_LIMITER, "node", Some(NODE_WIDE_LIMITER)),
         // One budget per node address across the machine routes.
-        RouteId::Register
-        | RouteId::Unregister
-        | RouteId::RegisterNodeSecret
-        | RouteId::NodeSecrets => (NODE_LIMITER, "node"),
+        RouteId::Register | RouteId::Unregister | RouteId::NodeSecrets => {
+            (NODE_LIMITER, "node", None)
+        }
         // The public directory: anyone may read it, at a machine's pace.
-        RouteId::NodeDirectory => (NODE_LIMITER, "directory"),
-        _ => return None,
+        RouteId::NodeDirectory => (NODE_LIMITER, "directory", None),
+        _ => return Vec::new(),
     };
-    Some((limiter, format!("{name}:ip:{}", client_network(client_ip))))
+    let mut budgets = vec![(limiter, format!("{name}:ip:{}", client_network(client_ip)))];
+    if let (Some(wide), Some(net48)) = (wide, wide_network(client_ip)) {
+        budgets.push((wide, format!("{name}:net48:{net48}")));
+    }
+    budgets
 }
 
 #[cfg(test)]
@@ -76,25 +119,25 @@ mod tests {
     fn limited_routes_and_keys() {
         assert_eq!(
             per_ip(RouteId::Login, "203.0.113.9"),
-            Some((AUTH_LIMITER, "login:ip:203.0.113.9".into()))
+            vec![(AUTH_LIMITER, "login:ip:203.0.113.9".into())]
         );
         assert_eq!(
-            per_ip(RouteId::Register, "::1"),
-            per_ip(RouteId::RegisterNodeSecret, "::1")
+            per_ip(RouteId::Register, "::1")[0],
+            per_ip(RouteId::RegisterNodeSecret, "::1")[0]
         );
-        assert_eq!(per_ip(RouteId::Register, "::1").unwrap().0, NODE_LIMITER);
-        assert_eq!(per_ip(RouteId::Health, "::1"), None);
+        assert_eq!(per_ip(RouteId::Register, "::1")[0].0, NODE_LIMITER);
+        assert_eq!(per_ip(RouteId::Health, "::1"), vec![]);
         // Verifying and checking a link share one budget of people's pace.
         assert_eq!(
             per_ip(RouteId::VerifyEmail, "203.0.113.9"),
-            Some((AUTH_LIMITER, "verify:ip:203.0.113.9".into()))
+            vec![(AUTH_LIMITER, "verify:ip:203.0.113.9".into())]
         );
         assert_eq!(
             per_ip(RouteId::PreVerifyEmail, "203.0.113.9"),
             per_ip(RouteId::VerifyEmail, "203.0.113.9")
         );
-        assert_eq!(per_ip(RouteId::VerifyEmailPage, "::1"), None);
-        assert_eq!(per_ip(RouteId::OpenApi, "::1"), None);
+        assert_eq!(per_ip(RouteId::VerifyEmailPage, "::1"), vec![]);
+        assert_eq!(per_ip(RouteId::OpenApi, "::1"), vec![]);
     }
 
     #[test]
@@ -111,5 +154,59 @@ mod tests {
         assert_eq!(client_network("::ffff:198.51.100.7"), "198.51.100.7");
         assert_eq!(client_network("198.51.100.7"), "198.51.100.7");
         assert_eq!(client_network("unknown"), "unknown");
+    }
+
+    #[test]
+    fn ipv6_clients_also_count_against_their_48_on_open_routes() {
+        assert_eq!(
+            wide_network("2001:db8:1:2:aaaa::1").as_deref(),
+            Some("2001:db8:1::/48")
+        );
+        assert_eq!(wide_network("198.51.100.7"), None);
+        assert_eq!(wide_network("::ffff:198.51.100.7"), None);
+        assert_eq!(wide_network("unknown"), None);
+        // The /64's count first, then the /48's, on a key of the route's own.
+        assert_eq!(
+            per_ip(RouteId::Login, "2001:db8:1:2::1"),
+            vec![
+                (AUTH_LIMITER, "login:ip:2001:db8:1:2::/64".into()),
+                (AUTH_WIDE_LIMITER, "login:net48:2001:db8:1::/48".into()),
+            ]
+        );
+        // Two /64s of one /48 share the wider budget, not the narrow one.
+        let (a, b) = (
+            per_ip(RouteId::UserRegister, "2001:db8:1:2::1"),
+            per_ip(RouteId::UserRegister, "2001:db8:1:3::1"),
+        );
+        assert_ne!(a[0], b[0]);
+        assert_eq!(a[1], b[1]);
+        assert_eq!(
+            per_ip(RouteId::RegisterNodeSecret, "2001:db8:1:2::1")[1],
+            (NODE_WIDE_LIMITER, "node:net48:2001:db8:1::/48".into())
+        );
+        // A fleet's signed heartbeats and the directory keep one budget per /64.
+        for route in [
+            RouteId::Register,
+            RouteId::Unregister,
+            RouteId::NodeSecrets,
+            RouteId::NodeDirectory,
+        ] {
+            assert_eq!(per_ip(route, "2001:db8:1:2::1").len(), 1, "{route:?}");
+        }
+        // Every people route counts its /48.
+        for route in [
+            RouteId::ResendVerification,
+            RouteId::ResendVerificationById,
+            RouteId::RequestPasswordReset,
+            RouteId::ResetPassword,
+            RouteId::VerifyEmail,
+            RouteId::PreVerifyEmail,
+        ] {
+            assert_eq!(
+                per_ip(route, "2001:db8:1:2::1")[1].0,
+                AUTH_WIDE_LIMITER,
+                "{route:?}"
+            );
+        }
     }
 }

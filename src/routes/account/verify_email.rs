@@ -8,14 +8,17 @@
 //! sign-up with someone else's address must never end verified). The link is looked
 //! up first, so a made-up or used token costs no KDF run; a wrong password leaves the
 //! link usable. A form gets an HTML answer, a JSON body JSON. Links are single use and
-//! expire.
+//! expire. A verification that makes the account a MEMBER of an organization by its
+//! domain is told to that organization's OWNERs.
 
 use super::error;
 use super::login::{count_attempt, Counted};
 use super::one_time_link::{self, Titles};
-use crate::store::accounts::{self, LinkState, OneTimeLink, Verification};
+use crate::email::send_owners_notice_later;
+use crate::store::accounts::{self, Joined, LinkState, OneTimeLink, Verification};
 use crate::store::Db;
 use crate::{config, http};
+use gatehouse_core::account::notices::Notice;
 use gatehouse_core::account::verification::{
     confirm_form, confirm_page, expired_link, page as html_page, token_hash, unusable_link,
 };
@@ -51,7 +54,12 @@ const TITLES: Titles = Titles {
     },
 };
 
-pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
+pub async fn api(
+    mut req: Request,
+    env: &Env,
+    db: &Db,
+    ctx: &worker::Context,
+) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let network = client_network(&crate::rate_limit::client_ip(&req));
     let post = match one_time_link::read(&mut req, &config).await? {
@@ -59,7 +67,25 @@ pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Probl
         Err(refused) => return Ok(one_time_link::answer(true, TITLES, Err(refused))),
     };
     let outcome = match post.field("token") {
-        Ok(token) => verify(db, &post, &token, &network).await?,
+        Ok(token) => verify(db, &post, &token, &network).await?.map(|verified| {
+            if let Some(join) = verified {
+                let notice = Notice::MemberJoined {
+                    org_id: &join.org.org_id,
+                    user_id: &join.user_id,
+                    email: &join.email,
+                };
+                let owners = &join.org.owners;
+                send_owners_notice_later(
+                    ctx,
+                    env,
+                    &config,
+                    owners,
+                    &join.email,
+                    &notice,
+                    join.at_ms,
+                );
+            }
+        }),
         // The page's form always holds a token: without one it is no link at all.
         Err(_) if post.is_form => Err(unusable_link()),
         Err(e) => return Ok(error(&e)),
@@ -86,6 +112,14 @@ pub async fn api(mut req: Request, env: &Env, db: &Db) -> Result<Response, Probl
     ))
 }
 
+/// A verification that made the account a MEMBER of an organization by its domain.
+struct Join {
+    org: Joined,
+    user_id: String,
+    email: String,
+    at_ms: i64,
+}
+
 /// The link first (no KDF for a dead one), then the password — counted against the
 /// account as a login's is, so a link's holder guesses no more than login allows —,
 /// then the one batch.
@@ -94,7 +128,7 @@ async fn verify(
     post: &one_time_link::LinkPost,
     token: &str,
     network: &str,
-) -> Result<Result<(), AccountError>, Problem> {
+) -> Result<Result<Option<Join>, AccountError>, Problem> {
     let now_ms = crate::clock::now_ms();
     let hash = token_hash(token);
     let (stored, email, user_id) =
@@ -135,7 +169,12 @@ async fn verify(
     }
     Ok(
         match accounts::verify_email(db, &hash, &stored, &user_id, network, now_ms).await? {
-            Verification::Verified => Ok(()),
+            Verification::Verified { joined } => Ok(joined.map(|org| Join {
+                org,
+                user_id,
+                email,
+                at_ms: now_ms,
+            })),
             Verification::Expired => Err(expired_link()),
             Verification::Invalid => Err(unusable_link()),
         },

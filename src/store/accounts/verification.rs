@@ -2,13 +2,25 @@
 
 use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
 use super::take_back_attempt;
-use crate::store::{changes, num, text, Db, Route};
+use crate::store::org_changes::{owners, Recipient, OWNERS_TOLD};
+use crate::store::{changes, num, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
+use serde_json::Value;
 
 pub enum Verification {
-    Verified,
+    /// `joined`: the account is now a verified MEMBER of another's organization (it
+    /// joined by its address's domain), whose OWNERs are told.
+    Verified {
+        joined: Option<Joined>,
+    },
     Expired,
     Invalid,
+}
+
+/// An organization a verification made someone a member of, and its OWNERs to tell.
+pub struct Joined {
+    pub org_id: String,
+    pub owners: Vec<Recipient>,
 }
 
 /// The user whose link this batch consumed (?1 token hash, ?2 now): empty when the
@@ -28,6 +40,10 @@ const VERIFIED_USER: &str =
 /// that domain and no organization has claimed it yet; if a colleague's organization
 /// claimed it first, the user joins it instead (below). Claims happen only here, so
 /// an unverified sign-up never captures the colleagues who come after it.
+///
+/// Last, the batch reads the verified OWNERs of the organization the user is now a
+/// MEMBER of, if any: a join by domain is told to them (SECURITY.md, "Known gaps": a
+/// `+` tag of a colleague's mailbox makes an account of its own).
 ///
 /// The password check was counted as a failed login of `user_id` from `network` before
 /// it was made (reserve_login_attempt, as login counts its attempts); the right password
@@ -115,10 +131,28 @@ pub async fn verify_email(
          IS NULL",
         &args[..1],
     );
+    let joined_owners = db.statement(
+        format!(
+            "SELECT me.org_id, u.id, u.email FROM org_members me \
+             JOIN org_members m ON m.org_id = me.org_id AND m.role = 'OWNER' \
+             JOIN users u ON u.id = m.user_id AND u.email_verified_at_ms IS NOT NULL \
+             WHERE me.user_id IN ({VERIFIED_USER}) AND me.role = 'MEMBER' \
+             ORDER BY m.created_at_ms, u.id LIMIT {OWNERS_TOLD}"
+        ),
+        &args,
+    );
     let results = db
         .batch(
             vec![
-                consume, mark, promote, claim, join, drop_trial, drop_org, state,
+                consume,
+                mark,
+                promote,
+                claim,
+                join,
+                drop_trial,
+                drop_org,
+                state,
+                joined_owners,
             ]
             .into_iter()
             // As a successful login does (its network's row names the network, which a
@@ -128,7 +162,15 @@ pub async fn verify_email(
         )
         .await?;
     if changes(&results, 0) > 0 {
-        return Ok(Verification::Verified);
+        let told: Vec<Value> = rows(&results, 8, what)?;
+        let joined = match told.first().and_then(|row| row["org_id"].as_str()) {
+            Some(org_id) => Some(Joined {
+                org_id: org_id.to_owned(),
+                owners: owners(&results, 8, what)?,
+            }),
+            None => None,
+        };
+        return Ok(Verification::Verified { joined });
     }
     Ok(if unused_link_expired(&results, 7, now_ms, what)? {
         Verification::Expired
