@@ -83,7 +83,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     // The same write for every address: one that does not parse has no account and
     // counts nowhere, but the write is made all the same.
     let counted_as = email.as_ref().map_or("", Email::as_str);
-    let has_account = match count_attempt(db, counted_as, &network, now_ms, known_network).await? {
+    let has_account = match count_attempt(db, counted_as, &network, now_ms, false).await? {
         Counted::Refused {
             retry_after_seconds,
         } => return Ok(locked(retry_after_seconds)),
@@ -179,24 +179,27 @@ pub(super) enum Counted {
 /// Counts a password attempt for `email` from `network` as a failure before it is
 /// checked (store::accounts::reserve_login_attempt) and decides, on the counters with
 /// it, whether it may be checked (login_guard::admitted): login's and the verify
-/// page's one guard. `known_network` spares the attempt the account's ceiling.
+/// page's one guard. The account's ceiling spares networks the account signed in from
+/// (as the primary reads them, with the counters), and every network if
+/// `spare_ceiling` (the verify page).
 pub(super) async fn count_attempt(
     db: &Db,
     email: &str,
     network: &str,
     now_ms: i64,
-    known_network: bool,
+    spare_ceiling: bool,
 ) -> Result<Counted, Problem> {
     let window = login_guard::WINDOW_MS;
+    let known_since = now_ms - login_guard::KNOWN_NETWORK_TTL_MS;
     let Some(reserved) =
-        accounts::reserve_login_attempt(db, email, network, now_ms, window).await?
+        accounts::reserve_login_attempt(db, email, network, now_ms, window, known_since).await?
     else {
         return Ok(Counted::Admitted { has_account: false });
     };
     let attempt = Attempt {
         network: reserved.network,
         account: reserved.account,
-        known_network,
+        known_network: spare_ceiling || reserved.known_network,
     };
     Ok(match login_guard::admitted(attempt, now_ms) {
         Gate::Open => Counted::Admitted { has_account: true },

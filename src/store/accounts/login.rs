@@ -74,6 +74,10 @@ pub struct Reserved {
     pub network: Failures,
     /// Failed passwords of this account from everywhere, this one included.
     pub account: Failures,
+    /// Whether the account signed in from this network since `known_since_ms`, read
+    /// on the primary with the counters: a replica lagging a password reset (which
+    /// forgets the known networks) cannot spare a thief's network the ceiling.
+    pub known_network: bool,
 }
 
 /// Counts this login attempt as a failed password of the account with `email`, if
@@ -90,6 +94,7 @@ pub async fn reserve_login_attempt(
     network: &str,
     now_ms: i64,
     window_ms: i64,
+    known_since_ms: i64,
 ) -> Result<Option<Reserved>, Problem> {
     let what = "accounts.reserve_login_attempt";
     let db = db.trip(Route::Primary, what);
@@ -99,6 +104,7 @@ pub async fn reserve_login_attempt(
         num(now_ms),
         num(window_ms),
         num(i64::from(MAX_FAILURES_PER_NETWORK)),
+        num(known_since_ms),
     ];
     let sweep = db.statement(
         "DELETE FROM login_failures WHERE window_start_ms <= ?1 - ?2",
@@ -119,7 +125,9 @@ pub async fn reserve_login_attempt(
          failed_logins ELSE 0 END + coalesce((SELECT failures FROM login_failures f \
          WHERE f.user_id = users.id AND f.network = ?2) <= ?5, 1), failed_logins_since_ms = \
          CASE WHEN failed_logins_since_ms > ?3 - ?4 THEN failed_logins_since_ms ELSE ?3 END \
-         WHERE email = ?1 RETURNING failed_logins AS count, failed_logins_since_ms AS since",
+         WHERE email = ?1 RETURNING failed_logins AS count, failed_logins_since_ms AS since, \
+         EXISTS (SELECT 1 FROM login_networks n WHERE n.user_id = users.id AND n.network = ?2 \
+                 AND n.last_success_ms >= ?6) AS known",
         &args,
     );
     let results = db.batch(vec![sweep, per_network, per_account]).await?;
@@ -135,9 +143,17 @@ pub async fn reserve_login_attempt(
             window_start_ms: number_of(&row, "since"),
         }))
     };
+    let known_network = rows::<Value>(&results, 2, what)?
+        .first()
+        .and_then(|row| number_of(row, "known"))
+        == Some(1);
     Ok(counter(1)?
         .zip(counter(2)?)
-        .map(|(network, account)| Reserved { network, account }))
+        .map(|(network, account)| Reserved {
+            network,
+            account,
+            known_network,
+        }))
 }
 
 /// A password the account's `checked_hash` matched, after reserve_login_attempt had
