@@ -1,5 +1,5 @@
 //! `GET /health`: version, whether config, D1 and KV answer, and the ids of the
-//! `NODE_ENV_KEY`s this location holds.
+//! `NODE_ENV_KEY`s and `JWT_SECRET`s this location holds.
 //!
 //! Anyone may call it, and monitors call it often, so its storage checks (a `SELECT
 //! 1` on the D1 primary, a KV read) are made at most once per [`STORAGE_CHECK_MS`]
@@ -10,6 +10,7 @@
 
 use crate::store::{self, Db};
 use crate::{config, http};
+use gatehouse_core::config::Secret;
 use gatehouse_core::node_env::at_rest::NodeEnvKey;
 use serde_json::json;
 use std::cell::Cell;
@@ -40,7 +41,7 @@ pub async fn handle(env: &Env, db: &Db) -> Response {
     let healthy = config_ok && check.d1_ok && check.kv_ok;
     let mut body = json!({
         "status": if healthy { "ok" } else { "degraded" },
-        "version": gatehouse_core::VERSION,
+        "version": version(),
         "checks": { "config": word(config_ok), "d1": word(check.d1_ok), "kv": word(check.kv_ok) },
     });
     if let Some(config) = config {
@@ -50,6 +51,8 @@ pub async fn handle(env: &Env, db: &Db) -> Response {
         body["keyIds"] = json!({
             "nodeEnv": id(&config.node_env_key),
             "nodeEnvPrevious": id(&config.node_env_key_previous),
+            "jwt": config.jwt_secret.jwt_key_id(),
+            "jwtPrevious": config.jwt_previous_secret.as_ref().map(Secret::jwt_key_id),
         });
     }
     let response = http::json(if healthy { 200 } else { 503 }, &body);
@@ -58,6 +61,16 @@ pub async fn handle(env: &Env, db: &Db) -> Response {
         let _ = response.headers().set("retry-after", &retry_after);
     }
     response
+}
+
+/// The crate's version and the commit it was built from (`make build` passes it:
+/// `0.1.0+1a2b3c4d5e6f`), so an operator sees which release serves; the crate's alone
+/// outside a git checkout.
+fn version() -> String {
+    match option_env!("GATEHOUSE_COMMIT") {
+        Some(commit) if !commit.is_empty() => format!("{}+{commit}", gatehouse_core::VERSION),
+        _ => gatehouse_core::VERSION.to_owned(),
+    }
 }
 
 /// This isolate's storage check, made again once the last is [`STORAGE_CHECK_MS`] old.

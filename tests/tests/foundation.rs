@@ -4,8 +4,9 @@
 //! Requests that store nothing share one worker; a worker of their own for other
 //! `[vars]`, for the panic (its log lines), and for the harness's cleanup test.
 
+use gatehouse_core::crypto::key_id;
 use gatehouse_core::node_env::at_rest::NodeEnvKey;
-use gatehouse_e2e::{dev_var, group_alive, shared_app, spawn_app};
+use gatehouse_e2e::{dev_var, group_alive, project_root, shared_app, spawn_app};
 use serde_json::json;
 
 #[test]
@@ -13,16 +14,41 @@ fn health_reports_version_and_live_dependencies() {
     let app = shared_app();
     let res = app.get("/health");
     assert_eq!(res.status, 200, "{}", res.body);
-    // The NODE_ENV_KEY it runs with, named by its public id (node-env-reseal checks it).
+    // The NODE_ENV_KEY and JWT_SECRET it runs with, named by their public ids
+    // (node-env-reseal checks the first; sign_ins.rs checks the second against openssl).
     let node_env_key = NodeEnvKey::parse(&dev_var("NODE_ENV_KEY")).unwrap();
     assert_eq!(
         res.json(),
-        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"),
+        json!({"status": "ok", "version": built_version(),
                "checks": {"config": "ok", "d1": "ok", "kv": "ok"},
-               "keyIds": {"nodeEnv": node_env_key.id(), "nodeEnvPrevious": null}})
+               "keyIds": {"nodeEnv": node_env_key.id(), "nodeEnvPrevious": null,
+                          "jwt": key_id(dev_var("JWT_SECRET").trim().as_bytes(),
+                                        "gatehouse jwt v1 key id"),
+                          "jwtPrevious": null}})
     );
     assert_eq!(res.header("content-type"), Some("application/json"));
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+}
+
+/// The version /health must show: the crate's, and the commit `make build` built from
+/// (target/gatehouse-commit) when this is a git checkout.
+fn built_version() -> String {
+    let commit = std::fs::read_to_string(project_root().join("target/gatehouse-commit"))
+        .expect("make build records the commit");
+    if project_root().join(".git").exists() {
+        let head = std::process::Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .current_dir(project_root())
+            .output()
+            .expect("git");
+        assert_eq!(
+            commit,
+            String::from_utf8_lossy(&head.stdout).trim(),
+            "built from HEAD"
+        );
+        return format!("{}+{commit}", env!("CARGO_PKG_VERSION"));
+    }
+    env!("CARGO_PKG_VERSION").to_owned()
 }
 
 /// Monitors and strangers call `/health` often: the isolate reuses its storage check

@@ -181,7 +181,14 @@ fn rotating_the_jwt_secret_signs_nobody_out() {
     };
     assert_eq!(profile(&app, &access), 200);
 
+    // /health names the secrets by id, as openssl computes them from the values
+    // (docs/deploying.md, "Rotating JWT_SECRET"): the operator sees the rotation land.
+    let key_ids = |app: &gatehouse_e2e::TestApp| app.get("/health").json()["keyIds"].clone();
+    assert_eq!(key_ids(&app)["jwt"], "08dfdaebfdcf6f05");
+    assert_eq!(key_ids(&app)["jwtPrevious"], json!(null));
     app.restart_with(&[("JWT_SECRET", new), ("JWT_SECRET_PREVIOUS", old)]);
+    assert_eq!(key_ids(&app)["jwt"], "19505b7396488af7");
+    assert_eq!(key_ids(&app)["jwtPrevious"], "08dfdaebfdcf6f05");
     assert_eq!(
         profile(&app, &access),
         200,

@@ -5,6 +5,10 @@
 //! `wrangler secret put NAME --env production` in production and have no default: a missing or weak secret
 //! is a [`ConfigError`], logged by name and answered with a 500, never papered over.
 
+mod secret;
+
+use secret::jwt_secret;
+pub use secret::{Secret, MIN_JWT_SECRET_BYTES};
 use std::fmt;
 
 /// Password-KDF hash function (PBKDF2-HMAC-<hash>).
@@ -32,31 +36,12 @@ impl KdfHash {
     }
 }
 
-/// A secret value. Its `Debug` never prints the bytes, so it cannot leak via logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
 impl Config {
     /// The secret a rotation is moving away from, if one is in progress.
     pub fn jwt_previous(&self) -> Option<&[u8]> {
         self.jwt_previous_secret.as_ref().map(Secret::expose)
     }
 }
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-/// Shortest accepted `JWT_SECRET`: HS256 keys should carry at least 256 bits.
-pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -370,29 +355,6 @@ fn node_secret_policy(
         secret_min_length,
         secret_max_length,
     })
-}
-
-fn jwt_secret(name: &'static str, raw: Option<String>) -> Result<Secret, ConfigError> {
-    let Some(raw) = raw else {
-        return Err(ConfigError {
-            name,
-            reason: "missing: run `make dev` locally (writes .dev.vars) or `wrangler secret put JWT_SECRET --env production`".into(),
-        });
-    };
-    let bytes = raw.trim().as_bytes().to_vec();
-    let distinct = bytes
-        .iter()
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    if bytes.len() < MIN_JWT_SECRET_BYTES || distinct < 8 {
-        return Err(ConfigError {
-            name,
-            reason: format!(
-                "too weak: use at least {MIN_JWT_SECRET_BYTES} random bytes (e.g. `openssl rand -hex 32`)"
-            ),
-        });
-    }
-    Ok(Secret(bytes))
 }
 
 #[cfg(test)]

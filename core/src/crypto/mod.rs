@@ -53,6 +53,13 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// A secret's public name, 16 hex digits: the first 8 bytes of HMAC-SHA256(secret,
+/// `label`), as a JWKS `kid`: it tells secrets apart and reveals nothing of them (`GET
+/// /health` shows the worker's, so that an operator sees which it holds).
+pub fn key_id(secret: &[u8], label: &str) -> String {
+    hex(&crate::node_env::envelope::hmac_sha256(secret, &[label.as_bytes()])[..8])
+}
+
 /// Compares two byte strings in time that depends only on their lengths, so that
 /// comparing a presented token/hash with a stored one reveals nothing about where
 /// they differ.

@@ -59,10 +59,7 @@ impl NodeEnvKey {
     /// under the key the worker opens with before writing a row. A MAC of a fixed label,
     /// as a JWKS `kid`: it tells keys apart and reveals nothing of them.
     pub fn id(&self) -> String {
-        self.derive("gatehouse node-env v1 key id")[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::crypto::key_id(&self.0, "gatehouse node-env v1 key id")
     }
 }
 
