@@ -3,7 +3,11 @@
 //! (../shared/FLASHBACK.md): written from those facts, not copied.
 
 use crate::{TestApp, TestResponse};
-use serde_json::Value;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_core::crypto::rsa_keys::PrivateKey;
+use gatehouse_core::nodes::registration::SignedFields;
+use serde_json::{json, Value};
 
 /// The answer the client's types expect: `status`, a JSON content type, the body.
 pub fn json_reply(res: &TestResponse, status: u16) -> Value {
@@ -81,4 +85,54 @@ pub fn openssl_sign(private_key_pem: &str, message: &str) -> String {
     let out = child.wait_with_output().expect("openssl output");
     assert!(out.status.success(), "openssl dgst failed");
     base64::engine::general_purpose::STANDARD.encode(out.stdout)
+}
+
+/// What the client's `nodeRegister` sends: a RegisterRequest with `timestamp:
+/// Date.now()` (milliseconds) and `nodeServices`, signed in the v1 form (a ninth line
+/// for nodeServices).
+pub fn client_registration(key: &PrivateKey, ip: &str, org: &str, ms: i64, services: u32) -> Value {
+    let fields = SignedFields {
+        provider: "GCS".into(),
+        ip: ip.into(),
+        status: "ONLINE".into(),
+        region: "europe-west1".into(),
+        version: "2.1.0".into(),
+        timestamp: ms.to_string(),
+        id_org: Some(org.into()),
+        node_services: Some(services),
+    };
+    let signature = STANDARD.encode(key.sign(fields.canonical_message().as_bytes()));
+    json!({
+        "provider": "GCS", "ip": ip, "status": "ONLINE", "region": "europe-west1",
+        "version": "2.1.0", "timestamp": ms, "signature": signature, "id_org": org,
+        "nodeServices": services,
+    })
+}
+
+/// The installer's payload, byte for byte as `jq -nc` prints it (`org_field` is
+/// `id_org`, or `org_id` for installers before October 2025).
+pub fn installer_payload(
+    key_pem: &str,
+    ip: &str,
+    org_field: &str,
+    org: &str,
+    seconds: i64,
+) -> String {
+    let payload = installer_payload_without_provider(key_pem, ip, org_field, org, seconds);
+    format!("{{\"provider\":\"AWS\",{}", &payload[1..])
+}
+
+/// The payload of the installer run without `-p`: `del(.provider)` of the above.
+pub fn installer_payload_without_provider(
+    key_pem: &str,
+    ip: &str,
+    org_field: &str,
+    org: &str,
+    seconds: i64,
+) -> String {
+    let signature = openssl_sign(key_pem, &format!("{ip}|eu-central-1|{seconds}"));
+    format!(
+        "{{\"region\":\"eu-central-1\",\"ip\":\"{ip}\",\"status\":\"running\",\
+         \"version\":\"0.0.28\",\"timestamp\":{seconds},\"signature\":\"{signature}\",\"{org_field}\":\"{org}\"}}"
+    )
 }

@@ -49,3 +49,56 @@ pub fn run_cron(app: &TestApp) -> Value {
     assert!(line.get("error").is_none(), "the run failed: {line}");
     line
 }
+
+pub const DAY: i64 = 24 * 3600 * 1000;
+pub const MINUTE: i64 = 60 * 1000;
+
+/// The rows of `table` that meet `condition`.
+pub fn count(app: &TestApp, table: &str, condition: &str) -> i64 {
+    app.d1_query(&format!(
+        "SELECT count(*) AS n FROM {table} WHERE {condition}"
+    ))[0]["n"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Seeds one row past its retention and one within it in every table that expires.
+pub fn seed_expiring_rows(app: &TestApp, user: &str, now: i64) {
+    let old_signed = now - 40 * DAY;
+    app.d1_query(&format!(
+        "INSERT INTO sign_ins (id, user_id, token_id, token_hash, created_at_ms, last_used_ms, \
+           expires_at_ms, ended_at_ms) VALUES \
+           ('si-old', '{user}', 'tok-old', 'h', {old_signed}, {old_signed}, {}, NULL), \
+           ('si-ended', '{user}', 'tok-ended', 'h', {old_signed}, {old_signed}, {}, {});
+         INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, id) \
+           VALUES ('ev-old', '{user}', {}, {}, 'ev-old'), ('ev-late', '{user}', {}, {}, 'ev-late');
+         INSERT INTO password_resets (token_hash, user_id, created_at_ms, expires_at_ms) VALUES \
+           ('pr-old', '{user}', {}, {}), ('pr-late', '{user}', {}, {});
+         INSERT INTO login_failures (user_id, network, failures, window_start_ms) VALUES \
+           ('{user}', 'net-closed', 3, {}), ('{user}', 'net-open', 2, {});
+         INSERT INTO login_networks (user_id, network, last_success_ms) VALUES \
+           ('{user}', '198.51.100.1', {}), ('{user}', '198.51.100.2', {});
+         INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) VALUES \
+           ('org-gone', '192.0.2.1', {old_signed}, {}), ('org-gone', '192.0.2.2', {old_signed}, {});
+         INSERT INTO secrets_fetches (nonce, expires_at_ms) VALUES ('sf-old', {}), ('sf-live', {})",
+        now - 2 * DAY,
+        now - 12 * 3600 * 1000,
+        now - DAY,
+        now - 10 * DAY,
+        now - 9 * DAY,
+        now - 3 * DAY,
+        now - 2 * DAY,
+        now - 9 * DAY,
+        now - 8 * DAY,
+        now - 2 * DAY,
+        now - DAY,
+        now - 16 * MINUTE,
+        now - MINUTE,
+        now - 91 * DAY,
+        now - 89 * DAY,
+        now - 12 * MINUTE,
+        now - MINUTE,
+        now - MINUTE,
+        now + 5 * MINUTE,
+    ));
+}

@@ -1,12 +1,13 @@
 //! Races: many concurrent requests that may succeed at most once. The database is
 //! checked afterwards, not only the answers.
 //!
-//! The registration race and the colleagues' race share one worker (an organization,
-//! node address and domain of their own each); the sign-up race keeps its own, as it
+//! The registration race, the colleagues' race and the installer's `/secrets` race
+//! share one worker (an organization, node address and domain of their own each); the sign-up race keeps its own, as it
 //! counts every row of six tables to show there is no orphan anywhere.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
-use gatehouse_e2e::accounts::{open_and_confirm, signup_body, verification_path};
+use gatehouse_e2e::accounts::{open_and_confirm, signup_body, verification_path, verified_user};
+use gatehouse_e2e::node_env::{message, post_secrets, secrets_payload, set_all_envs, upload_key};
 use gatehouse_e2e::nodes::{fields, now_ms, signed};
 use gatehouse_e2e::{shared_app, spawn_app, TestApp};
 use serde_json::{json, Value};
@@ -239,4 +240,40 @@ fn guesses_sent_at_once_check_no_more_passwords_than_the_budgets() {
     assert_eq!(login_at(app, "192.0.2.177", email, PASSWORD).status, 429);
     assert_eq!(login_at(app, home, email, PASSWORD).status, 200);
     assert_eq!(login_at(app, "192.0.2.178", email, PASSWORD).status, 429);
+}
+
+/// The installer's `POST /secrets`: copies sent at once all pass the KV check (nothing
+/// is remembered yet); D1's claim of the verified signature lets exactly one through.
+#[test]
+fn concurrent_copies_of_one_secrets_request_are_answered_once() {
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "race@concurrent.secrets.example");
+    set_all_envs(app, &token, &org);
+    let (pem, _) = upload_key(app, &token, &org);
+    let payload = secrets_payload(&pem, "198.51.100.76", "eu-central-1", &org, now_ms() / 1000);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let copies: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| post_secrets(app, &payload)))
+            .collect();
+        copies
+            .into_iter()
+            .map(|c| {
+                let res = c.join().unwrap();
+                if res.status == 400 {
+                    assert!(message(&res).starts_with("Replay"), "{}", res.body);
+                }
+                res.status
+            })
+            .collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 400).count(),
+        7,
+        "{statuses:?}"
+    );
 }
