@@ -138,7 +138,7 @@ pub fn send_notice_later(
             .map(|o| (o.user_id.as_str(), o.email.as_str(), Some(actor_email))),
     );
     for (user_id, to, actor) in recipients {
-        let pace_key = notice.paced().then(|| format!("notice:{user_id}"));
+        let pace_key = notice.pace_key(user_id);
         tell_later(ctx, env, config, to, actor, notice, &at, pace_key);
     }
 }
@@ -173,7 +173,7 @@ pub fn send_owners_notice_later(
 ) {
     let at = format_rfc3339_ms(now_ms);
     for owner in owners {
-        let pace_key = notice.paced().then(|| format!("notice:{}", owner.user_id));
+        let pace_key = notice.pace_key(&owner.user_id);
         tell_later(
             ctx,
             env,

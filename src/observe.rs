@@ -152,15 +152,28 @@ fn write_point_json(env: &Env, point: &str) -> worker::Result<()> {
     Ok(dataset.write_data_point(point)?)
 }
 
+/// The request id in a 5xx body: a JSON answer's `requestId`, or a page's closing
+/// paragraph (a form's refusal, crate::http::problem_page; the id is letters, digits and
+/// dashes: core::http::observe::request_id).
 fn with_request_id_in_body(response: Response, request_id: &str) -> Response {
     let ResponseBody::Body(bytes) = response.body() else {
         return response;
     };
-    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(bytes) else {
-        return response;
+    let text = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(mut body)) => {
+            body.insert("requestId".into(), json!(request_id));
+            Value::Object(body).to_string()
+        }
+        _ => match std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|page| page.split_once("</main>"))
+        {
+            Some((head, tail)) => {
+                format!("{head}<p>Reference: <code>{request_id}</code></p></main>{tail}")
+            }
+            None => return response,
+        },
     };
-    body.insert("requestId".into(), json!(request_id));
-    let text = Value::Object(body).to_string();
     let status = response.status_code();
     let headers = response.headers().clone();
     match Response::from_bytes(text.into_bytes()) {

@@ -6,7 +6,9 @@
 //! test reads only the organizations of its domain and its own people.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
-use gatehouse_e2e::accounts::{sign_up, verified_user, verify_by_email};
+use gatehouse_e2e::accounts::{
+    open_and_confirm, sign_up, verification_path, verified_user, verify_by_email,
+};
 use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
 
@@ -151,6 +153,13 @@ fn a_colleague_who_verifies_after_the_founder_joins_the_founders_organization() 
         roles,
         vec![json!({"role": "OWNER"}), json!({"role": "MEMBER"})]
     );
+    // Bob moved in by the domain: Ada, its verified OWNER, is told.
+    let told = app.wait_for_emails("ada@latecomer.io", 2);
+    assert_eq!(
+        told.last().unwrap().subject,
+        "Someone joined your organization"
+    );
+    assert!(told.last().unwrap().text.contains("bob@latecomer.io"));
 }
 
 /// Joining by domain needs no OWNER's sign-in, so the OWNERs are told of each join:
@@ -163,7 +172,8 @@ fn a_join_by_domain_is_told_to_the_owners() {
     let founder_mail = app.wait_for_emails("ada@joiners.io", 1).len();
     let alias = "ada+x@joiners.io";
     let joined = sign_up(app, alias);
-    verify_by_email(app, alias);
+    let link = verification_path(app, alias);
+    assert_eq!(open_and_confirm(app, &link).status, 200);
     let id = joined["user"]["id"].as_str().unwrap();
     let mails = app.wait_for_emails("ada@joiners.io", founder_mail + 1);
     let told = mails.last().unwrap();
@@ -176,6 +186,8 @@ fn a_join_by_domain_is_told_to_the_owners() {
     ] {
         assert!(told.text.contains(&needle), "{needle} in {}", told.text);
     }
+    // A second submit of the link verifies nothing and tells nobody again.
+    assert_eq!(open_and_confirm(app, &link).status, 400);
     // The one who joined gets their verification mail and nothing more; the founder's
     // own verification told nobody.
     std::thread::sleep(std::time::Duration::from_millis(500));

@@ -8,7 +8,10 @@
 //! when the token was an ADMINISTRATOR's whose mailbox nobody reads. Like every mail
 //! here it carries nothing a sign-up typed but, for the OWNERs, the acting account's
 //! address, which only a verified OWNER or ADMINISTRATOR of their own organization can
-//! be; besides it, ids, the time and the worker's address.
+//! be, and the address of a member removed or joined (a verified address at the
+//! organization's domain: its local part is the one text a stranger with a mailbox
+//! there chooses, escaped like every value); besides these, ids, the time and the
+//! worker's address. A join is told to the OWNERs too: no sign-in made it.
 
 use super::verification::html_escape;
 
@@ -56,16 +59,27 @@ impl Notice<'_> {
     /// environment writes does not spend in a minute the sending quota that
     /// verification and reset mail need. A role change is always told, as a key: a
     /// grant is what a thief would hide (a withdrawal is never refused, a grant only
-    /// after one, so both are bounded by the grants). All are bounded by an
+    /// after one, so both are bounded by the grants). These are bounded by an
     /// organization's 100 changes a day (crate::org_changes).
     ///
-    /// A join is paced too: only sign-ups make joins, and a burst of them is told by
-    /// the first ten notices and listed in `GET …/members`.
+    /// A join is paced too, on a pace of its own ([`Notice::pace_key`]): joins are not
+    /// changes of the day's budget but sign-ups (10 a minute per network), a burst of
+    /// them is told by its first ten notices and listed in `GET …/members`, and a burst
+    /// must not spend the pace an environment set is told at.
     pub fn paced(&self) -> bool {
         matches!(
             self,
             Notice::NodeEnvSet { .. } | Notice::MemberJoined { .. }
         )
+    }
+
+    /// The key the shell paces this notice under for `recipient` (a user id), if paced.
+    pub fn pace_key(&self, recipient: &str) -> Option<String> {
+        match self {
+            Notice::NodeEnvSet { .. } => Some(format!("notice:{recipient}")),
+            Notice::MemberJoined { .. } => Some(format!("join-notice:{recipient}")),
+            _ => None,
+        }
     }
 }
 
@@ -308,6 +322,29 @@ mod tests {
             html.contains("&lt;org&gt;") && !html.contains("<org>"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn joins_are_paced_apart_from_environment_notices() {
+        let env = Notice::NodeEnvSet {
+            org_id: "o",
+            service: "s3",
+        };
+        let join = Notice::MemberJoined {
+            org_id: "o",
+            user_id: "u",
+            email: "a@o.io",
+        };
+        assert_eq!(env.pace_key("owner-1").as_deref(), Some("notice:owner-1"));
+        assert_eq!(
+            join.pace_key("owner-1").as_deref(),
+            Some("join-notice:owner-1")
+        );
+        let key = Notice::KeyAdded {
+            org_id: "o",
+            key_id: "k",
+        };
+        assert_eq!(key.pace_key("owner-1"), None);
     }
 
     #[test]

@@ -136,15 +136,22 @@ const MAX_CODE: usize = 48;
 /// families' shapes: `error_code` (accounts, common), the first `detail[].type`
 /// (FastAPI), or the `message` of the bridge family turned into a code
 /// (`"Replay detected: …"` → `REPLAY_DETECTED`: the text before any `:;.(` only,
-/// letters and digits only, so no value a client sent can ride along). `None` for
-/// success.
+/// letters and digits only, so no value a client sent can ride along). A page (not
+/// JSON) of 429, 500 or 503 is a refusal rendered for a form (crate::http::problem:
+/// the link pages): the problem's own code. `None` for success.
 pub fn error_code(status: u16, body: &[u8]) -> Option<String> {
     if status < 400 {
         return None;
     }
     let fallback = || Some(format!("HTTP_{status}"));
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return fallback();
+        let page = match status {
+            429 => "RATE_LIMITED",
+            500 => "INTERNAL_ERROR",
+            503 => "SERVICE_UNAVAILABLE",
+            _ => return fallback(),
+        };
+        return Some(page.to_owned());
     };
     if let Some(code) = value.get("error_code").and_then(Value::as_str) {
         return Some(code_from_text(code));

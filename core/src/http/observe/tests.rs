@@ -120,7 +120,20 @@ fn error_codes_come_from_every_family_shape() {
         .as_deref(),
         Some("TOO_MANY_REQUESTS")
     );
-    assert_eq!(code(500, "not json").as_deref(), Some("HTTP_500"));
+    // A refusal rendered as a page for a form: the problem's code, as its JSON has.
+    assert_eq!(
+        code(500, "<!doctype html>").as_deref(),
+        Some("INTERNAL_ERROR")
+    );
+    assert_eq!(
+        code(429, "<!doctype html>").as_deref(),
+        Some("RATE_LIMITED")
+    );
+    assert_eq!(
+        code(503, "<!doctype html>").as_deref(),
+        Some("SERVICE_UNAVAILABLE")
+    );
+    assert_eq!(code(400, "<!doctype html>").as_deref(), Some("HTTP_400"));
 }
 
 #[test]
