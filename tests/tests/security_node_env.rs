@@ -249,11 +249,14 @@ fn an_administrators_changes_are_told_to_the_organizations_owners() {
     let key_id = uploaded.json()["data"]["id"].as_str().unwrap().to_owned();
     assert_eq!(set_env(app, &admin, &org, "gcs", "G=1\n").status, 200);
 
-    // The owner: verification, then the two notices naming the administrator.
-    let mails = app.wait_for_emails(owner_email, 3);
+    // The owner: verification, the two colleagues' joins, then the two notices
+    // naming the administrator.
+    let mails = app.wait_for_emails(owner_email, 5);
+    let joins = "Someone joined your organization";
+    assert_eq!(mails.iter().filter(|m| m.subject == joins).count(), 2);
     let notices: Vec<_> = mails
         .iter()
-        .filter(|m| m.subject != mails[0].subject)
+        .filter(|m| m.subject != mails[0].subject && m.subject != joins)
         .collect();
     assert_eq!(notices.len(), 2, "{mails:?}");
     for notice in &notices {
@@ -284,12 +287,12 @@ fn an_administrators_changes_are_told_to_the_organizations_owners() {
 
     // The owner's own change: told once, as the actor (not again as an OWNER).
     assert_eq!(set_env(app, &owner, &org, "s3", "S=1\n").status, 200);
-    app.wait_for_emails(owner_email, 4);
+    app.wait_for_emails(owner_email, 6);
     std::thread::sleep(std::time::Duration::from_millis(500));
     let mails = app.emails_to(owner_email);
     assert_eq!(
         mails.len(),
-        4,
+        6,
         "one notice for the owner's own change: {mails:?}"
     );
     assert!(mails.last().unwrap().text.contains("With your account"));
