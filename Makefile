@@ -214,6 +214,7 @@ $(CONTRACT_STAMP): tests/contract/requirements.txt
 # (printed; CONTRACT_SEED=<n> repeats one), CONTRACT_EXAMPLES cases per operation.
 contract: build $(CONTRACT_STAMP)
 	CONTRACT_SEED=$${CONTRACT_SEED:-$$RANDOM$$RANDOM} CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-500} \
+		CONTRACT_LIMITED_EXAMPLES=$${CONTRACT_LIMITED_EXAMPLES:-$${CONTRACT_EXAMPLES:-500}} \
 		cargo test -p gatehouse-e2e --test contract -- --nocapture
 
 # The exact bundle `wrangler deploy` would upload, built without an account, held to
