@@ -65,8 +65,8 @@ pub async fn handle(env: &Env, db: &Db) -> Response {
 
 /// The crate's version and the commit it was built from (`make build` passes it:
 /// `0.1.0+1a2b3c4d5e6f`), so an operator sees which release serves; the crate's alone
-/// outside a git checkout.
-fn version() -> String {
+/// outside a git checkout. `GET /` shows the same.
+pub(super) fn version() -> String {
     match option_env!("GATEHOUSE_COMMIT") {
         Some(commit) if !commit.is_empty() => format!("{}+{commit}", gatehouse_core::VERSION),
         _ => gatehouse_core::VERSION.to_owned(),

@@ -11,7 +11,7 @@ pub fn handle() -> Response {
         &json!({
             "name": "gatehouse",
             "description": "Registration service of a storage/compute network: bridge nodes, node secrets, accounts",
-            "version": gatehouse_core::VERSION,
+            "version": super::health::version(),
             "links": {"health": "/health", "openapi": "/openapi.json"},
         }),
     )
