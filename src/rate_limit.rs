@@ -16,16 +16,22 @@ pub fn client_ip(req: &Request) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Counts one request under `key`; `Err(RateLimited)` when over the limit.
+/// Counts one request under `key`; `Err(RateLimited)` when over the limit, logged with
+/// the limiter's name (the request's own line says only `RATE_LIMITED`: an operator
+/// tells a /48's refusal from a /64's by this one). The key is not logged: it names
+/// the client's network.
 pub async fn check(env: &Env, limiter: &str, key: String) -> Result<(), Problem> {
     let outcome = match env.rate_limiter(limiter) {
         Ok(binding) => binding.limit(key).await,
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(o) if !o.success => Err(Problem::RateLimited {
-            retry_after_seconds: PERIOD_SECONDS,
-        }),
+        Ok(o) if !o.success => {
+            worker::console_log!(r#"{{"msg":"rate_limited","limiter":"{limiter}"}}"#);
+            Err(Problem::RateLimited {
+                retry_after_seconds: PERIOD_SECONDS,
+            })
+        }
         Ok(_) => Ok(()),
         Err(e) => {
             worker::console_error!("rate limiter {limiter} unavailable, request allowed: {e}");

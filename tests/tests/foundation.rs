@@ -31,8 +31,8 @@ fn health_reports_version_and_live_dependencies() {
 }
 
 /// The version /health must show: the crate's, and the commit `make build` recorded
-/// (target/gatehouse-commit: HEAD's where git can tell, `-dirty` after it while tracked
-/// files differ; empty outside a checkout).
+/// (target/gatehouse-commit: HEAD's where git can tell, `-dirty` after it while the
+/// worker's sources differ; empty outside a checkout).
 fn built_version() -> String {
     let commit = std::fs::read_to_string(project_root().join("target/gatehouse-commit"))
         .expect("make build records the commit");

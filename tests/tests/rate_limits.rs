@@ -209,6 +209,15 @@ fn ipv6_networks_share_a_wider_budget_per_48() {
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
     assert_eq!(refused.header("retry-after"), Some("60"));
+    // The operator's log names the limiter that refused (never the network).
+    let refusals = |name: &str| {
+        app.log()
+            .matches(&format!(r#"{{"msg":"rate_limited","limiter":"{name}"}}"#))
+            .count()
+    };
+    assert_eq!(refusals("AUTH_WIDE_LIMITER"), 1, "{}", app.log());
+    assert_eq!(refusals("AUTH_LIMITER"), 0);
+    assert!(!app.log().contains("2001:db8:48:"), "no network in the log");
     // Sign-up is another route's budget; the neighbouring /48 is someone else.
     assert_eq!(
         login_from(&app, "2001:db8:49:a::1", "nobody@acme.io").status,
