@@ -80,9 +80,10 @@ fn a_rotated_node_env_key_keeps_serving_and_reseal_finishes_the_rotation() {
     app.restart_with(&[("NODE_ENV_KEY", &new), ("NODE_ENV_KEY_PREVIOUS", &old)]);
     assert_eq!(fetched(&app, &pem, &org, 1), files);
     let new_key = NodeEnvKey::parse(&new).unwrap();
+    let ids = app.get("/health").json()["keyIds"].clone();
     assert_eq!(
-        app.get("/health").json()["keyIds"],
-        json!({"nodeEnv": new_key.id(), "nodeEnvPrevious": old_key.id()})
+        (&ids["nodeEnv"], &ids["nodeEnvPrevious"]),
+        (&json!(new_key.id()), &json!(old_key.id()))
     );
 
     // One row the worker seals under the new key (the same file set again), so that a
