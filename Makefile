@@ -113,11 +113,14 @@ build: setup build/index.js
 # (Cargo.toml strips on purpose, -27 KiB gzip; wasm-opt then runs with the features
 # worker-build enables), so that one line is filtered out; everything else is shown.
 # The commit the worker is built from, in /health's version (`0.1.0+<commit>`, with
-# `-dirty` when the worker's sources differ from it; an operator's own wrangler.toml
-# does not count), so that an operator sees which release serves: a new commit rebuilds
+# `-dirty` when BUILD_SOURCES differ from it; an operator's own wrangler.toml does not
+# count), so that an operator sees which release serves: a new commit rebuilds
 # the worker, the same one does not (the file is rewritten only when it changes).
 # Empty outside a git checkout.
 BUILD_COMMIT_FILE := target/gatehouse-commit
+# What a release is made of besides wrangler.toml (an operator's own): the worker's
+# sources, the pinned build tools and the migrations make deploy applies.
+BUILD_SOURCES := src core sql Cargo.toml Cargo.lock package.json package-lock.json migrations
 build/index.js: $(WORKER_SOURCES) $(BUILD_COMMIT_FILE)
 	GATEHOUSE_COMMIT="$$(cat $(BUILD_COMMIT_FILE))" worker-build --release 2>&1 \
 		| { grep -v -F 'the `target_features` custom section is missing' || true; }
@@ -126,7 +129,7 @@ build/index.js: $(WORKER_SOURCES) $(BUILD_COMMIT_FILE)
 .PHONY: FORCE
 $(BUILD_COMMIT_FILE): FORCE
 	@mkdir -p $(@D); commit="$$(git rev-parse --short=12 HEAD 2>/dev/null || true)"; \
-		[ -z "$$commit" ] || git diff --quiet HEAD -- src core sql Cargo.toml Cargo.lock 2>/dev/null \
+		[ -z "$$commit" ] || git diff --quiet HEAD -- $(BUILD_SOURCES) 2>/dev/null \
 			|| commit="$$commit-dirty"; \
 		[ -f $@ ] && [ "$$(cat $@)" = "$$commit" ] || printf '%s' "$$commit" > $@
 

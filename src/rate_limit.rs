@@ -17,17 +17,21 @@ pub fn client_ip(req: &Request) -> String {
 }
 
 /// Counts one request under `key`; `Err(RateLimited)` when over the limit, logged with
-/// the limiter's name (the request's own line says only `RATE_LIMITED`: an operator
-/// tells a /48's refusal from a /64's by this one). The key is not logged: it names
-/// the client's network.
+/// the limiter's name and the key's budget (its part before the first `:`, a name in
+/// code: `login`, `notice`, …): the request's own line says only `RATE_LIMITED`, and an
+/// operator tells a /48's refusal from a /64's, or a paced notice from a refused
+/// request, by this one. The rest of the key is not logged: it names the network.
 pub async fn check(env: &Env, limiter: &str, key: String) -> Result<(), Problem> {
+    let budget = key.split(':').next().unwrap_or_default().to_owned();
     let outcome = match env.rate_limiter(limiter) {
         Ok(binding) => binding.limit(key).await,
         Err(e) => Err(e),
     };
     match outcome {
         Ok(o) if !o.success => {
-            worker::console_log!(r#"{{"msg":"rate_limited","limiter":"{limiter}"}}"#);
+            worker::console_log!(
+                r#"{{"msg":"rate_limited","limiter":"{limiter}","budget":"{budget}"}}"#
+            );
             Err(Problem::RateLimited {
                 retry_after_seconds: PERIOD_SECONDS,
             })

@@ -137,11 +137,19 @@ async fn answer(
         }
     };
     // The link pages' forms are sent by people in a browser: a refusal there (the
-    // rate limit, the password lock, storage overloaded) comes as a page, not JSON.
+    // rate limit, the password lock, storage overloaded, an internal error) comes as a
+    // page, not JSON; what no browser form sends (a body too large) stays JSON.
     let form_page =
         matches!(id, RouteId::VerifyEmail | RouteId::ResetPassword) && http::is_form(&req);
     let refusal = |problem: &Problem| {
-        if form_page {
+        let for_people = matches!(
+            problem,
+            Problem::RateLimited { .. }
+                | Problem::Unavailable { .. }
+                | Problem::Internal
+                | Problem::Misconfigured
+        );
+        if form_page && for_people {
             http::problem_page(problem)
         } else {
             problem_response(problem, family)

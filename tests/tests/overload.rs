@@ -110,3 +110,45 @@ fn retry_after_is_jittered() {
         .collect();
     assert!(seen.len() > 1, "{seen:?}");
 }
+
+/// The link page's form is a person's browser: overload comes as a page ("Not done",
+/// the message, Retry-After) with the request id as a reference, logged with the
+/// problem's own code.
+#[test]
+fn a_link_form_gets_overload_as_a_page_with_a_reference() {
+    let app = shared_app();
+    let res = app.request(
+        "POST",
+        "/user/verify-email",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-gatehouse-fault", "d1-overloaded"),
+        ],
+        Some(b"token=made-up-link&password=Correct1horse"),
+    );
+    assert_eq!(res.status, 503, "{}", res.body);
+    assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"));
+    let seconds: u32 = res
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!(RETRY_AFTER.contains(&seconds), "{seconds}");
+    let id = res.header("x-request-id").expect("x-request-id").to_owned();
+    for needle in [
+        "<h1>Not done</h1>".to_owned(),
+        format!("Storage is unavailable; nothing was stored. Retry after {seconds} seconds"),
+        format!("<p>Reference: <code>{id}</code></p>"),
+    ] {
+        assert!(res.body.contains(&needle), "{needle} in {}", res.body);
+    }
+    let log = app.wait_for_log(&format!("\"requestId\":\"{id}\""));
+    let line = log
+        .lines()
+        .find(|l| l.contains(&id))
+        .expect("the request's line");
+    assert!(
+        line.contains("\"errorCode\":\"SERVICE_UNAVAILABLE\""),
+        "{line}"
+    );
+}

@@ -24,6 +24,29 @@ fn at_window_start(needed: u64) {
     }
 }
 
+/// Runs `burst` (given its attempt number, 0 first) so that all of it falls in one of
+/// the limiter's windows: started with `needed` seconds left, and run again on fresh
+/// networks (the next attempt number) if a slow machine still crossed into the next
+/// window, where the counts start afresh. Up to three attempts.
+fn in_one_window(needed: u64, mut burst: impl FnMut(u32)) -> u32 {
+    let minute = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 60
+    };
+    for attempt in 0..3 {
+        at_window_start(needed);
+        let started = minute();
+        burst(attempt);
+        if minute() == started {
+            return attempt;
+        }
+    }
+    panic!("three bursts each crossed a window's end: the machine is too slow for them");
+}
+
 fn login_from(app: &TestApp, ip: &str, email: &str) -> TestResponse {
     login_with(app, ip, email, "Wrong1horse")
 }
@@ -196,31 +219,32 @@ fn ipv6_clients_share_one_budget_per_64() {
 #[test]
 fn ipv6_networks_share_a_wider_budget_per_48() {
     let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
-    at_window_start(40);
     // Ten /64s of one /48, each within its own ten a minute…
-    for net in 0..10 {
-        for i in 1..=10 {
-            let ip = format!("2001:db8:48:{net:x}::{i:x}");
-            assert_eq!(login_from(&app, &ip, "nobody@acme.io").status, 401, "{ip}");
+    let attempt = in_one_window(40, |attempt| {
+        for net in 0..10 {
+            for i in 1..=10 {
+                let ip = format!("2001:db8:{:x}:{net:x}::{i:x}", 0x48 + attempt);
+                assert_eq!(login_from(&app, &ip, "nobody@acme.io").status, 401, "{ip}");
+            }
         }
-    }
+    });
+    let wide = format!("2001:db8:{:x}", 0x48 + attempt);
     // …spend the /48's hundred: an eleventh /64, fresh itself, is refused.
-    let refused = login_from(&app, "2001:db8:48:a::1", "nobody@acme.io");
+    let refused = login_from(&app, &format!("{wide}:a::1"), "nobody@acme.io");
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
     assert_eq!(refused.header("retry-after"), Some("60"));
-    // The operator's log names the limiter that refused (never the network).
-    let refusals = |name: &str| {
-        app.log()
-            .matches(&format!(r#"{{"msg":"rate_limited","limiter":"{name}"}}"#))
-            .count()
+    // The operator's log names the limiter and budget that refused (never the network).
+    let line = |limiter: &str| {
+        format!(r#"{{"msg":"rate_limited","limiter":"{limiter}","budget":"login"}}"#)
     };
-    assert_eq!(refusals("AUTH_WIDE_LIMITER"), 1, "{}", app.log());
-    assert_eq!(refusals("AUTH_LIMITER"), 0);
-    assert!(!app.log().contains("2001:db8:48:"), "no network in the log");
+    let log = app.wait_for_log(&line("AUTH_WIDE_LIMITER"));
+    assert_eq!(log.matches(&line("AUTH_WIDE_LIMITER")).count(), 1, "{log}");
+    assert_eq!(log.matches(&line("AUTH_LIMITER")).count(), 0);
+    assert!(!log.contains(&format!("{wide}:")), "no network in the log");
     // Sign-up is another route's budget; the neighbouring /48 is someone else.
     assert_eq!(
-        login_from(&app, "2001:db8:49:a::1", "nobody@acme.io").status,
+        login_from(&app, "2001:db8:4f:a::1", "nobody@acme.io").status,
         401
     );
     let signup = signup_body("wide@acme.io", json!({})).to_string();
@@ -229,7 +253,7 @@ fn ipv6_networks_share_a_wider_budget_per_48() {
         "/user/register",
         &[
             ("content-type", "application/json"),
-            ("cf-connecting-ip", "2001:db8:48:a::1"),
+            ("cf-connecting-ip", &format!("{wide}:a::1")),
         ],
         Some(signup.as_bytes()),
     );
@@ -253,20 +277,22 @@ fn node_secret_rows_are_bounded_per_48() {
             Some(body.as_bytes()),
         )
     };
-    at_window_start(40);
-    std::thread::scope(|s| {
-        for net in 0..10 {
-            let post = &post;
-            s.spawn(move || {
-                let ip = format!("2001:db8:600:{net:x}::1");
-                for i in 0..60 {
-                    assert_eq!(post(&ip, "{}").status, 422, "{ip} {i}");
-                }
-            });
-        }
+    let attempt = in_one_window(45, |attempt| {
+        std::thread::scope(|s| {
+            for net in 0..10 {
+                let post = &post;
+                s.spawn(move || {
+                    let ip = format!("2001:db8:{:x}:{net:x}::1", 0x600 + attempt);
+                    for i in 0..60 {
+                        assert_eq!(post(&ip, "{}").status, 422, "{ip} {i}");
+                    }
+                });
+            }
+        })
     });
+    let wide = format!("2001:db8:{:x}", 0x600 + attempt);
     let row = json!({"node_id": "wide-48-row", "secret": "0123456789abcdef"}).to_string();
-    let refused = post("2001:db8:600:a::1", &row);
+    let refused = post(&format!("{wide}:a::1"), &row);
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert_eq!(
         refused.json(),
@@ -281,7 +307,7 @@ fn node_secret_rows_are_bounded_per_48() {
         "/register",
         &[
             ("content-type", "application/json"),
-            ("cf-connecting-ip", "2001:db8:600:a::1"),
+            ("cf-connecting-ip", &format!("{wide}:a::1")),
         ],
         Some(b"{}"),
     );
