@@ -132,15 +132,9 @@ pub fn send_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
-    let recipients = std::iter::once((actor_id, actor_email, None)).chain(
-        owners
-            .iter()
-            .map(|o| (o.user_id.as_str(), o.email.as_str(), Some(actor_email))),
-    );
-    for (user_id, to, actor) in recipients {
-        let pace_key = notice.pace_key(user_id);
-        tell_later(ctx, env, config, to, actor, notice, &at, pace_key);
-    }
+    let pace_key = notice.pace_key(actor_id);
+    tell_later(ctx, env, config, actor_email, None, notice, &at, pace_key);
+    send_owners_notice_later(ctx, env, config, owners, actor_email, notice, now_ms);
 }
 
 /// Tells a member of a change `actor_email` made to their own membership (a removal:
@@ -159,9 +153,9 @@ pub fn send_member_notice_later(
     tell_later(ctx, env, config, to, Some(actor_email), notice, &at, None);
 }
 
-/// Tells the organization's OWNERs of a change no sign-in made (a member joined by its
-/// verified domain: core::account::notices), naming the address that made it, after the
-/// response, at the notices' pace per recipient.
+/// Tells the organization's OWNERs of a change, naming the address that made it (a
+/// sign-in's, or a member's who joined by its verified domain: core::account::notices),
+/// after the response, at the notices' pace per recipient.
 pub fn send_owners_notice_later(
     ctx: &worker::Context,
     env: &Env,

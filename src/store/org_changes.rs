@@ -194,7 +194,12 @@ pub(super) fn owners(
     what: &str,
 ) -> Result<Vec<Recipient>, Problem> {
     let listed: Vec<Value> = rows(results, at, what)?;
-    Ok(listed
+    Ok(recipients(&listed))
+}
+
+/// The recipients in rows that carry `id` and `email` (a read of OWNERs).
+pub(super) fn recipients(listed: &[Value]) -> Vec<Recipient> {
+    listed
         .iter()
         .filter_map(|row| {
             Some(Recipient {
@@ -202,7 +207,7 @@ pub(super) fn owners(
                 email: row["email"].as_str()?.to_owned(),
             })
         })
-        .collect())
+        .collect()
 }
 
 /// An audit entry as `GET /organization/{idOrg}/audit` lists it.

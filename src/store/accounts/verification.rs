@@ -2,7 +2,7 @@
 
 use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
 use super::take_back_attempt;
-use crate::store::org_changes::{owners, Recipient, OWNERS_TOLD};
+use crate::store::org_changes::{recipients, Recipient, OWNERS_TOLD};
 use crate::store::{changes, num, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use serde_json::Value;
@@ -163,13 +163,13 @@ pub async fn verify_email(
         .await?;
     if changes(&results, 0) > 0 {
         let told: Vec<Value> = rows(&results, 8, what)?;
-        let joined = match told.first().and_then(|row| row["org_id"].as_str()) {
-            Some(org_id) => Some(Joined {
+        let joined = told
+            .first()
+            .and_then(|row| row["org_id"].as_str())
+            .map(|org_id| Joined {
                 org_id: org_id.to_owned(),
-                owners: owners(&results, 8, what)?,
-            }),
-            None => None,
-        };
+                owners: recipients(&told),
+            });
         return Ok(Verification::Verified { joined });
     }
     Ok(if unused_link_expired(&results, 7, now_ms, what)? {
