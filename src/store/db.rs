@@ -350,7 +350,7 @@ impl Trip<'_> {
     }
 
     /// Runs one statement and returns its first row.
-    pub async fn first<T: for<'de> serde::Deserialize<'de>>(
+    pub async fn first<T: gatehouse_core::d1_wire::row::FromRow>(
         &self,
         statement: Statement,
     ) -> Result<Option<T>, Problem> {

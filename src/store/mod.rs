@@ -22,8 +22,8 @@ pub mod org_keys;
 
 use batch::{Arg, StatementResult};
 pub use db::{Db, Route, D1_BINDING};
+use gatehouse_core::d1_wire::row::FromRow;
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 use worker::Env;
 
 /// Binding name, as declared in wrangler.toml.
@@ -44,11 +44,7 @@ fn num(n: i64) -> Arg {
 }
 
 /// The rows of the `i`-th statement of a batch.
-fn rows<T: for<'de> Deserialize<'de>>(
-    results: &[StatementResult],
-    i: usize,
-    what: &str,
-) -> Result<Vec<T>, Problem> {
+fn rows<T: FromRow>(results: &[StatementResult], i: usize, what: &str) -> Result<Vec<T>, Problem> {
     results
         .get(i)
         .ok_or_else(|| storage_failure(what, "short batch"))?
@@ -56,11 +52,10 @@ fn rows<T: for<'de> Deserialize<'de>>(
         .map_err(|e| storage_failure(what, e))
 }
 
-// Rows read as `serde_json::Value` are picked apart with these: a derived
-// `Deserialize` per row type is another deserializer instantiation in the bundle
-// (serde_wasm_bindgen's when this was measured, serde_json's `Value` one now that
-// store::batch reads D1's answer as JSON), and `Value` itself is there already
-// (docs/nodes.md, "Service environments").
+// Row types are declared with `gatehouse_core::d1_row!` (core::d1_wire::row), not a
+// derived `Deserialize`: a deserializer per row type was ~0.5 KiB gzip of the bundle
+// each (docs/performance.md, "Bundle size"). Rows read as `serde_json::Value` are
+// picked apart with these.
 
 /// A text column of a row (empty when absent or not text).
 fn text_of(row: &serde_json::Value, column: &str) -> String {

@@ -3,7 +3,6 @@
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_secret::{WrongSecrets, WRONG_SECRETS_WINDOW_MS};
-use serde::Deserialize;
 
 pub enum Registration {
     /// This request inserted the row.
@@ -12,17 +11,19 @@ pub enum Registration {
     Existing { secret_hash: String },
 }
 
-#[derive(Deserialize)]
-struct StoredHash {
-    secret_hash: String,
+gatehouse_core::d1_row! {
+    struct StoredHash {
+        secret_hash: String,
+    }
 }
 
-/// A registered node id: its secret's hash and the wrong secrets it received lately.
-#[derive(Deserialize)]
-pub struct StoredSecret {
-    pub secret_hash: String,
-    failed_attempts: f64,
-    failed_since_ms: Option<f64>,
+gatehouse_core::d1_row! {
+    /// A registered node id: its secret's hash and the wrong secrets it received lately.
+    pub struct StoredSecret {
+        pub secret_hash: String,
+        failed_attempts: f64,
+        failed_since_ms: Option<f64>,
+    }
 }
 
 impl StoredSecret {

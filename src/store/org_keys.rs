@@ -7,7 +7,6 @@ use super::org_changes::{
 };
 use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
 pub struct NewKey<'a> {
     pub id: &'a str,
@@ -45,9 +44,10 @@ pub enum Refusal {
     Stopped(Stopped),
 }
 
-#[derive(Deserialize)]
-struct KeyTaken {
-    taken: i64,
+gatehouse_core::d1_row! {
+    struct KeyTaken {
+        taken: i64,
+    }
 }
 
 /// An active row of `org_keys` with this PEM (?3) that stops organization ?2 from
@@ -211,16 +211,18 @@ pub async fn room(db: &Db, org_id: &str, now_ms: i64) -> Result<Room, Problem> {
     })
 }
 
-#[derive(Deserialize)]
-struct Count {
-    n: f64,
+gatehouse_core::d1_row! {
+    struct Count {
+        n: f64,
+    }
 }
 
-#[derive(Deserialize)]
-pub struct KeyRow {
-    pub id: String,
-    pub public_key_pem: String,
-    pub created_at_ms: f64,
+gatehouse_core::d1_row! {
+    pub struct KeyRow {
+        pub id: String,
+        pub public_key_pem: String,
+        pub created_at_ms: f64,
+    }
 }
 
 /// One batch: the organization's active keys (newest first) and its nodes.

@@ -8,7 +8,6 @@
 use crate::store::{num, rows, text, Db, Route};
 use gatehouse_core::account::{INBOX_LINKS_PER_WINDOW, LINKS_PER_WINDOW, LINK_WINDOW_MS};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
 #[derive(Clone, Copy)]
 pub enum OneTimeLink {
@@ -63,9 +62,10 @@ pub(super) struct NewLink<'a> {
     pub expires_ms: i64,
 }
 
-#[derive(Deserialize)]
-struct MadeFor {
-    email: String,
+gatehouse_core::d1_row! {
+    struct MadeFor {
+        email: String,
+    }
 }
 
 /// One batch, the same whether or not an account matches (no enumeration by round
@@ -145,13 +145,14 @@ pub enum LinkState {
     Unusable,
 }
 
-#[derive(Deserialize)]
-struct LinkRow {
-    expires_at_ms: f64,
-    used_at_ms: Option<f64>,
-    user_id: String,
-    password_hash: String,
-    email: String,
+gatehouse_core::d1_row! {
+    struct LinkRow {
+        expires_at_ms: f64,
+        used_at_ms: Option<f64>,
+        user_id: String,
+        password_hash: String,
+        email: String,
+    }
 }
 
 /// What the link with this token hash is now, read on the primary.
@@ -182,10 +183,11 @@ pub async fn link_state(
     })
 }
 
-/// A link row's expiry, to tell "expired" from "unknown or used".
-#[derive(Deserialize)]
-struct Expiry {
-    expires_at_ms: f64,
+gatehouse_core::d1_row! {
+    /// A link row's expiry, to tell "expired" from "unknown or used".
+    struct Expiry {
+        expires_at_ms: f64,
+    }
 }
 
 /// Whether a link that was not used by this batch is expired (`true`) or unknown or

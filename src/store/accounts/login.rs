@@ -14,30 +14,30 @@ use crate::store::{changes, num, number_of, rows, storage_failure, text, Db, Rou
 use gatehouse_core::account::login_guard::{Failures, MAX_FAILURES_PER_NETWORK};
 use gatehouse_core::account::tokens::MAX_SIGN_INS_PER_USER;
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 use serde_json::Value;
 
-/// What login reads: the user with their primary organization (the oldest
-/// membership), their failure counter, and whether the client's network is one
-/// they logged in from recently (core::account::login_guard).
-#[derive(Deserialize)]
-pub struct LoginRecord {
-    pub id: String,
-    pub email: String,
-    pub password_hash: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub image_url: Option<String>,
-    pub email_verified_at_ms: Option<f64>,
-    pub org_id: String,
-    /// The user's role in `org_id`.
-    pub role: String,
-    pub failed_logins: f64,
-    pub failed_logins_since_ms: Option<f64>,
-    /// Failed passwords of this account from the client's network, and since when.
-    pub network_failures: Option<f64>,
-    pub network_failures_since_ms: Option<f64>,
-    pub known_network: i64,
+gatehouse_core::d1_row! {
+    /// What login reads: the user with their primary organization (the oldest
+    /// membership), their failure counter, and whether the client's network is one
+    /// they logged in from recently (core::account::login_guard).
+    pub struct LoginRecord {
+        pub id: String,
+        pub email: String,
+        pub password_hash: String,
+        pub first_name: String,
+        pub last_name: String,
+        pub image_url: Option<String>,
+        pub email_verified_at_ms: Option<f64>,
+        pub org_id: String,
+        /// The user's role in `org_id`.
+        pub role: String,
+        pub failed_logins: f64,
+        pub failed_logins_since_ms: Option<f64>,
+        /// Failed passwords of this account from the client's network, and since when.
+        pub network_failures: Option<f64>,
+        pub network_failures_since_ms: Option<f64>,
+        pub known_network: i64,
+    }
 }
 
 /// One read (see [`LoginRecord`]): `network` is the client's, `known_since_ms` the
@@ -287,7 +287,8 @@ pub async fn current_password_hash(db: &Db, user_id: &str) -> Result<Option<Stri
         .map(|row| row.password_hash))
 }
 
-#[derive(Deserialize)]
-struct PasswordHash {
-    password_hash: String,
+gatehouse_core::d1_row! {
+    struct PasswordHash {
+        password_hash: String,
+    }
 }

@@ -39,7 +39,6 @@ use super::db::{Statement, Trip};
 use super::{num, opt_text, text, Db, Route};
 use gatehouse_core::account::tokens::AccessClaims;
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
 /// A new sign-in (migration 0012: one row per sign-in) whose first refresh token is
 /// `token_id`; login and sign-up use the token's id as the sign-in's. With
@@ -80,7 +79,6 @@ fn insert_session(
 
 // ---- authorization ---------------------------------------------------------------------
 
-#[derive(Deserialize)]
 pub struct Membership {
     pub role: String,
     /// The member's address as stored now (security notices go to it).
@@ -126,27 +124,29 @@ pub async fn membership(
     ))
 }
 
-#[derive(Deserialize)]
-struct MembershipRow {
-    role: Option<String>,
-    email: String,
-    email_verified_at_ms: Option<f64>,
-    banned: Option<i64>,
-    live: i64,
+gatehouse_core::d1_row! {
+    struct MembershipRow {
+        role: Option<String>,
+        email: String,
+        email_verified_at_ms: Option<f64>,
+        banned: Option<i64>,
+        live: i64,
+    }
 }
 
-/// A user as their profile shows them, with their primary organization.
-#[derive(Deserialize)]
-pub struct Profile {
-    pub id: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email_verified_at_ms: Option<f64>,
-    pub is_business: i64,
-    pub org_id: Option<String>,
-    pub role: Option<String>,
-    live: i64,
+gatehouse_core::d1_row! {
+    /// A user as their profile shows them, with their primary organization.
+    pub struct Profile {
+        pub id: String,
+        pub email: String,
+        pub first_name: String,
+        pub last_name: String,
+        pub email_verified_at_ms: Option<f64>,
+        pub is_business: i64,
+        pub org_id: Option<String>,
+        pub role: Option<String>,
+        live: i64,
+    }
 }
 
 /// The caller's profile, if their sign-in is live (an unknown user has none).

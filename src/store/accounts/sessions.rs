@@ -6,7 +6,6 @@
 use crate::store::{changes, num, number_of, rows, text, Db, Route};
 use gatehouse_core::account::tokens::{AccessClaims, RefreshClaims};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
 /// SQL: whether the sign-in `sid` (an access token's `sid`) of user `user` is live —
 /// not ended. Logout, `DELETE /token/{id}`, reuse detection and a password reset end
@@ -37,25 +36,27 @@ pub(crate) fn signed<T>(db: &Db, live: bool, value: T) -> Signed<T> {
     }
 }
 
-#[derive(Deserialize)]
-struct Live {
-    live: i64,
+gatehouse_core::d1_row! {
+    struct Live {
+        live: i64,
+    }
 }
 
-/// The sign-in a refresh token names, as refresh needs it.
-#[derive(Deserialize)]
-pub struct SessionRecord {
-    /// The sign-in's id (access tokens' `sid`).
-    pub family_id: String,
-    /// Its current refresh token; any other token of it was retired by rotation.
-    pub token_id: String,
-    pub token_hash: String,
-    pub ended_at_ms: Option<f64>,
-    /// Ended because a retired token of it came back.
-    pub ended_for_reuse: i64,
-    pub user_id: String,
-    pub org_id: String,
-    pub email_verified_at_ms: Option<f64>,
+gatehouse_core::d1_row! {
+    /// The sign-in a refresh token names, as refresh needs it.
+    pub struct SessionRecord {
+        /// The sign-in's id (access tokens' `sid`).
+        pub family_id: String,
+        /// Its current refresh token; any other token of it was retired by rotation.
+        pub token_id: String,
+        pub token_hash: String,
+        pub ended_at_ms: Option<f64>,
+        /// Ended because a retired token of it came back.
+        pub ended_for_reuse: i64,
+        pub user_id: String,
+        pub org_id: String,
+        pub email_verified_at_ms: Option<f64>,
+    }
 }
 
 /// The sign-in of a refresh token: by its `sid` claim, or (tokens issued before
@@ -212,15 +213,16 @@ pub async fn end_sign_in(
     Ok(signed(db, live, changes(&results, 1) > 0))
 }
 
-/// A live sign-in of a user, with its current refresh token.
-#[derive(Deserialize)]
-pub struct LiveSession {
-    pub id: String,
-    pub family_id: String,
-    pub signed_in_ms: Option<f64>,
-    pub last_used_ms: f64,
-    pub expires_at_ms: f64,
-    pub device_info: Option<String>,
+gatehouse_core::d1_row! {
+    /// A live sign-in of a user, with its current refresh token.
+    pub struct LiveSession {
+        pub id: String,
+        pub family_id: String,
+        pub signed_in_ms: Option<f64>,
+        pub last_used_ms: f64,
+        pub expires_at_ms: f64,
+        pub device_info: Option<String>,
+    }
 }
 
 /// The caller's live sign-ins (not ended, current token unexpired), newest use first — if the caller's own sign-in is live.

@@ -5,17 +5,18 @@ use super::insert_session;
 use crate::store::{num, opt_text, rows, storage_failure, text, Db, Route};
 use gatehouse_core::account::{INBOX_LINKS_PER_WINDOW, LINK_WINDOW_MS};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-pub struct ExistingUser {
-    pub email_verified_at_ms: Option<f64>,
+gatehouse_core::d1_row! {
+    pub struct ExistingUser {
+        pub email_verified_at_ms: Option<f64>,
+    }
 }
 
-#[derive(Deserialize)]
-pub struct DomainOrg {
-    pub id: String,
-    pub banned: i64,
+gatehouse_core::d1_row! {
+    pub struct DomainOrg {
+        pub id: String,
+        pub banned: i64,
+    }
 }
 
 /// What sign-up reads before deciding: the user with this email, the organization
@@ -26,9 +27,10 @@ pub struct SignupContext {
     pub free_mail: bool,
 }
 
-#[derive(Deserialize)]
-struct FreeMail {
-    free: i64,
+gatehouse_core::d1_row! {
+    struct FreeMail {
+        free: i64,
+    }
 }
 
 /// One read batch (see [`SignupContext`]).

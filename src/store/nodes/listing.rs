@@ -2,21 +2,21 @@
 
 use crate::store::{num, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
-use serde::Deserialize;
 
-/// A node as listed (to its organization, or in the public directory).
-#[derive(Deserialize)]
-pub struct NodeRow {
-    pub ip: String,
-    pub provider: String,
-    pub status: String,
-    pub region: String,
-    pub version: String,
-    pub org_id: String,
-    pub key_id: String,
-    pub node_services: f64,
-    pub created_at_ms: f64,
-    pub updated_at_ms: f64,
+gatehouse_core::d1_row! {
+    /// A node as listed (to its organization, or in the public directory).
+    pub struct NodeRow {
+        pub ip: String,
+        pub provider: String,
+        pub status: String,
+        pub region: String,
+        pub version: String,
+        pub org_id: String,
+        pub key_id: String,
+        pub node_services: f64,
+        pub created_at_ms: f64,
+        pub updated_at_ms: f64,
+    }
 }
 
 const NODE_COLUMNS: &str = "n.ip, n.provider, n.status, n.region, n.version, n.org_id, n.key_id, \

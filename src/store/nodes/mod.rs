@@ -19,19 +19,19 @@ use super::{changes, num, rows, storage_failure, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::nodes::signed::MAX_CANDIDATE_KEYS;
 use gatehouse_core::nodes::warm::StoredState;
-use serde::Deserialize;
 use std::sync::LazyLock;
 
-/// An active key that may have signed a registration, with its organization's standing.
-#[derive(Deserialize)]
-pub struct CandidateKey {
-    pub id: String,
-    pub org_id: String,
-    pub public_key_pem: String,
-    /// Generated here or uploaded with a proof of possession (migration 0010).
-    pub proven: i64,
-    /// Whether the key's organization is banned.
-    pub org_banned: i64,
+gatehouse_core::d1_row! {
+    /// An active key that may have signed a registration, with its organization's standing.
+    pub struct CandidateKey {
+        pub id: String,
+        pub org_id: String,
+        pub public_key_pem: String,
+        /// Generated here or uploaded with a proof of possession (migration 0010).
+        pub proven: i64,
+        /// Whether the key's organization is banned.
+        pub org_banned: i64,
+    }
 }
 
 /// What the one read of a signed node request returns.
@@ -51,10 +51,11 @@ impl RegistrationContext {
     }
 }
 
-#[derive(Deserialize)]
-pub struct ExistingNode {
-    pub org_id: String,
-    pub last_signed_at_ms: i64,
+gatehouse_core::d1_row! {
+    pub struct ExistingNode {
+        pub org_id: String,
+        pub last_signed_at_ms: i64,
+    }
 }
 
 /// The candidate organizations: the named one (?2), or with none named, every one the
@@ -261,12 +262,13 @@ fn state_of(
     })
 }
 
-#[derive(Deserialize)]
-struct StateRow {
-    node_org: Option<String>,
-    last_signed_at_ms: f64,
-    key_active: i64,
-    banned: Option<i64>,
-    unchanged: i64,
-    secrets_fetched: i64,
+gatehouse_core::d1_row! {
+    struct StateRow {
+        node_org: Option<String>,
+        last_signed_at_ms: f64,
+        key_active: i64,
+        banned: Option<i64>,
+        unchanged: i64,
+        secrets_fetched: i64,
+    }
 }

@@ -2,7 +2,9 @@
 //! a batch's statements, sent as one JSON text, and D1's answer to the batch, received
 //! as one (`JSON.stringify` of its result objects). Pure serde, so it is tested here.
 
-use serde::de::DeserializeOwned;
+pub mod row;
+
+use row::{FromRow, RowError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -48,12 +50,8 @@ fn count(value: &Option<Value>) -> u64 {
 
 impl StatementResult {
     /// The statement's rows, as `T`.
-    pub fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>, serde_json::Error> {
-        self.results
-            .iter()
-            .flatten()
-            .map(|row| T::deserialize(row))
-            .collect()
+    pub fn rows<T: FromRow>(&self) -> Result<Vec<T>, RowError> {
+        self.results.iter().flatten().map(T::from_row).collect()
     }
 
     /// Rows the statement changed.
@@ -81,11 +79,13 @@ pub fn values_json(values: &[&[Arg]]) -> String {
 mod tests {
     use super::*;
 
-    #[derive(Deserialize, Debug, PartialEq)]
-    struct Row {
-        id: String,
-        at_ms: f64,
-        n: Option<i64>,
+    crate::d1_row! {
+        #[derive(Debug, PartialEq)]
+        struct Row {
+            id: String,
+            at_ms: f64,
+            n: Option<i64>,
+        }
     }
 
     #[test]
