@@ -5,7 +5,8 @@
 //! are serde's: a column that is missing or of another JSON type is an error, not a
 //! default, unless the field is an `Option` (absent or null reads as `None`).
 
-use serde_json::Value;
+/// The JSON value of a row (re-exported for [`d1_row!`](crate::d1_row)'s expansion).
+pub use serde_json::Value;
 
 /// A row type of D1's answer (declared with [`d1_row!`](crate::d1_row)).
 pub trait FromRow: Sized {
@@ -20,15 +21,36 @@ impl FromRow for Value {
 }
 
 /// A column missing from a row, or of another type than its field's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowError {
     pub column: &'static str,
     pub expected: &'static str,
+    /// What the row had instead: `missing`, `null`, `text`, `an integer`, …
+    pub found: &'static str,
 }
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "column {}: expected {}", self.column, self.expected)
+        let RowError {
+            column,
+            expected,
+            found,
+        } = self;
+        write!(f, "column {column}: expected {expected}, found {found}")
+    }
+}
+
+/// What a column holds, in [`RowError`]'s words.
+fn kind(value: Option<&Value>) -> &'static str {
+    match value {
+        None => "missing",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "a boolean",
+        Some(Value::Number(n)) if n.is_f64() => "a float",
+        Some(Value::Number(_)) => "an integer",
+        Some(Value::String(_)) => "text",
+        Some(Value::Array(_)) => "an array",
+        Some(Value::Object(_)) => "an object",
     }
 }
 
@@ -44,9 +66,11 @@ fn read<T>(
     expected: &'static str,
     as_type: impl FnOnce(&Value) -> Option<T>,
 ) -> Result<T, RowError> {
-    row.get(name).and_then(as_type).ok_or(RowError {
+    let value = row.get(name);
+    value.and_then(as_type).ok_or_else(|| RowError {
         column: name,
         expected,
+        found: kind(value),
     })
 }
 
@@ -103,12 +127,12 @@ macro_rules! d1_row {
 
         impl $crate::d1_wire::row::FromRow for $name {
             fn from_row(
-                row: &serde_json::Value,
-            ) -> Result<Self, $crate::d1_wire::row::RowError> {
-                Ok($name {
+                row: &$crate::d1_wire::row::Value,
+            ) -> ::core::result::Result<Self, $crate::d1_wire::row::RowError> {
+                ::core::result::Result::Ok($name {
                     $($field: <$ty as $crate::d1_wire::row::Column>::column(
                         row,
-                        stringify!($field),
+                        ::core::stringify!($field),
                     )?),*
                 })
             }
@@ -162,25 +186,36 @@ mod tests {
     fn a_missing_or_mistyped_column_is_an_error_not_a_default() {
         let whole = json!({"id": "a", "count": 3, "at_ms": 1, "banned": true});
         assert!(Sample::from_row(&whole).is_ok());
-        for (column, bad, expected) in [
-            ("id", json!(1), "text"),
-            ("count", json!(1.5), "an integer"),
-            ("count", json!("3"), "an integer"),
-            ("at_ms", json!(null), "a number"),
-            ("banned", json!(1), "a boolean"),
-            ("seen", json!("x"), "an integer"),
+        for (column, bad, expected, found) in [
+            ("id", json!(1), "text", "an integer"),
+            ("count", json!(1.5), "an integer", "a float"),
+            ("count", json!("3"), "an integer", "text"),
+            ("at_ms", json!(null), "a number", "null"),
+            ("banned", json!(1), "a boolean", "an integer"),
+            ("seen", json!("x"), "an integer", "text"),
+            ("note", json!([]), "text", "an array"),
         ] {
             let mut row = whole.clone();
             row[column] = bad;
-            assert_eq!(
-                Sample::from_row(&row),
-                Err(RowError { column, expected }),
-                "{column}"
-            );
+            let error = RowError {
+                column,
+                expected,
+                found,
+            };
+            assert_eq!(Sample::from_row(&row), Err(error), "{column}");
             let mut row = whole.clone();
             if row.as_object_mut().unwrap().remove(column).is_some() {
-                assert_eq!(Sample::from_row(&row), Err(RowError { column, expected }));
+                let missing = RowError {
+                    found: "missing",
+                    ..error
+                };
+                assert_eq!(Sample::from_row(&row), Err(missing));
             }
         }
+        let error = Sample::from_row(&json!({"id": "a"})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "column count: expected an integer, found missing"
+        );
     }
 }
