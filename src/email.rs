@@ -134,7 +134,7 @@ pub fn send_notice_later(
     let at = format_rfc3339_ms(now_ms);
     let pace_key = notice.pace_key(actor_id);
     tell_later(ctx, env, config, actor_email, None, notice, &at, pace_key);
-    send_owners_notice_later(ctx, env, config, owners, actor_email, notice, now_ms);
+    tell_owners_later(ctx, env, config, owners, actor_email, notice, &at);
 }
 
 /// Tells a member of a change `actor_email` made to their own membership (a removal:
@@ -166,18 +166,23 @@ pub fn send_owners_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
+    tell_owners_later(ctx, env, config, owners, address, notice, &at);
+}
+
+/// [`send_owners_notice_later`] with the change's time already written.
+fn tell_owners_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    owners: &[Recipient],
+    address: &str,
+    notice: &Notice<'_>,
+    at: &str,
+) {
     for owner in owners {
         let pace_key = notice.pace_key(&owner.user_id);
-        tell_later(
-            ctx,
-            env,
-            config,
-            &owner.email,
-            Some(address),
-            notice,
-            &at,
-            pace_key,
-        );
+        let to = &owner.email;
+        tell_later(ctx, env, config, to, Some(address), notice, at, pace_key);
     }
 }
 
