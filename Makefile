@@ -179,8 +179,15 @@ test-dev-port:
 			|| { echo "make $$target DEV_PORT=8788 does not serve and mail links on 8788" >&2; exit 1; }; \
 	done; echo "dev-port: make dev/demo DEV_PORT=8788 serve and mail links on 8788"
 
-test-unit:
-	cargo test -p gatehouse-core -p gatehouse-kernels -p gatehouse-sql
+# Every native test executable (unit, e2e, CLI) is built by one cargo call and run
+# directly (tests/native-tests.sh says why): cargo resolves features per call, and
+# separate calls built the shared dependencies up to three times.
+.PHONY: native-tests
+native-tests:
+	bash tests/native-tests.sh build
+
+test-unit: native-tests
+	bash tests/native-tests.sh run gatehouse-core gatehouse-kernels gatehouse-sql
 
 # The core crypto compiled to wasm32 and run under node by wasm-bindgen-test-runner
 # (.cargo/config.toml); `wasm-pack test --node core` runs the same suite.

@@ -5,9 +5,9 @@
 #
 # Why not one `cargo test`: it runs test binaries one after another, and most binaries
 # hold only a few tests, mostly waiting on their workers (start-up, mail, sleeps up to
-# a rate-limit window), so the machine idles between and within them. Each binary is
-# its own `cargo test --test NAME` here (the build is done once, first); its output is
-# kept in target/e2e-logs/NAME.log and printed whole when it ends, so parallel runs
+# a rate-limit window), so the machine idles between and within them. Each binary runs
+# on its own here (all are built first, by one cargo call); its output is kept in
+# target/e2e-logs/PACKAGE-KIND-NAME.log and printed whole when it ends, so parallel runs
 # do not interleave. Test times come from the harness (GATEHOUSE_TEST_TIMES, see
 # tests/src/timing.rs). Three at a time was the fastest measured on 2 cores (e2e 402 s,
 # against 569 s two at a time, the machine's load ~10 both times).
@@ -36,49 +36,45 @@ export NODE_COMPILE_CACHE=$PWD/target/node-compile-cache
 # tools' setting, tests/src/launch.rs `inspector_off`, is not for them).
 unset WORKER_INSPECTOR
 
-# Built as each binary is run below: one package per cargo call. Cargo unifies the
-# features of the packages a call selects, so `-p gatehouse-e2e -p gatehouse-cli` would
-# build other artifacts than `-p gatehouse-e2e --test NAME` asks for, and every binary
-# would be compiled twice (measured on a clean clone: ~30 dependencies again, and each
-# test binary relinked while the others run).
-for package in gatehouse-e2e gatehouse-cli; do
-	cargo test -p "$package" --no-run || exit 1
-done
+# Every test executable is built by one cargo call (tests/native-tests.sh, which says
+# why; a no-op when `make test-unit` built them already) and run directly below, from
+# the list it writes. No cargo holds the build directory's lock while they run, so
+# the `cargo install` check may share it (cli/tests/install.rs).
+list=target/native-tests.tsv
+bash tests/native-tests.sh build || exit 1
+export GATEHOUSE_BUILD_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
-# The slowest first, so the long ones do not start last; then every other binary.
+# package:kind:name of every e2e and CLI test executable (the bins' own unit tests
+# included); the slowest first, so the long ones do not start last.
 first=(contract register cross_tenant accounts d1_distance register_node_secret rate_limits foundation faults)
 targets=()
 for name in "${first[@]}"; do
-	[ -f "tests/tests/$name.rs" ] && targets+=("gatehouse-e2e:$name")
+	grep -q "^gatehouse-e2e	test	$name	" "$list" && targets+=("gatehouse-e2e:test:$name")
 done
-for file in tests/tests/*.rs cli/tests/*.rs; do
-	name=$(basename "$file" .rs)
-	package=gatehouse-e2e
-	[[ $file == cli/* ]] && package=gatehouse-cli
-	[[ " ${first[*]} " == *" $name "* && $package == gatehouse-e2e ]] && continue
-	targets+=("$package:$name")
-done
-targets+=("bins:gatehouse-e2e" "bins:gatehouse-cli")
+while IFS=$'\t' read -r package kind name _; do
+	[[ $package == gatehouse-e2e && $kind == test && " ${first[*]} " == *" $name "* ]] && continue
+	targets+=("$package:$kind:$name")
+done < <(awk -F'\t' '$1 == "gatehouse-e2e" || $1 == "gatehouse-cli"' "$list")
 
 run_one() {
-	local package=${1%%:*} name=${1#*:} log="$logs/${1/:/-}.log" start status
+	local package kind name log start status executable dir
+	IFS=: read -r package kind name <<< "$1"
+	log="$logs/$package-$kind-$name.log"
+	IFS=$'\t' read -r executable dir < <(awk -F'\t' -v p="$package" -v k="$kind" -v n="$name" \
+		'$1 == p && $2 == k && $3 == n { print $4 "\t" $5 }' "$list")
 	start=$(date +%s)
-	if [ "$package" = bins ]; then
-		cargo test -p "$name" --bins -- --test-threads="$threads" > "$log" 2>&1
-	else
-		cargo test -p "$package" --test "$name" -- --test-threads="$threads" > "$log" 2>&1
-	fi
+	(cd "$dir" && "$executable" --test-threads="$threads") > "$log" 2>&1
 	status=$?
 	{
 		flock 9
-		echo "== $package --test $name: $(($(date +%s) - start)) s, exit $status"
+		echo "== $package $kind $name: $(($(date +%s) - start)) s, exit $status"
 		cat "$log"
-		echo "$(($(date +%s) - start))	$package:$name	$status" >> "$logs/summary.tsv"
+		echo "$(($(date +%s) - start))	$package:$kind:$name	$status" >> "$logs/summary.tsv"
 	} 9> "$logs/.print-lock"
 	return 0
 }
 export -f run_one
-export logs threads
+export logs threads list
 
 start=$(date +%s)
 printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$1"' _ {}
