@@ -328,6 +328,18 @@ impl TestApp {
         self.traffic.quiet()
     }
 
+    /// Runs `command`, another process's work on this worker's database file (an
+    /// operator's `gatehouse-cli admin … --local`, which runs `wrangler d1 execute`),
+    /// with the file to itself: no request of the harness in flight, none of the tests'
+    /// own SQL on it. That command's D1 meets a lock with SQLITE_BUSY at once, as the
+    /// worker's does, where the tests' own SQL waits: another test's read on a shared
+    /// worker, made while such a command ran, failed it once (2026-11-30).
+    pub fn with_database_to_itself<T>(&self, command: impl FnOnce() -> T) -> T {
+        let _quiet = self.hold_requests();
+        let _one_at_a_time = self.d1_lock();
+        command()
+    }
+
     /// Held by each request the harness sends (see [`TestApp::hold_requests`]).
     pub(crate) fn in_flight(&self) -> traffic::InFlight<'_> {
         self.traffic.request()

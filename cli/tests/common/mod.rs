@@ -109,20 +109,21 @@ pub fn register_args<'a>(url: &'a str, key: &'a str, extra: &[&'a str]) -> Vec<&
 }
 
 /// `gatehouse-cli admin ARGS --local` as an operator runs it from the project
-/// directory, against the local D1 of `app`'s running worker. The harness's requests
-/// to the worker are held meanwhile: the command's writes and the worker's must not
-/// meet (the worker's D1 does not wait for a lock).
+/// directory, against the local D1 of `app`'s running worker. The database is the
+/// command's meanwhile (no request of the harness, no SQL of another test): neither
+/// the command's D1 nor the worker's waits for a lock.
 pub fn admin(app: &TestApp, args: &[&str]) -> Output {
-    let _quiet = app.hold_requests();
-    Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
-        .current_dir(gatehouse_e2e::project_root())
-        .arg("admin")
-        .args(args)
-        .args(["--local", "--persist-to"])
-        .arg(app.persist_dir())
-        .env("TMPDIR", app.tmp_dir())
-        .output()
-        .expect("run gatehouse-cli admin")
+    app.with_database_to_itself(|| {
+        Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
+            .current_dir(gatehouse_e2e::project_root())
+            .arg("admin")
+            .args(args)
+            .args(["--local", "--persist-to"])
+            .arg(app.persist_dir())
+            .env("TMPDIR", app.tmp_dir())
+            .output()
+            .expect("run gatehouse-cli admin")
+    })
 }
 
 /// The worker's own NODE_ENV_KEY, from the .dev.vars it runs with.
