@@ -243,9 +243,12 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
         .collect();
     assert_eq!(chat, [&json!("198.51.100.33")]);
     assert_eq!(directory(2)["total"], 1);
-    let bad = client_call(app, None, "GET", "node?nodeServices=lots", None);
-    assert_eq!(bad.status, 400);
-    assert_eq!(bad.json()["success"], false);
+    // Not an integer, an empty value included (/openapi.json publishes an integer).
+    for bad in ["lots", "", "-1"] {
+        let res = client_call(app, None, "GET", &format!("node?nodeServices={bad}"), None);
+        assert_eq!(res.status, 400, "{bad:?}: {}", res.body);
+        assert_eq!(res.json()["success"], false);
+    }
 
     // nodeUnregister: the whole RegisterRequest, signed in the unregister form.
     let ms = now_ms() + 1;

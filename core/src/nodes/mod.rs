@@ -20,10 +20,12 @@ pub fn node_url(node_ip: &str) -> String {
     }
 }
 
-/// `nodeServices` of `GET /node?nodeServices=N`: absent is 0 (every node).
+/// `nodeServices` of `GET /node?nodeServices=N`: absent is 0 (every node). Present
+/// and empty is refused like any other non-integer: /openapi.json publishes an
+/// integer, and schemathesis's negative tests send `nodeServices=` expecting a 400.
 pub fn directory_filter(raw: Option<&str>) -> Result<u32, signed::Invalid> {
     match raw {
-        None | Some("") => Ok(0),
+        None => Ok(0),
         Some(v) => v
             .parse::<u32>()
             .ok()
@@ -49,5 +51,7 @@ mod tests {
         assert_eq!(directory_filter(Some("5")), Ok(5));
         assert!(directory_filter(Some("-1")).is_err());
         assert!(directory_filter(Some("x")).is_err());
+        assert!(directory_filter(Some("")).is_err());
+        assert!(directory_filter(Some(" 5")).is_err());
     }
 }
