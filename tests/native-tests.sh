@@ -25,6 +25,8 @@ packages=(gatehouse-core gatehouse-kernels gatehouse-sql gatehouse-e2e gatehouse
 case "${1:-}" in
 build)
 	mkdir -p target
+	new=$(mktemp "$list.XXXXXX")
+	trap 'rm -f "$new"' EXIT
 	# Diagnostics are rendered as usual (stderr); the JSON lines name what was built.
 	cargo test "${packages[@]/#/-p}" --no-run --message-format=json-render-diagnostics |
 		python3 -c '
@@ -42,18 +44,23 @@ for line in sys.stdin:
     target = msg["target"]
     print(package, target["kind"][0], target["name"], msg["executable"],
           os.path.dirname(msg["manifest_path"]), sep="\t")
-' > "$list.new"
-	mv "$list.new" "$list"
+' > "$new"
+	mv "$new" "$list"
 	;;
 run)
 	shift
 	[ -s "$list" ] || { echo "no $list: run '$0 build' first" >&2; exit 1; }
+	[ $# -gt 0 ] || { echo "usage: $0 run PACKAGE..." >&2; exit 2; }
 	status=0
 	for package in "$@"; do
-		while IFS=$'\t' read -r _ kind name executable dir; do
+		ran=0
+		# The list on descriptor 3: a test's stdin is /dev/null, never the list.
+		while IFS=$'\t' read -r -u 3 _ kind name executable dir; do
 			echo "     Running $package $kind $name ($executable)"
-			(cd "$dir" && "$executable") || status=1
-		done < <(awk -F'\t' -v p="$package" '$1 == p' "$list")
+			(cd "$dir" && "$executable" < /dev/null) || status=1
+			ran=$((ran + 1))
+		done 3< <(awk -F'\t' -v p="$package" '$1 == p' "$list")
+		[ "$ran" -gt 0 ] || { echo "$package: no test executable in $list" >&2; status=1; }
 	done
 	exit "$status"
 	;;

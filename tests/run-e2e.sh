@@ -42,7 +42,9 @@ unset WORKER_INSPECTOR
 # the `cargo install` check may share it (cli/tests/install.rs).
 list=target/native-tests.tsv
 bash tests/native-tests.sh build || exit 1
-export GATEHOUSE_BUILD_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+# The build directory is where the listed executables are: <dir>/debug/deps/<name>.
+GATEHOUSE_BUILD_DIR=$(dirname "$(dirname "$(dirname "$(awk -F'\t' 'NR == 1 { print $4 }' "$list")")")")
+export GATEHOUSE_BUILD_DIR
 
 # package:kind:name of every e2e and CLI test executable (the bins' own unit tests
 # included); the slowest first, so the long ones do not start last.
@@ -55,6 +57,15 @@ while IFS=$'\t' read -r package kind name _; do
 	[[ $package == gatehouse-e2e && $kind == test && " ${first[*]} " == *" $name "* ]] && continue
 	targets+=("$package:$kind:$name")
 done < <(awk -F'\t' '$1 == "gatehouse-e2e" || $1 == "gatehouse-cli"' "$list")
+[ ${#targets[@]} -gt 0 ] || { echo "no e2e or CLI test executable in $list" >&2; exit 1; }
+# Every test file has its executable in the list: none is left out unseen.
+for file in tests/tests/*.rs cli/tests/*.rs; do
+	package=gatehouse-e2e
+	[[ $file == cli/* ]] && package=gatehouse-cli
+	name=$(basename "$file" .rs)
+	grep -q "^$package	test	$name	" "$list" ||
+		{ echo "$file: no test executable in $list" >&2; exit 1; }
+done
 
 run_one() {
 	local package kind name log start status executable dir
@@ -90,6 +101,13 @@ fi
 cat "$logs"/*.log | sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' |
 	awk '{ passed += $1; failed += $2 } END { printf "e2e: %d passed, %d failed\n", passed, failed }'
 failed=$(awk -F'\t' '$3 != 0 { print $2 }' "$logs/summary.tsv")
+# Each target ran and wrote its line (xargs runs nothing for an empty list).
+finished=0
+[ -f "$logs/summary.tsv" ] && finished=$(wc -l < "$logs/summary.tsv")
+if [ "$finished" -ne "${#targets[@]}" ]; then
+	echo "$finished of ${#targets[@]} test executables reported" >&2
+	failed="$failed unreported"
+fi
 left=$(find "$run_tmp" -mindepth 1 -maxdepth 1 | head -n 20)
 if [ -n "$left" ]; then
 	echo "the run left temp files behind (each test cleans up what it makes):" >&2

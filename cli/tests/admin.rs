@@ -171,17 +171,19 @@ fn find_org_by_email_also_from_outside_the_project_with_wrangler_set() {
     let elsewhere = tempfile::tempdir().unwrap();
     let persist = app.persist_dir();
     let find = |email: &str, wrangler: &std::path::Path| {
-        Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
-            .current_dir(elsewhere.path())
-            // No Node on PATH but the system's: WRANGLER's own directory supplies it.
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("WRANGLER", wrangler)
-            .args(["admin", "find-org", email, "--local", "--persist-to"])
-            .arg(&persist)
-            .arg("--config")
-            .arg(root.join("wrangler.toml"))
-            .output()
-            .unwrap()
+        app.with_database_to_itself(|| {
+            Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
+                .current_dir(elsewhere.path())
+                // No Node on PATH but the system's: WRANGLER's own directory supplies it.
+                .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+                .env("WRANGLER", wrangler)
+                .args(["admin", "find-org", email, "--local", "--persist-to"])
+                .arg(&persist)
+                .arg("--config")
+                .arg(root.join("wrangler.toml"))
+                .output()
+                .unwrap()
+        })
     };
     let wrangler = root.join("node_modules/.bin/wrangler");
     let found: Value = serde_json::from_str(&ok(&find("Ada@ACME.io", &wrangler))).unwrap();

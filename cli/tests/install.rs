@@ -18,7 +18,12 @@ fn cargo_install_path_cli_installs_a_working_binary() {
     let root = tempfile::tempdir().unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut install = Command::new(cargo);
-    if let Some(build_dir) = std::env::var_os("GATEHOUSE_BUILD_DIR") {
+    // Not under `cargo test` (which sets CARGO for the tests it runs): it holds the
+    // build directory's lock while they run, and the install would wait for it forever.
+    if let (Some(build_dir), None) = (
+        std::env::var_os("GATEHOUSE_BUILD_DIR"),
+        std::env::var_os("CARGO"),
+    ) {
         install.env("CARGO_BUILD_BUILD_DIR", build_dir);
     }
     let out = install

@@ -333,7 +333,9 @@ impl TestApp {
     /// with the file to itself: no request of the harness in flight, none of the tests'
     /// own SQL on it. That command's D1 meets a lock with SQLITE_BUSY at once, as the
     /// worker's does, where the tests' own SQL waits: another test's read on a shared
-    /// worker, made while such a command ran, failed it once (2026-11-30).
+    /// worker, made while such a command ran, failed it once (2026-11-30). `command`
+    /// itself must send no request through this app and run none of the tests' SQL on
+    /// it: both would wait for the hold it is run under.
     pub fn with_database_to_itself<T>(&self, command: impl FnOnce() -> T) -> T {
         let _quiet = self.hold_requests();
         let _one_at_a_time = self.d1_lock();

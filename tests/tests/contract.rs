@@ -57,6 +57,14 @@ fn run_schemathesis(app: &TestApp, examples: String) {
         &examples,
         &["--exclude-name", ENDS_ITS_OWN_SIGN_IN],
     );
+    // The main run's token lived to its end: nothing in it ended its own sign-in (the
+    // schemathesis user knows no password and no refresh token of that sign-in, so
+    // nothing else could answer SESSION_ENDED there).
+    let main_log = app.log();
+    assert!(
+        !main_log.contains(r#""errorCode":"SESSION_ENDED""#),
+        "the main run ended its own sign-in: later bearer calls were refused\n{main}"
+    );
     let sessions = schemathesis(
         app,
         &second_token,
@@ -75,8 +83,8 @@ fn run_schemathesis(app: &TestApp, examples: String) {
 /// Every bearer operation of /openapi.json must get past authentication at least once,
 /// or its own checks never ran (a token ended mid-run once hid them all): the worker
 /// logged an answer for its route other than 401/403 (and 429, which the rate limiter
-/// may give first). A bearer route checks the token before anything else, so any
-/// other answer means the token was accepted. Counted from the worker's log, not from
+/// may give first, and 413/431, given before a request is read). A bearer route checks
+/// the token before anything else, so any other answer means the token was accepted. Counted from the worker's log, not from
 /// schemathesis's "Authentication failed" warning: that is a heuristic (90 % of one
 /// scenario's answers 401, no case accepted), which flagged an operation whose token
 /// was accepted but whose cases were mostly the run's own negative ones without one.
@@ -87,11 +95,13 @@ fn every_bearer_operation_got_past_authentication(app: &TestApp, main: &str, ses
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(&line[line.find('{')?..]).ok())
         .filter(|line| {
-            line["msg"] == "request" && !matches!(line["status"].as_u64(), Some(401 | 403 | 429))
+            line["msg"] == "request"
+                && !matches!(line["status"].as_u64(), Some(401 | 403 | 413 | 429 | 431))
         })
         .filter_map(|line| line["route"].as_str().map(str::to_owned))
         .collect();
     let mut never = Vec::new();
+    let mut bearer_operations = 0;
     for (path, item) in schema["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
             let bearer = operation["security"]
@@ -100,6 +110,7 @@ fn every_bearer_operation_got_past_authentication(app: &TestApp, main: &str, ses
             if !bearer {
                 continue;
             }
+            bearer_operations += 1;
             let route = ROUTES
                 .iter()
                 .find(|r| r.pattern == path && r.method.as_str().eq_ignore_ascii_case(method))
@@ -109,6 +120,10 @@ fn every_bearer_operation_got_past_authentication(app: &TestApp, main: &str, ses
             }
         }
     }
+    assert!(
+        bearer_operations > 0,
+        "no operation of /openapi.json names bearerAuth in its own `security`"
+    );
     assert!(
         never.is_empty(),
         "only ever answered 401/403: {never:?}\n{main}\n{sessions}"

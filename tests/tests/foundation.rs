@@ -76,7 +76,7 @@ fn health_checks_storage_at_most_every_5_seconds() {
 /// Whoever opens the bare URL learns what this is and where to read next.
 #[test]
 fn the_root_answers_a_small_json_index() {
-    let app = spawn_app();
+    let app = shared_app();
     let res = app.get("/");
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.header("content-type"), Some("application/json"));

@@ -7,7 +7,7 @@ use gatehouse_e2e::accounts::{
     assert_error, link_token, login_at, open_and_confirm, open_and_confirm_with, reset_by_mail,
     sign_up, signup_body, verification_path, verified_user, PASSWORD,
 };
-use gatehouse_e2e::{spawn_app, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, spawn_app, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 fn login(app: &TestApp, email: &str) -> Value {
@@ -207,9 +207,9 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
 
 #[test]
 fn the_flashback_client_verifies_with_token_and_password() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
-    let token = link_token(&verification_path(&app, "ada@acme.io"));
+    let app = shared_app();
+    sign_up(app, "ada@verify-by-client.example");
+    let token = link_token(&verification_path(app, "ada@verify-by-client.example"));
     let res = app.post_json(
         "/user/verify-email",
         &json!({"token": token, "password": PASSWORD}),
@@ -220,8 +220,8 @@ fn the_flashback_client_verifies_with_token_and_password() {
 
 #[test]
 fn dead_links_cost_no_kdf_run_and_live_ones_one() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
+    let app = shared_app();
+    sign_up(app, "ada@dead-links.example");
     let kdf = |res: &TestResponse| res.header("x-gatehouse-kdf-runs").unwrap().to_owned();
     let made_up = app.post_json(
         "/user/reset-password",
@@ -236,7 +236,7 @@ fn dead_links_cost_no_kdf_run_and_live_ones_one() {
     assert_error(&made_up, 400, "INVALID_LINK");
     assert_eq!(kdf(&made_up), "0");
 
-    let reset = reset_by_mail(&app, "ada@acme.io", 1, "Another1horse");
+    let reset = reset_by_mail(app, "ada@dead-links.example", 1, "Another1horse");
     assert_eq!(kdf(&reset), "1");
 }
 
@@ -245,7 +245,7 @@ fn dead_links_cost_no_kdf_run_and_live_ones_one() {
 /// login deletes the least recently used. One in use (refreshed) is kept.
 #[test]
 fn an_account_keeps_at_most_100_sign_ins_the_least_recently_used_go() {
-    let app = gatehouse_e2e::shared_app();
+    let app = shared_app();
     let email = "ci@many-logins.example";
     let (_, _, signed_up) = gatehouse_e2e::accounts::verified_user(app, email);
     let count = || {
