@@ -216,7 +216,7 @@ chromium:
 
 # The browser suite alone (make test runs it within test-e2e).
 test-browser: build chromium
-	cargo test -p gatehouse-e2e --test browser -- --nocapture
+	bash tests/native-tests.sh test gatehouse-e2e browser --nocapture
 
 # schemathesis (CONTRACT_* above) is reinstalled when its pins change.
 $(CONTRACT_STAMP): tests/contract/requirements.txt
@@ -229,7 +229,7 @@ $(CONTRACT_STAMP): tests/contract/requirements.txt
 contract: build $(CONTRACT_STAMP)
 	CONTRACT_SEED=$${CONTRACT_SEED:-$$RANDOM$$RANDOM} CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-500} \
 		CONTRACT_LIMITED_EXAMPLES=$${CONTRACT_LIMITED_EXAMPLES:-$${CONTRACT_EXAMPLES:-500}} \
-		cargo test -p gatehouse-e2e --test contract -- --nocapture
+		bash tests/native-tests.sh test gatehouse-e2e contract --nocapture
 
 # The exact bundle `wrangler deploy` would upload, built without an account, held to
 # a gzip size budget (docs/performance.md, "Bundle size" says why this number).
@@ -288,7 +288,7 @@ fastapi-golden:
 # A new migration loading the free-mail domain list of the pinned npm package
 # free-email-domains (package.json), when the pin moved; `make test` checks it.
 free-mail-migration: $(NPM_STAMP)
-	FREE_MAIL=write cargo test -p gatehouse-e2e --test free_mail_domains -- --nocapture
+	FREE_MAIL=write bash tests/native-tests.sh test gatehouse-e2e free_mail_domains --nocapture
 
 # Fuzzing (cargo-fuzz on nightly, libFuzzer): each target for FUZZ_SECONDS. New inputs
 # go to fuzz/corpus/<target> (git-ignored), crashes to fuzz/artifacts/<target>; the

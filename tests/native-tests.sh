@@ -3,6 +3,9 @@
 #
 #   native-tests.sh build             builds them and lists them in target/native-tests.tsv
 #   native-tests.sh run PACKAGE...    runs every listed executable of those packages
+#   native-tests.sh test PACKAGE NAME [ARG...]
+#                                     builds, then runs one test file's executable with
+#                                     ARGs (`make test-browser`, `make contract`)
 #
 # Why one call: cargo resolves features per call, over the packages it selects, so
 # `cargo test -p gatehouse-core`, `-p gatehouse-e2e` and `-p gatehouse-cli` each built
@@ -64,8 +67,18 @@ run)
 	done
 	exit "$status"
 	;;
+test)
+	[ $# -ge 3 ] || { echo "usage: $0 test PACKAGE NAME [ARG...]" >&2; exit 2; }
+	package=$2 name=$3
+	shift 3
+	bash tests/native-tests.sh build || exit 1
+	IFS=$'\t' read -r executable dir < <(awk -F'\t' -v p="$package" -v n="$name" \
+		'$1 == p && $2 == "test" && $3 == n { print $4 "\t" $5 }' "$list") || true
+	[ -n "${executable:-}" ] || { echo "$package: no test executable $name in $list" >&2; exit 1; }
+	cd "$dir" && exec "$executable" "$@"
+	;;
 *)
-	echo "usage: $0 build | run PACKAGE..." >&2
+	echo "usage: $0 build | run PACKAGE... | test PACKAGE NAME [ARG...]" >&2
 	exit 2
 	;;
 esac
