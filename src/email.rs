@@ -53,43 +53,73 @@ impl EmailClient {
 pub fn send_reset_later(ctx: &worker::Context, env: &Env, config: &Config, to: &str, token: &str) {
     let link = format!("{}/user/reset-password?token={token}", config.public_url);
     let mail = gatehouse_core::account::password_reset::reset_email(&link, &config.public_url);
-    send_later(ctx, env, config, to, mail, "password reset", None);
+    Later { ctx, env, config }.send(to, mail, "password reset", None);
 }
 
-/// Sends after the response (`wait_until`); `what` names the mail in the log. With
-/// `pace_key`, only within [`NOTICES`]' pace for that key (when rate limits are on):
-/// past it the mail is skipped and logged.
-#[allow(clippy::too_many_arguments)]
-fn send_later(
-    ctx: &worker::Context,
-    env: &Env,
-    config: &Config,
-    to: &str,
-    (subject, text, html): (String, String, String),
-    what: &'static str,
-    pace_key: Option<String>,
-) {
-    let client = EmailClient::new(env, config);
-    let message = Message {
-        to: to.to_owned(),
-        subject,
-        text,
-        html,
-    };
-    let env = env.clone();
-    let pace_key = pace_key.filter(|_| config.rate_limits);
-    ctx.wait_until(async move {
-        if let Some(key) = pace_key {
-            if crate::rate_limit::check(&env, NOTICES, key).await.is_err() {
-                skip_mail(what, "rate");
-                return;
+/// What every mail sent after the response needs: the request's context (for
+/// `wait_until`), the bindings and the configuration.
+struct Later<'a> {
+    ctx: &'a worker::Context,
+    env: &'a Env,
+    config: &'a Config,
+}
+
+impl Later<'_> {
+    /// Sends after the response (`wait_until`); `what` names the mail in the log. With
+    /// `pace_key`, only within [`NOTICES`]' pace for that key (when rate limits are on):
+    /// past it the mail is skipped and logged.
+    fn send(
+        &self,
+        to: &str,
+        (subject, text, html): (String, String, String),
+        what: &'static str,
+        pace_key: Option<String>,
+    ) {
+        let client = EmailClient::new(self.env, self.config);
+        let message = Message {
+            to: to.to_owned(),
+            subject,
+            text,
+            html,
+        };
+        let env = self.env.clone();
+        let pace_key = pace_key.filter(|_| self.config.rate_limits);
+        self.ctx.wait_until(async move {
+            if let Some(key) = pace_key {
+                if crate::rate_limit::check(&env, NOTICES, key).await.is_err() {
+                    skip_mail(what, "rate");
+                    return;
+                }
             }
+            if let Err(e) = client.send(&message).await {
+                // After the answer: one line and one data point tell the operator.
+                crate::observe::mail_not_sent(&env, what, &e);
+            }
+        });
+    }
+
+    /// One security notice to `to` (naming `actor` when it is someone else), at
+    /// `pace_key`'s pace if any: the one way every notice sender mails.
+    fn tell(
+        &self,
+        to: &str,
+        actor: Option<&str>,
+        notice: &Notice<'_>,
+        at: &str,
+        pace_key: Option<String>,
+    ) {
+        let mail = notice_email(notice, at, &self.config.public_url, actor);
+        self.send(to, mail, "security notice", pace_key);
+    }
+
+    /// The notice to each of `owners`, naming `address`, at the notices' pace per
+    /// recipient; `at`, the change's time, written once by the caller.
+    fn tell_owners(&self, owners: &[Recipient], address: &str, notice: &Notice<'_>, at: &str) {
+        for owner in owners {
+            let pace_key = notice.pace_key(&owner.user_id);
+            self.tell(&owner.email, Some(address), notice, at, pace_key);
         }
-        if let Err(e) = client.send(&message).await {
-            // After the answer: one line and one data point tell the operator.
-            crate::observe::mail_not_sent(&env, what, &e);
-        }
-    });
+    }
 }
 
 /// Logs a mail not sent on purpose (`reason`: `rate`, a notice past its pace; `inbox`,
@@ -111,7 +141,7 @@ pub fn send_verification_later(
 ) {
     let link = format!("{}/user/verify-email?token={token}", config.public_url);
     let mail = gatehouse_core::account::verification::verification_email(&link, &config.public_url);
-    send_later(ctx, env, config, to, mail, "verification", None);
+    Later { ctx, env, config }.send(to, mail, "verification", None);
 }
 
 /// Tells the account that made a change outliving its sign-in (`actor`: user id,
@@ -132,9 +162,9 @@ pub fn send_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
-    let pace_key = notice.pace_key(actor_id);
-    tell_later(ctx, env, config, actor_email, None, notice, &at, pace_key);
-    tell_owners_later(ctx, env, config, owners, actor_email, notice, &at);
+    let later = Later { ctx, env, config };
+    later.tell(actor_email, None, notice, &at, notice.pace_key(actor_id));
+    later.tell_owners(owners, actor_email, notice, &at);
 }
 
 /// Tells a member of a change `actor_email` made to their own membership (a removal:
@@ -150,7 +180,7 @@ pub fn send_member_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
-    tell_later(ctx, env, config, to, Some(actor_email), notice, &at, None);
+    Later { ctx, env, config }.tell(to, Some(actor_email), notice, &at, None);
 }
 
 /// Tells the organization's OWNERs of a change, naming the address that made it (a
@@ -166,41 +196,7 @@ pub fn send_owners_notice_later(
     now_ms: i64,
 ) {
     let at = format_rfc3339_ms(now_ms);
-    tell_owners_later(ctx, env, config, owners, address, notice, &at);
-}
-
-/// [`send_owners_notice_later`] with the change's time already written.
-fn tell_owners_later(
-    ctx: &worker::Context,
-    env: &Env,
-    config: &Config,
-    owners: &[Recipient],
-    address: &str,
-    notice: &Notice<'_>,
-    at: &str,
-) {
-    for owner in owners {
-        let pace_key = notice.pace_key(&owner.user_id);
-        let to = &owner.email;
-        tell_later(ctx, env, config, to, Some(address), notice, at, pace_key);
-    }
-}
-
-/// One security notice to `to` (naming `actor` when it is someone else), at `pace_key`'s
-/// pace if any: the one way both senders above mail.
-#[allow(clippy::too_many_arguments)]
-fn tell_later(
-    ctx: &worker::Context,
-    env: &Env,
-    config: &Config,
-    to: &str,
-    actor: Option<&str>,
-    notice: &Notice<'_>,
-    at: &str,
-    pace_key: Option<String>,
-) {
-    let mail = notice_email(notice, at, &config.public_url, actor);
-    send_later(ctx, env, config, to, mail, "security notice", pace_key);
+    Later { ctx, env, config }.tell_owners(owners, address, notice, &at);
 }
 
 /// The limiter that paces security notices per account: 10 a minute, as the account
