@@ -2,7 +2,8 @@
 //! organization taking an address, a heartbeat turned into a removal, one host under
 //! several spellings, markup in published fields, probing for what exists, a captured
 //! registration after a removal, a revocation racing a first registration — and holds
-//! the answer (SECURITY.md names each).
+//! the answer (SECURITY.md names each). They share one worker, each with organizations
+//! and addresses of its own, but for the race, whose D1 is slowed down on purpose.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -11,7 +12,7 @@ use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::nodes::{
     fields, installer_body, now_ms, register, seed_org, signed, upload_new_key,
 };
-use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 fn assert_refused(res: &TestResponse, status: u16, message: &str) {
@@ -47,7 +48,7 @@ fn nodes_at(app: &TestApp, ip: &str) -> Vec<String> {
 
 #[test]
 fn an_address_is_each_organizations_own() {
-    let app = spawn_app();
+    let app = shared_app();
     let alice = seed_org(&app, "org-alice", 2048);
     let mallory = seed_org(&app, "org-mallory", 2048);
     let t = now_ms();
@@ -113,23 +114,23 @@ fn an_address_is_each_organizations_own() {
 
 #[test]
 fn a_registration_signature_never_unregisters() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-a", 2048);
+    let app = shared_app();
+    let key = seed_org(&app, "org-heartbeat", 2048);
     let secs = now_ms() / 1000;
     let first = app.post_json(
         "/register",
-        &installer_body(&key, "203.0.113.51", secs, "org-a"),
+        &installer_body(&key, "203.0.113.51", secs, "org-heartbeat"),
     );
     assert_eq!(first.status, 200, "{}", first.body);
     // A later heartbeat, captured before it arrives, sent to /unregister instead: the
     // installer's message is a registration's, never a removal's.
-    let heartbeat = installer_body(&key, "203.0.113.51", secs + 5, "org-a");
+    let heartbeat = installer_body(&key, "203.0.113.51", secs + 5, "org-heartbeat");
     assert_refused(&app.post_json("/unregister", &heartbeat), 400, INVALID);
-    assert_eq!(nodes_at(&app, "203.0.113.51"), ["org-a"]);
+    assert_eq!(nodes_at(&app, "203.0.113.51"), ["org-heartbeat"]);
     // And a v1 registration is not an unregistration either.
     let v1 = signed(
         &key,
-        &fields("203.0.113.51", now_ms() + 6_000, Some("org-a")),
+        &fields("203.0.113.51", now_ms() + 6_000, Some("org-heartbeat")),
     );
     assert_refused(&app.post_json("/unregister", &v1), 400, INVALID);
     // The heartbeat itself still registers.
@@ -138,8 +139,8 @@ fn a_registration_signature_never_unregisters() {
 
 #[test]
 fn every_spelling_of_one_host_is_one_node() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-a", 2048);
+    let app = shared_app();
+    let key = seed_org(&app, "org-spellings", 2048);
     let t = now_ms();
     for (i, ip) in [
         "203.0.113.60",
@@ -152,11 +153,12 @@ fn every_spelling_of_one_host_is_one_node() {
     .iter()
     .enumerate()
     {
-        let res = register(&app, &key, ip, t + i as i64, Some("org-a"));
+        let res = register(&app, &key, ip, t + i as i64, Some("org-spellings"));
         assert_eq!(res.status, 200, "{ip}: {}", res.body);
     }
-    assert_eq!(nodes_at(&app, "203.0.113.60"), ["org-a"]);
-    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 1);
+    assert_eq!(nodes_at(&app, "203.0.113.60"), ["org-spellings"]);
+    let rows = app.d1_query("SELECT count(*) AS n FROM nodes WHERE org_id = 'org-spellings'");
+    assert_eq!(rows[0]["n"], 1);
     for (ip, says) in [
         ("2002:cb00:713c::1", "Invalid ip: 6to4, Teredo"),
         (
@@ -168,7 +170,7 @@ fn every_spelling_of_one_host_is_one_node() {
         ("::7f00:1", "Invalid ip: unspecified"),
         ("64:ff9b::127.0.0.1", "Invalid ip: unspecified"),
     ] {
-        let res = register(&app, &key, ip, t + 100, Some("org-a"));
+        let res = register(&app, &key, ip, t + 100, Some("org-spellings"));
         assert_eq!(res.status, 400, "{ip}: {}", res.body);
         let message = res.json()["message"].as_str().unwrap().to_owned();
         assert!(message.starts_with(says), "{ip}: {message}");
@@ -177,8 +179,8 @@ fn every_spelling_of_one_host_is_one_node() {
 
 #[test]
 fn published_fields_hold_no_markup_lookups_or_direction_changes() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-a", 2048);
+    let app = shared_app();
+    let key = seed_org(&app, "org-markup", 2048);
     let t = now_ms();
     for (field, value) in [
         ("region", "<img src=x onerror=alert(1)>"),
@@ -186,7 +188,7 @@ fn published_fields_hold_no_markup_lookups_or_direction_changes() {
         ("region", "eu\u{202e}1-lartnec"),
         ("version", "1.0 beta"),
     ] {
-        let mut f = fields("203.0.113.61", t, Some("org-a"));
+        let mut f = fields("203.0.113.61", t, Some("org-markup"));
         match field {
             "region" => f.region = value.into(),
             _ => f.version = value.into(),
@@ -201,7 +203,7 @@ fn published_fields_hold_no_markup_lookups_or_direction_changes() {
     let secs = t / 1000;
     let res = app.post_json(
         "/register",
-        &installer_body(&key, "203.0.113.61", secs, "org-a"),
+        &installer_body(&key, "203.0.113.61", secs, "org-markup"),
     );
     assert_eq!(res.status, 200, "{}", res.body);
     let stored = app.d1_query("SELECT region, version FROM nodes WHERE ip = '203.0.113.61'");
@@ -211,14 +213,14 @@ fn published_fields_hold_no_markup_lookups_or_direction_changes() {
 
 #[test]
 fn nothing_is_learnt_before_a_signature_verifies() {
-    let app = spawn_app();
-    let key = seed_org(&app, "org-a", 2048);
-    seed_org(&app, "org-banned", 2048);
-    app.d1_query("UPDATE organizations SET banned = 1 WHERE id = 'org-banned'");
+    let app = shared_app();
+    let key = seed_org(&app, "org-probed", 2048);
+    seed_org(&app, "org-probed-banned", 2048);
+    app.d1_query("UPDATE organizations SET banned = 1 WHERE id = 'org-probed-banned'");
     let stranger = PrivateKey::generate(2048).unwrap();
     let t = now_ms();
     assert_eq!(
-        register(&app, &key, "203.0.113.62", t, Some("org-a")).status,
+        register(&app, &key, "203.0.113.62", t, Some("org-probed")).status,
         200
     );
 
@@ -226,10 +228,10 @@ fn nothing_is_learnt_before_a_signature_verifies() {
     // address registered in a real one — the same answer, byte for byte.
     let answers: Vec<(u16, String)> = [
         ("203.0.113.63", "org-nobody"),
-        ("203.0.113.63", "org-a"),
-        ("203.0.113.63", "org-banned"),
-        ("203.0.113.62", "org-a"),
-        ("203.0.113.62", "org-banned"),
+        ("203.0.113.63", "org-probed"),
+        ("203.0.113.63", "org-probed-banned"),
+        ("203.0.113.62", "org-probed"),
+        ("203.0.113.62", "org-probed-banned"),
     ]
     .iter()
     .enumerate()
@@ -242,7 +244,7 @@ fn nothing_is_learnt_before_a_signature_verifies() {
         assert_eq!(answer, &answers[0]);
     }
     assert_refused(
-        &register(&app, &stranger, "203.0.113.63", t + 10, Some("org-a")),
+        &register(&app, &stranger, "203.0.113.63", t + 10, Some("org-probed")),
         400,
         INVALID,
     );
@@ -258,11 +260,11 @@ fn nothing_is_learnt_before_a_signature_verifies() {
     // /unregister with a bad signature: a registered address and an unknown one alike.
     let registered = app.post_json(
         "/unregister",
-        &unregister_body(&stranger, "203.0.113.62", t + 13, "org-a"),
+        &unregister_body(&stranger, "203.0.113.62", t + 13, "org-probed"),
     );
     let unknown = app.post_json(
         "/unregister",
-        &unregister_body(&stranger, "203.0.113.63", t + 14, "org-a"),
+        &unregister_body(&stranger, "203.0.113.63", t + 14, "org-probed"),
     );
     assert_refused(&registered, 400, INVALID);
     assert_eq!(
@@ -272,14 +274,14 @@ fn nothing_is_learnt_before_a_signature_verifies() {
     // Once the signature verifies, the organization's own node may be unknown: 404.
     let own_unknown = app.post_json(
         "/unregister",
-        &unregister_body(&key, "203.0.113.63", t + 15, "org-a"),
+        &unregister_body(&key, "203.0.113.63", t + 15, "org-probed"),
     );
     assert_refused(&own_unknown, 404, "Node not found");
 }
 
 #[test]
 fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
-    let app = spawn_app();
+    let app = shared_app();
     let (token, org, _) = verified_user(&app, "owner@nodes.example");
     let (key, _) = upload_new_key(&app, &token, &org);
     // A tombstone from long ago: past its retention, the next removal sweeps it.
@@ -315,7 +317,10 @@ fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
         assert_eq!(register(&app, &key, ip, after, Some(&org)).status, 200);
     }
     // Tombstones are kept only while a request signed before them could be fresh.
-    let kept = app.d1_query("SELECT ip FROM node_tombstones ORDER BY ip");
+    let kept = app.d1_query(
+        "SELECT ip FROM node_tombstones \
+         WHERE ip IN ('192.0.2.200', '203.0.113.64', '203.0.113.65') ORDER BY ip",
+    );
     assert_eq!(
         kept,
         vec![json!({"ip": "203.0.113.64"}), json!({"ip": "203.0.113.65"})]
