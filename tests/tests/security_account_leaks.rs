@@ -1,12 +1,13 @@
 //! Security round 3, the account side: what leaks around an answer — side effects
 //! that tell an existing account, framing and cross-site posts of the link pages, D1
-//! bookmarks. Each test sends the outside review's requests (SECURITY.md names each).
+//! bookmarks. Each test sends the outside review's requests (SECURITY.md names each), on one
+//! shared worker, each with an email domain of its own.
 
 use gatehouse_e2e::accounts::{
     form_encode, link_token, login_at, open_and_confirm, sign_up, signup_body, verification_path,
     PASSWORD,
 };
-use gatehouse_e2e::{spawn_app, TestResponse};
+use gatehouse_e2e::{shared_app, TestResponse};
 use serde_json::json;
 
 /// (primary, replica) round trips of an answer.
@@ -17,27 +18,30 @@ fn trips(res: &TestResponse) -> (String, String) {
 
 #[test]
 fn an_existing_account_cannot_be_told_by_side_effects() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
+    let app = shared_app();
+    sign_up(&app, "ada@side-effects.example");
     let pairs = [
         (
             "/user/login",
-            json!({"email": "ada@acme.io", "password": "Wrong1horse"}),
-            json!({"email": "nobody@acme.io", "password": "Wrong1horse"}),
+            json!({"email": "ada@side-effects.example", "password": "Wrong1horse"}),
+            json!({"email": "nobody@side-effects.example", "password": "Wrong1horse"}),
         ),
         (
             "/user/request-reset-password",
-            json!({"email": "ada@acme.io"}),
-            json!({"email": "nobody@acme.io"}),
+            json!({"email": "ada@side-effects.example"}),
+            json!({"email": "nobody@side-effects.example"}),
         ),
         (
             "/user/resend-verification",
-            json!({"email": "ada@acme.io"}),
-            json!({"email": "nobody@acme.io"}),
+            json!({"email": "ada@side-effects.example"}),
+            json!({"email": "nobody@side-effects.example"}),
         ),
     ];
     // Resend waits a minute between links; the sign-up's link is older than that now.
-    app.d1_query("UPDATE email_verifications SET created_at_ms = created_at_ms - 120000");
+    app.d1_query(
+        "UPDATE email_verifications SET created_at_ms = created_at_ms - 120000 \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'ada@side-effects.example')",
+    );
     for (path, existing, unknown) in pairs {
         let (a, b) = (
             app.post_json(path, &existing),
@@ -50,15 +54,15 @@ fn an_existing_account_cannot_be_told_by_side_effects() {
         }
     }
     // The existing account's requests did their work (a link each went out).
-    assert_eq!(app.wait_for_emails("ada@acme.io", 3).len(), 3);
-    assert!(app.emails_to("nobody@acme.io").is_empty());
+    assert_eq!(app.wait_for_emails("ada@side-effects.example", 3).len(), 3);
+    assert!(app.emails_to("nobody@side-effects.example").is_empty());
 }
 
 #[test]
 fn link_pages_cannot_be_framed_leak_no_token_and_refuse_other_sites_forms() {
-    let app = spawn_app();
-    sign_up(&app, "ada@acme.io");
-    let path = verification_path(&app, "ada@acme.io");
+    let app = shared_app();
+    sign_up(&app, "ada@link-pages.example");
+    let path = verification_path(&app, "ada@link-pages.example");
     for page in [app.get(&path), app.get("/user/reset-password?token=t")] {
         assert_eq!(page.status, 200);
         let csp = page.header("content-security-policy").unwrap();
@@ -119,9 +123,10 @@ fn link_pages_cannot_be_framed_leak_no_token_and_refuse_other_sites_forms() {
         let res = app.request("POST", route, &all, Some(json_fields.as_bytes()));
         assert_eq!(res.status, 403, "{route} {headers:?}: {}", res.body);
     }
-    assert!(
-        app.d1_query("SELECT email_verified_at_ms FROM users")[0]["email_verified_at_ms"].is_null()
-    );
+    assert!(app
+        .d1_query("SELECT email_verified_at_ms FROM users WHERE email = 'ada@link-pages.example'")
+        [0]["email_verified_at_ms"]
+        .is_null());
     // The page's own form, as a browser sends it from the page, goes through.
     let own = from(&[
         ("origin", app.base_url.as_str()),
@@ -132,13 +137,16 @@ fn link_pages_cannot_be_framed_leak_no_token_and_refuse_other_sites_forms() {
 
 #[test]
 fn bookmarks_go_only_to_signed_in_callers_and_never_echo_a_forged_one() {
-    let app = spawn_app();
-    let signed_up = app.post_json("/user/register", &signup_body("ada@acme.io", json!({})));
+    let app = shared_app();
+    let signed_up = app.post_json(
+        "/user/register",
+        &signup_body("ada@bookmarks.example", json!({})),
+    );
     assert_eq!(signed_up.status, 201);
-    let path = verification_path(&app, "ada@acme.io");
+    let path = verification_path(&app, "ada@bookmarks.example");
     let anonymous = [
         signed_up,
-        login_at(&app, "198.51.100.1", "ada@acme.io", PASSWORD),
+        login_at(&app, "198.51.100.1", "ada@bookmarks.example", PASSWORD),
         app.post_json(
             "/user/pre-verify-email",
             &json!({"token": link_token(&path)}),
@@ -150,7 +158,7 @@ fn bookmarks_go_only_to_signed_in_callers_and_never_echo_a_forged_one() {
         assert!(res.status < 300, "{}", res.body);
         assert!(res.header("x-d1-bookmark").is_none(), "{}", res.body);
     }
-    let login = login_at(&app, "198.51.100.1", "ada@acme.io", PASSWORD);
+    let login = login_at(&app, "198.51.100.1", "ada@bookmarks.example", PASSWORD);
     assert_eq!(login.status, 200, "{}", login.body);
     let token = login.json()["accessToken"].as_str().unwrap().to_owned();
     let org = login.json()["user"]["orgId"].as_str().unwrap().to_owned();

@@ -1,6 +1,7 @@
 //! Security round 3, organization keys and node secrets: a stranger's copy of a public
 //! key, expensive key generation on demand, and guessing node secrets — each test
-//! sends the attacker's requests and holds the answer (SECURITY.md names each).
+//! sends the attacker's requests and holds the answer (SECURITY.md names each). All but
+//! key generation, which turns the rate limiter on, share one worker.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -8,7 +9,7 @@ use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
 use gatehouse_e2e::nodes::{installer_body, now_ms};
-use gatehouse_e2e::{spawn_app, spawn_app_with, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 fn upload(app: &TestApp, token: &str, org: &str, body: Value) -> TestResponse {
@@ -23,7 +24,7 @@ fn active_keys(app: &TestApp, token: &str, org: &str) -> usize {
 
 #[test]
 fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
-    let app = spawn_app();
+    let app = shared_app();
     let (owner, owner_org, _) = verified_user(&app, "owner@keys.example");
     let (squatter, squat_org, _) = verified_user(&app, "mallory@evil.example");
     let key = PrivateKey::generate(2048).unwrap();
@@ -97,7 +98,7 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
 
 #[test]
 fn a_key_revoked_by_a_squatter_is_its_owners_to_upload() {
-    let app = spawn_app();
+    let app = shared_app();
     let (owner, owner_org, _) = verified_user(&app, "owner@revoked.example");
     let (squatter, squat_org, _) = verified_user(&app, "mallory@revoked-evil.example");
     let key = PrivateKey::generate(2048).unwrap();
@@ -186,7 +187,7 @@ fn node_secret(app: &TestApp, node_id: &str, secret: &str) -> TestResponse {
 
 #[test]
 fn node_secrets_cannot_be_guessed_online() {
-    let app = spawn_app();
+    let app = shared_app();
     let honest = node_secret(&app, "node-guarded", "the-real-secret");
     assert_eq!(honest.status, 200, "{}", honest.body);
     assert_eq!(
