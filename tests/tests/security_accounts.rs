@@ -7,7 +7,7 @@ use gatehouse_e2e::accounts::{
     assert_error, link_token, login_at, open_and_confirm, open_and_confirm_with, reset_by_mail,
     sign_up, signup_body, verification_path, verified_user, PASSWORD,
 };
-use gatehouse_e2e::{shared_app, spawn_app, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 fn login(app: &TestApp, email: &str) -> Value {
@@ -45,10 +45,10 @@ fn assert_token_is_dead(app: &TestApp, token: &str, org: &str, victims_sign_in: 
 
 #[test]
 fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
-    let app = spawn_app();
-    let (_, org, _) = verified_user(&app, "ada@acme.io");
-    let stolen = login(&app, "ada@acme.io");
-    let phone = login(&app, "ada@acme.io");
+    let app = shared_app();
+    let (_, org, _) = verified_user(&app, "ada@stolen-token.example");
+    let stolen = login(&app, "ada@stolen-token.example");
+    let phone = login(&app, "ada@stolen-token.example");
     let (stolen_token, phone_token) = (text(&stolen, "accessToken"), text(&phone, "accessToken"));
     assert_eq!(
         app.request_as(&stolen_token, "GET", "/token", None).status,
@@ -80,7 +80,7 @@ fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
     assert_token_is_dead(&app, &phone_token, &org, "any");
 
     // A refreshed access token belongs to the same sign-in: it works, then dies with it.
-    let laptop = login(&app, "ada@acme.io");
+    let laptop = login(&app, "ada@stolen-token.example");
     let refreshed = app.post_json(
         "/user/refresh",
         &json!({"refresh_token": text(&laptop, "refreshToken")}),
@@ -92,11 +92,16 @@ fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
     );
 
     // A password reset ends every sign-in: the old access tokens, fresh or not, fail.
-    reset_by_mail(&app, "ada@acme.io", 1, "Another1horse");
+    reset_by_mail(&app, "ada@stolen-token.example", 1, "Another1horse");
     for token in [text(&laptop, "accessToken"), fresh] {
         assert_token_is_dead(&app, &token, &org, "any");
     }
-    let again = login_at(&app, "198.51.100.1", "ada@acme.io", "Another1horse");
+    let again = login_at(
+        &app,
+        "198.51.100.1",
+        "ada@stolen-token.example",
+        "Another1horse",
+    );
     assert_eq!(again.status, 200, "{}", again.body);
     let token = text(&again.json(), "accessToken");
     let keys = app.request_as(&token, "GET", &format!("/organization/{org}/key"), None);
@@ -119,7 +124,7 @@ fn squat(app: &TestApp, email: &str) -> Value {
 
 #[test]
 fn a_sign_up_with_someone_elses_address_never_ends_verified() {
-    let app = spawn_app();
+    let app = shared_app();
     let squatter = squat(&app, "victim@corp.example");
     let org = text(&squatter["user"], "orgId");
 
@@ -165,9 +170,12 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
     );
     let still = app.post_json("/user/pre-verify-email", &json!({"token": token}));
     assert_eq!(still.status, 200, "the link stays usable: {}", still.body);
-    let unverified = app.d1_query("SELECT email_verified_at_ms FROM users");
+    let unverified =
+        app.d1_query("SELECT email_verified_at_ms FROM users WHERE email = 'victim@corp.example'");
     assert!(unverified[0]["email_verified_at_ms"].is_null());
-    let pending = app.d1_query("SELECT domain, pending_domain FROM organizations");
+    let pending = app.d1_query(&format!(
+        "SELECT domain, pending_domain FROM organizations WHERE id = '{org}'"
+    ));
     assert_eq!(pending[0]["domain"], Value::Null, "no domain captured");
     let squatters = text(&squatter, "accessToken");
     let key = json!({"publicKey": "irrelevant"});
@@ -199,9 +207,13 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
     let verified = open_and_confirm_with(&app, &path, "Victim1pass");
     assert_eq!(verified.status, 200, "{}", verified.body);
     assert!(verified.body.contains("Email verified"));
-    let owner = app.d1_query("SELECT role FROM org_members");
+    let owner = app.d1_query(&format!(
+        "SELECT role FROM org_members WHERE org_id = '{org}'"
+    ));
     assert_eq!(owner[0]["role"], "OWNER");
-    let claimed = app.d1_query("SELECT domain FROM organizations");
+    let claimed = app.d1_query(&format!(
+        "SELECT domain FROM organizations WHERE id = '{org}'"
+    ));
     assert_eq!(claimed[0]["domain"], "corp.example");
 }
 
