@@ -4,8 +4,11 @@
 //! (core::fastapi). The secret is stored only as a PBKDF2 hash; the same secret again
 //! is idempotent (200), a different one is 409. After 10 wrong secrets in an hour a
 //! node id answers 429 without comparing (core::node_secret::MAX_WRONG_SECRETS): the
-//! 409 must not become a guessing oracle. D1: one read for a known node_id, plus one
-//! insert batch for a new one, plus one counting write per wrong secret.
+//! 409 must not become a guessing oracle, so each comparison is counted on the primary
+//! before it is made (concurrent guesses cannot all pass a check made before any of
+//! them was counted). D1: one read, which a replica may answer; for a new node_id one
+//! insert; for a known one the counting write, and for the right secret the write that
+//! gives the count back.
 
 use crate::store::Db;
 use crate::{config, http, store};
@@ -27,35 +30,62 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         Ok(request) => request,
         Err(rejection) => return Ok(fastapi_json(rejection.status(), rejection.body())),
     };
-    let secret = request.secret.as_bytes();
-    let verify =
-        |stored: &str| password::verify(secret, stored).map_err(|e| internal("stored hash", e));
-    // Verify first, hash only to insert: one KDF run per request (two only for the
-    // loser of a race between two first registrations of one node_id).
     let now_ms = crate::clock::now_ms();
-    let registered = match store::node_secrets::stored(db, &request.node_id).await? {
-        Some(stored) => {
-            if let Some(seconds) = stored.wrong_secrets().locked_for_seconds(now_ms) {
-                let response = fastapi_json(429, locked_body());
-                let _ = response.headers().set("retry-after", &seconds.to_string());
-                return Ok(response);
-            }
-            verify(&stored.secret_hash)?
-        }
+    let node_id = &request.node_id;
+    // A known node id compares the secret as a guess; a new one is hashed and inserted
+    // (the loser of a race between two first registrations compares after all).
+    let answer = match store::node_secrets::registered(db, node_id).await? {
+        Some(wrong) => match wrong.locked_for_seconds(now_ms) {
+            Some(seconds) => Answer::Locked(seconds),
+            None => compare(db, node_id, &request.secret, now_ms).await?,
+        },
         None => {
-            let hash = password::hash(secret, config.password_kdf, config.password_kdf_iterations)
-                .map_err(|e| internal("hashing the secret", e))?;
-            match store::node_secrets::register(db, &request.node_id, &hash, now_ms).await? {
-                Registration::Created => true,
-                Registration::Existing { secret_hash } => verify(&secret_hash)?,
+            let hash = password::hash(
+                request.secret.as_bytes(),
+                config.password_kdf,
+                config.password_kdf_iterations,
+            )
+            .map_err(|e| internal("hashing the secret", e))?;
+            match store::node_secrets::register(db, node_id, &hash, now_ms).await? {
+                Registration::Created => Answer::Registered,
+                Registration::Existing => compare(db, node_id, &request.secret, now_ms).await?,
             }
         }
     };
-    if !registered {
-        store::node_secrets::count_wrong_secret(db, &request.node_id, now_ms).await?;
-        return Ok(fastapi_json(409, conflict_body()));
+    Ok(match answer {
+        Answer::Registered => fastapi_json(200, registered_body(node_id)),
+        Answer::Wrong => fastapi_json(409, conflict_body()),
+        Answer::Locked(seconds) => {
+            let response = fastapi_json(429, locked_body());
+            let _ = response.headers().set("retry-after", &seconds.to_string());
+            response
+        }
+    })
+}
+
+enum Answer {
+    Registered,
+    Wrong,
+    Locked(u32),
+}
+
+/// Compares `secret` with a known node id's, counted as a wrong secret on the primary
+/// first (store::node_secrets::reserve_guess) and given back when it is right: one
+/// KDF run, and none once the node id is locked.
+async fn compare(db: &Db, node_id: &str, secret: &str, now_ms: i64) -> Result<Answer, Problem> {
+    let reserved = store::node_secrets::reserve_guess(db, node_id, now_ms)
+        .await?
+        .ok_or_else(|| internal("reserving a guess", "the node id is gone"))?;
+    if let Some(seconds) = reserved.before.locked_for_seconds(now_ms) {
+        return Ok(Answer::Locked(seconds));
     }
-    Ok(fastapi_json(200, registered_body(&request.node_id)))
+    let right = password::verify(secret.as_bytes(), &reserved.secret_hash)
+        .map_err(|e| internal("stored hash", e))?;
+    if !right {
+        return Ok(Answer::Wrong);
+    }
+    store::node_secrets::take_back_guess(db, node_id).await?;
+    Ok(Answer::Registered)
 }
 
 fn fastapi_json(status: u16, body: String) -> Response {

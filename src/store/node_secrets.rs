@@ -1,98 +1,124 @@
 //! `node_secrets`: one row per node id, holding only the secret's hash.
 
-use super::{changes, num, rows, storage_failure, text, Db, Route};
+use super::{changes, num, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_secret::{WrongSecrets, WRONG_SECRETS_WINDOW_MS};
 
 pub enum Registration {
     /// This request inserted the row.
     Created,
-    /// The node id was already registered; here is the stored hash to compare with.
-    Existing { secret_hash: String },
+    /// The node id was already registered.
+    Existing,
 }
 
 gatehouse_core::d1_row! {
-    struct StoredHash {
-        secret_hash: String,
-    }
-}
-
-gatehouse_core::d1_row! {
-    /// A registered node id: its secret's hash and the wrong secrets it received lately.
-    pub struct StoredSecret {
-        pub secret_hash: String,
+    /// A registered node id's wrong secrets of late.
+    struct Counted {
         failed_attempts: f64,
         failed_since_ms: Option<f64>,
     }
 }
 
-impl StoredSecret {
-    pub fn wrong_secrets(&self) -> WrongSecrets {
-        WrongSecrets {
-            count: self.failed_attempts as i64,
-            since_ms: self.failed_since_ms.map(|ms| ms as i64),
-        }
-    }
-}
-
-/// `node_id`'s stored secret, if it is registered: one D1 round trip (a replica may
-/// lag the failure count by a moment, which lets a few more guesses through, never
-/// fewer answers for an honest node).
-pub async fn stored(db: &Db, node_id: &str) -> Result<Option<StoredSecret>, Problem> {
-    let what = "node_secrets.stored";
+/// `node_id`'s wrong secrets of late, if it is registered: one D1 round trip, which a
+/// replica may answer. It tells a new node id from a known one and refuses a locked
+/// one early; a guess is compared only once [`reserve_guess`] counted it on the primary.
+pub async fn registered(db: &Db, node_id: &str) -> Result<Option<WrongSecrets>, Problem> {
+    let what = "node_secrets.registered";
     let db = db.trip(Route::Replica, what);
     let results = db
         .batch(vec![db.statement(
-            "SELECT secret_hash, failed_attempts, failed_since_ms FROM node_secrets \
-             WHERE node_id = ?1",
+            "SELECT failed_attempts, failed_since_ms FROM node_secrets WHERE node_id = ?1",
             &[text(node_id)],
         )])
         .await?;
-    Ok(rows::<StoredSecret>(&results, 0, what)?.into_iter().next())
+    Ok(rows::<Counted>(&results, 0, what)?
+        .into_iter()
+        .next()
+        .map(|row| WrongSecrets {
+            count: row.failed_attempts as i64,
+            since_ms: row.failed_since_ms.map(|ms| ms as i64),
+        }))
 }
 
-/// Counts one wrong secret for `node_id`: a new window when the last one is over.
-pub async fn count_wrong_secret(db: &Db, node_id: &str, now_ms: i64) -> Result<(), Problem> {
-    let db = db.trip(Route::Primary, "node_secrets.count_wrong_secret");
+gatehouse_core::d1_row! {
+    struct Reservation {
+        secret_hash: String,
+        failed_attempts: f64,
+        failed_since_ms: f64,
+    }
+}
+
+/// A guess at `node_id`'s secret, counted on the primary before it is compared.
+pub struct Reserved {
+    pub secret_hash: String,
+    /// The wrong secrets counted before this one (core decides whether it may be
+    /// compared at all).
+    pub before: WrongSecrets,
+}
+
+/// Counts this request as a wrong secret for `node_id` (a new window when the last
+/// one is over) before its secret is compared, and returns the stored hash with the
+/// count as it was: D1 runs one statement at a time, so concurrent guesses each see
+/// the ones before them and a burst compares no more than guesses sent one by one. A
+/// right secret gives its count back ([`take_back_guess`]). `None`: no such node id.
+pub async fn reserve_guess(
+    db: &Db,
+    node_id: &str,
+    now_ms: i64,
+) -> Result<Option<Reserved>, Problem> {
+    let what = "node_secrets.reserve_guess";
+    let db = db.trip(Route::Primary, what);
     let statement = db.statement(
         "UPDATE node_secrets SET \
          failed_attempts = CASE WHEN failed_since_ms > ?2 - ?3 THEN failed_attempts + 1 ELSE 1 END, \
          failed_since_ms = CASE WHEN failed_since_ms > ?2 - ?3 THEN failed_since_ms ELSE ?2 END \
-         WHERE node_id = ?1",
+         WHERE node_id = ?1 RETURNING secret_hash, failed_attempts, failed_since_ms",
         &[text(node_id), num(now_ms), num(WRONG_SECRETS_WINDOW_MS)],
+    );
+    let results = db.batch(vec![statement]).await?;
+    Ok(rows::<Reservation>(&results, 0, what)?
+        .into_iter()
+        .next()
+        .map(|row| Reserved {
+            secret_hash: row.secret_hash,
+            before: WrongSecrets {
+                count: row.failed_attempts as i64 - 1,
+                since_ms: Some(row.failed_since_ms as i64),
+            },
+        }))
+}
+
+/// Gives back the count [`reserve_guess`] took for a secret that was right.
+pub async fn take_back_guess(db: &Db, node_id: &str) -> Result<(), Problem> {
+    let db = db.trip(Route::Primary, "node_secrets.take_back_guess");
+    let statement = db.statement(
+        "UPDATE node_secrets SET failed_attempts = failed_attempts - 1 \
+         WHERE node_id = ?1 AND failed_attempts > 0",
+        &[text(node_id)],
     );
     db.batch(vec![statement]).await?;
     Ok(())
 }
 
-/// Inserts the node unless it exists, then reads back the stored hash: one D1 round
-/// trip (a batch) whatever the outcome. The primary key decides concurrent first
-/// registrations, so there is no read-then-write race.
+/// Inserts the node unless it exists: one D1 round trip whatever the outcome. The
+/// primary key decides concurrent first registrations, so there is no read-then-write
+/// race; the loser compares its secret as a guess ([`reserve_guess`]).
 pub async fn register(
     db: &Db,
     node_id: &str,
     secret_hash: &str,
     now_ms: i64,
 ) -> Result<Registration, Problem> {
-    let what = "node_secrets.register";
-    let db = db.trip(Route::Primary, what);
+    let db = db.trip(Route::Primary, "node_secrets.register");
     let insert = db.statement(
         "INSERT INTO node_secrets (node_id, secret_hash, created_at_ms) VALUES (?1, ?2, ?3) \
          ON CONFLICT (node_id) DO NOTHING",
         &[text(node_id), text(secret_hash), num(now_ms)],
     );
-    let select = db.statement(
-        "SELECT secret_hash FROM node_secrets WHERE node_id = ?1",
-        &[text(node_id)],
-    );
-    let results = db.batch(vec![insert, select]).await?;
-    if changes(&results, 0) > 0 {
-        return Ok(Registration::Created);
-    }
-    match rows::<StoredHash>(&results, 1, what)?.into_iter().next() {
-        Some(row) => Ok(Registration::Existing {
-            secret_hash: row.secret_hash,
-        }),
-        None => Err(storage_failure(what, "row neither inserted nor found")),
-    }
+    let results = db.batch(vec![insert]).await?;
+    Ok(if changes(&results, 0) > 0 {
+        Registration::Created
+    } else {
+        Registration::Existing
+    })
 }

@@ -158,7 +158,7 @@ fn the_other_node_routes_stay_within_their_cost_budgets() {
         "register_node_secret (again)",
         &app.post_json("/register_node_secret", &secret),
         200,
-        (4, 0, 0, 0),
+        (8, 2, 0, 0),
     );
     let ts = t + 1000;
     let message = format!("gatehouse-node-unregister-v1\n{ip}\n{ts}\n{org}");

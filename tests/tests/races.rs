@@ -1,9 +1,10 @@
 //! Races: many concurrent requests that may succeed at most once. The database is
 //! checked afterwards, not only the answers.
 //!
-//! The registration race, the colleagues' race and the installer's `/secrets` race
-//! share one worker (an organization, node address and domain of their own each); the sign-up race keeps its own, as it
-//! counts every row of six tables to show there is no orphan anywhere.
+//! The registration race, the colleagues' race, the guessing bursts and the installer's
+//! `/secrets` race share one worker (an organization, node address, node id and domain
+//! of their own each); the sign-up race keeps its own, as it counts every row of six
+//! tables to show there is no orphan anywhere.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{open_and_confirm, signup_body, verification_path, verified_user};
@@ -240,6 +241,35 @@ fn guesses_sent_at_once_check_no_more_passwords_than_the_budgets() {
     assert_eq!(login_at(app, "192.0.2.177", email, PASSWORD).status, 429);
     assert_eq!(login_at(app, home, email, PASSWORD).status, 200);
     assert_eq!(login_at(app, "192.0.2.178", email, PASSWORD).status, 429);
+}
+
+/// Wrong node secrets sent at once: each is counted on the primary before its secret is
+/// compared, so a burst gets no more comparisons (KDF runs, 409 answers that tell a
+/// guess from the secret) than the ten sent one after another.
+#[test]
+fn node_secret_guesses_sent_at_once_compare_no_more_than_ten() {
+    let app = shared_app();
+    let node_id = "node-guessed-at-once";
+    let secret = |s: &str| json!({"node_id": node_id, "secret": s});
+    let registered = app.post_json("/register_node_secret", &secret("the-real-secret"));
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let guesses = (0..40).map(|i| secret(&format!("guess-{i}"))).collect();
+    let answers = concurrently(app, "/register_node_secret", guesses);
+    let compared = answers.iter().filter(|(status, _)| *status == 409).count();
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| [409, 429].contains(status)),
+        "{answers:?}"
+    );
+    assert_eq!(compared, 10, "{answers:?}");
+    // Locked now, even for the right secret; nothing but the count changed.
+    let locked = app.post_json("/register_node_secret", &secret("the-real-secret"));
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    let stored = app.d1_query(&format!(
+        "SELECT count(*) AS n FROM node_secrets WHERE node_id = '{node_id}'"
+    ));
+    assert_eq!(stored[0]["n"], 1);
 }
 
 /// The installer's `POST /secrets`: copies sent at once all pass the KV check (nothing
