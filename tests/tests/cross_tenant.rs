@@ -166,6 +166,16 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
         2048,
     );
     let t = now_ms();
+    // Four older keys of its own besides (an isolate once remembered them all and tried
+    // each on a request for the node's address).
+    let mut sql = String::from("UPDATE org_keys SET created_at_ms = 2 WHERE id = 'honest-key';");
+    for (k, key) in distinct_public_keys(4).iter().enumerate() {
+        sql.push_str(&format!(
+            "INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
+             VALUES ('honest-old-{k}', 'honest', '{key}', 2048, 1);"
+        ));
+    }
+    app.d1_query(&sql);
     assert_eq!(
         register(app, &honest, "198.51.100.20", t, Some("honest")).status,
         200
@@ -214,6 +224,28 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
     let forged = register(app, &honest, "198.51.100.23", t, Some("hostile-7"));
     assert_eq!(forged.status, 400);
     assert_eq!(verifications(&forged), 5);
+
+    // Two hostile organizations put nodes at the honest node's address. A forged
+    // registration for it without id_org: the key this isolate remembers for the
+    // address, then the cold path's ten candidates without that key — never more than
+    // eleven RSA operations (SECURITY.md, CPU amplification).
+    let mut sql = String::new();
+    for org in 0..2 {
+        sql.push_str(&format!(
+            "INSERT INTO nodes (org_id, ip, provider, status, region, version, key_id, \
+             last_signed_at_ms, created_at_ms, updated_at_ms) VALUES ('hostile-{org}', \
+             '198.51.100.20', 'S3', 'online', 'eu-1', '1', 'h-{org}-0', 1, 1, 1);"
+        ));
+    }
+    app.d1_query(&sql);
+    let stranger = PrivateKey::generate(2048).unwrap();
+    let forged = register(app, &stranger, "198.51.100.20", t + 2, None);
+    assert_eq!(forged.status, 400, "{}", forged.body);
+    assert!(verifications(&forged) <= 11, "{}", verifications(&forged));
+    // The honest node is still known and verified with one operation.
+    let honest_again = register(app, &honest, "198.51.100.20", t + 3, None);
+    assert_eq!(honest_again.status, 200, "{}", honest_again.body);
+    assert_eq!(verifications(&honest_again), 1);
 }
 
 #[test]

@@ -95,8 +95,9 @@ pub struct Config {
     /// accepted (never issued) until they expire, so a rotation signs nobody out.
     pub jwt_previous_secret: Option<Secret>,
     /// `NODE_ENV_KEY`: seals the organizations' service environments at rest
-    /// (core::node_env::at_rest). Optional: without it the node-env routes and
-    /// `POST /secrets` answer 500 (logged by name) and everything else works.
+    /// (core::node_env::at_rest). Optional: without it `PUT …/node-env/{service}` and
+    /// `POST /secrets` answer 500 (logged by name) and everything else works, listing
+    /// and deleting environments included (neither opens one).
     pub node_env_key: Option<crate::node_env::at_rest::NodeEnvKey>,
     /// `NODE_ENV_KEY_PREVIOUS`, set while rotating `NODE_ENV_KEY`: rows sealed under it
     /// still open (nothing is sealed under it) until `gatehouse-cli admin

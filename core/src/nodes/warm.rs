@@ -2,9 +2,11 @@
 //!
 //! Why: every bridge node re-registers every few minutes, forever, and at the edge
 //! each primary round trip costs tens to hundreds of milliseconds. An isolate that
-//! has verified a node before remembers which organization it belongs to and that
-//! organization's keys ([`NodeKeyCache`]); the signature is checked against those,
-//! and everything the cold path's read decided (key still active, organization not
+//! has verified a node before remembers which organization it belongs to and the key
+//! that verified it ([`NodeKeyCache`]); the signature is checked against that one key
+//! (one RSA operation: a forged request for a known address costs no more than that
+//! before the cold path's bounded search, which does not try the key again), and
+//! everything the cold path's read decided (key still active, organization not
 //! banned, node still in that organization, timestamp strictly newer) is decided by
 //! the one conditional write, whose batch also reads back the row's state so the
 //! answer is exactly the cold path's ([`decide`]). Revocations and bans therefore
@@ -109,12 +111,14 @@ pub fn cold_refusal(state: &StoredState) -> ColdRefusal {
     }
 }
 
-/// A node as an isolate last verified it: its organization and that organization's
-/// active keys (id, PEM) at the time, the one that verified first.
+/// A node as an isolate last verified it: its organization and the key that verified
+/// it (id, PEM). A node that signs with another key takes the cold path once, which
+/// remembers that one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownNode {
     pub org_id: String,
-    pub keys: Vec<(String, String)>,
+    pub key_id: String,
+    pub public_key_pem: String,
 }
 
 /// Known nodes by address, per isolate. Bounded: when full it starts over, which costs
@@ -327,7 +331,8 @@ mod tests {
     fn the_cache_is_bounded_and_forgets() {
         let node = |org: &str| KnownNode {
             org_id: org.into(),
-            keys: vec![("k".into(), "pem".into())],
+            key_id: "k".into(),
+            public_key_pem: "pem".into(),
         };
         let mut cache = NodeKeyCache::new(2);
         cache.remember("192.0.2.1", node("a"));

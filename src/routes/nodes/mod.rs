@@ -152,28 +152,41 @@ thread_local! {
 }
 const KNOWN_NODES_MAX: usize = 8192;
 
-/// The organization and key that signed one of `messages`, among what this isolate
-/// knows of the node: `(org_id, key_id)`, or `None` when it knows nothing that
-/// verifies (the cold path then reads and decides). Nothing is copied but the answer.
+/// What this isolate knows of the node at `node_ip`, checked against a request.
+pub enum KnownNodeCheck {
+    /// The remembered key signed one of the messages.
+    Signed(KnownSigner),
+    /// The remembered key (this id) signed none of them: the cold path need not try it
+    /// again.
+    NotSigned(String),
+    /// Nothing remembered, or another organization named.
+    Unknown,
+}
+
+/// Checks the request against the key this isolate remembers for the node (one RSA
+/// operation at most); nothing is copied but the answer.
 pub fn known_signer(
     node_ip: &str,
     id_org: Option<&str>,
     messages: &[&[u8]],
     signature: &[u8],
-) -> Option<KnownSigner> {
+) -> KnownNodeCheck {
     KNOWN_NODES.with(|cache| {
         let cache = cache.borrow();
-        let known = cache.get(node_ip)?;
+        let Some(known) = cache.get(node_ip) else {
+            return KnownNodeCheck::Unknown;
+        };
         if !Candidates::of(id_org).admits(&known.org_id) {
-            return None;
+            return KnownNodeCheck::Unknown;
         }
-        known.keys.iter().find_map(|(id, pem)| {
-            signed_message(id, pem, messages, signature).map(|message| KnownSigner {
+        match signed_message(&known.key_id, &known.public_key_pem, messages, signature) {
+            Some(message) => KnownNodeCheck::Signed(KnownSigner {
                 org_id: known.org_id.clone(),
-                key_id: id.clone(),
+                key_id: known.key_id.clone(),
                 message,
-            })
-        })
+            }),
+            None => KnownNodeCheck::NotSigned(known.key_id.clone()),
+        }
     })
 }
 
@@ -185,19 +198,12 @@ pub struct KnownSigner {
     pub message: usize,
 }
 
-/// Remembers a node verified on the cold path, with the keys that were read for it
-/// (the one that verified first).
-pub fn remember_node(node_ip: &str, signer: &CandidateKey, keys: &[CandidateKey]) {
-    let mut ordered = vec![(signer.id.clone(), signer.public_key_pem.clone())];
-    ordered.extend(
-        // Only the signer's organization's: the cache attributes whatever verifies to it.
-        keys.iter()
-            .filter(|k| k.id != signer.id && k.org_id == signer.org_id)
-            .map(|k| (k.id.clone(), k.public_key_pem.clone())),
-    );
+/// Remembers a node verified on the cold path with the key that verified it.
+pub fn remember_node(node_ip: &str, signer: &CandidateKey) {
     let node = KnownNode {
         org_id: signer.org_id.clone(),
-        keys: ordered,
+        key_id: signer.id.clone(),
+        public_key_pem: signer.public_key_pem.clone(),
     };
     KNOWN_NODES.with(|c| c.borrow_mut().remember(node_ip, node));
 }

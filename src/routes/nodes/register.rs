@@ -18,7 +18,7 @@
 
 use super::{
     answer, bad_request, forget_node, fresh, known_signer, remember_after_answer, remember_node,
-    signing_key, unused, ORG_UNUSABLE, REPLAY,
+    signing_key, unused, KnownNodeCheck, ORG_UNUSABLE, REPLAY,
 };
 use crate::store::nodes::{self, NodeWrite};
 use crate::store::Db;
@@ -73,14 +73,19 @@ pub async fn handle(
     };
 
     let now_ms = crate::clock::now_ms();
+    let mut tried_key = None;
     if !config.d1_simulation.baseline {
-        if let Some(warm) = warm(db, &config, &registration, &nonce, now_ms).await? {
-            return Ok(warm.map_or_else(|refusal| refusal, answered));
+        match warm(db, &config, &registration, &nonce, now_ms).await? {
+            Warm::Answered(answer) => return Ok(answer.map_or_else(|refusal| refusal, answered)),
+            Warm::Cold { tried_key: tried } => tried_key = tried,
         }
     }
 
     let id_org = registration.fields.id_org.as_deref();
-    let context = nodes::registration_context(db, &registration.node_ip, id_org).await?;
+    let mut context = nodes::registration_context(db, &registration.node_ip, id_org).await?;
+    // A key the warm path found not to sign this request is not tried again: a request
+    // makes at most one RSA operation more than the cold path's bound.
+    context.keys.retain(|k| Some(&k.id) != tried_key.as_ref());
     let messages = registration.messages();
     let signer = match signing_key(&context, id_org, &messages, &registration.signature) {
         Ok(signer) => signer,
@@ -107,7 +112,7 @@ pub async fn handle(
     );
     let (applied, state) = nodes::upsert_node(db, &write).await?;
     if !applied && warm::cold_unchanged(&key.org_id, registration.timestamp.ms, &state) {
-        remember_node(&registration.node_ip, key, &context.keys);
+        remember_node(&registration.node_ip, key);
         return Ok(answered(Stored::Unchanged));
     }
     if !applied {
@@ -119,7 +124,7 @@ pub async fn handle(
             ColdRefusal::Replay => REPLAY,
         }));
     }
-    remember_node(&registration.node_ip, key, &context.keys);
+    remember_node(&registration.node_ip, key);
     Ok(answered(Stored::Written))
 }
 
@@ -134,23 +139,36 @@ fn registered() -> Response {
     answer(200, true, "Registration successful")
 }
 
-/// The warm path: `None` when this isolate does not know the node, or what it knows
-/// does not verify or no longer holds (then the cold path reads and decides);
-/// `Some(Ok)` when stored (or unchanged), `Some(Err)` with the cold path's refusal
-/// otherwise.
+/// How the warm path ended.
+enum Warm {
+    /// Stored (or unchanged), or the cold path's refusal.
+    Answered(Result<Stored, Response>),
+    /// The cold path reads and decides: this isolate does not know the node, what it
+    /// knows no longer holds, or the remembered key (`tried_key`) did not sign.
+    Cold { tried_key: Option<String> },
+}
+
+/// The warm path: one conditional write when the key this isolate remembers for the
+/// node signed the request (core::nodes::warm).
 async fn warm(
     db: &Db,
     config: &Config,
     registration: &NodeRegistration,
     nonce: &str,
     now_ms: i64,
-) -> Result<Option<Result<Stored, Response>>, Problem> {
+) -> Result<Warm, Problem> {
     let node_ip = &registration.node_ip;
     let messages = registration.messages();
     let messages: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
     let id_org = registration.fields.id_org.as_deref();
-    let Some(signer) = known_signer(node_ip, id_org, &messages, &registration.signature) else {
-        return Ok(None);
+    let signer = match known_signer(node_ip, id_org, &messages, &registration.signature) {
+        KnownNodeCheck::Signed(signer) => signer,
+        KnownNodeCheck::NotSigned(key_id) => {
+            return Ok(Warm::Cold {
+                tried_key: Some(key_id),
+            })
+        }
+        KnownNodeCheck::Unknown => return Ok(Warm::Cold { tried_key: None }),
     };
     let (org_id, key_id) = (signer.org_id, signer.key_id);
     let write = node_write(
@@ -162,18 +180,18 @@ async fn warm(
         now_ms,
     );
     let (applied, state) = nodes::update_registered(db, &write).await?;
-    Ok(
-        match warm::decide(applied, &org_id, registration.timestamp.ms, &state) {
-            WarmOutcome::Stored => Some(Ok(Stored::Written)),
-            WarmOutcome::Unchanged => Some(Ok(Stored::Unchanged)),
-            WarmOutcome::OrgUnusable => Some(Err(bad_request(ORG_UNUSABLE))),
-            WarmOutcome::Replay => Some(Err(bad_request(REPLAY))),
-            WarmOutcome::Recheck => {
-                forget_node(node_ip);
-                None
-            }
-        },
-    )
+    let answer = match warm::decide(applied, &org_id, registration.timestamp.ms, &state) {
+        WarmOutcome::Stored => Ok(Stored::Written),
+        WarmOutcome::Unchanged => Ok(Stored::Unchanged),
+        WarmOutcome::OrgUnusable => Err(bad_request(ORG_UNUSABLE)),
+        WarmOutcome::Replay => Err(bad_request(REPLAY)),
+        WarmOutcome::Recheck => {
+            // The key signed; what the cache assumed of it no longer holds.
+            forget_node(node_ip);
+            return Ok(Warm::Cold { tried_key: None });
+        }
+    };
+    Ok(Warm::Answered(answer))
 }
 
 /// The write of `registration`, verified as its `messages()[message]` by the key
