@@ -175,6 +175,10 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
     let mut counted = Vec::new();
     for sweep in Sweep::ALL {
         let cutoff = num(policy.cutoff_ms(sweep, now_ms));
+        // Where the sweep's count is read: its last statement's changes, but for stale
+        // nodes the tombstones' (the same rows), since D1 counts the node count's
+        // trigger write (migration 0019) in the delete's changes.
+        let mut counted_at = None;
         if sweep == Sweep::StaleNodes {
             // Same selection, same transaction: exactly the rows deleted next.
             statements.push(trip.statement(
@@ -187,6 +191,7 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
                 ),
                 &[cutoff.clone(), limit.clone(), num(now_ms)],
             ));
+            counted_at = Some(statements.len() - 1);
         }
         let mut args = vec![cutoff, limit.clone()];
         if sweep == Sweep::UnverifiedAccounts {
@@ -196,7 +201,7 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
         for sql in sql(sweep) {
             statements.push(trip.statement(sql, &args));
         }
-        counted.push(statements.len() - 1);
+        counted.push(counted_at.unwrap_or(statements.len() - 1));
     }
     let results = trip.batch(statements).await?;
     Ok(counted

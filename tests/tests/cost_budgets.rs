@@ -67,12 +67,12 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
 
     // A new node: the read, then the insert (the row and its indexes).
     let first = app.post_json("/register", &signed(&key, &fields(ip, t, Some(&org))));
-    let new = check("register (new node)", &first, 200, (24, 5, 1, 1));
+    let new = check("register (new node)", &first, 200, (26, 6, 1, 1));
     assert!(new.1 > 0, "a new node is written");
 
     // The heartbeat: nothing changed, so nothing is written and no nonce remembered.
     let beat = app.post_json("/register", &signed(&key, &fields(ip, t + 1000, None)));
-    let unchanged = check("register (warm, unchanged)", &beat, 200, (16, 0, 1, 0));
+    let unchanged = check("register (warm, unchanged)", &beat, 200, (12, 0, 1, 0));
     assert_eq!(unchanged.1, 0, "a warm unchanged heartbeat writes 0 rows");
     let line = log_line(app, &beat);
     assert_eq!(
@@ -97,7 +97,7 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
     let mut changed = fields(ip, t + 2000, None);
     changed.version = "1.5.0".into();
     let change = app.post_json("/register", &signed(&key, &changed));
-    let written = check("register (warm, changed)", &change, 200, (18, 3, 1, 1));
+    let written = check("register (warm, changed)", &change, 200, (14, 3, 1, 1));
     assert!(written.1 > 0, "a change is written");
     let stored = app.d1_query(&format!(
         "SELECT version, last_signed_at_ms FROM nodes WHERE org_id = '{org}'"
@@ -168,7 +168,7 @@ fn the_other_node_routes_stay_within_their_cost_budgets() {
         "unregister",
         &app.post_json("/unregister", &unregister),
         200,
-        (18, 4, 1, 1),
+        (20, 5, 1, 1),
     );
     println!(
         "Cost per request (rows read, rows written, KV reads, KV writes): {}",

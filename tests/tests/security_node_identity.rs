@@ -381,3 +381,59 @@ fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
     );
     assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 0);
 }
+
+#[test]
+fn an_organization_holds_at_most_nodes_max_nodes_and_its_own_still_register() {
+    // D1_BASELINE: every registration takes the cold path's insert-or-update, the one
+    // write that can add a node.
+    let app = spawn_app_with(&[("NODES_MAX", "3"), ("D1_BASELINE", "on")]);
+    let key = seed_org(&app, "org-capped", 2048);
+    let t = now_ms();
+    for (i, ip) in ["203.0.113.80", "203.0.113.81", "203.0.113.82"]
+        .iter()
+        .enumerate()
+    {
+        let res = register(&app, &key, ip, t + i as i64, Some("org-capped"));
+        assert_eq!(res.status, 200, "{ip}: {}", res.body);
+    }
+    let node_count = |org: &str| {
+        app.d1_query(&format!(
+            "SELECT node_count FROM organizations WHERE id = '{org}'"
+        ))[0]["node_count"]
+            .clone()
+    };
+    assert_eq!(node_count("org-capped"), 3);
+    // A fourth address, signed by the organization's key: refused, nothing stored.
+    let refused = register(&app, &key, "10.0.0.83", t + 10, Some("org-capped"));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let message = refused.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("(NODES_MAX)"), "{message}");
+    assert!(nodes_at(&app, "10.0.0.83").is_empty());
+    assert_eq!(node_count("org-capped"), 3);
+    // Its nodes still register, changed or not.
+    for ip in ["203.0.113.80", "203.0.113.81"] {
+        let again = register(&app, &key, ip, t + 20, Some("org-capped"));
+        assert_eq!(again.status, 200, "{ip}: {}", again.body);
+    }
+    let mut changed = fields("203.0.113.82", t + 21, Some("org-capped"));
+    changed.version = "9.9.9".into();
+    assert_eq!(
+        app.post_json("/register", &signed(&key, &changed)).status,
+        200
+    );
+    // A removal makes room, and the count follows every insert and delete.
+    let gone = app.post_json(
+        "/unregister",
+        &unregister_body(&key, "203.0.113.81", t + 30, "org-capped"),
+    );
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert_eq!(node_count("org-capped"), 2);
+    let room = register(&app, &key, "10.0.0.83", t + 40, Some("org-capped"));
+    assert_eq!(room.status, 200, "{}", room.body);
+    assert_eq!(node_count("org-capped"), 3);
+    // Another organization's limit is its own.
+    let other = seed_org(&app, "org-uncapped", 2048);
+    let res = register(&app, &other, "10.0.0.83", t + 50, Some("org-uncapped"));
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(node_count("org-uncapped"), 1);
+}

@@ -57,6 +57,10 @@ pub struct Config {
     pub trial_days: u32,
     /// Most active keys an organization may hold.
     pub org_keys_max: u32,
+    /// Most nodes an organization may hold (`NODES_MAX`): a new node beyond it is
+    /// refused, re-registrations of its nodes are not. Bounds what one organization's
+    /// key can add to the database (migration 0019).
+    pub nodes_max: u32,
     /// Length limits on /register_node_secret's fields; none by default (Infera's model).
     pub node_secret_policy: crate::node_secret::NodeSecretPolicy,
     /// Browser origins allowed to call the API (CORS); empty means none.
@@ -251,6 +255,7 @@ impl Config {
                 1,
                 crate::nodes::signed::MAX_CANDIDATE_KEYS as u32,
             )?,
+            nodes_max: number("NODES_MAX", 10_000, 1, 10_000_000)?,
             d1_simulation: if test_hooks {
                 D1Simulation {
                     primary_latency_ms: number("D1_LATENCY_MS", 0, 0, 30_000)?,

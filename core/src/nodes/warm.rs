@@ -38,6 +38,8 @@ pub struct StoredState {
     /// message is the same `ip|region|timestamp` there): a captured `/secrets` body
     /// must not register the node with fields its sender chose.
     pub secrets_fetched: bool,
+    /// How many nodes the organization holds (0 when it no longer exists).
+    pub org_nodes: i64,
 }
 
 /// How a warm registration ends.
@@ -98,14 +100,18 @@ pub fn cold_unchanged(org_id: &str, signed_at_ms: i64, state: &StoredState) -> b
 pub enum ColdRefusal {
     OrgUnusable,
     KeyRevoked,
+    /// A new node, and the organization holds `NODES_MAX` nodes already.
+    OrgFull,
     Replay,
 }
 
-pub fn cold_refusal(state: &StoredState) -> ColdRefusal {
+pub fn cold_refusal(state: &StoredState, nodes_max: u32) -> ColdRefusal {
     if state.org_banned != Some(false) {
         ColdRefusal::OrgUnusable
     } else if !state.key_active {
         ColdRefusal::KeyRevoked
+    } else if state.node_org.is_none() && state.org_nodes >= i64::from(nodes_max) {
+        ColdRefusal::OrgFull
     } else {
         ColdRefusal::Replay
     }
@@ -177,6 +183,7 @@ mod tests {
             org_banned: banned,
             unchanged: false,
             secrets_fetched: false,
+            org_nodes: 1,
         }
     }
 
@@ -222,7 +229,7 @@ mod tests {
             secrets_fetched: true,
             ..state(None, None, true, Some(false))
         };
-        assert_eq!(cold_refusal(&new_node), ColdRefusal::Replay);
+        assert_eq!(cold_refusal(&new_node, MAX), ColdRefusal::Replay);
         // A ban still comes first, and a revoked key is still read again.
         assert_ban_and_revocation_come_first(&fetched);
     }
@@ -305,27 +312,47 @@ mod tests {
         // A new node (no row): a ban or a revocation since the read is named as such.
         let new_node = |key_active, banned| state(None, None, key_active, banned);
         assert_eq!(
-            cold_refusal(&new_node(true, Some(true))),
+            cold_refusal(&new_node(true, Some(true)), MAX),
             ColdRefusal::OrgUnusable
         );
         assert_eq!(
-            cold_refusal(&new_node(false, None)),
+            cold_refusal(&new_node(false, None), MAX),
             ColdRefusal::OrgUnusable
         );
         assert_eq!(
-            cold_refusal(&new_node(false, Some(false))),
+            cold_refusal(&new_node(false, Some(false)), MAX),
             ColdRefusal::KeyRevoked
         );
         // Nothing else changed: a newer request or a tombstone got there first.
         assert_eq!(
-            cold_refusal(&state(Some("o"), Some(10), true, Some(false))),
+            cold_refusal(&state(Some("o"), Some(10), true, Some(false)), MAX),
             ColdRefusal::Replay
         );
         assert_eq!(
-            cold_refusal(&new_node(true, Some(false))),
+            cold_refusal(&new_node(true, Some(false)), MAX),
+            ColdRefusal::Replay
+        );
+        // A new node in an organization at NODES_MAX, after the ban and the revocation;
+        // a node it already holds is never refused for the count.
+        let full = |node: StoredState| StoredState {
+            org_nodes: i64::from(MAX),
+            ..node
+        };
+        assert_eq!(
+            cold_refusal(&full(new_node(true, Some(false))), MAX),
+            ColdRefusal::OrgFull
+        );
+        assert_eq!(
+            cold_refusal(&full(new_node(false, Some(false))), MAX),
+            ColdRefusal::KeyRevoked
+        );
+        assert_eq!(
+            cold_refusal(&full(state(Some("o"), Some(10), true, Some(false))), MAX),
             ColdRefusal::Replay
         );
     }
+
+    const MAX: u32 = 3;
 
     #[test]
     fn the_cache_is_bounded_and_forgets() {

@@ -118,11 +118,14 @@ pub async fn handle(
     if !applied {
         // What changed between the read and the write decides the answer: a revoked
         // key or a ban since, a tombstone, or a concurrent newer request.
-        return Ok(bad_request(match warm::cold_refusal(&state) {
-            ColdRefusal::OrgUnusable => ORG_UNUSABLE,
-            ColdRefusal::KeyRevoked => INVALID_SIGNATURE,
-            ColdRefusal::Replay => REPLAY,
-        }));
+        return Ok(bad_request(
+            match warm::cold_refusal(&state, config.nodes_max) {
+                ColdRefusal::OrgUnusable => ORG_UNUSABLE,
+                ColdRefusal::KeyRevoked => INVALID_SIGNATURE,
+                ColdRefusal::OrgFull => ORG_FULL,
+                ColdRefusal::Replay => REPLAY,
+            },
+        ));
     }
     remember_node(&registration.node_ip, key);
     Ok(answered(Stored::Written))
@@ -134,6 +137,12 @@ pub async fn handle(
 const UNPROVEN_KEY: &str = "This key was uploaded without proof of possession, so it cannot \
      verify a node's first registration in the installer's form (ip|region|timestamp does not \
      sign id_org): sign in the gatehouse v1 form, or upload the key again with a proof";
+
+/// A new node of an organization that holds `NODES_MAX` already: its re-registrations
+/// of nodes it holds are not refused, so only a new address is.
+const ORG_FULL: &str = "This organization holds as many nodes as this service allows \
+     (NODES_MAX): remove nodes it no longer runs (DELETE /organization/{idOrg}/node/{nodeId}, \
+     or POST /unregister) before registering a new one, or ask the operator to raise the limit";
 
 fn registered() -> Response {
     answer(200, true, "Registration successful")
@@ -231,5 +240,6 @@ fn node_write<'a>(
         // The installer's message is also what `POST /secrets` verifies: the write
         // refuses a signature /secrets already answered, KV or not (store::nodes).
         secrets_nonce: (!signs_every_field).then_some(nonce),
+        nodes_max: config.nodes_max,
     }
 }

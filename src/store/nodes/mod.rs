@@ -124,6 +124,9 @@ pub struct NodeWrite<'a> {
     /// `ip|region|timestamp`, which `POST /secrets` verifies too; `None` for a message
     /// /secrets cannot have answered. See [`SECRETS_FETCHED`].
     pub secrets_nonce: Option<&'a str>,
+    /// `NODES_MAX`: a new node is inserted only while its organization holds fewer
+    /// (`?13` of [`upsert_node`]'s write alone).
+    pub nodes_max: u32,
 }
 
 impl NodeWrite<'_> {
@@ -172,6 +175,8 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
          AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations \
          WHERE id = ?6 AND banned = 0) AND NOT EXISTS (SELECT 1 FROM node_tombstones WHERE \
          org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) AND NOT {SECRETS_FETCHED} \
+         AND (EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1) OR \
+         (SELECT node_count FROM organizations WHERE id = ?6) < ?13) \
          ON CONFLICT (org_id, ip) DO \
          UPDATE SET provider = excluded.provider, status = excluded.status, region = \
          excluded.region, version = excluded.version, key_id = excluded.key_id, node_services \
@@ -195,29 +200,36 @@ static UPDATE_REGISTERED: LazyLock<String> = LazyLock::new(|| {
 
 /// [`stored_state`]'s read-back, built once per isolate.
 static STORED_STATE: LazyLock<String> = LazyLock::new(|| {
+    // The node's row and its organization's, each read once (joined to one constant
+    // row, so that absent ones read as NULL).
     format!(
-        "SELECT (SELECT org_id FROM nodes WHERE org_id = ?6 AND ip = ?1) AS node_org, \
-            max(coalesce((SELECT last_signed_at_ms FROM nodes WHERE org_id = ?6 AND ip = ?1), 0), \
+        "SELECT nodes.org_id AS node_org, \
+            max(coalesce(nodes.last_signed_at_ms, 0), \
                 coalesce((SELECT last_signed_at_ms FROM node_tombstones \
                           WHERE org_id = ?6 AND ip = ?1), 0)) AS last_signed_at_ms, \
             EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND org_id = ?6 \
                     AND revoked_at_ms IS NULL) AS key_active, \
-            (SELECT banned FROM organizations WHERE id = ?6) AS banned, \
-            EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1 \
-                    AND {UNCHANGED}) AS unchanged, \
-            {SECRETS_FETCHED} AS secrets_fetched"
+            o.banned AS banned, coalesce(o.node_count, 0) AS org_nodes, \
+            coalesce(nodes.org_id IS NOT NULL AND {UNCHANGED}, 0) AS unchanged, \
+            {SECRETS_FETCHED} AS secrets_fetched \
+         FROM (SELECT 1) LEFT JOIN organizations o ON o.id = ?6 \
+         LEFT JOIN nodes ON nodes.org_id = ?6 AND nodes.ip = ?1"
     )
 });
 
 /// Inserts or updates the node in one batch, only if, at write time, the key is still
 /// active in the organization, the organization not banned, and this request's
 /// timestamp strictly newer than the node's last accepted one and than its tombstone
-/// (a removed node), and an existing row only if it changes ([`UNCHANGED`]); then
-/// reads back what decided it, as the warm write does. Returns (applied, state).
+/// (a removed node), a new node only while the organization holds fewer than
+/// `NODES_MAX` (its `node_count`, kept by migration 0019's triggers: one row read),
+/// and an existing row only if it changes ([`UNCHANGED`]); then reads back what
+/// decided it, as the warm write does. Returns (applied, state).
 pub async fn upsert_node(db: &Db, node: &NodeWrite<'_>) -> Result<(bool, StoredState), Problem> {
     let what = "nodes.upsert_node";
     let db = db.trip(Route::Primary, what);
-    let upsert = db.statement(UPSERT.as_str(), &node.args());
+    let mut args = node.args().to_vec();
+    args.push(num(i64::from(node.nodes_max)));
+    let upsert = db.statement(UPSERT.as_str(), &args);
     let results = db.batch(vec![upsert, stored_state(&db, node)]).await?;
     Ok((changes(&results, 0) > 0, state_of(&results, 1, what)?))
 }
@@ -259,6 +271,7 @@ fn state_of(
         org_banned: row.banned.map(|b| b != 0),
         unchanged: row.unchanged != 0,
         secrets_fetched: row.secrets_fetched != 0,
+        org_nodes: row.org_nodes as i64,
     })
 }
 
@@ -270,5 +283,6 @@ gatehouse_core::d1_row! {
         banned: Option<i64>,
         unchanged: i64,
         secrets_fetched: i64,
+        org_nodes: f64,
     }
 }
