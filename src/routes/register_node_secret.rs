@@ -70,22 +70,27 @@ enum Answer {
 }
 
 /// Compares `secret` with a known node id's, counted as a wrong secret on the primary
-/// first (store::node_secrets::reserve_guess) and given back when it is right: one
+/// first (store::node_secrets::reserve_guess) and given back unless it was wrong: one
 /// KDF run, and none once the node id is locked.
 async fn compare(db: &Db, node_id: &str, secret: &str, now_ms: i64) -> Result<Answer, Problem> {
     let reserved = store::node_secrets::reserve_guess(db, node_id, now_ms)
         .await?
         .ok_or_else(|| internal("reserving a guess", "the node id is gone"))?;
-    if let Some(seconds) = reserved.before.locked_for_seconds(now_ms) {
-        return Ok(Answer::Locked(seconds));
-    }
-    let right = password::verify(secret.as_bytes(), &reserved.secret_hash)
-        .map_err(|e| internal("stored hash", e))?;
-    if !right {
-        return Ok(Answer::Wrong);
-    }
+    let answer = match reserved.before.locked_for_seconds(now_ms) {
+        Some(seconds) => Answer::Locked(seconds),
+        None => {
+            let right = password::verify(secret.as_bytes(), &reserved.secret_hash)
+                .map_err(|e| internal("stored hash", e))?;
+            if !right {
+                return Ok(Answer::Wrong);
+            }
+            Answer::Registered
+        }
+    };
+    // Only a wrong secret keeps its count: one refused unread compared nothing, so the
+    // count stays the comparisons that failed (an honest burst leaves none behind).
     store::node_secrets::take_back_guess(db, node_id).await?;
-    Ok(Answer::Registered)
+    Ok(answer)
 }
 
 fn fastapi_json(status: u16, body: String) -> Response {

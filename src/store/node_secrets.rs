@@ -88,7 +88,8 @@ pub async fn reserve_guess(
         }))
 }
 
-/// Gives back the count [`reserve_guess`] took for a secret that was right.
+/// Gives back the count [`reserve_guess`] took for a secret that was right, or not
+/// compared because the node id was locked.
 pub async fn take_back_guess(db: &Db, node_id: &str) -> Result<(), Problem> {
     let db = db.trip(Route::Primary, "node_secrets.take_back_guess");
     let statement = db.statement(

@@ -140,6 +140,25 @@ fn an_exported_database_restored_into_a_fresh_one_continues_where_it_was() {
         ),
     );
     assert_eq!(next.status, 200, "{}", next.body);
+    // The organization's node count came back with its rows, and the triggers that
+    // keep it (migration 0019) with the schema: a new node counts, its removal too.
+    let node_count = || {
+        app.d1_query(&format!(
+            "SELECT node_count FROM organizations WHERE id = '{}'",
+            before.org
+        ))[0]["node_count"]
+            .clone()
+    };
+    assert_eq!(node_count(), 1);
+    let second = app.post_json(
+        "/register",
+        &signed(
+            &before.key,
+            &fields("192.0.2.201", before.last_signed_ms, Some(&before.org)),
+        ),
+    );
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(node_count(), 2);
 
     // A refresh token that was already rotated before the backup is still spent.
     let reused = app.post_json(

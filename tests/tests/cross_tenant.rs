@@ -11,7 +11,7 @@ use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
 use gatehouse_e2e::nodes::{now_ms, register};
-use gatehouse_e2e::{shared_app, TestApp, TestResponse};
+use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use serde_json::json;
 
@@ -228,24 +228,63 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
     // Two hostile organizations put nodes at the honest node's address. A forged
     // registration for it without id_org: the key this isolate remembers for the
     // address, then the cold path's ten candidates without that key — never more than
-    // eleven RSA operations (SECURITY.md, CPU amplification).
+    // eleven RSA operations (SECURITY.md, CPU amplification). Their nodes are newer than
+    // the honest one, so its key stays first among the address's candidates.
     let mut sql = String::new();
+    let later = now_ms();
     for org in 0..2 {
         sql.push_str(&format!(
             "INSERT INTO nodes (org_id, ip, provider, status, region, version, key_id, \
              last_signed_at_ms, created_at_ms, updated_at_ms) VALUES ('hostile-{org}', \
-             '198.51.100.20', 'S3', 'online', 'eu-1', '1', 'h-{org}-0', 1, 1, 1);"
+             '198.51.100.20', 'S3', 'online', 'eu-1', '1', 'h-{org}-0', 1, {later}, {later});"
         ));
     }
     app.d1_query(&sql);
     let stranger = PrivateKey::generate(2048).unwrap();
     let forged = register(app, &stranger, "198.51.100.20", t + 2, None);
     assert_eq!(forged.status, 400, "{}", forged.body);
-    assert!(verifications(&forged) <= 11, "{}", verifications(&forged));
+    // Here exactly ten: the remembered key (the honest node's, also the first of the
+    // cold path's candidates, being the earliest node's) is not tried twice.
+    assert_eq!(verifications(&forged), 10);
     // The honest node is still known and verified with one operation.
     let honest_again = register(app, &honest, "198.51.100.20", t + 3, None);
     assert_eq!(honest_again.status, 200, "{}", honest_again.body);
     assert_eq!(verifications(&honest_again), 1);
+}
+
+/// Organizations that put nodes at an address later cannot push the first one's key out
+/// of the bounded search a re-registration without `id_org` makes (cold path: the
+/// D1_BASELINE worker never takes the warm one).
+#[test]
+fn later_organizations_at_an_address_never_crowd_out_its_first_node() {
+    let app = spawn_app_with(&[("D1_BASELINE", "on")]);
+    let honest = PrivateKey::generate(2048).unwrap();
+    app.seed_org_key(
+        "first",
+        "first-key",
+        &honest.public_key().to_spki_pem(),
+        2048,
+    );
+    let t = now_ms();
+    let ip = "198.51.100.30";
+    assert_eq!(register(&app, &honest, ip, t, Some("first")).status, 200);
+    // Eleven organizations, each with a newer key and a newer node at the address.
+    let later = now_ms() + 60_000;
+    let mut sql = String::new();
+    for (org, key) in distinct_public_keys(11).iter().enumerate() {
+        sql.push_str(&format!(
+            "INSERT INTO organizations (id, name, created_at_ms) VALUES ('later-{org}', 'l', 1); \
+             INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
+             VALUES ('l-{org}', 'later-{org}', '{key}', 2048, {t}); \
+             INSERT INTO nodes (org_id, ip, provider, status, region, version, key_id, \
+             last_signed_at_ms, created_at_ms, updated_at_ms) VALUES ('later-{org}', '{ip}', \
+             'S3', 'online', 'eu-1', '1', 'l-{org}', 1, {later}, {later});"
+        ));
+    }
+    app.d1_query(&sql);
+    let again = register(&app, &honest, ip, t + 1, None);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(verifications(&again), 1);
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn trips(res: &TestResponse) -> (String, String) {
 #[test]
 fn an_existing_account_cannot_be_told_by_side_effects() {
     let app = shared_app();
-    sign_up(&app, "ada@side-effects.example");
+    sign_up(app, "ada@side-effects.example");
     let pairs = [
         (
             "/user/login",
@@ -61,8 +61,8 @@ fn an_existing_account_cannot_be_told_by_side_effects() {
 #[test]
 fn link_pages_cannot_be_framed_leak_no_token_and_refuse_other_sites_forms() {
     let app = shared_app();
-    sign_up(&app, "ada@link-pages.example");
-    let path = verification_path(&app, "ada@link-pages.example");
+    sign_up(app, "ada@link-pages.example");
+    let path = verification_path(app, "ada@link-pages.example");
     for page in [app.get(&path), app.get("/user/reset-password?token=t")] {
         assert_eq!(page.status, 200);
         let csp = page.header("content-security-policy").unwrap();
@@ -143,22 +143,22 @@ fn bookmarks_go_only_to_signed_in_callers_and_never_echo_a_forged_one() {
         &signup_body("ada@bookmarks.example", json!({})),
     );
     assert_eq!(signed_up.status, 201);
-    let path = verification_path(&app, "ada@bookmarks.example");
+    let path = verification_path(app, "ada@bookmarks.example");
     let anonymous = [
         signed_up,
-        login_at(&app, "198.51.100.1", "ada@bookmarks.example", PASSWORD),
+        login_at(app, "198.51.100.1", "ada@bookmarks.example", PASSWORD),
         app.post_json(
             "/user/pre-verify-email",
             &json!({"token": link_token(&path)}),
         ),
-        open_and_confirm(&app, &path),
+        open_and_confirm(app, &path),
         app.post_json("/user/resend-verification", &json!({"email": "a@b.co"})),
     ];
     for res in &anonymous {
         assert!(res.status < 300, "{}", res.body);
         assert!(res.header("x-d1-bookmark").is_none(), "{}", res.body);
     }
-    let login = login_at(&app, "198.51.100.1", "ada@bookmarks.example", PASSWORD);
+    let login = login_at(app, "198.51.100.1", "ada@bookmarks.example", PASSWORD);
     assert_eq!(login.status, 200, "{}", login.body);
     let token = login.json()["accessToken"].as_str().unwrap().to_owned();
     let org = login.json()["user"]["orgId"].as_str().unwrap().to_owned();

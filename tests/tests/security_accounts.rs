@@ -46,9 +46,9 @@ fn assert_token_is_dead(app: &TestApp, token: &str, org: &str, victims_sign_in: 
 #[test]
 fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
     let app = shared_app();
-    let (_, org, _) = verified_user(&app, "ada@stolen-token.example");
-    let stolen = login(&app, "ada@stolen-token.example");
-    let phone = login(&app, "ada@stolen-token.example");
+    let (_, org, _) = verified_user(app, "ada@stolen-token.example");
+    let stolen = login(app, "ada@stolen-token.example");
+    let phone = login(app, "ada@stolen-token.example");
     let (stolen_token, phone_token) = (text(&stolen, "accessToken"), text(&phone, "accessToken"));
     assert_eq!(
         app.request_as(&stolen_token, "GET", "/token", None).status,
@@ -62,7 +62,7 @@ fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
         app.request_as(&phone_token, "DELETE", &path, None).status,
         200
     );
-    assert_token_is_dead(&app, &stolen_token, &org, &text(&phone, "tokenId"));
+    assert_token_is_dead(app, &stolen_token, &org, &text(&phone, "tokenId"));
     let listed = app.request_as(&phone_token, "GET", "/token", None);
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert!(listed.json()["tokens"]
@@ -77,10 +77,10 @@ fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
         &json!({"refresh_token": text(&phone, "refreshToken")}),
     );
     assert_eq!(out.status, 200, "{}", out.body);
-    assert_token_is_dead(&app, &phone_token, &org, "any");
+    assert_token_is_dead(app, &phone_token, &org, "any");
 
     // A refreshed access token belongs to the same sign-in: it works, then dies with it.
-    let laptop = login(&app, "ada@stolen-token.example");
+    let laptop = login(app, "ada@stolen-token.example");
     let refreshed = app.post_json(
         "/user/refresh",
         &json!({"refresh_token": text(&laptop, "refreshToken")}),
@@ -92,12 +92,12 @@ fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
     );
 
     // A password reset ends every sign-in: the old access tokens, fresh or not, fail.
-    reset_by_mail(&app, "ada@stolen-token.example", 1, "Another1horse");
+    reset_by_mail(app, "ada@stolen-token.example", 1, "Another1horse");
     for token in [text(&laptop, "accessToken"), fresh] {
-        assert_token_is_dead(&app, &token, &org, "any");
+        assert_token_is_dead(app, &token, &org, "any");
     }
     let again = login_at(
-        &app,
+        app,
         "198.51.100.1",
         "ada@stolen-token.example",
         "Another1horse",
@@ -125,7 +125,7 @@ fn squat(app: &TestApp, email: &str) -> Value {
 #[test]
 fn a_sign_up_with_someone_elses_address_never_ends_verified() {
     let app = shared_app();
-    let squatter = squat(&app, "victim@corp.example");
+    let squatter = squat(app, "victim@corp.example");
     let org = text(&squatter["user"], "orgId");
 
     // The mail the victim gets says what happened and what to do, and carries nothing
@@ -143,7 +143,7 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
             assert!(!body.contains(typed), "{typed} in {body}");
         }
     }
-    let path = verification_path(&app, "victim@corp.example");
+    let path = verification_path(app, "victim@corp.example");
     let page = app.get(&path);
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
     assert!(page.body.contains("If it was not you"));
@@ -151,7 +151,7 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
 
     // The victim presses the button of a mail they did not ask for (they do not know
     // the squatter's password): nothing is verified, the link stays usable.
-    let pressed = open_and_confirm(&app, &path);
+    let pressed = open_and_confirm(app, &path);
     assert_eq!(pressed.status, 401, "{}", pressed.body);
     assert!(pressed.body.contains("Email not verified"));
     let token = link_token(&path);
@@ -187,7 +187,7 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
 
     // The mailbox owner takes the address over: a password reset (mailed to them) ends
     // the squatter's sign-ins, then the link with their own password verifies.
-    reset_by_mail(&app, "victim@corp.example", 1, "Victim1pass");
+    reset_by_mail(app, "victim@corp.example", 1, "Victim1pass");
     let reset_mail = &app.wait_for_emails("victim@corp.example", 2)[1];
     assert!(!reset_mail.text.contains("evil.example") && !reset_mail.html.contains("evil.example"));
     assert_error(
@@ -201,10 +201,10 @@ fn a_sign_up_with_someone_elses_address_never_ends_verified() {
     );
     assert_eq!(squatter_refresh.status, 401, "{}", squatter_refresh.body);
     assert_eq!(
-        login_at(&app, "203.0.113.66", "victim@corp.example", "Squatter1pass").status,
+        login_at(app, "203.0.113.66", "victim@corp.example", "Squatter1pass").status,
         401
     );
-    let verified = open_and_confirm_with(&app, &path, "Victim1pass");
+    let verified = open_and_confirm_with(app, &path, "Victim1pass");
     assert_eq!(verified.status, 200, "{}", verified.body);
     assert!(verified.body.contains("Email verified"));
     let owner = app.d1_query(&format!(

@@ -49,28 +49,28 @@ fn nodes_at(app: &TestApp, ip: &str) -> Vec<String> {
 #[test]
 fn an_address_is_each_organizations_own() {
     let app = shared_app();
-    let alice = seed_org(&app, "org-alice", 2048);
-    let mallory = seed_org(&app, "org-mallory", 2048);
+    let alice = seed_org(app, "org-alice", 2048);
+    let mallory = seed_org(app, "org-mallory", 2048);
     let t = now_ms();
     // Mallory takes Alice's public address before Alice's node's first registration,
     // and the LAN address both use.
     for ip in ["203.0.113.50", "10.0.0.5"] {
         assert_eq!(
-            register(&app, &mallory, ip, t, Some("org-mallory")).status,
+            register(app, &mallory, ip, t, Some("org-mallory")).status,
             200
         );
     }
     // Alice's node registers anyway, first and again (cold, then warm), in both forms.
     for ip in ["203.0.113.50", "10.0.0.5"] {
         assert_eq!(
-            register(&app, &alice, ip, t + 1, Some("org-alice")).status,
+            register(app, &alice, ip, t + 1, Some("org-alice")).status,
             200
         );
         assert_eq!(
-            register(&app, &alice, ip, t + 2, Some("org-alice")).status,
+            register(app, &alice, ip, t + 2, Some("org-alice")).status,
             200
         );
-        assert_eq!(nodes_at(&app, ip), ["org-alice", "org-mallory"]);
+        assert_eq!(nodes_at(app, ip), ["org-alice", "org-mallory"]);
     }
     let secs = t / 1000 + 10;
     let res = app.post_json(
@@ -80,11 +80,11 @@ fn an_address_is_each_organizations_own() {
     assert_eq!(res.status, 200, "{}", res.body);
     // A node that does not name its organization is found by the key that signed it.
     assert_eq!(
-        register(&app, &alice, "10.0.0.5", t + 20_000, None).status,
+        register(app, &alice, "10.0.0.5", t + 20_000, None).status,
         200
     );
     assert_eq!(
-        register(&app, &mallory, "10.0.0.5", t + 20_000, None).status,
+        register(app, &mallory, "10.0.0.5", t + 20_000, None).status,
         200
     );
     // Mallory unregistering "her" address takes nothing from Alice.
@@ -93,21 +93,15 @@ fn an_address_is_each_organizations_own() {
         &unregister_body(&mallory, "203.0.113.50", t + 30_000, "org-mallory"),
     );
     assert_eq!(gone.status, 200, "{}", gone.body);
-    assert_eq!(nodes_at(&app, "203.0.113.50"), ["org-alice"]);
+    assert_eq!(nodes_at(app, "203.0.113.50"), ["org-alice"]);
     // Nor can she take over Alice's node by naming Alice's organization.
     assert_refused(
-        &register(
-            &app,
-            &mallory,
-            "203.0.113.50",
-            t + 40_000,
-            Some("org-alice"),
-        ),
+        &register(app, &mallory, "203.0.113.50", t + 40_000, Some("org-alice")),
         400,
         INVALID,
     );
     assert_eq!(
-        register(&app, &alice, "203.0.113.50", t + 50_000, None).status,
+        register(app, &alice, "203.0.113.50", t + 50_000, None).status,
         200
     );
 }
@@ -115,7 +109,7 @@ fn an_address_is_each_organizations_own() {
 #[test]
 fn a_registration_signature_never_unregisters() {
     let app = shared_app();
-    let key = seed_org(&app, "org-heartbeat", 2048);
+    let key = seed_org(app, "org-heartbeat", 2048);
     let secs = now_ms() / 1000;
     let first = app.post_json(
         "/register",
@@ -126,7 +120,7 @@ fn a_registration_signature_never_unregisters() {
     // installer's message is a registration's, never a removal's.
     let heartbeat = installer_body(&key, "203.0.113.51", secs + 5, "org-heartbeat");
     assert_refused(&app.post_json("/unregister", &heartbeat), 400, INVALID);
-    assert_eq!(nodes_at(&app, "203.0.113.51"), ["org-heartbeat"]);
+    assert_eq!(nodes_at(app, "203.0.113.51"), ["org-heartbeat"]);
     // And a v1 registration is not an unregistration either.
     let v1 = signed(
         &key,
@@ -140,7 +134,7 @@ fn a_registration_signature_never_unregisters() {
 #[test]
 fn every_spelling_of_one_host_is_one_node() {
     let app = shared_app();
-    let key = seed_org(&app, "org-spellings", 2048);
+    let key = seed_org(app, "org-spellings", 2048);
     let t = now_ms();
     for (i, ip) in [
         "203.0.113.60",
@@ -153,10 +147,10 @@ fn every_spelling_of_one_host_is_one_node() {
     .iter()
     .enumerate()
     {
-        let res = register(&app, &key, ip, t + i as i64, Some("org-spellings"));
+        let res = register(app, &key, ip, t + i as i64, Some("org-spellings"));
         assert_eq!(res.status, 200, "{ip}: {}", res.body);
     }
-    assert_eq!(nodes_at(&app, "203.0.113.60"), ["org-spellings"]);
+    assert_eq!(nodes_at(app, "203.0.113.60"), ["org-spellings"]);
     let rows = app.d1_query("SELECT count(*) AS n FROM nodes WHERE org_id = 'org-spellings'");
     assert_eq!(rows[0]["n"], 1);
     for (ip, says) in [
@@ -170,7 +164,7 @@ fn every_spelling_of_one_host_is_one_node() {
         ("::7f00:1", "Invalid ip: unspecified"),
         ("64:ff9b::127.0.0.1", "Invalid ip: unspecified"),
     ] {
-        let res = register(&app, &key, ip, t + 100, Some("org-spellings"));
+        let res = register(app, &key, ip, t + 100, Some("org-spellings"));
         assert_eq!(res.status, 400, "{ip}: {}", res.body);
         let message = res.json()["message"].as_str().unwrap().to_owned();
         assert!(message.starts_with(says), "{ip}: {message}");
@@ -180,7 +174,7 @@ fn every_spelling_of_one_host_is_one_node() {
 #[test]
 fn published_fields_hold_no_markup_lookups_or_direction_changes() {
     let app = shared_app();
-    let key = seed_org(&app, "org-markup", 2048);
+    let key = seed_org(app, "org-markup", 2048);
     let t = now_ms();
     for (field, value) in [
         ("region", "<img src=x onerror=alert(1)>"),
@@ -198,7 +192,7 @@ fn published_fields_hold_no_markup_lookups_or_direction_changes() {
         let message = res.json()["message"].as_str().unwrap().to_owned();
         assert!(message.starts_with(&format!("Invalid {field}: 1 to 64 letters, digits")));
     }
-    assert!(nodes_at(&app, "203.0.113.61").is_empty());
+    assert!(nodes_at(app, "203.0.113.61").is_empty());
     // What the real installer and client send passes and is published as sent.
     let secs = t / 1000;
     let res = app.post_json(
@@ -214,13 +208,13 @@ fn published_fields_hold_no_markup_lookups_or_direction_changes() {
 #[test]
 fn nothing_is_learnt_before_a_signature_verifies() {
     let app = shared_app();
-    let key = seed_org(&app, "org-probed", 2048);
-    seed_org(&app, "org-probed-banned", 2048);
+    let key = seed_org(app, "org-probed", 2048);
+    seed_org(app, "org-probed-banned", 2048);
     app.d1_query("UPDATE organizations SET banned = 1 WHERE id = 'org-probed-banned'");
     let stranger = PrivateKey::generate(2048).unwrap();
     let t = now_ms();
     assert_eq!(
-        register(&app, &key, "203.0.113.62", t, Some("org-probed")).status,
+        register(app, &key, "203.0.113.62", t, Some("org-probed")).status,
         200
     );
 
@@ -236,7 +230,7 @@ fn nothing_is_learnt_before_a_signature_verifies() {
     .iter()
     .enumerate()
     .map(|(i, (ip, org))| {
-        let res = register(&app, &stranger, ip, t + 1 + i as i64, Some(org));
+        let res = register(app, &stranger, ip, t + 1 + i as i64, Some(org));
         (res.status, res.body)
     })
     .collect();
@@ -244,13 +238,13 @@ fn nothing_is_learnt_before_a_signature_verifies() {
         assert_eq!(answer, &answers[0]);
     }
     assert_refused(
-        &register(&app, &stranger, "203.0.113.63", t + 10, Some("org-probed")),
+        &register(app, &stranger, "203.0.113.63", t + 10, Some("org-probed")),
         400,
         INVALID,
     );
     // Without an organization: a registered and an unregistered address alike.
-    let registered = register(&app, &stranger, "203.0.113.62", t + 11, None);
-    let unknown = register(&app, &stranger, "203.0.113.63", t + 12, None);
+    let registered = register(app, &stranger, "203.0.113.62", t + 11, None);
+    let unknown = register(app, &stranger, "203.0.113.63", t + 12, None);
     assert_refused(&registered, 400, INVALID_WITHOUT_ORG);
     assert_eq!(
         (registered.status, registered.body),
@@ -282,8 +276,8 @@ fn nothing_is_learnt_before_a_signature_verifies() {
 #[test]
 fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
     let app = shared_app();
-    let (token, org, _) = verified_user(&app, "owner@nodes.example");
-    let (key, _) = upload_new_key(&app, &token, &org);
+    let (token, org, _) = verified_user(app, "owner@nodes.example");
+    let (key, _) = upload_new_key(app, &token, &org);
     // A tombstone from long ago: past its retention, the next removal sweeps it.
     app.d1_execute(
         "INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) \
@@ -294,7 +288,7 @@ fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
     for (ip, removal) in [("203.0.113.64", "unregister"), ("203.0.113.65", "delete")] {
         // Captured on the way, never delivered: a registration signed at t.
         let captured = signed(&key, &fields(ip, t, Some(&org)));
-        assert_eq!(register(&app, &key, ip, t + 1_000, Some(&org)).status, 200);
+        assert_eq!(register(app, &key, ip, t + 1_000, Some(&org)).status, 200);
         let removed = match removal {
             "unregister" => {
                 app.post_json("/unregister", &unregister_body(&key, ip, t + 2_000, &org))
@@ -309,12 +303,12 @@ fn a_removed_node_cannot_be_brought_back_by_a_captured_registration() {
         assert_eq!(removed.status, 200, "{removal}: {}", removed.body);
         // Inside its window, its nonce unused: D1's tombstone refuses it.
         assert_refused(&app.post_json("/register", &captured), 400, REPLAY);
-        assert!(nodes_at(&app, ip).is_empty(), "{ip} stays removed");
+        assert!(nodes_at(app, ip).is_empty(), "{ip} stays removed");
         // The node itself comes back with a registration signed after the removal (a
         // manager's removal is at the time it was made: an unwritten heartbeat of the
         // node, newer than its row, must not bring it back either).
         let after = (t + 3_000).max(now_ms() + 1_000);
-        assert_eq!(register(&app, &key, ip, after, Some(&org)).status, 200);
+        assert_eq!(register(app, &key, ip, after, Some(&org)).status, 200);
     }
     // Tombstones are kept only while a request signed before them could be fresh.
     let kept = app.d1_query(

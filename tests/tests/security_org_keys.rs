@@ -25,13 +25,13 @@ fn active_keys(app: &TestApp, token: &str, org: &str) -> usize {
 #[test]
 fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     let app = shared_app();
-    let (owner, owner_org, _) = verified_user(&app, "owner@keys.example");
-    let (squatter, squat_org, _) = verified_user(&app, "mallory@evil.example");
+    let (owner, owner_org, _) = verified_user(app, "owner@keys.example");
+    let (squatter, squat_org, _) = verified_user(app, "mallory@evil.example");
     let key = PrivateKey::generate(2048).unwrap();
     let pem = key.public_key().to_spki_pem();
 
     // Public keys are public: the squatter uploads the owner's before the owner does.
-    let copy = upload(&app, &squatter, &squat_org, json!({ "publicKey": pem }));
+    let copy = upload(app, &squatter, &squat_org, json!({ "publicKey": pem }));
     assert_eq!(copy.status, 201, "{}", copy.body);
     // The owner's node starts (the installer's form: id_org is not signed). Captured
     // and re-sent naming the squatter's organization, it still lands nowhere.
@@ -54,14 +54,14 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
 
     // The owner cannot upload it while the copy is active without proof…
     assert_error(
-        &upload(&app, &owner, &owner_org, json!({ "publicKey": pem })),
+        &upload(app, &owner, &owner_org, json!({ "publicKey": pem })),
         409,
         "KEY_EXISTS",
     );
     // …a proof made for another organization does not count…
     let proof_for = |org: &str| STANDARD.encode(key.sign(possession_message(org).as_bytes()));
     let wrong = upload(
-        &app,
+        app,
         &owner,
         &owner_org,
         json!({ "publicKey": pem, "proof": proof_for(&squat_org) }),
@@ -69,13 +69,13 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     assert_error(&wrong, 400, "INVALID_INPUT");
     // …and with the proof, the owner's upload wins: the copy is revoked and audited.
     let proven = upload(
-        &app,
+        app,
         &owner,
         &owner_org,
         json!({ "publicKey": pem, "proof": proof_for(&owner_org) }),
     );
     assert_eq!(proven.status, 201, "{}", proven.body);
-    assert_eq!(active_keys(&app, &squatter, &squat_org), 0);
+    assert_eq!(active_keys(app, &squatter, &squat_org), 0);
     let audit = app.d1_query(&format!(
         "SELECT action FROM key_audit WHERE org_id = '{squat_org}' ORDER BY at_ms"
     ));
@@ -85,7 +85,7 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     );
     // The squatter cannot take it back without the private half.
     assert_error(
-        &upload(&app, &squatter, &squat_org, json!({ "publicKey": pem })),
+        &upload(app, &squatter, &squat_org, json!({ "publicKey": pem })),
         409,
         "KEY_EXISTS",
     );
@@ -99,11 +99,11 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
 #[test]
 fn a_key_revoked_by_a_squatter_is_its_owners_to_upload() {
     let app = shared_app();
-    let (owner, owner_org, _) = verified_user(&app, "owner@revoked.example");
-    let (squatter, squat_org, _) = verified_user(&app, "mallory@revoked-evil.example");
+    let (owner, owner_org, _) = verified_user(app, "owner@revoked.example");
+    let (squatter, squat_org, _) = verified_user(app, "mallory@revoked-evil.example");
     let key = PrivateKey::generate(2048).unwrap();
     let pem = key.public_key().to_spki_pem();
-    let copy = upload(&app, &squatter, &squat_org, json!({ "publicKey": pem }));
+    let copy = upload(app, &squatter, &squat_org, json!({ "publicKey": pem }));
     let key_id = copy.json()["data"]["id"].as_str().unwrap().to_owned();
     let revoke = app.request_as(
         &squatter,
@@ -113,7 +113,7 @@ fn a_key_revoked_by_a_squatter_is_its_owners_to_upload() {
     );
     assert_eq!(revoke.status, 200, "{}", revoke.body);
     // Refused only while active elsewhere: the owner may now add it, proof or not.
-    let res = upload(&app, &owner, &owner_org, json!({ "publicKey": pem }));
+    let res = upload(app, &owner, &owner_org, json!({ "publicKey": pem }));
     assert_eq!(res.status, 201, "{}", res.body);
 }
 
@@ -188,21 +188,21 @@ fn node_secret(app: &TestApp, node_id: &str, secret: &str) -> TestResponse {
 #[test]
 fn node_secrets_cannot_be_guessed_online() {
     let app = shared_app();
-    let honest = node_secret(&app, "node-guarded", "the-real-secret");
+    let honest = node_secret(app, "node-guarded", "the-real-secret");
     assert_eq!(honest.status, 200, "{}", honest.body);
     assert_eq!(
-        node_secret(&app, "node-guarded", "the-real-secret").body,
+        node_secret(app, "node-guarded", "the-real-secret").body,
         r#"{"node_id":"node-guarded","registered":true}"#
     );
     // Ten guesses get Infera's 409…
     for i in 0..10 {
-        let res = node_secret(&app, "node-guarded", &format!("guess-{i}"));
+        let res = node_secret(app, "node-guarded", &format!("guess-{i}"));
         assert_eq!(res.status, 409, "guess {i}: {}", res.body);
         assert_eq!(res.body, r#"{"detail":"Node already registered"}"#);
     }
     // …then the node id stops answering guesses, even a right one, for an hour.
     for secret in ["guess-10", "the-real-secret"] {
-        let res = node_secret(&app, "node-guarded", secret);
+        let res = node_secret(app, "node-guarded", secret);
         assert_eq!(res.status, 429, "{}", res.body);
         assert_eq!(
             res.body,
@@ -212,8 +212,8 @@ fn node_secrets_cannot_be_guessed_online() {
         assert!((3590..=3600).contains(&retry), "{retry}");
     }
     // Other node ids are not affected; a new one registers as always.
-    assert_eq!(node_secret(&app, "node-other", "s").status, 200);
-    assert_eq!(node_secret(&app, "node-other", "s").status, 200);
+    assert_eq!(node_secret(app, "node-other", "s").status, 200);
+    assert_eq!(node_secret(app, "node-other", "s").status, 200);
     // After the window the node id answers again (the stored counter, aged by an hour).
     app.d1_execute(
         "UPDATE node_secrets SET failed_since_ms = failed_since_ms - 3600000 \
@@ -221,8 +221,8 @@ fn node_secrets_cannot_be_guessed_online() {
     )
     .expect("age the window");
     assert_eq!(
-        node_secret(&app, "node-guarded", "the-real-secret").status,
+        node_secret(app, "node-guarded", "the-real-secret").status,
         200
     );
-    assert_eq!(node_secret(&app, "node-guarded", "guess-11").status, 409);
+    assert_eq!(node_secret(app, "node-guarded", "guess-11").status, 409);
 }

@@ -105,12 +105,16 @@ pub enum ColdRefusal {
     Replay,
 }
 
-pub fn cold_refusal(state: &StoredState, nodes_max: u32) -> ColdRefusal {
+pub fn cold_refusal(state: &StoredState, signed_at_ms: i64, nodes_max: u32) -> ColdRefusal {
+    let replayed = state.secrets_fetched
+        || state
+            .last_signed_at_ms
+            .is_some_and(|last| signed_at_ms <= last);
     if state.org_banned != Some(false) {
         ColdRefusal::OrgUnusable
     } else if !state.key_active {
         ColdRefusal::KeyRevoked
-    } else if state.node_org.is_none() && state.org_nodes >= i64::from(nodes_max) {
+    } else if !replayed && state.node_org.is_none() && state.org_nodes >= i64::from(nodes_max) {
         ColdRefusal::OrgFull
     } else {
         ColdRefusal::Replay
@@ -229,7 +233,7 @@ mod tests {
             secrets_fetched: true,
             ..state(None, None, true, Some(false))
         };
-        assert_eq!(cold_refusal(&new_node, MAX), ColdRefusal::Replay);
+        assert_eq!(cold_refusal(&new_node, 11, MAX), ColdRefusal::Replay);
         // A ban still comes first, and a revoked key is still read again.
         assert_ban_and_revocation_come_first(&fetched);
     }
@@ -312,24 +316,24 @@ mod tests {
         // A new node (no row): a ban or a revocation since the read is named as such.
         let new_node = |key_active, banned| state(None, None, key_active, banned);
         assert_eq!(
-            cold_refusal(&new_node(true, Some(true)), MAX),
+            cold_refusal(&new_node(true, Some(true)), 11, MAX),
             ColdRefusal::OrgUnusable
         );
         assert_eq!(
-            cold_refusal(&new_node(false, None), MAX),
+            cold_refusal(&new_node(false, None), 11, MAX),
             ColdRefusal::OrgUnusable
         );
         assert_eq!(
-            cold_refusal(&new_node(false, Some(false)), MAX),
+            cold_refusal(&new_node(false, Some(false)), 11, MAX),
             ColdRefusal::KeyRevoked
         );
         // Nothing else changed: a newer request or a tombstone got there first.
         assert_eq!(
-            cold_refusal(&state(Some("o"), Some(10), true, Some(false)), MAX),
+            cold_refusal(&state(Some("o"), Some(10), true, Some(false)), 11, MAX),
             ColdRefusal::Replay
         );
         assert_eq!(
-            cold_refusal(&new_node(true, Some(false)), MAX),
+            cold_refusal(&new_node(true, Some(false)), 11, MAX),
             ColdRefusal::Replay
         );
         // A new node in an organization at NODES_MAX, after the ban and the revocation;
@@ -339,17 +343,32 @@ mod tests {
             ..node
         };
         assert_eq!(
-            cold_refusal(&full(new_node(true, Some(false))), MAX),
+            cold_refusal(&full(new_node(true, Some(false))), 11, MAX),
             ColdRefusal::OrgFull
         );
         assert_eq!(
-            cold_refusal(&full(new_node(false, Some(false))), MAX),
+            cold_refusal(&full(new_node(false, Some(false))), 11, MAX),
             ColdRefusal::KeyRevoked
         );
         assert_eq!(
-            cold_refusal(&full(state(Some("o"), Some(10), true, Some(false))), MAX),
+            cold_refusal(
+                &full(state(Some("o"), Some(10), true, Some(false))),
+                11,
+                MAX
+            ),
             ColdRefusal::Replay
         );
+        // A new node refused by its tombstone (signed before the removal) or by a
+        // signature /secrets answered is a replay, full or not.
+        assert_eq!(
+            cold_refusal(&full(state(None, Some(12), true, Some(false))), 11, MAX),
+            ColdRefusal::Replay
+        );
+        let claimed = StoredState {
+            secrets_fetched: true,
+            ..full(new_node(true, Some(false)))
+        };
+        assert_eq!(cold_refusal(&claimed, 11, MAX), ColdRefusal::Replay);
     }
 
     const MAX: u32 = 3;

@@ -119,7 +119,7 @@ pub async fn handle(
         // What changed between the read and the write decides the answer: a revoked
         // key or a ban since, a tombstone, or a concurrent newer request.
         return Ok(bad_request(
-            match warm::cold_refusal(&state, config.nodes_max) {
+            match warm::cold_refusal(&state, registration.timestamp.ms, config.nodes_max) {
                 ColdRefusal::OrgUnusable => ORG_UNUSABLE,
                 ColdRefusal::KeyRevoked => INVALID_SIGNATURE,
                 ColdRefusal::OrgFull => ORG_FULL,

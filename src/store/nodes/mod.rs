@@ -63,12 +63,19 @@ gatehouse_core::d1_row! {
 const CANDIDATE_ORG: &str =
     "(org_id = ?2 OR (?2 = '' AND org_id IN (SELECT org_id FROM nodes WHERE ip = ?1)))";
 
+/// Sorts after every real time.
+const NEVER: i64 = i64::MAX;
+
+/// The candidates' active keys, at most ?3: first the keys nodes at the address last
+/// used, the earliest node's first (organizations that register there later cannot
+/// push an earlier one's key out of the bounded search), then the newest.
 static CANDIDATE_KEYS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT k.id, k.org_id, k.public_key_pem, k.proven, \
          (SELECT banned FROM organizations o WHERE o.id = k.org_id) AS org_banned \
          FROM org_keys k WHERE k.revoked_at_ms IS NULL AND {CANDIDATE_ORG} \
-         ORDER BY k.id IN (SELECT key_id FROM nodes WHERE ip = ?1) DESC, \
+         ORDER BY coalesce((SELECT min(created_at_ms) FROM nodes \
+                            WHERE ip = ?1 AND key_id = k.id), {NEVER}), \
          k.created_at_ms DESC LIMIT ?3"
     )
 });
