@@ -68,14 +68,16 @@ const NEVER: i64 = i64::MAX;
 
 /// The candidates' active keys, at most ?3: first the keys nodes at the address last
 /// used, the earliest node's first (organizations that register there later cannot
-/// push an earlier one's key out of the bounded search), then the newest.
+/// push an earlier one's key out of the bounded search), then the newest. `+key_id`
+/// keeps SQLite on the address's index (a few rows): by `nodes_by_key` it would read
+/// every node the key signed, thousands in a large organization.
 static CANDIDATE_KEYS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT k.id, k.org_id, k.public_key_pem, k.proven, \
          (SELECT banned FROM organizations o WHERE o.id = k.org_id) AS org_banned \
          FROM org_keys k WHERE k.revoked_at_ms IS NULL AND {CANDIDATE_ORG} \
          ORDER BY coalesce((SELECT min(created_at_ms) FROM nodes \
-                            WHERE ip = ?1 AND key_id = k.id), {NEVER}), \
+                            WHERE ip = ?1 AND +key_id = k.id), {NEVER}), \
          k.created_at_ms DESC LIMIT ?3"
     )
 });
