@@ -60,7 +60,8 @@ pub struct Reserved {
 /// one is over) before its secret is compared, and returns the stored hash with the
 /// count as it was: D1 runs one statement at a time, so concurrent guesses each see
 /// the ones before them and a burst compares no more than guesses sent one by one. A
-/// right secret gives its count back ([`take_back_guess`]). `None`: no such node id.
+/// right secret, or one refused unread, gives its count back ([`take_back_guess`]).
+/// `None`: no such node id.
 pub async fn reserve_guess(
     db: &Db,
     node_id: &str,

@@ -10,7 +10,7 @@ use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
-use gatehouse_e2e::nodes::{now_ms, register};
+use gatehouse_e2e::nodes::{now_ms, register, seed_org};
 use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use serde_json::json;
@@ -158,13 +158,7 @@ fn distinct_public_keys(count: usize) -> Vec<String> {
 #[test]
 fn no_organization_can_crowd_out_another_by_uploading_keys() {
     let app = shared_app();
-    let honest = PrivateKey::generate(2048).unwrap();
-    app.seed_org_key(
-        "honest",
-        "honest-key",
-        &honest.public_key().to_spki_pem(),
-        2048,
-    );
+    let honest = seed_org(app, "honest", 2048);
     let t = now_ms();
     // Four older keys of its own besides (an isolate once remembered them all and tried
     // each on a request for the node's address).
@@ -258,13 +252,7 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
 #[test]
 fn later_organizations_at_an_address_never_crowd_out_its_first_node() {
     let app = spawn_app_with(&[("D1_BASELINE", "on")]);
-    let honest = PrivateKey::generate(2048).unwrap();
-    app.seed_org_key(
-        "first",
-        "first-key",
-        &honest.public_key().to_spki_pem(),
-        2048,
-    );
+    let honest = seed_org(&app, "first", 2048);
     let t = now_ms();
     let ip = "198.51.100.30";
     assert_eq!(register(&app, &honest, ip, t, Some("first")).status, 200);
