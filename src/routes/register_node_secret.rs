@@ -7,8 +7,8 @@
 //! 409 must not become a guessing oracle, so each comparison is counted on the primary
 //! before it is made (concurrent guesses cannot all pass a check made before any of
 //! them was counted). D1: one read, which a replica may answer; for a new node_id one
-//! insert; for a known one the counting write, and for the right secret the write that
-//! gives the count back.
+//! insert; for a known one the counting write, and for the right secret (or one refused
+//! as locked) the write that gives the count back.
 
 use crate::store::Db;
 use crate::{config, http, store};

@@ -79,7 +79,7 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
 
     // A new node: the read, then the insert (the row and its indexes).
     let first = app.post_json("/register", &signed(&key, &fields(ip, t, Some(&org))));
-    let new = check("register (new node)", &first, 200, (26, 6, 1, 1));
+    let new = check("register (new node)", &first, 200, (28, 6, 1, 1));
     assert!(new.1 > 0, "a new node is written");
 
     // The heartbeat: nothing changed, so nothing is written and no nonce remembered.
