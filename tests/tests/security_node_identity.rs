@@ -426,8 +426,39 @@ fn an_organization_holds_at_most_nodes_max_nodes_and_its_own_still_register() {
     assert_eq!(room.status, 200, "{}", room.body);
     assert_eq!(node_count("org-capped"), 3);
     // Another organization's limit is its own.
-    let other = seed_org(&app, "org-uncapped", 2048);
-    let res = register(&app, &other, "10.0.0.83", t + 50, Some("org-uncapped"));
+    let other = seed_org(&app, "org-other", 2048);
+    let res = register(&app, &other, "10.0.0.83", t + 50, Some("org-other"));
     assert_eq!(res.status, 200, "{}", res.body);
-    assert_eq!(node_count("org-uncapped"), 1);
+    assert_eq!(node_count("org-other"), 1);
+
+    // Eight first registrations sent at once to an organization with room for two
+    // more: the count is decided in each write, so exactly two are stored.
+    let barrier = std::sync::Barrier::new(8);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let sends: Vec<_> = (0..8)
+            .map(|i| {
+                let (app, other, barrier) = (&app, &other, &barrier);
+                scope.spawn(move || {
+                    let body = signed(
+                        other,
+                        &fields(&format!("10.0.1.{i}"), t + 60, Some("org-other")),
+                    );
+                    barrier.wait();
+                    app.post_json("/register", &body).status
+                })
+            })
+            .collect();
+        sends.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    assert_eq!(
+        (
+            statuses.iter().filter(|s| **s == 200).count(),
+            statuses.iter().filter(|s| **s == 400).count()
+        ),
+        (2, 6),
+        "{statuses:?}"
+    );
+    assert_eq!(node_count("org-other"), 3);
+    let stored = app.d1_query("SELECT count(*) AS n FROM nodes WHERE org_id = 'org-other'");
+    assert_eq!(stored[0]["n"], 3);
 }
