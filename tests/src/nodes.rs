@@ -18,6 +18,25 @@ pub fn now_ms() -> i64 {
 }
 
 /// Creates an organization `org` with one fresh RSA key `<org>-key`, straight into D1.
+/// One SQL statement (for a `d1_query` batch) that writes a node row straight into D1,
+/// not through `/register`: `org`'s node at `ip`, last registered with `key_id`, created
+/// at `created_at_ms` (updated then too; signed at 1). The insert trigger counts it.
+pub fn node_row_sql(org: &str, ip: &str, key_id: &str, created_at_ms: i64) -> String {
+    format!(
+        "INSERT INTO nodes (org_id, ip, provider, status, region, version, key_id, \
+         last_signed_at_ms, created_at_ms, updated_at_ms) VALUES ('{org}', '{ip}', 'S3', \
+         'online', 'eu-1', '1', '{key_id}', 1, {created_at_ms}, {created_at_ms});"
+    )
+}
+
+/// `org`'s node count as D1 keeps it (`organizations.node_count`, migration 0019).
+pub fn node_count(app: &TestApp, org: &str) -> Value {
+    app.d1_query(&format!(
+        "SELECT node_count FROM organizations WHERE id = '{org}'"
+    ))[0]["node_count"]
+        .clone()
+}
+
 pub fn seed_org(app: &TestApp, org: &str, bits: usize) -> PrivateKey {
     let key = PrivateKey::generate(bits).expect("RSA key");
     app.seed_org_key(

@@ -8,7 +8,7 @@
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, login_at, verified_user, PASSWORD};
-use gatehouse_e2e::nodes::{fields, now_ms, signed, upload_new_key};
+use gatehouse_e2e::nodes::{fields, node_count, now_ms, signed, upload_new_key};
 use gatehouse_e2e::{spawn_app, spawn_app_restored, TestApp};
 use serde_json::{json, Value};
 
@@ -142,14 +142,7 @@ fn an_exported_database_restored_into_a_fresh_one_continues_where_it_was() {
     assert_eq!(next.status, 200, "{}", next.body);
     // The organization's node count came back with its rows, and the triggers that
     // keep it (migration 0019) with the schema: a new node counts, its removal too.
-    let node_count = || {
-        app.d1_query(&format!(
-            "SELECT node_count FROM organizations WHERE id = '{}'",
-            before.org
-        ))[0]["node_count"]
-            .clone()
-    };
-    assert_eq!(node_count(), 1);
+    assert_eq!(node_count(&app, &before.org), 1);
     let second = app.post_json(
         "/register",
         &signed(
@@ -158,7 +151,7 @@ fn an_exported_database_restored_into_a_fresh_one_continues_where_it_was() {
         ),
     );
     assert_eq!(second.status, 200, "{}", second.body);
-    assert_eq!(node_count(), 2);
+    assert_eq!(node_count(&app, &before.org), 2);
 
     // A refresh token that was already rotated before the backup is still spent.
     let reused = app.post_json(

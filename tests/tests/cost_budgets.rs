@@ -4,7 +4,7 @@
 //! to budgets here, as round_trips.rs holds round trips (docs/performance.md, "What a
 //! request costs"). The heartbeat is what gatehouse does most: its budget is the point.
 
-use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
+use gatehouse_e2e::nodes::{fields, node_row_sql, now_ms, seed_org, signed};
 use gatehouse_e2e::{shared_app, unique, TestApp, TestResponse};
 use serde_json::Value;
 
@@ -69,10 +69,11 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
     // key's nodes, of the organization's) would pass the budgets below.
     let mut others = String::new();
     for n in 0..30 {
-        others.push_str(&format!(
-            "INSERT INTO nodes (org_id, ip, provider, status, region, version, key_id, \
-             last_signed_at_ms, created_at_ms, updated_at_ms) VALUES ('{org}', '10.9.0.{n}', \
-             'S3', 'online', 'eu-1', '1', '{org}-key', 1, 1, 1);"
+        others.push_str(&node_row_sql(
+            &org,
+            &format!("10.9.0.{n}"),
+            &format!("{org}-key"),
+            1,
         ));
     }
     app.d1_query(&others);

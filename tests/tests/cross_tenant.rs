@@ -10,7 +10,7 @@ use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
-use gatehouse_e2e::nodes::{now_ms, register, seed_org};
+use gatehouse_e2e::nodes::{node_row_sql, now_ms, register, seed_org};
 use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use serde_json::json;
@@ -227,10 +227,11 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
     let mut sql = String::new();
     let later = now_ms();
     for org in 0..2 {
-        sql.push_str(&format!(
-            "INSERT INTO nodes (org_id, ip, provider, status, region, version, key_id, \
-             last_signed_at_ms, created_at_ms, updated_at_ms) VALUES ('hostile-{org}', \
-             '198.51.100.20', 'S3', 'online', 'eu-1', '1', 'h-{org}-0', 1, {later}, {later});"
+        sql.push_str(&node_row_sql(
+            &format!("hostile-{org}"),
+            "198.51.100.20",
+            &format!("h-{org}-0"),
+            later,
         ));
     }
     app.d1_query(&sql);
@@ -263,10 +264,13 @@ fn later_organizations_at_an_address_never_crowd_out_its_first_node() {
         sql.push_str(&format!(
             "INSERT INTO organizations (id, name, created_at_ms) VALUES ('later-{org}', 'l', 1); \
              INSERT INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
-             VALUES ('l-{org}', 'later-{org}', '{key}', 2048, {t}); \
-             INSERT INTO nodes (org_id, ip, provider, status, region, version, key_id, \
-             last_signed_at_ms, created_at_ms, updated_at_ms) VALUES ('later-{org}', '{ip}', \
-             'S3', 'online', 'eu-1', '1', 'l-{org}', 1, {later}, {later});"
+             VALUES ('l-{org}', 'later-{org}', '{key}', 2048, {t});"
+        ));
+        sql.push_str(&node_row_sql(
+            &format!("later-{org}"),
+            ip,
+            &format!("l-{org}"),
+            later,
         ));
     }
     app.d1_query(&sql);

@@ -10,7 +10,7 @@ use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::nodes::{
-    fields, installer_body, now_ms, register, seed_org, signed, upload_new_key,
+    fields, installer_body, node_count, now_ms, register, seed_org, signed, upload_new_key,
 };
 use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::{json, Value};
@@ -390,20 +390,14 @@ fn an_organization_holds_at_most_nodes_max_nodes_and_its_own_still_register() {
         let res = register(&app, &key, ip, t + i as i64, Some("org-capped"));
         assert_eq!(res.status, 200, "{ip}: {}", res.body);
     }
-    let node_count = |org: &str| {
-        app.d1_query(&format!(
-            "SELECT node_count FROM organizations WHERE id = '{org}'"
-        ))[0]["node_count"]
-            .clone()
-    };
-    assert_eq!(node_count("org-capped"), 3);
+    assert_eq!(node_count(&app, "org-capped"), 3);
     // A fourth address, signed by the organization's key: refused, nothing stored.
     let refused = register(&app, &key, "10.0.0.83", t + 10, Some("org-capped"));
     assert_eq!(refused.status, 400, "{}", refused.body);
     let message = refused.json()["message"].as_str().unwrap().to_owned();
     assert!(message.contains("(NODES_MAX)"), "{message}");
     assert!(nodes_at(&app, "10.0.0.83").is_empty());
-    assert_eq!(node_count("org-capped"), 3);
+    assert_eq!(node_count(&app, "org-capped"), 3);
     // Its nodes still register, changed or not.
     for ip in ["203.0.113.80", "203.0.113.81"] {
         let again = register(&app, &key, ip, t + 20, Some("org-capped"));
@@ -421,15 +415,15 @@ fn an_organization_holds_at_most_nodes_max_nodes_and_its_own_still_register() {
         &unregister_body(&key, "203.0.113.81", t + 30, "org-capped"),
     );
     assert_eq!(gone.status, 200, "{}", gone.body);
-    assert_eq!(node_count("org-capped"), 2);
+    assert_eq!(node_count(&app, "org-capped"), 2);
     let room = register(&app, &key, "10.0.0.83", t + 40, Some("org-capped"));
     assert_eq!(room.status, 200, "{}", room.body);
-    assert_eq!(node_count("org-capped"), 3);
+    assert_eq!(node_count(&app, "org-capped"), 3);
     // Another organization's limit is its own.
     let other = seed_org(&app, "org-other", 2048);
     let res = register(&app, &other, "10.0.0.83", t + 50, Some("org-other"));
     assert_eq!(res.status, 200, "{}", res.body);
-    assert_eq!(node_count("org-other"), 1);
+    assert_eq!(node_count(&app, "org-other"), 1);
 
     // Eight first registrations sent at once to an organization with room for two
     // more: the count is decided in each write, so exactly two are stored.
@@ -458,7 +452,7 @@ fn an_organization_holds_at_most_nodes_max_nodes_and_its_own_still_register() {
         (2, 6),
         "{statuses:?}"
     );
-    assert_eq!(node_count("org-other"), 3);
+    assert_eq!(node_count(&app, "org-other"), 3);
     let stored = app.d1_query("SELECT count(*) AS n FROM nodes WHERE org_id = 'org-other'");
     assert_eq!(stored[0]["n"], 3);
 }

@@ -42,6 +42,18 @@ pub struct StoredState {
     pub org_nodes: i64,
 }
 
+impl StoredState {
+    /// Whether a request signed at `signed_at_ms` is a replay: its signature was used
+    /// once already, by /secrets (whatever the fields), or it is not newer than the
+    /// node's last change or its tombstone.
+    fn replays(&self, signed_at_ms: i64) -> bool {
+        self.secrets_fetched
+            || self
+                .last_signed_at_ms
+                .is_some_and(|last| signed_at_ms <= last)
+    }
+}
+
 /// How a warm registration ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarmOutcome {
@@ -74,15 +86,14 @@ pub fn decide(applied: bool, org_id: &str, signed_at_ms: i64, state: &StoredStat
     if !state.key_active {
         return WarmOutcome::Recheck;
     }
-    if state.secrets_fetched {
-        // The signature was used once already, by /secrets: a replay, whatever the fields.
+    if state.replays(signed_at_ms) {
         return WarmOutcome::Replay;
     }
-    match state.last_signed_at_ms {
-        Some(last) if signed_at_ms <= last => WarmOutcome::Replay,
-        Some(_) if state.unchanged => WarmOutcome::Unchanged,
+    if state.last_signed_at_ms.is_some() && state.unchanged {
+        WarmOutcome::Unchanged
+    } else {
         // Nothing failed, yet nothing changed: a concurrent change; read again.
-        _ => WarmOutcome::Recheck,
+        WarmOutcome::Recheck
     }
 }
 
@@ -106,10 +117,7 @@ pub enum ColdRefusal {
 }
 
 pub fn cold_refusal(state: &StoredState, signed_at_ms: i64, nodes_max: u32) -> ColdRefusal {
-    let replayed = state.secrets_fetched
-        || state
-            .last_signed_at_ms
-            .is_some_and(|last| signed_at_ms <= last);
+    let replayed = state.replays(signed_at_ms);
     if state.org_banned != Some(false) {
         ColdRefusal::OrgUnusable
     } else if !state.key_active {
