@@ -17,7 +17,6 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// Creates an organization `org` with one fresh RSA key `<org>-key`, straight into D1.
 /// One SQL statement (for a `d1_query` batch) that writes a node row straight into D1,
 /// not through `/register`: `org`'s node at `ip`, last registered with `key_id`, created
 /// at `created_at_ms` (updated then too; signed at 1). The insert trigger counts it.
@@ -37,6 +36,7 @@ pub fn node_count(app: &TestApp, org: &str) -> Value {
         .clone()
 }
 
+/// Creates an organization `org` with one fresh RSA key `<org>-key`, straight into D1.
 pub fn seed_org(app: &TestApp, org: &str, bits: usize) -> PrivateKey {
     let key = PrivateKey::generate(bits).expect("RSA key");
     app.seed_org_key(
@@ -103,6 +103,29 @@ pub fn register(
     id_org: Option<&str>,
 ) -> crate::TestResponse {
     app.post_json("/register", &signed(key, &fields(ip, ts, id_org)))
+}
+
+/// `/unregister`'s signature: its own message (docs/nodes.md), written out here as a
+/// node would, not taken from core, so that a change to the contract fails the tests.
+pub fn unregister_signature(key: &PrivateKey, ip: &str, ts_ms: i64, org: &str) -> String {
+    let message = format!("gatehouse-node-unregister-v1\n{ip}\n{ts_ms}\n{org}");
+    STANDARD.encode(key.sign(message.as_bytes()))
+}
+
+/// `/unregister`'s body as docs/nodes.md gives it.
+pub fn unregister_body(key: &PrivateKey, ip: &str, ts_ms: i64, org: &str) -> Value {
+    json!({"ip": ip, "timestamp": ts_ms, "id_org": org,
+           "signature": unregister_signature(key, ip, ts_ms, org)})
+}
+
+/// The organizations that hold a node at `ip` (as stored: canonical form), sorted.
+pub fn nodes_at(app: &TestApp, ip: &str) -> Vec<String> {
+    app.d1_query(&format!(
+        "SELECT org_id FROM nodes WHERE ip = '{ip}' ORDER BY org_id"
+    ))
+    .iter()
+    .map(|r| r["org_id"].as_str().unwrap().to_owned())
+    .collect()
 }
 
 /// The installer's `/register` body (`rollout_node.sh`): `ip|region|timestamp` signed

@@ -4,7 +4,7 @@
 //! to budgets here, as round_trips.rs holds round trips (docs/performance.md, "What a
 //! request costs"). The heartbeat is what gatehouse does most: its budget is the point.
 
-use gatehouse_e2e::nodes::{fields, node_row_sql, now_ms, seed_org, signed};
+use gatehouse_e2e::nodes::{fields, node_row_sql, now_ms, seed_org, signed, unregister_body};
 use gatehouse_e2e::{shared_app, unique, TestApp, TestResponse};
 use serde_json::Value;
 
@@ -144,8 +144,6 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
 
 #[test]
 fn the_other_node_routes_stay_within_their_cost_budgets() {
-    use base64::engine::general_purpose::STANDARD;
-    use base64::Engine;
     use serde_json::json;
     let app = shared_app();
     let org = unique("org-cost-other");
@@ -174,9 +172,7 @@ fn the_other_node_routes_stay_within_their_cost_budgets() {
         (8, 2, 0, 0),
     );
     let ts = t + 1000;
-    let message = format!("gatehouse-node-unregister-v1\n{ip}\n{ts}\n{org}");
-    let unregister = json!({"ip": ip, "timestamp": ts, "id_org": org,
-        "signature": STANDARD.encode(key.sign(message.as_bytes()))});
+    let unregister = unregister_body(&key, ip, ts, &org);
     check(
         "unregister",
         &app.post_json("/unregister", &unregister),

@@ -315,60 +315,6 @@ fn keys_must_use_exponent_65537_and_odd_stored_keys_cost_nothing() {
 }
 
 #[test]
-fn node_identity_folds_mapped_ipv4_and_refuses_unreachable_addresses() {
-    let app = shared_app();
-    let key = PrivateKey::generate(2048).unwrap();
-    app.seed_org_key("org-ip", "k-ip", &key.public_key().to_spki_pem(), 2048);
-    let t = now_ms();
-    assert_eq!(
-        register(app, &key, "203.0.113.19", t, Some("org-ip")).status,
-        200
-    );
-    let mapped = register(app, &key, "::ffff:203.0.113.19", t + 1, None);
-    assert_eq!(mapped.status, 200, "{}", mapped.body);
-    assert_eq!(
-        app.d1_query("SELECT ip, last_signed_at_ms FROM nodes WHERE org_id = 'org-ip'"),
-        // The second changed nothing, so it wrote nothing (docs/nodes.md, "Writes only
-        // on change"): had the mapped form been another node, it would be a new row.
-        vec![json!({"ip": "203.0.113.19", "last_signed_at_ms": t})],
-        "one node, whichever way its address is written"
-    );
-    // The seed's own example: private ranges are fine.
-    assert_eq!(
-        register(app, &key, "192.168.1.100", t, Some("org-ip")).status,
-        200
-    );
-    for ip in [
-        "0.0.0.0",
-        "127.0.0.1",
-        "::1",
-        "::",
-        "169.254.10.1",
-        "fe80::1",
-        "224.0.0.1",
-        "ff02::1",
-        "255.255.255.255",
-        "::ffff:127.0.0.1",
-    ] {
-        let res = register(app, &key, ip, t, Some("org-ip"));
-        assert_eq!(res.status, 400, "{ip}: {}", res.body);
-        assert!(
-            res.json()["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("Invalid ip: unspecified, loopback, link-local"),
-            "{ip}: {}",
-            res.body
-        );
-    }
-    // Each registration above was signed by org-ip's one key.
-    assert_eq!(
-        app.d1_query("SELECT count(*) AS n FROM nodes WHERE org_id = 'org-ip'")[0]["n"],
-        2
-    );
-}
-
-#[test]
 fn a_banned_organization_can_no_longer_write() {
     let app = shared_app();
     let (token, org, _) = verified_user(app, "ada@banned.acme.io");

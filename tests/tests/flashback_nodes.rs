@@ -12,7 +12,7 @@ use gatehouse_e2e::flashback::{
     client_call, client_registration, installer_payload, installer_payload_without_provider,
     installer_post, json_reply,
 };
-use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::nodes::{now_ms, unregister_signature};
 use gatehouse_e2e::{shared_app, TestApp, TestResponse};
 use serde_json::{json, Value};
 
@@ -252,11 +252,8 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
 
     // nodeUnregister: the whole RegisterRequest, signed in the unregister form.
     let ms = now_ms() + 1;
-    let message = format!("gatehouse-node-unregister-v1\n198.51.100.31\n{ms}\n{org}");
     let mut unregister = client_registration(&key, "198.51.100.31", &org, ms, 1);
-    use base64::Engine;
-    unregister["signature"] =
-        json!(base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes())));
+    unregister["signature"] = json!(unregister_signature(&key, "198.51.100.31", ms, &org));
     let res = client_call(app, bearer, "POST", "unregister", Some(&unregister));
     assert_eq!(
         json_reply(&res, 200),
@@ -266,13 +263,8 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     // The same request again is a replay; a fresh one for the node that is gone: 404.
     let replay = client_call(app, bearer, "POST", "unregister", Some(&unregister));
     assert_eq!(replay.status, 400);
-    let fresh = format!(
-        "gatehouse-node-unregister-v1\n198.51.100.31\n{}\n{org}",
-        ms + 1
-    );
     unregister["timestamp"] = json!(ms + 1);
-    unregister["signature"] =
-        json!(base64::engine::general_purpose::STANDARD.encode(key.sign(fresh.as_bytes())));
+    unregister["signature"] = json!(unregister_signature(&key, "198.51.100.31", ms + 1, &org));
     let gone = client_call(app, bearer, "POST", "unregister", Some(&unregister));
     assert_eq!(
         (gone.status, gone.json()),
@@ -293,10 +285,8 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     assert_eq!(node_row(app, "198.51.100.32").len(), 1);
     // The node leaves with the unregister message.
     let ms = now_ms() + 3_000;
-    let message = format!("gatehouse-node-unregister-v1\n198.51.100.32\n{ms}\n{org}");
     let mut leave = client_registration(&key, "198.51.100.32", &org, ms, 1);
-    leave["signature"] =
-        json!(base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes())));
+    leave["signature"] = json!(unregister_signature(&key, "198.51.100.32", ms, &org));
     json_reply(
         &client_call(app, bearer, "POST", "unregister", Some(&leave)),
         200,
