@@ -11,7 +11,8 @@ of wrangler.toml in a temporary directory, never on the file itself:
 3. that copy with two limiters on one namespace_id: refused (duplicate);
 4. that copy without the production KV binding: refused (bindings are not inherited);
 5. that copy with MAIL_FROM outside allowed_sender_addresses: refused;
-6. that copy with PUBLIC_URL on another hostname than the routes: refused.
+6. that copy with PUBLIC_URL on another hostname than the routes: refused;
+7. that copy without NODE_ID_MAX_LENGTH: refused.
 
 Standard library only.
 """
@@ -87,7 +88,9 @@ def main():
     elsewhere = top + prod.replace(
         'PUBLIC_URL = "https://gatehouse.acme-storage.net"', 'PUBLIC_URL = "https://www.acme-storage.net"'
     )
+    unbounded_ids = top + re.sub(r'\nNODE_ID_MAX_LENGTH = "\d+"', "", prod)
     assert duplicate != good and no_kv != good and wrong_sender != good and elsewhere != good
+    assert unbounded_ids != good
     results = []
     with tempfile.TemporaryDirectory(prefix="gatehouse-preflight-") as d:
         results.append(expect(
@@ -121,10 +124,15 @@ def main():
             "PUBLIC_URL off the routes' hostnames is refused", run(elsewhere, d, "url.toml"), False,
             "is not on a hostname the routes serve",
         ))
+        results.append(expect(
+            "no NODE_ID_MAX_LENGTH is refused", run(unbounded_ids, d, "ids.toml"), False,
+            "[env.production.vars] has no NODE_ID_MAX_LENGTH",
+        ))
     if not all(results):
         return 1
     print("deploy-preflight: refuses placeholders, shared namespace ids, missing bindings, "
-          "a disallowed sender and links off the routes; passes a filled-in configuration")
+          "a disallowed sender, links off the routes and unbounded node ids; passes a "
+          "filled-in configuration")
     return 0
 
 

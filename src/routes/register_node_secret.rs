@@ -8,7 +8,10 @@
 //! before it is made (concurrent guesses cannot all pass a check made before any of
 //! them was counted). D1: one read, which a replica may answer; for a new node_id one
 //! insert; for a known one the counting write, and for the right secret (or one refused
-//! as locked) the write that gives the count back.
+//! as locked) the write that gives the count back. A node id not registered again for
+//! `NODE_REMOVE_AFTER_DAYS` is removed by the maintenance, as a silent node is (the
+//! right secret again marks it seen): anyone may add node ids, so they cannot be kept
+//! for good.
 
 use crate::store::Db;
 use crate::{config, http, store};
@@ -33,12 +36,17 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     let now_ms = crate::clock::now_ms();
     let node_id = &request.node_id;
     // A known node id compares the secret as a guess; a new one is hashed and inserted
-    // (the loser of a race between two first registrations compares after all).
-    let answer = match store::node_secrets::registered(db, node_id).await? {
+    // (the loser of a race between two first registrations compares after all). A node
+    // id the maintenance removed between the read and the guess is a new one again.
+    let known = match store::node_secrets::registered(db, node_id).await? {
         Some(wrong) => match wrong.locked_for_seconds(now_ms) {
-            Some(seconds) => Answer::Locked(seconds),
+            Some(seconds) => Some(Answer::Locked(seconds)),
             None => compare(db, node_id, &request.secret, now_ms).await?,
         },
+        None => None,
+    };
+    let answer = match known {
+        Some(answer) => answer,
         None => {
             let hash = password::hash(
                 request.secret.as_bytes(),
@@ -48,7 +56,10 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             .map_err(|e| internal("hashing the secret", e))?;
             match store::node_secrets::register(db, node_id, &hash, now_ms).await? {
                 Registration::Created => Answer::Registered,
-                Registration::Existing => compare(db, node_id, &request.secret, now_ms).await?,
+                // Inserted a moment ago by another request, so not swept since.
+                Registration::Existing => compare(db, node_id, &request.secret, now_ms)
+                    .await?
+                    .ok_or_else(|| internal("reserving a guess", "the node id is gone"))?,
             }
         }
     };
@@ -71,26 +82,33 @@ enum Answer {
 
 /// Compares `secret` with a known node id's, counted as a wrong secret on the primary
 /// first (store::node_secrets::reserve_guess) and given back unless it was wrong: one
-/// KDF run, and none once the node id is locked.
-async fn compare(db: &Db, node_id: &str, secret: &str, now_ms: i64) -> Result<Answer, Problem> {
-    let reserved = store::node_secrets::reserve_guess(db, node_id, now_ms)
-        .await?
-        .ok_or_else(|| internal("reserving a guess", "the node id is gone"))?;
-    let answer = match reserved.before.locked_for_seconds(now_ms) {
-        Some(seconds) => Answer::Locked(seconds),
+/// KDF run, and none once the node id is locked. `None`: the node id is no longer
+/// registered (the maintenance removed it since it was read).
+async fn compare(
+    db: &Db,
+    node_id: &str,
+    secret: &str,
+    now_ms: i64,
+) -> Result<Option<Answer>, Problem> {
+    let Some(reserved) = store::node_secrets::reserve_guess(db, node_id, now_ms).await? else {
+        return Ok(None);
+    };
+    let (answer, seen) = match reserved.before.locked_for_seconds(now_ms) {
+        Some(seconds) => (Answer::Locked(seconds), None),
         None => {
             let right = password::verify(secret.as_bytes(), &reserved.secret_hash)
                 .map_err(|e| internal("stored hash", e))?;
             if !right {
-                return Ok(Answer::Wrong);
+                return Ok(Some(Answer::Wrong));
             }
-            Answer::Registered
+            (Answer::Registered, Some(now_ms))
         }
     };
     // Only a wrong secret keeps its count: one refused unread compared nothing, so the
-    // count stays the comparisons that failed (an honest burst leaves none behind).
-    store::node_secrets::take_back_guess(db, node_id).await?;
-    Ok(answer)
+    // count stays the comparisons that failed (an honest burst leaves none behind). The
+    // right secret is the node registering again, which keeps its row from the sweep.
+    store::node_secrets::take_back_guess(db, node_id, seen).await?;
+    Ok(Some(answer))
 }
 
 fn fastapi_json(status: u16, body: String) -> Response {

@@ -109,6 +109,13 @@ fn people_gone(with: &str, set: &str, tables: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Node ids not registered since `?1` (at most `?2`, least recently first): a range of
+/// migration 0020's index. A row the code before that migration inserted has no
+/// `seen_at_ms` (0), so its `created_at_ms` must be past the cutoff too.
+const NODE_SECRETS: &str = "DELETE FROM node_secrets WHERE node_id IN (SELECT node_id \
+     FROM node_secrets WHERE seen_at_ms < ?1 AND created_at_ms < ?1 ORDER BY seen_at_ms \
+     LIMIT ?2)";
+
 /// Keys revoked before `?1` that no node names (at most `?2`, the earliest revoked
 /// first): a range of migration 0018's index, each checked against `nodes_by_key`.
 const REVOKED_KEYS: &str = "DELETE FROM org_keys WHERE id IN (SELECT k.id FROM org_keys k \
@@ -160,6 +167,7 @@ fn sql(sweep: Sweep) -> Vec<String> {
             "DELETE FROM nodes WHERE (org_id, ip) IN ({STALE_NODES})"
         )),
         Sweep::SecretsFetches => one(expired("secrets_fetches", "nonce", "expires_at_ms")),
+        Sweep::NodeSecrets => one(NODE_SECRETS.to_owned()),
         Sweep::UnverifiedAccounts => unverified_accounts(),
         Sweep::KeyAudit => one(expired("key_audit", "id", "at_ms")),
         Sweep::RevokedKeys => one(REVOKED_KEYS.to_owned()),

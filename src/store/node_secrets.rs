@@ -1,4 +1,5 @@
-//! `node_secrets`: one row per node id, holding only the secret's hash.
+//! `node_secrets`: one row per node id, holding only the secret's hash, and when the
+//! node id was last registered (`seen_at_ms`, the maintenance's sweep key).
 
 use super::{changes, num, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
@@ -90,17 +91,34 @@ pub async fn reserve_guess(
 }
 
 /// Gives back the count [`reserve_guess`] took for a secret that was right, or not
-/// compared because the node id was locked.
-pub async fn take_back_guess(db: &Db, node_id: &str) -> Result<(), Problem> {
+/// compared because the node id was locked; for the right secret (`seen_at_ms`), marks
+/// the node id seen then, which keeps it from the maintenance's sweep. The mark moves
+/// at most once a day ([`SEEN_RESOLUTION_MS`]) and in a statement of its own: an
+/// `UPDATE` that names the column writes its index entry even when the value stays
+/// (a row written, counted by D1), where one whose condition fails writes nothing.
+pub async fn take_back_guess(
+    db: &Db,
+    node_id: &str,
+    seen_at_ms: Option<i64>,
+) -> Result<(), Problem> {
     let db = db.trip(Route::Primary, "node_secrets.take_back_guess");
-    let statement = db.statement(
+    let mut statements = vec![db.statement(
         "UPDATE node_secrets SET failed_attempts = failed_attempts - 1 \
          WHERE node_id = ?1 AND failed_attempts > 0",
         &[text(node_id)],
-    );
-    db.batch(vec![statement]).await?;
+    )];
+    if let Some(now_ms) = seen_at_ms {
+        statements.push(db.statement(
+            "UPDATE node_secrets SET seen_at_ms = ?2 WHERE node_id = ?1 AND ?2 - seen_at_ms >= ?3",
+            &[text(node_id), num(now_ms), num(SEEN_RESOLUTION_MS)],
+        ));
+    }
+    db.batch(statements).await?;
     Ok(())
 }
+
+/// How far a node id's `seen_at_ms` may lag: the sweep counts in days.
+const SEEN_RESOLUTION_MS: i64 = 24 * 3600 * 1000;
 
 /// Inserts the node unless it exists: one D1 round trip whatever the outcome. The
 /// primary key decides concurrent first registrations, so there is no read-then-write
@@ -113,8 +131,8 @@ pub async fn register(
 ) -> Result<Registration, Problem> {
     let db = db.trip(Route::Primary, "node_secrets.register");
     let insert = db.statement(
-        "INSERT INTO node_secrets (node_id, secret_hash, created_at_ms) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (node_id) DO NOTHING",
+        "INSERT INTO node_secrets (node_id, secret_hash, created_at_ms, seen_at_ms) \
+         VALUES (?1, ?2, ?3, ?3) ON CONFLICT (node_id) DO NOTHING",
         &[text(node_id), text(secret_hash), num(now_ms)],
     );
     let results = db.batch(vec![insert]).await?;

@@ -145,12 +145,29 @@ pub fn assert_error(res: &TestResponse, status: u16, code: &str) {
 /// Asks for a password reset of `email` and sets `new_password` with the link of the
 /// mail that brings it (the account's `nth` mail, from 0); the answer.
 pub fn reset_by_mail(app: &TestApp, email: &str, nth: usize, new_password: &str) -> TestResponse {
+    reset_by_mail_from(app, None, email, nth, new_password)
+}
+
+/// [`reset_by_mail`], the new password sent from the client address `ip`
+/// (`cf-connecting-ip`, as Cloudflare sets it).
+pub fn reset_by_mail_from(
+    app: &TestApp,
+    ip: Option<&str>,
+    email: &str,
+    nth: usize,
+    new_password: &str,
+) -> TestResponse {
     let asked = app.post_json("/user/request-reset-password", &json!({"email": email}));
     assert_eq!(asked.status, 200, "{}", asked.body);
     let link = reset_link(&app.wait_for_emails(email, nth + 1)[nth]);
-    let reset = app.post_json(
+    let body = json!({"token": link_token(&link), "newPassword": new_password}).to_string();
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend(ip.map(|ip| ("cf-connecting-ip", ip)));
+    let reset = app.request(
+        "POST",
         "/user/reset-password",
-        &json!({"token": link_token(&link), "newPassword": new_password}),
+        &headers,
+        Some(body.as_bytes()),
     );
     assert_eq!(reset.status, 200, "{}", reset.body);
     reset

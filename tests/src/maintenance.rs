@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// The cron in wrangler.toml `[triggers]`.
-pub const CRON: &str = "17 * * * *";
+pub const CRON: &str = "7,17,27,37,47,57 * * * *";
 
 /// Every maintenance log line so far, parsed, oldest first.
 pub fn maintenance_lines(app: &TestApp) -> Vec<Value> {
@@ -80,7 +80,9 @@ pub fn seed_expiring_rows(app: &TestApp, user: &str, now: i64) {
            ('{user}', '198.51.100.1', {}), ('{user}', '198.51.100.2', {});
          INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) VALUES \
            ('org-gone', '192.0.2.1', {old_signed}, {}), ('org-gone', '192.0.2.2', {old_signed}, {});
-         INSERT INTO secrets_fetches (nonce, expires_at_ms) VALUES ('sf-old', {}), ('sf-live', {})",
+         INSERT INTO secrets_fetches (nonce, expires_at_ms) VALUES ('sf-old', {}), ('sf-live', {});
+         INSERT INTO node_secrets (node_id, secret_hash, created_at_ms, seen_at_ms) VALUES \
+           ('ns-silent', 'h', {}, {}), ('ns-again', 'h', {}, {}), ('ns-old-code', 'h', {}, 0)",
         now - 2 * DAY,
         now - 12 * 3600 * 1000,
         now - DAY,
@@ -100,5 +102,12 @@ pub fn seed_expiring_rows(app: &TestApp, user: &str, now: i64) {
         now - MINUTE,
         now - MINUTE,
         now + 5 * MINUTE,
+        // Registered 100 days ago: not since (gone), again 29 days ago (kept); and one
+        // the code before migration 0020 inserted a minute ago, with no seen_at_ms.
+        now - 100 * DAY,
+        now - 31 * DAY,
+        now - 100 * DAY,
+        now - 29 * DAY,
+        now - MINUTE,
     ));
 }

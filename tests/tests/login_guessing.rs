@@ -4,7 +4,7 @@
 //! security_accounts.rs, unchanged; the concurrent bursts are in races.rs.
 
 use gatehouse_e2e::accounts::{
-    link_token, login_at, reset_by_mail, sign_up, verification_path, PASSWORD,
+    link_token, login_at, reset_by_mail_from, sign_up, verification_path, PASSWORD,
 };
 use gatehouse_e2e::spawn_app;
 use serde_json::json;
@@ -53,16 +53,19 @@ fn strangers_guessing_lock_only_their_own_network() {
     }
 
     // A password reset (the emailed unlock) clears the counters and forgets the known
-    // networks: the stranger's network may try again, and after a new flood of guesses
-    // home is no longer exempt until Ada signs in there again.
-    reset_by_mail(&app, "ada@acme.io", 1, "Another1horse");
+    // networks but the one it came from: the stranger's network may try again, and
+    // after a new flood of guesses home is no longer exempt until Ada signs in there
+    // again, while the network she reset from is (strangers keeping the ceiling full
+    // cannot lock her out of every network, that one included).
+    let reset_from = "192.0.2.210";
+    reset_by_mail_from(&app, Some(reset_from), "ada@acme.io", 1, "Another1horse");
     assert_eq!(
         login_at(&app, stranger, "ada@acme.io", "Wrong1horse").status,
         401
     );
     assert_eq!(
-        app.d1_query("SELECT count(*) AS n FROM login_networks")[0]["n"],
-        0
+        app.d1_query("SELECT network FROM login_networks"),
+        vec![json!({"network": reset_from})]
     );
     for i in 0..99 {
         let ip = format!("10.9.{}.{}", i / 200, i % 200);
@@ -76,6 +79,8 @@ fn strangers_guessing_lock_only_their_own_network() {
         429,
         "the thief's (or anyone's) old network is not exempt after a reset"
     );
+    let unlocked = login_at(&app, reset_from, "ada@acme.io", "Another1horse");
+    assert_eq!(unlocked.status, 200, "{}", unlocked.body);
 }
 
 /// Whoever holds a verification link tries the sign-up's password with it no more

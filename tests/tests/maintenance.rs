@@ -89,6 +89,7 @@ fn the_cron_removes_what_expired_keeps_what_is_needed_and_a_second_run_removes_n
         "node_tombstones",
         "stale_nodes",
         "secrets_fetches",
+        "node_secrets",
     ] {
         assert_eq!(removed[sweep], 1, "{sweep}: {line}");
     }
@@ -106,13 +107,15 @@ fn the_cron_removes_what_expired_keeps_what_is_needed_and_a_second_run_removes_n
          (SELECT group_concat(network) FROM login_networks WHERE network LIKE '198.%') AS networks, \
          (SELECT group_concat(ip) FROM node_tombstones WHERE org_id = 'org-gone') AS tombstones, \
          (SELECT group_concat(ip) FROM nodes WHERE org_id = 'org-ret') AS nodes, \
-         (SELECT group_concat(nonce) FROM secrets_fetches WHERE nonce LIKE 'sf-%') AS fetches",
+         (SELECT group_concat(nonce) FROM secrets_fetches WHERE nonce LIKE 'sf-%') AS fetches, \
+         (SELECT group_concat(node_id) FROM \
+           (SELECT node_id FROM node_secrets WHERE node_id LIKE 'ns-%' ORDER BY node_id)) AS node_ids",
     );
     assert_eq!(
         kept[0],
         json!({"sign_ins": "si-ended", "links": "ev-late", "resets": "pr-late",
                "failures": "net-open", "networks": "198.51.100.2", "tombstones": "192.0.2.2",
-               "nodes": "192.0.2.11", "fetches": "sf-live"}),
+               "nodes": "192.0.2.11", "fetches": "sf-live", "node_ids": "ns-again,ns-old-code"}),
     );
     // The removed node left its replay state: its last captured registration is refused,
     // a newer one brings it back.

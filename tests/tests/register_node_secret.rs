@@ -5,7 +5,9 @@
 //! production KDF need their own `[vars]`.
 
 use base64::Engine;
-use gatehouse_e2e::{shared_app, spawn_app_with};
+use gatehouse_e2e::maintenance::{run_cron, DAY};
+use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::{shared_app, spawn_app_with, unique};
 use serde_json::{json, Value};
 
 const PATH: &str = "/register_node_secret";
@@ -131,6 +133,46 @@ fn registers_hashes_and_is_idempotent_then_refuses_another_secret() {
         Some("1"),
         "conflict: verified once"
     );
+}
+
+#[test]
+fn a_node_id_not_registered_again_for_the_removal_period_goes_and_is_new_again() {
+    // Anyone may add node ids, so they are not kept for good: one whose node has not
+    // registered again for NODE_REMOVE_AFTER_DAYS (30) goes, as a silent node does.
+    let app = shared_app();
+    let (silent, again) = (unique("node-silent"), unique("node-again"));
+    let register = |id: &str, secret: &str| {
+        app.post_json(PATH, &json!({"node_id": id, "secret": secret}))
+            .status
+    };
+    for id in [&silent, &again] {
+        assert_eq!(register(id, "the-first-secret"), 200);
+    }
+    let seen = |id: &str| {
+        app.d1_query(&format!(
+            "SELECT seen_at_ms FROM node_secrets WHERE node_id = '{id}'"
+        ))
+        .first()
+        .map(|row| row["seen_at_ms"].as_i64().unwrap())
+    };
+    // Both as if last registered 31 days ago; then one registers again, which marks it.
+    let long_ago = now_ms() - 31 * DAY;
+    app.d1_query(&format!(
+        "UPDATE node_secrets SET created_at_ms = {long_ago}, seen_at_ms = {long_ago} \
+         WHERE node_id IN ('{silent}', '{again}')"
+    ));
+    assert_eq!(register(&again, "the-first-secret"), 200);
+    assert!(seen(&again).unwrap() > now_ms() - 60_000);
+    // A wrong secret marks nothing.
+    assert_eq!(register(&silent, "a-wrong-secret"), 409);
+    assert_eq!(seen(&silent), Some(long_ago));
+
+    run_cron(app);
+    assert_eq!(seen(&silent), None, "not registered again: gone");
+    assert!(seen(&again).is_some(), "registered again: kept");
+    // The node id that went is a new one: its next registration is a first one.
+    assert_eq!(register(&silent, "another-secret"), 200);
+    assert_eq!(register(&silent, "the-first-secret"), 409);
 }
 
 #[test]

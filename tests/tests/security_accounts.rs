@@ -44,6 +44,45 @@ fn assert_token_is_dead(app: &TestApp, token: &str, org: &str, victims_sign_in: 
 }
 
 #[test]
+fn a_sign_in_refreshing_in_a_loop_is_still_ended_by_the_id_its_owner_sees() {
+    // A thief holds a refresh token (a lost laptop) and rotates it again and again. Ada
+    // lists her sign-ins, then ends the one she does not know; the thief rotated in
+    // between, as it would with a loop. The listed id is the sign-in's own, which no
+    // refresh changes (a current token's id would be stale by then: 404).
+    let app = shared_app();
+    verified_user(app, "ada@refresh-loop.example");
+    let laptop = login(app, "ada@refresh-loop.example");
+    let phone = login(app, "ada@refresh-loop.example");
+    let refresh = |token: &str| app.post_json("/user/refresh", &json!({"refresh_token": token}));
+    let mut held = text(&laptop, "refreshToken");
+    for _ in 0..3 {
+        let next = refresh(&held);
+        assert_eq!(next.status, 200, "{}", next.body);
+        held = text(&next.json(), "refreshToken");
+    }
+    let phone_token = text(&phone, "accessToken");
+    let listed = app.request_as(&phone_token, "GET", "/token", None);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let thiefs: Vec<String> = listed.json()["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["current"] == false)
+        .map(|t| text(t, "id"))
+        .collect();
+    let next = refresh(&held);
+    assert_eq!(next.status, 200, "{}", next.body);
+    held = text(&next.json(), "refreshToken");
+    // The verified sign-up's own sign-in is listed too: Ada ends every one not hers.
+    assert!(thiefs.contains(&text(&laptop, "tokenId")), "{thiefs:?}");
+    for id in &thiefs {
+        let ended = app.request_as(&phone_token, "DELETE", &format!("/token/{id}"), None);
+        assert_eq!(ended.status, 200, "{id}: {}", ended.body);
+    }
+    assert_error(&refresh(&held), 401, "SESSION_ENDED");
+}
+
+#[test]
 fn an_access_token_stops_working_the_moment_its_sign_in_ends() {
     let app = shared_app();
     let (_, org, _) = verified_user(app, "ada@stolen-token.example");

@@ -27,9 +27,9 @@ pub const UNVERIFIED_LINK_HOLD_MS: i64 = DAY_MS;
 /// is a range scan of this many rows, far inside D1's 30 s per statement.
 pub const BATCH_ROWS: u32 = 500;
 /// Round trips (one D1 batch each) a run makes at most. A batch holds one statement for
-/// each of the ten single-table sweeps, the stale nodes' tombstone insert, the ten statements that remove
+/// each of the eleven single-table sweeps, the stale nodes' tombstone insert, the ten statements that remove
 /// unverified accounts and the six that remove erased ones (src/store/maintenance.rs),
-/// 27 today, so a run makes at most 270 queries of the 1,000 a Workers Paid invocation
+/// 28 today, so a run makes at most 280 queries of the 1,000 a Workers Paid invocation
 /// may make
 /// (docs/deploying.md: gatehouse needs Paid). A run that hits this cap finishes on the
 /// next one.
@@ -55,6 +55,9 @@ pub enum Sweep {
     /// `POST /secrets` signatures claimed in D1, past their nonce's expiry (each claim
     /// also sweeps 20 itself; this catches the rest once fetches stop).
     SecretsFetches,
+    /// Node ids of `/register_node_secret` not registered again (the right secret) for
+    /// `NODE_REMOVE_AFTER_DAYS`, as silent nodes: anyone may add node ids.
+    NodeSecrets,
     /// Accounts whose email was never verified, `UNVERIFIED_ACCOUNT_DAYS` after their
     /// sign-up and a day ([`UNVERIFIED_LINK_HOLD_MS`]) after their last verification or
     /// reset link: the user, its links, sign-ins and
@@ -77,7 +80,7 @@ pub enum Sweep {
 impl Sweep {
     /// In the order a round runs them: the audit's sweep before the erased accounts',
     /// so an account whose last entry goes in a round goes in the same round.
-    pub const ALL: [Sweep; 12] = [
+    pub const ALL: [Sweep; 13] = [
         Sweep::SignIns,
         Sweep::EmailVerifications,
         Sweep::PasswordResets,
@@ -86,6 +89,7 @@ impl Sweep {
         Sweep::NodeTombstones,
         Sweep::StaleNodes,
         Sweep::SecretsFetches,
+        Sweep::NodeSecrets,
         Sweep::UnverifiedAccounts,
         Sweep::KeyAudit,
         Sweep::RevokedKeys,
@@ -103,6 +107,7 @@ impl Sweep {
             Sweep::NodeTombstones => "node_tombstones",
             Sweep::StaleNodes => "stale_nodes",
             Sweep::SecretsFetches => "secrets_fetches",
+            Sweep::NodeSecrets => "node_secrets",
             Sweep::UnverifiedAccounts => "unverified_accounts",
             Sweep::KeyAudit => "key_audit",
             Sweep::RevokedKeys => "revoked_keys",
@@ -139,7 +144,7 @@ impl Policy {
                 Sweep::LoginFailures => WINDOW_MS,
                 Sweep::LoginNetworks => KNOWN_NETWORK_TTL_MS,
                 Sweep::NodeTombstones => self.tombstone_retention_ms,
-                Sweep::StaleNodes => self.node_remove_after_ms,
+                Sweep::StaleNodes | Sweep::NodeSecrets => self.node_remove_after_ms,
                 // Its own column is the expiry already.
                 Sweep::SecretsFetches => 0,
                 // Of the sign-up (links hold it for UNVERIFIED_LINK_HOLD_MS more).
@@ -218,6 +223,7 @@ mod tests {
         assert_eq!(p.cutoff_ms(Sweep::LoginNetworks, now), now - 90 * DAY_MS);
         assert_eq!(p.cutoff_ms(Sweep::NodeTombstones, now), now - 660_000);
         assert_eq!(p.cutoff_ms(Sweep::StaleNodes, now), now - 30 * DAY_MS);
+        assert_eq!(p.cutoff_ms(Sweep::NodeSecrets, now), now - 30 * DAY_MS);
         assert_eq!(
             p.cutoff_ms(Sweep::UnverifiedAccounts, now),
             now - 30 * DAY_MS
@@ -259,7 +265,7 @@ mod tests {
         full[2] = u64::from(BATCH_ROWS);
         assert!(r.add_round(&full));
         assert!(!r.complete);
-        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
         assert!(r.complete);
         assert_eq!(r.total(), u64::from(BATCH_ROWS) + 4);
         let mut capped = Report::default();
@@ -274,16 +280,17 @@ mod tests {
     #[test]
     fn the_log_line_names_every_sweep() {
         let mut r = Report::default();
-        r.add_round(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        r.add_round(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
         let line = r.log_line("7 * * * *", 5, 12);
         assert_eq!(line["removed"]["stale_nodes"], 7);
         assert_eq!(line["removed"]["secrets_fetches"], 8);
+        assert_eq!(line["removed"]["node_secrets"], 9);
         assert_eq!(line["removed"]["sign_ins"], 1);
-        assert_eq!(line["removed"]["unverified_accounts"], 9);
-        assert_eq!(line["removed"]["key_audit"], 10);
-        assert_eq!(line["removed"]["revoked_keys"], 11);
-        assert_eq!(line["removed"]["erased_accounts"], 12);
-        assert_eq!(line["total"], 78);
+        assert_eq!(line["removed"]["unverified_accounts"], 10);
+        assert_eq!(line["removed"]["key_audit"], 11);
+        assert_eq!(line["removed"]["revoked_keys"], 12);
+        assert_eq!(line["removed"]["erased_accounts"], 13);
+        assert_eq!(line["total"], 91);
         assert_eq!(line["durationMs"], 12);
         assert_eq!(line["complete"], true);
     }

@@ -28,6 +28,7 @@ use gatehouse_core::config::Config;
 use gatehouse_core::crypto::password;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::query::query_param;
+use gatehouse_core::http::rate_limit::client_network;
 use serde_json::json;
 use worker::{Context, Env, Request, Response};
 
@@ -86,6 +87,7 @@ const TITLES: Titles = Titles {
 
 pub async fn reset(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
+    let network = client_network(&crate::rate_limit::client_ip(&req));
     let post = match one_time_link::read(&mut req, &config).await? {
         Ok(post) => post,
         Err(refused) => return Ok(one_time_link::answer(true, TITLES, Err(refused))),
@@ -95,7 +97,9 @@ pub async fn reset(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pro
         Ok((token, new_password))
     });
     let outcome = match fields {
-        Ok((token, new_password)) => reset_with(db, &config, &token, &new_password).await?,
+        Ok((token, new_password)) => {
+            reset_with(db, &config, &token, &new_password, &network).await?
+        }
         Err(e) => Err(e),
     };
     // A password the policy refuses, on the page: the form again, the error under the
@@ -123,6 +127,7 @@ async fn reset_with(
     config: &Config,
     token: &str,
     new_password: &NewPassword,
+    network: &str,
 ) -> Result<Result<(), AccountError>, Problem> {
     let now_ms = crate::clock::now_ms();
     let hash = token_hash(token);
@@ -150,7 +155,9 @@ async fn reset_with(
     )
     .map_err(|_| Problem::Internal)?;
     Ok(
-        match accounts::reset_password(db, &hash, &new_id()?, &password_hash, now_ms).await? {
+        match accounts::reset_password(db, &hash, &new_id()?, &password_hash, network, now_ms)
+            .await?
+        {
             Reset::Done => Ok(()),
             Reset::Expired => Err(expired()),
             Reset::Invalid => Err(invalid()),

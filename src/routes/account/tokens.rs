@@ -1,7 +1,9 @@
 //! The caller's sign-ins, as the Flashback client's `getTokens` and `revokeToken` see
-//! them: `GET /token` lists each live sign-in (`id` is its current refresh token's id,
-//! what `DELETE /token/{tokenId}` takes; `current` marks the one the bearer belongs
-//! to); `DELETE /token/{tokenId}` ends one of the caller's own sign-ins. One D1 round
+//! them: `GET /token` lists each live sign-in (`id` is the sign-in's own, the `tokenId`
+//! its login answered, what `DELETE /token/{tokenId}` takes: no refresh changes it, so
+//! a holder refreshing in a loop cannot make the listed id stale; `current` marks the
+//! one the bearer belongs to); `DELETE /token/{tokenId}` ends one of the caller's own
+//! sign-ins, named by that id or by its current refresh token's. One D1 round
 //! trip each, which also checks the caller's own sign-in is live (else 401
 //! `SESSION_ENDED`).
 
@@ -37,7 +39,7 @@ pub async fn list(req: Request, env: &Env, db: &Db) -> Result<Response, Problem>
                 "expiresAt": at(s.expires_at_ms),
                 "deviceInfo": s.device_info.as_deref()
                     .and_then(|d| serde_json::from_str::<Value>(d).ok()),
-                "current": !claims.sid.is_empty() && s.family_id == claims.sid,
+                "current": !claims.sid.is_empty() && s.id == claims.sid,
             })
         })
         .collect();

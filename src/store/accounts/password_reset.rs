@@ -37,14 +37,17 @@ pub enum Reset {
 /// One batch: use the link if it is unused and unexpired (marked with this request's
 /// `request_id`, so only the request that used it goes on), set the new password
 /// hash, clear the failure counters, forget the known networks (a thief's must not
-/// stay exempt from the login lock), end every sign-in of the user (so their access
-/// tokens stop working too), and read the link back to tell "expired" from "unknown
-/// or used".
+/// stay exempt from the login lock) but for the `network` the reset came from, which
+/// it makes known (the link proved the mailbox: strangers filling the account's
+/// ceiling of failures cannot then lock its owner out of every network, the one they
+/// reset from included), end every sign-in of the user (so their access tokens stop
+/// working too), and read the link back to tell "expired" from "unknown or used".
 pub async fn reset_password(
     db: &Db,
     token_hash: &str,
     request_id: &str,
     password_hash: &str,
+    network: &str,
     now_ms: i64,
 ) -> Result<Reset, Problem> {
     let what = "accounts.reset_password";
@@ -81,6 +84,18 @@ pub async fn reset_password(
             &args[..3],
         )
     };
+    let known = db.statement(
+        format!(
+            "INSERT INTO login_networks (user_id, network, last_success_ms) \
+             SELECT user_id, ?4, ?2 FROM ({mine})"
+        ),
+        &[
+            args[0].clone(),
+            args[1].clone(),
+            args[2].clone(),
+            text(network),
+        ],
+    );
     let state = db.statement(
         "SELECT expires_at_ms FROM password_resets WHERE token_hash = ?1 AND used_at_ms IS NULL",
         &args[..1],
@@ -92,13 +107,14 @@ pub async fn reset_password(
             sign_out,
             forget("login_failures"),
             forget("login_networks"),
+            known,
             state,
         ])
         .await?;
     if changes(&results, 0) > 0 {
         return Ok(Reset::Done);
     }
-    Ok(if unused_link_expired(&results, 5, now_ms, what)? {
+    Ok(if unused_link_expired(&results, 6, now_ms, what)? {
         Reset::Expired
     } else {
         Reset::Invalid

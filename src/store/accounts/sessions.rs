@@ -214,10 +214,11 @@ pub async fn end_sign_in(
 }
 
 gatehouse_core::d1_row! {
-    /// A live sign-in of a user, with its current refresh token.
+    /// A live sign-in of a user. `id` is the sign-in's own (its login's `tokenId`, and
+    /// the `sid` of its access tokens), which no refresh changes: a list read from a
+    /// replica, or read while its holder refreshes, still names it for `DELETE /token`.
     pub struct LiveSession {
         pub id: String,
-        pub family_id: String,
         pub signed_in_ms: Option<f64>,
         pub last_used_ms: f64,
         pub expires_at_ms: f64,
@@ -235,7 +236,7 @@ pub async fn live_sessions(
     let trip = db.trip(Route::Replica, what);
     let args = [text(&caller.sub), num(now_ms), text(&caller.sid)];
     let list = trip.statement(
-        "SELECT s.token_id AS id, s.id AS family_id, s.last_used_ms, s.expires_at_ms, \
+        "SELECT s.id, s.last_used_ms, s.expires_at_ms, \
          s.device_info, s.created_at_ms AS signed_in_ms FROM sign_ins s WHERE s.user_id = ?1 \
          AND s.ended_at_ms IS NULL AND s.expires_at_ms > ?2 ORDER BY s.last_used_ms DESC",
         &args[..2],
