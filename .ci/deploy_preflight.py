@@ -171,8 +171,9 @@ def check(config, env_name):
     if "NODE_ID_MAX_LENGTH" not in my_vars:
         problems.append(
             f"[env.{env_name}.vars] has no NODE_ID_MAX_LENGTH: without it a stranger's "
-            "/register_node_secret stores node ids up to the 64 KiB body limit (SECURITY.md, "
-            "Known gaps); set it (256 as committed; 65536 keeps Infera's unbounded model)"
+            "/register_node_secret stores node ids up to the 64 KiB body limit "
+            '(SECURITY.md, "Known gaps"); set it (256 as committed; 65536 keeps '
+            "Infera's unbounded model)"
         )
     return problems
 
