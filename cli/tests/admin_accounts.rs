@@ -239,8 +239,15 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
     let boss = "boss@erase-co.example";
     let (boss_token, company, _) = verified_user(app, boss);
     upload_new_key(app, &boss_token, &company);
+    // (Its membership from before sign-ups joined only once verified, written straight
+    // into D1 as such a row is.)
     let early = sign_up(app, "early@erase-co.example");
-    assert_eq!(early["user"]["orgId"], json!(company));
+    assert_ne!(early["user"]["orgId"], json!(company));
+    app.d1_query(&format!(
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) VALUES ('{company}', \
+         '{}', 'MEMBER', 1)",
+        early["user"]["id"].as_str().unwrap()
+    ));
     let (mia_token, mias, _) = verified_user(app, "mia@erase-co.example");
     assert_eq!(mias, company);
     let boss_id = user_id(app, boss);

@@ -39,7 +39,13 @@ fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_
 
     // The only verified OWNER stays one until there is another: an unverified OWNER
     // (who cannot act) does not count.
+    // (A sign-up joins only once verified: an unverified member is one who joined at
+    // sign-up before that rule, written here straight into D1 as such a row is.)
     gatehouse_e2e::accounts::sign_up(app, "new@roles.example");
+    app.d1_query(&format!(
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) SELECT '{company}', id, \
+         'MEMBER', 1 FROM users WHERE email = 'new@roles.example'"
+    ));
     let promoted = ok(&admin(
         app,
         &["set-role", &company, "new@roles.example", "OWNER"],

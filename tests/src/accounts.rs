@@ -74,7 +74,7 @@ pub fn verify_by_email(app: &TestApp, email: &str) {
     assert!(confirmed.body.contains("Email verified"));
 }
 
-/// A signed-up, verified user: (access token, organization id, sign-up body).
+/// A signed-up, verified user: (access token, the organization it is in once verified, sign-up body).
 pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
     let body = sign_up(app, email);
     verify_by_email(app, email);
@@ -82,7 +82,15 @@ pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
         .as_str()
         .expect("accessToken")
         .to_owned();
-    let org = body["user"]["orgId"].as_str().expect("orgId").to_owned();
+    // The organization the account is in once verified: its own, or the one that
+    // claimed its domain, which it joined on verifying.
+    let id = body["user"]["id"].as_str().expect("user id");
+    let org = app.d1_query(&format!(
+        "SELECT org_id FROM org_members WHERE user_id = '{id}'"
+    ))[0]["org_id"]
+        .as_str()
+        .expect("a membership")
+        .to_owned();
     (token, org, body)
 }
 

@@ -47,13 +47,76 @@ fn an_unverified_sign_up_cannot_capture_a_domain() {
     );
     assert_eq!(res.status, 201, "{}", res.body);
 
-    // Colleagues join Ada's organization, not the squatter's.
+    // Colleagues join Ada's organization, not the squatter's, once their address is
+    // proved: until then a sign-up founds an organization of its own, as any does.
     let colleague = sign_up(app, "charles@squatted.io");
-    assert_eq!(colleague["user"]["orgId"], json!(ada_org));
-    let members = app.d1_query(&format!(
-        "SELECT count(*) AS n FROM org_members WHERE org_id = '{ada_org}'"
+    assert_ne!(colleague["user"]["orgId"], json!(ada_org));
+    let members = || {
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM org_members WHERE org_id = '{ada_org}'"
+        ))[0]["n"]
+            .clone()
+    };
+    assert_eq!(members(), 1);
+    verify_by_email(app, "charles@squatted.io");
+    assert_eq!(members(), 2);
+}
+
+/// A stranger who signs up at a company's domain (anyone may: the address is proved
+/// only by its link) learns nothing of the company and adds nobody to its list: the
+/// answer is the same for a domain a customer claimed, a banned customer's and
+/// nobody's, and every such sign-up founds an organization of its own.
+#[test]
+fn a_sign_up_answers_alike_for_claimed_banned_and_unclaimed_domains() {
+    let app = shared_app();
+    let (_, claimed, _) = verified_user(app, "ada@customer-probe.io");
+    let (_, banned, _) = verified_user(app, "ada@banned-probe.io");
+    app.d1_query(&format!(
+        "UPDATE organizations SET banned = 1 WHERE id = '{banned}'"
     ));
-    assert_eq!(members[0]["n"], 2);
+    let answers: Vec<Value> = ["customer-probe.io", "banned-probe.io", "nobody-probe.io"]
+        .iter()
+        .map(|domain| sign_up(app, &format!("x1@{domain}")))
+        .collect();
+    let shape = |answer: &Value| {
+        let user = &answer["user"];
+        (
+            answer
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>(),
+            user.as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>(),
+            user["orgRole"].clone(),
+        )
+    };
+    assert_eq!(shape(&answers[0]), shape(&answers[2]));
+    assert_eq!(shape(&answers[1]), shape(&answers[2]));
+    for answer in &answers {
+        let org = answer["user"]["orgId"].as_str().unwrap();
+        assert!(org != claimed && org != banned, "{answer}");
+    }
+    for org in [&claimed, &banned] {
+        assert_eq!(
+            app.d1_query(&format!(
+                "SELECT count(*) AS n FROM org_members WHERE org_id = '{org}'"
+            ))[0]["n"],
+            1,
+            "nobody was added to {org}"
+        );
+    }
+    // Proving the address at the banned customer's domain does not join it either.
+    verify_by_email(app, "x1@banned-probe.io");
+    let landed = app.post_json(
+        "/user/login",
+        &json!({"email": "x1@banned-probe.io", "password": "Correct1horse"}),
+    );
+    assert_eq!(landed.json()["user"]["orgId"], answers[1]["user"]["orgId"]);
 }
 
 #[test]

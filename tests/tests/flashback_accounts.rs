@@ -141,7 +141,8 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     assert_eq!(forged.status, 401);
     assert_eq!(forged.json()["error_code"], "INVALID_TOKEN");
 
-    // A colleague who joins is a plain USER (0).
+    // A colleague's sign-up answers as any: an organization of its own (the address is
+    // not proved yet). Once verified, the colleague is a plain USER (0) of the company.
     let colleague = json_reply(
         &client_call(
             app,
@@ -152,8 +153,16 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
         ),
         201,
     );
-    assert_eq!(colleague["user"]["orgRole"], 0);
-    assert_eq!(colleague["user"]["orgId"], signed_up["user"]["orgId"]);
+    assert_eq!(colleague["user"]["orgRole"], 255);
+    assert_ne!(colleague["user"]["orgId"], signed_up["user"]["orgId"]);
+    verify_by_email(app, "charles@client.acme.io");
+    let credentials = json!({"email": "charles@client.acme.io", "password": "Correct1horse"});
+    let joined = json_reply(
+        &client_call(app, None, "POST", "user/login", Some(&credentials)),
+        200,
+    );
+    assert_eq!(joined["user"]["orgRole"], 0);
+    assert_eq!(joined["user"]["orgId"], signed_up["user"]["orgId"]);
 }
 
 #[test]

@@ -232,15 +232,19 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
     );
     let reset = app.post_json("/user/request-reset-password", &json!({"email": lapsed}));
     assert!(reset.status < 300, "{}", reset.body);
-    // A colleague at a verified company's domain who never verified: the membership
-    // goes, the company stays.
+    // A colleague at a verified company's domain who never verified: the account goes
+    // with the organization its sign-up founded, the company stays. Its membership of
+    // the company is one from before sign-ups joined only once verified, written
+    // straight into D1 as such a row is: it goes too.
     let (_, company, _) = verified_user(&app, "boss@kept.example");
     let joined = sign_up(&app, "new@kept.example");
-    assert_eq!(
-        joined["user"]["orgId"],
-        json!(company),
-        "joined the claimed domain"
-    );
+    let joined_org = joined["user"]["orgId"].as_str().unwrap().to_owned();
+    assert_ne!(joined_org, company, "a sign-up joins nobody");
+    app.d1_query(&format!(
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) VALUES ('{company}', \
+         '{}', 'MEMBER', 1)",
+        user_id(&app, "new@kept.example")
+    ));
     // Held: an operator put a key on its organization (gatehouse-cli): kept.
     let held = sign_up(&app, "ada@held.example");
     let held_org = held["user"]["orgId"].as_str().unwrap().to_owned();
@@ -316,9 +320,12 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
             "{table} keeps a removed account's rows"
         );
     }
-    let org = format!("'{lapsed_org}'");
-    assert_eq!(count(&app, "organizations", &format!("id = {org}")), 0);
-    assert_eq!(count(&app, "subscriptions", &format!("org_id = {org}")), 0);
+    let org = format!("'{lapsed_org}', '{joined_org}'");
+    assert_eq!(count(&app, "organizations", &format!("id IN ({org})")), 0);
+    assert_eq!(
+        count(&app, "subscriptions", &format!("org_id IN ({org})")),
+        0
+    );
     assert_eq!(
         count(&app, "org_members", &format!("org_id = '{company}'")),
         1

@@ -108,7 +108,13 @@ fn an_owner_removes_a_colleague_whose_tokens_and_account_end() {
     let (_, again_org, again) = verified_user(app, "bob@members-remove.example");
     assert_eq!(again_org, org);
     assert_ne!(id_of(&again), bob_id);
-    assert_eq!(again["user"]["orgRole"], 0);
+    assert_eq!(
+        app.d1_query(&format!(
+            "SELECT role FROM org_members WHERE user_id = '{}'",
+            id_of(&again)
+        )),
+        vec![json!({"role": "MEMBER"})]
+    );
 }
 
 #[test]

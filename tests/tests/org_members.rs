@@ -133,8 +133,14 @@ fn the_last_owner_who_can_act_keeps_the_role() {
     );
 
     // An unverified OWNER cannot act, so does not count.
+    // (A sign-up joins only once verified; an unverified member is one who joined at
+    // sign-up before that rule: written here straight into D1, as such a row is.)
     sign_up(app, "carol@members-last.example");
     let carol_id = user_id(app, "carol@members-last.example");
+    app.d1_query(&format!(
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
+         VALUES ('{org}', '{carol_id}', 'MEMBER', 1)"
+    ));
     let unverified = set_role(app, &boss, &org, &carol_id, 255);
     assert_eq!(unverified.status, 200, "{}", unverified.body);
     let listed = members(app, &boss, &org).json();

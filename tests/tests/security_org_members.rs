@@ -44,23 +44,23 @@ fn a_demotion_removal_sign_out_or_ban_between_the_gate_and_the_change_is_not_mis
     );
     let second = PrivateKey::generate(2048).expect("RSA key");
     let upload = json!({"publicKey": second.public_key().to_spki_pem()}).to_string();
-    sign_up(&app, "carol@members-late.example");
+    verified_user(&app, "carol@members-late.example");
     let carol_id = user_id(&app, "carol@members-late.example");
-    sign_up(&app, "dan@members-late.example");
+    verified_user(&app, "dan@members-late.example");
     let dan_id = user_id(&app, "dan@members-late.example");
     let (eve, banned, _) = verified_user(&app, "eve@members-banned-late.example");
-    sign_up(&app, "fay@members-banned-late.example");
+    verified_user(&app, "fay@members-banned-late.example");
     let fay_id = user_id(&app, "fay@members-banned-late.example");
-    sign_up(&app, "gil@members-banned-late.example");
+    verified_user(&app, "gil@members-banned-late.example");
     let gil_id = user_id(&app, "gil@members-banned-late.example");
     // An OWNER of an organization of her own, with a member of each role to change, an
     // environment, a key with its node and a second key's upload ready to send.
     let signed_out = "members-signed-out-late.example";
     let (ivy, ivy_org, body) = verified_user(&app, &format!("ivy@{signed_out}"));
     let ivy_id = body["user"]["id"].as_str().unwrap().to_owned();
-    sign_up(&app, &format!("jo@{signed_out}"));
+    verified_user(&app, &format!("jo@{signed_out}"));
     let jo_id = user_id(&app, &format!("jo@{signed_out}"));
-    sign_up(&app, &format!("kim@{signed_out}"));
+    verified_user(&app, &format!("kim@{signed_out}"));
     let kim_id = user_id(&app, &format!("kim@{signed_out}"));
     assert_eq!(set_env(&app, &ivy, &ivy_org, "gcs", "A=1\n").status, 200);
     let (ivy_key, uploaded) = upload_new_key(&app, &ivy, &ivy_org);

@@ -129,7 +129,7 @@ impl SignUp {
     /// The domain that may define this user's shared organization: for business
     /// accounts the website's host, else the email's domain. Whether it is a
     /// free-mail domain (which never does) is data in D1 (`free_mail_domains`), so
-    /// [`plan_org`] is told.
+    /// [`pending_domain`] is told.
     pub fn org_domain(&self) -> Option<String> {
         if !self.is_business {
             return None;
@@ -177,47 +177,18 @@ pub fn website_host(raw: &str) -> Result<String, AccountError> {
     Ok(host)
 }
 
-/// The organization that has claimed the sign-up's domain.
-pub struct ExistingOrg {
-    pub id: String,
-    pub banned: bool,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum OrgPlan {
-    /// Join as a plain member (role USER): the email proves the user belongs to the
-    /// domain the organization has claimed.
-    Join { org_id: String },
-    /// A new organization with this user as OWNER and a free trial. `claim` is the
-    /// domain it will claim once the founder's email is verified (set only when the
-    /// email is at that domain and nobody has claimed it): an unverified sign-up
-    /// claims nothing, so it cannot capture the colleagues who come after it.
-    Create { claim: Option<String> },
-}
-
-/// Where a sign-up lands, given the domain it may stand for, the organization that
-/// has claimed that domain (if any) and whether the domain is a free-mail provider's.
-pub fn plan_org(
-    signup: &SignUp,
-    domain: Option<&str>,
-    claimed_by: Option<&ExistingOrg>,
-    free_mail: bool,
-) -> Result<OrgPlan, AccountError> {
-    let domain = domain.filter(|_| !free_mail);
-    let owns_domain = domain.is_some_and(|d| d == signup.email.domain());
-    match claimed_by.filter(|_| domain.is_some()) {
-        Some(org) if org.banned && owns_domain => Err(AccountError::new(
-            super::ErrorCode::OrgBanned,
-            "The organization for this domain is banned",
-        )),
-        Some(org) if owns_domain => Ok(OrgPlan::Join {
-            org_id: org.id.clone(),
-        }),
-        Some(_) => Ok(OrgPlan::Create { claim: None }),
-        None => Ok(OrgPlan::Create {
-            claim: domain.filter(|_| owns_domain).map(str::to_owned),
-        }),
-    }
+/// The domain a sign-up's new organization holds as pending: the sign-up's domain
+/// (`org_domain`) when the email is at it and it is no free-mail provider's. Every
+/// sign-up founds an organization of its own, whether an organization claimed the
+/// domain already or not, banned or not: the claim, or the move into the organization
+/// that claimed it first, happens when the founder verifies
+/// (store::accounts::verify_email). An address nobody proved joins nobody, so a
+/// sign-up neither tells a stranger which domains are customers (or banned) nor adds
+/// members to a company's list that no mailbox stands behind.
+pub fn pending_domain(signup: &SignUp, domain: Option<&str>, free_mail: bool) -> Option<String> {
+    domain
+        .filter(|d| !free_mail && *d == signup.email.domain())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]

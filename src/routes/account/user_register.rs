@@ -1,17 +1,20 @@
-//! `POST /user/register` — sign-up: user, organization (or membership), free trial,
-//! verification link and sign-in in one atomic D1 batch (after one read
-//! batch), then the verification email, sent after the response (`wait_until`).
+//! `POST /user/register` — sign-up: user, organization, free trial, verification link
+//! and sign-in in one atomic D1 batch (after one read batch), then the verification
+//! email, sent after the response (`wait_until`).
 //!
-//! A new organization only *intends* to claim its domain (`pending_domain`); the
-//! claim happens when the founder verifies (store::accounts::verify_email), so a
-//! sign-up at a domain one cannot read mail at captures nobody.
+//! Every sign-up founds an organization of its own, which only *intends* to claim its
+//! domain (`pending_domain`); the claim, or the move into the organization that
+//! claimed the domain first, happens when the founder verifies
+//! (store::accounts::verify_email). So a sign-up at a domain one cannot read mail at
+//! captures nobody, joins nobody, and answers alike whether the domain is a
+//! customer's, a banned one's or nobody's.
 
 use super::{error, new_id, new_session, session_response, SessionUser};
 use crate::email::{send_verification_later, skip_mail};
 use crate::store::accounts::{self, CreateOutcome, NewAccount, NewOrg};
 use crate::store::Db;
 use crate::{config, http};
-use gatehouse_core::account::signup::{plan_org, ExistingOrg, OrgPlan, SignUp};
+use gatehouse_core::account::signup::{pending_domain, SignUp};
 use gatehouse_core::account::verification::{new_token, VERIFICATION_TTL_MS};
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::crypto::password;
@@ -43,25 +46,10 @@ pub async fn handle(
     if let Some(user) = context.user {
         return Ok(error(&email_exists(user.email_verified_at_ms.is_some())));
     }
-    let claimed_by = context.claimed_by.map(|o| ExistingOrg {
-        id: o.id,
-        banned: o.banned != 0,
-    });
-    let plan = match plan_org(
-        &signup,
-        domain.as_deref(),
-        claimed_by.as_ref(),
-        context.free_mail,
-    ) {
-        Ok(plan) => plan,
-        Err(e) => return Ok(error(&e)),
-    };
+    let pending_domain = pending_domain(&signup, domain.as_deref(), context.free_mail);
     let now_ms = crate::clock::now_ms();
     let user_id = new_id()?;
-    let (org_id, claim, role) = match &plan {
-        OrgPlan::Join { org_id } => (org_id.clone(), None, "MEMBER"),
-        OrgPlan::Create { claim } => (new_id()?, Some(claim.as_deref()), "OWNER"),
-    };
+    let org_id = new_id()?;
     let subscription_id = new_id()?;
     let (link_token, link_hash) = new_token().map_err(|_| Problem::Internal)?;
     let verification_id = new_id()?;
@@ -75,13 +63,12 @@ pub async fn handle(
         first_name: &signup.first_name,
         last_name: &signup.last_name,
         org_id: &org_id,
-        new_org: claim.map(|pending_domain| NewOrg {
+        new_org: NewOrg {
             name: &signup.company_name,
-            pending_domain,
+            pending_domain: pending_domain.as_deref(),
             subscription_id: &subscription_id,
             trial_ends_ms: now_ms + i64::from(config.trial_days) * DAY_MS,
-        }),
-        role,
+        },
         verification_hash: &link_hash,
         verification_id: &verification_id,
         is_business: signup.is_business,
@@ -106,7 +93,7 @@ pub async fn handle(
         email: signup.email.as_str(),
         name: signup.full_name(),
         org_id: &org_id,
-        role,
+        role: "OWNER",
         image_url: None,
         email_verified: false,
         verification_token_id: Some(&verification_id),

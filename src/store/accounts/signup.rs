@@ -12,18 +12,11 @@ gatehouse_core::d1_row! {
     }
 }
 
-gatehouse_core::d1_row! {
-    pub struct DomainOrg {
-        pub id: String,
-        pub banned: i64,
-    }
-}
-
-/// What sign-up reads before deciding: the user with this email, the organization
-/// that has claimed the domain, and whether the domain is a free-mail provider's.
+/// What sign-up reads before deciding: the user with this email, and whether the
+/// domain is a free-mail provider's. Not whether an organization claimed the domain:
+/// a sign-up founds its own either way (core::account::signup::pending_domain).
 pub struct SignupContext {
     pub user: Option<ExistingUser>,
-    pub claimed_by: Option<DomainOrg>,
     pub free_mail: bool,
 }
 
@@ -45,19 +38,14 @@ pub async fn signup_context(
         "SELECT email_verified_at_ms FROM users WHERE email = ?1",
         &[text(email)],
     );
-    let org = db.statement(
-        "SELECT id, banned FROM organizations WHERE domain = ?1",
-        &[opt_text(domain)],
-    );
     let free_mail = db.statement(
         "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = ?1) AS free",
         &[opt_text(domain)],
     );
-    let results = db.batch(vec![user, org, free_mail]).await?;
+    let results = db.batch(vec![user, free_mail]).await?;
     Ok(SignupContext {
         user: rows::<ExistingUser>(&results, 0, what)?.into_iter().next(),
-        claimed_by: rows::<DomainOrg>(&results, 1, what)?.into_iter().next(),
-        free_mail: rows::<FreeMail>(&results, 2, what)?
+        free_mail: rows::<FreeMail>(&results, 1, what)?
             .first()
             .is_some_and(|f| f.free != 0),
     })
@@ -71,10 +59,9 @@ pub struct NewAccount<'a> {
     pub password_hash: &'a str,
     pub first_name: &'a str,
     pub last_name: &'a str,
+    /// The organization this sign-up founds (with a trial), the account its OWNER.
     pub org_id: &'a str,
-    /// `Some` when the organization is created by this sign-up (with a trial).
-    pub new_org: Option<NewOrg<'a>>,
-    pub role: &'a str,
+    pub new_org: NewOrg<'a>,
     pub verification_hash: &'a str,
     /// The link's public id (`verificationTokenId`).
     pub verification_id: &'a str,
@@ -88,7 +75,8 @@ pub struct NewAccount<'a> {
 
 pub struct NewOrg<'a> {
     pub name: &'a str,
-    /// The domain it claims once its founder's email is verified (`verify_email`).
+    /// The domain it claims once its founder's email is verified, or whose claiming
+    /// organization the founder then joins (`verify_email`).
     pub pending_domain: Option<&'a str>,
     pub subscription_id: &'a str,
     pub trial_ends_ms: i64,
@@ -102,15 +90,15 @@ pub enum CreateOutcome {
     EmailTaken,
 }
 
-/// One atomic batch: organization (+ trial) if new, user, membership, verification
+/// One atomic batch: organization (+ trial), user, membership, verification
 /// link, sign-in; for an alias, then the count of the verification links of its
 /// mailbox's unverified aliases in the window, this one included. Any failure leaves nothing behind.
 pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome, Problem> {
     let what = "accounts.create_account";
     let db = db.trip(Route::Primary, what);
-    let mut batch = Vec::new();
-    if let Some(org) = &a.new_org {
-        batch.push(db.statement(
+    let org = &a.new_org;
+    let mut batch = vec![
+        db.statement(
             "INSERT INTO organizations (id, name, pending_domain, created_at_ms) VALUES (?1, ?2, \
              ?3, ?4)",
             &[
@@ -119,8 +107,8 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
                 opt_text(org.pending_domain),
                 num(a.now_ms),
             ],
-        ));
-        batch.push(db.statement(
+        ),
+        db.statement(
             "INSERT INTO subscriptions (id, org_id, plan, starts_at_ms, ends_at_ms) VALUES (?1, \
              ?2, 'FREE_TRIAL', ?3, ?4)",
             &[
@@ -129,8 +117,8 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
                 num(a.now_ms),
                 num(org.trial_ends_ms),
             ],
-        ));
-    }
+        ),
+    ];
     batch.push(db.statement(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at_ms, \
          is_business, inbox) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -146,8 +134,9 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
         ],
     ));
     batch.push(db.statement(
-        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-        &[text(a.org_id), text(a.user_id), text(a.role), num(a.now_ms)],
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
+         VALUES (?1, ?2, 'OWNER', ?3)",
+        &[text(a.org_id), text(a.user_id), num(a.now_ms)],
     ));
     batch.push(db.statement(
         "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, \
