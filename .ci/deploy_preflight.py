@@ -168,12 +168,13 @@ def check(config, env_name):
         problems.append(f"[env.{env_name}.vars] TEST_HOOKS must be \"off\" in production")
     if str(my_vars.get("RATE_LIMITS", "on")) != "on":
         problems.append(f"[env.{env_name}.vars] RATE_LIMITS must be \"on\" in production")
-    if "NODE_ID_MAX_LENGTH" not in my_vars:
+    id_limit = str(my_vars.get("NODE_ID_MAX_LENGTH", "")).strip()
+    if not (id_limit.isdigit() and 1 <= int(id_limit) <= 65536):
         problems.append(
-            f"[env.{env_name}.vars] has no NODE_ID_MAX_LENGTH: without it a stranger's "
-            "/register_node_secret stores node ids up to the 64 KiB body limit "
-            '(SECURITY.md, "Known gaps"); set it (256 as committed; 65536 keeps '
-            "Infera's unbounded model)"
+            f"[env.{env_name}.vars] NODE_ID_MAX_LENGTH is {id_limit or 'not set'}: without "
+            "a whole number a stranger's /register_node_secret stores node ids up to the "
+            '64 KiB body limit (SECURITY.md, "Known gaps"); set 1 to 65536 (256 as '
+            "committed; 65536 keeps Infera's unbounded model)"
         )
     return problems
 

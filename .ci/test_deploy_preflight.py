@@ -12,7 +12,7 @@ of wrangler.toml in a temporary directory, never on the file itself:
 4. that copy without the production KV binding: refused (bindings are not inherited);
 5. that copy with MAIL_FROM outside allowed_sender_addresses: refused;
 6. that copy with PUBLIC_URL on another hostname than the routes: refused;
-7. that copy without NODE_ID_MAX_LENGTH: refused.
+7. that copy without NODE_ID_MAX_LENGTH, or with an empty one: refused.
 
 Standard library only.
 """
@@ -89,8 +89,9 @@ def main():
         'PUBLIC_URL = "https://gatehouse.acme-storage.net"', 'PUBLIC_URL = "https://www.acme-storage.net"'
     )
     unbounded_ids = top + re.sub(r'\nNODE_ID_MAX_LENGTH = "\d+"', "", prod)
+    empty_limit = top + re.sub(r'NODE_ID_MAX_LENGTH = "\d+"', 'NODE_ID_MAX_LENGTH = ""', prod)
     assert duplicate != good and no_kv != good and wrong_sender != good and elsewhere != good
-    assert unbounded_ids != good
+    assert unbounded_ids != good and empty_limit != good
     results = []
     with tempfile.TemporaryDirectory(prefix="gatehouse-preflight-") as d:
         results.append(expect(
@@ -126,7 +127,11 @@ def main():
         ))
         results.append(expect(
             "no NODE_ID_MAX_LENGTH is refused", run(unbounded_ids, d, "ids.toml"), False,
-            "[env.production.vars] has no NODE_ID_MAX_LENGTH",
+            "[env.production.vars] NODE_ID_MAX_LENGTH is not set",
+        ))
+        results.append(expect(
+            "an empty NODE_ID_MAX_LENGTH is refused", run(empty_limit, d, "empty-ids.toml"), False,
+            "[env.production.vars] NODE_ID_MAX_LENGTH is not set",
         ))
     if not all(results):
         return 1

@@ -9,9 +9,10 @@
 //! them was counted). D1: one read, which a replica may answer; for a new node_id one
 //! insert; for a known one the counting write, and for the right secret (or one refused
 //! as locked) the write that gives the count back. A node id not registered again for
-//! `NODE_REMOVE_AFTER_DAYS` is removed by the maintenance, as a silent node is (the
-//! right secret again marks it seen): anyone may add node ids, so they cannot be kept
-//! for good.
+//! `NODE_REMOVE_AFTER_DAYS` is removed by the maintenance, as a silent node is (each
+//! request that compares a secret with it marks it seen, a wrong one too, so that
+//! someone else's guesses cannot make it lapse): anyone may add node ids, so they
+//! cannot be kept for good.
 
 use crate::store::Db;
 use crate::{config, http, store};
@@ -93,21 +94,20 @@ async fn compare(
     let Some(reserved) = store::node_secrets::reserve_guess(db, node_id, now_ms).await? else {
         return Ok(None);
     };
-    let (answer, seen) = match reserved.before.locked_for_seconds(now_ms) {
-        Some(seconds) => (Answer::Locked(seconds), None),
+    let answer = match reserved.before.locked_for_seconds(now_ms) {
+        Some(seconds) => Answer::Locked(seconds),
         None => {
             let right = password::verify(secret.as_bytes(), &reserved.secret_hash)
                 .map_err(|e| internal("stored hash", e))?;
             if !right {
                 return Ok(Some(Answer::Wrong));
             }
-            (Answer::Registered, Some(now_ms))
+            Answer::Registered
         }
     };
     // Only a wrong secret keeps its count: one refused unread compared nothing, so the
-    // count stays the comparisons that failed (an honest burst leaves none behind). The
-    // right secret is the node registering again, which keeps its row from the sweep.
-    store::node_secrets::take_back_guess(db, node_id, seen).await?;
+    // count stays the comparisons that failed (an honest burst leaves none behind).
+    store::node_secrets::take_back_guess(db, node_id).await?;
     Ok(Some(answer))
 }
 

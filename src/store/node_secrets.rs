@@ -1,6 +1,7 @@
 //! `node_secrets`: one row per node id, holding only the secret's hash, and when the
 //! node id was last registered (`seen_at_ms`, the maintenance's sweep key).
 
+use super::db::{Statement, Trip};
 use super::{changes, num, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_secret::{WrongSecrets, WRONG_SECRETS_WINDOW_MS};
@@ -62,7 +63,10 @@ pub struct Reserved {
 /// count as it was: D1 runs one statement at a time, so concurrent guesses each see
 /// the ones before them and a burst compares no more than guesses sent one by one. A
 /// right secret, or one refused unread, gives its count back ([`take_back_guess`]).
-/// `None`: no such node id.
+/// Every guess that reaches the row marks the node id seen ([`mark_seen`]), a wrong
+/// one too: a node id locked by someone else's wrong secrets must not lapse into the
+/// sweep because its own node's right secret is refused meanwhile, and whoever guesses
+/// could keep it anyway by registering it again. `None`: no such node id.
 pub async fn reserve_guess(
     db: &Db,
     node_id: &str,
@@ -77,7 +81,9 @@ pub async fn reserve_guess(
          WHERE node_id = ?1 RETURNING secret_hash, failed_attempts, failed_since_ms",
         &[text(node_id), num(now_ms), num(WRONG_SECRETS_WINDOW_MS)],
     );
-    let results = db.batch(vec![statement]).await?;
+    let results = db
+        .batch(vec![statement, mark_seen(&db, node_id, now_ms)])
+        .await?;
     Ok(rows::<Reservation>(&results, 0, what)?
         .into_iter()
         .next()
@@ -91,30 +97,27 @@ pub async fn reserve_guess(
 }
 
 /// Gives back the count [`reserve_guess`] took for a secret that was right, or not
-/// compared because the node id was locked; for the right secret (`seen_at_ms`), marks
-/// the node id seen then, which keeps it from the maintenance's sweep. The mark moves
-/// at most once a day ([`SEEN_RESOLUTION_MS`]) and in a statement of its own: an
-/// `UPDATE` that names the column writes its index entry even when the value stays
-/// (a row written, counted by D1), where one whose condition fails writes nothing.
-pub async fn take_back_guess(
-    db: &Db,
-    node_id: &str,
-    seen_at_ms: Option<i64>,
-) -> Result<(), Problem> {
+/// compared because the node id was locked.
+pub async fn take_back_guess(db: &Db, node_id: &str) -> Result<(), Problem> {
     let db = db.trip(Route::Primary, "node_secrets.take_back_guess");
-    let mut statements = vec![db.statement(
+    let statement = db.statement(
         "UPDATE node_secrets SET failed_attempts = failed_attempts - 1 \
          WHERE node_id = ?1 AND failed_attempts > 0",
         &[text(node_id)],
-    )];
-    if let Some(now_ms) = seen_at_ms {
-        statements.push(db.statement(
-            "UPDATE node_secrets SET seen_at_ms = ?2 WHERE node_id = ?1 AND ?2 - seen_at_ms >= ?3",
-            &[text(node_id), num(now_ms), num(SEEN_RESOLUTION_MS)],
-        ));
-    }
-    db.batch(statements).await?;
+    );
+    db.batch(vec![statement]).await?;
     Ok(())
+}
+
+/// Marks `node_id` seen at `now_ms` (what keeps it from the maintenance's sweep), at
+/// most once a day ([`SEEN_RESOLUTION_MS`]) and in a statement of its own: an `UPDATE`
+/// that names the column writes its index entry even when the value stays (a row
+/// written, counted by D1), where one whose condition fails writes nothing.
+fn mark_seen(trip: &Trip<'_>, node_id: &str, now_ms: i64) -> Statement {
+    trip.statement(
+        "UPDATE node_secrets SET seen_at_ms = ?2 WHERE node_id = ?1 AND ?2 - seen_at_ms >= ?3",
+        &[text(node_id), num(now_ms), num(SEEN_RESOLUTION_MS)],
+    )
 }
 
 /// How far a node id's `seen_at_ms` may lag: the sweep counts in days.

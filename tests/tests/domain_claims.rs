@@ -257,3 +257,25 @@ fn a_join_by_domain_is_told_to_the_owners() {
     assert_eq!(app.emails_to(alias).len(), 1);
     assert_eq!(app.emails_to("ada@joiners.io").len(), founder_mail + 1);
 }
+
+/// An organization left with no verified OWNER (its only one demoted before the rule
+/// that keeps one, as migration 0005 found some: written here straight into D1) is led
+/// by whoever verifies into it first, a colleague who joins by the domain included.
+#[test]
+fn a_colleague_who_joins_an_organization_without_a_verified_owner_leads_it() {
+    let app = shared_app();
+    let (_, org, founder) = verified_user(app, "ada@ownerless.io");
+    let founder_id = founder["user"]["id"].as_str().unwrap();
+    app.d1_query(&format!(
+        "UPDATE org_members SET role = 'MEMBER' WHERE user_id = '{founder_id}'"
+    ));
+    let (_, joined, body) = verified_user(app, "bob@ownerless.io");
+    assert_eq!(joined, org);
+    assert_eq!(
+        app.d1_query(&format!(
+            "SELECT role FROM org_members WHERE user_id = '{}'",
+            body["user"]["id"].as_str().unwrap()
+        )),
+        vec![json!({"role": "OWNER"})]
+    );
+}

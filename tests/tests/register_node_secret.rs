@@ -140,12 +140,17 @@ fn a_node_id_not_registered_again_for_the_removal_period_goes_and_is_new_again()
     // Anyone may add node ids, so they are not kept for good: one whose node has not
     // registered again for NODE_REMOVE_AFTER_DAYS (30) goes, as a silent node does.
     let app = shared_app();
-    let (silent, again) = (unique("node-silent"), unique("node-again"));
+    let ids = [
+        unique("node-silent"),
+        unique("node-again"),
+        unique("node-guessed"),
+    ];
+    let [silent, again, guessed] = &ids;
     let register = |id: &str, secret: &str| {
         app.post_json(PATH, &json!({"node_id": id, "secret": secret}))
             .status
     };
-    for id in [&silent, &again] {
+    for id in &ids {
         assert_eq!(register(id, "the-first-secret"), 200);
     }
     let seen = |id: &str| {
@@ -155,24 +160,31 @@ fn a_node_id_not_registered_again_for_the_removal_period_goes_and_is_new_again()
         .first()
         .map(|row| row["seen_at_ms"].as_i64().unwrap())
     };
-    // Both as if last registered 31 days ago; then one registers again, which marks it.
+    // All as if last registered 31 days ago. Then one registers again, and someone
+    // else guesses at another: each comparison marks its node id, a wrong one too, so
+    // guesses that lock a node id out of its own node's registrations (429) cannot make
+    // it lapse meanwhile.
     let long_ago = now_ms() - 31 * DAY;
     app.d1_query(&format!(
         "UPDATE node_secrets SET created_at_ms = {long_ago}, seen_at_ms = {long_ago} \
-         WHERE node_id IN ('{silent}', '{again}')"
+         WHERE node_id IN ('{silent}', '{again}', '{guessed}')"
     ));
-    assert_eq!(register(&again, "the-first-secret"), 200);
-    assert!(seen(&again).unwrap() > now_ms() - 60_000);
-    // A wrong secret marks nothing.
-    assert_eq!(register(&silent, "a-wrong-secret"), 409);
-    assert_eq!(seen(&silent), Some(long_ago));
+    assert_eq!(register(again, "the-first-secret"), 200);
+    assert_eq!(register(guessed, "a-wrong-secret"), 409);
+    for id in [again, guessed] {
+        assert!(seen(id).unwrap() > now_ms() - 60_000, "{id} marked");
+    }
+    assert_eq!(seen(silent), Some(long_ago));
 
     run_cron(app);
-    assert_eq!(seen(&silent), None, "not registered again: gone");
-    assert!(seen(&again).is_some(), "registered again: kept");
+    assert_eq!(seen(silent), None, "not registered again: gone");
+    assert!(
+        seen(again).is_some() && seen(guessed).is_some(),
+        "marked: kept"
+    );
     // The node id that went is a new one: its next registration is a first one.
-    assert_eq!(register(&silent, "another-secret"), 200);
-    assert_eq!(register(&silent, "the-first-secret"), 409);
+    assert_eq!(register(silent, "another-secret"), 200);
+    assert_eq!(register(silent, "the-first-secret"), 409);
 }
 
 #[test]

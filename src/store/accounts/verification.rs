@@ -34,12 +34,13 @@ const VERIFIED_USER: &str =
 /// user's organization, and read the link back to tell "expired" from "unknown or
 /// used".
 ///
-/// Settling: a member of an organization that has no verified OWNER becomes its
-/// OWNER (the first verified member leads an organization nobody verified), and an
-/// organization the user owns claims its `pending_domain` if the user's email is at
-/// that domain and no organization has claimed it yet; if a colleague's organization
-/// claimed it first, the user joins it instead (below). Claims happen only here, so
-/// an unverified sign-up never captures the colleagues who come after it.
+/// Settling: an organization the user owns claims its `pending_domain` if the user's
+/// email is at that domain and no organization has claimed it yet; if a colleague's
+/// organization claimed it first (and is not banned), the user joins it instead
+/// (below). Then a member of an organization that has no verified OWNER becomes its
+/// OWNER (the first verified member leads an organization nobody verified). Claims
+/// and joins happen only here, so an unverified sign-up never captures the colleagues
+/// who come after it, nor joins anyone.
 ///
 /// Last, the batch reads the verified OWNERs of the organization the user is now a
 /// MEMBER of, if any: a join by domain is told to them (SECURITY.md, "Known gaps": a
@@ -74,6 +75,57 @@ pub async fn verify_email(
         ),
         &args,
     );
+    let email_domain = format!(
+        "(SELECT substr(email, instr(email, '@') + 1) FROM users WHERE id IN ({VERIFIED_USER}))"
+    );
+    // The organizations the user is an OWNER of: every statement below starts from the
+    // user's own memberships (an index lookup), never from the organizations pending
+    // at a domain, which strangers' sign-ups may make many.
+    let owned = format!(
+        "SELECT org_id FROM org_members WHERE user_id IN ({VERIFIED_USER}) AND role = 'OWNER'"
+    );
+    let claim = db.statement(
+        format!(
+            "UPDATE organizations SET domain = pending_domain, pending_domain = NULL \
+             WHERE id IN ({owned}) AND pending_domain = {email_domain} \
+               AND NOT EXISTS (SELECT 1 FROM organizations c WHERE c.domain = {email_domain})"
+        ),
+        &args,
+    );
+    // The domain was claimed first by a colleague's organization: the user moves there
+    // as a member if the organization they founded holds nothing yet (only them, no
+    // keys, no nodes), and that empty organization and its trial go — deleted first,
+    // while its membership still finds it (the foreign keys are checked when the batch
+    // commits, by which time the membership has moved).
+    let claimed_org =
+        format!("SELECT id FROM organizations WHERE domain = {email_domain} AND banned = 0");
+    let left_behind = format!(
+        "SELECT o.id FROM organizations o WHERE o.id IN ({owned}) \
+         AND o.pending_domain = {email_domain} \
+         AND (SELECT count(*) FROM org_members m WHERE m.org_id = o.id) = 1 \
+         AND NOT EXISTS (SELECT 1 FROM org_keys k WHERE k.org_id = o.id) \
+         AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = o.id) \
+         AND EXISTS ({claimed_org})"
+    );
+    let defer = db.statement("PRAGMA defer_foreign_keys = on", &[]);
+    let drop_trial = db.statement(
+        format!("DELETE FROM subscriptions WHERE org_id IN ({left_behind})"),
+        &args,
+    );
+    let drop_org = db.statement(
+        format!("DELETE FROM organizations WHERE id IN ({left_behind})"),
+        &args,
+    );
+    let join = db.statement(
+        format!(
+            "UPDATE org_members SET org_id = ({claimed_org}), role = 'MEMBER' \
+             WHERE user_id IN ({VERIFIED_USER}) AND role = 'OWNER' \
+               AND NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = org_members.org_id) \
+               AND EXISTS ({claimed_org})"
+        ),
+        &args,
+    );
+    // After the move: whoever joins an organization with no verified OWNER leads it.
     let promote = db.statement(
         format!(
             "UPDATE org_members SET role = 'OWNER' \
@@ -82,48 +134,6 @@ pub async fn verify_email(
                  WHERE o.org_id = org_members.org_id AND o.role = 'OWNER' \
                    AND u.email_verified_at_ms IS NOT NULL)"
         ),
-        &args,
-    );
-    let claim = db.statement(format!(
-            "UPDATE organizations SET domain = pending_domain, pending_domain = NULL \
-             WHERE pending_domain IS NOT NULL \
-               AND id IN (SELECT m.org_id FROM org_members m JOIN users u ON u.id = m.user_id \
-                          WHERE m.user_id IN ({VERIFIED_USER}) AND m.role = 'OWNER' \
-                            AND substr(u.email, instr(u.email, '@') + 1) = organizations.pending_domain) \
-               AND NOT EXISTS (SELECT 1 FROM organizations c WHERE c.domain = organizations.pending_domain)"
-        ), &args);
-    // The domain was claimed first by a colleague's organization: the user moves there
-    // as a member if the organization they founded holds nothing yet (only them, no
-    // keys, no nodes), and that empty organization and its trial go.
-    let email_domain = format!(
-        "(SELECT substr(email, instr(email, '@') + 1) FROM users WHERE id IN ({VERIFIED_USER}))"
-    );
-    let empty_pending_org = format!(
-        "SELECT o.id FROM organizations o WHERE o.pending_domain = {email_domain} \
-         AND (SELECT count(*) FROM org_members m WHERE m.org_id = o.id) = 1 \
-         AND NOT EXISTS (SELECT 1 FROM org_keys k WHERE k.org_id = o.id) \
-         AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = o.id)"
-    );
-    let claimed_org =
-        format!("SELECT id FROM organizations WHERE domain = {email_domain} AND banned = 0");
-    let join = db.statement(
-        format!(
-            "UPDATE org_members SET org_id = ({claimed_org}), role = 'MEMBER' \
-             WHERE user_id IN ({VERIFIED_USER}) AND role = 'OWNER' \
-               AND org_id IN ({empty_pending_org}) AND EXISTS ({claimed_org})"
-        ),
-        &args,
-    );
-    let memberless = format!(
-        "SELECT o.id FROM organizations o WHERE o.pending_domain = {email_domain} \
-         AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = o.id)"
-    );
-    let drop_trial = db.statement(
-        format!("DELETE FROM subscriptions WHERE org_id IN ({memberless})"),
-        &args,
-    );
-    let drop_org = db.statement(
-        format!("DELETE FROM organizations WHERE id IN ({memberless})"),
         &args,
     );
     let state = db.statement(
@@ -146,11 +156,12 @@ pub async fn verify_email(
             vec![
                 consume,
                 mark,
-                promote,
+                defer,
                 claim,
-                join,
                 drop_trial,
                 drop_org,
+                join,
+                promote,
                 state,
                 joined_owners,
             ]
@@ -162,7 +173,7 @@ pub async fn verify_email(
         )
         .await?;
     if changes(&results, 0) > 0 {
-        let told: Vec<Value> = rows(&results, 8, what)?;
+        let told: Vec<Value> = rows(&results, 9, what)?;
         let joined = told
             .first()
             .and_then(|row| row["org_id"].as_str())
@@ -172,7 +183,7 @@ pub async fn verify_email(
             });
         return Ok(Verification::Verified { joined });
     }
-    Ok(if unused_link_expired(&results, 7, now_ms, what)? {
+    Ok(if unused_link_expired(&results, 8, now_ms, what)? {
         Verification::Expired
     } else {
         Verification::Invalid
