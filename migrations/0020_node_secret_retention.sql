@@ -1,7 +1,7 @@
 -- node_secrets had no retention: a row per node id ever registered, kept for good,
 -- while /register_node_secret takes no credentials, so anyone may add node ids at the
--- node limiter's pace. A node id now goes NODE_REMOVE_AFTER_DAYS after it was last
--- registered (first, or again with its right secret), as a silent node does; the
+-- node limiter's pace. A node id now goes NODE_REMOVE_AFTER_DAYS after it was first
+-- registered or a secret was last compared with it, as a silent node does; the
 -- scheduled maintenance deletes it by seen_at_ms, oldest first (the index below).
 -- Expand only: the code before this release inserts without seen_at_ms (0, the
 -- default), which the sweep tells apart by created_at_ms (it deletes only rows whose

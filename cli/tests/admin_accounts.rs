@@ -7,7 +7,9 @@
 mod common;
 
 use common::{admin, ok};
-use gatehouse_e2e::accounts::{login_at, sign_up, user_id, verified_user, PASSWORD};
+use gatehouse_e2e::accounts::{
+    legacy_membership, login_at, sign_up, user_id, verified_user, PASSWORD,
+};
 use gatehouse_e2e::members::remove_member;
 use gatehouse_e2e::nodes::{fields, now_ms, signed, upload_new_key};
 use gatehouse_e2e::{shared_app, TestApp};
@@ -243,11 +245,7 @@ fn delete_account_forgets_a_person_with_what_only_they_had_and_hands_on_the_rest
     // into D1 as such a row is.)
     let early = sign_up(app, "early@erase-co.example");
     assert_ne!(early["user"]["orgId"], json!(company));
-    app.d1_query(&format!(
-        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) VALUES ('{company}', \
-         '{}', 'MEMBER', 1)",
-        early["user"]["id"].as_str().unwrap()
-    ));
+    legacy_membership(app, &company, early["user"]["id"].as_str().unwrap());
     let (mia_token, mias, _) = verified_user(app, "mia@erase-co.example");
     assert_eq!(mias, company);
     let boss_id = user_id(app, boss);
@@ -365,10 +363,7 @@ fn a_removal_is_in_the_removed_persons_export_and_the_operators_key_audit() {
     // Bob is also a member elsewhere (from before domain claims needed verification),
     // so his account outlives the removal, and with it what names him.
     let (_, elsewhere, _) = verified_user(app, "eve@removed-export-elsewhere.example");
-    app.d1_query(&format!(
-        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
-         VALUES ('{elsewhere}', '{bob_id}', 'MEMBER', 0)"
-    ));
+    legacy_membership(app, &elsewhere, &bob_id);
     assert_eq!(remove_member(app, &boss, &org, &bob_id).status, 200);
 
     let text = ok(&admin(

@@ -41,11 +41,8 @@ fn set_role_gives_a_colleague_the_keys_and_never_leaves_an_organization_without_
     // (who cannot act) does not count.
     // (A sign-up joins only once verified: an unverified member is one who joined at
     // sign-up before that rule, written here straight into D1 as such a row is.)
-    gatehouse_e2e::accounts::sign_up(app, "new@roles.example");
-    app.d1_query(&format!(
-        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) SELECT '{company}', id, \
-         'MEMBER', 1 FROM users WHERE email = 'new@roles.example'"
-    ));
+    let new = gatehouse_e2e::accounts::sign_up(app, "new@roles.example");
+    gatehouse_e2e::accounts::legacy_membership(app, &company, new["user"]["id"].as_str().unwrap());
     let promoted = ok(&admin(
         app,
         &["set-role", &company, "new@roles.example", "OWNER"],

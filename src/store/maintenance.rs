@@ -5,7 +5,7 @@
 //! Deleting rows past a cutoff is idempotent: two runs, even concurrent ones (D1
 //! serialises batches), delete each row once and never a row still needed.
 
-use super::{changes, num, Db, Route};
+use super::{changes, num, Db, Route, DEFER_FOREIGN_KEYS};
 use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS, UNVERIFIED_LINK_HOLD_MS};
@@ -64,12 +64,6 @@ fn doomed_users() -> String {
 const DOOMED_ORGS: &str = "doomed_orgs(id) AS (SELECT m.org_id FROM org_members m \
      WHERE m.user_id IN (SELECT id FROM doomed) AND NOT EXISTS (SELECT 1 FROM org_members o \
        WHERE o.org_id = m.org_id AND o.user_id NOT IN (SELECT id FROM doomed)))";
-
-/// Lets the unverified sweep delete an organization before its memberships (they are
-/// how it is found): the foreign keys are checked at the end of the batch's
-/// transaction instead of at each statement (D1's documented `PRAGMA
-/// defer_foreign_keys`); the batch still commits only if every reference holds then.
-const DEFER_FOREIGN_KEYS: &str = "PRAGMA defer_foreign_keys = on";
 
 /// The unverified sweep's deletes, in order; the last (the users) is the one counted.
 /// An organization goes before its memberships (they find it; the foreign keys are

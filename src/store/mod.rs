@@ -29,6 +29,13 @@ use worker::Env;
 /// Binding name, as declared in wrangler.toml.
 pub const NONCES_BINDING: &str = "NONCES";
 
+/// Lets a batch delete an organization before the memberships that find it (the
+/// unverified sweep; a verification that moves its founder elsewhere): the foreign
+/// keys are checked at the end of the batch's transaction instead of at each
+/// statement (D1's documented `PRAGMA defer_foreign_keys`); the batch still commits
+/// only if every reference holds then.
+pub const DEFER_FOREIGN_KEYS: &str = "PRAGMA defer_foreign_keys = on";
+
 // Statement helpers shared by the store modules.
 
 fn text(s: &str) -> Arg {

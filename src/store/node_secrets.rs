@@ -1,5 +1,5 @@
-//! `node_secrets`: one row per node id, holding only the secret's hash, and when the
-//! node id was last registered (`seen_at_ms`, the maintenance's sweep key).
+//! `node_secrets`: one row per node id, holding only the secret's hash, and when a
+//! secret was last compared with it (`seen_at_ms`, the maintenance's sweep key).
 
 use super::db::{Statement, Trip};
 use super::{changes, num, rows, text, Db, Route};

@@ -94,6 +94,17 @@ pub fn verified_user(app: &TestApp, email: &str) -> (String, String, Value) {
     (token, org, body)
 }
 
+/// Makes the account `user_id` a MEMBER of `org` too, as a membership from before
+/// sign-ups joined only once verified (and before domain claims needed verification):
+/// such rows remain in databases from then, and no route makes them now, so it is
+/// written straight into D1. The account keeps the organization its sign-up founded.
+pub fn legacy_membership(app: &TestApp, org: &str, user_id: &str) {
+    app.d1_query(&format!(
+        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
+         VALUES ('{org}', '{user_id}', 'MEMBER', 0)"
+    ));
+}
+
 /// The stored id of the account at `email` (as stored: lowercase).
 pub fn user_id(app: &TestApp, email: &str) -> String {
     app.d1_query(&format!("SELECT id FROM users WHERE email = '{email}'"))[0]["id"]

@@ -4,7 +4,9 @@
 //! scheduled-test endpoint; and that the test clock cannot move without TEST_HOOKS.
 
 use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
-use gatehouse_e2e::accounts::{assert_error, login_at, sign_up, user_id, verified_user, PASSWORD};
+use gatehouse_e2e::accounts::{
+    assert_error, legacy_membership, login_at, sign_up, user_id, verified_user, PASSWORD,
+};
 use gatehouse_e2e::maintenance::{
     count, run_cron, seed_expiring_rows, trigger_cron, wait_for_runs, DAY, MINUTE,
 };
@@ -240,11 +242,7 @@ fn an_account_never_verified_goes_after_30_days_with_the_organization_only_it_ha
     let joined = sign_up(&app, "new@kept.example");
     let joined_org = joined["user"]["orgId"].as_str().unwrap().to_owned();
     assert_ne!(joined_org, company, "a sign-up joins nobody");
-    app.d1_query(&format!(
-        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) VALUES ('{company}', \
-         '{}', 'MEMBER', 1)",
-        user_id(&app, "new@kept.example")
-    ));
+    legacy_membership(&app, &company, &user_id(&app, "new@kept.example"));
     // Held: an operator put a key on its organization (gatehouse-cli): kept.
     let held = sign_up(&app, "ada@held.example");
     let held_org = held["user"]["orgId"].as_str().unwrap().to_owned();

@@ -6,7 +6,7 @@
 //! (`GET /organization/{idOrg}/audit`), which its OWNERs and ADMINISTRATORs read.
 //! What everyone else gets: security_org_members.rs. Each answer named in SECURITY.md.
 
-use gatehouse_e2e::accounts::{assert_error, sign_up, user_id, verified_user};
+use gatehouse_e2e::accounts::{assert_error, legacy_membership, sign_up, user_id, verified_user};
 use gatehouse_e2e::members::{
     account_rows, members, remove_member, role_audit, set_role, stored_roles,
 };
@@ -137,10 +137,7 @@ fn the_last_owner_who_can_act_keeps_the_role() {
     // sign-up before that rule: written here straight into D1, as such a row is.)
     sign_up(app, "carol@members-last.example");
     let carol_id = user_id(app, "carol@members-last.example");
-    app.d1_query(&format!(
-        "INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
-         VALUES ('{org}', '{carol_id}', 'MEMBER', 1)"
-    ));
+    legacy_membership(app, &org, &carol_id);
     let unverified = set_role(app, &boss, &org, &carol_id, 255);
     assert_eq!(unverified.status, 200, "{}", unverified.body);
     let listed = members(app, &boss, &org).json();

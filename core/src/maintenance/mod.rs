@@ -55,7 +55,7 @@ pub enum Sweep {
     /// `POST /secrets` signatures claimed in D1, past their nonce's expiry (each claim
     /// also sweeps 20 itself; this catches the rest once fetches stop).
     SecretsFetches,
-    /// Node ids of `/register_node_secret` not registered again (the right secret) for
+    /// Node ids of `/register_node_secret` no secret was compared with for
     /// `NODE_REMOVE_AFTER_DAYS`, as silent nodes: anyone may add node ids.
     NodeSecrets,
     /// Accounts whose email was never verified, `UNVERIFIED_ACCOUNT_DAYS` after their

@@ -3,7 +3,7 @@
 use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
 use super::take_back_attempt;
 use crate::store::org_changes::{recipients, Recipient, OWNERS_TOLD};
-use crate::store::{changes, num, rows, text, Db, Route};
+use crate::store::{changes, num, rows, text, Db, Route, DEFER_FOREIGN_KEYS};
 use gatehouse_core::http::problem::Problem;
 use serde_json::Value;
 
@@ -107,7 +107,7 @@ pub async fn verify_email(
          AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = o.id) \
          AND EXISTS ({claimed_org})"
     );
-    let defer = db.statement("PRAGMA defer_foreign_keys = on", &[]);
+    let defer = db.statement(DEFER_FOREIGN_KEYS, &[]);
     let drop_trial = db.statement(
         format!("DELETE FROM subscriptions WHERE org_id IN ({left_behind})"),
         &args,
