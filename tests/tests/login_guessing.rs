@@ -4,8 +4,10 @@
 //! security_accounts.rs, unchanged; the concurrent bursts are in races.rs.
 
 use gatehouse_e2e::accounts::{
-    link_token, login_at, reset_by_mail_from, sign_up, verification_path, PASSWORD,
+    link_token, login_at, reset_by_mail_from, sign_up, user_id, verification_path, PASSWORD,
 };
+use gatehouse_e2e::maintenance::{DAY, MINUTE};
+use gatehouse_e2e::nodes::now_ms;
 use gatehouse_e2e::spawn_app;
 use serde_json::json;
 
@@ -152,4 +154,62 @@ fn guessing_through_a_verification_link_counts_with_logins_failures() {
     );
     let bob = verify_at("192.0.2.98", &bobs, PASSWORD);
     assert_eq!(bob.status, 200, "{}", bob.body);
+}
+
+/// A counter whose 15-minute window is over counts from one again, and each attempt
+/// removes at most two closed windows of anyone's (oldest first): strangers who piled
+/// up closed counters cannot make one login pay for deleting them all (the
+/// maintenance removes the rest, maintenance.rs).
+#[test]
+fn a_closed_failure_window_counts_again_and_an_attempt_removes_at_most_two_closed_ones() {
+    let app = spawn_app();
+    sign_up(&app, "ada@acme.io");
+    let ada = user_id(&app, "ada@acme.io");
+    let now = now_ms();
+    let (home, stranger) = ("198.51.100.7", "203.0.113.5");
+    // Forty closed windows a day old, and a full one (10 failures) for each of home
+    // and the stranger's network that closed five minutes ago: newer than the forty,
+    // so no bounded sweep reaches them before their own attempt.
+    let day_old = now - DAY;
+    let just_closed = now - 20 * MINUTE;
+    app.d1_query(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) \
+         INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
+         SELECT '{ada}', 'net-' || i, 1, {day_old} - i FROM n \
+         UNION ALL SELECT '{ada}', '{home}', 10, {just_closed} \
+         UNION ALL SELECT '{ada}', '{stranger}', 10, {just_closed}"
+    ));
+    let closed = || {
+        app.d1_query(&format!(
+            "SELECT count(*) AS n FROM login_failures WHERE window_start_ms <= {now} - 15 * 60000"
+        ))[0]["n"]
+            .as_i64()
+    };
+    assert_eq!(closed(), Some(42));
+
+    // A wrong password from the stranger's network is a first failure again (401, not
+    // 429), in a window that starts now.
+    let res = login_at(&app, stranger, "ada@acme.io", "Wrong1horse");
+    assert_eq!(res.status, 401, "{}", res.body);
+    assert_eq!(
+        app.d1_query(&format!(
+            "SELECT failures, window_start_ms >= {now} AS fresh FROM login_failures \
+             WHERE network = '{stranger}'"
+        )),
+        vec![json!({"failures": 1, "fresh": 1})]
+    );
+    // Ada signs in from home, whose full window is over.
+    let res = login_at(&app, home, "ada@acme.io", PASSWORD);
+    assert_eq!(res.status, 200, "{}", res.body);
+    // Two attempts took four of the day-old windows (and home's own, cleared by its
+    // success); the other 36 wait for the maintenance.
+    assert_eq!(closed(), Some(36));
+    assert_eq!(
+        app.d1_query(
+            "SELECT group_concat(network) AS gone FROM (SELECT 'net-' || value AS network \
+             FROM json_each('[37,38,39,40]') EXCEPT SELECT network FROM login_failures)"
+        ),
+        vec![json!({"gone": "net-37,net-38,net-39,net-40"})],
+        "the oldest go first"
+    );
 }

@@ -86,8 +86,9 @@ pub struct Reserved {
 /// counter and its account-wide one, each starting a new window when the last is over,
 /// and returns both as they now are (core::account::login_guard::admitted decides). A
 /// login that succeeds takes its count back ([`start_session`]). One batch, which first
-/// deletes every (account, network) counter whose window is over (the table's
-/// retention); for an address with no account it changes nothing, at the same cost.
+/// deletes at most two (account, network) counters whose window is over (the table's
+/// retention, with the maintenance's sweep); for an address with no account it changes
+/// nothing else, at the same cost.
 pub async fn reserve_login_attempt(
     db: &Db,
     email: &str,
@@ -106,16 +107,26 @@ pub async fn reserve_login_attempt(
         num(i64::from(MAX_FAILURES_PER_NETWORK)),
         num(known_since_ms),
     ];
+    // At most two counters whose window is over go with every attempt, oldest first
+    // (a range scan of login_failures_by_window): an attempt adds at most one row, so
+    // the table never holds more closed windows than the maintenance left behind, and
+    // no attempt pays for a backlog strangers piled up (an unbounded DELETE here did).
     let sweep = db.statement(
-        "DELETE FROM login_failures WHERE window_start_ms <= ?1 - ?2",
+        "DELETE FROM login_failures WHERE (user_id, network) IN (SELECT user_id, network \
+         FROM login_failures WHERE window_start_ms <= ?1 - ?2 ORDER BY window_start_ms \
+         LIMIT 2)",
         &[num(now_ms), num(window_ms)],
     );
+    // The caller's own counter starts a new window when its last is over, whether or
+    // not the sweep above reached it.
     let per_network = db.statement(
         "INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
          SELECT id, ?2, 1, ?3 FROM users WHERE email = ?1 \
-         ON CONFLICT (user_id, network) DO UPDATE SET failures = failures + 1 \
+         ON CONFLICT (user_id, network) DO UPDATE SET \
+         failures = CASE WHEN window_start_ms <= ?3 - ?4 THEN 1 ELSE failures + 1 END, \
+         window_start_ms = CASE WHEN window_start_ms <= ?3 - ?4 THEN ?3 ELSE window_start_ms END \
          RETURNING failures AS count, window_start_ms AS since",
-        &args[..3],
+        &args[..4],
     );
     // The account-wide count takes the attempt only while its network is within its
     // own budget (its row, just counted, at most ?5): a network already refused for the
