@@ -78,6 +78,10 @@ pub enum Fault {
     D1Overloaded,
     D1QueuedTooLong,
     Kv429,
+    /// The replica an authenticating read lands on has not received the caller's
+    /// sign-in yet (one made a moment ago, far from the primary): what a lagging
+    /// replica answers, which the local stack's one SQLite cannot lag to show.
+    ReplicaBehind,
 }
 
 impl Fault {
@@ -88,6 +92,7 @@ impl Fault {
             "d1-overloaded" => Some(Fault::D1Overloaded),
             "d1-queued-too-long" => Some(Fault::D1QueuedTooLong),
             "kv-429" => Some(Fault::Kv429),
+            "replica-behind" => Some(Fault::ReplicaBehind),
             _ => None,
         }
     }
@@ -167,6 +172,24 @@ impl Db {
         let session = database.with_session(Some(start))?;
         *self.session.borrow_mut() = Some(AsRef::<JsValue>::as_ref(&session).clone());
         Ok(session)
+    }
+
+    /// Whether a read on `route` is to be answered as a replica that has not yet
+    /// received the caller's sign-in ([`Fault::ReplicaBehind`], test hooks only).
+    pub fn replica_behind(&self, route: Route) -> bool {
+        route == Route::Replica
+            && !self.simulation.baseline
+            && self.fault == Some(Fault::ReplicaBehind)
+    }
+
+    /// Drops the request's session, so that its next round trip, on
+    /// [`Route::Primary`], opens one at the primary: for an authenticating read that
+    /// must be asked again there, which is always the request's first (a route makes
+    /// its replica reads before any primary round trip), so nothing read before it is
+    /// left behind. Every later trip of the request, replica reads included, then
+    /// reads at least the primary's state.
+    pub fn restart_at_primary(&self) {
+        *self.session.borrow_mut() = None;
     }
 
     /// Marks the caller as signed in (a live sign-in, checked by the store).

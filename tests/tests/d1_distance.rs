@@ -3,8 +3,8 @@
 //! simulated latency test builds use to make distance visible (docs/performance.md,
 //! "D1 round trips").
 //!
-//! The warm-path and bookmark tests share one worker (organizations and node
-//! addresses of their own); the simulated distance, the logins that read a replica
+//! The warm-path, bookmark and lagging-replica tests share one worker (organizations,
+//! accounts and node addresses of their own); the simulated distance, the logins that read a replica
 //! before a password reset or a rehash, and the refreshes racing a sign-out, a removal
 //! or each other share another, with [`LATENCY_MS`] per primary round trip.
 
@@ -173,6 +173,81 @@ fn a_caller_that_sends_the_bookmark_back_reads_its_own_writes() {
         assert_eq!(res.status, 200, "{odd}: {}", res.body);
         assert_eq!(res.json()["data"][0]["id"], key_id, "{odd}");
         assert_ne!(res.header("x-d1-bookmark"), Some(odd), "never echoed");
+    }
+}
+
+/// A bearer read that a replica may serve asks the primary once more when the replica
+/// has no row of the caller's sign-in (one made a moment ago that has not reached it:
+/// login, sign-up and refresh hand back no bookmark, and the Flashback client would
+/// send none), so the first call after signing in is not 401. Locally every replica is
+/// the primary, so the lagging replica is injected (`replica-behind`); a sign-in row
+/// really gone, and an ended one, are not.
+#[test]
+fn a_sign_in_a_replica_has_not_received_yet_is_read_at_the_primary() {
+    let app = shared_app();
+    let (token, org, ada) = verified_user(app, "ada@replica-behind.acme.io");
+    let auth = format!("Bearer {token}");
+    let paths = [
+        "/user/profile".to_owned(),
+        "/token".to_owned(),
+        format!("/organization/{org}/key"),
+    ];
+    let read = |path: &str, fault: Option<&str>| {
+        let mut headers = vec![("authorization", auth.as_str())];
+        if let Some(fault) = fault {
+            headers.push(("x-gatehouse-fault", fault));
+        }
+        let res = app.request("GET", path, &headers, None);
+        let trips = |route: &str| {
+            let header = format!("x-gatehouse-d1-{route}");
+            res.header(&header)
+                .expect("trip headers")
+                .parse::<u32>()
+                .unwrap()
+        };
+        let (replica, primary) = (trips("replica"), trips("primary"));
+        (res, replica, primary)
+    };
+    for path in &paths {
+        let (res, near, primary) = read(path, None);
+        assert_eq!((res.status, primary), (200, 0), "{path}: {}", res.body);
+        // The same reads, the sign-in's asked once more at the primary.
+        let (res, replica, primary) = read(path, Some("replica-behind"));
+        assert_eq!(
+            (res.status, replica, primary),
+            (200, near, 1),
+            "{path}: {}",
+            res.body
+        );
+        assert!(res.header("x-d1-bookmark").is_some(), "{path}: signed in");
+    }
+
+    // An ended sign-in is answered from the replica at once; asked again at the
+    // primary (the replica lagging), it is still ended.
+    let out = app.post_json(
+        "/user/logout",
+        &json!({"refresh_token": ada["refreshToken"]}),
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    for path in &paths {
+        let (res, replica, primary) = read(path, None);
+        assert_error(&res, 401, "SESSION_ENDED");
+        assert_eq!((replica, primary), (1, 0), "{path}");
+        let (res, _, primary) = read(path, Some("replica-behind"));
+        assert_error(&res, 401, "SESSION_ENDED");
+        assert_eq!(primary, 1, "{path}");
+    }
+    // A sign-in whose row is gone is asked at the primary too, which has none either.
+    let sid = app.d1_query(&format!(
+        "SELECT id FROM sign_ins WHERE user_id = '{}'",
+        ada["user"]["id"].as_str().unwrap()
+    ))[0]["id"]
+        .clone();
+    app.d1_query(&format!("DELETE FROM sign_ins WHERE id = {sid}"));
+    for path in &paths {
+        let (res, replica, primary) = read(path, None);
+        assert_error(&res, 401, "SESSION_ENDED");
+        assert_eq!((replica, primary), (1, 1), "{path}");
     }
 }
 

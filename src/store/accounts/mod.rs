@@ -98,30 +98,30 @@ pub async fn membership(
     org_id: &str,
     route: Route,
 ) -> Result<Signed<Option<Membership>>, Problem> {
-    let trip = db.trip(route, "accounts.membership");
-    let statement = trip.statement(
-        format!(
-            "SELECT m.role, u.email, u.email_verified_at_ms, o.banned, {} AS live FROM users u \
-             LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 \
-             LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = ?1",
-            live_sign_in("?1", "?3")
-        ),
-        &[text(&caller.sub), text(org_id), text(&caller.sid)],
-    );
-    let row = trip.first::<MembershipRow>(statement).await?;
-    let live = row.as_ref().is_some_and(|r| r.live != 0);
-    Ok(signed(
-        db,
-        live,
-        row.and_then(|r| {
+    read_signed_in(db, route, |route| async move {
+        let trip = db.trip(route, "accounts.membership");
+        let statement = trip.statement(
+            format!(
+                "SELECT m.role, u.email, u.email_verified_at_ms, o.banned, {} AS live \
+                 FROM users u LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = ?2 \
+                 LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = ?1",
+                sign_in_state("?1", "?3")
+            ),
+            &[text(&caller.sub), text(org_id), text(&caller.sid)],
+        );
+        let row = trip.first::<MembershipRow>(statement).await?;
+        let state = row.as_ref().and_then(|r| r.live);
+        let membership = row.and_then(|r| {
             r.role.map(|role| Membership {
                 role,
                 email: r.email,
                 email_verified_at_ms: r.email_verified_at_ms,
                 org_banned: r.banned.unwrap_or(0) != 0,
             })
-        }),
-    ))
+        });
+        Ok((state, membership))
+    })
+    .await
 }
 
 gatehouse_core::d1_row! {
@@ -130,7 +130,7 @@ gatehouse_core::d1_row! {
         email: String,
         email_verified_at_ms: Option<f64>,
         banned: Option<i64>,
-        live: i64,
+        live: Option<i64>,
     }
 }
 
@@ -145,27 +145,34 @@ gatehouse_core::d1_row! {
         pub is_business: i64,
         pub org_id: Option<String>,
         pub role: Option<String>,
-        live: i64,
+        live: Option<i64>,
     }
 }
 
 /// The caller's profile, if their sign-in is live (an unknown user has none).
 pub async fn profile(db: &Db, caller: &AccessClaims) -> Result<Signed<Profile>, Problem> {
     let what = "accounts.profile";
-    let trip = db.trip(Route::Replica, what);
-    let statement = trip.statement(
-        format!(
-            "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, \
-               u.is_business, m.org_id, m.role, {} AS live FROM users u \
-             LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = \
-               (SELECT org_id FROM org_members WHERE user_id = u.id ORDER BY created_at_ms LIMIT 1) \
-             WHERE u.id = ?1",
-            live_sign_in("?1", "?2")
-        ),
-        &[text(&caller.sub), text(&caller.sid)],
-    );
-    Ok(match trip.first::<Profile>(statement).await? {
-        Some(p) if p.live != 0 => signed(db, true, p),
+    let read = read_signed_in(db, Route::Replica, |route| async move {
+        let trip = db.trip(route, what);
+        let statement = trip.statement(
+            format!(
+                "SELECT u.id, u.email, u.first_name, u.last_name, u.email_verified_at_ms, \
+                   u.is_business, m.org_id, m.role, {} AS live FROM users u \
+                 LEFT JOIN org_members m ON m.user_id = u.id AND m.org_id = \
+                   (SELECT org_id FROM org_members WHERE user_id = u.id \
+                    ORDER BY created_at_ms LIMIT 1) \
+                 WHERE u.id = ?1",
+                sign_in_state("?1", "?2")
+            ),
+            &[text(&caller.sub), text(&caller.sid)],
+        );
+        let profile = trip.first::<Profile>(statement).await?;
+        Ok((profile.as_ref().and_then(|p| p.live), profile))
+    })
+    .await?;
+    // A live sign-in is one of the user's, so the user is there.
+    Ok(match read {
+        Signed::In(Some(p)) => Signed::In(p),
         _ => Signed::Ended,
     })
 }

@@ -19,6 +19,46 @@ pub(crate) fn live_sign_in(user: &str, sid: &str) -> String {
     )
 }
 
+/// SQL: the state of sign-in `sid` of user `user`, for reads a replica may serve: 1
+/// live, 0 ended, NULL when there is no such row — on a replica, possibly one made a
+/// moment ago that has not reached it ([`read_signed_in`]).
+pub(crate) fn sign_in_state(user: &str, sid: &str) -> String {
+    format!(
+        "(SELECT live.ended_at_ms IS NULL FROM sign_ins live WHERE live.id = {sid} \
+         AND live.user_id = {user})"
+    )
+}
+
+/// An authenticating read that a replica may serve: asked on `route`, and when a
+/// replica had no row of the caller's sign-in at all ([`sign_in_state`] NULL), once
+/// more at the primary. A sign-in made a moment ago (a login, a sign-up, a refresh
+/// that began a new sign-in) may not have reached the replica near the caller yet, and
+/// none of them hands back a bookmark that the Flashback client would send: without
+/// this its first call after signing in could be answered 401 `SESSION_ENDED`. An
+/// ended sign-in is answered at once; only a token whose sign-in row is gone (deleted
+/// with the account's oldest sign-ins, an erasure or the maintenance, long after the
+/// access token expired) pays the second round trip. `read` answers the sign-in's
+/// state and the value.
+pub(crate) async fn read_signed_in<T, F, Fut>(
+    db: &Db,
+    route: Route,
+    read: F,
+) -> Result<Signed<T>, Problem>
+where
+    F: Fn(Route) -> Fut,
+    Fut: std::future::Future<Output = Result<(Option<i64>, T), Problem>>,
+{
+    let (state, value) = read(route).await?;
+    let (state, value) = if route == Route::Replica && (state.is_none() || db.replica_behind(route))
+    {
+        db.restart_at_primary();
+        read(Route::Primary).await?
+    } else {
+        (state, value)
+    };
+    Ok(signed(db, state == Some(1), value))
+}
+
 /// What an authenticated read answers when the caller's sign-in has ended.
 pub enum Signed<T> {
     In(T),
@@ -39,6 +79,13 @@ pub(crate) fn signed<T>(db: &Db, live: bool, value: T) -> Signed<T> {
 gatehouse_core::d1_row! {
     struct Live {
         live: i64,
+    }
+}
+
+gatehouse_core::d1_row! {
+    /// [`sign_in_state`]'s column.
+    struct SignInState {
+        live: Option<i64>,
     }
 }
 
@@ -233,21 +280,25 @@ pub async fn live_sessions(
     now_ms: i64,
 ) -> Result<Signed<Vec<LiveSession>>, Problem> {
     let what = "accounts.live_sessions";
-    let trip = db.trip(Route::Replica, what);
-    let args = [text(&caller.sub), num(now_ms), text(&caller.sid)];
-    let list = trip.statement(
-        "SELECT s.id, s.last_used_ms, s.expires_at_ms, \
-         s.device_info, s.created_at_ms AS signed_in_ms FROM sign_ins s WHERE s.user_id = ?1 \
-         AND s.ended_at_ms IS NULL AND s.expires_at_ms > ?2 ORDER BY s.last_used_ms DESC",
-        &args[..2],
-    );
-    let check = trip.statement(
-        format!("SELECT {} AS live", live_sign_in("?1", "?3")),
-        &args,
-    );
-    let results = trip.batch(vec![list, check]).await?;
-    let live = rows::<Live>(&results, 1, what)?
-        .first()
-        .is_some_and(|l| l.live != 0);
-    Ok(signed(db, live, rows(&results, 0, what)?))
+    let args = &[text(&caller.sub), num(now_ms), text(&caller.sid)];
+    read_signed_in(db, Route::Replica, |route| async move {
+        let trip = db.trip(route, what);
+        let list = trip.statement(
+            "SELECT s.id, s.last_used_ms, s.expires_at_ms, \
+             s.device_info, s.created_at_ms AS signed_in_ms FROM sign_ins s \
+             WHERE s.user_id = ?1 AND s.ended_at_ms IS NULL AND s.expires_at_ms > ?2 \
+             ORDER BY s.last_used_ms DESC",
+            &args[..2],
+        );
+        let check = trip.statement(
+            format!("SELECT {} AS live", sign_in_state("?1", "?3")),
+            args,
+        );
+        let results = trip.batch(vec![list, check]).await?;
+        let state = rows::<SignInState>(&results, 1, what)?
+            .first()
+            .and_then(|l| l.live);
+        Ok((state, rows(&results, 0, what)?))
+    })
+    .await
 }
