@@ -42,8 +42,8 @@ pub enum AdminCommand {
         after_help = "Example:\n  gatehouse-cli admin show-org 25c4d363-3ac7-4427-954b-187a3b6a7456 --local | jq .members"
     )]
     ShowOrg(OrgTarget),
-    /// Who created and revoked keys, newest first, with the actor's email; times in
-    /// RFC 3339.
+    /// Every audit entry (keys added and revoked, environments set and deleted, roles
+    /// set, members removed), newest first, with the actor's email; times in RFC 3339.
     #[command(
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin key-audit --org 25c4d363-3ac7-4427-954b-187a3b6a7456 --limit 20 --remote"
     )]
@@ -165,9 +165,9 @@ pub struct DeleteAccountArgs {
     /// Print what would be deleted and change nothing, e.g. --dry-run.
     #[arg(long)]
     pub dry_run: bool,
-    /// Also when an organization that goes with the account is banned: its ban goes
-    /// too, and its domain may sign up afresh (refused without this), e.g.
-    /// --including-banned.
+    /// Also when an organization that goes with the account is banned: the ban goes
+    /// with the organization and the domain it claimed is freed (refused without
+    /// this), e.g. --including-banned.
     #[arg(long)]
     pub including_banned: bool,
     #[command(flatten)]
@@ -317,7 +317,7 @@ pub struct OrgTarget {
 
 #[derive(Debug, Args)]
 pub struct KeyAuditArgs {
-    /// Only this organization's keys, e.g. --org 25c4d363-3ac7-4427-954b-187a3b6a7456.
+    /// Only this organization's entries, e.g. --org 25c4d363-3ac7-4427-954b-187a3b6a7456.
     #[arg(long, value_name = "ORG_ID")]
     pub org: Option<String>,
     /// At most this many entries, 1 to 10000, e.g. --limit 20.

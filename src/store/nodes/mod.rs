@@ -37,8 +37,8 @@ gatehouse_core::d1_row! {
 /// What the one read of a signed node request returns.
 pub struct RegistrationContext {
     /// Active keys that may verify (core::nodes::signed::Candidates): the named
-    /// organization's, or those of the organizations the address is registered in;
-    /// the keys nodes at this address last used first.
+    /// organization's, or those of the organizations of the address's ten earliest
+    /// nodes; the keys nodes at this address last used first.
     pub keys: Vec<CandidateKey>,
     /// The address's node in each candidate organization that has one.
     pub existing: Vec<ExistingNode>,
@@ -58,35 +58,40 @@ gatehouse_core::d1_row! {
     }
 }
 
-/// The candidate organizations: the named one (?2), or with none named, every one the
-/// address (?1) is registered in.
-const CANDIDATE_ORG: &str =
-    "(org_id = ?2 OR (?2 = '' AND org_id IN (SELECT org_id FROM nodes WHERE ip = ?1)))";
+/// The address's (?1) nodes a signed request may concern, earliest first: the named
+/// organization's (?2), or with none named, the ten (?3) earliest there — through
+/// `nodes_by_ip_and_age`, so that however many organizations put a node at the address
+/// since, a request reads no more of them (migration 0021; SECURITY.md "Crowding
+/// out"). The branch that does not apply reads nothing: its constant condition is
+/// false before the first row.
+const HERE: &str = "WITH here AS MATERIALIZED (\
+     SELECT org_id, key_id, last_signed_at_ms, created_at_ms FROM nodes \
+     WHERE org_id = ?2 AND ip = ?1 \
+     UNION ALL SELECT * FROM (SELECT org_id, key_id, last_signed_at_ms, created_at_ms \
+     FROM nodes WHERE ?2 = '' AND ip = ?1 ORDER BY created_at_ms LIMIT ?3)) ";
 
 /// Sorts after every real time.
 const NEVER: i64 = i64::MAX;
 
-/// The candidates' active keys, at most ?3: first the keys nodes at the address last
-/// used, the earliest node's first (organizations that register there later cannot
-/// push an earlier one's key out of the bounded search), then the newest. `+key_id`
-/// keeps SQLite on the address's index (a few rows): by `nodes_by_key` it would read
-/// every node the key signed, thousands in a large organization.
+/// The candidate organizations' active keys, at most ?3: the named organization's, or
+/// those of the organizations of [`HERE`]'s nodes; first the keys those nodes last used,
+/// the earliest node's first (organizations that register there later cannot push an
+/// earlier one's key out of the bounded search), then the newest. Through
+/// `org_keys_active`, so an organization's revoked keys (kept for its audit) are never
+/// read.
 static CANDIDATE_KEYS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT k.id, k.org_id, k.public_key_pem, k.proven, \
-         (SELECT banned FROM organizations o WHERE o.id = k.org_id) AS org_banned \
-         FROM org_keys k WHERE k.revoked_at_ms IS NULL AND {CANDIDATE_ORG} \
-         ORDER BY coalesce((SELECT min(created_at_ms) FROM nodes \
-                            WHERE ip = ?1 AND +key_id = k.id), {NEVER}), \
-         k.created_at_ms DESC LIMIT ?3"
+        "{HERE}SELECT k.id, k.org_id, k.public_key_pem, k.proven, o.banned AS org_banned \
+         FROM org_keys k INDEXED BY org_keys_active JOIN organizations o ON o.id = k.org_id \
+         WHERE k.revoked_at_ms IS NULL AND k.org_id IN (SELECT org_id FROM here UNION SELECT ?2) \
+         ORDER BY coalesce((SELECT min(created_at_ms) FROM here WHERE here.key_id = k.id), \
+         {NEVER}), k.created_at_ms DESC LIMIT ?3"
     )
 });
 
-static CANDIDATE_NODES: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT org_id, last_signed_at_ms FROM nodes WHERE ip = ?1 AND {CANDIDATE_ORG} LIMIT ?3"
-    )
-});
+/// [`HERE`]'s nodes: the address's node in each candidate organization that has one.
+static CANDIDATE_NODES: LazyLock<String> =
+    LazyLock::new(|| format!("{HERE}SELECT org_id, last_signed_at_ms FROM here"));
 
 /// One round trip (a read batch): the candidate organizations' active keys (at most
 /// [`MAX_CANDIDATE_KEYS`], which bounds the RSA work) with their standing, and the
