@@ -79,3 +79,23 @@ mod tests {
         assert!(erased("u").ends_with("u.email = 'erased:' || u.id"));
     }
 }
+
+/// SQL: the nodes last seen before `cutoff` (an expression in milliseconds), least
+/// recently seen first (ties by organization and address), at most `limit`, with
+/// `columns` of `nodes`, among them `updated_at_ms` for the order. Through
+/// `nodes_listed_by_last_seen` (migration 0022), which keeps the directory's nodes in a
+/// range of their own: each of the two ranges is read for at most `limit` rows, and
+/// the two are merged. The scheduled sweep of stale nodes and the operator's list.
+pub fn least_recently_seen(columns: &str, cutoff: &str, limit: &str) -> String {
+    let range = |listed: u8| {
+        format!(
+            "SELECT * FROM (SELECT {columns} FROM nodes WHERE listed = {listed} \
+             AND updated_at_ms < {cutoff} ORDER BY updated_at_ms, org_id, ip LIMIT {limit})"
+        )
+    };
+    format!(
+        "SELECT * FROM ({} UNION ALL {}) ORDER BY updated_at_ms, org_id, ip LIMIT {limit}",
+        range(0),
+        range(1)
+    )
+}

@@ -9,7 +9,8 @@ use super::{changes, num, Db, Route, DEFER_FOREIGN_KEYS};
 use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS, UNVERIFIED_LINK_HOLD_MS};
-use gatehouse_sql::{audited_actor, erased};
+use gatehouse_sql::{audited_actor, erased, least_recently_seen};
+use std::sync::LazyLock;
 
 /// `DELETE` of up to `?2` rows of `table` whose `column` is before `?1`, by `key`
 /// (the primary key's columns, comma separated: a row value for the WITHOUT ROWID
@@ -24,8 +25,12 @@ fn expired(table: &str, key: &str, column: &str) -> String {
 /// Nodes not seen since `?1` (at most `?2`, least recently seen first) leave a
 /// tombstone at their last signed timestamp, removed at `?3` — the replay state their
 /// address needs while a captured registration could still be fresh — then go.
-const STALE_NODES: &str = "SELECT org_id, ip FROM nodes WHERE updated_at_ms < ?1 \
-     ORDER BY updated_at_ms, org_id, ip LIMIT ?2";
+static STALE_NODES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT org_id, ip FROM ({})",
+        least_recently_seen("org_id, ip, updated_at_ms", "?1", "?2")
+    )
+});
 
 /// The accounts the unverified sweep removes (`?1` its cutoff, `?2` its batch, `?3`
 /// the link hold's start): never verified, signed up before the cutoff, sent no
@@ -158,7 +163,8 @@ fn sql(sweep: Sweep) -> Vec<String> {
         )),
         Sweep::NodeTombstones => one(expired("node_tombstones", "org_id, ip", "removed_at_ms")),
         Sweep::StaleNodes => one(format!(
-            "DELETE FROM nodes WHERE (org_id, ip) IN ({STALE_NODES})"
+            "DELETE FROM nodes WHERE (org_id, ip) IN ({})",
+            *STALE_NODES
         )),
         Sweep::SecretsFetches => one(expired("secrets_fetches", "nonce", "expires_at_ms")),
         Sweep::NodeSecrets => one(NODE_SECRETS.to_owned()),
@@ -187,9 +193,10 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
                 format!(
                     "INSERT INTO node_tombstones (org_id, ip, last_signed_at_ms, removed_at_ms) \
                      SELECT n.org_id, n.ip, n.last_signed_at_ms, ?3 FROM nodes n WHERE \
-                     (n.org_id, n.ip) IN ({STALE_NODES}) ON CONFLICT (org_id, ip) DO UPDATE SET \
+                     (n.org_id, n.ip) IN ({}) ON CONFLICT (org_id, ip) DO UPDATE SET \
                      last_signed_at_ms = max(last_signed_at_ms, excluded.last_signed_at_ms), \
-                     removed_at_ms = excluded.removed_at_ms"
+                     removed_at_ms = excluded.removed_at_ms",
+                    *STALE_NODES
                 ),
                 &[cutoff.clone(), limit.clone(), num(now_ms)],
             ));

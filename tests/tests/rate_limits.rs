@@ -347,11 +347,23 @@ fn node_routes_are_limited_per_ip_in_their_own_shapes() {
     assert_eq!(refused.status, 429);
     assert_eq!(refused.json()["success"], false);
     assert_eq!(refused.header("retry-after"), Some("60"));
-    // So does the installer's /secrets, in the common shape.
+    // So do /unregister and the installer's /secrets, in the common shape.
+    let refused = app.request("POST", "/unregister", &headers, Some(b"{}"));
+    assert_eq!(
+        (refused.status, &refused.json()["success"]),
+        (429, &json!(false))
+    );
     let refused = app.request("POST", "/secrets", &headers, Some(b"{}"));
     assert_eq!(refused.status, 429);
     assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
     assert_eq!(refused.header("retry-after"), Some("60"));
+    // The public directory keeps a budget of its own, at the same pace.
+    let directory = || app.request("GET", "/node", &headers[1..], None).status;
+    assert_eq!(
+        (0..60).map(|_| directory()).filter(|&s| s == 200).count(),
+        60
+    );
+    assert_eq!(directory(), 429);
     // Health is never limited.
     assert_eq!(
         app.request("GET", "/health", &[("cf-connecting-ip", "192.0.2.9")], None)

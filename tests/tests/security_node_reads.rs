@@ -1,8 +1,11 @@
-//! What a stranger's signed node request may make D1 read, before any signature is
-//! checked: bounded however many organizations put a node at its address
-//! (SECURITY.md's "Crowding out" row). A forged `/register` or `/unregister` that
-//! names no organization used to read every key of every organization at the address,
-//! each ordered by a walk of every node there: N organizations, N² rows.
+//! What a stranger may make D1 read through the node routes, bounded however many
+//! organizations and nodes there are. A signed node request, before any signature is
+//! checked, however many organizations put a node at its address (SECURITY.md's
+//! "Crowding out" row): a forged `/register` or `/unregister` that names no
+//! organization used to read every key of every organization at the address, each
+//! ordered by a walk of every node there (N organizations, N² rows). And the public
+//! directory, however many nodes organizations other than the listed providers keep
+//! fresh ("Directory exposure"): it used to read every fresh node.
 //!
 //! The organizations are seeded straight into D1, each with keys that verify nothing
 //! (placeholder text, which the search skips as unusable: what is held here is how
@@ -11,6 +14,7 @@
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::nodes::{node_row_sql, now_ms, register, unregister_body};
 use gatehouse_e2e::{shared_app, TestApp, TestResponse};
+use serde_json::Value;
 use std::ops::Range;
 
 const IP: &str = "198.51.100.77";
@@ -83,4 +87,74 @@ fn a_forged_node_request_reads_no_more_however_many_organizations_share_its_addr
     for (more, fewer) in at_160.iter().zip(at_40) {
         assert!(*more <= fewer + 5, "{at_160:?} against {at_40:?}");
     }
+}
+
+/// Nodes of organization `org` at the first `count` addresses `10.<net>.x.y`, seen now
+/// (the ones it has already kept as they are).
+fn fresh_nodes(app: &TestApp, org: &str, net: u8, count: u32) {
+    let now = now_ms();
+    app.d1_query(&format!(
+        "INSERT OR IGNORE INTO organizations (id, name, created_at_ms) VALUES ('{org}', 'n', 1); \
+         INSERT OR IGNORE INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
+         VALUES ('{org}-key', '{org}', 'placeholder {org}', 2048, 1); \
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {count}) \
+         INSERT OR IGNORE INTO nodes (org_id, ip, provider, status, region, version, key_id, \
+         last_signed_at_ms, created_at_ms, updated_at_ms) SELECT '{org}', \
+         '10.{net}.' || (i / 250) || '.' || (i % 250 + 1), 'S3', 'online', 'eu-1', '1', \
+         '{org}-key', 1, {now}, {now} FROM n"
+    ));
+}
+
+/// The directory's answer: its addresses, sorted, and the rows it read.
+fn directory(app: &TestApp) -> (Vec<String>, u64) {
+    let res = app.get("/node");
+    assert_eq!(res.status, 200, "{}", res.body);
+    let mut ips: Vec<String> = res.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["ip"].as_str().unwrap().to_owned())
+        .collect();
+    ips.sort();
+    (ips, rows_read(&res))
+}
+
+fn set(app: &TestApp, org: &str, column: &str, value: u8) -> Vec<Value> {
+    app.d1_query(&format!(
+        "UPDATE organizations SET {column} = {value} WHERE id = '{org}'"
+    ))
+}
+
+/// The public directory reads the listed providers' nodes and no other organization's,
+/// however many those keep fresh; an operator's mark, unmark, ban and unban move an
+/// organization's nodes in and out of it at once, new nodes included.
+#[test]
+fn the_directory_reads_only_the_nodes_it_lists() {
+    let app = shared_app();
+    fresh_nodes(app, "provider", 1, 3);
+    set(app, "provider", "network_provider", 1);
+    fresh_nodes(app, "private", 2, 1_000);
+    let (listed, at_1000) = directory(app);
+    assert_eq!(listed, ["10.1.0.1", "10.1.0.2", "10.1.0.3"]);
+    fresh_nodes(app, "private-too", 3, 2_000);
+    let (listed, at_3000) = directory(app);
+    assert_eq!(listed.len(), 3);
+    // Three nodes and their organization, a few rows each: not the thousands of
+    // private nodes beside them (the read before this index took every fresh node).
+    assert!(at_1000 <= 20, "{at_1000}");
+    assert_eq!(at_3000, at_1000, "3,000 private nodes read as 1,000");
+
+    // A node the provider adds later is listed; a ban or an unmark takes them all out,
+    // an unban or a mark puts them back.
+    fresh_nodes(app, "provider", 1, 4);
+    assert_eq!(directory(app).0.len(), 4);
+    for (column, out, back) in [("banned", 1, 0), ("network_provider", 0, 1)] {
+        set(app, "provider", column, out);
+        assert_eq!(directory(app).0, Vec::<String>::new(), "{column} = {out}");
+        set(app, "provider", column, back);
+        assert_eq!(directory(app).0.len(), 4, "{column} = {back}");
+    }
+    // Marking the private organization lists its newest 500 (the directory's limit).
+    set(app, "private", "network_provider", 1);
+    assert_eq!(directory(app).0.len(), 500);
 }

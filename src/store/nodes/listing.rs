@@ -37,7 +37,9 @@ pub async fn list_for_org(db: &Db, org_id: &str) -> Result<Vec<NodeRow>, Problem
 
 /// The public directory: nodes of network-provider organizations in good standing,
 /// seen since `seen_since_ms`, offering any of `services` (0: all), last seen first,
-/// at most `limit`.
+/// at most `limit`. Read from the listed nodes' own range of
+/// `nodes_listed_by_last_seen` (migration 0022): no other organization's node is read,
+/// however many there are. The join checks the organization once more.
 pub async fn directory(
     db: &Db,
     services: u32,
@@ -48,9 +50,10 @@ pub async fn directory(
     let db = db.trip(Route::Replica, what);
     let results = db
         .batch(vec![db.statement(format!(
-                "SELECT {NODE_COLUMNS} FROM nodes n \
+                "SELECT {NODE_COLUMNS} FROM nodes n INDEXED BY nodes_listed_by_last_seen \
                  JOIN organizations o ON o.id = n.org_id AND o.network_provider = 1 AND o.banned = 0 \
-                 WHERE n.updated_at_ms >= ?1 AND (?2 = 0 OR (n.node_services & ?2) <> 0) \
+                 WHERE n.listed = 1 AND n.updated_at_ms >= ?1 \
+                 AND (?2 = 0 OR (n.node_services & ?2) <> 0) \
                  ORDER BY n.updated_at_ms DESC, n.ip LIMIT ?3"
             ), &[num(seen_since_ms), num(i64::from(services)), num(i64::from(limit))])])
         .await?;
