@@ -110,7 +110,7 @@ pub fn client_registration(key: &PrivateKey, ip: &str, org: &str, ms: i64, servi
 }
 
 /// The installer's payload, byte for byte as `jq -nc` prints it (`org_field` is
-/// `id_org`, or `org_id` for installers before October 2025).
+/// `id_org`, or `org_id` for installers before October 2025): provider `AWS`.
 pub fn installer_payload(
     key_pem: &str,
     ip: &str,
@@ -118,11 +118,14 @@ pub fn installer_payload(
     org: &str,
     seconds: i64,
 ) -> String {
-    let payload = installer_payload_without_provider(key_pem, ip, org_field, org, seconds);
-    format!("{{\"provider\":\"AWS\",{}", &payload[1..])
+    let fields = installer_fields(key_pem, ip, org_field, org, seconds);
+    let members: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    format!("{{\"provider\":\"AWS\",{}}}", members.join(","))
 }
 
-/// The payload of the installer run without `-p`: `del(.provider)` of the above.
+/// The payload of the installer run without `-p`, byte for byte: `jq 'del(.provider)'`
+/// of the above, which jq prints indented (no `-c`) and `$(…)` keeps without its last
+/// newline; `curl -d` sends the newlines as they are.
 pub fn installer_payload_without_provider(
     key_pem: &str,
     ip: &str,
@@ -130,9 +133,33 @@ pub fn installer_payload_without_provider(
     org: &str,
     seconds: i64,
 ) -> String {
+    let fields = installer_fields(key_pem, ip, org_field, org, seconds);
+    let members: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("  \"{k}\": {v}"))
+        .collect();
+    format!("{{\n{}\n}}", members.join(",\n"))
+}
+
+/// The installer's fields after `provider`, in its order, each value as JSON text:
+/// `ip|region|timestamp` signed by `openssl dgst -sha256 -sign`, the timestamp a bare
+/// integer.
+fn installer_fields(
+    key_pem: &str,
+    ip: &str,
+    org_field: &str,
+    org: &str,
+    seconds: i64,
+) -> [(String, String); 7] {
     let signature = openssl_sign(key_pem, &format!("{ip}|eu-central-1|{seconds}"));
-    format!(
-        "{{\"region\":\"eu-central-1\",\"ip\":\"{ip}\",\"status\":\"running\",\
-         \"version\":\"0.0.28\",\"timestamp\":{seconds},\"signature\":\"{signature}\",\"{org_field}\":\"{org}\"}}"
-    )
+    let text = |v: &str| format!("\"{v}\"");
+    [
+        ("region".into(), text("eu-central-1")),
+        ("ip".into(), text(ip)),
+        ("status".into(), text("running")),
+        ("version".into(), text("0.0.28")),
+        ("timestamp".into(), seconds.to_string()),
+        ("signature".into(), text(&signature)),
+        (org_field.into(), text(org)),
+    ]
 }

@@ -8,7 +8,7 @@
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{link_token, login_at, reset_link, verified_user};
-use gatehouse_e2e::flashback::{installer_post, json_reply, openssl_sign};
+use gatehouse_e2e::flashback::{installer_payload_without_provider, installer_post, json_reply};
 use gatehouse_e2e::node_env::{
     installer_decrypt, message, owner_with_key, post_secrets, secrets_payload, set_all_envs,
     set_env, upload_key,
@@ -83,12 +83,7 @@ fn the_installer_fetches_its_environments_then_registers_with_its_own_tools() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // Step 7: the final /register, run without -p (no provider), same tools.
-    let seconds = seconds();
-    let signature = openssl_sign(&pem, &format!("{ip}|{REGION}|{seconds}"));
-    let payload = format!(
-        "{{\"region\":\"{REGION}\",\"ip\":\"{ip}\",\"status\":\"running\",\"version\":\"0.0.28\",\
-         \"timestamp\":{seconds},\"signature\":\"{signature}\",\"id_org\":\"{org}\"}}"
-    );
+    let payload = installer_payload_without_provider(&pem, ip, "id_org", &org, seconds());
     let res = installer_post(app, "/register", &payload);
     assert_eq!(
         json_reply(&res, 200),
