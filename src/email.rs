@@ -199,6 +199,25 @@ pub fn send_owners_notice_later(
     Later { ctx, env, config }.tell_owners(owners, address, notice, &at);
 }
 
+/// Tells the OWNERs of an organization of a change no account of theirs made and that
+/// names nobody (another organization's proven upload of a key they held:
+/// core::account::notices), after the response; never paced (the change is bounded by
+/// the other organization's day of changes).
+pub fn send_unattributed_notice_later(
+    ctx: &worker::Context,
+    env: &Env,
+    config: &Config,
+    owners: &[Recipient],
+    notice: &Notice<'_>,
+    now_ms: i64,
+) {
+    let at = format_rfc3339_ms(now_ms);
+    let later = Later { ctx, env, config };
+    for owner in owners {
+        later.tell(&owner.email, None, notice, &at, None);
+    }
+}
+
 /// The limiter that paces security notices per account: 10 a minute, as the account
 /// routes that send mail are paced per network.
 const NOTICES: &str = gatehouse_core::http::rate_limit::AUTH_LIMITER;

@@ -2,11 +2,12 @@
 
 use super::nodes::{nodes_of_org, NodeRow};
 use super::org_changes::{
-    actor_may_change, actor_read, budget_read, owners, owners_read, room_for_change, spent,
-    stopped, Actor, Recipient, Stopped,
+    actor_may_change, actor_read, budget_read, owners, owners_read, recipients, room_for_change,
+    spent, stopped, Actor, Recipient, Stopped, OWNERS_TOLD,
 };
-use super::{changes, num, rows, storage_failure, text, Db, Route};
+use super::{changes, num, rows, storage_failure, text, text_of, Db, Route};
 use gatehouse_core::http::problem::Problem;
+use serde_json::Value;
 
 pub struct NewKey<'a> {
     pub id: &'a str,
@@ -23,11 +24,22 @@ pub struct NewKey<'a> {
 }
 
 pub enum Insert {
-    /// Stored; the organization's other OWNERs, to be told.
+    /// Stored; the organization's other OWNERs, to be told, and the copy it superseded
+    /// in another organization, if any.
     Stored {
         owners: Vec<Recipient>,
+        superseded: Option<Superseded>,
     },
     Refused(Refusal),
+}
+
+/// An unproven copy of the key, in another organization, that a proven upload revoked
+/// (at most one: an active key is in one organization), and that organization's
+/// OWNERs, to be told (core::account::notices::Notice::KeyProvenElsewhere).
+pub struct Superseded {
+    pub org_id: String,
+    pub key_id: String,
+    pub owners: Vec<Recipient>,
 }
 
 /// Why a key was not stored.
@@ -79,7 +91,8 @@ fn superseded(room: &str) -> String {
 }
 
 /// In one batch: revokes unproven copies a proven upload supersedes (audited in their
-/// organization, by the uploader), inserts the key and its audit row, only while the
+/// organization with no actor: the uploader is not of that organization, and its
+/// address is not that organization's to read), inserts the key and its audit row, only while the
 /// organization has fewer than `max_active` active keys and changes left today, and
 /// nobody else holds the key (all checked inside the insert, so concurrent uploads
 /// cannot slip past them; the unique index on active PEMs backs the last up), then
@@ -104,7 +117,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     let superseded_audit = db.statement(
         format!(
             "INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-             SELECT ?8 || '-superseded-' || id, org_id, id, ?9, 'REVOKE', ?5 {superseded}"
+             SELECT ?8 || '-superseded-' || id, org_id, id, NULL, 'REVOKE', ?5 {superseded}"
         ),
         &args,
     );
@@ -145,6 +158,19 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
     let budget = budget_read(&db, key.org_id, key.now_ms);
     let owners_of = owners_read(&db, key.org_id, key.actor.user_id);
     let actor = actor_read(&db, key.org_id, key.actor);
+    // The copy this batch revoked (found by its audit row) and its organization's
+    // OWNERs; one row per OWNER, none when nothing was superseded.
+    let superseded_owners = db.statement(
+        format!(
+            "SELECT k.org_id, k.id AS key_id, u.id, u.email FROM org_keys k \
+             JOIN org_members m ON m.org_id = k.org_id AND m.role = 'OWNER' \
+             JOIN users u ON u.id = m.user_id AND u.email_verified_at_ms IS NOT NULL \
+             WHERE k.public_key_pem = ?3 AND k.org_id <> ?2 AND k.revoked_at_ms = ?5 \
+             AND EXISTS (SELECT 1 FROM key_audit a WHERE a.id = ?8 || '-superseded-' || k.id) \
+             ORDER BY m.created_at_ms, u.id LIMIT {OWNERS_TOLD}"
+        ),
+        &args[..8],
+    );
     let statements = vec![
         superseded_audit,
         supersede,
@@ -154,6 +180,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         budget,
         owners_of,
         actor,
+        superseded_owners,
     ];
     let results = match db.try_batch(statements).await {
         Ok(results) => results,
@@ -164,8 +191,15 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> Result<Insert, Problem> {
         Err(e) => return Err(storage_failure(what, e)),
     };
     if changes(&results, 2) > 0 {
+        let told: Vec<Value> = rows(&results, 8, what)?;
+        let superseded = told.first().map(|copy| Superseded {
+            org_id: text_of(copy, "org_id"),
+            key_id: text_of(copy, "key_id"),
+            owners: recipients(&told),
+        });
         return Ok(Insert::Stored {
             owners: owners(&results, 6, what)?,
+            superseded,
         });
     }
     if let Some(stopped) = stopped(&results, 7, what)? {

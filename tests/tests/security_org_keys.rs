@@ -83,6 +83,26 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
         audit,
         vec![json!({"action": "CREATE"}), json!({"action": "REVOKE"})]
     );
+    // The squatter's trail and mail say what happened and name nobody of the owner's
+    // organization: the revocation has no actor, and its OWNER is told (after the
+    // verification mail and the notice of its own upload) without the owner's address.
+    let trail = app.request_as(
+        &squatter,
+        "GET",
+        &format!("/organization/{squat_org}/audit"),
+        None,
+    );
+    assert_eq!(trail.status, 200, "{}", trail.body);
+    assert_eq!(trail.json()["data"][0]["action"], "REVOKE");
+    assert_eq!(trail.json()["data"][0]["actor"], Value::Null);
+    assert!(!trail.body.contains("owner@keys.example"), "{}", trail.body);
+    let told = app.wait_for_emails("mallory@evil.example", 3);
+    let revoked = told
+        .iter()
+        .find(|m| m.subject == "A key of your organization was revoked")
+        .expect("the squatter's OWNER is told");
+    assert!(revoked.text.contains(&squat_org), "{}", revoked.text);
+    assert!(!revoked.text.contains("owner@keys.example") && !revoked.html.contains("owner@"));
     // The squatter cannot take it back without the private half.
     assert_error(
         &upload(app, &squatter, &squat_org, json!({ "publicKey": pem })),

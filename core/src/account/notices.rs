@@ -39,6 +39,11 @@ pub enum Notice<'a> {
     },
     /// The same removal, to the member removed (at the address they had).
     YouWereRemoved { org_id: &'a str },
+    /// A key of the organization, uploaded without a proof of possession, was revoked
+    /// because another organization uploaded the same key with one (a key belongs to
+    /// one organization at a time); to the OWNERs. Its nodes no longer verify with it.
+    /// Named by nothing of the other organization: its members' addresses are its own.
+    KeyProvenElsewhere { org_id: &'a str, key_id: &'a str },
     /// A verification made an account a MEMBER of the organization by its address's
     /// domain; to the OWNERs. No sign-in of theirs made it: whoever could read a
     /// colleague's mailbox for a while (a `+` tag reaches it) keeps an account of their
@@ -165,6 +170,20 @@ pub fn notice_email(
                  /organization/{org_id}/members lists every member)"
             ),
         ),
+        Notice::KeyProvenElsewhere { org_id, key_id } => (
+            "A key of your organization was revoked",
+            format!(
+                "the key {key_id} of organization {org_id}, uploaded without a proof of \
+                 possession, was revoked: another organization uploaded the same key with \
+                 a proof that it holds the private half, and a key belongs to one \
+                 organization at a time. Node registrations signed with it no longer verify \
+                 for your organization"
+            ),
+            format!(
+                "generate a new key (POST /organization/{org_id}/key with no body) or upload \
+                 one with a proof of possession, and sign your nodes' registrations with it"
+            ),
+        ),
         Notice::YouWereRemoved { org_id } => (
             "You were removed from an organization",
             format!(
@@ -177,6 +196,13 @@ pub fn notice_email(
         ),
     };
     let (whose, advice) = match (notice, actor) {
+        // No account of this organization acted: another organization's upload did.
+        (Notice::KeyProvenElsewhere { .. }, _) => (
+            "another organization's upload".to_owned(),
+            "If the key is yours, its private half is not only yours (or the other \
+             organization's proof came from someone who has it):"
+                .to_owned(),
+        ),
         // Nobody acted with a sign-in: the address did, by verifying.
         (Notice::MemberJoined { email, .. }, _) => (
             format!("the address {email}"),

@@ -16,7 +16,7 @@
 //! who learns of it revokes it.
 
 use super::{changes_spent, stopped, Gated};
-use crate::email::send_notice_later;
+use crate::email::{send_notice_later, send_unattributed_notice_later};
 use crate::http;
 use crate::routes::account::{error, new_id};
 use crate::store::org_keys::{self, Insert, NewKey, Refusal};
@@ -89,8 +89,8 @@ pub async fn handle(
         },
     )
     .await?;
-    let owners = match stored {
-        Insert::Stored { owners } => owners,
+    let (owners, superseded) = match stored {
+        Insert::Stored { owners, superseded } => (owners, superseded),
         Insert::Refused(why) => return Ok(refusal(why, config)),
     };
     let notice = Notice::KeyAdded {
@@ -99,6 +99,15 @@ pub async fn handle(
     };
     let actor = (caller.user_id.as_str(), caller.email.as_str());
     send_notice_later(ctx, env, config, actor, &owners, &notice, now_ms);
+    // The organization whose unproven copy this proven upload revoked learns that its
+    // nodes no longer verify with it, and from nobody's address.
+    if let Some(copy) = superseded {
+        let notice = Notice::KeyProvenElsewhere {
+            org_id: &copy.org_id,
+            key_id: &copy.key_id,
+        };
+        send_unattributed_notice_later(ctx, env, config, &copy.owners, &notice, now_ms);
+    }
     if let Some(private) = private {
         if !wants_pem {
             let response = http::json(200, &private.to_pkcs8_pem());

@@ -194,3 +194,35 @@ fn a_join_is_told_to_the_owners_with_the_address_and_how_to_remove_it() {
     assert!(html.contains("ada+x@acme.io"), "{html}");
     assert!(notice.paced());
 }
+
+#[test]
+fn a_key_proven_elsewhere_is_told_without_naming_anyone_of_the_other_organization() {
+    let notice = Notice::KeyProvenElsewhere {
+        org_id: "org-1",
+        key_id: "key-9",
+    };
+    // Whoever the sender names (the other organization's uploader), the mail does not.
+    for actor in [None, Some("mallory@other.example")] {
+        let (subject, text, html) = notice_email(
+            &notice,
+            "2026-12-01T10:00:00.000Z",
+            "https://gate.example.com",
+            actor,
+        );
+        assert_eq!(subject, "A key of your organization was revoked");
+        for needle in [
+            "key key-9 of organization org-1",
+            "another organization",
+            "proof",
+            "POST /organization/org-1/key",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(
+            !text.contains("mallory") && !html.contains("mallory"),
+            "{text}"
+        );
+        assert!(!text.contains("reset your password"), "{text}");
+    }
+    assert!(!notice.paced(), "bounded by the uploader's day of changes");
+}
