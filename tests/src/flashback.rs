@@ -19,7 +19,9 @@ pub fn json_reply(res: &TestResponse, status: u16) -> Value {
 /// One client call: `path` without the leading `/` (the client strips it), a JSON
 /// body only when `data` is given (then and only then `Content-Type:
 /// application/json`), no `Accept` of its own, and `Authorization: Bearer …` on every
-/// call once a token was set — public routes included, stale or not.
+/// call once a token was set — public routes included, stale or not. A POST or PUT
+/// without a body carries `Content-Length: 0`, as fetch sends it (the Fetch standard:
+/// a null body on those methods); ureq sends `Accept: */*` as fetch does.
 pub fn client_call(
     app: &TestApp,
     bearer: Option<&str>,
@@ -35,6 +37,8 @@ pub fn client_call(
     }
     if body.is_some() {
         headers.push(("content-type", "application/json"));
+    } else if matches!(method, "POST" | "PUT") {
+        headers.push(("content-length", "0"));
     }
     app.request(
         method,

@@ -209,9 +209,32 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
     ] {
         assert!(!node[field].is_null(), "NodeInfo.{field}: {node}");
     }
+    assert_eq!(listed["success"], true);
     assert_eq!(node["url"], "https://198.51.100.33");
     assert_eq!(node["nodeServices"], 5);
     assert_eq!(node["id_org"], json!(org));
+    // What the node signed, as it signed it; `lastUpdated` a date-time string.
+    assert_eq!(
+        (
+            &node["region"],
+            &node["version"],
+            &node["status"],
+            &node["provider"]
+        ),
+        (
+            &json!("europe-west1"),
+            &json!("2.1.0"),
+            &json!("ONLINE"),
+            &json!("GCS")
+        )
+    );
+    let seen = node["lastUpdated"]
+        .as_str()
+        .expect("lastUpdated is a string");
+    assert!(
+        gatehouse_core::time::parse_rfc3339_ms(seen).is_some(),
+        "{seen}"
+    );
 
     // getNodeInfo: the public directory lists only network providers' nodes.
     let directory = |services: u32| {
@@ -337,9 +360,19 @@ fn organization_key_calls_answer_the_clients_types() {
 
     // getOrgKeys: {success, data: [{id, orgId, publicKey, createdAt, nodeKeys}], message}.
     let listing = json_reply(&client_call(app, bearer, "GET", &keys_path, None), 200);
+    assert_eq!(listing["success"], true);
     assert!(listing["message"].is_string());
     let data = listing["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
+    // Newest first, each with its creation time.
+    let created: Vec<i64> = data
+        .iter()
+        .map(|k| {
+            let at = k["createdAt"].as_str().expect("createdAt is a string");
+            gatehouse_core::time::parse_rfc3339_ms(at).expect("a date-time")
+        })
+        .collect();
+    assert!(created[0] >= created[1], "{created:?}");
     let used = data
         .iter()
         .find(|k| k["publicKey"] == json!(key.public_key().to_spki_pem()))
@@ -369,6 +402,19 @@ fn organization_key_calls_answer_the_clients_types() {
     let answer = json_reply(&res, 200);
     assert_eq!(answer["success"], true);
     assert!(answer["message"].is_string());
+    // The same call again: 404, the body the client's HttpError carries.
+    let res = client_call(
+        app,
+        bearer,
+        "DELETE",
+        &format!("{keys_path}/{}", unused["id"].as_str().unwrap()),
+        None,
+    );
+    let gone = json_reply(&res, 404);
+    assert_eq!(
+        (&gone["success"], &gone["error_code"]),
+        (&json!(false), &json!("NOT_FOUND"))
+    );
     // deleteOrgKeys: DELETE …/key, no body: every remaining active key.
     let res = client_call(app, bearer, "DELETE", &keys_path, None);
     assert_eq!(
