@@ -140,6 +140,20 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
     );
     assert_eq!(forged.status, 401);
     assert_eq!(forged.json()["error_code"], "INVALID_TOKEN");
+    // The client keeps the bearer of the sign-in that ended and sends it on every call:
+    // logging in again and refreshing ignore it.
+    let again = json_reply(
+        &client_call(app, Some(&access), "POST", "user/login", Some(&login_body)),
+        200,
+    );
+    let renewed = client_call(
+        app,
+        Some(&access),
+        "POST",
+        "user/refresh",
+        Some(&json!({"refresh_token": again["refreshToken"]})),
+    );
+    assert_eq!(json_reply(&renewed, 200)["success"], true);
 
     // A colleague's sign-up answers as any: an organization of its own (the address is
     // not proved yet). Once verified, the colleague is a plain USER (0) of the company.
