@@ -80,7 +80,7 @@ fn each_heartbeat_case_stays_within_its_cost_budget() {
 
     // A new node: the read, then the insert (the row and its indexes).
     let first = app.post_json("/register", &signed(&key, &fields(ip, t, Some(&org))));
-    let new = check("register (new node)", &first, 200, (28, 6, 1, 1));
+    let new = check("register (new node)", &first, 200, (36, 6, 1, 1));
     assert!(new.1 > 0, "a new node is written");
 
     // The heartbeat: nothing changed, so nothing is written and no nonce remembered.
@@ -170,7 +170,7 @@ fn the_other_node_routes_stay_within_their_cost_budgets() {
         "register_node_secret (again)",
         &app.post_json("/register_node_secret", &secret),
         200,
-        (8, 2, 0, 0),
+        (10, 2, 0, 0),
     );
     let ts = t + 1000;
     let unregister = unregister_body(&key, ip, ts, &org);
@@ -178,7 +178,7 @@ fn the_other_node_routes_stay_within_their_cost_budgets() {
         "unregister",
         &app.post_json("/unregister", &unregister),
         200,
-        (20, 5, 1, 1),
+        (32, 5, 1, 1),
     );
     println!(
         "Cost per request (rows read, rows written, KV reads, KV writes): {}",
