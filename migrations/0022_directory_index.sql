@@ -12,18 +12,21 @@
 -- heartbeat one more row. The stale-node sweep reads the two ranges (listed = 0,
 -- listed = 1) and merges them.
 --
--- `listed` is kept by the triggers below, on every insert of a node (whoever inserts:
--- the worker, the code before this release, the operator) and every change of an
--- organization's provider mark or ban (the CLI's). A node's own writes never change it.
--- The code before this release runs on this unchanged; its stale-node sweep scans the
--- table until the new code is deployed (docs/deploying.md, "Upgrading").
+-- `listed` is kept by the worker's insert of a node (it sets it), by the triggers below
+-- on every other insert (the code before this release, the operator's: they leave it
+-- 0) and on every change of an organization's provider mark or ban (the CLI's). A
+-- node's own later writes never change it.
+-- The code before this release runs on this unchanged, but reads nodes by last-seen
+-- without naming the listing: its directory and stale-node sweep scan the table until
+-- the new code is deployed. A rollback below this release creates nodes_by_last_seen
+-- again first (docs/deploying.md, "Upgrading", says how and why).
 ALTER TABLE nodes ADD COLUMN listed INTEGER NOT NULL DEFAULT 0 CHECK (listed IN (0, 1));
 UPDATE nodes SET listed = 1
  WHERE org_id IN (SELECT id FROM organizations WHERE network_provider = 1 AND banned = 0);
 CREATE INDEX nodes_listed_by_last_seen ON nodes (listed, updated_at_ms);
 DROP INDEX nodes_by_last_seen;
 CREATE TRIGGER nodes_listed_in AFTER INSERT ON nodes
-WHEN EXISTS (SELECT 1 FROM organizations
+WHEN NEW.listed = 0 AND EXISTS (SELECT 1 FROM organizations
              WHERE id = NEW.org_id AND network_provider = 1 AND banned = 0)
 BEGIN
     UPDATE nodes SET listed = 1 WHERE org_id = NEW.org_id AND ip = NEW.ip;

@@ -54,6 +54,26 @@ pub fn owner_mark(now: &str) -> String {
     format!("owner_until_ms = CASE WHEN role = 'OWNER' THEN {now} ELSE owner_until_ms END")
 }
 
+/// SQL: the nodes last seen before `cutoff` (an expression in milliseconds), least
+/// recently seen first (ties by organization and address), at most `limit`, with
+/// `columns` of `nodes`, among them `updated_at_ms` for the order. Through
+/// `nodes_listed_by_last_seen` (migration 0022), which keeps the directory's nodes in a
+/// range of their own: each of the two ranges is read for at most `limit` rows, and
+/// the two are merged. The scheduled sweep of stale nodes and the operator's list.
+pub fn least_recently_seen(columns: &str, cutoff: &str, limit: &str) -> String {
+    let range = |listed: u8| {
+        format!(
+            "SELECT * FROM (SELECT {columns} FROM nodes WHERE listed = {listed} \
+             AND updated_at_ms < {cutoff} ORDER BY updated_at_ms, org_id, ip LIMIT {limit})"
+        )
+    };
+    format!(
+        "SELECT * FROM ({} UNION ALL {}) ORDER BY updated_at_ms, org_id, ip LIMIT {limit}",
+        range(0),
+        range(1)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,25 +97,10 @@ mod tests {
             "the address erased() finds"
         );
         assert!(erased("u").ends_with("u.email = 'erased:' || u.id"));
+        let stale = least_recently_seen("org_id, ip, updated_at_ms", "?1", "?2");
+        for listed in ["listed = 0", "listed = 1"] {
+            assert!(stale.contains(&format!("WHERE {listed} AND updated_at_ms < ?1")));
+        }
+        assert!(stale.ends_with("ORDER BY updated_at_ms, org_id, ip LIMIT ?2"));
     }
-}
-
-/// SQL: the nodes last seen before `cutoff` (an expression in milliseconds), least
-/// recently seen first (ties by organization and address), at most `limit`, with
-/// `columns` of `nodes`, among them `updated_at_ms` for the order. Through
-/// `nodes_listed_by_last_seen` (migration 0022), which keeps the directory's nodes in a
-/// range of their own: each of the two ranges is read for at most `limit` rows, and
-/// the two are merged. The scheduled sweep of stale nodes and the operator's list.
-pub fn least_recently_seen(columns: &str, cutoff: &str, limit: &str) -> String {
-    let range = |listed: u8| {
-        format!(
-            "SELECT * FROM (SELECT {columns} FROM nodes WHERE listed = {listed} \
-             AND updated_at_ms < {cutoff} ORDER BY updated_at_ms, org_id, ip LIMIT {limit})"
-        )
-    };
-    format!(
-        "SELECT * FROM ({} UNION ALL {}) ORDER BY updated_at_ms, org_id, ip LIMIT {limit}",
-        range(0),
-        range(1)
-    )
 }

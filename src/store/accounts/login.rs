@@ -108,9 +108,9 @@ pub async fn reserve_login_attempt(
         num(known_since_ms),
     ];
     // At most two counters whose window is over go with every attempt, oldest first
-    // (a range scan of login_failures_by_window): an attempt adds at most one row, so
-    // the table never holds more closed windows than the maintenance left behind, and
-    // no attempt pays for a backlog strangers piled up (an unbounded DELETE here did).
+    // (a range scan of login_failures_by_window): an attempt adds at most one row and
+    // removes up to two closed ones, the maintenance the rest, and no attempt pays for
+    // a backlog strangers piled up (an unbounded DELETE here did).
     let sweep = db.statement(
         "DELETE FROM login_failures WHERE (user_id, network) IN (SELECT user_id, network \
          FROM login_failures WHERE window_start_ms <= ?1 - ?2 ORDER BY window_start_ms \

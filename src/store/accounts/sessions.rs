@@ -35,10 +35,11 @@ pub(crate) fn sign_in_state(user: &str, sid: &str) -> String {
 /// that began a new sign-in) may not have reached the replica near the caller yet, and
 /// none of them hands back a bookmark that the Flashback client would send: without
 /// this its first call after signing in could be answered 401 `SESSION_ENDED`. An
-/// ended sign-in is answered at once; only a token whose sign-in row is gone (deleted
-/// with the account's oldest sign-ins, an erasure or the maintenance, long after the
-/// access token expired) pays the second round trip. `read` answers the sign-in's
-/// state and the value.
+/// ended sign-in is answered at once; only a token whose sign-in row is gone pays the
+/// second round trip, one read, on each request until it expires (15 minutes at most):
+/// deleted with a removed member's sign-ins, as one of the account's oldest past
+/// `MAX_SIGN_INS_PER_USER`, or with an erased account (the maintenance deletes only
+/// sign-ins long expired). `read` answers the sign-in's state and the value.
 pub(crate) async fn read_signed_in<T, F, Fut>(
     db: &Db,
     route: Route,

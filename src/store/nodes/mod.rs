@@ -181,11 +181,15 @@ const SECRETS_FETCHED: &str =
     "(?12 <> '' AND EXISTS (SELECT 1 FROM secrets_fetches WHERE nonce = ?12))";
 
 /// [`upsert_node`]'s write, built once per isolate (it runs on every cold registration).
+/// A new node is `listed` (the public directory's, migration 0022) when its organization
+/// is a network provider: it is not banned, or nothing is inserted. Setting it here
+/// spares the trigger that lists other inserts a second write of the row.
 static UPSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
-         last_signed_at_ms, created_at_ms, updated_at_ms, node_services) SELECT ?1, ?2, ?3, \
-         ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10 WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 \
+         last_signed_at_ms, created_at_ms, updated_at_ms, node_services, listed) SELECT ?1, \
+         ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, (SELECT network_provider = 1 FROM \
+         organizations WHERE id = ?6) WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 \
          AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations \
          WHERE id = ?6 AND banned = 0) AND NOT EXISTS (SELECT 1 FROM node_tombstones WHERE \
          org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) AND NOT {SECRETS_FETCHED} \
