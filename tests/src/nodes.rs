@@ -138,3 +138,18 @@ pub fn installer_body(key: &PrivateKey, ip: &str, secs: i64, id_org: &str) -> Va
         "provider": "AWS", "status": "running", "version": "0.0.28",
     })
 }
+
+/// The public directory's answer (`GET /node`, 200): its nodes' addresses, sorted, and
+/// the answer itself (for its cost headers).
+pub fn directory(app: &TestApp) -> (Vec<String>, crate::TestResponse) {
+    let res = app.get("/node");
+    assert_eq!(res.status, 200, "{}", res.body);
+    let mut ips: Vec<String> = res.json()["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|n| n["ip"].as_str().expect("ip").to_owned())
+        .collect();
+    ips.sort();
+    (ips, res)
+}

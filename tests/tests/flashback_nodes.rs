@@ -392,25 +392,13 @@ fn organization_key_calls_answer_the_clients_types() {
     );
 
     // deleteOrgKey: DELETE …/key/{id}, no body.
-    let res = client_call(
-        app,
-        bearer,
-        "DELETE",
-        &format!("{keys_path}/{}", unused["id"].as_str().unwrap()),
-        None,
-    );
-    let answer = json_reply(&res, 200);
+    let unused_path = format!("{keys_path}/{}", unused["id"].as_str().unwrap());
+    let delete_unused = || client_call(app, bearer, "DELETE", &unused_path, None);
+    let answer = json_reply(&delete_unused(), 200);
     assert_eq!(answer["success"], true);
     assert!(answer["message"].is_string());
     // The same call again: 404, the body the client's HttpError carries.
-    let res = client_call(
-        app,
-        bearer,
-        "DELETE",
-        &format!("{keys_path}/{}", unused["id"].as_str().unwrap()),
-        None,
-    );
-    let gone = json_reply(&res, 404);
+    let gone = json_reply(&delete_unused(), 404);
     assert_eq!(
         (&gone["success"], &gone["error_code"]),
         (&json!(false), &json!("NOT_FOUND"))

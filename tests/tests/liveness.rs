@@ -23,16 +23,7 @@ fn statuses(app: &TestApp, access: &str, org: &str) -> Vec<(String, String)> {
 }
 
 fn directory(app: &TestApp) -> Vec<String> {
-    let res = app.get("/node");
-    assert_eq!(res.status, 200, "{}", res.body);
-    let mut ips: Vec<String> = res.json()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| text(n, "ip"))
-        .collect();
-    ips.sort();
-    ips
+    gatehouse_e2e::nodes::directory(app).0
 }
 
 fn text(v: &Value, field: &str) -> String {

@@ -107,15 +107,7 @@ fn fresh_nodes(app: &TestApp, org: &str, net: u8, count: u32) {
 
 /// The directory's answer: its addresses, sorted, and the rows it read.
 fn directory(app: &TestApp) -> (Vec<String>, u64) {
-    let res = app.get("/node");
-    assert_eq!(res.status, 200, "{}", res.body);
-    let mut ips: Vec<String> = res.json()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["ip"].as_str().unwrap().to_owned())
-        .collect();
-    ips.sort();
+    let (ips, res) = gatehouse_e2e::nodes::directory(app);
     (ips, rows_read(&res))
 }
 
