@@ -1,12 +1,12 @@
 //! Distance to D1: the warm /register path (one primary round trip that still sees
-//! every revocation and ban at once), read-your-writes through D1 bookmarks, and the
-//! simulated latency test builds use to make distance visible (docs/performance.md,
-//! "D1 round trips").
+//! every revocation and ban at once), and the simulated latency test builds use to make
+//! distance visible (docs/performance.md, "D1 round trips"); read replicas are in
+//! read_replicas.rs.
 //!
-//! The warm-path, bookmark and lagging-replica tests share one worker (organizations,
-//! accounts and node addresses of their own); the simulated distance, the logins that read a replica
-//! before a password reset or a rehash, and the refreshes racing a sign-out, a removal
-//! or each other share another, with [`LATENCY_MS`] per primary round trip.
+//! The warm-path test runs on a worker of its own; the simulated distance, the logins
+//! that read a replica before a password reset or a rehash, and the refreshes racing a
+//! sign-out, a removal or each other share another, with [`LATENCY_MS`] per primary
+//! round trip.
 
 use gatehouse_core::config::KdfHash;
 use gatehouse_core::crypto::password;
@@ -121,134 +121,6 @@ fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ba
     assert_eq!(rotated.status, 200, "{}", rotated.body);
     let stored = app.d1_query("SELECT key_id FROM nodes WHERE ip = '192.0.2.14'");
     assert_eq!(stored[0]["key_id"], "org-rotated-key-2");
-}
-
-#[test]
-fn a_caller_that_sends_the_bookmark_back_reads_its_own_writes() {
-    let app = shared_app();
-    let (token, org, _) = verified_user(app, "ada@bookmark.acme.io");
-    let key = PrivateKey::generate(2048).unwrap();
-    let created = app.post_json_as(
-        &token,
-        &format!("/organization/{org}/key"),
-        &json!({"publicKey": key.public_key().to_spki_pem()}),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let written = created
-        .header("x-d1-bookmark")
-        .expect("a write hands back a bookmark")
-        .to_owned();
-    let key_id = created.json()["data"]["id"].clone();
-
-    let list = |bookmark: Option<&str>| {
-        let auth = format!("Bearer {token}");
-        let mut headers = vec![("authorization", auth.as_str())];
-        if let Some(b) = bookmark {
-            headers.push(("x-d1-bookmark", b));
-        }
-        app.request("GET", &format!("/organization/{org}/key"), &headers, None)
-    };
-    let listed = list(Some(&written));
-    assert_eq!(listed.status, 200, "{}", listed.body);
-    assert_eq!(listed.json()["data"][0]["id"], key_id);
-    assert_eq!(
-        primary_trips(&listed),
-        0,
-        "a list is read where a replica may answer"
-    );
-    // A bookmark comes back only when newer than the caller's (never an echo of what
-    // the caller sent); bookmarks sort oldest to newest.
-    if let Some(read) = listed.header("x-d1-bookmark") {
-        assert!(read > written.as_str(), "{read} <= {written}");
-    }
-
-    // A bookmark D1 would not know, or one that is not a bookmark at all, is read as
-    // none: the same answer, never a failure.
-    for odd in [
-        "ffffffff-ffffffff-ffffffff-ffffffffffffffffffffffffffffffff",
-        "first-primary",
-        "not a bookmark; drop table",
-    ] {
-        let res = list(Some(odd));
-        assert_eq!(res.status, 200, "{odd}: {}", res.body);
-        assert_eq!(res.json()["data"][0]["id"], key_id, "{odd}");
-        assert_ne!(res.header("x-d1-bookmark"), Some(odd), "never echoed");
-    }
-}
-
-/// A bearer read that a replica may serve asks the primary once more when the replica
-/// has no row of the caller's sign-in (one made a moment ago that has not reached it:
-/// login, sign-up and refresh hand back no bookmark, and the Flashback client would
-/// send none), so the first call after signing in is not 401. Locally every replica is
-/// the primary, so the lagging replica is injected (`replica-behind`); a sign-in row
-/// really gone, and an ended one, are not.
-#[test]
-fn a_sign_in_a_replica_has_not_received_yet_is_read_at_the_primary() {
-    let app = shared_app();
-    let (token, org, ada) = verified_user(app, "ada@replica-behind.acme.io");
-    let auth = format!("Bearer {token}");
-    let paths = [
-        "/user/profile".to_owned(),
-        "/token".to_owned(),
-        format!("/organization/{org}/key"),
-    ];
-    let read = |path: &str, fault: Option<&str>| {
-        let mut headers = vec![("authorization", auth.as_str())];
-        if let Some(fault) = fault {
-            headers.push(("x-gatehouse-fault", fault));
-        }
-        let res = app.request("GET", path, &headers, None);
-        let trips = |route: &str| {
-            let header = format!("x-gatehouse-d1-{route}");
-            res.header(&header)
-                .expect("trip headers")
-                .parse::<u32>()
-                .unwrap()
-        };
-        let (replica, primary) = (trips("replica"), trips("primary"));
-        (res, replica, primary)
-    };
-    for path in &paths {
-        let (res, near, primary) = read(path, None);
-        assert_eq!((res.status, primary), (200, 0), "{path}: {}", res.body);
-        // The same reads, the sign-in's asked once more at the primary.
-        let (res, replica, primary) = read(path, Some("replica-behind"));
-        assert_eq!(
-            (res.status, replica, primary),
-            (200, near, 1),
-            "{path}: {}",
-            res.body
-        );
-        assert!(res.header("x-d1-bookmark").is_some(), "{path}: signed in");
-    }
-
-    // An ended sign-in is answered from the replica at once; asked again at the
-    // primary (the replica lagging), it is still ended.
-    let out = app.post_json(
-        "/user/logout",
-        &json!({"refresh_token": ada["refreshToken"]}),
-    );
-    assert_eq!(out.status, 200, "{}", out.body);
-    for path in &paths {
-        let (res, replica, primary) = read(path, None);
-        assert_error(&res, 401, "SESSION_ENDED");
-        assert_eq!((replica, primary), (1, 0), "{path}");
-        let (res, _, primary) = read(path, Some("replica-behind"));
-        assert_error(&res, 401, "SESSION_ENDED");
-        assert_eq!(primary, 1, "{path}");
-    }
-    // A sign-in whose row is gone is asked at the primary too, which has none either.
-    let sid = app.d1_query(&format!(
-        "SELECT id FROM sign_ins WHERE user_id = '{}'",
-        ada["user"]["id"].as_str().unwrap()
-    ))[0]["id"]
-        .clone();
-    app.d1_query(&format!("DELETE FROM sign_ins WHERE id = {sid}"));
-    for path in &paths {
-        let (res, replica, primary) = read(path, None);
-        assert_error(&res, 401, "SESSION_ENDED");
-        assert_eq!((replica, primary), (1, 1), "{path}");
-    }
 }
 
 #[test]
