@@ -175,7 +175,8 @@ pub fn erasure_plan(email: &str) -> String {
 /// of are found when it runs (a colleague who joined since the plan keeps one, with
 /// its keys and nodes); `sole_org_ids`, the plan's, are the ones deleted once nobody
 /// belongs to them: a sole organization found only now (its other member left since
-/// the plan) stays, emptied and named `erased:<id>`, as after a stopped run.
+/// the plan) stays, emptied and named `erased:<id>`, as after a stopped run, until the
+/// command runs again (for anyone): its last statement also deletes such leftovers.
 pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     let user = literal(user_id);
     let sole = sole_orgs(&user);
@@ -206,10 +207,23 @@ pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
         "DELETE FROM org_members WHERE user_id = {user} RETURNING org_id"
     ));
     let ids: Vec<String> = sole_org_ids.iter().map(|id| literal(id)).collect();
+    // And any organization a stopped run left emptied and renamed (its id no longer in
+    // a plan: nobody belongs to it), once nothing holds it either: running the command
+    // again, for this person or anyone, finishes it. Found by its name, which no index
+    // holds (one pass over the organizations, an operator's command).
+    let unheld: Vec<String> = ORGANIZATION_HOLDINGS
+        .iter()
+        .chain(&["subscriptions"])
+        .map(|table| {
+            format!("NOT EXISTS (SELECT 1 FROM {table} h WHERE h.org_id = organizations.id)")
+        })
+        .collect();
     statements.push(format!(
-        "DELETE FROM organizations WHERE id IN ({}) AND NOT EXISTS (SELECT 1 FROM \
-         org_members m WHERE m.org_id = organizations.id) RETURNING id",
-        ids.join(", ")
+        "DELETE FROM organizations WHERE (id IN ({}) OR (name = 'erased:' || id AND {})) \
+         AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = organizations.id) \
+         RETURNING id",
+        ids.join(", "),
+        unheld.join(" AND ")
     ));
     // Audit entries of organizations that stay keep naming the account's id: its row
     // stays as their anchor with nothing personal left, and an address no route parses

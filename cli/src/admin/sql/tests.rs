@@ -166,5 +166,15 @@ fn an_erasure_quotes_every_value_and_removes_children_before_what_they_refer_to(
     assert_eq!(at("UPDATE users"), erased::SCRUBBED);
     assert_eq!(at("DELETE FROM users WHERE id"), erased::DELETED);
     assert_eq!(at("DELETE FROM users WHERE email"), erased::ANCHORS_FREED);
-    assert!(erase_account("u-1", &[]).contains("WHERE id IN () AND"));
+    assert!(erase_account("u-1", &[]).contains("WHERE (id IN () OR (name = 'erased:' || id AND"));
+    // A stopped run's leftover goes only once nothing holds it.
+    let last = erase_account("u-1", &["o-1"]);
+    for table in ["nodes", "org_keys", "key_audit", "subscriptions"] {
+        assert!(
+            last.contains(&format!(
+                "NOT EXISTS (SELECT 1 FROM {table} h WHERE h.org_id = organizations.id)"
+            )),
+            "{table}"
+        );
+    }
 }
