@@ -36,18 +36,22 @@ impl TestResponse {
     /// (primary, all) D1 round trips of the answer, as the TEST_HOOKS headers count
     /// them (their total checked against the two parts).
     pub fn d1_round_trips(&self) -> (u32, u32) {
-        let count = |name: &str| -> u32 {
-            self.header(name)
-                .unwrap_or_else(|| panic!("{name} header"))
-                .parse()
-                .unwrap()
-        };
+        let count = |name: &str| self.count(name) as u32;
         let (primary, replica) = (
             count("x-gatehouse-d1-primary"),
             count("x-gatehouse-d1-replica"),
         );
         assert_eq!(primary + replica, count("x-gatehouse-d1-round-trips"));
         (primary, primary + replica)
+    }
+
+    /// A count the worker reports in header `name` under TEST_HOOKS (round trips, rows,
+    /// RSA operations); panics when it is missing.
+    pub fn count(&self, name: &str) -> u64 {
+        self.header(name)
+            .unwrap_or_else(|| panic!("{name} header"))
+            .parse()
+            .unwrap_or_else(|e| panic!("{name} header: {e}"))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
