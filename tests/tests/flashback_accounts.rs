@@ -44,8 +44,9 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
 
     // resendVerificationEmail(id): POST, no body; once a minute per account.
     let path = format!("user/resend-verification/{link_id}");
-    let resent = client_call(app, None, "POST", &path, None);
-    assert_eq!(json_reply(&resent, 202)["success"], true);
+    let resent = json_reply(&client_call(app, None, "POST", &path, None), 202);
+    assert_eq!(resent["success"], true);
+    assert!(resent["message"].is_string(), "{resent}");
     app.wait_for_emails("ada@client.acme.io", 1);
     app.d1_query(
         "UPDATE email_verifications SET created_at_ms = created_at_ms - 120000 \
@@ -69,7 +70,20 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
         200,
     );
     expires_soon(&login);
+    assert_eq!(login["success"], true);
     assert_eq!(login["user"]["orgRole"], 255);
+    assert_eq!(
+        (
+            &login["user"]["id"],
+            &login["user"]["email"],
+            &login["user"]["name"]
+        ),
+        (
+            &signed_up["user"]["id"],
+            &json!("ada@client.acme.io"),
+            &json!("Ada Lovelace")
+        )
+    );
     let access = login["accessToken"].as_str().unwrap().to_owned();
     let refresh = login["refreshToken"].as_str().unwrap().to_owned();
 
@@ -98,6 +112,7 @@ fn sign_up_resend_login_refresh_logout_and_profile_as_the_client_calls_them() {
         200,
     );
     expires_soon(&refreshed);
+    assert_eq!(refreshed["success"], true);
     assert_eq!(refreshed["token"], refreshed["accessToken"]);
     for field in ["accessToken", "refreshToken", "tokenId"] {
         assert!(refreshed[field].is_string(), "{field}");
@@ -275,6 +290,8 @@ fn pre_verify_then_validate_and_the_session_list() {
             (pre["authMethod"].clone(), pre["hasPassword"].clone()),
             (json!("password"), json!(true))
         );
+        assert_eq!(pre["success"], true);
+        assert!(pre["message"].is_string(), "{pre}");
     }
     let made_up = client_call(
         app,
@@ -286,10 +303,11 @@ fn pre_verify_then_validate_and_the_session_list() {
     assert_eq!(made_up.json()["error_code"], "INVALID_LINK");
     // validateRegistration sends {token, password}; the account already has one.
     let body = json!({"token": token, "password": "Correct1horse"});
-    json_reply(
+    let verified = json_reply(
         &client_call(app, None, "POST", "/user/verify-email", Some(&body)),
         200,
     );
+    assert_eq!(verified["success"], true, "{verified}");
     let used = client_call(
         app,
         None,
