@@ -1,7 +1,8 @@
 //! Sign-ins (one row each, migration 0012; rotation overwrites its current refresh
 //! token): reading, rotating, revoking, signing out, listing — and whether an access
-//! token's sign-in is still live ([`live_sign_in`]), the one definition every
-//! authenticating read uses.
+//! token's sign-in is still live: [`live_sign_in`] for reads and writes on the primary,
+//! [`sign_in_state`] (live, ended, or not there) for reads a replica may serve, which
+//! [`read_signed_in`] asks the primary again when the row is not there.
 
 use crate::store::{changes, num, number_of, rows, text, Db, Route};
 use gatehouse_core::account::tokens::{AccessClaims, RefreshClaims};
