@@ -13,11 +13,10 @@ use gatehouse_core::http::problem::Problem;
 /// it, so an access token stops working with its sign-in, not 15 minutes later.
 /// `user` and `sid` are the statement's parameter placeholders (e.g. `"?1"`). Each
 /// authenticating read adds this as one more column or condition: no extra round trip.
+/// It is [`sign_in_state`] with "no such row" read as ended, so the two cannot drift:
+/// on the primary a missing row is not a lagging replica but a sign-in that is gone.
 pub(crate) fn live_sign_in(user: &str, sid: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM sign_ins live WHERE live.id = {sid} \
-         AND live.user_id = {user} AND live.ended_at_ms IS NULL)"
-    )
+    format!("coalesce({}, 0)", sign_in_state(user, sid))
 }
 
 /// SQL: the state of sign-in `sid` of user `user`, for reads a replica may serve: 1
