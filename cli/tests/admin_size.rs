@@ -1,11 +1,17 @@
 //! `gatehouse-cli admin stats` and `admin stale-nodes` (issue 24) against the local D1
-//! of a running worker of their own: what they print is what the database holds.
+//! of a running worker of their own: what they print is what the database holds. And
+//! the local database file itself: a command that meets the dev worker's lock on it
+//! (its checkpoint as it closes the file) is made again, not failed.
 
 mod common;
 
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{spawn_app, TestApp};
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 fn admin(app: &TestApp, args: &[&str]) -> Value {
     let text = common::ok(&common::admin(app, args));
@@ -70,4 +76,64 @@ fn stats_and_stale_nodes_report_what_the_database_holds() {
     // With a 5-minute threshold the node unseen for 10 minutes is stale too.
     let sooner = admin(&app, &["stale-nodes", "--offline-after-seconds", "300"]);
     assert_eq!(sooner.as_array().unwrap().len(), 2, "{sooner}");
+}
+
+/// The dev worker closes its database ~10 s after its last request and checkpoints it
+/// under an exclusive lock; a `wrangler d1 execute` opening the file then is answered
+/// SQLITE_BUSY (twice in this suite's CI runs, on the command ~10 s after a test's last
+/// request). Here the test holds that lock itself until the command has met it: the
+/// command says it tries again, then does, once, and the ban is in place.
+#[test]
+fn a_local_command_that_meets_the_workers_lock_on_the_file_is_made_again() {
+    let app = spawn_app();
+    let key = seed_org(&app, "org-lock", 2048);
+    let registered = app.post_json(
+        "/register",
+        &signed(&key, &fields("192.0.2.75", now_ms(), Some("org-lock"))),
+    );
+    assert_eq!(registered.status, 200, "{}", registered.body);
+
+    let (mut command, stderr) = app.with_database_file_locked(|| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
+            .current_dir(gatehouse_e2e::project_root())
+            .args(["admin", "ban", "org-lock", "--local", "--persist-to"])
+            .arg(app.persist_dir())
+            .env("TMPDIR", app.tmp_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run gatehouse-cli admin");
+        // Its stderr, line by line, until it says it will try again (or ends).
+        let (lines, said) = mpsc::channel();
+        let reader = BufReader::new(command.stderr.take().expect("stderr"));
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let mut stderr = String::new();
+        while let Ok(line) = said.recv_timeout(Duration::from_secs(120)) {
+            stderr.push_str(&line);
+            stderr.push('\n');
+            if line.contains("trying again") {
+                break;
+            }
+        }
+        (command, (stderr, said))
+    });
+    let (mut stderr, rest) = stderr;
+    stderr.extend(rest.iter().map(|line| line + "\n"));
+    let status = command.wait().expect("gatehouse-cli admin");
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut command.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("locked by another process")
+            && stderr.contains("nothing changed; trying again"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("trying again").count(), 1, "{stderr}");
+    assert!(stdout.contains("organization org-lock banned"), "{stdout}");
+    let banned = app.d1_query("SELECT banned FROM organizations WHERE id = 'org-lock'");
+    assert_eq!(banned[0]["banned"], 1);
 }

@@ -83,6 +83,36 @@ pub(crate) fn execute(persist: &Path, sql: &str, access: Access) -> Result<Vec<V
     run(&mut db, sql).map_err(failed)
 }
 
+/// An exclusive lock on the D1 database file under `persist`, held until the answer
+/// is dropped: what the dev worker holds for a few milliseconds when it closes the
+/// file after ~10 s without a request (its checkpoint), so that another process
+/// opening the file meanwhile is answered SQLITE_BUSY. It can be taken only while
+/// no other process has the file open: tried every 200 ms until `within` is over
+/// (the caller holds requests back, so the worker closes it). SQLite's EXCLUSIVE
+/// locking mode keeps the lock from the first read to the connection's end.
+pub(crate) fn lock_exclusively(persist: &Path, within: Duration) -> Result<Connection, String> {
+    let file = database_file(persist)?;
+    let until = std::time::Instant::now() + within;
+    loop {
+        let attempt = Connection::open_with_flags(&file, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .and_then(|db| {
+                db.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+                db.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+                Ok(db)
+            });
+        match attempt {
+            Ok(db) => return Ok(db),
+            Err(e) if std::time::Instant::now() >= until => {
+                return Err(format!(
+                    "no exclusive lock on {} within {within:?}: {e}",
+                    file.display()
+                ))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
 /// One try: the statements in one transaction; the last one's rows.
 fn run(db: &mut Connection, sql: &str) -> rusqlite::Result<Vec<Value>> {
     let tx = db.transaction_with_behavior(TransactionBehavior::Deferred)?;

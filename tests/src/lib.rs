@@ -342,6 +342,23 @@ impl TestApp {
         command()
     }
 
+    /// Runs `command` while this process holds an exclusive lock on the worker's
+    /// database file, as the dev worker does for a few milliseconds when it closes the
+    /// file after ~10 s without a request (d1_file::lock_exclusively). The lock is let
+    /// go when `command` returns, so what it returns may be a process it started that
+    /// is still running and waiting for the file. No request of the harness and none
+    /// of the tests' SQL run meanwhile; the lock is taken once the worker has closed
+    /// the file (within 30 s).
+    pub fn with_database_file_locked<T>(&self, command: impl FnOnce() -> T) -> T {
+        let _quiet = self.hold_requests();
+        let _one_at_a_time = self.d1_lock();
+        let lock = d1_file::lock_exclusively(&self.persist_dir(), Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let answer = command();
+        drop(lock);
+        answer
+    }
+
     /// Held by each request the harness sends (see [`TestApp::hold_requests`]).
     pub(crate) fn in_flight(&self) -> traffic::InFlight<'_> {
         self.traffic.request()

@@ -1,14 +1,15 @@
 //! `gatehouse-cli admin …`: the operator's own commands (docs/operations.md).
 //!
-//! Each runs `wrangler d1 execute` against the local D1 of `wrangler dev` (`--local`,
-//! with `--persist-to DIR` when the worker keeps its state elsewhere) or the deployed
-//! database (`--remote`, with wrangler's own login), so it needs nothing but the
-//! project's wrangler and works the same on both. The command line is in `args.rs`,
-//! the SQL in `sql/` (`mod.rs`, and `person.rs` for people's accounts), the commands
-//! beyond a statement or two in `incident.rs`, `node_env.rs` and `person.rs`; and
-//! `rows.rs` turns stored epoch milliseconds into RFC 3339 for the operator's eyes.
+//! Each runs `wrangler d1 execute` (`d1.rs`) against the local D1 of `wrangler dev`
+//! (`--local`, with `--persist-to DIR` when the worker keeps its state elsewhere) or
+//! the deployed database (`--remote`, with wrangler's own login), so it needs nothing
+//! but the project's wrangler and works the same on both. The command line is in
+//! `args.rs`, the SQL in `sql/` (`mod.rs`, and `person.rs` for people's accounts), the
+//! commands beyond a statement or two in `incident.rs`, `node_env.rs` and `person.rs`;
+//! and `rows.rs` turns stored epoch milliseconds into RFC 3339 for the operator's eyes.
 
 pub mod args;
+mod d1;
 mod incident;
 mod node_env;
 mod person;
@@ -16,9 +17,9 @@ mod rows;
 mod sql;
 
 use args::{AdminArgs, AdminCommand, OrgTarget, Place};
+use d1::{execute, StatementResult};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 pub fn run(args: AdminArgs) -> Result<(), String> {
     match args.command {
@@ -139,43 +140,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// One statement's answer.
-#[derive(Clone, Default)]
-struct StatementResult {
-    rows: Vec<Value>,
-    /// The database's size after the statement, in bytes, as D1 reports it.
-    size_after: Option<u64>,
-}
-
-fn execute(place: &Place, sql: &str) -> Result<Vec<StatementResult>, String> {
-    let out = wrangler()
-        .args(["d1", "execute", "DB", "--json"])
-        .args(place.wrangler_flags())
-        .args(["--command", sql])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            format!("could not run wrangler ({e}); run from the project directory, or set WRANGLER=/path/to/gatehouse/node_modules/.bin/wrangler and pass --config /path/to/gatehouse/wrangler.toml")
-        })?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "wrangler d1 execute failed:\n{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let parsed: Value = serde_json::from_str(&stdout)
-        .map_err(|e| format!("unexpected wrangler output ({e}): {stdout}"))?;
-    let results = parsed.as_array().ok_or("unexpected wrangler output")?;
-    Ok(results
-        .iter()
-        .map(|r| StatementResult {
-            rows: r["results"].as_array().cloned().unwrap_or_default(),
-            size_after: r["meta"]["size_after"].as_u64(),
-        })
-        .collect())
-}
-
 /// The rows of the `i`th statement's answer.
 fn part(results: &[StatementResult], i: usize) -> Vec<Value> {
     results.get(i).map(|r| r.rows.clone()).unwrap_or_default()
@@ -284,31 +248,4 @@ fn print_json(value: &Value) {
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );
-}
-
-/// The project's wrangler, with a Node 22 first on PATH (wrangler needs it; `make`
-/// installs it into node_modules/.bin, next to wrangler). From the project directory
-/// that is ./node_modules/.bin; anywhere else `WRANGLER=/path/to/gatehouse/node_modules/.bin/wrangler`
-/// names it, and the directory it is in goes first on PATH so its Node is found too.
-fn wrangler() -> Command {
-    let local_bin = Path::new("node_modules/.bin");
-    let (program, bin_dir) = match std::env::var_os("WRANGLER") {
-        Some(program) => {
-            let dir = Path::new(&program).parent().map(Path::to_path_buf);
-            (program, dir)
-        }
-        None if local_bin.join("wrangler").exists() => (
-            local_bin.join("wrangler").into_os_string(),
-            Some(local_bin.to_path_buf()),
-        ),
-        None => ("wrangler".into(), None),
-    };
-    let mut cmd = Command::new(program);
-    if let Some(bin) = bin_dir.and_then(|d| d.canonicalize().ok()) {
-        let path = std::env::var("PATH").unwrap_or_default();
-        cmd.env("PATH", format!("{}:{path}", bin.display()));
-    }
-    cmd.env("WRANGLER_SEND_METRICS", "false")
-        .env("NO_UPDATE_NOTIFIER", "1");
-    cmd
 }
