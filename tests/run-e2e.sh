@@ -48,7 +48,7 @@ export GATEHOUSE_BUILD_DIR
 
 # package:kind:name of every e2e and CLI test executable (the bins' own unit tests
 # included); the slowest first, so the long ones do not start last.
-first=(contract register cross_tenant accounts d1_distance register_node_secret rate_limits foundation faults)
+first=(contract register cross_tenant accounts d1_distance register_node_secret rate_limits rate_limits_nodes foundation faults)
 targets=()
 for name in "${first[@]}"; do
 	grep -q "^gatehouse-e2e	test	$name	" "$list" && targets+=("gatehouse-e2e:test:$name")

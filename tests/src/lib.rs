@@ -37,6 +37,7 @@ pub mod members;
 
 pub mod node_env;
 pub mod nodes;
+pub mod rate_window;
 mod setup;
 mod shared;
 pub mod stages;

@@ -1,51 +1,15 @@
-//! Rate limits (Workers rate-limiting binding, simulated locally): per client network
-//! (IPv4 address, IPv6 /64) on the people and node routes, and per IPv6 /48 on the
-//! people routes and /register_node_secret; on login also the
-//! account's failure ceiling (core::account::login_guard; the per-network lock is in
-//! security_accounts.rs); 429 with Retry-After in each route family's error shape.
+//! Rate limits on the people routes (Workers rate-limiting binding, simulated
+//! locally): per client network (IPv4 address, IPv6 /64) and per IPv6 /48; on login
+//! also the account's failure ceiling (core::account::login_guard; the per-network
+//! lock is in security_accounts.rs); security notices per account; 429 with
+//! Retry-After in the people routes' error shape. The node routes' are in
+//! rate_limits_nodes.rs.
 
 use gatehouse_e2e::accounts::{login_at as login_with, sign_up, signup_body, verified_user};
 use gatehouse_e2e::node_env::set_env;
+use gatehouse_e2e::rate_window::{at_window_start, in_one_window};
 use gatehouse_e2e::{spawn_app_with, TestApp, TestResponse};
 use serde_json::json;
-
-/// The local limiter counts in wall-clock-aligned 60 s windows (as Cloudflare's does),
-/// so a burst that straddles a minute boundary would start counting afresh midway.
-/// Start each burst with at least `needed` seconds left in the current window.
-fn at_window_start(needed: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let into_window = now.as_secs() % 60;
-    if into_window + needed >= 60 {
-        std::thread::sleep(std::time::Duration::from_millis(
-            (60 - into_window) * 1000 + 200,
-        ));
-    }
-}
-
-/// Runs `burst` (given its attempt number, 0 first) so that all of it falls in one of
-/// the limiter's windows: started with `needed` seconds left, and run again on fresh
-/// networks (the next attempt number) if a slow machine still crossed into the next
-/// window, where the counts start afresh. Up to three attempts.
-fn in_one_window(needed: u64, mut burst: impl FnMut(u32)) -> u32 {
-    let minute = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            / 60
-    };
-    for attempt in 0..3 {
-        at_window_start(needed);
-        let started = minute();
-        burst(attempt);
-        if minute() == started {
-            return attempt;
-        }
-    }
-    panic!("three bursts each crossed a window's end: the machine is too slow for them");
-}
 
 fn login_from(app: &TestApp, ip: &str, email: &str) -> TestResponse {
     login_with(app, ip, email, "Wrong1horse")
@@ -263,117 +227,6 @@ fn ipv6_networks_share_a_wider_budget_per_48() {
 /// Rows anyone may add: ten /64s of a /48 at their full 60 a minute spend its 600, and
 /// an eleventh /64 adds nothing. The budget counts requests, whatever they hold, so the
 /// spending ones send an empty body (422 at once, nothing stored), ten networks at once.
-#[test]
-fn node_secret_rows_are_bounded_per_48() {
-    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
-    let post = |ip: &str, body: &str| {
-        app.request(
-            "POST",
-            "/register_node_secret",
-            &[
-                ("content-type", "application/json"),
-                ("cf-connecting-ip", ip),
-            ],
-            Some(body.as_bytes()),
-        )
-    };
-    let attempt = in_one_window(45, |attempt| {
-        std::thread::scope(|s| {
-            for net in 0..10 {
-                let post = &post;
-                s.spawn(move || {
-                    let ip = format!("2001:db8:{:x}:{net:x}::1", 0x600 + attempt);
-                    for i in 0..60 {
-                        assert_eq!(post(&ip, "{}").status, 422, "{ip} {i}");
-                    }
-                });
-            }
-        })
-    });
-    let wide = format!("2001:db8:{:x}", 0x600 + attempt);
-    let row = json!({"node_id": "wide-48-row", "secret": "0123456789abcdef"}).to_string();
-    let refused = post(&format!("{wide}:a::1"), &row);
-    assert_eq!(refused.status, 429, "{}", refused.body);
-    assert_eq!(
-        refused.json(),
-        json!({"detail": "Too many requests; retry after 60 seconds"})
-    );
-    let stored =
-        app.d1_query("SELECT count(*) AS n FROM node_secrets WHERE node_id = 'wide-48-row'");
-    assert_eq!(stored[0]["n"], 0, "nothing stored past the budget");
-    // The /48's signed routes keep their own /64 budgets: a fleet's heartbeats pass.
-    let heartbeat = app.request(
-        "POST",
-        "/register",
-        &[
-            ("content-type", "application/json"),
-            ("cf-connecting-ip", &format!("{wide}:a::1")),
-        ],
-        Some(b"{}"),
-    );
-    assert_ne!(heartbeat.status, 429, "{}", heartbeat.body);
-}
-
-#[test]
-fn node_routes_are_limited_per_ip_in_their_own_shapes() {
-    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
-    let headers = [
-        ("content-type", "application/json"),
-        ("cf-connecting-ip", "192.0.2.9"),
-    ];
-    at_window_start(30);
-    for i in 0..60 {
-        let body = json!({"node_id": format!("n{i}"), "secret": "0123456789abcdef"}).to_string();
-        assert_eq!(
-            app.request(
-                "POST",
-                "/register_node_secret",
-                &headers,
-                Some(body.as_bytes())
-            )
-            .status,
-            200,
-            "request {i}"
-        );
-    }
-    let refused = app.request("POST", "/register_node_secret", &headers, Some(b"{}"));
-    assert_eq!(refused.status, 429);
-    assert_eq!(
-        refused.json(),
-        json!({"detail": "Too many requests; retry after 60 seconds"})
-    );
-    // /register shares the node address's budget.
-    let refused = app.request("POST", "/register", &headers, Some(b"{}"));
-    assert_eq!(refused.status, 429);
-    assert_eq!(refused.json()["success"], false);
-    assert_eq!(refused.header("retry-after"), Some("60"));
-    // So do /unregister and the installer's /secrets, in the common shape.
-    let refused = app.request("POST", "/unregister", &headers, Some(b"{}"));
-    assert_eq!(
-        (refused.status, &refused.json()["success"]),
-        (429, &json!(false))
-    );
-    let refused = app.request("POST", "/secrets", &headers, Some(b"{}"));
-    assert_eq!(refused.status, 429);
-    assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
-    assert_eq!(refused.header("retry-after"), Some("60"));
-    // The public directory keeps a budget of its own, at the same pace (its burst in
-    // one window of the limiter's).
-    at_window_start(20);
-    let directory = || app.request("GET", "/node", &headers[1..], None).status;
-    assert_eq!(
-        (0..60).map(|_| directory()).filter(|&s| s == 200).count(),
-        60
-    );
-    assert_eq!(directory(), 429);
-    // Health is never limited.
-    assert_eq!(
-        app.request("GET", "/health", &[("cf-connecting-ip", "192.0.2.9")], None)
-            .status,
-        200
-    );
-}
-
 /// An OWNER looping a change cannot make the worker send mail without end (spending
 /// the sending quota verification and reset mail need): security notices go out at
 /// most 10 a minute per account, the rest skipped and logged; the changes stand.

@@ -1,0 +1,121 @@
+//! Rate limits on the node routes (Workers rate-limiting binding, simulated locally):
+//! per client network (IPv4 address, IPv6 /64) on /register, /unregister, /secrets and
+//! /register_node_secret, which share the address's budget, and on the public
+//! directory, which keeps its own; per IPv6 /48 on /register_node_secret, where anyone
+//! adds rows; 429 with Retry-After in each route family's error shape. The people
+//! routes' are in rate_limits.rs.
+
+use gatehouse_e2e::rate_window::{at_window_start, in_one_window};
+use gatehouse_e2e::spawn_app_with;
+use serde_json::json;
+
+#[test]
+fn node_secret_rows_are_bounded_per_48() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    let post = |ip: &str, body: &str| {
+        app.request(
+            "POST",
+            "/register_node_secret",
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let attempt = in_one_window(45, |attempt| {
+        std::thread::scope(|s| {
+            for net in 0..10 {
+                let post = &post;
+                s.spawn(move || {
+                    let ip = format!("2001:db8:{:x}:{net:x}::1", 0x600 + attempt);
+                    for i in 0..60 {
+                        assert_eq!(post(&ip, "{}").status, 422, "{ip} {i}");
+                    }
+                });
+            }
+        })
+    });
+    let wide = format!("2001:db8:{:x}", 0x600 + attempt);
+    let row = json!({"node_id": "wide-48-row", "secret": "0123456789abcdef"}).to_string();
+    let refused = post(&format!("{wide}:a::1"), &row);
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(
+        refused.json(),
+        json!({"detail": "Too many requests; retry after 60 seconds"})
+    );
+    let stored =
+        app.d1_query("SELECT count(*) AS n FROM node_secrets WHERE node_id = 'wide-48-row'");
+    assert_eq!(stored[0]["n"], 0, "nothing stored past the budget");
+    // The /48's signed routes keep their own /64 budgets: a fleet's heartbeats pass.
+    let heartbeat = app.request(
+        "POST",
+        "/register",
+        &[
+            ("content-type", "application/json"),
+            ("cf-connecting-ip", &format!("{wide}:a::1")),
+        ],
+        Some(b"{}"),
+    );
+    assert_ne!(heartbeat.status, 429, "{}", heartbeat.body);
+}
+
+#[test]
+fn node_routes_are_limited_per_ip_in_their_own_shapes() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    let headers = [
+        ("content-type", "application/json"),
+        ("cf-connecting-ip", "192.0.2.9"),
+    ];
+    at_window_start(30);
+    for i in 0..60 {
+        let body = json!({"node_id": format!("n{i}"), "secret": "0123456789abcdef"}).to_string();
+        assert_eq!(
+            app.request(
+                "POST",
+                "/register_node_secret",
+                &headers,
+                Some(body.as_bytes())
+            )
+            .status,
+            200,
+            "request {i}"
+        );
+    }
+    let refused = app.request("POST", "/register_node_secret", &headers, Some(b"{}"));
+    assert_eq!(refused.status, 429);
+    assert_eq!(
+        refused.json(),
+        json!({"detail": "Too many requests; retry after 60 seconds"})
+    );
+    // /register shares the node address's budget.
+    let refused = app.request("POST", "/register", &headers, Some(b"{}"));
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json()["success"], false);
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    // So do /unregister and the installer's /secrets, in the common shape.
+    let refused = app.request("POST", "/unregister", &headers, Some(b"{}"));
+    assert_eq!(
+        (refused.status, &refused.json()["success"]),
+        (429, &json!(false))
+    );
+    let refused = app.request("POST", "/secrets", &headers, Some(b"{}"));
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json()["error_code"], "RATE_LIMITED");
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    // The public directory keeps a budget of its own, at the same pace (its burst in
+    // one window of the limiter's).
+    at_window_start(20);
+    let directory = || app.request("GET", "/node", &headers[1..], None).status;
+    assert_eq!(
+        (0..60).map(|_| directory()).filter(|&s| s == 200).count(),
+        60
+    );
+    assert_eq!(directory(), 429);
+    // Health is never limited.
+    assert_eq!(
+        app.request("GET", "/health", &[("cf-connecting-ip", "192.0.2.9")], None)
+            .status,
+        200
+    );
+}
