@@ -1,7 +1,8 @@
 //! Password reset, the Flashback client's `requestPasswordReset` and `resetPassword`:
 //!
 //! - `POST /user/request-reset-password {"email"}` always answers the same, after the
-//!   same one D1 batch (no account enumeration, by answer or timing); for an existing
+//!   same one D1 batch (no account enumeration by answer or round trips; SECURITY.md's
+//!   "Account enumeration" says what remains); for an existing
 //!   account at most one link a minute and five an hour go out
 //!   (core::account::LINKS_PER_WINDOW), after the response, valid one hour, single use
 //!   (core::account::password_reset);

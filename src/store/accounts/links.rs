@@ -31,20 +31,33 @@ impl OneTimeLink {
         }
     }
 
-    /// The columns a new link stores, their values over the due account `id`, and how
-    /// many parameters that takes (only verification links have a public id, `?6`).
+    /// The columns a new link stores, their values over the due account (`id`, and
+    /// `inbox`: its mailbox while it is an unverified alias), and how many parameters
+    /// that takes (only verification links have a public id, `?6`).
     fn new_row(self) -> (&'static str, usize) {
         match self {
             OneTimeLink::Verification => (
-                "(token_hash, user_id, created_at_ms, expires_at_ms, id) SELECT ?2, id, ?3, ?5, ?6",
+                "(token_hash, user_id, created_at_ms, expires_at_ms, inbox, id) \
+                 SELECT ?2, id, ?3, ?5, inbox, ?6",
                 6,
             ),
             OneTimeLink::PasswordReset => (
-                "(token_hash, user_id, created_at_ms, expires_at_ms) SELECT ?2, id, ?3, ?5",
+                "(token_hash, user_id, created_at_ms, expires_at_ms, inbox) \
+                 SELECT ?2, id, ?3, ?5, inbox",
                 5,
             ),
         }
     }
+}
+
+/// SQL: how many links of `table` the unverified aliases of mailbox `inbox` (an SQL
+/// expression) got in the window before `now` (a placeholder), counted up to `limit`:
+/// a range of the table's (inbox, created_at_ms) index, `limit` rows at most.
+pub(super) fn inbox_links(table: &str, inbox: &str, now: &str, limit: i64) -> String {
+    format!(
+        "(SELECT count(*) FROM (SELECT 1 FROM {table} l WHERE l.inbox = {inbox} \
+         AND l.created_at_ms > {now} - {LINK_WINDOW_MS} LIMIT {limit}))"
+    )
 }
 
 /// A new link for an account, if one is due.
@@ -91,31 +104,34 @@ pub(super) async fn new_link(
         num(link.expires_ms),
         text(link.link_id),
     ];
-    // The account that may get a new link now (?1 value, ?3 now, ?4 interval). The
-    // conditions are range reads of the table's (user_id, created_at_ms) index (for an
-    // alias, through users_by_inbox first); links are kept days past their expiry (the
-    // maintenance), so the window's are all there.
+    // The account that may get a new link now (?1 value, ?3 now, ?4 interval), and the
+    // mailbox its link counts in (an unverified alias's; NULL for any other account).
+    // The conditions are range reads of the table's (user_id, created_at_ms) index and,
+    // for an unverified alias, of its (inbox, created_at_ms) index (migration 0023):
+    // at most a few dozen rows, however many aliases the mailbox has. Links are kept
+    // days past their expiry (the maintenance), so the window's are all there.
     let due = format!(
-        "SELECT u.id FROM users u WHERE {} AND NOT EXISTS (SELECT 1 FROM {table} l \
+        "FROM users u WHERE {} AND NOT EXISTS (SELECT 1 FROM {table} l \
          WHERE l.user_id = u.id AND l.created_at_ms > ?3 - ?4) AND (SELECT count(*) \
          FROM {table} l WHERE l.user_id = u.id AND l.created_at_ms > ?3 - {LINK_WINDOW_MS}) \
          < {LINKS_PER_WINDOW} AND (u.inbox IS NULL OR u.email_verified_at_ms IS NOT NULL \
-         OR (SELECT count(*) FROM (SELECT 1 FROM users x JOIN {table} l \
-         ON l.user_id = x.id WHERE x.inbox = u.inbox AND x.email_verified_at_ms IS NULL \
-         AND l.created_at_ms > ?3 - {LINK_WINDOW_MS} LIMIT {INBOX_LINKS_PER_WINDOW})) \
-         < {INBOX_LINKS_PER_WINDOW})",
-        link.account
+         OR {} < {INBOX_LINKS_PER_WINDOW})",
+        link.account,
+        inbox_links(table, "u.inbox", "?3", INBOX_LINKS_PER_WINDOW)
     );
     let retire = trip.statement(
         format!(
-            "UPDATE {table} SET {} WHERE used_at_ms IS NULL AND user_id IN ({due})",
+            "UPDATE {table} SET {} WHERE used_at_ms IS NULL AND user_id IN (SELECT u.id {due})",
             link.kind.retired()
         ),
         &args[..4],
     );
     let (new_row, params) = link.kind.new_row();
     let insert = trip.statement(
-        format!("INSERT INTO {table} {new_row} FROM ({due})"),
+        format!(
+            "INSERT INTO {table} {new_row} FROM (SELECT u.id, CASE WHEN \
+             u.email_verified_at_ms IS NULL THEN u.inbox END AS inbox {due})"
+        ),
         &args[..params],
     );
     let made = trip.statement(

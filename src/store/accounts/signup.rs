@@ -2,8 +2,9 @@
 //! account.
 
 use super::insert_session;
+use super::links::inbox_links;
 use crate::store::{num, opt_text, rows, storage_failure, text, Db, Route};
-use gatehouse_core::account::{INBOX_LINKS_PER_WINDOW, LINK_WINDOW_MS};
+use gatehouse_core::account::INBOX_LINKS_PER_WINDOW;
 use gatehouse_core::http::problem::Problem;
 
 gatehouse_core::d1_row! {
@@ -140,13 +141,14 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
     ));
     batch.push(db.statement(
         "INSERT INTO email_verifications (token_hash, user_id, created_at_ms, expires_at_ms, \
-         id) VALUES (?1, ?2, ?3, ?4, ?5)",
+         id, inbox) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         &[
             text(a.verification_hash),
             text(a.user_id),
             num(a.now_ms),
             num(a.verification_expires_ms),
             text(a.verification_id),
+            opt_text(a.inbox),
         ],
     ));
     batch.push(insert_session(
@@ -163,10 +165,13 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
     if let Some(inbox) = a.inbox {
         batch.push(db.statement(
             format!(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM users x JOIN email_verifications l \
-                 ON l.user_id = x.id WHERE x.inbox = ?1 AND x.email_verified_at_ms IS NULL \
-                 AND l.created_at_ms > ?2 - {LINK_WINDOW_MS} LIMIT {})",
-                INBOX_LINKS_PER_WINDOW + 1
+                "SELECT {} AS n",
+                inbox_links(
+                    "email_verifications",
+                    "?1",
+                    "?2",
+                    INBOX_LINKS_PER_WINDOW + 1
+                )
             ),
             &[text(inbox), num(a.now_ms)],
         ));

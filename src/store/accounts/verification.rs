@@ -151,6 +151,17 @@ pub async fn verify_email(
         ),
         &args,
     );
+    // A verified account's links leave its mailbox's count (they were kept there while
+    // it was an unverified alias: links::inbox_links), as the account itself does.
+    let out_of_the_inbox = |table: &str| {
+        db.statement(
+            format!(
+                "UPDATE {table} SET inbox = NULL \
+                 WHERE user_id IN ({VERIFIED_USER}) AND inbox IS NOT NULL"
+            ),
+            &args,
+        )
+    };
     let results = db
         .batch(
             vec![
@@ -164,6 +175,8 @@ pub async fn verify_email(
                 promote,
                 state,
                 joined_owners,
+                out_of_the_inbox("email_verifications"),
+                out_of_the_inbox("password_resets"),
             ]
             .into_iter()
             // As a successful login does (its network's row names the network, which a

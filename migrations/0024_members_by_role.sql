@@ -1,0 +1,12 @@
+-- Who are an organization's OWNERs is asked on many paths: whether a verified OWNER
+-- remains before a role is taken away or a member removed (gatehouse_sql::
+-- another_verified_owner), whether a person joining an organization at its claimed
+-- domain finds one there or becomes it, and whom a notice goes to. The primary key
+-- (org_id, user_id) answers that by walking every member of the organization, and
+-- anyone may add members to one: people at a claimed domain join its organization
+-- when they verify, so a script owning a domain that delivers every address to one
+-- mailbox (catch-all) can grow it by ten a minute per network, and each join then read
+-- every member before it (N² over N joins). This index makes each of those questions a
+-- range of the organization's OWNERs. One more index row per membership written (a
+-- sign-up writes one more row). The code before this release runs on it unchanged.
+CREATE INDEX org_members_by_role ON org_members (org_id, role);

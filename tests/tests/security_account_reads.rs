@@ -1,0 +1,152 @@
+//! What a stranger may make D1 read through the account routes, bounded however many
+//! accounts there are. Links to the aliases of one mailbox are counted together (ten
+//! an hour: core::account::INBOX_LINKS_PER_WINDOW), and anyone may sign up at as many
+//! aliases of one mailbox as sign-up's rate lets them, each kept 30 days while
+//! unverified: the count walked every alias and looked up each one's links, so a
+//! sign-up, resend or reset request at a mailbox with a million aliases read a million
+//! rows on the primary. It is a range of the links' own (inbox, created_at_ms) index
+//! now (migration 0023). And people at a claimed domain join its organization when they
+//! verify, where each join asked who its OWNERs are by walking every member (a domain
+//! that delivers every address to one mailbox grows that organization at sign-up's
+//! rate): a range of the OWNERs now (migration 0024).
+//!
+//! The aliases and members are seeded straight into D1: copies of one account signed
+//! up through the API, each at an address of its own.
+
+use gatehouse_e2e::accounts::{
+    open_and_confirm, sign_up, signup_body, verification_path, verified_user,
+};
+use gatehouse_e2e::{shared_app, TestApp, TestResponse};
+use serde_json::json;
+
+const DOMAIN: &str = "alias-reads.acme.io";
+
+fn alias(tag: &str) -> String {
+    format!("reader+{tag}@{DOMAIN}")
+}
+
+/// SQL: `count` copies of the account at `email`, numbered from `from` (`WITH
+/// RECURSIVE seq(n)` and an `INSERT INTO users`): every column kept, the mailbox an
+/// alias delivers to too, but the id (`<id>-<n>`) and the address
+/// (`<local>+<n>@<domain>`, of the original's parts).
+fn copies_of(app: &TestApp, email: &str, id: &str, from: u32, count: u32) -> String {
+    let (local, domain) = email.split_once('@').unwrap();
+    let local = local.split('+').next().unwrap();
+    let columns: Vec<String> = app
+        .d1_query("PRAGMA table_info(users)")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    let values: Vec<String> = columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "id" => format!("'{id}-' || n"),
+            "email" => format!("'{local}+' || n || '@{domain}'"),
+            other => format!("u.{other}"),
+        })
+        .collect();
+    format!(
+        "WITH RECURSIVE seq(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM seq \
+         WHERE n < {last}) INSERT INTO users ({}) SELECT {} FROM seq, users u \
+         WHERE u.email = '{email}'",
+        columns.join(", "),
+        values.join(", "),
+        last = from + count - 1,
+    )
+}
+
+/// `count` more unverified accounts at aliases of the mailbox, numbered from `from`.
+fn more_aliases(app: &TestApp, from: u32, count: u32) {
+    app.d1_query(&copies_of(app, &alias("0"), "reads", from, count));
+}
+
+fn rows_read(res: &TestResponse) -> u64 {
+    res.count("x-gatehouse-d1-rows-read")
+}
+
+/// Rows read by a sign-up at a new alias, a resend and a reset request for aliases
+/// that never asked (each its own, so no per-account interval decides): `round` names
+/// them.
+fn reads(app: &TestApp, round: &str) -> [u64; 3] {
+    let signed_up = app.post_json(
+        "/user/register",
+        &signup_body(&alias(&format!("new-{round}")), json!({})),
+    );
+    assert_eq!(signed_up.status, 201, "{}", signed_up.body);
+    let resend = app.post_json(
+        "/user/resend-verification",
+        &json!({"email": alias(&format!("{round}1"))}),
+    );
+    assert!(resend.status < 300, "{}", resend.body);
+    let reset = app.post_json(
+        "/user/request-reset-password",
+        &json!({"email": alias(&format!("{round}2"))}),
+    );
+    assert!(reset.status < 300, "{}", reset.body);
+    [signed_up, resend, reset].map(|res| rows_read(&res))
+}
+
+#[test]
+fn links_to_a_mailboxs_aliases_are_counted_without_reading_every_alias() {
+    let app = shared_app();
+    sign_up(app, &alias("0"));
+    // Aliases numbered 10…209, then 1010…3009: the rounds ask for 11, 12, 21, 22 — all
+    // among the first 200.
+    more_aliases(app, 10, 200);
+    let few = reads(app, "1");
+    more_aliases(app, 1_010, 2_000);
+    let many = reads(app, "2");
+    println!(
+        "rows read (sign-up, resend, reset request): {few:?} at 200 aliases, {many:?} at 2,200"
+    );
+    for (i, route) in ["sign-up", "resend", "reset request"].iter().enumerate() {
+        assert!(
+            many[i] <= few[i] + 10 && many[i] < 50,
+            "{route} read {} rows at 200 aliases, {} at 2,200: {few:?} {many:?}",
+            few[i],
+            many[i]
+        );
+    }
+}
+
+/// `count` more verified members of `org`, numbered from `from`: copies of its
+/// founder's account (at `founder+<n>@…`), each with a MEMBER's row.
+fn more_members(app: &TestApp, founder: &str, org: &str, from: u32, count: u32) {
+    app.d1_query(&copies_of(app, founder, "member", from, count));
+    app.d1_query(&format!(
+        "WITH RECURSIVE seq(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM seq \
+         WHERE n < {last}) INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
+         SELECT '{org}', 'member-' || n, 'MEMBER', 1 FROM seq",
+        last = from + count - 1,
+    ));
+}
+
+/// Rows read by a colleague's verification, which joins the organization that claimed
+/// their domain.
+fn join_reads(app: &TestApp, email: &str, org: &str) -> u64 {
+    let body = sign_up(app, email);
+    let confirmed = open_and_confirm(app, &verification_path(app, email));
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let id = body["user"]["id"].as_str().unwrap();
+    let joined = app.d1_query(&format!(
+        "SELECT org_id, role FROM org_members WHERE user_id = '{id}'"
+    ));
+    assert_eq!(joined, vec![json!({"org_id": org, "role": "MEMBER"})]);
+    rows_read(&confirmed)
+}
+
+#[test]
+fn joining_a_large_organization_does_not_read_its_every_member() {
+    let app = shared_app();
+    let founder = "founder@join-reads.acme.io";
+    let (_, org, _) = verified_user(app, founder);
+    more_members(app, founder, &org, 1, 20);
+    let few = join_reads(app, "first@join-reads.acme.io", &org);
+    more_members(app, founder, &org, 1_000, 2_000);
+    let many = join_reads(app, "second@join-reads.acme.io", &org);
+    println!("rows read by a join: {few} at 22 members, {many} at 2,022");
+    assert!(
+        many <= few + 10 && many < 150,
+        "a join read {few} rows at 22 members, {many} at 2,022"
+    );
+}
