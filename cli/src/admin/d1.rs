@@ -77,7 +77,9 @@ fn execute_once(place: &Place, sql: &str) -> Result<Vec<StatementResult>, Failur
             "wrangler d1 execute failed:\n{stdout}{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        return Err(if message.contains("SQLITE_BUSY") {
+        // SQLite's own words for SQLITE_BUSY, as workerd reports it (not the bare code
+        // name, which other codes' names and echoed SQL could contain too).
+        return Err(if message.contains("database is locked") {
             Failure::Busy(message)
         } else {
             Failure::Other(message)

@@ -4,6 +4,7 @@ use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
 use super::take_back_attempt;
 use crate::store::org_changes::{recipients, Recipient, OWNERS_TOLD};
 use crate::store::{changes, num, rows, text, Db, Route, DEFER_FOREIGN_KEYS};
+use gatehouse_core::account::LINK_WINDOW_MS;
 use gatehouse_core::http::problem::Problem;
 use serde_json::Value;
 
@@ -80,14 +81,16 @@ pub async fn verify_email(
     );
     // The organizations the user is an OWNER of: every statement below starts from the
     // user's own memberships (an index lookup), never from the organizations pending
-    // at a domain, which strangers' sign-ups may make many.
+    // at a domain, which strangers' sign-ups may make many. SQLite, without statistics
+    // (nothing runs ANALYZE), would start from the pending_domain index instead: the
+    // unary `+` on the column keeps it off that index (security_account_reads.rs).
     let owned = format!(
         "SELECT org_id FROM org_members WHERE user_id IN ({VERIFIED_USER}) AND role = 'OWNER'"
     );
     let claim = db.statement(
         format!(
             "UPDATE organizations SET domain = pending_domain, pending_domain = NULL \
-             WHERE id IN ({owned}) AND pending_domain = {email_domain} \
+             WHERE id IN ({owned}) AND +pending_domain = {email_domain} \
                AND NOT EXISTS (SELECT 1 FROM organizations c WHERE c.domain = {email_domain})"
         ),
         &args,
@@ -101,7 +104,7 @@ pub async fn verify_email(
         format!("SELECT id FROM organizations WHERE domain = {email_domain} AND banned = 0");
     let left_behind = format!(
         "SELECT o.id FROM organizations o WHERE o.id IN ({owned}) \
-         AND o.pending_domain = {email_domain} \
+         AND +o.pending_domain = {email_domain} \
          AND (SELECT count(*) FROM org_members m WHERE m.org_id = o.id) = 1 \
          AND NOT EXISTS (SELECT 1 FROM org_keys k WHERE k.org_id = o.id) \
          AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = o.id) \
@@ -152,12 +155,14 @@ pub async fn verify_email(
         &args,
     );
     // A verified account's links leave its mailbox's count (they were kept there while
-    // it was an unverified alias: links::inbox_links), as the account itself does.
+    // it was an unverified alias: links::inbox_links), as the account itself does: the
+    // window's links, the only ones counted (a range of the (user_id, created_at_ms)
+    // index).
     let out_of_the_inbox = |table: &str| {
         db.statement(
             format!(
-                "UPDATE {table} SET inbox = NULL \
-                 WHERE user_id IN ({VERIFIED_USER}) AND inbox IS NOT NULL"
+                "UPDATE {table} SET inbox = NULL WHERE user_id IN ({VERIFIED_USER}) \
+                 AND created_at_ms > ?2 - {LINK_WINDOW_MS} AND inbox IS NOT NULL"
             ),
             &args,
         )
