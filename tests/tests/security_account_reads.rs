@@ -27,6 +27,16 @@ use serde_json::json;
 
 const DOMAIN: &str = "alias-reads.acme.io";
 
+/// SQL: the numbers `from` to `from + count - 1` as the rows of `seq(n)`, for an
+/// `INSERT … SELECT … FROM seq` that follows it.
+fn seq(from: u32, count: u32) -> String {
+    format!(
+        "WITH RECURSIVE seq(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM seq \
+         WHERE n < {})",
+        from + count - 1
+    )
+}
+
 fn alias(tag: &str) -> String {
     format!("reader+{tag}@{DOMAIN}")
 }
@@ -52,12 +62,10 @@ fn copies_of(app: &TestApp, email: &str, id: &str, from: u32, count: u32) -> Str
         })
         .collect();
     format!(
-        "WITH RECURSIVE seq(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM seq \
-         WHERE n < {last}) INSERT INTO users ({}) SELECT {} FROM seq, users u \
-         WHERE u.email = '{email}'",
+        "{} INSERT INTO users ({}) SELECT {} FROM seq, users u WHERE u.email = '{email}'",
+        seq(from, count),
         columns.join(", "),
         values.join(", "),
-        last = from + count - 1,
     )
 }
 
@@ -120,10 +128,9 @@ fn links_to_a_mailboxs_aliases_are_counted_without_reading_every_alias() {
 fn more_members(app: &TestApp, founder: &str, org: &str, from: u32, count: u32) {
     app.d1_query(&copies_of(app, founder, "member", from, count));
     app.d1_query(&format!(
-        "WITH RECURSIVE seq(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM seq \
-         WHERE n < {last}) INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
+        "{} INSERT INTO org_members (org_id, user_id, role, created_at_ms) \
          SELECT '{org}', 'member-' || n, 'MEMBER', 1 FROM seq",
-        last = from + count - 1,
+        seq(from, count)
     ));
 }
 
@@ -174,9 +181,9 @@ fn joining_a_large_organization_does_not_read_its_every_member() {
 /// the first person to verify claims the domain, the next one joins.
 fn settle_reads(app: &TestApp, domain: &str, pending: u32) -> [u64; 2] {
     app.d1_query(&format!(
-        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq \
-         WHERE n < {pending}) INSERT INTO organizations (id, name, pending_domain, \
-         created_at_ms) SELECT '{domain}-' || n, 'squatted', '{domain}', 1 FROM seq"
+        "{} INSERT INTO organizations (id, name, pending_domain, created_at_ms) \
+         SELECT '{domain}-' || n, 'squatted', '{domain}', 1 FROM seq",
+        seq(1, pending)
     ));
     let (claimed, founded) = verify_reads(app, &format!("founder@{domain}"));
     assert_eq!(
