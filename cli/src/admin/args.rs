@@ -124,6 +124,19 @@ pub enum AdminCommand {
         after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-account ada@acme.io --remote --dry-run\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-account ada@acme.io --remote"
     )]
     DeleteAccount(DeleteAccountArgs),
+    /// Erase every account whose address is at a domain (not its subdomains), as
+    /// delete-account erases one: for a domain whose every address reaches one script
+    /// (a catch-all) that signed up and verified accounts in bulk. The organizations
+    /// only they belong to go with their keys, nodes, environments, trials and audit;
+    /// an organization with members elsewhere stays, its OWNER role passed on. A
+    /// free-mail provider's domain is refused (its people are strangers to each other).
+    /// Prints the plan first (--dry-run stops there), then erases the accounts in
+    /// calls of --per-call accounts each, saying how far it got; run it again to
+    /// finish one that stopped.
+    #[command(
+        after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --remote --dry-run\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --remote"
+    )]
+    DeleteAccountsAt(DeleteAccountsAtArgs),
     /// Everything stored about a person, as JSON (their request to see it): the
     /// account, memberships, sign-ins with their devices, known networks, login
     /// failure counters, verification and reset links, and the audit entries of what
@@ -162,16 +175,37 @@ pub struct DeleteAccountArgs {
     /// The person's email (any case), e.g. ada@acme.io.
     #[arg(value_name = "EMAIL")]
     pub email: String,
+    #[command(flatten)]
+    pub erasure: ErasureFlags,
+}
+
+/// What delete-account and delete-accounts-at share.
+#[derive(Debug, Args)]
+pub struct ErasureFlags {
     /// Print what would be deleted and change nothing, e.g. --dry-run.
     #[arg(long)]
     pub dry_run: bool,
-    /// Also when an organization that goes with the account is banned: the ban goes
+    /// Also when an organization that goes with the accounts is banned: the ban goes
     /// with the organization and the domain it claimed is freed (refused without
     /// this), e.g. --including-banned.
     #[arg(long)]
     pub including_banned: bool,
     #[command(flatten)]
     pub place: Place,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteAccountsAtArgs {
+    /// The domain (any case), e.g. spam.example: the accounts at
+    /// anyone@spam.example, not at anyone@mail.spam.example.
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+    /// Accounts erased by each `wrangler d1 execute` (their ids are in its SQL, which
+    /// one command line carries: at most 50), e.g. --per-call 20.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub per_call: u16,
+    #[command(flatten)]
+    pub erasure: ErasureFlags,
 }
 
 #[derive(Debug, Args)]

@@ -5,11 +5,12 @@
 //! the deployed database (`--remote`, with wrangler's own login), so it needs nothing
 //! but the project's wrangler and works the same on both. The command line is in
 //! `args.rs`, the SQL in `sql/` (`mod.rs`, and `person.rs` for people's accounts), the
-//! commands beyond a statement or two in `incident.rs`, `node_env.rs` and `person.rs`;
-//! and `rows.rs` turns stored epoch milliseconds into RFC 3339 for the operator's eyes.
+//! commands beyond a statement or two in `incident.rs`, `node_env.rs`, `person.rs` and
+//! `domain_erasure.rs`; and `rows.rs` turns stored epoch milliseconds into RFC 3339 for the operator's eyes.
 
 pub mod args;
 mod d1;
+mod domain_erasure;
 mod incident;
 mod node_env;
 mod person;
@@ -89,6 +90,7 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             incident::end_sign_ins(&a)
         }
         AdminCommand::DeleteAccount(a) => person::delete_account(&a),
+        AdminCommand::DeleteAccountsAt(a) => domain_erasure::delete_accounts_at(&a),
         AdminCommand::ExportAccount(a) => person::export_account(&a),
         AdminCommand::SetRole(a) => person::set_role(&a),
     }

@@ -9,7 +9,7 @@
 //! becomes OWNER), `--dry-run` stops there, and with `--remote` the address must be
 //! typed (or `--yes`).
 
-use super::args::{DeleteAccountArgs, FindOrgArgs, SetRoleArgs};
+use super::args::{DeleteAccountArgs, ErasureFlags, FindOrgArgs, SetRoleArgs};
 use super::sql::{self, erased};
 use super::{askable, confirm, execute, now_ms, part, print_json, rows};
 use gatehouse_core::crypto::uuid_v4;
@@ -83,10 +83,10 @@ pub fn export_account(a: &FindOrgArgs) -> Result<(), String> {
 pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
     let email = sql::checked_email(&a.email)?;
     const ACTION: &str = "delete this account";
-    if !a.dry_run {
-        askable(&a.place, ACTION)?;
+    if !a.erasure.dry_run {
+        askable(&a.erasure.place, ACTION)?;
     }
-    let plan = execute(&a.place, &sql::erasure_plan(&email))?;
+    let plan = execute(&a.erasure.place, &sql::erasure_plan(&email))?;
     let Some(user_id) = part(&plan, 0)
         .first()
         .and_then(|u| u["id"].as_str())
@@ -120,19 +120,12 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
             "so is its row".to_owned()
         }
     );
-    if a.dry_run {
-        println!("dry run: nothing changed");
+    let banned: Vec<&str> = banned.iter().map(String::as_str).collect();
+    if !go_on(&a.erasure, &banned, ACTION, &email)? {
         return Ok(());
     }
-    if !banned.is_empty() && !a.including_banned {
-        return Err(format!(
-            "organization(s) {} banned: deleting them lifts the ban and frees the domain for a new sign-up. Keep the account (a ground to keep abuse records may apply), or pass --including-banned; nothing changed",
-            banned.join(", ")
-        ));
-    }
-    confirm(&a.place, ACTION, &email)?;
     let sole: Vec<&str> = sole.iter().map(String::as_str).collect();
-    let done = execute(&a.place, &sql::erase_account(&user_id, &sole))?;
+    let done = execute(&a.erasure.place, &sql::erase_account(&user_id, &sole))?;
     let n = |i: usize| part(&done, i).len();
     if n(erased::SCRUBBED) + n(erased::DELETED) == 0 {
         return Err(format!(
@@ -154,6 +147,30 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Once an erasure's plan is printed: `false` on a dry run (said so); refused while an
+/// organization that would go is `banned` (its ban, the record of what it did, would go
+/// with it) unless `--including-banned`; else the operator's confirmation that
+/// `target` is meant.
+pub(super) fn go_on(
+    flags: &ErasureFlags,
+    banned: &[&str],
+    action: &str,
+    target: &str,
+) -> Result<bool, String> {
+    if flags.dry_run {
+        println!("dry run: nothing changed");
+        return Ok(false);
+    }
+    if !banned.is_empty() && !flags.including_banned {
+        return Err(format!(
+            "organization(s) {} banned: deleting them lifts the ban and frees the domain for a new sign-up. Keep the account(s) (a ground to keep abuse records may apply), or pass --including-banned; nothing changed",
+            banned.join(", ")
+        ));
+    }
+    confirm(&flags.place, action, target)?;
+    Ok(true)
 }
 
 /// One organization of the plan: its id, and what happens to it.

@@ -40,6 +40,17 @@ pub fn checked_email(email: &str) -> Result<String, String> {
     }
 }
 
+/// A domain as stored addresses end after their `@` (lowercased as [`checked_email`]
+/// lowercases): a DNS name of two labels or more, as the worker's `Email::parse`
+/// accepts one.
+pub fn checked_domain(domain: &str) -> Result<String, String> {
+    if gatehouse_core::account::email::is_domain(domain) {
+        Ok(domain.to_ascii_lowercase())
+    } else {
+        Err(format!("{domain:?} is not a domain (like example.com)"))
+    }
+}
+
 /// `text` as an SQLite string literal.
 pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))

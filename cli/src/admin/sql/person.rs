@@ -73,31 +73,34 @@ pub const EXPORTED: [&str; 8] = [
     "auditEntries",
 ];
 
-/// The organizations `user` (an SQL expression: a quoted id or a subquery) is the only
-/// member of: they go with the account. Read while the person's memberships exist.
-fn sole_orgs(user: &str) -> String {
+/// The organizations whose every member is among `leavers` (an SQL list or subquery of
+/// user ids: one person's, or a domain's people): they go with the accounts. Read
+/// while the memberships exist.
+fn sole_orgs(leavers: &str) -> String {
     format!(
-        "SELECT m.org_id FROM org_members m WHERE m.user_id = {user} AND NOT EXISTS \
-         (SELECT 1 FROM org_members o WHERE o.org_id = m.org_id AND o.user_id <> {user})"
+        "SELECT m.org_id FROM org_members m WHERE m.user_id IN {leavers} AND NOT EXISTS \
+         (SELECT 1 FROM org_members o WHERE o.org_id = m.org_id \
+          AND o.user_id NOT IN {leavers})"
     )
 }
 
-/// Whom an organization's OWNER role passes to when `user`, its only verified OWNER,
-/// leaves it (`m` is the leaver's membership row): another member with a verified
-/// address (only they can act), an ADMINISTRATOR before a MEMBER, the longest-standing
-/// first; else the longest-standing other member.
-fn successor(user: &str) -> String {
+/// Whom an organization's OWNER role passes to when `leavers`, among them its only
+/// verified OWNER, leave it (`m` is a leaver's membership row): a member who stays with
+/// a verified address (only they can act), an ADMINISTRATOR before a MEMBER, the
+/// longest-standing first; else the longest-standing member who stays.
+fn successor(leavers: &str) -> String {
     format!(
         "SELECT o.user_id FROM org_members o JOIN users ou ON ou.id = o.user_id \
-         WHERE o.org_id = m.org_id AND o.user_id <> {user} \
+         WHERE o.org_id = m.org_id AND o.user_id NOT IN {leavers} \
          ORDER BY ou.email_verified_at_ms IS NULL, o.role = 'MEMBER', o.created_at_ms, \
          o.user_id LIMIT 1"
     )
 }
 
-/// Another member of `m`'s organization than `user` is an OWNER who can act (verified).
-fn another_verified_owner(user: &str) -> String {
-    gatehouse_sql::another_verified_owner("m.org_id", user)
+/// A member of `m`'s organization who stays (not among `leavers`) is an OWNER who can
+/// act (verified).
+fn verified_owner_staying(leavers: &str) -> String {
+    gatehouse_sql::verified_owner_outside("m.org_id", leavers)
 }
 
 /// Three statements: the member's role in `org` now and whether their address is
@@ -127,7 +130,7 @@ pub fn set_role(org: &str, email: &str, role: &str, audit_id: &str, now_ms: i64)
          AND (m.role <> 'OWNER' OR {}); \
          UPDATE org_members SET role = {role}, {} WHERE org_id = {org} AND user_id = {user} \
          AND EXISTS (SELECT 1 FROM key_audit WHERE id = {audit_id}) RETURNING role",
-        another_verified_owner("m.user_id"),
+        verified_owner_staying("(m.user_id)"),
         owner_mark(&now_ms.to_string())
     )
 }
@@ -140,26 +143,21 @@ pub fn set_role(org: &str, email: &str, role: &str, audit_id: &str, now_ms: i64)
 pub fn erasure_plan(email: &str) -> String {
     let email = literal(email);
     let user = format!("(SELECT id FROM users WHERE email = {email})");
-    let count = |table: &str| {
-        format!("(SELECT count(*) FROM {table} x WHERE x.org_id = m.org_id) AS {table}")
-    };
     [
         format!("SELECT id, email_verified_at_ms FROM users WHERE email = {email}"),
         format!(
             "SELECT m.org_id, o.name, o.banned, m.role, \
              (SELECT count(*) FROM org_members x WHERE x.org_id = m.org_id \
                AND x.user_id <> m.user_id) AS other_members, \
-             {} AS another_owner, {}, {}, {}, \
+             {} AS another_owner, {}, \
              (SELECT email FROM users WHERE id = ({s})) AS successor, \
              (SELECT email_verified_at_ms IS NOT NULL FROM users WHERE id = ({s})) \
                AS successor_verified \
              FROM org_members m JOIN organizations o ON o.id = m.org_id \
              WHERE m.user_id = {user} ORDER BY m.created_at_ms, m.org_id",
-            another_verified_owner("m.user_id"),
-            count("org_keys"),
-            count("nodes"),
-            count("node_envs"),
-            s = successor("m.user_id"),
+            verified_owner_staying("(m.user_id)"),
+            held_counts("m.org_id"),
+            s = successor("(m.user_id)"),
         ),
         format!(
             "SELECT count(*) AS entries FROM key_audit WHERE actor_user_id = {user} \
@@ -170,19 +168,102 @@ pub fn erasure_plan(email: &str) -> String {
     .join("; ")
 }
 
+/// Columns of a plan: what organization `org` (an SQL expression) holds that goes with
+/// it, its keys, nodes and service environments, each named by its table.
+fn held_counts(org: &str) -> String {
+    ["org_keys", "nodes", "node_envs"]
+        .map(|table| format!("(SELECT count(*) FROM {table} x WHERE x.org_id = {org}) AS {table}"))
+        .join(", ")
+}
+
+/// The accounts at `domain` (checked, lowercase), as a subquery of their ids: the
+/// addresses that end in `@domain` (not a subdomain's). One pass over the accounts: no
+/// index holds an address's domain, and an operator's command may read them all.
+fn at_domain(domain: &str) -> String {
+    let suffix = format!("@{domain}");
+    format!(
+        "(SELECT id FROM users WHERE substr(email, -{}) = {})",
+        suffix.len(),
+        literal(&suffix)
+    )
+}
+
+/// Five read-only statements about the accounts at `domain` (checked, lowercase), for
+/// `admin delete-accounts-at`: whether the domain is a free-mail provider's (its
+/// people are strangers to each other: refused); each account, oldest first, and
+/// whether it is verified; each organization only they belong to, whether it is banned,
+/// and its keys, nodes and service environments; of the organizations that stay, the
+/// memberships that go and the OWNER roles that pass on; and how many of the accounts
+/// stay as anchors of audit entries of organizations that stay.
+pub fn domain_erasure_plan(domain: &str) -> String {
+    let at = at_domain(domain);
+    let sole = sole_orgs(&at);
+    [
+        format!(
+            "SELECT count(*) AS free_mail FROM free_mail_domains WHERE domain = {}",
+            literal(domain)
+        ),
+        format!(
+            "SELECT id, email_verified_at_ms IS NOT NULL AS verified FROM users \
+             WHERE id IN {at} ORDER BY created_at_ms, id"
+        ),
+        format!(
+            "SELECT o.id, o.banned, {} FROM organizations o WHERE o.id IN ({sole}) \
+             ORDER BY o.id",
+            held_counts("o.id"),
+        ),
+        format!(
+            "SELECT count(*) AS memberships, count(DISTINCT m.org_id) AS organizations, \
+             count(DISTINCT CASE WHEN m.role = 'OWNER' AND NOT {} THEN m.org_id END) \
+               AS hand_overs \
+             FROM org_members m WHERE m.user_id IN {at} AND m.org_id NOT IN ({sole})",
+            verified_owner_staying(&at)
+        ),
+        format!(
+            "SELECT count(*) AS anchors FROM users u WHERE u.id IN {at} AND EXISTS \
+             (SELECT 1 FROM key_audit a WHERE a.actor_user_id = u.id \
+              AND a.org_id NOT IN ({sole}))"
+        ),
+    ]
+    .join("; ")
+}
+
+/// Where each of [`domain_erasure_plan`]'s answers is.
+pub mod domain_plan {
+    pub const FREE_MAIL: usize = 0;
+    pub const ACCOUNTS: usize = 1;
+    pub const SOLE_ORGANIZATIONS: usize = 2;
+    pub const STAYING: usize = 3;
+    pub const ANCHORS: usize = 4;
+}
+
 /// What the erasure of account `user_id` does, in order, as eighteen statements; each
 /// returns what it removed or changed. The organizations the person is the only member
 /// of are found when it runs (a colleague who joined since the plan keeps one, with
-/// its keys and nodes); `sole_org_ids`, the plan's, are the ones deleted once nobody
-/// belongs to them: a sole organization found only now (its other member left since
-/// the plan) stays, emptied and named `erased:<id>`, as after a stopped run, until the
-/// command runs again (for anyone): its last statement also deletes such leftovers.
+/// its keys and nodes), emptied and named `erased:<id>`, then deleted once nobody
+/// belongs to them and nothing holds them; `sole_org_ids`, the plan's, are deleted once
+/// nobody belongs to them. Its last statement also deletes what a stopped run left
+/// emptied and renamed, so running the command again (for anyone) finishes it.
 pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
-    let user = literal(user_id);
-    let sole = sole_orgs(&user);
+    let leavers = sql_list(&[user_id]);
+    erasure(&leavers, &leavers, sole_org_ids)
+}
+
+/// [`erase_account`] for a batch `user_ids` of the accounts at `domain` (checked,
+/// lowercase): nobody at the domain takes an OWNER role over, since they all leave
+/// (the batches after this one erase the rest), and an organization only they belong
+/// to goes with the batch that erases its last member.
+pub fn erase_domain_accounts(domain: &str, user_ids: &[&str]) -> String {
+    erasure(&sql_list(user_ids), &at_domain(domain), &[])
+}
+
+/// The erasure of `leavers` (an SQL list of user ids) while everyone in `leaving` (a
+/// list or subquery that holds them) leaves: the role passes to nobody in it.
+fn erasure(leavers: &str, leaving: &str, sole_org_ids: &[&str]) -> String {
+    let sole = sole_orgs(leavers);
     let mut statements: Vec<String> = PERSONAL_TABLES
         .iter()
-        .map(|table| format!("DELETE FROM {table} WHERE user_id = {user} RETURNING user_id"))
+        .map(|table| format!("DELETE FROM {table} WHERE user_id IN {leavers} RETURNING user_id"))
         .collect();
     for table in ORGANIZATION_HOLDINGS.iter().chain(&["subscriptions"]) {
         statements.push(format!(
@@ -198,15 +279,14 @@ pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     ));
     statements.push(format!(
         "UPDATE org_members SET role = 'OWNER' WHERE (org_id, user_id) IN \
-         (SELECT m.org_id, ({}) FROM org_members m WHERE m.user_id = {user} \
+         (SELECT m.org_id, ({}) FROM org_members m WHERE m.user_id IN {leavers} \
           AND m.role = 'OWNER' AND NOT {}) RETURNING org_id, user_id",
-        successor(&user),
-        another_verified_owner(&user)
+        successor(leaving),
+        verified_owner_staying(leaving)
     ));
     statements.push(format!(
-        "DELETE FROM org_members WHERE user_id = {user} RETURNING org_id"
+        "DELETE FROM org_members WHERE user_id IN {leavers} RETURNING org_id"
     ));
-    let ids: Vec<String> = sole_org_ids.iter().map(|id| literal(id)).collect();
     // And any organization a stopped run left emptied and renamed (its id no longer in
     // a plan: nobody belongs to it), once nothing holds it either: running the command
     // again, for this person or anyone, finishes it. Found by its name, which no index
@@ -219,21 +299,21 @@ pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
         })
         .collect();
     statements.push(format!(
-        "DELETE FROM organizations WHERE (id IN ({}) OR (name = 'erased:' || id AND {})) \
+        "DELETE FROM organizations WHERE (id IN {} OR (name = 'erased:' || id AND {})) \
          AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = organizations.id) \
          RETURNING id",
-        ids.join(", "),
+        sql_list(sole_org_ids),
         unheld.join(" AND ")
     ));
-    // Audit entries of organizations that stay keep naming the account's id: its row
+    // Audit entries of organizations that stay keep naming an account's id: its row
     // stays as their anchor with nothing personal left, and an address no route parses
     // (`erased:<id>`), so nobody can sign in as it, reset it or be mailed at it.
-    let audited = audited_actor(&user);
+    let audited = audited_actor("users.id");
     statements.push(format!(
-        "UPDATE users SET {ERASED_USER} WHERE id = {user} AND {audited} RETURNING id"
+        "UPDATE users SET {ERASED_USER} WHERE id IN {leavers} AND {audited} RETURNING id"
     ));
     statements.push(format!(
-        "DELETE FROM users WHERE id = {user} AND NOT {audited} RETURNING id"
+        "DELETE FROM users WHERE id IN {leavers} AND NOT {audited} RETURNING id"
     ));
     // Earlier erased accounts whose last audit entry went with this erasure (the
     // organization they had left was this person's alone): nothing holds them now.
@@ -246,7 +326,13 @@ pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     statements.join("; ")
 }
 
-/// Where each of [`erase_account`]'s answers is.
+/// `texts` as an SQL list of string literals, `('a', 'b')`; `()` when empty.
+fn sql_list(texts: &[&str]) -> String {
+    let literals: Vec<String> = texts.iter().map(|text| literal(text)).collect();
+    format!("({})", literals.join(", "))
+}
+
+/// Where each of [`erase_account`]'s (and [`erase_domain_accounts`]') answers is.
 pub mod erased {
     pub const SIGN_INS: usize = 0;
     pub const NODES: usize = 5;

@@ -178,3 +178,48 @@ fn an_erasure_quotes_every_value_and_removes_children_before_what_they_refer_to(
         );
     }
 }
+
+#[test]
+fn a_domains_erasure_reads_only_its_addresses_and_passes_no_role_within_it() {
+    assert_eq!(
+        checked_domain("Spam.Example"),
+        Ok("spam.example".to_owned())
+    );
+    for bad in [
+        "x' OR '1'='1",
+        "example",
+        "a@spam.example",
+        "spam%.example",
+        "spam_x.example",
+        "",
+    ] {
+        assert!(checked_domain(bad).is_err(), "{bad}");
+    }
+    let at = "(SELECT id FROM users WHERE substr(email, -13) = '@spam.example')";
+    let plan = domain_erasure_plan("spam.example");
+    assert_eq!(plan.split("; ").count(), 5, "{plan}");
+    assert!(plan.contains(at), "{plan}");
+    let sql = erase_domain_accounts("spam.example", &["u'1", "u-2"]);
+    let statements: Vec<&str> = sql.split("; ").collect();
+    assert_eq!(statements.len(), 18, "{sql}");
+    assert!(statements[erased::SIGN_INS].contains("user_id IN ('u''1', 'u-2')"));
+    // The role passes to nobody at the domain: every one of them leaves.
+    assert!(
+        statements[erased::NEW_OWNERS].contains(&format!("o.user_id NOT IN {at}"))
+            && statements[erased::NEW_OWNERS].contains(&format!("x.user_id NOT IN {at}")),
+        "{}",
+        statements[erased::NEW_OWNERS]
+    );
+    assert!(statements[erased::ORGANIZATIONS].contains("WHERE (id IN () OR"));
+    // A call's SQL is one argument of wrangler's command line, which Linux bounds at
+    // 128 KiB (MAX_ARG_STRLEN): 50 ids (--per-call's most) at the longest domain fit.
+    let label = "a".repeat(63);
+    let longest = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+    assert_eq!(checked_domain(&longest).map(|d| d.len()), Ok(253));
+    let ids: Vec<String> = (0..50)
+        .map(|i| format!("{i:08}-7f0e-4d55-9a51-0c3d2f1e8b7a"))
+        .collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let size = erase_domain_accounts(&longest, &ids).len();
+    assert!(size < 128 * 1024, "{size} bytes");
+}
