@@ -38,6 +38,7 @@ pub mod members;
 pub mod node_env;
 pub mod nodes;
 pub mod rate_window;
+pub mod seed;
 mod setup;
 mod shared;
 pub mod stages;

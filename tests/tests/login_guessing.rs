@@ -8,6 +8,7 @@ use gatehouse_e2e::accounts::{
 };
 use gatehouse_e2e::maintenance::{DAY, MINUTE};
 use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::seed::seq;
 use gatehouse_e2e::spawn_app;
 use serde_json::json;
 
@@ -173,11 +174,11 @@ fn a_closed_failure_window_counts_again_and_an_attempt_removes_at_most_two_close
     let day_old = now - DAY;
     let just_closed = now - 20 * MINUTE;
     app.d1_query(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) \
-         INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
-         SELECT '{ada}', 'net-' || i, 1, {day_old} - i FROM n \
+        "{} INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
+         SELECT '{ada}', 'net-' || n, 1, {day_old} - n FROM seq \
          UNION ALL SELECT '{ada}', '{home}', 10, {just_closed} \
-         UNION ALL SELECT '{ada}', '{stranger}', 10, {just_closed}"
+         UNION ALL SELECT '{ada}', '{stranger}', 10, {just_closed}",
+        seq(1, 40)
     ));
     let closed = || {
         app.d1_query(&format!(

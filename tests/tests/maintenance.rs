@@ -11,6 +11,7 @@ use gatehouse_e2e::maintenance::{
     count, run_cron, seed_expiring_rows, trigger_cron, wait_for_runs, DAY, MINUTE,
 };
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
+use gatehouse_e2e::seed::seq;
 use gatehouse_e2e::{shared_app, spawn_app, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 
@@ -152,9 +153,9 @@ fn a_run_is_bounded_the_next_finishes_and_concurrent_runs_remove_each_row_once()
     let closed = now_ms() - 20 * MINUTE;
     // More closed failure windows than one run may remove (10 rounds × 500).
     app.d1_query(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5300) \
-         INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
-         SELECT '{user}', 'net-' || i, 1, {closed} FROM n"
+        "{} INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
+         SELECT '{user}', 'net-' || n, 1, {closed} FROM seq",
+        seq(1, 5300)
     ));
     let first = run_cron(&app);
     assert_eq!(first["removed"]["login_failures"], 5000, "{first}");

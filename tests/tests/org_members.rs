@@ -11,6 +11,7 @@ use gatehouse_e2e::members::{
     account_rows, members, remove_member, role_audit, set_role, stored_roles,
 };
 use gatehouse_e2e::nodes::now_ms;
+use gatehouse_e2e::seed::seq;
 use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
 
@@ -197,9 +198,9 @@ fn a_grant_or_a_removal_needs_room_in_the_day_and_taking_a_role_away_never_does(
     assert_eq!(set_role(app, &boss, &org, bob_id, 254).status, 200);
     // 99 more changes over the last day (the oldest 23 hours ago): 100 in all.
     app.d1_query(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 99) \
-         INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-         SELECT 'members-budget-' || i, '{org}', 's3', NULL, 'ENV_SET', {} + i FROM n",
+        "{} INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT 'members-budget-' || n, '{org}', 's3', NULL, 'ENV_SET', {} + n FROM seq",
+        seq(1, 99),
         now_ms() - 23 * 3600 * 1000
     ));
     let granted = set_role(app, &boss, &org, bob_id, 255);

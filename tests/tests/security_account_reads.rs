@@ -22,20 +22,11 @@
 use gatehouse_e2e::accounts::{
     open_and_confirm, sign_up, signup_body, verification_path, verified_user,
 };
+use gatehouse_e2e::seed::seq;
 use gatehouse_e2e::{shared_app, TestApp, TestResponse};
 use serde_json::json;
 
 const DOMAIN: &str = "alias-reads.acme.io";
-
-/// SQL: the numbers `from` to `from + count - 1` as the rows of `seq(n)`, for an
-/// `INSERT … SELECT … FROM seq` that follows it.
-fn seq(from: u32, count: u32) -> String {
-    format!(
-        "WITH RECURSIVE seq(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM seq \
-         WHERE n < {})",
-        from + count - 1
-    )
-}
 
 fn alias(tag: &str) -> String {
     format!("reader+{tag}@{DOMAIN}")

@@ -8,6 +8,7 @@ use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, sign_up, verified_user};
 use gatehouse_e2e::node_env::{set_all_envs, set_env};
 use gatehouse_e2e::nodes::{now_ms, upload_new_key};
+use gatehouse_e2e::seed::seq;
 use gatehouse_e2e::{shared_app, TestApp};
 use serde_json::json;
 
@@ -163,9 +164,9 @@ fn an_organizations_day_of_changes_is_bounded_and_undoing_never_is() {
     // 98 more changes, made over the last day (the oldest 23 hours ago): 100 in all.
     let now = now_ms();
     app.d1_query(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 98) \
-         INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
-         SELECT 'budget-' || i, '{org}', 's3', NULL, 'ENV_SET', {} + i FROM n",
+        "{} INSERT INTO key_audit (id, org_id, key_id, actor_user_id, action, at_ms) \
+         SELECT 'budget-' || n, '{org}', 's3', NULL, 'ENV_SET', {} + n FROM seq",
+        seq(1, 98),
         now - 23 * 3600 * 1000
     ));
     let rows_of_org = |table: &str| {

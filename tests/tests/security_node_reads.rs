@@ -13,6 +13,7 @@
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::nodes::{node_row_sql, now_ms, register, unregister_body};
+use gatehouse_e2e::seed::seq;
 use gatehouse_e2e::{shared_app, TestApp, TestResponse};
 use serde_json::Value;
 use std::ops::Range;
@@ -94,11 +95,11 @@ fn fresh_nodes(app: &TestApp, org: &str, net: u8, count: u32) {
         "INSERT OR IGNORE INTO organizations (id, name, created_at_ms) VALUES ('{org}', 'n', 1); \
          INSERT OR IGNORE INTO org_keys (id, org_id, public_key_pem, bits, created_at_ms) \
          VALUES ('{org}-key', '{org}', 'placeholder {org}', 2048, 1); \
-         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {count}) \
-         INSERT OR IGNORE INTO nodes (org_id, ip, provider, status, region, version, key_id, \
-         last_signed_at_ms, created_at_ms, updated_at_ms) SELECT '{org}', \
-         '10.{net}.' || (i / 250) || '.' || (i % 250 + 1), 'S3', 'online', 'eu-1', '1', \
-         '{org}-key', 1, {now}, {now} FROM n"
+         {} INSERT OR IGNORE INTO nodes (org_id, ip, provider, status, region, version, \
+         key_id, last_signed_at_ms, created_at_ms, updated_at_ms) SELECT '{org}', \
+         '10.{net}.' || (n / 250) || '.' || (n % 250 + 1), 'S3', 'online', 'eu-1', '1', \
+         '{org}-key', 1, {now}, {now} FROM seq",
+        seq(0, count)
     ));
 }
 
