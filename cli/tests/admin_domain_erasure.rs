@@ -54,6 +54,13 @@ fn a_catch_all_domains_accounts_go_in_calls_and_nobody_elses() {
     legacy_membership(app, &company, &user_id(app, ops));
     let boss_id = user_id(app, &boss);
 
+    // Where an operator sees them: the domains with the most accounts.
+    let stats: Value = serde_json::from_str(&ok(&admin(app, &["stats"]))).unwrap();
+    let top = stats["topDomains"].as_array().unwrap();
+    assert!(
+        top.contains(&json!({"domain": domain, "accounts": 5, "verified": 4})),
+        "{top:?}"
+    );
     let plan = ok(&admin(
         app,
         &["delete-accounts-at", "CatchAll.Example", "--dry-run"],
@@ -78,7 +85,7 @@ fn a_catch_all_domains_accounts_go_in_calls_and_nobody_elses() {
         "{said}"
     );
     assert_eq!(stderr(&out).matches("erased ").count(), 3, "{}", text(&out));
-    assert!(stderr(&out).contains("erased 5 of 5 account(s)"));
+    assert!(stderr(&out).contains("erased 5 account(s) at catchall.example (the plan counted 5)"));
 
     // Nobody at the domain answers; the boss's row anchors the key's audit entry with
     // nothing personal; the lurker's organization is gone; the company stays, with
@@ -142,11 +149,24 @@ fn a_catch_all_domains_accounts_go_in_calls_and_nobody_elses() {
 fn a_banned_domain_organization_goes_only_when_asked_and_no_stranger_is_erased() {
     let app = shared_app();
     // Everyone in the organization is at the domain, and it is banned: erasing them
-    // all deletes it, which lifts the ban and frees the domain.
+    // all deletes it, which lifts the ban and frees the domain. Both are OWNERs who
+    // added a key, so each is named by the organization's audit.
     let domain = "burner.example";
-    let (_, burner, _) = verified_user(app, &format!("one@{domain}"));
-    let (_, joined, _) = verified_user(app, &format!("two@{domain}"));
+    let (one_token, burner, _) = verified_user(app, &format!("one@{domain}"));
+    let (two_token, joined, _) = verified_user(app, &format!("two@{domain}"));
     assert_eq!(joined, burner);
+    ok(&admin(
+        app,
+        &["set-role", &burner, &format!("two@{domain}"), "OWNER"],
+    ));
+    for token in [&one_token, &two_token] {
+        let (_, uploaded) = upload_new_key(app, token, &burner);
+        assert!(uploaded.status < 300, "{}", uploaded.body);
+    }
+    let ids = [
+        user_id(app, &format!("one@{domain}")),
+        user_id(app, &format!("two@{domain}")),
+    ];
     ok(&admin(app, &["ban", &burner]));
     let refused = admin(app, &["delete-accounts-at", domain]);
     assert!(
@@ -156,8 +176,9 @@ fn a_banned_domain_organization_goes_only_when_asked_and_no_stranger_is_erased()
     );
     assert_eq!(accounts_at(app, domain), 2);
 
-    // One account a call: the OWNER's call passes the role to nobody at the domain
-    // (the other leaves next), and the last call takes the organization.
+    // One account a call: the first call passes the role to nobody at the domain (the
+    // other leaves next) and keeps its account as the audit's anchor; the last call
+    // takes the organization, its keys and audit, and with them that anchor.
     let out = ok(&admin(
         app,
         &[
@@ -170,10 +191,21 @@ fn a_banned_domain_organization_goes_only_when_asked_and_no_stranger_is_erased()
     ));
     assert!(
         out.contains("deleted: 2 account(s) (0 kept as erased:<id>)")
-            && out.contains("1 organization(s) with 0 key(s) and 0 node(s); 0 new OWNER(s)"),
+            && out.contains("1 organization(s) with 2 key(s) and 0 node(s); 0 new OWNER(s)")
+            && !out.contains("also deleted"),
         "{out}"
     );
     assert_eq!(accounts_at(app, domain), 0);
+    assert_eq!(
+        count(
+            app,
+            &format!(
+                "SELECT count(*) AS n FROM users WHERE id IN ('{}', '{}')",
+                ids[0], ids[1]
+            )
+        ),
+        0
+    );
     assert_eq!(
         count(
             app,
@@ -186,8 +218,9 @@ fn a_banned_domain_organization_goes_only_when_asked_and_no_stranger_is_erased()
         Vec::<Value>::new()
     );
 
-    // A free-mail provider's people are strangers to each other: refused before
-    // anything is read of them. Not a domain, or nobody there: refused too.
+    // A free-mail provider's people are strangers to each other: refused, and no
+    // statement of the command selects an account there. Not a domain, or nobody
+    // there: refused too.
     sign_up(app, "someone.else@gmail.com");
     let free = admin(app, &["delete-accounts-at", "Gmail.com"]);
     assert!(

@@ -40,18 +40,14 @@ pub fn names_member(action: &str) -> String {
 /// verified one): the last such OWNER keeps the role, by route, by the operator's
 /// `set-role` and through an erasure's hand-over.
 pub fn another_verified_owner(org: &str, member: &str) -> String {
-    verified_owner_where(org, &format!("x.user_id <> {member}"))
+    verified_owner_such_that(org, &format!("x.user_id <> {member}"))
 }
 
-/// A member of organization `org` outside `leavers` (an SQL list or subquery of user
-/// ids) is an OWNER who can act: [`another_verified_owner`] for several people who
-/// leave at once (an operator's erasure of a domain's accounts).
-pub fn verified_owner_outside(org: &str, leavers: &str) -> String {
-    verified_owner_where(org, &format!("x.user_id NOT IN {leavers}"))
-}
-
-/// A verified OWNER `x` of `org` for whom `who` (a condition on `x.user_id`) holds.
-fn verified_owner_where(org: &str, who: &str) -> String {
+/// A member of organization `org` for whom `who` holds is an OWNER who can act (a
+/// verified one): [`another_verified_owner`] for whoever stays when several people
+/// leave at once (an operator's erasure of a domain's accounts). `who` is a condition
+/// on the membership `x` and its account `xu` (a `users` row).
+pub fn verified_owner_such_that(org: &str, who: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM org_members x JOIN users xu ON xu.id = x.user_id \
          WHERE x.org_id = {org} AND {who} AND x.role = 'OWNER' \

@@ -6,14 +6,17 @@
 //! sign-up pace for as long as it likes (SECURITY.md, "Known gaps"). One command per
 //! address would take an operator's afternoon per thousand; this one reads the plan in
 //! one call and erases the accounts in calls of `--per-call` each (their ids ride in
-//! the SQL, which one command line carries). A free-mail provider's domain is refused:
-//! its accounts are different people's, each of whom asks for their own erasure.
+//! the SQL, which one command line carries), each call reading the next batch after
+//! its erasure, until none is left (`sql/domain.rs`). A free-mail provider's domain is
+//! refused: its accounts are different people's, each of whom asks for their own
+//! erasure.
 
 use super::args::DeleteAccountsAtArgs;
 use super::person::go_on;
 use super::sql::{self, domain_plan, erased};
 use super::{askable, execute, part, StatementResult};
 use serde_json::Value;
+use std::collections::HashSet;
 
 pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
     let domain = sql::checked_domain(&a.domain)?;
@@ -21,7 +24,10 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
     if !a.erasure.dry_run {
         askable(&a.erasure.place, ACTION)?;
     }
-    let plan = execute(&a.erasure.place, &sql::domain_erasure_plan(&domain))?;
+    let plan = execute(
+        &a.erasure.place,
+        &sql::domain_erasure_plan(&domain, a.per_call),
+    )?;
     let first = |i: usize| part(&plan, i).into_iter().next().unwrap_or_default();
     let number = |row: &Value, field: &str| row[field].as_u64().unwrap_or(0);
     if number(&first(domain_plan::FREE_MAIL), "free_mail") > 0 {
@@ -29,35 +35,29 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
             "{domain} is a free-mail provider's: its accounts are different people's, not one owner's; erase them one at a time (delete-account); nothing changed"
         ));
     }
-    let accounts = part(&plan, domain_plan::ACCOUNTS);
-    let ids: Vec<&str> = accounts.iter().filter_map(|r| r["id"].as_str()).collect();
-    if ids.is_empty() {
+    let accounts = first(domain_plan::ACCOUNTS);
+    let planned = number(&accounts, "accounts");
+    if planned == 0 {
         return Err(format!("no account at {domain}"));
     }
-    let verified = accounts
-        .iter()
-        .filter(|r| number(r, "verified") > 0)
-        .count();
-    let sole = part(&plan, domain_plan::SOLE_ORGANIZATIONS);
-    let total = |field: &str| sole.iter().map(|o| number(o, field)).sum::<u64>();
-    let banned: Vec<&str> = sole
-        .iter()
-        .filter(|o| number(o, "banned") > 0)
-        .filter_map(|o| o["id"].as_str())
-        .collect();
+    let sole = first(domain_plan::SOLE_ORGANIZATIONS);
+    let banned: Vec<&str> = sole["banned"]
+        .as_str()
+        .map(|ids| ids.split(", ").collect())
+        .unwrap_or_default();
     let staying = first(domain_plan::STAYING);
     let anchors = number(&first(domain_plan::ANCHORS), "anchors");
 
     println!(
-        "{} account(s) at {domain} ({verified} verified):",
-        ids.len()
+        "{planned} account(s) at {domain} ({} verified):",
+        number(&accounts, "verified")
     );
     println!(
         "  {} organization(s) only they belong to: deleted with their {} key(s), {} node(s), {} service environment(s), trials and audit",
-        sole.len(),
-        total("org_keys"),
-        total("nodes"),
-        total("node_envs"),
+        number(&sole, "organizations"),
+        number(&sole, "org_keys"),
+        number(&sole, "nodes"),
+        number(&sole, "node_envs"),
     );
     if !banned.is_empty() {
         println!(
@@ -82,71 +82,118 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
     if !go_on(&a.erasure, &banned, ACTION, &domain)? {
         return Ok(());
     }
-    erase_in_calls(a, &domain, &ids)
+    erase_in_calls(a, &domain, planned, ids_of(&plan, domain_plan::FIRST_BATCH))
 }
 
-/// The erasure itself, `--per-call` accounts a call, the progress on stderr: a call
-/// that fails leaves the accounts before it erased, and the message says so.
-fn erase_in_calls(a: &DeleteAccountsAtArgs, domain: &str, ids: &[&str]) -> Result<(), String> {
+/// The ids a batch-reading statement answered.
+fn ids_of(results: &[StatementResult], i: usize) -> Vec<String> {
+    part(results, i)
+        .iter()
+        .filter_map(|row| row["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The erasure itself: a call per batch of `--per-call` accounts, each reading the
+/// next batch, until none is left; the progress on stderr. A call that fails leaves
+/// the calls before it done, and the message says so.
+fn erase_in_calls(
+    a: &DeleteAccountsAtArgs,
+    domain: &str,
+    planned: u64,
+    mut batch: Vec<String>,
+) -> Result<(), String> {
     let mut tally = Tally::default();
-    for batch in ids.chunks(usize::from(a.per_call)) {
-        let done = execute(&a.erasure.place, &sql::erase_domain_accounts(domain, batch)).map_err(|e| {
+    while !batch.is_empty() {
+        let ids: Vec<&str> = batch.iter().map(String::as_str).collect();
+        let sql = sql::erase_domain_accounts(domain, &ids, a.per_call);
+        let done = execute(&a.erasure.place, &sql).map_err(|e| {
             format!(
-                "{e}\n{} of the {} account(s) at {domain} were erased before this call failed; run the command again to erase the rest",
-                tally.accounts(),
-                ids.len()
+                "{e}\n{} account(s) at {domain} were erased before this call failed; run the command again to erase the rest",
+                tally.accounts
             )
         })?;
-        tally.add(&done);
+        let erased_now = tally.add(&done);
         eprintln!(
-            "erased {} of {} account(s) at {domain}",
-            tally.accounts(),
-            ids.len()
+            "erased {} account(s) at {domain} (the plan counted {planned})",
+            tally.accounts
         );
+        let next = ids_of(&done, sql::NEXT_BATCH);
+        if erased_now == 0 && next == batch {
+            // Nothing moved, and the same accounts come next: another try would loop.
+            return Err(format!(
+                "accounts {} at {domain} were not erased (a row the erasure does not know holds them?); {} erased before; nothing else changed",
+                batch.join(", "),
+                tally.accounts
+            ));
+        }
+        batch = next;
     }
     println!(
         "deleted: {} account(s) ({} kept as erased:<id>), {} sign-in(s), {} organization(s) with {} key(s) and {} node(s); {} new OWNER(s)",
-        tally.accounts(),
-        tally.scrubbed,
+        tally.accounts,
+        tally.kept.len(),
         tally.sign_ins,
         tally.organizations,
         tally.keys,
         tally.nodes,
-        tally.new_owners,
+        tally.new_owners.len(),
     );
-    let gone = ids.len().saturating_sub(tally.accounts());
-    if gone > 0 {
-        println!("{gone} account(s) of the plan were gone before their turn (erased meanwhile)");
+    let counted = tally.accounts as u64;
+    if counted > planned {
+        println!(
+            "{} more than the plan counted: they signed up at {domain} while the command ran",
+            counted - planned
+        );
+    }
+    if tally.freed_earlier > 0 {
+        println!(
+            "also deleted: {} row(s) of accounts erased earlier that only these organizations' audit still named",
+            tally.freed_earlier
+        );
     }
     Ok(())
 }
 
-/// What the calls removed, summed from their answers ([`erased`]).
+/// What the calls removed, summed from their answers ([`erased`]): counts, and as sets
+/// what a later call may undo or repeat — an account kept as an audit anchor whose last
+/// entry a later call deletes with its organization, a member made OWNER by two calls.
 #[derive(Default)]
 struct Tally {
+    accounts: usize,
     sign_ins: usize,
     organizations: usize,
     keys: usize,
     nodes: usize,
-    new_owners: usize,
-    scrubbed: usize,
-    deleted: usize,
+    new_owners: HashSet<(String, String)>,
+    /// Accounts of this run kept as `erased:<id>`, and still there.
+    kept: HashSet<String>,
+    /// Anchors of earlier erasures that went with this run's organizations.
+    freed_earlier: usize,
 }
 
 impl Tally {
-    fn add(&mut self, done: &[StatementResult]) {
+    /// Adds one call's answers; returns how many accounts it erased.
+    fn add(&mut self, done: &[StatementResult]) -> usize {
         let n = |i: usize| part(done, i).len();
+        let text = |row: &Value, field: &str| row[field].as_str().unwrap_or_default().to_owned();
         self.sign_ins += n(erased::SIGN_INS);
         self.organizations += n(erased::ORGANIZATIONS);
         self.keys += n(erased::ORG_KEYS);
         self.nodes += n(erased::NODES);
-        self.new_owners += n(erased::NEW_OWNERS);
-        self.scrubbed += n(erased::SCRUBBED);
-        self.deleted += n(erased::DELETED);
-    }
-
-    /// The accounts erased: scrubbed (kept as an audit anchor) or deleted.
-    fn accounts(&self) -> usize {
-        self.scrubbed + self.deleted
+        for row in part(done, erased::NEW_OWNERS) {
+            self.new_owners
+                .insert((text(&row, "org_id"), text(&row, "user_id")));
+        }
+        for row in part(done, erased::SCRUBBED) {
+            self.kept.insert(text(&row, "id"));
+        }
+        for row in part(done, erased::ANCHORS_FREED) {
+            if !self.kept.remove(&text(&row, "id")) {
+                self.freed_earlier += 1;
+            }
+        }
+        let erased_now = n(erased::SCRUBBED) + n(erased::DELETED);
+        self.accounts += erased_now;
+        erased_now
     }
 }

@@ -203,7 +203,14 @@ fn stats(place: &Place) -> Result<(), String> {
             Ok((*t, cs))
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let counted = execute(place, &sql::stats_counts(&with_columns))?;
+    let counted = execute(
+        place,
+        &format!(
+            "{}; {}",
+            sql::stats_counts(&with_columns),
+            sql::top_domains()
+        ),
+    )?;
     // D1 reports the size with every answer; the local simulation does not, so locally
     // it is the SQLite file's (with its write-ahead log).
     let size = counted
@@ -219,6 +226,7 @@ fn stats(place: &Place) -> Result<(), String> {
         "usedPercent": size.map(|s| (s as f64 * 10_000.0 / DATABASE_LIMIT_BYTES as f64).round() / 100.0),
         "payloadBytes": payload,
         "tables": rows,
+        "topDomains": part(&counted, tables.len()),
     }));
     Ok(())
 }

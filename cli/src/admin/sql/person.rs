@@ -76,7 +76,7 @@ pub const EXPORTED: [&str; 8] = [
 /// The organizations whose every member is among `leavers` (an SQL list or subquery of
 /// user ids: one person's, or a domain's people): they go with the accounts. Read
 /// while the memberships exist.
-fn sole_orgs(leavers: &str) -> String {
+pub(super) fn sole_orgs(leavers: &str) -> String {
     format!(
         "SELECT m.org_id FROM org_members m WHERE m.user_id IN {leavers} AND NOT EXISTS \
          (SELECT 1 FROM org_members o WHERE o.org_id = m.org_id \
@@ -84,23 +84,55 @@ fn sole_orgs(leavers: &str) -> String {
     )
 }
 
-/// Whom an organization's OWNER role passes to when `leavers`, among them its only
-/// verified OWNER, leave it (`m` is a leaver's membership row): a member who stays with
-/// a verified address (only they can act), an ADMINISTRATOR before a MEMBER, the
-/// longest-standing first; else the longest-standing member who stays.
-fn successor(leavers: &str) -> String {
+/// Who leaves in an erasure, told apart from a member who stays by their account's row
+/// (`users`): some accounts by id, or everyone at a domain, which the row's own address
+/// tells without reading the other accounts there.
+pub(super) enum Leaving<'a> {
+    /// An SQL list (or parenthesized expression) of user ids: `('a', 'b')`, `(m.user_id)`.
+    Ids(&'a str),
+    /// Everyone at a checked, lowercase domain.
+    Domain(&'a str),
+}
+
+impl Leaving<'_> {
+    /// SQL: the account `u` (a `users` alias) stays.
+    fn stays(&self, u: &str) -> String {
+        match self {
+            Leaving::Ids(list) => format!("{u}.id NOT IN {list}"),
+            Leaving::Domain(domain) => format!("NOT {}", address_at(u, domain)),
+        }
+    }
+}
+
+/// SQL: account `u`'s (a `users` alias) address is at `domain` (checked, lowercase):
+/// it ends in `@domain` (not a subdomain's: the `@` is in the suffix). Addresses are
+/// stored ASCII and lowercase (`Email::parse`), so characters are bytes.
+pub(super) fn address_at(u: &str, domain: &str) -> String {
+    let suffix = format!("@{domain}");
     format!(
-        "SELECT o.user_id FROM org_members o JOIN users ou ON ou.id = o.user_id \
-         WHERE o.org_id = m.org_id AND o.user_id NOT IN {leavers} \
-         ORDER BY ou.email_verified_at_ms IS NULL, o.role = 'MEMBER', o.created_at_ms, \
-         o.user_id LIMIT 1"
+        "substr({u}.email, -{}) = {}",
+        suffix.len(),
+        literal(&suffix)
     )
 }
 
-/// A member of `m`'s organization who stays (not among `leavers`) is an OWNER who can
-/// act (verified).
-fn verified_owner_staying(leavers: &str) -> String {
-    gatehouse_sql::verified_owner_outside("m.org_id", leavers)
+/// Whom an organization's OWNER role passes to when its only verified OWNER leaves
+/// (`m` is the leaver's membership row): a member who stays with a verified address
+/// (only they can act), an ADMINISTRATOR before a MEMBER, the longest-standing first;
+/// else the longest-standing member who stays.
+fn successor(leaving: &Leaving) -> String {
+    format!(
+        "SELECT o.user_id FROM org_members o JOIN users ou ON ou.id = o.user_id \
+         WHERE o.org_id = m.org_id AND {} \
+         ORDER BY ou.email_verified_at_ms IS NULL, o.role = 'MEMBER', o.created_at_ms, \
+         o.user_id LIMIT 1",
+        leaving.stays("ou")
+    )
+}
+
+/// A member of `m`'s organization who stays is an OWNER who can act (verified).
+pub(super) fn verified_owner_staying(leaving: &Leaving) -> String {
+    gatehouse_sql::verified_owner_such_that("m.org_id", &leaving.stays("xu"))
 }
 
 /// Three statements: the member's role in `org` now and whether their address is
@@ -130,7 +162,7 @@ pub fn set_role(org: &str, email: &str, role: &str, audit_id: &str, now_ms: i64)
          AND (m.role <> 'OWNER' OR {}); \
          UPDATE org_members SET role = {role}, {} WHERE org_id = {org} AND user_id = {user} \
          AND EXISTS (SELECT 1 FROM key_audit WHERE id = {audit_id}) RETURNING role",
-        verified_owner_staying("(m.user_id)"),
+        verified_owner_staying(&Leaving::Ids("(m.user_id)")),
         owner_mark(&now_ms.to_string())
     )
 }
@@ -155,9 +187,9 @@ pub fn erasure_plan(email: &str) -> String {
                AS successor_verified \
              FROM org_members m JOIN organizations o ON o.id = m.org_id \
              WHERE m.user_id = {user} ORDER BY m.created_at_ms, m.org_id",
-            verified_owner_staying("(m.user_id)"),
+            verified_owner_staying(&Leaving::Ids("(m.user_id)")),
             held_counts("m.org_id"),
-            s = successor("(m.user_id)"),
+            s = successor(&Leaving::Ids("(m.user_id)")),
         ),
         format!(
             "SELECT count(*) AS entries FROM key_audit WHERE actor_user_id = {user} \
@@ -170,71 +202,10 @@ pub fn erasure_plan(email: &str) -> String {
 
 /// Columns of a plan: what organization `org` (an SQL expression) holds that goes with
 /// it, its keys, nodes and service environments, each named by its table.
-fn held_counts(org: &str) -> String {
+pub(super) fn held_counts(org: &str) -> String {
     ["org_keys", "nodes", "node_envs"]
         .map(|table| format!("(SELECT count(*) FROM {table} x WHERE x.org_id = {org}) AS {table}"))
         .join(", ")
-}
-
-/// The accounts at `domain` (checked, lowercase), as a subquery of their ids: the
-/// addresses that end in `@domain` (not a subdomain's). One pass over the accounts: no
-/// index holds an address's domain, and an operator's command may read them all.
-fn at_domain(domain: &str) -> String {
-    let suffix = format!("@{domain}");
-    format!(
-        "(SELECT id FROM users WHERE substr(email, -{}) = {})",
-        suffix.len(),
-        literal(&suffix)
-    )
-}
-
-/// Five read-only statements about the accounts at `domain` (checked, lowercase), for
-/// `admin delete-accounts-at`: whether the domain is a free-mail provider's (its
-/// people are strangers to each other: refused); each account, oldest first, and
-/// whether it is verified; each organization only they belong to, whether it is banned,
-/// and its keys, nodes and service environments; of the organizations that stay, the
-/// memberships that go and the OWNER roles that pass on; and how many of the accounts
-/// stay as anchors of audit entries of organizations that stay.
-pub fn domain_erasure_plan(domain: &str) -> String {
-    let at = at_domain(domain);
-    let sole = sole_orgs(&at);
-    [
-        format!(
-            "SELECT count(*) AS free_mail FROM free_mail_domains WHERE domain = {}",
-            literal(domain)
-        ),
-        format!(
-            "SELECT id, email_verified_at_ms IS NOT NULL AS verified FROM users \
-             WHERE id IN {at} ORDER BY created_at_ms, id"
-        ),
-        format!(
-            "SELECT o.id, o.banned, {} FROM organizations o WHERE o.id IN ({sole}) \
-             ORDER BY o.id",
-            held_counts("o.id"),
-        ),
-        format!(
-            "SELECT count(*) AS memberships, count(DISTINCT m.org_id) AS organizations, \
-             count(DISTINCT CASE WHEN m.role = 'OWNER' AND NOT {} THEN m.org_id END) \
-               AS hand_overs \
-             FROM org_members m WHERE m.user_id IN {at} AND m.org_id NOT IN ({sole})",
-            verified_owner_staying(&at)
-        ),
-        format!(
-            "SELECT count(*) AS anchors FROM users u WHERE u.id IN {at} AND EXISTS \
-             (SELECT 1 FROM key_audit a WHERE a.actor_user_id = u.id \
-              AND a.org_id NOT IN ({sole}))"
-        ),
-    ]
-    .join("; ")
-}
-
-/// Where each of [`domain_erasure_plan`]'s answers is.
-pub mod domain_plan {
-    pub const FREE_MAIL: usize = 0;
-    pub const ACCOUNTS: usize = 1;
-    pub const SOLE_ORGANIZATIONS: usize = 2;
-    pub const STAYING: usize = 3;
-    pub const ANCHORS: usize = 4;
 }
 
 /// What the erasure of account `user_id` does, in order, as eighteen statements; each
@@ -246,20 +217,12 @@ pub mod domain_plan {
 /// emptied and renamed, so running the command again (for anyone) finishes it.
 pub fn erase_account(user_id: &str, sole_org_ids: &[&str]) -> String {
     let leavers = sql_list(&[user_id]);
-    erasure(&leavers, &leavers, sole_org_ids)
+    erasure(&leavers, &Leaving::Ids(&leavers), sole_org_ids)
 }
 
-/// [`erase_account`] for a batch `user_ids` of the accounts at `domain` (checked,
-/// lowercase): nobody at the domain takes an OWNER role over, since they all leave
-/// (the batches after this one erase the rest), and an organization only they belong
-/// to goes with the batch that erases its last member.
-pub fn erase_domain_accounts(domain: &str, user_ids: &[&str]) -> String {
-    erasure(&sql_list(user_ids), &at_domain(domain), &[])
-}
-
-/// The erasure of `leavers` (an SQL list of user ids) while everyone in `leaving` (a
-/// list or subquery that holds them) leaves: the role passes to nobody in it.
-fn erasure(leavers: &str, leaving: &str, sole_org_ids: &[&str]) -> String {
+/// The erasure of `leavers` (an SQL list of user ids) while everyone `leaving` (who
+/// holds them) leaves: the OWNER role passes to nobody among those.
+pub(super) fn erasure(leavers: &str, leaving: &Leaving, sole_org_ids: &[&str]) -> String {
     let sole = sole_orgs(leavers);
     let mut statements: Vec<String> = PERSONAL_TABLES
         .iter()
@@ -327,12 +290,12 @@ fn erasure(leavers: &str, leaving: &str, sole_org_ids: &[&str]) -> String {
 }
 
 /// `texts` as an SQL list of string literals, `('a', 'b')`; `()` when empty.
-fn sql_list(texts: &[&str]) -> String {
+pub(super) fn sql_list(texts: &[&str]) -> String {
     let literals: Vec<String> = texts.iter().map(|text| literal(text)).collect();
     format!("({})", literals.join(", "))
 }
 
-/// Where each of [`erase_account`]'s (and [`erase_domain_accounts`]') answers is.
+/// Where each of [`erase_account`]'s (and `erase_domain_accounts`') answers is.
 pub mod erased {
     pub const SIGN_INS: usize = 0;
     pub const NODES: usize = 5;
