@@ -47,7 +47,7 @@ fn node_secret_rows_are_bounded_per_48() {
     let stored =
         app.d1_query("SELECT count(*) AS n FROM node_secrets WHERE node_id = 'wide-48-row'");
     assert_eq!(stored[0]["n"], 0, "nothing stored past the budget");
-    // The /48's signed routes keep their own /64 budgets: a fleet's heartbeats pass.
+    // The /48's signed routes keep budgets of their own: a fleet's heartbeats pass.
     let heartbeat = app.request(
         "POST",
         "/register",
@@ -118,4 +118,55 @@ fn node_routes_are_limited_per_ip_in_their_own_shapes() {
             .status,
         200
     );
+}
+
+#[test]
+fn signed_node_routes_are_bounded_per_48_at_a_fleets_pace() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on")]);
+    let post = |path: &str, ip: &str| {
+        app.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(b"{}"),
+        )
+    };
+    let signed = ["/register", "/unregister", "/secrets"];
+    // A forged request reads the D1 primary before any signature is tried: one /48's
+    // 65,536 /64s at 60 a minute each would fill its one thread. 3,000 a minute from
+    // one /48 pass (fifty /64s at their own full pace, across the signed routes: a
+    // fleet of 15,000 nodes heartbeating every 5 minutes), and then the /48 waits.
+    let attempt = in_one_window(45, |attempt| {
+        std::thread::scope(|s| {
+            for thread in 0..10 {
+                let post = &post;
+                s.spawn(move || {
+                    for net in thread * 5..thread * 5 + 5 {
+                        let ip = format!("2001:db8:{:x}:{net:x}::1", 0x700 + attempt);
+                        for i in 0..60 {
+                            let path = signed[i % 3];
+                            assert_ne!(post(path, &ip).status, 429, "{path} {ip} {i}");
+                        }
+                    }
+                });
+            }
+        })
+    });
+    let wide = format!("2001:db8:{:x}", 0x700 + attempt);
+    for path in signed {
+        let refused = post(path, &format!("{wide}:ff::1"));
+        assert_eq!(refused.status, 429, "{path}: {}", refused.body);
+        assert_eq!(refused.header("retry-after"), Some("60"), "{path}");
+    }
+    // Another /48, an IPv4 address and the /48's own node-secret budget still pass.
+    for (path, ip) in [
+        ("/register", "2001:db8:ffff:1::1"),
+        ("/register", "198.51.100.99"),
+        ("/register_node_secret", &format!("{wide}:fe::1") as &str),
+    ] {
+        assert_ne!(post(path, ip).status, 429, "{path} from {ip}");
+    }
 }

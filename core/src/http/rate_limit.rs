@@ -13,10 +13,13 @@
 //! host's allocation: 65,536 of them), so an IPv6 client's people routes also count
 //! against its /48 in `AUTH_WIDE_LIMITER` (100 a minute: ten /64s at full pace), and
 //! `/register_node_secret`, which anyone may use to add rows, against its /48 in
-//! `NODE_WIDE_LIMITER` (600 a minute). The signed node routes have no wider budget: a
-//! fleet in one operator's /48 heartbeats through them, and each costs a stranger an
-//! RSA check, not a row. IPv4 keeps one budget per address (a /24 is 256 of them,
-//! and addresses are scarce enough that one client seldom holds many).
+//! `NODE_WIDE_LIMITER` (600 a minute). The signed node routes count against their /48
+//! in `NODE_FLEET_LIMITER`, at a fleet's pace (3,000 a minute: 15,000 nodes in one
+//! operator's /48 heartbeating every 5 minutes): a forged request costs no RSA check
+//! and no row, but it does cost a read on the D1 primary (the organization's keys,
+//! before any signature is tried), whose one thread a stranger's 65,536 /64s at 60 a
+//! minute each would otherwise fill. IPv4 keeps one budget per address (a /24 is 256
+//! of them, and addresses are scarce enough that one client seldom holds many).
 
 use crate::http::routes::{OrgRoute, RouteId};
 use std::net::IpAddr;
@@ -25,6 +28,7 @@ pub const AUTH_LIMITER: &str = "AUTH_LIMITER";
 pub const NODE_LIMITER: &str = "NODE_LIMITER";
 pub const AUTH_WIDE_LIMITER: &str = "AUTH_WIDE_LIMITER";
 pub const NODE_WIDE_LIMITER: &str = "NODE_WIDE_LIMITER";
+pub const NODE_FLEET_LIMITER: &str = "NODE_FLEET_LIMITER";
 /// Every limiter counts per 60-second period; a refused client may retry after it.
 pub const PERIOD_SECONDS: u32 = 60;
 
@@ -96,9 +100,9 @@ pub fn per_ip(route: RouteId, client_ip: &str) -> Vec<Budget> {
         }
         // Anyone may add a row here: the /48 is bounded too.
         RouteId::RegisterNodeSecret => (NODE_LIMITER, "node", Some(NODE_WIDE_LIMITER)),
-        // One budget per node address across the machine routes.
+        // One budget per node address across the signed routes, and a fleet's per /48.
         RouteId::Register | RouteId::Unregister | RouteId::NodeSecrets => {
-            (NODE_LIMITER, "node", None)
+            (NODE_LIMITER, "node", Some(NODE_FLEET_LIMITER))
         }
         // The public directory: anyone may read it, at a machine's pace.
         RouteId::NodeDirectory => (NODE_LIMITER, "directory", None),
@@ -184,15 +188,19 @@ mod tests {
             per_ip(RouteId::RegisterNodeSecret, "2001:db8:1:2::1")[1],
             (NODE_WIDE_LIMITER, "node:net48:2001:db8:1::/48".into())
         );
-        // A fleet's signed heartbeats and the directory keep one budget per /64.
-        for route in [
-            RouteId::Register,
-            RouteId::Unregister,
-            RouteId::NodeSecrets,
-            RouteId::NodeDirectory,
-        ] {
-            assert_eq!(per_ip(route, "2001:db8:1:2::1").len(), 1, "{route:?}");
+        // The signed routes share a fleet's budget per /48, on its own limiter.
+        for route in [RouteId::Register, RouteId::Unregister, RouteId::NodeSecrets] {
+            assert_eq!(
+                per_ip(route, "2001:db8:1:2::1"),
+                vec![
+                    (NODE_LIMITER, "node:ip:2001:db8:1:2::/64".into()),
+                    (NODE_FLEET_LIMITER, "node:net48:2001:db8:1::/48".into()),
+                ],
+                "{route:?}"
+            );
         }
+        // The directory keeps one budget per /64.
+        assert_eq!(per_ip(RouteId::NodeDirectory, "2001:db8:1:2::1").len(), 1);
         // Every people route counts its /48.
         for route in [
             RouteId::ResendVerification,
