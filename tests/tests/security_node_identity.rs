@@ -117,6 +117,24 @@ fn a_registration_signature_never_unregisters() {
 }
 
 #[test]
+fn a_withheld_unregistration_signed_before_the_last_change_removes_nothing() {
+    // A thief captured the node's unregistration before it arrived (so its KV nonce was
+    // never remembered) and holds it while the node changes and registers again: the
+    // node row's newer signed time refuses it in D1, and the node stays.
+    let app = shared_app();
+    let key = seed_org(app, "org-withheld", 2048);
+    let (ip, t) = ("203.0.113.53", now_ms());
+    assert_eq!(register(app, &key, ip, t, Some("org-withheld")).status, 200);
+    let withheld = unregister_body(&key, ip, t + 1_000, "org-withheld");
+    let mut changed = fields(ip, t + 2_000, Some("org-withheld"));
+    changed.version = "1.4.3".into();
+    let written = app.post_json("/register", &signed(&key, &changed));
+    assert_eq!(written.status, 200, "{}", written.body);
+    assert_refused(&app.post_json("/unregister", &withheld), 400, REPLAY);
+    assert_eq!(nodes_at(app, ip), ["org-withheld"]);
+}
+
+#[test]
 fn every_spelling_of_one_host_is_one_node() {
     let app = shared_app();
     let key = seed_org(app, "org-spellings", 2048);

@@ -1,12 +1,13 @@
 //! What the one conditional node write decides at write time, tried as an attacker
 //! would (SECURITY.md names each): a key revoked or an organization banned between the
-//! cold path's read and its write, and an organization's key adding node rows past
+//! cold path's read and its write (a registration's, and an unregistration's), and an
+//! organization's key adding node rows past
 //! `NODES_MAX`, one at a time or all at once. Each runs on a worker of its own,
 //! configured for it (D1 slowed down on purpose; a small NODES_MAX).
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::nodes::{
-    fields, node_count, nodes_at, now_ms, register, seed_org, signed, unregister_body,
+    fields, node_count, node_row_sql, nodes_at, now_ms, register, seed_org, signed, unregister_body,
 };
 use gatehouse_e2e::spawn_app_with;
 use serde_json::{json, Value};
@@ -17,14 +18,22 @@ fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
     // the ban are written at 26 s (straight into the SQLite file, which must be done
     // before the worker writes: the requests are sent from threads of their own, so the
     // harness does not hold them back), the write lands at ~50 s. A 500 prints the
-    // worker's log, to tell such a collision from a fault.
+    // worker's log, to tell such a collision from a fault. Each organization also has
+    // a node that an unregistration, sent alongside, would remove.
     let app = spawn_app_with(&[("D1_LATENCY_MS", "25000")]);
     let revoked = seed_org(&app, "org-revoked", 2048);
     let banned = seed_org(&app, "org-banned", 2048);
+    let standing = [
+        ("org-revoked", "203.0.113.68"),
+        ("org-banned", "203.0.113.69"),
+    ];
+    for (org, ip) in standing {
+        app.d1_query(&node_row_sql(org, ip, &format!("{org}-key"), 1));
+    }
     let t = now_ms();
-    let send = |key: &PrivateKey, ip: &str, org: &str| {
-        let url = app.url("/register");
-        let payload = signed(key, &fields(ip, t, Some(org))).to_string();
+    let send = |path: &str, payload: Value| {
+        let url = app.url(path);
+        let payload = payload.to_string();
         std::thread::spawn(move || {
             match ureq::post(&url)
                 .set("content-type", "application/json")
@@ -35,8 +44,21 @@ fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
             }
         })
     };
-    let first = send(&revoked, "203.0.113.66", "org-revoked");
-    let second = send(&banned, "203.0.113.67", "org-banned");
+    let register = |key: &PrivateKey, ip: &str, org: &str| {
+        send("/register", signed(key, &fields(ip, t, Some(org))))
+    };
+    let first = register(&revoked, "203.0.113.66", "org-revoked");
+    let second = register(&banned, "203.0.113.67", "org-banned");
+    let removals = [
+        send(
+            "/unregister",
+            unregister_body(&revoked, standing[0].1, t, standing[0].0),
+        ),
+        send(
+            "/unregister",
+            unregister_body(&banned, standing[1].1, t, standing[1].0),
+        ),
+    ];
     std::thread::sleep(std::time::Duration::from_secs(26));
     app.d1_execute(
         "UPDATE org_keys SET revoked_at_ms = 1 WHERE org_id = 'org-revoked'; \
@@ -63,7 +85,18 @@ fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
             json!({"success": false, "message": "Unknown or banned organization"})
         )
     );
-    assert_eq!(app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"], 0);
+    // The unregistrations' deletes find the key revoked and the organization banned:
+    // nothing removed (the replay answer: the next request is refused by name).
+    for removal in removals {
+        let (status, body) = answer(removal.join().unwrap());
+        assert_eq!((status, &body["success"]), (400, &json!(false)), "{body}");
+    }
+    let left = app.d1_query("SELECT org_id, ip FROM nodes ORDER BY ip");
+    let standing: Vec<Value> = standing
+        .iter()
+        .map(|(org, ip)| json!({"org_id": org, "ip": ip}))
+        .collect();
+    assert_eq!(left, standing, "no node registered, none removed");
 }
 
 #[test]

@@ -43,12 +43,15 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             db,
             &request.node_ip,
             &key.org_id,
+            &key.id,
             request.timestamp.ms,
             &tombstones(&config),
         )
         .await?
     {
-        // Not newer than the node's last signed request, or a concurrent one won.
+        // Not newer than the node's last signed request, or a concurrent one won (a
+        // newer registration, or a revocation or ban since the read: the next request
+        // is refused for it by name).
         return Ok(bad_request(REPLAY));
     }
     forget_node(&request.node_ip);

@@ -7,32 +7,36 @@ use crate::store::org_changes::{actor_may_change, actor_read, stopped, Actor, St
 use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 
-/// Removes `org_id`'s node at `ip` if `signed_at_ms` is newer than its last signed
-/// request (so no earlier request can remove it), leaving a tombstone at
+/// Removes `org_id`'s node at `ip` if `signed_at_ms` is newer than its last written
+/// signed request (so no earlier registration's state can be removed by an older
+/// request) and, at write time, the signing key `key_id` is still active there and the
+/// organization not banned (as a registration's write checks: a revocation or ban that
+/// lands after the request's read still stops it), leaving a tombstone at
 /// `signed_at_ms`: no registration signed before the removal can bring it back. Its
 /// key association goes with the row. Returns false when nothing was removed.
 pub async fn unregister(
     db: &Db,
     ip: &str,
     org_id: &str,
+    key_id: &str,
     signed_at_ms: i64,
     retention: &Tombstones,
 ) -> Result<bool, Problem> {
     let what = "nodes.unregister";
     let db = db.trip(Route::Primary, what);
-    let node = [text(org_id), text(ip), num(signed_at_ms)];
-    let condition = "org_id = ?1 AND ip = ?2 AND last_signed_at_ms < ?3";
+    let args = [
+        text(org_id),
+        text(ip),
+        num(signed_at_ms),
+        num(retention.now_ms),
+        text(key_id),
+    ];
+    let condition = "org_id = ?1 AND ip = ?2 AND last_signed_at_ms < ?3 AND EXISTS \
+         (SELECT 1 FROM org_keys WHERE id = ?5 AND org_id = ?1 AND revoked_at_ms IS NULL) \
+         AND EXISTS (SELECT 1 FROM organizations WHERE id = ?1 AND banned = 0)";
     let statements = vec![
-        db.statement(
-            tombstone("?3", condition, "?4"),
-            &[
-                text(org_id),
-                text(ip),
-                num(signed_at_ms),
-                num(retention.now_ms),
-            ],
-        ),
-        db.statement(format!("DELETE FROM nodes WHERE {condition}"), &node),
+        db.statement(tombstone("?3", condition, "?4"), &args),
+        db.statement(format!("DELETE FROM nodes WHERE {condition}"), &args),
         sweep_tombstones(&db, retention),
     ];
     let results = db.batch(statements).await?;
