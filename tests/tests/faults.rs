@@ -140,6 +140,21 @@ fn register_fails_closed_when_kv_is_unavailable() {
         0,
         "no registration is accepted without replay protection"
     );
+    // /unregister and the installer's /secrets make the same check first, and fail
+    // closed the same way: nothing removed, nothing read.
+    use gatehouse_e2e::nodes::{installer_body, unregister_body};
+    let unregister = unregister_body(&key, "203.0.113.7", now_ms(), "acme");
+    let secrets = installer_body(&key, "203.0.113.7", now_ms() / 1000, "acme");
+    for (path, body) in [("/unregister", unregister), ("/secrets", secrets)] {
+        let res = app.post_json(path, &body);
+        assert_eq!(res.status, 503, "{path}: {}", res.body);
+        assert_eq!(res.header("retry-after"), Some("30"), "{path}");
+        assert!(
+            res.body.contains("Replay protection is unavailable"),
+            "{path}: {}",
+            res.body
+        );
+    }
     let log = app.wait_for_log("storage: NONCES binding");
     assert!(log.contains("storage: NONCES binding"), "{log}");
     // The rest of the service does not depend on KV.
