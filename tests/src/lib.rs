@@ -79,6 +79,10 @@ pub struct TestApp {
     traffic: traffic::Traffic,
 }
 
+/// How long without a request the dev worker's D1 may start closing its file (measured
+/// 10–12 s: d1_file), less a margin: see [`TestApp::with_database_to_itself`].
+const IDLE_CLOSE_RISK: Duration = Duration::from_secs(8);
+
 /// Boots the worker with the test defaults: test hooks on and a fast password KDF.
 pub fn spawn_app() -> TestApp {
     spawn_app_with(&[])
@@ -338,10 +342,25 @@ impl TestApp {
     /// worker, made while such a command ran, failed it once (2026-11-30). `command`
     /// itself must send no request through this app and run none of the tests' SQL on
     /// it: both would wait for the hold it is run under.
+    ///
+    /// While requests are held the worker's D1 may reach its idle close (10–12 s after
+    /// its last request, checkpointing under an exclusive lock: d1_file), and a request
+    /// let go in that moment is answered SQLITE_BUSY, a 500 (CI, 2026-12-02, after an
+    /// admin command of several wrangler calls). So after a command with the worker
+    /// idle long enough for that, requests wait until the worker has closed the file.
     pub fn with_database_to_itself<T>(&self, command: impl FnOnce() -> T) -> T {
         let _quiet = self.hold_requests();
         let _one_at_a_time = self.d1_lock();
-        command()
+        let answer = command();
+        if self
+            .traffic
+            .idle()
+            .is_none_or(|idle| idle >= IDLE_CLOSE_RISK)
+        {
+            d1_file::lock_exclusively(&self.persist_dir(), Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("the worker's D1 file stays open: {e}"));
+        }
+        answer
     }
 
     /// Runs `command` while this process holds an exclusive lock on the worker's

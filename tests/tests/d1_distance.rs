@@ -228,6 +228,28 @@ fn a_login_racing_another_logins_rehash_still_signs_in() {
     );
 }
 
+/// Two organizations with a node behind one address (a NAT, a shared host), each
+/// heartbeating in turn: each stays on the warm path, one primary round trip, instead
+/// of pushing the other's out of the isolate's memory of the address.
+#[test]
+fn nodes_of_two_organizations_behind_one_address_both_stay_warm() {
+    let app = shared_app();
+    let ip = "192.0.2.20";
+    let (first, ts) = warm_node(app, "org-nat-a", ip);
+    let second = seed_org(app, "org-nat-b", 2048);
+    let cold = register(app, &second, ip, ts, Some("org-nat-b"));
+    assert_eq!(cold.status, 200, "{}", cold.body);
+    for round in 1..=3 {
+        for (key, org) in [(&first, "org-nat-a"), (&second, "org-nat-b")] {
+            // Named or not: the unnamed one is checked against both remembered keys.
+            let id_org = (round == 2).then_some(org);
+            let res = register(app, key, ip, ts + round, id_org);
+            assert_eq!(res.status, 200, "{org} round {round}: {}", res.body);
+            assert_eq!(primary_trips(&res), 1, "{org} round {round}: the warm path");
+        }
+    }
+}
+
 /// Runs `first` at once and `second` half a [`LATENCY_MS`] later, side by side.
 fn staggered<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce() -> B) -> (A, B) {
     std::thread::scope(|scope| {

@@ -139,12 +139,20 @@ pub struct KnownNode {
     pub public_key_pem: String,
 }
 
-/// Known nodes by address, per isolate. Bounded: when full it starts over, which costs
-/// each node one cold registration (two round trips), never a wrong answer.
+/// Known nodes by address, per isolate: at an address, each organization's node
+/// (several organizations may have a node behind one address, a NAT or a shared host:
+/// each stays warm, instead of evicting the other on every heartbeat), the most
+/// recently verified first, at most [`NODES_PER_ADDRESS`] (a request naming no
+/// organization is checked against each: one RSA operation apiece). Bounded in
+/// addresses too: when full it starts over, which costs each node one cold
+/// registration (two round trips), never a wrong answer.
 pub struct NodeKeyCache {
-    nodes: HashMap<String, KnownNode>,
+    nodes: HashMap<String, Vec<KnownNode>>,
     capacity: usize,
 }
+
+/// The organizations' nodes one address keeps warm.
+pub const NODES_PER_ADDRESS: usize = 4;
 
 impl NodeKeyCache {
     pub fn new(capacity: usize) -> NodeKeyCache {
@@ -154,21 +162,33 @@ impl NodeKeyCache {
         }
     }
 
-    pub fn get(&self, node_ip: &str) -> Option<&KnownNode> {
-        self.nodes.get(node_ip)
+    /// The nodes known at `node_ip`, the most recently verified first.
+    pub fn get(&self, node_ip: &str) -> &[KnownNode] {
+        self.nodes.get(node_ip).map_or(&[], Vec::as_slice)
     }
 
     pub fn remember(&mut self, node_ip: &str, node: KnownNode) {
         if self.nodes.len() >= self.capacity && !self.nodes.contains_key(node_ip) {
             self.nodes.clear();
         }
-        self.nodes.insert(node_ip.to_owned(), node);
+        let known = self.nodes.entry(node_ip.to_owned()).or_default();
+        known.retain(|k| k.org_id != node.org_id);
+        known.insert(0, node);
+        known.truncate(NODES_PER_ADDRESS);
     }
 
-    pub fn forget(&mut self, node_ip: &str) {
-        self.nodes.remove(node_ip);
+    /// Forgets `org_id`'s node at `node_ip` (removed, or what was assumed of it no
+    /// longer holds); the other organizations' there stay.
+    pub fn forget(&mut self, node_ip: &str, org_id: &str) {
+        if let Some(known) = self.nodes.get_mut(node_ip) {
+            known.retain(|k| k.org_id != org_id);
+            if known.is_empty() {
+                self.nodes.remove(node_ip);
+            }
+        }
     }
 
+    /// The addresses known.
     pub fn len(&self) -> usize {
         self.nodes.len()
     }

@@ -152,19 +152,20 @@ thread_local! {
 }
 const KNOWN_NODES_MAX: usize = 8192;
 
-/// What this isolate knows of the node at `node_ip`, checked against a request.
+/// What this isolate knows of the nodes at `node_ip`, checked against a request.
 pub enum KnownNodeCheck {
-    /// The remembered key signed one of the messages.
+    /// A remembered key signed one of the messages.
     Signed(KnownSigner),
-    /// The remembered key (this id) signed none of them: the cold path need not try it
-    /// again.
-    NotSigned(String),
+    /// The remembered keys (these ids) signed none of them: the cold path need not try
+    /// them again.
+    NotSigned(Vec<String>),
     /// Nothing remembered, or another organization named.
     Unknown,
 }
 
-/// Checks the request against the key this isolate remembers for the node (one RSA
-/// operation at most); nothing is copied but the answer.
+/// Checks the request against the keys this isolate remembers for the nodes at the
+/// address that the request may be from (its named organization's, or, naming none,
+/// each: at most `NODES_PER_ADDRESS` RSA operations); nothing is copied but the answer.
 pub fn known_signer(
     node_ip: &str,
     id_org: Option<&str>,
@@ -173,19 +174,27 @@ pub fn known_signer(
 ) -> KnownNodeCheck {
     KNOWN_NODES.with(|cache| {
         let cache = cache.borrow();
-        let Some(known) = cache.get(node_ip) else {
-            return KnownNodeCheck::Unknown;
-        };
-        if !Candidates::of(id_org).admits(&known.org_id) {
-            return KnownNodeCheck::Unknown;
+        let candidates = Candidates::of(id_org);
+        let mut tried = Vec::new();
+        for known in cache.get(node_ip) {
+            if !candidates.admits(&known.org_id) {
+                continue;
+            }
+            match signed_message(&known.key_id, &known.public_key_pem, messages, signature) {
+                Some(message) => {
+                    return KnownNodeCheck::Signed(KnownSigner {
+                        org_id: known.org_id.clone(),
+                        key_id: known.key_id.clone(),
+                        message,
+                    })
+                }
+                None => tried.push(known.key_id.clone()),
+            }
         }
-        match signed_message(&known.key_id, &known.public_key_pem, messages, signature) {
-            Some(message) => KnownNodeCheck::Signed(KnownSigner {
-                org_id: known.org_id.clone(),
-                key_id: known.key_id.clone(),
-                message,
-            }),
-            None => KnownNodeCheck::NotSigned(known.key_id.clone()),
+        if tried.is_empty() {
+            KnownNodeCheck::Unknown
+        } else {
+            KnownNodeCheck::NotSigned(tried)
         }
     })
 }
@@ -208,8 +217,9 @@ pub fn remember_node(node_ip: &str, signer: &CandidateKey) {
     KNOWN_NODES.with(|c| c.borrow_mut().remember(node_ip, node));
 }
 
-pub fn forget_node(node_ip: &str) {
-    KNOWN_NODES.with(|c| c.borrow_mut().forget(node_ip));
+/// Forgets `org_id`'s node at `node_ip`; other organizations' nodes there stay known.
+pub fn forget_node(node_ip: &str, org_id: &str) {
+    KNOWN_NODES.with(|c| c.borrow_mut().forget(node_ip, org_id));
 }
 
 /// Which of `messages` the key `id` (PEM `pem`) signed, if any.

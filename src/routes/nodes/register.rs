@@ -73,19 +73,20 @@ pub async fn handle(
     };
 
     let now_ms = crate::clock::now_ms();
-    let mut tried_key = None;
+    let mut tried_keys = Vec::new();
     if !config.d1_simulation.baseline {
         match warm(db, &config, &registration, &nonce, now_ms).await? {
             Warm::Answered(answer) => return Ok(answer.map_or_else(|refusal| refusal, answered)),
-            Warm::Cold { tried_key: tried } => tried_key = tried,
+            Warm::Cold { tried_keys: tried } => tried_keys = tried,
         }
     }
 
     let id_org = registration.fields.id_org.as_deref();
     let mut context = nodes::registration_context(db, &registration.node_ip, id_org).await?;
     // A key the warm path found not to sign this request is not tried again: a request
-    // makes at most one RSA operation more than the cold path's bound.
-    context.keys.retain(|k| Some(&k.id) != tried_key.as_ref());
+    // makes at most NODES_PER_ADDRESS RSA operations more than the cold path's bound
+    // (one when it names its organization).
+    context.keys.retain(|k| !tried_keys.contains(&k.id));
     let messages = registration.messages();
     let signer = match signing_key(&context, id_org, &messages, &registration.signature) {
         Ok(signer) => signer,
@@ -153,8 +154,8 @@ enum Warm {
     /// Stored (or unchanged), or the cold path's refusal.
     Answered(Result<Stored, Response>),
     /// The cold path reads and decides: this isolate does not know the node, what it
-    /// knows no longer holds, or the remembered key (`tried_key`) did not sign.
-    Cold { tried_key: Option<String> },
+    /// knows no longer holds, or the remembered keys (`tried_keys`) did not sign.
+    Cold { tried_keys: Vec<String> },
 }
 
 /// The warm path: one conditional write when the key this isolate remembers for the
@@ -172,12 +173,16 @@ async fn warm(
     let id_org = registration.fields.id_org.as_deref();
     let signer = match known_signer(node_ip, id_org, &messages, &registration.signature) {
         KnownNodeCheck::Signed(signer) => signer,
-        KnownNodeCheck::NotSigned(key_id) => {
+        KnownNodeCheck::NotSigned(key_ids) => {
             return Ok(Warm::Cold {
-                tried_key: Some(key_id),
+                tried_keys: key_ids,
             })
         }
-        KnownNodeCheck::Unknown => return Ok(Warm::Cold { tried_key: None }),
+        KnownNodeCheck::Unknown => {
+            return Ok(Warm::Cold {
+                tried_keys: Vec::new(),
+            })
+        }
     };
     let (org_id, key_id) = (signer.org_id, signer.key_id);
     let write = node_write(
@@ -196,8 +201,10 @@ async fn warm(
         WarmOutcome::Replay => Err(bad_request(REPLAY)),
         WarmOutcome::Recheck => {
             // The key signed; what the cache assumed of it no longer holds.
-            forget_node(node_ip);
-            return Ok(Warm::Cold { tried_key: None });
+            forget_node(node_ip, &org_id);
+            return Ok(Warm::Cold {
+                tried_keys: Vec::new(),
+            });
         }
     };
     Ok(Warm::Answered(answer))

@@ -54,7 +54,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         // is refused for it by name).
         return Ok(bad_request(REPLAY));
     }
-    forget_node(&request.node_ip);
+    forget_node(&request.node_ip, &key.org_id);
     remember(env, db, &config, &nonce).await;
     Ok(answer(200, true, "Node unregistered"))
 }

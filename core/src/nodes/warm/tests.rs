@@ -203,18 +203,38 @@ const MAX: u32 = 3;
 fn the_cache_is_bounded_and_forgets() {
     let node = |org: &str| KnownNode {
         org_id: org.into(),
-        key_id: "k".into(),
+        key_id: format!("{org}-key"),
         public_key_pem: "pem".into(),
+    };
+    let orgs = |cache: &NodeKeyCache, ip: &str| -> Vec<String> {
+        cache.get(ip).iter().map(|k| k.org_id.clone()).collect()
     };
     let mut cache = NodeKeyCache::new(2);
     cache.remember("192.0.2.1", node("a"));
     cache.remember("192.0.2.2", node("b"));
     cache.remember("192.0.2.2", node("c"));
     assert_eq!(cache.len(), 2);
-    assert_eq!(cache.get("192.0.2.2").unwrap().org_id, "c");
-    cache.remember("192.0.2.3", node("d"));
+    // Two organizations' nodes behind one address both stay known, the latest first;
+    // one organization's node is remembered once, with its latest key.
+    assert_eq!(orgs(&cache, "192.0.2.2"), ["c", "b"]);
+    let mut rekeyed = node("b");
+    rekeyed.key_id = "b-new-key".into();
+    cache.remember("192.0.2.2", rekeyed);
+    assert_eq!(orgs(&cache, "192.0.2.2"), ["b", "c"]);
+    assert_eq!(cache.get("192.0.2.2")[0].key_id, "b-new-key");
+    // At most NODES_PER_ADDRESS there: the least recently verified goes.
+    for org in ["d", "e", "f"] {
+        cache.remember("192.0.2.2", node(org));
+    }
+    assert_eq!(orgs(&cache, "192.0.2.2"), ["f", "e", "d", "b"]);
+    assert_eq!(NODES_PER_ADDRESS, 4);
+    // Forgetting one organization's node keeps the others'.
+    cache.forget("192.0.2.2", "e");
+    assert_eq!(orgs(&cache, "192.0.2.2"), ["f", "d", "b"]);
+    // Full in addresses: it starts over.
+    cache.remember("192.0.2.3", node("g"));
     assert_eq!(cache.len(), 1);
-    assert!(cache.get("192.0.2.1").is_none());
-    cache.forget("192.0.2.3");
+    assert!(cache.get("192.0.2.1").is_empty());
+    cache.forget("192.0.2.3", "g");
     assert!(cache.is_empty());
 }
