@@ -220,9 +220,10 @@ fn no_organization_can_crowd_out_another_by_uploading_keys() {
     assert_eq!(verifications(&forged), 5);
 
     // Two hostile organizations put nodes at the honest node's address. A forged
-    // registration for it without id_org: the key this isolate remembers for the
-    // address, then the cold path's ten candidates without that key — never more than
-    // eleven RSA operations (SECURITY.md, CPU amplification). Their nodes are newer than
+    // registration for it without id_org: the keys this isolate remembers for the
+    // address (here the honest node's only: the hostile rows were written straight into
+    // D1), then the cold path's ten candidates without those keys — never more than
+    // fourteen RSA operations (SECURITY.md, CPU amplification). Their nodes are newer than
     // the honest one, so its key stays first among the address's candidates.
     let mut sql = String::new();
     let later = now_ms();

@@ -141,8 +141,9 @@ fn register_fails_closed_when_kv_is_unavailable() {
         "no registration is accepted without replay protection"
     );
     // /unregister and the installer's /secrets make the same check first, and fail
-    // closed the same way: nothing removed, nothing read.
-    use gatehouse_e2e::nodes::{installer_body, unregister_body};
+    // closed the same way: a node there is not removed.
+    use gatehouse_e2e::nodes::{installer_body, node_row_sql, unregister_body};
+    app.d1_query(&node_row_sql("acme", "203.0.113.7", "acme-key", now_ms()));
     let unregister = unregister_body(&key, "203.0.113.7", now_ms(), "acme");
     let secrets = installer_body(&key, "203.0.113.7", now_ms() / 1000, "acme");
     for (path, body) in [("/unregister", unregister), ("/secrets", secrets)] {
@@ -155,6 +156,11 @@ fn register_fails_closed_when_kv_is_unavailable() {
             res.body
         );
     }
+    assert_eq!(
+        app.d1_query("SELECT count(*) AS n FROM nodes")[0]["n"],
+        1,
+        "the node stays"
+    );
     let log = app.wait_for_log("storage: NONCES binding");
     assert!(log.contains("storage: NONCES binding"), "{log}");
     // The rest of the service does not depend on KV.

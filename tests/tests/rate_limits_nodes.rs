@@ -2,7 +2,8 @@
 //! per client network (IPv4 address, IPv6 /64) on /register, /unregister, /secrets and
 //! /register_node_secret, which share the address's budget, and on the public
 //! directory, which keeps its own; per IPv6 /48 on /register_node_secret, where anyone
-//! adds rows; 429 with Retry-After in each route family's error shape. The people
+//! adds rows, and on the signed routes together, at a fleet's pace; 429 with
+//! Retry-After in each route family's error shape. The people
 //! routes' are in rate_limits.rs.
 
 use gatehouse_e2e::rate_window::{at_window_start, in_one_window};

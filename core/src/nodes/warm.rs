@@ -3,9 +3,11 @@
 //! Why: every bridge node re-registers every few minutes, forever, and at the edge
 //! each primary round trip costs tens to hundreds of milliseconds. An isolate that
 //! has verified a node before remembers which organization it belongs to and the key
-//! that verified it ([`NodeKeyCache`]); the signature is checked against that one key
-//! (one RSA operation: a forged request for a known address costs no more than that
-//! before the cold path's bounded search, which does not try the key again), and
+//! that verified it ([`NodeKeyCache`]: up to [`NODES_PER_ADDRESS`] organizations' nodes
+//! at an address); the signature is checked against the remembered key of the named
+//! organization's node, or, naming none, of each (at most that many RSA operations: a
+//! forged request for a known address costs no more than that before the cold path's
+//! bounded search, which does not try those keys again: ≤ 14 in all), and
 //! everything the cold path's read decided (key still active, organization not
 //! banned, node still in that organization, timestamp strictly newer) is decided by
 //! the one conditional write, whose batch also reads back the row's state so the
@@ -142,12 +144,14 @@ pub struct KnownNode {
 /// Known nodes by address, per isolate: at an address, each organization's node
 /// (several organizations may have a node behind one address, a NAT or a shared host:
 /// each stays warm, instead of evicting the other on every heartbeat), the most
-/// recently verified first, at most [`NODES_PER_ADDRESS`] (a request naming no
-/// organization is checked against each: one RSA operation apiece). Bounded in
-/// addresses too: when full it starts over, which costs each node one cold
+/// recently used first (verified on either path), at most [`NODES_PER_ADDRESS`] (a
+/// request naming no organization is checked against each: one RSA operation apiece).
+/// Bounded in nodes in all: when full it starts over, which costs each node one cold
 /// registration (two round trips), never a wrong answer.
 pub struct NodeKeyCache {
     nodes: HashMap<String, Vec<KnownNode>>,
+    /// The nodes held, over every address.
+    entries: usize,
     capacity: usize,
 }
 
@@ -158,43 +162,66 @@ impl NodeKeyCache {
     pub fn new(capacity: usize) -> NodeKeyCache {
         NodeKeyCache {
             nodes: HashMap::new(),
+            entries: 0,
             capacity,
         }
     }
 
-    /// The nodes known at `node_ip`, the most recently verified first.
+    /// The nodes known at `node_ip`, the most recently used first.
     pub fn get(&self, node_ip: &str) -> &[KnownNode] {
         self.nodes.get(node_ip).map_or(&[], Vec::as_slice)
     }
 
+    /// Remembers `node` at `node_ip` (verified on the cold path), first; replaces what
+    /// was remembered of its organization's node there.
     pub fn remember(&mut self, node_ip: &str, node: KnownNode) {
-        if self.nodes.len() >= self.capacity && !self.nodes.contains_key(node_ip) {
+        let known = self.get(node_ip);
+        // A node more in all: not its organization's again, and the address not full
+        // (where the least recently used goes instead).
+        let grows =
+            !known.iter().any(|k| k.org_id == node.org_id) && known.len() < NODES_PER_ADDRESS;
+        if grows && self.entries >= self.capacity {
             self.nodes.clear();
+            self.entries = 0;
         }
         let known = self.nodes.entry(node_ip.to_owned()).or_default();
+        let before = known.len();
         known.retain(|k| k.org_id != node.org_id);
         known.insert(0, node);
         known.truncate(NODES_PER_ADDRESS);
+        self.entries = self.entries + known.len() - before;
+    }
+
+    /// Moves `org_id`'s node at `node_ip` first (it just verified on the warm path), so
+    /// that a node in use is the last one pushed out.
+    pub fn touch(&mut self, node_ip: &str, org_id: &str) {
+        if let Some(known) = self.nodes.get_mut(node_ip) {
+            if let Some(at) = known.iter().position(|k| k.org_id == org_id) {
+                known[..=at].rotate_right(1);
+            }
+        }
     }
 
     /// Forgets `org_id`'s node at `node_ip` (removed, or what was assumed of it no
     /// longer holds); the other organizations' there stay.
     pub fn forget(&mut self, node_ip: &str, org_id: &str) {
         if let Some(known) = self.nodes.get_mut(node_ip) {
+            let before = known.len();
             known.retain(|k| k.org_id != org_id);
+            self.entries -= before - known.len();
             if known.is_empty() {
                 self.nodes.remove(node_ip);
             }
         }
     }
 
-    /// The addresses known.
+    /// The nodes known, over every address.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.entries
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.entries == 0
     }
 }
 

@@ -172,7 +172,7 @@ pub fn known_signer(
     messages: &[&[u8]],
     signature: &[u8],
 ) -> KnownNodeCheck {
-    KNOWN_NODES.with(|cache| {
+    let check = KNOWN_NODES.with(|cache| {
         let cache = cache.borrow();
         let candidates = Candidates::of(id_org);
         let mut tried = Vec::new();
@@ -196,7 +196,12 @@ pub fn known_signer(
         } else {
             KnownNodeCheck::NotSigned(tried)
         }
-    })
+    });
+    if let KnownNodeCheck::Signed(signer) = &check {
+        // In use: the last of the address's nodes to be pushed out.
+        KNOWN_NODES.with(|c| c.borrow_mut().touch(node_ip, &signer.org_id));
+    }
+    check
 }
 
 /// Who signed a request of a node this isolate knows, and which of its messages.

@@ -209,11 +209,11 @@ fn the_cache_is_bounded_and_forgets() {
     let orgs = |cache: &NodeKeyCache, ip: &str| -> Vec<String> {
         cache.get(ip).iter().map(|k| k.org_id.clone()).collect()
     };
-    let mut cache = NodeKeyCache::new(2);
+    let mut cache = NodeKeyCache::new(5);
     cache.remember("192.0.2.1", node("a"));
     cache.remember("192.0.2.2", node("b"));
     cache.remember("192.0.2.2", node("c"));
-    assert_eq!(cache.len(), 2);
+    assert_eq!(cache.len(), 3);
     // Two organizations' nodes behind one address both stay known, the latest first;
     // one organization's node is remembered once, with its latest key.
     assert_eq!(orgs(&cache, "192.0.2.2"), ["c", "b"]);
@@ -222,19 +222,28 @@ fn the_cache_is_bounded_and_forgets() {
     cache.remember("192.0.2.2", rekeyed);
     assert_eq!(orgs(&cache, "192.0.2.2"), ["b", "c"]);
     assert_eq!(cache.get("192.0.2.2")[0].key_id, "b-new-key");
-    // At most NODES_PER_ADDRESS there: the least recently verified goes.
-    for org in ["d", "e", "f"] {
-        cache.remember("192.0.2.2", node(org));
-    }
-    assert_eq!(orgs(&cache, "192.0.2.2"), ["f", "e", "d", "b"]);
+    assert_eq!(cache.len(), 3);
+    // At most NODES_PER_ADDRESS there: the least recently used goes, and a node used
+    // on the warm path (touched) is first again.
+    cache.remember("192.0.2.2", node("d"));
+    cache.remember("192.0.2.2", node("e"));
+    assert_eq!(orgs(&cache, "192.0.2.2"), ["e", "d", "b", "c"]);
+    cache.touch("192.0.2.2", "c");
+    assert_eq!(orgs(&cache, "192.0.2.2"), ["c", "e", "d", "b"]);
+    cache.remember("192.0.2.2", node("f"));
+    assert_eq!(orgs(&cache, "192.0.2.2"), ["f", "c", "e", "d"]);
     assert_eq!(NODES_PER_ADDRESS, 4);
+    assert_eq!(cache.len(), 5);
     // Forgetting one organization's node keeps the others'.
     cache.forget("192.0.2.2", "e");
-    assert_eq!(orgs(&cache, "192.0.2.2"), ["f", "d", "b"]);
-    // Full in addresses: it starts over.
+    assert_eq!(orgs(&cache, "192.0.2.2"), ["f", "c", "d"]);
+    assert_eq!(cache.len(), 4);
+    // Full in nodes (five, over every address): it starts over.
     cache.remember("192.0.2.3", node("g"));
+    assert_eq!(cache.len(), 5);
+    cache.remember("192.0.2.4", node("h"));
     assert_eq!(cache.len(), 1);
     assert!(cache.get("192.0.2.1").is_empty());
-    cache.forget("192.0.2.3", "g");
+    cache.forget("192.0.2.4", "h");
     assert!(cache.is_empty());
 }
