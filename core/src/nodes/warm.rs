@@ -11,8 +11,11 @@
 //! everything the cold path's read decided (key still active, organization not
 //! banned, node still in that organization, timestamp strictly newer) is decided by
 //! the one conditional write, whose batch also reads back the row's state so the
-//! answer is exactly the cold path's ([`decide`]). Revocations and bans therefore
-//! take effect at once: the cache only ever saves the read, never a check.
+//! answer is exactly the cold path's ([`decide`]) — but for one thing the cold path
+//! would ask: a node that is not among its address's ten earliest must name its
+//! organization there, and one an isolate remembers (it named it once) need not.
+//! Revocations and bans take effect at once: the cache only ever saves the read,
+//! never a check.
 //!
 //! Writes only on change: a heartbeat whose fields equal the stored row's, while the
 //! row's last-seen is younger than `NODE_SEEN_RESOLUTION_SECONDS`, writes nothing
