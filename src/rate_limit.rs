@@ -1,11 +1,20 @@
 //! Rate limiting through Workers' rate-limiting bindings (policy: core::http::rate_limit).
 //!
 //! If a limiter itself fails, the request goes through and the failure is logged:
-//! limits protect capacity and slow guessing; correctness never depends on them.
+//! limits protect capacity and slow guessing; correctness never depends on them. A
+//! limiter the deploy does not bind (a release's new one not yet filled in) is logged
+//! once per isolate, not on every request it would have counted.
+
+use std::cell::RefCell;
 
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::rate_limit::PERIOD_SECONDS;
 use worker::{Env, Request};
+
+thread_local! {
+    /// The limiters this isolate found unbound, each logged once.
+    static UNBOUND: RefCell<std::collections::HashSet<String>> = RefCell::default();
+}
 
 /// The client's address as Cloudflare reports it.
 pub fn client_ip(req: &Request) -> String {
@@ -23,11 +32,19 @@ pub fn client_ip(req: &Request) -> String {
 /// request, by this one. The rest of the key is not logged: it names the network.
 pub async fn check(env: &Env, limiter: &str, key: String) -> Result<(), Problem> {
     let budget = key.split(':').next().unwrap_or_default().to_owned();
-    let outcome = match env.rate_limiter(limiter) {
-        Ok(binding) => binding.limit(key).await,
-        Err(e) => Err(e),
+    let binding = match env.rate_limiter(limiter) {
+        Ok(binding) => binding,
+        Err(e) => {
+            if UNBOUND.with(|unbound| unbound.borrow_mut().insert(limiter.to_owned())) {
+                worker::console_error!(
+                    "rate limiter {limiter} unavailable (not bound in this deploy: its limit \
+                     is off; logged once per isolate): {e}"
+                );
+            }
+            return Ok(());
+        }
     };
-    match outcome {
+    match binding.limit(key).await {
         Ok(o) if !o.success => {
             worker::console_log!(
                 r#"{{"msg":"rate_limited","limiter":"{limiter}","budget":"{budget}"}}"#

@@ -1,7 +1,7 @@
 //! Starting a worker's process: `wrangler dev` on free loopback ports over a state
 //! directory (or, without the DevTools inspector, wrangler's API through
-//! tests/start-worker.mjs), and the wrangler.toml copy without one binding that the
-//! fault tests boot from. lib.rs's [`crate::TestApp`] owns what this starts.
+//! tests/start-worker.mjs), and the wrangler.toml copies that the fault tests (one
+//! binding left out) and the fleet budget's test (one limit lowered) boot from. lib.rs's [`crate::TestApp`] owns what this starts.
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -11,11 +11,49 @@ use std::process::{Child, Stdio};
 use crate::abort_cleanup;
 use crate::setup::{free_port, node_in, project_root, wrangler_in};
 
-/// `text` (a wrangler.toml) without the table holding `binding = "<binding>"`, its
-/// relative paths made absolute so the copy works from anywhere. Only the top-level
-/// (local) configuration is kept: `[env.*]` tables (production) never run here.
+/// `text` (a wrangler.toml) without the table holding `binding = "<binding>"` (or, a
+/// rate limiter's, `name = "<binding>"`), its relative paths made absolute so the copy
+/// works from anywhere. Only the top-level (local) configuration is kept: `[env.*]`
+/// tables (production) never run here.
 pub(crate) fn config_without_binding(text: &str, binding: &str, root: &Path) -> String {
-    let root = root.display();
+    let mut tables = local_tables(text);
+    let declares = |t: &String| {
+        let name = format!("name = \"{binding}\"");
+        let declaration = format!("binding = \"{binding}\"");
+        t.lines().any(|l| l.trim() == declaration)
+            || (t.starts_with("[[ratelimits]]") && t.lines().any(|l| l.trim() == name))
+    };
+    let before = tables.len();
+    tables.retain(|t| !declares(t));
+    assert_eq!(tables.len() + 1, before, "one table declares {binding}");
+    assembled(&tables, root)
+}
+
+/// `text` (a wrangler.toml) with the rate limiter `name` allowing `limit` a period
+/// instead of its own figure, as [`config_without_binding`] makes a copy.
+pub(crate) fn config_with_limit(text: &str, name: &str, limit: u32, root: &Path) -> String {
+    let mut tables = local_tables(text);
+    let declaration = format!("name = \"{name}\"");
+    let limiter = tables
+        .iter_mut()
+        .find(|t| t.starts_with("[[ratelimits]]") && t.lines().any(|l| l.trim() == declaration))
+        .unwrap_or_else(|| panic!("a [[ratelimits]] table declares {declaration}"));
+    let simple = limiter
+        .lines()
+        .find(|l| l.starts_with("simple = { limit = "))
+        .expect("a simple limit")
+        .to_string();
+    let period = simple.split_once(", period").expect("a period").1;
+    *limiter = limiter.replace(
+        &simple,
+        &format!("simple = {{ limit = {limit}, period{period}"),
+    );
+    assembled(&tables, root)
+}
+
+/// The top-level tables of a wrangler.toml, the lines before the first one as the
+/// first: `[env.*]` tables are left out.
+fn local_tables(text: &str) -> Vec<String> {
     let mut tables: Vec<String> = Vec::new();
     let mut in_env = false;
     for line in text.lines() {
@@ -32,10 +70,12 @@ pub(crate) fn config_without_binding(text: &str, binding: &str, root: &Path) -> 
         table.push_str(line);
         table.push('\n');
     }
-    let declaration = format!("binding = \"{binding}\"");
-    let before = tables.len();
-    tables.retain(|t| !t.lines().any(|l| l.trim() == declaration));
-    assert_eq!(tables.len() + 1, before, "one table declares {declaration}");
+    tables
+}
+
+/// `tables` as one config whose relative paths point into the project at `root`.
+fn assembled(tables: &[String], root: &Path) -> String {
+    let root = root.display();
     tables
         .concat()
         .replace("main = \"src/", &format!("main = \"{root}/src/"))

@@ -48,7 +48,7 @@ mod traffic;
 pub use backup::spawn_app_restored;
 pub use email::SentEmail;
 pub use http::TestResponse;
-use launch::{config_without_binding, start_wrangler};
+use launch::{config_with_limit, config_without_binding, start_wrangler};
 pub use launch::{inspector_off, without_inspector};
 use setup::{build_once, copy_dir};
 pub use setup::{dev_var, group_alive, kill_group, project_root};
@@ -93,18 +93,30 @@ pub fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     boot(vars, |_| None)
 }
 
-/// Boots the worker from a copy of wrangler.toml without the binding table that
-/// declares `binding` (e.g. `[[kv_namespaces]]` for `NONCES`): that dependency is
-/// down for the whole run, every call to it fails.
-pub fn spawn_app_without_binding(binding: &str) -> TestApp {
-    boot(&[], |state| {
+/// Boots the worker, with `vars`, from a copy of wrangler.toml without the binding
+/// table that declares `binding` (e.g. `[[kv_namespaces]]` for `NONCES`): that
+/// dependency is down for the whole run, every call to it fails.
+pub fn spawn_app_without_binding(binding: &str, vars: &[(&str, &str)]) -> TestApp {
+    boot_from_copy(vars, |text| {
+        config_without_binding(text, binding, &project_root())
+    })
+}
+
+/// Boots the worker, with `vars`, from a copy of wrangler.toml whose rate limiter
+/// `name` allows `limit` a minute: for a budget too large for this machine to spend
+/// within one of the limiter's windows.
+pub fn spawn_app_with_limit(vars: &[(&str, &str)], name: &str, limit: u32) -> TestApp {
+    boot_from_copy(vars, |text| {
+        config_with_limit(text, name, limit, &project_root())
+    })
+}
+
+/// [`boot`] from the config `edit` makes of the project's wrangler.toml.
+fn boot_from_copy(vars: &[(&str, &str)], edit: impl FnOnce(&str) -> String) -> TestApp {
+    boot(vars, |state| {
         let config = state.join("wrangler.toml");
         let text = fs::read_to_string(project_root().join("wrangler.toml")).expect("wrangler.toml");
-        fs::write(
-            &config,
-            config_without_binding(&text, binding, &project_root()),
-        )
-        .expect("write config");
+        fs::write(&config, edit(&text)).expect("write config");
         // wrangler reads local secrets next to the config it is given.
         fs::copy(project_root().join(".dev.vars"), state.join(".dev.vars"))
             .expect("copy .dev.vars");

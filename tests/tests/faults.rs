@@ -120,7 +120,7 @@ fn a_d1_failure_during_register_does_not_burn_the_signature() {
 #[test]
 fn register_fails_closed_when_kv_is_unavailable() {
     // No NONCES namespace at all: every replay check fails, as in a KV outage.
-    let app = gatehouse_e2e::spawn_app_without_binding("NONCES");
+    let app = gatehouse_e2e::spawn_app_without_binding("NONCES", &[]);
     use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
     let key = seed_org(&app, "acme", 2048);
     let body = signed(&key, &fields("203.0.113.7", now_ms(), Some("acme")));
@@ -173,4 +173,41 @@ fn register_fails_closed_when_kv_is_unavailable() {
         .parse()
         .unwrap();
     assert!((10..=40).contains(&retry_after), "{retry_after}");
+}
+
+#[test]
+fn a_deploy_without_a_rate_limiter_keeps_the_others_and_says_so_once() {
+    // A release's new limiter not yet filled in (docs/deploying.md): its count is off,
+    // the others still count, and the log says so once, not on every request.
+    let app =
+        gatehouse_e2e::spawn_app_without_binding("NODE_FLEET_LIMITER", &[("RATE_LIMITS", "on")]);
+    let post = |ip: &str| {
+        app.request(
+            "POST",
+            "/register",
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(b"{}"),
+        )
+    };
+    let attempt = gatehouse_e2e::rate_window::in_one_window(20, |attempt| {
+        let ip = format!("2001:db8:{:x}:1::1", 0x900 + attempt);
+        for i in 0..60 {
+            assert_eq!(post(&ip).status, 400, "request {i} from {ip}");
+        }
+    });
+    // The address's own budget (NODE_LIMITER) still holds.
+    assert_eq!(
+        post(&format!("2001:db8:{:x}:1::1", 0x900 + attempt)).status,
+        429
+    );
+    let log = app.wait_for_log(r#""limiter":"NODE_LIMITER""#);
+    assert_eq!(
+        log.matches("rate limiter NODE_FLEET_LIMITER unavailable")
+            .count(),
+        1,
+        "{log}"
+    );
 }

@@ -77,19 +77,18 @@ pub enum WarmOutcome {
 }
 
 /// The outcome of a warm write for a request signed by `org_id`'s key at `signed_at_ms`,
-/// in the cold path's order of checks (organization, then signature, then timestamp).
+/// as the cold path's read would decide it: the key first (the cold path reads active
+/// keys only, so a revoked one, in a banned organization or not, is for it to answer),
+/// then the organization, then the timestamp.
 pub fn decide(applied: bool, org_id: &str, signed_at_ms: i64, state: &StoredState) -> WarmOutcome {
     if applied {
         return WarmOutcome::Stored;
     }
-    if state.node_org.as_deref() != Some(org_id) {
+    if state.node_org.as_deref() != Some(org_id) || !state.key_active {
         return WarmOutcome::Recheck;
     }
     if state.org_banned != Some(false) {
         return WarmOutcome::OrgUnusable;
-    }
-    if !state.key_active {
-        return WarmOutcome::Recheck;
     }
     if state.replays(signed_at_ms) {
         return WarmOutcome::Replay;

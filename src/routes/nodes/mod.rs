@@ -172,36 +172,37 @@ pub fn known_signer(
     messages: &[&[u8]],
     signature: &[u8],
 ) -> KnownNodeCheck {
-    let check = KNOWN_NODES.with(|cache| {
-        let cache = cache.borrow();
+    KNOWN_NODES.with(|cache| {
+        let mut cache = cache.borrow_mut();
         let candidates = Candidates::of(id_org);
         let mut tried = Vec::new();
+        let mut signer = None;
         for known in cache.get(node_ip) {
             if !candidates.admits(&known.org_id) {
                 continue;
             }
             match signed_message(&known.key_id, &known.public_key_pem, messages, signature) {
                 Some(message) => {
-                    return KnownNodeCheck::Signed(KnownSigner {
+                    signer = Some(KnownSigner {
                         org_id: known.org_id.clone(),
                         key_id: known.key_id.clone(),
                         message,
-                    })
+                    });
+                    break;
                 }
                 None => tried.push(known.key_id.clone()),
             }
         }
-        if tried.is_empty() {
+        if let Some(signer) = signer {
+            // In use: the last of the address's nodes to be pushed out.
+            cache.touch(node_ip, &signer.org_id);
+            KnownNodeCheck::Signed(signer)
+        } else if tried.is_empty() {
             KnownNodeCheck::Unknown
         } else {
             KnownNodeCheck::NotSigned(tried)
         }
-    });
-    if let KnownNodeCheck::Signed(signer) = &check {
-        // In use: the last of the address's nodes to be pushed out.
-        KNOWN_NODES.with(|c| c.borrow_mut().touch(node_ip, &signer.org_id));
-    }
-    check
+    })
 }
 
 /// Who signed a request of a node this isolate knows, and which of its messages.

@@ -180,6 +180,17 @@ const UNCHANGED: &str = "(?11 > 0 AND nodes.provider IS ?2 AND nodes.status IS ?
 const SECRETS_FETCHED: &str =
     "(?12 <> '' AND EXISTS (SELECT 1 FROM secrets_fetches WHERE nonce = ?12))";
 
+/// At write time, key `key` is active in organization `org` and `org` is not banned
+/// (SQL parameters, e.g. `?7`, `?6`): every node write's own check, so a revocation or
+/// ban that lands after the request's read still stops the write.
+fn signer_usable(key: &str, org: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM org_keys WHERE id = {key} AND org_id = {org} AND \
+         revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations WHERE id = {org} \
+         AND banned = 0)"
+    )
+}
+
 /// [`upsert_node`]'s write, built once per isolate (it runs on every cold registration).
 /// A new node is `listed` (the public directory's, migration 0022) when its organization
 /// is a network provider: it is not banned, or nothing is inserted. Setting it here
@@ -189,10 +200,8 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
         "INSERT INTO nodes (ip, provider, status, region, version, org_id, key_id, \
          last_signed_at_ms, created_at_ms, updated_at_ms, node_services, listed) SELECT ?1, \
          ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, (SELECT network_provider = 1 FROM \
-         organizations WHERE id = ?6) WHERE EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 \
-         AND org_id = ?6 AND revoked_at_ms IS NULL) AND EXISTS (SELECT 1 FROM organizations \
-         WHERE id = ?6 AND banned = 0) AND NOT EXISTS (SELECT 1 FROM node_tombstones WHERE \
-         org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) AND NOT {SECRETS_FETCHED} \
+         organizations WHERE id = ?6) WHERE {} AND NOT EXISTS (SELECT 1 FROM node_tombstones \
+         WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) AND NOT {SECRETS_FETCHED} \
          AND (EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1) OR \
          (SELECT node_count FROM organizations WHERE id = ?6) < ?13) \
          ON CONFLICT (org_id, ip) DO \
@@ -200,7 +209,8 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
          excluded.region, version = excluded.version, key_id = excluded.key_id, node_services \
          = excluded.node_services, last_signed_at_ms = excluded.last_signed_at_ms, \
          updated_at_ms = excluded.updated_at_ms WHERE excluded.last_signed_at_ms > \
-         nodes.last_signed_at_ms AND NOT {UNCHANGED}"
+         nodes.last_signed_at_ms AND NOT {UNCHANGED}",
+        signer_usable("?7", "?6")
     )
 });
 
@@ -209,10 +219,9 @@ static UPDATE_REGISTERED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, \
          key_id = ?7, last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 \
-         WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND EXISTS (SELECT 1 \
-         FROM org_keys WHERE id = ?7 AND org_id = ?6 AND revoked_at_ms IS NULL) AND \
-         EXISTS (SELECT 1 FROM organizations WHERE id = ?6 AND banned = 0) AND NOT \
-         {UNCHANGED} AND NOT {SECRETS_FETCHED}"
+         WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND {} AND NOT \
+         {UNCHANGED} AND NOT {SECRETS_FETCHED}",
+        signer_usable("?7", "?6")
     )
 });
 

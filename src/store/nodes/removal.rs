@@ -2,6 +2,7 @@
 //! deletion, each leaving a tombstone at the node's last signed time so that no
 //! captured earlier registration brings it back, and the tombstones' own retention.
 
+use super::signer_usable;
 use crate::store::db::{Statement, Trip};
 use crate::store::org_changes::{actor_may_change, actor_read, stopped, Actor, Stopped};
 use crate::store::{changes, num, text, Db, Route};
@@ -31,11 +32,12 @@ pub async fn unregister(
         num(retention.now_ms),
         text(key_id),
     ];
-    let condition = "org_id = ?1 AND ip = ?2 AND last_signed_at_ms < ?3 AND EXISTS \
-         (SELECT 1 FROM org_keys WHERE id = ?5 AND org_id = ?1 AND revoked_at_ms IS NULL) \
-         AND EXISTS (SELECT 1 FROM organizations WHERE id = ?1 AND banned = 0)";
+    let condition = format!(
+        "org_id = ?1 AND ip = ?2 AND last_signed_at_ms < ?3 AND {}",
+        signer_usable("?5", "?1")
+    );
     let statements = vec![
-        db.statement(tombstone("?3", condition, "?4"), &args),
+        db.statement(tombstone("?3", &condition, "?4"), &args),
         db.statement(format!("DELETE FROM nodes WHERE {condition}"), &args),
         sweep_tombstones(&db, retention),
     ];

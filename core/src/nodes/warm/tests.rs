@@ -29,7 +29,7 @@ fn an_unchanged_heartbeat_newer_than_the_last_change_is_answered_unwritten() {
     assert_eq!(decide(false, "o", 10, &unchanged), WarmOutcome::Replay);
     assert!(!cold_unchanged("o", 10, &unchanged));
     // Every refusal still comes first: ban, revocation, another organization.
-    assert_ban_and_revocation_come_first(&unchanged);
+    assert_revocation_then_ban_come_first(&unchanged);
     assert!(!cold_unchanged("p", 11, &unchanged));
     // A node with no row cannot be unchanged (a first registration always writes).
     let gone = StoredState {
@@ -60,13 +60,14 @@ fn a_signature_secrets_already_answered_is_a_replay_on_either_path() {
         ..state(None, None, true, Some(false))
     };
     assert_eq!(cold_refusal(&new_node, 11, MAX), ColdRefusal::Replay);
-    // A ban still comes first, and a revoked key is still read again.
-    assert_ban_and_revocation_come_first(&fetched);
+    // A revoked key is still read again, and a ban still comes before the timestamp.
+    assert_revocation_then_ban_come_first(&fetched);
 }
 
-/// Whatever else `base` says, a ban (since) answers as such and a revoked key is
-/// read again on the cold path, for `o`'s request signed at 11.
-fn assert_ban_and_revocation_come_first(base: &StoredState) {
+/// Whatever else `base` says, a revoked key is read again on the cold path (banned
+/// organization or not: the cold path reads active keys only, so it answers that no
+/// key verifies), and a ban (since) answers as such, for `o`'s request signed at 11.
+fn assert_revocation_then_ban_come_first(base: &StoredState) {
     let banned = StoredState {
         org_banned: Some(true),
         ..base.clone()
@@ -77,6 +78,11 @@ fn assert_ban_and_revocation_come_first(base: &StoredState) {
         ..base.clone()
     };
     assert_eq!(decide(false, "o", 11, &revoked), WarmOutcome::Recheck);
+    let both = StoredState {
+        key_active: false,
+        ..banned
+    };
+    assert_eq!(decide(false, "o", 11, &both), WarmOutcome::Recheck);
 }
 
 #[test]
@@ -92,10 +98,10 @@ fn a_failed_write_answers_as_the_cold_path_would() {
     let ok = state(Some("o"), Some(10), true, Some(false));
     assert_eq!(decide(false, "o", 10, &ok), WarmOutcome::Replay);
     assert_eq!(decide(false, "o", 9, &ok), WarmOutcome::Replay);
-    // Banned (or deleted) organization first, as the cold path checks it first.
+    // A banned (or deleted) organization before the timestamp, as the cold path checks it.
     let banned = state(Some("o"), Some(10), true, Some(true));
     assert_eq!(decide(false, "o", 9, &banned), WarmOutcome::OrgUnusable);
-    let gone = state(Some("o"), Some(10), false, None);
+    let gone = state(Some("o"), Some(10), true, None);
     assert_eq!(decide(false, "o", 11, &gone), WarmOutcome::OrgUnusable);
 }
 
