@@ -12,8 +12,9 @@ use gatehouse_core::http::rate_limit::PERIOD_SECONDS;
 use worker::{Env, Request};
 
 thread_local! {
-    /// The limiters this isolate found unbound, each logged once.
-    static UNBOUND: RefCell<std::collections::HashSet<String>> = RefCell::default();
+    /// The limiters this isolate found unbound (a handful of names at most), each
+    /// logged once.
+    static UNBOUND: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The client's address as Cloudflare reports it.
@@ -30,12 +31,20 @@ pub fn client_ip(req: &Request) -> String {
 /// code: `login`, `notice`, …): the request's own line says only `RATE_LIMITED`, and an
 /// operator tells a /48's refusal from a /64's, or a paced notice from a refused
 /// request, by this one. The rest of the key is not logged: it names the network.
-pub async fn check(env: &Env, limiter: &str, key: String) -> Result<(), Problem> {
+pub async fn check(env: &Env, limiter: &'static str, key: String) -> Result<(), Problem> {
     let budget = key.split(':').next().unwrap_or_default().to_owned();
     let binding = match env.rate_limiter(limiter) {
         Ok(binding) => binding,
         Err(e) => {
-            if UNBOUND.with(|unbound| unbound.borrow_mut().insert(limiter.to_owned())) {
+            let first = UNBOUND.with(|unbound| {
+                let mut unbound = unbound.borrow_mut();
+                let first = !unbound.contains(&limiter);
+                if first {
+                    unbound.push(limiter);
+                }
+                first
+            });
+            if first {
                 worker::console_error!(
                     "rate limiter {limiter} unavailable (not bound in this deploy: its limit \
                      is off; logged once per isolate): {e}"

@@ -29,6 +29,16 @@ const COMMANDS: &[&[&str]] = &[
     &["admin", "node-env-delete"],
     &["admin", "revoke-key"],
     &["admin", "end-sign-ins"],
+    &["admin", "stats"],
+    &["admin", "stale-nodes"],
+    &["admin", "node-env-reseal"],
+    &["admin", "delete-account"],
+    &["admin", "delete-accounts-at"],
+    &["admin", "export-account"],
+    &["admin", "set-role"],
+    &["admin", "block-domain"],
+    &["admin", "unblock-domain"],
+    &["admin", "blocked-domains"],
     &["completions"],
 ];
 

@@ -142,6 +142,9 @@ fn signed_node_routes_are_bounded_per_48_at_a_fleets_pace() {
         )
     };
     let signed = ["/register", "/unregister", "/secrets"];
+    // The refusals are asked within the burst's window too (a window's end between
+    // them would start the /48's count afresh).
+    let mut refused = Vec::new();
     let attempt = in_one_window(30, |attempt| {
         std::thread::scope(|s| {
             for net in 0..5 {
@@ -154,14 +157,21 @@ fn signed_node_routes_are_bounded_per_48_at_a_fleets_pace() {
                     }
                 });
             }
-        })
+        });
+        let wide = format!("2001:db8:{:x}", 0x700 + attempt);
+        refused = signed
+            .iter()
+            .map(|&path| (path, post(path, &format!("{wide}:ff::1"))))
+            .collect();
     });
-    let wide = format!("2001:db8:{:x}", 0x700 + attempt);
-    for path in signed {
-        let refused = post(path, &format!("{wide}:ff::1"));
+    for (path, refused) in refused {
         assert_eq!(refused.status, 429, "{path}: {}", refused.body);
         assert_eq!(refused.header("retry-after"), Some("60"), "{path}");
     }
+    // By the /48's own budget (the /64 :ff:: is fresh).
+    app.wait_for_log(r#""limiter":"NODE_FLEET_LIMITER""#);
+    assert!(app.log().contains(r#""limiter":"NODE_FLEET_LIMITER""#));
+    let wide = format!("2001:db8:{:x}", 0x700 + attempt);
     // Another /48, an IPv4 address and the /48's own node-secret budget still pass.
     for (path, ip) in [
         ("/register", "2001:db8:ffff:1::1"),

@@ -206,18 +206,24 @@ fn revoked_keys_and_banned_organizations_no_longer_verify() {
         &app.post_json("/register", &signed(&key2, &fields("192.0.2.11", t, None))),
         "Invalid signature (a node's first registration must also name its organization",
     );
-    // A node this worker has verified (its warm path) answers as the cold path reads:
-    // a ban is the ban; a revoked key, in a banned organization or not, verifies nothing.
+    // A node this worker has verified (its warm path: one round trip) answers as the
+    // cold path reads: a ban is the ban; a revoked key, in a banned organization or
+    // not, verifies nothing (the warm write, then the cold path's read).
     let key3 = seed_org(app, "org-z", 2048);
     let at = |t| signed(&key3, &fields("192.0.2.12", t, Some("org-z")));
     assert_eq!(app.post_json("/register", &at(t)).status, 200);
     app.d1_query("UPDATE organizations SET banned = 1 WHERE id = 'org-z'");
-    assert_refused(
-        &app.post_json("/register", &at(t + 1)),
-        "Unknown or banned organization",
-    );
+    let banned = app.post_json("/register", &at(t + 1));
+    assert_refused(&banned, "Unknown or banned organization");
+    assert_eq!(banned.d1_round_trips(), (1, 1), "the warm path's one write");
     app.d1_query("UPDATE org_keys SET revoked_at_ms = 1 WHERE id = 'org-z-key'");
-    assert_refused(&app.post_json("/register", &at(t + 2)), "Invalid signature");
+    let revoked = app.post_json("/register", &at(t + 2));
+    assert_refused(&revoked, "Invalid signature");
+    assert_eq!(
+        revoked.d1_round_trips(),
+        (2, 2),
+        "the warm write, then the cold read"
+    );
 }
 
 #[test]

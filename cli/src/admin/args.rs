@@ -5,6 +5,11 @@
 use clap::{ArgGroup, Args, Subcommand};
 use std::path::PathBuf;
 
+mod domain_block;
+mod node_env;
+pub use domain_block::*;
+pub use node_env::*;
+
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin ban ORG_ID --remote\n  gatehouse-cli admin find-org ada@acme.io --local\n\nWith --remote, set CLOUDFLARE_ENV=production: wrangler then uses the database [env.production]\nnames; without it, the top-level (local-only) configuration, whose database id is a placeholder.\n\nOutside the project directory, set WRANGLER to the project's wrangler and pass --config:\n  CLOUDFLARE_ENV=production WRANGLER=~/gatehouse/node_modules/.bin/wrangler \\\n    gatehouse-cli admin show-org ORG_ID --remote --config ~/gatehouse/wrangler.toml"
@@ -137,6 +142,23 @@ pub enum AdminCommand {
         after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --remote --dry-run\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --remote"
     )]
     DeleteAccountsAt(DeleteAccountsAtArgs),
+    /// Refuse sign-ups with an address at DOMAIN or any of its subdomains (403
+    /// FORBIDDEN), from now on. Accounts already there are kept and sign in as before:
+    /// delete-accounts-at erases those at the domain itself. Block first, then erase.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin block-domain spam.example --remote"
+    )]
+    BlockDomain(DomainTarget),
+    /// Accept sign-ups at DOMAIN (and its subdomains) again.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin unblock-domain spam.example --remote"
+    )]
+    UnblockDomain(DomainTarget),
+    /// The blocked domains, as JSON, most recently blocked first.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin blocked-domains --remote"
+    )]
+    BlockedDomains(BlockedDomainsArgs),
     /// Everything stored about a person, as JSON (their request to see it): the
     /// account, memberships, sign-ins with their devices, known networks, login
     /// failure counters, verification and reset links, and the audit entries of what
@@ -221,78 +243,6 @@ pub struct KeyTarget {
     pub place: Place,
 }
 
-#[derive(Debug, Args)]
-pub struct NodeEnvTarget {
-    /// The organization's id, e.g. 25c4d363-3ac7-4427-954b-187a3b6a7456.
-    #[arg(value_name = "ORG_ID")]
-    pub org: String,
-    /// The service: s3, gcs or blob, e.g. s3.
-    #[arg(value_name = "SERVICE")]
-    pub service: String,
-    #[command(flatten)]
-    pub place: Place,
-}
-
-#[derive(Debug, Args)]
-pub struct NodeEnvSetArgs {
-    #[command(flatten)]
-    pub target: NodeEnvTarget,
-    /// The env file to store (text, at most 32 KiB), e.g. --file s3.env.
-    #[arg(long, value_name = "FILE")]
-    pub file: PathBuf,
-    /// The worker's NODE_ENV_KEY (64 hex digits): the same key, or the worker cannot
-    /// open what this stores (--url checks it). Read from the environment, never
-    /// echoed, e.g. NODE_ENV_KEY=$(grep '^NODE_ENV_KEY=' .dev.vars | cut -d= -f2).
-    #[arg(long, env = "NODE_ENV_KEY", hide_env_values = true, value_name = "HEX")]
-    pub node_env_key: String,
-    #[command(flatten)]
-    pub worker: WorkerKeyCheck,
-}
-
-/// Where a command that seals asks the worker which NODE_ENV_KEY it holds.
-#[derive(Debug, Args)]
-#[group(skip)]
-pub struct WorkerKeyCheck {
-    /// The worker's base URL. Before writing anything, its GET /health must name the
-    /// NODE_ENV_KEY given here as the worker's own (keyIds.nodeEnv), so that nothing is
-    /// sealed under a key the worker does not open, e.g. --url
-    /// https://gatehouse.acme-storage.net or --url http://127.0.0.1:8787.
-    #[arg(long, required_unless_present = "no_worker_check")]
-    pub url: Option<String>,
-    /// Trust only the CA certificates in this PEM file for an https:// --url, e.g.
-    /// --ca-cert ./ca.pem. Also read from GATEHOUSE_CA_CERT.
-    #[arg(long, value_name = "FILE", env = "GATEHOUSE_CA_CERT")]
-    pub ca_cert: Option<PathBuf>,
-    /// Seal without asking the worker (it cannot be reached from here): NODE_ENV_KEY
-    /// must then be the worker's current key, which nothing checks, e.g.
-    /// --no-worker-check.
-    #[arg(long, conflicts_with = "url")]
-    pub no_worker_check: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct NodeEnvResealArgs {
-    #[command(flatten)]
-    pub place: Place,
-    /// The new NODE_ENV_KEY (64 hex digits), the one rows are sealed under: the
-    /// worker's current key (--url checks it). Read from the environment, never
-    /// echoed, e.g. NODE_ENV_KEY=$(openssl rand -hex 32) once it is the worker's.
-    #[arg(long, env = "NODE_ENV_KEY", hide_env_values = true, value_name = "HEX")]
-    pub node_env_key: String,
-    /// The NODE_ENV_KEY being retired (64 hex digits), which rows still sealed under it
-    /// open with. Read from the environment, never echoed, e.g.
-    /// NODE_ENV_KEY_PREVIOUS=<the worker's NODE_ENV_KEY_PREVIOUS>.
-    #[arg(
-        long,
-        env = "NODE_ENV_KEY_PREVIOUS",
-        hide_env_values = true,
-        value_name = "HEX"
-    )]
-    pub previous_node_env_key: String,
-    #[command(flatten)]
-    pub worker: WorkerKeyCheck,
-}
-
 /// Which database: wrangler's own flags. Exactly one of --local and --remote.
 #[derive(Debug, Args)]
 #[group(skip)]
@@ -317,7 +267,7 @@ pub struct Place {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// With --remote, a command that bans, revokes, ends sign-ins, deletes an account,
-    /// sets a role or changes an environment asks you to type its target first; --yes skips that (needed without
+    /// sets a role, changes an environment or blocks a domain asks you to type its target first; --yes skips that (needed without
     /// a terminal, e.g. in a script), e.g. --remote --yes.
     #[arg(long)]
     pub yes: bool,

@@ -4,12 +4,14 @@
 //! (`--local`, with `--persist-to DIR` when the worker keeps its state elsewhere) or
 //! the deployed database (`--remote`, with wrangler's own login), so it needs nothing
 //! but the project's wrangler and works the same on both. The command line is in
-//! `args.rs`, the SQL in `sql/` (`mod.rs`, and `person.rs` for people's accounts), the
-//! commands beyond a statement or two in `incident.rs`, `node_env.rs`, `person.rs` and
-//! `domain_erasure.rs`; and `rows.rs` turns stored epoch milliseconds into RFC 3339 for the operator's eyes.
+//! `args.rs` (and `args/`), the SQL in `sql/` (`mod.rs`, `person.rs` for people's
+//! accounts and `domain.rs` for a domain's), the
+//! commands beyond a statement or two in `incident.rs`, `node_env.rs`, `person.rs`,
+//! `domain_erasure.rs` and `domain_block.rs`; and `rows.rs` turns stored epoch milliseconds into RFC 3339 for the operator's eyes.
 
 pub mod args;
 mod d1;
+mod domain_block;
 mod domain_erasure;
 mod incident;
 mod node_env;
@@ -91,6 +93,9 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
         }
         AdminCommand::DeleteAccount(a) => person::delete_account(&a),
         AdminCommand::DeleteAccountsAt(a) => domain_erasure::delete_accounts_at(&a),
+        AdminCommand::BlockDomain(t) => domain_block::block(&t),
+        AdminCommand::UnblockDomain(t) => domain_block::unblock(&t),
+        AdminCommand::BlockedDomains(a) => domain_block::list(&a.place),
         AdminCommand::ExportAccount(a) => person::export_account(&a),
         AdminCommand::SetRole(a) => person::set_role(&a),
     }

@@ -47,6 +47,12 @@ impl Email {
         self.0.rsplit_once('@').map_or("", |(_, d)| d)
     }
 
+    /// The names under which an operator may have blocked this address's domain
+    /// (`admin block-domain`): [`blockable_names`] of it.
+    pub fn blockable_domains(&self) -> Vec<&str> {
+        blockable_names(self.domain())
+    }
+
     /// The mailbox this address delivers to, when it is an alias of another address:
     /// `ada+anything@x` delivers to `ada@x` (subaddressing, which nearly every provider
     /// offers), and at Gmail dots are ignored (`a.d.a@gmail.com` and
@@ -69,6 +75,22 @@ impl Email {
     }
 }
 
+/// `domain` and each parent of it of two labels or more (`x.mail.acme.io`,
+/// `mail.acme.io`, `acme.io`): the names whose block (`admin block-domain`) holds for
+/// an address at `domain`, so that a block holds for subdomains too.
+pub fn blockable_names(domain: &str) -> Vec<&str> {
+    let mut names = vec![domain];
+    let mut rest = domain;
+    while let Some((_, parent)) = rest.split_once('.') {
+        if !parent.contains('.') {
+            break;
+        }
+        names.push(parent);
+        rest = parent;
+    }
+    names
+}
+
 /// A DNS name with at least two labels and a non-numeric top-level label.
 pub fn is_domain(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();
@@ -89,6 +111,17 @@ pub fn is_domain(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_of_a_domain_is_looked_up_for_it_and_its_parents_of_two_labels() {
+        let names = |a: &str| Email::parse(a).unwrap().blockable_domains().join(" ");
+        assert_eq!(names("ada@acme.io"), "acme.io");
+        assert_eq!(
+            names("ada@x.Mail.acme.io"),
+            "x.mail.acme.io mail.acme.io acme.io"
+        );
+        assert_eq!(names("ada@example.co.uk"), "example.co.uk co.uk");
+    }
 
     #[test]
     fn valid_addresses_are_normalized() {

@@ -108,9 +108,10 @@ pub fn cold_unchanged(org_id: &str, signed_at_ms: i64, state: &StoredState) -> b
 }
 
 /// Why the cold path's write (after its read and the signature check) did not apply,
-/// from the same read-back: something changed in between. In the cold path's order of
-/// checks: the organization (banned or gone), the key (revoked), else a replay (a
-/// concurrent newer request, a tombstone, or a signature `/secrets` already answered).
+/// from the same read-back: something changed in between. The organization first
+/// (banned or gone), then the key (revoked: when both changed in between, the answer is
+/// the ban's), else a replay (a concurrent newer request, a tombstone, or a signature
+/// `/secrets` already answered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColdRefusal {
     OrgUnusable,

@@ -13,25 +13,32 @@ gatehouse_core::d1_row! {
     }
 }
 
-/// What sign-up reads before deciding: the user with this email, and whether the
-/// domain is a free-mail provider's. Not whether an organization claimed the domain:
-/// a sign-up founds its own either way (core::account::signup::pending_domain).
+/// What sign-up reads before deciding: the user with this email, whether the
+/// organization's domain is a free-mail provider's, and whether an operator blocked
+/// sign-ups at the address's domain (migration 0025). Not whether an organization
+/// claimed the domain: a sign-up founds its own either way
+/// (core::account::signup::pending_domain).
 pub struct SignupContext {
     pub user: Option<ExistingUser>,
     pub free_mail: bool,
+    pub blocked: bool,
 }
 
 gatehouse_core::d1_row! {
-    struct FreeMail {
+    struct DomainStanding {
         free: i64,
+        blocked: i64,
     }
 }
 
-/// One read batch (see [`SignupContext`]).
+/// One read batch (see [`SignupContext`]). `blockable`: the names a block of the
+/// address's domain may have (core's `Email::blockable_domains`), each a primary-key
+/// lookup.
 pub async fn signup_context(
     db: &Db,
     email: &str,
     domain: Option<&str>,
+    blockable: &[&str],
 ) -> Result<SignupContext, Problem> {
     let what = "accounts.signup_context";
     let db = db.trip(Route::Replica, what);
@@ -39,16 +46,20 @@ pub async fn signup_context(
         "SELECT email_verified_at_ms FROM users WHERE email = ?1",
         &[text(email)],
     );
-    let free_mail = db.statement(
-        "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = ?1) AS free",
-        &[opt_text(domain)],
+    let blockable = serde_json::to_string(blockable).map_err(|_| Problem::Internal)?;
+    let standing = db.statement(
+        "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = ?1) AS free, \
+         EXISTS (SELECT 1 FROM blocked_domains WHERE domain IN \
+         (SELECT value FROM json_each(?2))) AS blocked",
+        &[opt_text(domain), text(&blockable)],
     );
-    let results = db.batch(vec![user, free_mail]).await?;
+    let results = db.batch(vec![user, standing]).await?;
+    let standing = rows::<DomainStanding>(&results, 1, what)?;
+    let standing = standing.first();
     Ok(SignupContext {
         user: rows::<ExistingUser>(&results, 0, what)?.into_iter().next(),
-        free_mail: rows::<FreeMail>(&results, 1, what)?
-            .first()
-            .is_some_and(|f| f.free != 0),
+        free_mail: standing.is_some_and(|d| d.free != 0),
+        blocked: standing.is_some_and(|d| d.blocked != 0),
     })
 }
 

@@ -1,5 +1,6 @@
 //! `admin delete-accounts-at DOMAIN`'s SQL: the plan, and the calls that each erase a
-//! batch of the domain's accounts (person.rs's erasure) and read the next batch.
+//! batch of the domain's accounts (person.rs's erasure) and read the next batch; and
+//! the domain blocks that keep sign-ups there out (migration 0025).
 //!
 //! No call holds every id: each reads the next batch as its last statement, after its
 //! erasure, so an account that signs up at the domain while the command runs is in a
@@ -98,3 +99,35 @@ pub fn erase_domain_accounts(domain: &str, user_ids: &[&str], next: u16) -> Stri
 /// Where [`erase_domain_accounts`]'s next batch is (after the erasure's answers,
 /// `super::erased`).
 pub const NEXT_BATCH: usize = 18;
+
+/// Three statements: whether `domain` (checked) is a free-mail provider's, its block
+/// from `now_ms` unless it already is blocked, and the block's row either way.
+pub fn block_domain(domain: &str, now_ms: i64) -> String {
+    let domain = literal(domain);
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = {domain}) AS free; \
+         INSERT INTO blocked_domains (domain, blocked_at_ms) VALUES ({domain}, {now_ms}) \
+         ON CONFLICT (domain) DO NOTHING; SELECT domain, blocked_at_ms FROM blocked_domains \
+         WHERE domain = {domain}"
+    )
+}
+
+/// Two statements: the block of `domain` (checked) lifted, returning it when there was
+/// one; then the blocks that still hold for addresses at it (of a parent domain).
+pub fn unblock_domain(domain: &str) -> String {
+    let parents = gatehouse_core::account::email::blockable_names(domain)
+        .iter()
+        .map(|name| literal(name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "DELETE FROM blocked_domains WHERE domain = {} RETURNING domain; SELECT domain \
+         FROM blocked_domains WHERE domain IN ({parents}) ORDER BY length(domain) DESC",
+        literal(domain)
+    )
+}
+
+pub fn blocked_domains() -> String {
+    "SELECT domain, blocked_at_ms FROM blocked_domains ORDER BY blocked_at_ms DESC, domain"
+        .to_owned()
+}

@@ -231,3 +231,22 @@ fn a_domains_erasure_reads_only_its_addresses_and_passes_no_role_within_it() {
     let sql = erase_domain_accounts(&longest, &ids, 50);
     assert!(sql.len() < 100_000, "{} bytes", sql.len());
 }
+
+#[test]
+fn a_domain_block_keeps_the_first_and_its_lifting_names_the_parents_that_still_hold() {
+    let block = block_domain("spam.example", 7);
+    assert!(block.contains(
+        "VALUES ('spam.example', 7) ON CONFLICT (domain) DO NOTHING; SELECT domain, \
+         blocked_at_ms FROM blocked_domains WHERE domain = 'spam.example'"
+    ));
+    assert!(block.starts_with(
+        "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = 'spam.example') AS free; "
+    ));
+    assert_eq!(
+        unblock_domain("x.mail.spam.example"),
+        "DELETE FROM blocked_domains WHERE domain = 'x.mail.spam.example' RETURNING domain; \
+         SELECT domain FROM blocked_domains WHERE domain IN ('x.mail.spam.example', \
+         'mail.spam.example', 'spam.example') ORDER BY length(domain) DESC"
+    );
+    assert!(checked_domain("spam.example'; --").is_err());
+}

@@ -98,11 +98,12 @@ fn a_failed_write_answers_as_the_cold_path_would() {
     let ok = state(Some("o"), Some(10), true, Some(false));
     assert_eq!(decide(false, "o", 10, &ok), WarmOutcome::Replay);
     assert_eq!(decide(false, "o", 9, &ok), WarmOutcome::Replay);
-    // A banned (or deleted) organization before the timestamp, as the cold path checks it.
+    // A banned organization before the timestamp, as the cold path checks it.
     let banned = state(Some("o"), Some(10), true, Some(true));
     assert_eq!(decide(false, "o", 9, &banned), WarmOutcome::OrgUnusable);
-    let gone = state(Some("o"), Some(10), true, None);
-    assert_eq!(decide(false, "o", 11, &gone), WarmOutcome::OrgUnusable);
+    // A deleted one took its keys: the cold path answers that none verifies.
+    let gone = state(Some("o"), Some(10), false, None);
+    assert_eq!(decide(false, "o", 11, &gone), WarmOutcome::Recheck);
 }
 
 #[test]

@@ -1,0 +1,60 @@
+//! `gatehouse-cli admin block-domain`, `unblock-domain` and `blocked-domains`: the
+//! domains whose addresses (and their subdomains') the worker refuses at sign-up
+//! (migration 0025). A catch-all domain's script signs up again after
+//! `delete-accounts-at`; a block keeps it out. Accounts already there are untouched.
+
+use super::args::{DomainTarget, Place};
+use super::{confirm, execute, now_ms, part, print_json, rows, sql};
+use serde_json::json;
+
+pub fn block(t: &DomainTarget) -> Result<(), String> {
+    let domain = sql::checked_domain(&t.domain)?;
+    confirm(&t.place, "block sign-ups at a domain", &domain)?;
+    let now = now_ms();
+    let results = execute(&t.place, &sql::block_domain(&domain, now))?;
+    let Some(block) = part(&results, 2).into_iter().next() else {
+        return Err(format!("the block of {domain:?} was not stored"));
+    };
+    let new = block["blocked_at_ms"].as_i64() == Some(now);
+    print_json(&rows::readable_row(block));
+    if part(&results, 0).first().is_some_and(|r| r["free"] != 0) {
+        eprintln!(
+            "note: {domain} is a free-mail provider's domain: its addresses are different \
+             people's, and none of them can sign up now (`unblock-domain {domain}` lifts it)"
+        );
+    }
+    if new {
+        eprintln!(
+            "sign-ups at {domain} and its subdomains are refused from now on; accounts \
+             already there stay (`admin delete-accounts-at {domain}` erases those at \
+             {domain} itself; a subdomain's, at the subdomain)"
+        );
+    } else {
+        eprintln!("{domain} was already blocked (since the time above): nothing changed");
+    }
+    Ok(())
+}
+
+pub fn unblock(t: &DomainTarget) -> Result<(), String> {
+    let domain = sql::checked_domain(&t.domain)?;
+    let results = execute(&t.place, &sql::unblock_domain(&domain))?;
+    if part(&results, 0).is_empty() {
+        return Err(format!(
+            "{domain:?} is not blocked itself (blocked-domains lists the blocks)"
+        ));
+    }
+    match part(&results, 1).first() {
+        Some(parent) => println!(
+            "{domain}: its own block lifted; sign-ups there are still refused by the block of {}",
+            parent["domain"].as_str().unwrap_or_default()
+        ),
+        None => println!("{domain}: sign-ups accepted again"),
+    }
+    Ok(())
+}
+
+pub fn list(place: &Place) -> Result<(), String> {
+    let results = execute(place, &sql::blocked_domains())?;
+    print_json(&json!(rows::readable(part(&results, 0))));
+    Ok(())
+}
