@@ -224,9 +224,6 @@ fn ipv6_networks_share_a_wider_budget_per_48() {
     assert_eq!(created.status, 201, "{}", created.body);
 }
 
-/// Rows anyone may add: ten /64s of a /48 at their full 60 a minute spend its 600, and
-/// an eleventh /64 adds nothing. The budget counts requests, whatever they hold, so the
-/// spending ones send an empty body (422 at once, nothing stored), ten networks at once.
 /// An OWNER looping a change cannot make the worker send mail without end (spending
 /// the sending quota verification and reset mail need): security notices go out at
 /// most 10 a minute per account, the rest skipped and logged; the changes stand.
