@@ -200,6 +200,7 @@ fn find_org_by_email_also_from_outside_the_project_with_wrangler_set() {
     let nobody: Value = serde_json::from_str(&ok(&find("bob@nowhere.example", &wrangler))).unwrap();
     assert_eq!(nobody["memberOf"], json!([]));
     assert_eq!(nobody["domainClaimedBy"], Value::Null);
+    assert_eq!(nobody["signUpsBlockedBy"], Value::Null);
 
     let not_email = find("bob", &wrangler);
     assert_eq!(not_email.status.code(), Some(1));

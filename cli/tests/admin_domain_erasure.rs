@@ -324,6 +324,16 @@ fn a_blocked_domain_refuses_sign_ups_there_and_below_and_nowhere_else() {
     assert!(listed.as_array().unwrap().contains(&block), "{listed}");
     // A subdomain's own block lifted under a blocked parent: still refused, and told.
     ok(&admin(app, &["block-domain", &format!("mail.{domain}")]));
+    // Support's question "why can I not sign up?": the nearest block answers.
+    let found: Value = serde_json::from_str(&ok(&admin(
+        app,
+        &["find-org", &format!("someone@x.mail.{domain}")],
+    )))
+    .unwrap();
+    assert_eq!(
+        found["signUpsBlockedBy"]["domain"],
+        format!("mail.{domain}")
+    );
     let out = text(&admin(app, &["unblock-domain", &format!("mail.{domain}")]));
     assert!(
         out.contains(&format!("still refused by the block of {domain}")),

@@ -53,8 +53,8 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin key-audit --org 25c4d363-3ac7-4427-954b-187a3b6a7456 --limit 20 --remote"
     )]
     KeyAudit(KeyAuditArgs),
-    /// The organizations a person belongs to (by their email), and the one claiming
-    /// the email's domain.
+    /// The organizations a person belongs to (by their email), the one claiming the
+    /// email's domain, and the block refusing sign-ups there, if any.
     #[command(
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin find-org ada@acme.io --remote"
     )]

@@ -63,10 +63,12 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             let email = sql::checked_email(&a.email)?;
             let results = execute(&a.place, &sql::find_org(&email))?;
             let domain_org = part(&results, 1).into_iter().next();
+            let block = part(&results, 2).into_iter().next();
             print_json(&json!({
                 "email": email,
                 "memberOf": rows::readable(part(&results, 0)),
                 "domainClaimedBy": domain_org.map(rows::readable_row),
+                "signUpsBlockedBy": block.map(rows::readable_row),
             }));
             Ok(())
         }

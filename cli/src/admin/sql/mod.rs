@@ -118,10 +118,16 @@ pub fn key_audit(org: Option<&str>, limit: u32) -> String {
     )
 }
 
-/// Two statements: the organizations `email` (already lowercase) is a member of, and
-/// the organization claiming its domain (if any).
+/// Three statements: the organizations `email` (already lowercase) is a member of, the
+/// organization claiming its domain (if any), and the block that refuses sign-ups at
+/// the domain (its own, or a parent's: the nearest), if any.
 pub fn find_org(email: &str) -> String {
     let domain = email.rsplit('@').next().unwrap_or_default();
+    let blockable = gatehouse_core::account::email::blockable_names(domain)
+        .iter()
+        .map(|name| literal(name))
+        .collect::<Vec<_>>()
+        .join(", ");
     [
         format!(
             "SELECT o.id, o.name, o.domain, o.banned, o.network_provider, m.role, \
@@ -134,6 +140,10 @@ pub fn find_org(email: &str) -> String {
             "SELECT id, name, domain, banned, network_provider FROM organizations \
              WHERE domain = {}",
             literal(domain)
+        ),
+        format!(
+            "SELECT domain, blocked_at_ms FROM blocked_domains WHERE domain IN \
+             ({blockable}) ORDER BY length(domain) DESC LIMIT 1"
         ),
     ]
     .join("; ")

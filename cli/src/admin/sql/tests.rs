@@ -47,7 +47,14 @@ fn statements_name_their_organization_once_quoted() {
     assert!(key_audit(Some("org-1"), 5).contains("WHERE org_id = 'org-1'"));
     let find = find_org("o'k@acme.io");
     assert!(find.contains("u.email = 'o''k@acme.io'"), "{find}");
-    assert!(find.ends_with("WHERE domain = 'acme.io'"), "{find}");
+    assert!(find.contains("WHERE domain = 'acme.io'; "), "{find}");
+    assert!(
+        find_org("ann@x.acme.io").ends_with(
+            "FROM blocked_domains WHERE domain IN ('x.acme.io', 'acme.io') \
+             ORDER BY length(domain) DESC LIMIT 1"
+        ),
+        "the address's domain and its parents, the nearest block first"
+    );
 }
 
 #[test]
