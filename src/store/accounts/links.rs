@@ -81,6 +81,11 @@ gatehouse_core::d1_row! {
     }
 }
 
+/// The mailbox account `u`'s links count in: its inbox while it is an unverified alias
+/// (core::account::Email::inbox), NULL for any other account (the mailbox's own
+/// address, a verified account), whose links the mailbox's budget does not hold.
+const ALIAS_INBOX: &str = "CASE WHEN u.email_verified_at_ms IS NULL THEN u.inbox END";
+
 /// One batch, the same whether or not an account matches (no enumeration by round
 /// trips or latency): if the account exists, its last link of this kind is older than
 /// the interval, it got fewer than [`LINKS_PER_WINDOW`] of them in the window and, for
@@ -114,8 +119,7 @@ pub(super) async fn new_link(
         "FROM users u WHERE {} AND NOT EXISTS (SELECT 1 FROM {table} l \
          WHERE l.user_id = u.id AND l.created_at_ms > ?3 - ?4) AND (SELECT count(*) \
          FROM {table} l WHERE l.user_id = u.id AND l.created_at_ms > ?3 - {LINK_WINDOW_MS}) \
-         < {LINKS_PER_WINDOW} AND (u.inbox IS NULL OR u.email_verified_at_ms IS NOT NULL \
-         OR {} < {INBOX_LINKS_PER_WINDOW})",
+         < {LINKS_PER_WINDOW} AND ({ALIAS_INBOX} IS NULL OR {} < {INBOX_LINKS_PER_WINDOW})",
         link.account,
         inbox_links(table, "u.inbox", "?3", INBOX_LINKS_PER_WINDOW)
     );
@@ -128,10 +132,7 @@ pub(super) async fn new_link(
     );
     let (new_row, params) = link.kind.new_row();
     let insert = trip.statement(
-        format!(
-            "INSERT INTO {table} {new_row} FROM (SELECT u.id, CASE WHEN \
-             u.email_verified_at_ms IS NULL THEN u.inbox END AS inbox {due})"
-        ),
+        format!("INSERT INTO {table} {new_row} FROM (SELECT u.id, {ALIAS_INBOX} AS inbox {due})"),
         &args[..params],
     );
     let made = trip.statement(
