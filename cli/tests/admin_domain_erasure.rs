@@ -323,7 +323,13 @@ fn a_blocked_domain_refuses_sign_ups_there_and_below_and_nowhere_else() {
     let listed: Value = serde_json::from_str(&ok(&admin(app, &["blocked-domains"]))).unwrap();
     assert!(listed.as_array().unwrap().contains(&block), "{listed}");
     // A subdomain's own block lifted under a blocked parent: still refused, and told.
-    ok(&admin(app, &["block-domain", &format!("mail.{domain}")]));
+    let out = admin(app, &["block-domain", &format!("mail.{domain}")]);
+    ok(&out);
+    assert!(
+        stderr(&out).contains(&format!("the block of {domain} already refuses")),
+        "{}",
+        stderr(&out)
+    );
     // Support's question "why can I not sign up?": the nearest block answers.
     let found: Value = serde_json::from_str(&ok(&admin(
         app,
@@ -342,6 +348,15 @@ fn a_blocked_domain_refuses_sign_ups_there_and_below_and_nowhere_else() {
     assert_eq!(
         sign_up_as_client(&format!("bot9@mail.{domain}")).status,
         403
+    );
+    let out = admin(app, &["unblock-domain", &format!("mail.{domain}")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!(
+            "no block of its own: sign-ups there are refused by the block of {domain}"
+        )),
+        "{}",
+        stderr(&out)
     );
     // Lifting the domain's own lets its sign-ups in again.
     assert!(text(&admin(app, &["unblock-domain", domain])).contains("accepted again"));

@@ -23,6 +23,13 @@ pub fn block(t: &DomainTarget) -> Result<(), String> {
              people's, and none of them can sign up now (`unblock-domain {domain}` lifts it)"
         );
     }
+    if let Some(parent) = part(&results, 3).first() {
+        let parent = parent["domain"].as_str().unwrap_or_default();
+        eprintln!(
+            "note: the block of {parent} already refuses sign-ups at {domain}; this one \
+             holds on if that one is lifted"
+        );
+    }
     if new {
         eprintln!(
             "sign-ups at {domain} and its subdomains are refused from now on; accounts \
@@ -38,17 +45,27 @@ pub fn block(t: &DomainTarget) -> Result<(), String> {
 pub fn unblock(t: &DomainTarget) -> Result<(), String> {
     let domain = sql::checked_domain(&t.domain)?;
     let results = execute(&t.place, &sql::unblock_domain(&domain))?;
-    if part(&results, 0).is_empty() {
-        return Err(format!(
-            "{domain:?} is not blocked itself (blocked-domains lists the blocks)"
-        ));
-    }
-    match part(&results, 1).first() {
-        Some(parent) => println!(
-            "{domain}: its own block lifted; sign-ups there are still refused by the block of {}",
-            parent["domain"].as_str().unwrap_or_default()
+    let lifted = !part(&results, 0).is_empty();
+    let parent = part(&results, 1)
+        .first()
+        .map(|p| p["domain"].as_str().unwrap_or_default().to_owned());
+    match (lifted, parent) {
+        (true, None) => println!("{domain}: sign-ups accepted again"),
+        (true, Some(parent)) => println!(
+            "{domain}: its own block lifted; sign-ups there are still refused by the block \
+             of {parent} (`unblock-domain {parent}` lifts that one)"
         ),
-        None => println!("{domain}: sign-ups accepted again"),
+        (false, Some(parent)) => {
+            return Err(format!(
+                "{domain:?} has no block of its own: sign-ups there are refused by the \
+                 block of {parent} (`unblock-domain {parent}` lifts it)"
+            ))
+        }
+        (false, None) => {
+            return Err(format!(
+                "{domain:?} is not blocked (blocked-domains lists the blocks)"
+            ))
+        }
     }
     Ok(())
 }

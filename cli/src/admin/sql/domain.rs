@@ -100,30 +100,46 @@ pub fn erase_domain_accounts(domain: &str, user_ids: &[&str], next: u16) -> Stri
 /// `super::erased`).
 pub const NEXT_BATCH: usize = 18;
 
-/// Three statements: whether `domain` (checked) is a free-mail provider's, its block
-/// from `now_ms` unless it already is blocked, and the block's row either way.
+/// Four statements: whether `domain` (checked) is a free-mail provider's, its block
+/// from `now_ms` unless it already is blocked, the block's row either way, and the
+/// nearest block of a parent domain that already refused its sign-ups, if any.
 pub fn block_domain(domain: &str, now_ms: i64) -> String {
+    let parents = blocks_over(domain, false);
     let domain = literal(domain);
     format!(
         "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = {domain}) AS free; \
          INSERT INTO blocked_domains (domain, blocked_at_ms) VALUES ({domain}, {now_ms}) \
          ON CONFLICT (domain) DO NOTHING; SELECT domain, blocked_at_ms FROM blocked_domains \
-         WHERE domain = {domain}"
+         WHERE domain = {domain}; {parents}"
+    )
+}
+
+/// The nearest block that refuses sign-ups at `domain` (checked): of the domain itself
+/// when `itself`, else only of a parent domain (of two labels or more).
+pub fn blocks_over(domain: &str, itself: bool) -> String {
+    let names = gatehouse_core::account::email::blockable_names(domain);
+    let names = names
+        .iter()
+        .skip(usize::from(!itself))
+        .map(|name| literal(name))
+        .collect::<Vec<_>>();
+    if names.is_empty() {
+        return "SELECT NULL AS domain WHERE 0".to_owned();
+    }
+    format!(
+        "SELECT domain, blocked_at_ms FROM blocked_domains WHERE domain IN ({}) \
+         ORDER BY length(domain) DESC LIMIT 1",
+        names.join(", ")
     )
 }
 
 /// Two statements: the block of `domain` (checked) lifted, returning it when there was
-/// one; then the blocks that still hold for addresses at it (of a parent domain).
+/// one; then the nearest block that still refuses sign-ups at it (a parent domain's).
 pub fn unblock_domain(domain: &str) -> String {
-    let parents = gatehouse_core::account::email::blockable_names(domain)
-        .iter()
-        .map(|name| literal(name))
-        .collect::<Vec<_>>()
-        .join(", ");
     format!(
-        "DELETE FROM blocked_domains WHERE domain = {} RETURNING domain; SELECT domain \
-         FROM blocked_domains WHERE domain IN ({parents}) ORDER BY length(domain) DESC",
-        literal(domain)
+        "DELETE FROM blocked_domains WHERE domain = {} RETURNING domain; {}",
+        literal(domain),
+        blocks_over(domain, false)
     )
 }
 

@@ -123,11 +123,6 @@ pub fn key_audit(org: Option<&str>, limit: u32) -> String {
 /// the domain (its own, or a parent's: the nearest), if any.
 pub fn find_org(email: &str) -> String {
     let domain = email.rsplit('@').next().unwrap_or_default();
-    let blockable = gatehouse_core::account::email::blockable_names(domain)
-        .iter()
-        .map(|name| literal(name))
-        .collect::<Vec<_>>()
-        .join(", ");
     [
         format!(
             "SELECT o.id, o.name, o.domain, o.banned, o.network_provider, m.role, \
@@ -141,10 +136,7 @@ pub fn find_org(email: &str) -> String {
              WHERE domain = {}",
             literal(domain)
         ),
-        format!(
-            "SELECT domain, blocked_at_ms FROM blocked_domains WHERE domain IN \
-             ({blockable}) ORDER BY length(domain) DESC LIMIT 1"
-        ),
+        blocks_over(domain, true),
     ]
     .join("; ")
 }
