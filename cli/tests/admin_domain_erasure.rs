@@ -145,6 +145,48 @@ fn a_catch_all_domains_accounts_go_in_calls_and_nobody_elses() {
         "{}",
         text(&again)
     );
+    // A wildcard catch-all signs up at made-up subdomains: with them, those go too,
+    // and a look-alike domain's account stays.
+    let (deep_token, _, _) = verified_user(app, "bot@x.eu.catchall.example");
+    let (_, look_alike_org, _) = verified_user(app, "eve@notcatchall.example");
+    let plan = ok(&admin(
+        app,
+        &[
+            "delete-accounts-at",
+            domain,
+            "--including-subdomains",
+            "--dry-run",
+        ],
+    ));
+    assert!(
+        plan.contains("2 account(s) at catchall.example and its subdomains (2 verified):"),
+        "{plan}"
+    );
+    ok(&admin(
+        app,
+        &["delete-accounts-at", domain, "--including-subdomains"],
+    ));
+    let profile = app.request_as(&deep_token, "GET", "/user/profile", None);
+    assert_eq!(profile.status, 401, "{}", profile.body);
+    assert_eq!(
+        login_at(app, "198.51.100.72", "ann@mail.catchall.example", PASSWORD).status,
+        401
+    );
+    assert_eq!(
+        count(
+            app,
+            "SELECT count(*) AS n FROM users WHERE email LIKE '%@catchall.example' \
+             OR email LIKE '%.catchall.example'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            app,
+            &format!("SELECT count(*) AS n FROM organizations WHERE id = '{look_alike_org}'")
+        ),
+        1
+    );
 }
 
 #[test]

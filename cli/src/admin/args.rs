@@ -219,9 +219,15 @@ pub struct ErasureFlags {
 #[derive(Debug, Args)]
 pub struct DeleteAccountsAtArgs {
     /// The domain (any case), e.g. spam.example: the accounts at
-    /// anyone@spam.example, not at anyone@mail.spam.example.
+    /// anyone@spam.example, not at anyone@mail.spam.example (unless
+    /// --including-subdomains).
     #[arg(value_name = "DOMAIN")]
     pub domain: String,
+    /// Also the accounts at every domain under DOMAIN (anyone@x.spam.example: a
+    /// wildcard catch-all's script signs up at made-up subdomains), e.g.
+    /// --including-subdomains.
+    #[arg(long)]
+    pub including_subdomains: bool,
     /// Accounts erased by each `wrangler d1 execute` (their ids are in its SQL, which
     /// one command line carries: at most 50), e.g. --per-call 20.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=50))]

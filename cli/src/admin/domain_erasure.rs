@@ -1,5 +1,6 @@
-//! `gatehouse-cli admin delete-accounts-at DOMAIN`: every account at one domain erased
-//! as `delete-account` erases one (`person.rs`).
+//! `gatehouse-cli admin delete-accounts-at DOMAIN`: every account at one domain (and,
+//! with `--including-subdomains`, at every domain under it) erased as `delete-account`
+//! erases one (`person.rs`).
 //!
 //! Why: verified accounts have no retention, and a script that owns a domain whose
 //! every address reaches it (a catch-all) can sign up and verify accounts at the
@@ -20,14 +21,21 @@ use std::collections::HashSet;
 
 pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
     let domain = sql::checked_domain(&a.domain)?;
+    let at = sql::AtDomain {
+        name: &domain,
+        subdomains: a.including_subdomains,
+    };
+    // Where the accounts are, as every message says it.
+    let place = if at.subdomains {
+        format!("{domain} and its subdomains")
+    } else {
+        domain.clone()
+    };
     const ACTION: &str = "delete every account at a domain";
     if !a.erasure.dry_run {
         askable(&a.erasure.place, ACTION)?;
     }
-    let plan = execute(
-        &a.erasure.place,
-        &sql::domain_erasure_plan(&domain, a.per_call),
-    )?;
+    let plan = execute(&a.erasure.place, &sql::domain_erasure_plan(at, a.per_call))?;
     let first = |i: usize| part(&plan, i).into_iter().next().unwrap_or_default();
     let number = |row: &Value, field: &str| row[field].as_u64().unwrap_or(0);
     if number(&first(domain_plan::FREE_MAIL), "free_mail") > 0 {
@@ -38,7 +46,7 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
     let accounts = first(domain_plan::ACCOUNTS);
     let planned = number(&accounts, "accounts");
     if planned == 0 {
-        return Err(format!("no account at {domain}"));
+        return Err(format!("no account at {place}"));
     }
     let sole = first(domain_plan::SOLE_ORGANIZATIONS);
     let banned: Vec<&str> = sole["banned"]
@@ -49,7 +57,7 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
     let anchors = number(&first(domain_plan::ANCHORS), "anchors");
 
     println!(
-        "{planned} account(s) at {domain} ({} verified):",
+        "{planned} account(s) at {place} ({} verified):",
         number(&accounts, "verified")
     );
     println!(
@@ -82,7 +90,13 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
     if !go_on(&a.erasure, &banned, ACTION, &domain)? {
         return Ok(());
     }
-    erase_in_calls(a, &domain, planned, ids_of(&plan, domain_plan::FIRST_BATCH))
+    erase_in_calls(
+        a,
+        at,
+        &place,
+        planned,
+        ids_of(&plan, domain_plan::FIRST_BATCH),
+    )
 }
 
 /// The ids a batch-reading statement answered.
@@ -98,30 +112,31 @@ fn ids_of(results: &[StatementResult], i: usize) -> Vec<String> {
 /// the calls before it done, and the message says so.
 fn erase_in_calls(
     a: &DeleteAccountsAtArgs,
-    domain: &str,
+    at: sql::AtDomain,
+    place: &str,
     planned: u64,
     mut batch: Vec<String>,
 ) -> Result<(), String> {
     let mut tally = Tally::default();
     while !batch.is_empty() {
         let ids: Vec<&str> = batch.iter().map(String::as_str).collect();
-        let sql = sql::erase_domain_accounts(domain, &ids, a.per_call);
+        let sql = sql::erase_domain_accounts(at, &ids, a.per_call);
         let done = execute(&a.erasure.place, &sql).map_err(|e| {
             format!(
-                "{e}\n{} account(s) at {domain} were erased before this call failed; run the command again to erase the rest",
+                "{e}\n{} account(s) at {place} were erased before this call failed; run the command again to erase the rest",
                 tally.accounts
             )
         })?;
         let erased_now = tally.add(&done);
         eprintln!(
-            "erased {} account(s) at {domain} (the plan counted {planned})",
+            "erased {} account(s) at {place} (the plan counted {planned})",
             tally.accounts
         );
         let next = ids_of(&done, sql::NEXT_BATCH);
         if erased_now == 0 && next == batch {
             // Nothing moved, and the same accounts come next: another try would loop.
             return Err(format!(
-                "accounts {} at {domain} were not erased (a row the erasure does not know holds them?); {} erased before; nothing else changed",
+                "accounts {} at {place} were not erased (a row the erasure does not know holds them?); {} erased before; nothing else changed",
                 batch.join(", "),
                 tally.accounts
             ));
@@ -141,7 +156,7 @@ fn erase_in_calls(
     let counted = tally.accounts as u64;
     if counted > planned {
         println!(
-            "{} more than the plan counted: they signed up at {domain} while the command ran",
+            "{} more than the plan counted: they signed up at {place} while the command ran",
             counted - planned
         );
     }

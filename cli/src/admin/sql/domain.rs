@@ -8,42 +8,43 @@
 
 use super::literal;
 use super::person::{
-    address_at, erasure, held_counts, sole_orgs, sql_list, verified_owner_staying, Leaving,
+    address_at, erasure, held_counts, sole_orgs, sql_list, verified_owner_staying, AtDomain,
+    Leaving,
 };
 
-/// The accounts at `domain` (checked, lowercase), as a subquery of their ids; none when
-/// the domain is a free-mail provider's (its people are strangers to each other: never
-/// erased together, whatever the command line asks). One pass over the accounts: no
-/// index holds an address's domain.
-fn accounts_at(domain: &str) -> String {
+/// The accounts at `at`, as a subquery of their ids; none whose own domain is a
+/// free-mail provider's (its people are strangers to each other: never erased
+/// together, whatever the command line asks; with subdomains, such a subdomain's are
+/// left too). One pass over the accounts: no index holds an address's domain.
+fn accounts_at(at: AtDomain) -> String {
     format!(
         "(SELECT u.id FROM users u WHERE {} AND NOT EXISTS \
-         (SELECT 1 FROM free_mail_domains WHERE domain = {}))",
-        address_at("u", domain),
-        literal(domain)
+         (SELECT 1 FROM free_mail_domains WHERE domain = \
+         substr(u.email, instr(u.email, '@') + 1)))",
+        address_at("u", at)
     )
 }
 
-/// SQL: up to `size` ids of accounts at `domain`, the next batch to erase. Without an
+/// SQL: up to `size` ids of accounts at `at`, the next batch to erase. Without an
 /// order, the scan stops at the `size`th it finds.
-fn next_batch(domain: &str, size: u16) -> String {
-    format!("SELECT id FROM {} LIMIT {size}", accounts_at(domain))
+fn next_batch(at: AtDomain, size: u16) -> String {
+    format!("SELECT id FROM {} LIMIT {size}", accounts_at(at))
 }
 
-/// Six read-only statements about the accounts at `domain` (checked, lowercase), for
-/// `admin delete-accounts-at`: whether the domain is a free-mail provider's (refused);
+/// Six read-only statements about the accounts at `at`, for `admin
+/// delete-accounts-at`: whether the domain itself is a free-mail provider's (refused);
 /// how many accounts, and how many of them verified; the organizations only they
 /// belong to, with their keys, nodes and service environments, and the banned ones'
 /// ids; of the organizations that stay, the memberships that go and the OWNER roles
 /// that pass on; how many of the accounts stay as anchors of audit entries of
 /// organizations that stay; and the first batch of `batch` ids.
-pub fn domain_erasure_plan(domain: &str, batch: u16) -> String {
+pub fn domain_erasure_plan(domain: AtDomain, batch: u16) -> String {
     let at = accounts_at(domain);
     let sole = sole_orgs(&at);
     [
         format!(
             "SELECT count(*) AS free_mail FROM free_mail_domains WHERE domain = {}",
-            literal(domain)
+            literal(domain.name)
         ),
         format!(
             "SELECT count(*) AS accounts, count(email_verified_at_ms) AS verified FROM users \
@@ -84,11 +85,11 @@ pub mod domain_plan {
 }
 
 /// One call of the erasure: [`super::erase_account`]'s eighteen statements for the
-/// accounts `user_ids` at `domain` (checked, lowercase), where nobody at the domain
+/// accounts `user_ids` at `domain`, where nobody at the domain
 /// takes an OWNER role over (they all leave: the calls after this one erase the rest)
 /// and an organization only they belong to goes with the call that erases its last
 /// member; then the next batch of up to `next` ids (answer [`NEXT_BATCH`]).
-pub fn erase_domain_accounts(domain: &str, user_ids: &[&str], next: u16) -> String {
+pub fn erase_domain_accounts(domain: AtDomain, user_ids: &[&str], next: u16) -> String {
     format!(
         "{}; {}",
         erasure(&sql_list(user_ids), &Leaving::Domain(domain), &[]),

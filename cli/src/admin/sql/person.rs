@@ -90,8 +90,16 @@ pub(super) fn sole_orgs(leavers: &str) -> String {
 pub(super) enum Leaving<'a> {
     /// An SQL list (or parenthesized expression) of user ids: `('a', 'b')`, `(m.user_id)`.
     Ids(&'a str),
-    /// Everyone at a checked, lowercase domain.
-    Domain(&'a str),
+    /// Everyone at a domain (and with it, its subdomains).
+    Domain(AtDomain<'a>),
+}
+
+/// Where a domain's erasure takes accounts: at a checked, lowercase domain, and when
+/// `subdomains`, at every domain under it too.
+#[derive(Debug, Clone, Copy)]
+pub struct AtDomain<'a> {
+    pub name: &'a str,
+    pub subdomains: bool,
 }
 
 impl Leaving<'_> {
@@ -99,21 +107,29 @@ impl Leaving<'_> {
     fn stays(&self, u: &str) -> String {
         match self {
             Leaving::Ids(list) => format!("{u}.id NOT IN {list}"),
-            Leaving::Domain(domain) => format!("NOT {}", address_at(u, domain)),
+            Leaving::Domain(at) => format!("NOT {}", address_at(u, *at)),
         }
     }
 }
 
-/// SQL: account `u`'s (a `users` alias) address is at `domain` (checked, lowercase):
-/// it ends in `@domain` (not a subdomain's: the `@` is in the suffix). Addresses are
-/// stored ASCII and lowercase (`Email::parse`), so characters are bytes.
-pub(super) fn address_at(u: &str, domain: &str) -> String {
-    let suffix = format!("@{domain}");
-    format!(
-        "substr({u}.email, -{}) = {}",
-        suffix.len(),
-        literal(&suffix)
-    )
+/// SQL: account `u`'s (a `users` alias) address is at `at`: it ends in `@domain` (not
+/// a subdomain's: the `@` is in the suffix), or, with its subdomains, in `.domain` too
+/// (an address ends in its domain, which has no `@`, so that suffix is a subdomain's).
+/// Addresses are stored ASCII and lowercase (`Email::parse`), so characters are bytes.
+pub(super) fn address_at(u: &str, at: AtDomain) -> String {
+    let ends_in = |suffix: String| {
+        format!(
+            "substr({u}.email, -{}) = {}",
+            suffix.len(),
+            literal(&suffix)
+        )
+    };
+    let exact = ends_in(format!("@{}", at.name));
+    if at.subdomains {
+        format!("({exact} OR {})", ends_in(format!(".{}", at.name)))
+    } else {
+        exact
+    }
 }
 
 /// Whom an organization's OWNER role passes to when its only verified OWNER leaves

@@ -202,12 +202,17 @@ fn a_domains_erasure_reads_only_its_addresses_and_passes_no_role_within_it() {
     ] {
         assert!(checked_domain(bad).is_err(), "{bad}");
     }
+    let spam = AtDomain {
+        name: "spam.example",
+        subdomains: false,
+    };
     let at = "substr(u.email, -13) = '@spam.example' AND NOT EXISTS \
-         (SELECT 1 FROM free_mail_domains WHERE domain = 'spam.example')";
-    let plan = domain_erasure_plan("spam.example", 50);
+         (SELECT 1 FROM free_mail_domains WHERE domain = \
+         substr(u.email, instr(u.email, '@') + 1))";
+    let plan = domain_erasure_plan(spam, 50);
     assert_eq!(plan.split("; ").count(), 6, "{plan}");
     assert!(plan.ends_with(&format!("WHERE {at}) LIMIT 50")), "{plan}");
-    let sql = erase_domain_accounts("spam.example", &["u'1", "u-2"], 7);
+    let sql = erase_domain_accounts(spam, &["u'1", "u-2"], 7);
     let statements: Vec<&str> = sql.split("; ").collect();
     assert_eq!(statements.len(), NEXT_BATCH + 1, "{sql}");
     assert!(statements[erased::SIGN_INS].contains("user_id IN ('u''1', 'u-2')"));
@@ -235,8 +240,25 @@ fn a_domains_erasure_reads_only_its_addresses_and_passes_no_role_within_it() {
         .map(|i| format!("{i:08}-7f0e-4d55-9a51-0c3d2f1e8b7a"))
         .collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let sql = erase_domain_accounts(&longest, &ids, 50);
+    let longest = AtDomain {
+        name: &longest,
+        subdomains: true,
+    };
+    let sql = erase_domain_accounts(longest, &ids, 50);
     assert!(sql.len() < 100_000, "{} bytes", sql.len());
+    // With its subdomains: the address's suffix `@domain` or `.domain`, also where the
+    // role passes to nobody leaving.
+    let with_subdomains = domain_erasure_plan(
+        AtDomain {
+            subdomains: true,
+            ..spam
+        },
+        50,
+    );
+    assert!(with_subdomains.contains(
+        "(substr(u.email, -13) = '@spam.example' OR substr(u.email, -13) = '.spam.example')"
+    ));
+    assert!(with_subdomains.contains("NOT (substr(xu.email, -13) = '@spam.example' OR"));
 }
 
 #[test]
