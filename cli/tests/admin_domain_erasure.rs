@@ -159,7 +159,8 @@ fn a_catch_all_domains_accounts_go_in_calls_and_nobody_elses() {
         ],
     ));
     assert!(
-        plan.contains("2 account(s) at catchall.example and its subdomains (2 verified):"),
+        plan.contains("2 account(s) at catchall.example and its subdomains (2 verified):")
+            && plan.contains("at 2 distinct domain(s)"),
         "{plan}"
     );
     ok(&admin(

@@ -60,6 +60,13 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
         "{planned} account(s) at {place} ({} verified):",
         number(&accounts, "verified")
     );
+    if at.subdomains {
+        // Many domains is a public suffix (co.uk) or a provider, not one script's.
+        println!(
+            "  at {} distinct domain(s): with --including-subdomains, check they are all the script's",
+            number(&accounts, "domains")
+        );
+    }
     println!(
         "  {} organization(s) only they belong to: deleted with their {} key(s), {} node(s), {} service environment(s), trials and audit",
         number(&sole, "organizations"),

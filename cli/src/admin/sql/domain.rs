@@ -33,7 +33,8 @@ fn next_batch(at: AtDomain, size: u16) -> String {
 
 /// Six read-only statements about the accounts at `at`, for `admin
 /// delete-accounts-at`: whether the domain itself is a free-mail provider's (refused);
-/// how many accounts, and how many of them verified; the organizations only they
+/// how many accounts, how many of them verified and at how many distinct domains (with
+/// subdomains, a public suffix such as `co.uk` shows as thousands); the organizations only they
 /// belong to, with their keys, nodes and service environments, and the banned ones'
 /// ids; of the organizations that stay, the memberships that go and the OWNER roles
 /// that pass on; how many of the accounts stay as anchors of audit entries of
@@ -47,7 +48,8 @@ pub fn domain_erasure_plan(domain: AtDomain, batch: u16) -> String {
             literal(domain.name)
         ),
         format!(
-            "SELECT count(*) AS accounts, count(email_verified_at_ms) AS verified FROM users \
+            "SELECT count(*) AS accounts, count(email_verified_at_ms) AS verified, \
+             count(DISTINCT substr(email, instr(email, '@') + 1)) AS domains FROM users \
              WHERE id IN {at}"
         ),
         format!(
