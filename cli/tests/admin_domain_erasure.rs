@@ -147,8 +147,19 @@ fn a_catch_all_domains_accounts_go_in_calls_and_nobody_elses() {
     );
     // A wildcard catch-all signs up at made-up subdomains: with them, those go too,
     // and a look-alike domain's account stays.
-    let (deep_token, _, _) = verified_user(app, "bot@x.eu.catchall.example");
+    let (deep_token, deep_org, _) = verified_user(app, "bot@x.eu.catchall.example");
+    sign_up(app, "bot@y.eu.catchall.example");
     let (_, look_alike_org, _) = verified_user(app, "eve@notcatchall.example");
+    // A free-mail provider's subdomain under it is strangers': kept, and the one who
+    // takes the OWNER role where the deep bot had it (nobody leaving takes it over).
+    app.d1_query("INSERT INTO free_mail_domains (domain) VALUES ('free.catchall.example')");
+    verified_user(app, "pat@free.catchall.example");
+    legacy_membership(app, &deep_org, &user_id(app, "pat@free.catchall.example"));
+    // Where made-up subdomains show: their parent, in stats.
+    let stats: Value = serde_json::from_str(&ok(&admin(app, &["stats"]))).unwrap();
+    let parents = stats["topParentDomains"].as_array().unwrap();
+    let eu = json!({"parent": "eu.catchall.example", "accounts": 2, "domains": 2, "verified": 1});
+    assert!(parents.contains(&eu), "{parents:?}");
     let plan = ok(&admin(
         app,
         &[
@@ -158,14 +169,21 @@ fn a_catch_all_domains_accounts_go_in_calls_and_nobody_elses() {
             "--dry-run",
         ],
     ));
-    assert!(
-        plan.contains("2 account(s) at catchall.example and its subdomains (2 verified):")
-            && plan.contains("at 2 distinct domain(s)"),
-        "{plan}"
-    );
+    for line in [
+        "3 account(s) at catchall.example and its subdomains (2 verified):",
+        "at 3 distinct domain(s)",
+        "1 OWNER role(s) pass to a member who stays",
+    ] {
+        assert!(plan.contains(line), "{line}: {plan}");
+    }
     ok(&admin(
         app,
-        &["delete-accounts-at", domain, "--including-subdomains"],
+        &[
+            "delete-accounts-at",
+            domain,
+            "--including-subdomains",
+            "--yes",
+        ],
     ));
     let profile = app.request_as(&deep_token, "GET", "/user/profile", None);
     assert_eq!(profile.status, 401, "{}", profile.body);
@@ -174,12 +192,19 @@ fn a_catch_all_domains_accounts_go_in_calls_and_nobody_elses() {
         401
     );
     assert_eq!(
-        count(
-            app,
-            "SELECT count(*) AS n FROM users WHERE email LIKE '%@catchall.example' \
+        app.d1_query(
+            "SELECT email FROM users WHERE email LIKE '%@catchall.example' \
              OR email LIKE '%.catchall.example'"
         ),
-        0
+        vec![json!({"email": "pat@free.catchall.example"})]
+    );
+    let members = app.d1_query(&format!(
+        "SELECT u.email, m.role FROM org_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = '{deep_org}'"
+    ));
+    assert_eq!(
+        members,
+        vec![json!({"email": "pat@free.catchall.example", "role": "OWNER"})]
     );
     assert_eq!(
         count(

@@ -129,22 +129,25 @@ pub enum AdminCommand {
         after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-account ada@acme.io --remote --dry-run\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-account ada@acme.io --remote"
     )]
     DeleteAccount(DeleteAccountArgs),
-    /// Erase every account whose address is at a domain (not its subdomains), as
+    /// Erase every account whose address is at a domain (with --including-subdomains,
+    /// at every domain under it too), as
     /// delete-account erases one: for a domain whose every address reaches one script
     /// (a catch-all) that signed up and verified accounts in bulk. The organizations
     /// only they belong to go with their keys, nodes, environments, trials and audit;
     /// an organization with members elsewhere stays, its OWNER role passed on. A
-    /// free-mail provider's domain is refused (its people are strangers to each other).
+    /// free-mail provider's domain is refused (its people are strangers to each other),
+    /// and an account whose own domain is one is never taken.
     /// Prints the plan first (--dry-run stops there), then erases the accounts in
     /// calls of --per-call accounts each, saying how far it got; run it again to
     /// finish one that stopped.
     #[command(
-        after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --remote --dry-run\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --remote"
+        after_help = "Examples:\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --remote --dry-run\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --remote\n  CLOUDFLARE_ENV=production gatehouse-cli admin delete-accounts-at spam.example --including-subdomains --remote"
     )]
     DeleteAccountsAt(DeleteAccountsAtArgs),
     /// Refuse sign-ups with an address at DOMAIN or any of its subdomains (403
     /// FORBIDDEN), from now on. Accounts already there are kept and sign in as before:
-    /// delete-accounts-at erases those at the domain itself. Block first, then erase.
+    /// delete-accounts-at erases them (--including-subdomains for the subdomains').
+    /// Block first, then erase.
     #[command(
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin block-domain spam.example --remote"
     )]

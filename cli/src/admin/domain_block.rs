@@ -33,8 +33,8 @@ pub fn block(t: &DomainTarget) -> Result<(), String> {
     if new {
         eprintln!(
             "sign-ups at {domain} and its subdomains are refused from now on; accounts \
-             already there stay (`admin delete-accounts-at {domain}` erases those at \
-             {domain} itself; a subdomain's, at the subdomain)"
+             already there stay (`admin delete-accounts-at {domain} \
+             --including-subdomains` erases them)"
         );
     } else {
         eprintln!("{domain} was already blocked (since the time above): nothing changed");

@@ -94,7 +94,13 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
             "so are their rows".to_owned()
         }
     );
-    if !go_on(&a.erasure, &banned, ACTION, &domain)? {
+    // With its subdomains, the operator types the wider target: `*.spam.example`.
+    let target = if at.subdomains {
+        format!("*.{domain}")
+    } else {
+        domain.clone()
+    };
+    if !go_on(&a.erasure, &banned, ACTION, &target)? {
         return Ok(());
     }
     erase_in_calls(

@@ -213,9 +213,10 @@ fn stats(place: &Place) -> Result<(), String> {
     let counted = execute(
         place,
         &format!(
-            "{}; {}",
+            "{}; {}; {}",
             sql::stats_counts(&with_columns),
-            sql::top_domains()
+            sql::top_domains(),
+            sql::top_parent_domains()
         ),
     )?;
     // D1 reports the size with every answer; the local simulation does not, so locally
@@ -234,6 +235,7 @@ fn stats(place: &Place) -> Result<(), String> {
         "payloadBytes": payload,
         "tables": rows,
         "topDomains": part(&counted, tables.len()),
+        "topParentDomains": part(&counted, tables.len() + 1),
     }));
     Ok(())
 }

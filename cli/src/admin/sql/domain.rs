@@ -8,21 +8,13 @@
 
 use super::literal;
 use super::person::{
-    address_at, erasure, held_counts, sole_orgs, sql_list, verified_owner_staying, AtDomain,
-    Leaving,
+    erasure, held_counts, leaves_at, sole_orgs, sql_list, verified_owner_staying, AtDomain, Leaving,
 };
 
-/// The accounts at `at`, as a subquery of their ids; none whose own domain is a
-/// free-mail provider's (its people are strangers to each other: never erased
-/// together, whatever the command line asks; with subdomains, such a subdomain's are
-/// left too). One pass over the accounts: no index holds an address's domain.
+/// The accounts at `at` that the erasure takes ([`leaves_at`]), as a subquery of their
+/// ids. One pass over the accounts: no index holds an address's domain.
 fn accounts_at(at: AtDomain) -> String {
-    format!(
-        "(SELECT u.id FROM users u WHERE {} AND NOT EXISTS \
-         (SELECT 1 FROM free_mail_domains WHERE domain = \
-         substr(u.email, instr(u.email, '@') + 1)))",
-        address_at("u", at)
-    )
+    format!("(SELECT u.id FROM users u WHERE {})", leaves_at("u", at))
 }
 
 /// SQL: up to `size` ids of accounts at `at`, the next batch to erase. Without an

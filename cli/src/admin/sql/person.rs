@@ -107,9 +107,22 @@ impl Leaving<'_> {
     fn stays(&self, u: &str) -> String {
         match self {
             Leaving::Ids(list) => format!("{u}.id NOT IN {list}"),
-            Leaving::Domain(at) => format!("NOT {}", address_at(u, *at)),
+            Leaving::Domain(at) => format!("NOT {}", leaves_at(u, *at)),
         }
     }
+}
+
+/// SQL: account `u` (a `users` alias) is one a domain's erasure takes: its address is
+/// at `at` ([`address_at`]) and its own domain is not a free-mail provider's (whose
+/// people are strangers to each other: never erased together, whatever the command
+/// line asks; with subdomains, such a subdomain's are left too). The batches read by
+/// it and the OWNER hand-over tells who stays by it: one rule for both.
+pub(super) fn leaves_at(u: &str, at: AtDomain) -> String {
+    format!(
+        "({} AND NOT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = \
+         substr({u}.email, instr({u}.email, '@') + 1)))",
+        address_at(u, at)
+    )
 }
 
 /// SQL: account `u`'s (a `users` alias) address is at `at`: it ends in `@domain` (not
