@@ -1,7 +1,8 @@
 //! Starting a worker's process: `wrangler dev` on free loopback ports over a state
 //! directory (or, without the DevTools inspector, wrangler's API through
 //! tests/start-worker.mjs), and the wrangler.toml copies that the fault tests (one
-//! binding left out) and the fleet budget's test (one limit lowered) boot from. lib.rs's [`crate::TestApp`] owns what this starts.
+//! binding left out) and the /48 budgets' tests (one limit lowered) boot from. lib.rs's
+//! [`crate::TestApp`] owns what this starts.
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -17,12 +18,9 @@ use crate::setup::{free_port, node_in, project_root, wrangler_in};
 /// tables (production) never run here.
 pub(crate) fn config_without_binding(text: &str, binding: &str, root: &Path) -> String {
     let mut tables = local_tables(text);
-    let declares = |t: &String| {
-        let name = format!("name = \"{binding}\"");
-        let declaration = format!("binding = \"{binding}\"");
-        t.lines().any(|l| l.trim() == declaration)
-            || (t.starts_with("[[ratelimits]]") && t.lines().any(|l| l.trim() == name))
-    };
+    let declaration = format!("binding = \"{binding}\"");
+    let declares =
+        |t: &String| t.lines().any(|l| l.trim() == declaration) || is_limiter(t, binding);
     let before = tables.len();
     tables.retain(|t| !declares(t));
     assert_eq!(tables.len() + 1, before, "one table declares {binding}");
@@ -33,11 +31,10 @@ pub(crate) fn config_without_binding(text: &str, binding: &str, root: &Path) -> 
 /// instead of its own figure, as [`config_without_binding`] makes a copy.
 pub(crate) fn config_with_limit(text: &str, name: &str, limit: u32, root: &Path) -> String {
     let mut tables = local_tables(text);
-    let declaration = format!("name = \"{name}\"");
     let limiter = tables
         .iter_mut()
-        .find(|t| t.starts_with("[[ratelimits]]") && t.lines().any(|l| l.trim() == declaration))
-        .unwrap_or_else(|| panic!("a [[ratelimits]] table declares {declaration}"));
+        .find(|t| is_limiter(t, name))
+        .unwrap_or_else(|| panic!("a [[ratelimits]] table declares {name}"));
     let simple = limiter
         .lines()
         .find(|l| l.starts_with("simple = { limit = "))
@@ -49,6 +46,12 @@ pub(crate) fn config_with_limit(text: &str, name: &str, limit: u32, root: &Path)
         &format!("simple = {{ limit = {limit}, period{period}"),
     );
     assembled(&tables, root)
+}
+
+/// Whether `table` is the `[[ratelimits]]` table of the limiter `name`.
+fn is_limiter(table: &str, name: &str) -> bool {
+    let declaration = format!("name = \"{name}\"");
+    table.starts_with("[[ratelimits]]") && table.lines().any(|l| l.trim() == declaration)
 }
 
 /// The top-level tables of a wrangler.toml, the lines before the first one as the

@@ -178,8 +178,8 @@ fn signed_node_routes_are_bounded_per_48_at_a_fleets_pace() {
         assert_eq!(refused.header("retry-after"), Some("60"), "{path}");
     }
     // By the /48's own budget (the /64 :ff:: is fresh).
-    app.wait_for_log(r#""limiter":"NODE_FLEET_LIMITER""#);
-    assert!(app.log().contains(r#""limiter":"NODE_FLEET_LIMITER""#));
+    let fleet = r#""limiter":"NODE_FLEET_LIMITER""#;
+    assert!(app.wait_for_log(fleet).contains(fleet));
     let wide = format!("2001:db8:{:x}", 0x700 + attempt);
     // Another /48, an IPv4 address and the /48's own node-secret budget still pass.
     for (path, ip) in [
