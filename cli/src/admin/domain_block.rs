@@ -10,12 +10,11 @@ use serde_json::json;
 pub fn block(t: &DomainTarget) -> Result<(), String> {
     let domain = sql::checked_domain(&t.domain)?;
     confirm(&t.place, "block sign-ups at a domain", &domain)?;
-    let now = now_ms();
-    let results = execute(&t.place, &sql::block_domain(&domain, now))?;
+    let results = execute(&t.place, &sql::block_domain(&domain, now_ms()))?;
     let Some(block) = part(&results, 2).into_iter().next() else {
         return Err(format!("the block of {domain:?} was not stored"));
     };
-    let new = block["blocked_at_ms"].as_i64() == Some(now);
+    let new = !part(&results, 1).is_empty();
     print_json(&rows::readable_row(block));
     if part(&results, 0).first().is_some_and(|r| r["free"] != 0) {
         eprintln!(

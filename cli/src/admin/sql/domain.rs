@@ -96,7 +96,8 @@ pub fn erase_domain_accounts(domain: AtDomain, user_ids: &[&str], next: u16) -> 
 pub const NEXT_BATCH: usize = 18;
 
 /// Four statements: whether `domain` (checked) is a free-mail provider's, its block
-/// from `now_ms` unless it already is blocked, the block's row either way, and the
+/// from `now_ms` unless it already is blocked (returning the domain when it was not),
+/// the block's row either way, and the
 /// nearest block of a parent domain that already refused its sign-ups, if any.
 pub fn block_domain(domain: &str, now_ms: i64) -> String {
     let parents = blocks_over(domain, false);
@@ -104,7 +105,8 @@ pub fn block_domain(domain: &str, now_ms: i64) -> String {
     format!(
         "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = {domain}) AS free; \
          INSERT INTO blocked_domains (domain, blocked_at_ms) VALUES ({domain}, {now_ms}) \
-         ON CONFLICT (domain) DO NOTHING; SELECT domain, blocked_at_ms FROM blocked_domains \
+         ON CONFLICT (domain) DO NOTHING RETURNING domain; SELECT domain, blocked_at_ms \
+         FROM blocked_domains \
          WHERE domain = {domain}; {parents}"
     )
 }

@@ -265,8 +265,8 @@ fn a_domains_erasure_reads_only_its_addresses_and_passes_no_role_within_it() {
 fn a_domain_block_keeps_the_first_and_its_lifting_names_the_parents_that_still_hold() {
     let block = block_domain("spam.example", 7);
     assert!(block.contains(
-        "VALUES ('spam.example', 7) ON CONFLICT (domain) DO NOTHING; SELECT domain, \
-         blocked_at_ms FROM blocked_domains WHERE domain = 'spam.example'"
+        "VALUES ('spam.example', 7) ON CONFLICT (domain) DO NOTHING RETURNING domain; \
+         SELECT domain, blocked_at_ms FROM blocked_domains WHERE domain = 'spam.example'"
     ));
     assert!(block.starts_with(
         "SELECT EXISTS (SELECT 1 FROM free_mail_domains WHERE domain = 'spam.example') AS free; "
