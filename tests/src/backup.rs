@@ -27,28 +27,16 @@ impl TestApp {
         if !link.exists() {
             std::os::unix::fs::symlink(self.persist_dir(), &link).expect("state link");
         }
+        // The harness holds the file open (d1_file): no other connection's close takes
+        // the exclusive lock the export would meet.
         let one_at_a_time = self.d1_lock();
-        let export = || {
-            wrangler_in(self.state_dir())
-                .current_dir(&cwd)
-                .args(["d1", "export", "DB", "--local", "--output"])
-                .arg(to)
-                .stdin(Stdio::null())
-                .output()
-                .expect("run wrangler d1 export")
-        };
-        // The worker's D1 closing the file (~10 s after a request) holds a lock for a
-        // moment, which the export meets with SQLITE_BUSY, as the CLI's commands do
-        // (cli/src/admin/d1.rs): made again after a pause, as they are.
-        let mut out = export();
-        for pause_ms in [100, 500, 2000] {
-            let said = [&out.stdout, &out.stderr].map(|bytes| String::from_utf8_lossy(bytes));
-            if out.status.success() || !said.iter().any(|text| text.contains("SQLITE_BUSY")) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(pause_ms));
-            out = export();
-        }
+        let out = wrangler_in(self.state_dir())
+            .current_dir(&cwd)
+            .args(["d1", "export", "DB", "--local", "--output"])
+            .arg(to)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run wrangler d1 export");
         drop(one_at_a_time);
         assert!(
             out.status.success() && to.exists(),

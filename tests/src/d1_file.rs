@@ -13,6 +13,17 @@
 //! the worker, and a write waits for the worker's; the worker's side does not wait,
 //! so a write is made while no request is in flight ([`execute`]). As in D1, foreign
 //! keys are enforced, and the statements of one call are one transaction.
+//!
+//! One lock the worker would still meet: the last connection to close a WAL database
+//! checkpoints it under an exclusive lock, and the next to open it recovers its index
+//! under one. Whoever came last — the worker's D1 closing the file ~10 s after its last
+//! request, a test's read made meanwhile, an admin command's wrangler — a request
+//! arriving in that moment was answered SQLITE_BUSY, a 500 (CI, 2026-12-02: a sign-up
+//! while another test counted rows after a run of admin commands; reproduced: the
+//! first sign-up after 12 s without a request, sent while reads ran, failed in 1 of
+//! 20 tries, and in none of 65 with the file held open). So the harness keeps a
+//! connection of its own open for the app's life ([`hold_open`]): no other is ever the
+//! last, none recovers, and those moments do not happen.
 
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::types::ValueRef;
@@ -83,12 +94,28 @@ pub(crate) fn execute(persist: &Path, sql: &str, access: Access) -> Result<Vec<V
     run(&mut db, sql).map_err(failed)
 }
 
+/// A connection to the D1 database file under `persist`, kept open by the harness for
+/// as long as the app lives (the module doc says why). In WAL mode a connection that
+/// has read once holds a shared lock on the file until it is closed, which is what
+/// keeps any other connection's close from checkpointing under an exclusive lock.
+/// Panics if the file cannot be opened and read.
+pub(crate) fn hold_open(persist: &Path) -> Connection {
+    let file = database_file(persist).unwrap_or_else(|e| panic!("{e}"));
+    Connection::open_with_flags(&file, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .and_then(|db| {
+            db.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+            Ok(db)
+        })
+        .unwrap_or_else(|e| panic!("the harness cannot hold {} open: {e}", file.display()))
+}
+
 /// An exclusive lock on the D1 database file under `persist`, held until the answer
 /// is dropped: what the dev worker holds for a few milliseconds when it closes the
-/// file after ~10 s without a request (its checkpoint), so that another process
-/// opening the file meanwhile is answered SQLITE_BUSY. It can be taken only while
-/// no other process has the file open: tried every 200 ms until `within` is over
-/// (the caller holds requests back, so the worker closes it). SQLite's EXCLUSIVE
+/// file after ~10 s without a request (its checkpoint, when no other connection is
+/// open), so that another process opening the file meanwhile is answered SQLITE_BUSY.
+/// It can be taken only while no other connection has the file open: tried every
+/// 200 ms until `within` is over (the caller closes its own [`hold_open`] and holds
+/// requests back, so the worker closes it). SQLite's EXCLUSIVE
 /// locking mode keeps the lock from the first read to the connection's end.
 pub(crate) fn lock_exclusively(persist: &Path, within: Duration) -> Result<Connection, String> {
     let file = database_file(persist)?;

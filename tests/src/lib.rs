@@ -71,6 +71,10 @@ pub struct TestApp {
     child: Child,
     /// Where this start's lines begin in wrangler.log (the log outlives restarts).
     log_from: u64,
+    /// The harness's own connection to the database file, open for the app's life so
+    /// that no other connection's close or open takes the file's exclusive lock
+    /// (d1_file, `hold_open`); `None` only while a test holds that lock itself.
+    open_file: Mutex<Option<rusqlite::Connection>>,
     state: TempDir,
     /// A wrangler config other than the project's (see [`spawn_app_without_binding`]).
     config: Option<PathBuf>,
@@ -81,10 +85,6 @@ pub struct TestApp {
     /// (traffic.rs, [`TestApp::hold_requests`]).
     traffic: traffic::Traffic,
 }
-
-/// How long without a request the dev worker's D1 may start closing its file (measured
-/// 10–12 s: d1_file), less a margin: see [`TestApp::with_database_to_itself`].
-const IDLE_CLOSE_RISK: Duration = Duration::from_secs(8);
 
 impl TestApp {
     /// `true` once the worker answers; `false` if wrangler exited because a port was
@@ -223,41 +223,30 @@ impl TestApp {
     /// worker, made while such a command ran, failed it once (2026-11-30). `command`
     /// itself must send no request through this app and run none of the tests' SQL on
     /// it: both would wait for the hold it is run under.
-    ///
-    /// While requests are held the worker's D1 may reach its idle close (10–12 s after
-    /// its last request, checkpointing under an exclusive lock: d1_file), and a request
-    /// let go in that moment is answered SQLITE_BUSY, a 500 (CI, 2026-12-02, after an
-    /// admin command of several wrangler calls). So after a command with the worker
-    /// idle long enough for that, requests wait until the worker has closed the file.
     pub fn with_database_to_itself<T>(&self, command: impl FnOnce() -> T) -> T {
         let _quiet = self.hold_requests();
         let _one_at_a_time = self.d1_lock();
-        let answer = command();
-        if self
-            .traffic
-            .idle()
-            .is_none_or(|idle| idle >= IDLE_CLOSE_RISK)
-        {
-            d1_file::lock_exclusively(&self.persist_dir(), Duration::from_secs(30))
-                .unwrap_or_else(|e| panic!("the worker's D1 file stays open: {e}"));
-        }
-        answer
+        command()
     }
 
     /// Runs `command` while this process holds an exclusive lock on the worker's
     /// database file, as the dev worker does for a few milliseconds when it closes the
-    /// file after ~10 s without a request (d1_file::lock_exclusively). The lock is let
-    /// go when `command` returns, so what it returns may be a process it started that
-    /// is still running and waiting for the file. No request of the harness and none
-    /// of the tests' SQL run meanwhile; the lock is taken once the worker has closed
-    /// the file (within 30 s).
+    /// file after ~10 s without a request when it is the file's last connection
+    /// (d1_file::lock_exclusively). The lock is let go when `command` returns, so what
+    /// it returns may be a process it started that is still running and waiting for
+    /// the file. No request of the harness and none of the tests' SQL run meanwhile;
+    /// the harness's own connection is closed for the lock and opened again after it,
+    /// and the lock is taken once the worker has closed the file (within 30 s).
     pub fn with_database_file_locked<T>(&self, command: impl FnOnce() -> T) -> T {
         let _quiet = self.hold_requests();
         let _one_at_a_time = self.d1_lock();
+        let mut open_file = self.open_file.lock().unwrap_or_else(|e| e.into_inner());
+        drop(open_file.take());
         let lock = d1_file::lock_exclusively(&self.persist_dir(), Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("{e}"));
         let answer = command();
         drop(lock);
+        *open_file = Some(d1_file::hold_open(&self.persist_dir()));
         answer
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::launch::{config_with_limit, config_without_binding, inspector_off, start_wrangler};
 use crate::setup::{build_once, copy_dir, kill_group, project_root};
 use crate::template::migrated_template;
-use crate::{abort_cleanup, timing, traffic, TestApp};
+use crate::{abort_cleanup, d1_file, timing, traffic, TestApp};
 
 /// Boots the worker with the test defaults: test hooks on and a fast password KDF.
 pub fn spawn_app() -> TestApp {
@@ -88,6 +88,9 @@ pub(crate) fn boot_over(
         .tempdir()
         .expect("temp dir");
     prepare(&state.path().join("persist"));
+    // Opened before the worker starts, so it is the file's first connection and every
+    // other finds it open (d1_file says why).
+    let open_file = Mutex::new(Some(d1_file::hold_open(&state.path().join("persist"))));
     let config = config(state.path());
     let started = start_wrangler(state.path(), config.as_deref(), vars, inspector_off());
     let mut app = TestApp {
@@ -98,6 +101,7 @@ pub(crate) fn boot_over(
             .build(),
         child: started.child,
         log_from: started.log_from,
+        open_file,
         state,
         config,
         d1: Mutex::new(()),

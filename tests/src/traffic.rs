@@ -25,8 +25,6 @@ pub(crate) struct Traffic {
 struct State {
     in_flight: usize,
     writing: bool,
-    /// When the last request ended (none yet: `None`).
-    last_answered: Option<Instant>,
 }
 
 /// A request under way; dropped when it has been answered.
@@ -80,18 +78,10 @@ impl Traffic {
     }
 }
 
-impl Traffic {
-    /// How long since the last request was answered (`None`: no request yet).
-    pub(crate) fn idle(&self) -> Option<Duration> {
-        self.lock().last_answered.map(|at| at.elapsed())
-    }
-}
-
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         state.in_flight -= 1;
-        state.last_answered = Some(Instant::now());
         drop(state);
         self.0.changed.notify_all();
     }
