@@ -4,7 +4,7 @@
 /// The local limiter counts in wall-clock-aligned 60 s windows (as Cloudflare's does),
 /// so a burst that straddles a minute boundary would start counting afresh midway.
 /// Start each burst with at least `needed` seconds left in the current window.
-pub fn at_window_start(needed: u64) {
+fn at_window_start(needed: u64) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();

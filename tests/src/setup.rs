@@ -9,7 +9,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// SIGTERM to the whole group, then SIGKILL to whatever is still there after 5 s.
+/// SIGTERM to the whole group, then SIGKILL to whatever is still there after 5 s, and
+/// back once the group is gone (or after 5 s more: a process killed is gone a moment
+/// after the signal, not at once).
 ///
 /// The group's leader (wrangler) is this process's child: once it has exited it stays
 /// a zombie, and a member of the group, until reaped, so it is reaped here while
@@ -32,6 +34,10 @@ pub fn kill_group(pgid: i32) {
     // could wait on an unrelated child that got the same pid).
     if !reaped {
         unsafe { libc::waitpid(pgid, std::ptr::null_mut(), 0) };
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while group_alive(pgid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

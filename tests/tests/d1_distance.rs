@@ -6,7 +6,7 @@
 //! The warm-path test runs on a worker of its own; the simulated distance, the logins
 //! that read a replica before a password reset or a rehash, and the refreshes racing a
 //! sign-out, a removal or each other share another, with [`LATENCY_MS`] per primary
-//! round trip.
+//! round trip, one test at a time.
 
 use gatehouse_core::config::KdfHash;
 use gatehouse_core::crypto::password;
@@ -18,7 +18,7 @@ use gatehouse_e2e::members::remove_member;
 use gatehouse_e2e::nodes::{now_ms, register, seed_org};
 use gatehouse_e2e::{shared_app, spawn_app_with, until_exit, TestApp, TestResponse};
 use serde_json::{json, Value};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Per round trip to the primary in [`distant_app`] (replicas next door): long enough
@@ -26,14 +26,22 @@ use std::time::{Duration, Instant};
 /// margins of 750 ms either way, even on a loaded CI machine.
 const LATENCY_MS: u64 = 1500;
 
-fn distant_app() -> &'static TestApp {
+/// The worker with [`LATENCY_MS`] per primary round trip, to this test alone while the
+/// guard lives: a race staggered by 750 ms must not meet another test's requests held
+/// back for a write of the harness's (traffic.rs: a write that found no quiet moment
+/// among requests seconds long holds new ones until those under way end), nor share
+/// the worker's time with them.
+fn distant_app() -> (&'static TestApp, MutexGuard<'static, ()>) {
     static APP: OnceLock<TestApp> = OnceLock::new();
-    APP.get_or_init(|| {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let app = APP.get_or_init(|| {
         until_exit(spawn_app_with(&[(
             "D1_LATENCY_MS",
             &LATENCY_MS.to_string(),
         )]))
-    })
+    });
+    (app, alone)
 }
 
 fn primary_trips(res: &TestResponse) -> u32 {
@@ -125,7 +133,7 @@ fn the_warm_path_answers_exactly_as_the_cold_path_and_misses_no_revocation_or_ba
 
 #[test]
 fn simulated_distance_delays_each_round_trip_by_a_timer() {
-    let app = distant_app();
+    let (app, _alone) = distant_app();
     let key = seed_org(app, "org-far", 2048);
     let ts = now_ms();
     let started = Instant::now();
@@ -159,7 +167,7 @@ fn simulated_distance_delays_each_round_trip_by_a_timer() {
 /// from a replica at once and writes on the primary at 2.5 ×.
 #[test]
 fn a_login_that_read_the_old_password_before_a_reset_signs_nobody_in() {
-    let app = distant_app();
+    let (app, _alone) = distant_app();
     let email = "ada@reset-race.example";
     sign_up(app, email);
     let asked = app.post_json("/user/request-reset-password", &json!({"email": email}));
@@ -203,7 +211,7 @@ fn a_login_that_read_the_old_password_before_a_reset_signs_nobody_in() {
 /// 1 × [`LATENCY_MS`]; login B reads the old hash at 0.75 × and writes at 1.75 ×.
 #[test]
 fn a_login_racing_another_logins_rehash_still_signs_in() {
-    let app = distant_app();
+    let (app, _alone) = distant_app();
     let email = "ada@rehash-race.example";
     sign_up(app, email);
     let weaker = password::hash(PASSWORD.as_bytes(), KdfHash::Sha512, 500).unwrap();
@@ -271,7 +279,7 @@ fn staggered<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce()
 /// `TOKEN_REUSED`, and the sign-in ends as reuse.
 #[test]
 fn a_refresh_racing_a_sign_out_a_removal_or_another_refresh_is_answered_for_what_happened() {
-    let app = distant_app();
+    let (app, _alone) = distant_app();
     let refresh = |token: &Value| app.post_json("/user/refresh", &json!({"refresh_token": token}));
     let ada = sign_up(app, "ada@refresh-sign-out-race.example");
     let token = &ada["refreshToken"];

@@ -18,9 +18,11 @@ const REPLAY: &str =
 #[test]
 fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
     // Each D1 round trip takes 25 s here: the read lands at ~25 s, the revocation and
-    // the ban are written at 26 s (straight into the SQLite file, which must be done
+    // the ban are written at 30 s (straight into the SQLite file, which must be done
     // before the worker writes: the requests are sent from threads of their own, so the
-    // harness does not hold them back), the write lands at ~50 s. A 500 prints the
+    // harness does not hold them back), the write lands at ~50 s. So a loaded machine
+    // may take up to 5 s to bring a request to its read, and 20 s from there to the
+    // write. A 500 prints the
     // worker's log, to tell such a collision from a fault. Each organization also has
     // a node that an unregistration, sent alongside, would remove.
     let app = spawn_app_with(&[("D1_LATENCY_MS", "25000")]);
@@ -62,7 +64,7 @@ fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
             unregister_body(&banned, standing[1].1, t, standing[1].0),
         ),
     ];
-    std::thread::sleep(std::time::Duration::from_secs(26));
+    std::thread::sleep(std::time::Duration::from_secs(30));
     app.d1_execute(
         "UPDATE org_keys SET revoked_at_ms = 1 WHERE org_id = 'org-revoked'; \
          UPDATE organizations SET banned = 1 WHERE id = 'org-banned'",
@@ -90,7 +92,7 @@ fn a_revocation_or_ban_between_the_cold_read_and_write_is_not_missed() {
     );
     // The unregistrations' deletes find the key revoked and the organization banned:
     // nothing removed (the replay answer: the next request is refused by name).
-    // (Refused by the read instead, had the 26 s write come before it, the answer would
+    // (Refused by the read instead, had the 30 s write come before it, the answer would
     // name the key or the ban: this one says the delete itself declined.)
     for removal in removals {
         assert_eq!(
