@@ -101,12 +101,20 @@ pub(crate) fn execute(persist: &Path, sql: &str, access: Access) -> Result<Vec<V
 /// Panics if the file cannot be opened and read.
 pub(crate) fn hold_open(persist: &Path) -> Connection {
     let file = database_file(persist).unwrap_or_else(|e| panic!("{e}"));
-    Connection::open_with_flags(&file, OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .and_then(|db| {
-            db.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
-            Ok(db)
-        })
-        .unwrap_or_else(|e| panic!("the harness cannot hold {} open: {e}", file.display()))
+    let db = Connection::open_with_flags(&file, OpenFlags::SQLITE_OPEN_READ_WRITE).and_then(|db| {
+        let mode: String = db.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        Ok((db, mode))
+    });
+    match db {
+        // Reading the journal mode read the file: the shared lock is held from here.
+        Ok((db, mode)) if mode == "wal" => db,
+        Ok((_, mode)) => panic!(
+            "{} is in journal mode {mode}, not WAL: holding it open would not keep other \
+             connections' closes from taking its exclusive lock",
+            file.display()
+        ),
+        Err(e) => panic!("the harness cannot hold {} open: {e}", file.display()),
+    }
 }
 
 /// An exclusive lock on the D1 database file under `persist`, held until the answer

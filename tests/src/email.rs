@@ -74,10 +74,11 @@ impl TestApp {
             .collect()
     }
 
-    /// Waits (up to 10 s) until `count` messages were sent to `to`, and returns them.
-    /// The worker sends after it has answered, so mail can trail the response.
+    /// Waits (up to [`crate::ARRIVAL`]) until `count` messages were sent to `to`, and
+    /// returns them. The worker sends after it has answered, so mail can trail the
+    /// response.
     pub fn wait_for_emails(&self, to: &str, count: usize) -> Vec<SentEmail> {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + crate::ARRIVAL;
         loop {
             let emails = self.emails_to(to);
             if emails.len() >= count || Instant::now() > deadline {

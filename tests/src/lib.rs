@@ -61,6 +61,11 @@ pub use spawn::{
 /// How long a `wrangler dev` may take to answer its first request.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// How long a wait for something the worker prints or mails after its answer (in a
+/// `waitUntil`) waits before it gives up: it returns as soon as that arrives, so only
+/// a failing test waits this long, and a loaded CI machine gets time to deliver.
+pub(crate) const ARRIVAL: Duration = Duration::from_secs(30);
+
 pub struct TestApp {
     /// e.g. `http://127.0.0.1:41234`
     pub base_url: String,
@@ -157,12 +162,24 @@ impl TestApp {
         String::from_utf8_lossy(&bytes[from..]).into_owned()
     }
 
-    /// Waits (up to 10 s) until the log contains `needle`, then returns the whole log.
-    /// Worker console output reaches wrangler's log after the response, not with it.
+    /// Waits (up to [`ARRIVAL`]) until the log contains `needle`, then returns the whole
+    /// log. Worker console output reaches wrangler's log after the response, not with it.
     pub fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait_for_log_after(0, needle)
+    }
+
+    /// Where the log ends now: [`TestApp::wait_for_log_after`] this mark reads only what
+    /// was printed since.
+    pub fn log_mark(&self) -> u64 {
+        fs::metadata(self.state.path().join("wrangler.log")).map_or(0, |m| m.len())
+    }
+
+    /// Like [`TestApp::wait_for_log`], for what was printed after `mark` (from
+    /// [`TestApp::log_mark`]); returns the log from there.
+    pub fn wait_for_log_after(&self, mark: u64, needle: &str) -> String {
+        let deadline = Instant::now() + ARRIVAL;
         loop {
-            let log = self.log();
+            let log = self.log_after(mark);
             if log.contains(needle) || Instant::now() > deadline {
                 return log;
             }
@@ -238,15 +255,25 @@ impl TestApp {
     /// the harness's own connection is closed for the lock and opened again after it,
     /// and the lock is taken once the worker has closed the file (within 30 s).
     pub fn with_database_file_locked<T>(&self, command: impl FnOnce() -> T) -> T {
+        /// Opens the harness's connection again when dropped, also after a panic.
+        struct ReopenAfter<'a>(
+            &'a TestApp,
+            std::sync::MutexGuard<'a, Option<rusqlite::Connection>>,
+        );
+        impl Drop for ReopenAfter<'_> {
+            fn drop(&mut self) {
+                *self.1 = Some(d1_file::hold_open(&self.0.persist_dir()));
+            }
+        }
         let _quiet = self.hold_requests();
         let _one_at_a_time = self.d1_lock();
         let mut open_file = self.open_file.lock().unwrap_or_else(|e| e.into_inner());
         drop(open_file.take());
+        let _reopen = ReopenAfter(self, open_file);
         let lock = d1_file::lock_exclusively(&self.persist_dir(), Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("{e}"));
         let answer = command();
         drop(lock);
-        *open_file = Some(d1_file::hold_open(&self.persist_dir()));
         answer
     }
 

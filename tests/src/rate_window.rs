@@ -17,9 +17,12 @@ fn at_window_start(needed: u64) {
 }
 
 /// Runs `burst` (given its attempt number, 0 first) so that all of it falls in one of
-/// the limiter's windows: started with `needed` seconds left, and run again on fresh
-/// networks (the next attempt number) if a slow machine still crossed into the next
-/// window, where the counts start afresh. Up to three attempts.
+/// the limiter's windows: started with `needed` seconds left, and, if a slow machine
+/// still crossed into the next window (where the counts start afresh), run again on
+/// fresh networks or accounts (the next attempt number) from the start of the window
+/// after that, so that nothing the crossed attempt counted under any key (a network's,
+/// an account's, an organization's) is counted again. Up to three attempts. What the
+/// limiter decides after an answer (a `waitUntil`) must be awaited inside `burst`.
 pub fn in_one_window(needed: u64, mut burst: impl FnMut(u32)) -> u32 {
     let minute = || {
         std::time::SystemTime::now()
@@ -29,7 +32,8 @@ pub fn in_one_window(needed: u64, mut burst: impl FnMut(u32)) -> u32 {
             / 60
     };
     for attempt in 0..3 {
-        at_window_start(needed);
+        // A whole window (the next one's start) for a burst made again.
+        at_window_start(if attempt == 0 { needed } else { 60 });
         let started = minute();
         burst(attempt);
         if minute() == started {

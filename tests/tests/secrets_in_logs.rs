@@ -81,9 +81,13 @@ fn no_password_secret_token_or_private_key_in_the_log() {
             .map(str::to_owned),
     );
 
-    // Let trailing log lines arrive (the last request's own line last), then look.
+    // Let trailing log lines arrive (the last request's own line, and what its notice
+    // to Bob printed after the answer), then look.
     let last_id = generated.header("x-request-id").expect("x-request-id");
-    let log = app.wait_for_log(&format!(r#""requestId":"{last_id}""#));
+    let last_line = format!(r#""requestId":"{last_id}""#);
+    app.wait_for_emails("bob@navy.mil", 2);
+    let log = app.wait_for_log(&last_line);
+    assert!(log.contains(&last_line), "the last request's line arrived");
     assert!(log.contains("POST /user/login"), "the log was captured");
     for secret in &secrets {
         assert!(
