@@ -23,7 +23,10 @@ fn at_window_start(needed: u64) {
 /// after that, so that nothing the crossed attempt counted under any key (a network's,
 /// an account's, an organization's) is counted again. Up to three attempts. What the
 /// limiter decides after an answer (a `waitUntil`) must be awaited inside `burst`.
-pub fn in_one_window(needed: u64, mut burst: impl FnMut(u32)) -> u32 {
+///
+/// Returns the attempt that fell in one window and what its burst returned: the
+/// answers a crossing could change (the refusals), asked inside and asserted after.
+pub fn in_one_window<T>(needed: u64, mut burst: impl FnMut(u32) -> T) -> (u32, T) {
     let minute = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -35,10 +38,30 @@ pub fn in_one_window(needed: u64, mut burst: impl FnMut(u32)) -> u32 {
         // A whole window (the next one's start) for a burst made again.
         at_window_start(if attempt == 0 { needed } else { 60 });
         let started = minute();
-        burst(attempt);
+        let answer = burst(attempt);
         if minute() == started {
-            return attempt;
+            return (attempt, answer);
         }
     }
     panic!("three bursts each crossed a window's end: the machine is too slow for them");
+}
+
+/// Asserts that `res` tells to retry when a window of `window_s` seconds ends that began
+/// with a request sent after `begun`: at most `window_s`, and at least that less the
+/// time since `begun` (however long a loaded machine took over the requests since).
+pub fn assert_retry_after_ends_window(
+    res: &crate::TestResponse,
+    window_s: u64,
+    begun: std::time::Instant,
+) {
+    let retry: u64 = res
+        .header("retry-after")
+        .expect("retry-after")
+        .parse()
+        .expect("retry-after in seconds");
+    let since = begun.elapsed().as_secs() + 1;
+    assert!(
+        (window_s.saturating_sub(since)..=window_s).contains(&retry),
+        "retry after {retry} s, {since} s into a window of {window_s} s"
+    );
 }

@@ -194,13 +194,12 @@ fn a_deploy_without_a_rate_limiter_keeps_the_others_and_says_so_once() {
     };
     // The address's own budget (NODE_LIMITER) still holds: the 61st is refused (asked
     // within the burst's window).
-    let mut last = 0;
-    gatehouse_e2e::rate_window::in_one_window(20, |attempt| {
+    let (_, last) = gatehouse_e2e::rate_window::in_one_window(20, |attempt| {
         let ip = format!("2001:db8:{:x}:1::1", 0x900 + attempt);
         for i in 0..60 {
             assert_eq!(post(&ip).status, 400, "request {i} from {ip}");
         }
-        last = post(&ip).status;
+        post(&ip).status
     });
     assert_eq!(last, 429);
     let log = app.wait_for_log(r#""limiter":"NODE_LIMITER""#);

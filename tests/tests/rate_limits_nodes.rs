@@ -31,8 +31,7 @@ fn node_secret_rows_are_bounded_per_48() {
     };
     let row = json!({"node_id": "wide-48-row", "secret": "0123456789abcdef"}).to_string();
     // The refusal is asked within the burst's window (its end would start it afresh).
-    let mut refused = None;
-    let attempt = in_one_window(30, |attempt| {
+    let (attempt, refused) = in_one_window(30, |attempt| {
         std::thread::scope(|s| {
             for net in 0..2 {
                 let post = &post;
@@ -45,10 +44,9 @@ fn node_secret_rows_are_bounded_per_48() {
             }
         });
         let wide = format!("2001:db8:{:x}", 0x600 + attempt);
-        refused = Some(post(&format!("{wide}:a::1"), &row));
+        post(&format!("{wide}:a::1"), &row)
     });
     let wide = format!("2001:db8:{:x}", 0x600 + attempt);
-    let refused = refused.expect("asked in the burst");
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert_eq!(
         refused.json(),
@@ -77,9 +75,7 @@ fn node_routes_are_limited_per_ip_in_their_own_shapes() {
     // windows (a burst that crossed a minute's end is made again from another address).
     // The budget counts requests, whatever they hold: the spending ones send an empty
     // body (422 at once).
-    let mut refused = None;
-    let mut directory_passed = 0;
-    let attempt = in_one_window(40, |attempt| {
+    let (attempt, (directory_passed, refused)) = in_one_window(40, |attempt| {
         let ip = format!("192.0.2.{}", 9 + attempt);
         let post = |path: &str| {
             app.request(
@@ -105,11 +101,12 @@ fn node_routes_are_limited_per_ip_in_their_own_shapes() {
         let [secret, register, unregister, secrets] = node_routes.map(post);
         // The public directory keeps a budget of its own, at the same pace.
         let directory = || app.request("GET", "/node", &[("cf-connecting-ip", &ip)], None);
-        directory_passed = (0..60).filter(|_| directory().status == 200).count();
-        refused = Some((secret, register, unregister, secrets, directory()));
+        let directory_passed = (0..60).filter(|_| directory().status == 200).count();
+        let refused = (secret, register, unregister, secrets, directory());
+        (directory_passed, refused)
     });
     assert_eq!(directory_passed, 60);
-    let (secret, register, unregister, secrets, directory) = refused.expect("asked in the burst");
+    let (secret, register, unregister, secrets, directory) = refused;
     // Each in its route's own shape: Infera's for the secret, the common one elsewhere.
     assert_eq!(secret.status, 429);
     assert_eq!(
@@ -159,8 +156,7 @@ fn signed_node_routes_are_bounded_per_48_at_a_fleets_pace() {
     let signed = ["/register", "/unregister", "/secrets"];
     // The refusals are asked within the burst's window too (a window's end between
     // them would start the /48's count afresh).
-    let mut refused = Vec::new();
-    let attempt = in_one_window(30, |attempt| {
+    let (attempt, refused) = in_one_window(30, |attempt| {
         std::thread::scope(|s| {
             for net in 0..5 {
                 let post = &post;
@@ -174,10 +170,7 @@ fn signed_node_routes_are_bounded_per_48_at_a_fleets_pace() {
             }
         });
         let wide = format!("2001:db8:{:x}", 0x700 + attempt);
-        refused = signed
-            .iter()
-            .map(|&path| (path, post(path, &format!("{wide}:ff::1"))))
-            .collect();
+        signed.map(|path| (path, post(path, &format!("{wide}:ff::1"))))
     });
     for (path, refused) in refused {
         assert_eq!(refused.status, 429, "{path}: {}", refused.body);
