@@ -6,13 +6,13 @@
 
 mod common;
 
-use common::{admin, ok};
+use common::{admin, count, ok};
 use gatehouse_e2e::accounts::{
     legacy_membership, login_at, sign_up, user_id, verified_user, PASSWORD,
 };
 use gatehouse_e2e::members::remove_member;
 use gatehouse_e2e::nodes::{fields, now_ms, signed, upload_new_key};
-use gatehouse_e2e::{shared_app, TestApp};
+use gatehouse_e2e::shared_app;
 use serde_json::{json, Value};
 
 /// One test at a time on the shared worker: the erasure's test checks the whole
@@ -74,10 +74,6 @@ fn in_an_incident_revoke_key_and_end_sign_ins_act_without_anyones_token() {
     let unknown = admin(app, &["end-sign-ins", "nobody@incident.example"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"));
-}
-
-fn count(app: &TestApp, sql: &str) -> u64 {
-    app.d1_query(sql)[0]["n"].as_u64().unwrap()
 }
 
 #[test]

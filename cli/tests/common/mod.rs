@@ -126,6 +126,11 @@ pub fn admin(app: &TestApp, args: &[&str]) -> Output {
     })
 }
 
+/// The `n` of a `SELECT count(*) AS n …` on `app`'s D1.
+pub fn count(app: &TestApp, sql: &str) -> u64 {
+    app.d1_query(sql)[0]["n"].as_u64().unwrap()
+}
+
 /// The worker's own NODE_ENV_KEY, from the .dev.vars it runs with.
 pub fn node_env_key() -> String {
     gatehouse_e2e::dev_var("NODE_ENV_KEY")
