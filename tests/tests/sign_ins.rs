@@ -1,5 +1,5 @@
 //! Sign-ins end to end: login, refresh rotation and what a retired token's return
-//! means, a sign-out or an ended sign-in never reported as theft, a weaker stored hash
+//! means (also past its expiry), a sign-out or an ended sign-in never reported as theft, a weaker stored hash
 //! upgraded at login, and `JWT_SECRET` rotated without signing anybody out (the races
 //! between them, with D1 far away: d1_distance.rs; access tokens after their sign-in:
 //! security_accounts.rs).
@@ -7,8 +7,13 @@
 //! Tests whose people are their own share one worker; a worker of their own for other
 //! `[vars]`.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use gatehouse_core::account::tokens::issue_refresh;
+use gatehouse_core::account::verification::token_hash;
 use gatehouse_e2e::accounts::{assert_error, sign_up};
-use gatehouse_e2e::{shared_app, spawn_app_with};
+use gatehouse_e2e::flashback::client_call;
+use gatehouse_e2e::{dev_var, shared_app, spawn_app_with};
 use serde_json::{json, Value};
 
 #[test]
@@ -137,6 +142,102 @@ fn a_refresh_after_an_ordinary_sign_out_is_not_reported_as_theft() {
     );
     assert_eq!(out.status, 200, "{}", out.body);
     assert_error(&refresh(&current["refreshToken"]), 401, "TOKEN_REUSED");
+}
+
+/// `token` as it will be once its 30 days are over: the same claims (user, token id,
+/// sign-in), issued 31 days before now with the worker's own JWT_SECRET — what a
+/// client holds after a month away, without moving the shared worker's clock.
+fn past_its_expiry(token: &Value) -> String {
+    let payload = token.as_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let claim = |name: &str| claims[name].as_str().unwrap().to_owned();
+    let now_ms = gatehouse_e2e::nodes::now_ms();
+    issue_refresh(
+        dev_var("JWT_SECRET").as_bytes(),
+        &claim("sub"),
+        &claim("jti"),
+        &claim("sid"),
+        now_ms - 31 * 24 * 3600 * 1000,
+    )
+}
+
+/// Whoever copied a refresh token and keeps refreshing it keeps that sign-in alive for
+/// good; the owner's own token, which the thief's first refresh retired, is what tells.
+/// After its 30 days it refreshes nothing, but it is reuse all the same: it ends the
+/// sign-in the thief holds, through refresh and through logout, as the Flashback client
+/// sends them. The sign-in's current token past its expiry ends nothing.
+#[test]
+fn a_retired_token_past_its_expiry_still_ends_the_sign_in_it_was_taken_from() {
+    let app = shared_app();
+    let email = "ada@stale-tokens.example";
+    sign_up(app, email);
+    let login = || {
+        let res = client_call(
+            app,
+            None,
+            "POST",
+            "user/login",
+            Some(&json!({"email": email, "password": "Correct1horse"})),
+        );
+        assert_eq!(res.status, 200, "{}", res.body);
+        res.json()
+    };
+    let refresh = |token: &Value| {
+        client_call(
+            app,
+            None,
+            "POST",
+            "user/refresh",
+            Some(&json!({"refresh_token": token})),
+        )
+    };
+    let refreshed = |token: &Value| {
+        let res = refresh(token);
+        assert_eq!(res.status, 200, "{}", res.body);
+        res.json()
+    };
+    let profile =
+        |access: &Value| client_call(app, access.as_str(), "GET", "user/profile", None).status;
+
+    // Refresh: the thief rotated the owner's token twice since; the owner's, a month on.
+    let owner = login();
+    let thief = refreshed(&refreshed(&owner["refreshToken"])["refreshToken"]);
+    assert_eq!(profile(&thief["accessToken"]), 200);
+    let stale = json!(past_its_expiry(&owner["refreshToken"]));
+    assert_error(&refresh(&stale), 401, "TOKEN_REUSED");
+    assert_error(&refresh(&thief["refreshToken"]), 401, "TOKEN_REUSED");
+    assert_eq!(
+        profile(&thief["accessToken"]),
+        401,
+        "the thief's access ends too"
+    );
+
+    // Logout: the owner signs out with the old token; the thief's refresh is told why.
+    let owner = login();
+    let thief = refreshed(&owner["refreshToken"]);
+    let stale = json!(past_its_expiry(&owner["refreshToken"]));
+    let out = client_call(
+        app,
+        None,
+        "POST",
+        "user/logout",
+        Some(&json!({"refresh_token": stale})),
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert_error(&refresh(&thief["refreshToken"]), 401, "TOKEN_REUSED");
+    assert_eq!(profile(&thief["accessToken"]), 401);
+
+    // The sign-in's own current token past its expiry (the row holds the hash of the
+    // token it issued, so the aged one is made its current): expired, nothing ended.
+    let owner = login();
+    let aged = past_its_expiry(&owner["refreshToken"]);
+    app.d1_query(&format!(
+        "UPDATE sign_ins SET token_hash = '{}' WHERE id = '{}'",
+        token_hash(&aged),
+        owner["tokenId"].as_str().unwrap()
+    ));
+    assert_error(&refresh(&json!(aged)), 401, "TOKEN_EXPIRED");
+    assert_eq!(profile(&owner["accessToken"]), 200);
 }
 
 #[test]

@@ -151,11 +151,13 @@ pub fn issue_refresh(
     issue(secret, claims, now_ms, REFRESH_TTL_SECONDS)
 }
 
-fn verify<T: DeserializeOwned + TokenType + Clone>(
+/// A token of type `T` that is ours (signature, issuer, audience, type), and whether
+/// it is past its expiry; `Invalid` for anything else, expired or not.
+fn verify_signed<T: DeserializeOwned + TokenType + Clone>(
     secret: &[u8],
     token: &str,
     now_ms: i64,
-) -> Result<T, TokenError> {
+) -> Result<Signed<T>, TokenError> {
     let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Invalid)?;
     let token: Token<T> = Hs256
         .validator::<T>(&Hs256Key::new(secret))
@@ -166,10 +168,31 @@ fn verify<T: DeserializeOwned + TokenType + Clone>(
     if claims.custom.iss_aud_typ() != (ISSUER, AUDIENCE, T::TYP) {
         return Err(TokenError::Invalid);
     }
-    claims
-        .validate_expiration(&time_at(now_ms))
-        .map_err(|_| TokenError::Expired)?;
-    Ok(claims.custom.clone())
+    Ok(Signed {
+        claims: claims.custom.clone(),
+        expired: claims.validate_expiration(&time_at(now_ms)).is_err(),
+    })
+}
+
+fn verify<T: DeserializeOwned + TokenType + Clone>(
+    secret: &[u8],
+    token: &str,
+    now_ms: i64,
+) -> Result<T, TokenError> {
+    match verify_signed(secret, token, now_ms)? {
+        Signed {
+            claims,
+            expired: false,
+        } => Ok(claims),
+        Signed { expired: true, .. } => Err(TokenError::Expired),
+    }
+}
+
+/// A token that is ours, expired or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed<T> {
+    pub claims: T,
+    pub expired: bool,
 }
 
 /// Verifies with the current secret, then (a rotation in progress) the previous one:
@@ -190,12 +213,16 @@ pub fn verify_access(secret: &[u8], token: &str, now_ms: i64) -> Result<AccessCl
     verify(secret, token, now_ms)
 }
 
+/// A refresh token that is ours, expired or not (`Err` is only `Invalid`): an expired
+/// one still names its sign-in, and a retired one coming back after its own expiry is
+/// reuse all the same — whoever holds its successor may have kept the sign-in alive
+/// by refreshing, and only the reuse ends it.
 pub fn verify_refresh(
     secret: &[u8],
     token: &str,
     now_ms: i64,
-) -> Result<RefreshClaims, TokenError> {
-    verify(secret, token, now_ms)
+) -> Result<Signed<RefreshClaims>, TokenError> {
+    verify_signed(secret, token, now_ms)
 }
 
 #[cfg(test)]
@@ -248,7 +275,7 @@ mod tests {
     #[test]
     fn a_refresh_token_names_its_sign_in_and_older_ones_name_none() {
         let t = issue_refresh(SECRET, "u1", "t2", "s1", NOW);
-        let claims = verify_refresh(SECRET, &t, NOW).unwrap();
+        let claims = verify_refresh(SECRET, &t, NOW).unwrap().claims;
         assert_eq!((claims.jti.as_str(), claims.sid.as_str()), ("t2", "s1"));
         // Issued before migration 0012: no `sid` claim, which reads as empty.
         #[derive(Serialize)]
@@ -267,7 +294,7 @@ mod tests {
             typ: "refresh".into(),
         };
         let old = issue(SECRET, before, NOW, REFRESH_TTL_SECONDS);
-        let claims = verify_refresh(SECRET, &old, NOW).unwrap();
+        let claims = verify_refresh(SECRET, &old, NOW).unwrap().claims;
         assert_eq!((claims.jti.as_str(), claims.sid.as_str()), ("t1", ""));
     }
 
@@ -275,7 +302,10 @@ mod tests {
     fn forged_and_cross_type_tokens_are_invalid() {
         let access = issue_access(SECRET, "u1", "o1", true, "s1", NOW);
         let refresh = issue_refresh(SECRET, "u1", "s1", "s1", NOW);
-        assert_eq!(verify_refresh(SECRET, &refresh, NOW).unwrap().jti, "s1");
+        assert_eq!(
+            verify_refresh(SECRET, &refresh, NOW).unwrap().claims.jti,
+            "s1"
+        );
         assert_eq!(
             verify_access(SECRET, &refresh, NOW),
             Err(TokenError::Invalid)
@@ -304,12 +334,26 @@ mod tests {
     }
 
     #[test]
-    fn refresh_tokens_live_30_days() {
-        let t = issue_refresh(SECRET, "u1", "s1", "s1", NOW);
-        assert!(verify_refresh(SECRET, &t, NOW + (REFRESH_TTL_SECONDS - 1) * 1000).is_ok());
+    fn refresh_tokens_live_30_days_and_still_name_their_sign_in_after() {
+        let t = issue_refresh(SECRET, "u1", "t1", "s1", NOW);
+        let at = |ms| verify_refresh(SECRET, &t, ms).unwrap();
+        assert!(!at(NOW + (REFRESH_TTL_SECONDS - 1) * 1000).expired);
+        let after = at(NOW + (REFRESH_TTL_SECONDS + 1) * 1000);
+        assert!(after.expired);
         assert_eq!(
-            verify_refresh(SECRET, &t, NOW + (REFRESH_TTL_SECONDS + 1) * 1000),
-            Err(TokenError::Expired)
+            (after.claims.jti.as_str(), after.claims.sid.as_str()),
+            ("t1", "s1")
+        );
+        // Expired or not, only our own refresh tokens.
+        let later = NOW + (REFRESH_TTL_SECONDS + 1) * 1000;
+        let access = issue_access(SECRET, "u1", "o1", true, "s1", NOW);
+        assert_eq!(
+            verify_refresh(SECRET, &access, later),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            verify_refresh(b"another-secret-another-secret-xx", &t, later),
+            Err(TokenError::Invalid)
         );
     }
 }

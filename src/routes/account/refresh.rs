@@ -9,13 +9,16 @@
 //! (`TOKEN_REUSED`). A token
 //! whose sign-in was ended normally (logout, `DELETE /token/{id}`, a password reset)
 //! answers `SESSION_ENDED`: a client must not show a theft warning after a sign-out.
+//! A token past its 30 days refreshes nothing (`TOKEN_EXPIRED`), but a retired one is
+//! still reuse: whoever holds its successor may have kept the sign-in alive by
+//! refreshing, and the owner's old token coming back is what ends it.
 
 use super::{error, new_session};
 use crate::store::accounts::{self, Rotation};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::tokens::{
-    issue_access, verify_refresh, verify_rotating, RevokedRefresh, TokenError, ACCESS_TTL_SECONDS,
+    issue_access, verify_refresh, verify_rotating, RevokedRefresh, Signed, ACCESS_TTL_SECONDS,
 };
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_core::account::{refresh_token_field, AccountError, ErrorCode};
@@ -39,18 +42,21 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         ))
     };
     let verify = |secret: &[u8]| verify_refresh(secret, &presented, now_ms);
-    let claims = match verify_rotating(verify, config.jwt_secret.expose(), config.jwt_previous()) {
-        Ok(c) => c,
-        Err(TokenError::Expired) => {
-            return Ok(error(&AccountError::new(
-                ErrorCode::TokenExpired,
-                "Refresh token expired",
-            )))
-        }
-        Err(TokenError::Invalid) => return Ok(invalid()),
+    let Ok(Signed { claims, expired }) =
+        verify_rotating(verify, config.jwt_secret.expose(), config.jwt_previous())
+    else {
+        return Ok(invalid());
+    };
+    let lapsed = || {
+        error(&AccountError::new(
+            ErrorCode::TokenExpired,
+            "Refresh token expired",
+        ))
     };
     let Some(session) = accounts::session(db, &claims).await? else {
-        return Ok(invalid());
+        // Its sign-in is gone: lapsed and swept (operations.md, "Retention"), ended by
+        // a removal, or never ours.
+        return Ok(if expired { lapsed() } else { invalid() });
     };
     if session.user_id != claims.sub {
         return Ok(invalid());
@@ -88,6 +94,10 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         }
         accounts::revoke_family(db, &session.family_id, now_ms).await?;
         return Ok(reused());
+    }
+    // The sign-in's current token, past its 30 days: nobody refreshed it since.
+    if expired {
+        return Ok(lapsed());
     }
     let next = new_session(&config, &session.user_id, Some(&session.family_id), now_ms)?;
     let rotation = accounts::rotate_session(
