@@ -38,7 +38,7 @@ def filled(text):
     top, prod = production_section(text)
     prod = prod.replace('database_id = "00000000-0000-0000-0000-000000000000"', f'database_id = "{FAKE_D1}"')
     prod = prod.replace('id = "00000000000000000000000000000000"', f'id = "{FAKE_KV}"')
-    numbers = iter(["4101", "4102", "4103", "4104", "4105"])
+    numbers = iter(["4101", "4102", "4103", "4104", "4105", "4106", "4107"])
     prod = re.sub(r'namespace_id = "0"', lambda _: f'namespace_id = "{next(numbers)}"', prod)
     prod = prod.replace("gatehouse.example.com", "gatehouse.acme-storage.net")
     prod = prod.replace("no-reply@example.com", "no-reply@acme-storage.net")
@@ -103,11 +103,13 @@ def main():
             "rate limiter 'AUTH_WIDE_LIMITER': namespace_id is '0'",
             "rate limiter 'NODE_WIDE_LIMITER': namespace_id is '0'",
             "rate limiter 'NODE_FLEET_LIMITER': namespace_id is '0'",
+            "rate limiter 'SIGNED_IN_LIMITER': namespace_id is '0'",
+            "rate limiter 'SIGNED_IN_WIDE_LIMITER': namespace_id is '0'",
             "Nothing was deployed",
         ))
         results.append(expect(
             "filled-in fake ids pass", run(good, d, "filled.toml"), True,
-            f"D1 {FAKE_D1}", f"KV {FAKE_KV}", "AUTH_LIMITER=4101, NODE_LIMITER=4102, AUTH_WIDE_LIMITER=4103, NODE_WIDE_LIMITER=4104, NODE_FLEET_LIMITER=4105",
+            f"D1 {FAKE_D1}", f"KV {FAKE_KV}", "AUTH_LIMITER=4101, NODE_LIMITER=4102, AUTH_WIDE_LIMITER=4103, NODE_WIDE_LIMITER=4104, NODE_FLEET_LIMITER=4105, SIGNED_IN_LIMITER=4106, SIGNED_IN_WIDE_LIMITER=4107",
         ))
         results.append(expect(
             "a shared namespace_id is refused", run(duplicate, d, "duplicate.toml"), False,

@@ -14,7 +14,7 @@ use gatehouse_core::account::tokens::{verify_access, verify_rotating, AccessClai
 use gatehouse_core::account::{AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::http::problem::Problem;
-use worker::Request;
+use worker::{Env, Request};
 
 pub enum AuthError {
     Account(AccountError),
@@ -39,8 +39,12 @@ pub fn session_ended() -> AccountError {
     )
 }
 
-pub fn authenticate(
+/// The claims of the request's bearer access token, once it verifies and its call is
+/// counted in the network's signed-in budget (core::http::rate_limit::signed_in: a
+/// request refused here has read nothing).
+pub async fn authenticate(
     req: &Request,
+    env: &Env,
     config: &Config,
     now_ms: i64,
 ) -> Result<AccessClaims, AuthError> {
@@ -56,12 +60,13 @@ pub fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| refuse(ErrorCode::Unauthorized, "Missing bearer access token"))?;
     let verify = |secret: &[u8]| verify_access(secret, token, now_ms);
-    verify_rotating(verify, config.jwt_secret.expose(), config.jwt_previous()).map_err(
-        |e| match e {
+    let claims = verify_rotating(verify, config.jwt_secret.expose(), config.jwt_previous())
+        .map_err(|e| match e {
             TokenError::Expired => refuse(ErrorCode::TokenExpired, "Access token expired"),
             TokenError::Invalid => refuse(ErrorCode::Unauthorized, "Invalid access token"),
-        },
-    )
+        })?;
+    crate::rate_limit::signed_in(req, env, config).await?;
+    Ok(claims)
 }
 
 /// What an organization endpoint requires of its caller.

@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 
+use gatehouse_core::config::Config;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::http::rate_limit::PERIOD_SECONDS;
 use worker::{Env, Request};
@@ -24,6 +25,18 @@ pub fn client_ip(req: &Request) -> String {
         .ok()
         .flatten()
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Counts a signed-in client's call (core::http::rate_limit::signed_in) while
+/// `RATE_LIMITS` is on: once its token verified, before anything is read.
+pub async fn signed_in(req: &Request, env: &Env, config: &Config) -> Result<(), Problem> {
+    if !config.rate_limits {
+        return Ok(());
+    }
+    for (limiter, key) in gatehouse_core::http::rate_limit::signed_in(&client_ip(req)) {
+        check(env, limiter, key).await?;
+    }
+    Ok(())
 }
 
 /// Counts one request under `key`; `Err(RateLimited)` when over the limit, logged with

@@ -29,9 +29,26 @@ pub fn client_call(
     path: &str,
     data: Option<&Value>,
 ) -> TestResponse {
+    client_call_at(app, None, bearer, method, path, data)
+}
+
+/// [`client_call`] as it reaches the worker through Cloudflare from the client address
+/// `ip` (`CF-Connecting-IP`, which Cloudflare adds: the client never sends it), when
+/// given.
+pub fn client_call_at(
+    app: &TestApp,
+    ip: Option<&str>,
+    bearer: Option<&str>,
+    method: &str,
+    path: &str,
+    data: Option<&Value>,
+) -> TestResponse {
     let auth = bearer.map(|t| format!("Bearer {t}"));
     let body = data.map(Value::to_string);
     let mut headers: Vec<(&str, &str)> = Vec::new();
+    if let Some(ip) = ip {
+        headers.push(("cf-connecting-ip", ip));
+    }
     if let Some(auth) = &auth {
         headers.push(("authorization", auth));
     }

@@ -67,6 +67,7 @@ mod tests {
             let method = route.method.as_str().to_lowercase();
             let responses = &doc["paths"][route.pattern][&method]["responses"];
             let limited = !crate::http::rate_limit::per_ip(route.id, "203.0.113.1").is_empty()
+                || crate::http::rate_limit::counts_signed_in(route.id)
                 || crate::http::rate_limit::LIMITED_IN_HANDLER.contains(&route.id);
             assert_eq!(
                 responses.get("429").is_some(),

@@ -20,6 +20,16 @@
 //! before any signature is tried), whose one thread a stranger's 65,536 /64s at 60 a
 //! minute each would otherwise fill. IPv4 keeps one budget per address (a /24 is 256
 //! of them, and addresses are scarce enough that one client seldom holds many).
+//!
+//! What a signed-in client calls — refresh, logout, the profile, the sign-in list and
+//! its end, every `/organization/{idOrg}/…` route — counts in `SIGNED_IN_LIMITER` (300 a
+//! minute per network: a dashboard's pace, and an office of them behind one address)
+//! and per /48 in `SIGNED_IN_WIDE_LIMITER` (3,000), once its token verifies and before
+//! anything is read ([`signed_in`]). Each such request reads the D1 primary (the
+//! sign-in, then the route's own reads and writes), and anyone who signs up holds a
+//! token: without a budget, one address looping them would fill the primary's one
+//! thread as a /48's forged heartbeats would. A request without a token, or with one
+//! we did not sign, is refused 401 on CPU alone (an HMAC) and spends nothing.
 
 use crate::http::routes::{OrgRoute, RouteId};
 use std::net::IpAddr;
@@ -29,6 +39,8 @@ pub const NODE_LIMITER: &str = "NODE_LIMITER";
 pub const AUTH_WIDE_LIMITER: &str = "AUTH_WIDE_LIMITER";
 pub const NODE_WIDE_LIMITER: &str = "NODE_WIDE_LIMITER";
 pub const NODE_FLEET_LIMITER: &str = "NODE_FLEET_LIMITER";
+pub const SIGNED_IN_LIMITER: &str = "SIGNED_IN_LIMITER";
+pub const SIGNED_IN_WIDE_LIMITER: &str = "SIGNED_IN_WIDE_LIMITER";
 /// Every limiter counts per 60-second period; a refused client may retry after it.
 pub const PERIOD_SECONDS: u32 = 60;
 
@@ -63,6 +75,31 @@ pub fn wide_network(client_ip: &str) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Whether `route` is a signed-in client's call, which counts [`signed_in`]'s budget
+/// once its token verifies.
+pub fn counts_signed_in(route: RouteId) -> bool {
+    matches!(
+        route,
+        RouteId::Refresh
+            | RouteId::Logout
+            | RouteId::Profile
+            | RouteId::ListTokens
+            | RouteId::RevokeToken
+            | RouteId::Org(_)
+    )
+}
+
+/// The counts a signed-in client's call from `client_ip` makes once its token (access
+/// or refresh) verifies: one budget for all of them, per network and per /48.
+pub fn signed_in(client_ip: &str) -> Vec<Budget> {
+    budgets(
+        SIGNED_IN_LIMITER,
+        "signedin",
+        Some(SIGNED_IN_WIDE_LIMITER),
+        client_ip,
+    )
 }
 
 /// Routes whose handler limits some requests itself, after authorizing them (key
@@ -106,8 +143,20 @@ pub fn per_ip(route: RouteId, client_ip: &str) -> Vec<Budget> {
         }
         // The public directory: anyone may read it, at a machine's pace.
         RouteId::NodeDirectory => (NODE_LIMITER, "directory", None),
+        // A signed-in client's calls count once their token verifies: signed_in.
         _ => return Vec::new(),
     };
+    budgets(limiter, name, wide, client_ip)
+}
+
+/// `name`'s count under `limiter` for `client_ip`'s network, then (IPv6) under `wide`
+/// for its /48.
+fn budgets(
+    limiter: &'static str,
+    name: &str,
+    wide: Option<&'static str>,
+    client_ip: &str,
+) -> Vec<Budget> {
     let mut budgets = vec![(limiter, format!("{name}:ip:{}", client_network(client_ip)))];
     if let (Some(wide), Some(net48)) = (wide, wide_network(client_ip)) {
         budgets.push((wide, format!("{name}:net48:{net48}")));
@@ -142,6 +191,51 @@ mod tests {
         );
         assert_eq!(per_ip(RouteId::VerifyEmailPage, "::1"), vec![]);
         assert_eq!(per_ip(RouteId::OpenApi, "::1"), vec![]);
+    }
+
+    #[test]
+    fn a_signed_in_clients_calls_share_one_budget_per_network_and_per_48() {
+        use crate::http::routes::OrgRoute;
+        let ip = "2001:db8:5:6::1";
+        let budget = vec![
+            (
+                SIGNED_IN_LIMITER,
+                "signedin:ip:2001:db8:5:6::/64".to_owned(),
+            ),
+            (
+                SIGNED_IN_WIDE_LIMITER,
+                "signedin:net48:2001:db8:5::/48".to_owned(),
+            ),
+        ];
+        for route in [
+            RouteId::Refresh,
+            RouteId::Logout,
+            RouteId::Profile,
+            RouteId::ListTokens,
+            RouteId::RevokeToken,
+            RouteId::Org(OrgRoute::ListOrgNodes),
+            RouteId::Org(OrgRoute::DeleteOrgNode),
+            RouteId::Org(OrgRoute::CreateOrgKey),
+        ] {
+            assert!(counts_signed_in(route), "{route:?}");
+            // Counted once the token verifies, not before.
+            assert_eq!(per_ip(route, ip), vec![], "{route:?}");
+        }
+        assert_eq!(signed_in(ip), budget);
+        assert_eq!(
+            signed_in("203.0.113.9"),
+            vec![(SIGNED_IN_LIMITER, "signedin:ip:203.0.113.9".into())]
+        );
+        for route in [
+            RouteId::Login,
+            RouteId::Register,
+            RouteId::NodeDirectory,
+            RouteId::Health,
+        ] {
+            assert!(!counts_signed_in(route), "{route:?}");
+        }
+        // Not the people routes' budgets: a dashboard's calls spend no sign-up or login.
+        assert_ne!(per_ip(RouteId::Login, ip)[0], budget[0]);
     }
 
     #[test]

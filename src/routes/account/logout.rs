@@ -32,6 +32,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
             "Invalid refresh token",
         )));
     };
+    crate::rate_limit::signed_in(&req, env, &config).await?;
     accounts::sign_out(db, &signed.claims, now_ms).await?;
     Ok(http::json(
         200,

@@ -14,7 +14,7 @@ use worker::{Env, Request, Response};
 pub async fn handle(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let now_ms = crate::clock::now_ms();
-    let claims = match auth::authenticate(&req, &config, now_ms) {
+    let claims = match auth::authenticate(&req, env, &config, now_ms).await {
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };

@@ -47,6 +47,7 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     else {
         return Ok(invalid());
     };
+    crate::rate_limit::signed_in(&req, env, &config).await?;
     let lapsed = || {
         error(&AccountError::new(
             ErrorCode::TokenExpired,

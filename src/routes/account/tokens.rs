@@ -21,7 +21,7 @@ use worker::{Env, Request, Response};
 pub async fn list(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let now_ms = crate::clock::now_ms();
-    let claims = match auth::authenticate(&req, &config, now_ms) {
+    let claims = match auth::authenticate(&req, env, &config, now_ms).await {
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };
@@ -49,7 +49,7 @@ pub async fn list(req: Request, env: &Env, db: &Db) -> Result<Response, Problem>
 pub async fn revoke(req: Request, env: &Env, db: &Db, token_id: &str) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let now_ms = crate::clock::now_ms();
-    let claims = match auth::authenticate(&req, &config, now_ms) {
+    let claims = match auth::authenticate(&req, env, &config, now_ms).await {
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };

@@ -114,7 +114,7 @@ pub async fn answer(
     let access = access(route);
     let config = config::require(env)?;
     let org_id = param(params, "idOrg");
-    let claims = match auth::authenticate(&req, &config, crate::clock::now_ms()) {
+    let claims = match auth::authenticate(&req, env, &config, crate::clock::now_ms()).await {
         Ok(c) => c,
         Err(e) => return auth_refused(e),
     };
