@@ -1,6 +1,6 @@
 //! Organization keys managed through the API, with their audit trail.
 
-use super::nodes::{nodes_of_org, NodeRow};
+use super::nodes::{first_nodes_of_org, NodeRow, NODE_KEYS_LISTED};
 use super::org_changes::{
     actor_may_change, actor_read, budget_read, owners, owners_read, recipients, room_for_change,
     spent, stopped, Actor, Recipient, Stopped, OWNERS_TOLD,
@@ -259,7 +259,9 @@ gatehouse_core::d1_row! {
     }
 }
 
-/// One batch: the organization's active keys (newest first) and its nodes.
+/// One batch: the organization's active keys (newest first) and its first nodes by
+/// address, at most [`NODE_KEYS_LISTED`] (however many it has: the node list pages
+/// through the rest).
 pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<KeyRow>, Vec<NodeRow>), Problem> {
     let what = "org_keys.list";
     let db = db.trip(Route::Replica, what);
@@ -268,7 +270,10 @@ pub async fn list(db: &Db, org_id: &str) -> Result<(Vec<KeyRow>, Vec<NodeRow>), 
          WHERE org_id = ?1 AND revoked_at_ms IS NULL ORDER BY created_at_ms DESC, id",
         &[text(org_id)],
     );
-    let nodes = db.statement(nodes_of_org(), &[text(org_id)]);
+    let nodes = db.statement(
+        first_nodes_of_org(),
+        &[text(org_id), text(""), num(i64::from(NODE_KEYS_LISTED))],
+    );
     let results = db.batch(vec![keys, nodes]).await?;
     Ok((rows(&results, 0, what)?, rows(&results, 1, what)?))
 }

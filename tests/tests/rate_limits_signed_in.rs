@@ -4,7 +4,7 @@
 //! anything is read, as the Flashback client's calls reach the worker through
 //! Cloudflare. Anyone who signs
 //! up holds a token, and each call with a live one reads the D1 primary: one address
-//! looping them must not fill its one thread (SECURITY.md, "Floods"). The people
+//! looping them must not fill its one thread (SECURITY.md's "Floods" row). The people
 //! routes' limits are in rate_limits.rs, the node routes' in rate_limits_nodes.rs.
 
 use gatehouse_e2e::accounts::{login_at, verified_user, PASSWORD};

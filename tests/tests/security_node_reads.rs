@@ -5,13 +5,18 @@
 //! organization used to read every key of every organization at the address, each
 //! ordered by a walk of every node there (N organizations, N² rows). And the public
 //! directory, however many nodes organizations other than the listed providers keep
-//! fresh ("Directory exposure"): it used to read every fresh node.
+//! fresh ("Directory exposure"): it used to read every fresh node. And what any member
+//! reads of their own organization, however many nodes it holds (up to `NODES_MAX`,
+//! 10,000 by default): its node list and its key list's `nodeKeys` read every node,
+//! sorted, on each call.
 //!
 //! The organizations are seeded straight into D1, each with keys that verify nothing
 //! (placeholder text, which the search skips as unusable: what is held here is how
 //! many rows are read, not which key verifies) and one node at the address.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
+use gatehouse_e2e::accounts::verified_user;
+use gatehouse_e2e::flashback::client_call;
 use gatehouse_e2e::nodes::{node_row_sql, now_ms, register, unregister_body};
 use gatehouse_e2e::seed::seq;
 use gatehouse_e2e::{shared_app, TestApp, TestResponse};
@@ -87,8 +92,8 @@ fn a_forged_node_request_reads_no_more_however_many_organizations_share_its_addr
     }
 }
 
-/// Nodes of organization `org` at the first `count` addresses `10.<net>.x.y`, seen now
-/// (the ones it has already kept as they are).
+/// Nodes of organization `org` at the first `count` addresses `10.<net>.x.y`, the n-th
+/// seen n ms before now (the ones it has already kept as they are).
 fn fresh_nodes(app: &TestApp, org: &str, net: u8, count: u32) {
     let now = now_ms();
     app.d1_query(&format!(
@@ -98,7 +103,7 @@ fn fresh_nodes(app: &TestApp, org: &str, net: u8, count: u32) {
          {} INSERT OR IGNORE INTO nodes (org_id, ip, provider, status, region, version, \
          key_id, last_signed_at_ms, created_at_ms, updated_at_ms) SELECT '{org}', \
          '10.{net}.' || (n / 250) || '.' || (n % 250 + 1), 'S3', 'online', 'eu-1', '1', \
-         '{org}-key', 1, {now}, {now} FROM seq",
+         '{org}-key', 1, {now}, {now} - n FROM seq",
         seq(0, count)
     ));
 }
@@ -147,4 +152,105 @@ fn the_directory_reads_only_the_nodes_it_lists() {
     // Marking the private organization lists its newest 500 (the directory's limit).
     set(app, "private", "network_provider", 1);
     assert_eq!(directory(app).0.len(), 500);
+}
+
+/// A member's own lists read a page of the organization's nodes, however many it has:
+/// `GET …/nodes` (as the Flashback client asks, with no parameters) pages by address,
+/// every node listed once across the pages and last seen first within each, `total`
+/// all of them; `GET …/key` names the first page's in `nodeKeys`.
+#[test]
+fn an_organizations_own_lists_read_a_page_however_many_nodes_it_has() {
+    let app = shared_app();
+    let (token, org, _) = verified_user(app, "ops@node-pages.example");
+    let get = |path: &str| {
+        let res = client_call(
+            app,
+            Some(&token),
+            "GET",
+            &format!("organization/{org}/{path}"),
+            None,
+        );
+        assert_eq!(res.status, 200, "{path}: {}", res.body);
+        res
+    };
+    let addresses = |res: &TestResponse| -> Vec<String> {
+        let body = res.json();
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["ip"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let node_keys =
+        |res: &TestResponse| res.json()["data"][0]["nodeKeys"].as_array().unwrap().len();
+
+    // Up to a page: every node in one answer, last seen first, as before pages.
+    fresh_nodes(app, &org, 41, 300);
+    let all = get("nodes");
+    let listed = addresses(&all);
+    assert_eq!(listed.len(), 300);
+    assert_eq!(
+        (all.json()["total"].as_u64(), all.json()["next"].clone()),
+        (Some(300), Value::Null)
+    );
+    assert_eq!(listed[0], "10.41.0.1", "the newest first");
+    assert_eq!(listed[299], "10.41.1.50", "the oldest last");
+
+    // Past a page: a thousand, then the rest after the first page's last address.
+    fresh_nodes(app, &org, 41, 1_200);
+    let first = get("nodes");
+    let next = first.json()["next"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let second = get(&format!("nodes?after={next}"));
+    assert_eq!(second.json()["next"], Value::Null);
+    let (mut one, two) = (addresses(&first), addresses(&second));
+    assert_eq!(
+        (one.len(), two.len(), first.json()["total"].as_u64()),
+        (1_000, 200, Some(1_200))
+    );
+    one.extend(two);
+    one.sort();
+    one.dedup();
+    assert_eq!(one.len(), 1_200, "each node once");
+    let (nodes_at_1200, keys_at_1200) = (rows_read(&first), rows_read(&get("key")));
+    assert_eq!(node_keys(&get("key")), 1_000);
+
+    // Two and a half times the nodes: the same rows read, within a few.
+    fresh_nodes(app, &org, 41, 3_000);
+    let (nodes_at_3000, keys) = (rows_read(&get("nodes")), get("key"));
+    assert!(
+        nodes_at_3000 <= nodes_at_1200 + 5,
+        "{nodes_at_3000} against {nodes_at_1200}"
+    );
+    assert!(
+        rows_read(&keys) <= keys_at_1200 + 5,
+        "{} against {keys_at_1200}",
+        rows_read(&keys)
+    );
+    // A page (and the one after it) read by address, then again from the temporary
+    // table SQLite sorts it in by last seen, and a few rows: ~2,000, not 3,000.
+    assert!(
+        nodes_at_1200 <= 2_100,
+        "a page twice and a few rows: {nodes_at_1200}"
+    );
+    assert_eq!(node_keys(&keys), 1_000);
+
+    // A smaller page; what is not a page is refused.
+    let ten = get("nodes?limit=10");
+    assert_eq!(addresses(&ten).len(), 10);
+    assert!(ten.json()["next"].is_string());
+    for query in ["limit=0", "limit=1001", "limit=ten", "after=node-7"] {
+        let res = client_call(
+            app,
+            Some(&token),
+            "GET",
+            &format!("organization/{org}/nodes?{query}"),
+            None,
+        );
+        assert_eq!(res.status, 400, "{query}: {}", res.body);
+        assert_eq!(res.json()["error_code"], "INVALID_INPUT", "{query}");
+    }
 }

@@ -1,6 +1,7 @@
 //! Bridge nodes: the signed requests they send (`POST /register`, `POST /unregister`)
 //! and what those share.
 
+pub mod listing;
 pub mod registration;
 pub mod signed;
 pub mod unregistration;

@@ -136,7 +136,7 @@ pub async fn answer(
         OrgRoute::ListOrgKeys => key_list::handle(db, &gate).await,
         OrgRoute::RevokeOrgKey => key_revoke::handle(db, &gate, param(params, "keyId")).await,
         OrgRoute::RevokeAllOrgKeys => keys_revoke_all::handle(db, &gate).await,
-        OrgRoute::ListOrgNodes => nodes_list::handle(db, &gate).await,
+        OrgRoute::ListOrgNodes => nodes_list::handle(req, db, &gate).await,
         OrgRoute::DeleteOrgNode => node_delete::handle(db, &gate, param(params, "nodeId")).await,
         OrgRoute::ListNodeEnvs => node_env_list::handle(db, &gate).await,
         OrgRoute::SetNodeEnv => {

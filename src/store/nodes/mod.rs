@@ -10,8 +10,8 @@
 mod listing;
 mod removal;
 
-pub(super) use listing::nodes_of_org;
 pub use listing::{directory, list_for_org, NodeRow};
+pub(super) use listing::{first_nodes_of_org, NODE_KEYS_LISTED};
 pub use removal::{delete, unregister, Tombstones};
 
 use super::db::{Statement, Trip};
