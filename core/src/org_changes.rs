@@ -44,14 +44,7 @@ pub struct AuditPage {
 /// escape): `limit` 1 to [`AUDIT_PAGE_MAX`] in digits, `before` a cursor this service
 /// gave out (`next` of the previous page). Err: what is wrong, for a 400.
 pub fn audit_page(limit: Option<&str>, before: Option<&str>) -> Result<AuditPage, String> {
-    let limit = match limit {
-        None => AUDIT_PAGE_DEFAULT,
-        Some(raw) => Some(raw)
-            .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|raw| raw.parse::<u32>().ok())
-            .filter(|n| (1..=AUDIT_PAGE_MAX).contains(n))
-            .ok_or_else(|| format!("limit must be a whole number from 1 to {AUDIT_PAGE_MAX}"))?,
-    };
+    let limit = crate::http::query::page_limit(limit, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX)?;
     let before =
         match before {
             None => None,

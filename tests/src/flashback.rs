@@ -65,6 +65,13 @@ pub fn client_call_at(
     )
 }
 
+/// The client's `userRefresh(rt)` (`path` "user/refresh") or `userLogout(rt)`
+/// ("user/logout"): `{"refresh_token": rt}`, no bearer of its own.
+pub fn refresh_token_call(app: &TestApp, path: &str, refresh_token: &Value) -> TestResponse {
+    let body = json!({"refresh_token": refresh_token});
+    client_call(app, None, "POST", path, Some(&body))
+}
+
 /// The installer's `curl -sS -X POST …/register -H "Content-Type: application/json"
 /// -d "$PAYLOAD"`, with the payload as `jq -nc` prints it: keys in the installer's
 /// order, the timestamp a bare integer.

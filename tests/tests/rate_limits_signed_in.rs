@@ -8,7 +8,7 @@
 //! routes' limits are in rate_limits.rs, the node routes' in rate_limits_nodes.rs.
 
 use gatehouse_e2e::accounts::{login_at, verified_user, PASSWORD};
-use gatehouse_e2e::flashback::client_call_at;
+use gatehouse_e2e::flashback::{client_call_at, refresh_token_call};
 use gatehouse_e2e::rate_window::in_one_window;
 use gatehouse_e2e::{spawn_app_with, spawn_app_with_limit, TestApp, TestResponse};
 use serde_json::{json, Value};
@@ -22,8 +22,7 @@ fn stale_tokens(app: &TestApp, email: &str) -> (String, String) {
     let login = login_at(app, "198.51.100.200", email, PASSWORD);
     assert_eq!(login.status, 200, "{}", login.body);
     let login = login.json();
-    let refresh = json!({"refresh_token": login["refreshToken"]});
-    let out = client_call_at(app, None, None, "POST", "user/logout", Some(&refresh));
+    let out = refresh_token_call(app, "user/logout", &login["refreshToken"]);
     assert_eq!(out.status, 200, "{}", out.body);
     let text = |v: &Value| v.as_str().unwrap().to_owned();
     (text(&login["accessToken"]), text(&login["refreshToken"]))

@@ -12,7 +12,7 @@ use base64::Engine;
 use gatehouse_core::account::tokens::issue_refresh;
 use gatehouse_core::account::verification::token_hash;
 use gatehouse_e2e::accounts::{assert_error, sign_up};
-use gatehouse_e2e::flashback::client_call;
+use gatehouse_e2e::flashback::{client_call, refresh_token_call};
 use gatehouse_e2e::{dev_var, shared_app, spawn_app_with};
 use serde_json::{json, Value};
 
@@ -182,15 +182,7 @@ fn a_retired_token_past_its_expiry_still_ends_the_sign_in_it_was_taken_from() {
         assert_eq!(res.status, 200, "{}", res.body);
         res.json()
     };
-    let refresh = |token: &Value| {
-        client_call(
-            app,
-            None,
-            "POST",
-            "user/refresh",
-            Some(&json!({"refresh_token": token})),
-        )
-    };
+    let refresh = |token: &Value| refresh_token_call(app, "user/refresh", token);
     let refreshed = |token: &Value| {
         let res = refresh(token);
         assert_eq!(res.status, 200, "{}", res.body);
@@ -216,13 +208,7 @@ fn a_retired_token_past_its_expiry_still_ends_the_sign_in_it_was_taken_from() {
     let owner = login();
     let thief = refreshed(&owner["refreshToken"]);
     let stale = json!(past_its_expiry(&owner["refreshToken"]));
-    let out = client_call(
-        app,
-        None,
-        "POST",
-        "user/logout",
-        Some(&json!({"refresh_token": stale})),
-    );
+    let out = refresh_token_call(app, "user/logout", &stale);
     assert_eq!(out.status, 200, "{}", out.body);
     assert_error(&refresh(&thief["refreshToken"]), 401, "TOKEN_REUSED");
     assert_eq!(profile(&thief["accessToken"]), 401);

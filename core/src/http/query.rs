@@ -19,6 +19,19 @@ pub fn raw_query_param<'u>(url: &'u str, name: &str) -> Option<&'u str> {
     })
 }
 
+/// A page's `limit` as sent (undecoded, [`raw_query_param`]): absent is `default`,
+/// else a whole number from 1 to `max` in digits. Err: what is wrong, for a 400.
+pub fn page_limit(raw: Option<&str>, default: u32, max: u32) -> Result<u32, String> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => Some(raw)
+            .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|raw| raw.parse::<u32>().ok())
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| format!("limit must be a whole number from 1 to {max}")),
+    }
+}
+
 /// The first value of `name` in an `application/x-www-form-urlencoded` text (a
 /// query string, or a form's body), decoded.
 pub fn form_param(form: &str, name: &str) -> Option<String> {

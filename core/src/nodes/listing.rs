@@ -22,14 +22,7 @@ pub struct NodePage {
 /// `after` an address as the previous page's `next` gave it (decoded: an IPv6 one's
 /// colons may come escaped). Err: what is wrong, for a 400.
 pub fn node_page(limit: Option<&str>, after: Option<&str>) -> Result<NodePage, String> {
-    let limit = match limit {
-        None => NODES_PAGE_MAX,
-        Some(raw) => Some(raw)
-            .filter(|raw| !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|raw| raw.parse::<u32>().ok())
-            .filter(|n| (1..=NODES_PAGE_MAX).contains(n))
-            .ok_or_else(|| format!("limit must be a whole number from 1 to {NODES_PAGE_MAX}"))?,
-    };
+    let limit = crate::http::query::page_limit(limit, NODES_PAGE_MAX, NODES_PAGE_MAX)?;
     let after = match after {
         None => None,
         Some(raw) => Some(
