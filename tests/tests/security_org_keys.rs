@@ -8,7 +8,7 @@ use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
-use gatehouse_e2e::nodes::{installer_body, now_ms};
+use gatehouse_e2e::nodes::{installer_body, nodes_at, now_ms, register, upload_new_key};
 use gatehouse_e2e::rate_window::{assert_retry_after_ends_window, in_one_window};
 use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
 use serde_json::{json, Value};
@@ -49,9 +49,24 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
         .as_str()
         .unwrap()
         .starts_with("This key was uploaded without proof of possession"));
-    assert!(app
-        .d1_query(&format!("SELECT org_id FROM nodes WHERE ip = '{ip}'"))
-        .is_empty());
+    assert!(nodes_at(app, ip).is_empty());
+    // Nor once the squatter has a node of its own at the address (registered with its
+    // own key, in the v1 form, which signs the organization): the copy verifies none
+    // of the owner's heartbeats there, so they neither keep the squatter's node alive
+    // nor rewrite it, and the squatter's own key is not displaced from it.
+    let (own_key, _) = upload_new_key(app, &squatter, &squat_org);
+    let res = register(app, &own_key, ip, (secs - 2) * 1000, Some(&squat_org));
+    assert_eq!(res.status, 200, "{}", res.body);
+    let squatters_node =
+        format!("SELECT key_id, region, last_signed_at_ms FROM nodes WHERE ip = '{ip}'");
+    let before = app.d1_query(&squatters_node);
+    let res = app.post_json("/register", &swapped);
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.json()["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("This key was uploaded without proof of possession"));
+    assert_eq!(app.d1_query(&squatters_node), before);
 
     // The owner cannot upload it while the copy is active without proof…
     assert_error(
@@ -76,17 +91,26 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
         json!({ "publicKey": pem, "proof": proof_for(&owner_org) }),
     );
     assert_eq!(proven.status, 201, "{}", proven.body);
-    assert_eq!(active_keys(app, &squatter, &squat_org), 0);
+    assert_eq!(
+        active_keys(app, &squatter, &squat_org),
+        1,
+        "its own key only"
+    );
     let audit = app.d1_query(&format!(
         "SELECT action FROM key_audit WHERE org_id = '{squat_org}' ORDER BY at_ms"
     ));
     assert_eq!(
         audit,
-        vec![json!({"action": "CREATE"}), json!({"action": "REVOKE"})]
+        vec![
+            json!({"action": "CREATE"}),
+            json!({"action": "CREATE"}),
+            json!({"action": "REVOKE"})
+        ]
     );
     // The squatter's trail and mail say what happened and name nobody of the owner's
     // organization: the revocation has no actor, and its OWNER is told (after the
-    // verification mail and the notice of its own upload) without the owner's address.
+    // verification mail and the notices of its own two uploads) without the owner's
+    // address.
     let trail = app.request_as(
         &squatter,
         "GET",
@@ -97,7 +121,7 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     assert_eq!(trail.json()["data"][0]["action"], "REVOKE");
     assert_eq!(trail.json()["data"][0]["actor"], Value::Null);
     assert!(!trail.body.contains("owner@keys.example"), "{}", trail.body);
-    let told = app.wait_for_emails("mallory@evil.example", 3);
+    let told = app.wait_for_emails("mallory@evil.example", 4);
     let revoked = told
         .iter()
         .find(|m| m.subject == "A key of your organization was revoked")
@@ -113,8 +137,9 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     // The owner's node now registers where it belongs, in the installer's form.
     let res = app.post_json("/register", &installer_body(&key, ip, secs + 1, &owner_org));
     assert_eq!(res.status, 200, "{}", res.body);
-    let rows = app.d1_query(&format!("SELECT org_id FROM nodes WHERE ip = '{ip}'"));
-    assert_eq!(rows, vec![json!({ "org_id": owner_org })]);
+    let mut both = vec![owner_org, squat_org];
+    both.sort();
+    assert_eq!(nodes_at(app, ip), both);
 }
 
 #[test]

@@ -43,6 +43,10 @@ pub struct StoredState {
     /// message is the same `ip|region|timestamp` there): a captured `/secrets` body
     /// must not register the node with fields its sender chose.
     pub secrets_fetched: bool,
+    /// Whether the key may not write this node in this form: uploaded without proof,
+    /// in the installer's form (which does not sign the organization), and not the key
+    /// that wrote the node last (a copy of someone's key; store::nodes).
+    pub key_unproven_here: bool,
     /// How many nodes the organization holds (0 when it no longer exists).
     pub org_nodes: i64,
 }
@@ -84,7 +88,7 @@ pub fn decide(applied: bool, org_id: &str, signed_at_ms: i64, state: &StoredStat
     if applied {
         return WarmOutcome::Stored;
     }
-    if state.node_org.as_deref() != Some(org_id) || !state.key_active {
+    if state.node_org.as_deref() != Some(org_id) || !state.key_active || state.key_unproven_here {
         return WarmOutcome::Recheck;
     }
     if state.org_banned != Some(false) {
@@ -110,12 +114,16 @@ pub fn cold_unchanged(org_id: &str, signed_at_ms: i64, state: &StoredState) -> b
 /// Why the cold path's write (after its read and the signature check) did not apply,
 /// from the same read-back: something changed in between. The organization first
 /// (banned or gone), then the key (revoked: when both changed in between, the answer is
-/// the ban's), else a replay (a concurrent newer request, a tombstone, or a signature
+/// the ban's; or unproven, and the node's stored key changed since the read), else a
+/// replay (a concurrent newer request, a tombstone, or a signature
 /// `/secrets` already answered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColdRefusal {
     OrgUnusable,
     KeyRevoked,
+    /// An unproven key in the installer's form, and the node's stored key is now
+    /// another (or the node is gone).
+    UnprovenKey,
     /// A new node, and the organization holds `NODES_MAX` nodes already.
     OrgFull,
     Replay,
@@ -127,6 +135,8 @@ pub fn cold_refusal(state: &StoredState, signed_at_ms: i64, nodes_max: u32) -> C
         ColdRefusal::OrgUnusable
     } else if !state.key_active {
         ColdRefusal::KeyRevoked
+    } else if state.key_unproven_here {
+        ColdRefusal::UnprovenKey
     } else if !replayed && state.node_org.is_none() && state.org_nodes >= i64::from(nodes_max) {
         ColdRefusal::OrgFull
     } else {

@@ -93,15 +93,16 @@ pub async fn handle(
         Err(refusal) => return Ok(refusal),
     };
     let key = signer.key;
-    match context.node_of(&key.org_id) {
-        Some(existing) if registration.timestamp.ms <= existing.last_signed_at_ms => {
-            return Ok(bad_request(REPLAY));
-        }
-        Some(_) => {}
-        None if key.proven == 0 && !registration.signs_org(signer.message) => {
-            return Ok(bad_request(UNPROVEN_KEY));
-        }
-        None => {}
+    let existing = context.node_of(&key.org_id);
+    if existing.is_some_and(|node| registration.timestamp.ms <= node.last_signed_at_ms) {
+        return Ok(bad_request(REPLAY));
+    }
+    // The write checks it again (store::nodes, key_may_write).
+    if key.proven == 0
+        && !registration.signs_org(signer.message)
+        && existing.is_none_or(|node| node.key_id != key.id)
+    {
+        return Ok(bad_request(UNPROVEN_KEY));
     }
     let write = node_write(
         &config,
@@ -123,6 +124,7 @@ pub async fn handle(
             match warm::cold_refusal(&state, registration.timestamp.ms, config.nodes_max) {
                 ColdRefusal::OrgUnusable => ORG_UNUSABLE,
                 ColdRefusal::KeyRevoked => INVALID_SIGNATURE,
+                ColdRefusal::UnprovenKey => UNPROVEN_KEY,
                 ColdRefusal::OrgFull => ORG_FULL,
                 ColdRefusal::Replay => REPLAY,
             },
@@ -134,10 +136,13 @@ pub async fn handle(
 
 /// A key uploaded without proof of possession may have been copied from its real
 /// owner; in the installer's form the organization is not signed, so such a key could
-/// move the owner's first registration into the copier's organization.
-const UNPROVEN_KEY: &str = "This key was uploaded without proof of possession, so it cannot \
-     verify a node's first registration in the installer's form (ip|region|timestamp does not \
-     sign id_org): sign in the gatehouse v1 form, or upload the key again with a proof";
+/// move the owner's registrations into the copier's organization: its first one, or its
+/// heartbeats onto a node the copier has at the address. So in that form it verifies
+/// only a node it registered itself in a form that signs the organization.
+const UNPROVEN_KEY: &str = "This key was uploaded without proof of possession, so in the \
+     installer's form (ip|region|timestamp does not sign id_org) it verifies only the \
+     heartbeats of a node it registered in the gatehouse v1 form: sign in the v1 form, or \
+     upload the key again with a proof";
 
 /// A new node of an organization that holds `NODES_MAX` already: its re-registrations
 /// of nodes it holds are not refused, so only a new address is.

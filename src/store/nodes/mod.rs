@@ -54,6 +54,8 @@ impl RegistrationContext {
 gatehouse_core::d1_row! {
     pub struct ExistingNode {
         pub org_id: String,
+        /// The key that verified the node's last written registration.
+        pub key_id: String,
         pub last_signed_at_ms: i64,
     }
 }
@@ -91,7 +93,7 @@ static CANDIDATE_KEYS: LazyLock<String> = LazyLock::new(|| {
 
 /// [`HERE`]'s nodes: the address's node in each candidate organization that has one.
 static CANDIDATE_NODES: LazyLock<String> =
-    LazyLock::new(|| format!("{HERE}SELECT org_id, last_signed_at_ms FROM here"));
+    LazyLock::new(|| format!("{HERE}SELECT org_id, key_id, last_signed_at_ms FROM here"));
 
 /// One round trip (a read batch): the candidate organizations' active keys (at most
 /// [`MAX_CANDIDATE_KEYS`], which bounds the RSA work) with their standing, and the
@@ -180,6 +182,22 @@ const UNCHANGED: &str = "(?11 > 0 AND nodes.provider IS ?2 AND nodes.status IS ?
 const SECRETS_FETCHED: &str =
     "(?12 <> '' AND EXISTS (SELECT 1 FROM secrets_fetches WHERE nonce = ?12))";
 
+/// Over [`NodeWrite::args`]: the key (`?7`) may write the node whose stored key is
+/// `stored_key` (an SQL expression; NULL for a new node). A message that signs the
+/// organization may always; the installer's (`?12` set: the one form that leaves the
+/// organization unsigned) only with a key generated here or uploaded with a proof, or
+/// with the key that wrote the node last — which an unproven key can only have done in
+/// a form that signs the organization. Else a copy of someone's public key, uploaded
+/// unproven, would move the owner's heartbeats, re-sent naming the copier's
+/// organization, onto the copier's node at the address (SECURITY.md's "Key copying"
+/// row). Checked at write time, like [`signer_usable`].
+fn key_may_write(stored_key: &str) -> String {
+    format!(
+        "(?12 = '' OR {stored_key} IS ?7 OR \
+         EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND proven = 1))"
+    )
+}
+
 /// At write time, key `key` is active in organization `org` and `org` is not banned
 /// (SQL parameters, e.g. `?7`, `?6`): every node write's own check, so a revocation or
 /// ban that lands after the request's read still stops the write.
@@ -202,7 +220,7 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
          ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, (SELECT network_provider = 1 FROM \
          organizations WHERE id = ?6) WHERE {} AND NOT EXISTS (SELECT 1 FROM node_tombstones \
          WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) AND NOT {SECRETS_FETCHED} \
-         AND (EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1) OR \
+         AND {} AND (EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1) OR \
          (SELECT node_count FROM organizations WHERE id = ?6) < ?13) \
          ON CONFLICT (org_id, ip) DO \
          UPDATE SET provider = excluded.provider, status = excluded.status, region = \
@@ -210,7 +228,10 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
          = excluded.node_services, last_signed_at_ms = excluded.last_signed_at_ms, \
          updated_at_ms = excluded.updated_at_ms WHERE excluded.last_signed_at_ms > \
          nodes.last_signed_at_ms AND NOT {UNCHANGED}",
-        signer_usable("?7", "?6")
+        signer_usable("?7", "?6"),
+        // Before the conflict is found, so the stored key is read here; the update
+        // then meets the same row.
+        key_may_write("(SELECT key_id FROM nodes WHERE org_id = ?6 AND ip = ?1)")
     )
 });
 
@@ -219,9 +240,10 @@ static UPDATE_REGISTERED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE nodes SET provider = ?2, status = ?3, region = ?4, version = ?5, \
          key_id = ?7, last_signed_at_ms = ?8, updated_at_ms = ?9, node_services = ?10 \
-         WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND {} AND NOT \
+         WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms < ?8 AND {} AND {} AND NOT \
          {UNCHANGED} AND NOT {SECRETS_FETCHED}",
-        signer_usable("?7", "?6")
+        signer_usable("?7", "?6"),
+        key_may_write("key_id")
     )
 });
 
@@ -238,9 +260,11 @@ static STORED_STATE: LazyLock<String> = LazyLock::new(|| {
                     AND revoked_at_ms IS NULL) AS key_active, \
             o.banned AS banned, coalesce(o.node_count, 0) AS org_nodes, \
             coalesce(nodes.org_id IS NOT NULL AND {UNCHANGED}, 0) AS unchanged, \
-            {SECRETS_FETCHED} AS secrets_fetched \
+            {SECRETS_FETCHED} AS secrets_fetched, \
+            NOT {} AS key_unproven_here \
          FROM (SELECT 1) LEFT JOIN organizations o ON o.id = ?6 \
-         LEFT JOIN nodes ON nodes.org_id = ?6 AND nodes.ip = ?1"
+         LEFT JOIN nodes ON nodes.org_id = ?6 AND nodes.ip = ?1",
+        key_may_write("nodes.key_id")
     )
 });
 
@@ -298,6 +322,7 @@ fn state_of(
         org_banned: row.banned.map(|b| b != 0),
         unchanged: row.unchanged != 0,
         secrets_fetched: row.secrets_fetched != 0,
+        key_unproven_here: row.key_unproven_here != 0,
         org_nodes: row.org_nodes as i64,
     })
 }
@@ -310,6 +335,7 @@ gatehouse_core::d1_row! {
         banned: Option<i64>,
         unchanged: i64,
         secrets_fetched: i64,
+        key_unproven_here: i64,
         org_nodes: f64,
     }
 }

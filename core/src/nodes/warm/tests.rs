@@ -13,8 +13,34 @@ fn state(
         org_banned: banned,
         unchanged: false,
         secrets_fetched: false,
+        key_unproven_here: false,
         org_nodes: 1,
     }
+}
+
+#[test]
+fn an_unproven_key_that_may_not_write_the_node_is_read_again_and_refused_as_such() {
+    let copied = StoredState {
+        key_unproven_here: true,
+        unchanged: true,
+        ..state(Some("o"), Some(10), true, Some(false))
+    };
+    // The warm path never answers for it (not even as unchanged): the cold path reads
+    // the node's stored key and refuses the key there.
+    assert_eq!(decide(false, "o", 11, &copied), WarmOutcome::Recheck);
+    assert!(!cold_unchanged("o", 11, &copied));
+    assert_eq!(cold_refusal(&copied, 11, MAX), ColdRefusal::UnprovenKey);
+    // On the cold path a ban or a revocation since is still the answer it was.
+    let banned = StoredState {
+        org_banned: Some(true),
+        ..copied.clone()
+    };
+    assert_eq!(cold_refusal(&banned, 11, MAX), ColdRefusal::OrgUnusable);
+    let revoked = StoredState {
+        key_active: false,
+        ..copied
+    };
+    assert_eq!(cold_refusal(&revoked, 11, MAX), ColdRefusal::KeyRevoked);
 }
 
 #[test]
