@@ -11,9 +11,9 @@
 //! expire. A verification that makes the account a MEMBER of an organization by its
 //! domain is told to that organization's OWNERs.
 
-use super::error;
 use super::login::{count_attempt, Counted};
 use super::one_time_link::{self, Titles};
+use super::{error, new_id};
 use crate::email::send_owners_notice_later;
 use crate::store::accounts::{self, Joined, LinkState, OneTimeLink, Verification};
 use crate::store::Db;
@@ -168,7 +168,9 @@ async fn verify(
         )));
     }
     Ok(
-        match accounts::verify_email(db, &hash, &stored, &user_id, network, now_ms).await? {
+        match accounts::verify_email(db, &hash, &new_id()?, &stored, &user_id, network, now_ms)
+            .await?
+        {
             Verification::Verified { joined } => Ok(joined.map(|org| Join {
                 org,
                 user_id,

@@ -23,14 +23,6 @@ impl OneTimeLink {
         }
     }
 
-    /// What retiring an unused link sets (`?3` is now).
-    fn retired(self) -> &'static str {
-        match self {
-            OneTimeLink::Verification => "used_at_ms = ?3",
-            OneTimeLink::PasswordReset => "used_at_ms = ?3, used_by = 'superseded'",
-        }
-    }
-
     /// The columns a new link stores, their values over the due account (`id`, and
     /// `inbox`: its mailbox while it is an unverified alias), and how many parameters
     /// that takes (only verification links have a public id, `?6`).
@@ -125,8 +117,10 @@ pub(super) async fn new_link(
     );
     let retire = trip.statement(
         format!(
-            "UPDATE {table} SET {} WHERE used_at_ms IS NULL AND user_id IN (SELECT u.id {due})",
-            link.kind.retired()
+            // Marked used by no request (`used_by`, which a link's own use sets to the
+            // request's id: migrations 0008, 0026).
+            "UPDATE {table} SET used_at_ms = ?3, used_by = 'superseded' \
+             WHERE used_at_ms IS NULL AND user_id IN (SELECT u.id {due})"
         ),
         &args[..4],
     );

@@ -24,10 +24,12 @@ pub struct Joined {
     pub owners: Vec<Recipient>,
 }
 
-/// The user whose link this batch consumed (?1 token hash, ?2 now): empty when the
-/// link was unknown, used or expired, so the statements below then change nothing.
+/// The user whose link this batch consumed (?1 token hash, ?3 this request's id): empty
+/// when the link was unknown, used, retired or expired, so the statements below then
+/// change nothing. By the request, not the time: a link a resend retired in the same
+/// millisecond is not this batch's (migration 0026).
 const VERIFIED_USER: &str =
-    "SELECT user_id FROM email_verifications WHERE token_hash = ?1 AND used_at_ms = ?2";
+    "SELECT user_id FROM email_verifications WHERE token_hash = ?1 AND used_by = ?3";
 
 /// One batch: consume the link if it is unused and unexpired and its account's
 /// password hash is still `password_hash` (the one the caller's password was checked
@@ -55,6 +57,7 @@ const VERIFIED_USER: &str =
 pub async fn verify_email(
     db: &Db,
     token_hash: &str,
+    request_id: &str,
     password_hash: &str,
     user_id: &str,
     network: &str,
@@ -62,12 +65,17 @@ pub async fn verify_email(
 ) -> Result<Verification, Problem> {
     let what = "accounts.verify_email";
     let db = db.trip(Route::Primary, what);
-    let args = [text(token_hash), num(now_ms)];
+    let args = [text(token_hash), num(now_ms), text(request_id)];
     let consume = db.statement(
-        "UPDATE email_verifications SET used_at_ms = ?2 \
+        "UPDATE email_verifications SET used_at_ms = ?2, used_by = ?3 \
          WHERE token_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2 \
-           AND (SELECT password_hash FROM users u WHERE u.id = user_id) = ?3",
-        &[text(token_hash), num(now_ms), text(password_hash)],
+           AND (SELECT password_hash FROM users u WHERE u.id = user_id) = ?4",
+        &[
+            text(token_hash),
+            num(now_ms),
+            text(request_id),
+            text(password_hash),
+        ],
     );
     let mark = db.statement(
         format!(

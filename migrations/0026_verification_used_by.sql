@@ -1,0 +1,11 @@
+-- Which request used an email verification link, as password_resets.used_by (0008)
+-- says for a reset link. A verification's batch finds its account as "the link this
+-- request used": by the time it consumed (used_at_ms = now) alone, a link a resend
+-- retired in the same millisecond read as used by it, so the batch verified the
+-- account (and moved it into a colleague's organization) while answering that the
+-- link was unusable, and nobody was told of the join. A retired link is marked
+-- 'superseded', as a retired reset link is.
+--
+-- Retention: a column of an existing row, gone with it (docs/operations.md,
+-- "Retention"). The code before this release never reads it and leaves it NULL.
+ALTER TABLE email_verifications ADD COLUMN used_by TEXT;
