@@ -23,6 +23,20 @@ fn active_keys(app: &TestApp, token: &str, org: &str) -> usize {
     res.json()["data"].as_array().map_or(0, Vec::len)
 }
 
+/// The installer-form registration's refusal of a key uploaded without proof.
+fn assert_unproven_key(res: &TestResponse) {
+    assert_eq!(res.status, 400, "{}", res.body);
+    let message = res.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.starts_with("This key was uploaded without proof of possession"),
+        "{}",
+        res.body
+    );
+}
+
 #[test]
 fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     let app = shared_app();
@@ -43,12 +57,7 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     assert_eq!(res.json()["message"], "Invalid signature", "{}", res.body);
     let mut swapped = honest.clone();
     swapped["id_org"] = json!(squat_org);
-    let res = app.post_json("/register", &swapped);
-    assert_eq!(res.status, 400, "{}", res.body);
-    assert!(res.json()["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("This key was uploaded without proof of possession"));
+    assert_unproven_key(&app.post_json("/register", &swapped));
     assert!(nodes_at(app, ip).is_empty());
     // Nor once the squatter has a node of its own at the address (registered with its
     // own key, in the v1 form, which signs the organization): the copy verifies none
@@ -60,12 +69,7 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
     let squatters_node =
         format!("SELECT key_id, region, last_signed_at_ms FROM nodes WHERE ip = '{ip}'");
     let before = app.d1_query(&squatters_node);
-    let res = app.post_json("/register", &swapped);
-    assert_eq!(res.status, 400, "{}", res.body);
-    assert!(res.json()["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("This key was uploaded without proof of possession"));
+    assert_unproven_key(&app.post_json("/register", &swapped));
     assert_eq!(app.d1_query(&squatters_node), before);
 
     // The owner cannot upload it while the copy is active without proof…
