@@ -114,12 +114,21 @@ fn a_copied_public_key_cannot_take_over_another_organizations_node() {
         &json!({ "publicKey": pem, "proof": proof }),
     );
     assert_eq!(back.status, 201, "{}", back.body);
-    // And a node registered with a key stays where it is, whatever B does.
-    assert_eq!(
-        register(app, &rotated, "203.0.113.9", t + 3, None).status,
-        200
+    // And a node registered with a key stays where it is, whatever B does. The rotated
+    // key was uploaded without proof, so it names A once (without id_org it could be a
+    // copy deciding the organization: security_org_keys.rs), then goes on without.
+    let unnamed = register(app, &rotated, "203.0.113.9", t + 3, None);
+    assert_eq!(unnamed.status, 400, "{}", unnamed.body);
+    assert!(
+        unnamed.body.contains("without proof of possession"),
+        "{}",
+        unnamed.body
     );
-    assert_eq!(node_org(app, "203.0.113.9"), org_a);
+    for (ts, id_org) in [(t + 4, Some(org_a.as_str())), (t + 5, None)] {
+        let res = register(app, &rotated, "203.0.113.9", ts, id_org);
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(node_org(app, "203.0.113.9"), org_a);
+    }
 
     // Storage refuses a second active copy even when written behind the API's back.
     let planted = app.d1_execute(&format!(

@@ -70,6 +70,9 @@ fn a_copied_public_key_never_captures_the_owners_node_and_yields_to_proof() {
         format!("SELECT key_id, region, last_signed_at_ms FROM nodes WHERE ip = '{ip}'");
     let before = app.d1_query(&squatters_node);
     assert_unproven_key(&app.post_json("/register", &swapped));
+    // Nor in the v1 form without id_org, which signs no organization: the squatter's
+    // organization is the only one at the address, and its copy verifies.
+    assert_unproven_key(&register(app, &key, ip, now_ms(), None));
     assert_eq!(app.d1_query(&squatters_node), before);
 
     // The owner cannot upload it while the copy is active without proof…

@@ -148,15 +148,17 @@ impl NodeRegistration {
         messages
     }
 
-    /// Whether `messages()[i]` signs the organization the request names: the v1 form
-    /// (first) does, the installer's does not.
+    /// Whether `messages()[i]` signs an organization: the v1 form (first) naming
+    /// `id_org`. Without one it signs an empty line, binding no organization (the key
+    /// that verifies decides it), and the installer's never signs it.
     pub fn signs_org(&self, i: usize) -> bool {
-        i == 0
+        i == 0 && self.fields.id_org.is_some()
     }
 
     /// Whether `messages()[i]` signs every field the node's row stores (provider,
-    /// status, region, version, services, organization): the v1 form does; the
-    /// installer's signs only ip, region and timestamp.
+    /// status, region, version, services; the organization, or that none was named,
+    /// when the key that verifies then decides it): the v1 form does; the installer's
+    /// signs only ip, region and timestamp.
     pub fn signs_every_field(&self, i: usize) -> bool {
         i == 0
     }

@@ -135,14 +135,15 @@ pub async fn handle(
 }
 
 /// A key uploaded without proof of possession may have been copied from its real
-/// owner; in the installer's form the organization is not signed, so such a key could
+/// owner; a message that does not sign the organization (the installer's, or the v1
+/// form without `id_org`) lets the key that verifies decide it, so such a key could
 /// move the owner's registrations into the copier's organization: its first one, or its
-/// heartbeats onto a node the copier has at the address. So in that form it verifies
-/// only a node it registered itself in a form that signs the organization.
-const UNPROVEN_KEY: &str = "This key was uploaded without proof of possession, so in the \
-     installer's form (ip|region|timestamp does not sign id_org) it verifies only the \
-     heartbeats of a node it registered in the gatehouse v1 form: sign in the v1 form, or \
-     upload the key again with a proof";
+/// heartbeats onto a node the copier has at the address. So with such a message it
+/// verifies only a node it registered itself with one that signs the organization.
+const UNPROVEN_KEY: &str = "This key was uploaded without proof of possession, so a message \
+     that does not sign id_org (the installer's ip|region|timestamp, or the v1 form without \
+     id_org) verifies only the heartbeats of a node this key registered in the v1 form naming \
+     id_org: register once in the v1 form with id_org, or upload the key again with a proof";
 
 /// A new node of an organization that holds `NODES_MAX` already: its re-registrations
 /// of nodes it holds are not refused, so only a new address is.
@@ -252,6 +253,7 @@ fn node_write<'a>(
         // The installer's message is also what `POST /secrets` verifies: the write
         // refuses a signature /secrets already answered, KV or not (store::nodes).
         secrets_nonce: (!signs_every_field).then_some(nonce),
+        org_signed: registration.signs_org(message),
         nodes_max: config.nodes_max,
     }
 }

@@ -119,9 +119,9 @@ pub async fn registration_context(
     })
 }
 
-/// A node's registration as written: `?1`…`?12` of both writes, in [`NodeWrite::args`]'s
+/// A node's registration as written: `?1`…`?13` of both writes, in [`NodeWrite::args`]'s
 /// order (ip, provider, status, region, version, org, key, signed at, now, services,
-/// seen resolution, `/secrets` nonce).
+/// seen resolution, `/secrets` nonce, organization signed).
 pub struct NodeWrite<'a> {
     pub ip: &'a str,
     pub provider: &'a str,
@@ -140,13 +140,16 @@ pub struct NodeWrite<'a> {
     /// `ip|region|timestamp`, which `POST /secrets` verifies too; `None` for a message
     /// /secrets cannot have answered. See [`SECRETS_FETCHED`].
     pub secrets_nonce: Option<&'a str>,
+    /// Whether the message that verified signs the organization (the v1 form naming
+    /// `id_org`: core::nodes::registration). See [`key_may_write`].
+    pub org_signed: bool,
     /// `NODES_MAX`: a new node is inserted only while its organization holds fewer
-    /// (`?13` of [`upsert_node`]'s write alone).
+    /// (`?14` of [`upsert_node`]'s write alone).
     pub nodes_max: u32,
 }
 
 impl NodeWrite<'_> {
-    fn args(&self) -> [super::Arg; 12] {
+    fn args(&self) -> [super::Arg; 13] {
         [
             text(self.ip),
             text(self.provider),
@@ -160,6 +163,7 @@ impl NodeWrite<'_> {
             num(i64::from(self.node_services)),
             num(self.seen_resolution_ms),
             text(self.secrets_nonce.unwrap_or("")),
+            num(i64::from(self.org_signed)),
         ]
     }
 }
@@ -184,16 +188,16 @@ const SECRETS_FETCHED: &str =
 
 /// Over [`NodeWrite::args`]: the key (`?7`) may write the node whose stored key is
 /// `stored_key` (an SQL expression; NULL for a new node). A message that signs the
-/// organization may always; the installer's (`?12` set: the one form that leaves the
-/// organization unsigned) only with a key generated here or uploaded with a proof, or
-/// with the key that wrote the node last — which an unproven key can only have done in
-/// a form that signs the organization. Else a copy of someone's public key, uploaded
-/// unproven, would move the owner's heartbeats, re-sent naming the copier's
-/// organization, onto the copier's node at the address (SECURITY.md's "Key copying"
-/// row). Checked at write time, like [`signer_usable`].
+/// organization (`?13`) may always; one that does not (the installer's, or the v1 form
+/// without `id_org`) only with a key generated here or uploaded with a proof, or with
+/// the key that wrote the node last — which an unproven key can only have done with a
+/// message that signs the organization. Else a copy of someone's public key, uploaded
+/// unproven, would move the owner's heartbeats (sent without `id_org`, or re-sent
+/// naming the copier's organization) onto the copier's node at the address
+/// (SECURITY.md's "Key copying" row). Checked at write time, like [`signer_usable`].
 fn key_may_write(stored_key: &str) -> String {
     format!(
-        "(?12 = '' OR {stored_key} IS ?7 OR \
+        "(?13 = 1 OR {stored_key} IS ?7 OR \
          EXISTS (SELECT 1 FROM org_keys WHERE id = ?7 AND proven = 1))"
     )
 }
@@ -221,7 +225,7 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
          organizations WHERE id = ?6) WHERE {} AND NOT EXISTS (SELECT 1 FROM node_tombstones \
          WHERE org_id = ?6 AND ip = ?1 AND last_signed_at_ms >= ?8) AND NOT {SECRETS_FETCHED} \
          AND {} AND (EXISTS (SELECT 1 FROM nodes WHERE org_id = ?6 AND ip = ?1) OR \
-         (SELECT node_count FROM organizations WHERE id = ?6) < ?13) \
+         (SELECT node_count FROM organizations WHERE id = ?6) < ?14) \
          ON CONFLICT (org_id, ip) DO \
          UPDATE SET provider = excluded.provider, status = excluded.status, region = \
          excluded.region, version = excluded.version, key_id = excluded.key_id, node_services \

@@ -83,6 +83,9 @@ fn the_installers_form() {
     }
     assert!(reg.signs_every_field(0) && reg.signs_org(0));
     assert!(!reg.signs_every_field(1) && !reg.signs_org(1));
+    // Without id_org the v1 message signs every field but no organization.
+    let unnamed = parse(&body(json!({"provider": "AWS"}))).unwrap();
+    assert!(unnamed.signs_every_field(0) && !unnamed.signs_org(0));
     assert!(!reg.messages()[1].contains("running"));
     assert_eq!(
         parse(&body(json!({"provider": "GCP"}))).unwrap().provider,
