@@ -149,6 +149,9 @@ async fn verify(
             )))
         }
     };
+    // The batch that uses the link finds it by this request (store::accounts); made
+    // before the attempt is counted, so that nothing can fail between the two.
+    let request_id = new_id()?;
     // Counted before the check (core::account::login_guard::admitted), with login's
     // counters: ten wrong passwords from a network lock it for verifying and signing in
     // alike. Only that per-network budget refuses here, never the account's ceiling: a
@@ -168,7 +171,7 @@ async fn verify(
         )));
     }
     Ok(
-        match accounts::verify_email(db, &hash, &new_id()?, &stored, &user_id, network, now_ms)
+        match accounts::verify_email(db, &hash, &request_id, &stored, &user_id, network, now_ms)
             .await?
         {
             Verification::Verified { joined } => Ok(joined.map(|org| Join {
