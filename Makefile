@@ -145,8 +145,12 @@ migrate-local: setup
 		applied=$$(printf '%s\n' "$$out" | grep '✅' | grep -o '[0-9]\{4\}_[A-Za-z0-9_]*\.sql' | sort -u | wc -l || true); \
 		echo "local D1: migrations up to date ($$applied applied now)"
 
+# The local D1 file held open while the server runs (.ci/hold_d1_open.py says why: a
+# request right after a `gatehouse-cli admin … --local` command could meet a lock).
 dev: build migrate-local
-	wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) $(DEV_VARS)
+	@python3 .ci/hold_d1_open.py .wrangler/state & holder=$$!; \
+		trap 'kill $$holder 2> /dev/null' EXIT; \
+		wrangler dev --ip 127.0.0.1 --port $(DEV_PORT) $(DEV_VARS)
 
 # The whole onboarding over HTTP, explained step by step (gatehouse-cli demo). Uses
 # the dev server on DEV_PORT if one answers, else starts one for the demo's duration.
