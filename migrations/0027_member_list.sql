@@ -3,8 +3,8 @@
 -- group the earliest to join first) and says how many there are: it read, counted and
 -- sorted every member to do so. Anyone owning a domain that delivers every address to
 -- one mailbox can grow its organization by ten members a minute per network (0024), so
--- each list from such an organization read all of them on the D1 primary, at the
--- signed-in pace (300 a minute per network). With the count kept here, as 0019 keeps
+-- each list from such an organization read all of them in D1 (a read replica, or the
+-- primary), at the signed-in pace (300 a minute per network). With the count kept here, as 0019 keeps
 -- node_count, and an index in join order, a list reads the members it lists (and the
 -- unverified ones among them it skips), however large the organization.
 --

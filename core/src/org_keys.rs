@@ -8,7 +8,8 @@
 //! `gatehouse-key-possession-v1\n<organization id>` — shows the uploader holds the
 //! private half, for this organization only. Proven keys (and generated ones) verify
 //! everything; a proven upload supersedes an unproven copy elsewhere; an unproven key
-//! still works for the forms that sign the organization (SECURITY.md, threat model).
+//! still works for the v1 form naming id_org, and then for the heartbeats of a node it
+//! so registered (SECURITY.md, threat model).
 
 use crate::account::{string_field, AccountError};
 use crate::crypto::rsa_keys::PublicKey;

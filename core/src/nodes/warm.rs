@@ -43,9 +43,10 @@ pub struct StoredState {
     /// message is the same `ip|region|timestamp` there): a captured `/secrets` body
     /// must not register the node with fields its sender chose.
     pub secrets_fetched: bool,
-    /// Whether the key may not write this node in this form: uploaded without proof,
-    /// in the installer's form (which does not sign the organization), and not the key
-    /// that wrote the node last (a copy of someone's key; store::nodes).
+    /// Whether the key may not write this node with this message: uploaded without
+    /// proof, a message that does not sign the organization (the installer's, or v1
+    /// without id_org), and not the key that wrote the node last (a copy of someone's
+    /// key; store::nodes).
     pub key_unproven_here: bool,
     /// How many nodes the organization holds (0 when it no longer exists).
     pub org_nodes: i64,
@@ -121,8 +122,8 @@ pub fn cold_unchanged(org_id: &str, signed_at_ms: i64, state: &StoredState) -> b
 pub enum ColdRefusal {
     OrgUnusable,
     KeyRevoked,
-    /// An unproven key in the installer's form, and the node's stored key is now
-    /// another (or the node is gone).
+    /// An unproven key, a message that does not sign the organization, and the node's
+    /// stored key is now another (or the node is gone).
     UnprovenKey,
     /// A new node, and the organization holds `NODES_MAX` nodes already.
     OrgFull,
