@@ -104,16 +104,17 @@ pub async fn verify_email(
         &args,
     );
     // The domain was claimed first by a colleague's organization: the user moves there
-    // as a member if the organization they founded holds nothing yet (only them, no
-    // keys, no nodes), and that empty organization and its trial go — deleted first,
-    // while its membership still finds it (the foreign keys are checked when the batch
-    // commits, by which time the membership has moved).
+    // as a member if the organization they founded holds nothing yet (only them, read
+    // in its row's member_count, migration 0027; no keys, no nodes), and that empty
+    // organization and its trial go — deleted first, while its membership still finds
+    // it (the foreign keys are checked when the batch commits, by which time the
+    // membership has moved).
     let claimed_org =
         format!("SELECT id FROM organizations WHERE domain = {email_domain} AND banned = 0");
     let left_behind = format!(
         "SELECT o.id FROM organizations o WHERE o.id IN ({owned}) \
          AND +o.pending_domain = {email_domain} \
-         AND (SELECT count(*) FROM org_members m WHERE m.org_id = o.id) = 1 \
+         AND o.member_count = 1 \
          AND NOT EXISTS (SELECT 1 FROM org_keys k WHERE k.org_id = o.id) \
          AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = o.id) \
          AND EXISTS ({claimed_org})"
