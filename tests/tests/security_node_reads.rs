@@ -242,7 +242,14 @@ fn an_organizations_own_lists_read_a_page_however_many_nodes_it_has() {
     let ten = get("nodes?limit=10");
     assert_eq!(addresses(&ten).len(), 10);
     assert!(ten.json()["next"].is_string());
-    for query in ["limit=0", "limit=1001", "limit=ten", "after=node-7"] {
+    for query in [
+        "limit=0",
+        "limit=1001",
+        "limit=ten",
+        "after=node-7",
+        "after=%ZZ",
+        "after=%C3",
+    ] {
         let res = client_call(
             app,
             Some(&token),
