@@ -10,6 +10,7 @@ use crate::args::{NodeFields, SignedExtras};
 use crate::http::Client;
 use crate::node::{private_key, register_body, write_key_pair};
 use crate::org::json_of;
+use crate::out::outln;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
@@ -36,8 +37,8 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
     let node_ip = format!("2001:db8::{}:{}", &tag[..4], &tag[4..]);
     let email = format!("ada@{domain}");
 
-    println!("gatehouse onboarding demo against {base}\n");
-    println!("1. Ada signs up for a business account at {domain}.");
+    outln!("gatehouse onboarding demo against {base}\n");
+    outln!("1. Ada signs up for a business account at {domain}.");
     let signup = json!({"email": email, "password": "Demo-passw0rd", "firstName": "Ada", "lastName": "Lovelace",
         "companyName": "Demo Co", "companyWebsite": format!("https://www.{domain}"), "isBusiness": true});
     let body = json_of(&expect(
@@ -50,13 +51,13 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    println!(
+    outln!(
         "   201: user {} created; she owns the new organization {org} with a 14-day free trial,",
         body["user"]["id"]
     );
-    println!("   and holds an access token. Her email is not verified yet, so she cannot change anything.\n");
+    outln!("   and holds an access token. Her email is not verified yet, so she cannot change anything.\n");
 
-    println!("2. The worker sent a verification email. Reading it from the local email explorer:");
+    outln!("2. The worker sent a verification email. Reading it from the local email explorer:");
     let link = mailed_link(
         client,
         base,
@@ -64,11 +65,11 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         "An account was created with this address",
         "/user/verify-email",
     )?;
-    println!("   link: {link}\n");
+    outln!("   link: {link}\n");
 
-    println!("3. Ada opens the link, enters her password and presses the page's button (opening");
-    println!("   alone verifies nothing, so mail scanners that fetch links cannot verify or burn");
-    println!("   it; the password proves she is the one who signed up, not just the mailbox).");
+    outln!("3. Ada opens the link, enters her password and presses the page's button (opening");
+    outln!("   alone verifies nothing, so mail scanners that fetch links cannot verify or burn");
+    outln!("   it; the password proves she is the one who signed up, not just the mailbox).");
     let (status, page) = client.get(&link, None)?;
     let link_token = page
         .split("name=\"token\" value=\"")
@@ -86,20 +87,20 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
     if status != 200 || !page.contains("Email verified") {
         return Err(format!("verification failed ({status}): {page}"));
     }
-    println!("   200: \"Email verified\"; her organization now claims {domain}.\n");
+    outln!("   200: \"Email verified\"; her organization now claims {domain}.\n");
 
     let dir = std::env::temp_dir().join(format!("gatehouse-demo-{tag}"));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let stem = dir.join("node");
-    println!("4. On the bridge node, the operator makes a key pair (gatehouse-cli keygen):");
+    outln!("4. On the bridge node, the operator makes a key pair (gatehouse-cli keygen):");
     let (private_path, public_path) = write_key_pair(&stem.to_string_lossy(), 2048)?;
-    println!("   {private_path} stays on the node; {public_path} goes to the organization.\n");
+    outln!("   {private_path} stays on the node; {public_path} goes to the organization.\n");
 
-    println!("5. Ada uploads the public key to her organization, with a proof that the node holds");
-    println!(
+    outln!("5. Ada uploads the public key to her organization, with a proof that the node holds");
+    outln!(
         "   its private half (its signature over \"gatehouse-key-possession-v1\\n<org>\"), so the key"
     );
-    println!("   may verify the node's first registration in the installer's form too.");
+    outln!("   may verify the node's first registration in the installer's form too.");
     let pem = std::fs::read_to_string(&public_path).map_err(|e| e.to_string())?;
     let key = private_key(Path::new(&private_path))?;
     let proof = STANDARD.encode(key.sign(possession_message(&org).as_bytes()));
@@ -112,9 +113,9 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         )?,
         201,
     )?)?;
-    println!("   201: key {} is active.\n", created["data"]["id"]);
+    outln!("   201: key {} is active.\n", created["data"]["id"]);
 
-    println!("6. The node registers itself, signing the request with its private key (gatehouse-cli register):");
+    outln!("6. The node registers itself, signing the request with its private key (gatehouse-cli register):");
     let fields = NodeFields {
         provider: "S3".into(),
         ip: node_ip.clone(),
@@ -136,10 +137,10 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         )?,
         200,
     )?;
-    println!("   200: {text}\n");
+    outln!("   200: {text}\n");
 
-    println!("7. Ada sets the environments of her nodes' three services (S3, GCS and Azure Blob");
-    println!("   APIs): PUT /organization/{{org}}/node-env/{{service}}. Stored sealed; never shown again.");
+    outln!("7. Ada sets the environments of her nodes' three services (S3, GCS and Azure Blob");
+    outln!("   APIs): PUT /organization/{{org}}/node-env/{{service}}. Stored sealed; never shown again.");
     for service in ["s3", "gcs", "blob"] {
         let file = format!("{}_ACCESS_KEY=demo-{tag}\n", service.to_uppercase());
         expect(
@@ -151,19 +152,19 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
             )?,
             200,
         )?;
-        println!("   200: {service} set ({} bytes)", file.len());
+        outln!("   200: {service} set ({} bytes)", file.len());
     }
-    println!();
+    outln!();
     installer(client, base, &org, &key, &tag)?;
 
-    println!("9. Ada lists her organization's nodes:");
+    outln!("9. Ada lists her organization's nodes:");
     let nodes = json_of(&expect(
         "list nodes",
         client.get(&format!("{base}/organization/{org}/nodes"), Some(&token))?,
         200,
     )?)?;
     for node in nodes["data"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "   {}  {}  {}  {}  v{}  last updated {}",
             node["ip"].as_str().unwrap_or(""),
             node["provider"].as_str().unwrap_or(""),
@@ -173,13 +174,13 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
             node["lastUpdated"].as_str().unwrap_or("")
         );
     }
-    println!("\n10. Ada forgets her password and asks for a reset link:");
+    outln!("\n10. Ada forgets her password and asks for a reset link:");
     let (status, text) = client.post_json(
         &format!("{base}/user/request-reset-password"),
         None,
         &json!({"email": email}),
     )?;
-    println!("   {status}: {text}");
+    outln!("   {status}: {text}");
     let link = mailed_link(
         client,
         base,
@@ -187,7 +188,7 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         "Reset your password",
         "/user/reset-password",
     )?;
-    println!("   link: {link}");
+    outln!("   link: {link}");
     let reset_token = link.rsplit('=').next().unwrap_or_default();
     let new_password = "Demo-passw0rd-2";
     let text = expect(
@@ -199,7 +200,7 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         )?,
         200,
     )?;
-    println!("   200: {text}; every earlier sign-in has ended.");
+    outln!("   200: {text}; every earlier sign-in has ended.");
     expect(
         "login with the new password",
         client.post_json(
@@ -209,14 +210,14 @@ pub fn run(client: &Client, url: &str) -> Result<(), String> {
         )?,
         200,
     )?;
-    println!("   She signs in with the new password: 200.");
-    println!(
+    outln!("   She signs in with the new password: 200.");
+    outln!(
         "\nDone: a person signed up, verified her email, gave her organization a key and its nodes'"
     );
-    println!(
+    outln!(
         "service environments, two bridge nodes registered with it (one through the installer's"
     );
-    println!(
+    outln!(
         "two requests), and she reset her password. Keys for this demo are in {}.",
         dir.display()
     );
@@ -233,8 +234,8 @@ fn installer(
     key: &PrivateKey,
     tag: &str,
 ) -> Result<(), String> {
-    println!("8. A second node, installed by Flashback's node installer, makes its two requests,");
-    println!(
+    outln!("8. A second node, installed by Flashback's node installer, makes its two requests,");
+    outln!(
         "   each signed over \"ip|region|timestamp\" (Unix seconds) with the organization's key."
     );
     let ip = format!("2001:db8:1::{}:{}", &tag[..4], &tag[4..]);
@@ -250,11 +251,11 @@ fn installer(
         client.post_json(&format!("{base}/secrets"), None, &request)?,
         200,
     )?)?;
-    println!("   POST /secrets, 200: every file encrypted to the key that signed (RSA-OAEP, AES-256-CTR,");
-    println!("   HMAC-SHA256); only the node can read them:");
+    outln!("   POST /secrets, 200: every file encrypted to the key that signed (RSA-OAEP, AES-256-CTR,");
+    outln!("   HMAC-SHA256); only the node can read them:");
     for service in ["s3", "gcs", "blob"] {
         let file = crate::installer::open(&answer, service, &key.to_pkcs8_pem())?;
-        println!(
+        outln!(
             "     .env.{service}: {}",
             String::from_utf8_lossy(&file).trim_end()
         );
@@ -267,7 +268,7 @@ fn installer(
         client.post_json(&format!("{base}/register"), None, &register)?,
         200,
     )?;
-    println!("   POST /register without a provider (run without -p), 200: {text}; it serves all three APIs.\n");
+    outln!("   POST /register without a provider (run without -p), 200: {text}; it serves all three APIs.\n");
     Ok(())
 }
 
@@ -322,7 +323,7 @@ fn mailed_link(
                 None,
             )?;
             let full = json_of(&full)?;
-            println!(
+            outln!(
                 "   subject: {}",
                 full["result"]["subject"].as_str().unwrap_or("")
             );

@@ -9,6 +9,7 @@
 //! Every HTTP status is an answer (the caller decides what it means); only transport
 //! failures are errors, reported as ureq words them (which already names the URL once).
 
+use crate::out::outln;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use serde_json::Value;
@@ -106,7 +107,7 @@ fn trusting(path: &Path) -> Result<rustls::ClientConfig, String> {
 /// the HTTP status on stderr. `Err` unless the status is `want`.
 pub fn report(what: &str, (status, text): (u16, String), want: u16) -> Result<(), String> {
     eprintln!("HTTP {status}");
-    println!("{text}");
+    outln!("{text}");
     if status == want {
         Ok(())
     } else {

@@ -9,7 +9,8 @@
 //! onboarding walk-through in `demo.rs`, the D1 commands in `admin/`.
 //!
 //! Exit status: 0 done, 1 refused or failed (the reason on stderr), 2 a usage error
-//! (clap's, which names the flag and suggests the closest one).
+//! (clap's, which names the flag and suggests the closest one). Output piped to a reader
+//! that stops early (`| head`) ends the command quietly with 0 (`out.rs`).
 
 mod admin;
 mod args;
@@ -18,10 +19,12 @@ mod http;
 mod installer;
 mod node;
 mod org;
+mod out;
 
 use args::{Cli, Command};
 use clap::{CommandFactory, Parser};
 use http::report;
+use out::outln;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -39,12 +42,12 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Keygen(args) => {
             let (private_path, public_path) = node::write_key_pair(&args.out, args.bits)?;
-            println!("wrote {private_path} (private, keep it on the node) and {public_path} (upload to your organization)");
+            outln!("wrote {private_path} (private, keep it on the node) and {public_path} (upload to your organization)");
             Ok(())
         }
         Command::Sign(args) => {
             let key = node::private_key(&args.key.key)?;
-            println!("{}", node::register_body(&key, &args.fields)?);
+            outln!("{}", node::register_body(&key, &args.fields)?);
             Ok(())
         }
         Command::Register(args) => {
@@ -70,12 +73,15 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Demo(args) => demo::run(&args.url.client()?, &args.url.url),
         Command::Admin(args) => admin::run(args),
         Command::Completions(args) => {
+            // Made whole first: clap_complete panics on a failed write (a closed pipe).
+            let mut script = Vec::new();
             clap_complete::generate(
                 args.shell(),
                 &mut Cli::command(),
                 "gatehouse-cli",
-                &mut std::io::stdout(),
+                &mut script,
             );
+            out::bytes(&script);
             Ok(())
         }
     }

@@ -94,6 +94,29 @@ fn completions_for_bash_zsh_and_fish() {
     assert_refused(&out, 2, "[possible values: bash, zsh, fish]");
 }
 
+/// Output into a pipe whose reader has gone (`| head` that has read enough, `| jq`
+/// that stopped) ends the command quietly with 0: no panic, nothing on stderr. The
+/// pipe's reading end is closed before the CLI starts, so its first write fails.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("{}.key.pem", keygen(dir.path()));
+    let signing = [&["sign", "--key", &key][..], &FIELDS[..]].concat();
+    for args in [&["completions", "bash"][..], &["--help"][..], &signing[..]] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse-cli"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run gatehouse-cli");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}
+
 /// Signs with `extra` flags into a fresh key; the CLI's output.
 fn sign(extra: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@
 
 use super::args::{DomainTarget, Place};
 use super::{confirm, execute, now_ms, part, print_json, rows, sql};
+use crate::out::outln;
 use serde_json::json;
 
 pub fn block(t: &DomainTarget) -> Result<(), String> {
@@ -49,8 +50,8 @@ pub fn unblock(t: &DomainTarget) -> Result<(), String> {
         .first()
         .map(|p| p["domain"].as_str().unwrap_or_default().to_owned());
     match (lifted, parent) {
-        (true, None) => println!("{domain}: sign-ups accepted again"),
-        (true, Some(parent)) => println!(
+        (true, None) => outln!("{domain}: sign-ups accepted again"),
+        (true, Some(parent)) => outln!(
             "{domain}: its own block lifted; sign-ups there are still refused by the block \
              of {parent} (`unblock-domain {parent}` lifts that one)"
         ),

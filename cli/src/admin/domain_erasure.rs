@@ -16,6 +16,7 @@ use super::args::DeleteAccountsAtArgs;
 use super::person::go_on;
 use super::sql::{self, domain_plan, erased};
 use super::{askable, execute, part, StatementResult};
+use crate::out::outln;
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -56,18 +57,18 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
     let staying = first(domain_plan::STAYING);
     let anchors = number(&first(domain_plan::ANCHORS), "anchors");
 
-    println!(
+    outln!(
         "{planned} account(s) at {place} ({} verified):",
         number(&accounts, "verified")
     );
     if at.subdomains {
         // Many domains is a public suffix (co.uk) or a provider, not one script's.
-        println!(
+        outln!(
             "  at {} distinct domain(s): with --including-subdomains, check they are all the script's",
             number(&accounts, "domains")
         );
     }
-    println!(
+    outln!(
         "  {} organization(s) only they belong to: deleted with their {} key(s), {} node(s), {} service environment(s), trials and audit",
         number(&sole, "organizations"),
         number(&sole, "org_keys"),
@@ -75,18 +76,18 @@ pub fn delete_accounts_at(a: &DeleteAccountsAtArgs) -> Result<(), String> {
         number(&sole, "node_envs"),
     );
     if !banned.is_empty() {
-        println!(
+        outln!(
             "  of those, BANNED: {}: deleting them lifts the ban and frees the domain they claimed (only with --including-banned)",
             banned.join(", ")
         );
     }
-    println!(
+    outln!(
         "  {} organization(s) with members elsewhere stay: {} membership(s) go, {} OWNER role(s) pass to a member who stays",
         number(&staying, "organizations"),
         number(&staying, "memberships"),
         number(&staying, "hand_overs"),
     );
-    println!(
+    outln!(
         "  their sign-ins, links, login counters and known networks are deleted; {}",
         if anchors > 0 {
             format!("{anchors} of their rows stay with nothing personal (erased:<id>), named by audit entries of organizations that stay; the others go")
@@ -156,7 +157,7 @@ fn erase_in_calls(
         }
         batch = next;
     }
-    println!(
+    outln!(
         "deleted: {} account(s) ({} kept as erased:<id>), {} sign-in(s), {} organization(s) with {} key(s) and {} node(s); {} new OWNER(s)",
         tally.accounts,
         tally.kept.len(),
@@ -168,13 +169,13 @@ fn erase_in_calls(
     );
     let counted = tally.accounts as u64;
     if counted > planned {
-        println!(
+        outln!(
             "{} more than the plan counted: they signed up at {place} while the command ran",
             counted - planned
         );
     }
     if tally.freed_earlier > 0 {
-        println!(
+        outln!(
             "also deleted: {} row(s) of accounts erased earlier that only these organizations' audit still named",
             tally.freed_earlier
         );

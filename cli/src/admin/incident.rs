@@ -6,6 +6,7 @@
 
 use super::args::{FindOrgArgs, KeyTarget};
 use super::{execute, now_ms, part, sql};
+use crate::out::outln;
 use gatehouse_core::crypto::uuid_v4;
 
 pub fn revoke_key(t: &KeyTarget) -> Result<(), String> {
@@ -18,7 +19,7 @@ pub fn revoke_key(t: &KeyTarget) -> Result<(), String> {
             "organization {org:?} has no active key {key:?} (show-org lists its keys)"
         ));
     }
-    println!("organization {org}: key {key} revoked; registrations it signs are refused");
+    outln!("organization {org}: key {key} revoked; registrations it signs are refused");
     Ok(())
 }
 
@@ -29,6 +30,6 @@ pub fn end_sign_ins(a: &FindOrgArgs) -> Result<(), String> {
         return Err(format!("no account {email:?}"));
     }
     let ended = part(&results, 1).len();
-    println!("{email}: {ended} sign-in(s) ended; the password is unchanged (have them reset it)");
+    outln!("{email}: {ended} sign-in(s) ended; the password is unchanged (have them reset it)");
     Ok(())
 }

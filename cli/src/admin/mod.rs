@@ -19,6 +19,7 @@ mod person;
 mod rows;
 mod sql;
 
+use crate::out::outln;
 use args::{AdminArgs, AdminCommand, OrgTarget, Place};
 use d1::{execute, StatementResult};
 use serde_json::{json, Value};
@@ -160,7 +161,7 @@ fn update(target: &OrgTarget, sql: impl Fn(&str) -> String, done: &str) -> Resul
     if results.first().is_none_or(|r| r.rows.is_empty()) {
         return Err(format!("no organization {org:?}"));
     }
-    println!("organization {org} {done}");
+    outln!("organization {org} {done}");
     Ok(())
 }
 
@@ -263,7 +264,7 @@ fn local_database_bytes(place: &Place) -> Option<u64> {
 const DATABASE_LIMIT_BYTES: u64 = 10 * 1000 * 1000 * 1000;
 
 fn print_json(value: &Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );

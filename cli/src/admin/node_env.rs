@@ -6,6 +6,7 @@
 
 use super::args::{NodeEnvResealArgs, NodeEnvSetArgs, NodeEnvTarget, OrgTarget, WorkerKeyCheck};
 use super::{confirm, execute, now_ms, part, print_json, rows, sql};
+use crate::out::outln;
 use aes::cipher::{KeyIvInit, StreamCipher};
 use gatehouse_core::crypto::{random_bytes, uuid_v4};
 use gatehouse_core::node_env::at_rest::{self, NodeEnvKey};
@@ -32,7 +33,7 @@ pub fn set(args: &NodeEnvSetArgs) -> Result<(), String> {
     if part(&results, 0).is_empty() {
         return Err(format!("no organization {org:?}"));
     }
-    println!(
+    outln!(
         "organization {org}: {} environment set ({size} bytes)",
         service.as_str()
     );
@@ -193,7 +194,7 @@ pub fn reseal(args: &NodeEnvResealArgs) -> Result<(), String> {
         }
     }
     let changed = sent - resealed;
-    println!(
+    outln!(
         "{resealed} environment(s) sealed again under the new NODE_ENV_KEY, {current} already \
          under it, {changed} changed while read (run again), {} under neither",
         unreadable.len()
@@ -246,7 +247,7 @@ pub fn delete(t: &NodeEnvTarget) -> Result<(), String> {
             service.as_str()
         ));
     }
-    println!(
+    outln!(
         "organization {org}: {} environment deleted",
         service.as_str()
     );

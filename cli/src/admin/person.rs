@@ -12,6 +12,7 @@
 use super::args::{DeleteAccountArgs, ErasureFlags, FindOrgArgs, SetRoleArgs};
 use super::sql::{self, erased};
 use super::{askable, confirm, execute, now_ms, part, print_json, rows};
+use crate::out::outln;
 use gatehouse_core::crypto::uuid_v4;
 use serde_json::{Map, Value};
 
@@ -34,7 +35,7 @@ pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
         ));
     };
     if was == a.role {
-        println!("organization {org}: {email} is {was} already; nothing changed");
+        outln!("organization {org}: {email} is {was} already; nothing changed");
         return Ok(());
     }
     if part(&results, 2).is_empty() {
@@ -44,7 +45,7 @@ pub fn set_role(a: &SetRoleArgs) -> Result<(), String> {
         ));
     }
     let unverified = member.is_some_and(|r| r["verified"].as_u64() == Some(0));
-    println!(
+    outln!(
         "organization {org}: {email} is now {} (was {was}), from their next request on; audited{}",
         a.role,
         if unverified {
@@ -99,7 +100,7 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
         .first()
         .and_then(|r| r["entries"].as_u64())
         .unwrap_or(0);
-    println!("account {email} (user {user_id}):");
+    outln!("account {email} (user {user_id}):");
     let mut sole = Vec::new();
     let mut banned = Vec::new();
     for m in &memberships {
@@ -110,9 +111,9 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
             }
             sole.push(org);
         }
-        println!("  {line}");
+        outln!("  {line}");
     }
-    println!(
+    outln!(
         "  its sign-ins, links, login counters and known networks are deleted; {}",
         if audited > 0 {
             format!("{audited} audit entries of organizations that stay keep its id, and its row stays with nothing personal (erased:{user_id})")
@@ -132,7 +133,7 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
             "account {email:?} is still there: run the command again (it finishes what is left)"
         ));
     }
-    println!(
+    outln!(
         "deleted: {} sign-in(s), {} organization(s) with {} key(s) and {} node(s); {} new OWNER(s)",
         n(erased::SIGN_INS),
         n(erased::ORGANIZATIONS),
@@ -141,7 +142,7 @@ pub fn delete_account(a: &DeleteAccountArgs) -> Result<(), String> {
         n(erased::NEW_OWNERS),
     );
     if n(erased::ANCHORS_FREED) > 0 {
-        println!(
+        outln!(
             "also deleted: {} row(s) of accounts erased earlier that only this organization's audit still named",
             n(erased::ANCHORS_FREED)
         );
@@ -160,7 +161,7 @@ pub(super) fn go_on(
     target: &str,
 ) -> Result<bool, String> {
     if flags.dry_run {
-        println!("dry run: nothing changed");
+        outln!("dry run: nothing changed");
         return Ok(false);
     }
     if !banned.is_empty() && !flags.including_banned {
