@@ -143,7 +143,8 @@ wrangler-build:
 migrate-local: setup
 	@out=$$(wrangler d1 migrations apply DB --local 2>&1) || { echo "$$out"; exit 1; }; \
 		applied=$$(printf '%s\n' "$$out" | grep '✅' | grep -o '[0-9]\{4\}_[A-Za-z0-9_]*\.sql' | sort -u | wc -l || true); \
-		echo "local D1: migrations up to date ($$applied applied now)"
+		if [ "$$applied" -eq 0 ]; then echo "local D1: migrations up to date (none to apply)"; \
+		else echo "local D1: $$applied migration(s) applied, now up to date"; fi
 
 # The local D1 file held open while the server runs (.ci/hold_d1_open.py says why: a
 # request right after a `gatehouse-cli admin … --local` command could meet a lock).

@@ -78,6 +78,31 @@ fn version_and_usage_errors_have_their_exit_codes() {
     assert!(stderr(&out).contains("Usage:"));
     let out = cli(&["regster"]);
     assert_refused(&out, 2, "'register'");
+    // A missing sealing key names the environment variable it is also read from.
+    let set = [
+        "admin",
+        "node-env-set",
+        "org",
+        "s3",
+        "--file",
+        "s3.env",
+        "--local",
+        "--url",
+        "http://127.0.0.1:8787",
+    ];
+    assert_refused(&cli(&set), 2, "--node-env-key <NODE_ENV_KEY>");
+    let reseal = [
+        "admin",
+        "node-env-reseal",
+        "--local",
+        "--url",
+        "http://127.0.0.1:8787",
+    ];
+    assert_refused(
+        &cli(&reseal),
+        2,
+        "--previous-node-env-key <NODE_ENV_KEY_PREVIOUS>",
+    );
 }
 
 #[test]

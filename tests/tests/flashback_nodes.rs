@@ -267,8 +267,9 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
         .collect();
     assert_eq!(chat, [&json!("198.51.100.33")]);
     assert_eq!(directory(2)["total"], 1);
-    // Not an integer, an empty value included (/openapi.json publishes an integer).
-    for bad in ["lots", "", "-1"] {
+    // Not an integer, an empty value included (/openapi.json publishes an integer), or
+    // not decodable (refused, not read as absent: that would list every node).
+    for bad in ["lots", "", "-1", "%ZZ", "%C3"] {
         let res = client_call(app, None, "GET", &format!("node?nodeServices={bad}"), None);
         assert_eq!(res.status, 400, "{bad:?}: {}", res.body);
         assert_eq!(res.json()["success"], false);

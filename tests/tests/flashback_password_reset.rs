@@ -145,13 +145,26 @@ fn a_forgotten_password_is_reset_by_email_once() {
         .rfind(|m| m.subject == "Reset your password")
         .unwrap();
     let token = reset_link(&mail).rsplit('=').next().unwrap().to_owned();
-    let form = format!("token={token}&newPassword=Fifth5horse");
-    let done = app.request(
-        "POST",
-        "/user/reset-password",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(form.as_bytes()),
+    let form_post = |form: &str| {
+        app.request(
+            "POST",
+            "/user/reset-password",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(form.as_bytes()),
+        )
+    };
+    // A field that does not decode is named as such, not as missing, and uses nothing up.
+    let broken = form_post(&format!("token={token}&newPassword=Fifth5horse%C3"));
+    assert_eq!(broken.status, 400, "{}", broken.body);
+    assert!(
+        broken
+            .body
+            .contains("newPassword is not percent-encoded UTF-8"),
+        "{}",
+        broken.body
     );
+    let form = format!("token={token}&newPassword=Fifth5horse");
+    let done = form_post(&form);
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("Password changed"));
     let fifth = json!({"email": "ada@acme.io", "password": "Fifth5horse"});

@@ -90,6 +90,11 @@ fn after_a_change_every_earlier_message_is_refused_and_an_unchanged_replay_chang
 
     // An unchanged replay is at most a no-op: answered, nothing changes.
     let replay = send(&app, &m2);
+    assert_eq!(
+        replay.status, 200,
+        "answered as the heartbeat was: {}",
+        replay.body
+    );
     assert_eq!(rows_written(&replay), 0, "{}", replay.body);
     assert_eq!(stored(&app, "org-w"), before, "the replay changed nothing");
 

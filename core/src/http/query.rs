@@ -1,10 +1,24 @@
 //! Query-string parameters, without a URL crate: the `url` crate drags IDNA and
 //! Unicode normalization tables (~140 KB gzip) into the worker for one lookup.
 
-/// The first value of `name` in the query of `url` (`+` and `%XX` decoded), if any.
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    form_param(query.split('#').next().unwrap_or(""), name)
+/// A parameter as found: `Ok(None)` absent, `Ok(Some(value))` decoded, `Err` sent but
+/// not percent-encoded UTF-8.
+pub type Param = Result<Option<String>, Undecodable>;
+
+/// A parameter was sent whose value does not decode (`%ZZ`, a lone `%C3`). Each caller
+/// refuses it as it refuses a wrong value (a 400 naming the parameter, an invalid
+/// link), never as if it were absent: read as absent, a bad `after` answered the first
+/// page and a bad `nodeServices` the whole directory, and a form's field was reported
+/// missing when it was there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undecodable;
+
+/// The first value of `name` in the query of `url` (`+` and `%XX` decoded).
+pub fn query_param(url: &str, name: &str) -> Param {
+    match url.split_once('?') {
+        Some((_, query)) => form_param(query.split('#').next().unwrap_or(""), name),
+        None => Ok(None),
+    }
 }
 
 /// The first value of `name` as sent, undecoded: for values whose alphabet needs no
@@ -33,12 +47,16 @@ pub fn page_limit(raw: Option<&str>, default: u32, max: u32) -> Result<u32, Stri
 }
 
 /// The first value of `name` in an `application/x-www-form-urlencoded` text (a
-/// query string, or a form's body), decoded.
-pub fn form_param(form: &str, name: &str) -> Option<String> {
-    form.split('&').find_map(|pair| {
+/// query string, or a form's body), decoded. The first pair named `name` decides: a
+/// later one never stands in for a first that does not decode.
+pub fn form_param(form: &str, name: &str) -> Param {
+    for pair in form.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode(key)? == name).then(|| decode(value)).flatten()
-    })
+        if decode(key).as_deref() == Some(name) {
+            return decode(value).map(Some).ok_or(Undecodable);
+        }
+    }
+    Ok(None)
 }
 
 fn decode(s: &str) -> Option<String> {
@@ -77,23 +95,33 @@ mod tests {
     #[test]
     fn finds_and_decodes_parameters() {
         let url = "https://x.example/user/verify-email?a=1&token=ab%2Bc+d&token=second#frag";
-        assert_eq!(query_param(url, "token").as_deref(), Some("ab+c d"));
-        assert_eq!(query_param(url, "a").as_deref(), Some("1"));
-        assert_eq!(query_param(url, "missing"), None);
-        assert_eq!(query_param("https://x.example/p", "token"), None);
+        let found = query_param;
+        assert_eq!(found(url, "token"), Ok(Some("ab+c d".to_owned())));
+        assert_eq!(found(url, "a"), Ok(Some("1".to_owned())));
+        assert_eq!(found(url, "missing"), Ok(None));
+        assert_eq!(found("https://x.example/p", "token"), Ok(None));
+        assert_eq!(found("https://x/p?token", "token"), Ok(Some(String::new())));
         assert_eq!(
-            query_param("https://x/p?token", "token").as_deref(),
-            Some("")
+            found("https://x/p?t%6Fken=1", "token"),
+            Ok(Some("1".to_owned()))
         );
+    }
+
+    #[test]
+    fn a_value_that_does_not_decode_is_no_absence() {
+        for url in [
+            "https://x/p?token=%zz",
+            "https://x/p?token=%ff",
+            "https://x/p?token=%C3",
+            "https://x/p?token=%4",
+            "https://x/p?token=%zz&token=second",
+        ] {
+            assert_eq!(query_param(url, "token"), Err(Undecodable), "{url}");
+        }
+        // A key that does not decode is no `token`: the one that does is read.
         assert_eq!(
-            query_param("https://x/p?token=%zz", "token"),
-            None,
-            "malformed escapes are no value"
-        );
-        assert_eq!(
-            query_param("https://x/p?token=%ff", "token"),
-            None,
-            "not UTF-8"
+            form_param("%zz=1&token=2", "token"),
+            Ok(Some("2".to_owned()))
         );
     }
 }

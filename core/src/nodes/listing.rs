@@ -7,6 +7,8 @@
 //! with no more nodes than a page gets them all in one answer, in the same order as
 //! before pages existed.
 
+use crate::http::query::{Param, Undecodable};
+
 /// Nodes in one page when the caller does not say (the most one may ask for).
 pub const NODES_PAGE_MAX: u32 = 1000;
 
@@ -21,18 +23,16 @@ pub struct NodePage {
 /// The page the query asks for: `limit` 1 to [`NODES_PAGE_MAX`] in digits (as sent),
 /// `after` an address as the previous page's `next` gave it (decoded: an IPv6 one's
 /// colons may come escaped). Err: what is wrong, for a 400.
-pub fn node_page(limit: Option<&str>, after: Option<&str>) -> Result<NodePage, String> {
+pub fn node_page(limit: Option<&str>, after: Param) -> Result<NodePage, String> {
     let limit = crate::http::query::page_limit(limit, NODES_PAGE_MAX, NODES_PAGE_MAX)?;
+    // One that does not decode is as wrong as any other: read as absent, it would
+    // answer the first page, and a client paging with it would start over for ever.
     let after = match after {
-        None => None,
-        Some(raw) => Some(
-            raw.parse::<std::net::IpAddr>()
-                .ok()
-                .map(|_| raw.to_owned())
-                .ok_or_else(|| {
-                    "after must be the `next` of a previous page, as given".to_owned()
-                })?,
-        ),
+        Ok(None) => None,
+        Ok(Some(raw)) if raw.parse::<std::net::IpAddr>().is_ok() => Some(raw),
+        Ok(Some(_)) | Err(Undecodable) => {
+            return Err("after must be the `next` of a previous page, as given".to_owned())
+        }
     };
     Ok(NodePage { limit, after })
 }
@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn a_node_page_is_bounded_and_starts_after_an_address() {
-        let page = |limit, after| node_page(limit, after);
+        let page = |limit, after: Option<&str>| node_page(limit, Ok(after.map(str::to_owned)));
         assert_eq!(
             page(None, None),
             Ok(NodePage {
@@ -65,5 +65,9 @@ mod tests {
         for after in ["", "10.0.0", "node-1", "10.0.0.9;", "' OR 1=1"] {
             assert!(page(None, Some(after)).is_err(), "{after:?}");
         }
+        assert!(
+            node_page(None, Err(Undecodable)).is_err(),
+            "sent, not absent"
+        );
     }
 }

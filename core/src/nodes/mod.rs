@@ -7,6 +7,8 @@ pub mod signed;
 pub mod unregistration;
 pub mod warm;
 
+use crate::http::query::{Param, Undecodable};
+
 /// The most nodes one directory answer lists (freshest first).
 pub const DIRECTORY_LIMIT: u32 = 500;
 
@@ -24,20 +26,23 @@ pub fn node_url(node_ip: &str) -> String {
 /// `nodeServices` of `GET /node?nodeServices=N`: absent is 0 (every node). Present
 /// and empty is refused like any other non-integer: /openapi.json publishes an
 /// integer, and schemathesis's negative tests send `nodeServices=` expecting a 400.
-pub fn directory_filter(raw: Option<&str>) -> Result<u32, signed::Invalid> {
+pub fn directory_filter(raw: Param) -> Result<u32, signed::Invalid> {
     match raw {
-        None => Ok(0),
-        Some(v) => v
+        Ok(None) => Ok(0),
+        Err(Undecodable) => Err(invalid_filter()),
+        Ok(Some(v)) => v
             .parse::<u32>()
             .ok()
             .filter(|&n| n <= registration::MAX_NODE_SERVICES)
-            .ok_or_else(|| {
-                signed::Invalid(
-                    "Invalid nodeServices: expected an integer bitmask (1 storage, 2 AI LLM, 4 chat; 0 for all)"
-                        .into(),
-                )
-            }),
+            .ok_or_else(invalid_filter),
     }
+}
+
+fn invalid_filter() -> signed::Invalid {
+    signed::Invalid(
+        "Invalid nodeServices: expected an integer bitmask (1 storage, 2 AI LLM, 4 chat; 0 for all)"
+            .into(),
+    )
 }
 
 #[cfg(test)]
@@ -48,11 +53,13 @@ mod tests {
     fn urls_and_directory_filters() {
         assert_eq!(node_url("203.0.113.9"), "https://203.0.113.9");
         assert_eq!(node_url("2001:db8::1"), "https://[2001:db8::1]");
-        assert_eq!(directory_filter(None), Ok(0));
-        assert_eq!(directory_filter(Some("5")), Ok(5));
-        assert!(directory_filter(Some("-1")).is_err());
-        assert!(directory_filter(Some("x")).is_err());
-        assert!(directory_filter(Some("")).is_err());
-        assert!(directory_filter(Some(" 5")).is_err());
+        let filter = |raw: Option<&str>| directory_filter(Ok(raw.map(str::to_owned)));
+        assert_eq!(filter(None), Ok(0));
+        assert_eq!(filter(Some("5")), Ok(5));
+        assert!(filter(Some("-1")).is_err());
+        assert!(filter(Some("x")).is_err());
+        assert!(filter(Some("")).is_err());
+        assert!(filter(Some(" 5")).is_err());
+        assert_eq!(directory_filter(Err(Undecodable)), Err(invalid_filter()));
     }
 }

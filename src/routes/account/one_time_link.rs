@@ -10,7 +10,7 @@ use gatehouse_core::account::{string_field, AccountError, ErrorCode};
 use gatehouse_core::config::Config;
 use gatehouse_core::http::form_origin::{cross_site, sendable_cross_site};
 use gatehouse_core::http::problem::Problem;
-use gatehouse_core::http::query::form_param;
+use gatehouse_core::http::query::{form_param, Undecodable};
 use serde_json::json;
 use worker::{Request, Response};
 
@@ -26,9 +26,13 @@ impl LinkPost {
         if !self.is_form {
             return string_field(&self.body, name);
         }
-        form_param(&String::from_utf8_lossy(&self.body), name)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| AccountError::invalid_input(format!("{name} is required")))
+        match form_param(&String::from_utf8_lossy(&self.body), name) {
+            Ok(Some(value)) if !value.is_empty() => Ok(value),
+            Ok(_) => Err(AccountError::invalid_input(format!("{name} is required"))),
+            Err(Undecodable) => Err(AccountError::invalid_input(format!(
+                "{name} is not percent-encoded UTF-8"
+            ))),
+        }
     }
 }
 

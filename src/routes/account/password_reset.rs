@@ -70,7 +70,11 @@ pub async fn request(
 
 /// GET: the form (no D1 access).
 pub async fn page(req: Request) -> Result<Response, Problem> {
-    let token = query_param(&req.inner().url(), "token").unwrap_or_default();
+    // One that does not decode is as invalid as none (`.ok()`): the same page says so.
+    let token = query_param(&req.inner().url(), "token")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     Ok(if token.is_empty() {
         http::html(
             400,

@@ -31,7 +31,11 @@ use worker::{Env, Request, Response};
 
 /// GET: the confirmation page (no D1 access at all).
 pub async fn page(req: Request, _env: &Env) -> Result<Response, Problem> {
-    let token = query_param(&req.inner().url(), "token").unwrap_or_default();
+    // One that does not decode is as invalid as none (`.ok()`): the same page says so.
+    let token = query_param(&req.inner().url(), "token")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     Ok(if token.is_empty() {
         http::html(
             400,

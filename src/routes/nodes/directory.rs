@@ -18,8 +18,7 @@ use worker::{Env, Request, Response};
 
 pub async fn handle(req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
     let config = config::require(env)?;
-    let raw = query_param(&req.inner().url(), "nodeServices");
-    let services = match directory_filter(raw.as_deref()) {
+    let services = match directory_filter(query_param(&req.inner().url(), "nodeServices")) {
         Ok(s) => s,
         Err(Invalid(message)) => return Ok(super::bad_request(&message)),
     };

@@ -48,7 +48,10 @@ pub async fn handle(
 }
 
 /// Path segments arrive percent-encoded (`2001%3Adb8%3A%3A1` from clients that encode
-/// colons).
+/// colons). One that does not decode is empty: no node has that id (404).
 fn percent_decoded(segment: &str) -> String {
-    gatehouse_core::http::query::form_param(&format!("v={segment}"), "v").unwrap_or_default()
+    gatehouse_core::http::query::form_param(&format!("v={segment}"), "v")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }

@@ -27,11 +27,7 @@ pub async fn handle(
     Gated { config, org_id, .. }: &Gated<'_>,
 ) -> Result<Response, Problem> {
     let url = req.inner().url();
-    // A cursor that does not decode is refused as a wrong one is (as sent, it is no
-    // address), not read as absent: a client paging with it would start over for ever.
-    let after =
-        query_param(&url, "after").or_else(|| raw_query_param(&url, "after").map(str::to_owned));
-    let page = match node_page(raw_query_param(&url, "limit"), after.as_deref()) {
+    let page = match node_page(raw_query_param(&url, "limit"), query_param(&url, "after")) {
         Ok(page) => page,
         Err(message) => return Ok(error(&AccountError::invalid_input(message))),
     };

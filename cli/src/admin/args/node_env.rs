@@ -17,6 +17,9 @@ pub struct NodeEnvTarget {
     pub place: Place,
 }
 
+// The keys' value names are their environment variables': clap's error for a missing
+// one names only the flag and its value (`--node-env-key <NODE_ENV_KEY>`), and so says
+// where else the key may come from.
 #[derive(Debug, Args)]
 pub struct NodeEnvSetArgs {
     #[command(flatten)]
@@ -27,7 +30,12 @@ pub struct NodeEnvSetArgs {
     /// The worker's NODE_ENV_KEY (64 hex digits): the same key, or the worker cannot
     /// open what this stores (--url checks it). Read from the environment, never
     /// echoed, e.g. NODE_ENV_KEY=$(grep '^NODE_ENV_KEY=' .dev.vars | cut -d= -f2).
-    #[arg(long, env = "NODE_ENV_KEY", hide_env_values = true, value_name = "HEX")]
+    #[arg(
+        long,
+        env = "NODE_ENV_KEY",
+        hide_env_values = true,
+        value_name = "NODE_ENV_KEY"
+    )]
     pub node_env_key: String,
     #[command(flatten)]
     pub worker: WorkerKeyCheck,
@@ -61,7 +69,12 @@ pub struct NodeEnvResealArgs {
     /// The new NODE_ENV_KEY (64 hex digits), the one rows are sealed under: the
     /// worker's current key (--url checks it). Read from the environment, never
     /// echoed, e.g. NODE_ENV_KEY=$(openssl rand -hex 32) once it is the worker's.
-    #[arg(long, env = "NODE_ENV_KEY", hide_env_values = true, value_name = "HEX")]
+    #[arg(
+        long,
+        env = "NODE_ENV_KEY",
+        hide_env_values = true,
+        value_name = "NODE_ENV_KEY"
+    )]
     pub node_env_key: String,
     /// The NODE_ENV_KEY being retired (64 hex digits), which rows still sealed under it
     /// open with. Read from the environment, never echoed, e.g.
@@ -70,7 +83,7 @@ pub struct NodeEnvResealArgs {
         long,
         env = "NODE_ENV_KEY_PREVIOUS",
         hide_env_values = true,
-        value_name = "HEX"
+        value_name = "NODE_ENV_KEY_PREVIOUS"
     )]
     pub previous_node_env_key: String,
     #[command(flatten)]
