@@ -107,6 +107,19 @@ pub fn locked_body() -> String {
     fastapi::detail("Too many wrong secrets for this node_id; try again later")
 }
 
+/// No room for another node id (`NODE_SECRETS_MAX`, migration 0028): 503 with
+/// `Retry-After`, in FastAPI's `HTTPException` shape as the route's other refusals.
+/// Registered node ids are still answered; room comes back as the maintenance removes
+/// node ids not registered again for `NODE_REMOVE_AFTER_DAYS`.
+pub fn full_body() -> String {
+    fastapi::detail("Node registrations are full; try again later")
+}
+
+/// What `Retry-After` says to a refused new node id: the maintenance runs every ten
+/// minutes, but room freed by ids that lapsed is taken again as fast as strangers
+/// add them, so an hour rather than a tight loop.
+pub const FULL_RETRY_AFTER_SECONDS: u32 = 3600;
+
 #[cfg(test)]
 mod tests {
     use super::*;

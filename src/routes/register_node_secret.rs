@@ -12,13 +12,18 @@
 //! `NODE_REMOVE_AFTER_DAYS` is removed by the maintenance, as a silent node is (each
 //! request that compares a secret with it marks it seen, a wrong one too, so that
 //! someone else's guesses cannot make it lapse): anyone may add node ids, so they
-//! cannot be kept for good.
+//! cannot be kept for good, nor more than `NODE_SECRETS_MAX` at once (migration
+//! 0028): past it a new node id is refused 503 with `Retry-After`, before its secret
+//! is hashed, and registered ones are answered as before.
 
 use crate::store::Db;
 use crate::{config, http, store};
 use gatehouse_core::crypto::password;
 use gatehouse_core::http::problem::Problem;
-use gatehouse_core::node_secret::{conflict_body, locked_body, registered_body, NodeSecretRequest};
+use gatehouse_core::node_secret::{
+    conflict_body, full_body, locked_body, registered_body, NodeSecretRequest,
+    FULL_RETRY_AFTER_SECONDS,
+};
 use store::node_secrets::Registration;
 use worker::{Env, Request, Response};
 
@@ -39,15 +44,18 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     // A known node id compares the secret as a guess; a new one is hashed and inserted
     // (the loser of a race between two first registrations compares after all). A node
     // id the maintenance removed between the read and the guess is a new one again.
-    let known = match store::node_secrets::registered(db, node_id).await? {
+    let lookup = store::node_secrets::registered(db, node_id).await?;
+    let known = match lookup.wrong {
         Some(wrong) => match wrong.locked_for_seconds(now_ms) {
             Some(seconds) => Some(Answer::Locked(seconds)),
             None => compare(db, node_id, &request.secret, now_ms).await?,
         },
         None => None,
     };
+    let max = config.node_secrets_max;
     let answer = match known {
         Some(answer) => answer,
+        None if lookup.held >= i64::from(max) => Answer::Full,
         None => {
             let hash = password::hash(
                 request.secret.as_bytes(),
@@ -55,8 +63,9 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
                 config.password_kdf_iterations,
             )
             .map_err(|e| internal("hashing the secret", e))?;
-            match store::node_secrets::register(db, node_id, &hash, now_ms).await? {
+            match store::node_secrets::register(db, node_id, &hash, now_ms, max).await? {
                 Registration::Created => Answer::Registered,
+                Registration::Full => Answer::Full,
                 // Inserted a moment ago by another request, so not swept since.
                 Registration::Existing => compare(db, node_id, &request.secret, now_ms)
                     .await?
@@ -67,11 +76,8 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     Ok(match answer {
         Answer::Registered => fastapi_json(200, registered_body(node_id)),
         Answer::Wrong => fastapi_json(409, conflict_body()),
-        Answer::Locked(seconds) => {
-            let response = fastapi_json(429, locked_body());
-            let _ = response.headers().set("retry-after", &seconds.to_string());
-            response
-        }
+        Answer::Locked(seconds) => retry_after(fastapi_json(429, locked_body()), seconds),
+        Answer::Full => retry_after(fastapi_json(503, full_body()), FULL_RETRY_AFTER_SECONDS),
     })
 }
 
@@ -79,6 +85,13 @@ enum Answer {
     Registered,
     Wrong,
     Locked(u32),
+    /// A new node id, and no room for it.
+    Full,
+}
+
+fn retry_after(response: Response, seconds: u32) -> Response {
+    let _ = response.headers().set("retry-after", &seconds.to_string());
+    response
 }
 
 /// Compares `secret` with a known node id's, counted as a wrong secret on the primary

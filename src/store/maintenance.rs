@@ -5,7 +5,7 @@
 //! Deleting rows past a cutoff is idempotent: two runs, even concurrent ones (D1
 //! serialises batches), delete each row once and never a row still needed.
 
-use super::{changes, num, Db, Route, DEFER_FOREIGN_KEYS};
+use super::{changes, num, rows, Db, Route, DEFER_FOREIGN_KEYS};
 use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS, UNVERIFIED_LINK_HOLD_MS};
@@ -111,9 +111,28 @@ fn people_gone(with: &str, set: &str, tables: &[&str]) -> Vec<String> {
 /// Node ids not registered since `?1` (at most `?2`, least recently first): a range of
 /// migration 0020's index. A row the code before that migration inserted has no
 /// `seen_at_ms` (0), so its `created_at_ms` must be past the cutoff too.
-const NODE_SECRETS: &str = "DELETE FROM node_secrets WHERE node_id IN (SELECT node_id \
-     FROM node_secrets WHERE seen_at_ms < ?1 AND created_at_ms < ?1 ORDER BY seen_at_ms \
-     LIMIT ?2)";
+macro_rules! node_secrets_due {
+    () => {
+        "SELECT node_id FROM node_secrets WHERE seen_at_ms < ?1 AND created_at_ms < ?1 \
+         ORDER BY seen_at_ms LIMIT ?2"
+    };
+}
+
+/// How many node ids go, counted before they go: D1 counts migration 0028's trigger
+/// write (the count of node ids) in the delete's changes. The same selection in the
+/// same transaction, so exactly the rows deleted next.
+const NODE_SECRETS_COUNT: &str = concat!("SELECT count(*) AS n FROM (", node_secrets_due!(), ")");
+const NODE_SECRETS: &str = concat!(
+    "DELETE FROM node_secrets WHERE node_id IN (",
+    node_secrets_due!(),
+    ")"
+);
+
+gatehouse_core::d1_row! {
+    struct Count {
+        n: f64,
+    }
+}
 
 /// Keys revoked before `?1` that no node names (at most `?2`, the earliest revoked
 /// first): a range of migration 0018's index, each checked against `nodes_by_key`.
@@ -167,7 +186,7 @@ fn sql(sweep: Sweep) -> Vec<String> {
             *STALE_NODES
         )),
         Sweep::SecretsFetches => one(expired("secrets_fetches", "nonce", "expires_at_ms")),
-        Sweep::NodeSecrets => one(NODE_SECRETS.to_owned()),
+        Sweep::NodeSecrets => vec![NODE_SECRETS_COUNT.to_owned(), NODE_SECRETS.to_owned()],
         Sweep::UnverifiedAccounts => unverified_accounts(),
         Sweep::KeyAudit => one(expired("key_audit", "id", "at_ms")),
         Sweep::RevokedKeys => one(REVOKED_KEYS.to_owned()),
@@ -185,7 +204,8 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
         let cutoff = num(policy.cutoff_ms(sweep, now_ms));
         // Where the sweep's count is read: its last statement's changes, but for stale
         // nodes the tombstones' (the same rows), since D1 counts the node count's
-        // trigger write (migration 0019) in the delete's changes.
+        // trigger write (migration 0019) in the delete's changes, and for node ids the
+        // row of their count (NODE_SECRETS_COUNT, for 0028's trigger).
         let mut counted_at = None;
         if sweep == Sweep::StaleNodes {
             // Same selection, same transaction: exactly the rows deleted next.
@@ -207,14 +227,32 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
             statements.push(trip.statement(DEFER_FOREIGN_KEYS, &[]));
             args.push(num(now_ms - UNVERIFIED_LINK_HOLD_MS));
         }
+        let first = statements.len();
         for sql in sql(sweep) {
             statements.push(trip.statement(sql, &args));
         }
-        counted.push(counted_at.unwrap_or(statements.len() - 1));
+        counted.push(match counted_at {
+            Some(at) => Counted::Changes(at),
+            None if sweep == Sweep::NodeSecrets => Counted::Row(first),
+            None => Counted::Changes(statements.len() - 1),
+        });
     }
     let results = trip.batch(statements).await?;
-    Ok(counted
+    counted
         .into_iter()
-        .map(|i| changes(&results, i) as u64)
-        .collect())
+        .map(|at| match at {
+            Counted::Changes(i) => Ok(changes(&results, i) as u64),
+            Counted::Row(i) => Ok(rows::<Count>(&results, i, "maintenance.sweep_round")?
+                .first()
+                .map_or(0, |c| c.n as u64)),
+        })
+        .collect()
+}
+
+/// Where a sweep's count of removed rows is read in the round's results.
+enum Counted {
+    /// A statement's changes.
+    Changes(usize),
+    /// A statement's one row, `n`.
+    Row(usize),
 }

@@ -11,6 +11,30 @@ pub enum Registration {
     Created,
     /// The node id was already registered.
     Existing,
+    /// Not registered, and no room for another (`NODE_SECRETS_MAX`).
+    Full,
+}
+
+/// What [`registered`] found: the node id's wrong secrets of late if it is
+/// registered, and how many node ids are held (migration 0028's count).
+pub struct Lookup {
+    pub wrong: Option<WrongSecrets>,
+    pub held: i64,
+}
+
+/// Node ids held, as migration 0028's triggers count them (0 if the row is missing,
+/// so that a lost count never closes registrations for good). A macro so that the
+/// statements holding it are `concat!`ed constants.
+macro_rules! held {
+    () => {
+        "coalesce((SELECT row_count FROM row_counts WHERE table_name = 'node_secrets'), 0)"
+    };
+}
+
+gatehouse_core::d1_row! {
+    struct Held {
+        n: f64,
+    }
 }
 
 gatehouse_core::d1_row! {
@@ -21,25 +45,34 @@ gatehouse_core::d1_row! {
     }
 }
 
-/// `node_id`'s wrong secrets of late, if it is registered: one D1 round trip, which a
-/// replica may answer. It tells a new node id from a known one and refuses a locked
-/// one early; a guess is compared only once [`reserve_guess`] counted it on the primary.
-pub async fn registered(db: &Db, node_id: &str) -> Result<Option<WrongSecrets>, Problem> {
+/// `node_id`'s wrong secrets of late, if it is registered, and how many node ids are
+/// held: one D1 round trip, which a replica may answer. It tells a new node id from a
+/// known one, refuses a locked one early and a new one when there is no room before
+/// its secret is hashed; a guess is compared only once [`reserve_guess`] counted it on
+/// the primary, and the insert checks the room again ([`register`]).
+pub async fn registered(db: &Db, node_id: &str) -> Result<Lookup, Problem> {
     let what = "node_secrets.registered";
     let db = db.trip(Route::Replica, what);
     let results = db
-        .batch(vec![db.statement(
-            "SELECT failed_attempts, failed_since_ms FROM node_secrets WHERE node_id = ?1",
-            &[text(node_id)],
-        )])
+        .batch(vec![
+            db.statement(
+                "SELECT failed_attempts, failed_since_ms FROM node_secrets WHERE node_id = ?1",
+                &[text(node_id)],
+            ),
+            db.statement(concat!("SELECT ", held!(), " AS n"), &[]),
+        ])
         .await?;
-    Ok(rows::<Counted>(&results, 0, what)?
+    let wrong = rows::<Counted>(&results, 0, what)?
         .into_iter()
         .next()
         .map(|row| WrongSecrets {
             count: row.failed_attempts as i64,
             since_ms: row.failed_since_ms.map(|ms| ms as i64),
-        }))
+        });
+    let held = rows::<Held>(&results, 1, what)?
+        .first()
+        .map_or(0, |h| h.n as i64);
+    Ok(Lookup { wrong, held })
 }
 
 gatehouse_core::d1_row! {
@@ -123,25 +156,48 @@ fn mark_seen(trip: &Trip<'_>, node_id: &str, now_ms: i64) -> Statement {
 /// How far a node id's `seen_at_ms` may lag: the sweep counts in days.
 const SEEN_RESOLUTION_MS: i64 = 24 * 3600 * 1000;
 
-/// Inserts the node unless it exists: one D1 round trip whatever the outcome. The
-/// primary key decides concurrent first registrations, so there is no read-then-write
-/// race; the loser compares its secret as a guess ([`reserve_guess`]).
+/// Inserts the node unless it exists or `max` node ids are held: one D1 round trip
+/// whatever the outcome. The primary key decides concurrent first registrations, so
+/// there is no read-then-write race; the loser compares its secret as a guess
+/// ([`reserve_guess`]). The count is read in the insert itself, and D1 runs one
+/// statement at a time, so concurrent new ids never pass the bound together.
 pub async fn register(
     db: &Db,
     node_id: &str,
     secret_hash: &str,
     now_ms: i64,
+    max: u32,
 ) -> Result<Registration, Problem> {
-    let db = db.trip(Route::Primary, "node_secrets.register");
+    let what = "node_secrets.register";
+    let db = db.trip(Route::Primary, what);
+    // INSERT … SELECT needs its WHERE before ON CONFLICT (SQLite's upsert grammar).
     let insert = db.statement(
-        "INSERT INTO node_secrets (node_id, secret_hash, created_at_ms, seen_at_ms) \
-         VALUES (?1, ?2, ?3, ?3) ON CONFLICT (node_id) DO NOTHING",
-        &[text(node_id), text(secret_hash), num(now_ms)],
+        concat!(
+            "INSERT INTO node_secrets (node_id, secret_hash, created_at_ms, seen_at_ms) \
+             SELECT ?1, ?2, ?3, ?3 WHERE ",
+            held!(),
+            " < ?4 ON CONFLICT (node_id) DO NOTHING"
+        ),
+        &[
+            text(node_id),
+            text(secret_hash),
+            num(now_ms),
+            num(i64::from(max)),
+        ],
     );
-    let results = db.batch(vec![insert]).await?;
+    let present = db.statement(
+        "SELECT count(*) AS n FROM node_secrets WHERE node_id = ?1",
+        &[text(node_id)],
+    );
+    let results = db.batch(vec![insert, present]).await?;
+    let present = rows::<Held>(&results, 1, what)?
+        .first()
+        .map_or(0.0, |p| p.n);
     Ok(if changes(&results, 0) > 0 {
         Registration::Created
-    } else {
+    } else if present > 0.0 {
         Registration::Existing
+    } else {
+        Registration::Full
     })
 }

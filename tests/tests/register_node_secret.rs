@@ -187,6 +187,66 @@ fn a_node_id_not_registered_again_for_the_removal_period_goes_and_is_new_again()
     assert_eq!(register(silent, "the-first-secret"), 409);
 }
 
+/// Anyone may add node ids, so at most `NODE_SECRETS_MAX` are held at once (migration
+/// 0028): past it a new one is refused 503 with `Retry-After` and nothing stored,
+/// registered ones are answered as before, room the sweep frees is taken again, and
+/// new ids racing for the last place never pass the bound together.
+#[test]
+fn node_ids_are_held_up_to_a_bound_and_registered_ones_keep_working() {
+    // The primary 400 ms away, so that racing new ids all find room in their first
+    // read (a replica's) before any insert lands: the insert itself must hold the bound.
+    let app = spawn_app_with(&[("NODE_SECRETS_MAX", "3"), ("D1_LATENCY_MS", "400")]);
+    let number = |sql: &str, column: &str| app.d1_query(sql)[0][column].as_i64().unwrap();
+    let held = || {
+        number(
+            "SELECT row_count FROM row_counts WHERE table_name = 'node_secrets'",
+            "row_count",
+        )
+    };
+    let stored = || number("SELECT count(*) AS n FROM node_secrets", "n");
+    let register =
+        |id: &str, secret: &str| app.post_json(PATH, &json!({"node_id": id, "secret": secret}));
+    assert_eq!((held(), stored()), (0, 0));
+    for id in ["node-a", "node-b", "node-c"] {
+        assert_eq!(register(id, "the-first-secret").status, 200);
+    }
+    assert_eq!(held(), 3);
+
+    let full = register("node-d", "the-first-secret");
+    assert_eq!(full.status, 503, "{}", full.body);
+    // FastAPI's HTTPException shape, with the request id every 5xx body carries.
+    assert_eq!(
+        full.json(),
+        json!({"detail": "Node registrations are full; try again later",
+               "requestId": full.header("x-request-id").unwrap()})
+    );
+    assert_eq!(full.header("retry-after"), Some("3600"));
+    assert_eq!(full.header("content-type"), Some("application/json"));
+    assert_eq!(stored(), 3, "nothing stored");
+    assert_eq!(register("node-a", "the-first-secret").status, 200);
+    assert_eq!(register("node-b", "a-wrong-secret").status, 409);
+
+    // The sweep removes a node id not registered again for 30 days: counted out.
+    let long_ago = now_ms() - 31 * DAY;
+    app.d1_query(&format!(
+        "UPDATE node_secrets SET created_at_ms = {long_ago}, seen_at_ms = {long_ago} \
+         WHERE node_id = 'node-c'"
+    ));
+    run_cron(&app);
+    assert_eq!((held(), stored()), (2, 2));
+
+    // Ten new node ids at once for the one place left: one gets it.
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let racing: Vec<_> = (0..10)
+            .map(|i| scope.spawn(move || register(&format!("racer-{i}"), "a-secret").status))
+            .collect();
+        racing.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!((count(200), count(503)), (1, 9), "{statuses:?}");
+    assert_eq!((held(), stored()), (3, 3));
+}
+
 #[test]
 fn concurrent_first_registrations_store_exactly_one_secret() {
     let app = shared_app();

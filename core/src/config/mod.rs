@@ -63,6 +63,10 @@ pub struct Config {
     pub nodes_max: u32,
     /// Length limits on /register_node_secret's fields; none by default (Infera's model).
     pub node_secret_policy: crate::node_secret::NodeSecretPolicy,
+    /// `NODE_SECRETS_MAX`: most node ids /register_node_secret holds (migration 0028);
+    /// past it a new one is refused (503), registered ones keep working. The route
+    /// takes no credentials, so this bounds what strangers can store there.
+    pub node_secrets_max: u32,
     /// Browser origins allowed to call the API (CORS); empty means none.
     pub cors_allowed_origins: Vec<String>,
     /// Rate limiting through the `*_LIMITER` bindings (on in production).
@@ -256,6 +260,7 @@ impl Config {
                 crate::nodes::signed::MAX_CANDIDATE_KEYS as u32,
             )?,
             nodes_max: number("NODES_MAX", 10_000, 1, 10_000_000)?,
+            node_secrets_max: number("NODE_SECRETS_MAX", 1_000_000, 1, 100_000_000)?,
             d1_simulation: if test_hooks {
                 D1Simulation {
                     primary_latency_ms: number("D1_LATENCY_MS", 0, 0, 30_000)?,

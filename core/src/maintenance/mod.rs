@@ -27,9 +27,10 @@ pub const UNVERIFIED_LINK_HOLD_MS: i64 = DAY_MS;
 /// is a range scan of this many rows, far inside D1's 30 s per statement.
 pub const BATCH_ROWS: u32 = 500;
 /// Round trips (one D1 batch each) a run makes at most. A batch holds one statement for
-/// each of the eleven single-table sweeps, the stale nodes' tombstone insert, the ten statements that remove
+/// each of the eleven single-table sweeps, the stale nodes' tombstone insert, the node
+/// ids' count of those going (migration 0028), the ten statements that remove
 /// unverified accounts and the six that remove erased ones (src/store/maintenance.rs),
-/// 28 today, so a run makes at most 280 queries of the 1,000 a Workers Paid invocation
+/// 29 today, so a run makes at most 290 queries of the 1,000 a Workers Paid invocation
 /// may make
 /// (docs/deploying.md: gatehouse needs Paid). A run that hits this cap finishes on the
 /// next one.
