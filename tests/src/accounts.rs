@@ -157,6 +157,13 @@ pub fn form_encode(value: &str) -> String {
 
 pub fn assert_error(res: &TestResponse, status: u16, code: &str) {
     assert_eq!(res.status, status, "{}", res.body);
+    // The Flashback client reads an error's body only when it says it is JSON.
+    assert_eq!(
+        res.header("content-type"),
+        Some("application/json"),
+        "{}",
+        res.body
+    );
     assert_eq!(res.json()["success"], false);
     assert_eq!(res.json()["error_code"], code, "{}", res.body);
 }

@@ -4,7 +4,7 @@
 //!
 //! All on one shared worker: each test has its own people at a domain of its own.
 
-use gatehouse_e2e::accounts::{signup_body, verify_by_email};
+use gatehouse_e2e::accounts::{signup_body, verify_by_email, PASSWORD};
 use gatehouse_e2e::flashback::{client_call, json_reply};
 use gatehouse_e2e::nodes::now_ms;
 use gatehouse_e2e::{shared_app, TestResponse};
@@ -392,5 +392,94 @@ fn pre_verify_then_validate_and_the_session_list() {
             .unwrap()
             .len(),
         2
+    );
+}
+
+/// `token` as the worker signed it, but issued `ms_ago` ago: an access token of the
+/// same sign-in whose 15 minutes are over (the key is the worker's own, from .dev.vars).
+fn issued_ago(token: &str, ms_ago: i64) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let claim = |name: &str| claims[name].as_str().unwrap().to_owned();
+    gatehouse_core::account::tokens::issue_access(
+        gatehouse_e2e::dev_var("JWT_SECRET").as_bytes(),
+        &claim("sub"),
+        &claim("org"),
+        claims["email_verified"].as_bool().unwrap(),
+        &claim("sid"),
+        now_ms() - ms_ago,
+    )
+}
+
+/// The client keeps its access token and sends it on every call until a 401 makes it
+/// refresh: past its 15 minutes, the routes that need it say so by name
+/// (`TOKEN_EXPIRED`, as JSON the client's `HttpError` reads), the public ones ignore it,
+/// and a refresh sent with it brings a token that works.
+#[test]
+fn an_expired_access_token_is_named_and_refreshing_with_it_still_works() {
+    let app = shared_app();
+    let email = "ada@expired-access.acme.io";
+    json_reply(
+        &client_call(
+            app,
+            None,
+            "POST",
+            "user/register",
+            Some(&signup_body(email, json!({}))),
+        ),
+        201,
+    );
+    verify_by_email(app, email);
+    let login_body = json!({"email": email, "password": PASSWORD});
+    let signed_in = json_reply(
+        &client_call(app, None, "POST", "user/login", Some(&login_body)),
+        200,
+    );
+    let org = signed_in["user"]["orgId"].as_str().unwrap().to_owned();
+    let fresh = signed_in["accessToken"].as_str().unwrap();
+    let expired = issued_ago(fresh, 16 * 60_000);
+    let within = issued_ago(fresh, 14 * 60_000);
+
+    assert_eq!(
+        client_call(app, Some(&within), "GET", "user/profile", None).status,
+        200,
+        "the same token within its 15 minutes"
+    );
+    for (method, path) in [
+        ("GET", "user/profile".to_owned()),
+        ("GET", format!("organization/{org}/nodes")),
+        ("GET", format!("organization/{org}/key")),
+        ("POST", format!("organization/{org}/key")),
+    ] {
+        let res = client_call(app, Some(&expired), method, &path, None);
+        assert_eq!(res.status, 401, "{method} {path}: {}", res.body);
+        assert_eq!(res.header("content-type"), Some("application/json"));
+        assert_eq!(res.json()["error_code"], "TOKEN_EXPIRED", "{method} {path}");
+    }
+    // The public calls ignore the stale bearer: the client refreshes with it attached.
+    let renewed = json_reply(
+        &client_call(
+            app,
+            Some(&expired),
+            "POST",
+            "user/refresh",
+            Some(&json!({"refresh_token": signed_in["refreshToken"]})),
+        ),
+        200,
+    );
+    let access = renewed["accessToken"].as_str().unwrap();
+    json_reply(
+        &client_call(app, Some(access), "GET", "user/profile", None),
+        200,
+    );
+    json_reply(
+        &client_call(app, Some(&expired), "POST", "user/login", Some(&login_body)),
+        200,
     );
 }

@@ -29,7 +29,8 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
     let (token, org, _) = verified_user(app, "ada@installer.acme.io");
     let bearer = Some(token.as_str());
 
-    // generateOrgKey: POST, no body, no Content-Type, no Accept → the PEM as JSON.
+    // generateOrgKey: POST, no body, no Content-Type, no Accept of the client's own
+    // (fetch's `*/*` only) → the PEM as JSON.
     let generated = client_call(
         app,
         bearer,

@@ -8,6 +8,7 @@ use base64::Engine;
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_core::org_keys::possession_message;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
+use gatehouse_e2e::flashback::client_call;
 use gatehouse_e2e::nodes::{installer_body, nodes_at, now_ms, register, upload_new_key};
 use gatehouse_e2e::rate_window::{assert_retry_after_ends_window, in_one_window};
 use gatehouse_e2e::{shared_app, spawn_app_with, TestApp, TestResponse};
@@ -177,13 +178,14 @@ fn generated(res: &TestResponse) -> u32 {
         .unwrap()
 }
 
-/// The client's `generateOrgKey`: POST with no body and no Accept.
+/// The client's `generateOrgKey`: POST with no body (`Content-Length: 0`) and no
+/// Accept of its own, as `client_call` sends it.
 fn generate(app: &TestApp, token: &str, org: &str) -> TestResponse {
-    let auth = format!("Bearer {token}");
-    app.request(
+    client_call(
+        app,
+        Some(token),
         "POST",
-        &format!("/organization/{org}/key"),
-        &[("authorization", &auth)],
+        &format!("organization/{org}/key"),
         None,
     )
 }
