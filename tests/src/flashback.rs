@@ -146,9 +146,22 @@ pub fn installer_payload(
     org: &str,
     seconds: i64,
 ) -> String {
+    installer_payload_for("AWS", key_pem, ip, org_field, org, seconds)
+}
+
+/// [`installer_payload`] of the installer run with `-p <cloud>`: `provider` is the
+/// cloud's name upper-cased (`AWS`, `GCP`).
+pub fn installer_payload_for(
+    provider: &str,
+    key_pem: &str,
+    ip: &str,
+    org_field: &str,
+    org: &str,
+    seconds: i64,
+) -> String {
     let fields = installer_fields(key_pem, ip, org_field, org, seconds);
     let members: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-    format!("{{\"provider\":\"AWS\",{}}}", members.join(","))
+    format!("{{\"provider\":\"{provider}\",{}}}", members.join(","))
 }
 
 /// The payload of the installer run without `-p`, byte for byte: `jq 'del(.provider)'`

@@ -10,8 +10,8 @@
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::verified_user;
 use gatehouse_e2e::flashback::{
-    client_call, client_registration, installer_payload, installer_payload_without_provider,
-    installer_post, json_reply,
+    client_call, client_registration, installer_payload, installer_payload_for,
+    installer_payload_without_provider, installer_post, json_reply,
 };
 use gatehouse_e2e::nodes::{now_ms, unregister_signature};
 use gatehouse_e2e::{shared_app, TestApp, TestResponse};
@@ -75,6 +75,17 @@ fn generated_keys_register_nodes_in_the_clients_and_the_installers_forms() {
         .as_str()
         .unwrap()
         .starts_with("Replay"));
+    // The installer run with -p gcp: GCP is stored as GCS.
+    let res = installer_post(
+        app,
+        "/register",
+        &installer_payload_for("GCP", &pem, "203.0.113.23", "id_org", &org, seconds),
+    );
+    json_reply(&res, 200);
+    assert_eq!(
+        node_row(app, "203.0.113.23"),
+        vec![json!({"provider": "GCS", "status": "running", "node_services": 1, "org_id": org})]
+    );
     // The installer run without -p deletes provider: the node serves all three APIs.
     let res = installer_post(
         app,
@@ -267,6 +278,8 @@ fn node_listing_directory_unregister_and_delete_as_the_client_calls_them() {
         .map(|n| &n["ip"])
         .collect();
     assert_eq!(chat, [&json!("198.51.100.33")]);
+    // A directory entry is the same NodeInfo as the organization's own list gives.
+    assert_eq!(directory(4)["data"][0], node);
     assert_eq!(directory(2)["total"], 1);
     // Not an integer, an empty value included (/openapi.json publishes an integer), or
     // not decodable (refused, not read as absent: that would list every node).
