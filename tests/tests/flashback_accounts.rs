@@ -482,4 +482,12 @@ fn an_expired_access_token_is_named_and_refreshing_with_it_still_works() {
         &client_call(app, Some(&expired), "POST", "user/login", Some(&login_body)),
         200,
     );
+    let asked = json!({ "email": email });
+    for (path, status) in [
+        ("user/request-reset-password", 200),
+        ("user/resend-verification", 202),
+    ] {
+        let res = client_call(app, Some(&expired), "POST", path, Some(&asked));
+        assert_eq!(json_reply(&res, status)["success"], true, "{path}");
+    }
 }
