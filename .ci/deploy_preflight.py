@@ -174,9 +174,27 @@ def check(config, env_name):
             f"[env.{env_name}.vars] NODE_ID_MAX_LENGTH is {id_limit or 'not set'}: without "
             "a whole number a stranger's /register_node_secret stores node ids up to the "
             '64 KiB body limit (SECURITY.md, "Known gaps"); set 1 to 65536 (256 as '
-            "committed; 65536 keeps Infera's unbounded model)"
+            "committed; 65536 keeps Infera's unbounded model, with NODE_SECRETS_MAX "
+            "at most ~15000)"
         )
+    else:
+        # What strangers may store through /register_node_secret at most: NODE_SECRETS_MAX
+        # node ids, each twice (row and key index) at NODE_ID_MAX_LENGTH, ~300 bytes more.
+        held = str(my_vars.get("NODE_SECRETS_MAX", "1000000")).strip()
+        if held.isdigit():
+            worst = int(held) * (2 * int(id_limit) + 300)
+            if worst > NODE_SECRETS_BUDGET_BYTES:
+                problems.append(
+                    f"[env.{env_name}.vars] NODE_SECRETS_MAX {held} node ids of up to "
+                    f"NODE_ID_MAX_LENGTH {id_limit} characters is ~{worst / 1e9:.1f} GB that "
+                    "strangers may fill, more than 2 GB of the database's 10 GB "
+                    "(docs/nodes.md, \"POST /register_node_secret\"); lower one of them"
+                )
     return problems
+
+
+# The share of D1's 10 GB that node ids registered by strangers may take.
+NODE_SECRETS_BUDGET_BYTES = 2_000_000_000
 
 
 def main(argv):

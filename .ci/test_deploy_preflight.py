@@ -12,7 +12,9 @@ of wrangler.toml in a temporary directory, never on the file itself:
 4. that copy without the production KV binding: refused (bindings are not inherited);
 5. that copy with MAIL_FROM outside allowed_sender_addresses: refused;
 6. that copy with PUBLIC_URL on another hostname than the routes: refused;
-7. that copy without NODE_ID_MAX_LENGTH, or with an empty one: refused.
+7. that copy without NODE_ID_MAX_LENGTH, or with an empty one: refused;
+8. that copy with NODE_ID_MAX_LENGTH 65536 and NODE_SECRETS_MAX as committed (over
+   2 GB of node ids strangers may store): refused.
 
 Standard library only.
 """
@@ -91,7 +93,8 @@ def main():
     unbounded_ids = top + re.sub(r'\nNODE_ID_MAX_LENGTH = "\d+"', "", prod)
     empty_limit = top + re.sub(r'NODE_ID_MAX_LENGTH = "\d+"', 'NODE_ID_MAX_LENGTH = ""', prod)
     assert duplicate != good and no_kv != good and wrong_sender != good and elsewhere != good
-    assert unbounded_ids != good and empty_limit != good
+    long_ids = top + re.sub(r'NODE_ID_MAX_LENGTH = "\d+"', 'NODE_ID_MAX_LENGTH = "65536"', prod)
+    assert unbounded_ids != good and empty_limit != good and long_ids != good
     results = []
     with tempfile.TemporaryDirectory(prefix="gatehouse-preflight-") as d:
         results.append(expect(
@@ -136,10 +139,16 @@ def main():
             "an empty NODE_ID_MAX_LENGTH is refused", run(empty_limit, d, "empty-ids.toml"), False,
             "[env.production.vars] NODE_ID_MAX_LENGTH is not set",
         ))
+        results.append(expect(
+            "long node ids times NODE_SECRETS_MAX over 2 GB are refused",
+            run(long_ids, d, "long-ids.toml"), False,
+            "NODE_SECRETS_MAX 1000000 node ids of up to NODE_ID_MAX_LENGTH 65536",
+        ))
     if not all(results):
         return 1
     print("deploy-preflight: refuses placeholders, shared namespace ids, missing bindings, "
-          "a disallowed sender, links off the routes and unbounded node ids; passes a "
+          "a disallowed sender, links off the routes and unbounded node ids (in length or "
+          "in what they may fill); passes a "
           "filled-in configuration")
     return 0
 

@@ -9,8 +9,8 @@
 //! onboarding walk-through in `demo.rs`, the D1 commands in `admin/`.
 //!
 //! Exit status: 0 done, 1 refused or failed (the reason on stderr), 2 a usage error
-//! (clap's, which names the flag and suggests the closest one). Output piped to a reader
-//! that stops early (`| head`) ends the command quietly with 0 (`out.rs`).
+//! (clap's, which names the flag and suggests the closest one), 141 output piped to a
+//! reader that stopped early (`| head`): the command stopped there, quietly (`out.rs`).
 
 mod admin;
 mod args;

@@ -137,3 +137,59 @@ fn a_local_command_that_meets_the_workers_lock_on_the_file_is_made_again() {
     let banned = app.d1_query("SELECT banned FROM organizations WHERE id = 'org-lock'");
     assert_eq!(banned[0]["banned"], 1);
 }
+
+/// `stats` names the networks that registered the most node ids through
+/// /register_node_secret (migration 0029's counts), and `purge-node-secrets` removes
+/// one network's, giving its room back: its node ids register again as new.
+#[test]
+fn node_id_networks_are_listed_and_one_is_purged() {
+    let app = spawn_app();
+    let register = |ip: &str, id: &str| {
+        let body = serde_json::json!({"node_id": id, "secret": "the-first-secret"}).to_string();
+        let res = app.request(
+            "POST",
+            "/register_node_secret",
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(res.status, 200, "{}", res.body);
+    };
+    for (ip, id) in [
+        ("2001:db8:7:1::1", "flood-1"),
+        ("2001:db8:7:2::1", "flood-2"),
+        ("2001:db8:7:3::1", "flood-3"),
+        ("198.51.100.4", "honest-1"),
+    ] {
+        register(ip, id);
+    }
+    let stats = admin(&app, &["stats"]);
+    assert_eq!(
+        stats["topNodeSecretNetworks"],
+        serde_json::json!([
+            {"network": "2001:db8:7::/48", "nodeIds": 3},
+            {"network": "198.51.100.0/24", "nodeIds": 1},
+        ]),
+        "{stats}"
+    );
+
+    let purged = admin(&app, &["purge-node-secrets", "2001:db8:7:abcd::9"]);
+    assert_eq!(
+        purged,
+        serde_json::json!({"network": "2001:db8:7::/48", "nodeIdsRemoved": 3})
+    );
+    let left = app.d1_query("SELECT node_id FROM node_secrets ORDER BY node_id");
+    assert_eq!(left, vec![serde_json::json!({"node_id": "honest-1"})]);
+    let stats = admin(&app, &["stats"]);
+    assert_eq!(
+        stats["topNodeSecretNetworks"],
+        serde_json::json!([{"network": "198.51.100.0/24", "nodeIds": 1}])
+    );
+    // A purged node id is new again: another secret registers it.
+    register("2001:db8:7:1::1", "flood-1");
+
+    let refused = common::admin(&app, &["purge-node-secrets", "2001:db8::/32"]);
+    common::assert_refused(&refused, 1, "counted by IPv4 /24 and IPv6 /48");
+}

@@ -115,6 +115,59 @@ pub fn full_body() -> String {
     fastapi::detail("Node registrations are full; try again later")
 }
 
+/// Whether a new node id may be added: room in the whole (`NODE_SECRETS_MAX`) and in
+/// its network's share (`NODE_SECRETS_PER_NETWORK`), from the counts of migrations
+/// 0028 and 0029.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Room {
+    Open,
+    /// No room at all: 503, [`full_body`].
+    Full,
+    /// No room left for its network: 429, [`network_full_body`].
+    NetworkFull,
+}
+
+impl Room {
+    pub fn of(held: i64, in_network: i64, max: u32, per_network: u32) -> Room {
+        if held >= i64::from(max) {
+            Room::Full
+        } else if in_network >= i64::from(per_network) {
+            Room::NetworkFull
+        } else {
+            Room::Open
+        }
+    }
+}
+
+/// A network that holds `NODE_SECRETS_PER_NETWORK` node ids: 429 with `Retry-After`,
+/// as the route's other refusal of a client's pace.
+pub fn network_full_body() -> String {
+    fastapi::detail("Too many node ids registered from this network; try again later")
+}
+
+/// The network a new node id is counted against (`NODE_SECRETS_PER_NETWORK`,
+/// migration 0029): an IPv4 client's /24, an IPv6 one's /48 — the units one holder
+/// commonly has whole (a host's or a tunnel broker's allocation), so that no one of
+/// them fills the bound alone. `None` for an address that does not parse (no
+/// `CF-Connecting-IP`: not on Cloudflare's edge), which no network's share counts.
+pub fn registering_network(client_ip: &str) -> Option<String> {
+    match client_ip
+        .trim()
+        .parse::<std::net::IpAddr>()
+        .ok()?
+        .to_canonical()
+    {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            Some(format!("{a}.{b}.{c}.0/24"))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
+    }
+}
+
 /// What `Retry-After` says to a refused new node id: the maintenance runs every ten
 /// minutes, but room freed by ids that lapsed is taken again as fast as strangers
 /// add them, so an hour rather than a tight loop.
@@ -123,6 +176,32 @@ pub const FULL_RETRY_AFTER_SECONDS: u32 = 3600;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_is_the_whole_first_then_the_networks_share() {
+        assert_eq!(Room::of(0, 0, 3, 2), Room::Open);
+        assert_eq!(Room::of(2, 1, 3, 2), Room::Open);
+        assert_eq!(Room::of(2, 2, 3, 2), Room::NetworkFull);
+        assert_eq!(Room::of(3, 0, 3, 2), Room::Full);
+        assert_eq!(Room::of(3, 2, 3, 2), Room::Full, "the whole says first");
+    }
+
+    #[test]
+    fn a_node_id_counts_against_its_24_or_its_48() {
+        let network = |ip| registering_network(ip);
+        assert_eq!(network("203.0.113.77").as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(
+            network("::ffff:203.0.113.77").as_deref(),
+            Some("203.0.113.0/24")
+        );
+        assert_eq!(
+            network("2001:db8:1:2::9").as_deref(),
+            Some("2001:db8:1::/48")
+        );
+        assert_eq!(network("2001:DB8:1:ffff::1"), network("2001:db8:1::1"));
+        assert_eq!(network(""), None);
+        assert_eq!(network("not an address"), None);
+    }
 
     const JSON: Option<&str> = Some("application/json");
     const INFERA: NodeSecretPolicy = NodeSecretPolicy {

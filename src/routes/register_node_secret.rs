@@ -13,18 +13,20 @@
 //! request that compares a secret with it marks it seen, a wrong one too, so that
 //! someone else's guesses cannot make it lapse): anyone may add node ids, so they
 //! cannot be kept for good, nor more than `NODE_SECRETS_MAX` at once (migration
-//! 0028): past it a new node id is refused 503 with `Retry-After`, before its secret
-//! is hashed, and registered ones are answered as before.
+//! 0028), nor more than `NODE_SECRETS_PER_NETWORK` registered from one network (an
+//! IPv4 /24, an IPv6 /48; 0029): past them a new node id is refused (503, or 429 for
+//! its network) with `Retry-After`, before its secret is hashed, and registered ones
+//! are answered as before.
 
-use crate::store::Db;
+use crate::store::{Db, Route};
 use crate::{config, http, store};
 use gatehouse_core::crypto::password;
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_secret::{
-    conflict_body, full_body, locked_body, registered_body, NodeSecretRequest,
-    FULL_RETRY_AFTER_SECONDS,
+    conflict_body, full_body, locked_body, network_full_body, registered_body, registering_network,
+    NodeSecretRequest, Room, FULL_RETRY_AFTER_SECONDS,
 };
-use store::node_secrets::Registration;
+use store::node_secrets::{Bounds, Held, Registration};
 use worker::{Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Problem> {
@@ -44,7 +46,20 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     // A known node id compares the secret as a guess; a new one is hashed and inserted
     // (the loser of a race between two first registrations compares after all). A node
     // id the maintenance removed between the read and the guess is a new one again.
-    let lookup = store::node_secrets::registered(db, node_id).await?;
+    let network = registering_network(&crate::rate_limit::client_ip(&req));
+    let bounds = Bounds {
+        max: config.node_secrets_max,
+        per_network: config.node_secrets_per_network,
+        network: network.as_deref(),
+    };
+    let room = |held: Held| Room::of(held.all, held.in_network, bounds.max, bounds.per_network);
+    let registered = |route| store::node_secrets::registered(db, node_id, bounds.network, route);
+    let mut lookup = registered(Route::Replica).await?;
+    if lookup.wrong.is_none() && room(lookup.held) != Room::Open {
+        // A replica behind the primary may miss this node id, or room the sweep freed:
+        // no one is refused on its word (one primary read, no KDF).
+        lookup = registered(Route::Primary).await?;
+    }
     let known = match lookup.wrong {
         Some(wrong) => match wrong.locked_for_seconds(now_ms) {
             Some(seconds) => Some(Answer::Locked(seconds)),
@@ -52,10 +67,9 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         },
         None => None,
     };
-    let max = config.node_secrets_max;
     let answer = match known {
         Some(answer) => answer,
-        None if lookup.held >= i64::from(max) => Answer::Full,
+        None if room(lookup.held) != Room::Open => Answer::NoRoom(room(lookup.held)),
         None => {
             let hash = password::hash(
                 request.secret.as_bytes(),
@@ -63,9 +77,9 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
                 config.password_kdf_iterations,
             )
             .map_err(|e| internal("hashing the secret", e))?;
-            match store::node_secrets::register(db, node_id, &hash, now_ms, max).await? {
+            match store::node_secrets::register(db, node_id, &hash, now_ms, &bounds).await? {
                 Registration::Created => Answer::Registered,
-                Registration::Full => Answer::Full,
+                Registration::NoRoom(held) => Answer::NoRoom(room(held)),
                 // Inserted a moment ago by another request, so not swept since.
                 Registration::Existing => compare(db, node_id, &request.secret, now_ms)
                     .await?
@@ -77,7 +91,12 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         Answer::Registered => fastapi_json(200, registered_body(node_id)),
         Answer::Wrong => fastapi_json(409, conflict_body()),
         Answer::Locked(seconds) => retry_after(fastapi_json(429, locked_body()), seconds),
-        Answer::Full => retry_after(fastapi_json(503, full_body()), FULL_RETRY_AFTER_SECONDS),
+        Answer::NoRoom(Room::NetworkFull) => retry_after(
+            fastapi_json(429, network_full_body()),
+            FULL_RETRY_AFTER_SECONDS,
+        ),
+        // Open cannot reach here: the insert found no room. Answered as full.
+        Answer::NoRoom(_) => retry_after(fastapi_json(503, full_body()), FULL_RETRY_AFTER_SECONDS),
     })
 }
 
@@ -85,8 +104,8 @@ enum Answer {
     Registered,
     Wrong,
     Locked(u32),
-    /// A new node id, and no room for it.
-    Full,
+    /// A new node id, and no room for it (not [`Room::Open`]).
+    NoRoom(Room),
 }
 
 fn retry_after(response: Response, seconds: u32) -> Response {

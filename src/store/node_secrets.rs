@@ -1,8 +1,10 @@
-//! `node_secrets`: one row per node id, holding only the secret's hash, and when a
-//! secret was last compared with it (`seen_at_ms`, the maintenance's sweep key).
+//! `node_secrets`: one row per node id, holding only the secret's hash, when a secret
+//! was last compared with it (`seen_at_ms`, the maintenance's sweep key) and the
+//! network that registered it (migration 0029), with the counts that bound them
+//! (`row_counts`: all node ids, 0028; each network's, 0029).
 
 use super::db::{Statement, Trip};
-use super::{changes, num, rows, text, Db, Route};
+use super::{changes, num, opt_text, rows, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 use gatehouse_core::node_secret::{WrongSecrets, WRONG_SECRETS_WINDOW_MS};
 
@@ -11,15 +13,22 @@ pub enum Registration {
     Created,
     /// The node id was already registered.
     Existing,
-    /// Not registered, and no room for another (`NODE_SECRETS_MAX`).
-    Full,
+    /// Not registered, and no room for it: the counts as the insert found them.
+    NoRoom(Held),
 }
 
 /// What [`registered`] found: the node id's wrong secrets of late if it is
-/// registered, and how many node ids are held (migration 0028's count).
+/// registered, and the counts of node ids held.
 pub struct Lookup {
     pub wrong: Option<WrongSecrets>,
-    pub held: i64,
+    pub held: Held,
+}
+
+/// Node ids held in all (migration 0028's count) and by one network (0029's).
+#[derive(Clone, Copy)]
+pub struct Held {
+    pub all: i64,
+    pub in_network: i64,
 }
 
 /// Node ids held, as migration 0028's triggers count them (0 if the row is missing,
@@ -31,9 +40,50 @@ macro_rules! held {
     };
 }
 
+/// Node ids held by the network `?5` (none for no network: NULL names no row).
+macro_rules! held_in_network {
+    () => {
+        "coalesce((SELECT row_count FROM row_counts \
+         WHERE table_name = 'node_secrets@' || ?5), 0)"
+    };
+}
+
+/// The statement that reads both counts (`all`, `in_network`), and whether `?1` is
+/// registered (`present`).
+const COUNTS: &str = concat!(
+    "SELECT ",
+    held!(),
+    " AS all_held, ",
+    held_in_network!(),
+    " AS in_network, (SELECT count(*) FROM node_secrets WHERE node_id = ?1) AS present"
+);
+
 gatehouse_core::d1_row! {
-    struct Held {
-        n: f64,
+    struct Counts {
+        all_held: f64,
+        in_network: f64,
+        present: f64,
+    }
+}
+
+/// The one row of [`COUNTS`], at `i`.
+fn counts(results: &[super::StatementResult], i: usize, what: &str) -> Result<Counts, Problem> {
+    Ok(rows::<Counts>(results, i, what)?
+        .into_iter()
+        .next()
+        .unwrap_or(Counts {
+            all_held: 0.0,
+            in_network: 0.0,
+            present: 0.0,
+        }))
+}
+
+impl From<&Counts> for Held {
+    fn from(c: &Counts) -> Held {
+        Held {
+            all: c.all_held as i64,
+            in_network: c.in_network as i64,
+        }
     }
 }
 
@@ -46,20 +96,28 @@ gatehouse_core::d1_row! {
 }
 
 /// `node_id`'s wrong secrets of late, if it is registered, and how many node ids are
-/// held: one D1 round trip, which a replica may answer. It tells a new node id from a
-/// known one, refuses a locked one early and a new one when there is no room before
-/// its secret is hashed; a guess is compared only once [`reserve_guess`] counted it on
-/// the primary, and the insert checks the room again ([`register`]).
-pub async fn registered(db: &Db, node_id: &str) -> Result<Lookup, Problem> {
+/// held, in all and by `network`: one D1 round trip, on `route` (a replica may answer
+/// the first look). It tells a new node id from a known one, refuses a locked one
+/// early and a new one when there is no room before its secret is hashed; a guess is
+/// compared only once [`reserve_guess`] counted it on the primary, and the insert
+/// checks the room again ([`register`]).
+pub async fn registered(
+    db: &Db,
+    node_id: &str,
+    network: Option<&str>,
+    route: Route,
+) -> Result<Lookup, Problem> {
     let what = "node_secrets.registered";
-    let db = db.trip(Route::Replica, what);
+    let db = db.trip(route, what);
+    // ?1 … ?5 as in COUNTS (?2 to ?4 unused there).
+    let args = [text(node_id), num(0), num(0), num(0), opt_text(network)];
     let results = db
         .batch(vec![
             db.statement(
                 "SELECT failed_attempts, failed_since_ms FROM node_secrets WHERE node_id = ?1",
                 &[text(node_id)],
             ),
-            db.statement(concat!("SELECT ", held!(), " AS n"), &[]),
+            db.statement(COUNTS, &args),
         ])
         .await?;
     let wrong = rows::<Counted>(&results, 0, what)?
@@ -69,9 +127,7 @@ pub async fn registered(db: &Db, node_id: &str) -> Result<Lookup, Problem> {
             count: row.failed_attempts as i64,
             since_ms: row.failed_since_ms.map(|ms| ms as i64),
         });
-    let held = rows::<Held>(&results, 1, what)?
-        .first()
-        .map_or(0, |h| h.n as i64);
+    let held = Held::from(&counts(&results, 1, what)?);
     Ok(Lookup { wrong, held })
 }
 
@@ -156,48 +212,56 @@ fn mark_seen(trip: &Trip<'_>, node_id: &str, now_ms: i64) -> Statement {
 /// How far a node id's `seen_at_ms` may lag: the sweep counts in days.
 const SEEN_RESOLUTION_MS: i64 = 24 * 3600 * 1000;
 
-/// Inserts the node unless it exists or `max` node ids are held: one D1 round trip
+/// The bounds a new node id is inserted within: `NODE_SECRETS_MAX` in all, and
+/// `NODE_SECRETS_PER_NETWORK` for its `network` (`None`: counted in no share).
+pub struct Bounds<'a> {
+    pub max: u32,
+    pub per_network: u32,
+    pub network: Option<&'a str>,
+}
+
+/// Inserts the node unless it exists or a bound is reached: one D1 round trip
 /// whatever the outcome. The primary key decides concurrent first registrations, so
 /// there is no read-then-write race; the loser compares its secret as a guess
-/// ([`reserve_guess`]). The count is read in the insert itself, and D1 runs one
-/// statement at a time, so concurrent new ids never pass the bound together.
+/// ([`reserve_guess`]). The counts are read in the insert itself, and D1 runs one
+/// statement at a time, so concurrent new ids never pass a bound together.
 pub async fn register(
     db: &Db,
     node_id: &str,
     secret_hash: &str,
     now_ms: i64,
-    max: u32,
+    bounds: &Bounds<'_>,
 ) -> Result<Registration, Problem> {
     let what = "node_secrets.register";
     let db = db.trip(Route::Primary, what);
+    let args = [
+        text(node_id),
+        text(secret_hash),
+        num(now_ms),
+        num(i64::from(bounds.max)),
+        opt_text(bounds.network),
+        num(i64::from(bounds.per_network)),
+    ];
     // INSERT … SELECT needs its WHERE before ON CONFLICT (SQLite's upsert grammar).
     let insert = db.statement(
         concat!(
-            "INSERT INTO node_secrets (node_id, secret_hash, created_at_ms, seen_at_ms) \
-             SELECT ?1, ?2, ?3, ?3 WHERE ",
+            "INSERT INTO node_secrets (node_id, secret_hash, created_at_ms, seen_at_ms, \
+             network) SELECT ?1, ?2, ?3, ?3, ?5 WHERE ",
             held!(),
-            " < ?4 ON CONFLICT (node_id) DO NOTHING"
+            " < ?4 AND ",
+            held_in_network!(),
+            " < ?6 ON CONFLICT (node_id) DO NOTHING"
         ),
-        &[
-            text(node_id),
-            text(secret_hash),
-            num(now_ms),
-            num(i64::from(max)),
-        ],
+        &args,
     );
-    let present = db.statement(
-        "SELECT count(*) AS n FROM node_secrets WHERE node_id = ?1",
-        &[text(node_id)],
-    );
-    let results = db.batch(vec![insert, present]).await?;
-    let present = rows::<Held>(&results, 1, what)?
-        .first()
-        .map_or(0.0, |p| p.n);
+    let after = db.statement(COUNTS, &args[..5]);
+    let results = db.batch(vec![insert, after]).await?;
+    let after = counts(&results, 1, what)?;
     Ok(if changes(&results, 0) > 0 {
         Registration::Created
-    } else if present > 0.0 {
+    } else if after.present > 0.0 {
         Registration::Existing
     } else {
-        Registration::Full
+        Registration::NoRoom(Held::from(&after))
     })
 }

@@ -7,8 +7,17 @@
 use gatehouse_e2e::accounts::{signup_body, verify_by_email, PASSWORD};
 use gatehouse_e2e::flashback::{client_call, json_reply};
 use gatehouse_e2e::nodes::now_ms;
-use gatehouse_e2e::{shared_app, TestResponse};
+use gatehouse_e2e::{shared_app, TestApp, TestResponse};
 use serde_json::{json, Value};
+
+/// userRegister with the sign-up's own fields: 201, its answer.
+fn client_sign_up(app: &TestApp, email: &str) -> Value {
+    let body = signup_body(email, json!({}));
+    json_reply(
+        &client_call(app, None, "POST", "user/register", Some(&body)),
+        201,
+    )
+}
 
 fn expires_soon(body: &Value) {
     let at = body["expiresAt"].as_i64().expect("expiresAt, Unix ms");
@@ -259,16 +268,7 @@ fn logout_racing_refresh_leaves_the_sign_in_dead_either_way() {
 #[test]
 fn pre_verify_then_validate_and_the_session_list() {
     let app = shared_app();
-    json_reply(
-        &client_call(
-            app,
-            None,
-            "POST",
-            "user/register",
-            Some(&signup_body("ada@sessions.acme.io", json!({}))),
-        ),
-        201,
-    );
+    client_sign_up(app, "ada@sessions.acme.io");
     let link = app.wait_for_emails("ada@sessions.acme.io", 1)[0]
         .first_link()
         .unwrap();
@@ -425,16 +425,7 @@ fn issued_ago(token: &str, ms_ago: i64) -> String {
 fn an_expired_access_token_is_named_and_refreshing_with_it_still_works() {
     let app = shared_app();
     let email = "ada@expired-access.acme.io";
-    json_reply(
-        &client_call(
-            app,
-            None,
-            "POST",
-            "user/register",
-            Some(&signup_body(email, json!({}))),
-        ),
-        201,
-    );
+    client_sign_up(app, email);
     verify_by_email(app, email);
     let login_body = json!({"email": email, "password": PASSWORD});
     let signed_in = json_reply(

@@ -247,6 +247,82 @@ fn node_ids_are_held_up_to_a_bound_and_registered_ones_keep_working() {
     assert_eq!((held(), stored()), (3, 3));
 }
 
+/// One network (an IPv4 /24, an IPv6 /48) holds at most `NODE_SECRETS_PER_NETWORK`
+/// node ids (migration 0029): past it its new ones are refused 429 with `Retry-After`,
+/// nothing stored, while other networks and the node ids it holds are answered as
+/// before; the sweep gives its share back, and a network's count goes with its last
+/// node id.
+#[test]
+fn each_network_holds_a_share_of_node_ids() {
+    let app = spawn_app_with(&[("NODE_SECRETS_PER_NETWORK", "2")]);
+    let register = |ip: &str, id: &str, secret: &str| {
+        let body = json!({"node_id": id, "secret": secret}).to_string();
+        app.request(
+            "POST",
+            PATH,
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let count = |network: &str| {
+        app.d1_query(&format!(
+            "SELECT row_count FROM row_counts WHERE table_name = 'node_secrets@{network}'"
+        ))
+        .first()
+        .map(|row| row["row_count"].as_i64().unwrap())
+    };
+    for (ip, id) in [("203.0.113.5", "v4-a"), ("203.0.113.6", "v4-b")] {
+        assert_eq!(register(ip, id, "the-first-secret").status, 200);
+    }
+    assert_eq!(count("203.0.113.0/24"), Some(2));
+    // Another address of the same /24: its share is spent.
+    let refused = register("203.0.113.200", "v4-c", "the-first-secret");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(
+        refused.body,
+        r#"{"detail":"Too many node ids registered from this network; try again later"}"#
+    );
+    assert_eq!(refused.header("retry-after"), Some("3600"));
+    let stored = app.d1_query("SELECT node_id FROM node_secrets WHERE node_id = 'v4-c'");
+    assert!(stored.is_empty(), "nothing stored");
+    // Its node ids answer as before; another network has its own share.
+    assert_eq!(
+        register("203.0.113.200", "v4-a", "the-first-secret").status,
+        200
+    );
+    assert_eq!(
+        register("203.0.113.200", "v4-b", "a-wrong-secret").status,
+        409
+    );
+    assert_eq!(
+        register("198.51.100.7", "v4-c", "the-first-secret").status,
+        200
+    );
+    // IPv6: the /48, whichever /64 sends.
+    assert_eq!(register("2001:db8:1:1::1", "v6-a", "s").status, 200);
+    assert_eq!(register("2001:db8:1:2::1", "v6-b", "s").status, 200);
+    assert_eq!(register("2001:db8:1:3::1", "v6-c", "s").status, 429);
+    assert_eq!(register("2001:db8:2::1", "v6-c", "s").status, 200);
+
+    // The sweep removes one of the /24's node ids: its share has room again. A
+    // network whose last node id goes keeps no count.
+    let long_ago = now_ms() - 31 * DAY;
+    app.d1_query(&format!(
+        "UPDATE node_secrets SET created_at_ms = {long_ago}, seen_at_ms = {long_ago} \
+         WHERE node_id IN ('v4-b', 'v4-c')"
+    ));
+    run_cron(&app);
+    assert_eq!(count("203.0.113.0/24"), Some(1));
+    assert_eq!(count("198.51.100.0/24"), None);
+    assert_eq!(
+        register("203.0.113.9", "v4-d", "the-first-secret").status,
+        200
+    );
+}
+
 #[test]
 fn concurrent_first_registrations_store_exactly_one_secret() {
     let app = shared_app();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 mod domain_block;
 mod node_env;
+pub mod node_secrets;
 pub use domain_block::*;
 pub use node_env::*;
 
@@ -157,6 +158,14 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin unblock-domain spam.example --remote"
     )]
     UnblockDomain(DomainTarget),
+    /// Remove every node id NETWORK (an IPv4 /24, an IPv6 /48) registered through
+    /// /register_node_secret, giving its room back at once (NODE_SECRETS_MAX, and the
+    /// network's share, NODE_SECRETS_PER_NETWORK): a stranger's, as admin stats'
+    /// topNodeSecretNetworks shows them. Their next registration is a first one.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin purge-node-secrets 2001:db8:1::/48 --remote"
+    )]
+    PurgeNodeSecrets(node_secrets::NetworkTarget),
     /// The blocked domains, as JSON, most recently blocked first.
     #[command(
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin blocked-domains --remote"

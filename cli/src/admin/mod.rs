@@ -15,6 +15,7 @@ mod domain_block;
 mod domain_erasure;
 mod incident;
 mod node_env;
+mod node_secrets;
 mod person;
 mod rows;
 mod sql;
@@ -99,6 +100,7 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
         AdminCommand::BlockDomain(t) => domain_block::block(&t),
         AdminCommand::UnblockDomain(t) => domain_block::unblock(&t),
         AdminCommand::BlockedDomains(a) => domain_block::list(&a.place),
+        AdminCommand::PurgeNodeSecrets(t) => node_secrets::purge(&t),
         AdminCommand::ExportAccount(a) => person::export_account(&a),
         AdminCommand::SetRole(a) => person::set_role(&a),
     }
@@ -214,10 +216,11 @@ fn stats(place: &Place) -> Result<(), String> {
     let counted = execute(
         place,
         &format!(
-            "{}; {}; {}",
+            "{}; {}; {}; {}",
             sql::stats_counts(&with_columns),
             sql::top_domains(),
-            sql::top_parent_domains()
+            sql::top_parent_domains(),
+            sql::node_secrets::top_node_secret_networks()
         ),
     )?;
     // D1 reports the size with every answer; the local simulation does not, so locally
@@ -237,6 +240,7 @@ fn stats(place: &Place) -> Result<(), String> {
         "tables": rows,
         "topDomains": part(&counted, tables.len()),
         "topParentDomains": part(&counted, tables.len() + 1),
+        "topNodeSecretNetworks": part(&counted, tables.len() + 2),
     }));
     Ok(())
 }

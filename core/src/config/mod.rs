@@ -67,6 +67,9 @@ pub struct Config {
     /// past it a new one is refused (503), registered ones keep working. The route
     /// takes no credentials, so this bounds what strangers can store there.
     pub node_secrets_max: u32,
+    /// `NODE_SECRETS_PER_NETWORK`: most of them one network (an IPv4 /24, an IPv6 /48)
+    /// holds (migration 0029); past it that network's new ones are refused (429).
+    pub node_secrets_per_network: u32,
     /// Browser origins allowed to call the API (CORS); empty means none.
     pub cors_allowed_origins: Vec<String>,
     /// Rate limiting through the `*_LIMITER` bindings (on in production).
@@ -261,6 +264,7 @@ impl Config {
             )?,
             nodes_max: number("NODES_MAX", 10_000, 1, 10_000_000)?,
             node_secrets_max: number("NODE_SECRETS_MAX", 1_000_000, 1, 100_000_000)?,
+            node_secrets_per_network: number("NODE_SECRETS_PER_NETWORK", 10_000, 1, 100_000_000)?,
             d1_simulation: if test_hooks {
                 D1Simulation {
                     primary_latency_ms: number("D1_LATENCY_MS", 0, 0, 30_000)?,

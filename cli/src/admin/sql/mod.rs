@@ -386,6 +386,7 @@ pub fn end_sign_ins(email: &str, now_ms: i64) -> String {
 }
 
 mod domain;
+pub mod node_secrets;
 mod person;
 pub use domain::*;
 pub use person::*;
