@@ -291,6 +291,7 @@ fn what_takes_something_away_in_production_asks_first() {
         &["admin", "end-sign-ins", "ada@acme.io", "--remote"],
         &["admin", "delete-account", "ada@acme.io", "--remote"],
         &["admin", "node-env-delete", "org-x", "s3", "--remote"],
+        &["admin", "purge-node-secrets", "2001:db8:1::/48", "--remote"],
         &[
             "admin",
             "node-env-set",

@@ -5,13 +5,27 @@
 //! one; node ids registered before 0029 have no network and are never taken.
 
 use super::args::node_secrets::NetworkTarget;
-use super::{confirm, execute, part, print_json, sql};
+use super::{askable, confirm, execute, part, print_json, sql};
 use gatehouse_core::node_secret::registering_network;
 use serde_json::json;
 
 pub fn purge(t: &NetworkTarget) -> Result<(), String> {
     let network = checked_network(&t.network)?;
-    confirm(&t.place, "remove a network's node ids", &network)?;
+    let action = "remove a network's node ids";
+    if t.place.remote && !t.place.yes {
+        // What would go, before the question (one row of the counts, not a scan).
+        askable(&t.place, action)?;
+        let counted = execute(&t.place, &sql::node_secrets::node_secrets_of(&network))?;
+        let held = part(&counted, 0)
+            .first()
+            .and_then(|r| r["nodeIds"].as_u64())
+            .unwrap_or(0);
+        eprintln!(
+            "{network} holds {held} node ids. Honest nodes' in it go too: each is new \
+             again, and whoever registers it first holds it."
+        );
+    }
+    confirm(&t.place, action, &network)?;
     let results = execute(&t.place, &sql::node_secrets::purge_node_secrets(&network))?;
     let removed = part(&results, 0)
         .first()

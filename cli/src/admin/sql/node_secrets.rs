@@ -12,6 +12,15 @@ pub fn top_node_secret_networks() -> String {
         .to_owned()
 }
 
+/// How many node ids `network` holds, from its count (0029's triggers keep it).
+pub fn node_secrets_of(network: &str) -> String {
+    format!(
+        "SELECT coalesce((SELECT row_count FROM row_counts WHERE table_name = {}), 0) \
+         AS nodeIds",
+        literal(&format!("node_secrets@{network}"))
+    )
+}
+
 /// How many node ids `network` registered, then their removal: one transaction, a
 /// scan of the table (no index is kept for this rare command). The triggers of 0028
 /// and 0029 count them out.
