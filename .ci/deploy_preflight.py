@@ -175,26 +175,28 @@ def check(config, env_name):
             "a whole number a stranger's /register_node_secret stores node ids up to the "
             '64 KiB body limit (SECURITY.md, "Known gaps"); set 1 to 65536 (256 as '
             "committed; 65536 keeps Infera's unbounded model, with NODE_SECRETS_MAX "
-            "at most ~15000)"
+            "at most ~4700)"
         )
     else:
         # What strangers may store through /register_node_secret at most: NODE_SECRETS_MAX
-        # node ids, each twice (row and key index) at NODE_ID_MAX_LENGTH, ~300 bytes more.
+        # node ids, each twice (row and key index) at NODE_ID_MAX_LENGTH characters of up
+        # to four bytes each (UTF-8), ~300 bytes more.
         held = str(my_vars.get("NODE_SECRETS_MAX", "1000000")).strip()
         if held.isdigit():
-            worst = int(held) * (2 * int(id_limit) + 300)
+            worst = int(held) * (2 * 4 * int(id_limit) + 300)
             if worst > NODE_SECRETS_BUDGET_BYTES:
                 problems.append(
                     f"[env.{env_name}.vars] NODE_SECRETS_MAX {held} node ids of up to "
-                    f"NODE_ID_MAX_LENGTH {id_limit} characters is ~{worst / 1e9:.1f} GB that "
-                    "strangers may fill, more than 2 GB of the database's 10 GB "
+                    f"NODE_ID_MAX_LENGTH {id_limit} characters is up to ~{worst / 1e9:.1f} GB "
+                    "(four bytes a character, as UTF-8 allows) that strangers may fill, more "
+                    "than 2.5 GB of the database's 10 GB "
                     "(docs/nodes.md, \"POST /register_node_secret\"); lower one of them"
                 )
     return problems
 
 
 # The share of D1's 10 GB that node ids registered by strangers may take.
-NODE_SECRETS_BUDGET_BYTES = 2_000_000_000
+NODE_SECRETS_BUDGET_BYTES = 2_500_000_000
 
 
 def main(argv):

@@ -14,7 +14,7 @@ of wrangler.toml in a temporary directory, never on the file itself:
 6. that copy with PUBLIC_URL on another hostname than the routes: refused;
 7. that copy without NODE_ID_MAX_LENGTH, or with an empty one: refused;
 8. that copy with NODE_ID_MAX_LENGTH 65536 and NODE_SECRETS_MAX as committed (over
-   2 GB of node ids strangers may store): refused.
+   2.5 GB of node ids strangers may store): refused.
 
 Standard library only.
 """
@@ -140,7 +140,7 @@ def main():
             "[env.production.vars] NODE_ID_MAX_LENGTH is not set",
         ))
         results.append(expect(
-            "long node ids times NODE_SECRETS_MAX over 2 GB are refused",
+            "long node ids times NODE_SECRETS_MAX over 2.5 GB are refused",
             run(long_ids, d, "long-ids.toml"), False,
             "NODE_SECRETS_MAX 1000000 node ids of up to NODE_ID_MAX_LENGTH 65536",
         ))
