@@ -43,9 +43,6 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     };
     let now_ms = crate::clock::now_ms();
     let node_id = &request.node_id;
-    // A known node id compares the secret as a guess; a new one is hashed and inserted
-    // (the loser of a race between two first registrations compares after all). A node
-    // id the maintenance removed between the read and the guess is a new one again.
     let network = registering_network(&crate::rate_limit::client_ip(&req));
     let bounds = Bounds {
         max: config.node_secrets_max,
@@ -60,6 +57,9 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
         // no one is refused on its word (one primary read, no KDF).
         lookup = registered(Route::Primary).await?;
     }
+    // A known node id compares the secret as a guess; a new one is hashed and inserted
+    // (the loser of a race between two first registrations compares after all). A node
+    // id the maintenance removed between the read and the guess is a new one again.
     let known = match lookup.wrong {
         Some(wrong) => match wrong.locked_for_seconds(now_ms) {
             Some(seconds) => Some(Answer::Locked(seconds)),

@@ -214,3 +214,46 @@ fn a_closed_failure_window_counts_again_and_an_attempt_removes_at_most_two_close
         "the oldest go first"
     );
 }
+
+/// An account keeps at most 100 known networks (login_guard::MAX_KNOWN_NETWORKS): a
+/// login from another forgets the least recently used, never the one it comes from.
+/// Without the cap one account signing in from every /64 of a /48 kept a row a network
+/// for 90 days, and every known network widens the guessing bound.
+#[test]
+fn an_account_keeps_its_hundred_most_recently_used_known_networks() {
+    let app = gatehouse_e2e::shared_app();
+    let email = "ada@known-networks.acme.io";
+    sign_up(app, email);
+    let id = user_id(app, email);
+    let now = now_ms();
+    let known: Vec<String> = (0..100)
+        .map(|i| format!("('{id}', '10.0.{i}.1', {})", now - DAY - i * MINUTE))
+        .collect();
+    app.d1_query(&format!(
+        "INSERT INTO login_networks (user_id, network, last_success_ms) VALUES {}",
+        known.join(", ")
+    ));
+    let networks = || -> Vec<String> {
+        app.d1_query(&format!(
+            "SELECT network FROM login_networks WHERE user_id = '{id}'"
+        ))
+        .iter()
+        .map(|row| row["network"].as_str().unwrap().to_owned())
+        .collect()
+    };
+    assert_eq!(login_at(app, "198.51.100.70", email, PASSWORD).status, 200);
+    let kept = networks();
+    assert_eq!(kept.len(), 100, "{kept:?}");
+    assert!(
+        kept.contains(&"198.51.100.70".to_owned()),
+        "the network signed in from"
+    );
+    assert!(
+        !kept.contains(&"10.0.99.1".to_owned()),
+        "the least recently used goes"
+    );
+    assert!(kept.contains(&"10.0.98.1".to_owned()));
+    // A login from a network it knows forgets nothing.
+    assert_eq!(login_at(app, "10.0.98.1", email, PASSWORD).status, 200);
+    assert_eq!(networks().len(), 100);
+}

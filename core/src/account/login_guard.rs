@@ -30,6 +30,12 @@ pub const ACCOUNT_CEILING: u32 = 100;
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 /// How long a successful login keeps its network known: 90 days.
 pub const KNOWN_NETWORK_TTL_MS: i64 = 90 * 24 * 3600 * 1000;
+/// Known networks kept per account: a login from another forgets the least recently
+/// used past them. Without it one account signing in from every /64 of a /48 kept a
+/// row per network for 90 days, and each known network adds
+/// [`MAX_FAILURES_PER_NETWORK`] to the guessing bound per window (with the cap: at
+/// most [`ACCOUNT_CEILING`] + 10 × 100).
+pub const MAX_KNOWN_NETWORKS: i64 = 100;
 
 /// A failure counter as stored (per account, or per account and network).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

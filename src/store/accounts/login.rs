@@ -11,6 +11,7 @@
 use super::insert_session;
 use crate::store::db::{Statement, Trip};
 use crate::store::{changes, num, number_of, rows, storage_failure, text, Db, Route};
+use gatehouse_core::account::login_guard::MAX_KNOWN_NETWORKS;
 use gatehouse_core::account::login_guard::{Failures, MAX_FAILURES_PER_NETWORK};
 use gatehouse_core::account::tokens::MAX_SIGN_INS_PER_USER;
 use gatehouse_core::http::problem::Problem;
@@ -213,7 +214,8 @@ pub struct NewLogin<'a> {
 /// One batch: a new sign-in, the client's network remembered (and its failure counter
 /// for this account cleared, the account-wide one given back this attempt's count),
 /// the account's sign-ins past [`MAX_SIGN_INS_PER_USER`]
-/// deleted (ended ones first, then the least recently used), and the upgraded password
+/// deleted (ended ones first, then the least recently used), its known networks past
+/// [`MAX_KNOWN_NETWORKS`] forgotten (the least recently used), and the upgraded password
 /// hash if any — each only while
 /// the user's password hash is still the one the password was checked against (login
 /// reads it from a replica, which may not have a reset yet; a reset then refuses the
@@ -273,6 +275,22 @@ pub async fn start_session(db: &Db, login: &NewLogin<'_>) -> Result<bool, Proble
             &checked,
         ),
     ]);
+    // Past the cap the least recently used known networks go; never this one (?2).
+    batch.push(db.statement(
+        concat!(
+            "DELETE FROM login_networks WHERE user_id = ?1 AND network <> ?2 AND network IN \
+             (SELECT network FROM login_networks WHERE user_id = ?1 \
+             ORDER BY network = ?2 DESC, last_success_ms DESC, network LIMIT -1 OFFSET ?5) AND ",
+            password_unchanged!("?1", "?4")
+        ),
+        &[
+            checked[0].clone(),
+            checked[1].clone(),
+            checked[2].clone(),
+            checked[3].clone(),
+            num(MAX_KNOWN_NETWORKS),
+        ],
+    ));
     if let Some(hash) = login.rehash {
         batch.push(db.statement(
             "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3",
