@@ -148,21 +148,26 @@ pub fn network_full_body() -> String {
 /// The network a new node id is counted against (`NODE_SECRETS_PER_NETWORK`,
 /// migration 0029): an IPv4 client's /24, an IPv6 one's /48 — the units one holder
 /// commonly has whole (a host's or a tunnel broker's allocation), so that no one of
-/// them fills the bound alone. `None` for an address that does not parse (no
-/// `CF-Connecting-IP`: not on Cloudflare's edge), which no network's share counts.
+/// them fills the bound alone. A 6to4 address (`2002:AABB:CCDD::/48`) counts as the
+/// IPv4 address it embeds, whose /24 would otherwise be 256 shares. `None` for an
+/// address that does not parse (no `CF-Connecting-IP`: not on Cloudflare's edge),
+/// which no network's share counts.
 pub fn registering_network(client_ip: &str) -> Option<String> {
+    let v4_network = |[a, b, c, _]: [u8; 4]| format!("{a}.{b}.{c}.0/24");
     match client_ip
         .trim()
         .parse::<std::net::IpAddr>()
         .ok()?
         .to_canonical()
     {
-        std::net::IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            Some(format!("{a}.{b}.{c}.0/24"))
-        }
+        std::net::IpAddr::V4(v4) => Some(v4_network(v4.octets())),
         std::net::IpAddr::V6(v6) => {
             let s = v6.segments();
+            if s[0] == 0x2002 {
+                let [a, b] = s[1].to_be_bytes();
+                let [c, d] = s[2].to_be_bytes();
+                return Some(v4_network([a, b, c, d]));
+            }
             Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
         }
     }
@@ -199,6 +204,12 @@ mod tests {
             Some("2001:db8:1::/48")
         );
         assert_eq!(network("2001:DB8:1:ffff::1"), network("2001:db8:1::1"));
+        // 6to4: the IPv4 address it embeds (203.0.113.77 = cb00:714d), and its /24.
+        assert_eq!(
+            network("2002:cb00:714d::1").as_deref(),
+            Some("203.0.113.0/24")
+        );
+        assert_eq!(network("2002:cb00:71ff:5::1"), network("203.0.113.255"));
         assert_eq!(network(""), None);
         assert_eq!(network("not an address"), None);
     }
