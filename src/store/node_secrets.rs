@@ -40,21 +40,26 @@ macro_rules! held {
     };
 }
 
-/// Node ids held by the network `?5` (none for no network: NULL names no row).
+/// Node ids held by the network in the parameter `$network` (none for no network:
+/// NULL names no row).
 macro_rules! held_in_network {
-    () => {
-        "coalesce((SELECT row_count FROM row_counts \
-         WHERE table_name = 'node_secrets@' || ?5), 0)"
+    ($network:literal) => {
+        concat!(
+            "coalesce((SELECT row_count FROM row_counts \
+             WHERE table_name = 'node_secrets@' || ",
+            $network,
+            "), 0)"
+        )
     };
 }
 
-/// The statement that reads both counts (`all`, `in_network`), and whether `?1` is
-/// registered (`present`).
+/// The statement that reads both counts (`all`, `in_network`: the network `?2`), and
+/// whether `?1` is registered (`present`).
 const COUNTS: &str = concat!(
     "SELECT ",
     held!(),
     " AS all_held, ",
-    held_in_network!(),
+    held_in_network!("?2"),
     " AS in_network, (SELECT count(*) FROM node_secrets WHERE node_id = ?1) AS present"
 );
 
@@ -109,8 +114,7 @@ pub async fn registered(
 ) -> Result<Lookup, Problem> {
     let what = "node_secrets.registered";
     let db = db.trip(route, what);
-    // ?1 … ?5 as in COUNTS (?2 to ?4 unused there).
-    let args = [text(node_id), num(0), num(0), num(0), opt_text(network)];
+    let args = [text(node_id), opt_text(network)];
     let results = db
         .batch(vec![
             db.statement(
@@ -249,12 +253,12 @@ pub async fn register(
              network) SELECT ?1, ?2, ?3, ?3, ?5 WHERE ",
             held!(),
             " < ?4 AND ",
-            held_in_network!(),
+            held_in_network!("?5"),
             " < ?6 ON CONFLICT (node_id) DO NOTHING"
         ),
         &args,
     );
-    let after = db.statement(COUNTS, &args[..5]);
+    let after = db.statement(COUNTS, &[args[0].clone(), args[4].clone()]);
     let results = db.batch(vec![insert, after]).await?;
     let after = counts(&results, 1, what)?;
     Ok(if changes(&results, 0) > 0 {
