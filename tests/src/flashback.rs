@@ -16,6 +16,16 @@ pub fn json_reply(res: &TestResponse, status: u16) -> Value {
     res.json()
 }
 
+/// userRegister with the sign-up's own fields (crate::accounts::signup_body): 201,
+/// its answer.
+pub fn client_sign_up(app: &TestApp, email: &str) -> Value {
+    let body = crate::accounts::signup_body(email, json!({}));
+    json_reply(
+        &client_call(app, None, "POST", "user/register", Some(&body)),
+        201,
+    )
+}
+
 /// One client call: `path` without the leading `/` (the client strips it), a JSON
 /// body only when `data` is given (then and only then `Content-Type:
 /// application/json`), no `Accept` of its own, and `Authorization: Bearer …` on every
