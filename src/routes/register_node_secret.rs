@@ -54,7 +54,9 @@ pub async fn handle(mut req: Request, env: &Env, db: &Db) -> Result<Response, Pr
     let mut lookup = registered(Route::Replica).await?;
     if lookup.wrong.is_none() && room(lookup.held) != Room::Open {
         // A replica behind the primary may miss this node id, or room the sweep freed:
-        // no one is refused on its word (one primary read, no KDF).
+        // no one is refused on its word (one primary read, no KDF). A new session, at
+        // the primary: the open one may read the same replica again.
+        db.restart_at_primary();
         lookup = registered(Route::Primary).await?;
     }
     // A known node id compares the secret as a guess; a new one is hashed and inserted

@@ -11,7 +11,8 @@
 //! Store functions ask for one of two routes per round trip:
 //! - [`Route::Primary`]: writes, and reads that must see the latest state (keys that
 //!   may verify a node, refresh tokens, one-time links). If it is the request's first
-//!   round trip the session starts at the primary.
+//!   round trip the session starts at the primary; after a replica read, a read that
+//!   must reach the primary first calls [`Db::restart_at_primary`].
 //! - [`Route::Replica`]: reads that may be a moment stale, because either the caller
 //!   accepts that (lists, the public directory) or a conditional write that follows on
 //!   the primary decides (sign-up, login, node secrets). A route makes its replica
@@ -52,6 +53,9 @@ pub struct Db {
     database: Option<D1Database>,
     /// The request's session (a `D1DatabaseSession`), opened by the first round trip.
     session: RefCell<Option<JsValue>>,
+    /// Whether that session was started at a replica (first-unconstrained or the
+    /// caller's bookmark), not at the primary.
+    session_at_replica: Cell<bool>,
     /// The caller's bookmark, if it sent a well-formed one.
     caller_bookmark: Option<String>,
     /// Whether an authenticating read found the caller's sign-in live
@@ -78,9 +82,11 @@ pub enum Fault {
     D1Overloaded,
     D1QueuedTooLong,
     Kv429,
-    /// The replica an authenticating read lands on has not received the caller's
-    /// sign-in yet (one made a moment ago, far from the primary): what a lagging
-    /// replica answers, which the local stack's one SQLite cannot lag to show.
+    /// A session started at a replica reads a replica behind the primary: an
+    /// authenticating read finds no row of the caller's sign-in (one made a moment
+    /// ago, far from the primary), `/register_node_secret` finds no room (the
+    /// replica has not seen the sweep give it back). What a lagging replica answers,
+    /// which the local stack's one SQLite cannot lag to show.
     ReplicaBehind,
 }
 
@@ -119,6 +125,7 @@ impl Db {
         Db {
             database: env.d1(D1_BINDING).ok(),
             session: RefCell::new(None),
+            session_at_replica: Cell::new(false),
             caller_bookmark: caller_bookmark.filter(|b| is_bookmark(b)),
             signed_in: Cell::new(false),
             simulation,
@@ -161,7 +168,9 @@ impl Db {
                 .as_deref()
                 .unwrap_or("first-unconstrained"),
         };
-        Ok((self.open(start)?, from_caller))
+        let session = self.open(start)?;
+        self.session_at_replica.set(route == Route::Replica);
+        Ok((session, from_caller))
     }
 
     fn open(&self, start: &str) -> worker::Result<D1DatabaseSession> {
@@ -174,18 +183,21 @@ impl Db {
         Ok(session)
     }
 
-    /// Whether a read on `route` is to be answered as a replica that has not yet
-    /// received the caller's sign-in ([`Fault::ReplicaBehind`], test hooks only).
-    pub fn replica_behind(&self, route: Route) -> bool {
-        route == Route::Replica
-            && !self.simulation.baseline
-            && self.fault == Some(Fault::ReplicaBehind)
+    /// Whether the request's session, started at a replica, is to be answered as a
+    /// replica behind the primary ([`Fault::ReplicaBehind`], test hooks only). Only
+    /// [`Db::restart_at_primary`] gets past it: a [`Route::Primary`] trip in the same
+    /// session may be served by the same replica.
+    pub fn replica_behind(&self) -> bool {
+        self.session_at_replica.get() && self.fault == Some(Fault::ReplicaBehind)
     }
 
     /// Drops the request's session, so that its next round trip, on
-    /// [`Route::Primary`], opens one at the primary: for an authenticating read that
-    /// must be asked again there, which is always the request's first (a route makes
-    /// its replica reads before any primary round trip), so nothing read before it is
+    /// [`Route::Primary`], opens one at the primary: for a read that must be asked
+    /// again there because a replica's answer would refuse the caller (an
+    /// authenticating read, `/register_node_secret`'s room). A [`Route::Primary`] trip
+    /// alone does not: it reuses the open session, which D1 may serve from the same
+    /// replica. Each caller's replica read is its request's first (a route makes its
+    /// replica reads before any primary round trip), so nothing read before it is
     /// left behind. Every later trip of the request, replica reads included, then
     /// reads at least the primary's state.
     pub fn restart_at_primary(&self) {

@@ -113,15 +113,15 @@ pub async fn registered(
     route: Route,
 ) -> Result<Lookup, Problem> {
     let what = "node_secrets.registered";
-    let db = db.trip(route, what);
+    let trip = db.trip(route, what);
     let args = [text(node_id), opt_text(network)];
-    let results = db
+    let results = trip
         .batch(vec![
-            db.statement(
+            trip.statement(
                 "SELECT failed_attempts, failed_since_ms FROM node_secrets WHERE node_id = ?1",
                 &[text(node_id)],
             ),
-            db.statement(COUNTS, &args),
+            trip.statement(COUNTS, &args),
         ])
         .await?;
     let wrong = rows::<Counted>(&results, 0, what)?
@@ -131,7 +131,14 @@ pub async fn registered(
             count: row.failed_attempts as i64,
             since_ms: row.failed_since_ms.map(|ms| ms as i64),
         });
-    let held = Held::from(&counts(&results, 1, what)?);
+    let mut held = Held::from(&counts(&results, 1, what)?);
+    if db.replica_behind() {
+        // A replica that has not seen the sweep give room back: every bound full.
+        held = Held {
+            all: i64::MAX,
+            in_network: i64::MAX,
+        };
+    }
     Ok(Lookup { wrong, held })
 }
 

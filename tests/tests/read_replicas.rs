@@ -1,10 +1,10 @@
-//! Read replicas: read-your-writes through D1 bookmarks, and a sign-in a lagging
-//! replica has not received yet (docs/performance.md, "D1 round trips"). Both share one
-//! worker, each with an account of its own.
+//! Read replicas: read-your-writes through D1 bookmarks, and what a lagging replica
+//! has not received yet — a sign-in, room the sweep gave back (docs/performance.md, "D1
+//! round trips"). All share one worker, each with an account or node id of its own.
 
 use gatehouse_core::crypto::rsa_keys::PrivateKey;
 use gatehouse_e2e::accounts::{assert_error, verified_user};
-use gatehouse_e2e::{shared_app, TestResponse};
+use gatehouse_e2e::{shared_app, unique, TestResponse};
 use serde_json::json;
 
 fn primary_trips(res: &TestResponse) -> u64 {
@@ -131,4 +131,35 @@ fn a_sign_in_a_replica_has_not_received_yet_is_read_at_the_primary() {
         assert_error(&res, 401, "SESSION_ENDED");
         assert_eq!((replica, primary), (1, 1), "{path}");
     }
+}
+
+/// `/register_node_secret` refuses a new node id for want of room (429, 503) only on
+/// the primary's word: a replica that has not seen the sweep give room back answers
+/// "full", and the request asks again in a session of its own at the primary — not in
+/// the replica's session, which D1 may serve from the same replica. Injected as above
+/// (`replica-behind`: a session started at a replica reads every bound full).
+#[test]
+fn a_replica_behind_the_sweep_refuses_no_new_node_id() {
+    let app = shared_app();
+    let node_id = unique("replica-behind-node");
+    let body = json!({"node_id": node_id, "secret": "the-first-secret"}).to_string();
+    let res = app.request(
+        "POST",
+        "/register_node_secret",
+        &[
+            ("content-type", "application/json"),
+            ("x-gatehouse-fault", "replica-behind"),
+        ],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    // The replica's read, the primary's, the insert.
+    assert_eq!(
+        (res.count("x-gatehouse-d1-replica"), primary_trips(&res)),
+        (1, 2)
+    );
+    let stored = app.d1_query(&format!(
+        "SELECT node_id FROM node_secrets WHERE node_id = '{node_id}'"
+    ));
+    assert_eq!(stored.len(), 1, "stored");
 }

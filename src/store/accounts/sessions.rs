@@ -50,8 +50,7 @@ where
     Fut: std::future::Future<Output = Result<(Option<i64>, T), Problem>>,
 {
     let (state, value) = read(route).await?;
-    let (state, value) = if route == Route::Replica && (state.is_none() || db.replica_behind(route))
-    {
+    let (state, value) = if route == Route::Replica && (state.is_none() || db.replica_behind()) {
         db.restart_at_primary();
         read(Route::Primary).await?
     } else {
