@@ -123,7 +123,8 @@ impl Later<'_> {
 }
 
 /// Logs a mail not sent on purpose (`reason`: `rate`, a notice past its pace; `inbox`,
-/// an alias's mailbox past its links of the hour): one line the operator can count.
+/// an alias's mailbox past its links of the hour; `budget`, the deployment's mail to
+/// unproven addresses of the hour spent): one line the operator can count.
 pub fn skip_mail(what: &str, reason: &str) {
     let line = serde_json::json!({"msg": "mail_skipped", "mail": what, "reason": reason});
     worker::console_warn!("{line}");

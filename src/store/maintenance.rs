@@ -1,7 +1,8 @@
 //! The scheduled maintenance's SQL (core::maintenance says what and how much): one
 //! round is one D1 batch that deletes, from each table that expires, at most
 //! `BATCH_ROWS` rows past their retention, oldest first. Each delete selects its rows
-//! by an indexed time column (migration 0012), so a statement is a bounded range scan.
+//! by an indexed time column (migrations 0009–0014, 0018, 0020, 0022 made the
+//! indexes), so a statement is a bounded range scan.
 //! Deleting rows past a cutoff is idempotent: two runs, even concurrent ones (D1
 //! serialises batches), delete each row once and never a row still needed.
 

@@ -285,7 +285,8 @@ pub struct Place {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// With --remote, a command that bans, revokes, ends sign-ins, deletes an account,
-    /// sets a role, changes an environment or blocks a domain asks you to type its target first; --yes skips that (needed without
+    /// sets a role, changes an environment, blocks a domain or purges a network's node
+    /// ids asks you to type its target first; --yes skips that (needed without
     /// a terminal, e.g. in a script), e.g. --remote --yes.
     #[arg(long)]
     pub yes: bool,

@@ -42,6 +42,13 @@ pub const INBOX_LINKS_PER_WINDOW: i64 = 10;
 /// have left the owner without a working reset link for ~23 hours).
 pub const LINK_WINDOW_MS: i64 = 3600 * 1000;
 
+/// The window `UNVERIFIED_MAIL_PER_HOUR` counts the deployment's mail to addresses
+/// nobody has proven in (migration 0030): sign-ups' and resends' verification links,
+/// the reset links of accounts never verified. Strangers may sign up with any address
+/// from many networks; bounded as a whole, their mail cannot spend the sending quota
+/// that security notices and verified accounts' resets need (those are not counted).
+pub const UNVERIFIED_MAIL_WINDOW_MS: i64 = 3600 * 1000;
+
 // Held at compile time: the last link of either kind outlives the window.
 const _: () = assert!(
     LINK_WINDOW_MS <= password_reset::RESET_TTL_MS

@@ -23,7 +23,8 @@ pub const LINK_GRACE_MS: i64 = 7 * DAY_MS;
 /// a day) is not cut off mid-way. Someone asking for a link every day keeps it so;
 /// the address's owner ends a squatter's hold with a password reset.
 pub const UNVERIFIED_LINK_HOLD_MS: i64 = DAY_MS;
-/// Rows one statement deletes at most: with the indexes of migrations 0012 and 0018 each delete
+/// Rows one statement deletes at most: with each table's time index (migrations 0009–0014,
+/// 0018, 0020, 0022) each delete
 /// is a range scan of this many rows, far inside D1's 30 s per statement.
 pub const BATCH_ROWS: u32 = 500;
 /// Round trips (one D1 batch each) a run makes at most. A batch holds one statement for

@@ -51,18 +51,16 @@ pub async fn request(
     );
     let now_ms = crate::clock::now_ms();
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
-    let expires_ms = now_ms + RESET_TTL_MS;
-    // One batch whether or not an account has the address (no enumeration by timing).
-    if accounts::new_reset(
-        db,
-        email.as_str(),
-        &hash,
+    let link = accounts::LinkToMake {
+        token_hash: &hash,
+        link_id: "",
         now_ms,
-        RESET_INTERVAL_MS,
-        expires_ms,
-    )
-    .await?
-    {
+        interval_ms: RESET_INTERVAL_MS,
+        expires_ms: now_ms + RESET_TTL_MS,
+        unverified_mail_cap: config.unverified_mail_per_hour,
+    };
+    // One batch whether or not an account has the address (no enumeration by timing).
+    if accounts::new_reset(db, email.as_str(), link).await? {
         send_reset_later(ctx, env, &config, email.as_str(), &token);
     }
     Ok(accepted)

@@ -52,16 +52,16 @@ async fn resend(env: &Env, db: &Db, ctx: &Context, by: ResendBy<'_>) -> Result<R
     );
     let now_ms = crate::clock::now_ms();
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
-    let made = accounts::resend_verification(
-        db,
-        by,
-        &hash,
-        &new_id()?,
+    let link_id = new_id()?;
+    let link = accounts::LinkToMake {
+        token_hash: &hash,
+        link_id: &link_id,
         now_ms,
-        RESEND_INTERVAL_MS,
-        now_ms + VERIFICATION_TTL_MS,
-    )
-    .await?;
+        interval_ms: RESEND_INTERVAL_MS,
+        expires_ms: now_ms + VERIFICATION_TTL_MS,
+        unverified_mail_cap: config.unverified_mail_per_hour,
+    };
+    let made = accounts::resend_verification(db, by, link).await?;
     if let Some(email) = made {
         send_verification_later(ctx, env, &config, &email, &token);
     }

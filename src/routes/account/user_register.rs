@@ -90,16 +90,18 @@ pub async fn handle(
         now_ms,
         verification_expires_ms: now_ms + VERIFICATION_TTL_MS,
         refresh_expires_ms: session.expires_ms,
+        unverified_mail_cap: config.unverified_mail_per_hour,
     };
     match accounts::create_account(db, &account).await? {
         // The race loser's rival has just signed up and is not verified yet.
         CreateOutcome::EmailTaken => return Ok(error(&email_exists(false))),
-        CreateOutcome::Created { mail: true } => {
+        CreateOutcome::Created { held: None } => {
             send_verification_later(ctx, env, &config, signup.email.as_str(), &link_token)
         }
-        // An alias whose mailbox has had its links of the hour: the answer is the same
-        // (no enumeration); the account asks again with resend-verification later.
-        CreateOutcome::Created { mail: false } => skip_mail("verification", "inbox"),
+        // An alias whose mailbox has had its links of the hour, or the deployment's
+        // mail to unproven addresses spent: the answer is the same (no enumeration);
+        // the account asks again with resend-verification later.
+        CreateOutcome::Created { held: Some(why) } => skip_mail("verification", why),
     }
     let user = SessionUser {
         id: &user_id,

@@ -6,7 +6,9 @@
 //! token is refused after one cheap read.
 
 use crate::store::{num, rows, text, Db, Route};
-use gatehouse_core::account::{INBOX_LINKS_PER_WINDOW, LINKS_PER_WINDOW, LINK_WINDOW_MS};
+use gatehouse_core::account::{
+    INBOX_LINKS_PER_WINDOW, LINKS_PER_WINDOW, LINK_WINDOW_MS, UNVERIFIED_MAIL_WINDOW_MS,
+};
 use gatehouse_core::http::problem::Problem;
 
 #[derive(Clone, Copy)]
@@ -52,19 +54,49 @@ pub(super) fn inbox_links(table: &str, inbox: &str, now: &str, limit: i64) -> St
     )
 }
 
+/// SQL: counts one mail to an unproven address in the deployment's budget of the hour
+/// (migration 0030), if `condition` holds and fewer than `cap` went in the window (an
+/// hour after it began, a new one begins with this mail), marking the count with `by`
+/// (the link's token hash) for [`unverified_mail_counted`]; `now` the request's time.
+/// One row, written in place.
+pub(super) fn count_unverified_mail(condition: &str, now: &str, by: &str, cap: u32) -> String {
+    let over = format!("window_start_ms <= excluded.window_start_ms - {UNVERIFIED_MAIL_WINDOW_MS}");
+    format!(
+        "INSERT INTO mail_budget (class, window_start_ms, sent, last_by) \
+         SELECT 'unverified', {now}, 1, {by} WHERE {condition} \
+         ON CONFLICT (class) DO UPDATE SET sent = CASE WHEN {over} THEN 1 ELSE sent + 1 END, \
+         window_start_ms = CASE WHEN {over} THEN excluded.window_start_ms \
+         ELSE window_start_ms END, last_by = excluded.last_by WHERE {over} OR sent < {cap}"
+    )
+}
+
+/// SQL: whether [`count_unverified_mail`] counted the mail of the link `by` (its token
+/// hash, random: no other request's).
+pub(super) fn unverified_mail_counted(by: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM mail_budget WHERE class = 'unverified' AND last_by = {by})")
+}
+
+/// The link to make, whatever account it is for.
+pub struct LinkToMake<'a> {
+    pub token_hash: &'a str,
+    /// The link's public id (verification links only; a reset's is empty).
+    pub link_id: &'a str,
+    pub now_ms: i64,
+    /// No new link while the account's last one is younger than this.
+    pub interval_ms: i64,
+    pub expires_ms: i64,
+    /// `UNVERIFIED_MAIL_PER_HOUR`: a link for an account never verified is made only
+    /// within it.
+    pub unverified_mail_cap: u32,
+}
+
 /// A new link for an account, if one is due.
 pub(super) struct NewLink<'a> {
     pub kind: OneTimeLink,
     /// SQL over `users u` selecting the account; `?1` is `value`.
     pub account: &'a str,
     pub value: &'a str,
-    pub token_hash: &'a str,
-    /// The link's public id (verification links only).
-    pub link_id: &'a str,
-    pub now_ms: i64,
-    /// No new link while the account's last one is younger than this.
-    pub interval_ms: i64,
-    pub expires_ms: i64,
+    pub link: LinkToMake<'a>,
 }
 
 gatehouse_core::d1_row! {
@@ -83,18 +115,20 @@ const ALIAS_INBOX: &str = "CASE WHEN u.email_verified_at_ms IS NULL THEN u.inbox
 /// the interval, it got fewer than [`LINKS_PER_WINDOW`] of them in the window and, for
 /// an unverified account at an alias, its mailbox's unverified aliases fewer than
 /// [`INBOX_LINKS_PER_WINDOW`] together (core::account says why the mailbox's own
-/// address and verified accounts are not held), retire
+/// address and verified accounts are not held), and, for an account never verified,
+/// its mail counted within the deployment's budget ([`count_unverified_mail`]), retire
 /// its unused links of this kind and store the new one; read back the address the new
 /// link is for. `None`: nothing was made.
 pub(super) async fn new_link(
     db: &Db,
     what: &'static str,
-    link: NewLink<'_>,
+    new: NewLink<'_>,
 ) -> Result<Option<String>, Problem> {
+    let link = &new.link;
     let trip = db.trip(Route::Primary, what);
-    let table = link.kind.table();
+    let table = new.kind.table();
     let args = [
-        text(link.value),
+        text(new.value),
         text(link.token_hash),
         num(link.now_ms),
         num(link.interval_ms),
@@ -112,8 +146,23 @@ pub(super) async fn new_link(
          WHERE l.user_id = u.id AND l.created_at_ms > ?3 - ?4) AND (SELECT count(*) \
          FROM {table} l WHERE l.user_id = u.id AND l.created_at_ms > ?3 - {LINK_WINDOW_MS}) \
          < {LINKS_PER_WINDOW} AND ({ALIAS_INBOX} IS NULL OR {} < {INBOX_LINKS_PER_WINDOW})",
-        link.account,
+        new.account,
         inbox_links(table, "u.inbox", "?3", INBOX_LINKS_PER_WINDOW)
+    );
+    // An unverified account's link is counted in the deployment's budget first; it is
+    // made only if counted (a verified account's never is: its mail is not held).
+    let budget = trip.statement(
+        count_unverified_mail(
+            &format!("EXISTS (SELECT 1 {due} AND u.email_verified_at_ms IS NULL)"),
+            "?3",
+            "?2",
+            link.unverified_mail_cap,
+        ),
+        &args[..4],
+    );
+    let due = format!(
+        "{due} AND (u.email_verified_at_ms IS NOT NULL OR {})",
+        unverified_mail_counted("?2")
     );
     let retire = trip.statement(
         format!(
@@ -124,7 +173,7 @@ pub(super) async fn new_link(
         ),
         &args[..4],
     );
-    let (new_row, params) = link.kind.new_row();
+    let (new_row, params) = new.kind.new_row();
     let insert = trip.statement(
         format!("INSERT INTO {table} {new_row} FROM (SELECT u.id, {ALIAS_INBOX} AS inbox {due})"),
         &args[..params],
@@ -136,8 +185,8 @@ pub(super) async fn new_link(
         ),
         &[text(link.token_hash)],
     );
-    let results = trip.batch(vec![retire, insert, made]).await?;
-    Ok(rows::<MadeFor>(&results, 2, what)?
+    let results = trip.batch(vec![budget, retire, insert, made]).await?;
+    Ok(rows::<MadeFor>(&results, 3, what)?
         .into_iter()
         .next()
         .map(|m| m.email))

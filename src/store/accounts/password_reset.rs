@@ -1,29 +1,20 @@
 //! Password reset links: making one, using one.
 
-use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
+use super::links::{new_link, unused_link_expired, LinkToMake, NewLink, OneTimeLink};
 use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 
 /// A new reset link for the account with `email`, unless its last one is younger
-/// than `interval_ms` (older unused ones retired); one batch whether or not the
-/// account exists (links::new_link). Returns whether a link was made.
-pub async fn new_reset(
-    db: &Db,
-    email: &str,
-    token_hash: &str,
-    now_ms: i64,
-    interval_ms: i64,
-    expires_ms: i64,
-) -> Result<bool, Problem> {
+/// than `interval_ms` (older unused ones retired) or, for an account never verified,
+/// the deployment's mail to unproven addresses is spent (its `unverified_mail_cap`); one
+/// batch whether or not the account exists (links::new_link). Returns whether a link
+/// was made.
+pub async fn new_reset(db: &Db, email: &str, link: LinkToMake<'_>) -> Result<bool, Problem> {
     let link = NewLink {
         kind: OneTimeLink::PasswordReset,
         account: "u.email = ?1",
         value: email,
-        token_hash,
-        link_id: "",
-        now_ms,
-        interval_ms,
-        expires_ms,
+        link,
     };
     Ok(new_link(db, "accounts.new_reset", link).await?.is_some())
 }

@@ -2,7 +2,7 @@
 //! account.
 
 use super::insert_session;
-use super::links::inbox_links;
+use super::links::{count_unverified_mail, inbox_links, unverified_mail_counted};
 use crate::store::{num, opt_text, rows, storage_failure, text, Db, Route};
 use gatehouse_core::account::INBOX_LINKS_PER_WINDOW;
 use gatehouse_core::http::problem::Problem;
@@ -83,6 +83,8 @@ pub struct NewAccount<'a> {
     pub now_ms: i64,
     pub verification_expires_ms: i64,
     pub refresh_expires_ms: i64,
+    /// `UNVERIFIED_MAIL_PER_HOUR` (links::count_unverified_mail).
+    pub unverified_mail_cap: u32,
 }
 
 pub struct NewOrg<'a> {
@@ -95,16 +97,19 @@ pub struct NewOrg<'a> {
 }
 
 pub enum CreateOutcome {
-    /// Created; whether its verification mail may go: `false` when the address is an
-    /// alias whose mailbox has had its links of the window (INBOX_LINKS_PER_WINDOW).
-    Created { mail: bool },
+    /// Created; its verification mail goes unless `held` says why not: `inbox`, the
+    /// address is an alias whose mailbox has had its links of the window
+    /// (INBOX_LINKS_PER_WINDOW); `budget`, the deployment's mail to unproven addresses
+    /// of the hour is spent (`UNVERIFIED_MAIL_PER_HOUR`, links::count_unverified_mail).
+    Created { held: Option<&'static str> },
     /// The unique email index refused the user: someone else signed up first.
     EmailTaken,
 }
 
-/// One atomic batch: organization (+ trial), user, membership, verification
-/// link, sign-in; for an alias, then the count of the verification links of its
-/// mailbox's unverified aliases in the window, this one included. Any failure leaves nothing behind.
+/// One atomic batch: organization (+ trial), user, membership, verification link,
+/// sign-in; then its mail counted in the deployment's budget, unless the address is an
+/// alias whose mailbox's unverified aliases had their verification links of the window
+/// (this one included); then whether either held it. Any failure leaves nothing behind.
 pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome, Problem> {
     let what = "accounts.create_account";
     let db = db.trip(Route::Primary, what);
@@ -173,29 +178,41 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
         None,
         None,
     ));
-    if let Some(inbox) = a.inbox {
-        batch.push(db.statement(
-            format!(
-                "SELECT {} AS n",
-                inbox_links(
-                    "email_verifications",
-                    "?1",
-                    "?2",
-                    INBOX_LINKS_PER_WINDOW + 1
-                )
-            ),
-            &[text(inbox), num(a.now_ms)],
-        ));
-    }
-    let counted = batch.len() - 1;
+    // ?1 the alias's mailbox (NULL: not an alias), ?2 now, ?3 the link's token hash.
+    let inbox_room = format!(
+        "(?1 IS NULL OR {} <= {INBOX_LINKS_PER_WINDOW})",
+        inbox_links(
+            "email_verifications",
+            "?1",
+            "?2",
+            INBOX_LINKS_PER_WINDOW + 1
+        )
+    );
+    let args = [opt_text(a.inbox), num(a.now_ms), text(a.verification_hash)];
+    batch.push(db.statement(
+        count_unverified_mail(&inbox_room, "?2", "?3", a.unverified_mail_cap),
+        &args,
+    ));
+    batch.push(db.statement(
+        format!(
+            "SELECT {inbox_room} AS inbox, {} AS counted",
+            unverified_mail_counted("?3")
+        ),
+        &args,
+    ));
+    let held = batch.len() - 1;
     match db.try_batch(batch).await {
         Ok(results) => {
-            let mail = a.inbox.is_none()
-                || rows::<serde_json::Value>(&results, counted, what)?
-                    .first()
-                    .and_then(|row| row["n"].as_f64())
-                    .is_some_and(|n| n <= INBOX_LINKS_PER_WINDOW as f64);
-            Ok(CreateOutcome::Created { mail })
+            let row = rows::<serde_json::Value>(&results, held, what)?;
+            let yes = |column: &str| row.first().and_then(|r| r[column].as_f64()) == Some(1.0);
+            let held = if !yes("inbox") {
+                Some("inbox")
+            } else if !yes("counted") {
+                Some("budget")
+            } else {
+                None
+            };
+            Ok(CreateOutcome::Created { held })
         }
         Err(e) => {
             let message = e.to_string();

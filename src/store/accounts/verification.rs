@@ -1,6 +1,6 @@
 //! Email verification links: using one (and settling the domain claim), resending.
 
-use super::links::{new_link, unused_link_expired, NewLink, OneTimeLink};
+use super::links::{new_link, unused_link_expired, LinkToMake, NewLink, OneTimeLink};
 use super::take_back_attempt;
 use crate::store::org_changes::{recipients, Recipient, OWNERS_TOLD};
 use crate::store::{changes, num, rows, text, Db, Route, DEFER_FOREIGN_KEYS};
@@ -225,17 +225,14 @@ pub enum ResendBy<'a> {
 }
 
 /// A new verification link for the unverified account `by` names, unless its last
-/// link is younger than `interval_ms` (older unused ones retired); one batch whether
+/// link is younger than `interval_ms` (older unused ones retired) or the deployment's
+/// mail to unproven addresses is spent (`unverified_mail_cap`); one batch whether
 /// or not the account exists (links::new_link). Returns the address to mail it to, or
 /// `None` when nothing was made.
 pub async fn resend_verification(
     db: &Db,
     by: ResendBy<'_>,
-    token_hash: &str,
-    link_id: &str,
-    now_ms: i64,
-    interval_ms: i64,
-    expires_ms: i64,
+    link: LinkToMake<'_>,
 ) -> Result<Option<String>, Problem> {
     let (account, value) = match by {
         ResendBy::Email(email) => ("u.email = ?1 AND u.email_verified_at_ms IS NULL", email),
@@ -249,11 +246,7 @@ pub async fn resend_verification(
         kind: OneTimeLink::Verification,
         account,
         value,
-        token_hash,
-        link_id,
-        now_ms,
-        interval_ms,
-        expires_ms,
+        link,
     };
     new_link(db, "accounts.resend_verification", link).await
 }
