@@ -6,7 +6,7 @@
 //! `GET /__scheduled?cron=...` (the e2e harness does, tests/tests/maintenance.rs).
 
 use crate::store::{maintenance, Db};
-use gatehouse_core::maintenance::{Policy, Report};
+use gatehouse_core::maintenance::{Policy, Report, Sweep};
 use worker::{Env, ScheduledEvent};
 
 pub async fn run(event: ScheduledEvent, env: Env) {
@@ -30,13 +30,11 @@ pub async fn run(event: ScheduledEvent, env: Env) {
     let now_ms = crate::clock::now_ms();
     let mut report = Report::default();
     let mut error = None;
-    loop {
-        match maintenance::sweep_round(&db, &policy, now_ms).await {
-            Ok(removed) => {
-                if !report.add_round(&removed) {
-                    break;
-                }
-            }
+    // Every sweep, then only those still behind (core::maintenance::MAX_ROUNDS).
+    let mut sweeps = Sweep::ALL.to_vec();
+    while !sweeps.is_empty() {
+        match maintenance::sweep_round(&db, &policy, now_ms, &sweeps).await {
+            Ok(removed) => sweeps = report.add_round(&sweeps, &removed),
             Err(_) => {
                 // The store has logged the cause; the next run starts over.
                 error = Some("storage");

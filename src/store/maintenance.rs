@@ -6,10 +6,12 @@
 //! Deleting rows past a cutoff is idempotent: two runs, even concurrent ones (D1
 //! serialises batches), delete each row once and never a row still needed.
 
-use super::{changes, num, rows, Db, Route, DEFER_FOREIGN_KEYS};
+use super::{changes, num, rows, storage_failure, Db, Route, DEFER_FOREIGN_KEYS};
 use gatehouse_core::account::rows::{ORGANIZATION_HOLDINGS, PERSONAL_TABLES};
 use gatehouse_core::http::problem::Problem;
-use gatehouse_core::maintenance::{Policy, Sweep, BATCH_ROWS, UNVERIFIED_LINK_HOLD_MS};
+use gatehouse_core::maintenance::{
+    Policy, Sweep, BATCH_ROWS, STATEMENTS_PER_ROUND, UNVERIFIED_LINK_HOLD_MS,
+};
 use gatehouse_sql::{audited_actor, erased, least_recently_seen};
 use std::sync::LazyLock;
 
@@ -195,13 +197,18 @@ fn sql(sweep: Sweep) -> Vec<String> {
     }
 }
 
-/// One round at `now_ms`: how many rows each sweep deleted, in [`Sweep::ALL`] order.
-pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u64>, Problem> {
+/// One round of `sweeps` at `now_ms`: how many rows each deleted, in their order.
+pub async fn sweep_round(
+    db: &Db,
+    policy: &Policy,
+    now_ms: i64,
+    sweeps: &[Sweep],
+) -> Result<Vec<u64>, Problem> {
     let trip = db.trip(Route::Primary, "maintenance.sweep_round");
     let limit = num(i64::from(BATCH_ROWS));
     let mut statements = Vec::new();
     let mut counted = Vec::new();
-    for sweep in Sweep::ALL {
+    for &sweep in sweeps {
         let cutoff = num(policy.cutoff_ms(sweep, now_ms));
         // Where the sweep's count is read: its last statement's changes, but for stale
         // nodes the tombstones' (the same rows), since D1 counts the node count's
@@ -237,6 +244,14 @@ pub async fn sweep_round(db: &Db, policy: &Policy, now_ms: i64) -> Result<Vec<u6
             None if sweep == Sweep::NodeSecrets => Counted::Row(first),
             None => Counted::Changes(statements.len() - 1),
         });
+    }
+    if statements.len() > STATEMENTS_PER_ROUND as usize {
+        // MAX_ROUNDS is sized by it, to stay within D1's 1,000 queries an invocation:
+        // a sweep that grew must say so there first.
+        return Err(storage_failure(
+            "maintenance.sweep_round",
+            "a round past STATEMENTS_PER_ROUND",
+        ));
     }
     let results = trip.batch(statements).await?;
     counted

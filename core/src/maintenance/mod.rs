@@ -27,15 +27,20 @@ pub const UNVERIFIED_LINK_HOLD_MS: i64 = DAY_MS;
 /// 0018, 0020, 0022) each delete
 /// is a range scan of this many rows, far inside D1's 30 s per statement.
 pub const BATCH_ROWS: u32 = 500;
-/// Round trips (one D1 batch each) a run makes at most. A batch holds one statement for
-/// each of the eleven single-table sweeps, the stale nodes' tombstone insert, the node
-/// ids' count of those going (migration 0028), the ten statements that remove
-/// unverified accounts and the six that remove erased ones (src/store/maintenance.rs),
-/// 29 today, so a run makes at most 290 queries of the 1,000 a Workers Paid invocation
-/// may make
-/// (docs/deploying.md: gatehouse needs Paid). A run that hits this cap finishes on the
-/// next one.
-pub const MAX_ROUNDS: u32 = 10;
+/// Round trips (one D1 batch each) a run makes at most. The first round runs every
+/// sweep; each later one only the sweeps that filled their batch in the round before
+/// (the others are done), so a table behind does not re-run the rest. A round holds at
+/// most [`STATEMENTS_PER_ROUND`] statements, so a run makes at most 870 queries of the
+/// 1,000 a Workers Paid invocation may make (docs/deploying.md: gatehouse needs Paid),
+/// and removes at most 15,000 rows a table: 90,000 an hour, 2.16 million a day. A run
+/// that hits this cap finishes on the next one.
+pub const MAX_ROUNDS: u32 = 30;
+/// Statements of a round that runs every sweep: one for each of the eleven
+/// single-table sweeps, the stale nodes' tombstone insert, the node ids' count of those
+/// going (migration 0028), the ten that remove unverified accounts and the six that
+/// remove erased ones (src/store/maintenance.rs, whose round refuses to run past it).
+pub const STATEMENTS_PER_ROUND: u32 = 29;
+const _: () = assert!(MAX_ROUNDS * STATEMENTS_PER_ROUND <= 1_000);
 
 /// What the maintenance deletes, one statement (a table) each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,16 +173,23 @@ pub struct Report {
 }
 
 impl Report {
-    /// Adds one round's deletions (in [`Sweep::ALL`] order); says whether to make
-    /// another round: only while some sweep filled its batch and rounds remain.
-    pub fn add_round(&mut self, removed: &[u64]) -> bool {
+    /// Adds one round's deletions, `removed[i]` by `swept[i]`; answers the sweeps of
+    /// the next round: those that filled their batch, while rounds remain (none: the
+    /// run ends).
+    pub fn add_round(&mut self, swept: &[Sweep], removed: &[u64]) -> Vec<Sweep> {
         self.rounds += 1;
-        for (total, n) in self.removed.iter_mut().zip(removed) {
-            *total += n;
+        let mut full = Vec::new();
+        for (&sweep, &n) in swept.iter().zip(removed) {
+            self.removed[sweep as usize] += n;
+            if n >= u64::from(BATCH_ROWS) {
+                full.push(sweep);
+            }
         }
-        let more = removed.iter().any(|&n| n >= u64::from(BATCH_ROWS));
-        self.complete = !more;
-        more && self.rounds < MAX_ROUNDS
+        self.complete = full.is_empty();
+        if self.rounds >= MAX_ROUNDS {
+            full.clear();
+        }
+        full
     }
 
     pub fn total(&self) -> u64 {
@@ -261,18 +273,43 @@ mod tests {
     }
 
     #[test]
-    fn a_run_goes_on_only_while_a_batch_was_full_and_rounds_remain() {
+    fn sweeps_are_numbered_in_the_order_a_round_runs_them() {
+        for (i, sweep) in Sweep::ALL.iter().enumerate() {
+            assert_eq!(*sweep as usize, i, "{sweep:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_goes_on_only_with_the_sweeps_whose_batch_was_full_while_rounds_remain() {
+        let batch = u64::from(BATCH_ROWS);
         let mut r = Report::default();
-        let mut full = [0; Sweep::ALL.len()];
-        full[2] = u64::from(BATCH_ROWS);
-        assert!(r.add_round(&full));
+        let mut first = [0; Sweep::ALL.len()];
+        first[2] = batch;
+        first[9] = batch;
+        first[0] = 7;
+        let next = r.add_round(&Sweep::ALL, &first);
+        assert_eq!(next, [Sweep::PasswordResets, Sweep::UnverifiedAccounts]);
         assert!(!r.complete);
-        assert!(!r.add_round(&[1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        // The next round runs only those two: one is done, the other still full.
+        let next = r.add_round(&next, &[3, batch]);
+        assert_eq!(next, [Sweep::UnverifiedAccounts]);
+        let next = r.add_round(&next, &[1]);
+        assert!(next.is_empty());
         assert!(r.complete);
-        assert_eq!(r.total(), u64::from(BATCH_ROWS) + 4);
+        assert_eq!(r.rounds, 3);
+        assert_eq!(r.removed[0], 7);
+        assert_eq!(r.removed[2], batch + 3);
+        assert_eq!(r.removed[9], 2 * batch + 1);
+        assert_eq!(r.total(), 3 * batch + 11);
         let mut capped = Report::default();
-        let rounds = (0..100).take_while(|_| capped.add_round(&full)).count();
-        assert_eq!(rounds as u32 + 1, MAX_ROUNDS);
+        let mut sweeps = Sweep::ALL.to_vec();
+        let mut rounds = 0;
+        while !sweeps.is_empty() && rounds < 100 {
+            let full = vec![batch; sweeps.len()];
+            sweeps = capped.add_round(&sweeps, &full);
+            rounds += 1;
+        }
+        assert_eq!(rounds, MAX_ROUNDS);
         assert!(
             !capped.complete,
             "the cap is reported, the next run goes on"
@@ -282,7 +319,7 @@ mod tests {
     #[test]
     fn the_log_line_names_every_sweep() {
         let mut r = Report::default();
-        r.add_round(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+        r.add_round(&Sweep::ALL, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
         let line = r.log_line("7 * * * *", 5, 12);
         assert_eq!(line["removed"]["stale_nodes"], 7);
         assert_eq!(line["removed"]["secrets_fetches"], 8);
