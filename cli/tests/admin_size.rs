@@ -7,7 +7,7 @@ mod common;
 
 use gatehouse_e2e::nodes::{fields, now_ms, seed_org, signed};
 use gatehouse_e2e::{spawn_app, TestApp};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -38,7 +38,22 @@ fn stats_and_stale_nodes_report_what_the_database_holds() {
         now - 10 * 60 * 1000
     ));
 
-    let stats = admin(&app, &["stats"]);
+    // By default counts only (each table's narrowest index), no column read.
+    let counted = admin(&app, &["stats"]);
+    assert_eq!(counted["payloadBytes"], Value::Null, "{counted}");
+    let nodes = counted["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "nodes")
+        .cloned();
+    assert_eq!(
+        nodes,
+        Some(json!({"name": "nodes", "rows": 3})),
+        "{counted}"
+    );
+    // With --bytes, the bytes of every table's values too.
+    let stats = admin(&app, &["stats", "--bytes"]);
     let tables = stats["tables"].as_array().unwrap();
     let table = |name: &str| {
         tables

@@ -60,10 +60,11 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin find-org ada@acme.io --remote"
     )]
     FindOrg(FindOrgArgs),
-    /// Rows and payload bytes per table, and the database's size (what D1 reports; its
-    /// limit is 10 GB): docs/operations.md, "Size".
+    /// Rows per table (with --bytes, the bytes of their values), the database's size
+    /// (what D1 reports; its limit is 10 GB), the domains with the most accounts and
+    /// the networks with the most node ids: docs/operations.md, "Size".
     #[command(
-        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin stats --remote"
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin stats --remote\n  CLOUDFLARE_ENV=production gatehouse-cli admin stats --remote --bytes"
     )]
     Stats(StatsArgs),
     /// Nodes not seen for NODE_OFFLINE_AFTER_SECONDS (listed OFFLINE), least recently
@@ -341,6 +342,11 @@ pub struct FindOrgArgs {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
+    /// Also the bytes each table's values take (payloadBytes): reads every row and
+    /// column of the database on the primary, seconds per GB that heartbeats wait
+    /// behind; the counts alone read each table's narrowest index.
+    #[arg(long)]
+    pub bytes: bool,
     #[command(flatten)]
     pub place: Place,
 }

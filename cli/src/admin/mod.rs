@@ -54,7 +54,7 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             print_json(&json!(rows::readable(part(&results, 0))));
             Ok(())
         }
-        AdminCommand::Stats(a) => stats(&a.place),
+        AdminCommand::Stats(a) => stats(&a.place, a.bytes),
         AdminCommand::StaleNodes(a) => {
             let query = sql::stale_nodes(a.offline_after_seconds, a.remove_after_days, a.limit);
             let results = execute(&a.place, &query)?;
@@ -182,9 +182,11 @@ fn show_org(place: &Place, org: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Rows and payload bytes per table, and the database size: three `wrangler d1
-/// execute` calls (the tables, their columns, then one counting statement).
-fn stats(place: &Place) -> Result<(), String> {
+/// Rows (and with `bytes` the payload bytes) per table, and the database size: two
+/// `wrangler d1 execute` calls (the tables, then one counting statement per table), and
+/// with `bytes` one more between them (their columns). Without `bytes` a count reads
+/// each table's narrowest index, not its rows.
+fn stats(place: &Place, bytes: bool) -> Result<(), String> {
     let names: Vec<String> = part(&execute(place, &sql::stats_tables())?, 0)
         .iter()
         .filter_map(|r| r["name"].as_str().map(str::to_owned))
@@ -193,7 +195,12 @@ fn stats(place: &Place) -> Result<(), String> {
         .iter()
         .map(|n| sql::checked_name(n))
         .collect::<Result<Vec<&str>, String>>()?;
-    let infos = execute(place, &sql::stats_columns(&tables))?;
+    // The columns only to sum their bytes.
+    let infos = if bytes {
+        execute(place, &sql::stats_columns(&tables))?
+    } else {
+        Vec::new()
+    };
     let columns: Vec<Vec<String>> = (0..tables.len())
         .map(|i| {
             part(&infos, i)
@@ -217,7 +224,7 @@ fn stats(place: &Place) -> Result<(), String> {
         place,
         &format!(
             "{}; {}; {}; {}",
-            sql::stats_counts(&with_columns),
+            sql::stats_counts(&with_columns, bytes),
             sql::top_domains(),
             sql::top_parent_domains(),
             sql::node_secrets::top_node_secret_networks()
@@ -231,7 +238,7 @@ fn stats(place: &Place) -> Result<(), String> {
         .find_map(|r| r.size_after)
         .or_else(|| place.local.then(|| local_database_bytes(place)).flatten());
     let rows: Vec<Value> = (0..tables.len()).flat_map(|i| part(&counted, i)).collect();
-    let payload: u64 = rows.iter().filter_map(|r| r["bytes"].as_u64()).sum();
+    let payload: Option<u64> = bytes.then(|| rows.iter().filter_map(|r| r["bytes"].as_u64()).sum());
     print_json(&json!({
         "databaseBytes": size,
         "limitBytes": DATABASE_LIMIT_BYTES,

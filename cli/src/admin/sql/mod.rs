@@ -192,14 +192,21 @@ pub fn stats_columns(tables: &[&str]) -> String {
         .join("; ")
 }
 
-/// One statement per table (one result each, in order): its name, rows and the bytes
-/// its values take (the sum of every column's length as stored: text and blobs by
-/// their bytes, numbers by their text) — the payload, without SQLite's per-row and
-/// index overhead. Separate statements: D1 refuses long compound SELECTs.
-pub fn stats_counts(tables: &[(&str, Vec<&str>)]) -> String {
+/// One statement per table (one result each, in order): its name, rows and, with
+/// `bytes`, the bytes its values take (the sum of every column's length as stored: text
+/// and blobs by their bytes, numbers by their text) — the payload, without SQLite's
+/// per-row and index overhead, read from every row. Separate statements: D1 refuses
+/// long compound SELECTs.
+pub fn stats_counts(tables: &[(&str, Vec<&str>)], bytes: bool) -> String {
     tables
         .iter()
         .map(|(table, columns)| {
+            if !bytes {
+                return format!(
+                    "SELECT {} AS name, count(*) AS rows FROM {table}",
+                    literal(table)
+                );
+            }
             let bytes = if columns.is_empty() {
                 "0".to_owned()
             } else {

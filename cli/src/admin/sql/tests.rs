@@ -117,10 +117,17 @@ fn stats_read_names_only_through_the_check() {
     for bad in ["", "a b", "t'", "x;y", "a-b"] {
         assert!(checked_name(bad).is_err(), "{bad:?}");
     }
-    let counts = stats_counts(&[("nodes", vec!["ip", "status"]), ("empty", vec![])]);
+    let counts = stats_counts(&[("nodes", vec!["ip", "status"]), ("empty", vec![])], true);
     assert!(counts.contains("'nodes' AS name"), "{counts}");
     assert!(counts.contains("length(CAST(status AS BLOB))"), "{counts}");
     assert_eq!(counts.matches("; ").count(), 1, "{counts}");
+    // Without the bytes, a count only: no column of any row is read.
+    let counts = stats_counts(&[("nodes", vec!["ip", "status"]), ("empty", vec![])], false);
+    assert_eq!(
+        counts,
+        "SELECT 'nodes' AS name, count(*) AS rows FROM nodes; \
+         SELECT 'empty' AS name, count(*) AS rows FROM empty"
+    );
     assert_eq!(
         stats_columns(&["a", "b"]),
         "PRAGMA table_info('a'); PRAGMA table_info('b')"
