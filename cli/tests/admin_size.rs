@@ -91,6 +91,29 @@ fn stats_and_stale_nodes_report_what_the_database_holds() {
     // With a 5-minute threshold the node unseen for 10 minutes is stale too.
     let sooner = admin(&app, &["stale-nodes", "--offline-after-seconds", "300"]);
     assert_eq!(sooner.as_array().unwrap().len(), 2, "{sooner}");
+
+    // Who has a node at an address, asked as an abuse report may give it (an
+    // IPv4-mapped IPv6 address is the IPv4 node); an address nobody's node has, none;
+    // what is no address, refused before any query.
+    let found = admin(&app, &["find-node", "::ffff:192.0.2.71"]);
+    assert_eq!(found["ip"], "192.0.2.71", "{found}");
+    let nodes = found["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 1, "{found}");
+    assert_eq!(
+        (nodes[0]["org_id"].clone(), nodes[0]["org_name"].clone()),
+        (json!("org-size"), json!("Org org-size")),
+        "{found}"
+    );
+    assert!(nodes[0]["last_seen"].as_str().is_some(), "{found}");
+    let nobody = admin(&app, &["find-node", "198.51.100.9"]);
+    assert_eq!(nobody["nodes"], json!([]), "{nobody}");
+    let refused = common::admin(&app, &["find-node", "192.0.2.71' OR 1=1"]);
+    assert!(!refused.status.success());
+    assert!(
+        common::stderr(&refused).contains("Invalid ip"),
+        "{}",
+        common::stderr(&refused)
+    );
 }
 
 /// The dev worker closes its database ~10 s after its last request and checkpoints it

@@ -60,6 +60,13 @@ pub enum AdminCommand {
         after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin find-org ada@acme.io --remote"
     )]
     FindOrg(FindOrgArgs),
+    /// Every organization's node at an address (as a node registers it; an
+    /// IPv4-mapped IPv6 address finds its IPv4 node), most recently seen first: who an
+    /// abuse report or a node operator's complaint about an address is about.
+    #[command(
+        after_help = "Example:\n  CLOUDFLARE_ENV=production gatehouse-cli admin find-node 203.0.113.7 --remote"
+    )]
+    FindNode(FindNodeArgs),
     /// Rows per table (with --bytes, the bytes of their values), the database's size
     /// (what D1 reports; its limit is 10 GB), the domains with the most accounts and
     /// the networks with the most node ids: docs/operations.md, "Size".
@@ -344,9 +351,19 @@ pub struct FindOrgArgs {
 pub struct StatsArgs {
     /// Also the bytes each table's values take (payloadBytes): reads every row and
     /// column of the database on the primary, seconds per GB that heartbeats wait
-    /// behind; the counts alone read each table's narrowest index.
+    /// behind; the counts alone read each table's narrowest index; e.g. --remote
+    /// --bytes.
     #[arg(long)]
     pub bytes: bool,
+    #[command(flatten)]
+    pub place: Place,
+}
+
+#[derive(Debug, Args)]
+pub struct FindNodeArgs {
+    /// The node's address, IPv4 or IPv6, e.g. 203.0.113.7.
+    #[arg(value_name = "IP")]
+    pub ip: String,
     #[command(flatten)]
     pub place: Place,
 }

@@ -23,6 +23,7 @@ mod sql;
 use crate::out::outln;
 use args::{AdminArgs, AdminCommand, OrgTarget, Place};
 use d1::{execute, StatementResult};
+use gatehouse_core::nodes::signed::node_identity;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -56,9 +57,17 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
         }
         AdminCommand::Stats(a) => stats(&a.place, a.bytes),
         AdminCommand::StaleNodes(a) => {
-            let query = sql::stale_nodes(a.offline_after_seconds, a.remove_after_days, a.limit);
+            let query =
+                sql::nodes::stale_nodes(a.offline_after_seconds, a.remove_after_days, a.limit);
             let results = execute(&a.place, &query)?;
             print_json(&json!(rows::readable(part(&results, 0))));
+            Ok(())
+        }
+        AdminCommand::FindNode(a) => {
+            // As the worker stores it, so `::ffff:192.0.2.7` finds `192.0.2.7`.
+            let ip = node_identity(&a.ip).map_err(|e| e.0)?;
+            let results = execute(&a.place, &sql::nodes::nodes_at(&ip))?;
+            print_json(&json!({"ip": ip, "nodes": rows::readable(part(&results, 0))}));
             Ok(())
         }
         AdminCommand::FindOrg(a) => {

@@ -6,7 +6,7 @@
 //! the only way SQLite reads a string literal (single quotes, doubled inside; SQLite
 //! has no backslash escapes). Numbers are Rust integers, formatted.
 
-use gatehouse_sql::{least_recently_seen, names_member};
+use gatehouse_sql::names_member;
 
 /// Ids as gatehouse creates them (UUIDs) or operators seed them (`org-1`): letters,
 /// digits, `-`, `_`, `.`, at most 128 characters.
@@ -226,27 +226,6 @@ pub fn stats_counts(tables: &[(&str, Vec<&str>)], bytes: bool) -> String {
         .join("; ")
 }
 
-/// Nodes not seen for `offline_after_seconds` (what the worker lists as OFFLINE),
-/// least recently seen first, with when the scheduled maintenance removes each
-/// (`remove_after_days` after it was last seen).
-pub fn stale_nodes(offline_after_seconds: u32, remove_after_days: u32, limit: u32) -> String {
-    let day_ms = 86_400_000u64;
-    let offline_ms = u64::from(offline_after_seconds) * 1000;
-    let stale = least_recently_seen(
-        "org_id, ip, status, version, updated_at_ms",
-        &format!("CAST(strftime('%s', 'now') AS INTEGER) * 1000 - {offline_ms}"),
-        &limit.to_string(),
-    );
-    format!(
-        "SELECT n.org_id, o.name AS org_name, n.ip, n.status AS last_status, n.version, \
-         n.updated_at_ms AS last_seen_ms, \
-         n.updated_at_ms + {remove_ms} AS removal_due_ms FROM ({stale}) n \
-         LEFT JOIN organizations o ON o.id = n.org_id \
-         ORDER BY n.updated_at_ms, n.org_id, n.ip",
-        remove_ms = u64::from(remove_after_days) * day_ms,
-    )
-}
-
 /// Two statements: the sealed row (only for an existing organization), then its audit
 /// entry with no user (an operator), only if the row now holds exactly this seal.
 pub fn node_env_set(
@@ -394,6 +373,7 @@ pub fn end_sign_ins(email: &str, now_ms: i64) -> String {
 
 mod domain;
 pub mod node_secrets;
+pub mod nodes;
 mod person;
 pub use domain::*;
 pub use person::*;

@@ -1,5 +1,6 @@
 //! The SQL builders' unit tests: quoting, id and email checks, statement shapes.
 
+use super::nodes::{nodes_at, stale_nodes};
 use super::*;
 
 #[test]
@@ -132,6 +133,8 @@ fn stats_read_names_only_through_the_check() {
         stats_columns(&["a", "b"]),
         "PRAGMA table_info('a'); PRAGMA table_info('b')"
     );
+    let at = nodes_at("2001:db8::'7");
+    assert!(at.contains("n.ip = '2001:db8::''7'"), "{at}");
     let stale = stale_nodes(1800, 30, 10);
     assert!(
         stale.contains("- 1800000") && stale.contains("+ 2592000000"),
