@@ -35,10 +35,31 @@ pub async fn run(event: ScheduledEvent, env: Env) {
     while !sweeps.is_empty() {
         match maintenance::sweep_round(&db, &policy, now_ms, &sweeps).await {
             Ok(removed) => sweeps = report.add_round(&sweeps, &removed),
+            // The store has logged the cause. One sweep D1 refuses every time (a
+            // statement past its limits, a foreign key at commit) must not stop the
+            // others' retention for good: this round again, a sweep at a time, so the
+            // rest go on and the line names the one that fails. Once a run, so that
+            // its statements stay within D1's 1,000 queries (MAX_ROUNDS rounds and
+            // this one); a later failure ends it.
             Err(_) => {
-                // The store has logged the cause; the next run starts over.
-                error = Some("storage");
-                break;
+                let first_failure = error.replace("storage").is_none();
+                if sweeps.len() == 1 || !first_failure {
+                    if sweeps.len() == 1 {
+                        report.failed.append(&mut sweeps);
+                    }
+                    break;
+                }
+                let (mut swept, mut removed) = (Vec::new(), Vec::new());
+                for sweep in sweeps {
+                    match maintenance::sweep_round(&db, &policy, now_ms, &[sweep]).await {
+                        Ok(n) => {
+                            swept.push(sweep);
+                            removed.extend(n);
+                        }
+                        Err(_) => report.failed.push(sweep),
+                    }
+                }
+                sweeps = report.add_round(&swept, &removed);
             }
         }
     }

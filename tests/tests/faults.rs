@@ -210,3 +210,55 @@ fn a_deploy_without_a_rate_limiter_keeps_the_others_and_says_so_once() {
         "{log}"
     );
 }
+
+/// A sweep D1 refuses on every run stops no other: here the unverified accounts' batch
+/// fails at commit, for a row of a table the sweeps do not know holding a foreign key
+/// into the account it removes (what a migration that forgot the account lists, or a
+/// statement past D1's limits, would do). The round is made again a sweep at a time:
+/// the others remove what they must, the line names the one that failed, and the
+/// account is kept whole (its batch is one transaction).
+#[test]
+fn a_sweep_that_fails_every_time_stops_no_other() {
+    use gatehouse_e2e::accounts::user_id;
+    use gatehouse_e2e::maintenance::{
+        count, maintenance_lines, trigger_cron, wait_for_runs, DAY, MINUTE,
+    };
+    use gatehouse_e2e::nodes::now_ms;
+    let app = gatehouse_e2e::spawn_app();
+    let doomed = "ada@held-by-a-key.example";
+    sign_up(&app, doomed);
+    let doomed_id = user_id(&app, doomed);
+    let long_ago = now_ms() - 31 * DAY;
+    app.d1_query(&format!(
+        "UPDATE users SET created_at_ms = {long_ago} WHERE id = '{doomed_id}'; \
+         UPDATE email_verifications SET created_at_ms = {long_ago}, \
+         expires_at_ms = {long_ago} + {DAY} WHERE user_id = '{doomed_id}'; \
+         CREATE TABLE unswept_hold (user_id TEXT NOT NULL REFERENCES users (id)); \
+         INSERT INTO unswept_hold VALUES ('{doomed_id}')"
+    ));
+    // What another sweep must remove meanwhile: a closed failure window of someone else.
+    sign_up(&app, "bob@kept.example");
+    let bob = user_id(&app, "bob@kept.example");
+    app.d1_query(&format!(
+        "INSERT INTO login_failures (user_id, network, failures, window_start_ms) \
+         VALUES ('{bob}', 'net-closed', 3, {})",
+        now_ms() - 20 * MINUTE
+    ));
+
+    let before = maintenance_lines(&app).len();
+    trigger_cron(&app);
+    let line = wait_for_runs(&app, before + 1)[before].clone();
+    assert_eq!(line["error"], "storage", "{line}");
+    assert_eq!(line["failed"], json!(["unverified_accounts"]), "{line}");
+    assert_eq!(line["removed"]["login_failures"], 1, "{line}");
+    assert_eq!(
+        count(&app, "login_failures", &format!("user_id = '{bob}'")),
+        0
+    );
+    assert_eq!(count(&app, "users", &format!("id = '{doomed_id}'")), 1);
+    assert_eq!(
+        count(&app, "org_members", &format!("user_id = '{doomed_id}'")),
+        1,
+        "nothing of the account went"
+    );
+}

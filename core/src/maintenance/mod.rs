@@ -30,8 +30,9 @@ pub const BATCH_ROWS: u32 = 500;
 /// Round trips (one D1 batch each) a run makes at most. The first round runs every
 /// sweep; each later one only the sweeps that filled their batch in the round before
 /// (the others are done), so a table behind does not re-run the rest. A round holds at
-/// most [`STATEMENTS_PER_ROUND`] statements, so a run makes at most 870 queries of the
-/// 1,000 a Workers Paid invocation may make (docs/deploying.md: gatehouse needs Paid),
+/// most [`STATEMENTS_PER_ROUND`] statements, and a run whose round fails runs that round
+/// again once, a sweep at a time (src/scheduled.rs), so a run makes at most 899 queries
+/// of the 1,000 a Workers Paid invocation may make (docs/deploying.md: gatehouse needs Paid),
 /// and removes at most 15,000 rows a table: 90,000 an hour, 2.16 million a day. A run
 /// that hits this cap finishes on the next one.
 pub const MAX_ROUNDS: u32 = 30;
@@ -40,7 +41,7 @@ pub const MAX_ROUNDS: u32 = 30;
 /// going (migration 0028), the ten that remove unverified accounts and the six that
 /// remove erased ones (src/store/maintenance.rs, whose round refuses to run past it).
 pub const STATEMENTS_PER_ROUND: u32 = 29;
-const _: () = assert!(MAX_ROUNDS * STATEMENTS_PER_ROUND <= 1_000);
+const _: () = assert!((MAX_ROUNDS + 1) * STATEMENTS_PER_ROUND <= 1_000);
 
 /// What the maintenance deletes, one statement (a table) each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,6 +171,9 @@ pub struct Report {
     pub removed: [u64; Sweep::ALL.len()],
     pub rounds: u32,
     pub complete: bool,
+    /// Sweeps whose statements D1 refused this run (each tried alone once the round
+    /// that held them failed), named in the log line; the others went on.
+    pub failed: Vec<Sweep>,
 }
 
 impl Report {
@@ -203,11 +207,15 @@ impl Report {
             .zip(self.removed)
             .map(|(s, n)| (s.name().to_owned(), n.into()))
             .collect();
-        serde_json::json!({
+        let mut line = serde_json::json!({
             "msg": "maintenance", "cron": cron, "atMs": now_ms, "removed": removed,
             "total": self.total(), "rounds": self.rounds, "complete": self.complete,
             "durationMs": duration_ms,
-        })
+        });
+        if !self.failed.is_empty() {
+            line["failed"] = self.failed.iter().map(|s| s.name()).collect();
+        }
+        line
     }
 }
 
@@ -314,6 +322,18 @@ mod tests {
             !capped.complete,
             "the cap is reported, the next run goes on"
         );
+    }
+
+    #[test]
+    fn a_failed_sweep_is_named_and_the_others_are_counted() {
+        let mut r = Report::default();
+        let next = r.add_round(&[Sweep::SignIns, Sweep::KeyAudit], &[4, 2]);
+        assert!(next.is_empty());
+        r.failed.push(Sweep::UnverifiedAccounts);
+        let line = r.log_line("7 * * * *", 5, 12);
+        assert_eq!(line["failed"], serde_json::json!(["unverified_accounts"]));
+        assert_eq!(line["total"], 6);
+        assert!(Report::default().log_line("", 0, 0).get("failed").is_none());
     }
 
     #[test]
