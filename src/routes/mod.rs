@@ -174,7 +174,7 @@ async fn answer(
         }
         RouteId::ResendVerificationById => {
             let link_id = param(&params, "verificationTokenId");
-            account::resend_verification::by_link_id(env, db, ctx, link_id).await
+            account::resend_verification::by_link_id(req, env, db, ctx, link_id).await
         }
         RouteId::Login => account::login::handle(req, env, db).await,
         RouteId::Refresh => account::refresh::handle(req, env, db).await,

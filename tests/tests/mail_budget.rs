@@ -5,9 +5,15 @@
 //!
 //! A worker of its own, with a budget of three.
 
-use gatehouse_e2e::accounts::{sign_up, verify_by_email};
+use gatehouse_e2e::accounts::{sign_up, signup_body, verify_by_email};
 use gatehouse_e2e::spawn_app_with;
 use serde_json::json;
+
+/// The log since `mark` says `needle` (within the harness's wait for it).
+fn assert_logged(app: &gatehouse_e2e::TestApp, mark: u64, needle: &str) {
+    let log = app.wait_for_log_after(mark, needle);
+    assert!(log.contains(needle), "{needle} not in: {log}");
+}
 
 #[test]
 fn strangers_sign_ups_spend_their_own_hour_of_mail_and_a_verified_persons_reset_still_goes() {
@@ -34,31 +40,53 @@ fn strangers_sign_ups_spend_their_own_hour_of_mail_and_a_verified_persons_reset_
         assert_eq!(res.status, 200, "{}", res.body);
     };
 
+    let sent = || {
+        app.d1_query("SELECT sent FROM mail_budget WHERE class = 'unverified'")[0]["sent"]
+            .as_i64()
+            .unwrap()
+    };
     // Three sign-ups are the hour's mail to unproven addresses; each gets its link.
-    for who in ["ada", "bob", "cy"] {
+    // What is not such mail counts nothing, with room or without: a reset for an
+    // address nobody has, a verified person's reset.
+    sign_up(&app, "ada@budget.acme.io");
+    verify_by_email(&app, "ada@budget.acme.io");
+    reset("nobody@budget.acme.io");
+    reset("ada@budget.acme.io");
+    app.wait_for_emails("ada@budget.acme.io", 2);
+    assert_eq!(sent(), 1);
+    for who in ["bob", "cy"] {
         sign_up(&app, &format!("{who}@budget.acme.io"));
-    }
-    for who in ["ada", "bob", "cy"] {
         app.wait_for_emails(&format!("{who}@budget.acme.io"), 1);
     }
+    assert_eq!(sent(), 3);
     // The fourth is made and answered alike; its mail waits, and the log says why.
     let mark = app.log_mark();
     sign_up(&app, "dee@budget.acme.io");
-    app.wait_for_log_after(
+    assert_logged(
+        &app,
         mark,
         r#""mail":"verification","msg":"mail_skipped","reason":"budget""#,
     );
     assert_eq!(links("email_verifications", "dee@budget.acme.io"), 1);
 
     // A person who proved the mailbox is not held: their reset link goes.
-    verify_by_email(&app, "ada@budget.acme.io");
+    app.d1_query(
+        "UPDATE password_resets SET created_at_ms = created_at_ms - 120000 \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'ada@budget.acme.io')",
+    );
     reset("ada@budget.acme.io");
-    let mails = app.wait_for_emails("ada@budget.acme.io", 2);
+    let mails = app.wait_for_emails("ada@budget.acme.io", 3);
     assert_eq!(mails.last().unwrap().subject, "Reset your password");
     // An account never verified gets no reset link this hour, and no new verification
     // link (its last one is kept, unused: nothing is retired for a link not made).
+    let mark = app.log_mark();
     reset("bob@budget.acme.io");
     assert_eq!(links("password_resets", "bob@budget.acme.io"), 0);
+    assert_logged(
+        &app,
+        mark,
+        r#""mail":"password reset","msg":"mail_skipped","reason":"budget""#,
+    );
     app.d1_query(
         "UPDATE email_verifications SET created_at_ms = created_at_ms - 120000 \
          WHERE user_id = (SELECT id FROM users WHERE email = 'dee@budget.acme.io')",
@@ -95,5 +123,96 @@ fn strangers_sign_ups_spend_their_own_hour_of_mail_and_a_verified_persons_reset_
     assert_eq!(
         app.d1_query("SELECT sent FROM mail_budget WHERE class = 'unverified'"),
         vec![json!({"sent": 1})]
+    );
+}
+
+/// One network (an IPv4 /24, an IPv6 /48) spends at most its share of the hour
+/// (`UNVERIFIED_MAIL_PER_NETWORK`, counted while rate limits are on), so the hour is
+/// left to everyone else, and a refused resend is logged too. As the client calls it
+/// through Cloudflare, which names the caller in `CF-Connecting-IP`.
+#[test]
+fn one_network_spends_only_its_share_of_the_hour() {
+    let app = spawn_app_with(&[("RATE_LIMITS", "on"), ("UNVERIFIED_MAIL_PER_NETWORK", "2")]);
+    let post = |ip: &str, path: &str, body: serde_json::Value| {
+        let body = body.to_string();
+        app.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let sign_up_from = |ip: &str, email: &str| {
+        let res = post(ip, "/user/register", signup_body(email, json!({})));
+        assert_eq!(res.status, 201, "{}", res.body);
+    };
+    let classes = || app.d1_query("SELECT class, sent FROM mail_budget ORDER BY class");
+    // Two addresses of one /24 are its two; the third waits, another network's goes.
+    sign_up_from("203.0.113.1", "ada@share.acme.io");
+    sign_up_from("203.0.113.2", "bob@share.acme.io");
+    let mark = app.log_mark();
+    sign_up_from("203.0.113.3", "cy@share.acme.io");
+    assert_logged(
+        &app,
+        mark,
+        r#""mail":"verification","msg":"mail_skipped","reason":"budget""#,
+    );
+    sign_up_from("198.51.100.7", "dee@share.acme.io");
+    for who in ["ada", "bob", "dee"] {
+        app.wait_for_emails(&format!("{who}@share.acme.io"), 1);
+    }
+    assert_eq!(
+        classes(),
+        vec![
+            json!({"class": "unverified", "sent": 3}),
+            json!({"class": "unverified@198.51.100.0/24", "sent": 1}),
+            json!({"class": "unverified@203.0.113.0/24", "sent": 2}),
+        ]
+    );
+    // cy asks again from its own network: held, logged, nothing made; from another, sent.
+    app.d1_query(
+        "UPDATE email_verifications SET created_at_ms = created_at_ms - 120000 \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'cy@share.acme.io')",
+    );
+    let mark = app.log_mark();
+    let held = post(
+        "203.0.113.9",
+        "/user/resend-verification",
+        json!({"email": "cy@share.acme.io"}),
+    );
+    assert_eq!(held.status, 202, "{}", held.body);
+    assert_logged(
+        &app,
+        mark,
+        r#""mail":"verification","msg":"mail_skipped","reason":"budget""#,
+    );
+    let sent = post(
+        "2001:db8:7::1",
+        "/user/resend-verification",
+        json!({"email": "cy@share.acme.io"}),
+    );
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    app.wait_for_emails("cy@share.acme.io", 1);
+    // A network's row whose hour is over goes with the next count (its retention).
+    app.d1_query(
+        "UPDATE mail_budget SET window_start_ms = window_start_ms - 3600000 \
+         WHERE class = 'unverified@198.51.100.0/24'",
+    );
+    sign_up_from("192.0.2.5", "eve@share.acme.io");
+    let left: Vec<String> = classes()
+        .iter()
+        .map(|r| r["class"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        left,
+        [
+            "unverified",
+            "unverified@192.0.2.0/24",
+            "unverified@2001:db8:7::/48",
+            "unverified@203.0.113.0/24"
+        ]
     );
 }

@@ -75,6 +75,9 @@ pub struct Config {
     /// an hour (migration 0030); past it they wait, security notices and verified
     /// accounts' resets do not.
     pub unverified_mail_per_hour: u32,
+    /// `UNVERIFIED_MAIL_PER_NETWORK`: most of them one network (an IPv4 /24, an IPv6
+    /// /48) may cause in the hour (counted while `RATE_LIMITS` is on).
+    pub unverified_mail_per_network: u32,
     /// Browser origins allowed to call the API (CORS); empty means none.
     pub cors_allowed_origins: Vec<String>,
     /// Rate limiting through the `*_LIMITER` bindings (on in production).
@@ -271,6 +274,7 @@ impl Config {
             node_secrets_max: number("NODE_SECRETS_MAX", 1_000_000, 1, 100_000_000)?,
             node_secrets_per_network: number("NODE_SECRETS_PER_NETWORK", 10_000, 1, 100_000_000)?,
             unverified_mail_per_hour: number("UNVERIFIED_MAIL_PER_HOUR", 500, 1, 10_000_000)?,
+            unverified_mail_per_network: number("UNVERIFIED_MAIL_PER_NETWORK", 50, 1, 10_000_000)?,
             d1_simulation: if test_hooks {
                 D1Simulation {
                     primary_latency_ms: number("D1_LATENCY_MS", 0, 0, 30_000)?,

@@ -193,6 +193,17 @@ impl Report {
         if self.rounds >= MAX_ROUNDS {
             full.clear();
         }
+        // What a sweep still behind frees is taken in the same round: erased accounts
+        // whose last audit entry went, revoked keys whose last node went.
+        for (behind, then) in [
+            (Sweep::KeyAudit, Sweep::ErasedAccounts),
+            (Sweep::StaleNodes, Sweep::RevokedKeys),
+        ] {
+            if full.contains(&behind) && !full.contains(&then) {
+                full.push(then);
+            }
+        }
+        full.sort_by_key(|s| *s as usize);
         full
     }
 
@@ -303,6 +314,19 @@ mod tests {
         assert_eq!(next, [Sweep::UnverifiedAccounts]);
         let next = r.add_round(&next, &[1]);
         assert!(next.is_empty());
+        // A sweep still behind brings what it frees along, in the order of a round.
+        let mut audit_behind = [0; Sweep::ALL.len()];
+        audit_behind[Sweep::KeyAudit as usize] = batch;
+        audit_behind[Sweep::StaleNodes as usize] = batch;
+        assert_eq!(
+            Report::default().add_round(&Sweep::ALL, &audit_behind),
+            [
+                Sweep::StaleNodes,
+                Sweep::KeyAudit,
+                Sweep::RevokedKeys,
+                Sweep::ErasedAccounts
+            ]
+        );
         assert!(r.complete);
         assert_eq!(r.rounds, 3);
         assert_eq!(r.removed[0], 7);

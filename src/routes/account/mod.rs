@@ -15,6 +15,7 @@ pub mod verify_email;
 
 use crate::auth::AuthError;
 use crate::http;
+use crate::store::accounts::UnprovenMail;
 use gatehouse_core::account::roles;
 use gatehouse_core::account::tokens::{
     issue_access, issue_refresh, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS,
@@ -24,8 +25,28 @@ use gatehouse_core::account::AccountError;
 use gatehouse_core::config::Config;
 use gatehouse_core::crypto::uuid_v4;
 use gatehouse_core::http::problem::Problem;
+use gatehouse_core::node_secret::registering_network;
 use serde_json::json;
 use worker::Response;
+
+/// The network a request's mail to an unproven address counts against (its share of
+/// the hour's budget, store::accounts::UnprovenMail), as node ids count theirs: while
+/// rate limits are on (locally every request comes from one address).
+pub fn mail_network(req: &worker::Request, config: &Config) -> Option<String> {
+    config
+        .rate_limits
+        .then(|| registering_network(&crate::rate_limit::client_ip(req)))
+        .flatten()
+}
+
+/// The hour's budget a mail to an unproven address is counted in, with `network`'s
+/// share ([`mail_network`]).
+pub fn unproven_mail<'a>(config: &Config, network: Option<&'a str>) -> UnprovenMail<'a> {
+    UnprovenMail {
+        per_hour: config.unverified_mail_per_hour,
+        network: network.map(|n| (n, config.unverified_mail_per_network)),
+    }
+}
 
 pub fn error(e: &AccountError) -> Response {
     http::json(e.status(), &e.body())

@@ -15,9 +15,9 @@
 //!   login lock's counters and known networks are cleared.
 
 use super::one_time_link::{self, Titles};
-use super::{error, new_id};
-use crate::email::send_reset_later;
-use crate::store::accounts::{self, LinkState, OneTimeLink, Reset};
+use super::{error, mail_network, new_id, unproven_mail};
+use crate::email::{send_reset_later, skip_mail};
+use crate::store::accounts::{self, LinkState, NewLinkOutcome, OneTimeLink, Reset};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::password_reset::{
@@ -51,17 +51,20 @@ pub async fn request(
     );
     let now_ms = crate::clock::now_ms();
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
+    let network = mail_network(&req, &config);
     let link = accounts::LinkToMake {
         token_hash: &hash,
         link_id: "",
         now_ms,
         interval_ms: RESET_INTERVAL_MS,
         expires_ms: now_ms + RESET_TTL_MS,
-        unverified_mail_cap: config.unverified_mail_per_hour,
+        mail: unproven_mail(&config, network.as_deref()),
     };
     // One batch whether or not an account has the address (no enumeration by timing).
-    if accounts::new_reset(db, email.as_str(), link).await? {
-        send_reset_later(ctx, env, &config, email.as_str(), &token);
+    match accounts::new_reset(db, email.as_str(), link).await? {
+        NewLinkOutcome::Made(_) => send_reset_later(ctx, env, &config, email.as_str(), &token),
+        NewLinkOutcome::Held => skip_mail("password reset", "budget"),
+        NewLinkOutcome::NotDue => {}
     }
     Ok(accepted)
 }

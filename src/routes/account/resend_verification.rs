@@ -8,9 +8,9 @@
 //! so this cannot be used to probe for accounts; at most one link a minute and five an
 //! hour per account (core::account::LINKS_PER_WINDOW).
 
-use super::{error, new_id};
-use crate::email::send_verification_later;
-use crate::store::accounts::{self, ResendBy};
+use super::{error, mail_network, new_id, unproven_mail};
+use crate::email::{send_verification_later, skip_mail};
+use crate::store::accounts::{self, NewLinkOutcome, ResendBy};
 use crate::store::Db;
 use crate::{config, http};
 use gatehouse_core::account::verification::{new_token, RESEND_INTERVAL_MS, VERIFICATION_TTL_MS};
@@ -31,20 +31,27 @@ pub async fn by_email(
         Ok(e) => e,
         Err(e) => return Ok(error(&e)),
     };
-    resend(env, db, ctx, ResendBy::Email(email.as_str())).await
+    resend(&req, env, db, ctx, ResendBy::Email(email.as_str())).await
 }
 
 /// The link id in the path, no body.
 pub async fn by_link_id(
+    req: Request,
     env: &Env,
     db: &Db,
     ctx: &Context,
     link_id: &str,
 ) -> Result<Response, Problem> {
-    resend(env, db, ctx, ResendBy::LinkId(link_id)).await
+    resend(&req, env, db, ctx, ResendBy::LinkId(link_id)).await
 }
 
-async fn resend(env: &Env, db: &Db, ctx: &Context, by: ResendBy<'_>) -> Result<Response, Problem> {
+async fn resend(
+    req: &Request,
+    env: &Env,
+    db: &Db,
+    ctx: &Context,
+    by: ResendBy<'_>,
+) -> Result<Response, Problem> {
     let config = config::require(env)?;
     let accepted = http::json(
         202,
@@ -53,17 +60,19 @@ async fn resend(env: &Env, db: &Db, ctx: &Context, by: ResendBy<'_>) -> Result<R
     let now_ms = crate::clock::now_ms();
     let (token, hash) = new_token().map_err(|_| Problem::Internal)?;
     let link_id = new_id()?;
+    let network = mail_network(req, &config);
     let link = accounts::LinkToMake {
         token_hash: &hash,
         link_id: &link_id,
         now_ms,
         interval_ms: RESEND_INTERVAL_MS,
         expires_ms: now_ms + VERIFICATION_TTL_MS,
-        unverified_mail_cap: config.unverified_mail_per_hour,
+        mail: unproven_mail(&config, network.as_deref()),
     };
-    let made = accounts::resend_verification(db, by, link).await?;
-    if let Some(email) = made {
-        send_verification_later(ctx, env, &config, &email, &token);
+    match accounts::resend_verification(db, by, link).await? {
+        NewLinkOutcome::Made(email) => send_verification_later(ctx, env, &config, &email, &token),
+        NewLinkOutcome::Held => skip_mail("verification", "budget"),
+        NewLinkOutcome::NotDue => {}
     }
     Ok(accepted)
 }

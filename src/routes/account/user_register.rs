@@ -10,7 +10,9 @@
 //! customer's, a banned one's or nobody's. Only a domain an operator blocked (`admin
 //! block-domain`, with its subdomains) is refused, and said so.
 
-use super::{error, new_id, new_session, session_response, SessionUser};
+use super::{
+    error, mail_network, new_id, new_session, session_response, unproven_mail, SessionUser,
+};
 use crate::email::{send_verification_later, skip_mail};
 use crate::store::accounts::{self, CreateOutcome, NewAccount, NewOrg};
 use crate::store::Db;
@@ -68,6 +70,7 @@ pub async fn handle(
     let verification_id = new_id()?;
     let session = new_session(&config, &user_id, None, now_ms)?;
     let inbox = signup.email.inbox();
+    let network = mail_network(&req, &config);
     let account = NewAccount {
         user_id: &user_id,
         email: signup.email.as_str(),
@@ -90,7 +93,7 @@ pub async fn handle(
         now_ms,
         verification_expires_ms: now_ms + VERIFICATION_TTL_MS,
         refresh_expires_ms: session.expires_ms,
-        unverified_mail_cap: config.unverified_mail_per_hour,
+        mail: unproven_mail(&config, network.as_deref()),
     };
     match accounts::create_account(db, &account).await? {
         // The race loser's rival has just signed up and is not verified yet.

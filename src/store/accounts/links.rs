@@ -5,10 +5,9 @@
 //! Routes read a link before any costly work (the password KDF): a made-up or used
 //! token is refused after one cheap read.
 
+use super::mail_budget::{self, Placeholders, UnprovenMail};
 use crate::store::{num, rows, text, Db, Route};
-use gatehouse_core::account::{
-    INBOX_LINKS_PER_WINDOW, LINKS_PER_WINDOW, LINK_WINDOW_MS, UNVERIFIED_MAIL_WINDOW_MS,
-};
+use gatehouse_core::account::{INBOX_LINKS_PER_WINDOW, LINKS_PER_WINDOW, LINK_WINDOW_MS};
 use gatehouse_core::http::problem::Problem;
 
 #[derive(Clone, Copy)]
@@ -54,28 +53,6 @@ pub(super) fn inbox_links(table: &str, inbox: &str, now: &str, limit: i64) -> St
     )
 }
 
-/// SQL: counts one mail to an unproven address in the deployment's budget of the hour
-/// (migration 0030), if `condition` holds and fewer than `cap` went in the window (an
-/// hour after it began, a new one begins with this mail), marking the count with `by`
-/// (the link's token hash) for [`unverified_mail_counted`]; `now` the request's time.
-/// One row, written in place.
-pub(super) fn count_unverified_mail(condition: &str, now: &str, by: &str, cap: u32) -> String {
-    let over = format!("window_start_ms <= excluded.window_start_ms - {UNVERIFIED_MAIL_WINDOW_MS}");
-    format!(
-        "INSERT INTO mail_budget (class, window_start_ms, sent, last_by) \
-         SELECT 'unverified', {now}, 1, {by} WHERE {condition} \
-         ON CONFLICT (class) DO UPDATE SET sent = CASE WHEN {over} THEN 1 ELSE sent + 1 END, \
-         window_start_ms = CASE WHEN {over} THEN excluded.window_start_ms \
-         ELSE window_start_ms END, last_by = excluded.last_by WHERE {over} OR sent < {cap}"
-    )
-}
-
-/// SQL: whether [`count_unverified_mail`] counted the mail of the link `by` (its token
-/// hash, random: no other request's).
-pub(super) fn unverified_mail_counted(by: &str) -> String {
-    format!("EXISTS (SELECT 1 FROM mail_budget WHERE class = 'unverified' AND last_by = {by})")
-}
-
 /// The link to make, whatever account it is for.
 pub struct LinkToMake<'a> {
     pub token_hash: &'a str,
@@ -85,9 +62,8 @@ pub struct LinkToMake<'a> {
     /// No new link while the account's last one is younger than this.
     pub interval_ms: i64,
     pub expires_ms: i64,
-    /// `UNVERIFIED_MAIL_PER_HOUR`: a link for an account never verified is made only
-    /// within it.
-    pub unverified_mail_cap: u32,
+    /// The hour's budget a link for an account never verified is made within only.
+    pub mail: UnprovenMail<'a>,
 }
 
 /// A new link for an account, if one is due.
@@ -101,7 +77,8 @@ pub(super) struct NewLink<'a> {
 
 gatehouse_core::d1_row! {
     struct MadeFor {
-        email: String,
+        email: Option<String>,
+        held: f64,
     }
 }
 
@@ -116,14 +93,14 @@ const ALIAS_INBOX: &str = "CASE WHEN u.email_verified_at_ms IS NULL THEN u.inbox
 /// an unverified account at an alias, its mailbox's unverified aliases fewer than
 /// [`INBOX_LINKS_PER_WINDOW`] together (core::account says why the mailbox's own
 /// address and verified accounts are not held), and, for an account never verified,
-/// its mail counted within the deployment's budget ([`count_unverified_mail`]), retire
-/// its unused links of this kind and store the new one; read back the address the new
-/// link is for. `None`: nothing was made.
+/// its mail counted within the hour's budget (mail_budget), retire its unused links of
+/// this kind and store the new one; read back the address the new link is for, or
+/// whether the budget held it.
 pub(super) async fn new_link(
     db: &Db,
     what: &'static str,
     new: NewLink<'_>,
-) -> Result<Option<String>, Problem> {
+) -> Result<NewLinkOutcome, Problem> {
     let link = &new.link;
     let trip = db.trip(Route::Primary, what);
     let table = new.kind.table();
@@ -149,47 +126,70 @@ pub(super) async fn new_link(
         new.account,
         inbox_links(table, "u.inbox", "?3", INBOX_LINKS_PER_WINDOW)
     );
-    // An unverified account's link is counted in the deployment's budget first; it is
-    // made only if counted (a verified account's never is: its mail is not held).
-    let budget = trip.statement(
-        count_unverified_mail(
-            &format!("EXISTS (SELECT 1 {due} AND u.email_verified_at_ms IS NULL)"),
-            "?3",
-            "?2",
-            link.unverified_mail_cap,
-        ),
-        &args[..4],
-    );
-    let due = format!(
-        "{due} AND (u.email_verified_at_ms IS NOT NULL OR {})",
-        unverified_mail_counted("?2")
-    );
+    // An unverified account's link is counted in the hour's budget first; it is made
+    // only if counted (a verified account's never is: its mail is not held). ?5 the
+    // requesting network, bound only with one.
+    let mut budget_args = args[..4].to_vec();
+    budget_args.extend(link.mail.network.map(|(network, _)| text(network)));
+    let due_unverified = format!("EXISTS (SELECT 1 {due} AND u.email_verified_at_ms IS NULL)");
+    let placeholders = Placeholders {
+        now: "?3",
+        by: "?2",
+        network: "?5",
+    };
+    let mut batch: Vec<_> = mail_budget::count(&due_unverified, &link.mail, &placeholders)
+        .into_iter()
+        .map(|sql| trip.statement(sql, &budget_args))
+        .collect();
+    let counted = mail_budget::counted("?2");
+    let mailable = format!("{due} AND (u.email_verified_at_ms IS NOT NULL OR {counted})");
     let retire = trip.statement(
         format!(
             // Marked used by no request (`used_by`, which a link's own use sets to the
             // request's id: migrations 0008, 0026).
             "UPDATE {table} SET used_at_ms = ?3, used_by = 'superseded' \
-             WHERE used_at_ms IS NULL AND user_id IN (SELECT u.id {due})"
+             WHERE used_at_ms IS NULL AND user_id IN (SELECT u.id {mailable})"
         ),
         &args[..4],
     );
     let (new_row, params) = new.kind.new_row();
     let insert = trip.statement(
-        format!("INSERT INTO {table} {new_row} FROM (SELECT u.id, {ALIAS_INBOX} AS inbox {due})"),
+        format!(
+            "INSERT INTO {table} {new_row} FROM (SELECT u.id, {ALIAS_INBOX} AS inbox {mailable})"
+        ),
         &args[..params],
     );
+    // The address the new link is for; else whether the budget held it (the account
+    // was due a link, and none was made).
     let made = trip.statement(
         format!(
-            "SELECT u.email FROM {table} l JOIN users u ON u.id = l.user_id \
-             WHERE l.token_hash = ?1"
+            "SELECT (SELECT u.email FROM {table} l JOIN users u ON u.id = l.user_id \
+             WHERE l.token_hash = ?2) AS email, {due_unverified} AS held"
         ),
-        &[text(link.token_hash)],
+        &args[..4],
     );
-    let results = trip.batch(vec![budget, retire, insert, made]).await?;
-    Ok(rows::<MadeFor>(&results, 3, what)?
-        .into_iter()
-        .next()
-        .map(|m| m.email))
+    batch.extend([retire, insert, made]);
+    let last = batch.len() - 1;
+    let results = trip.batch(batch).await?;
+    let row = rows::<MadeFor>(&results, last, what)?.into_iter().next();
+    Ok(match row {
+        Some(MadeFor {
+            email: Some(email), ..
+        }) => NewLinkOutcome::Made(email),
+        Some(MadeFor { held, .. }) if held > 0.0 => NewLinkOutcome::Held,
+        _ => NewLinkOutcome::NotDue,
+    })
+}
+
+/// What asking for a new link did (the answer to the caller is the same for all).
+pub enum NewLinkOutcome {
+    /// Made; mail it to this address.
+    Made(String),
+    /// The account was due one, but the hour's budget of mail to unproven addresses
+    /// had no room (mail_budget): the operator's log says so.
+    Held,
+    /// No account, or none due (its interval, its hour's links, its mailbox's).
+    NotDue,
 }
 
 pub enum LinkState {

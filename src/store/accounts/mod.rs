@@ -23,6 +23,7 @@ macro_rules! password_unchanged {
 
 mod links;
 mod login;
+mod mail_budget;
 mod password_reset;
 mod sessions;
 mod signup;
@@ -30,6 +31,7 @@ mod verification;
 
 pub use links::*;
 pub use login::*;
+pub use mail_budget::UnprovenMail;
 pub use password_reset::*;
 pub use sessions::*;
 pub use signup::*;

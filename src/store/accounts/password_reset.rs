@@ -1,22 +1,27 @@
 //! Password reset links: making one, using one.
 
-use super::links::{new_link, unused_link_expired, LinkToMake, NewLink, OneTimeLink};
+use super::links::{
+    new_link, unused_link_expired, LinkToMake, NewLink, NewLinkOutcome, OneTimeLink,
+};
 use crate::store::{changes, num, text, Db, Route};
 use gatehouse_core::http::problem::Problem;
 
 /// A new reset link for the account with `email`, unless its last one is younger
 /// than `interval_ms` (older unused ones retired) or, for an account never verified,
-/// the deployment's mail to unproven addresses is spent (its `unverified_mail_cap`); one
-/// batch whether or not the account exists (links::new_link). Returns whether a link
-/// was made.
-pub async fn new_reset(db: &Db, email: &str, link: LinkToMake<'_>) -> Result<bool, Problem> {
+/// the hour's mail to unproven addresses has no room (its `mail`); one batch whether or
+/// not the account exists (links::new_link).
+pub async fn new_reset(
+    db: &Db,
+    email: &str,
+    link: LinkToMake<'_>,
+) -> Result<NewLinkOutcome, Problem> {
     let link = NewLink {
         kind: OneTimeLink::PasswordReset,
         account: "u.email = ?1",
         value: email,
         link,
     };
-    Ok(new_link(db, "accounts.new_reset", link).await?.is_some())
+    new_link(db, "accounts.new_reset", link).await
 }
 
 pub enum Reset {

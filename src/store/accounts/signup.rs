@@ -2,7 +2,8 @@
 //! account.
 
 use super::insert_session;
-use super::links::{count_unverified_mail, inbox_links, unverified_mail_counted};
+use super::links::inbox_links;
+use super::mail_budget::{self, Placeholders, UnprovenMail};
 use crate::store::{num, opt_text, rows, storage_failure, text, Db, Route};
 use gatehouse_core::account::INBOX_LINKS_PER_WINDOW;
 use gatehouse_core::http::problem::Problem;
@@ -83,8 +84,8 @@ pub struct NewAccount<'a> {
     pub now_ms: i64,
     pub verification_expires_ms: i64,
     pub refresh_expires_ms: i64,
-    /// `UNVERIFIED_MAIL_PER_HOUR` (links::count_unverified_mail).
-    pub unverified_mail_cap: u32,
+    /// The hour's budget its verification mail is counted in (mail_budget).
+    pub mail: UnprovenMail<'a>,
 }
 
 pub struct NewOrg<'a> {
@@ -99,8 +100,8 @@ pub struct NewOrg<'a> {
 pub enum CreateOutcome {
     /// Created; its verification mail goes unless `held` says why not: `inbox`, the
     /// address is an alias whose mailbox has had its links of the window
-    /// (INBOX_LINKS_PER_WINDOW); `budget`, the deployment's mail to unproven addresses
-    /// of the hour is spent (`UNVERIFIED_MAIL_PER_HOUR`, links::count_unverified_mail).
+    /// (INBOX_LINKS_PER_WINDOW); `budget`, the hour's mail to unproven addresses has no
+    /// room, the deployment's or the network's (mail_budget).
     Created { held: Option<&'static str> },
     /// The unique email index refused the user: someone else signed up first.
     EmailTaken,
@@ -178,7 +179,8 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
         None,
         None,
     ));
-    // ?1 the alias's mailbox (NULL: not an alias), ?2 now, ?3 the link's token hash.
+    // ?1 the alias's mailbox (NULL: not an alias), ?2 now, ?3 the link's token hash, ?4
+    // the requesting network (bound only with one).
     let inbox_room = format!(
         "(?1 IS NULL OR {} <= {INBOX_LINKS_PER_WINDOW})",
         inbox_links(
@@ -189,14 +191,20 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
         )
     );
     let args = [opt_text(a.inbox), num(a.now_ms), text(a.verification_hash)];
-    batch.push(db.statement(
-        count_unverified_mail(&inbox_room, "?2", "?3", a.unverified_mail_cap),
-        &args,
-    ));
+    let mut budget_args = args.to_vec();
+    budget_args.extend(a.mail.network.map(|(network, _)| text(network)));
+    let placeholders = Placeholders {
+        now: "?2",
+        by: "?3",
+        network: "?4",
+    };
+    for sql in mail_budget::count(&inbox_room, &a.mail, &placeholders) {
+        batch.push(db.statement(sql, &budget_args));
+    }
     batch.push(db.statement(
         format!(
             "SELECT {inbox_room} AS inbox, {} AS counted",
-            unverified_mail_counted("?3")
+            mail_budget::counted("?3")
         ),
         &args,
     ));

@@ -1,6 +1,8 @@
 //! Email verification links: using one (and settling the domain claim), resending.
 
-use super::links::{new_link, unused_link_expired, LinkToMake, NewLink, OneTimeLink};
+use super::links::{
+    new_link, unused_link_expired, LinkToMake, NewLink, NewLinkOutcome, OneTimeLink,
+};
 use super::take_back_attempt;
 use crate::store::org_changes::{recipients, Recipient, OWNERS_TOLD};
 use crate::store::{changes, num, rows, text, Db, Route, DEFER_FOREIGN_KEYS};
@@ -226,14 +228,13 @@ pub enum ResendBy<'a> {
 
 /// A new verification link for the unverified account `by` names, unless its last
 /// link is younger than `interval_ms` (older unused ones retired) or the deployment's
-/// mail to unproven addresses is spent (`unverified_mail_cap`); one batch whether
-/// or not the account exists (links::new_link). Returns the address to mail it to, or
-/// `None` when nothing was made.
+/// mail to unproven addresses has no room (its `mail`); one batch whether or not the
+/// account exists (links::new_link).
 pub async fn resend_verification(
     db: &Db,
     by: ResendBy<'_>,
     link: LinkToMake<'_>,
-) -> Result<Option<String>, Problem> {
+) -> Result<NewLinkOutcome, Problem> {
     let (account, value) = match by {
         ResendBy::Email(email) => ("u.email = ?1 AND u.email_verified_at_ms IS NULL", email),
         ResendBy::LinkId(id) => (

@@ -26,15 +26,16 @@ pub fn stale_nodes(offline_after_seconds: u32, remove_after_days: u32, limit: u3
 
 /// Every organization's node at `ip` (the worker's canonical form: core's
 /// `node_identity`), most recently seen first, with its organization: who an abuse
-/// report or a node operator's complaint about an address is about. A range of the
-/// nodes' (ip, created_at_ms) index, one row per organization (at most `NODES_MAX`
-/// organizations could share an address, in practice one to four).
+/// report or a node operator's complaint about an address is about. The address is
+/// the one each node signed, which nothing compares with where its requests came from:
+/// any number of organizations may name one, so at most the 100 most recently seen. A
+/// range of the nodes' (ip, created_at_ms) index.
 pub fn nodes_at(ip: &str) -> String {
     format!(
         "SELECT n.org_id, o.name AS org_name, o.banned, n.provider, n.status, n.region, \
          n.version, n.key_id, n.created_at_ms, n.updated_at_ms AS last_seen_ms \
          FROM nodes n LEFT JOIN organizations o ON o.id = n.org_id WHERE n.ip = {} \
-         ORDER BY n.updated_at_ms DESC, n.org_id",
+         ORDER BY n.updated_at_ms DESC, n.org_id LIMIT 100",
         literal(ip)
     )
 }
