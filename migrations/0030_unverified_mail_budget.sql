@@ -17,9 +17,9 @@
 -- batch knows whether its mail was counted.
 --
 -- Retention: the deployment's row ('unverified'), updated in place; a network's row
--- ('unverified@<network>') while its window is open: each count deletes two whose
--- window is over (by the index below), so they are at most the networks that sent in
--- the last hour, and what was left when sending stopped. A new table: the code before
+-- ('unverified@<network>') while its window is open: every request with a network
+-- deletes two of the others' whose window is over (by the index below), so they are at
+-- most the networks that sent in the last hour, and what was left when requests stopped. A new table: the code before
 -- this release runs on it unchanged (it does not read it).
 CREATE TABLE mail_budget (
     class TEXT PRIMARY KEY NOT NULL,

@@ -216,3 +216,76 @@ fn one_network_spends_only_its_share_of_the_hour() {
         ]
     );
 }
+
+/// While the deployment's hour is spent, a network's ask counts in nothing (its share
+/// is not spent on mail that never went), a reset of an unverified account from it
+/// is held and logged too, and once the deployment's hour is over its next sign-up is
+/// mailed.
+#[test]
+fn a_spent_hour_costs_no_network_its_share() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMITS", "on"),
+        ("UNVERIFIED_MAIL_PER_HOUR", "3"),
+        ("UNVERIFIED_MAIL_PER_NETWORK", "2"),
+    ]);
+    let post = |ip: &str, path: &str, body: serde_json::Value| {
+        let body = body.to_string();
+        app.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let sign_up_from = |ip: &str, email: &str| {
+        let res = post(ip, "/user/register", signup_body(email, json!({})));
+        assert_eq!(res.status, 201, "{}", res.body);
+    };
+    let network_row = |network: &str| {
+        app.d1_query(&format!(
+            "SELECT sent FROM mail_budget WHERE class = 'unverified@{network}'"
+        ))
+    };
+    for (ip, who) in [
+        ("203.0.113.1", "ada"),
+        ("203.0.113.2", "bob"),
+        ("198.51.100.1", "cy"),
+    ] {
+        sign_up_from(ip, &format!("{who}@spent.acme.io"));
+    }
+    // The hour is spent: a third network's sign-up and reset are held, and logged.
+    let mark = app.log_mark();
+    sign_up_from("192.0.2.1", "dee@spent.acme.io");
+    assert_logged(
+        &app,
+        mark,
+        r#""mail":"verification","msg":"mail_skipped","reason":"budget""#,
+    );
+    let mark = app.log_mark();
+    let reset = post(
+        "192.0.2.1",
+        "/user/request-reset-password",
+        json!({"email": "bob@spent.acme.io"}),
+    );
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_logged(
+        &app,
+        mark,
+        r#""mail":"password reset","msg":"mail_skipped","reason":"budget""#,
+    );
+    assert!(
+        network_row("192.0.2.0/24").is_empty(),
+        "its share untouched"
+    );
+    // An hour on for the deployment: the network's next sign-up is mailed.
+    app.d1_query(
+        "UPDATE mail_budget SET window_start_ms = window_start_ms - 3600000 \
+         WHERE class = 'unverified'",
+    );
+    sign_up_from("192.0.2.2", "eve@spent.acme.io");
+    app.wait_for_emails("eve@spent.acme.io", 1);
+    assert_eq!(network_row("192.0.2.0/24"), vec![json!({"sent": 1})]);
+}
