@@ -194,17 +194,17 @@ impl Report {
             full.clear();
         }
         // What a sweep still behind frees is taken in the same round: erased accounts
-        // whose last audit entry went, revoked keys whose last node went.
-        for (behind, then) in [
-            (Sweep::KeyAudit, Sweep::ErasedAccounts),
-            (Sweep::StaleNodes, Sweep::RevokedKeys),
-        ] {
-            if full.contains(&behind) && !full.contains(&then) {
-                full.push(then);
-            }
-        }
-        full.sort_by_key(|s| *s as usize);
-        full
+        // whose last audit entry went, revoked keys whose last node went. In the order
+        // of a round: a filter of ALL, not a sort (whose code measured ~3 KB raw).
+        let freed_by = |s: Sweep| match s {
+            Sweep::ErasedAccounts => Some(Sweep::KeyAudit),
+            Sweep::RevokedKeys => Some(Sweep::StaleNodes),
+            _ => None,
+        };
+        Sweep::ALL
+            .into_iter()
+            .filter(|&s| full.contains(&s) || freed_by(s).is_some_and(|b| full.contains(&b)))
+            .collect()
     }
 
     pub fn total(&self) -> u64 {
