@@ -76,6 +76,20 @@ impl TestApp {
         )
     }
 
+    /// POST JSON as it reaches the worker through Cloudflare from the client address
+    /// `ip` (`CF-Connecting-IP`, which Cloudflare sets).
+    pub fn post_json_from(&self, ip: &str, path: &str, body: &Value) -> TestResponse {
+        self.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    }
+
     /// POST JSON with `Authorization: Bearer <token>`.
     pub fn post_json_as(&self, token: &str, path: &str, body: &Value) -> TestResponse {
         self.request_as(token, "POST", path, Some(body))

@@ -9,6 +9,12 @@ use gatehouse_e2e::accounts::{sign_up, signup_body, verify_by_email};
 use gatehouse_e2e::spawn_app_with;
 use serde_json::json;
 
+/// A sign-up as the client sends it through Cloudflare from `ip`: 201.
+fn sign_up_from(app: &gatehouse_e2e::TestApp, ip: &str, email: &str) {
+    let res = app.post_json_from(ip, "/user/register", &signup_body(email, json!({})));
+    assert_eq!(res.status, 201, "{}", res.body);
+}
+
 /// The log since `mark` says `needle` (within the harness's wait for it).
 fn assert_logged(app: &gatehouse_e2e::TestApp, mark: u64, needle: &str) {
     let log = app.wait_for_log_after(mark, needle);
@@ -133,22 +139,8 @@ fn strangers_sign_ups_spend_their_own_hour_of_mail_and_a_verified_persons_reset_
 #[test]
 fn one_network_spends_only_its_share_of_the_hour() {
     let app = spawn_app_with(&[("RATE_LIMITS", "on"), ("UNVERIFIED_MAIL_PER_NETWORK", "2")]);
-    let post = |ip: &str, path: &str, body: serde_json::Value| {
-        let body = body.to_string();
-        app.request(
-            "POST",
-            path,
-            &[
-                ("content-type", "application/json"),
-                ("cf-connecting-ip", ip),
-            ],
-            Some(body.as_bytes()),
-        )
-    };
-    let sign_up_from = |ip: &str, email: &str| {
-        let res = post(ip, "/user/register", signup_body(email, json!({})));
-        assert_eq!(res.status, 201, "{}", res.body);
-    };
+    let post = |ip: &str, path: &str, body: serde_json::Value| app.post_json_from(ip, path, &body);
+    let sign_up_from = |ip: &str, email: &str| sign_up_from(&app, ip, email);
     let classes = || app.d1_query("SELECT class, sent FROM mail_budget ORDER BY class");
     // Two addresses of one /24 are its two; the third waits, another network's goes.
     sign_up_from("203.0.113.1", "ada@share.acme.io");
@@ -228,22 +220,8 @@ fn a_spent_hour_costs_no_network_its_share() {
         ("UNVERIFIED_MAIL_PER_HOUR", "3"),
         ("UNVERIFIED_MAIL_PER_NETWORK", "2"),
     ]);
-    let post = |ip: &str, path: &str, body: serde_json::Value| {
-        let body = body.to_string();
-        app.request(
-            "POST",
-            path,
-            &[
-                ("content-type", "application/json"),
-                ("cf-connecting-ip", ip),
-            ],
-            Some(body.as_bytes()),
-        )
-    };
-    let sign_up_from = |ip: &str, email: &str| {
-        let res = post(ip, "/user/register", signup_body(email, json!({})));
-        assert_eq!(res.status, 201, "{}", res.body);
-    };
+    let post = |ip: &str, path: &str, body: serde_json::Value| app.post_json_from(ip, path, &body);
+    let sign_up_from = |ip: &str, email: &str| sign_up_from(&app, ip, email);
     let network_row = |network: &str| {
         app.d1_query(&format!(
             "SELECT sent FROM mail_budget WHERE class = 'unverified@{network}'"
