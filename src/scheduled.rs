@@ -37,18 +37,12 @@ pub async fn run(event: ScheduledEvent, env: Env) {
             Ok(removed) => sweeps = report.add_round(&sweeps, &removed),
             // The store has logged the cause. One sweep D1 refuses every time (a
             // statement past its limits, a foreign key at commit) must not stop the
-            // others' retention for good: this round again, a sweep at a time, so the
-            // rest go on and the line names the one that fails. Once a run, so that
-            // its statements stay within D1's 1,000 queries (MAX_ROUNDS rounds and
-            // this one); a later failure ends it.
-            Err(_) => {
-                let first_failure = error.replace("storage").is_none();
-                if sweeps.len() == 1 || !first_failure {
-                    if sweeps.len() == 1 {
-                        report.failed.append(&mut sweeps);
-                    }
-                    break;
-                }
+            // others' retention for good: the round's first failure makes it again, a
+            // sweep at a time, so the rest go on and the line names the one that fails.
+            // Once a run, so that its statements stay within D1's 1,000 queries
+            // (MAX_ROUNDS rounds and this one); a later failure ends it.
+            Err(_) if error.is_none() && sweeps.len() > 1 => {
+                error = Some("storage");
                 let (mut swept, mut removed) = (Vec::new(), Vec::new());
                 for sweep in sweeps {
                     match maintenance::sweep_round(&db, &policy, now_ms, &[sweep]).await {
@@ -60,6 +54,13 @@ pub async fn run(event: ScheduledEvent, env: Env) {
                     }
                 }
                 sweeps = report.add_round(&swept, &removed);
+            }
+            Err(_) => {
+                error = Some("storage");
+                if sweeps.len() == 1 {
+                    report.failed.append(&mut sweeps);
+                }
+                break;
             }
         }
     }

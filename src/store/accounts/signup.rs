@@ -201,9 +201,11 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
     for sql in mail_budget::count(&inbox_room, &a.mail, &placeholders) {
         batch.push(db.statement(sql, &budget_args));
     }
+    // Whether the mail was counted, else why not (the mailbox's count read only then).
     batch.push(db.statement(
         format!(
-            "SELECT {inbox_room} AS inbox, {} AS counted",
+            "SELECT CASE WHEN {} THEN 'counted' WHEN {inbox_room} THEN 'budget' \
+             ELSE 'inbox' END AS held",
             mail_budget::counted("?3")
         ),
         &args,
@@ -212,13 +214,10 @@ pub async fn create_account(db: &Db, a: &NewAccount<'_>) -> Result<CreateOutcome
     match db.try_batch(batch).await {
         Ok(results) => {
             let row = rows::<serde_json::Value>(&results, held, what)?;
-            let yes = |column: &str| row.first().and_then(|r| r[column].as_f64()) == Some(1.0);
-            let held = if !yes("inbox") {
-                Some("inbox")
-            } else if !yes("counted") {
-                Some("budget")
-            } else {
-                None
+            let held = match row.first().and_then(|r| r["held"].as_str()) {
+                Some("counted") => None,
+                Some("budget") => Some("budget"),
+                _ => Some("inbox"),
             };
             Ok(CreateOutcome::Created { held })
         }
